@@ -1,0 +1,145 @@
+# Nucleus: an enforcement layer for AI agents.  See README.md.
+#
+#	make			build everything into build/
+#	make check		install what is missing, build, run every test
+#	make SANITIZE=1 check	the same under ASan and UBSan, in build/san/
+#	make bench		benchmarks: figures and ratios to a baseline
+#	make fuzz		each libFuzzer target for FUZZ_SECONDS
+#	make install		into $(DESTDIR)$(PREFIX)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+CFLAGS ?= -O2 -g
+EXTRA_CFLAGS ?=
+LDFLAGS ?=
+SANITIZE ?=
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+PROVE ?= prove
+PROVE_FLAGS ?=
+INSTALL ?= install
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	-Wstrict-prototypes -Wformat=2 -Wformat-nonliteral \
+	-Wimplicit-function-declaration
+HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+HARDEN_LD = -pie -Wl,-z,relro,-z,now,-z,noexecstack
+
+ifeq ($(SANITIZE),1)
+B = build/san
+# ASan's interceptors check what _FORTIFY_SOURCE would; the two disagree.
+HARDEN = -fstack-protector-strong -fPIE
+SAN = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+else
+B = build
+SAN =
+endif
+
+# One pkg-config call per library, expanded only when something is built,
+# so that "make check" can install a missing package before it is needed.
+need = $(if $(shell pkg-config --exists $(1) && echo y),,$(error \
+	$(1) not found: install the Debian package $(2) (scripts/install-deps \
+	does))) $(shell pkg-config --$(3) $(1))
+JANSSON_CFLAGS = $(call need,jansson,libjansson-dev,cflags)
+JANSSON_LIBS = $(call need,jansson,libjansson-dev,libs)
+
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SAN) $(HARDEN) $(WARN) -MMD -MP \
+	-Ilibpolicy $(JANSSON_CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = $(SAN) $(HARDEN_LD) $(LDFLAGS)
+
+POLICY_SRCS = $(wildcard libpolicy/[a-z]*.c)
+POLICY_LIB_SRCS = $(filter-out libpolicy/nucleus-policy.c,$(POLICY_SRCS))
+POLICY_OBJS = $(POLICY_LIB_SRCS:%.c=$(B)/%.o)
+
+PROGRAMS =
+MANPAGES = $(wildcard man/*.[1-8])
+
+UNIT_SRCS = $(wildcard t/unit/t[0-9]*.c)
+UNIT_TESTS = $(UNIT_SRCS:t/unit/%.c=$(B)/t/%.t)
+TAP_OBJ = $(B)/t/unit/tap.o
+
+FUZZ_SRCS = $(wildcard t/fuzz/fuzz-*.c)
+FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Ilibpolicy
+
+all: $(B)/libpolicy.a $(PROGRAMS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libpolicy.a: $(POLICY_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libpolicy.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) -lm
+
+# "make check" is the one command a new user runs: it installs what the
+# build and the tests need, then builds and tests.
+check: deps
+	$(MAKE) test
+
+deps:
+	scripts/install-deps
+
+test: all $(UNIT_TESTS)
+	$(if $(MANPAGES),mandoc -Tlint -Wwarning $(MANPAGES))
+	NUCLEUS_BUILD=$(abspath $(B)) SANITIZE=$(SANITIZE) \
+	    $(PROVE) $(PROVE_FLAGS) --exec '' t/t[0-9]*.sh $(UNIT_TESTS)
+
+BENCH_BINS = $(B)/bench/bench-policy
+$(B)/bench/%: $(B)/t/bench/%.o $(B)/libpolicy.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
+
+bench: deps
+	$(MAKE) $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+build/fuzz/%: t/fuzz/%.c $(POLICY_LIB_SRCS) libpolicy/policy.h \
+	    libpolicy/policy_int.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) -o $@ $< \
+	    $(POLICY_LIB_SRCS) $(JANSSON_LIBS)
+
+# Each target runs for FUZZ_SECONDS from its committed seed corpus; a
+# crash, a leak or a hang (over 10 s on one input) fails the run.
+fuzz: deps
+	$(MAKE) $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	    n=$${f##*/}; mkdir -p build/fuzz/corpus/$$n; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	    dict=; [ -f t/fuzz/$$n.dict ] && dict=-dict=t/fuzz/$$n.dict; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -rss_limit_mb=2048 -print_final_stats=1 $$dict \
+	        -artifact_prefix=build/fuzz/$$n- \
+	        build/fuzz/corpus/$$n t/fuzz/corpus/$$n \
+	        2>build/fuzz/$$n.log || { tail -50 build/fuzz/$$n.log; \
+	        exit 1; }; \
+	    grep -E '^stat::(number_of_executed_units|peak_rss_mb)' \
+	        build/fuzz/$$n.log; \
+	done
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	@for s in 1 5 7 8; do \
+	    pages=$$(ls man/*.$$s 2>/dev/null) || continue; \
+	    echo "$(INSTALL) -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/"; \
+	    $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s && \
+	    $(INSTALL) -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+
+clean:
+	rm -rf build
+
+.PHONY: all check deps test bench fuzz install clean
+.SECONDARY:
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,190 @@
+/*
+ * Commands: argv rules and classification.  A command is always an argv
+ * array; no shell ever parses it.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "policy.h"
+
+/* The name a rule's program pattern is matched against: the basename. */
+const char *
+policy_program_name(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	return slash != NULL ? slash + 1 : argv0;
+}
+
+static int
+has_short(const struct policy_optspec *o, char c)
+{
+	return c != '\0' && strchr(o->shorts, c) != NULL;
+}
+
+/*
+ * Is the option o present in this argument?  Options are looked for in
+ * every argument, after "--" too: a block rule would rather refuse too
+ * much than too little.
+ */
+static int
+option_in_arg(const struct policy_optspec *o, const char *arg)
+{
+	if (arg[0] != '-' || arg[1] == '\0')
+		return 0;
+	if (arg[1] == '-') {
+		const char *name = arg + 2, *eq = strchr(name, '=');
+		size_t n = eq != NULL ? (size_t)(eq - name) : strlen(name);
+
+		if (n == 0)
+			return 0;
+		/* GNU getopt takes any unambiguous abbreviation. */
+		for (size_t i = 0; i < o->nlongs; i++)
+			if (n <= strlen(o->longs[i]) &&
+			    strncmp(o->longs[i], name, n) == 0)
+				return 1;
+		return 0;
+	}
+	for (const char *c = arg + 1; *c != '\0'; c++)
+		if (has_short(o, *c))
+			return 1;
+	return 0;
+}
+
+static int
+option_present(const struct policy_optspec *o, const char *const *argv,
+    size_t argc)
+{
+	for (size_t i = 1; i < argc; i++)
+		if (option_in_arg(o, argv[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * A rule matches when its program pattern matches the program's name, its
+ * argument patterns match a prefix of the arguments, and each of its
+ * option specs is present somewhere among the arguments.  prog is the
+ * basename of argv[0], found once by the caller.
+ */
+int
+policy_rule_matches_name(const struct policy_rule *r, const char *prog,
+    size_t proglen, const char *const *argv, size_t argc)
+{
+	size_t i = 1;
+
+	if (r->literal) {
+		if (proglen != r->proglen || memcmp(prog, r->program,
+		    proglen) != 0)
+			return 0;
+	} else if (!policy_name_match(r->program, r->proglen, prog, proglen))
+		return 0;
+	for (size_t k = 0; k < r->nargs; k++) {
+		const struct policy_argpat *a = &r->args[k];
+
+		if (a->kind == ARGPAT_ANY_REMAINING)
+			break;
+		if (i >= argc)
+			return 0;
+		if (a->kind == ARGPAT_EXACT && (strlen(argv[i]) != a->len ||
+		    memcmp(argv[i], a->s, a->len) != 0))
+			return 0;
+		i++;
+	}
+	for (size_t k = 0; k < r->nopts; k++)
+		if (!option_present(&r->opts[k], argv, argc))
+			return 0;
+	return 1;
+}
+
+int
+policy_rule_matches(const struct policy_rule *r, const char *const *argv,
+    size_t argc)
+{
+	const char *prog = policy_program_name(argv[0]);
+
+	return policy_rule_matches_name(r, prog, strlen(prog), argv, argc);
+}
+
+/* git's global options that take their value as the next argument. */
+static const char *const git_value_opts[] = {
+	"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+	"--super-prefix", "--config-env",
+};
+
+static int
+git_value_opt(const char *arg)
+{
+	for (size_t i = 0; i < sizeof(git_value_opts) /
+	    sizeof(git_value_opts[0]); i++)
+		if (strcmp(arg, git_value_opts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does a -c or --config-env value define an alias? */
+static int
+git_defines_alias(const char *value)
+{
+	return strncasecmp(value, "alias.", 6) == 0;
+}
+
+/*
+ * Find git's subcommand past its global options.  Returns its index, 0
+ * when there is none, or -1 when the command line defines an alias: an
+ * alias could make any word mean "push", so such a command is refused
+ * rather than classified.
+ */
+static int
+git_subcommand(const char *const *argv, size_t argc)
+{
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-')
+			return (int)i;
+		if (strncmp(a, "--config-env=", 13) == 0 &&
+		    git_defines_alias(a + 13))
+			return -1;
+		if (git_value_opt(a)) {
+			if (i + 1 < argc && (strcmp(a, "-c") == 0 ||
+			    strcmp(a, "--config-env") == 0) &&
+			    git_defines_alias(argv[i + 1]))
+				return -1;
+			i++;	/* skip the value */
+		}
+	}
+	return 0;
+}
+
+/*
+ * The capability a command exercises: git commit is git_commit, git push
+ * is git_push, gh pr create (or its alias gh pr new) is create_pr, and
+ * everything else is run_bash.
+ */
+enum policy_cap
+policy_classify(const char *const *argv, size_t argc)
+{
+	const char *prog = policy_program_name(argv[0]);
+
+	if (strcmp(prog, "git") == 0) {
+		int sub = git_subcommand(argv, argc);
+
+		if (sub < 0)
+			return CAP_COUNT;
+		if (sub > 0 && strcmp(argv[sub], "commit") == 0)
+			return CAP_GIT_COMMIT;
+		if (sub > 0 && strcmp(argv[sub], "push") == 0)
+			return CAP_GIT_PUSH;
+		return CAP_RUN_BASH;
+	}
+	/* git's own helpers, as found in its exec path. */
+	if (strcmp(prog, "git-commit") == 0)
+		return CAP_GIT_COMMIT;
+	if (strcmp(prog, "git-push") == 0)
+		return CAP_GIT_PUSH;
+	if (strcmp(prog, "gh") == 0 && argc >= 3 && strcmp(argv[1], "pr") == 0 &&
+	    (strcmp(argv[2], "create") == 0 || strcmp(argv[2], "new") == 0))
+		return CAP_CREATE_PR;
+	return CAP_RUN_BASH;
+}
