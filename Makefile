@@ -54,7 +54,7 @@ POLICY_SRCS = $(wildcard libpolicy/[a-z]*.c)
 POLICY_LIB_SRCS = $(filter-out libpolicy/nucleus-policy.c,$(POLICY_SRCS))
 POLICY_OBJS = $(POLICY_LIB_SRCS:%.c=$(B)/%.o)
 
-PROGRAMS =
+PROGRAMS = $(B)/nucleus-policy
 MANPAGES = $(wildcard man/*.[1-8])
 
 UNIT_SRCS = $(wildcard t/unit/t[0-9]*.c)
@@ -75,6 +75,9 @@ $(B)/%.o: %.c
 $(B)/libpolicy.a: $(POLICY_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+$(B)/nucleus-policy: $(B)/libpolicy/nucleus-policy.o $(B)/libpolicy.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
 
 $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libpolicy.a
 	@mkdir -p $(@D)

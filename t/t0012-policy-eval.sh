@@ -1,0 +1,136 @@
+#!/bin/sh
+test_description='nucleus-policy eval: one decision per input line, the conformance cases of the model'
+. "$(dirname "$0")/test-lib.sh"
+
+# decide PROFILE OP-JSON EXPECTED-LINE
+decide() {
+	echo "$2" | nucleus-policy eval -t 1000 "$1" >out
+	printf '%s\n' "$3" >expect &&
+	test_cmp expect out
+}
+
+test_expect_success 'read of a plain file is allowed' '
+	decide default "{\"op\":\"read\",\"args\":{\"path\":\"src/a.c\"}}" \
+	    "{\"decision\":\"allow\"}"
+'
+
+test_expect_success 'read /etc/passwd is sandbox_escape' '
+	decide default "{\"op\":\"read\",\"args\":{\"path\":\"/etc/passwd\"}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"sandbox_escape\",\"reason\":\"/etc/passwd: absolute path\"}"
+'
+
+test_expect_success 'write .env under a sensitive profile is path_denied' '
+	decide codegen "{\"op\":\"write\",\"args\":{\"path\":\".env\"}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"path_denied\",\"reason\":\".env is blocked by \\\".env*\\\"\"}"
+'
+
+test_expect_success 'run git push: codegen, pr_approve, release' '
+	decide codegen "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"push\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"insufficient_capability\",\"reason\":\"git_push is never allowed\"}" &&
+	decide pr_approve "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"push\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"git: no allowed command matches\"}" &&
+	decide release "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"push\"]}}" \
+	    "{\"decision\":\"approval_required\",\"obligation\":\"git_push\"}"
+'
+
+test_expect_success 'run cargo test under fix_issue needs run_bash approved (nu)' '
+	decide fix_issue "{\"op\":\"run\",\"args\":{\"argv\":[\"cargo\",\"test\"]}}" \
+	    "{\"decision\":\"approval_required\",\"obligation\":\"run_bash\"}"
+'
+
+test_expect_success 'a policy file without the constraint member still gets nu' '
+	cat >tri.json <<-\EOF &&
+	{"capabilities": {"read_files": "always", "web_fetch": "low_risk",
+	  "create_pr": "low_risk"},
+	 "commands": {"set": "permissive"},
+	 "budget": {"limit_microusd": 1000}, "time": {"lifetime_seconds": 60}}
+	EOF
+	decide tri.json "{\"op\":\"run\",\"args\":{\"argv\":[\"gh\",\"pr\",\"create\"]}}" \
+	    "{\"decision\":\"approval_required\",\"obligation\":\"create_pr\"}"
+'
+
+test_expect_success 'one line out per line in; bad lines are reported and skipped' '
+	cat >in <<-\EOF &&
+	{"op":"read","args":{"path":"a"}}
+	not json
+	{"op":"fly"}
+	{"op":"run","args":{"argv":"ls"}}
+
+	{"op":"read","args":{"path":"b"},"extra":1}
+	{"op":"read","args":{"path":"c"}}
+	EOF
+	test_expect_code 2 nucleus-policy eval -t 0 read_only <in >out &&
+	test_line_count = 7 out &&
+	sed -n 1p out | grep -x "{\"decision\":\"allow\"}" &&
+	sed -n 2p out | grep "^{\"error\":\"bad_request\",\"line\":2,\"message\":\"column [0-9]*: " &&
+	sed -n 3p out | grep -x "{\"error\":\"bad_request\",\"line\":3,\"message\":\"op: unknown operation\"}" &&
+	sed -n 4p out | grep -x "{\"error\":\"bad_request\",\"line\":4,\"message\":\"args.argv: expected an array of strings\"}" &&
+	sed -n 5p out | grep -x "{\"error\":\"bad_request\",\"line\":5,\"message\":\"empty line\"}" &&
+	sed -n 6p out | grep -x "{\"error\":\"bad_request\",\"line\":6,\"message\":\"extra: unknown member\"}" &&
+	sed -n 7p out | grep -x "{\"decision\":\"allow\"}"
+'
+
+test_expect_success 'a line over 1 MiB is too_large, and the next line is read' '
+	{ printf "{\"op\":\"read\",\"args\":{\"path\":\""; head -c 1048576 /dev/zero | tr "\0" a; printf "\"}}\n"; echo "{\"op\":\"stat\",\"args\":{\"path\":\"x\"}}"; } >big &&
+	test_expect_code 2 nucleus-policy eval -t 0 read_only <big >out &&
+	test_line_count = 2 out &&
+	sed -n 1p out | grep -x "{\"error\":\"too_large\",\"line\":1,\"message\":\"line longer than 1048576 bytes\"}" &&
+	sed -n 2p out | grep -x "{\"decision\":\"allow\"}"
+'
+
+test_expect_success 'a line of exactly 1 MiB is read' '
+	{ printf "{\"op\":\"read\",\"args\":{\"path\":\""; head -c 1048544 /dev/zero | tr "\0" a; printf "\"}}\n"; } >edge &&
+	test $(wc -c <edge) = 1048577 &&
+	test_expect_code 1 nucleus-policy eval -t 0 read_only <edge >out &&
+	grep "\"kind\":\"bad_request\",\"reason\":\"aaa.*path longer than 4096 bytes\"" out
+'
+
+test_expect_success 'a NUL byte in a line is bad_request' '
+	printf "{\"op\":\"read\",\"args\":{\"path\":\"a\0b\"}}\n" >nul &&
+	test_expect_code 2 nucleus-policy eval -t 0 read_only <nul >out &&
+	grep -x "{\"error\":\"bad_request\",\"line\":1,\"message\":\"line holds a NUL byte\"}" out
+'
+
+test_expect_success 'exit status: 0 all allowed, 1 something refused' '
+	echo "{\"op\":\"read\",\"args\":{\"path\":\"a\"}}" | nucleus-policy eval read_only &&
+	echo "{\"op\":\"write\",\"args\":{\"path\":\"a\"}}" | test_expect_code 1 nucleus-policy eval read_only >out &&
+	grep "\"kind\":\"insufficient_capability\",\"reason\":\"write_files is never allowed\"" out
+'
+
+test_expect_success 'write of an existing file needs edit_files' '
+	cat >wr.json <<-\EOF &&
+	{"profile": "edit_only", "capabilities": {"edit_files": "never"}}
+	EOF
+	echo "{\"op\":\"write\",\"args\":{\"path\":\"new.c\",\"exists\":false}}" | nucleus-policy eval wr.json &&
+	echo "{\"op\":\"write\",\"args\":{\"path\":\"old.c\",\"exists\":true}}" | test_expect_code 1 nucleus-policy eval wr.json >out &&
+	grep "edit_files is never allowed" out
+'
+
+test_expect_success 'time window and budget come before obligations' '
+	cat >tw.json <<-\EOF &&
+	{"profile": "release", "time": {"not_before": 100, "not_after": 200}}
+	EOF
+	echo "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"push\"]}}" >push &&
+	nucleus-policy eval -t 150 tw.json <push | grep -x "{\"decision\":\"approval_required\",\"obligation\":\"git_push\"}" &&
+	nucleus-policy eval -t 200 tw.json <push | grep "\"kind\":\"time_window\"" &&
+	nucleus-policy eval -t 99 tw.json <push | grep "\"kind\":\"time_window\",\"reason\":\"not yet valid" &&
+	echo "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"push\"]},\"cost_microusd\":5000001}" |
+	    nucleus-policy eval -t 150 tw.json | grep "\"kind\":\"budget_exhausted\""
+'
+
+test_expect_success 'argv limits: 256 items pass, 257 are bad_request' '
+	awk "BEGIN { printf \"{\\\"op\\\":\\\"run\\\",\\\"args\\\":{\\\"argv\\\":[\\\"ls\\\"\"; for (i = 1; i < 256; i++) printf \",\\\"x\\\"\"; print \"]}}\" }" >a256 &&
+	nucleus-policy eval -t 0 local_dev <a256 &&
+	sed "s/\]}}/,\"x\"]}}/" a256 >a257 &&
+	test_expect_code 2 nucleus-policy eval -t 0 local_dev <a257 >out &&
+	grep "more than 256 items" out
+'
+
+test_expect_success 'an invalid policy makes eval exit 2 before reading' '
+	echo "{\"profile\": \"default\", \"trifecta_constraint\": false}" >off.json &&
+	echo "{\"op\":\"read\",\"args\":{\"path\":\"a\"}}" | test_expect_code 2 nucleus-policy eval off.json >out 2>err &&
+	test_line_count = 0 out &&
+	grep "trifecta_constraint" err
+'
+
+test_done
