@@ -319,7 +319,8 @@ policy_decide(const struct policy *p, const struct policy_state *st,
 	}
 	if ((cap = op_cap(rq)) == CAP_COUNT) {
 		deny(d, KIND_COMMAND_DENIED, "git aliases defined on the "
-		    "command line are refused: they could hide any git command");
+		    "command line are refused: they could hide any git "
+		    "command");
 		return;
 	}
 	d->cap = cap;
