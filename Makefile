@@ -45,18 +45,31 @@ need = $(if $(shell pkg-config --exists $(1) && echo y),,$(error \
 	does))) $(shell pkg-config --$(3) $(1))
 JANSSON_CFLAGS = $(call need,jansson,libjansson-dev,cflags)
 JANSSON_LIBS = $(call need,jansson,libjansson-dev,libs)
+SODIUM_CFLAGS = $(call need,libsodium,libsodium-dev,cflags)
+SODIUM_LIBS = $(call need,libsodium,libsodium-dev,libs)
 
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SAN) $(HARDEN) $(WARN) -MMD -MP \
-	-Ilibpolicy $(JANSSON_CFLAGS) $(EXTRA_CFLAGS)
+	-Ilibpolicy -Ilibaudit $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
+	$(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(SAN) $(HARDEN_LD) $(LDFLAGS)
 
 POLICY_SRCS = $(wildcard libpolicy/[a-z]*.c)
 POLICY_LIB_SRCS = $(filter-out libpolicy/nucleus-policy.c,$(POLICY_SRCS))
 POLICY_OBJS = $(POLICY_LIB_SRCS:%.c=$(B)/%.o)
 
+AUDIT_TOOL_SRCS = libaudit/nucleus-audit-verify.c libaudit/statefile.c
+AUDIT_LIB_SRCS = $(filter-out $(AUDIT_TOOL_SRCS),$(wildcard libaudit/*.c))
+AUDIT_OBJS = $(AUDIT_LIB_SRCS:%.c=$(B)/%.o)
+# The verifier holds no signing code: only these parts of libaudit.
+VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o keyring.o \
+	verify.o chain.o)
+AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
+
 PROGRAMS = $(B)/nucleus-policy
 MANPAGES = $(wildcard man/*.[1-8])
 
+HELPER_SRCS = $(wildcard t/helper/*.c)
+HELPERS = $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper/%)
 UNIT_SRCS = $(wildcard t/unit/t[0-9]*.c)
 UNIT_TESTS = $(UNIT_SRCS:t/unit/%.c=$(B)/t/%.t)
 TAP_OBJ = $(B)/t/unit/tap.o
@@ -64,9 +77,9 @@ TAP_OBJ = $(B)/t/unit/tap.o
 FUZZ_SRCS = $(wildcard t/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -Ilibpolicy
+	-fno-sanitize-recover=all -Ilibpolicy -Ilibaudit
 
-all: $(B)/libpolicy.a $(PROGRAMS)
+all: $(B)/libpolicy.a $(B)/libaudit.a $(PROGRAMS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -76,12 +89,23 @@ $(B)/libpolicy.a: $(POLICY_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(B)/libaudit.a: $(AUDIT_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/nucleus-policy: $(B)/libpolicy/nucleus-policy.o $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
 
-$(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libpolicy.a
+$(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
+	    $(B)/libaudit/statefile.o $(VERIFY_ONLY_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
+
+$(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libpolicy.a $(B)/libaudit.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) -lm
+
+$(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libaudit.a $(B)/libpolicy.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
 # "make check" is the one command a new user runs: it installs what the
 # build and the tests need, then builds and tests.
@@ -91,25 +115,26 @@ check: deps
 deps:
 	scripts/install-deps
 
-test: all $(UNIT_TESTS)
+test: all $(UNIT_TESTS) $(HELPERS)
 	$(if $(MANPAGES),mandoc -Tlint -Wwarning $(MANPAGES))
-	NUCLEUS_BUILD=$(abspath $(B)) SANITIZE=$(SANITIZE) \
+	NUCLEUS_BUILD=$(abspath $(B)) TEST_DIRECTORY=$(abspath t) \
+	    SANITIZE=$(SANITIZE) \
 	    $(PROVE) $(PROVE_FLAGS) --exec '' t/t[0-9]*.sh $(UNIT_TESTS)
 
-BENCH_BINS = $(B)/bench/bench-policy
-$(B)/bench/%: $(B)/t/bench/%.o $(B)/libpolicy.a
+BENCH_BINS = $(patsubst t/bench/%.c,$(B)/bench/%,$(wildcard t/bench/*.c))
+$(B)/bench/%: $(B)/t/bench/%.o $(B)/libpolicy.a $(B)/libaudit.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS)
 
 bench: deps
 	$(MAKE) $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
-build/fuzz/%: t/fuzz/%.c $(POLICY_LIB_SRCS) libpolicy/policy.h \
-	    libpolicy/policy_int.h
+FUZZ_LIB_SRCS = $(POLICY_LIB_SRCS) $(AUDIT_LIB_SRCS)
+build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard libpolicy/*.h libaudit/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) -o $@ $< \
-	    $(POLICY_LIB_SRCS) $(JANSSON_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
+	    $(FUZZ_LIB_SRCS) $(AUDIT_LIBS)
 
 # Each target runs for FUZZ_SECONDS from its committed seed corpus; a
 # crash, a leak or a hang (over 10 s on one input) fails the run.

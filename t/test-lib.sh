@@ -27,7 +27,7 @@ NUCLEUS_BUILD=$(cd "$NUCLEUS_BUILD" 2>/dev/null && pwd) || {
 	echo "1..0 # SKIP no build directory; run make first"
 	exit 0
 }
-PATH=$NUCLEUS_BUILD:$PATH
+PATH=$NUCLEUS_BUILD:$NUCLEUS_BUILD/t/helper:$PATH
 export PATH NUCLEUS_BUILD TEST_DIRECTORY
 LC_ALL=C
 TZ=UTC

@@ -1,0 +1,698 @@
+/*
+ * The audit log, writer side: a pipeline of two threads behind a queue.
+ *
+ *	submit	   the caller's thread checks the event and queues it
+ *	signer	   a thread signs and chains queued events in order (each
+ *		   record's prev is the hash of the line before, signature
+ *		   included, so this is one sequence) and hands the lines on
+ *	syncer	   a thread writes every line handed on with one write(2)
+ *		   and one fdatasync(2) (group commit), and only then calls
+ *		   each record's completion with its seq and hash
+ *
+ * While the syncer waits for the disk the signer signs the next records,
+ * and everything signed meanwhile goes into the next sync.  A program may
+ * answer the request a record belongs to only once its completion said
+ * it is durable.  When a write or a sync fails the log stops: every
+ * record not yet durable, and every later submission, fails; nothing is
+ * reported durable that was not synced.
+ *
+ * Reopening a log cuts off a torn last line (bytes after the last newline:
+ * a write that never became durable, so was never acknowledged), and
+ * appends a log.resume record saying how many bytes were dropped.
+ * Nothing else is ever rewritten.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+
+struct entry {
+	struct entry *next;
+	json_t	*event;
+	audit_done_fn fn;
+	void	*arg;
+	int	 error;		/* errno-style; 0 once signed */
+	uint64_t seq;
+	char	 hash[AUDIT_HEX_LEN + 1];
+};
+
+struct list {
+	struct entry *head, *tail;
+	size_t	 n;
+};
+
+struct audit_log {
+	pthread_mutex_t mu;
+	pthread_cond_t sign_cv;		/* the signer: events are queued */
+	pthread_cond_t sync_cv;		/* the syncer: lines are ready */
+	pthread_cond_t space_cv;	/* submitters: the queue has room */
+	pthread_t signer_th, syncer_th;
+	int	 threads;		/* how many started */
+	int	 fd;
+	const struct audit_seckey *key;
+	struct audit_tail tail;		/* the signer's own: the chain */
+	struct list submitted;		/* events to sign */
+	struct list ready;		/* signed, their lines in wbuf */
+	struct audit_buf wbuf;		/* lines to write */
+	size_t	 inflight;		/* entries submitted, not completed */
+	uint64_t durable;		/* records durable: seq < durable */
+	uint64_t syncs;			/* fdatasync calls made */
+	uint64_t dropped;		/* bytes of a torn line cut at open */
+	int	 failed;		/* errno of a failed write or sync */
+	int	 closing;
+	int	 signer_done;
+	char	 path[4096];
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+list_add(struct list *l, struct entry *e)
+{
+	e->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = e;
+	else
+		l->head = e;
+	l->tail = e;
+	l->n++;
+}
+
+static struct list
+list_take(struct list *l)
+{
+	struct list taken = *l;
+
+	memset(l, 0, sizeof(*l));
+	return taken;
+}
+
+/*
+ * Sign one record, outside the lock: the chain state is the signer's own.
+ * An event that cannot be encoded fails alone, taking no seq.
+ */
+static void
+sign_one(struct audit_log *l, struct entry *en, struct audit_buf *line)
+{
+	struct audit_err e;
+
+	line->len = 0;
+	if (audit_record(&l->tail, l->key, en->event, now_ms(), line,
+	    &e) != 0) {
+		en->error = EINVAL;
+		return;
+	}
+	en->seq = l->tail.next_seq - 1;
+	audit_hex(en->hash, l->tail.hash, AUDIT_HASH_LEN);
+}
+
+/*
+ * The signer hands each record to the syncer as soon as it is signed, so
+ * that a sync starting now takes everything signed so far.
+ */
+static void *
+signer(void *arg)
+{
+	struct audit_log *l = arg;
+	struct audit_buf line = { 0 };
+	struct entry *en;
+
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (l->submitted.head == NULL && !l->closing)
+			pthread_cond_wait(&l->sign_cv, &l->mu);
+		if ((en = l->submitted.head) == NULL)
+			break;
+		if ((l->submitted.head = en->next) == NULL)
+			l->submitted.tail = NULL;
+		l->submitted.n--;
+		if (l->failed != 0)
+			en->error = l->failed;
+		else {
+			pthread_mutex_unlock(&l->mu);
+			sign_one(l, en, &line);
+			pthread_mutex_lock(&l->mu);
+			/*
+			 * A line signed but not kept would leave the chain
+			 * pointing at nothing: the log stops.
+			 */
+			if (en->error == 0 && audit_buf_add(&l->wbuf, line.p,
+			    line.len) != 0)
+				en->error = l->failed = ENOMEM;
+		}
+		list_add(&l->ready, en);
+		pthread_cond_signal(&l->sync_cv);
+	}
+	l->signer_done = 1;
+	pthread_cond_signal(&l->sync_cv);
+	pthread_mutex_unlock(&l->mu);
+	audit_buf_free(&line);
+	return NULL;
+}
+
+/* Call each completion of a batch, in order, and free the entries. */
+static void
+complete(struct list *batch, int failed)
+{
+	struct entry *en, *next;
+
+	for (en = batch->head; en != NULL; en = next) {
+		int error = en->error != 0 ? en->error : failed;
+
+		next = en->next;
+		en->fn(en->arg, error, error != 0 ? 0 : en->seq,
+		    error != 0 ? NULL : en->hash);
+		json_decref(en->event);
+		free(en);
+	}
+}
+
+static void *
+syncer(void *arg)
+{
+	struct audit_log *l = arg;
+	struct audit_buf out = { 0 }, tmp;
+	struct list batch;
+	uint64_t upto;
+	int rc, failed;
+
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (l->ready.head == NULL && !l->signer_done)
+			pthread_cond_wait(&l->sync_cv, &l->mu);
+		if (l->ready.head == NULL)
+			break;
+		/* Take every signed line; the signer refills the other. */
+		tmp = l->wbuf;
+		l->wbuf = out;
+		l->wbuf.len = 0;
+		out = tmp;
+		batch = list_take(&l->ready);
+		failed = l->failed;
+		pthread_mutex_unlock(&l->mu);
+
+		upto = 0;
+		for (struct entry *en = batch.head; en; en = en->next)
+			if (en->error == 0)
+				upto = en->seq + 1;
+		rc = 0;
+		if (failed == 0 && out.len > 0) {
+			rc = audit_writeall(l->fd, out.p, out.len);
+			if (rc == 0)
+				rc = fdatasync(l->fd);
+			if (rc != 0)
+				failed = errno != 0 ? errno : EIO;
+		}
+
+		pthread_mutex_lock(&l->mu);
+		if (failed != 0 && l->failed == 0)
+			l->failed = failed;
+		if (failed == 0 && out.len > 0) {
+			l->durable = upto;
+			l->syncs++;
+		}
+		pthread_mutex_unlock(&l->mu);
+		complete(&batch, failed);
+		pthread_mutex_lock(&l->mu);
+		l->inflight -= batch.n;
+		pthread_cond_broadcast(&l->space_cv);
+	}
+	pthread_mutex_unlock(&l->mu);
+	audit_buf_free(&out);
+	return NULL;
+}
+
+/*
+ * Queue an event to be signed, chained and made durable; fn(arg, error,
+ * seq, hash) is called from the log's own thread once it is (error 0), or
+ * once it cannot be (an errno value, seq 0 and hash NULL).  The log keeps
+ * a reference to event until then: do not change it.  Blocks while
+ * AUDIT_QUEUE_MAX records are in flight.  Returns -1 at once when the
+ * event is not one, or the log has stopped.
+ */
+int
+audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
+    void *arg, struct audit_err *err)
+{
+	struct entry *en;
+	int rc = -1;
+
+	if (audit_event_check(event, err) != 0)
+		return -1;
+	if ((en = calloc(1, sizeof(*en))) == NULL)
+		return audit_errf(err, "out of memory");
+	en->event = json_incref(event);
+	en->fn = fn;
+	en->arg = arg;
+	pthread_mutex_lock(&l->mu);
+	while (l->inflight >= AUDIT_QUEUE_MAX && l->failed == 0)
+		pthread_cond_wait(&l->space_cv, &l->mu);
+	if (l->failed != 0)
+		audit_errf(err, "%s: the log has stopped: %s", l->path,
+		    strerror(l->failed));
+	else if (l->closing)
+		audit_errf(err, "%s: the log is closing", l->path);
+	else {
+		list_add(&l->submitted, en);
+		l->inflight++;
+		pthread_cond_signal(&l->sign_cv);
+		en = NULL;	/* transferred */
+		rc = 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (en != NULL) {
+		json_decref(en->event);
+		free(en);
+	}
+	return rc;
+}
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int	 done, error;
+	uint64_t seq;
+	char	 hash[AUDIT_HEX_LEN + 1];
+};
+
+static void
+wake(void *arg, int error, uint64_t seq, const char *hash)
+{
+	struct waiter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->error = error;
+	w->seq = seq;
+	if (hash != NULL)
+		memcpy(w->hash, hash, sizeof(w->hash));
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Append one record and wait until it is durable; *seq and hash (65
+ * bytes, when not NULL) name it.
+ */
+int
+audit_log_append_wait(struct audit_log *l, json_t *event, uint64_t *seq,
+    char *hash, struct audit_err *err)
+{
+	struct waiter w;
+	int rc = 0;
+
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	if (audit_log_submit(l, event, wake, &w, err) != 0)
+		rc = -1;
+	else {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		if (w.error != 0)
+			rc = audit_errf(err, "%s: the record was not written: "
+			    "%s", l->path, w.error == EINVAL ? "the event "
+			    "cannot be encoded as CJSON" : strerror(w.error));
+		*seq = w.seq;
+		if (hash != NULL && rc == 0)
+			memcpy(hash, w.hash, sizeof(w.hash));
+	}
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	return rc;
+}
+
+/* Every seq below the answer is durable. */
+uint64_t
+audit_log_durable(struct audit_log *l)
+{
+	uint64_t d;
+
+	pthread_mutex_lock(&l->mu);
+	d = l->durable;
+	pthread_mutex_unlock(&l->mu);
+	return d;
+}
+
+/* How many records are submitted and not yet completed. */
+size_t
+audit_log_inflight(struct audit_log *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->inflight;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+/* How many group commits (one write, one fdatasync) the log has made. */
+uint64_t
+audit_log_syncs(struct audit_log *l)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->syncs;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+uint64_t
+audit_log_dropped(struct audit_log *l)
+{
+	return l->dropped;
+}
+
+const char *
+audit_log_id(struct audit_log *l)
+{
+	return l->tail.log;
+}
+
+/* Make everything queued durable, stop the threads, close the log. */
+int
+audit_log_close(struct audit_log *l, struct audit_err *err)
+{
+	int rc = 0;
+
+	if (l == NULL)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	l->closing = 1;
+	pthread_cond_broadcast(&l->sign_cv);
+	pthread_mutex_unlock(&l->mu);
+	if (l->threads > 0)
+		pthread_join(l->signer_th, NULL);
+	if (l->threads > 1)
+		pthread_join(l->syncer_th, NULL);
+	if (l->failed != 0)
+		rc = audit_errf(err, "%s: %s", l->path, strerror(l->failed));
+	if (l->fd >= 0)
+		close(l->fd);
+	audit_buf_free(&l->wbuf);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->sign_cv);
+	pthread_cond_destroy(&l->sync_cv);
+	pthread_cond_destroy(&l->space_cv);
+	free(l);
+	return rc;
+}
+
+/* Read the bytes [off, off+len) of fd; buf holds len + 1. */
+static int
+read_at(int fd, char *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+/* The offset just past the last newline before end; 0 when none. */
+static off_t
+last_newline(int fd, off_t end)
+{
+	char buf[4096];
+
+	while (end > 0) {
+		size_t n = end > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)end;
+
+		if (pread(fd, buf, n, end - (off_t)n) != (ssize_t)n)
+			return -1;
+		for (size_t i = n; i > 0; i--)
+			if (buf[i - 1] == '\n')
+				return end - (off_t)n + (off_t)i;
+		end -= (off_t)n;
+	}
+	return 0;
+}
+
+/* The offset of the first newline before end; end when none. */
+static off_t
+first_newline(int fd, off_t end)
+{
+	char buf[4096];
+	off_t off = 0;
+
+	while (off < end) {
+		size_t n = end - off > (off_t)sizeof(buf) ? sizeof(buf) :
+		    (size_t)(end - off);
+		const char *nl;
+
+		if (pread(fd, buf, n, off) != (ssize_t)n)
+			return -1;
+		if ((nl = memchr(buf, '\n', n)) != NULL)
+			return off + (nl - buf);
+		off += (off_t)n;
+	}
+	return end;
+}
+
+/*
+ * A line of this log, written by this key: parse it, check it is
+ * canonical and signed by key, and return its record.
+ */
+static json_t *
+own_line(struct audit_log *l, const char *line, size_t len,
+    struct audit_err *err)
+{
+	json_t *rec;
+	const json_t *log;
+	struct audit_err e;
+
+	if (cjson_is_canonical(line, len, &rec, &e) != 0) {
+		audit_errf(err, "%s: a record is damaged (%s): check it with "
+		    "nucleus-audit-verify", l->path, e.msg);
+		return NULL;
+	}
+	log = json_object_get(rec, "log");
+	if (!json_is_string(log) || strcmp(json_string_value(log),
+	    l->tail.log) != 0) {
+		audit_errf(err, "%s: this file is another log than %s", l->path,
+		    l->tail.log);
+		goto fail;
+	}
+	if (audit_verify_ed25519(rec, "audit", l->key->pk, &e) != 0) {
+		audit_errf(err, "%s: a record does not verify under this "
+		    "writer's "
+		    "key %s (%s): a new key writes a new log", l->path,
+		    l->key->kid, e.msg);
+		goto fail;
+	}
+	return rec;
+fail:
+	json_decref(rec);
+	return NULL;
+}
+
+/* Read the line [start, end) (end excludes the newline). */
+static json_t *
+load_line(struct audit_log *l, off_t start, off_t end, struct audit_err *err)
+{
+	size_t len = (size_t)(end - start);
+	json_t *rec;
+	char *buf;
+
+	if (len > AUDIT_LINE_MAX || (buf = malloc(len + 1)) == NULL) {
+		audit_errf(err, "%s: a record is longer than %d bytes", l->path,
+		    AUDIT_LINE_MAX);
+		return NULL;
+	}
+	if (read_at(l->fd, buf, len, start) != 0) {
+		audit_errf(err, "%s: %s", l->path, strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	if ((rec = own_line(l, buf, len, err)) != NULL)
+		audit_hash(l->tail.hash, buf, len);
+	free(buf);
+	return rec;
+}
+
+/*
+ * Pick up an existing log: its first record must be this log's log.open by
+ * this key; its last complete record gives the chain's state.  A torn
+ * tail is cut off.
+ */
+static int
+recover(struct audit_log *l, off_t size, struct audit_err *err)
+{
+	off_t end = last_newline(l->fd, size), first_end, prev_start;
+	json_t *rec, *seq, *ts;
+
+	if (end < 0)
+		return audit_errf(err, "%s: %s", l->path, strerror(errno));
+	l->dropped = (uint64_t)(size - end);
+	if (end == 0)
+		return 0;	/* only a torn first line: start again */
+	/* The first line. */
+	if ((first_end = first_newline(l->fd, end)) < 0)
+		return audit_errf(err, "%s: %s", l->path, strerror(errno));
+	if ((rec = load_line(l, 0, first_end, err)) == NULL)
+		return -1;
+	if (json_integer_value(json_object_get(rec, "seq")) != 0) {
+		json_decref(rec);
+		return audit_errf(err, "%s: the first record is not seq "
+		    "0", l->path);
+	}
+	json_decref(rec);
+	/* The last complete line. */
+	prev_start = last_newline(l->fd, end - 1);
+	if (prev_start < 0)
+		return audit_errf(err, "%s: %s", l->path, strerror(errno));
+	if ((rec = load_line(l, prev_start, end - 1, err)) == NULL)
+		return -1;
+	seq = json_object_get(rec, "seq");
+	ts = json_object_get(rec, "ts");
+	if (!json_is_integer(seq) || !json_is_integer(ts)) {
+		json_decref(rec);
+		return audit_errf(err, "%s: the last record has no seq or ts",
+		    l->path);
+	}
+	l->tail.next_seq = (uint64_t)json_integer_value(seq) + 1;
+	l->tail.ts = json_integer_value(ts);
+	json_decref(rec);
+	l->durable = l->tail.next_seq;
+	if (l->dropped > 0 && (ftruncate(l->fd, end) != 0 ||
+	    fsync(l->fd) != 0))
+		return audit_errf(err, "%s: cannot cut the torn line: "
+		    "%s", l->path,
+		    strerror(errno));
+	return 1;
+}
+
+static int
+start_log(struct audit_log *l, int resumed, const json_t *cert,
+    struct audit_err *err)
+{
+	char b64[64];
+	json_t *ev;
+	uint64_t seq;
+	int rc;
+
+	if (pthread_create(&l->signer_th, NULL, signer, l) != 0)
+		return audit_errf(err, "cannot start the log's signer thread");
+	l->threads = 1;
+	if (pthread_create(&l->syncer_th, NULL, syncer, l) != 0)
+		return audit_errf(err, "cannot start the log's syncer thread");
+	l->threads = 2;
+	if (resumed)
+		ev = json_pack("{s:s, s:I}", "event", "log.resume",
+		    "dropped_bytes", (json_int_t)l->dropped);
+	else {
+		audit_b64(b64, sizeof(b64), l->key->pk, AUDIT_PK_LEN);
+		ev = json_pack("{s:s, s:s}", "event", "log.open", "pubkey",
+		    b64);
+		if (ev != NULL && cert != NULL && json_object_set_new(ev,
+		    "cert", json_deep_copy(cert)) != 0) {
+			json_decref(ev);
+			ev = NULL;
+		}
+	}
+	if (ev == NULL)
+		return audit_errf(err, "out of memory");
+	rc = audit_log_append_wait(l, ev, &seq, NULL, err);
+	json_decref(ev);
+	if (rc != 0 || resumed || l->dropped == 0)
+		return rc;
+	/* A torn first line was dropped: say so after the new log.open. */
+	if ((ev = json_pack("{s:s, s:I}", "event", "log.resume",
+	    "dropped_bytes", (json_int_t)l->dropped)) == NULL)
+		return audit_errf(err, "out of memory");
+	rc = audit_log_append_wait(l, ev, &seq, NULL, err);
+	json_decref(ev);
+	return rc;
+}
+
+/*
+ * Open the log at path, creating it (mode 0640) when it does not exist or
+ * is empty.  A new log starts with log.open carrying key's public key and,
+ * when given, the key-cert that vouches for it; a log that exists must
+ * have been opened by this key, and gets a log.resume.  The file is locked
+ * against a second writer.
+ */
+int
+audit_log_open(struct audit_log **out, const char *path, const char *log_id,
+    const struct audit_seckey *key, const json_t *cert,
+    struct audit_err *err)
+{
+	struct audit_log *l;
+	struct stat st;
+	int resumed = 0;
+
+	*out = NULL;
+	if (!audit_logid_valid(log_id, strlen(log_id)))
+		return audit_errf(err, "a log id is 1 to 128 characters of "
+		    "A-Z a-z 0-9 . _ -");
+	if (key->type != AUDIT_KEY_ED25519)
+		return audit_errf(err, "an audit log is signed with an "
+		    "Ed25519 key");
+	if (strlen(path) >= sizeof(l->path))
+		return audit_errf(err, "path too long");
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return audit_errf(err, "out of memory");
+	l->fd = -1;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->sign_cv, NULL);
+	pthread_cond_init(&l->sync_cv, NULL);
+	pthread_cond_init(&l->space_cv, NULL);
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	snprintf(l->tail.log, sizeof(l->tail.log), "%s", log_id);
+	l->key = key;
+	l->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (l->fd < 0 || fstat(l->fd, &st) != 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		audit_errf(err, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
+		audit_errf(err, "%s: %s", path, errno == EWOULDBLOCK ?
+		    "another process is writing this log" : strerror(errno));
+		goto fail;
+	}
+	if (st.st_size > 0 && (resumed = recover(l, st.st_size, err)) < 0)
+		goto fail;
+	if (!resumed && l->dropped > 0 && (ftruncate(l->fd, 0) != 0 ||
+	    fsync(l->fd) != 0)) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (start_log(l, resumed, cert, err) != 0)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	audit_log_close(l, NULL);
+	return -1;
+}
