@@ -65,7 +65,7 @@ VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o keyring.o 
 	verify.o chain.o)
 AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
 
-PROGRAMS = $(B)/nucleus-policy
+PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify
 MANPAGES = $(wildcard man/*.[1-8])
 
 HELPER_SRCS = $(wildcard t/helper/*.c)

@@ -7,6 +7,7 @@ top=$TEST_DIRECTORY/..
 test_expect_success 'install into DESTDIR under PREFIX' '
 	make -s -C "$top" install DESTDIR="$PWD/dest" PREFIX=/opt/nucleus >out 2>&1 &&
 	test -x dest/opt/nucleus/bin/nucleus-policy &&
+	test -x dest/opt/nucleus/bin/nucleus-audit-verify &&
 	test -f dest/opt/nucleus/share/man/man1/nucleus-policy.1 &&
 	test -f dest/opt/nucleus/share/man/man5/nucleus-policy.5 &&
 	test "$(stat -c %a dest/opt/nucleus/bin/nucleus-policy)" = 755 &&

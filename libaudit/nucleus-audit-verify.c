@@ -1,0 +1,308 @@
+/*
+ * nucleus-audit-verify: check Nucleus audit logs, for cron and scripts.
+ * See nucleus-audit-verify(1).  Built without any signing code: it links
+ * only the canonical JSON, encoding, keyring and verification parts of
+ * libaudit.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "statefile.h"
+
+#define EXIT_OK		0
+#define EXIT_FAULT	1
+#define EXIT_ERR	2
+
+struct result {
+	int	 status;	/* EXIT_OK, EXIT_FAULT or EXIT_ERR */
+	uint64_t resumed_lines;	/* lines a state file vouched for */
+	struct audit_fault_info fi;
+	struct audit_err err;
+	struct audit_chain chain;
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: nucleus-audit-verify [-jq] -k keyring "
+	    "[-s statefile] log ...\n");
+	exit(EXIT_ERR);
+}
+
+/* The first line of fd (at most AUDIT_LINE_MAX bytes), or NULL. */
+static char *
+first_line(int fd, size_t *lenp)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = NULL, *nb, *nl;
+	ssize_t n;
+
+	for (;;) {
+		if ((nb = realloc(buf, cap)) == NULL)
+			break;
+		buf = nb;
+		n = pread(fd, buf + len, cap - len, (off_t)len);
+		if (n <= 0)
+			break;
+		if ((nl = memchr(buf + len, '\n', (size_t)n)) != NULL) {
+			*lenp = (size_t)(nl - buf);
+			return buf;
+		}
+		len += (size_t)n;
+		if (len > AUDIT_LINE_MAX)
+			break;
+		if (len == cap)
+			cap *= 2;
+	}
+	free(buf);
+	return NULL;
+}
+
+static int
+set_fault(struct result *r, enum audit_fault f, uint64_t line,
+    const char *detail)
+{
+	r->status = EXIT_FAULT;
+	r->fi.fault = f;
+	r->fi.line = line;
+	snprintf(r->fi.detail, sizeof(r->fi.detail), "%s", detail);
+	return -1;
+}
+
+/*
+ * Resume from a remembered state: the log must be at least as long, its
+ * log.open must name the same writer, and every byte up to where the last
+ * run stopped must hash as it did.  Then the chain carries on from there.
+ */
+static int
+resume(int fd, const struct audit_chain *first, const struct state_entry *e,
+    struct result *r)
+{
+	struct audit_chain *c = &r->chain;
+	uint8_t digest[AUDIT_HASH_LEN], buf[65536];
+	struct stat st;
+	off_t done = 0;
+
+	if (fstat(fd, &st) != 0) {
+		r->status = EXIT_ERR;
+		snprintf(r->err.msg, sizeof(r->err.msg), "%s", strerror(errno));
+		return -1;
+	}
+	if (st.st_size < e->end)
+		return set_fault(r, FAULT_ROLLBACK, e->lines, "the log is "
+		    "shorter than when it was last verified: truncated");
+	if (strcmp(first->kid, e->kid) != 0 ||
+	    memcmp(first->pk, e->pk, AUDIT_PK_LEN) != 0)
+		return set_fault(r, FAULT_ROLLBACK, 1, "log.open names another "
+		    "writer than when the log was last verified: rewritten");
+	memcpy(c->log, first->log, sizeof(c->log));
+	memcpy(c->kid, first->kid, sizeof(c->kid));
+	memcpy(c->pk, first->pk, AUDIT_PK_LEN);
+	while (done < e->end) {
+		size_t want = e->end - done > (off_t)sizeof(buf) ?
+		    sizeof(buf) : (size_t)(e->end - done);
+		ssize_t n = read(fd, buf, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r->status = EXIT_ERR;
+			snprintf(r->err.msg, sizeof(r->err.msg), "%s",
+			    n < 0 ? strerror(errno) : "short read");
+			return -1;
+		}
+		crypto_generichash_update(&c->prefix, buf, (size_t)n);
+		done += n;
+	}
+	audit_chain_prefix(c, digest);
+	if (sodium_memcmp(digest, e->prefix, AUDIT_HASH_LEN) != 0)
+		return set_fault(r, FAULT_ROLLBACK, e->lines, "the log up to "
+		    "the last verified record has changed since it was "
+		    "verified: rolled back or rewritten");
+	c->lines = r->resumed_lines = e->lines;
+	c->seq = e->seq;
+	c->ts = e->ts;
+	c->offset = e->end;
+	memcpy(c->hash, e->hash, AUDIT_HASH_LEN);
+	return 0;
+}
+
+/* Verify one log, incrementally when the state remembers it. */
+static void
+verify_log(const char *file, const struct audit_keyring *kr,
+    struct state *st, struct result *r)
+{
+	struct audit_chain first;
+	struct audit_fault_info fi;
+	struct state_entry *e = NULL;
+	char *line;
+	size_t len;
+	int fd, rc;
+
+	memset(r, 0, sizeof(*r));
+	audit_chain_init(&r->chain, kr);
+	fd = strcmp(file, "-") == 0 ? STDIN_FILENO :
+	    open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r->status = EXIT_ERR;
+		snprintf(r->err.msg, sizeof(r->err.msg), "%s", strerror(errno));
+		return;
+	}
+	/* A first line that verifies names the log, and so its state. */
+	if (st != NULL && (line = first_line(fd, &len)) != NULL) {
+		audit_chain_init(&first, kr);
+		if (audit_chain_line(&first, line, len, &fi) == 0)
+			e = state_find(st, first.log);
+		free(line);
+		rc = e != NULL ? resume(fd, &first, e, r) : 0;
+		audit_chain_free(&first);
+		if (rc != 0)
+			goto out;
+	}
+	rc = audit_chain_stream(&r->chain, fd, &r->fi, &r->err);
+	r->status = rc == 0 ? EXIT_OK : rc == 1 ? EXIT_FAULT : EXIT_ERR;
+out:
+	if (fd != STDIN_FILENO)
+		close(fd);
+}
+
+static void
+remember(struct state *st, const struct audit_chain *c)
+{
+	struct state_entry e;
+
+	memset(&e, 0, sizeof(e));
+	memcpy(e.log, c->log, sizeof(e.log));
+	memcpy(e.kid, c->kid, sizeof(e.kid));
+	memcpy(e.pk, c->pk, AUDIT_PK_LEN);
+	memcpy(e.hash, c->hash, AUDIT_HASH_LEN);
+	audit_chain_prefix(c, e.prefix);
+	e.seq = c->seq;
+	e.ts = c->ts;
+	e.lines = c->lines;
+	e.end = c->offset;
+	if (state_put(st, &e) != 0)
+		errx(EXIT_ERR, "out of memory");
+}
+
+static void
+print_json(const char *file, const struct result *r)
+{
+	char head[AUDIT_HEX_LEN + 1];
+	json_t *o;
+	char *s;
+
+	if (r->status == EXIT_OK) {
+		audit_hex(head, r->chain.hash, AUDIT_HASH_LEN);
+		o = json_pack("{s:s, s:b, s:s, s:I, s:I, s:{s:I, s:s}}",
+		    "file", file, "ok", 1, "log", r->chain.log, "records",
+		    (json_int_t)r->chain.lines, "verified",
+		    (json_int_t)(r->chain.lines - r->resumed_lines), "head",
+		    "seq", (json_int_t)r->chain.seq, "hash", head);
+	} else if (r->status == EXIT_FAULT)
+		o = json_pack("{s:s, s:b, s:i, s:s, s:I, s:s}", "file", file,
+		    "ok", 0, "fault", (int)r->fi.fault, "name",
+		    audit_fault_name(r->fi.fault), "line",
+		    (json_int_t)r->fi.line, "detail", r->fi.detail);
+	else
+		o = json_pack("{s:s, s:b, s:s}", "file", file, "ok", 0,
+		    "error", r->err.msg);
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
+		errx(EXIT_ERR, "out of memory");
+	printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+static void
+print_text(const char *file, const struct result *r, int quiet)
+{
+	char head[AUDIT_HEX_LEN + 1];
+
+	if (r->status == EXIT_OK) {
+		if (quiet)
+			return;
+		audit_hex(head, r->chain.hash, AUDIT_HASH_LEN);
+		printf("%s: ok, %llu records, head %lld %s\n", file,
+		    (unsigned long long)r->chain.lines,
+		    (long long)r->chain.seq, head);
+	} else if (r->status == EXIT_FAULT)
+		fprintf(stderr, "%s:%llu: %s: %s\n", file,
+		    (unsigned long long)r->fi.line,
+		    audit_fault_name(r->fi.fault), r->fi.detail);
+	else
+		fprintf(stderr, "nucleus-audit-verify: %s: %s\n", file,
+		    r->err.msg);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *keyring = NULL, *statefile = NULL;
+	struct audit_keyring kr;
+	struct audit_err e;
+	struct state st;
+	struct result r;
+	int ch, json = 0, quiet = 0, worst = EXIT_OK;
+
+	while ((ch = getopt(argc, argv, "jk:qs:")) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'k':
+			keyring = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 's':
+			statefile = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (keyring == NULL || argc == 0)
+		usage();
+	for (int i = 0; statefile != NULL && i < argc; i++)
+		if (strcmp(argv[i], "-") == 0)
+			errx(EXIT_ERR, "-s cannot remember standard input: "
+			    "name the log's file");
+	if (sodium_init() < 0)
+		errx(EXIT_ERR, "cannot initialize libsodium");
+	if (audit_keyring_load(&kr, keyring, &e) != 0)
+		errx(EXIT_ERR, "%s", e.msg);
+	if (statefile != NULL && state_load(&st, statefile, &e) != 0)
+		errx(EXIT_ERR, "%s", e.msg);
+	for (int i = 0; i < argc; i++) {
+		verify_log(argv[i], &kr, statefile != NULL ? &st : NULL, &r);
+		if (json && !(quiet && r.status == EXIT_OK))
+			print_json(argv[i], &r);
+		else if (!json)
+			print_text(argv[i], &r, quiet);
+		if (r.status == EXIT_OK && statefile != NULL)
+			remember(&st, &r.chain);
+		if (r.status > worst)
+			worst = r.status;
+		audit_chain_free(&r.chain);
+	}
+	if (fflush(stdout) != 0)
+		err(EXIT_ERR, "standard output");
+	if (statefile != NULL) {
+		if (state_save(&st, statefile, &e) != 0)
+			errx(EXIT_ERR, "%s", e.msg);
+		state_free(&st);
+	}
+	audit_keyring_free(&kr);
+	return worst;
+}
