@@ -280,7 +280,8 @@ parse_longs(struct policy_optspec *o, json_t *j, struct policy_ctx *c)
 		o->nlongs++;
 		ctx_pop(c, old);
 	}
-	qsort(o->longs, o->nlongs, sizeof(*o->longs), cmp_str);
+	if (o->nlongs > 1)	/* an empty list has no array at all */
+		qsort(o->longs, o->nlongs, sizeof(*o->longs), cmp_str);
 	for (size_t i = 0; i < o->nlongs; i++) {
 		if (k > 0 && strcmp(o->longs[k - 1], o->longs[i]) == 0)
 			free(o->longs[i]);
@@ -388,7 +389,8 @@ parse_options(struct policy_rule *r, json_t *j, struct policy_ctx *c)
 			return -1;
 		ctx_pop(c, old);
 	}
-	qsort(r->opts, r->nopts, sizeof(*r->opts), cmp_optspec);
+	if (r->nopts > 1)	/* an empty list has no array at all */
+		qsort(r->opts, r->nopts, sizeof(*r->opts), cmp_optspec);
 	return 0;
 }
 

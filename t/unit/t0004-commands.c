@@ -232,6 +232,20 @@ rule_matching(void)
 	    "trailing any_remaining");
 	policy_rule_free(&r);
 	json_decref(j);
+	/* Empty lists are no lists (found by fuzz-policy-load). */
+	j = json_loads("{\"program\":\"x\",\"args\":[],\"options\":[]}",
+	    0, NULL);
+	ok(policy_rule_from_json(&r, j, &c) == 0 &&
+	    strcmp(r.key, "{\"program\":\"x\"}") == 0,
+	    "empty args and options: the rule is just its program");
+	policy_rule_free(&r);
+	json_decref(j);
+	j = json_loads("{\"program\":\"x\",\"options\":[{\"long\":[],"
+	    "\"short\":\"a\"}]}", 0, NULL);
+	ok(policy_rule_from_json(&r, j, &c) == 0 && r.nopts == 1 &&
+	    r.opts[0].nlongs == 0, "an option spec with an empty long list");
+	policy_rule_free(&r);
+	json_decref(j);
 }
 
 int
