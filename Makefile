@@ -76,8 +76,10 @@ TAP_OBJ = $(B)/t/unit/tap.o
 
 FUZZ_SRCS = $(wildcard t/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=build/fuzz/%)
-FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -Ilibpolicy -Ilibaudit
+FUZZ_COMMON = -std=gnu11 -g -O1 -fno-sanitize-recover=all -Ilibpolicy \
+	-Ilibaudit
+FUZZ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined
+FUZZ_OBJ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined
 
 all: $(B)/libpolicy.a $(B)/libaudit.a $(PROGRAMS)
 
@@ -130,11 +132,19 @@ bench: deps
 	$(MAKE) $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
-FUZZ_LIB_SRCS = $(POLICY_LIB_SRCS) $(AUDIT_LIB_SRCS)
-build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard libpolicy/*.h libaudit/*.h)
+# The libraries are compiled once with the fuzzer's instrumentation and
+# linked into every target.
+FUZZ_LIB_OBJS = $(POLICY_LIB_SRCS:%.c=build/fuzz/obj/%.o) \
+	$(AUDIT_LIB_SRCS:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
+	    -c -o $@ $<
+
+build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
-	    $(FUZZ_LIB_SRCS) $(AUDIT_LIBS)
+	    $(FUZZ_LIB_OBJS) $(AUDIT_LIBS)
 
 # Each target runs for FUZZ_SECONDS from its committed seed corpus; a
 # crash, a leak or a hang (over 10 s on one input) fails the run.
