@@ -185,29 +185,19 @@ check_shape(const struct policy_request *rq, struct policy_decision *d)
 	return 0;
 }
 
-static int
-check_path(const struct policy *p, const struct policy_request *rq,
+/*
+ * The path rules alone, on a path already normalized: a block glob that
+ * matches it or a directory above it refuses it, and an allow list that
+ * is not "any" must match it.  The proxy calls this again on the path it
+ * actually opened.  Returns 0, or -1 with d filled (path_denied).
+ */
+int
+policy_path_permitted(const struct policy *p, const char *norm, size_t len,
     struct policy_decision *d)
 {
-	char norm[POLICY_PATH_MAX + 1], show[96];
 	struct policy_split sp;
-	const char *why;
-	enum policy_kind kind;
-	size_t len = rq->pathlen;
+	char show[96];
 
-	if (policy_path_normalize(rq->path, len, norm, sizeof(norm), &kind,
-	    &why) != 0) {
-		deny(d, kind, "%s: %s", shown(show, sizeof(show), rq->path,
-		    len < 96 ? len : 96), why);
-		return -1;
-	}
-	len = strlen(norm);
-	if ((rq->op == OP_WRITE || rq->op == OP_MKDIR ||
-	    rq->op == OP_DELETE) && strcmp(norm, ".") == 0) {
-		deny(d, KIND_BAD_REQUEST, "%s of the root itself",
-		    policy_op_name(rq->op));
-		return -1;
-	}
 	policy_split_path(&sp, norm, len);
 	for (size_t i = 0; i < p->paths.block.n; i++) {
 		if (policy_glob_match_split(&p->paths.block.v[i], &sp, 1)) {
@@ -225,6 +215,31 @@ check_path(const struct policy *p, const struct policy_request *rq,
 	deny(d, KIND_PATH_DENIED, "%s matches no allowed path",
 	    shown(show, sizeof(show), norm, len));
 	return -1;
+}
+
+static int
+check_path(const struct policy *p, const struct policy_request *rq,
+    struct policy_decision *d)
+{
+	char norm[POLICY_PATH_MAX + 1], show[96];
+	const char *why;
+	enum policy_kind kind;
+	size_t len = rq->pathlen;
+
+	if (policy_path_normalize(rq->path, len, norm, sizeof(norm), &kind,
+	    &why) != 0) {
+		deny(d, kind, "%s: %s", shown(show, sizeof(show), rq->path,
+		    len < 96 ? len : 96), why);
+		return -1;
+	}
+	len = strlen(norm);
+	if ((rq->op == OP_WRITE || rq->op == OP_MKDIR ||
+	    rq->op == OP_DELETE) && strcmp(norm, ".") == 0) {
+		deny(d, KIND_BAD_REQUEST, "%s of the root itself",
+		    policy_op_name(rq->op));
+		return -1;
+	}
+	return policy_path_permitted(p, norm, len, d);
 }
 
 /*

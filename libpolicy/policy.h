@@ -352,5 +352,7 @@ char	*policy_dump(const struct policy *, int);
 /* The decision. */
 void	 policy_decide(const struct policy *, const struct policy_state *,
 	    const struct policy_request *, struct policy_decision *);
+int	 policy_path_permitted(const struct policy *, const char *, size_t,
+	    struct policy_decision *);
 
 #endif /* NUCLEUS_POLICY_H */
