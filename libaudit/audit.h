@@ -38,6 +38,8 @@ struct audit_err {
 
 int	 audit_errf(struct audit_err *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+int	 audit_fmt(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /* A growable byte buffer. */
 struct audit_buf {

@@ -7,6 +7,7 @@
  *	audit-tool cert ISSUERFILE LOGID SECRETFILE	(prints a key-cert)
  *	audit-tool append [-c CERTFILE] [-t THREADS] LOG LOGID SECRETFILE N
  *	audit-tool bulk LOG LOGID SECRETFILE N		(no fsync: fast)
+ *	audit-tool sign TYPE SECRETFILE		(signs the object on stdin)
  */
 #include <err.h>
 #include <pthread.h>
@@ -28,7 +29,8 @@ usage(void)
 	    "       audit-tool cert ISSUERFILE LOGID SECRETFILE\n"
 	    "       audit-tool append [-c CERTFILE] [-t THREADS] LOG LOGID "
 	    "SECRETFILE N\n"
-	    "       audit-tool bulk LOG LOGID SECRETFILE N\n");
+	    "       audit-tool bulk LOG LOGID SECRETFILE N\n"
+	    "       audit-tool sign TYPE SECRETFILE\n");
 	exit(2);
 }
 
@@ -193,6 +195,31 @@ cmd_cert(int argc, char **argv)
 	return 0;
 }
 
+/* Sign the JSON object on stdin as TYPE; print it on one line. */
+static int
+cmd_sign(int argc, char **argv)
+{
+	struct audit_seckey *k;
+	struct audit_err e;
+	json_error_t jerr;
+	json_t *o;
+	char *s;
+
+	if (argc != 3)
+		usage();
+	k = key(argv[2]);
+	if ((o = json_loadf(stdin, 0, &jerr)) == NULL)
+		errx(2, "stdin: %s", jerr.text);
+	if (audit_sign(o, argv[1], k, &e) != 0)
+		errx(2, "%s", e.msg);
+	s = json_dumps(o, JSON_COMPACT);
+	printf("%s\n", s);
+	free(s);
+	json_decref(o);
+	audit_seckey_free(k);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -208,5 +235,7 @@ main(int argc, char **argv)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cert") == 0)
 		return cmd_cert(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sign") == 0)
+		return cmd_sign(argc - 1, argv + 1);
 	usage();
 }
