@@ -47,9 +47,15 @@ JANSSON_CFLAGS = $(call need,jansson,libjansson-dev,cflags)
 JANSSON_LIBS = $(call need,jansson,libjansson-dev,libs)
 SODIUM_CFLAGS = $(call need,libsodium,libsodium-dev,cflags)
 SODIUM_LIBS = $(call need,libsodium,libsodium-dev,libs)
+SECCOMP_LIBS = $(call need,libseccomp,libseccomp-dev,libs)
+LMDB_LIBS = $(call need,lmdb,liblmdb-dev,libs)
+# libev ships no pkg-config file: look for its header.
+EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
+	found: install the Debian package libev-dev (scripts/install-deps \
+	does)))
 
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SAN) $(HARDEN) $(WARN) -MMD -MP \
-	-Ilibpolicy -Ilibaudit $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
+	-Ilibpolicy -Ilibaudit -Iproxy $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	$(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(SAN) $(HARDEN_LD) $(LDFLAGS)
 
@@ -65,7 +71,12 @@ VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o keyring.o 
 	verify.o chain.o)
 AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
 
-PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify
+PROXY_SRCS = $(wildcard proxy/*.c)
+PROXY_OBJS = $(PROXY_SRCS:%.c=$(B)/%.o)
+# Everything but main(), for the unit tests of the proxy's parts.
+PROXY_LIB_OBJS = $(filter-out $(B)/proxy/main.o,$(PROXY_OBJS))
+
+PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-proxy
 MANPAGES = $(wildcard man/*.[1-8])
 
 HELPER_SRCS = $(wildcard t/helper/*.c)
@@ -102,12 +113,28 @@ $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
 	    $(B)/libaudit/statefile.o $(VERIFY_ONLY_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
-$(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libpolicy.a $(B)/libaudit.a
+$(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
+	    $(LMDB_LIBS) $(EV_LIBS) -lm
+
+$(B)/libproxy.a: $(PROXY_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a $(B)/libpolicy.a \
+	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) -lm
 
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libaudit.a $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
+
+# try-syscall runs inside the command sandbox, under its address-space
+# limit, where ASan's shadow memory cannot be reserved: it is never
+# instrumented.
+$(B)/t/helper/try-syscall: t/helper/try-syscall.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) $(HARDEN) $(HARDEN_LD) -o $@ $<
 
 # "make check" is the one command a new user runs: it installs what the
 # build and the tests need, then builds and tests.

@@ -257,3 +257,5 @@ test_lazy_prereq QEMU 'command -v qemu-system-x86_64'
 test_lazy_prereq LANDLOCK '[ -e /sys/kernel/security/landlock ] || grep -qw landlock /sys/kernel/security/lsm'
 test_lazy_prereq MANDOC 'command -v mandoc'
 test_lazy_prereq SANITIZE '[ "${SANITIZE:-}" = 1 ]'
+# The kernel takes Landlock rulesets (the landlock_create_ruleset ABI).
+test_lazy_prereq LANDLOCK_ABI 'command -v try-landlock && try-landlock'

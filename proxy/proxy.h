@@ -1,0 +1,128 @@
+/*
+ * nucleus-proxy: the enforcing tool proxy.  See nucleus-proxy(8) and
+ * nucleus-protocol(7).
+ */
+#ifndef NUCLEUS_PROXY_H
+#define NUCLEUS_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <pthread.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "audit.h"
+#include "config.h"
+#include "policy.h"
+
+/*
+ * A request, from its line to its response.  Each stage that writes an
+ * audit record waits for that record to be durable before the next.
+ */
+enum req_stage {
+	STAGE_DECIDE,		/* decision record submitted */
+	STAGE_EFFECT,		/* the side effect is running */
+	STAGE_OUTCOME,		/* outcome record submitted */
+	STAGE_DONE
+};
+
+struct conn;
+struct job;
+
+struct req {
+	struct req *next;	/* on the completion queue */
+	struct conn *conn;	/* NULL once the connection is gone */
+	enum req_stage stage;
+	json_t	*id;		/* the request's id, or null */
+	char	 kid[AUDIT_KID_MAX + 1];
+	char	 op[32];
+	enum policy_op pop;
+	json_t	*req;		/* the parsed request */
+	json_t	*args;
+	char	 args_digest[AUDIT_HEX_LEN + 1];
+	struct policy_decision d;
+	const char *kind;	/* an error kind libpolicy has no name for */
+	char	 approval_id[AUDIT_LOGID_MAX + 1];	/* a token used */
+	char	 approval_nonce[2 * AUDIT_NONCE_LEN + 1];
+	int64_t	 reserved;	/* micro-dollars held for it */
+	json_t	*response;	/* built when the outcome is known */
+	json_t	*outcome;	/* the outcome record's members */
+	struct job *job;	/* a running command */
+	/* from the audit log's completion */
+	int	 audit_error;
+	uint64_t audit_seq;
+	char	 audit_hash[AUDIT_HEX_LEN + 1];
+};
+
+struct conn {
+	struct conn *next;
+	int	 fd;
+	ev_io	 rio, wio;
+	char	*in;		/* a line being read */
+	size_t	 inlen;
+	int	 overlong;	/* discarding until the newline */
+	size_t	 overlong_bytes;
+	crypto_generichash_state overlong_hash;
+	struct audit_buf out;	/* responses not yet written */
+	size_t	 outoff;
+	int	 pending;	/* requests not yet answered */
+	int	 eof;		/* the peer sends no more; answers still go */
+	int	 closed;	/* the peer is gone */
+};
+
+struct proxy {
+	struct config cfg;
+	struct ev_loop *loop;
+	struct audit_seckey *key;
+	struct audit_log *log;
+	char	 log_id[AUDIT_LOGID_MAX + 1];
+	struct audit_keyring trust;
+	int	 root_fd;
+	struct pstate *state;
+	ev_async done_async;
+	pthread_mutex_t done_mu;
+	struct req *done_head, *done_tail;
+	struct conn *conns;
+	int	 nconns;
+	int	 listen_fds[3];
+	ev_io	 listen_io[3];
+	int	 nlisten;
+	int	 commands;	/* running */
+	int	 stopped;	/* the audit log failed: refuse everything */
+	struct spawner *spawner;
+};
+
+extern struct proxy *P;
+
+/* serve.c */
+int	 serve_listen(struct proxy *, struct audit_err *);
+void	 conn_send(struct conn *, json_t *);
+void	 conn_release(struct conn *);
+
+/* request.c */
+void	 request_line(struct conn *, const char *, size_t);
+void	 request_overlong(struct conn *, size_t, const uint8_t *);
+void	 request_advance(struct req *);
+void	 request_free(struct req *);
+
+/* record.c */
+int	 record_submit(struct req *, json_t *);
+void	 record_drain(struct ev_loop *, ev_async *, int);
+json_t	*record_decision(const struct req *);
+
+/* respond.c */
+json_t	*response_ok(const struct req *, json_t *);
+json_t	*response_error(const struct req *, const char *, const char *);
+
+/* fs.c */
+int	 fs_open_root(const char *, struct audit_err *);
+json_t	*fs_do(struct req *, enum policy_kind *, char *, size_t);
+int	 fs_open_beneath(const char *, uint64_t, mode_t);
+int	 fs_recheck(int, const char *, char *, enum policy_kind *, char *,
+	    size_t);
+int	 fs_exists(const char *, size_t);
+
+#endif /* NUCLEUS_PROXY_H */

@@ -1,0 +1,125 @@
+/*
+ * The proxy's audit records.  A record is submitted to the log; its
+ * completion comes back on the log's own thread, is queued here, and an
+ * ev_async wakes the event loop, which moves the request on.  The loop
+ * never waits for the disk.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy.h"
+#include "pstate.h"
+
+static void
+completed(void *arg, int error, uint64_t seq, const char *hash)
+{
+	struct req *r = arg;
+
+	r->audit_error = error;
+	r->audit_seq = seq;
+	if (hash != NULL)
+		memcpy(r->audit_hash, hash, sizeof(r->audit_hash));
+	r->next = NULL;
+	pthread_mutex_lock(&P->done_mu);
+	if (P->done_tail != NULL)
+		P->done_tail->next = r;
+	else
+		P->done_head = r;
+	P->done_tail = r;
+	pthread_mutex_unlock(&P->done_mu);
+	ev_async_send(P->loop, &P->done_async);
+}
+
+/*
+ * Submit ev as r's next record.  -1 when it cannot be: an event that is
+ * not one (a bug, for this request alone), or a log that has stopped
+ * (then the proxy stops doing anything).
+ */
+int
+record_submit(struct req *r, json_t *ev)
+{
+	struct audit_err e;
+
+	r->audit_error = 0;
+	if (ev == NULL || audit_event_check(ev, &e) != 0)
+		return -1;
+	if (audit_log_submit(P->log, ev, completed, r, &e) != 0) {
+		P->stopped = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* In the loop: every request whose record is now durable moves on. */
+void
+record_drain(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct req *r, *next;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	pthread_mutex_lock(&P->done_mu);
+	r = P->done_head;
+	P->done_head = P->done_tail = NULL;
+	pthread_mutex_unlock(&P->done_mu);
+	for (; r != NULL; r = next) {
+		next = r->next;
+		request_advance(r);
+	}
+}
+
+static const char *
+verdict_word(const struct req *r)
+{
+	switch (r->d.verdict) {
+	case VERDICT_ALLOW:
+		return "allow";
+	case VERDICT_APPROVAL:
+		return "approval_required";
+	default:
+		return "deny";
+	}
+}
+
+/*
+ * The decision record: who asked for what, what the policy said and why,
+ * the token used, and what it cost.
+ */
+json_t *
+record_decision(const struct req *r)
+{
+	json_t *ev = json_pack("{s:s, s:O, s:s, s:s, s:s, s:s}", "event",
+	    "decision", "id", r->id, "actor", r->kid, "op", r->op,
+	    "args_digest", r->args_digest, "decision", verdict_word(r));
+	json_t *args = r->args;
+	int64_t consumed, reserved;
+
+	if (ev == NULL)
+		return NULL;
+	if (json_object_get(args, "path") != NULL)
+		json_object_set(ev, "subject", json_object_get(args, "path"));
+	else if (json_object_get(args, "argv") != NULL)
+		json_object_set(ev, "subject", json_object_get(args, "argv"));
+	if (r->d.cap < CAP_COUNT)
+		json_object_set_new(ev, "capability",
+		    json_string(policy_cap_name(r->d.cap)));
+	if (r->d.verdict != VERDICT_ALLOW) {
+		json_object_set_new(ev, "kind", json_string(r->kind != NULL ?
+		    r->kind : r->d.verdict == VERDICT_APPROVAL ?
+		    "approval_required" : policy_kind_name(r->d.kind)));
+		json_object_set_new(ev, "reason", json_string(r->d.reason));
+	}
+	if (r->approval_nonce[0] != '\0')
+		json_object_set_new(ev, "approval", json_pack("{s:s, s:s}",
+		    "id", r->approval_id, "nonce", r->approval_nonce));
+	if (r->reserved > 0) {
+		pstate_budget(P->state, &consumed, &reserved);
+		json_object_set_new(ev, "cost_microusd",
+		    json_integer(r->reserved));
+		json_object_set_new(ev, "budget_used_microusd",
+		    json_integer(consumed + reserved));
+	}
+	return ev;
+}

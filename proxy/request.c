@@ -1,0 +1,510 @@
+/*
+ * Requests: one line in, one response out, and the audit records in
+ * between.
+ *
+ *	line -> parse -> decide (policy, approval, budget)
+ *	  denied:        decision record (deny)          -> error response
+ *	  reads:         effect -> decision record with its outcome -> response
+ *	  changes:       decision record -> effect -> outcome record -> response
+ *
+ * Each arrow after a record waits for that record to be durable (the
+ * audit log's completion comes back through record.c), so no side effect
+ * starts, and nothing read leaves the proxy, before its record is on disk.
+ * A line that cannot be a request still gets a decision record (its
+ * length and hash) and an error response, and the proxy goes on.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proxy.h"
+#include "approval.h"
+#include "exec.h"
+#include "pstate.h"
+
+static const char *const req_members[] = {
+	"type", "v", "id", "kid", "ts", "nonce", "pod", "op", "args",
+	"approval", "sig", NULL,
+};
+
+void
+request_free(struct req *r)
+{
+	if (r->conn != NULL)
+		conn_release(r->conn);
+	json_decref(r->id);
+	json_decref(r->req);
+	json_decref(r->response);
+	json_decref(r->outcome);
+	free(r);
+}
+
+static struct req *
+req_new(struct conn *c)
+{
+	struct req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->conn = c;
+	c->pending++;
+	r->id = json_null();
+	return r;
+}
+
+/* Answer now, with no record: only when the log itself has failed. */
+static void
+answer(struct req *r, json_t *resp)
+{
+	if (r->conn != NULL)
+		conn_send(r->conn, resp);
+	json_decref(resp);
+}
+
+/*
+ * A record could not be submitted: answer without one.  Either the log
+ * has stopped (nothing more can be recorded, so nothing more is done) or
+ * this one record could not be made.
+ */
+static void
+unrecorded(struct req *r)
+{
+	answer(r, P->stopped ? response_error(r, "unavailable", "the audit "
+	    "log has stopped: nothing is done that it cannot record") :
+	    response_error(r, "internal", "the audit record of this request "
+	    "could not be made"));
+	request_free(r);
+}
+
+/*
+ * A line that is not a request: record it by its size and hash, answer
+ * with the id when one could be read.
+ */
+static void
+malformed(struct conn *c, json_t *id, const char *kind, const char *why,
+    size_t len, const uint8_t hash[AUDIT_HASH_LEN])
+{
+	char hex[AUDIT_HEX_LEN + 1];
+	struct req *r = req_new(c);
+	json_t *ev;
+
+	if (r == NULL)
+		return;
+	if (id != NULL) {
+		json_decref(r->id);
+		r->id = json_incref(id);
+	}
+	audit_hex(hex, hash, AUDIT_HASH_LEN);
+	r->response = response_error(r, kind, why);
+	ev = json_pack("{s:s, s:O, s:s, s:s, s:I, s:s, s:s}", "event",
+	    "decision", "id", r->id, "decision", "deny", "kind", kind, "bytes",
+	    (json_int_t)len, "line_hash", hex, "reason", why);
+	r->stage = STAGE_OUTCOME;
+	if (record_submit(r, ev) != 0) {
+		answer(r, json_incref(r->response));
+		request_free(r);
+	}
+	json_decref(ev);
+}
+
+void
+request_overlong(struct conn *c, size_t len, const uint8_t *hash)
+{
+	char why[96];
+
+	audit_fmt(why, sizeof(why), "request line longer than %zu bytes",
+	    P->cfg.lim.line);
+	malformed(c, NULL, "too_large", why, len, hash);
+}
+
+static int
+printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The envelope of formats.md section 4; why says what is wrong. */
+static int
+check_envelope(struct req *r, const char **why)
+{
+	json_t *o = r->req, *v;
+	const char *k;
+
+	json_object_foreach(o, k, v) {
+		size_t i;
+
+		for (i = 0; req_members[i] != NULL; i++)
+			if (strcmp(k, req_members[i]) == 0)
+				break;
+		if (req_members[i] == NULL)
+			return *why = "unknown member in the request", -1;
+	}
+	v = json_object_get(o, "id");
+	if (!json_is_string(v) || json_string_length(v) < 1 ||
+	    json_string_length(v) > ID_MAX ||
+	    !printable(json_string_value(v), json_string_length(v)))
+		return *why = "id: expected 1 to 64 printable characters", -1;
+	json_decref(r->id);
+	r->id = json_incref(v);
+	v = json_object_get(o, "type");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "request"))
+		return *why = "type: expected \"request\"", -1;
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return *why = "v: expected 1", -1;
+	v = json_object_get(o, "kid");
+	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
+	    json_string_length(v)))
+		return *why = "kid: expected a key id", -1;
+	audit_fmt(r->kid, sizeof(r->kid), "%s", json_string_value(v));
+	v = json_object_get(o, "op");
+	if (!json_is_string(v) || json_string_length(v) >= sizeof(r->op))
+		return *why = "op: expected an operation", -1;
+	audit_fmt(r->op, sizeof(r->op), "%s", json_string_value(v));
+	r->args = json_object_get(o, "args");
+	if (!json_is_object(r->args))
+		return *why = "args: expected an object", -1;
+	v = json_object_get(o, "pod");
+	if (!json_is_string(v))
+		return *why = "pod: expected a string", -1;
+	v = json_object_get(o, "approval");
+	if (v != NULL && !json_is_object(v))
+		return *why = "approval: expected a token object", -1;
+	return 0;
+}
+
+/* The hash of the exact args, as a token names them. */
+static int
+digest_args(struct req *r)
+{
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+	uint8_t h[AUDIT_HASH_LEN];
+
+	if (cjson_encode(r->args, &b, &e) != 0) {
+		audit_buf_free(&b);
+		return -1;
+	}
+	audit_hash(h, b.p, b.len);
+	audit_hex(r->args_digest, h, AUDIT_HASH_LEN);
+	audit_buf_free(&b);
+	return 0;
+}
+
+static int
+denied(struct req *r, enum policy_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+denied(struct req *r, enum policy_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->d.verdict = VERDICT_DENY;
+	r->d.kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(r->d.reason, sizeof(r->d.reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+nonce_consumed(void *arg, const uint8_t nonce[AUDIT_NONCE_LEN])
+{
+	return pstate_nonce_seen(arg, nonce);
+}
+
+/*
+ * The request's token: the seven rules of approval.c, then its nonce
+ * consumed, durably, before anything records or does the operation.  On
+ * failure the request is refused as invalid_approval.
+ */
+static int
+approval_check(struct req *r, const json_t *token)
+{
+	struct approval_ctx ctx = { P->cfg.pod, time(NULL), P->cfg.skew,
+	    P->cfg.token_lifetime_max, &P->trust, nonce_consumed, P->state };
+	struct approval a;
+	struct audit_err e;
+	int which;
+
+	if (approval_verify(token, &ctx, r->op, r->args_digest, r->kid, &a,
+	    &which, r->d.reason, sizeof(r->d.reason)) != 0)
+		goto refuse;
+	if (pstate_nonce_consume(P->state, a.nonce, a.exp, &e) != 0) {
+		audit_fmt(r->d.reason, sizeof(r->d.reason), "rule 7: %s",
+		    e.msg);
+		goto refuse;
+	}
+	audit_fmt(r->approval_id, sizeof(r->approval_id), "%s", a.id);
+	memcpy(r->approval_nonce, a.nonce_hex, sizeof(r->approval_nonce));
+	return 0;
+refuse:
+	r->d.verdict = VERDICT_DENY;
+	r->kind = "invalid_approval";
+	return -1;
+}
+
+/* Steps of the decision the policy cannot take alone. */
+static int
+decide(struct req *r)
+{
+	struct policy_request pr;
+	struct policy_state ps;
+	const char *argv[POLICY_ARGV_MAX + 1];
+	const json_t *pathv = json_object_get(r->args, "path");
+	json_t *token = json_object_get(r->req, "approval");
+	char why[POLICY_REASON_MAX];
+
+	memset(&pr, 0, sizeof(pr));
+	if (strcmp(json_string_value(json_object_get(r->req, "pod")),
+	    P->cfg.pod) != 0)
+		return denied(r, KIND_BAD_REQUEST, "this proxy serves pod %s",
+		    P->cfg.pod);
+	if (policy_op_from_name(r->op, &pr.op) != 0 ||
+	    pr.op == OP_WEB_SEARCH || pr.op == OP_WEB_FETCH)
+		return denied(r, KIND_BAD_REQUEST, "unknown operation");
+	r->pop = pr.op;
+	if (pathv != NULL) {
+		if (!json_is_string(pathv))
+			return denied(r, KIND_BAD_REQUEST, "args.path: "
+			    "expected a string");
+		pr.path = json_string_value(pathv);
+		pr.pathlen = json_string_length(pathv);
+	} else if (pr.op == OP_GLOB || pr.op == OP_GREP || pr.op == OP_LIST) {
+		pr.path = ".";
+		pr.pathlen = 1;
+	}
+	if (pr.op == OP_RUN && (exec_argv(r->args, argv, &pr.argc, why,
+	    sizeof(why)) != 0 || exec_check(r->args, why, sizeof(why)) != 0))
+		return denied(r, KIND_BAD_REQUEST, "%s", why);
+	pr.argv = argv;
+	if (pr.op == OP_WRITE && pr.path != NULL)
+		pr.exists = fs_exists(pr.path, pr.pathlen);
+	pr.cost = pr.op == OP_RUN ? exec_cost(r->args) : P->cfg.cost.base;
+	pstate_budget(P->state, &ps.consumed, &ps.reserved);
+	ps.now = time(NULL);
+	pr.approved = token != NULL;	/* checked below, if needed */
+	policy_decide(&P->cfg.policy, &ps, &pr, &r->d);
+	if (r->d.verdict == VERDICT_ALLOW && token != NULL &&
+	    (P->cfg.policy.obligations & CAPSET(r->d.cap)) != 0 &&
+	    approval_check(r, token) != 0)
+		return -1;
+	if (r->d.verdict == VERDICT_ALLOW && token == NULL &&
+	    (P->cfg.policy.obligations & CAPSET(r->d.cap)) != 0)
+		r->d.verdict = VERDICT_APPROVAL;
+	if (r->d.verdict != VERDICT_ALLOW)
+		return -1;
+	if (pr.op == OP_RUN && P->commands >= P->cfg.lim.commands) {
+		r->kind = "unavailable";
+		return denied(r, KIND_NONE, "%d commands are running; the limit "
+		    "is %d", P->commands, P->cfg.lim.commands);
+	}
+	if (pstate_reserve(P->state, pr.cost) != 0)
+		return denied(r, KIND_BUDGET_EXHAUSTED, "the budget cannot "
+		    "hold the operation's cost");
+	r->reserved = pr.cost;
+	if (pr.op == OP_RUN)
+		P->commands++;	/* counted until the command is done */
+	return 0;
+}
+
+static int
+read_only(enum policy_op op)
+{
+	return op == OP_READ || op == OP_STAT || op == OP_LIST ||
+	    op == OP_GLOB || op == OP_GREP;
+}
+
+/* The error response of a refused request, its record, and go. */
+static void
+refuse(struct req *r)
+{
+	json_t *ev;
+
+	r->response = response_error(r, r->kind != NULL ? r->kind :
+	    r->d.verdict == VERDICT_APPROVAL ? "approval_required" :
+	    policy_kind_name(r->d.kind), r->d.reason);
+	if (r->d.verdict == VERDICT_APPROVAL) {
+		json_t *err = json_object_get(r->response, "error");
+
+		json_object_set_new(err, "op", json_string(r->op));
+		json_object_set_new(err, "args_digest",
+		    json_string(r->args_digest));
+		json_object_set_new(err, "obligation",
+		    json_string(policy_cap_name(r->d.cap)));
+	}
+	ev = record_decision(r);
+	r->stage = STAGE_OUTCOME;
+	if (record_submit(r, ev) != 0) {
+		unrecorded(r);
+	}
+	json_decref(ev);
+}
+
+/* A read: do it, then one record with the decision and the outcome. */
+static void
+run_read(struct req *r)
+{
+	enum policy_kind kind = KIND_NONE;
+	char why[POLICY_REASON_MAX];
+	json_t *result, *ev;
+
+	result = fs_do(r, &kind, why, sizeof(why));
+	pstate_settle(P->state, r->reserved, r->reserved);
+	r->reserved = 0;
+	if (result == NULL) {
+		r->d.verdict = kind == KIND_NONE ? VERDICT_ALLOW : VERDICT_DENY;
+		r->d.kind = kind == KIND_NONE ? KIND_NONE : kind;
+		audit_fmt(r->d.reason, sizeof(r->d.reason), "%s", why);
+		r->response = response_error(r, kind == KIND_NONE ?
+		    "io_error" : policy_kind_name(kind), why);
+	} else
+		r->response = response_ok(r, result);
+	ev = record_decision(r);
+	if (r->outcome != NULL)
+		json_object_update(ev, r->outcome);
+	r->stage = STAGE_OUTCOME;
+	if (record_submit(r, ev) != 0) {
+		unrecorded(r);
+	}
+	json_decref(ev);
+}
+
+void
+request_line(struct conn *c, const char *line, size_t len)
+{
+	uint8_t h[AUDIT_HASH_LEN];
+	struct audit_err e;
+	const char *why;
+	struct req *r;
+	json_t *ev;
+
+	audit_hash(h, line, len);
+	if (P->stopped) {
+		malformed(c, NULL, "unavailable", "the audit log has stopped",
+		    len, h);
+		return;
+	}
+	if ((r = req_new(c)) == NULL)
+		return;
+	if (cjson_parse(line, len, &r->req, &e) != 0 ||
+	    !json_is_object(r->req)) {
+		request_free(r);
+		malformed(c, NULL, "bad_request", "not a JSON object (duplicate "
+		    "members, fractions and invalid UTF-8 are refused)", len, h);
+		return;
+	}
+	why = NULL;
+	if (check_envelope(r, &why) != 0 || digest_args(r) != 0) {
+		json_t *id = json_incref(r->id);
+
+		request_free(r);
+		malformed(c, id, "bad_request", why != NULL ? why :
+		    "args cannot be canonical JSON", len, h);
+		json_decref(id);
+		return;
+	}
+	if (decide(r) != 0) {
+		refuse(r);
+		return;
+	}
+	if (read_only(r->pop)) {
+		run_read(r);
+		return;
+	}
+	ev = record_decision(r);
+	r->stage = STAGE_DECIDE;
+	if (record_submit(r, ev) != 0) {
+		pstate_settle(P->state, r->reserved, 0);
+		unrecorded(r);
+	}
+	json_decref(ev);
+}
+
+/* The change a decision allowed, now that its record is durable. */
+static void
+effect(struct req *r)
+{
+	enum policy_kind kind = KIND_NONE;
+	char why[POLICY_REASON_MAX];
+	json_t *result = NULL;
+
+	r->stage = STAGE_EFFECT;
+	if (r->pop == OP_RUN) {
+		if (exec_start(r) == 0)
+			return;	/* exec.c moves the request on when done */
+		audit_fmt(why, sizeof(why), "%s", r->d.reason);
+	} else
+		result = fs_do(r, &kind, why, sizeof(why));
+	pstate_settle(P->state, r->reserved, r->reserved);
+	r->reserved = 0;
+	if (r->outcome == NULL)
+		r->outcome = json_object();
+	if (result == NULL) {
+		const char *k = r->kind != NULL ? r->kind : kind ==
+		    KIND_NONE ? "io_error" : policy_kind_name(kind);
+
+		r->response = response_error(r, k, why);
+		json_object_set_new(r->outcome, "status", json_string("error"));
+		json_object_set_new(r->outcome, "kind", json_string(k));
+		json_object_set_new(r->outcome, "reason", json_string(why));
+	} else {
+		r->response = response_ok(r, result);
+		json_object_set_new(r->outcome, "status", json_string("ok"));
+	}
+	request_advance(r);
+}
+
+/*
+ * Move a request on once the record it waited for is durable (or once
+ * its command ended, for STAGE_EFFECT).
+ */
+void
+request_advance(struct req *r)
+{
+	json_t *ev;
+
+	if (r->audit_error != 0 && r->stage != STAGE_EFFECT) {
+		/* Nothing may happen that the log cannot record. */
+		P->stopped = 1;
+		if (r->reserved > 0)
+			pstate_settle(P->state, r->reserved, 0);
+		unrecorded(r);
+		return;
+	}
+	switch (r->stage) {
+	case STAGE_DECIDE:
+		effect(r);
+		return;
+	case STAGE_EFFECT:
+		ev = json_pack("{s:s, s:O}", "event", "outcome", "id", r->id);
+		if (r->outcome != NULL)
+			json_object_update(ev, r->outcome);
+		r->stage = STAGE_OUTCOME;
+		r->audit_error = 0;
+		if (record_submit(r, ev) != 0) {
+			unrecorded(r);
+		}
+		json_decref(ev);
+		return;
+	case STAGE_OUTCOME:
+		/* The response names the record that holds the outcome. */
+		json_object_set_new(r->response, "audit", json_pack(
+		    "{s:s, s:I, s:s}", "log", P->log_id, "seq",
+		    (json_int_t)r->audit_seq, "hash", r->audit_hash));
+		answer(r, json_incref(r->response));
+		r->stage = STAGE_DONE;
+		request_free(r);
+		return;
+	case STAGE_DONE:
+		return;
+	}
+}

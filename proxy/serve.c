@@ -1,0 +1,334 @@
+/*
+ * Serving: listeners and connections on the event loop.  Requests are
+ * newline-delimited; each line is bounded before it is parsed (a longer
+ * one is read to its end, counted and hashed, never kept).  Many requests
+ * may be in flight on one connection; responses go out as each is ready,
+ * matched by id.  A connection whose peer stops reading stops being read.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "proxy.h"
+
+static void conn_read(struct ev_loop *, ev_io *, int);
+static void conn_write(struct ev_loop *, ev_io *, int);
+
+static void
+conn_free(struct conn *c)
+{
+	for (struct conn **p = &P->conns; *p != NULL; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	P->nconns--;
+	free(c->in);
+	audit_buf_free(&c->out);
+	free(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closed)
+		return;
+	ev_io_stop(P->loop, &c->rio);
+	ev_io_stop(P->loop, &c->wio);
+	close(c->fd);
+	c->closed = 1;
+	if (c->pending == 0)
+		conn_free(c);
+}
+
+/* A peer that said all it had to say, and has all its answers: done. */
+static void
+maybe_done(struct conn *c)
+{
+	if (c->eof && !c->closed && c->pending == 0 && c->outoff == c->out.len)
+		conn_close(c);
+}
+
+/* A request of c is answered (or abandoned). */
+void
+conn_release(struct conn *c)
+{
+	c->pending--;
+	if (c->closed && c->pending == 0)
+		conn_free(c);
+	else
+		maybe_done(c);
+}
+
+/* Queue one response line; a gone peer gets nothing. */
+void
+conn_send(struct conn *c, json_t *resp)
+{
+	char *s;
+
+	if (c->closed || resp == NULL)
+		return;
+	if ((s = json_dumps(resp, JSON_COMPACT)) == NULL)
+		return;
+	if (audit_buf_add(&c->out, s, strlen(s)) == 0)
+		audit_buf_add(&c->out, "\n", 1);
+	free(s);
+	ev_io_start(P->loop, &c->wio);
+	/* A peer that does not read its answers is not read either. */
+	if (c->out.len - c->outoff > OUTBUF_MAX)
+		ev_io_stop(P->loop, &c->rio);
+}
+
+static void
+conn_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	ssize_t n;
+
+	(void)revents;
+	while (c->outoff < c->out.len) {
+		n = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff,
+		    MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->out.len = c->outoff = 0;
+	ev_io_stop(loop, w);
+	if (!c->eof)
+		ev_io_start(loop, &c->rio);
+	maybe_done(c);
+}
+
+/* Bytes of a line too long to keep: count and hash them. */
+static void
+overlong(struct conn *c, const char *p, size_t n)
+{
+	if (!c->overlong) {
+		c->overlong = 1;
+		c->overlong_bytes = 0;
+		crypto_generichash_init(&c->overlong_hash, NULL, 0,
+		    AUDIT_HASH_LEN);
+		crypto_generichash_update(&c->overlong_hash,
+		    (const uint8_t *)c->in, c->inlen);
+		c->overlong_bytes = c->inlen;
+		c->inlen = 0;
+	}
+	crypto_generichash_update(&c->overlong_hash, (const uint8_t *)p, n);
+	c->overlong_bytes += n;
+}
+
+static void
+take(struct conn *c, const char *p, size_t n)
+{
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t part = nl != NULL ? (size_t)(nl - p) : n;
+
+		if (c->overlong || c->inlen + part > P->cfg.lim.line)
+			overlong(c, p, part);
+		else {
+			memcpy(c->in + c->inlen, p, part);
+			c->inlen += part;
+		}
+		if (nl == NULL)
+			return;
+		if (c->overlong) {
+			uint8_t h[AUDIT_HASH_LEN];
+
+			crypto_generichash_final(&c->overlong_hash, h,
+			    AUDIT_HASH_LEN);
+			c->overlong = 0;
+			request_overlong(c, c->overlong_bytes, h);
+		} else
+			request_line(c, c->in, c->inlen);
+		c->inlen = 0;
+		p += part + 1;
+		n -= part + 1;
+	}
+}
+
+static void
+conn_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	char buf[65536];
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = recv(c->fd, buf, sizeof(buf), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		/*
+		 * The peer is done sending (a last line without its newline
+		 * is not a request); its answers still go out.
+		 */
+		c->eof = 1;
+		ev_io_stop(P->loop, &c->rio);
+		maybe_done(c);
+		return;
+	}
+	take(c, buf, (size_t)n);
+}
+
+static int
+conn_add(int fd)
+{
+	struct conn *c = NULL;
+
+	if (P->nconns >= CONNS_MAX || (c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->in = malloc(P->cfg.lim.line + 1)) == NULL) {
+		if (c != NULL)
+			free(c);
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	ev_io_init(&c->rio, conn_read, fd, EV_READ);
+	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	ev_io_start(P->loop, &c->rio);
+	c->next = P->conns;
+	P->conns = c;
+	P->nconns++;
+	return 0;
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int fd;
+
+	(void)loop;
+	(void)revents;
+	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) >= 0)
+		conn_add(fd);
+}
+
+static int
+add_listener(struct proxy *p, int fd)
+{
+	int n = p->nlisten++;
+
+	p->listen_fds[n] = fd;
+	ev_io_init(&p->listen_io[n], accept_cb, fd, EV_READ);
+	ev_io_start(p->loop, &p->listen_io[n]);
+	return 0;
+}
+
+static int
+unix_listener(struct proxy *p, const char *path, struct audit_err *err)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return audit_errf(err, "%s: socket path too long", path);
+	strcpy(sa.sun_path, path);
+	/* Replace a stale socket, never anything else. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return audit_errf(err, "%s: exists and is not a socket",
+			    path);
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
+		return audit_errf(err, "socket: %s", strerror(errno));
+	old = umask(077);	/* mode 0600: only our user connects */
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 64) != 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return add_listener(p, fd);
+}
+
+static int
+vsock_listener(struct proxy *p, int port, struct audit_err *err)
+{
+	struct sockaddr_vm sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.svm_family = AF_VSOCK;
+	sa.svm_cid = VMADDR_CID_ANY;
+	sa.svm_port = (unsigned)port;
+	if ((fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
+		return audit_errf(err, "vsock: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 16) != 0) {
+		audit_errf(err, "vsock port %d: %s", port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return add_listener(p, fd);
+}
+
+/*
+ * An inherited descriptor: a listening socket to accept on, or one end
+ * of a socketpair that is already the connection.
+ */
+static int
+fd_listener(struct proxy *p, int fd, struct audit_err *err)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0)
+		return audit_errf(err, "-f %d: not a socket: %s", fd,
+		    strerror(errno));
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (on) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		return add_listener(p, fd);
+	}
+	return conn_add(fd) == 0 ? 0 : audit_errf(err, "-f %d: cannot serve",
+	    fd);
+}
+
+int
+serve_listen(struct proxy *p, struct audit_err *err)
+{
+	if (p->cfg.socket_path != NULL &&
+	    unix_listener(p, p->cfg.socket_path, err) != 0)
+		return -1;
+	if (p->cfg.listen_fd >= 0 && fd_listener(p, p->cfg.listen_fd, err) != 0)
+		return -1;
+	if (p->cfg.vsock_port >= 0 &&
+	    vsock_listener(p, p->cfg.vsock_port, err) != 0)
+		return -1;
+	if (p->nlisten == 0 && p->nconns == 0)
+		return audit_errf(err, "nothing to listen on: give -l, -f or "
+		    "-v");
+	return 0;
+}

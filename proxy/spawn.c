@@ -1,0 +1,410 @@
+/*
+ * The spawner: the one process that starts commands.
+ *
+ * It is forked at start, before the proxy opens its log (so before it
+ * has threads) and before the proxy installs its own seccomp allowlist,
+ * which permits no execve.  It holds nothing secret: not the audit key,
+ * not the state, not the agent's requests, only the config's search path,
+ * environment and limits.  It is a child subreaper: every descendant of a
+ * command that outlives its parent comes back to it, and is killed.
+ *
+ * For each command, in the child between fork and exec: a new session and
+ * process group, the pipes as stdin/stdout/stderr and nothing else open,
+ * the working directory it was handed, rlimits, the pod's user (when the
+ * pod file names one), no_new_privs, the Landlock ruleset and the seccomp
+ * filter, then execve(2) on each directory of the search path in turn.
+ * A failure before exec is reported through a close-on-exec pipe.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/landlock.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "spawn.h"
+
+#define JOBS_MAX	256
+
+struct sjob {
+	uint32_t id;
+	pid_t	 pid;
+};
+
+struct spawner {
+	const struct config *cfg;
+	int	 sock;
+	scmp_filter_ctx filter;
+	int	 ruleset;	/* Landlock, or -1 */
+	char	**envp;
+	struct sjob jobs[JOBS_MAX];
+	int	 njobs;
+	time_t	 sweep_until;	/* keep sweeping for orphans until */
+};
+
+static void
+send_event(struct spawner *s, uint32_t type, uint32_t job, pid_t pid,
+    int status, int error)
+{
+	struct spawn_msg m = { type, job, 0, 0, pid, status, error, 0 };
+
+	(void)!send(s->sock, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+/* The environment commands see: the search path, home, and the pod's. */
+static char **
+make_env(const struct config *c)
+{
+	char **env = calloc(ENV_MAX + 8, sizeof(*env));
+	size_t n = 0, len = 6;
+	char *path;
+
+	if (env == NULL)
+		return NULL;
+	for (size_t i = 0; c->search[i] != NULL; i++)
+		len += strlen(c->search[i]) + 1;
+	if ((path = malloc(len)) == NULL)
+		return NULL;
+	strcpy(path, "PATH=");
+	for (size_t i = 0; c->search[i] != NULL; i++) {
+		if (i > 0)
+			strcat(path, ":");
+		strcat(path, c->search[i]);
+	}
+	env[n++] = path;
+	if (asprintf(&env[n++], "HOME=%s", c->root) < 0)
+		return NULL;
+	env[n++] = strdup("LANG=C.UTF-8");
+	env[n++] = strdup("TMPDIR=/tmp");
+	for (size_t i = 0; c->env[i] != NULL; i++)
+		env[n++] = strdup(c->env[i]);
+	return env;
+}
+
+static void
+limit(int resource, rlim_t v)
+{
+	struct rlimit rl = { v, v };
+
+	(void)setrlimit(resource, &rl);
+}
+
+/* In the child: set everything up, exec, or report why not. */
+static void __attribute__((noreturn))
+child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
+{
+	const struct config *c = s->cfg;
+	char path[4200];
+	int e = 0;
+
+	if (setsid() < 0 || dup2(fds[2], 0) < 0 || dup2(fds[0], 1) < 0 ||
+	    dup2(fds[1], 2) < 0 || fchdir(fds[3]) != 0)
+		goto fail;
+	/* Everything else closes at exec; errw reports until then. */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+		goto fail;
+	limit(RLIMIT_CPU, timeout + 5);
+	limit(RLIMIT_NOFILE, 1024);
+	limit(RLIMIT_FSIZE, 4UL << 30);
+	limit(RLIMIT_CORE, 0);
+	if (c->run_as) {
+		/* Groups, then gid, then uid; and check none came back. */
+		limit(RLIMIT_NPROC, 256);
+		if (setgroups(0, NULL) != 0 ||
+		    setresgid(c->run_gid, c->run_gid, c->run_gid) != 0 ||
+		    setresuid(c->run_uid, c->run_uid, c->run_uid) != 0 ||
+		    setuid(0) == 0 || getuid() != c->run_uid ||
+		    getgid() != c->run_gid)
+			goto fail;
+	}
+	/* Never gain privileges on exec, whatever the binary's bits say. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		goto fail;
+	if (s->ruleset >= 0 && syscall(SYS_landlock_restrict_self,
+	    s->ruleset, 0) != 0)
+		goto fail;
+	if (seccomp_load(s->filter) != 0) {
+		errno = EPERM;
+		goto fail;
+	}
+	/* Last: nothing after this allocates (a sanitizer's runtime would). */
+	limit(RLIMIT_AS, 4UL << 30);
+	e = ENOENT;
+	for (size_t i = 0; c->search[i] != NULL; i++) {
+		audit_fmt(path, sizeof(path), "%s/%s", c->search[i], argv[0]);
+		execve(path, argv, s->envp);
+		if (errno != ENOENT)
+			e = errno;	/* found, but it would not run */
+	}
+	errno = e;
+fail:
+	e = errno != 0 ? errno : EPERM;
+	(void)!write(errw, &e, sizeof(e));
+	_exit(127);
+}
+
+static void
+run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
+{
+	char *argv[POLICY_ARGV_MAX + 1];
+	size_t n = 0, off = 0;
+	int ep[2], e;
+	ssize_t got;
+	pid_t pid;
+
+	while (off < m->len && n < POLICY_ARGV_MAX) {
+		argv[n++] = data + off;
+		off += strlen(data + off) + 1;
+	}
+	argv[n] = NULL;
+	if (n == 0 || n != m->argc || s->njobs == JOBS_MAX ||
+	    pipe2(ep, O_CLOEXEC) != 0) {
+		send_event(s, SPAWN_FAILED, m->job, 0, 0, n == 0 ? EINVAL :
+		    EAGAIN);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		e = errno;
+		close(ep[0]);
+		close(ep[1]);
+		send_event(s, SPAWN_FAILED, m->job, 0, 0, e);
+		return;
+	}
+	if (pid == 0) {
+		close(ep[0]);
+		child(s, argv, fds, m->timeout, ep[1]);
+	}
+	close(ep[1]);
+	got = read(ep[0], &e, sizeof(e));
+	close(ep[0]);
+	if (got == sizeof(e)) {
+		waitpid(pid, NULL, 0);
+		send_event(s, SPAWN_FAILED, m->job, 0, 0, e);
+		return;
+	}
+	s->jobs[s->njobs].id = m->job;
+	s->jobs[s->njobs++].pid = pid;
+	send_event(s, SPAWN_STARTED, m->job, pid, 0, 0);
+}
+
+/* Kill every process that is our child but no job's: orphans. */
+static void
+sweep(struct spawner *s)
+{
+	pid_t me = getpid();
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[300], buf[512], *p;
+		pid_t pid = (pid_t)atoi(de->d_name), ppid;
+		int fd, job = 0;
+		ssize_t n;
+
+		if (pid <= 0)
+			continue;
+		audit_fmt(path, sizeof(path), "/proc/%d/stat", pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* pid (comm) state ppid: comm may hold ')' */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid != me)
+			continue;
+		for (int i = 0; i < s->njobs; i++)
+			job |= s->jobs[i].pid == pid;
+		if (!job)
+			kill(pid, SIGKILL);
+	}
+	closedir(d);
+}
+
+static void
+reap(struct spawner *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < s->njobs; i++) {
+			if (s->jobs[i].pid != pid)
+				continue;
+			/* Whatever it left in its group goes with it. */
+			kill(-pid, SIGKILL);
+			send_event(s, SPAWN_EXITED, s->jobs[i].id, pid, status,
+			    0);
+			s->jobs[i] = s->jobs[--s->njobs];
+			s->sweep_until = time(NULL) + 2;
+			break;
+		}
+	}
+}
+
+static void
+kill_job(struct spawner *s, uint32_t id)
+{
+	for (int i = 0; i < s->njobs; i++)
+		if (s->jobs[i].id == id)
+			kill(-s->jobs[i].pid, SIGKILL);
+	s->sweep_until = time(NULL) + 2;
+}
+
+/* One message, with up to four descriptors. */
+static ssize_t
+receive(int sock, struct spawn_msg *m, char *data, int fds[4], int *nfds)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))], buf[SPAWN_MSG_MAX +
+	    sizeof(*m)];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	*nfds = 0;
+	if ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS) {
+			*nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) /
+			    sizeof(int));
+			if (*nfds > 4)
+				*nfds = 4;
+			memcpy(fds, CMSG_DATA(cm), (size_t)*nfds * sizeof(int));
+		}
+	if ((size_t)n < sizeof(*m))
+		return -1;
+	memcpy(m, buf, sizeof(*m));
+	if (m->len > SPAWN_MSG_MAX || (size_t)n != sizeof(*m) + m->len)
+		return -1;
+	memcpy(data, buf + sizeof(*m), m->len);
+	data[m->len] = '\0';
+	return n;
+}
+
+static void __attribute__((noreturn))
+spawner_main(struct spawner *s)
+{
+	static char data[SPAWN_MSG_MAX + 1];
+	struct pollfd pfd[2];
+	sigset_t set;
+	int sfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		_exit(1);
+	pfd[0].fd = s->sock;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		struct signalfd_siginfo si;
+		struct spawn_msg m;
+		int fds[4], nfds, tmo = time(NULL) < s->sweep_until ? 50 : 1000;
+		ssize_t n;
+
+		if (poll(pfd, 2, tmo) < 0 && errno != EINTR)
+			_exit(1);
+		if (pfd[1].revents & POLLIN) {
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			reap(s);
+		}
+		if (time(NULL) < s->sweep_until || s->njobs > 0)
+			sweep(s);
+		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
+			continue;
+		n = receive(s->sock, &m, data, fds, &nfds);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+			/* The proxy is gone: so is everything it started. */
+			for (int i = 0; i < s->njobs; i++)
+				kill(-s->jobs[i].pid, SIGKILL);
+			sweep(s);
+			_exit(0);
+		}
+		if (n < 0)
+			continue;
+		if (m.type == SPAWN_RUN && nfds == 4)
+			run(s, &m, data, fds);
+		else if (m.type == SPAWN_KILL)
+			kill_job(s, m.job);
+		else if (m.type == SPAWN_RUN)
+			send_event(s, SPAWN_FAILED, m.job, 0, 0, EINVAL);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+	}
+}
+
+/*
+ * Fork the spawner.  The proxy keeps *sock; facts says what commands run
+ * under.  Fails (and the proxy stops) when the filter or a sandbox the
+ * kernel offers cannot be made.
+ */
+int
+spawner_start(const struct config *c, int *sock, struct spawn_facts *facts,
+    struct audit_err *err)
+{
+	static struct spawner s;
+	int sv[2], size = 4 * SPAWN_MSG_MAX;
+	pid_t pid;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = c;
+	if ((s.filter = sandbox_command_filter(c->egress, err)) == NULL)
+		return -1;
+	s.ruleset = sandbox_landlock(c->root, c->egress, &facts->landlock_abi,
+	    err);
+	if (s.ruleset == -2)
+		return -1;
+	facts->seccomp = 1;
+	if ((s.envp = make_env(c)) == NULL)
+		return audit_errf(err, "out of memory");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return audit_errf(err, "socketpair: %s", strerror(errno));
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if ((pid = fork()) < 0)
+		return audit_errf(err, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(sv[0]);
+		s.sock = sv[1];
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+			_exit(1);
+		spawner_main(&s);
+	}
+	close(sv[1]);
+	if (s.ruleset >= 0)
+		close(s.ruleset);
+	seccomp_release(s.filter);
+	*sock = sv[0];
+	facts->pid = pid;
+	return 0;
+}
