@@ -27,6 +27,7 @@
 #define GREP_LINE_MAX	4096	/* bytes of a line grep looks at */
 #define GREP_SECONDS	5	/* seconds one grep may take (pod) */
 #define WALK_DEPTH_MAX	64	/* directory levels glob and grep descend */
+#define WORKERS		2	/* globs and greps searching at once */
 #define OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent response bytes */
 #define CONNS_MAX	64	/* connections at once */
 #define ID_MAX		64	/* characters in a request id */

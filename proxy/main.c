@@ -343,7 +343,8 @@ main(int argc, char **argv)
 	p->loop = ev_loop_new(EVFLAG_AUTO);
 	if (open_log(p, &e) != 0 || boot_record(p, &e) != 0)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
-	if (exec_init(p, sock, &e) != 0 || serve_listen(p, &e) != 0)
+	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||
+	    serve_listen(p, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	start_loop(p);
 	if (sandbox_self(&e) != 0)

@@ -24,6 +24,7 @@
  */
 enum req_stage {
 	STAGE_DECIDE,		/* decision record submitted */
+	STAGE_SEARCH,		/* a glob or grep is with a worker */
 	STAGE_EFFECT,		/* the side effect is running */
 	STAGE_OUTCOME,		/* outcome record submitted */
 	STAGE_DONE
@@ -51,6 +52,10 @@ struct req {
 	json_t	*response;	/* built when the outcome is known */
 	json_t	*outcome;	/* the outcome record's members */
 	struct job *job;	/* a running command */
+	/* from a search worker */
+	json_t	*found;
+	enum policy_kind found_kind;
+	char	 found_why[POLICY_REASON_MAX];
 	/* from the audit log's completion */
 	int	 audit_error;
 	uint64_t audit_seq;
@@ -109,9 +114,14 @@ void	 request_advance(struct req *);
 void	 request_free(struct req *);
 
 /* record.c */
+void	 record_done(void *, int, uint64_t, const char *);
 int	 record_submit(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
 json_t	*record_decision(const struct req *);
+
+/* worker.c */
+int	 worker_start(struct audit_err *);
+void	 worker_submit(struct req *);
 
 /* respond.c */
 json_t	*response_ok(const struct req *, json_t *);

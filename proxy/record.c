@@ -11,8 +11,12 @@
 #include "proxy.h"
 #include "pstate.h"
 
-static void
-completed(void *arg, int error, uint64_t seq, const char *hash)
+/*
+ * r has waited long enough: its record is durable (or failed), or its
+ * search is done.  Called on any thread.
+ */
+void
+record_done(void *arg, int error, uint64_t seq, const char *hash)
 {
 	struct req *r = arg;
 
@@ -44,7 +48,7 @@ record_submit(struct req *r, json_t *ev)
 	r->audit_error = 0;
 	if (ev == NULL || audit_event_check(ev, &e) != 0)
 		return -1;
-	if (audit_log_submit(P->log, ev, completed, r, &e) != 0) {
+	if (audit_log_submit(P->log, ev, record_done, r, &e) != 0) {
 		P->stopped = 1;
 		return -1;
 	}

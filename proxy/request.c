@@ -349,15 +349,13 @@ refuse(struct req *r)
 	json_decref(ev);
 }
 
-/* A read: do it, then one record with the decision and the outcome. */
+/* A read is done: one record with the decision and the outcome. */
 static void
-run_read(struct req *r)
+read_done(struct req *r, json_t *result, enum policy_kind kind,
+    const char *why)
 {
-	enum policy_kind kind = KIND_NONE;
-	char why[POLICY_REASON_MAX];
-	json_t *result, *ev;
+	json_t *ev;
 
-	result = fs_do(r, &kind, why, sizeof(why));
 	pstate_settle(P->state, r->reserved, r->reserved);
 	r->reserved = 0;
 	if (result == NULL) {
@@ -376,6 +374,22 @@ run_read(struct req *r)
 		unrecorded(r);
 	}
 	json_decref(ev);
+}
+
+/* A read: searches go to a worker, the rest are done here and now. */
+static void
+run_read(struct req *r)
+{
+	char why[POLICY_REASON_MAX];
+	enum policy_kind kind;
+	json_t *result;
+
+	if (r->pop == OP_GLOB || r->pop == OP_GREP) {
+		worker_submit(r);
+		return;
+	}
+	result = fs_do(r, &kind, why, sizeof(why));
+	read_done(r, result, kind, why);
 }
 
 void
@@ -481,6 +495,10 @@ request_advance(struct req *r)
 		return;
 	}
 	switch (r->stage) {
+	case STAGE_SEARCH:
+		read_done(r, r->found, r->found_kind, r->found_why);
+		r->found = NULL;
+		return;
 	case STAGE_DECIDE:
 		effect(r);
 		return;

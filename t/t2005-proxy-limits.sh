@@ -4,7 +4,7 @@ test_description='nucleus-proxy: every limit crossed, bad input answered, the pr
 . "$TEST_DIRECTORY/lib-proxy.sh"
 
 test_expect_success 'setup: a local_dev pod with small limits' '
-	proxy_setup local_dev "\"limits\": {\"request_line\": 5000, \"write\": 1000, \"read\": 100, \"grep_matches\": 5, \"timeout_max\": 60}" &&
+	proxy_setup local_dev "\"limits\": {\"request_line\": 5000, \"write\": 1000, \"read\": 100, \"grep_matches\": 5, \"grep_seconds\": 1, \"timeout_max\": 60}" &&
 	for i in 1 2 3 4 5 6 7 8; do echo "needle $i" >>root/hay.txt; done &&
 	proxy_start
 '
@@ -78,6 +78,17 @@ test_expect_success 'command timeout: at most the maximum' '
 test_expect_success 'grep matches: capped, and said so' '
 	req g1 grep "{\"pattern\":\"needle\"}" | send >out &&
 	resp g1 | jq -e "(.result.matches | length) == 5 and .result.truncated and .result.stopped == \"matches\""
+'
+
+test_expect_success 'grep time: a slow search stops at its limit, and stalls nothing' '
+	mkdir root/slow &&
+	awk "BEGIN { s = sprintf(\"%4096s\", \"\"); gsub(/ /, \"a\", s); for (i = 0; i < 400; i++) print s }" >root/slow/aaa.txt &&
+	{
+		req g2 grep "{\"path\":\"slow\",\"pattern\":\"(a|aa)*b\",\"regex\":true}"
+		req s2 stat "{\"path\":\"hay.txt\"}"
+	} | send >out &&
+	head -n 1 out | jq -e ".id == \"s2\"" &&
+	resp g2 | jq -e ".ok and .result.truncated and .result.stopped == \"time\" and (.result.matches | length) == 0"
 '
 
 test_expect_success 'many requests in flight on one connection; a slow one stalls none' '
