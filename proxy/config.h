@@ -33,6 +33,11 @@
 #define ID_MAX		64	/* characters in a request id */
 #define ENV_MAX		64	/* variables a pod file may set */
 #define SEARCH_PATH_MAX	16	/* directories on the search path */
+/* rlimits of a command; its CPU time is its timeout plus 5 s */
+#define CMD_AS_MAX	(4ULL << 30)	/* bytes of address space */
+#define CMD_FSIZE_MAX	(4ULL << 30)	/* bytes of a file it writes */
+#define CMD_FILES_MAX	1024	/* open files */
+#define CMD_PROCS_MAX	256	/* processes of its user, with run_as */
 
 struct limits {
 	size_t	 line, read, write, output;

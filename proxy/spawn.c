@@ -95,12 +95,18 @@ make_env(const struct config *c)
 	return env;
 }
 
-static void
+/* Lower a limit to v (or keep a lower one the proxy was given). */
+static int
 limit(int resource, rlim_t v)
 {
-	struct rlimit rl = { v, v };
+	struct rlimit rl;
 
-	(void)setrlimit(resource, &rl);
+	if (getrlimit(resource, &rl) != 0)
+		return -1;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)
+		v = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = v;
+	return setrlimit(resource, &rl);
 }
 
 /* In the child: set everything up, exec, or report why not. */
@@ -117,14 +123,15 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 	/* Everything else closes at exec; errw reports until then. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 		goto fail;
-	limit(RLIMIT_CPU, timeout + 5);
-	limit(RLIMIT_NOFILE, 1024);
-	limit(RLIMIT_FSIZE, 4UL << 30);
-	limit(RLIMIT_CORE, 0);
+	if (limit(RLIMIT_CPU, timeout + 5) != 0 ||
+	    limit(RLIMIT_NOFILE, CMD_FILES_MAX) != 0 ||
+	    limit(RLIMIT_FSIZE, CMD_FSIZE_MAX) != 0 ||
+	    limit(RLIMIT_CORE, 0) != 0)
+		goto fail;
 	if (c->run_as) {
 		/* Groups, then gid, then uid; and check none came back. */
-		limit(RLIMIT_NPROC, 256);
-		if (setgroups(0, NULL) != 0 ||
+		if (limit(RLIMIT_NPROC, CMD_PROCS_MAX) != 0 ||
+		    setgroups(0, NULL) != 0 ||
 		    setresgid(c->run_gid, c->run_gid, c->run_gid) != 0 ||
 		    setresuid(c->run_uid, c->run_uid, c->run_uid) != 0 ||
 		    setuid(0) == 0 || getuid() != c->run_uid ||
@@ -143,7 +150,8 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 		goto fail;
 	}
 	/* Last: nothing after this allocates (a sanitizer's runtime would). */
-	limit(RLIMIT_AS, 4UL << 30);
+	if (limit(RLIMIT_AS, CMD_AS_MAX) != 0)
+		goto fail;
 	e = ENOENT;
 	for (size_t i = 0; c->search[i] != NULL; i++) {
 		audit_fmt(path, sizeof(path), "%s/%s", c->search[i], argv[0]);

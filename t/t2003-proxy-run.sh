@@ -62,6 +62,19 @@ test_expect_success 'the command sees only stdin, stdout and stderr' '
 	resp fd | jq -e ".result.stdout == \"0\\n1\\n2\\n3\\n\""
 '
 
+test_expect_success 'the command runs under its rlimits' '
+	req rl run "{\"argv\":[\"prlimit\",\"--cpu\",\"--nofile\",\"--as\",\"--fsize\",\"--core\",\"-o\",\"RESOURCE,SOFT,HARD\",\"--noheadings\",\"--raw\"],\"timeout\":7}" | send >out &&
+	resp rl | jq -j .result.stdout | sort >got &&
+	cat >expect <<-\EOT &&
+	AS 4294967296 4294967296
+	CORE 0 0
+	CPU 12 12
+	FSIZE 4294967296 4294967296
+	NOFILE 1024 1024
+	EOT
+	test_cmp expect got
+'
+
 test_expect_success 'output beyond the cap is counted, not kept' '
 	req o1 run "{\"argv\":[\"head\",\"-c\",\"5000\",\"/dev/zero\"]}" | send >out &&
 	resp o1 | jq -e ".result.stdout_truncated and .result.stdout_encoding == \"base64\"" &&
