@@ -34,6 +34,9 @@ conn_free(struct conn *c)
 	free(c->in);
 	audit_buf_free(&c->out);
 	free(c);
+	/* Served only an inherited connection, now gone: nothing is left. */
+	if (P->nlisten == 0 && P->nconns == 0)
+		ev_break(P->loop, EVBREAK_ALL);
 }
 
 static void

@@ -71,6 +71,16 @@ test_expect_success 'each start is a new key and a new log' '
 	test "$(cat state/audit/*.log | jq -r "select(.event == \"log.open\") | .pubkey" | sort -u | wc -l)" -eq 2
 '
 
+# No vsock loopback here: show that the listener is bound, by a second
+# proxy that cannot bind the same port.
+test_lazy_prereq VSOCK '[ -e /dev/vsock ]'
+test_expect_success VSOCK '-v: the proxy listens on a vsock port' '
+	proxy_start -v 52011 &&
+	test_must_fail nucleus-proxy -p pod.json -v 52011 2>err &&
+	grep "vsock port 52011: Address already in use" err &&
+	proxy_stop
+'
+
 test_expect_success '-C: the node certifies the pod key at start' '
 	audit-tool keygen node-9 node.secret >node.keyring &&
 	mkfifo to from &&

@@ -43,9 +43,10 @@ test_expect_success 'SIGTERM: the proxy stops, its log closed and whole' '
 	verify_log
 '
 
-test_expect_success 'an inherited socket (-f) is served as the connection' '
+test_expect_success 'an inherited socket (-f) is served as the connection; its end is the end' '
 	req f1 read "{\"path\":\"a.txt\"}" | pair-run nucleus-proxy -p pod.json -f 3 >out &&
-	resp f1 | jq -e ".ok and .result.data == \"hi\\n\""
+	resp f1 | jq -e ".ok and .result.data == \"hi\\n\"" &&
+	verify_log
 '
 
 test_expect_success ROOT 'a log that cannot be written stops everything it would record' '

@@ -4,6 +4,9 @@
  * closed), what comes back out, until it closes.  A test helper for
  * programs that serve an inherited socket.  Not installed.
  *
+ * Once the command closes its end, it has 10 s to exit; pair-run exits
+ * with its status, or 124 (after killing it) if it did not.
+ *
  *	pair-run command [arg ...]
  */
 #include <err.h>
@@ -19,7 +22,7 @@ main(int argc, char **argv)
 {
 	struct pollfd pfd[2];
 	char buf[65536];
-	int sv[2], in_open = 1;
+	int sv[2], in_open = 1, status;
 	ssize_t n;
 	pid_t pid;
 
@@ -56,7 +59,13 @@ main(int argc, char **argv)
 				break;
 		}
 	}
-	kill(pid, SIGTERM);
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
+			    WTERMSIG(status);
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	return 0;
+	return 124;
 }
