@@ -30,6 +30,7 @@
 #define WORKERS		2	/* globs and greps searching at once */
 #define OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent response bytes */
 #define CONNS_MAX	64	/* connections at once */
+#define REQS_MAX	64	/* requests in flight on one connection */
 #define ID_MAX		64	/* characters in a request id */
 #define ENV_MAX		64	/* variables a pod file may set */
 #define SEARCH_PATH_MAX	16	/* directories on the search path */

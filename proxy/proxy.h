@@ -66,6 +66,9 @@ struct conn {
 	struct conn *next;
 	int	 fd;
 	ev_io	 rio, wio;
+	char	 rbuf[65536];	/* read, not yet taken */
+	size_t	 rlen, roff;
+	int	 pumping;	/* in pump(): c is held */
 	char	*in;		/* a line being read */
 	size_t	 inlen;
 	int	 overlong;	/* discarding until the newline */

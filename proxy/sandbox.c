@@ -207,6 +207,9 @@ static const char *const self_allowed[] = {
 	"rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack",
 	"tgkill", "restart_syscall", "getuid", "geteuid", "getgid",
 	"getegid",
+	/* glibc's qsort asks how much memory there is before sorting a
+	 * large array (a list of many entries) */
+	"sysinfo",
 #if defined(__SANITIZE_ADDRESS__)
 	/* what the sanitizers' runtime does when it reports */
 	"sched_getaffinity", "prctl", "getrlimit", "prlimit64", "ioctl",

@@ -52,11 +52,14 @@ conn_close(struct conn *c)
 		conn_free(c);
 }
 
+static int pump(struct conn *);
+
 /* A peer that said all it had to say, and has all its answers: done. */
 static void
 maybe_done(struct conn *c)
 {
-	if (c->eof && !c->closed && c->pending == 0 && c->outoff == c->out.len)
+	if (c->eof && !c->closed && c->pending == 0 &&
+	    c->roff == c->rlen && c->outoff == c->out.len)
 		conn_close(c);
 }
 
@@ -67,7 +70,7 @@ conn_release(struct conn *c)
 	c->pending--;
 	if (c->closed && c->pending == 0)
 		conn_free(c);
-	else
+	else if (pump(c) == 0)
 		maybe_done(c);
 }
 
@@ -112,9 +115,8 @@ conn_write(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->out.len = c->outoff = 0;
 	ev_io_stop(loop, w);
-	if (!c->eof)
-		ev_io_start(loop, &c->rio);
-	maybe_done(c);
+	if (pump(c) == 0)
+		maybe_done(c);
 }
 
 /* Bytes of a line too long to keep: count and hash them. */
@@ -135,46 +137,94 @@ overlong(struct conn *c, const char *p, size_t n)
 	c->overlong_bytes += n;
 }
 
-static void
-take(struct conn *c, const char *p, size_t n)
+/*
+ * May c's next line be taken?  Not while it has REQS_MAX requests in
+ * flight, nor while its peer has left OUTBUF_MAX bytes of answers
+ * unread: what the proxy holds for one connection stays bounded.
+ */
+static int
+can_take(const struct conn *c)
 {
-	while (n > 0) {
-		const char *nl = memchr(p, '\n', n);
-		size_t part = nl != NULL ? (size_t)(nl - p) : n;
+	return !c->closed && c->pending < REQS_MAX &&
+	    c->out.len - c->outoff <= OUTBUF_MAX;
+}
 
-		if (c->overlong || c->inlen + part > P->cfg.lim.line)
-			overlong(c, p, part);
-		else {
-			memcpy(c->in + c->inlen, p, part);
-			c->inlen += part;
-		}
-		if (nl == NULL)
-			return;
-		if (c->overlong) {
-			uint8_t h[AUDIT_HASH_LEN];
+/* One line, or the start of one, from what was read. */
+static void
+take(struct conn *c)
+{
+	const char *p = c->rbuf + c->roff;
+	size_t n = c->rlen - c->roff;
+	const char *nl = memchr(p, '\n', n);
+	size_t part = nl != NULL ? (size_t)(nl - p) : n;
 
-			crypto_generichash_final(&c->overlong_hash, h,
-			    AUDIT_HASH_LEN);
-			c->overlong = 0;
-			request_overlong(c, c->overlong_bytes, h);
-		} else
-			request_line(c, c->in, c->inlen);
-		c->inlen = 0;
-		p += part + 1;
-		n -= part + 1;
+	if (c->overlong || c->inlen + part > P->cfg.lim.line)
+		overlong(c, p, part);
+	else {
+		memcpy(c->in + c->inlen, p, part);
+		c->inlen += part;
 	}
+	c->roff += nl != NULL ? part + 1 : part;
+	if (nl == NULL)
+		return;
+	if (c->overlong) {
+		uint8_t h[AUDIT_HASH_LEN];
+
+		crypto_generichash_final(&c->overlong_hash, h, AUDIT_HASH_LEN);
+		c->overlong = 0;
+		c->inlen = 0;
+		request_overlong(c, c->overlong_bytes, h);
+	} else {
+		size_t len = c->inlen;
+
+		c->inlen = 0;
+		request_line(c, c->in, len);
+	}
+}
+
+/*
+ * Take the lines read while c may take them; read more once all are
+ * taken.  A request answered at once may release c inside request_line:
+ * the pump holds c (as one more pending request) so it outlives that.
+ * 1 when c was closed meanwhile and is now gone.
+ */
+static int
+pump(struct conn *c)
+{
+	if (c->pumping || c->closed)
+		return 0;
+	c->pumping = 1;
+	c->pending++;
+	while (c->roff < c->rlen && can_take(c))
+		take(c);
+	if (c->roff == c->rlen)
+		c->roff = c->rlen = 0;
+	if (c->rlen == 0 && !c->eof && can_take(c))
+		ev_io_start(P->loop, &c->rio);
+	else
+		ev_io_stop(P->loop, &c->rio);
+	c->pumping = 0;
+	c->pending--;
+	if (c->closed && c->pending == 0) {
+		conn_free(c);
+		return 1;
+	}
+	return 0;
 }
 
 static void
 conn_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
-	char buf[65536];
 	ssize_t n;
 
 	(void)loop;
 	(void)revents;
-	n = recv(c->fd, buf, sizeof(buf), 0);
+	if (c->rlen != 0) {
+		ev_io_stop(P->loop, &c->rio);	/* not all taken yet */
+		return;
+	}
+	n = recv(c->fd, c->rbuf, sizeof(c->rbuf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0) {
@@ -191,7 +241,10 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 		maybe_done(c);
 		return;
 	}
-	take(c, buf, (size_t)n);
+	c->rlen = (size_t)n;
+	c->roff = 0;
+	if (pump(c) == 0)
+		maybe_done(c);
 }
 
 static int

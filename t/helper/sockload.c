@@ -1,0 +1,157 @@
+/*
+ * sockload: load a line server over a Unix socket in ways unixcat cannot.
+ * A test helper; not installed.
+ *
+ *	sockload hold SOCKET N		open N connections and keep them all
+ *					open; send the line read from stdin on
+ *					each; print how many were answered
+ *					(each waits up to 5 s)
+ *	sockload stall SOCKET SECONDS	send stdin's lines but read nothing
+ *					for SECONDS; then read every answer
+ *					to stdout until the server closes
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int
+dial(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		errx(2, "%s: path too long", path);
+	strcpy(sa.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		err(2, "%s", path);
+	return fd;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One line answered on fd within 5 s? */
+static int
+answered(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+
+	for (;;) {
+		if (poll(&p, 1, 5000) <= 0)
+			return 0;
+		if (read(fd, &c, 1) != 1)
+			return 0;
+		if (c == '\n')
+			return 1;
+	}
+}
+
+static int
+hold(const char *path, int n)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int *fds, ok = 0;
+
+	if ((len = getline(&line, &cap, stdin)) <= 0)
+		errx(2, "hold: no request line on stdin");
+	if ((fds = calloc((size_t)n, sizeof(*fds))) == NULL)
+		err(2, "calloc");
+	for (int i = 0; i < n; i++) {
+		fds[i] = dial(path);
+		/* A connection the server refused is closed: send fails. */
+		if (send(fds[i], line, (size_t)len, MSG_NOSIGNAL) == len &&
+		    answered(fds[i]))
+			ok++;
+	}
+	printf("%d\n", ok);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	free(line);
+	return 0;
+}
+
+static int
+stall(const char *path, double seconds)
+{
+	static char in[1 << 20], out[1 << 16];
+	size_t inlen = 0, inoff = 0;
+	int fd = dial(path), eof = 0, shut = 0;
+	double until = now() + seconds;
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		struct pollfd p = { fd, 0, 0 };
+		int reading = now() >= until;
+
+		if (inoff == inlen && !eof) {
+			n = read(0, in, sizeof(in));
+			if (n <= 0)
+				eof = 1;
+			else {
+				inlen = (size_t)n;
+				inoff = 0;
+			}
+		}
+		if (inoff == inlen && eof && !shut) {
+			shutdown(fd, SHUT_WR);
+			shut = 1;
+		}
+		if (inoff < inlen)
+			p.events |= POLLOUT;
+		if (reading)
+			p.events |= POLLIN;
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			err(2, "poll");
+		if (p.revents & POLLOUT) {
+			n = send(fd, in + inoff, inlen - inoff, MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN)
+				err(2, "send");
+			if (n > 0)
+				inoff += (size_t)n;
+		}
+		if (reading && (p.revents & (POLLIN | POLLHUP))) {
+			n = read(fd, out, sizeof(out));
+			if (n == 0)
+				return 0;
+			if (n < 0 && errno != EAGAIN)
+				err(2, "read");
+			if (n > 0 && fwrite(out, 1, (size_t)n, stdout) !=
+			    (size_t)n)
+				err(2, "stdout");
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "hold") == 0)
+		return hold(argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "stall") == 0)
+		return stall(argv[2], atof(argv[3]));
+	fprintf(stderr, "usage: sockload hold socket n | "
+	    "sockload stall socket seconds\n");
+	return 2;
+}
