@@ -108,6 +108,43 @@ open_error(struct fsop *o, const char *path)
 }
 
 /*
+ * The members each operation takes: anything else (a misspelt "lenght")
+ * is refused before the policy is asked, rather than silently ignored.
+ */
+int
+fs_check_args(enum policy_op op, const json_t *args, char *why, size_t whysz)
+{
+	static const char *const known[][5] = {
+		[OP_READ] = { "path", "offset", "length", "encoding", NULL },
+		[OP_STAT] = { "path", NULL },
+		[OP_LIST] = { "path", NULL },
+		[OP_WRITE] = { "path", "content", "content_base64", "mode",
+		    NULL },
+		[OP_MKDIR] = { "path", NULL },
+		[OP_DELETE] = { "path", NULL },
+		[OP_GLOB] = { "path", "pattern", NULL },
+		[OP_GREP] = { "path", "pattern", "regex", "ignore_case", NULL },
+	};
+	const char *k;
+	json_t *v;
+
+	if ((unsigned)op > OP_GREP)
+		return 0;
+	json_object_foreach((json_t *)args, k, v) {
+		size_t i;
+
+		for (i = 0; i < 5 && known[op][i] != NULL; i++)
+			if (strcmp(k, known[op][i]) == 0)
+				break;
+		if (i == 5 || known[op][i] == NULL) {
+			audit_fmt(why, whysz, "args.%s: unknown member", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * The path fd really names, relative to the root, checked against the
  * policy again; into out (POLICY_PATH_MAX + 1 bytes).
  */
@@ -776,6 +813,7 @@ do_glob(struct fsop *o, const json_t *args)
 	struct walk w = { o, glob_visit, 0, 0, GLOB_MAX, 0, NULL, NULL };
 	struct globber gb;
 	const char *why;
+	json_t *res;
 
 	if (!json_is_string(pv))
 		return fail(o, KIND_BAD_REQUEST, "args.pattern: expected a "
@@ -796,8 +834,11 @@ do_glob(struct fsop *o, const json_t *args)
 	policy_glob_free(&gb.g);
 	json_decref(o->r->outcome);
 	o->r->outcome = json_pack("{s:I}", "matches", (json_int_t)w.found);
-	return json_pack("{s:o, s:b}", "matches", gb.matches, "truncated",
+	res = json_pack("{s:o, s:b}", "matches", gb.matches, "truncated",
 	    w.truncated);
+	if (w.stopped != NULL)
+		json_object_set_new(res, "stopped", json_string(w.stopped));
+	return res;
 }
 
 struct grepper {

@@ -137,5 +137,6 @@ int	 fs_open_beneath(const char *, uint64_t, mode_t);
 int	 fs_recheck(int, const char *, char *, enum policy_kind *, char *,
 	    size_t);
 int	 fs_exists(const char *, size_t);
+int	 fs_check_args(enum policy_op, const json_t *, char *, size_t);
 
 #endif /* NUCLEUS_PROXY_H */

@@ -285,6 +285,9 @@ decide(struct req *r)
 	if (pr.op == OP_RUN && (exec_argv(r->args, argv, &pr.argc, why,
 	    sizeof(why)) != 0 || exec_check(r->args, why, sizeof(why)) != 0))
 		return denied(r, KIND_BAD_REQUEST, "%s", why);
+	if (pr.op != OP_RUN && fs_check_args(pr.op, r->args, why,
+	    sizeof(why)) != 0)
+		return denied(r, KIND_BAD_REQUEST, "%s", why);
 	pr.argv = argv;
 	if (pr.op == OP_WRITE && pr.path != NULL)
 		pr.exists = fs_exists(pr.path, pr.pathlen);

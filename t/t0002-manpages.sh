@@ -27,4 +27,38 @@ test_expect_success MANDOC 'usage() of every program matches its SYNOPSIS' '
 	done
 '
 
+# The closed list of error kinds, as the formats define it.
+kinds="bad_request too_large auth_failed replayed forbidden unknown_pod
+insufficient_capability path_denied sandbox_escape command_denied
+approval_required invalid_approval budget_exhausted time_window
+egress_denied timeout io_error unavailable internal"
+
+test_expect_success 'nucleus-protocol(7) documents every error kind, and no other' '
+	for k in $kinds; do echo $k; done | sort >expect &&
+	sed -n "/^\.Ss Error kinds/,/^\.Ss/p" "$man/nucleus-protocol.7" |
+	    sed -n "s/^\.It Cm //p" | sort >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'the code names no error kind outside that list' '
+	top=$TEST_DIRECTORY/.. &&
+	sed -n "/kind_names\[KIND_COUNT\]/,/};/p" "$top/libpolicy/lattice.c" |
+	    grep -oE "\"[a-z_]+\"" | tr -d "\"" | grep -v "^none$" >code &&
+	# Lines that build a response or set a kind, less the words
+	# around the kind in them.
+	grep -hE "kind|response_error|malformed\(" "$top"/proxy/*.c |
+	    grep -oE "\"[a-z_]+\"" | tr -d "\"" |
+	    grep -vxE "bytes|decision|deny|error|id|kind|ok|response|type|v" >>code &&
+	for k in $kinds; do echo $k; done | sort >known &&
+	sort -u code | comm -23 - known >unknown &&
+	test_line_count = 0 unknown
+'
+
+test_expect_success 'nucleus-protocol(7) documents every operation the proxy serves' '
+	for op in read stat list write mkdir delete glob grep run; do
+		grep -q "^\.It Ic $op Bq" "$man/nucleus-protocol.7" || {
+			echo "missing: $op"; return 1; }
+	done
+'
+
 test_done

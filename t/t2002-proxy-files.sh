@@ -32,6 +32,16 @@ test_expect_success 'read: offset, length and base64' '
 	resp r2 | jq -e ".result.data == \"ZWxs\" and .result.length == 3 and (.result.eof | not)"
 '
 
+test_expect_success 'an argument an operation does not take is bad_request' '
+	{
+		req u1 read "{\"path\":\"a.txt\",\"lenght\":3}"
+		req u2 write "{\"path\":\"u.txt\",\"content\":\"x\",\"mode\":\"create\",\"force\":true}"
+	} | send >out &&
+	resp u1 | jq -e ".error.kind == \"bad_request\" and .error.message == \"args.lenght: unknown member\"" &&
+	resp u2 | jq -e ".error.kind == \"bad_request\"" &&
+	test ! -e root/u.txt
+'
+
 test_expect_success 'a missing file is io_error saying so, not a denial' '
 	req r3 read "{\"path\":\"nope.txt\"}" | send >out &&
 	resp r3 | jq -e ".error.kind == \"io_error\" and (.error.message | test(\"no such file\"))"
