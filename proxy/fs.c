@@ -253,24 +253,20 @@ outcome_bytes(struct req *r, const void *p, size_t n)
 }
 
 /* Valid UTF-8 with no NUL: can be sent as text. */
-static int
-is_text(const char *p, size_t n)
-{
-	json_t *s = memchr(p, '\0', n) == NULL ? json_stringn(p, n) : NULL;
-
-	json_decref(s);
-	return s != NULL;
-}
-
+/*
+ * p as a JSON string when want_text and it is text (UTF-8, no NUL: one
+ * pass, jansson's own check), else as base64; *enc says which.
+ */
 static json_t *
 encode_data(const char *p, size_t n, int want_text, const char **enc)
 {
 	json_t *j;
 	char *b;
 
-	if (want_text && is_text(p, n)) {
+	if (want_text && memchr(p, '\0', n) == NULL &&
+	    (j = json_stringn(p, n)) != NULL) {
 		*enc = "text";
-		return json_stringn(p, n);
+		return j;
 	}
 	*enc = "base64";
 	if ((b = malloc(audit_b64_len(n))) == NULL)

@@ -7,10 +7,11 @@
  *		used twice.  Expired ones are pruned: a token past its exp
  *		is refused anyway.
  *	budget	the micro-dollars used (consumed plus held by operations
- *		in flight).  Written at every change without a sync and
- *		synced each second; each decision record also carries the
- *		running total, and at start the proxy takes the larger of
- *		the two, so a crash forgets no spending.
+ *		in flight).  Kept in memory, written and synced each second
+ *		(a transaction per operation cost more than the operation);
+ *		each decision record, durable before its operation starts,
+ *		also carries the running total, and at start the proxy takes
+ *		the larger of the two, so a crash forgets no spending.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -137,10 +138,7 @@ pstate_reserve(struct pstate *s, int64_t amount)
 	if (amount < 0 || amount > s->limit - s->consumed - s->reserved)
 		return -1;
 	s->reserved += amount;
-	if (put_used(s) != 0) {
-		s->reserved -= amount;
-		return -1;
-	}
+	s->dirty = 1;
 	return 0;
 }
 
@@ -154,7 +152,7 @@ pstate_settle(struct pstate *s, int64_t reserved, int64_t used)
 		used = reserved;
 	s->reserved -= reserved;
 	s->consumed += used;
-	(void)put_used(s);
+	s->dirty = 1;
 }
 
 /* At start: nothing recorded as spent may be forgotten. */
@@ -163,7 +161,8 @@ pstate_floor(struct pstate *s, int64_t used)
 {
 	if (used > s->consumed) {
 		s->consumed = used;
-		(void)put_used(s);
+		s->dirty = 1;
+		(void)pstate_sync(s);
 	}
 }
 
@@ -202,7 +201,6 @@ pstate_nonce_consume(struct pstate *s, const uint8_t nonce[AUDIT_NONCE_LEN],
 		return lmdb_fail(err, "nonce", rc);
 	if ((rc = mdb_env_sync(s->env, 1)) != 0)
 		return lmdb_fail(err, "sync", rc);
-	s->dirty = 0;
 	return 0;
 }
 
@@ -212,7 +210,7 @@ pstate_sync(struct pstate *s)
 {
 	if (!s->dirty)
 		return 0;
-	if (mdb_env_sync(s->env, 1) != 0)
+	if (put_used(s) != 0 || mdb_env_sync(s->env, 1) != 0)
 		return -1;
 	s->dirty = 0;
 	return 0;

@@ -74,19 +74,54 @@ conn_release(struct conn *c)
 		maybe_done(c);
 }
 
-/* Queue one response line; a gone peer gets nothing. */
+/*
+ * Send what c has queued: 0 when all of it went, 1 when the socket is
+ * full (the rest waits for EV_WRITE), -1 when the peer is gone (c is
+ * closed, and freed if nothing holds it).
+ */
+static int
+flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->outoff < c->out.len) {
+		n = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff,
+		    MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n <= 0) {
+			conn_close(c);
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->out.len = c->outoff = 0;
+	return 0;
+}
+
+/*
+ * Queue one response line, and send it now when nothing is waiting
+ * before it; a gone peer gets nothing.  Never frees c: the request being
+ * answered still holds it.
+ */
 void
 conn_send(struct conn *c, json_t *resp)
 {
-	char *s;
+	struct audit_err e;
+	size_t at = c->out.len;
 
 	if (c->closed || resp == NULL)
 		return;
-	if ((s = json_dumps(resp, JSON_COMPACT)) == NULL)
+	/* Straight into the buffer, as compact (canonical) JSON. */
+	if (cjson_encode(resp, &c->out, &e) != 0 ||
+	    audit_buf_add(&c->out, "\n", 1) != 0) {
+		c->out.len = at;
 		return;
-	if (audit_buf_add(&c->out, s, strlen(s)) == 0)
-		audit_buf_add(&c->out, "\n", 1);
-	free(s);
+	}
+	if (!ev_is_active(&c->wio) && flush(c) != 1)
+		return;
 	ev_io_start(P->loop, &c->wio);
 	/* A peer that does not read its answers is not read either. */
 	if (c->out.len - c->outoff > OUTBUF_MAX)
@@ -97,23 +132,10 @@ static void
 conn_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
-	ssize_t n;
 
 	(void)revents;
-	while (c->outoff < c->out.len) {
-		n = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff,
-		    MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			conn_close(c);
-			return;
-		}
-		c->outoff += (size_t)n;
-	}
-	c->out.len = c->outoff = 0;
+	if (flush(c) != 0)
+		return;
 	ev_io_stop(loop, w);
 	if (pump(c) == 0)
 		maybe_done(c);

@@ -20,12 +20,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -39,6 +42,8 @@
 #include "spawn.h"
 
 #define JOBS_MAX	256
+#define SWEEP_MS	100	/* between sweeps for orphans */
+#define BPF_MAX		(64 * 1024)	/* bytes of the command filter */
 
 struct sjob {
 	uint32_t id;
@@ -48,13 +53,56 @@ struct sjob {
 struct spawner {
 	const struct config *cfg;
 	int	 sock;
-	scmp_filter_ctx filter;
+	struct sock_fprog prog;	/* the command filter, compiled once */
 	int	 ruleset;	/* Landlock, or -1 */
 	char	**envp;
 	struct sjob jobs[JOBS_MAX];
 	int	 njobs;
 	time_t	 sweep_until;	/* keep sweeping for orphans until */
+	double	 next_sweep;	/* monotonic seconds */
 };
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The filter as BPF, generated once: seccomp_load() would generate it
+ * again in every child, which costs more than the fork.
+ */
+static int
+compile(scmp_filter_ctx f, struct sock_fprog *prog, struct audit_err *err)
+{
+	int fd = memfd_create("nucleus-bpf", MFD_CLOEXEC), rc;
+	void *buf = NULL;
+	off_t len;
+
+	if (fd < 0)
+		return audit_errf(err, "seccomp: memfd: %s", strerror(errno));
+	if ((rc = seccomp_export_bpf(f, fd)) != 0) {
+		close(fd);
+		return audit_errf(err, "seccomp: cannot export the command "
+		    "filter: %s", strerror(-rc));
+	}
+	len = lseek(fd, 0, SEEK_END);
+	if (len <= 0 || len > BPF_MAX || len % sizeof(struct sock_filter) ||
+	    (buf = malloc((size_t)len)) == NULL ||
+	    pread(fd, buf, (size_t)len, 0) != len) {
+		free(buf);
+		close(fd);
+		return audit_errf(err, "seccomp: the command filter cannot be "
+		    "read back");
+	}
+	close(fd);
+	prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+	prog->filter = buf;
+	return 0;
+}
 
 static void
 send_event(struct spawner *s, uint32_t type, uint32_t job, pid_t pid,
@@ -145,10 +193,8 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 	if (s->ruleset >= 0 && syscall(SYS_landlock_restrict_self,
 	    s->ruleset, 0) != 0)
 		goto fail;
-	if (seccomp_load(s->filter) != 0) {
-		errno = EPERM;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &s->prog, 0, 0) != 0)
 		goto fail;
-	}
 	/* Last: nothing after this allocates (a sanitizer's runtime would). */
 	if (limit(RLIMIT_AS, CMD_AS_MAX) != 0)
 		goto fail;
@@ -216,9 +262,17 @@ sweep(struct spawner *s)
 {
 	pid_t me = getpid();
 	struct dirent *de;
-	DIR *d = opendir("/proc");
+	siginfo_t si;
+	DIR *d;
 
-	if (d == NULL)
+	/*
+	 * An orphan is our child, so with no job running and no child at
+	 * all there is none, and /proc need not be read.
+	 */
+	if (s->njobs == 0 && waitid(P_ALL, 0, &si, WEXITED | WNOHANG |
+	    WNOWAIT) != 0 && errno == ECHILD)
+		return;
+	if ((d = opendir("/proc")) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		char path[300], buf[512], *p;
@@ -264,6 +318,7 @@ reap(struct spawner *s)
 			    0);
 			s->jobs[i] = s->jobs[--s->njobs];
 			s->sweep_until = time(NULL) + 2;
+			s->next_sweep = 0;	/* now, once the event is sent */
 			break;
 		}
 	}
@@ -315,6 +370,8 @@ receive(int sock, struct spawn_msg *m, char *data, int fds[4], int *nfds)
 	return n;
 }
 
+static void message(struct spawner *, char *);
+
 static void __attribute__((noreturn))
 spawner_main(struct spawner *s)
 {
@@ -334,10 +391,13 @@ spawner_main(struct spawner *s)
 	pfd[1].events = POLLIN;
 	for (;;) {
 		struct signalfd_siginfo si;
-		struct spawn_msg m;
-		int fds[4], nfds, tmo = time(NULL) < s->sweep_until ? 50 : 1000;
-		ssize_t n;
+		int tmo = 1000;
 
+		if (time(NULL) < s->sweep_until || s->njobs > 0) {
+			double wait = s->next_sweep - mono();
+
+			tmo = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
+		}
 		if (poll(pfd, 2, tmo) < 0 && errno != EINTR)
 			_exit(1);
 		if (pfd[1].revents & POLLIN) {
@@ -345,29 +405,46 @@ spawner_main(struct spawner *s)
 				;
 			reap(s);
 		}
-		if (time(NULL) < s->sweep_until || s->njobs > 0)
+		if (pfd[0].revents & (POLLIN | POLLHUP))
+			message(s, data);
+		/*
+		 * Orphans are looked for after the proxy has heard what it
+		 * waits for, never between a request and its command.
+		 */
+		if ((time(NULL) < s->sweep_until || s->njobs > 0) &&
+		    mono() >= s->next_sweep) {
 			sweep(s);
-		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
-			continue;
-		n = receive(s->sock, &m, data, fds, &nfds);
-		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-			/* The proxy is gone: so is everything it started. */
-			for (int i = 0; i < s->njobs; i++)
-				kill(-s->jobs[i].pid, SIGKILL);
-			sweep(s);
-			_exit(0);
+			s->next_sweep = mono() + SWEEP_MS / 1000.0;
 		}
-		if (n < 0)
-			continue;
-		if (m.type == SPAWN_RUN && nfds == 4)
-			run(s, &m, data, fds);
-		else if (m.type == SPAWN_KILL)
-			kill_job(s, m.job);
-		else if (m.type == SPAWN_RUN)
-			send_event(s, SPAWN_FAILED, m.job, 0, 0, EINVAL);
-		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
 	}
+}
+
+/* One message from the proxy. */
+static void
+message(struct spawner *s, char *data)
+{
+	struct spawn_msg m;
+	int fds[4], nfds;
+	ssize_t n;
+
+	n = receive(s->sock, &m, data, fds, &nfds);
+	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+		/* The proxy is gone: so is everything it started. */
+		for (int i = 0; i < s->njobs; i++)
+			kill(-s->jobs[i].pid, SIGKILL);
+		sweep(s);
+		_exit(0);
+	}
+	if (n < 0)
+		return;
+	if (m.type == SPAWN_RUN && nfds == 4)
+		run(s, &m, data, fds);
+	else if (m.type == SPAWN_KILL)
+		kill_job(s, m.job);
+	else if (m.type == SPAWN_RUN)
+		send_event(s, SPAWN_FAILED, m.job, 0, 0, EINVAL);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
 }
 
 /*
@@ -380,12 +457,18 @@ spawner_start(const struct config *c, int *sock, struct spawn_facts *facts,
     struct audit_err *err)
 {
 	static struct spawner s;
-	int sv[2], size = 4 * SPAWN_MSG_MAX;
+	int sv[2], size = 4 * SPAWN_MSG_MAX, rc;
+	scmp_filter_ctx filter;
 	pid_t pid;
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = c;
-	if ((s.filter = sandbox_command_filter(c->egress, err)) == NULL)
+
+	if ((filter = sandbox_command_filter(c->egress, err)) == NULL)
+		return -1;
+	rc = compile(filter, &s.prog, err);
+	seccomp_release(filter);
+	if (rc != 0)
 		return -1;
 	s.ruleset = sandbox_landlock(c->root, c->egress, &facts->landlock_abi,
 	    err);
@@ -411,7 +494,7 @@ spawner_start(const struct config *c, int *sock, struct spawn_facts *facts,
 	close(sv[1]);
 	if (s.ruleset >= 0)
 		close(s.ruleset);
-	seccomp_release(s.filter);
+	free(s.prog.filter);
 	*sock = sv[0];
 	facts->pid = pid;
 	return 0;
