@@ -1,0 +1,427 @@
+/*
+ * bench-proxy: nucleus-proxy over a Unix socket, with its durable audit
+ * log: a read of a 4 KiB file at concurrency 1 and 16 (median and p99
+ * latency, requests per second), and a run of true(1).  Each against a
+ * baseline measured in the same run on the same disk: a read against one
+ * write+fdatasync plus one Unix socket round trip, a run against
+ * fork+exec+wait of true plus two write+fdatasync (its decision and
+ * outcome records).  Figures, not a test: nothing here fails on speed.
+ *
+ * The proxy is the one built beside this program (../nucleus-proxy).
+ * "bench-proxy profile" runs only the 16-client reads, for 10 s, to give
+ * perf(1) something to look at.
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define SECONDS		2.0	/* per read figure */
+#define CLIENTS		16
+#define RUNS		300
+#define BASE_RUNS	300
+#define LAT_MAX		400000	/* latencies kept per client */
+
+static char dir[] = "/tmp/nucleus-bench-proxy-XXXXXX";
+static double seconds = SECONDS;
+static char sock_path[PATH_MAX];
+static volatile int stop;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *
+tmp(const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+	return buf[i];
+}
+
+static void
+put(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		err(1, "%s", path);
+	close(fd);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(double *v, size_t n, double p)
+{
+	size_t i = (size_t)(p * (double)(n - 1));
+
+	return n == 0 ? 0 : v[i];
+}
+
+/* A client connection with a line reader. */
+struct client {
+	int	 fd;
+	char	 buf[65536];
+	size_t	 len, off;
+	double	*lat;
+	size_t	 n;
+	long	 id;
+};
+
+static void
+dial(struct client *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		errx(1, "%s: too long for a socket", sock_path);
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		err(1, "%s", sock_path);
+	c->len = c->off = 0;
+}
+
+/* Send one request and wait for its response line; 0 if it was ok. */
+static int
+call(struct client *c, const char *op, const char *args)
+{
+	char req[1024], *nl;
+	int n, ok = 0;
+
+	n = snprintf(req, sizeof(req), "{\"type\":\"request\",\"v\":1,"
+	    "\"id\":\"%ld\",\"kid\":\"bench\",\"ts\":1,\"nonce\":\"00\","
+	    "\"pod\":\"bench\",\"op\":\"%s\",\"args\":%s,\"sig\":\"\"}\n",
+	    c->id++, op, args);
+	if (write(c->fd, req, (size_t)n) != n)
+		err(1, "send");
+	for (;;) {
+		if ((nl = memchr(c->buf + c->off, '\n', c->len - c->off))) {
+			*nl = '\0';
+			ok = strstr(c->buf + c->off, "\"ok\":true") != NULL;
+			if (!ok)
+				warnx("%s", c->buf + c->off);
+			c->off = (size_t)(nl - c->buf) + 1;
+			return ok ? 0 : -1;
+		}
+		memmove(c->buf, c->buf + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
+		if (c->len == sizeof(c->buf))
+			errx(1, "response too long");
+		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (r <= 0)
+			errx(1, "the proxy closed the connection");
+		c->len += (size_t)r;
+	}
+}
+
+static void *
+reader(void *arg)
+{
+	struct client *c = arg;
+
+	while (!stop && c->n < LAT_MAX) {
+		double t0 = now();
+
+		if (call(c, "read", "{\"path\":\"4k.txt\"}") != 0)
+			errx(1, "a read failed");
+		c->lat[c->n++] = now() - t0;
+	}
+	return NULL;
+}
+
+struct figure {
+	double	 p50, p99, rps;
+};
+
+static struct figure
+reads(int clients)
+{
+	struct client *c = calloc((size_t)clients, sizeof(*c));
+	pthread_t t[CLIENTS];
+	struct figure f;
+	double *all, t0, el;
+	size_t total = 0;
+
+	if (c == NULL)
+		err(1, "calloc");
+	for (int i = 0; i < clients; i++) {
+		dial(&c[i]);
+		if ((c[i].lat = malloc(LAT_MAX * sizeof(double))) == NULL)
+			err(1, "malloc");
+		call(&c[i], "stat", "{\"path\":\"4k.txt\"}");	/* warm */
+	}
+	stop = 0;
+	t0 = now();
+	for (int i = 0; i < clients; i++)
+		pthread_create(&t[i], NULL, reader, &c[i]);
+	usleep((useconds_t)(seconds * 1e6));
+	stop = 1;
+	for (int i = 0; i < clients; i++)
+		pthread_join(t[i], NULL);
+	el = now() - t0;
+	for (int i = 0; i < clients; i++)
+		total += c[i].n;
+	if ((all = malloc(total * sizeof(double))) == NULL)
+		err(1, "malloc");
+	total = 0;
+	for (int i = 0; i < clients; i++) {
+		memcpy(all + total, c[i].lat, c[i].n * sizeof(double));
+		total += c[i].n;
+		free(c[i].lat);
+		close(c[i].fd);
+	}
+	qsort(all, total, sizeof(double), cmp_double);
+	f.p50 = pct(all, total, 0.5);
+	f.p99 = pct(all, total, 0.99);
+	f.rps = (double)total / el;
+	free(all);
+	free(c);
+	return f;
+}
+
+static struct figure
+runs(void)
+{
+	struct client c = { 0 };
+	double lat[RUNS], t0, sum = 0;
+	struct figure f;
+
+	dial(&c);
+	for (int i = 0; i < RUNS; i++) {
+		t0 = now();
+		if (call(&c, "run", "{\"argv\":[\"true\"]}") != 0)
+			errx(1, "a run failed");
+		lat[i] = now() - t0;
+		sum += lat[i];
+	}
+	close(c.fd);
+	qsort(lat, RUNS, sizeof(double), cmp_double);
+	f.p50 = pct(lat, RUNS, 0.5);
+	f.p99 = pct(lat, RUNS, 0.99);
+	f.rps = RUNS / sum;
+	return f;
+}
+
+/* Baselines. */
+static void
+sync_once(int fd)
+{
+	char rec[400];
+
+	memset(rec, 'x', sizeof(rec));
+	rec[sizeof(rec) - 1] = '\n';
+	if (write(fd, rec, sizeof(rec)) != sizeof(rec) || fdatasync(fd) != 0)
+		err(1, "fdatasync");
+}
+
+static void *
+echo(void *arg)
+{
+	int fd = *(int *)arg;
+	char b[512];
+	ssize_t n;
+
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		if (write(fd, b, (size_t)n) != n)
+			break;
+	return NULL;
+}
+
+/* One write+fdatasync and one Unix socket round trip of a small line. */
+static double
+base_read(void)
+{
+	static double lat[20000];
+	int sv[2], fd = open(tmp("base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+	char line[300], back[300];
+	size_t n = 0;
+	pthread_t t;
+	double t0, end;
+
+	if (fd < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		err(1, "baseline");
+	memset(line, 'r', sizeof(line));
+	pthread_create(&t, NULL, echo, &sv[1]);
+	end = now() + SECONDS;
+	while (now() < end && n < sizeof(lat) / sizeof(lat[0])) {
+		size_t got = 0;
+
+		t0 = now();
+		sync_once(fd);
+		if (write(sv[0], line, sizeof(line)) != sizeof(line))
+			err(1, "echo");
+		while (got < sizeof(back)) {
+			ssize_t r = read(sv[0], back + got, sizeof(back) - got);
+			if (r <= 0)
+				err(1, "echo");
+			got += (size_t)r;
+		}
+		lat[n++] = now() - t0;
+	}
+	close(sv[0]);
+	pthread_join(t, NULL);
+	close(sv[1]);
+	close(fd);
+	qsort(lat, n, sizeof(double), cmp_double);
+	return pct(lat, n, 0.5);
+}
+
+/* fork+exec+wait of true, and two write+fdatasync. */
+static double
+base_run(void)
+{
+	double lat[BASE_RUNS], t0;
+	int fd = open(tmp("base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+	for (int i = 0; i < BASE_RUNS; i++) {
+		pid_t pid;
+
+		t0 = now();
+		sync_once(fd);
+		if ((pid = fork()) == 0) {
+			execl("/usr/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		waitpid(pid, NULL, 0);
+		sync_once(fd);
+		lat[i] = now() - t0;
+	}
+	close(fd);
+	qsort(lat, BASE_RUNS, sizeof(double), cmp_double);
+	return pct(lat, BASE_RUNS, 0.5);
+}
+
+static pid_t
+start_proxy(const char *self)
+{
+	char exe[PATH_MAX], proxy[PATH_MAX], pod[2 * PATH_MAX + 512];
+	char key[64], line[128];
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	struct stat st;
+	pid_t pid;
+
+	if (realpath(self, exe) == NULL)
+		err(1, "%s", self);
+	snprintf(proxy, sizeof(proxy), "%s/../nucleus-proxy", dirname(exe));
+	mkdir(tmp("root"), 0755);
+	mkdir(tmp("state"), 0700);
+	crypto_sign_keypair(pk, sk);
+	sodium_bin2base64(key, sizeof(key), pk, sizeof(pk),
+	    sodium_base64_VARIANT_ORIGINAL);
+	snprintf(line, sizeof(line), "authority-1 ed25519 %s\n", key);
+	put(tmp("trust"), line, 0600);
+	{
+		char data[4097];
+
+		memset(data, 'a', 4096);
+		for (int i = 80; i < 4096; i += 81)
+			data[i] = '\n';
+		data[4096] = '\0';
+		put(tmp("root/4k.txt"), data, 0644);
+	}
+	snprintf(pod, sizeof(pod), "{\"v\":1,\"pod\":\"bench\",\"policy\":"
+	    "\"local_dev\",\"root\":\"%s\",\"state\":\"%s\",\"trust\":\"%s\","
+	    "\"costs\":{\"base_microusd\":0,\"run_second_microusd\":0}}\n",
+	    tmp("root"), tmp("state"), tmp("trust"));
+	put(tmp("pod.json"), pod, 0600);
+	snprintf(sock_path, sizeof(sock_path), "%s", tmp("sock"));
+	if ((pid = fork()) == 0) {
+		execl(proxy, "nucleus-proxy", "-p", tmp("pod.json"), "-l",
+		    sock_path, (char *)NULL);
+		err(127, "%s", proxy);
+	}
+	for (int i = 0; i < 200 && stat(sock_path, &st) != 0; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			errx(1, "%s did not start", proxy);
+		usleep(20000);
+	}
+	if (stat(sock_path, &st) != 0)
+		errx(1, "%s: no socket", proxy);
+	return pid;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct figure r1, r16, run;
+	double b_read, b_run;
+	char cmd[PATH_MAX + 16];
+	pid_t pid;
+
+	if (sodium_init() < 0)
+		errx(1, "libsodium");
+	if (mkdtemp(dir) == NULL)
+		err(1, "mkdtemp");
+	signal(SIGPIPE, SIG_IGN);
+	pid = start_proxy(argv[0]);
+	if (argc > 1 && strcmp(argv[1], "profile") == 0) {
+		seconds = 10;
+		printf("proxy pid %d\n", (int)pid);
+		fflush(stdout);
+		r16 = reads(CLIENTS);
+		printf("read 4 KiB, %d clients  %7.0f /s\n", CLIENTS, r16.rps);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return 0;
+	}
+	b_read = base_read();
+	r1 = reads(1);
+	r16 = reads(CLIENTS);
+	b_run = base_run();
+	run = runs();
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+
+	printf("nucleus-proxy over a Unix socket, durable audit (in %s)\n",
+	    dir);
+	printf("baseline: write+fdatasync + socket round trip  p50 %7.1f us\n",
+	    b_read * 1e6);
+	printf("read 4 KiB, 1 client    p50 %7.1f us  p99 %7.1f us  %7.0f /s"
+	    "  p50 %4.2f x baseline\n", r1.p50 * 1e6, r1.p99 * 1e6, r1.rps,
+	    r1.p50 / b_read);
+	printf("read 4 KiB, %d clients  p50 %7.1f us  p99 %7.1f us  %7.0f /s"
+	    "  %4.2f x 1 client\n", CLIENTS, r16.p50 * 1e6, r16.p99 * 1e6,
+	    r16.rps, r16.rps / r1.rps);
+	printf("baseline: fork+exec+wait true + 2 fdatasync    p50 %7.1f us\n",
+	    b_run * 1e6);
+	printf("run true                p50 %7.1f us  p99 %7.1f us  %7.0f /s"
+	    "  p50 %4.2f x baseline\n", run.p50 * 1e6, run.p99 * 1e6, run.rps,
+	    run.p50 / b_run);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		warnx("could not remove %s", dir);
+	return 0;
+}
