@@ -10,10 +10,12 @@
  *		   each record's completion with its seq and hash
  *
  * While the syncer waits for the disk the signer signs the next records,
- * and everything signed meanwhile goes into the next sync.  When the
- * signer has nothing more to sign and no sync is under way, it writes and
- * syncs what it signed itself: at a light load a record then costs one
- * thread wakeup less, and on a virtual machine a wakeup is dear.  A program may
+ * and everything signed meanwhile goes into the next sync.  At a light
+ * load (the last sync held one record, none is under way and nothing
+ * more waits to be signed) the signer writes and syncs what it signed
+ * itself: a record then costs one thread wakeup less, and on a virtual
+ * machine a wakeup is dear.  Under load it never does, so that signing
+ * goes on while the disk syncs.  A program may
  * answer the request a record belongs to only once its completion said
  * it is durable.  When a write or a sync fails the log stops: every
  * record not yet durable, and every later submission, fails; nothing is
@@ -73,6 +75,7 @@ struct audit_log {
 	int	 closing;
 	int	 signer_done;
 	int	 syncing;		/* a thread is writing and syncing */
+	size_t	 last_batch;		/* records in the last sync */
 	char	 path[4096];
 };
 
@@ -162,7 +165,8 @@ signer(void *arg)
 				en->error = l->failed = ENOMEM;
 		}
 		list_add(&l->ready, en);
-		if (l->submitted.head == NULL && !l->syncing)
+		if (l->submitted.head == NULL && !l->syncing &&
+		    l->last_batch <= 1)
 			sync_batch(l, &own);
 		else
 			pthread_cond_signal(&l->sync_cv);
@@ -237,6 +241,7 @@ sync_batch(struct audit_log *l, struct audit_buf *out)
 	complete(&batch, failed);
 	pthread_mutex_lock(&l->mu);
 	l->inflight -= batch.n;
+	l->last_batch = batch.n;
 	l->syncing = 0;
 	pthread_cond_broadcast(&l->space_cv);
 	/* Lines signed meanwhile are the syncer's. */
