@@ -68,7 +68,7 @@ fs_open_root(const char *root, struct audit_err *err)
 }
 
 static int
-open_beneath(const char *path, uint64_t flags, mode_t mode)
+open_how(const char *path, uint64_t flags, mode_t mode, uint64_t resolve)
 {
 	struct open_how how;
 	int fd, tries = 0;
@@ -77,13 +77,19 @@ open_beneath(const char *path, uint64_t flags, mode_t mode)
 	/* openat2 refuses O_PATH with any flag it would ignore. */
 	how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
 	how.mode = (flags & O_CREAT) ? mode : 0;
-	how.resolve = RESOLVE;
+	how.resolve = resolve;
 	/* EAGAIN: a rename raced the lookup; the kernel asks us to retry. */
 	do
 		fd = (int)syscall(SYS_openat2, P->root_fd, path, &how,
 		    sizeof(how));
 	while (fd < 0 && errno == EAGAIN && ++tries < 16);
 	return fd;
+}
+
+static int
+open_beneath(const char *path, uint64_t flags, mode_t mode)
+{
+	return open_how(path, flags, mode, RESOLVE);
 }
 
 /* Map an openat2 failure to the protocol's kinds. */
@@ -180,12 +186,30 @@ recheck(struct fsop *o, int fd, char *out)
 	return 0;
 }
 
-/* Open the request's path for reading and check what was opened. */
+/*
+ * Open the request's path for reading and check what was opened.  First
+ * with no symbolic link allowed on the way: then what was opened is the
+ * normalized path itself, checked as it is, without asking /proc.  Only
+ * a path through a link pays for finding out where it led.
+ */
 static int
 open_checked(struct fsop *o, uint64_t flags, char *real)
 {
-	int fd = open_beneath(o->norm, flags, 0);
+	struct policy_decision d;
+	int fd = open_how(o->norm, flags, 0, RESOLVE | RESOLVE_NO_SYMLINKS);
 
+	if (fd >= 0) {
+		if (policy_path_permitted(&P->cfg.policy, o->norm,
+		    o->normlen, &d) != 0) {
+			close(fd);
+			return fail(o, KIND_PATH_DENIED, "%s", d.reason);
+		}
+		memcpy(real, o->norm, o->normlen + 1);
+		return fd;
+	}
+	if (errno != ELOOP)
+		return open_error(o, o->norm);
+	fd = open_beneath(o->norm, flags, 0);
 	if (fd < 0)
 		return open_error(o, o->norm);
 	if (recheck(o, fd, real) != 0) {

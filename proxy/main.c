@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,12 @@ main(int argc, char **argv)
 	int sock;
 
 	options(argc, argv, &p->cfg);
+	/*
+	 * Answers of up to a few MiB are made and freed all the time: keep
+	 * the heap rather than give it back and ask again for each.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
 	if (sodium_init() < 0)
 		errx(EXIT_ERR, "cannot initialize libsodium");
 	if (config_load(&p->cfg, p->cfg.podfile, &e) != 0)
