@@ -156,7 +156,7 @@ $(B)/bench/%: $(B)/t/bench/%.o $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS)
 
 bench: deps
-	$(MAKE) $(BENCH_BINS)
+	$(MAKE) all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
 # The libraries are compiled once with the fuzzer's instrumentation and
