@@ -261,15 +261,29 @@ absolute(char **p, const char *name, struct audit_err *err)
 int
 config_load(struct config *c, const char *path, struct audit_err *err)
 {
+	json_error_t jerr;
+	json_t *o;
+	int rc;
+
+	c->podfile = path;
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL)
+		return audit_errf(err, "line %d: %s", jerr.line, jerr.text);
+	rc = config_from_json(c, o, err);
+	json_decref(o);
+	return rc;
+}
+
+/* The pod file's object o into c; config_free(c) after, either way. */
+int
+config_from_json(struct config *c, json_t *o, struct audit_err *err)
+{
 	static const char *const names[] = { "v", "pod", "policy", "root",
 	    "state", "trust", "path", "env", "run_as", "egress", "skew",
 	    "token_lifetime_max", "limits", "costs", NULL };
-	json_error_t jerr;
-	json_t *o, *v;
+	json_t *v;
 	long long n;
-	int rc = -1;
 
-	c->podfile = path;
 	c->lim = (struct limits){ REQ_LINE_MAX, READ_MAX, WRITE_MAX,
 	    OUTPUT_MAX, TIMEOUT_DEFAULT, TIMEOUT_MAX, COMMANDS_MAX,
 	    GREP_MATCH_MAX, GREP_SECONDS };
@@ -277,29 +291,24 @@ config_load(struct config *c, const char *path, struct audit_err *err)
 	c->skew = 60;
 	c->token_lifetime_max = 300;
 	policy_init(&c->policy);
-	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL)
-		return audit_errf(err, "line %d: %s", jerr.line, jerr.text);
-	if (!json_is_object(o)) {
-		bad(err, "$", "a pod file is a JSON object");
-		goto out;
-	}
+	if (!json_is_object(o))
+		return bad(err, "$", "a pod file is a JSON object");
 	if (known(o, "", names, err) != 0)
-		goto out;
+		return -1;
 	n = 1;
 	if (get_int(o, "", "v", 1, 1, &n, err) != 0)
-		goto out;
+		return -1;
 	v = json_object_get(o, "pod");
 	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
 	    json_string_length(v)) || json_string_length(v) > 64) {
 		bad(err, "pod", "expected 1 to 64 characters of A-Z a-z 0-9 . "
 		    "_ -");
-		goto out;
+		return -1;
 	}
 	audit_fmt(c->pod, sizeof(c->pod), "%s", json_string_value(v));
 	if ((v = json_object_get(o, "policy")) == NULL) {
 		bad(err, "policy", "required");
-		goto out;
+		return -1;
 	}
 	if (load_policy(c, v, err) != 0 ||
 	    get_string(o, "root", &c->root, err) != 0 ||
@@ -310,35 +319,32 @@ config_load(struct config *c, const char *path, struct audit_err *err)
 	    load_run_as(c, json_object_get(o, "run_as"), err) != 0 ||
 	    load_limits(c, json_object_get(o, "limits"), err) != 0 ||
 	    load_costs(c, json_object_get(o, "costs"), err) != 0)
-		goto out;
+		return -1;
 	if ((v = json_object_get(o, "egress")) != NULL) {
 		if (!json_is_boolean(v)) {
 			bad(err, "egress", "expected true or false");
-			goto out;
+			return -1;
 		}
 		c->egress = json_is_true(v);
 	}
 	n = c->skew;
 	if (get_int(o, "", "skew", 0, 3600, &n, err) != 0)
-		goto out;
+		return -1;
 	c->skew = (int)n;
 	n = c->token_lifetime_max;
 	if (get_int(o, "", "token_lifetime_max", 1, 3600, &n, err) != 0)
-		goto out;
+		return -1;
 	c->token_lifetime_max = (int)n;
 	if (c->root == NULL || c->state == NULL || c->trust == NULL) {
 		bad(err, c->root == NULL ? "root" : c->state == NULL ?
 		    "state" : "trust", "required");
-		goto out;
+		return -1;
 	}
 	if (absolute(&c->root, "root", err) != 0 ||
 	    absolute(&c->state, "state", err) != 0 ||
 	    absolute(&c->trust, "trust", err) != 0)
-		goto out;
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
+		return -1;
+	return 0;
 }
 
 void

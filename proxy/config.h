@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "audit.h"
 #include "policy.h"
 
@@ -77,6 +79,7 @@ struct config {
 };
 
 int	 config_load(struct config *, const char *, struct audit_err *);
+int	 config_from_json(struct config *, json_t *, struct audit_err *);
 void	 config_free(struct config *);
 int	 config_check_paths(const struct config *, struct audit_err *);
 

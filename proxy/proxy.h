@@ -111,6 +111,7 @@ void	 conn_send(struct conn *, json_t *);
 void	 conn_release(struct conn *);
 
 /* request.c */
+int	 request_parse(struct req *, const char *, size_t, const char **);
 void	 request_line(struct conn *, const char *, size_t);
 void	 request_overlong(struct conn *, size_t, const uint8_t *);
 void	 request_advance(struct req *);

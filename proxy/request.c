@@ -395,11 +395,36 @@ run_read(struct req *r)
 	read_done(r, result, kind, why);
 }
 
+/*
+ * The line as a request: a JSON object with the envelope of formats.md
+ * section 4 and args that are canonical JSON, their digest taken.  -1
+ * with why set when it is not; r->id is then the id, if one was read.
+ * Nothing here looks at the policy or the disk.
+ */
+int
+request_parse(struct req *r, const char *line, size_t len, const char **why)
+{
+	struct audit_err e;
+
+	*why = "not a JSON object (duplicate members, fractions and invalid "
+	    "UTF-8 are refused)";
+	if (cjson_parse(line, len, &r->req, &e) != 0 ||
+	    !json_is_object(r->req))
+		return -1;
+	*why = NULL;
+	if (check_envelope(r, why) != 0)
+		return -1;
+	if (digest_args(r) != 0) {
+		*why = "args cannot be canonical JSON";
+		return -1;
+	}
+	return 0;
+}
+
 void
 request_line(struct conn *c, const char *line, size_t len)
 {
 	uint8_t h[AUDIT_HASH_LEN];
-	struct audit_err e;
 	const char *why;
 	struct req *r;
 	json_t *ev;
@@ -412,20 +437,11 @@ request_line(struct conn *c, const char *line, size_t len)
 	}
 	if ((r = req_new(c)) == NULL)
 		return;
-	if (cjson_parse(line, len, &r->req, &e) != 0 ||
-	    !json_is_object(r->req)) {
-		request_free(r);
-		malformed(c, NULL, "bad_request", "not a JSON object (duplicate "
-		    "members, fractions and invalid UTF-8 are refused)", len, h);
-		return;
-	}
-	why = NULL;
-	if (check_envelope(r, &why) != 0 || digest_args(r) != 0) {
+	if (request_parse(r, line, len, &why) != 0) {
 		json_t *id = json_incref(r->id);
 
 		request_free(r);
-		malformed(c, id, "bad_request", why != NULL ? why :
-		    "args cannot be canonical JSON", len, h);
+		malformed(c, id, "bad_request", why, len, h);
 		json_decref(id);
 		return;
 	}
