@@ -187,6 +187,10 @@ test_skip_all() {
 }
 
 test_done() {
+	# A test file may leave a cleanup (daemons it started) to run here.
+	if command -v test_cleanup >/dev/null 2>&1; then
+		test_cleanup
+	fi
 	say "1..$test_count"
 	if [ "$test_fixed" -gt 0 ]; then
 		say "# $test_fixed known breakage(s) vanished; mark them test_expect_success"
