@@ -131,49 +131,15 @@ dial(struct client *c)
 	c->len = c->off = 0;
 }
 
-/* Send one request and wait for its response line; 0 if it was ok. */
-static int
-call(struct client *c, const char *op, const char *args)
-{
-	char req[1024], *nl;
-	int n, ok = 0;
-
-	n = snprintf(req, sizeof(req), "{\"type\":\"request\",\"v\":1,"
-	    "\"id\":\"%ld\",\"kid\":\"bench\",\"ts\":1,\"nonce\":\"00\","
-	    "\"pod\":\"bench\",\"op\":\"%s\",\"args\":%s,\"sig\":\"\"}\n",
-	    c->id++, op, args);
-	if (write(c->fd, req, (size_t)n) != n)
-		err(1, "send");
-	for (;;) {
-		if ((nl = memchr(c->buf + c->off, '\n', c->len - c->off))) {
-			*nl = '\0';
-			ok = strstr(c->buf + c->off, "\"ok\":true") != NULL;
-			if (!ok)
-				warnx("%s", c->buf + c->off);
-			c->off = (size_t)(nl - c->buf) + 1;
-			return ok ? 0 : -1;
-		}
-		memmove(c->buf, c->buf + c->off, c->len - c->off);
-		c->len -= c->off;
-		c->off = 0;
-		if (c->len == sizeof(c->buf))
-			errx(1, "response too long");
-		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (r <= 0)
-			errx(1, "the proxy closed the connection");
-		c->len += (size_t)r;
-	}
-}
-
-/* Send request number id of c. */
+/* Send request number id of c: op with args (JSON text). */
 static void
-send_read(struct client *c, long id)
+send_req(struct client *c, long id, const char *op, const char *args)
 {
-	char req[512];
+	char req[1024];
 	int n = snprintf(req, sizeof(req), "{\"type\":\"request\",\"v\":1,"
 	    "\"id\":\"%ld\",\"kid\":\"bench\",\"ts\":1,\"nonce\":\"00\","
-	    "\"pod\":\"bench\",\"op\":\"read\",\"args\":{\"path\":"
-	    "\"4k.txt\"},\"sig\":\"\"}\n", id);
+	    "\"pod\":\"bench\",\"op\":\"%s\",\"args\":%s,\"sig\":\"\"}\n",
+	    id, op, args);
 
 	if (write(c->fd, req, (size_t)n) != n)
 		err(1, "send");
@@ -208,6 +174,14 @@ next_response(struct client *c)
 			errx(1, "the proxy closed the connection");
 		c->len += (size_t)r;
 	}
+}
+
+/* Send one request and wait for its response; 0 if it was ok. */
+static int
+call(struct client *c, const char *op, const char *args)
+{
+	send_req(c, c->id++, op, args);
+	return next_response(c) < 0 ? -1 : 0;
 }
 
 struct figure {
@@ -248,7 +222,7 @@ reads(int depth, struct series *out)
 	end = t0 + seconds;
 	for (; inflight < depth; inflight++) {
 		sent[next] = now();
-		send_read(&c, next++);
+		send_req(&c, next++, "read", "{\"path\":\"4k.txt\"}");
 	}
 	while (inflight > 0) {
 		long id = next_response(&c);
@@ -260,7 +234,7 @@ reads(int depth, struct series *out)
 		inflight--;
 		if (t < end && next < LAT_MAX) {
 			sent[next] = now();
-			send_read(&c, next++);
+			send_req(&c, next++, "read", "{\"path\":\"4k.txt\"}");
 			inflight++;
 		}
 	}
