@@ -429,8 +429,9 @@ request_line(struct conn *c, const char *line, size_t len)
 	struct req *r;
 	json_t *ev;
 
-	audit_hash(h, line, len);
+	/* A line refused as a whole is recorded by its hash. */
 	if (P->stopped) {
+		audit_hash(h, line, len);
 		malformed(c, NULL, "unavailable", "the audit log has stopped",
 		    len, h);
 		return;
@@ -441,6 +442,7 @@ request_line(struct conn *c, const char *line, size_t len)
 		json_t *id = json_incref(r->id);
 
 		request_free(r);
+		audit_hash(h, line, len);
 		malformed(c, id, "bad_request", why, len, h);
 		json_decref(id);
 		return;
