@@ -76,7 +76,12 @@ PROXY_OBJS = $(PROXY_SRCS:%.c=$(B)/%.o)
 # Everything but main(), for the unit tests of the proxy's parts.
 PROXY_LIB_OBJS = $(filter-out $(B)/proxy/main.o,$(PROXY_OBJS))
 
-PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-proxy
+AUTHORITY_SRCS = $(wildcard authority/*.c)
+AUTHORITY_OBJS = $(AUTHORITY_SRCS:%.c=$(B)/%.o)
+AUTHORITY_LIB_OBJS = $(filter-out $(B)/authority/main.o,$(AUTHORITY_OBJS))
+
+PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-proxy \
+	$(B)/nucleus-authority
 MANPAGES = $(wildcard man/*.[1-8])
 
 HELPER_SRCS = $(wildcard t/helper/*.c)
@@ -116,6 +121,10 @@ $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
 $(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS) -lm
+
+$(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
+	    $(LMDB_LIBS) $(EV_LIBS)
 
 $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@

@@ -1,0 +1,412 @@
+/*
+ * The admin socket: operators only.  The peer's uid, read with
+ * SO_PEERCRED when it connects, must be one of the configured operators;
+ * anyone else gets one forbidden answer, is recorded, and is cut off.
+ * Commands are JSON lines (nucleus-authority(8), ADMIN PROTOCOL):
+ *
+ *	{"type":"admin","v":1,"id":ID,"op":OP,"args":{...}}
+ *
+ * with OP list, show, grant, deny or watch.  Every command is recorded
+ * with the operator's uid before it is answered.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authority.h"
+
+struct acmd {
+	json_t	*obj;
+	json_t	*echo;		/* the command's id */
+	const char *op;
+	json_t	*args;
+	uint64_t id;		/* the request it names */
+};
+
+static json_t *
+ok(const json_t *echo, json_t *result)
+{
+	return json_pack("{s:s, s:i, s:O, s:b, s:o}", "type", "response", "v",
+	    1, "id", echo != NULL ? echo : json_null(), "ok", 1, "result",
+	    result != NULL ? result : json_object());
+}
+
+static json_t *
+admin_event(const struct conn *c, const char *op)
+{
+	return json_pack("{s:s, s:s, s:I, s:I}", "event", "admin", "op", op,
+	    "uid", (json_int_t)c->uid, "pid", (json_int_t)c->pid);
+}
+
+/* Record ev, then answer; both owned by the job. */
+static void
+queue(struct conn *c, uint64_t id, json_t *ev, json_t *answer)
+{
+	struct job *j = job_new(c, id);
+
+	if (j == NULL || job_event(j, ev) != 0) {
+		json_decref(answer);
+		job_free(j);
+		return;
+	}
+	j->answer = answer;
+	job_queue(j);
+}
+
+/* A command refused: recorded with what was asked, and why. */
+static void
+refuse(struct conn *c, struct acmd *q, const char *kind, const char *why)
+{
+	json_t *ev = admin_event(c, q->op != NULL ? q->op : "?");
+
+	if (ev != NULL) {
+		json_object_set_new(ev, "kind", json_string(kind));
+		json_object_set_new(ev, "message", json_string(why));
+		if (q->id != 0)
+			json_object_set_new(ev, "id", json_sprintf("%llu",
+			    (unsigned long long)q->id));
+	}
+	queue(c, 0, ev, response_error(q->echo, kind, why));
+}
+
+int
+admin_accept(struct conn *c)
+{
+	json_t *ev;
+
+	for (int i = 0; i < A->noperators; i++)
+		if (A->operators[i] == c->uid)
+			return 0;
+	ev = json_pack("{s:s, s:I, s:I}", "event", "admin.refused", "uid",
+	    (json_int_t)c->uid, "pid", (json_int_t)c->pid);
+	queue(c, 0, ev, response_error(NULL, "forbidden", "this uid is not "
+	    "an operator of the authority"));
+	return -1;
+}
+
+void
+admin_overlong(struct conn *c, size_t len, const uint8_t *hash)
+{
+	char hex[AUDIT_HEX_LEN + 1];
+	json_t *ev = admin_event(c, "?");
+
+	audit_hex(hex, hash, AUDIT_HASH_LEN);
+	if (ev != NULL) {
+		json_object_set_new(ev, "kind", json_string("too_large"));
+		json_object_set_new(ev, "bytes", json_integer((json_int_t)len));
+		json_object_set_new(ev, "line_hash", json_string(hex));
+	}
+	queue(c, 0, ev, response_error(NULL, "too_large", "the line is "
+	    "longer than the limit"));
+}
+
+struct listing {
+	json_t	*pending, *rest;
+	size_t	 n;
+};
+
+static int
+list_each(void *arg, uint64_t id, json_t *rec)
+{
+	struct listing *l = arg;
+	json_t *s = request_summary(id, rec);
+
+	if (s == NULL)
+		return -1;
+	if (strcmp(json_string_value(json_object_get(rec, "state")),
+	    "pending") == 0)
+		json_array_append_new(l->pending, s);
+	else
+		json_array_insert_new(l->rest, 0, s);	/* newest first */
+	return 0;
+}
+
+static void
+cmd_list(struct conn *c, struct acmd *q)
+{
+	struct listing l = { json_array(), json_array(), 0 };
+	struct audit_err e;
+	MDB_txn *txn;
+	json_t *result;
+	size_t total;
+
+	if (store_begin(A->store, &txn, 1, &e) != 0) {
+		json_decref(l.pending);
+		json_decref(l.rest);
+		refuse(c, q, "internal", "the state cannot be read");
+		return;
+	}
+	(void)store_each(A->store, txn, list_each, &l);
+	mdb_txn_abort(txn);
+	json_array_extend(l.pending, l.rest);
+	json_decref(l.rest);
+	total = json_array_size(l.pending);
+	while (json_array_size(l.pending) > LIST_MAX)
+		json_array_remove(l.pending, json_array_size(l.pending) - 1);
+	result = json_pack("{s:o, s:b}", "requests", l.pending, "truncated",
+	    total > LIST_MAX);
+	queue(c, 0, admin_event(c, "list"), ok(q->echo, result));
+}
+
+static json_t *
+load(struct acmd *q, MDB_txn *txn)
+{
+	json_t *rec;
+
+	if (store_get(A->store, txn, q->id, &rec) != 0)
+		return NULL;
+	return rec;
+}
+
+static void
+cmd_show(struct conn *c, struct acmd *q)
+{
+	struct audit_err e;
+	MDB_txn *txn;
+	json_t *rec, *ev;
+
+	if (store_begin(A->store, &txn, 1, &e) != 0) {
+		refuse(c, q, "internal", "the state cannot be read");
+		return;
+	}
+	rec = load(q, txn);
+	mdb_txn_abort(txn);
+	if (rec == NULL) {
+		refuse(c, q, "unknown_request", "no such request");
+		return;
+	}
+	json_object_del(rec, "logged");
+	ev = admin_event(c, "show");
+	if (ev != NULL)
+		json_object_set(ev, "id", json_object_get(rec, "id"));
+	queue(c, 0, ev, ok(q->echo, json_pack("{s:o}", "request", rec)));
+}
+
+/* grant and deny: one transaction that first checks it is pending. */
+static void
+decide(struct conn *c, struct acmd *q, int grant)
+{
+	const json_t *v;
+	struct audit_err e;
+	json_t *rec = NULL, *result;
+	int64_t now = now_s();
+	const char *state;
+	struct job *j;
+	MDB_txn *txn;
+	int ttl = A->ttl;
+
+	if (grant && (v = json_object_get(q->args, "ttl_s")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > A->ttl) {
+			char why[80];
+
+			audit_fmt(why, sizeof(why), "ttl_s: expected 1 to %d "
+			    "seconds", A->ttl);
+			refuse(c, q, "bad_request", why);
+			return;
+		}
+		ttl = (int)json_integer_value(v);
+	}
+	v = json_object_get(q->args, "reason");
+	if (!grant && v != NULL && (!json_is_string(v) ||
+	    json_string_length(v) > REASON_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v))) {
+		refuse(c, q, "bad_request", "reason: expected text of at most "
+		    "1024 bytes");
+		return;
+	}
+	if (store_begin(A->store, &txn, 0, &e) != 0) {
+		refuse(c, q, "internal", "the state cannot be written");
+		return;
+	}
+	if ((rec = load(q, txn)) == NULL) {
+		mdb_txn_abort(txn);
+		refuse(c, q, "unknown_request", "no such request");
+		return;
+	}
+	state = json_string_value(json_object_get(rec, "state"));
+	if (strcmp(state, "pending") != 0 || json_integer_value(
+	    json_object_get(rec, "expires")) <= now) {
+		char why[80];
+
+		mdb_txn_abort(txn);
+		audit_fmt(why, sizeof(why), "the request is %s, no longer "
+		    "pending", strcmp(state, "pending") == 0 ? "expired" :
+		    state);
+		json_decref(rec);
+		refuse(c, q, "not_pending", why);
+		return;
+	}
+	json_object_set_new(rec, "decided", json_integer(now));
+	json_object_set_new(rec, "by", json_string("operator"));
+	json_object_set_new(rec, "uid", json_integer((json_int_t)c->uid));
+	if (grant) {
+		json_t *token = mint_token(rec, q->id, now, ttl, &e);
+
+		if (token == NULL) {
+			mdb_txn_abort(txn);
+			json_decref(rec);
+			refuse(c, q, "internal", "the token cannot be made");
+			return;
+		}
+		json_object_set_new(rec, "state", json_string("granted"));
+		json_object_set_new(rec, "token", token);
+	} else {
+		json_object_set_new(rec, "state", json_string("denied"));
+		json_object_set_new(rec, "deny_reason", v != NULL ?
+		    json_incref((json_t *)v) : json_string(""));
+	}
+	if (store_put(A->store, txn, q->id, rec, &e) != 0 ||
+	    store_commit(txn, &e) != 0) {
+		json_decref(rec);
+		refuse(c, q, "internal", "the state cannot be written");
+		return;
+	}
+	pend_del(q->id);
+	if ((j = job_new(c, q->id)) == NULL || job_event(j, decision_event(
+	    grant ? "approval.grant" : "approval.deny", rec, q->id)) != 0) {
+		/* the state is durable at the next sync; recover() logs it */
+		job_free(j);
+		json_decref(rec);
+		return;
+	}
+	json_object_set_new(j->events[0], "pid", json_integer(
+	    (json_int_t)c->pid));
+	result = json_pack("{s:O, s:O}", "id", json_object_get(rec, "id"),
+	    "state", json_object_get(rec, "state"));
+	if (grant && result != NULL)
+		json_object_set_new(result, "token", json_pack("{s:O, s:O, "
+		    "s:O}", "id", json_object_get(json_object_get(rec, "token"),
+		    "id"), "nonce", json_object_get(json_object_get(rec,
+		    "token"), "nonce"), "exp", json_object_get(
+		    json_object_get(rec, "token"), "exp")));
+	j->logged = 2;
+	j->answer = ok(q->echo, result);
+	j->notify = json_incref(rec);
+	j->watch = json_incref(rec);
+	job_queue(j);
+	json_decref(rec);
+}
+
+static void
+cmd_watch(struct conn *c, struct acmd *q)
+{
+	c->watching = 1;
+	queue(c, 0, admin_event(c, "watch"), ok(q->echo, json_pack("{s:b}",
+	    "watching", 1)));
+}
+
+static int
+parse_id(const json_t *v, uint64_t *id)
+{
+	const char *s;
+	char *end;
+
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	if (*s < '1' || *s > '9' || json_string_length(v) > 19)
+		return -1;
+	*id = strtoull(s, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+void
+admin_line(struct conn *c, const char *line, size_t len)
+{
+	static const char *const members[] = { "type", "v", "id", "op",
+	    "args", NULL };
+	struct acmd q = { 0 };
+	json_error_t jerr;
+	const char *k;
+	json_t *v;
+
+	q.obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(q.obj)) {
+		refuse(c, &q, "bad_request", "not a JSON object");
+		goto out;
+	}
+	q.echo = json_incref(json_object_get(q.obj, "id"));
+	if (q.echo != NULL && (!json_is_string(q.echo) ||
+	    json_string_length(q.echo) > 64)) {
+		json_decref(q.echo);
+		q.echo = NULL;
+		refuse(c, &q, "bad_request", "id: expected a string of at "
+		    "most 64 characters");
+		goto out;
+	}
+	json_object_foreach(q.obj, k, v) {
+		size_t i;
+
+		for (i = 0; members[i] != NULL; i++)
+			if (strcmp(k, members[i]) == 0)
+				break;
+		if (members[i] == NULL) {
+			refuse(c, &q, "bad_request", "unknown member in the "
+			    "command");
+			goto out;
+		}
+	}
+	v = json_object_get(q.obj, "type");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "admin") != 0 ||
+	    !json_is_integer(json_object_get(q.obj, "v")) ||
+	    json_integer_value(json_object_get(q.obj, "v")) != 1) {
+		refuse(c, &q, "bad_request", "expected {\"type\":\"admin\","
+		    "\"v\":1,...}");
+		goto out;
+	}
+	q.args = json_object_get(q.obj, "args");
+	if (q.args != NULL && !json_is_object(q.args)) {
+		refuse(c, &q, "bad_request", "args: expected an object");
+		goto out;
+	}
+	v = json_object_get(q.obj, "op");
+	q.op = json_is_string(v) ? json_string_value(v) : "";
+	if (strcmp(q.op, "list") == 0) {
+		cmd_list(c, &q);
+		goto out;
+	}
+	if (strcmp(q.op, "watch") == 0) {
+		cmd_watch(c, &q);
+		goto out;
+	}
+	if (strcmp(q.op, "show") != 0 && strcmp(q.op, "grant") != 0 &&
+	    strcmp(q.op, "deny") != 0) {
+		q.op = NULL;
+		refuse(c, &q, "bad_request", "op: expected list, show, grant, "
+		    "deny or watch");
+		goto out;
+	}
+	if (parse_id(json_object_get(q.args, "id"), &q.id) != 0) {
+		refuse(c, &q, "bad_request", "args.id: expected a request id");
+		goto out;
+	}
+	if (strcmp(q.op, "show") == 0)
+		cmd_show(c, &q);
+	else
+		decide(c, &q, strcmp(q.op, "grant") == 0);
+out:
+	json_decref(q.echo);
+	json_decref(q.obj);
+}
+
+/* A request arrived or was decided: every watching admin sees it. */
+void
+admin_broadcast(const json_t *rec)
+{
+	const char *state = json_string_value(json_object_get(rec, "state"));
+	json_t *line;
+
+	line = json_pack("{s:s, s:i, s:s, s:o}", "type", "event", "v", 1,
+	    "event", strcmp(state, "pending") == 0 ? "request" : state,
+	    "request", request_summary(0, rec));
+	if (line == NULL)
+		return;
+	for (struct conn *c = A->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->watching && !c->closed)
+			conn_send(c, line);
+	}
+	json_decref(line);
+}

@@ -1,0 +1,450 @@
+/*
+ * The request socket: agents' signed approval-requests and status
+ * queries (nucleus-authority(8), AGENT PROTOCOL).
+ *
+ * A line is accepted only when it is within LINE_MAX_BYTES, canonical
+ * JSON with no unknown member, signed with the Ed25519 key its kid names
+ * in the keyring (role "agent" or none), its ts within the skew of the
+ * clock, and its (kid, nonce) pair never seen; the pair is kept in LMDB.
+ * Every line, accepted or refused, is recorded before it is answered.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authority.h"
+
+static const char *const request_members[] = {
+	"type", "v", "kid", "ts", "nonce", "pod", "op", "args", "reason",
+	"sig", NULL
+};
+
+static const char *const status_members[] = {
+	"type", "v", "kid", "ts", "nonce", "id", "sig", NULL
+};
+
+/* What one line is, once its envelope is read. */
+struct areq {
+	json_t	*obj;
+	const char *type;
+	json_t	*echo;		/* the nonce, echoed as the answer's id */
+	char	 kid[AUDIT_KID_MAX + 1];
+	int64_t	 ts;
+	uint8_t	 nonce[AUDIT_NONCE_LEN];
+	const char *why;
+	const char *kind;
+	int	 verified;
+};
+
+json_t *
+response_error(const json_t *echo, const char *kind, const char *msg)
+{
+	return json_pack("{s:s, s:i, s:O, s:b, s:{s:s, s:s}}", "type",
+	    "response", "v", 1, "id", echo != NULL ? echo : json_null(),
+	    "ok", 0, "error", "kind", kind, "message", msg);
+}
+
+/* The answer that says where request id stands, for echo. */
+json_t *
+agent_answer(const json_t *echo, uint64_t id, const json_t *rec)
+{
+	const char *state = json_string_value(json_object_get(rec, "state"));
+	json_t *result;
+	char ids[24];
+
+	audit_fmt(ids, sizeof(ids), "%llu", (unsigned long long)id);
+	result = json_pack("{s:s, s:s}", "id", ids, "state",
+	    state != NULL ? state : "pending");
+	if (result == NULL)
+		return NULL;
+	if (state == NULL || strcmp(state, "pending") == 0)
+		json_object_set(result, "expires",
+		    json_object_get(rec, "expires"));
+	else if (strcmp(state, "granted") == 0)
+		json_object_set(result, "token", json_object_get(rec,
+		    "token"));
+	else if (strcmp(state, "denied") == 0)
+		json_object_set(result, "reason", json_object_get(rec,
+		    "deny_reason"));
+	return json_pack("{s:s, s:i, s:O, s:b, s:o}", "type", "response", "v",
+	    1, "id", echo != NULL ? echo : json_null(), "ok", 1, "result",
+	    result);
+}
+
+static int
+members_known(const json_t *o, const char *const *names)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, k, v) {
+		size_t i;
+
+		for (i = 0; names[i] != NULL; i++)
+			if (strcmp(k, names[i]) == 0)
+				break;
+		if (names[i] == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+fail(struct areq *q, const char *kind, const char *why)
+{
+	q->kind = kind;
+	q->why = why;
+	return -1;
+}
+
+/* The envelope both kinds of line share: type, v, kid, ts, nonce. */
+static int
+envelope(struct areq *q)
+{
+	json_t *o = q->obj, *v;
+
+	v = json_object_get(o, "nonce");
+	if (json_is_string(v) && json_string_length(v) == 2 *
+	    AUDIT_NONCE_LEN && audit_unhex(q->nonce, AUDIT_NONCE_LEN,
+	    json_string_value(v), json_string_length(v)) == 0)
+		q->echo = json_incref(v);
+	v = json_object_get(o, "type");
+	if (!json_is_string(v))
+		return fail(q, "bad_request", "type: expected "
+		    "\"approval-request\" or \"approval-status\"");
+	q->type = json_string_value(v);
+	if (strcmp(q->type, "approval-request") == 0) {
+		if (!members_known(o, request_members))
+			return fail(q, "bad_request", "unknown member in the "
+			    "approval-request");
+	} else if (strcmp(q->type, "approval-status") == 0) {
+		if (!members_known(o, status_members))
+			return fail(q, "bad_request", "unknown member in the "
+			    "approval-status");
+	} else
+		return fail(q, "bad_request", "type: expected "
+		    "\"approval-request\" or \"approval-status\"");
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return fail(q, "bad_request", "v: expected 1");
+	v = json_object_get(o, "kid");
+	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
+	    json_string_length(v)))
+		return fail(q, "bad_request", "kid: expected a key id");
+	audit_fmt(q->kid, sizeof(q->kid), "%s", json_string_value(v));
+	v = json_object_get(o, "ts");
+	if (!json_is_integer(v))
+		return fail(q, "bad_request", "ts: expected Unix seconds");
+	q->ts = json_integer_value(v);
+	if (q->echo == NULL)
+		return fail(q, "bad_request", "nonce: expected 32 lowercase "
+		    "hex digits");
+	if (!json_is_string(json_object_get(o, "sig")))
+		return fail(q, "bad_request", "sig: expected a signature");
+	return 0;
+}
+
+/* Who signed it, and may they ask. */
+static int
+authenticate(struct areq *q, int64_t now)
+{
+	const struct audit_pubkey *k, *signer;
+	static char why[sizeof(((struct audit_err *)0)->msg) + 64];
+	struct audit_err e;
+
+	if ((k = audit_keyring_find(&A->agents, q->kid)) == NULL)
+		return fail(q, "auth_failed", "kid: not in the authority's "
+		    "keyring");
+	if (audit_verify(q->obj, q->type, &A->agents, &signer, &e) != 0) {
+		audit_fmt(why, sizeof(why), "sig: %s", e.msg);
+		return fail(q, "auth_failed", why);
+	}
+	q->verified = 1;
+	if (k->role[0] != '\0' && strcmp(k->role, "agent") != 0)
+		return fail(q, "forbidden", "only keys with the role agent "
+		    "may ask for approvals");
+	if (q->ts < now - A->skew || q->ts > now + A->skew)
+		return fail(q, "replayed", "ts: too far from the authority's "
+		    "clock");
+	return 0;
+}
+
+/* The members of an approval-request beyond the envelope. */
+static int
+request_body(struct areq *q, char digest[AUDIT_HEX_LEN + 1])
+{
+	json_t *o = q->obj, *v;
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+	uint8_t h[AUDIT_HASH_LEN];
+
+	v = json_object_get(o, "pod");
+	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
+	    json_string_length(v)))
+		return fail(q, "bad_request", "pod: expected a pod id");
+	v = json_object_get(o, "op");
+	if (!json_is_string(v) || !op_known(json_string_value(v)))
+		return fail(q, "bad_request", "op: expected a tool operation "
+		    "of nucleus-protocol(7)");
+	if (!json_is_object(json_object_get(o, "args")))
+		return fail(q, "bad_request", "args: expected an object");
+	v = json_object_get(o, "reason");
+	if (!json_is_string(v) || json_string_length(v) > REASON_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return fail(q, "bad_request", "reason: expected text of at "
+		    "most 1024 bytes");
+	if (cjson_encode(json_object_get(o, "args"), &b, &e) != 0) {
+		audit_buf_free(&b);
+		return fail(q, "bad_request", "args cannot be canonical "
+		    "JSON");
+	}
+	audit_hash(h, b.p, b.len);
+	audit_hex(digest, h, AUDIT_HASH_LEN);
+	audit_buf_free(&b);
+	return 0;
+}
+
+static int
+parse_id(const json_t *v, uint64_t *id)
+{
+	const char *s;
+	char *end;
+	unsigned long long n;
+
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	if (*s < '1' || *s > '9' || json_string_length(v) > 19)
+		return -1;
+	n = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*id = n;
+	return 0;
+}
+
+/* A refused line: recorded (by hash, and who it claims to be), answered. */
+static void
+refuse(struct conn *c, struct areq *q, const char *line, size_t len)
+{
+	uint8_t h[AUDIT_HASH_LEN];
+	char hex[AUDIT_HEX_LEN + 1];
+	struct job *j;
+	json_t *ev;
+
+	audit_hash(h, line, len);
+	audit_hex(hex, h, sizeof(h));
+	ev = json_pack("{s:s, s:s, s:s, s:I, s:s}", "event",
+	    "approval.refused", "kind", q->kind, "message", q->why, "bytes",
+	    (json_int_t)len, "line_hash", hex);
+	if (ev != NULL && q->kid[0] != '\0')
+		json_object_set_new(ev, q->verified ? "agent" : "claimed_kid",
+		    json_string(q->kid));
+	if (ev != NULL && q->type != NULL)
+		json_object_set_new(ev, "what", json_string(q->type));
+	j = job_new(c, 0);
+	if (j == NULL || job_event(j, ev) != 0) {
+		job_free(j);
+		return;
+	}
+	j->answer = response_error(q->echo, q->kind, q->why);
+	job_queue(j);
+}
+
+void
+agent_overlong(struct conn *c, size_t len, const uint8_t *hash)
+{
+	char hex[AUDIT_HEX_LEN + 1], why[96];
+	struct job *j;
+
+	audit_hex(hex, hash, AUDIT_HASH_LEN);
+	audit_fmt(why, sizeof(why), "the line is longer than %d bytes",
+	    LINE_MAX_BYTES);
+	j = job_new(c, 0);
+	if (j == NULL || job_event(j, json_pack("{s:s, s:s, s:s, s:I, s:s}",
+	    "event", "approval.refused", "kind", "too_large", "message", why,
+	    "bytes", (json_int_t)len, "line_hash", hex)) != 0) {
+		job_free(j);
+		return;
+	}
+	j->answer = response_error(NULL, "too_large", why);
+	job_queue(j);
+}
+
+/*
+ * A new request: stored with the nonce in one transaction, auto-granted
+ * there when a rule names it, recorded, answered once durable.
+ */
+static int
+new_request(struct conn *c, struct areq *q, int64_t now)
+{
+	char digest[AUDIT_HEX_LEN + 1], ids[24], why[160];
+	json_t *o = q->obj, *rec = NULL, *token = NULL;
+	struct audit_err e;
+	struct rule *rule;
+	struct job *j;
+	MDB_txn *txn;
+	uint64_t id;
+	int capped, seen;
+
+	if (request_body(q, digest) != 0)
+		return -1;
+	rule = rules_match(&A->rules, q->kid, json_string_value(
+	    json_object_get(o, "pod")), json_string_value(json_object_get(o,
+	    "op")), json_object_get(o, "args"), now, &capped);
+	if (rule == NULL && A->npend >= PENDING_MAX)
+		return fail(q, "unavailable", "too many requests are waiting "
+		    "for an operator");
+	if (store_begin(A->store, &txn, 0, &e) != 0)
+		return fail(q, "internal", "the state cannot be written");
+	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
+	    &e)) != 0) {
+		mdb_txn_abort(txn);
+		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
+		    "from this kid") : fail(q, "internal", "the state cannot "
+		    "be written");
+	}
+	if (store_next_id(A->store, txn, &id, &e) != 0)
+		goto internal;
+	audit_fmt(ids, sizeof(ids), "%llu", (unsigned long long)id);
+	rec = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:O, s:O, "
+	    "s:I, s:I, s:i}", "id", ids, "state", "pending", "agent", q->kid,
+	    "pod", json_object_get(o, "pod"), "op", json_object_get(o, "op"),
+	    "args", json_object_get(o, "args"), "args_digest", digest,
+	    "reason", json_object_get(o, "reason"), "nonce",
+	    json_object_get(o, "nonce"), "received", (json_int_t)now,
+	    "expires", (json_int_t)(now + A->expire), "logged", 0);
+	if (rec == NULL)
+		goto internal;
+	if (rule != NULL) {
+		token = mint_token(rec, id, now, rule->ttl > 0 ? rule->ttl :
+		    A->ttl, &e);
+		if (token == NULL)
+			goto internal;
+		json_object_set_new(rec, "state", json_string("granted"));
+		json_object_set_new(rec, "decided", json_integer(now));
+		json_object_set_new(rec, "by", json_string("rule"));
+		json_object_set_new(rec, "rule", json_string(rule->name));
+		json_object_set_new(rec, "token", token);
+	}
+	if (store_put(A->store, txn, id, rec, &e) != 0)
+		goto internal;
+	if (store_commit(txn, &e) != 0) {
+		txn = NULL;
+		goto internal;
+	}
+	txn = NULL;
+	if (rule != NULL)
+		rule_count(rule, now);
+	else
+		pend_add(id, now + A->expire);
+
+	if ((j = job_new(c, id)) == NULL)
+		goto internal;
+	j->logged = rule != NULL ? 2 : 1;
+	if (job_event(j, decision_event("approval.request", rec, id)) != 0 ||
+	    (rule != NULL && job_event(j, decision_event("approval.grant",
+	    rec, id)) != 0)) {
+		job_free(j);
+		goto internal;
+	}
+	if (rule == NULL && capped > 0) {
+		audit_fmt(why, sizeof(why), "%d matching rule%s reached %s "
+		    "hourly cap", capped, capped > 1 ? "s" : "",
+		    capped > 1 ? "their" : "its");
+		json_object_set_new(j->events[0], "note", json_string(why));
+	}
+	j->answer = agent_answer(q->echo, id, rec);
+	j->watch = json_incref(rec);
+	if (rule == NULL)
+		j->wait_echo = json_incref(q->echo);
+	job_queue(j);
+	json_decref(rec);
+	return 0;
+internal:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	json_decref(rec);
+	return fail(q, "internal", "the request cannot be stored");
+}
+
+/* Where a request stands: only for the agent that asked. */
+static int
+status(struct conn *c, struct areq *q)
+{
+	struct audit_err e;
+	json_t *rec = NULL;
+	struct job *j;
+	MDB_txn *txn;
+	uint64_t id;
+	int seen;
+
+	if (parse_id(json_object_get(q->obj, "id"), &id) != 0)
+		return fail(q, "bad_request", "id: expected a request id");
+	if (store_begin(A->store, &txn, 0, &e) != 0)
+		return fail(q, "internal", "the state cannot be written");
+	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
+	    &e)) != 0) {
+		mdb_txn_abort(txn);
+		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
+		    "from this kid") : fail(q, "internal", "the state cannot "
+		    "be written");
+	}
+	(void)store_get(A->store, txn, id, &rec);
+	if (store_commit(txn, &e) != 0) {
+		json_decref(rec);
+		return fail(q, "internal", "the state cannot be written");
+	}
+	if (rec == NULL)
+		return fail(q, "unknown_request", "no such request");
+	if (!json_equal(json_object_get(rec, "agent"), json_object_get(q->obj,
+	    "kid"))) {
+		json_decref(rec);
+		return fail(q, "forbidden", "the request is another agent's");
+	}
+	if ((j = job_new(c, id)) == NULL || job_event(j, json_pack(
+	    "{s:s, s:O, s:s, s:O}", "event", "approval.status", "id",
+	    json_object_get(rec, "id"), "agent", q->kid, "state",
+	    json_object_get(rec, "state"))) != 0) {
+		job_free(j);
+		json_decref(rec);
+		return fail(q, "internal", "the query cannot be recorded");
+	}
+	j->answer = agent_answer(q->echo, id, rec);
+	if (strcmp(json_string_value(json_object_get(rec, "state")),
+	    "pending") == 0)
+		j->wait_echo = json_incref(q->echo);
+	job_queue(j);
+	json_decref(rec);
+	return 0;
+}
+
+void
+agent_line(struct conn *c, const char *line, size_t len)
+{
+	struct areq q = { 0 };
+	struct audit_err e;
+	int64_t now = now_s();
+	int rc;
+
+	if (A->stopped) {
+		json_t *r = response_error(NULL, "unavailable", "the "
+		    "authority's audit log has stopped");
+
+		conn_send(c, r);
+		json_decref(r);
+		return;
+	}
+	if (cjson_parse(line, len, &q.obj, &e) != 0 || !json_is_object(q.obj))
+		rc = fail(&q, "bad_request", "not a JSON object (duplicate "
+		    "members, fractions and invalid UTF-8 are refused)");
+	else if ((rc = envelope(&q)) == 0 && (rc = authenticate(&q,
+	    now)) == 0)
+		rc = strcmp(q.type, "approval-request") == 0 ?
+		    new_request(c, &q, now) : status(c, &q);
+	if (rc != 0)
+		refuse(c, &q, line, len);
+	json_decref(q.echo);
+	json_decref(q.obj);
+}

@@ -1,0 +1,240 @@
+/*
+ * nucleus-authority: the approval authority.  See nucleus-authority(8).
+ *
+ * One process holds the authority's secret key.  Agents ask it for
+ * approvals on the request socket with signed objects; operators decide
+ * on the admin socket, or rules they wrote decide for them; every step is
+ * stored in LMDB (so it survives a restart) and recorded in the
+ * authority's own signed audit log.
+ */
+#ifndef NUCLEUS_AUTHORITY_H
+#define NUCLEUS_AUTHORITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <pthread.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "audit.h"
+#include "policy.h"
+
+/* Limits, each documented in nucleus-authority(8). */
+#define LINE_MAX_BYTES	(1024 * 1024)	/* bytes in one request line */
+#define CONNS_MAX	128	/* connections at once, both sockets */
+#define CONN_INFLIGHT_MAX 64	/* lines of one connection in flight */
+#define OUTBUF_MAX	(16 * 1024 * 1024)	/* unsent bytes, per conn */
+#define PENDING_MAX	4096	/* requests waiting for a person */
+#define WAITERS_MAX	8192	/* connections waiting, summed */
+#define REASON_MAX	1024	/* bytes of a reason, the agent's or not */
+#define LIST_MAX	10000	/* requests one list returns */
+#define SUBJECT_MAX	4096	/* bytes of a subject in a log record */
+#define TTL_MAX		300	/* seconds a token may live, at most */
+#define TTL_DEFAULT	120
+#define EXPIRE_DEFAULT	600	/* seconds a request waits for a person */
+#define EXPIRE_MAX	86400
+#define SKEW_DEFAULT	60	/* seconds between ts and the clock */
+#define SKEW_MAX	3600
+#define RETAIN_S	(7 * 86400)	/* decided requests kept this long */
+#define OPERATORS_MAX	32	/* uids on the admin socket */
+#define RULES_MAX	256	/* rules in the rules file */
+#define RULES_FILE_MAX	(256 * 1024)	/* bytes of the rules file */
+#define RULE_NAME_MAX	64	/* characters of a rule's name */
+#define RULE_RATE_MAX	100000	/* grants a rule may make per hour */
+#define RULE_ARGV_MAX	64	/* items in a rule's argv prefix */
+
+#define EXIT_DENIED	1	/* the authority refused, or said no */
+#define EXIT_ERR	2	/* usage, or a system error */
+
+enum req_state {
+	ST_PENDING,
+	ST_GRANTED,
+	ST_DENIED,
+	ST_EXPIRED
+};
+
+const char *state_name(enum req_state);
+
+/* rules.c: the auto-grant rules file. */
+struct rule {
+	char	 name[RULE_NAME_MAX + 1];
+	char	 agent[AUDIT_KID_MAX + 1];
+	char	*pod;		/* a glob: * and ? */
+	char	 op[32];
+	char	**argv;		/* prefix, NULL-terminated; or NULL */
+	size_t	 argc;
+	struct policy_glob glob;	/* for the file operations */
+	int	 has_glob;
+	int	 per_hour;
+	int	 ttl;		/* seconds; 0: the configured lifetime */
+	/* grants in the last hour: a ring of their times */
+	int64_t	*times;
+	int	 ntimes, head;
+};
+
+struct rules {
+	size_t	 n;
+	struct rule *v;
+};
+
+int	 rules_load(struct rules *, const char *, struct audit_err *);
+int	 rules_parse(struct rules *, const char *, size_t, struct audit_err *);
+void	 rules_free(struct rules *);
+const struct rule *rules_find(const struct rules *, const char *,
+	    const char *, const char *, const json_t *);
+struct rule *rules_match(struct rules *, const char *, const char *,
+	    const char *, const json_t *, int64_t, int *);
+void	 rule_count(struct rule *, int64_t);
+int	 op_known(const char *);
+int	 pod_glob_match(const char *, const char *);
+
+/* store.c: what survives a restart, in LMDB. */
+struct store;
+
+int	 store_open(struct store **, const char *, struct audit_err *);
+void	 store_close(struct store *);
+int	 store_sync(struct store *, struct audit_err *);
+MDB_env	*store_env(struct store *);
+int	 store_begin(struct store *, MDB_txn **, int, struct audit_err *);
+int	 store_commit(MDB_txn *, struct audit_err *);
+int	 store_nonce_put(struct store *, MDB_txn *, const char *,
+	    const uint8_t[AUDIT_NONCE_LEN], int64_t, struct audit_err *);
+int	 store_nonce_prune(struct store *, int64_t);
+int	 store_next_id(struct store *, MDB_txn *, uint64_t *,
+	    struct audit_err *);
+int	 store_put(struct store *, MDB_txn *, uint64_t, const json_t *,
+	    struct audit_err *);
+int	 store_get(struct store *, MDB_txn *, uint64_t, json_t **);
+typedef int (*store_each_fn)(void *, uint64_t, json_t *);
+int	 store_each(struct store *, MDB_txn *, store_each_fn, void *);
+int	 store_del(struct store *, MDB_txn *, uint64_t);
+
+/* serve.c: connections on both sockets. */
+struct conn;
+
+enum conn_kind {
+	CONN_AGENT,
+	CONN_ADMIN
+};
+
+struct conn {
+	struct conn *next;
+	enum conn_kind kind;
+	int	 fd;
+	uid_t	 uid;		/* the peer, from SO_PEERCRED */
+	pid_t	 pid;
+	ev_io	 rio, wio;
+	char	 rbuf[65536];
+	size_t	 rlen, roff;
+	char	*in;		/* a line being read */
+	size_t	 inlen;
+	int	 overlong;
+	size_t	 overlong_bytes;
+	crypto_generichash_state overlong_hash;
+	struct audit_buf out;
+	size_t	 outoff;
+	int	 inflight;	/* lines not yet answered */
+	int	 watching;	/* an admin's watch */
+	int	 waiting;	/* decisions it waits for */
+	int	 eof, closed;
+};
+
+void	 conn_send(struct conn *, json_t *);
+void	 conn_hold(struct conn *);
+void	 conn_release(struct conn *);
+int	 serve_listen(const char *, const char *, gid_t, struct audit_err *);
+
+/* A piece of work that waits for durability before its answers go. */
+struct job {
+	struct job *next;
+	uint64_t id;		/* the request; 0 for none */
+	json_t	*events[2];	/* audit records, in order */
+	int	 nev;
+	struct conn *conn;	/* who asked; held */
+	json_t	*answer;	/* to conn once durable */
+	json_t	*notify;	/* a decision, to every waiter of id */
+	int	 audit_error;
+	int	 logged;	/* the request's logged count after this */
+	json_t	*watch;		/* a request to show to admins watching */
+	json_t	*wait_echo;	/* conn then waits for id's decision */
+};
+
+/* The daemon's state (main.c). */
+struct authority {
+	struct ev_loop *loop;
+	struct audit_seckey *key;
+	struct audit_keyring agents;
+	struct audit_log *log;
+	struct store *store;
+	struct rules rules;
+	uid_t	 operators[OPERATORS_MAX];
+	int	 noperators;
+	int	 ttl, expire, skew;
+	int	 stopped;	/* the audit log failed: refuse everything */
+	/* work waiting for the LMDB sync, then for its records */
+	struct job *batch_head, *batch_tail;
+	pthread_mutex_t done_mu;
+	struct job *done_head, *done_tail;
+	ev_async done_async;
+	ev_prepare flush;
+	ev_timer tick;
+	struct conn *conns;
+	int	 nconns;
+	/* pending requests and when they expire */
+	struct pend {
+		uint64_t id;
+		int64_t	 expires;
+	} pend[PENDING_MAX];
+	int	 npend;
+	int64_t	 last_prune;
+};
+
+extern struct authority *A;
+
+/* agent.c: the request socket. */
+void	 agent_line(struct conn *, const char *, size_t);
+void	 agent_overlong(struct conn *, size_t, const uint8_t *);
+json_t	*agent_answer(const json_t *, uint64_t, const json_t *);
+json_t	*response_error(const json_t *, const char *, const char *);
+
+/* admin.c: the admin socket. */
+int	 admin_accept(struct conn *);
+void	 admin_line(struct conn *, const char *, size_t);
+void	 admin_overlong(struct conn *, size_t, const uint8_t *);
+void	 admin_broadcast(const json_t *);
+
+/* decide.c: state changes, their records and their answers. */
+void	 job_queue(struct job *);
+void	 job_flush(struct ev_loop *, ev_prepare *, int);
+void	 job_drain(struct ev_loop *, ev_async *, int);
+void	 job_free(struct job *);
+struct job *job_new(struct conn *, uint64_t);
+int	 job_event(struct job *, json_t *);
+json_t	*mint_token(const json_t *, uint64_t, int64_t, int,
+	    struct audit_err *);
+json_t	*decision_event(const char *, const json_t *, uint64_t);
+int	 waiter_add(uint64_t, struct conn *, const json_t *);
+void	 waiters_drop(struct conn *);
+void	 expire_tick(struct ev_loop *, ev_timer *, int);
+int	 recover(struct audit_err *);
+void	 pend_add(uint64_t, int64_t);
+void	 pend_del(uint64_t);
+json_t	*request_summary(uint64_t, const json_t *);
+const char *subject_of(const json_t *, json_t **);
+
+/* cli.c: the operator's and the agent's commands. */
+int	 cmd_keygen(int, char **);
+int	 cmd_admin(const char *, int, char **);
+int	 cmd_ask(int, char **);
+int	 cmd_status(int, char **);
+const char *default_dir(void);
+void	 print_escaped(FILE *, const char *, size_t);
+
+int64_t	 now_s(void);
+void	 usage(void) __attribute__((noreturn));
+
+#endif /* NUCLEUS_AUTHORITY_H */

@@ -1,0 +1,553 @@
+/*
+ * The commands around the daemon: keygen, the operator's list, show,
+ * grant, deny and watch (on the admin socket), and the agent's ask and
+ * status (on the request socket, signed).  Output is one line per item,
+ * or with -j the JSON the daemon sent.  Text that comes from an agent is
+ * escaped before it reaches a terminal: nothing it sends can move the
+ * cursor, change colours or hide itself.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authority.h"
+
+#define EXIT_PENDING	3	/* status: still waiting for a person */
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nucleus-authority: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_ERR);
+}
+
+/* Bytes outside printable ASCII as \xHH, and the backslash doubled. */
+void
+print_escaped(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\\')
+			fputs("\\\\", f);
+		else if (ch < 0x20 || ch > 0x7e)
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
+static void
+put_text(const json_t *v)
+{
+	if (json_is_string(v))
+		print_escaped(stdout, json_string_value(v),
+		    json_string_length(v));
+	else if (v == NULL || json_is_null(v))
+		fputs("-", stdout);
+	else {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
+		    JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+		if (s != NULL)
+			print_escaped(stdout, s, strlen(s));
+		free(s);
+	}
+}
+
+/* JSON as compact ASCII, at most max characters (then "..."). */
+static void
+put_json(const json_t *v, size_t max)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	size_t n;
+
+	if (s == NULL) {
+		fputs("-", stdout);
+		return;
+	}
+	n = strlen(s);
+	print_escaped(stdout, s, n > max && max > 0 ? max : n);
+	if (n > max && max > 0)
+		fputs("...", stdout);
+	free(s);
+}
+
+static void
+put_time(const json_t *v)
+{
+	time_t t = (time_t)json_integer_value(v);
+	struct tm tm;
+	char buf[32];
+
+	if (!json_is_integer(v) || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		fputs("-", stdout);
+	else
+		fputs(buf, stdout);
+}
+
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		die("%s: socket path too long", path);
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "nucleus-authority: %s: %s\n", path,
+		    strerror(errno));
+		exit(EXIT_ERR);
+	}
+	return fd;
+}
+
+static void
+send_json(int fd, const json_t *v)
+{
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+
+	if (cjson_encode(v, &b, &e) != 0 || audit_buf_add(&b, "\n", 1) != 0 ||
+	    audit_writeall(fd, b.p, b.len) != 0)
+		die("cannot send: %s", strerror(errno));
+	audit_buf_free(&b);
+}
+
+/* Lines from the daemon; the raw text is kept for -j. */
+struct reader {
+	int	 fd;
+	char	*buf;
+	size_t	 len, cap;
+	char	*line;		/* the last line, NUL-terminated */
+};
+
+static json_t *
+read_line(struct reader *r)
+{
+	json_error_t jerr;
+	char *nl;
+
+	free(r->line);
+	r->line = NULL;
+	while ((nl = memchr(r->buf, '\n', r->len)) == NULL) {
+		ssize_t n;
+
+		if (r->len == r->cap) {
+			size_t cap = r->cap ? 2 * r->cap : 65536;
+			char *p;
+
+			if (cap > 4 * (size_t)LINE_MAX_BYTES ||
+			    (p = realloc(r->buf, cap)) == NULL)
+				die("%s", "an answer is too long");
+			r->buf = p;
+			r->cap = cap;
+		}
+		n = read(r->fd, r->buf + r->len, r->cap - r->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		r->len += (size_t)n;
+	}
+	if ((r->line = strndup(r->buf, (size_t)(nl - r->buf))) == NULL)
+		die("%s", "out of memory");
+	r->len -= (size_t)(nl - r->buf) + 1;
+	memmove(r->buf, nl + 1, r->len);
+	return json_loads(r->line, 0, &jerr);
+}
+
+/* An error answer: said on stderr; 1 when the authority refused. */
+static int
+error_exit(const json_t *resp)
+{
+	const json_t *err = json_object_get(resp, "error");
+	const char *kind = json_string_value(json_object_get(err, "kind"));
+	const char *msg = json_string_value(json_object_get(err, "message"));
+
+	fprintf(stderr, "nucleus-authority: %s: ", kind != NULL ? kind :
+	    "error");
+	print_escaped(stderr, msg != NULL ? msg : "", msg != NULL ?
+	    strlen(msg) : 0);
+	fputc('\n', stderr);
+	if (kind != NULL && (strcmp(kind, "forbidden") == 0 ||
+	    strcmp(kind, "unknown_request") == 0 ||
+	    strcmp(kind, "not_pending") == 0 ||
+	    strcmp(kind, "auth_failed") == 0 ||
+	    strcmp(kind, "replayed") == 0))
+		return EXIT_DENIED;
+	return EXIT_ERR;
+}
+
+/* One request in one line: what list and watch print. */
+static void
+put_summary(const json_t *s)
+{
+	put_text(json_object_get(s, "id"));
+	putchar(' ');
+	put_text(json_object_get(s, "state"));
+	putchar(' ');
+	put_text(json_object_get(s, "agent"));
+	putchar(' ');
+	put_text(json_object_get(s, "pod"));
+	putchar(' ');
+	put_text(json_object_get(s, "op"));
+	putchar(' ');
+	if (json_object_get(s, "subject") != NULL)
+		put_json(json_object_get(s, "subject"), 200);
+	else
+		putchar('-');
+	putchar('\n');
+}
+
+static void
+put_field(const char *name, const json_t *v)
+{
+	if (v == NULL)
+		return;
+	printf("%s: ", name);
+	put_text(v);
+	putchar('\n');
+}
+
+static void
+put_request(const json_t *rec)
+{
+	const json_t *t = json_object_get(rec, "token");
+
+	put_field("id", json_object_get(rec, "id"));
+	put_field("state", json_object_get(rec, "state"));
+	put_field("agent", json_object_get(rec, "agent"));
+	put_field("pod", json_object_get(rec, "pod"));
+	put_field("op", json_object_get(rec, "op"));
+	fputs("args: ", stdout);
+	put_json(json_object_get(rec, "args"), 0);
+	putchar('\n');
+	put_field("args_digest", json_object_get(rec, "args_digest"));
+	put_field("reason", json_object_get(rec, "reason"));
+	fputs("received: ", stdout);
+	put_time(json_object_get(rec, "received"));
+	fputs("\nexpires: ", stdout);
+	put_time(json_object_get(rec, "expires"));
+	putchar('\n');
+	if (json_object_get(rec, "decided") != NULL) {
+		fputs("decided: ", stdout);
+		put_time(json_object_get(rec, "decided"));
+		putchar('\n');
+	}
+	put_field("by", json_object_get(rec, "by"));
+	put_field("uid", json_object_get(rec, "uid"));
+	put_field("rule", json_object_get(rec, "rule"));
+	put_field("deny_reason", json_object_get(rec, "deny_reason"));
+	if (t != NULL) {
+		put_field("token_nonce", json_object_get(t, "nonce"));
+		fputs("token_expires: ", stdout);
+		put_time(json_object_get(t, "exp"));
+		putchar('\n');
+	}
+}
+
+/* list, show, grant, deny, watch: one command on the admin socket. */
+int
+cmd_admin(const char *cmd, int argc, char **argv)
+{
+	const char *dir = default_dir(), *sock = NULL, *reason = NULL;
+	int c, raw = 0, ttl = 0, want_id = strcmp(cmd, "show") == 0 ||
+	    strcmp(cmd, "grant") == 0 || strcmp(cmd, "deny") == 0;
+	struct reader r = { 0 };
+	json_t *args, *cmdobj, *resp, *result;
+	char *end;
+
+	while ((c = getopt(argc, argv, "a:d:jr:t:")) != -1) {
+		switch (c) {
+		case 'a': sock = optarg; break;
+		case 'd': dir = optarg; break;
+		case 'j': raw = 1; break;
+		case 'r':
+			if (strcmp(cmd, "deny") != 0)
+				usage();
+			reason = optarg;
+			break;
+		case 't':
+			if (strcmp(cmd, "grant") != 0)
+				usage();
+			ttl = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || ttl < 1 || ttl > TTL_MAX)
+				die("-t %s: expected 1 to 300 seconds",
+				    optarg);
+			break;
+		default: usage();
+		}
+	}
+	if (argc - optind != want_id)
+		usage();
+	if (sock == NULL && asprintf((char **)&sock, "%s/admin.sock",
+	    dir) < 0)
+		die("%s", "out of memory");
+	args = json_object();
+	if (want_id)
+		json_object_set_new(args, "id", json_string(argv[optind]));
+	if (ttl > 0)
+		json_object_set_new(args, "ttl_s", json_integer(ttl));
+	if (reason != NULL) {
+		json_t *rs = json_string(reason);
+
+		if (rs == NULL)
+			die("%s", "-r: the reason is not UTF-8 text");
+		json_object_set_new(args, "reason", rs);
+	}
+	cmdobj = json_pack("{s:s, s:i, s:s, s:s, s:o}", "type", "admin", "v",
+	    1, "id", cmd, "op", cmd, "args", args);
+	r.fd = connect_to(sock);
+	send_json(r.fd, cmdobj);
+	json_decref(cmdobj);
+	if ((resp = read_line(&r)) == NULL)
+		die("%s: the authority closed the connection", sock);
+	if (raw)
+		printf("%s\n", r.line);
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return error_exit(resp);
+	result = json_object_get(resp, "result");
+	if (strcmp(cmd, "list") == 0 && !raw) {
+		const json_t *v;
+		size_t i;
+
+		json_array_foreach(json_object_get(result, "requests"), i, v)
+			put_summary(v);
+	} else if (strcmp(cmd, "show") == 0 && !raw)
+		put_request(json_object_get(result, "request"));
+	else if (!raw) {
+		if (strcmp(cmd, "watch") != 0) {
+			put_text(json_object_get(result, "id"));
+			putchar(' ');
+			put_text(json_object_get(result, "state"));
+			putchar('\n');
+		}
+	}
+	fflush(stdout);
+	if (strcmp(cmd, "watch") == 0) {
+		json_t *ev;
+
+		while ((ev = read_line(&r)) != NULL) {
+			if (raw)
+				printf("%s\n", r.line);
+			else {
+				put_text(json_object_get(ev, "event"));
+				putchar(' ');
+				put_summary(json_object_get(ev, "request"));
+			}
+			fflush(stdout);
+			json_decref(ev);
+		}
+	}
+	json_decref(resp);
+	return 0;
+}
+
+int
+cmd_keygen(int argc, char **argv)
+{
+	const char *dir = default_dir(), *path = NULL;
+	struct audit_seckey *k;
+	struct audit_err e;
+	char line[256];
+	int c;
+
+	while ((c = getopt(argc, argv, "d:k:")) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'k': path = optarg; break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	if (path == NULL && asprintf((char **)&path, "%s/authority.key",
+	    dir) < 0)
+		die("%s", "out of memory");
+	if (audit_seckey_generate(&k, argv[optind], &e) != 0 ||
+	    audit_seckey_save(k, path, &e) != 0)
+		die("%s", e.msg);
+	if (audit_keyring_line(k, "authority", line, sizeof(line)) != 0)
+		die("%s", "cannot write the keyring line");
+	printf("%s\n", line);
+	audit_seckey_free(k);
+	return 0;
+}
+
+/* The agent's side: a signed object, sent on the request socket. */
+struct agent_opts {
+	const char *dir, *sock, *keyfile, *reason;
+	int	 raw;
+	struct audit_seckey *key;
+};
+
+static void
+agent_opts(struct agent_opts *o, int argc, char **argv, int ask)
+{
+	struct audit_err e;
+	int c;
+
+	o->dir = default_dir();
+	while ((c = getopt(argc, argv, ask ? "d:jk:l:m:" : "d:jk:l:")) !=
+	    -1) {
+		switch (c) {
+		case 'd': o->dir = optarg; break;
+		case 'j': o->raw = 1; break;
+		case 'k': o->keyfile = optarg; break;
+		case 'l': o->sock = optarg; break;
+		case 'm': o->reason = optarg; break;
+		default: usage();
+		}
+	}
+	if (o->keyfile == NULL)
+		usage();
+	if (o->sock == NULL && asprintf((char **)&o->sock,
+	    "%s/request.sock", o->dir) < 0)
+		die("%s", "out of memory");
+	if (audit_seckey_load(&o->key, o->keyfile, &e) != 0)
+		die("%s", e.msg);
+}
+
+static void
+sign_envelope(json_t *o, struct agent_opts *ao, const char *type)
+{
+	uint8_t nonce[AUDIT_NONCE_LEN];
+	char hex[2 * AUDIT_NONCE_LEN + 1];
+	struct audit_err e;
+
+	randombytes_buf(nonce, sizeof(nonce));
+	audit_hex(hex, nonce, sizeof(nonce));
+	json_object_set_new(o, "type", json_string(type));
+	json_object_set_new(o, "v", json_integer(1));
+	json_object_set_new(o, "kid", json_string(ao->key->kid));
+	json_object_set_new(o, "ts", json_integer(now_s()));
+	json_object_set_new(o, "nonce", json_string(hex));
+	if (audit_sign(o, type, ao->key, &e) != 0)
+		die("%s", e.msg);
+}
+
+/* Print where the request stands; the exit status says it too. */
+static int
+outcome(struct reader *r, const json_t *resp, int raw, int *pending)
+{
+	const json_t *res = json_object_get(resp, "result");
+	const char *state = json_string_value(json_object_get(res, "state"));
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+
+	*pending = 0;
+	if (raw)
+		printf("%s\n", r->line);
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return error_exit(resp);
+	if (state == NULL)
+		die("%s", "an answer without a state");
+	if (strcmp(state, "granted") == 0) {
+		if (!raw && cjson_encode(json_object_get(res, "token"), &b,
+		    &e) == 0)
+			printf("%.*s\n", (int)b.len, b.p);
+		audit_buf_free(&b);
+		return 0;
+	}
+	if (strcmp(state, "pending") == 0) {
+		*pending = 1;
+		fprintf(stderr, "nucleus-authority: request %s is pending\n",
+		    json_string_value(json_object_get(res, "id")));
+		return EXIT_PENDING;
+	}
+	fprintf(stderr, "nucleus-authority: request %s %s",
+	    json_string_value(json_object_get(res, "id")), state);
+	if (json_is_string(json_object_get(res, "reason")) &&
+	    json_string_length(json_object_get(res, "reason")) > 0) {
+		fputs(": ", stderr);
+		print_escaped(stderr, json_string_value(json_object_get(res,
+		    "reason")), json_string_length(json_object_get(res,
+		    "reason")));
+	}
+	fputc('\n', stderr);
+	return EXIT_DENIED;
+}
+
+/* ask: request an approval and wait for the decision. */
+int
+cmd_ask(int argc, char **argv)
+{
+	struct agent_opts ao = { 0 };
+	struct reader r = { 0 };
+	json_error_t jerr;
+	json_t *args, *o, *resp;
+	int rc, pending;
+
+	agent_opts(&ao, argc, argv, 1);
+	if (argc - optind != 3)
+		usage();
+	if (strcmp(argv[optind + 2], "-") == 0)
+		args = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+	else
+		args = json_loads(argv[optind + 2], JSON_REJECT_DUPLICATES,
+		    &jerr);
+	if (!json_is_object(args))
+		die("args: %s", args == NULL ? jerr.text : "expected an "
+		    "object");
+	o = json_pack("{s:s, s:s, s:o, s:s}", "pod", argv[optind], "op",
+	    argv[optind + 1], "args", args, "reason", ao.reason != NULL ?
+	    ao.reason : "");
+	if (o == NULL)
+		die("%s", "pod, op and reason must be UTF-8 text");
+	sign_envelope(o, &ao, "approval-request");
+	r.fd = connect_to(ao.sock);
+	send_json(r.fd, o);
+	json_decref(o);
+	do {
+		if ((resp = read_line(&r)) == NULL)
+			die("%s: the authority closed the connection", ao.sock);
+		rc = outcome(&r, resp, ao.raw, &pending);
+		json_decref(resp);
+		fflush(stdout);
+	} while (pending);
+	audit_seckey_free(ao.key);
+	return rc;
+}
+
+/* status: where one of this agent's requests stands, now. */
+int
+cmd_status(int argc, char **argv)
+{
+	struct agent_opts ao = { 0 };
+	struct reader r = { 0 };
+	json_t *o, *resp;
+	int rc, pending;
+
+	agent_opts(&ao, argc, argv, 0);
+	if (argc - optind != 1)
+		usage();
+	o = json_pack("{s:s}", "id", argv[optind]);
+	sign_envelope(o, &ao, "approval-status");
+	r.fd = connect_to(ao.sock);
+	send_json(r.fd, o);
+	json_decref(o);
+	if ((resp = read_line(&r)) == NULL)
+		die("%s: the authority closed the connection", ao.sock);
+	rc = outcome(&r, resp, ao.raw, &pending);
+	json_decref(resp);
+	audit_seckey_free(ao.key);
+	return rc;
+}

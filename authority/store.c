@@ -1,0 +1,286 @@
+/*
+ * What the authority must not forget across a restart, in LMDB
+ * (state.mdb in its directory):
+ *
+ *	requests	id (8 bytes, big-endian, so in order) -> the request
+ *			as CJSON: who asked for what, its state, and once
+ *			decided, by whom and the token.  The state changes
+ *			in a transaction that first checks it is pending,
+ *			so one request can never be granted twice.
+ *	nonces		kid NUL nonce -> the request's ts: seen (kid, nonce)
+ *			pairs, pruned once outside the skew window.
+ *	meta		"next_id".
+ *
+ * Transactions commit without a sync; the daemon syncs once for every
+ * change made in one turn of its loop, before any of them is answered or
+ * recorded (store_sync).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authority.h"
+
+#define MAP_SIZE	(1024UL * 1024 * 1024)
+
+struct store {
+	MDB_env	*env;
+	MDB_dbi	 requests, nonces, meta;
+};
+
+static int
+lmdb_fail(struct audit_err *err, const char *what, int rc)
+{
+	return audit_errf(err, "state: %s: %s", what, mdb_strerror(rc));
+}
+
+int
+store_open(struct store **out, const char *path, struct audit_err *err)
+{
+	struct store *s;
+	MDB_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return audit_errf(err, "out of memory");
+	if ((rc = mdb_env_create(&s->env)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 4)) != 0 ||
+	    (rc = mdb_env_open(s->env, path, MDB_NOSUBDIR | MDB_NOSYNC |
+	    MDB_NOTLS, 0600)) != 0) {
+		lmdb_fail(err, path, rc);
+		goto fail;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "requests", MDB_CREATE,
+	    &s->requests)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "nonces", MDB_CREATE, &s->nonces)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
+	    (rc = mdb_txn_commit(txn)) != 0) {
+		lmdb_fail(err, path, rc);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	free(s);
+	return -1;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	(void)mdb_env_sync(s->env, 1);
+	mdb_env_close(s->env);
+	free(s);
+}
+
+int
+store_sync(struct store *s, struct audit_err *err)
+{
+	int rc;
+
+	if ((rc = mdb_env_sync(s->env, 1)) != 0)
+		return lmdb_fail(err, "sync", rc);
+	return 0;
+}
+
+int
+store_begin(struct store *s, MDB_txn **txn, int rdonly, struct audit_err *err)
+{
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0,
+	    txn)) != 0)
+		return lmdb_fail(err, "begin", rc);
+	return 0;
+}
+
+int
+store_commit(MDB_txn *txn, struct audit_err *err)
+{
+	int rc;
+
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_fail(err, "commit", rc);
+	return 0;
+}
+
+/* 1 when (kid, nonce) was seen before, 0 when it is now, -1 on error. */
+int
+store_nonce_put(struct store *s, MDB_txn *txn, const char *kid,
+    const uint8_t nonce[AUDIT_NONCE_LEN], int64_t ts, struct audit_err *err)
+{
+	uint8_t key[AUDIT_KID_MAX + 1 + AUDIT_NONCE_LEN];
+	size_t n = strlen(kid);
+	MDB_val k, v = { sizeof(ts), &ts };
+	int rc;
+
+	memcpy(key, kid, n);
+	key[n] = 0;
+	memcpy(key + n + 1, nonce, AUDIT_NONCE_LEN);
+	k.mv_size = n + 1 + AUDIT_NONCE_LEN;
+	k.mv_data = key;
+	rc = mdb_put(txn, s->nonces, &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return 1;
+	if (rc != 0)
+		return lmdb_fail(err, "nonce", rc);
+	return 0;
+}
+
+/* Forget nonces whose ts is before `before`: they are refused anyway. */
+int
+store_nonce_prune(struct store *s, int64_t before)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int n = 0;
+
+	if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+		return -1;
+	if (mdb_cursor_open(txn, s->nonces, &cur) != 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		int64_t ts;
+
+		if (v.mv_size != sizeof(ts))
+			continue;
+		memcpy(&ts, v.mv_data, sizeof(ts));
+		if (ts < before && mdb_cursor_del(cur, 0) == 0)
+			n++;
+	}
+	mdb_cursor_close(cur);
+	if (mdb_txn_commit(txn) != 0)
+		return -1;
+	return n;
+}
+
+int
+store_next_id(struct store *s, MDB_txn *txn, uint64_t *id,
+    struct audit_err *err)
+{
+	MDB_val k = { 7, (void *)"next_id" }, v;
+	uint64_t next = 1;
+	int rc;
+
+	if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof(next))
+		memcpy(&next, v.mv_data, sizeof(next));
+	*id = next++;
+	v.mv_size = sizeof(next);
+	v.mv_data = &next;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		return lmdb_fail(err, "next_id", rc);
+	return 0;
+}
+
+static void
+id_key(uint8_t key[8], uint64_t id)
+{
+	for (int i = 7; i >= 0; i--, id >>= 8)
+		key[i] = (uint8_t)id;
+}
+
+static uint64_t
+key_id(const MDB_val *k)
+{
+	const uint8_t *p = k->mv_data;
+	uint64_t id = 0;
+
+	for (size_t i = 0; i < 8 && i < k->mv_size; i++)
+		id = id << 8 | p[i];
+	return id;
+}
+
+int
+store_put(struct store *s, MDB_txn *txn, uint64_t id, const json_t *rec,
+    struct audit_err *err)
+{
+	struct audit_buf b = { 0 };
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int rc;
+
+	id_key(key, id);
+	if (cjson_encode(rec, &b, err) != 0) {
+		audit_buf_free(&b);
+		return -1;
+	}
+	v.mv_size = b.len;
+	v.mv_data = b.p;
+	rc = mdb_put(txn, s->requests, &k, &v, 0);
+	audit_buf_free(&b);
+	if (rc != 0)
+		return lmdb_fail(err, "request", rc);
+	return 0;
+}
+
+static json_t *
+parse_value(const MDB_val *v)
+{
+	json_error_t jerr;
+
+	return json_loadb(v->mv_data, v->mv_size, JSON_REJECT_DUPLICATES,
+	    &jerr);
+}
+
+/* 0 with *rec (a new reference), -1 when there is no such request. */
+int
+store_get(struct store *s, MDB_txn *txn, uint64_t id, json_t **rec)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+
+	id_key(key, id);
+	*rec = NULL;
+	if (mdb_get(txn, s->requests, &k, &v) != 0)
+		return -1;
+	return (*rec = parse_value(&v)) != NULL ? 0 : -1;
+}
+
+/* Call fn for each request in id order, until it returns nonzero. */
+int
+store_each(struct store *s, MDB_txn *txn, store_each_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = 0;
+
+	if (mdb_cursor_open(txn, s->requests, &cur) != 0)
+		return -1;
+	while (rc == 0 && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		json_t *rec = parse_value(&v);
+
+		if (rec == NULL)
+			continue;
+		rc = fn(arg, key_id(&k), rec);
+		json_decref(rec);
+	}
+	mdb_cursor_close(cur);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+store_del(struct store *s, MDB_txn *txn, uint64_t id)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key };
+
+	id_key(key, id);
+	return mdb_del(txn, s->requests, &k, NULL) == 0 ? 0 : -1;
+}
+
+MDB_env *
+store_env(struct store *s)
+{
+	return s->env;
+}
