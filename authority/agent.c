@@ -24,19 +24,6 @@ static const char *const status_members[] = {
 	"type", "v", "kid", "ts", "nonce", "id", "sig", NULL
 };
 
-/* What one line is, once its envelope is read. */
-struct areq {
-	json_t	*obj;
-	const char *type;
-	json_t	*echo;		/* the nonce, echoed as the answer's id */
-	char	 kid[AUDIT_KID_MAX + 1];
-	int64_t	 ts;
-	uint8_t	 nonce[AUDIT_NONCE_LEN];
-	const char *why;
-	const char *kind;
-	int	 verified;
-};
-
 json_t *
 response_error(const json_t *echo, const char *kind, const char *msg)
 {
@@ -146,8 +133,8 @@ envelope(struct areq *q)
 }
 
 /* Who signed it, and may they ask. */
-static int
-authenticate(struct areq *q, int64_t now)
+int
+agent_authenticate(struct areq *q, int64_t now)
 {
 	const struct audit_pubkey *k, *signer;
 	static char why[sizeof(((struct audit_err *)0)->msg) + 64];
@@ -170,15 +157,23 @@ authenticate(struct areq *q, int64_t now)
 	return 0;
 }
 
-/* The members of an approval-request beyond the envelope. */
-static int
-request_body(struct areq *q, char digest[AUDIT_HEX_LEN + 1])
+static int parse_id(const json_t *, uint64_t *);
+
+/* The members beyond the envelope: a request's, or a status query's. */
+int
+agent_body(struct areq *q)
 {
 	json_t *o = q->obj, *v;
 	struct audit_buf b = { 0 };
 	struct audit_err e;
 	uint8_t h[AUDIT_HASH_LEN];
 
+	if (strcmp(q->type, "approval-status") == 0) {
+		if (parse_id(json_object_get(o, "id"), &q->id) != 0)
+			return fail(q, "bad_request", "id: expected a request "
+			    "id");
+		return 0;
+	}
 	v = json_object_get(o, "pod");
 	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
 	    json_string_length(v)))
@@ -200,7 +195,7 @@ request_body(struct areq *q, char digest[AUDIT_HEX_LEN + 1])
 		    "JSON");
 	}
 	audit_hash(h, b.p, b.len);
-	audit_hex(digest, h, AUDIT_HASH_LEN);
+	audit_hex(q->digest, h, AUDIT_HASH_LEN);
 	audit_buf_free(&b);
 	return 0;
 }
@@ -279,7 +274,7 @@ agent_overlong(struct conn *c, size_t len, const uint8_t *hash)
 static int
 new_request(struct conn *c, struct areq *q, int64_t now)
 {
-	char digest[AUDIT_HEX_LEN + 1], ids[24], why[160];
+	char ids[24], why[160];
 	json_t *o = q->obj, *rec = NULL, *token = NULL;
 	struct audit_err e;
 	struct rule *rule;
@@ -288,8 +283,9 @@ new_request(struct conn *c, struct areq *q, int64_t now)
 	uint64_t id;
 	int capped, seen;
 
-	if (request_body(q, digest) != 0)
-		return -1;
+	if (c->waiting >= CONN_WAIT_MAX)
+		return fail(q, "unavailable", "this connection already waits "
+		    "for 64 decisions");
 	rule = rules_match(&A->rules, q->kid, json_string_value(
 	    json_object_get(o, "pod")), json_string_value(json_object_get(o,
 	    "op")), json_object_get(o, "args"), now, &capped);
@@ -311,7 +307,7 @@ new_request(struct conn *c, struct areq *q, int64_t now)
 	rec = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:O, s:O, "
 	    "s:I, s:I, s:i}", "id", ids, "state", "pending", "agent", q->kid,
 	    "pod", json_object_get(o, "pod"), "op", json_object_get(o, "op"),
-	    "args", json_object_get(o, "args"), "args_digest", digest,
+	    "args", json_object_get(o, "args"), "args_digest", q->digest,
 	    "reason", json_object_get(o, "reason"), "nonce",
 	    json_object_get(o, "nonce"), "received", (json_int_t)now,
 	    "expires", (json_int_t)(now + A->expire), "logged", 0);
@@ -357,8 +353,10 @@ new_request(struct conn *c, struct areq *q, int64_t now)
 	}
 	j->answer = agent_answer(q->echo, id, rec);
 	j->watch = json_incref(rec);
-	if (rule == NULL)
+	if (rule == NULL) {
 		j->wait_echo = json_incref(q->echo);
+		c->waiting++;
+	}
 	job_queue(j);
 	json_decref(rec);
 	return 0;
@@ -380,8 +378,7 @@ status(struct conn *c, struct areq *q)
 	uint64_t id;
 	int seen;
 
-	if (parse_id(json_object_get(q->obj, "id"), &id) != 0)
-		return fail(q, "bad_request", "id: expected a request id");
+	id = q->id;
 	if (store_begin(A->store, &txn, 0, &e) != 0)
 		return fail(q, "internal", "the state cannot be written");
 	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
@@ -412,19 +409,43 @@ status(struct conn *c, struct areq *q)
 		return fail(q, "internal", "the query cannot be recorded");
 	}
 	j->answer = agent_answer(q->echo, id, rec);
+	/* Past the connection's limit it is answered, not kept waiting. */
 	if (strcmp(json_string_value(json_object_get(rec, "state")),
-	    "pending") == 0)
+	    "pending") == 0 && c->waiting < CONN_WAIT_MAX) {
 		j->wait_echo = json_incref(q->echo);
+		c->waiting++;
+	}
 	job_queue(j);
 	json_decref(rec);
 	return 0;
 }
 
+/* Parse a line and read its envelope; -1 with q->kind and q->why. */
+int
+agent_parse(struct areq *q, const char *line, size_t len)
+{
+	struct audit_err e;
+
+	memset(q, 0, sizeof(*q));
+	if (cjson_parse(line, len, &q->obj, &e) != 0 ||
+	    !json_is_object(q->obj))
+		return fail(q, "bad_request", "not a JSON object (duplicate "
+		    "members, fractions and invalid UTF-8 are refused)");
+	return envelope(q);
+}
+
+void
+areq_free(struct areq *q)
+{
+	json_decref(q->echo);
+	json_decref(q->obj);
+	q->echo = q->obj = NULL;
+}
+
 void
 agent_line(struct conn *c, const char *line, size_t len)
 {
-	struct areq q = { 0 };
-	struct audit_err e;
+	struct areq q;
 	int64_t now = now_s();
 	int rc;
 
@@ -436,15 +457,12 @@ agent_line(struct conn *c, const char *line, size_t len)
 		json_decref(r);
 		return;
 	}
-	if (cjson_parse(line, len, &q.obj, &e) != 0 || !json_is_object(q.obj))
-		rc = fail(&q, "bad_request", "not a JSON object (duplicate "
-		    "members, fractions and invalid UTF-8 are refused)");
-	else if ((rc = envelope(&q)) == 0 && (rc = authenticate(&q,
-	    now)) == 0)
+	if ((rc = agent_parse(&q, line, len)) == 0 &&
+	    (rc = agent_authenticate(&q, now)) == 0 &&
+	    (rc = agent_body(&q)) == 0)
 		rc = strcmp(q.type, "approval-request") == 0 ?
 		    new_request(c, &q, now) : status(c, &q);
 	if (rc != 0)
 		refuse(c, &q, line, len);
-	json_decref(q.echo);
-	json_decref(q.obj);
+	areq_free(&q);
 }

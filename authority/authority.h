@@ -29,7 +29,7 @@
 #define CONN_INFLIGHT_MAX 64	/* lines of one connection in flight */
 #define OUTBUF_MAX	(16 * 1024 * 1024)	/* unsent bytes, per conn */
 #define PENDING_MAX	4096	/* requests waiting for a person */
-#define WAITERS_MAX	8192	/* connections waiting, summed */
+#define CONN_WAIT_MAX	64	/* decisions one connection waits for */
 #define REASON_MAX	1024	/* bytes of a reason, the agent's or not */
 #define LIST_MAX	10000	/* requests one list returns */
 #define SUBJECT_MAX	4096	/* bytes of a subject in a log record */
@@ -49,15 +49,6 @@
 
 #define EXIT_DENIED	1	/* the authority refused, or said no */
 #define EXIT_ERR	2	/* usage, or a system error */
-
-enum req_state {
-	ST_PENDING,
-	ST_GRANTED,
-	ST_DENIED,
-	ST_EXPIRED
-};
-
-const char *state_name(enum req_state);
 
 /* rules.c: the auto-grant rules file. */
 struct rule {
@@ -196,6 +187,24 @@ struct authority {
 extern struct authority *A;
 
 /* agent.c: the request socket. */
+struct areq {
+	json_t	*obj;
+	const char *type;	/* "approval-request" or "approval-status" */
+	json_t	*echo;		/* the nonce, echoed as the answer's id */
+	char	 kid[AUDIT_KID_MAX + 1];
+	int64_t	 ts;
+	uint8_t	 nonce[AUDIT_NONCE_LEN];
+	char	 digest[AUDIT_HEX_LEN + 1];	/* of a request's args */
+	uint64_t id;		/* the request a status query names */
+	const char *kind;	/* why it is refused: an error kind */
+	const char *why;	/* and a message */
+	int	 verified;	/* its signature verified */
+};
+
+int	 agent_parse(struct areq *, const char *, size_t);
+int	 agent_authenticate(struct areq *, int64_t);
+int	 agent_body(struct areq *);
+void	 areq_free(struct areq *);
 void	 agent_line(struct conn *, const char *, size_t);
 void	 agent_overlong(struct conn *, size_t, const uint8_t *);
 json_t	*agent_answer(const json_t *, uint64_t, const json_t *);
@@ -217,7 +226,7 @@ int	 job_event(struct job *, json_t *);
 json_t	*mint_token(const json_t *, uint64_t, int64_t, int,
 	    struct audit_err *);
 json_t	*decision_event(const char *, const json_t *, uint64_t);
-int	 waiter_add(uint64_t, struct conn *, const json_t *);
+void	 waiter_add(uint64_t, struct conn *, const json_t *);
 void	 waiters_drop(struct conn *);
 void	 expire_tick(struct ev_loop *, ev_timer *, int);
 int	 recover(struct audit_err *);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "authority.h"
 
@@ -27,15 +28,11 @@ struct waiter {
 };
 
 static struct waiter *waiters;
-static int nwaiters;
 
-const char *
-state_name(enum req_state s)
+int64_t
+now_s(void)
 {
-	static const char *const names[] = { "pending", "granted", "denied",
-	    "expired" };
-
-	return (unsigned)s < 4 ? names[s] : "pending";
+	return (int64_t)time(NULL);
 }
 
 struct job *
@@ -77,8 +74,11 @@ job_free(struct job *j)
 	json_decref(j->notify);
 	json_decref(j->watch);
 	json_decref(j->wait_echo);
-	if (j->conn != NULL)
+	if (j->conn != NULL) {
+		if (j->wait_echo != NULL)
+			j->conn->waiting--;	/* it never came to wait */
 		conn_release(j->conn);
+	}
 	free(j);
 }
 
@@ -214,7 +214,6 @@ notify(uint64_t id, const json_t *rec)
 			continue;
 		}
 		*pp = w->next;
-		nwaiters--;
 		w->conn->waiting--;
 		r = agent_answer(w->echo, id, rec);
 		conn_send(w->conn, r);
@@ -249,8 +248,11 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 		if (j->conn != NULL && j->answer != NULL)
 			conn_send(j->conn, j->answer);
 		if (j->wait_echo != NULL && j->conn != NULL &&
-		    !j->conn->closed)
-			(void)waiter_add(j->id, j->conn, j->wait_echo);
+		    !j->conn->closed) {
+			waiter_add(j->id, j->conn, j->wait_echo);
+			json_decref(j->wait_echo);
+			j->wait_echo = NULL;	/* counted in waiting since */
+		}
 		if (j->notify != NULL)
 			notify(j->id, j->notify);
 		if (j->watch != NULL)
@@ -259,21 +261,24 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 	}
 }
 
-int
+/*
+ * c waits for request id's decision.  Its waiting count was raised when
+ * the job that led here was queued (so that CONN_WAIT_MAX holds).
+ */
+void
 waiter_add(uint64_t id, struct conn *c, const json_t *echo)
 {
 	struct waiter *w;
 
-	if (nwaiters >= WAITERS_MAX || (w = calloc(1, sizeof(*w))) == NULL)
-		return -1;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		c->waiting--;
+		return;
+	}
 	w->id = id;
 	w->conn = c;
 	w->echo = json_incref((json_t *)echo);
 	w->next = waiters;
 	waiters = w;
-	nwaiters++;
-	c->waiting++;
-	return 0;
 }
 
 void
@@ -287,7 +292,6 @@ waiters_drop(struct conn *c)
 			continue;
 		}
 		*pp = w->next;
-		nwaiters--;
 		c->waiting--;
 		json_decref(w->echo);
 		free(w);

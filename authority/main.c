@@ -53,12 +53,6 @@ usage(void)
 	exit(EXIT_ERR);
 }
 
-int64_t
-now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
 const char *
 default_dir(void)
 {
