@@ -50,25 +50,11 @@ print_escaped(FILE *f, const char *s, size_t n)
 	}
 }
 
-static void
-put_text(const json_t *v)
-{
-	if (json_is_string(v))
-		print_escaped(stdout, json_string_value(v),
-		    json_string_length(v));
-	else if (v == NULL || json_is_null(v))
-		fputs("-", stdout);
-	else {
-		char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
-		    JSON_SORT_KEYS | JSON_ENCODE_ANY);
-
-		if (s != NULL)
-			print_escaped(stdout, s, strlen(s));
-		free(s);
-	}
-}
-
-/* JSON as compact ASCII, at most max characters (then "..."). */
+/*
+ * JSON as compact ASCII, at most max characters (then "...").  jansson
+ * escapes control characters and, asked to, everything past ASCII; DEL
+ * it leaves, so it is escaped here, the JSON way.
+ */
 static void
 put_json(const json_t *v, size_t max)
 {
@@ -81,10 +67,31 @@ put_json(const json_t *v, size_t max)
 		return;
 	}
 	n = strlen(s);
-	print_escaped(stdout, s, n > max && max > 0 ? max : n);
-	if (n > max && max > 0)
+	if (max > 0 && n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch > 0x7e)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	if (max > 0 && strlen(s) > max)
 		fputs("...", stdout);
 	free(s);
+}
+
+static void
+put_text(const json_t *v)
+{
+	if (json_is_string(v))
+		print_escaped(stdout, json_string_value(v),
+		    json_string_length(v));
+	else if (v == NULL || json_is_null(v))
+		fputs("-", stdout);
+	else
+		put_json(v, 0);
 }
 
 static void

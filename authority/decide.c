@@ -398,6 +398,7 @@ decision_event(const char *event, const json_t *rec, uint64_t id)
 		    json_object_get(t, "nonce"), "iat", json_object_get(t,
 		    "iat"), "exp", json_object_get(t, "exp")));
 	} else if (strcmp(event, "approval.deny") == 0) {
+		json_object_set(ev, "by", json_object_get(rec, "by"));
 		json_object_set(ev, "uid", json_object_get(rec, "uid"));
 		json_object_set(ev, "reason", json_object_get(rec,
 		    "deny_reason"));

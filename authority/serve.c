@@ -364,14 +364,17 @@ listener(const char *path, gid_t gid, struct audit_err *err)
 	return fd;
 }
 
-/* The request socket and the admin socket, mode 0600 or 0660 to gid. */
+/*
+ * The admin socket, then the request socket, mode 0600 or 0660 to gid:
+ * once the request socket is there, both are.
+ */
 int
 serve_listen(const char *request_path, const char *admin_path, gid_t gid,
     struct audit_err *err)
 {
 	const char *paths[2] = { request_path, admin_path };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 1; i >= 0; i--) {
 		int fd = listener(paths[i], gid, err);
 
 		if (fd < 0)

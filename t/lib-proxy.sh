@@ -103,14 +103,3 @@ token() {
 sign_token() {
 	audit-tool sign approval authority.secret
 }
-
-# At test_done: no proxy started here outlives its test file, even one
-# whose test failed before stopping it.
-test_cleanup() {
-	for p in $(pgrep -x nucleus-proxy); do
-		case $(readlink "/proc/$p/cwd" 2>/dev/null) in
-		"$TRASH_DIRECTORY"*) kill -KILL "$p" 2>/dev/null ;;
-		esac
-	done
-	return 0
-}

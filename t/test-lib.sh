@@ -186,8 +186,20 @@ test_skip_all() {
 	exit 0
 }
 
+# No daemon started in the trash directory outlives its test file, even
+# one whose test failed before stopping it.
+test_kill_daemons_() {
+	for p in $(pgrep '^nucleus-'); do
+		case $(readlink "/proc/$p/cwd" 2>/dev/null) in
+		"$TRASH_DIRECTORY"*) kill -KILL "$p" 2>/dev/null ;;
+		esac
+	done
+	return 0
+}
+
 test_done() {
-	# A test file may leave a cleanup (daemons it started) to run here.
+	test_kill_daemons_
+	# A test file may leave more cleanup to run here.
 	if command -v test_cleanup >/dev/null 2>&1; then
 		test_cleanup
 	fi
