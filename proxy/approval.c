@@ -3,8 +3,9 @@
  * these hold (formats.md section 6), checked in this order, and the first
  * that fails is named in the invalid_approval error:
  *
- *	1 its signature verifies under a trusted authority key, and its
- *	  type is "approval"
+ *	1 its signature verifies under a trusted authority key (one whose
+ *	  keyring role is "authority", or that has no role), and its type
+ *	  is "approval"
  *	2 pod is this proxy's pod
  *	3 op is the request's op
  *	4 args_digest is H(CJSON(the request's args))
@@ -60,6 +61,10 @@ approval_verify(const json_t *token, const struct approval_ctx *ctx,
 		*which = 1;
 		return -1;
 	}
+	/* A keyring shared with agents or nodes must not let them mint. */
+	if (signer->role[0] != '\0' && strcmp(signer->role, "authority") != 0)
+		return rule(which, 1, why, whysz, "the token is signed by a "
+		    "key whose role is not authority");
 	v = json_object_get(token, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != 1)
 		return rule(which, 1, why, whysz, "not a version 1 token");
