@@ -46,6 +46,7 @@
 #define RULE_NAME_MAX	64	/* characters of a rule's name */
 #define RULE_RATE_MAX	100000	/* grants a rule may make per hour */
 #define RULE_ARGV_MAX	64	/* items in a rule's argv prefix */
+#define RECOVER_SCAN_MAX (128L * 1024 * 1024)	/* log tail read at start */
 
 #define EXIT_DENIED	1	/* the authority refused, or said no */
 #define EXIT_ERR	2	/* usage, or a system error */
@@ -216,6 +217,9 @@ void	 admin_line(struct conn *, const char *, size_t);
 void	 admin_overlong(struct conn *, size_t, const uint8_t *);
 void	 admin_broadcast(const json_t *);
 
+/* recover.c */
+int	 recover(const char *, struct audit_err *);
+
 /* decide.c: state changes, their records and their answers. */
 void	 job_queue(struct job *);
 void	 job_flush(struct ev_loop *, ev_prepare *, int);
@@ -229,7 +233,6 @@ json_t	*decision_event(const char *, const json_t *, uint64_t);
 void	 waiter_add(uint64_t, struct conn *, const json_t *);
 void	 waiters_drop(struct conn *);
 void	 expire_tick(struct ev_loop *, ev_timer *, int);
-int	 recover(struct audit_err *);
 void	 pend_add(uint64_t, int64_t);
 void	 pend_del(uint64_t);
 json_t	*request_summary(uint64_t, const json_t *);

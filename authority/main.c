@@ -243,7 +243,7 @@ serve(int argc, char **argv)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		return EXIT_ERR;
 	}
-	if (recover(&e) != 0) {
+	if (recover(logpath, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		return EXIT_ERR;
 	}
@@ -261,6 +261,8 @@ serve(int argc, char **argv)
 	ev_signal_init(&sigint, stop, SIGINT);
 	ev_signal_start(A->loop, &sigint);
 	signal(SIGPIPE, SIG_IGN);
+	/* What expired while stopped is expired before anyone can ask. */
+	expire_tick(A->loop, &A->tick, 0);
 	if (serve_listen(reqsock, adminsock, gid, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		return EXIT_ERR;
