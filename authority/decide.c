@@ -247,7 +247,7 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 		if (j->conn != NULL && j->answer != NULL)
 			conn_send(j->conn, j->answer);
 		if (j->wait_echo != NULL && j->conn != NULL &&
-		    !j->conn->closed) {
+		    !j->conn->closed && !j->conn->eof) {
 			waiter_add(j->id, j->conn, j->wait_echo);
 			json_decref(j->wait_echo);
 			j->wait_echo = NULL;	/* counted in waiting since */

@@ -1,8 +1,8 @@
 /*
  * Connections on the request and the admin socket: newline-delimited
  * JSON in, one JSON line per answer out.  A connection is bounded: at
- * most CONN_INFLIGHT_MAX lines in flight and OUTBUF_MAX unsent bytes;
- * past either, it is not read until it drains.  A line longer than
+ * most CONN_INFLIGHT_MAX lines in flight (an admin's: one) and OUTBUF_MAX
+ * unsent bytes; past either, it is not read until it drains.  A line longer than
  * LINE_MAX_BYTES is read to its end, hashed, refused and recorded, and
  * the next line is served.
  */
@@ -144,11 +144,15 @@ conn_write(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/*
+ * An agent may have CONN_INFLIGHT_MAX lines in flight; an admin one
+ * command at a time (a list can be large: one is built at a time).
+ */
 static int
 can_take(const struct conn *c)
 {
-	return !c->closed && c->inflight < CONN_INFLIGHT_MAX &&
-	    c->out.len - c->outoff <= OUTBUF_MAX;
+	return !c->closed && c->inflight < (c->kind == CONN_ADMIN ? 1 :
+	    CONN_INFLIGHT_MAX) && c->out.len - c->outoff <= OUTBUF_MAX;
 }
 
 static void
@@ -256,9 +260,14 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		/* An unfinished last line is a line; an overlong one ends. */
+		/*
+		 * An unfinished last line is a line; an overlong one ends.
+		 * A peer that has ended its side waits for no decision: a
+		 * closed peer would otherwise hold its slot until they come.
+		 */
 		c->eof = 1;
 		ev_io_stop(A->loop, &c->rio);
+		waiters_drop(c);
 		if (n < 0) {
 			conn_close(c);
 			return;

@@ -6,6 +6,8 @@
  *					open; send the line read from stdin on
  *					each; print how many were answered
  *					(each waits up to 5 s)
+ *	sockload hold-lines SOCKET N	the same, printing each connection's
+ *					answer line instead ("-" for none)
  *	sockload stall SOCKET SECONDS	send stdin's lines but read nothing
  *					for SECONDS; then read every answer
  *					to stdout until the server closes
@@ -47,13 +49,15 @@ now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One line answered on fd within 5 s? */
+/* One line answered on fd within 5 s?  Its first bytes go to buf. */
 static int
-answered(int fd)
+answered(int fd, char *buf, size_t bufsz)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
+	size_t len = 0;
 	char c;
 
+	buf[0] = '\0';
 	for (;;) {
 		if (poll(&p, 1, 5000) <= 0)
 			return 0;
@@ -61,12 +65,17 @@ answered(int fd)
 			return 0;
 		if (c == '\n')
 			return 1;
+		if (len + 1 < bufsz) {
+			buf[len++] = c;
+			buf[len] = '\0';
+		}
 	}
 }
 
 static int
-hold(const char *path, int n)
+hold(const char *path, int n, int lines)
 {
+	char answer[4096];
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -80,10 +89,15 @@ hold(const char *path, int n)
 		fds[i] = dial(path);
 		/* A connection the server refused is closed: send fails. */
 		if (send(fds[i], line, (size_t)len, MSG_NOSIGNAL) == len &&
-		    answered(fds[i]))
+		    answered(fds[i], answer, sizeof(answer))) {
 			ok++;
+			if (lines)
+				printf("%s\n", answer);
+		} else if (lines)
+			printf("-\n");
 	}
-	printf("%d\n", ok);
+	if (!lines)
+		printf("%d\n", ok);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	free(fds);
@@ -148,10 +162,12 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "hold") == 0)
-		return hold(argv[2], atoi(argv[3]));
+		return hold(argv[2], atoi(argv[3]), 0);
+	if (argc == 4 && strcmp(argv[1], "hold-lines") == 0)
+		return hold(argv[2], atoi(argv[3]), 1);
 	if (argc == 4 && strcmp(argv[1], "stall") == 0)
 		return stall(argv[2], atof(argv[3]));
-	fprintf(stderr, "usage: sockload hold socket n | "
+	fprintf(stderr, "usage: sockload hold|hold-lines socket n | "
 	    "sockload stall socket seconds\n");
 	return 2;
 }
