@@ -55,8 +55,8 @@ EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	does)))
 
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SAN) $(HARDEN) $(WARN) -MMD -MP \
-	-Ilibpolicy -Ilibaudit -Iproxy $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
-	$(EXTRA_CFLAGS)
+	-Ilibpolicy -Ilibaudit -Iproxy -Iauthority $(JANSSON_CFLAGS) \
+	$(SODIUM_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(SAN) $(HARDEN_LD) $(LDFLAGS)
 
 POLICY_SRCS = $(wildcard libpolicy/[a-z]*.c)
@@ -130,8 +130,13 @@ $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a $(B)/libpolicy.a \
-	    $(B)/libaudit.a
+# The authority's parts but main(), for unit tests.
+$(B)/libauthority.a: $(AUTHORITY_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
+	    $(B)/libauthority.a $(B)/libpolicy.a $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) -lm
 
@@ -165,7 +170,7 @@ $(B)/bench/%: $(B)/t/bench/%.o $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS)
 
 bench: deps
-	$(MAKE) all $(BENCH_BINS)
+	$(MAKE) all $(BENCH_BINS) $(HELPERS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
 # The libraries are compiled once with the fuzzer's instrumentation and

@@ -32,22 +32,19 @@ void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: nucleus-authority serve [-d dir] [-k keyfile] "
-	    "[-K keyring] [-r rules]\n"
-	    "           [-l socket] [-a admin-socket] [-g group] "
-	    "[-o operators]\n"
-	    "           [-e seconds] [-t seconds] [-w seconds]\n"
+	    "usage: nucleus-authority serve [-d dir] [-k keyfile] [-K keyring] "
+	    "[-r rules] [-l socket] [-a admin-socket] [-g group] "
+	    "[-o operators] [-e seconds] [-t seconds] [-w seconds]\n"
 	    "       nucleus-authority keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
-	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] "
-	    "id\n"
+	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
 	    "       nucleus-authority grant [-j] [-d dir] [-a admin-socket] "
 	    "[-t seconds] id\n"
 	    "       nucleus-authority deny [-j] [-d dir] [-a admin-socket] "
 	    "[-r reason] id\n"
 	    "       nucleus-authority watch [-j] [-d dir] [-a admin-socket]\n"
-	    "       nucleus-authority ask [-j] [-n] [-d dir] [-l socket] "
-	    "[-m reason] -k keyfile pod op args\n"
+	    "       nucleus-authority ask [-j] [-d dir] [-l socket] [-m reason] "
+	    "-k keyfile pod op args\n"
 	    "       nucleus-authority status [-j] [-d dir] [-l socket] "
 	    "-k keyfile id\n");
 	exit(EXIT_ERR);

@@ -31,7 +31,8 @@ test_expect_success MANDOC 'usage() of every program matches its SYNOPSIS' '
 kinds="bad_request too_large auth_failed replayed forbidden unknown_pod
 insufficient_capability path_denied sandbox_escape command_denied
 approval_required invalid_approval budget_exhausted time_window
-egress_denied timeout io_error unavailable internal"
+egress_denied timeout io_error unavailable internal unknown_request
+not_pending"
 
 test_expect_success 'nucleus-protocol(7) documents every error kind, and no other' '
 	for k in $kinds; do echo $k; done | sort >expect &&
@@ -49,6 +50,10 @@ test_expect_success 'the code names no error kind outside that list' '
 	grep -hE "kind|response_error|malformed\(" "$top"/proxy/*.c |
 	    grep -oE "\"[a-z_]+\"" | tr -d "\"" |
 	    grep -vxE "bytes|decision|deny|error|id|kind|ok|response|type|v" >>code &&
+	# The authority names its kinds where it refuses.
+	grep -ohE "(fail\(q|refuse\(c, &?q|response_error\([a-zA-Z>.-]+)[,)] *\"[a-z_]+\"" \
+	    "$top"/authority/*.c | grep -oE "\"[a-z_]+\"$" | tr -d "\"" >>code &&
+	grep -c . code >/dev/null &&
 	for k in $kinds; do echo $k; done | sort >known &&
 	sort -u code | comm -23 - known >unknown &&
 	test_line_count = 0 unknown
