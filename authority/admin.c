@@ -258,7 +258,7 @@ decide(struct conn *c, struct acmd *q, int grant)
 		    json_incref((json_t *)v) : json_string(""));
 	}
 	if (store_put(A->store, txn, q->id, rec, &e) != 0 ||
-	    store_commit(txn, &e) != 0) {
+	    store_commit(A->store, txn, &e) != 0) {
 		json_decref(rec);
 		refuse(c, q, "internal", "the state cannot be written");
 		return;

@@ -326,7 +326,7 @@ new_request(struct conn *c, struct areq *q, int64_t now)
 	}
 	if (store_put(A->store, txn, id, rec, &e) != 0)
 		goto internal;
-	if (store_commit(txn, &e) != 0) {
+	if (store_commit(A->store, txn, &e) != 0) {
 		txn = NULL;
 		goto internal;
 	}
@@ -389,7 +389,7 @@ status(struct conn *c, struct areq *q)
 		    "be written");
 	}
 	(void)store_get(A->store, txn, id, &rec);
-	if (store_commit(txn, &e) != 0) {
+	if (store_commit(A->store, txn, &e) != 0) {
 		json_decref(rec);
 		return fail(q, "internal", "the state cannot be written");
 	}

@@ -92,7 +92,7 @@ void	 store_close(struct store *);
 int	 store_sync(struct store *, struct audit_err *);
 MDB_env	*store_env(struct store *);
 int	 store_begin(struct store *, MDB_txn **, int, struct audit_err *);
-int	 store_commit(MDB_txn *, struct audit_err *);
+int	 store_commit(struct store *, MDB_txn *, struct audit_err *);
 int	 store_nonce_put(struct store *, MDB_txn *, const char *,
 	    const uint8_t[AUDIT_NONCE_LEN], int64_t, struct audit_err *);
 int	 store_nonce_prune(struct store *, int64_t);

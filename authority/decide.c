@@ -197,7 +197,7 @@ mark_logged(struct job *list)
 		}
 		json_decref(rec);
 	}
-	(void)store_commit(txn, &e);
+	(void)store_commit(A->store, txn, &e);
 }
 
 static void
@@ -466,7 +466,7 @@ expire_one(uint64_t id, int64_t now)
 	json_object_set_new(rec, "state", json_string("expired"));
 	json_object_set_new(rec, "decided", json_integer(now));
 	if (store_put(A->store, txn, id, rec, &e) != 0 ||
-	    store_commit(txn, &e) != 0) {
+	    store_commit(A->store, txn, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		json_decref(rec);
 		return;
@@ -516,7 +516,7 @@ prune(int64_t now)
 	(void)store_each(A->store, txn, prune_each, &p);
 	for (int i = 0; i < p.n; i++)
 		(void)store_del(A->store, txn, p.ids[i]);
-	(void)store_commit(txn, &e);
+	(void)store_commit(A->store, txn, &e);
 	(void)store_nonce_prune(A->store, now - 2 * A->skew);
 }
 

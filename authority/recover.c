@@ -241,7 +241,7 @@ recover(const char *logpath, struct audit_err *err)
 		(void)store_put(A->store, txn, s->id, rec, err);
 		json_decref(rec);
 	}
-	if (store_commit(txn, err) != 0 || store_sync(A->store, err) != 0)
+	if (store_commit(A->store, txn, err) != 0 || store_sync(A->store, err) != 0)
 		goto out;
 	if (written > 0)
 		fprintf(stderr, "nucleus-authority: wrote the records of %d "

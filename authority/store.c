@@ -27,6 +27,7 @@
 struct store {
 	MDB_env	*env;
 	MDB_dbi	 requests, nonces, meta;
+	int	 dirty;		/* committed, not yet synced */
 };
 
 static int
@@ -77,17 +78,21 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	(void)mdb_env_sync(s->env, 1);
-	mdb_env_close(s->env);
+	mdb_env_close(s->env);	/* committed, synced: nothing lost */
 	free(s);
 }
 
+/* Make every commit so far durable; nothing to do when none was made. */
 int
 store_sync(struct store *s, struct audit_err *err)
 {
 	int rc;
 
+	if (!s->dirty)
+		return 0;
 	if ((rc = mdb_env_sync(s->env, 1)) != 0)
 		return lmdb_fail(err, "sync", rc);
+	s->dirty = 0;
 	return 0;
 }
 
@@ -103,12 +108,13 @@ store_begin(struct store *s, MDB_txn **txn, int rdonly, struct audit_err *err)
 }
 
 int
-store_commit(MDB_txn *txn, struct audit_err *err)
+store_commit(struct store *s, MDB_txn *txn, struct audit_err *err)
 {
 	int rc;
 
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return lmdb_fail(err, "commit", rc);
+	s->dirty = 1;
 	return 0;
 }
 
