@@ -108,6 +108,20 @@ put_time(const json_t *v)
 		fputs(buf, stdout);
 }
 
+/* dir/name, in a buffer of its own for each of the two sockets. */
+static const char *
+in_dir(const char *dir, const char *name)
+{
+	static char buf[2][4096];
+	static int which;
+	char *p = buf[which++ % 2];
+
+	if ((size_t)snprintf(p, sizeof(buf[0]), "%s/%s", dir, name) >=
+	    sizeof(buf[0]))
+		die("%s: path too long", dir);
+	return p;
+}
+
 static int
 connect_to(const char *path)
 {
@@ -154,7 +168,7 @@ read_line(struct reader *r)
 
 	free(r->line);
 	r->line = NULL;
-	while ((nl = memchr(r->buf, '\n', r->len)) == NULL) {
+	while (r->len == 0 || (nl = memchr(r->buf, '\n', r->len)) == NULL) {
 		ssize_t n;
 
 		if (r->len == r->cap) {
@@ -179,6 +193,16 @@ read_line(struct reader *r)
 	r->len -= (size_t)(nl - r->buf) + 1;
 	memmove(r->buf, nl + 1, r->len);
 	return json_loads(r->line, 0, &jerr);
+}
+
+static void
+reader_free(struct reader *r)
+{
+	free(r->buf);
+	free(r->line);
+	if (r->fd > 0)
+		close(r->fd);
+	memset(r, 0, sizeof(*r));
 }
 
 /* An error answer: said on stderr; 1 when the authority refused. */
@@ -305,9 +329,8 @@ cmd_admin(const char *cmd, int argc, char **argv)
 	}
 	if (argc - optind != want_id)
 		usage();
-	if (sock == NULL && asprintf((char **)&sock, "%s/admin.sock",
-	    dir) < 0)
-		die("%s", "out of memory");
+	if (sock == NULL)
+		sock = in_dir(dir, "admin.sock");
 	args = json_object();
 	if (want_id)
 		json_object_set_new(args, "id", json_string(argv[optind]));
@@ -329,8 +352,13 @@ cmd_admin(const char *cmd, int argc, char **argv)
 		die("%s: the authority closed the connection", sock);
 	if (raw)
 		printf("%s\n", r.line);
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return error_exit(resp);
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		int rc = error_exit(resp);
+
+		json_decref(resp);
+		reader_free(&r);
+		return rc;
+	}
 	result = json_object_get(resp, "result");
 	if (strcmp(cmd, "list") == 0 && !raw) {
 		const json_t *v;
@@ -365,6 +393,7 @@ cmd_admin(const char *cmd, int argc, char **argv)
 		}
 	}
 	json_decref(resp);
+	reader_free(&r);
 	return 0;
 }
 
@@ -386,9 +415,8 @@ cmd_keygen(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		usage();
-	if (path == NULL && asprintf((char **)&path, "%s/authority.key",
-	    dir) < 0)
-		die("%s", "out of memory");
+	if (path == NULL)
+		path = in_dir(dir, "authority.key");
 	if (audit_seckey_generate(&k, argv[optind], &e) != 0 ||
 	    audit_seckey_save(k, path, &e) != 0)
 		die("%s", e.msg);
@@ -426,9 +454,8 @@ agent_opts(struct agent_opts *o, int argc, char **argv, int ask)
 	}
 	if (o->keyfile == NULL)
 		usage();
-	if (o->sock == NULL && asprintf((char **)&o->sock,
-	    "%s/request.sock", o->dir) < 0)
-		die("%s", "out of memory");
+	if (o->sock == NULL)
+		o->sock = in_dir(o->dir, "request.sock");
 	if (audit_seckey_load(&o->key, o->keyfile, &e) != 0)
 		die("%s", e.msg);
 }
@@ -530,6 +557,7 @@ cmd_ask(int argc, char **argv)
 		json_decref(resp);
 		fflush(stdout);
 	} while (pending);
+	reader_free(&r);
 	audit_seckey_free(ao.key);
 	return rc;
 }
@@ -555,6 +583,7 @@ cmd_status(int argc, char **argv)
 		die("%s: the authority closed the connection", ao.sock);
 	rc = outcome(&r, resp, ao.raw, &pending);
 	json_decref(resp);
+	reader_free(&r);
 	audit_seckey_free(ao.key);
 	return rc;
 }

@@ -74,13 +74,20 @@ seconds(const char *s, int min, int max)
 	return (int)v;
 }
 
+/* dir/name; serve needs seven of them, for as long as it runs. */
 static char *
 in_dir(const char *dir, const char *name)
 {
+	static char buf[7][4096];
+	static int n;
 	char *p;
 
-	if (asprintf(&p, "%s/%s", dir, name) < 0) {
-		fprintf(stderr, "nucleus-authority: out of memory\n");
+	if (n == 7)
+		abort();
+	p = buf[n++];
+	if ((size_t)snprintf(p, sizeof(buf[0]), "%s/%s", dir, name) >=
+	    sizeof(buf[0])) {
+		fprintf(stderr, "nucleus-authority: %s: path too long\n", dir);
 		exit(EXIT_ERR);
 	}
 	return p;
@@ -301,6 +308,8 @@ serve(int argc, char **argv)
 	job_drain(A->loop, &A->done_async, 0);
 	store_close(A->store);
 	audit_seckey_free(A->key);
+	audit_keyring_free(&A->agents);
+	rules_free(&A->rules);
 	return 0;
 }
 

@@ -99,7 +99,7 @@ read_answer(struct conn *c)
 	char *nl;
 	json_t *v;
 
-	while ((nl = memchr(c->buf, '\n', c->len)) == NULL) {
+	while (c->len == 0 || (nl = memchr(c->buf, '\n', c->len)) == NULL) {
 		ssize_t n;
 
 		if (c->len == c->cap) {
@@ -300,6 +300,21 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec -
 	    t0.tv_nsec) / 1e9;
+	for (int i = 0; i < nconns; i++) {
+		for (int j = 0; j < cs[i].n; j++)
+			json_decref(cs[i].args[j]);
+		free(cs[i].args);
+		free(cs[i].nonces);
+		free(cs[i].seen);
+		free(cs[i].buf);
+	}
+	free(cs);
+	free(th);
+	for (int i = 0; i < nkeys; i++)
+		audit_seckey_free(keys[i]);
+	free(keys);
+	if (have_trust)
+		audit_keyring_free(&trust);
 	if (kinds[0] != '\0')
 		kinds[strlen(kinds) - 1] = '\0';
 	printf("sent=%ld answered=%ld granted=%ld pending=%ld denied=%ld "
