@@ -93,7 +93,7 @@ TAP_OBJ = $(B)/t/unit/tap.o
 FUZZ_SRCS = $(wildcard t/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=build/fuzz/%)
 FUZZ_COMMON = -std=gnu11 -g -O1 -fno-sanitize-recover=all -Ilibpolicy \
-	-Ilibaudit -Iproxy
+	-Ilibaudit -Iproxy -Iauthority
 FUZZ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined
 FUZZ_OBJ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined
 
@@ -178,7 +178,9 @@ bench: deps
 FUZZ_LIB_OBJS = $(POLICY_LIB_SRCS:%.c=build/fuzz/obj/%.o) \
 	$(AUDIT_LIB_SRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_PROXY_OBJS = $(PROXY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
-build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h proxy/*.h)
+FUZZ_AUTHORITY_OBJS = $(AUTHORITY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
+build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h proxy/*.h \
+	    authority/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	    -c -o $@ $<
@@ -188,11 +190,17 @@ build/fuzz/libproxy.a: $(FUZZ_PROXY_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) build/fuzz/libproxy.a
+# The authority's parts but main(), the same way.
+build/fuzz/libauthority.a: $(FUZZ_AUTHORITY_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) build/fuzz/libauthority.a \
+	    build/fuzz/libproxy.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
-	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) $(AUDIT_LIBS) \
-	    $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) -lm
+	    build/fuzz/libauthority.a build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) \
+	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) -lm
 
 # Each target runs for FUZZ_SECONDS from its committed seed corpus; a
 # crash, a leak or a hang (over 10 s on one input) fails the run.
