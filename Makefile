@@ -55,7 +55,7 @@ EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	does)))
 
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SAN) $(HARDEN) $(WARN) -MMD -MP \
-	-Ilibpolicy -Ilibaudit -Iproxy -Iauthority $(JANSSON_CFLAGS) \
+	-Ilibpolicy -Ilibaudit -Iproxy -Iauthority -Inode $(JANSSON_CFLAGS) \
 	$(SODIUM_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(SAN) $(HARDEN_LD) $(LDFLAGS)
 
@@ -79,6 +79,10 @@ PROXY_LIB_OBJS = $(filter-out $(B)/proxy/main.o,$(PROXY_OBJS))
 AUTHORITY_SRCS = $(wildcard authority/*.c)
 AUTHORITY_OBJS = $(AUTHORITY_SRCS:%.c=$(B)/%.o)
 AUTHORITY_LIB_OBJS = $(filter-out $(B)/authority/main.o,$(AUTHORITY_OBJS))
+
+NODE_SRCS = $(wildcard node/*.c)
+NODE_OBJS = $(NODE_SRCS:%.c=$(B)/%.o)
+NODE_LIB_OBJS = $(filter-out $(B)/node/main.o,$(NODE_OBJS))
 
 PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-proxy \
 	$(B)/nucleus-authority
@@ -135,8 +139,13 @@ $(B)/libauthority.a: $(AUTHORITY_LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The node's parts but main(), for unit tests.
+$(B)/libnode.a: $(NODE_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
-	    $(B)/libauthority.a $(B)/libpolicy.a $(B)/libaudit.a
+	    $(B)/libauthority.a $(B)/libnode.a $(B)/libpolicy.a $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) -lm
 

@@ -1,0 +1,77 @@
+/*
+ * nucleus-node: the host's control plane.  This header holds the local
+ * driver's process sandbox (sandbox.c), the pods' cgroups (cgroup.c) and
+ * what the host can run (doctor.c).
+ */
+#ifndef NUCLEUS_NODE_H
+#define NUCLEUS_NODE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "audit.h"
+
+#define CG_V1_N		3	/* memory, pids, cpu */
+#define CG_PATH_MAX	256
+#define SANDBOX_BINDS_MAX 32	/* read-only host paths in a sandbox */
+#define SANDBOX_FDS_MAX	4	/* descriptors passed in */
+
+/* A pod's resources (nucleus-pod(5)). */
+struct limits {
+	uint64_t memory_mib;
+	uint64_t scratch_mib;
+	unsigned pids;
+	unsigned cpus_milli;	/* 1000: one CPU */
+};
+
+struct cgroup_facts {
+	int	 v2;			/* usable: memory, pids, cpu */
+	char	 v2_root[CG_PATH_MAX];	/* "" when no unified hierarchy */
+	char	 v2_controllers[256];
+	int	 v1;			/* usable: all three hierarchies */
+	int	 v1_has[CG_V1_N];
+};
+
+struct cgroup {
+	int	 version;		/* 1 or 2 */
+	int	 n;			/* directories made */
+	char	 dir[CG_V1_N][CG_PATH_MAX];	/* v2: dir[0] only */
+};
+
+void	 cgroup_probe(struct cgroup_facts *);
+int	 cgroup_create(struct cgroup *, const char *, const struct limits *,
+	    struct audit_err *);
+int	 cgroup_enter(const struct cgroup *, pid_t, struct audit_err *);
+int	 cgroup_oom_kills(const struct cgroup *);
+int	 cgroup_remove(struct cgroup *);
+
+/*
+ * What runs in a sandbox, and with what.  Inside, the root is a small
+ * read-only tmpfs holding the binds, /proc, a minimal /dev, and three
+ * writable places on one size-limited tmpfs (scratch_mib): /work (the
+ * pod's files), /tmp, and /var/lib/nucleus (the proxy's state).
+ */
+struct sandbox_spec {
+	const char *name;	/* the pod: hostname, cgroup */
+	char *const *argv;	/* argv[0] an absolute path inside */
+	const char *binds[SANDBOX_BINDS_MAX + 1];	/* read-only, same path */
+	const char *conf;	/* a host directory, read-only at /etc/nucleus */
+	struct limits lim;
+	uid_t	 uid;		/* the host uid that uid 0 inside maps to */
+	gid_t	 gid;
+	int	 fds[SANDBOX_FDS_MAX];	/* passed as 3, 4, ...; -1 ends */
+};
+
+struct sandbox {
+	pid_t	 pid;		/* its init, on the host */
+	int	 pidfd;
+	struct cgroup cg;
+};
+
+int	 sandbox_start(const struct sandbox_spec *, struct sandbox *,
+	    struct audit_err *);
+int	 sandbox_wait(struct sandbox *, int *);
+void	 sandbox_kill(struct sandbox *);
+void	 sandbox_release(struct sandbox *);
+
+#endif /* NUCLEUS_NODE_H */

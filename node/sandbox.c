@@ -1,0 +1,528 @@
+/*
+ * The local driver's process sandbox, in the manner of bubblewrap and
+ * nsjail: a program runs in new user, mount, PID, network, IPC, UTS and
+ * cgroup namespaces, in its own cgroup, under a root of our making.
+ *
+ *	host		clone3(2) the init of the sandbox; map its uid 0 to
+ *			spec->uid (setgroups denied); make the cgroup and put
+ *			the init in it; then let it go, and read back either
+ *			an error or, once the program is executed, nothing.
+ *	init (pid 1)	enter a new cgroup namespace; build the root on a
+ *			tmpfs: read-only binds of the host paths asked for,
+ *			/proc of the new PID namespace, a /dev of null, zero,
+ *			full, random and urandom, /work, /tmp and
+ *			/var/lib/nucleus on one tmpfs of scratch_mib;
+ *			pivot_root into it, drop the old root, make the root
+ *			read-only; bring up lo, the only interface there is;
+ *			fork the program and reap every process until it ends.
+ *	program		a session of its own, the descriptors passed as 3...,
+ *			every capability dropped (bounding set, ambient,
+ *			securebits locked so that uid 0 gains none at exec),
+ *			no_new_privs, then execve.
+ *
+ * Every step that fails stops the start and says which: nothing runs
+ * half-confined.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <linux/securebits.h>
+
+#include "node.h"
+
+#define ROOT		"/tmp"		/* where the new root is built */
+#define ERRMSG_MAX	256
+
+struct child {
+	const struct sandbox_spec *spec;
+	int	 go[2];		/* host -> init: the maps and cgroup are set */
+	int	 errp[2];	/* init, program -> host: why it failed */
+};
+
+/* In the sandbox: say what failed, and end. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+fail(int fd, const char *fmt, ...)
+{
+	char msg[ERRMSG_MAX];
+	va_list ap;
+	int e = errno, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+		    strerror(e));
+	(void)!write(fd, msg, strlen(msg));
+	_exit(127);
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, mode) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The flags of the mount holding path that a remount must keep. */
+static unsigned long
+locked_flags(const char *path)
+{
+	struct statvfs st;
+	unsigned long f = 0;
+
+	if (statvfs(path, &st) != 0)
+		return 0;
+	if (st.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (st.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (st.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (st.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (st.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (st.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/*
+ * Host path at the same place under the new root, read-only: a link as
+ * the same link (Debian's /bin is one), a directory or a file by a bind.
+ */
+static void
+bind_ro(int efd, const char *path)
+{
+	char target[4096], link[4096];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(target, sizeof(target), ROOT "%s", path);
+	if (lstat(path, &st) != 0)
+		fail(efd, "bind %s", path);
+	if (S_ISLNK(st.st_mode)) {
+		if ((n = readlink(path, link, sizeof(link) - 1)) < 0)
+			fail(efd, "readlink %s", path);
+		link[n] = '\0';
+		if (symlink(link, target) != 0 && errno != EEXIST)
+			fail(efd, "symlink %s", target);
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir_p(target, 0755) != 0)
+			fail(efd, "mkdir %s", target);
+	} else {
+		char *slash;
+		int fd;
+
+		memcpy(link, target, sizeof(link));
+		if ((slash = strrchr(link, '/')) != NULL) {
+			*slash = '\0';
+			if (mkdir_p(link, 0755) != 0)
+				fail(efd, "mkdir %s", link);
+		}
+		if ((fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0644)) < 0)
+			fail(efd, "create %s", target);
+		close(fd);
+	}
+	if (mount(path, target, NULL, MS_BIND | MS_REC, NULL) != 0)
+		fail(efd, "bind %s", path);
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+	    MS_NOSUID | MS_NODEV | locked_flags(path), NULL) != 0)
+		fail(efd, "read-only %s", path);
+}
+
+static void
+scratch(int efd, const struct limits *lim)
+{
+	static const struct {
+		const char *src, *dst;
+		mode_t mode;
+	} places[] = {
+		{ ROOT "/.scratch/work", ROOT "/work", 0755 },
+		{ ROOT "/.scratch/tmp", ROOT "/tmp", 01777 },
+		{ ROOT "/.scratch/state", ROOT "/var/lib/nucleus", 0700 },
+	};
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "size=%llum,mode=0755", (unsigned long
+	    long)lim->scratch_mib);
+	if (mkdir(ROOT "/.scratch", 0755) != 0 ||
+	    mount("scratch", ROOT "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV,
+	    opts) != 0)
+		fail(efd, "scratch tmpfs of %llu MiB", (unsigned long
+		    long)lim->scratch_mib);
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		if (mkdir(places[i].src, places[i].mode) != 0 ||
+		    chmod(places[i].src, places[i].mode) != 0 ||
+		    mkdir_p(places[i].dst, 0755) != 0 ||
+		    mount(places[i].src, places[i].dst, NULL, MS_BIND,
+		    NULL) != 0)
+			fail(efd, "scratch %s", places[i].dst);
+	}
+	if (umount2(ROOT "/.scratch", MNT_DETACH) != 0 ||
+	    rmdir(ROOT "/.scratch") != 0)
+		fail(efd, "scratch");
+}
+
+static void
+devices(int efd)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random",
+	    "urandom" };
+	char src[64], dst[64];
+
+	if (mkdir(ROOT "/dev", 0755) != 0 ||
+	    mount("dev", ROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+	    "size=64k,mode=0755") != 0)
+		fail(efd, "/dev");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		int fd;
+
+		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+		snprintf(dst, sizeof(dst), ROOT "/dev/%s", nodes[i]);
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0666)) < 0)
+			fail(efd, "create %s", dst);
+		close(fd);
+		if (mount(src, dst, NULL, MS_BIND, NULL) != 0)
+			fail(efd, "bind %s", src);
+	}
+	if (symlink("/proc/self/fd", ROOT "/dev/fd") != 0)
+		fail(efd, "/dev/fd");
+	if (mount(NULL, ROOT "/dev", NULL, MS_REMOUNT | MS_RDONLY |
+	    MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") != 0)
+		fail(efd, "read-only /dev");
+}
+
+/* The root: built on a tmpfs at ROOT, pivoted into, made read-only. */
+static void
+build_root(int efd, const struct sandbox_spec *spec)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		fail(efd, "make the mounts private");
+	if (mount("root", ROOT, "tmpfs", MS_NOSUID | MS_NODEV,
+	    "size=1m,mode=0755") != 0)
+		fail(efd, "root tmpfs");
+	for (size_t i = 0; spec->binds[i] != NULL; i++)
+		bind_ro(efd, spec->binds[i]);
+	if (spec->conf != NULL) {
+		if (mkdir_p(ROOT "/etc/nucleus", 0755) != 0 ||
+		    mount(spec->conf, ROOT "/etc/nucleus", NULL, MS_BIND,
+		    NULL) != 0 ||
+		    mount(NULL, ROOT "/etc/nucleus", NULL, MS_REMOUNT |
+		    MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+		    locked_flags(spec->conf), NULL) != 0)
+			fail(efd, "bind %s at /etc/nucleus", spec->conf);
+	}
+	scratch(efd, &spec->lim);
+	devices(efd);
+	if (mkdir(ROOT "/proc", 0555) != 0 ||
+	    mount("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, NULL) != 0)
+		fail(efd, "/proc");
+	if (mkdir(ROOT "/.old", 0700) != 0 ||
+	    syscall(SYS_pivot_root, ROOT, ROOT "/.old") != 0)
+		fail(efd, "pivot_root");
+	if (chdir("/") != 0 || umount2("/.old", MNT_DETACH) != 0 ||
+	    rmdir("/.old") != 0)
+		fail(efd, "drop the old root");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID |
+	    MS_NODEV, "size=1m,mode=0755") != 0)
+		fail(efd, "read-only root");
+}
+
+static void
+loopback_up(int efd)
+{
+	struct ifreq ifr;
+	int s;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		fail(efd, "socket for lo");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+		fail(efd, "lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+		fail(efd, "bring up lo");
+	close(s);
+}
+
+/* Every capability gone, for good: uid 0 inside gains none at exec. */
+static void
+drop_caps(int efd)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	FILE *f;
+	int last = 40;
+
+	if ((f = fopen("/proc/sys/kernel/cap_last_cap", "re")) != NULL) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = 40;
+		fclose(f);
+	}
+	for (int cap = 0; cap <= last; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+		    errno != EINVAL)
+			fail(efd, "drop capability %d", cap);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+		fail(efd, "clear ambient capabilities");
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+	    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+	    SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+	    SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0) != 0)
+		fail(efd, "securebits");
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) != 0)
+		fail(efd, "drop capabilities");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		fail(efd, "no_new_privs");
+}
+
+/* The passed descriptors become 3, 4, ...; every other one is closed. */
+static void
+arrange_fds(int efd, const int *fds)
+{
+	int n = 0, moved[SANDBOX_FDS_MAX];
+
+	/* Out of the way first, so that no dup2 clobbers a later one. */
+	for (; n < SANDBOX_FDS_MAX && fds[n] >= 0; n++)
+		if ((moved[n] = fcntl(fds[n], F_DUPFD_CLOEXEC, 64)) < 0)
+			fail(efd, "descriptor %d", fds[n]);
+	for (int i = 0; i < n; i++)
+		if (dup2(moved[i], 3 + i) != 3 + i)
+			fail(efd, "descriptor %d", fds[i]);
+	if (syscall(SYS_close_range, 3 + n, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+		fail(efd, "close descriptors");
+}
+
+static int __attribute__((noreturn))
+init_main(struct child *c)
+{
+	const struct sandbox_spec *spec = c->spec;
+	int efd = c->errp[1], status;
+	pid_t prog, pid;
+	char go;
+
+	close(c->go[1]);
+	close(c->errp[0]);
+	if (read(c->go[0], &go, 1) != 1 || go != 'g')
+		_exit(127);	/* the host gave up */
+	close(c->go[0]);
+	/* Become the uid and gid the host mapped: 0 inside, spec's outside. */
+	if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+		fail(efd, "become uid 0 of the user namespace");
+	if (unshare(CLONE_NEWCGROUP) != 0)
+		fail(efd, "cgroup namespace");
+	if (sethostname(spec->name, strlen(spec->name)) != 0)
+		fail(efd, "hostname");
+	build_root(efd, spec);
+	loopback_up(efd);
+	if ((prog = fork()) < 0)
+		fail(efd, "fork");
+	if (prog == 0) {
+		if (setsid() < 0)
+			fail(efd, "setsid");
+		arrange_fds(efd, spec->fds);
+		drop_caps(efd);
+		execv(spec->argv[0], spec->argv);
+		fail(efd, "exec %s", spec->argv[0]);
+	}
+	/* The init: holds nothing of the program's, reaps every orphan. */
+	close(efd);
+	for (int i = 0; i < SANDBOX_FDS_MAX && spec->fds[i] >= 0; i++)
+		close(spec->fds[i]);
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			_exit(127);
+		if (pid == prog)
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
+			    128 + WTERMSIG(status));
+	}
+}
+
+static int
+write_proc(pid_t pid, const char *file, const char *text,
+    struct audit_err *err)
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return audit_errf(err, "sandbox: %s: %s", path,
+		    strerror(errno));
+	n = write(fd, text, strlen(text));
+	close(fd);
+	if (n < 0 || (size_t)n != strlen(text))
+		return audit_errf(err, "sandbox: %s: %s", path, n < 0 ?
+		    strerror(errno) : "short write");
+	return 0;
+}
+
+/* Start spec's program in a new sandbox; sb holds its init. */
+int
+sandbox_start(const struct sandbox_spec *spec, struct sandbox *sb,
+    struct audit_err *err)
+{
+	struct child c = { .spec = spec };
+	struct clone_args ca;
+	char map[64], msg[ERRMSG_MAX + 1];
+	ssize_t n;
+	int pidfd = -1;
+	pid_t pid;
+
+	memset(sb, 0, sizeof(*sb));
+	memset(&ca, 0, sizeof(ca));
+	sb->pidfd = -1;
+	if (pipe2(c.go, O_CLOEXEC) != 0)
+		return audit_errf(err, "sandbox: pipe: %s", strerror(errno));
+	if (pipe2(c.errp, O_CLOEXEC) != 0) {
+		close(c.go[0]);
+		close(c.go[1]);
+		return audit_errf(err, "sandbox: pipe: %s", strerror(errno));
+	}
+	/* Like fork(2), on the same stack, into new namespaces. */
+	ca.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
+	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	ca.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		_exit(init_main(&c));
+	if (pid < 0) {
+		audit_errf(err, "sandbox: cannot make the namespaces: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	sb->pid = pid;
+	sb->pidfd = pidfd;
+	close(c.go[0]);
+	close(c.errp[1]);
+	c.go[0] = c.errp[1] = -1;
+	audit_fmt(map, sizeof(map), "0 %u 1\n", (unsigned)spec->uid);
+	if (write_proc(pid, "setgroups", "deny", err) != 0 ||
+	    write_proc(pid, "uid_map", map, err) != 0)
+		goto kill;
+	audit_fmt(map, sizeof(map), "0 %u 1\n", (unsigned)spec->gid);
+	if (write_proc(pid, "gid_map", map, err) != 0)
+		goto kill;
+	if (cgroup_create(&sb->cg, spec->name, &spec->lim, err) != 0 ||
+	    cgroup_enter(&sb->cg, pid, err) != 0)
+		goto kill;
+	if (write(c.go[1], "g", 1) != 1) {
+		audit_errf(err, "sandbox: the init is gone");
+		goto kill;
+	}
+	close(c.go[1]);
+	c.go[1] = -1;
+	/* Nothing back: the program was executed.  Else why not. */
+	while ((n = read(c.errp[0], msg, sizeof(msg) - 1)) < 0 &&
+	    errno == EINTR)
+		;
+	close(c.errp[0]);
+	if (n > 0) {
+		msg[n] = '\0';
+		audit_errf(err, "sandbox: %s", msg);
+		sandbox_kill(sb);
+		sandbox_release(sb);
+		return -1;
+	}
+	return 0;
+kill:
+	sandbox_kill(sb);
+	sandbox_release(sb);
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (c.go[i] >= 0)
+			close(c.go[i]);
+		if (c.errp[i] >= 0)
+			close(c.errp[i]);
+	}
+	return -1;
+}
+
+/* Wait for the sandbox's end: its program's status (128+N: signal N). */
+int
+sandbox_wait(struct sandbox *sb, int *code)
+{
+	int status;
+
+	if (sb->pid <= 0)
+		return -1;
+	while (waitpid(sb->pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
+	    WTERMSIG(status);
+	sb->pid = 0;
+	return 0;
+}
+
+/* Kill its init: the kernel then kills every process in the sandbox. */
+void
+sandbox_kill(struct sandbox *sb)
+{
+	if (sb->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL,
+		    0);
+	else if (sb->pid > 0)
+		(void)kill(sb->pid, SIGKILL);
+}
+
+/* After it ended: reap it if no one has, and remove its cgroup. */
+void
+sandbox_release(struct sandbox *sb)
+{
+	int code;
+
+	if (sb->pid > 0)
+		(void)sandbox_wait(sb, &code);
+	if (sb->pidfd >= 0)
+		close(sb->pidfd);
+	sb->pidfd = -1;
+	/* The last processes leave the cgroup a moment after the init. */
+	for (int i = 0; i < 100 && cgroup_remove(&sb->cg) > 0; i++)
+		usleep(10000);
+}
