@@ -51,8 +51,12 @@ int	 cgroup_remove(struct cgroup *);
  * writable places on one size-limited tmpfs (scratch_mib): /work (the
  * pod's files), /tmp, and /var/lib/nucleus (the proxy's state).
  */
+#define SANDBOX_EXE_DIR	"/nucleus"	/* where exe is bound, inside */
+
 struct sandbox_spec {
 	const char *name;	/* the pod: hostname, cgroup */
+	const char *exe;	/* a host program bound read-only at
+				   SANDBOX_EXE_DIR/its name; or NULL */
 	char *const *argv;	/* argv[0] an absolute path inside */
 	const char *binds[SANDBOX_BINDS_MAX + 1];	/* read-only, same path */
 	const char *conf;	/* a host directory, read-only at /etc/nucleus */
@@ -60,6 +64,8 @@ struct sandbox_spec {
 	uid_t	 uid;		/* the host uid that uid 0 inside maps to */
 	gid_t	 gid;
 	int	 fds[SANDBOX_FDS_MAX];	/* passed as 3, 4, ...; -1 ends */
+	int	 set_stdio;	/* stdio[] replace 0, 1, 2 */
+	int	 stdio[3];
 };
 
 struct sandbox {

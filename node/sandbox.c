@@ -49,7 +49,8 @@
 
 #include "node.h"
 
-#define ROOT		"/tmp"		/* where the new root is built */
+#define ROOT		"/tmp"		/* where the new root is mounted */
+#define OLD		"/.old"		/* the host's root, while building */
 #define ERRMSG_MAX	256
 
 struct child {
@@ -127,15 +128,16 @@ locked_flags(const char *path)
 static void
 bind_ro(int efd, const char *path)
 {
-	char target[4096], link[4096];
+	char source[4096], target[4096], link[4096];
 	struct stat st;
 	ssize_t n;
 
-	snprintf(target, sizeof(target), ROOT "%s", path);
-	if (lstat(path, &st) != 0)
+	snprintf(source, sizeof(source), OLD "%s", path);
+	snprintf(target, sizeof(target), "%s", path);
+	if (lstat(source, &st) != 0)
 		fail(efd, "bind %s", path);
 	if (S_ISLNK(st.st_mode)) {
-		if ((n = readlink(path, link, sizeof(link) - 1)) < 0)
+		if ((n = readlink(source, link, sizeof(link) - 1)) < 0)
 			fail(efd, "readlink %s", path);
 		link[n] = '\0';
 		if (symlink(link, target) != 0 && errno != EEXIST)
@@ -160,11 +162,32 @@ bind_ro(int efd, const char *path)
 			fail(efd, "create %s", target);
 		close(fd);
 	}
-	if (mount(path, target, NULL, MS_BIND | MS_REC, NULL) != 0)
+	if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0)
 		fail(efd, "bind %s", path);
 	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
-	    MS_NOSUID | MS_NODEV | locked_flags(path), NULL) != 0)
+	    MS_NOSUID | MS_NODEV | locked_flags(source), NULL) != 0)
 		fail(efd, "read-only %s", path);
+}
+
+/* The program to run, from wherever it is on the host. */
+static void
+bind_exe(int efd, const char *exe)
+{
+	const char *name = strrchr(exe, '/') != NULL ? strrchr(exe, '/') + 1 :
+	    exe;
+	char source[4096], target[4096];
+	int fd;
+
+	snprintf(source, sizeof(source), OLD "%s", exe);
+	snprintf(target, sizeof(target), SANDBOX_EXE_DIR "/%s", name);
+	if (mkdir_p(SANDBOX_EXE_DIR, 0755) != 0 ||
+	    (fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0755)) < 0)
+		fail(efd, "create %s", target);
+	close(fd);
+	if (mount(source, target, NULL, MS_BIND, NULL) != 0 ||
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+	    MS_NOSUID | MS_NODEV | locked_flags(source), NULL) != 0)
+		fail(efd, "bind %s", exe);
 }
 
 static void
@@ -174,16 +197,16 @@ scratch(int efd, const struct limits *lim)
 		const char *src, *dst;
 		mode_t mode;
 	} places[] = {
-		{ ROOT "/.scratch/work", ROOT "/work", 0755 },
-		{ ROOT "/.scratch/tmp", ROOT "/tmp", 01777 },
-		{ ROOT "/.scratch/state", ROOT "/var/lib/nucleus", 0700 },
+		{ "/.scratch/work", "/work", 0755 },
+		{ "/.scratch/tmp", "/tmp", 01777 },
+		{ "/.scratch/state", "/var/lib/nucleus", 0700 },
 	};
 	char opts[64];
 
 	snprintf(opts, sizeof(opts), "size=%llum,mode=0755", (unsigned long
 	    long)lim->scratch_mib);
-	if (mkdir(ROOT "/.scratch", 0755) != 0 ||
-	    mount("scratch", ROOT "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV,
+	if (mkdir("/.scratch", 0755) != 0 ||
+	    mount("scratch", "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV,
 	    opts) != 0)
 		fail(efd, "scratch tmpfs of %llu MiB", (unsigned long
 		    long)lim->scratch_mib);
@@ -195,8 +218,8 @@ scratch(int efd, const struct limits *lim)
 		    NULL) != 0)
 			fail(efd, "scratch %s", places[i].dst);
 	}
-	if (umount2(ROOT "/.scratch", MNT_DETACH) != 0 ||
-	    rmdir(ROOT "/.scratch") != 0)
+	if (umount2("/.scratch", MNT_DETACH) != 0 ||
+	    rmdir("/.scratch") != 0)
 		fail(efd, "scratch");
 }
 
@@ -207,59 +230,67 @@ devices(int efd)
 	    "urandom" };
 	char src[64], dst[64];
 
-	if (mkdir(ROOT "/dev", 0755) != 0 ||
-	    mount("dev", ROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+	if (mkdir("/dev", 0755) != 0 ||
+	    mount("dev", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
 	    "size=64k,mode=0755") != 0)
 		fail(efd, "/dev");
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		int fd;
 
-		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
-		snprintf(dst, sizeof(dst), ROOT "/dev/%s", nodes[i]);
+		snprintf(src, sizeof(src), OLD "/dev/%s", nodes[i]);
+		snprintf(dst, sizeof(dst), "/dev/%s", nodes[i]);
 		if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0666)) < 0)
 			fail(efd, "create %s", dst);
 		close(fd);
 		if (mount(src, dst, NULL, MS_BIND, NULL) != 0)
 			fail(efd, "bind %s", src);
 	}
-	if (symlink("/proc/self/fd", ROOT "/dev/fd") != 0)
+	if (symlink("/proc/self/fd", "/dev/fd") != 0)
 		fail(efd, "/dev/fd");
-	if (mount(NULL, ROOT "/dev", NULL, MS_REMOUNT | MS_RDONLY |
+	if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_RDONLY |
 	    MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") != 0)
 		fail(efd, "read-only /dev");
 }
 
-/* The root: built on a tmpfs at ROOT, pivoted into, made read-only. */
+/*
+ * The root: a tmpfs mounted at ROOT and pivoted into at once, so that
+ * the host's tree is at OLD while the new one is built (a source under
+ * ROOT is not hidden by it); then OLD is dropped and the root made
+ * read-only.
+ */
 static void
 build_root(int efd, const struct sandbox_spec *spec)
 {
+	char source[4096];
+
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		fail(efd, "make the mounts private");
 	if (mount("root", ROOT, "tmpfs", MS_NOSUID | MS_NODEV,
 	    "size=1m,mode=0755") != 0)
 		fail(efd, "root tmpfs");
+	if (mkdir(ROOT OLD, 0700) != 0 ||
+	    syscall(SYS_pivot_root, ROOT, ROOT OLD) != 0 || chdir("/") != 0)
+		fail(efd, "pivot_root");
 	for (size_t i = 0; spec->binds[i] != NULL; i++)
 		bind_ro(efd, spec->binds[i]);
+	if (spec->exe != NULL)
+		bind_exe(efd, spec->exe);
 	if (spec->conf != NULL) {
-		if (mkdir_p(ROOT "/etc/nucleus", 0755) != 0 ||
-		    mount(spec->conf, ROOT "/etc/nucleus", NULL, MS_BIND,
-		    NULL) != 0 ||
-		    mount(NULL, ROOT "/etc/nucleus", NULL, MS_REMOUNT |
-		    MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
-		    locked_flags(spec->conf), NULL) != 0)
+		snprintf(source, sizeof(source), OLD "%s", spec->conf);
+		if (mkdir_p("/etc/nucleus", 0755) != 0 ||
+		    mount(source, "/etc/nucleus", NULL, MS_BIND, NULL) != 0 ||
+		    mount(NULL, "/etc/nucleus", NULL, MS_REMOUNT | MS_BIND |
+		    MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags(source),
+		    NULL) != 0)
 			fail(efd, "bind %s at /etc/nucleus", spec->conf);
 	}
 	scratch(efd, &spec->lim);
 	devices(efd);
-	if (mkdir(ROOT "/proc", 0555) != 0 ||
-	    mount("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV |
-	    MS_NOEXEC, NULL) != 0)
+	if (mkdir("/proc", 0555) != 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL) != 0)
 		fail(efd, "/proc");
-	if (mkdir(ROOT "/.old", 0700) != 0 ||
-	    syscall(SYS_pivot_root, ROOT, ROOT "/.old") != 0)
-		fail(efd, "pivot_root");
-	if (chdir("/") != 0 || umount2("/.old", MNT_DETACH) != 0 ||
-	    rmdir("/.old") != 0)
+	if (umount2(OLD, MNT_DETACH) != 0 || rmdir(OLD) != 0)
 		fail(efd, "drop the old root");
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID |
 	    MS_NODEV, "size=1m,mode=0755") != 0)
@@ -316,21 +347,65 @@ drop_caps(int efd)
 		fail(efd, "no_new_privs");
 }
 
-/* The passed descriptors become 3, 4, ...; every other one is closed. */
+/*
+ * The standard descriptors (when asked) and then the passed ones as 3,
+ * 4, ...; every other one is closed.
+ */
 static void
-arrange_fds(int efd, const int *fds)
+arrange_fds(int efd, const struct sandbox_spec *spec)
 {
-	int n = 0, moved[SANDBOX_FDS_MAX];
+	int n = 0, moved[SANDBOX_FDS_MAX], io[3];
 
 	/* Out of the way first, so that no dup2 clobbers a later one. */
-	for (; n < SANDBOX_FDS_MAX && fds[n] >= 0; n++)
-		if ((moved[n] = fcntl(fds[n], F_DUPFD_CLOEXEC, 64)) < 0)
-			fail(efd, "descriptor %d", fds[n]);
+	for (; n < SANDBOX_FDS_MAX && spec->fds[n] >= 0; n++)
+		if ((moved[n] = fcntl(spec->fds[n], F_DUPFD_CLOEXEC, 64)) < 0)
+			fail(efd, "descriptor %d", spec->fds[n]);
+	for (int i = 0; spec->set_stdio && i < 3; i++)
+		if ((io[i] = fcntl(spec->stdio[i], F_DUPFD_CLOEXEC, 64)) < 0)
+			fail(efd, "descriptor %d", spec->stdio[i]);
+	for (int i = 0; spec->set_stdio && i < 3; i++)
+		if (dup2(io[i], i) != i)
+			fail(efd, "standard descriptor %d", i);
 	for (int i = 0; i < n; i++)
 		if (dup2(moved[i], 3 + i) != 3 + i)
-			fail(efd, "descriptor %d", fds[i]);
+			fail(efd, "descriptor %d", spec->fds[i]);
 	if (syscall(SYS_close_range, 3 + n, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 		fail(efd, "close descriptors");
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * The init was copied from the host process with every descriptor it
+ * had: keep only the standard ones, the error pipe and what the program
+ * is given, so that a peer's end closes when the program's does.
+ */
+static void
+keep_only(const struct child *c)
+{
+	const struct sandbox_spec *spec = c->spec;
+	int keep[3 + SANDBOX_FDS_MAX + 3 + 1], n = 0, next = 0;
+
+	keep[n++] = 0;
+	keep[n++] = 1;
+	keep[n++] = 2;
+	keep[n++] = c->errp[1];
+	for (int i = 0; i < SANDBOX_FDS_MAX && spec->fds[i] >= 0; i++)
+		keep[n++] = spec->fds[i];
+	for (int i = 0; spec->set_stdio && i < 3; i++)
+		keep[n++] = spec->stdio[i];
+	qsort(keep, (size_t)n, sizeof(keep[0]), by_value);
+	for (int i = 0; i < n; i++) {
+		if (keep[i] > next)
+			(void)syscall(SYS_close_range, (unsigned)next,
+			    (unsigned)keep[i] - 1, 0);
+		next = keep[i] + 1;
+	}
+	(void)syscall(SYS_close_range, (unsigned)next, ~0U, 0);
 }
 
 static int __attribute__((noreturn))
@@ -346,6 +421,7 @@ init_main(struct child *c)
 	if (read(c->go[0], &go, 1) != 1 || go != 'g')
 		_exit(127);	/* the host gave up */
 	close(c->go[0]);
+	keep_only(c);
 	/* Become the uid and gid the host mapped: 0 inside, spec's outside. */
 	if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		fail(efd, "become uid 0 of the user namespace");
@@ -360,15 +436,13 @@ init_main(struct child *c)
 	if (prog == 0) {
 		if (setsid() < 0)
 			fail(efd, "setsid");
-		arrange_fds(efd, spec->fds);
+		arrange_fds(efd, spec);
 		drop_caps(efd);
 		execv(spec->argv[0], spec->argv);
 		fail(efd, "exec %s", spec->argv[0]);
 	}
 	/* The init: holds nothing of the program's, reaps every orphan. */
-	close(efd);
-	for (int i = 0; i < SANDBOX_FDS_MAX && spec->fds[i] >= 0; i++)
-		close(spec->fds[i]);
+	(void)syscall(SYS_close_range, 0U, ~0U, 0);
 	for (;;) {
 		pid = waitpid(-1, &status, 0);
 		if (pid < 0 && errno == EINTR)
