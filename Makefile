@@ -147,7 +147,8 @@ $(B)/libnode.a: $(NODE_LIB_OBJS)
 $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
 	    $(B)/libauthority.a $(B)/libnode.a $(B)/libpolicy.a $(B)/libaudit.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) \
+	    $(LMDB_LIBS) -lm
 
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libaudit.a $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)

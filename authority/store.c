@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "authority.h"
+#include "replay.h"
 
 #define MAP_SIZE	(1024UL * 1024 * 1024)
 
@@ -123,52 +124,14 @@ int
 store_nonce_put(struct store *s, MDB_txn *txn, const char *kid,
     const uint8_t nonce[AUDIT_NONCE_LEN], int64_t ts, struct audit_err *err)
 {
-	uint8_t key[AUDIT_KID_MAX + 1 + AUDIT_NONCE_LEN];
-	size_t n = strlen(kid);
-	MDB_val k, v = { sizeof(ts), &ts };
-	int rc;
-
-	memcpy(key, kid, n);
-	key[n] = 0;
-	memcpy(key + n + 1, nonce, AUDIT_NONCE_LEN);
-	k.mv_size = n + 1 + AUDIT_NONCE_LEN;
-	k.mv_data = key;
-	rc = mdb_put(txn, s->nonces, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST)
-		return 1;
-	if (rc != 0)
-		return lmdb_fail(err, "nonce", rc);
-	return 0;
+	return replay_put(txn, s->nonces, kid, nonce, ts, err);
 }
 
 /* Forget nonces whose ts is before `before`: they are refused anyway. */
 int
 store_nonce_prune(struct store *s, int64_t before)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int n = 0;
-
-	if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
-		return -1;
-	if (mdb_cursor_open(txn, s->nonces, &cur) != 0) {
-		mdb_txn_abort(txn);
-		return -1;
-	}
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		int64_t ts;
-
-		if (v.mv_size != sizeof(ts))
-			continue;
-		memcpy(&ts, v.mv_data, sizeof(ts));
-		if (ts < before && mdb_cursor_del(cur, 0) == 0)
-			n++;
-	}
-	mdb_cursor_close(cur);
-	if (mdb_txn_commit(txn) != 0)
-		return -1;
-	return n;
+	return replay_prune(s->env, s->nonces, before);
 }
 
 int

@@ -1,0 +1,21 @@
+/*
+ * Replay protection for signed requests (replay.c): the (kid, nonce)
+ * pairs seen within the skew window, kept in an LMDB database so that a
+ * restart does not reopen the window.  The caller owns the environment
+ * and the transaction; a pair's value is the request's ts, by which
+ * pairs older than the window are pruned.
+ */
+#ifndef NUCLEUS_REPLAY_H
+#define NUCLEUS_REPLAY_H
+
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "audit.h"
+
+int	 replay_put(MDB_txn *, MDB_dbi, const char *,
+	    const uint8_t[AUDIT_NONCE_LEN], int64_t, struct audit_err *);
+int	 replay_prune(MDB_env *, MDB_dbi, int64_t);
+
+#endif
