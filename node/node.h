@@ -1,13 +1,16 @@
 /*
- * nucleus-node: the host's control plane.  This header holds the local
- * driver's process sandbox (sandbox.c), the pods' cgroups (cgroup.c) and
- * what the host can run (doctor.c).
+ * nucleus-node: the host's control plane.  This header holds the gate
+ * every request passes (gate.c), the local driver's process sandbox
+ * (sandbox.c) and the pods' cgroups (cgroup.c).
  */
 #ifndef NUCLEUS_NODE_H
 #define NUCLEUS_NODE_H
 
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <jansson.h>
+#include <lmdb.h>
 
 #include "audit.h"
 
@@ -79,5 +82,42 @@ int	 sandbox_start(const struct sandbox_spec *, struct sandbox *,
 int	 sandbox_wait(struct sandbox *, int *);
 void	 sandbox_kill(struct sandbox *);
 void	 sandbox_release(struct sandbox *);
+
+/* The gate (gate.c): formats section 4's checks of a request line. */
+#define GATE_LINE_MAX	(1024 * 1024)	/* bytes in a request line */
+#define GATE_ID_MAX	64		/* characters in a request id */
+#define GATE_SKEW	60		/* seconds, by default */
+
+struct gate {
+	const struct audit_keyring *keys;	/* with roles */
+	MDB_env	*env;		/* the seen (kid, nonce) pairs */
+	MDB_dbi	 nonces;
+	int	 skew;
+	size_t	 line_max;
+	int	 dirty;		/* a pair committed, not yet synced */
+	/* the pods: does it exist; may kid call it (-1: no such pod) */
+	int	(*pod_exists)(void *, const char *);
+	int	(*may_call)(void *, const char *, const char *);
+	void	*arg;
+};
+
+struct gate_req {
+	json_t	*obj;		/* the request */
+	json_t	*id;		/* its id, once read */
+	char	 kid[AUDIT_KID_MAX + 1];
+	char	 role[AUDIT_ROLE_MAX + 1];
+	int64_t	 ts;
+	uint8_t	 nonce[AUDIT_NONCE_LEN];
+	const char *pod, *op;	/* into obj */
+	int	 node_op;	/* pod.* rather than a tool operation */
+	int	 verified;	/* its signature held */
+	const char *kind;	/* refused: the error kind */
+	const char *why;	/* and the message */
+};
+
+int	 gate_op_class(const char *);
+int	 gate_check(struct gate *, const char *, size_t, int64_t,
+	    struct gate_req *);
+void	 gate_req_free(struct gate_req *);
 
 #endif /* NUCLEUS_NODE_H */

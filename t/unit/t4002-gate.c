@@ -1,0 +1,275 @@
+/*
+ * The node's gate: the request vectors, and each check of formats
+ * section 4 failing in turn with its error kind, replays across a
+ * reopened store too.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node.h"
+#include "tap.h"
+#include "vectors.h"
+
+#define VTS	1764400000	/* the vectors' ts */
+
+static char dir[] = "/tmp/nucleus-t4002-XXXXXX";
+static struct audit_keyring ring;
+static struct gate g;
+static MDB_env *env;
+static struct audit_seckey *agent, *admin, *node, *intruder;
+
+static int
+pod_exists(void *arg, const char *pod)
+{
+	(void)arg;
+	return strcmp(pod, "p-0001") == 0 || strcmp(pod, "p-other") == 0;
+}
+
+/* p-0001 names agent-7 and agent-hmac; p-other names nobody. */
+static int
+may_call(void *arg, const char *pod, const char *kid)
+{
+	if (!pod_exists(arg, pod))
+		return -1;
+	return strcmp(pod, "p-0001") == 0 && (strcmp(kid, "agent-7") == 0 ||
+	    strcmp(kid, "agent-hmac") == 0);
+}
+
+static void
+open_store(void)
+{
+	MDB_txn *txn;
+
+	if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 2) != 0 ||
+	    mdb_env_open(env, dir, 0, 0600) != 0 ||
+	    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+	    mdb_dbi_open(txn, "nonces", MDB_CREATE, &g.nonces) != 0 ||
+	    mdb_txn_commit(txn) != 0) {
+		printf("Bail out! cannot open LMDB in %s\n", dir);
+		exit(1);
+	}
+	g.env = env;
+}
+
+static struct audit_seckey *
+key_of(const char *name, const char *kid)
+{
+	json_t *keys = vector_load("keys.json"), *k;
+	struct audit_seckey *sk = NULL;
+	struct audit_err e;
+	uint8_t seed[32];
+	size_t i;
+
+	json_array_foreach(keys, i, k) {
+		const char *s = json_string_value(json_object_get(k,
+		    "seed_b64"));
+
+		if (strcmp(json_string_value(json_object_get(k, "name")),
+		    name) != 0 || s == NULL)
+			continue;
+		audit_unb64(seed, sizeof(seed), s, strlen(s));
+		audit_seckey_from_seed(&sk, kid, seed, &e);
+	}
+	json_decref(keys);
+	return sk;
+}
+
+/* A signed request line, as a fresh string. */
+static char *
+req(struct audit_seckey *k, const char *pod, const char *op, long long ts)
+{
+	static unsigned serial;
+	struct audit_err e;
+	char nonce[33];
+	json_t *o;
+	char *s;
+
+	snprintf(nonce, sizeof(nonce), "%032x", ++serial);
+	o = json_pack("{s:s, s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:{}}", "type",
+	    "request", "v", 1, "id", "q", "kid", k->kid, "ts", (json_int_t)ts,
+	    "nonce", nonce, "pod", pod, "op", op, "args");
+	audit_sign(o, "request", k, &e);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* The kind a line gets at time now: "ok" or the error kind. */
+static const char *
+kind(const char *line, long long now, const char **why)
+{
+	static char buf[32];
+	struct gate_req q;
+	int rc = gate_check(&g, line, strlen(line), now, &q);
+
+	snprintf(buf, sizeof(buf), "%s", rc == 0 ? "ok" : q.kind);
+	if (why != NULL)
+		*why = q.why;
+	gate_req_free(&q);
+	return buf;
+}
+
+static void
+expect(const char *line, long long now, const char *want, const char *what)
+{
+	const char *why = NULL, *got = kind(line, now, &why);
+
+	if (!ok(strcmp(got, want) == 0, "%s: %s", what, want))
+		diag("got %s (%s)", got, why != NULL ? why : "");
+}
+
+static const char *
+vector_line(const char *name)
+{
+	static char *s;
+	json_t *all = vector_load("signed.json"), *c;
+	size_t i;
+
+	free(s);
+	s = NULL;
+	json_array_foreach(all, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "name")),
+		    name) == 0)
+			s = json_dumps(json_object_get(c, "object"),
+			    JSON_COMPACT);
+	json_decref(all);
+	return s;
+}
+
+int
+main(void)
+{
+	struct audit_err e;
+	char *line, *big, text[8192];
+	FILE *f;
+	size_t n;
+
+	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+		return 1;
+	agent = key_of("agent", "agent-7");
+	node = key_of("node", "node-1");
+	intruder = key_of("intruder", "agent-7");
+	audit_seckey_generate(&admin, "ops-1", &e);
+	f = fopen(vector_path("keyring"), "re");
+	n = f != NULL ? fread(text, 1, sizeof(text) - 200, f) : 0;
+	if (f != NULL)
+		fclose(f);
+	text[n] = '\0';
+	audit_keyring_line(admin, "admin", text + n, sizeof(text) - n);
+	strcat(text, "\n");
+	if (audit_keyring_parse(&ring, text, strlen(text), 1, &e) != 0) {
+		printf("Bail out! %s\n", e.msg);
+		return 1;
+	}
+	g.keys = &ring;
+	g.skew = GATE_SKEW;
+	g.line_max = GATE_LINE_MAX;
+	g.pod_exists = pod_exists;
+	g.may_call = may_call;
+	open_store();
+
+	expect(vector_line("request-ed25519"), VTS, "ok",
+	    "the Ed25519 request vector");
+	expect(vector_line("request-ed25519"), VTS, "replayed",
+	    "the same again");
+	expect(vector_line("request-hmac"), VTS, "ok",
+	    "the HMAC-SHA-256 request vector");
+	mdb_env_close(env);
+	open_store();
+	expect(vector_line("request-hmac"), VTS, "replayed",
+	    "after the store is reopened, as after a restart");
+	expect(vector_line("request-tampered-args"), VTS, "auth_failed",
+	    "args changed after signing");
+	expect(vector_line("approval-checked-as-request"), VTS, "bad_request",
+	    "a token sent as a request");
+
+	line = req(agent, "p-0001", "read", VTS);
+	expect(line, VTS + 61, "replayed", "61 s later than ts");
+	expect(line, VTS - 61, "replayed", "61 s earlier than ts");
+	expect(line, VTS + 60, "ok", "60 s later: within the skew");
+	free(line);
+
+	line = req(intruder, "p-0001", "read", VTS);
+	expect(line, VTS, "auth_failed", "signed by another key under the "
+	    "agent's kid");
+	free(line);
+	{
+		struct audit_seckey *stranger;
+
+		audit_seckey_generate(&stranger, "stranger", &e);
+		line = req(stranger, "p-0001", "read", VTS);
+		expect(line, VTS, "auth_failed", "a kid not in the keyring");
+		free(line);
+		audit_seckey_free(stranger);
+	}
+
+	line = req(agent, "", "pod.create", VTS);
+	expect(line, VTS, "forbidden", "an agent creating a pod");
+	free(line);
+	line = req(agent, "p-other", "read", VTS);
+	expect(line, VTS, "forbidden", "an agent calling a pod that does not "
+	    "name it");
+	free(line);
+	line = req(agent, "p-none", "read", VTS);
+	expect(line, VTS, "unknown_pod", "an agent calling no pod");
+	free(line);
+	line = req(admin, "", "pod.create", VTS);
+	expect(line, VTS, "ok", "an admin creating a pod");
+	free(line);
+	line = req(admin, "", "pod.list", VTS);
+	expect(line, VTS, "ok", "an admin listing pods");
+	free(line);
+	line = req(admin, "p-0001", "read", VTS);
+	expect(line, VTS, "forbidden", "an admin calling a pod's tools");
+	free(line);
+	line = req(admin, "p-none", "pod.stop", VTS);
+	expect(line, VTS, "unknown_pod", "an admin stopping no pod");
+	free(line);
+	line = req(admin, "p-0001", "pod.create", VTS);
+	expect(line, VTS, "bad_request", "pod.create naming a pod");
+	free(line);
+	line = req(node, "p-0001", "read", VTS);
+	expect(line, VTS, "forbidden", "a key whose role is node");
+	free(line);
+	line = req(agent, "p-0001", "frobnicate", VTS);
+	expect(line, VTS, "bad_request", "an unknown operation");
+	free(line);
+
+	line = req(agent, "p-0001", "read", VTS);
+	{
+		char *dup = malloc(strlen(line) + 16);
+
+		sprintf(dup, "{\"v\":1,%s", line + 1);
+		expect(dup, VTS, "bad_request", "a duplicate member");
+		sprintf(dup, "{\"x\":1,%s", line + 1);
+		expect(dup, VTS, "bad_request", "an unknown member");
+		free(dup);
+	}
+	free(line);
+	expect("[1,2]", VTS, "bad_request", "not an object");
+
+	big = malloc(GATE_LINE_MAX + 2);
+	memset(big, ' ', GATE_LINE_MAX + 1);
+	big[0] = '{';
+	big[GATE_LINE_MAX - 1] = '}';
+	big[GATE_LINE_MAX] = '\0';
+	expect(big, VTS, "bad_request", "a line of exactly the limit is read");
+	big[GATE_LINE_MAX] = ' ';
+	big[GATE_LINE_MAX + 1] = '\0';
+	expect(big, VTS, "too_large", "one byte over the limit");
+	free(big);
+
+	ok(g.dirty, "the accepted pairs wait for the caller's sync");
+	mdb_env_close(env);
+	audit_keyring_free(&ring);
+	audit_seckey_free(agent);
+	audit_seckey_free(admin);
+	audit_seckey_free(node);
+	audit_seckey_free(intruder);
+	snprintf(text, sizeof(text), "rm -rf %s", dir);
+	(void)!system(text);
+	return done_testing();
+}
