@@ -120,4 +120,32 @@ int	 gate_check(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
 void	 gate_req_free(struct gate_req *);
 
+/* A pod spec (podspec.c); each limit checked by crossing it in t4003. */
+#define POD_NAME_MAX	64	/* characters in a pod's name */
+#define POD_AGENTS_MAX	64	/* agents one pod names */
+#define POD_MEMORY_MIN	64	/* MiB */
+#define POD_MEMORY_MAX	65536
+#define POD_MEMORY_DEFAULT 512
+#define POD_CPUS_MAX	64
+#define POD_PIDS_MIN	16
+#define POD_PIDS_MAX	4096
+#define POD_PIDS_DEFAULT 256
+#define POD_SCRATCH_MAX	65536	/* MiB */
+#define POD_SCRATCH_DEFAULT 256
+#define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
+
+struct podspec {
+	char	 name[POD_NAME_MAX + 1];
+	char	 driver[16];
+	json_t	*policy;	/* a profile name or a policy object */
+	char	**agents;
+	size_t	 nagents;
+	struct limits lim;
+	long long timeout_s;
+};
+
+int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
+int	 podspec_names(const struct podspec *, const char *);
+void	 podspec_free(struct podspec *);
+
 #endif /* NUCLEUS_NODE_H */

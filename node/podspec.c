@@ -1,0 +1,178 @@
+/*
+ * A pod spec: what pod.create asks for (nucleus-pod(5) to come).
+ *
+ *	{"v": 1, "name": "p-0001", "driver": "local",
+ *	 "policy": "fix_issue",			(a profile, or a policy object)
+ *	 "agents": ["agent-7"],			(who may call its tools)
+ *	 "resources": {"memory_mib": 512, "cpus": 1, "pids": 256,
+ *	               "scratch_mib": 256, "timeout_s": 3600}}
+ *
+ * Every member is checked here, once, with a message naming it; an
+ * unknown member is an error (a typo in a limit must not leave the pod
+ * unlimited).  The policy itself is the proxy's to read: only its shape
+ * is checked here.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+static const char *const spec_members[] = {
+	"v", "name", "driver", "policy", "agents", "resources", NULL
+};
+
+static const char *const resource_members[] = {
+	"memory_mib", "cpus", "pids", "scratch_mib", "timeout_s", NULL
+};
+
+static const char *const drivers[] = { "local", "qemu", "firecracker",
+    NULL };
+
+static int
+known(const json_t *o, const char *const *names, const char *where,
+    struct audit_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, k, v) {
+		size_t i;
+
+		for (i = 0; names[i] != NULL; i++)
+			if (strcmp(k, names[i]) == 0)
+				break;
+		if (names[i] == NULL)
+			return audit_errf(err, "%sunknown member \"%.64s\"",
+			    where, k);
+	}
+	return 0;
+}
+
+/* An integer member in [min, max], or def when absent. */
+static int
+bounded(const json_t *o, const char *name, long long min, long long max,
+    long long def, long long *out, struct audit_err *err)
+{
+	const json_t *v = json_object_get(o, name);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return audit_errf(err, "resources.%s: expected %lld to %lld",
+		    name, min, max);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+void
+podspec_free(struct podspec *p)
+{
+	for (size_t i = 0; i < p->nagents; i++)
+		free(p->agents[i]);
+	free(p->agents);
+	json_decref(p->policy);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
+{
+	const json_t *v, *res;
+	long long n;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(o))
+		return audit_errf(err, "a pod spec is a JSON object");
+	if (known(o, spec_members, "", err) != 0)
+		return -1;
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return audit_errf(err, "v: expected 1");
+	v = json_object_get(o, "name");
+	if (!json_is_string(v) || json_string_length(v) > POD_NAME_MAX ||
+	    !audit_logid_valid(json_string_value(v), json_string_length(v)))
+		return audit_errf(err, "name: expected 1 to %d characters of "
+		    "[A-Za-z0-9._-]", POD_NAME_MAX);
+	audit_fmt(p->name, sizeof(p->name), "%s", json_string_value(v));
+	v = json_object_get(o, "driver");
+	audit_fmt(p->driver, sizeof(p->driver), "%s", v == NULL ? "local" :
+	    json_is_string(v) ? json_string_value(v) : "");
+	for (i = 0; drivers[i] != NULL; i++)
+		if (strcmp(p->driver, drivers[i]) == 0)
+			break;
+	if (drivers[i] == NULL)
+		return audit_errf(err, "driver: expected local, qemu or "
+		    "firecracker");
+	v = json_object_get(o, "policy");
+	if (!json_is_string(v) && !json_is_object(v))
+		return audit_errf(err, "policy: expected a profile name or a "
+		    "policy object");
+	p->policy = json_incref((json_t *)v);
+	v = json_object_get(o, "agents");
+	if (!json_is_array(v) || json_array_size(v) < 1 ||
+	    json_array_size(v) > POD_AGENTS_MAX)
+		return podspec_free(p), audit_errf(err, "agents: expected 1 to "
+		    "%d key ids", POD_AGENTS_MAX);
+	if ((p->agents = calloc(json_array_size(v), sizeof(char *))) == NULL)
+		return podspec_free(p), audit_errf(err, "out of memory");
+	for (i = 0; i < json_array_size(v); i++) {
+		const json_t *a = json_array_get(v, i);
+
+		if (!json_is_string(a) || !audit_kid_valid(
+		    json_string_value(a), json_string_length(a)) ||
+		    (p->agents[i] = strdup(json_string_value(a))) == NULL) {
+			podspec_free(p);
+			return audit_errf(err, "agents[%zu]: expected a key id",
+			    i);
+		}
+		p->nagents = i + 1;
+	}
+	res = json_object_get(o, "resources");
+	if (res != NULL && !json_is_object(res)) {
+		podspec_free(p);
+		return audit_errf(err, "resources: expected an object");
+	}
+	if (res != NULL && known(res, resource_members, "resources: ",
+	    err) != 0) {
+		podspec_free(p);
+		return -1;
+	}
+	if (bounded(res, "memory_mib", POD_MEMORY_MIN, POD_MEMORY_MAX,
+	    POD_MEMORY_DEFAULT, &n, err) != 0)
+		goto fail;
+	p->lim.memory_mib = (uint64_t)n;
+	if (bounded(res, "cpus", 1, POD_CPUS_MAX, 1, &n, err) != 0)
+		goto fail;
+	p->lim.cpus_milli = (unsigned)n * 1000;
+	if (bounded(res, "pids", POD_PIDS_MIN, POD_PIDS_MAX,
+	    POD_PIDS_DEFAULT, &n, err) != 0)
+		goto fail;
+	p->lim.pids = (unsigned)n;
+	if (bounded(res, "scratch_mib", 1, POD_SCRATCH_MAX,
+	    POD_SCRATCH_DEFAULT, &n, err) != 0)
+		goto fail;
+	p->lim.scratch_mib = (uint64_t)n;
+	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
+		goto fail;
+	p->timeout_s = n;
+	return 0;
+fail:
+	podspec_free(p);
+	return -1;
+}
+
+/* Does the pod name this agent? */
+int
+podspec_names(const struct podspec *p, const char *kid)
+{
+	for (size_t i = 0; i < p->nagents; i++)
+		if (strcmp(p->agents[i], kid) == 0)
+			return 1;
+	return 0;
+}

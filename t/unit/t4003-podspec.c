@@ -1,0 +1,144 @@
+/*
+ * Pod specs: the defaults, every limit crossed, and the refusals.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+#include "tap.h"
+
+static int
+parses(const char *text, struct podspec *p, char *why, size_t whysz)
+{
+	json_error_t jerr;
+	struct audit_err e;
+	json_t *o = json_loads(text, 0, &jerr);
+	int rc;
+
+	if (o == NULL) {
+		snprintf(why, whysz, "%s", jerr.text);
+		return 0;
+	}
+	rc = podspec_parse(p, o, &e);
+	json_decref(o);
+	snprintf(why, whysz, "%s", rc == 0 ? "" : e.msg);
+	return rc == 0;
+}
+
+/* A spec with these resources. */
+static const char *
+with(const char *res)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "{\"v\":1,\"name\":\"p-1\",\"policy\":"
+	    "\"fix_issue\",\"agents\":[\"agent-7\"],\"resources\":{%s}}", res);
+	return buf;
+}
+
+static void
+limit(const char *name, long long lo, long long hi)
+{
+	struct podspec p;
+	char why[256], res[128];
+
+	snprintf(res, sizeof(res), "\"%s\":%lld", name, lo);
+	ok(parses(with(res), &p, why, sizeof(why)), "%s %lld", name, lo);
+	podspec_free(&p);
+	snprintf(res, sizeof(res), "\"%s\":%lld", name, hi);
+	ok(parses(with(res), &p, why, sizeof(why)), "%s %lld", name, hi);
+	podspec_free(&p);
+	snprintf(res, sizeof(res), "\"%s\":%lld", name, lo - 1);
+	if (!ok(!parses(with(res), &p, why, sizeof(why)) && strstr(why,
+	    name) != NULL, "%s %lld refused", name, lo - 1))
+		diag("%s", why);
+	snprintf(res, sizeof(res), "\"%s\":%lld", name, hi + 1);
+	if (!ok(!parses(with(res), &p, why, sizeof(why)) && strstr(why,
+	    name) != NULL, "%s %lld refused", name, hi + 1))
+		diag("%s", why);
+}
+
+static void
+refused(const char *text, const char *msg, const char *what)
+{
+	struct podspec p;
+	char why[256];
+
+	if (!ok(!parses(text, &p, why, sizeof(why)) && strstr(why, msg) !=
+	    NULL, "refused: %s", what))
+		diag("got \"%s\"", why);
+}
+
+int
+main(void)
+{
+	struct podspec p;
+	char why[256], *agents, name[80];
+	size_t n;
+
+	if (!ok(parses(with(""), &p, why, sizeof(why)), "a minimal spec"))
+		diag("%s", why);
+	ok(strcmp(p.driver, "local") == 0 && p.lim.memory_mib == 512 &&
+	    p.lim.cpus_milli == 1000 && p.lim.pids == 256 &&
+	    p.lim.scratch_mib == 256 && p.timeout_s == 0,
+	    "the defaults: local, 512 MiB, 1 CPU, 256 pids, 256 MiB, no "
+	    "timeout");
+	ok(podspec_names(&p, "agent-7") && !podspec_names(&p, "agent-8"),
+	    "it names its agents, and no other");
+	podspec_free(&p);
+
+	limit("memory_mib", 64, 65536);
+	limit("cpus", 1, 64);
+	limit("pids", 16, 4096);
+	limit("scratch_mib", 1, 65536);
+	limit("timeout_s", 0, 7 * 86400);
+
+	agents = malloc(65 * 12 + 64);
+	n = (size_t)sprintf(agents, "{\"v\":1,\"name\":\"p\",\"policy\":\"x\","
+	    "\"agents\":[");
+	for (int i = 0; i < 64; i++)
+		n += (size_t)sprintf(agents + n, "%s\"a%d\"", i ? "," : "", i);
+	strcpy(agents + n, "]}");
+	ok(parses(agents, &p, why, sizeof(why)), "64 agents");
+	podspec_free(&p);
+	strcpy(agents + n, ",\"a64\"]}");
+	refused(agents, "agents", "65 agents");
+	free(agents);
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[]}",
+	    "agents", "no agent");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a b\"]}",
+	    "agents[0]", "an agent that is not a key id");
+
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	snprintf(why, sizeof(why), "{\"v\":1,\"name\":\"%s\",\"policy\":\"x\","
+	    "\"agents\":[\"a\"]}", name);
+	ok(parses(why, &p, why, sizeof(why)), "a name of 64 characters");
+	podspec_free(&p);
+	name[64] = 'n';
+	name[65] = '\0';
+	snprintf(why, sizeof(why), "{\"v\":1,\"name\":\"%s\",\"policy\":\"x\","
+	    "\"agents\":[\"a\"]}", name);
+	refused(why, "name", "a name of 65 characters");
+
+	refused("{\"v\":1,\"name\":\"../p\",\"policy\":\"x\",\"agents\":[\"a\"]}",
+	    "name", "a name with a slash");
+	refused("{\"v\":2,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"]}",
+	    "v:", "version 2");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"driver\":\"docker\"}", "driver", "an unknown driver");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":7,\"agents\":[\"a\"]}",
+	    "policy", "a policy that is a number");
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":{\"capabilities\":{}},"
+	    "\"agents\":[\"a\"],\"driver\":\"qemu\"}", &p, why, sizeof(why)) &&
+	    json_is_object(p.policy) && strcmp(p.driver, "qemu") == 0,
+	    "an inline policy, and the qemu driver");
+	podspec_free(&p);
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"memory\":1}", "unknown member", "an unknown member");
+	refused(with("\"memory\":64"), "unknown member", "an unknown resource "
+	    "(a typo must not leave the pod unlimited)");
+	refused(with("\"pids\":\"8\""), "pids", "a limit that is a string");
+	return done_testing();
+}
