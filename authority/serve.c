@@ -2,9 +2,9 @@
  * Connections on the request and the admin socket: newline-delimited
  * JSON in, one JSON line per answer out.  A connection is bounded: at
  * most CONN_INFLIGHT_MAX lines in flight (an admin's: one) and OUTBUF_MAX
- * unsent bytes; past either, it is not read until it drains.  A line longer than
- * LINE_MAX_BYTES is read to its end, hashed, refused and recorded, and
- * the next line is served.
+ * unsent bytes; past either, it is not read until it drains.  A line
+ * longer than LINE_MAX_BYTES is read to its end, hashed, refused and
+ * recorded, and the next line is served.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -148,4 +148,29 @@ int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
 int	 podspec_names(const struct podspec *, const char *);
 void	 podspec_free(struct podspec *);
 
+/* The local driver (local.c): nucleus-proxy in the sandbox. */
+#define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
+#define LOCAL_PATH_MAX	512
+
+struct local_env {
+	const char *proxy;	/* the nucleus-proxy program, on the host */
+	const char *trust;	/* the authority keys' keyring */
+	const struct audit_seckey *node_key;	/* signs each key-cert */
+	uid_t	 uid;		/* what a pod's uid 0 is on the host */
+	gid_t	 gid;
+	const char *binds[SANDBOX_BINDS_MAX + 1];	/* read-only paths */
+};
+
+struct local_pod {
+	char	 name[POD_NAME_MAX + 1];
+	char	 dir[LOCAL_PATH_MAX];
+	struct sandbox sb;
+	int	 chan;		/* the node's end of the pod's channel */
+	char	 log[AUDIT_LOGID_MAX + 1];	/* the pod's audit log */
+	uint8_t	 pubkey[AUDIT_PK_LEN];		/* and the key it certified */
+};
+
+int	 local_start(const struct podspec *, const struct local_env *,
+	    const char *, struct local_pod *, struct audit_err *);
+
 #endif /* NUCLEUS_NODE_H */

@@ -1,0 +1,235 @@
+/*
+ * The local driver: a pod is nucleus-proxy in the process sandbox.
+ *
+ *	<dir>/conf/pod.json	the proxy's pod file: its pod, policy, and
+ *	<dir>/conf/trust	the authority keys, both owned by the uid the
+ *				pod's uid 0 maps to, read-only inside at
+ *				/etc/nucleus
+ *	<dir>/proxy.err		what the proxy says on its standard error
+ *
+ * dir is mode 0711 and its parents must be searchable too: the sandbox's
+ * init, as the pod's uid, binds conf from there.
+ *
+ * The proxy starts with -C: it makes a fresh audit key, says hello on
+ * its standard output with the key and its log's id, and waits on its
+ * standard input for the node's key-cert, which the node signs with its
+ * own key; so the pod's log verifies with the node's key alone.  Then
+ * it serves the node on descriptor 3, the pod's one channel.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node.h"
+
+static int
+write_owned(const char *path, const char *text, size_t len, uid_t uid,
+    gid_t gid, struct audit_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return audit_errf(err, "%s: %s", path, strerror(errno));
+	if (audit_writeall(fd, text, len) != 0 || fchown(fd, uid, gid) != 0 ||
+	    fsync(fd) != 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The proxy's pod file, from the spec. */
+static int
+pod_file(const struct podspec *spec, const char *path, uid_t uid, gid_t gid,
+    struct audit_err *err)
+{
+	struct audit_buf b = { 0 };
+	json_t *o;
+	int rc;
+
+	o = json_pack("{s:i, s:s, s:O, s:s, s:s, s:s, s:[s,s]}", "v", 1,
+	    "pod", spec->name, "policy", spec->policy, "root", "/work",
+	    "state", "/var/lib/nucleus", "trust", "/etc/nucleus/trust",
+	    "path", "/usr/bin", "/bin");
+	if (o == NULL || cjson_encode(o, &b, err) != 0 ||
+	    audit_buf_add(&b, "\n", 1) != 0) {
+		json_decref(o);
+		audit_buf_free(&b);
+		return audit_errf(err, "%s: cannot make the pod file", path);
+	}
+	rc = write_owned(path, b.p, b.len, uid, gid, err);
+	json_decref(o);
+	audit_buf_free(&b);
+	return rc;
+}
+
+/* One line from fd within the deadline (milliseconds from now). */
+static int
+read_line_within(int fd, char *buf, size_t sz, int ms)
+{
+	struct timespec t0, t;
+	size_t n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (n + 1 < sz) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int left;
+		ssize_t r;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return -1;
+		if ((r = read(fd, buf + n, 1)) <= 0)
+			return -1;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		n++;
+	}
+	return -1;
+}
+
+/* hello in, the node's key-cert out. */
+static int
+handshake(struct local_pod *pod, const struct local_env *env, int io,
+    struct audit_err *err)
+{
+	char line[1024];
+	json_error_t jerr;
+	json_t *h = NULL, *cert = NULL;
+	struct audit_buf b = { 0 };
+	const char *pk;
+	int rc = -1;
+
+	if (read_line_within(io, line, sizeof(line), LOCAL_HELLO_MS) != 0) {
+		audit_errf(err, "the proxy said no hello within %d ms (see "
+		    "%s/proxy.err)", LOCAL_HELLO_MS, pod->dir);
+		return -1;
+	}
+	if ((h = json_loads(line, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_string(json_object_get(h, "log")) ||
+	    !json_is_string(json_object_get(h, "pod")) ||
+	    strcmp(json_string_value(json_object_get(h, "pod")),
+	    pod->name) != 0 ||
+	    (pk = json_string_value(json_object_get(h, "pubkey"))) == NULL ||
+	    audit_unb64(pod->pubkey, AUDIT_PK_LEN, pk, strlen(pk)) != 0) {
+		audit_errf(err, "the proxy's hello is not one");
+		goto out;
+	}
+	audit_fmt(pod->log, sizeof(pod->log), "%s", json_string_value(
+	    json_object_get(h, "log")));
+	if ((cert = audit_key_cert(env->node_key, pod->log, pod->pubkey,
+	    (int64_t)time(NULL), err)) == NULL ||
+	    cjson_encode(cert, &b, err) != 0 || audit_buf_add(&b, "\n", 1) != 0)
+		goto out;
+	if (audit_writeall(io, b.p, b.len) != 0) {
+		audit_errf(err, "the proxy took no key-cert: %s",
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	audit_buf_free(&b);
+	json_decref(cert);
+	json_decref(h);
+	return rc;
+}
+
+/*
+ * Start spec's pod under dir (made if need be); on success pod->chan is
+ * the node's end of the pod's channel.
+ */
+int
+local_start(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct audit_err *err)
+{
+	char conf[LOCAL_PATH_MAX], path[LOCAL_PATH_MAX + 16];
+	char *argv[] = { SANDBOX_EXE_DIR "/nucleus-proxy", "-C", "-f", "3",
+	    "-p", "/etc/nucleus/pod.json", NULL };
+	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
+	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
+	    .gid = env->gid };
+	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, errfd = -1;
+	char *trust = NULL;
+	size_t trustlen;
+
+	memset(pod, 0, sizeof(*pod));
+	pod->chan = -1;
+	audit_fmt(pod->name, sizeof(pod->name), "%s", spec->name);
+	if ((size_t)snprintf(pod->dir, sizeof(pod->dir), "%s", dir) >=
+	    sizeof(pod->dir) || (size_t)snprintf(conf, sizeof(conf),
+	    "%s/conf", dir) >= sizeof(conf))
+		return audit_errf(err, "%s: path too long", dir);
+	/* The pod's uid must reach conf: dir is searchable, not readable. */
+	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
+	    chmod(dir, 0711) != 0 ||
+	    (mkdir(conf, 0700) != 0 && errno != EEXIST) ||
+	    chown(conf, env->uid, env->gid) != 0 || chmod(conf, 0700) != 0)
+		return audit_errf(err, "%s: %s", conf, strerror(errno));
+	audit_fmt(path, sizeof(path), "%s/pod.json", conf);
+	if (pod_file(spec, path, env->uid, env->gid, err) != 0)
+		return -1;
+	if (audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
+		return -1;
+	audit_fmt(path, sizeof(path), "%s/trust", conf);
+	if (write_owned(path, trust, trustlen, env->uid, env->gid, err) != 0) {
+		sodium_free(trust);
+		return -1;
+	}
+	sodium_free(trust);
+	for (size_t i = 0; i < SANDBOX_BINDS_MAX && env->binds[i] != NULL;
+	    i++)
+		sp.binds[i] = env->binds[i];
+	audit_fmt(path, sizeof(path), "%s/proxy.err", dir);
+	if ((errfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0600)) < 0)
+		return audit_errf(err, "%s: %s", path, strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io) != 0) {
+		audit_errf(err, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	sp.fds[0] = chan[1];
+	sp.fds[1] = -1;
+	sp.set_stdio = 1;
+	sp.stdio[0] = sp.stdio[1] = io[1];
+	sp.stdio[2] = errfd;
+	if (sandbox_start(&sp, &pod->sb, err) != 0)
+		goto fail;
+	close(chan[1]);
+	close(io[1]);
+	close(errfd);
+	chan[1] = io[1] = errfd = -1;
+	if (handshake(pod, env, io[0], err) != 0) {
+		sandbox_kill(&pod->sb);
+		sandbox_release(&pod->sb);
+		goto fail;
+	}
+	close(io[0]);
+	pod->chan = chan[0];
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (chan[i] >= 0)
+			close(chan[i]);
+		if (io[i] >= 0)
+			close(io[i]);
+	}
+	if (errfd >= 0)
+		close(errfd);
+	return -1;
+}
