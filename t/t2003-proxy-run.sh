@@ -102,7 +102,7 @@ test_expect_success 'a timeout kills the command and all it started' '
 test_expect_success 'what a command leaves running is killed when it ends' '
 	req b1 run "{\"argv\":[\"sh\",\"bg.sh\"]}" | send >out &&
 	resp b1 | jq -e ".result.stdout == \"started\\n\"" &&
-	sleep 0.5 &&
+	i=0 && while pgrep -f "^sleep 300$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
 	! pgrep -f "^sleep 300$" &&
 	req b2 run "{\"argv\":[\"sh\",\"escape.sh\"]}" | send >out &&
 	resp b2 | jq -e ".result.stdout == \"started\\n\"" &&
