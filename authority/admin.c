@@ -33,7 +33,7 @@ ok(const json_t *echo, json_t *result)
 }
 
 static json_t *
-admin_event(const struct conn *c, const char *op)
+admin_event(const struct lines_conn *c, const char *op)
 {
 	return json_pack("{s:s, s:s, s:I, s:I}", "event", "admin", "op", op,
 	    "uid", (json_int_t)c->uid, "pid", (json_int_t)c->pid);
@@ -41,7 +41,7 @@ admin_event(const struct conn *c, const char *op)
 
 /* Record ev, then answer; both owned by the job. */
 static void
-queue(struct conn *c, uint64_t id, json_t *ev, json_t *answer)
+queue(struct lines_conn *c, uint64_t id, json_t *ev, json_t *answer)
 {
 	struct job *j = job_new(c, id);
 
@@ -56,7 +56,7 @@ queue(struct conn *c, uint64_t id, json_t *ev, json_t *answer)
 
 /* A command refused: recorded with what was asked, and why. */
 static void
-refuse(struct conn *c, struct acmd *q, const char *kind, const char *why)
+refuse(struct lines_conn *c, struct acmd *q, const char *kind, const char *why)
 {
 	json_t *ev = admin_event(c, q->op != NULL ? q->op : "?");
 
@@ -71,7 +71,7 @@ refuse(struct conn *c, struct acmd *q, const char *kind, const char *why)
 }
 
 int
-admin_accept(struct conn *c)
+admin_accept(struct lines_conn *c)
 {
 	json_t *ev;
 
@@ -86,7 +86,7 @@ admin_accept(struct conn *c)
 }
 
 void
-admin_overlong(struct conn *c, size_t len, const uint8_t *hash)
+admin_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 {
 	char hex[AUDIT_HEX_LEN + 1];
 	json_t *ev = admin_event(c, "?");
@@ -123,7 +123,7 @@ list_each(void *arg, uint64_t id, json_t *rec)
 }
 
 static void
-cmd_list(struct conn *c, struct acmd *q)
+cmd_list(struct lines_conn *c, struct acmd *q)
 {
 	struct listing l = { json_array(), json_array(), 0 };
 	struct audit_err e;
@@ -160,7 +160,7 @@ load(struct acmd *q, MDB_txn *txn)
 }
 
 static void
-cmd_show(struct conn *c, struct acmd *q)
+cmd_show(struct lines_conn *c, struct acmd *q)
 {
 	struct audit_err e;
 	MDB_txn *txn;
@@ -185,7 +185,7 @@ cmd_show(struct conn *c, struct acmd *q)
 
 /* grant and deny: one transaction that first checks it is pending. */
 static void
-decide(struct conn *c, struct acmd *q, int grant)
+decide(struct lines_conn *c, struct acmd *q, int grant)
 {
 	const json_t *v;
 	struct audit_err e;
@@ -290,9 +290,9 @@ decide(struct conn *c, struct acmd *q, int grant)
 }
 
 static void
-cmd_watch(struct conn *c, struct acmd *q)
+cmd_watch(struct lines_conn *c, struct acmd *q)
 {
-	c->watching = 1;
+	c->flags |= FLAG_WATCHING;
 	queue(c, 0, admin_event(c, "watch"), ok(q->echo, json_pack("{s:b}",
 	    "watching", 1)));
 }
@@ -313,7 +313,7 @@ parse_id(const json_t *v, uint64_t *id)
 }
 
 void
-admin_line(struct conn *c, const char *line, size_t len)
+admin_line(struct lines_conn *c, const char *line, size_t len)
 {
 	static const char *const members[] = { "type", "v", "id", "op",
 	    "args", NULL };
@@ -403,10 +403,10 @@ admin_broadcast(const json_t *rec)
 	    "request", request_summary(0, rec));
 	if (line == NULL)
 		return;
-	for (struct conn *c = A->conns, *next; c != NULL; c = next) {
+	for (struct lines_conn *c = A->lines.conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (c->watching && !c->closed)
-			conn_send(c, line);
+		if ((c->flags & FLAG_WATCHING) && !c->closed)
+			lines_send(c, line);
 	}
 	json_decref(line);
 }

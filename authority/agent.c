@@ -221,7 +221,7 @@ parse_id(const json_t *v, uint64_t *id)
 
 /* A refused line: recorded (by hash, and who it claims to be), answered. */
 static void
-refuse(struct conn *c, struct areq *q, const char *line, size_t len)
+refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 {
 	uint8_t h[AUDIT_HASH_LEN];
 	char hex[AUDIT_HEX_LEN + 1];
@@ -248,7 +248,7 @@ refuse(struct conn *c, struct areq *q, const char *line, size_t len)
 }
 
 void
-agent_overlong(struct conn *c, size_t len, const uint8_t *hash)
+agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 {
 	char hex[AUDIT_HEX_LEN + 1], why[96];
 	struct job *j;
@@ -272,7 +272,7 @@ agent_overlong(struct conn *c, size_t len, const uint8_t *hash)
  * there when a rule names it, recorded, answered once durable.
  */
 static int
-new_request(struct conn *c, struct areq *q, int64_t now)
+new_request(struct lines_conn *c, struct areq *q, int64_t now)
 {
 	char ids[24], why[160];
 	json_t *o = q->obj, *rec = NULL, *token = NULL;
@@ -283,7 +283,7 @@ new_request(struct conn *c, struct areq *q, int64_t now)
 	uint64_t id;
 	int capped, seen;
 
-	if (c->waiting >= CONN_WAIT_MAX)
+	if (c->holds >= CONN_WAIT_MAX)
 		return fail(q, "unavailable", "this connection already waits "
 		    "for 64 decisions");
 	rule = rules_match(&A->rules, q->kid, json_string_value(
@@ -355,7 +355,7 @@ new_request(struct conn *c, struct areq *q, int64_t now)
 	j->watch = json_incref(rec);
 	if (rule == NULL) {
 		j->wait_echo = json_incref(q->echo);
-		c->waiting++;
+		c->holds++;
 	}
 	job_queue(j);
 	json_decref(rec);
@@ -369,7 +369,7 @@ internal:
 
 /* Where a request stands: only for the agent that asked. */
 static int
-status(struct conn *c, struct areq *q)
+status(struct lines_conn *c, struct areq *q)
 {
 	struct audit_err e;
 	json_t *rec = NULL;
@@ -411,9 +411,9 @@ status(struct conn *c, struct areq *q)
 	j->answer = agent_answer(q->echo, id, rec);
 	/* Past the connection's limit it is answered, not kept waiting. */
 	if (strcmp(json_string_value(json_object_get(rec, "state")),
-	    "pending") == 0 && c->waiting < CONN_WAIT_MAX) {
+	    "pending") == 0 && c->holds < CONN_WAIT_MAX) {
 		j->wait_echo = json_incref(q->echo);
-		c->waiting++;
+		c->holds++;
 	}
 	job_queue(j);
 	json_decref(rec);
@@ -443,7 +443,7 @@ areq_free(struct areq *q)
 }
 
 void
-agent_line(struct conn *c, const char *line, size_t len)
+agent_line(struct lines_conn *c, const char *line, size_t len)
 {
 	struct areq q;
 	int64_t now = now_s();
@@ -453,7 +453,7 @@ agent_line(struct conn *c, const char *line, size_t len)
 		json_t *r = response_error(NULL, "unavailable", "the "
 		    "authority's audit log has stopped");
 
-		conn_send(c, r);
+		lines_send(c, r);
 		json_decref(r);
 		return;
 	}

@@ -21,6 +21,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "lines.h"
 #include "policy.h"
 
 /* Limits, each documented in nucleus-authority(8). */
@@ -105,40 +106,10 @@ typedef int (*store_each_fn)(void *, uint64_t, json_t *);
 int	 store_each(struct store *, MDB_txn *, store_each_fn, void *);
 int	 store_del(struct store *, MDB_txn *, uint64_t);
 
-/* serve.c: connections on both sockets. */
-struct conn;
-
-enum conn_kind {
-	CONN_AGENT,
-	CONN_ADMIN
-};
-
-struct conn {
-	struct conn *next;
-	enum conn_kind kind;
-	int	 fd;
-	uid_t	 uid;		/* the peer, from SO_PEERCRED */
-	pid_t	 pid;
-	ev_io	 rio, wio;
-	char	 rbuf[65536];
-	size_t	 rlen, roff;
-	char	*in;		/* a line being read */
-	size_t	 inlen;
-	int	 overlong;
-	size_t	 overlong_bytes;
-	crypto_generichash_state overlong_hash;
-	struct audit_buf out;
-	size_t	 outoff;
-	int	 inflight;	/* lines not yet answered */
-	int	 watching;	/* an admin's watch */
-	int	 waiting;	/* decisions it waits for */
-	int	 eof, closed;
-};
-
-void	 conn_send(struct conn *, json_t *);
-void	 conn_hold(struct conn *);
-void	 conn_release(struct conn *);
-int	 serve_listen(const char *, const char *, gid_t, struct audit_err *);
+/* The two sockets, as listeners of one line server (lines.h). */
+#define LISTEN_AGENT	0
+#define LISTEN_ADMIN	1
+#define FLAG_WATCHING	0x1	/* an admin's watch: lines_conn flags */
 
 /* A piece of work that waits for durability before its answers go. */
 struct job {
@@ -146,7 +117,7 @@ struct job {
 	uint64_t id;		/* the request; 0 for none */
 	json_t	*events[2];	/* audit records, in order */
 	int	 nev;
-	struct conn *conn;	/* who asked; held */
+	struct lines_conn *conn;	/* who asked; held */
 	json_t	*answer;	/* to conn once durable */
 	json_t	*notify;	/* a decision, to every waiter of id */
 	int	 audit_error;
@@ -174,8 +145,7 @@ struct authority {
 	ev_async done_async;
 	ev_prepare flush;
 	ev_timer tick;
-	struct conn *conns;
-	int	 nconns;
+	struct lines lines;	/* both sockets */
 	/* pending requests and when they expire */
 	struct pend {
 		uint64_t id;
@@ -206,15 +176,15 @@ int	 agent_parse(struct areq *, const char *, size_t);
 int	 agent_authenticate(struct areq *, int64_t);
 int	 agent_body(struct areq *);
 void	 areq_free(struct areq *);
-void	 agent_line(struct conn *, const char *, size_t);
-void	 agent_overlong(struct conn *, size_t, const uint8_t *);
+void	 agent_line(struct lines_conn *, const char *, size_t);
+void	 agent_overlong(struct lines_conn *, size_t, const uint8_t *);
 json_t	*agent_answer(const json_t *, uint64_t, const json_t *);
 json_t	*response_error(const json_t *, const char *, const char *);
 
 /* admin.c: the admin socket. */
-int	 admin_accept(struct conn *);
-void	 admin_line(struct conn *, const char *, size_t);
-void	 admin_overlong(struct conn *, size_t, const uint8_t *);
+int	 admin_accept(struct lines_conn *);
+void	 admin_line(struct lines_conn *, const char *, size_t);
+void	 admin_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 admin_broadcast(const json_t *);
 
 /* recover.c */
@@ -225,13 +195,13 @@ void	 job_queue(struct job *);
 void	 job_flush(struct ev_loop *, ev_prepare *, int);
 void	 job_drain(struct ev_loop *, ev_async *, int);
 void	 job_free(struct job *);
-struct job *job_new(struct conn *, uint64_t);
+struct job *job_new(struct lines_conn *, uint64_t);
 int	 job_event(struct job *, json_t *);
 json_t	*mint_token(const json_t *, uint64_t, int64_t, int,
 	    struct audit_err *);
 json_t	*decision_event(const char *, const json_t *, uint64_t);
-void	 waiter_add(uint64_t, struct conn *, const json_t *);
-void	 waiters_drop(struct conn *);
+void	 waiter_add(uint64_t, struct lines_conn *, const json_t *);
+void	 waiters_drop(struct lines_conn *);
 void	 expire_tick(struct ev_loop *, ev_timer *, int);
 void	 pend_add(uint64_t, int64_t);
 void	 pend_del(uint64_t);

@@ -22,7 +22,7 @@
 struct waiter {
 	struct waiter *next;
 	uint64_t id;
-	struct conn *conn;
+	struct lines_conn *conn;
 	json_t	*echo;
 };
 
@@ -35,7 +35,7 @@ now_s(void)
 }
 
 struct job *
-job_new(struct conn *c, uint64_t id)
+job_new(struct lines_conn *c, uint64_t id)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -44,7 +44,7 @@ job_new(struct conn *c, uint64_t id)
 	j->id = id;
 	j->conn = c;
 	if (c != NULL)
-		conn_hold(c);
+		lines_hold(c);
 	return j;
 }
 
@@ -75,8 +75,8 @@ job_free(struct job *j)
 	json_decref(j->wait_echo);
 	if (j->conn != NULL) {
 		if (j->wait_echo != NULL)
-			j->conn->waiting--;	/* it never came to wait */
-		conn_release(j->conn);
+			j->conn->holds--;	/* it never came to wait */
+		lines_release(j->conn);
 	}
 	free(j);
 }
@@ -129,7 +129,7 @@ job_fail(struct job *j, const char *why)
 	A->stopped = 1;
 	if (j->conn != NULL) {
 		r = response_error(NULL, "unavailable", why);
-		conn_send(j->conn, r);
+		lines_send(j->conn, r);
 		json_decref(r);
 	}
 	job_free(j);
@@ -213,9 +213,9 @@ notify(uint64_t id, const json_t *rec)
 			continue;
 		}
 		*pp = w->next;
-		w->conn->waiting--;
+		w->conn->holds--;
 		r = agent_answer(w->echo, id, rec);
-		conn_send(w->conn, r);
+		lines_send(w->conn, r);
 		json_decref(r);
 		json_decref(w->echo);
 		free(w);
@@ -245,7 +245,7 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 			continue;
 		}
 		if (j->conn != NULL && j->answer != NULL)
-			conn_send(j->conn, j->answer);
+			lines_send(j->conn, j->answer);
 		if (j->wait_echo != NULL && j->conn != NULL &&
 		    !j->conn->closed && !j->conn->eof) {
 			waiter_add(j->id, j->conn, j->wait_echo);
@@ -265,12 +265,12 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
  * the job that led here was queued (so that CONN_WAIT_MAX holds).
  */
 void
-waiter_add(uint64_t id, struct conn *c, const json_t *echo)
+waiter_add(uint64_t id, struct lines_conn *c, const json_t *echo)
 {
 	struct waiter *w;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		c->waiting--;
+		c->holds--;
 		return;
 	}
 	w->id = id;
@@ -281,7 +281,7 @@ waiter_add(uint64_t id, struct conn *c, const json_t *echo)
 }
 
 void
-waiters_drop(struct conn *c)
+waiters_drop(struct lines_conn *c)
 {
 	struct waiter **pp = &waiters, *w;
 
@@ -291,7 +291,7 @@ waiters_drop(struct conn *c)
 			continue;
 		}
 		*pp = w->next;
-		c->waiting--;
+		c->holds--;
 		json_decref(w->echo);
 		free(w);
 	}

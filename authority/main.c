@@ -26,6 +26,46 @@
 
 struct authority *A;
 static struct authority authority;
+
+static void
+line(struct lines_conn *c, const char *p, size_t n)
+{
+	if (c->listener == LISTEN_ADMIN)
+		admin_line(c, p, n);
+	else
+		agent_line(c, p, n);
+}
+
+static void
+overlong(struct lines_conn *c, size_t n, const uint8_t *hash)
+{
+	if (c->listener == LISTEN_ADMIN)
+		admin_overlong(c, n, hash);
+	else
+		agent_overlong(c, n, hash);
+}
+
+static int
+accept_conn(struct lines_conn *c)
+{
+	return c->listener == LISTEN_ADMIN ? admin_accept(c) : 0;
+}
+
+/*
+ * An agent may have CONN_INFLIGHT_MAX lines in flight; an admin one
+ * command at a time (a list can be large: one is built at a time).  A
+ * peer that ends its side waits for no decision: a closed one would
+ * otherwise hold its slot until they come.
+ */
+static const struct lines_ops sockets = {
+	.line = line,
+	.overlong = overlong,
+	.accept = accept_conn,
+	.eof = waiters_drop,
+	.gone = waiters_drop,
+	.inflight_max = { [LISTEN_AGENT] = CONN_INFLIGHT_MAX,
+	    [LISTEN_ADMIN] = 1 },
+};
 static ev_signal sigterm, sigint;
 
 void
@@ -267,7 +307,16 @@ serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* What expired while stopped is expired before anyone can ask. */
 	expire_tick(A->loop, &A->tick, 0);
-	if (serve_listen(reqsock, adminsock, gid, &e) != 0) {
+	/* The admin socket first: once the request socket is there, both
+	 * are. */
+	A->lines.loop = A->loop;
+	A->lines.ops = &sockets;
+	A->lines.line_max = LINE_MAX_BYTES;
+	A->lines.outbuf_max = OUTBUF_MAX;
+	A->lines.conns_max = CONNS_MAX;
+	if (lines_listen_unix(&A->lines, LISTEN_ADMIN, adminsock, gid,
+	    &e) != 0 || lines_listen_unix(&A->lines, LISTEN_AGENT, reqsock,
+	    gid, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		return EXIT_ERR;
 	}

@@ -1,10 +1,6 @@
 /*
- * Connections on the request and the admin socket: newline-delimited
- * JSON in, one JSON line per answer out.  A connection is bounded: at
- * most CONN_INFLIGHT_MAX lines in flight (an admin's: one) and OUTBUF_MAX
- * unsent bytes; past either, it is not read until it drains.  A line
- * longer than LINE_MAX_BYTES is read to its end, hashed, refused and
- * recorded, and the next line is served.
+ * A line server (lines.h): newline-delimited JSON in, one JSON line per
+ * answer out, over Unix sockets, bounded per connection.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,16 +14,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "authority.h"
+#include "lines.h"
 
 static void conn_read(struct ev_loop *, ev_io *, int);
 static void conn_write(struct ev_loop *, ev_io *, int);
-static void pump(struct conn *);
+static void pump(struct lines_conn *);
 
-static ev_io listen_io[2];
+
 
 static void
-conn_free(struct conn *c)
+conn_free(struct lines_conn *c)
 {
 	free(c->in);
 	audit_buf_free(&c->out);
@@ -35,45 +31,54 @@ conn_free(struct conn *c)
 }
 
 static void
-conn_close(struct conn *c)
+conn_close(struct lines_conn *c)
 {
-	struct conn **pp;
+	struct lines_conn **pp;
 
 	if (c->closed)
 		return;
 	c->closed = 1;
-	ev_io_stop(A->loop, &c->rio);
-	ev_io_stop(A->loop, &c->wio);
+	ev_io_stop(c->srv->loop, &c->rio);
+	ev_io_stop(c->srv->loop, &c->wio);
 	close(c->fd);
 	c->fd = -1;
-	waiters_drop(c);
-	for (pp = &A->conns; *pp != NULL; pp = &(*pp)->next)
+	if (c->srv->ops->gone != NULL)
+		c->srv->ops->gone(c);
+	for (pp = &c->srv->conns; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
-	A->nconns--;
+	c->srv->nconns--;
 	if (c->inflight == 0)
 		conn_free(c);
 }
 
 /* Nothing more to read, answer or wait for: the connection ends. */
 static void
-maybe_done(struct conn *c)
+maybe_done(struct lines_conn *c)
 {
-	if (!c->closed && c->eof && c->inflight == 0 && c->waiting == 0 &&
+	if (!c->closed && c->eof && c->inflight == 0 && c->holds == 0 &&
 	    c->outoff == c->out.len && c->roff == c->rlen)
 		conn_close(c);
 }
 
+/* The server dropped a hold: the connection may be done. */
 void
-conn_hold(struct conn *c)
+lines_check(struct lines_conn *c)
+{
+	maybe_done(c);
+}
+
+/* A line is being answered: the connection stays until it is. */
+void
+lines_hold(struct lines_conn *c)
 {
 	c->inflight++;
 }
 
 void
-conn_release(struct conn *c)
+lines_release(struct lines_conn *c)
 {
 	if (--c->inflight == 0 && c->closed) {
 		conn_free(c);
@@ -86,7 +91,7 @@ conn_release(struct conn *c)
 }
 
 static void
-flush(struct conn *c)
+flush(struct lines_conn *c)
 {
 	while (c->outoff < c->out.len) {
 		ssize_t n = write(c->fd, c->out.p + c->outoff,
@@ -95,7 +100,7 @@ flush(struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			ev_io_start(A->loop, &c->wio);
+			ev_io_start(c->srv->loop, &c->wio);
 			return;
 		}
 		if (n <= 0) {
@@ -105,12 +110,12 @@ flush(struct conn *c)
 		c->outoff += (size_t)n;
 	}
 	c->out.len = c->outoff = 0;
-	ev_io_stop(A->loop, &c->wio);
+	ev_io_stop(c->srv->loop, &c->wio);
 }
 
 /* Queue one answer line; v is not consumed. */
 void
-conn_send(struct conn *c, json_t *v)
+lines_send(struct lines_conn *c, const json_t *v)
 {
 	struct audit_err e;
 	size_t before;
@@ -133,7 +138,7 @@ conn_send(struct conn *c, json_t *v)
 static void
 conn_write(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct conn *c = w->data;
+	struct lines_conn *c = w->data;
 
 	(void)loop;
 	(void)revents;
@@ -144,42 +149,33 @@ conn_write(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/*
- * An agent may have CONN_INFLIGHT_MAX lines in flight; an admin one
- * command at a time (a list can be large: one is built at a time).
- */
 static int
-can_take(const struct conn *c)
+can_take(const struct lines_conn *c)
 {
-	return !c->closed && c->inflight < (c->kind == CONN_ADMIN ? 1 :
-	    CONN_INFLIGHT_MAX) && c->out.len - c->outoff <= OUTBUF_MAX;
+	return !c->closed && c->inflight <
+	    c->srv->ops->inflight_max[c->listener] &&
+	    c->out.len - c->outoff <= c->srv->outbuf_max;
 }
 
 static void
-line(struct conn *c, const char *p, size_t n)
+line(struct lines_conn *c, const char *p, size_t n)
 {
-	if (c->kind == CONN_ADMIN)
-		admin_line(c, p, n);
-	else
-		agent_line(c, p, n);
+	c->srv->ops->line(c, p, n);
 }
 
 static void
-overlong_end(struct conn *c)
+overlong_end(struct lines_conn *c)
 {
 	uint8_t h[AUDIT_HASH_LEN];
 
 	crypto_generichash_final(&c->overlong_hash, h, sizeof(h));
 	c->overlong = 0;
-	if (c->kind == CONN_ADMIN)
-		admin_overlong(c, c->overlong_bytes, h);
-	else
-		agent_overlong(c, c->overlong_bytes, h);
+	c->srv->ops->overlong(c, c->overlong_bytes, h);
 }
 
 /* Take one line, or what there is of one, from the read buffer. */
 static void
-take(struct conn *c)
+take(struct lines_conn *c)
 {
 	char *p = c->rbuf + c->roff, *nl;
 	size_t avail = c->rlen - c->roff, n;
@@ -187,7 +183,7 @@ take(struct conn *c)
 	nl = memchr(p, '\n', avail);
 	n = nl != NULL ? (size_t)(nl - p) : avail;
 	c->roff += n + (nl != NULL);
-	if (!c->overlong && c->inlen + n > LINE_MAX_BYTES) {
+	if (!c->overlong && c->inlen + n > c->srv->line_max) {
 		crypto_generichash_init(&c->overlong_hash, NULL, 0,
 		    AUDIT_HASH_LEN);
 		crypto_generichash_update(&c->overlong_hash,
@@ -232,22 +228,22 @@ take(struct conn *c)
 }
 
 static void
-pump(struct conn *c)
+pump(struct lines_conn *c)
 {
 	while (c->roff < c->rlen && can_take(c))
 		take(c);
 	if (c->closed)
 		return;
 	if (c->roff < c->rlen || !can_take(c) || c->eof)
-		ev_io_stop(A->loop, &c->rio);
+		ev_io_stop(c->srv->loop, &c->rio);
 	else
-		ev_io_start(A->loop, &c->rio);
+		ev_io_start(c->srv->loop, &c->rio);
 }
 
 static void
 conn_read(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct conn *c = w->data;
+	struct lines_conn *c = w->data;
 	ssize_t n;
 
 	(void)loop;
@@ -260,14 +256,11 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		/*
-		 * An unfinished last line is a line; an overlong one ends.
-		 * A peer that has ended its side waits for no decision: a
-		 * closed peer would otherwise hold its slot until they come.
-		 */
+		/* An unfinished last line is a line; an overlong one ends. */
 		c->eof = 1;
-		ev_io_stop(A->loop, &c->rio);
-		waiters_drop(c);
+		ev_io_stop(c->srv->loop, &c->rio);
+		if (c->srv->ops->eof != NULL)
+			c->srv->ops->eof(c);
 		if (n < 0) {
 			conn_close(c);
 			return;
@@ -295,17 +288,18 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	enum conn_kind kind = w == &listen_io[1] ? CONN_ADMIN : CONN_AGENT;
+	struct lines *srv = w->data;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	struct conn *c;
+	struct lines_conn *c;
 	int fd;
 
 	(void)revents;
 	if ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK |
 	    SOCK_CLOEXEC)) < 0)
 		return;
-	if (A->nconns >= CONNS_MAX || (c = calloc(1, sizeof(*c))) == NULL) {
+	if (srv->nconns >= srv->conns_max ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
 		static const char busy[] = "{\"error\":{\"kind\":"
 		    "\"unavailable\",\"message\":\"too many connections\"},"
 		    "\"ok\":false,\"type\":\"response\",\"v\":1}\n";
@@ -314,7 +308,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		close(fd);
 		return;
 	}
-	c->kind = kind;
+	c->srv = srv;
+	c->listener = (int)(w - srv->listen);
 	c->fd = fd;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 		c->uid = cred.uid;
@@ -326,10 +321,10 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_init(&c->rio, conn_read, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
 	c->rio.data = c->wio.data = c;
-	c->next = A->conns;
-	A->conns = c;
-	A->nconns++;
-	if (kind == CONN_ADMIN && admin_accept(c) != 0) {
+	c->next = srv->conns;
+	srv->conns = c;
+	srv->nconns++;
+	if (srv->ops->accept != NULL && srv->ops->accept(c) != 0) {
 		/* refused: the answer is queued; no line is read */
 		c->eof = 1;
 		maybe_done(c);
@@ -373,23 +368,19 @@ listener(const char *path, gid_t gid, struct audit_err *err)
 	return fd;
 }
 
-/*
- * The admin socket, then the request socket, mode 0600 or 0660 to gid:
- * once the request socket is there, both are.
- */
+/* Listen on path as listener number index, mode 0600 or 0660 to gid. */
 int
-serve_listen(const char *request_path, const char *admin_path, gid_t gid,
+lines_listen_unix(struct lines *srv, int index, const char *path, gid_t gid,
     struct audit_err *err)
 {
-	const char *paths[2] = { request_path, admin_path };
+	int fd;
 
-	for (int i = 1; i >= 0; i--) {
-		int fd = listener(paths[i], gid, err);
-
-		if (fd < 0)
-			return -1;
-		ev_io_init(&listen_io[i], accept_cb, fd, EV_READ);
-		ev_io_start(A->loop, &listen_io[i]);
-	}
+	if (index < 0 || index >= LINES_LISTEN_MAX)
+		return audit_errf(err, "%s: no listener %d", path, index);
+	if ((fd = listener(path, gid, err)) < 0)
+		return -1;
+	ev_io_init(&srv->listen[index], accept_cb, fd, EV_READ);
+	srv->listen[index].data = srv;
+	ev_io_start(srv->loop, &srv->listen[index]);
 	return 0;
 }
