@@ -173,6 +173,19 @@ overlong_end(struct lines_conn *c)
 	c->srv->ops->overlong(c, c->overlong_bytes, h);
 }
 
+/* The line gathered in c->in is whole: hand it over. */
+static void
+gathered(struct lines_conn *c)
+{
+	char *whole = c->in;
+	size_t len = c->inlen;
+
+	c->in = NULL;
+	c->inlen = 0;
+	line(c, whole, len);
+	free(whole);
+}
+
 /* Take one line, or what there is of one, from the read buffer. */
 static void
 take(struct lines_conn *c)
@@ -216,15 +229,8 @@ take(struct lines_conn *c)
 		c->in = q;
 		c->inlen += n;
 	}
-	if (nl != NULL) {
-		char *whole = c->in;
-		size_t len = c->inlen;
-
-		c->in = NULL;
-		c->inlen = 0;
-		line(c, whole, len);
-		free(whole);
-	}
+	if (nl != NULL)
+		gathered(c);
 }
 
 static void
@@ -267,15 +273,8 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (c->overlong)
 			overlong_end(c);
-		else if (c->inlen > 0) {
-			char *whole = c->in;
-			size_t len = c->inlen;
-
-			c->in = NULL;
-			c->inlen = 0;
-			line(c, whole, len);
-			free(whole);
-		}
+		else if (c->inlen > 0)
+			gathered(c);
 		if (!c->closed)
 			maybe_done(c);
 		return;
