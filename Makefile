@@ -85,7 +85,7 @@ NODE_OBJS = $(NODE_SRCS:%.c=$(B)/%.o)
 NODE_LIB_OBJS = $(filter-out $(B)/node/main.o,$(NODE_OBJS))
 
 PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-proxy \
-	$(B)/nucleus-authority
+	$(B)/nucleus-authority $(B)/nucleus-node
 MANPAGES = $(wildcard man/*.[1-8])
 
 HELPER_SRCS = $(wildcard t/helper/*.c)
@@ -129,6 +129,9 @@ $(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
 $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS)
+
+$(B)/nucleus-node: $(NODE_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(LMDB_LIBS) $(EV_LIBS)
 
 $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@

@@ -169,6 +169,9 @@ local_start(const struct podspec *spec, const struct local_env *env,
 
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
+	if (dir[0] != '/' || env->proxy[0] != '/')
+		return audit_errf(err, "the pod's directory and the proxy "
+		    "must be absolute paths");
 	audit_fmt(pod->name, sizeof(pod->name), "%s", spec->name);
 	if ((size_t)snprintf(pod->dir, sizeof(pod->dir), "%s", dir) >=
 	    sizeof(pod->dir) || (size_t)snprintf(conf, sizeof(conf),

@@ -1,0 +1,96 @@
+/*
+ * nucleus-node serve: the daemon's own structures (pods.c, daemon.c);
+ * its socket is a line server of libaudit (lines.h).  Work in progress: see the branch's last commit.
+ */
+#ifndef NUCLEUS_DAEMON_H
+#define NUCLEUS_DAEMON_H
+
+#include <pthread.h>
+
+#include <ev.h>
+
+#include "lines.h"
+#include "node.h"
+
+#define NODE_CONNS_MAX	64	/* clients at once */
+#define NODE_INFLIGHT_MAX 64	/* requests of one client in flight */
+#define NODE_OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent bytes, per client */
+#define NODE_PODS_MAX	64	/* pods at once */
+#define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer, past any
+				   command timeout it was asked for */
+#define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
+
+/* A request forwarded to a pod, until its answer comes back. */
+struct fwd {
+	struct fwd *next;
+	uint64_t seq;		/* the id the pod sees: "n<seq>" */
+	json_t	*id;		/* the client's */
+	struct lines_conn *conn;	/* held */
+	ev_tstamp deadline;
+};
+
+struct pod {
+	struct pod *next;
+	struct podspec spec;
+	struct local_pod lp;
+	ev_io	 rio, wio, exit_io;
+	char	*in;		/* an answer being read */
+	size_t	 inlen, incap;
+	struct audit_buf out;	/* requests not yet written */
+	size_t	 outoff;
+	struct fwd *fwds;
+	uint64_t next_seq;
+	int	 running;
+	int	 exit_code;
+	int64_t	 started;
+};
+
+/* A record to make durable, then an answer to send. */
+struct njob {
+	struct njob *next;
+	json_t	*event;
+	struct lines_conn *conn;	/* held */
+	json_t	*answer;
+	int	 audit_error;
+};
+
+struct node {
+	struct ev_loop *loop;
+	struct audit_seckey *key;
+	struct audit_keyring keys;
+	struct audit_log *log;
+	MDB_env	*env;
+	struct gate gate;
+	struct local_env lenv;
+	char	 pods_dir[LOCAL_PATH_MAX];
+	struct pod *pods;
+	int	 npods;
+	struct lines lines;	/* the node's socket */
+	int	 stopped;
+	struct njob *batch_head, *batch_tail;
+	pthread_mutex_t done_mu;
+	struct njob *done_head, *done_tail;
+	ev_async done_async;
+	ev_prepare flush;
+	ev_timer tick;
+};
+
+extern struct node *N;
+
+/* daemon.c */
+json_t	*node_error(const json_t *, const char *, const char *);
+json_t	*node_ok(const json_t *, json_t *);
+void	 node_record(struct lines_conn *, json_t *, json_t *);
+void	 node_flush(struct ev_loop *, ev_prepare *, int);
+void	 node_drain(struct ev_loop *, ev_async *, int);
+void	 node_line(struct lines_conn *, const char *, size_t);
+void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
+
+/* pods.c */
+struct pod *pod_find(const char *);
+void	 pods_op(struct lines_conn *, struct gate_req *);
+void	 pods_forward(struct lines_conn *, struct gate_req *);
+void	 pods_tick(struct ev_loop *, ev_timer *, int);
+void	 pods_stop_all(void);
+
+#endif /* NUCLEUS_DAEMON_H */

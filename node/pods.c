@@ -1,0 +1,423 @@
+/*
+ * The node's pods: pod.create (the local driver), pod.list, pod.status,
+ * pod.stop; the one channel per pod, on which requests go out renamed
+ * "n<seq>" (so that two clients' ids never meet) and answers come back
+ * and are routed by that name; a deadline for each; and the reaper,
+ * which watches each pod's pidfd and records its end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+static void pod_read(struct ev_loop *, ev_io *, int);
+static void pod_write(struct ev_loop *, ev_io *, int);
+static void pod_exit(struct ev_loop *, ev_io *, int);
+
+struct pod *
+pod_find(const char *name)
+{
+	for (struct pod *p = N->pods; p != NULL; p = p->next)
+		if (strcmp(p->spec.name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static json_t *
+pod_summary(const struct pod *p)
+{
+	char b64[64];
+	json_t *agents = json_array();
+
+	for (size_t i = 0; i < p->spec.nagents; i++)
+		json_array_append_new(agents, json_string(p->spec.agents[i]));
+	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:{s:I, s:I, "
+	    "s:I, s:I}}", "pod", p->spec.name, "driver", p->spec.driver,
+	    "state", p->running ? "running" : "stopped", "log", p->lp.log,
+	    "pubkey", b64, "agents", agents, "started",
+	    (json_int_t)p->started, "resources", "memory_mib",
+	    (json_int_t)p->spec.lim.memory_mib, "cpus",
+	    (json_int_t)(p->spec.lim.cpus_milli / 1000), "pids",
+	    (json_int_t)p->spec.lim.pids, "scratch_mib",
+	    (json_int_t)p->spec.lim.scratch_mib);
+}
+
+/* Answer every request still waiting on p with kind. */
+static void
+fail_fwds(struct pod *p, const char *kind, const char *why)
+{
+	struct fwd *f, *next;
+
+	for (f = p->fwds; f != NULL; f = next) {
+		json_t *r = node_error(f->id, kind, why);
+
+		next = f->next;
+		lines_send(f->conn, r);
+		json_decref(r);
+		json_decref(f->id);
+		lines_release(f->conn);
+		free(f);
+	}
+	p->fwds = NULL;
+}
+
+static void
+pod_stopped(struct pod *p, const char *why)
+{
+	if (!p->running)
+		return;
+	p->running = 0;
+	ev_io_stop(N->loop, &p->rio);
+	ev_io_stop(N->loop, &p->wio);
+	if (p->lp.chan >= 0)
+		close(p->lp.chan);
+	p->lp.chan = -1;
+	fail_fwds(p, "unavailable", why);
+}
+
+static void
+pod_free(struct pod *p)
+{
+	sandbox_release(&p->lp.sb);
+	podspec_free(&p->spec);
+	audit_buf_free(&p->out);
+	free(p->in);
+	free(p);
+}
+
+static void
+unlink_pod(struct pod *p)
+{
+	for (struct pod **pp = &N->pods; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			N->npods--;
+			return;
+		}
+}
+
+/* The reaper: the pod's init ended (its pidfd is readable). */
+static void
+pod_exit(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pod *p = w->data;
+	int code = -1, oom = cgroup_oom_kills(&p->lp.sb.cg);
+
+	(void)loop;
+	(void)revents;
+	ev_io_stop(N->loop, &p->exit_io);
+	(void)sandbox_wait(&p->lp.sb, &code);
+	pod_stopped(p, "the pod has ended");
+	node_record(NULL, json_pack("{s:s, s:s, s:i, s:i}", "event",
+	    "pod.exit", "pod", p->spec.name, "status", code, "oom_kills",
+	    oom), NULL);
+	unlink_pod(p);
+	pod_free(p);
+}
+
+static void
+create(struct lines_conn *c, struct gate_req *q)
+{
+	char dir[LOCAL_PATH_MAX];
+	struct audit_err e;
+	struct pod *p;
+	json_t *ev;
+
+	if (N->npods >= NODE_PODS_MAX) {
+		node_record(c, NULL, node_error(q->id, "unavailable", "the "
+		    "node runs as many pods as it may"));
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return;
+	if (podspec_parse(&p->spec, json_object_get(q->obj, "args"),
+	    &e) != 0) {
+		free(p);
+		node_record(c, json_pack("{s:s, s:s, s:s, s:s}", "event",
+		    "pod.refused", "signer", q->kid, "kind", "bad_request",
+		    "message", e.msg), node_error(q->id, "bad_request",
+		    e.msg));
+		return;
+	}
+	if (pod_find(p->spec.name) != NULL || strcmp(p->spec.driver,
+	    "local") != 0) {
+		const char *why = pod_find(p->spec.name) != NULL ? "a pod of "
+		    "that name is running" : "only the local driver is "
+		    "built so far";
+
+		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
+		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
+		    "bad_request", "message", why), node_error(q->id,
+		    "bad_request", why));
+		podspec_free(&p->spec);
+		free(p);
+		return;
+	}
+	audit_fmt(dir, sizeof(dir), "%s/%s", N->pods_dir, p->spec.name);
+	if (local_start(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
+		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
+		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
+		    "internal", "message", e.msg), node_error(q->id, "internal",
+		    e.msg));
+		podspec_free(&p->spec);
+		free(p);
+		return;
+	}
+	p->running = 1;
+	p->started = (int64_t)time(NULL);
+	ev_io_init(&p->rio, pod_read, p->lp.chan, EV_READ);
+	ev_io_init(&p->wio, pod_write, p->lp.chan, EV_WRITE);
+	ev_io_init(&p->exit_io, pod_exit, p->lp.sb.pidfd, EV_READ);
+	p->rio.data = p->wio.data = p->exit_io.data = p;
+	ev_io_start(N->loop, &p->rio);
+	ev_io_start(N->loop, &p->exit_io);
+	p->next = N->pods;
+	N->pods = p;
+	N->npods++;
+	ev = pod_summary(p);
+	/* "log" is a record's own member: the pod's log is "pod_log". */
+	json_object_set(ev, "pod_log", json_object_get(ev, "log"));
+	json_object_del(ev, "log");
+	json_object_set_new(ev, "event", json_string("pod.create"));
+	json_object_set_new(ev, "signer", json_string(q->kid));
+	json_object_del(ev, "state");
+	node_record(c, ev, node_ok(q->id, pod_summary(p)));
+}
+
+void
+pods_op(struct lines_conn *c, struct gate_req *q)
+{
+	struct pod *p;
+
+	if (strcmp(q->op, "pod.create") == 0) {
+		create(c, q);
+		return;
+	}
+	if (strcmp(q->op, "pod.list") == 0) {
+		json_t *list = json_array();
+
+		for (p = N->pods; p != NULL; p = p->next)
+			json_array_append_new(list, pod_summary(p));
+		node_record(c, json_pack("{s:s, s:s, s:s}", "event", "admin",
+		    "op", q->op, "signer", q->kid), node_ok(q->id,
+		    json_pack("{s:o}", "pods", list)));
+		return;
+	}
+	if ((p = pod_find(q->pod)) == NULL) {
+		node_record(c, NULL, node_error(q->id, "unknown_pod", "no such "
+		    "pod"));
+		return;
+	}
+	if (strcmp(q->op, "pod.status") == 0) {
+		node_record(c, json_pack("{s:s, s:s, s:s, s:s}", "event",
+		    "admin", "op", q->op, "signer", q->kid, "pod", q->pod),
+		    node_ok(q->id, pod_summary(p)));
+		return;
+	}
+	/* pod.stop: its init killed, the kernel ends the rest; the reaper
+	 * records the end. */
+	node_record(c, json_pack("{s:s, s:s, s:s}", "event", "pod.stop",
+	    "signer", q->kid, "pod", q->pod), node_ok(q->id, json_pack("{s:s, "
+	    "s:s}", "pod", q->pod, "state", "stopping")));
+	sandbox_kill(&p->lp.sb);
+}
+
+/* Send a tool request to its pod, renamed. */
+void
+pods_forward(struct lines_conn *c, struct gate_req *q)
+{
+	struct pod *p = pod_find(q->pod);
+	struct audit_err e;
+	struct fwd *f;
+	const json_t *t;
+	char name[24];
+	json_t *copy;
+	int timeout = 0;
+
+	if (p == NULL || !p->running) {
+		json_t *r = node_error(q->id, "unavailable", "the pod is not "
+		    "running");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return;
+	f->seq = ++p->next_seq;
+	f->id = json_incref(q->id);
+	f->conn = c;
+	lines_hold(c);
+	t = json_object_get(json_object_get(q->obj, "args"), "timeout");
+	if (json_is_integer(t) && json_integer_value(t) > 0 &&
+	    json_integer_value(t) < 86400)
+		timeout = (int)json_integer_value(t);
+	f->deadline = ev_now(N->loop) + NODE_FWD_DEADLINE + timeout;
+	f->next = p->fwds;
+	p->fwds = f;
+	audit_fmt(name, sizeof(name), "n%llu", (unsigned long long)f->seq);
+	copy = json_deep_copy(q->obj);
+	json_object_set_new(copy, "id", json_string(name));
+	if (cjson_encode(copy, &p->out, &e) != 0 ||
+	    audit_buf_add(&p->out, "\n", 1) != 0)
+		fail_fwds(p, "internal", "the request cannot be forwarded");
+	json_decref(copy);
+	ev_io_start(N->loop, &p->wio);
+}
+
+static void
+pod_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pod *p = w->data;
+
+	(void)revents;
+	while (p->outoff < p->out.len) {
+		ssize_t n = write(p->lp.chan, p->out.p + p->outoff,
+		    p->out.len - p->outoff);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			pod_stopped(p, "the pod's channel is closed");
+			return;
+		}
+		p->outoff += (size_t)n;
+	}
+	p->out.len = p->outoff = 0;
+	ev_io_stop(loop, w);
+}
+
+/* One answer from the pod: to the client that asked, under its id. */
+static void
+answer(struct pod *p, const char *line, size_t len)
+{
+	struct fwd **pp, *f;
+	json_error_t jerr;
+	const char *id;
+	char *end;
+	uint64_t seq;
+	json_t *r;
+
+	if ((r = json_loadb(line, len, 0, &jerr)) == NULL)
+		return;
+	id = json_string_value(json_object_get(r, "id"));
+	if (id == NULL || id[0] != 'n') {
+		json_decref(r);
+		return;
+	}
+	seq = strtoull(id + 1, &end, 10);
+	for (pp = &p->fwds; (f = *pp) != NULL; pp = &f->next)
+		if (*end == '\0' && f->seq == seq)
+			break;
+	if (f == NULL) {
+		json_decref(r);
+		return;
+	}
+	*pp = f->next;
+	json_object_set(r, "id", f->id);
+	lines_send(f->conn, r);
+	json_decref(r);
+	json_decref(f->id);
+	lines_release(f->conn);
+	free(f);
+}
+
+static void
+pod_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pod *p = w->data;
+	char buf[65536], *nl, *s;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = read(p->lp.chan, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		pod_stopped(p, "the pod's channel is closed");
+		return;
+	}
+	s = buf;
+	while ((nl = memchr(s, '\n', (size_t)(buf + n - s))) != NULL) {
+		size_t part = (size_t)(nl - s);
+
+		if (p->inlen == 0)
+			answer(p, s, part);
+		else if (p->inlen + part <= POD_LINE_MAX) {
+			if (p->inlen + part > p->incap) {
+				p->incap = p->inlen + part;
+				p->in = realloc(p->in, p->incap);
+			}
+			memcpy(p->in + p->inlen, s, part);
+			answer(p, p->in, p->inlen + part);
+		}
+		p->inlen = 0;
+		s = nl + 1;
+	}
+	if (s < buf + n && p->inlen + (size_t)(buf + n - s) <= POD_LINE_MAX) {
+		size_t part = (size_t)(buf + n - s);
+
+		if (p->inlen + part > p->incap) {
+			p->incap = 2 * (p->inlen + part);
+			p->in = realloc(p->in, p->incap);
+		}
+		memcpy(p->in + p->inlen, s, part);
+		p->inlen += part;
+	}
+}
+
+/* Each second: a pod that let a request pass its deadline. */
+void
+pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_tstamp now = ev_now(loop);
+
+	(void)w;
+	(void)revents;
+	for (struct pod *p = N->pods; p != NULL; p = p->next) {
+		struct fwd **pp = &p->fwds, *f;
+
+		while ((f = *pp) != NULL) {
+			json_t *r;
+
+			if (f->deadline > now) {
+				pp = &f->next;
+				continue;
+			}
+			*pp = f->next;
+			r = node_error(f->id, "unavailable", "the pod did not "
+			    "answer in time");
+			lines_send(f->conn, r);
+			json_decref(r);
+			json_decref(f->id);
+			lines_release(f->conn);
+			free(f);
+		}
+	}
+}
+
+/* The node stops: so do its pods (their ends are waited for). */
+void
+pods_stop_all(void)
+{
+	struct pod *p, *next;
+
+	for (p = N->pods; p != NULL; p = p->next)
+		sandbox_kill(&p->lp.sb);
+	for (p = N->pods; p != NULL; p = next) {
+		next = p->next;
+		pod_stopped(p, "the node is stopping");
+		pod_free(p);
+	}
+	N->pods = NULL;
+	N->npods = 0;
+}
