@@ -19,6 +19,8 @@
 #define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer, past any
 				   command timeout it was asked for */
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
+#define POD_RELEASE_MS	50	/* the loop waits this long for a pod's
+				   cgroup to empty; then the tick retries */
 
 /* A request forwarded to a pod, until its answer comes back. */
 struct fwd {
@@ -67,6 +69,9 @@ struct node {
 	int	 npods;
 	struct lines lines;	/* the node's socket */
 	int	 stopped;
+	/* cgroups whose last processes had not left when their pod ended */
+	struct cgroup leftovers[NODE_PODS_MAX];
+	int	 nleftovers;
 	struct njob *batch_head, *batch_tail;
 	pthread_mutex_t done_mu;
 	struct njob *done_head, *done_tail;

@@ -219,7 +219,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	chan[1] = io[1] = errfd = -1;
 	if (handshake(pod, env, io[0], err) != 0) {
 		sandbox_kill(&pod->sb);
-		sandbox_release(&pod->sb);
+		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
 		goto fail;
 	}
 	close(io[0]);

@@ -18,6 +18,8 @@
 #define CG_PATH_MAX	256
 #define SANDBOX_BINDS_MAX 32	/* read-only host paths in a sandbox */
 #define SANDBOX_FDS_MAX	4	/* descriptors passed in */
+#define RELEASE_WAIT_MS	1000	/* for a sandbox's last processes, where
+				   a caller can wait */
 
 /* A pod's resources (nucleus-pod(5)). */
 struct limits {
@@ -81,7 +83,7 @@ int	 sandbox_start(const struct sandbox_spec *, struct sandbox *,
 	    struct audit_err *);
 int	 sandbox_wait(struct sandbox *, int *);
 void	 sandbox_kill(struct sandbox *);
-void	 sandbox_release(struct sandbox *);
+int	 sandbox_release(struct sandbox *, int);
 
 /* The gate (gate.c): formats section 4's checks of a request line. */
 #define GATE_LINE_MAX	(1024 * 1024)	/* bytes in a request line */

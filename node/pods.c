@@ -81,10 +81,16 @@ pod_stopped(struct pod *p, const char *why)
 	fail_fwds(p, "unavailable", why);
 }
 
+/*
+ * The loop waits only a moment for a pod's cgroup to empty; a cgroup
+ * still in use is kept and removed by a later tick.
+ */
 static void
-pod_free(struct pod *p)
+pod_free(struct pod *p, int wait_ms)
 {
-	sandbox_release(&p->lp.sb);
+	if (sandbox_release(&p->lp.sb, wait_ms) > 0 &&
+	    N->nleftovers < NODE_PODS_MAX)
+		N->leftovers[N->nleftovers++] = p->lp.sb.cg;
 	podspec_free(&p->spec);
 	audit_buf_free(&p->out);
 	free(p->in);
@@ -118,7 +124,7 @@ pod_exit(struct ev_loop *loop, ev_io *w, int revents)
 	    "pod.exit", "pod", p->spec.name, "status", code, "oom_kills",
 	    oom), NULL);
 	unlink_pod(p);
-	pod_free(p);
+	pod_free(p, POD_RELEASE_MS);
 }
 
 static void
@@ -383,6 +389,11 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
+	for (int i = 0; i < N->nleftovers; )
+		if (cgroup_remove(&N->leftovers[i]) == 0)
+			N->leftovers[i] = N->leftovers[--N->nleftovers];
+		else
+			i++;
 	for (struct pod *p = N->pods; p != NULL; p = p->next) {
 		struct fwd **pp = &p->fwds, *f;
 
@@ -416,8 +427,16 @@ pods_stop_all(void)
 	for (p = N->pods; p != NULL; p = next) {
 		next = p->next;
 		pod_stopped(p, "the node is stopping");
-		pod_free(p);
+		pod_free(p, 5000);
 	}
 	N->pods = NULL;
 	N->npods = 0;
+	for (int i = 0, waited = 0; i < N->nleftovers; )
+		if (cgroup_remove(&N->leftovers[i]) == 0 || waited >= 5000)
+			i++;
+		else {
+			usleep(10000);
+			waited += 10;
+		}
+	N->nleftovers = 0;
 }

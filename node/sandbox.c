@@ -540,13 +540,13 @@ sandbox_start(const struct sandbox_spec *spec, struct sandbox *sb,
 		msg[n] = '\0';
 		audit_errf(err, "sandbox: %s", msg);
 		sandbox_kill(sb);
-		sandbox_release(sb);
+		(void)sandbox_release(sb, RELEASE_WAIT_MS);
 		return -1;
 	}
 	return 0;
 kill:
 	sandbox_kill(sb);
-	sandbox_release(sb);
+	(void)sandbox_release(sb, RELEASE_WAIT_MS);
 fail:
 	for (int i = 0; i < 2; i++) {
 		if (c.go[i] >= 0)
@@ -585,18 +585,24 @@ sandbox_kill(struct sandbox *sb)
 		(void)kill(sb->pid, SIGKILL);
 }
 
-/* After it ended: reap it if no one has, and remove its cgroup. */
-void
-sandbox_release(struct sandbox *sb)
+/*
+ * After it ended: reap it if no one has, and remove its cgroup, waiting
+ * up to wait_ms for its last processes to leave it (the kernel ends the
+ * rest of a PID namespace a moment after its init).  Returns how many
+ * of the cgroup's directories are still there, for the caller to retry.
+ */
+int
+sandbox_release(struct sandbox *sb, int wait_ms)
 {
-	int code;
+	int code, left;
 
 	if (sb->pid > 0)
 		(void)sandbox_wait(sb, &code);
 	if (sb->pidfd >= 0)
 		close(sb->pidfd);
 	sb->pidfd = -1;
-	/* The last processes leave the cgroup a moment after the init. */
-	for (int i = 0; i < 100 && cgroup_remove(&sb->cg) > 0; i++)
+	for (int waited = 0; (left = cgroup_remove(&sb->cg)) > 0 &&
+	    waited < wait_ms; waited += 10)
 		usleep(10000);
+	return left;
 }

@@ -49,7 +49,7 @@ probe(const char *name, const struct limits *lim, const char *script,
 	close(p[0]);
 	if (sandbox_wait(&sb, code) != 0)
 		return -1;
-	sandbox_release(&sb);
+	(void)sandbox_release(&sb, 5000);
 	return 0;
 }
 
@@ -144,7 +144,7 @@ main(void)
 			ok(strcmp(v, "50000") == 0, "half a CPU: %s is %s",
 			    path, v);
 			sandbox_wait(&sb, &code);
-			sandbox_release(&sb);
+			(void)sandbox_release(&sb, 5000);
 			ok(code == 0 && sb.cg.n == 0, "ended, cgroup removed");
 		} else {
 			diag("%s", e.msg);

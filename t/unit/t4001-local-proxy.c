@@ -143,7 +143,7 @@ main(void)
 	close(pod.chan);
 	ok(sandbox_wait(&pod.sb, &code) == 0 && code == 0, "it ends with its "
 	    "channel (status %d)", code);
-	sandbox_release(&pod.sb);
+	(void)sandbox_release(&pod.sb, 5000);
 	ok(pod.sb.cg.n == 0, "its cgroup is gone");
 
 	spec.lim.pids = 16;
