@@ -97,7 +97,7 @@ TAP_OBJ = $(B)/t/unit/tap.o
 FUZZ_SRCS = $(wildcard t/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=build/fuzz/%)
 FUZZ_COMMON = -std=gnu11 -g -O1 -fno-sanitize-recover=all -Ilibpolicy \
-	-Ilibaudit -Iproxy -Iauthority
+	-Ilibaudit -Iproxy -Iauthority -Inode
 FUZZ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined
 FUZZ_OBJ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined
 
@@ -192,8 +192,9 @@ FUZZ_LIB_OBJS = $(POLICY_LIB_SRCS:%.c=build/fuzz/obj/%.o) \
 	$(AUDIT_LIB_SRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_PROXY_OBJS = $(PROXY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 FUZZ_AUTHORITY_OBJS = $(AUTHORITY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
+FUZZ_NODE_OBJS = $(NODE_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h proxy/*.h \
-	    authority/*.h)
+	    authority/*.h node/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	    -c -o $@ $<
@@ -208,11 +209,17 @@ build/fuzz/libauthority.a: $(FUZZ_AUTHORITY_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The node's parts the same way (a target pulls only what it uses).
+build/fuzz/libnode.a: $(FUZZ_NODE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) build/fuzz/libauthority.a \
-	    build/fuzz/libproxy.a
+	    build/fuzz/libnode.a build/fuzz/libproxy.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
-	    build/fuzz/libauthority.a build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) \
+	    build/fuzz/libauthority.a build/fuzz/libnode.a \
+	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) \
 	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) -lm
 
 # Each target runs for FUZZ_SECONDS from its committed seed corpus; a
