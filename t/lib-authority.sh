@@ -14,6 +14,9 @@
 #	auth_log			the authority's audit log
 #	auth_verify			it verifies under the authority's key
 #	auth_events			its events, one per line: "seq event"
+#	ask NAME POD OP ARGS [REASON]	ask as agent-7, in the background
+#	ask_done NAME			wait for it; its status in NAME.rc
+#	until_pending N			wait until N requests are pending
 
 vectors=$TEST_DIRECTORY/vectors
 
@@ -105,4 +108,36 @@ auth_verify() {
 
 auth_events() {
 	jq -r '"\(.seq) \(.event)"' auth/audit.log
+}
+
+# ask NAME POD OP ARGS [REASON]: ask in the background, as agent-7; its
+# exit status goes to NAME.rc.
+ask() {
+	rm -f "$1.rc"
+	(
+		nucleus-authority ask -d auth -k agent.key -m "${5:-please}" \
+		    "$2" "$3" "$4" >"$1.out" 2>"$1.err"
+		echo $? >"$1.rc"
+	) &
+}
+
+# ask_done NAME: wait (10 s at most) for it to end.
+ask_done() {
+	i=0
+	while ! [ -s "$1.rc" ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -s "$1.rc" ]
+}
+
+# until_pending N: wait until N requests are pending.
+until_pending() {
+	i=0
+	while [ "$(nucleus-authority list -d auth | grep -c " pending ")" != "$1" ] &&
+	    [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ "$(nucleus-authority list -d auth | grep -c " pending ")" = "$1" ]
 }

@@ -3,38 +3,6 @@ test_description='nucleus-authority: an agent asks, an operator lists, shows, gr
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 
-# ask NAME POD OP ARGS [REASON]: ask in the background, as agent-7; its
-# exit status goes to NAME.rc.
-ask() {
-	rm -f "$1.rc"
-	(
-		nucleus-authority ask -d auth -k agent.key -m "${5:-please}" \
-		    "$2" "$3" "$4" >"$1.out" 2>"$1.err"
-		echo $? >"$1.rc"
-	) &
-}
-
-# ask_done NAME: wait (10 s at most) for it to end.
-ask_done() {
-	i=0
-	while ! [ -s "$1.rc" ] && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -s "$1.rc" ]
-}
-
-# until_pending N: wait until N requests are pending.
-until_pending() {
-	i=0
-	while [ "$(nucleus-authority list -d auth | grep -c " pending ")" != "$1" ] &&
-	    [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ "$(nucleus-authority list -d auth | grep -c " pending ")" = "$1" ]
-}
-
 test_expect_success 'setup' '
 	authority_setup &&
 	authority_start -t 120

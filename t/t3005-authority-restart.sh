@@ -5,35 +5,6 @@ test_description='nucleus-authority: a restart, or a crash, forgets no request, 
 
 rules='{"v":1,"rules":[{"name":"make","agent":"agent-7","pod":"p-0001","op":"run","argv_prefix":["make"],"max_per_hour":3},{"name":"push","agent":"agent-7","pod":"p-*","op":"run","argv_prefix":["git","push"],"max_per_hour":100000}]}'
 
-# ask NAME POD OP ARGS: in the background; the exit status in NAME.rc.
-ask() {
-	rm -f "$1.rc"
-	(
-		nucleus-authority ask -d auth -k agent.key "$2" "$3" "$4" \
-		    >"$1.out" 2>"$1.err"
-		echo $? >"$1.rc"
-	) &
-}
-
-ask_done() {
-	i=0
-	while ! [ -s "$1.rc" ] && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -s "$1.rc" ]
-}
-
-until_pending() {
-	i=0
-	while [ "$(nucleus-authority list -d auth | grep -c " pending ")" != "$1" ] &&
-	    [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ "$(nucleus-authority list -d auth | grep -c " pending ")" = "$1" ]
-}
-
 test_expect_success 'setup' '
 	authority_setup "$rules" &&
 	authority_start
