@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -37,7 +38,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: nucleus-node serve [-d dir] [-k keyfile] [-K keyring] "
-	    "[-T trust] [-l socket] [-g group] [-P proxy] [-w seconds]\n"
+	    "[-T trust] [-l socket] [-g group] [-P proxy] [-W workroot] "
+	    "[-w seconds]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-node pod [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
@@ -111,7 +113,7 @@ static int
 serve(int argc, char **argv)
 {
 	const char *dir = dir_default(), *keyfile = NULL, *keyring = NULL,
-	    *trust = NULL, *sock = NULL, *proxy = NULL;
+	    *trust = NULL, *sock = NULL, *proxy = NULL, *workroot = NULL;
 	char log_id[AUDIT_LOGID_MAX + 1], hash[AUDIT_HEX_LEN + 1], exe[4096];
 	struct audit_err e;
 	struct stat st;
@@ -124,7 +126,7 @@ serve(int argc, char **argv)
 	N = &node;
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
-	while ((c = getopt(argc, argv, "d:g:K:k:l:P:T:w:")) != -1) {
+	while ((c = getopt(argc, argv, "d:g:K:k:l:P:T:W:w:")) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'g': {
@@ -140,6 +142,7 @@ serve(int argc, char **argv)
 		case 'l': sock = optarg; break;
 		case 'P': proxy = optarg; break;
 		case 'T': trust = optarg; break;
+		case 'W': workroot = optarg; break;
 		case 'w': N->gate.skew = atoi(optarg); break;
 		default: usage();
 		}
@@ -194,6 +197,13 @@ serve(int argc, char **argv)
 	N->lenv.binds[1] = "/bin";
 	N->lenv.binds[2] = "/lib";
 	N->lenv.binds[3] = "/lib64";
+	N->lenv.work_root = -1;
+	if (workroot != NULL && (N->lenv.work_root = open(workroot, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "nucleus-node: -W %s: %s\n", workroot,
+		    strerror(errno));
+		return 1;
+	}
 	if (mdb_env_create(&N->env) != 0 || mdb_env_set_maxdbs(N->env, 4) ||
 	    mdb_env_open(N->env, in_dir(dir, "state.mdb"), MDB_NOSUBDIR |
 	    MDB_NOSYNC | MDB_NOTLS, 0600) != 0 ||
