@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: a pod'"'"'s work directory, copied in from beneath the node'"'"'s work root'
+test_description='nucleus-node: what a pod spec asks for: a work directory copied in from beneath the node'"'"'s work root, a lifetime'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -80,6 +80,19 @@ test_expect_success 'a work directory larger than scratch_mib refuses the pod as
 	spec p-5 big 2 &&
 	test_expect_code 2 nucleus-node pod -k admin.key -l n/node.sock create spec-p-5.json >out &&
 	jq -e ".error.message | test(\"does not fit in scratch_mib\")" out
+'
+
+test_expect_success 'a pod past its timeout_s is stopped, and that is recorded' '
+	printf "{\"v\":1,\"name\":\"p-t\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"timeout_s\":1}}" >t.json &&
+	nucleus-node pod -k admin.key -l n/node.sock create t.json >out &&
+	jq -e .ok out &&
+	node_wait_event ".event == \"pod.exit\" and .pod == \"p-t\"" &&
+	jq -s -e "[.[] | select(.pod == \"p-t\") | .event] == [\"pod.create\", \"pod.timeout\", \"pod.exit\"]" n/audit.log &&
+	jq -s -e "[.[] | select(.event == \"pod.timeout\")][0].timeout_s == 1" n/audit.log &&
+	test_expect_code 1 ncall p-t stat "{\"path\":\".\"}" >out &&
+	jq -e ".error.kind == \"unknown_pod\"" out &&
+	ncall p-1 stat "{\"path\":\".\"}" >out &&
+	jq -e .ok out
 '
 
 test_expect_success 'a missing work directory, and a node without -W, refuse the pod' '
