@@ -914,10 +914,22 @@ report_json(void)
 	return o;
 }
 
+/* The exit status, once the report is out: 2 when it could not be. */
+static int
+written(int any)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "nucleus-node: doctor: cannot write the "
+		    "report: %s\n", strerror(errno));
+		return 2;
+	}
+	return any ? 0 : 1;
+}
+
 /*
  * Run every check and print what was found: a line per check and per
  * driver, or (json) one object.  0 when some driver can run here, 1
- * when none can.
+ * when none can, 2 when the report cannot be written.
  */
 int
 doctor_run(int json)
@@ -936,11 +948,10 @@ doctor_run(int json)
 		any |= driver_verdict(&drivers[i], line, sizeof(line));
 	if (json) {
 		o = report_json();
-		if (json_dumpf(o, stdout, JSON_COMPACT) != 0)
-			any = 0;
+		(void)json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
-		return any ? 0 : 1;
+		return written(any);
 	}
 	for (int i = 0; i < C_COUNT; i++) {
 		check_line(&checks[i], line, sizeof(line));
@@ -952,5 +963,5 @@ doctor_run(int json)
 		driver_verdict(&drivers[i], line, sizeof(line));
 		printf("driver %s: %s\n", drivers[i].name, line);
 	}
-	return any ? 0 : 1;
+	return written(any);
 }
