@@ -105,6 +105,7 @@ struct check {
 
 typedef int (*probe_fn)(const void *, char *, size_t);
 
+/* Append to buf, cut at its size; -1, so that a probe can fail with it. */
 static int __attribute__((format(printf, 3, 4)))
 say(char *buf, size_t size, const char *fmt, ...)
 {
@@ -643,21 +644,19 @@ kvm_out(int vcpu, struct kvm_run *run, uint8_t value, char *msg,
 	return 0;
 }
 
+/*
+ * A VM with the guest's page at KVM_GUEST_ADDR and one vcpu about to
+ * run it in real mode: the vcpu's fd, its run area in *run.
+ */
 static int
-probe_kvm(const void *arg, char *msg, size_t msgsz)
+kvm_vm(struct kvm_run **run, char *msg, size_t msgsz)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
 	struct kvm_userspace_memory_region region;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	struct kvm_run *run;
 	int kvm, vm, vcpu, size;
-	int64_t t0, ms;
 	uint8_t *mem;
 
-	(void)arg;
-	/* No SA_RESTART: the timer interrupts KVM_RUN. */
-	sigaction(SIGALRM, &sa, NULL);
 	if ((kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0 ||
 	    (vm = ioctl(kvm, KVM_CREATE_VM, 0)) < 0)
 		return say(msg, msgsz, "KVM_CREATE_VM: %s", strerror(errno));
@@ -676,7 +675,7 @@ probe_kvm(const void *arg, char *msg, size_t msgsz)
 	if ((vcpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0)
 		return say(msg, msgsz, "KVM_CREATE_VCPU: %s", strerror(errno));
 	if ((size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0 ||
-	    (run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+	    (*run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED, vcpu, 0)) == MAP_FAILED)
 		return say(msg, msgsz, "the vcpu's run area: %s",
 		    strerror(errno));
@@ -692,7 +691,23 @@ probe_kvm(const void *arg, char *msg, size_t msgsz)
 	    ioctl(vcpu, KVM_SET_REGS, &regs) != 0)
 		return say(msg, msgsz, "setting the registers: %s",
 		    strerror(errno));
-	if (kvm_out(vcpu, run, KVM_START, msg, msgsz) != 0)
+	return vcpu;
+}
+
+/* Does the guest run, to its hlt, and at the processor's speed? */
+static int
+probe_kvm(const void *arg, char *msg, size_t msgsz)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct kvm_run *run = NULL;
+	int64_t t0, ms;
+	int vcpu;
+
+	(void)arg;
+	/* No SA_RESTART: the timer interrupts KVM_RUN. */
+	sigaction(SIGALRM, &sa, NULL);
+	if ((vcpu = kvm_vm(&run, msg, msgsz)) < 0 ||
+	    kvm_out(vcpu, run, KVM_START, msg, msgsz) != 0)
 		return -1;
 	t0 = now_ms(CLOCK_THREAD_CPUTIME_ID);
 	if (kvm_out(vcpu, run, KVM_VALUE, msg, msgsz) != 0)
