@@ -1,6 +1,6 @@
 /*
- * nucleus-node: the control plane's daemon (serve), its key (keygen) and
- * the client commands (pod, call).  Work in progress on this branch.
+ * nucleus-node: the control plane's daemon (serve), its key (keygen), the
+ * client commands (pod, call) and the host's checks (doctor).  Work in progress on this branch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,7 +44,8 @@ usage(void)
 	    "       nucleus-node pod [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
 	    "       nucleus-node call [-l socket] [-a token] -k keyfile "
-	    "pod op [args]\n");
+	    "pod op [args]\n"
+	    "       nucleus-node doctor [-j]\n");
 	exit(EXIT_ERR);
 }
 
@@ -431,6 +432,23 @@ client(const char *cmd, int argc, char **argv)
 	usage();
 }
 
+/* Which drivers this host can run, and why not. */
+static int
+doctor(int argc, char **argv)
+{
+	int c, json = 0;
+
+	while ((c = getopt(argc, argv, "j")) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	return doctor_run(json);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -449,5 +467,7 @@ main(int argc, char **argv)
 		return keygen(argc, argv);
 	if (strcmp(cmd, "call") == 0 || strcmp(cmd, "pod") == 0)
 		return client(cmd, argc, argv);
+	if (strcmp(cmd, "doctor") == 0)
+		return doctor(argc, argv);
 	usage();
 }

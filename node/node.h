@@ -1,7 +1,8 @@
 /*
  * nucleus-node: the host's control plane.  This header holds the gate
  * every request passes (gate.c), the local driver's process sandbox
- * (sandbox.c) and the pods' cgroups (cgroup.c).
+ * (sandbox.c), the pods' cgroups (cgroup.c) and the host's checks
+ * (doctor.c).
  */
 #ifndef NUCLEUS_NODE_H
 #define NUCLEUS_NODE_H
@@ -185,5 +186,8 @@ struct local_pod {
 
 int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
+
+/* nucleus-node doctor (doctor.c): which drivers can run here. */
+int	 doctor_run(int);
 
 #endif /* NUCLEUS_NODE_H */
