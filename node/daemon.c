@@ -99,8 +99,8 @@ node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)w;
 	(void)revents;
 	pods_flush();
-	if (N->gate.dirty && mdb_env_sync(N->env, 1) == 0)
-		N->gate.dirty = 0;
+	if ((N->gate.dirty || N->state_dirty) && mdb_env_sync(N->env, 1) == 0)
+		N->gate.dirty = N->state_dirty = 0;
 	j = N->batch_head;
 	N->batch_head = N->batch_tail = NULL;
 	for (; j != NULL; j = next) {

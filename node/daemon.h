@@ -53,6 +53,7 @@ void	 copy_close(struct copy *);
 struct pod {
 	struct pod *next;
 	struct podspec spec;
+	json_t	*spec_obj;	/* as it was given */
 	struct local_pod lp;
 	ev_io	 rio, wio, exit_io;
 	char	*in;		/* an answer being read */
@@ -64,6 +65,8 @@ struct pod {
 	struct copy copy;
 	uint64_t next_seq;
 	int	 running;
+	int	 lost;		/* found at start, no longer running */
+	unsigned long long pid_start;	/* its init's, in clock ticks */
 	int	 timed_out;	/* stopped for its timeout_s */
 	int	 exit_code;
 	int64_t	 started;
@@ -85,6 +88,8 @@ struct node {
 	struct audit_keyring self;	/* the node's own key: pods' copies */
 	struct audit_log *log;
 	MDB_env	*env;
+	MDB_dbi	 pods_dbi;	/* the pods it runs (podstate.c) */
+	int	 state_dirty;	/* a change not yet synced */
 	struct gate gate;
 	struct local_env lenv;
 	char	 pods_dir[LOCAL_PATH_MAX];
@@ -113,6 +118,12 @@ void	 node_flush(struct ev_loop *, ev_prepare *, int);
 void	 node_drain(struct ev_loop *, ev_async *, int);
 void	 node_line(struct lines_conn *, const char *, size_t);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
+
+/* podstate.c */
+int	 podstate_save(const struct pod *);
+void	 podstate_forget(const char *);
+void	 podstate_recover(void);
+unsigned long long podstate_start_time(pid_t);
 
 /* pods.c */
 struct pod *pod_find(const char *);

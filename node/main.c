@@ -210,6 +210,7 @@ serve(int argc, char **argv)
 	    MDB_NOSYNC | MDB_NOTLS, 0600) != 0 ||
 	    mdb_txn_begin(N->env, NULL, 0, &txn) != 0 ||
 	    mdb_dbi_open(txn, "nonces", MDB_CREATE, &N->gate.nonces) != 0 ||
+	    mdb_dbi_open(txn, "pods", MDB_CREATE, &N->pods_dbi) != 0 ||
 	    mdb_txn_commit(txn) != 0) {
 		fprintf(stderr, "nucleus-node: the state cannot be opened\n");
 		return 2;
@@ -253,6 +254,7 @@ serve(int argc, char **argv)
 		return 2;
 	}
 	json_decref(ev);
+	podstate_recover();
 	fprintf(stderr, "nucleus-node: serving %s\n", sock);
 	ev_run(N->loop, 0);
 	pods_stop_all();

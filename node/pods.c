@@ -44,7 +44,8 @@ pod_summary(const struct pod *p)
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
 	    "s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
-	    p->spec.driver, "state", p->running ? "running" : "stopped",
+	    p->spec.driver, "state", p->running ? "running" : p->lost ?
+	    "lost" : "stopped",
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
 	    (json_int_t)p->started, "audit_copy", p->copy.path,
 	    "audit_records", (json_int_t)p->copy.chain.lines,
@@ -158,6 +159,7 @@ pod_free(struct pod *p, int wait_ms)
 	    N->nleftovers < NODE_PODS_MAX)
 		N->leftovers[N->nleftovers++] = p->lp.sb.cg;
 	copy_close(&p->copy);
+	json_decref(p->spec_obj);
 	podspec_free(&p->spec);
 	audit_buf_free(&p->out);
 	free(p->in);
@@ -190,6 +192,7 @@ pod_exit(struct ev_loop *loop, ev_io *w, int revents)
 	node_record(NULL, json_pack("{s:s, s:s, s:i, s:i}", "event",
 	    "pod.exit", "pod", p->spec.name, "status", code, "oom_kills",
 	    oom), NULL);
+	podstate_forget(p->spec.name);
 	unlink_pod(p);
 	pod_free(p, POD_RELEASE_MS);
 }
@@ -199,7 +202,7 @@ create(struct lines_conn *c, struct gate_req *q)
 {
 	char dir[LOCAL_PATH_MAX];
 	struct audit_err e;
-	struct pod *p;
+	struct pod *p, *old;
 	json_t *ev;
 
 	if (N->npods >= NODE_PODS_MAX) {
@@ -218,11 +221,12 @@ create(struct lines_conn *c, struct gate_req *q)
 		    e.msg));
 		return;
 	}
-	if (pod_find(p->spec.name) != NULL || strcmp(p->spec.driver,
+	if ((old = pod_find(p->spec.name)) != NULL || strcmp(p->spec.driver,
 	    "local") != 0) {
-		const char *why = pod_find(p->spec.name) != NULL ? "a pod of "
-		    "that name is running" : "only the local driver is "
-		    "built so far";
+		const char *why = old != NULL && old->lost ? "a lost pod of "
+		    "that name is kept until pod.stop removes it" : old !=
+		    NULL ? "a pod of that name is running" : "only the local "
+		    "driver is built so far";
 
 		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
 		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
@@ -252,8 +256,20 @@ create(struct lines_conn *c, struct gate_req *q)
 		pod_free(p, RELEASE_WAIT_MS);
 		return;
 	}
-	p->running = 1;
+	p->spec_obj = json_incref(json_object_get(q->obj, "args"));
 	p->started = (int64_t)time(NULL);
+	p->pid_start = podstate_start_time(p->lp.sb.pid);
+	if (podstate_save(p) != 0) {
+		sandbox_kill(&p->lp.sb);
+		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
+		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
+		    "internal", "message", "the pod cannot be stored"),
+		    node_error(q->id, "internal", "the pod cannot be stored"));
+		close(p->lp.chan);
+		pod_free(p, RELEASE_WAIT_MS);
+		return;
+	}
+	p->running = 1;
 	ev_io_init(&p->rio, pod_read, p->lp.chan, EV_READ);
 	ev_io_init(&p->wio, pod_write, p->lp.chan, EV_WRITE);
 	ev_io_init(&p->exit_io, pod_exit, p->lp.sb.pidfd, EV_READ);
@@ -303,6 +319,17 @@ pods_op(struct lines_conn *c, struct gate_req *q)
 		    node_ok(q->id, pod_summary(p)));
 		return;
 	}
+	if (p->lost) {
+		/* A lost pod ends nothing: it is removed, its copy kept. */
+		node_record(c, json_pack("{s:s, s:s, s:s, s:b}", "event",
+		    "pod.stop", "signer", q->kid, "pod", q->pod, "lost", 1),
+		    node_ok(q->id, json_pack("{s:s, s:s}", "pod", q->pod,
+		    "state", "removed")));
+		podstate_forget(p->spec.name);
+		unlink_pod(p);
+		pod_free(p, 0);
+		return;
+	}
 	/* pod.stop: its init killed, the kernel ends the rest; the reaper
 	 * records the end. */
 	node_record(c, json_pack("{s:s, s:s, s:s}", "event", "pod.stop",
@@ -324,7 +351,9 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	int timeout = 0;
 
 	if (p == NULL || !p->running) {
-		json_t *r = node_error(q->id, "unavailable", "the pod is not "
+		json_t *r = node_error(q->id, "unavailable", p != NULL &&
+		    p->lost ? "the pod was lost when the node restarted (see "
+		    "pod.status); pod.stop removes it" : "the pod is not "
 		    "running");
 
 		lines_send(c, r);
@@ -549,8 +578,15 @@ pods_stop_all(void)
 {
 	struct pod *p, *next;
 
-	for (p = N->pods; p != NULL; p = p->next)
+	for (p = N->pods; p != NULL; p = p->next) {
+		if (!p->running)
+			continue;
+		node_record(NULL, json_pack("{s:s, s:s, s:s, s:s}", "event",
+		    "pod.stop", "signer", N->key->kid, "pod", p->spec.name,
+		    "reason", "the node is stopping"), NULL);
 		sandbox_kill(&p->lp.sb);
+		podstate_forget(p->spec.name);
+	}
 	for (p = N->pods; p != NULL; p = next) {
 		next = p->next;
 		pod_stopped(p, "the node is stopping");

@@ -1,0 +1,305 @@
+/*
+ * The pods the node runs, kept in LMDB (state.mdb, table "pods"), so a
+ * restart never forgets one.  A pod's entry is written when it starts
+ * and removed when it ends and that is recorded; an entry the node finds
+ * at start is a pod that was running when the node last stopped without
+ * stopping it (a crash, a kill).  A local pod's channel does not survive
+ * the node: such a pod is stopped if it still runs (its pid checked
+ * against its start time, so a reused pid is never signalled), its cgroup
+ * removed, its host copy verified, and it is kept as "lost": listed, its
+ * status shown, refused for calls, until pod.stop removes it.
+ *
+ *	key	the pod's name
+ *	value	CJSON {"spec":{...}, "state":"running"|"lost", "log", "pubkey",
+ *		"cgroup", "cgroup_dirs":[...], "cgroup_version", "pid",
+ *		"pid_start", "started", "audit_copy", "lost_at"?}
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+/* A process's start time, in clock ticks since boot (proc(5) field 22). */
+static unsigned long long
+start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd;
+
+	audit_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* After the command's closing parenthesis: field 3 onwards. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (int field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
+}
+
+static int
+put(const char *name, json_t *v)
+{
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+	MDB_txn *txn;
+	MDB_val k = { strlen(name), (void *)name }, d;
+	int rc = -1;
+
+	if (cjson_encode(v, &b, &e) != 0)
+		goto out;
+	d.mv_size = b.len;
+	d.mv_data = b.p;
+	if (mdb_txn_begin(N->env, NULL, 0, &txn) != 0)
+		goto out;
+	if (mdb_put(txn, N->pods_dbi, &k, &d, 0) != 0) {
+		mdb_txn_abort(txn);
+		goto out;
+	}
+	rc = mdb_txn_commit(txn) == 0 ? 0 : -1;
+	N->state_dirty = 1;
+out:
+	audit_buf_free(&b);
+	return rc;
+}
+
+/* A pod has started: its entry, synced before its creation is answered. */
+int
+podstate_save(const struct pod *p)
+{
+	char b64[64];
+	json_t *v, *dirs = json_array();
+
+	for (int i = 0; i < p->lp.sb.cg.n; i++)
+		json_array_append_new(dirs, json_string(p->lp.sb.cg.dir[i]));
+	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
+	v = json_pack("{s:O, s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:I, s:I, "
+	    "s:s}", "spec", p->spec_obj, "state", "running", "log", p->lp.log,
+	    "pubkey", b64, "cgroup", p->lp.cgroup, "cgroup_dirs", dirs,
+	    "cgroup_version", p->lp.sb.cg.version, "pid", (int)p->lp.sb.pid,
+	    "pid_start", (json_int_t)p->pid_start, "started",
+	    (json_int_t)p->started, "audit_copy", p->copy.path);
+	if (v == NULL)
+		return -1;
+	if (put(p->spec.name, v) != 0) {
+		json_decref(v);
+		return -1;
+	}
+	json_decref(v);
+	return 0;
+}
+
+/* A pod has ended, and that is recorded: its entry goes. */
+void
+podstate_forget(const char *name)
+{
+	MDB_val k = { strlen(name), (void *)name };
+	MDB_txn *txn;
+
+	if (mdb_txn_begin(N->env, NULL, 0, &txn) != 0)
+		return;
+	if (mdb_del(txn, N->pods_dbi, &k, NULL) == 0 &&
+	    mdb_txn_commit(txn) == 0)
+		N->state_dirty = 1;
+	else
+		mdb_txn_abort(txn);
+}
+
+/* Stop a pod left running by the node before: only the process we ran. */
+static int
+stop_stray(pid_t pid, unsigned long long started)
+{
+	int fd;
+	struct pollfd pf;
+
+	if (pid <= 0 || (fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return 0;
+	/* The pidfd holds the pid: checked after it, the start time is
+	 * that of the process the pidfd names. */
+	if (start_time(pid) != started) {
+		close(fd);
+		return 0;
+	}
+	(void)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	pf.fd = fd;
+	pf.events = POLLIN;
+	(void)poll(&pf, 1, RELEASE_WAIT_MS);
+	close(fd);
+	return 1;
+}
+
+/* How much of the host copy verifies with the node's key. */
+static json_t *
+check_copy(const char *path, uint64_t *lines)
+{
+	struct audit_chain c;
+	struct audit_fault_info fi;
+	struct audit_err e;
+	json_t *r;
+	int fd, rc;
+
+	*lines = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return json_pack("{s:b, s:s}", "verified", 0, "message",
+		    strerror(errno));
+	audit_chain_init(&c, &N->self);
+	memset(&fi, 0, sizeof(fi));
+	rc = audit_chain_stream(&c, fd, &fi, &e);
+	close(fd);
+	*lines = c.lines;
+	if (rc == 0)
+		r = json_pack("{s:b}", "verified", 1);
+	else
+		r = json_pack("{s:b, s:s}", "verified", 0, "message",
+		    fi.fault != 0 ? fi.detail : e.msg);
+	audit_chain_free(&c);
+	return r;
+}
+
+/* A lost pod, as the node shows it until pod.stop removes it. */
+static struct pod *
+lost_pod(const char *name, json_t *v)
+{
+	struct audit_err e;
+	struct pod *p = calloc(1, sizeof(*p));
+	const char *s;
+
+	if (p == NULL)
+		return NULL;
+	if (podspec_parse(&p->spec, json_object_get(v, "spec"), &e) != 0 ||
+	    strcmp(p->spec.name, name) != 0) {
+		free(p);
+		return NULL;
+	}
+	p->spec_obj = json_incref(json_object_get(v, "spec"));
+	p->lost = 1;
+	p->lp.chan = -1;
+	p->lp.sb.pidfd = -1;
+	p->copy.fd = -1;
+	audit_fmt(p->lp.name, sizeof(p->lp.name), "%s", name);
+	if ((s = json_string_value(json_object_get(v, "log"))) != NULL)
+		audit_fmt(p->lp.log, sizeof(p->lp.log), "%s", s);
+	if ((s = json_string_value(json_object_get(v, "pubkey"))) != NULL)
+		(void)audit_unb64(p->lp.pubkey, AUDIT_PK_LEN, s, strlen(s));
+	if ((s = json_string_value(json_object_get(v, "cgroup"))) != NULL)
+		audit_fmt(p->lp.cgroup, sizeof(p->lp.cgroup), "%s", s);
+	if ((s = json_string_value(json_object_get(v, "audit_copy"))) != NULL)
+		audit_fmt(p->copy.path, sizeof(p->copy.path), "%s", s);
+	audit_chain_init(&p->copy.chain, &N->self);
+	p->started = json_integer_value(json_object_get(v, "started"));
+	p->copy.chain.lines = (uint64_t)json_integer_value(json_object_get(v,
+	    "audit_records"));
+	return p;
+}
+
+/*
+ * At start, before serving: every pod the node ran when it last stopped
+ * without stopping them is found, stopped if it still runs, recorded as
+ * pod.lost, and kept as lost.
+ */
+void
+podstate_recover(void)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	json_t *found = json_object();
+	const char *name;
+	json_t *v;
+	int rc;
+
+	if (mdb_txn_begin(N->env, NULL, MDB_RDONLY, &txn) != 0)
+		return;
+	if (mdb_cursor_open(txn, N->pods_dbi, &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			char key[POD_NAME_MAX + 1];
+			json_t *o = json_loadb(d.mv_data, d.mv_size, 0, NULL);
+
+			if (o == NULL || k.mv_size > POD_NAME_MAX)
+				continue;
+			memcpy(key, k.mv_data, k.mv_size);
+			key[k.mv_size] = '\0';
+			json_object_set_new(found, key, o);
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+
+	json_object_foreach(found, name, v) {
+		const char *state = json_string_value(json_object_get(v,
+		    "state"));
+		struct pod *p;
+
+		if (state != NULL && strcmp(state, "running") == 0) {
+			struct cgroup cg = { 0 };
+			const json_t *dirs = json_object_get(v, "cgroup_dirs");
+			uint64_t lines;
+			json_t *check, *ev;
+			int stopped;
+
+			stopped = stop_stray((pid_t)json_integer_value(
+			    json_object_get(v, "pid")), (unsigned long long)
+			    json_integer_value(json_object_get(v, "pid_start")));
+			cg.version = (int)json_integer_value(json_object_get(v,
+			    "cgroup_version"));
+			for (size_t i = 0; i < json_array_size(dirs) &&
+			    i < CG_V1_N; i++) {
+				audit_fmt(cg.dir[i], sizeof(cg.dir[i]), "%s",
+				    json_string_value(json_array_get(dirs, i)));
+				cg.n = (int)i + 1;
+			}
+			if (cgroup_remove(&cg) > 0 &&
+			    N->nleftovers < NODE_PODS_MAX)
+				N->leftovers[N->nleftovers++] = cg;
+			check = check_copy(json_string_value(json_object_get(v,
+			    "audit_copy")), &lines);
+			ev = json_pack("{s:s, s:s, s:O, s:s, s:O, s:I, s:o}",
+			    "event", "pod.lost", "pod", name, "pod_log",
+			    json_object_get(v, "log"), "reason", stopped ?
+			    "the node restarted and a local pod's channel does "
+			    "not survive it: stopped" : "the pod ended while "
+			    "the node was not running", "audit_copy",
+			    json_object_get(v, "audit_copy"), "audit_records",
+			    (json_int_t)lines, "audit_copy_check", check);
+			node_record(NULL, ev, NULL);
+			json_object_set_new(v, "state", json_string("lost"));
+			json_object_set_new(v, "audit_records", json_integer(
+			    (json_int_t)lines));
+			json_object_set_new(v, "lost_at", json_integer(
+			    (json_int_t)time(NULL)));
+			(void)put(name, v);
+		}
+		if (N->npods < NODE_PODS_MAX &&
+		    (p = lost_pod(name, v)) != NULL) {
+			p->next = N->pods;
+			N->pods = p;
+			N->npods++;
+		}
+	}
+	json_decref(found);
+}
+
+unsigned long long
+podstate_start_time(pid_t pid)
+{
+	return start_time(pid);
+}

@@ -1,0 +1,93 @@
+#!/bin/sh
+test_description='nucleus-node: pods are kept in LMDB; after a node crash they are found again, stopped if they still run, and kept as lost, never silently forgotten'
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-authority.sh"
+. "$TEST_DIRECTORY/lib-node.sh"
+
+if ! test_have_prereq ROOT; then
+	test_skip_all "the local driver needs root (namespaces and cgroups)"
+fi
+
+node_crash() {
+	pid=$(cat node.pid) &&
+	kill -KILL "$pid" &&
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done &&
+	rm -f node.pid
+}
+
+admin() {
+	nucleus-node pod -k admin.key -l n/node.sock "$@"
+}
+
+test_expect_success 'setup: a node with a pod that did some work' '
+	authority_setup &&
+	node_setup &&
+	node_start &&
+	pod_create p-1 >out &&
+	jq -r .result.audit_copy out >copy &&
+	ncall p-1 write "{\"path\":\"a\",\"content\":\"x\"}" >out &&
+	jq -e .ok out
+'
+
+test_expect_success 'the node crashes; its pod ends with it; a restart reports it lost, with its verified copy' '
+	node_crash &&
+	node_start &&
+	node_wait_event ".event == \"pod.lost\" and .pod == \"p-1\"" &&
+	jq -s -c "[.[] | select(.event == \"pod.lost\")][0]" n/audit.log >lost &&
+	jq -e ".audit_copy_check.verified == true and .audit_records == $(wc -l <"$(cat copy)") and (.reason | test(\"ended while the node was not running\"))" lost &&
+	admin list >out &&
+	jq -e ".result.pods | length == 1 and .[0].pod == \"p-1\" and .[0].state == \"lost\"" out &&
+	admin status p-1 >out &&
+	jq -e ".result.state == \"lost\" and .result.audit_copy == \"$(cat copy)\"" out
+'
+
+test_expect_success 'a lost pod is refused for calls, and its name is not taken over' '
+	test_expect_code 2 ncall p-1 stat "{\"path\":\".\"}" >out &&
+	jq -e ".error.kind == \"unavailable\" and (.error.message | test(\"lost\"))" out &&
+	test_expect_code 2 admin create spec-p-1.json >out &&
+	jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"lost pod\"))" out
+'
+
+test_expect_success 'it stays lost across another restart, until pod.stop removes it; its copy stays' '
+	node_stop && node_start &&
+	admin status p-1 >out &&
+	jq -e ".result.state == \"lost\" and .result.audit_records > 2" out &&
+	test "$(jq -s "[.[] | select(.event == \"pod.lost\")] | length" n/audit.log)" = 1 &&
+	admin stop p-1 >out &&
+	jq -e ".result.state == \"removed\"" out &&
+	admin list >out &&
+	jq -e ".result.pods == []" out &&
+	nucleus-audit-verify -q -k node.pub "$(cat copy)" &&
+	node_stop && node_start &&
+	admin list >out &&
+	jq -e ".result.pods == []" out
+'
+
+test_expect_success 'a pod still running when the node comes back is stopped, and its cgroup removed' '
+	pod_create p-2 >out &&
+	cg=$(pod_cgroup p-2) &&
+	proxy=$(pod_proxy p-2) &&
+	kill -STOP "$proxy" &&
+	node_crash &&
+	kill -0 "$proxy" &&
+	node_start &&
+	node_wait_event ".event == \"pod.lost\" and .pod == \"p-2\"" &&
+	jq -s -e "[.[] | select(.event == \"pod.lost\" and .pod == \"p-2\")][0].reason | test(\"stopped\")" n/audit.log &&
+	! kill -0 "$proxy" 2>/dev/null &&
+	i=0 && while test -d "$cg" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done &&
+	! test -d "$cg"
+'
+
+test_expect_success 'a node stopped with SIGTERM stops its pods and loses none' '
+	admin stop p-2 >/dev/null &&
+	pod_create p-3 >/dev/null &&
+	node_stop &&
+	jq -s -e "[.[] | select(.event == \"pod.stop\" and .pod == \"p-3\")][0].reason == \"the node is stopping\"" n/audit.log &&
+	node_start &&
+	admin list >out &&
+	jq -e ".result.pods == []" out &&
+	node_stop &&
+	nucleus-audit-verify -q -k node.pub n/audit.log
+'
+
+test_done
