@@ -116,6 +116,7 @@ serve(int argc, char **argv)
 	const char *dir = dir_default(), *keyfile = NULL, *keyring = NULL,
 	    *trust = NULL, *sock = NULL, *proxy = NULL, *workroot = NULL;
 	char log_id[AUDIT_LOGID_MAX + 1], hash[AUDIT_HEX_LEN + 1], exe[4096];
+	char *absdir;
 	struct audit_err e;
 	struct stat st;
 	gid_t gid = (gid_t)-1;
@@ -151,11 +152,12 @@ serve(int argc, char **argv)
 	if (optind != argc || N->gate.skew < 1 || N->gate.skew > 3600)
 		usage();
 	/* The sandbox binds from the host's root: paths are absolute. */
-	if ((dir = realpath(dir, NULL)) == NULL) {
-		fprintf(stderr, "nucleus-node: %s: %s\n", argv[optind - 1],
+	if ((absdir = realpath(dir, NULL)) == NULL) {
+		fprintf(stderr, "nucleus-node: %s: %s\n", dir,
 		    strerror(errno));
 		return 1;
 	}
+	dir = absdir;
 	keyfile = keyfile != NULL ? keyfile : in_dir(dir, "node.key");
 	keyring = keyring != NULL ? keyring : in_dir(dir, "keyring");
 	trust = trust != NULL ? trust : in_dir(dir, "trust");
@@ -265,6 +267,7 @@ serve(int argc, char **argv)
 	(void)audit_log_close(N->log, &e);
 	mdb_env_sync(N->env, 1);
 	mdb_env_close(N->env);
+	free(absdir);
 	return 0;
 }
 
