@@ -62,7 +62,7 @@ test_expect_success 'roles: an agent cannot manage pods, an admin cannot call to
 	jq -e ".error.kind == \"unknown_pod\"" out
 '
 
-test_expect_success 'bad signature, unknown kid, skew, replay, malformed, oversized: refused and recorded' '
+test_expect_success 'bad signature, wrong key type, unknown kid, skew, replay, malformed, oversized: refused and recorded' '
 	nreq r1 agent-7 agent.key p-0001 stat "{\"path\":\".\"}" >good &&
 	jq -c ".args.path = \"notes.txt\"" good >tampered &&
 	nsend <tampered >out && jq -e ".error.kind == \"auth_failed\"" out &&
@@ -70,6 +70,15 @@ test_expect_success 'bad signature, unknown kid, skew, replay, malformed, oversi
 	audit-tool keygen stranger stranger.key >/dev/null &&
 	nreq r2 stranger stranger.key p-0001 stat "{\"path\":\".\"}" | nsend >out &&
 	jq -e ".error.kind == \"auth_failed\"" out &&
+	printf "hmac-sha256-secret agent-7 %s\n" "$(head -c 32 /dev/urandom | base64)" >wrongtype.key &&
+	chmod 600 wrongtype.key &&
+	nreq r2a agent-7 wrongtype.key p-0001 stat "{\"path\":\".\"}" | nsend >out &&
+	jq -e ".error.kind == \"auth_failed\"" out &&
+	sed "s/^ed25519-secret agent-7 /ed25519-secret agent-hmac /" agent.key >wrongtype2.key &&
+	chmod 600 wrongtype2.key &&
+	nreq r2b agent-hmac wrongtype2.key p-0001 stat "{\"path\":\".\"}" | nsend >out &&
+	jq -e ".error.kind == \"auth_failed\"" out &&
+	last_refusal | jq -e ".kind == \"auth_failed\" and .claimed_kid == \"agent-hmac\"" &&
 	nreq r3 agent-7 agent.key p-0001 stat "{\"path\":\".\"}" $(($(date +%s) - 120)) | nsend >out &&
 	jq -e ".error.kind == \"replayed\"" out &&
 	nsend <good >out && jq -e ".ok and .id == \"r1\"" out &&
@@ -102,7 +111,7 @@ test_expect_success 'approval: required, asked of the authority, granted by its 
 test_expect_success 'a pod killed from outside is reaped and recorded; its cgroup goes' '
 	procs=$(pod_cgroup p-0002) &&
 	# Its init first ends the rest: a later pid may be gone already.
-	for pid in $(cat "$procs/cgroup.procs"); do kill -KILL $pid 2>/dev/null; done &&
+	for pid in $(cat "$procs/cgroup.procs"); do kill -KILL $pid 2>/dev/null || :; done &&
 	node_wait_event ".event == \"pod.exit\" and .pod == \"p-0002\"" &&
 	jq -c "select(.event == \"pod.exit\" and .pod == \"p-0002\")" n/audit.log | jq -e ".status == 137" &&
 	test_expect_code 1 nucleus-node call -k hmac.key -l n/node.sock p-0002 read "{\"path\":\".\"}" >out &&
