@@ -17,8 +17,10 @@
 #define NODE_INFLIGHT_MAX 64	/* requests of one client in flight */
 #define NODE_OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent bytes, per client */
 #define NODE_PODS_MAX	64	/* pods at once */
-#define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer, past any
+#define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer by default
+				   (-D, 1 to NODE_FWD_DEADLINE_MAX), past any
 				   command timeout it was asked for */
+#define NODE_FWD_DEADLINE_MAX 3600
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
 #define POD_RELEASE_MS	50	/* the loop waits this long for a pod's
 				   cgroup to empty; then the tick retries */
@@ -97,6 +99,7 @@ struct node {
 	int	 npods;
 	struct lines lines;	/* the node's socket */
 	int	 stopped;
+	int	 fwd_deadline;	/* -D */
 	/* cgroups whose last processes had not left when their pod ended */
 	struct cgroup leftovers[NODE_PODS_MAX];
 	int	 nleftovers;

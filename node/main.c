@@ -39,7 +39,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: nucleus-node serve [-d dir] [-k keyfile] [-K keyring] "
 	    "[-T trust] [-l socket] [-g group] [-P proxy] [-W workroot] "
-	    "[-w seconds]\n"
+	    "[-D seconds] [-w seconds]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-node pod [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
@@ -128,8 +128,10 @@ serve(int argc, char **argv)
 	N = &node;
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
-	while ((c = getopt(argc, argv, "d:g:K:k:l:P:T:W:w:")) != -1) {
+	N->fwd_deadline = NODE_FWD_DEADLINE;
+	while ((c = getopt(argc, argv, "D:d:g:K:k:l:P:T:W:w:")) != -1) {
 		switch (c) {
+		case 'D': N->fwd_deadline = atoi(optarg); break;
 		case 'd': dir = optarg; break;
 		case 'g': {
 			struct group *gr = getgrnam(optarg);
@@ -149,7 +151,8 @@ serve(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc || N->gate.skew < 1 || N->gate.skew > 3600)
+	if (optind != argc || N->gate.skew < 1 || N->gate.skew > 3600 ||
+	    N->fwd_deadline < 1 || N->fwd_deadline > NODE_FWD_DEADLINE_MAX)
 		usage();
 	/* The sandbox binds from the host's root: paths are absolute. */
 	if ((absdir = realpath(dir, NULL)) == NULL) {

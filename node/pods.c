@@ -370,7 +370,7 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	if (json_is_integer(t) && json_integer_value(t) > 0 &&
 	    json_integer_value(t) < 86400)
 		timeout = (int)json_integer_value(t);
-	f->deadline = ev_now(N->loop) + NODE_FWD_DEADLINE + timeout;
+	f->deadline = ev_now(N->loop) + N->fwd_deadline + timeout;
 	f->next = p->fwds;
 	p->fwds = f;
 	audit_fmt(name, sizeof(name), "n%llu", (unsigned long long)f->seq);
