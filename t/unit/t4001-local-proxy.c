@@ -22,6 +22,7 @@
 #define UID	65534
 
 static char conf[] = "/tmp/nucleus-t4001-XXXXXX";
+static int audit_lines;		/* the pod's, come on the channel */
 
 static void
 put(const char *name, const char *text)
@@ -65,10 +66,21 @@ ask(int fd, const char *id, const char *op, const char *args)
 	    "\"00000000000000000000000000000000\",\"pod\":\"p-local\","
 	    "\"op\":\"%s\",\"args\":%s,\"sig\":\"unchecked\"}\n", id,
 	    (long long)time(NULL), op, args);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
-	    line(fd, resp, sizeof(resp)) != 0)
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
 		return NULL;
-	return json_loads(resp, 0, &jerr);
+	/* The pod's audit lines (-A) come first, then the answer. */
+	for (;;) {
+		json_t *o;
+
+		if (line(fd, resp, sizeof(resp)) != 0 ||
+		    (o = json_loads(resp, 0, &jerr)) == NULL)
+			return NULL;
+		if (strcmp(json_string_value(json_object_get(o, "type")),
+		    "audit") != 0)
+			return o;
+		audit_lines++;
+		json_decref(o);
+	}
 }
 
 int
@@ -77,7 +89,8 @@ main(void)
 	const char *build = getenv("NUCLEUS_BUILD");
 	char proxy[4096], trust[256], dir[256], cmd[512];
 	struct local_env env = { .proxy = proxy, .trust = trust, .uid = UID,
-	    .gid = UID, .binds = { "/usr", "/bin", "/lib", "/lib64", NULL } };
+	    .gid = UID, .binds = { "/usr", "/bin", "/lib", "/lib64", NULL },
+	    .work_root = -1 };
 	struct audit_seckey *node;
 	struct podspec spec;
 	struct local_pod pod;
@@ -121,6 +134,9 @@ main(void)
 	    strcmp(json_string_value(json_object_get(json_object_get(r,
 	    "audit"), "log")), pod.log) == 0,
 	    "a write lands in /work, recorded in that log");
+	ok(r != NULL && audit_lines == 2 + 2 && json_integer_value(
+	    json_object_get(json_object_get(r, "audit"), "seq")) == 3,
+	    "its records (log.open, boot, decision, outcome) came before it");
 	json_decref(r);
 	r = ask(pod.chan, "r1", "read", "{\"path\":\"hello.txt\"}");
 	ok(r != NULL && strcmp(json_string_value(json_object_get(
