@@ -225,12 +225,15 @@ void	 audit_chain_free(struct audit_chain *);
 struct audit_log;
 
 typedef void (*audit_done_fn)(void *, int, uint64_t, const char *);
+typedef void (*audit_tee_fn)(void *, const char *, size_t);
 
 int	 audit_log_open(struct audit_log **, const char *, const char *,
 	    const struct audit_seckey *, const json_t *, struct audit_err *);
 int	 audit_log_submit(struct audit_log *, json_t *, audit_done_fn, void *,
 	    struct audit_err *);
 int	 audit_log_append_wait(struct audit_log *, json_t *, uint64_t *, char *,
+	    struct audit_err *);
+int	 audit_log_tee(struct audit_log *, audit_tee_fn, void *, off_t *,
 	    struct audit_err *);
 uint64_t audit_log_durable(struct audit_log *);
 uint64_t audit_log_syncs(struct audit_log *);

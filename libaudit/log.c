@@ -76,6 +76,8 @@ struct audit_log {
 	int	 signer_done;
 	int	 syncing;		/* a thread is writing and syncing */
 	size_t	 last_batch;		/* records in the last sync */
+	audit_tee_fn tee;		/* told each durable batch's lines */
+	void	*tee_arg;
 	char	 path[4096];
 };
 
@@ -238,6 +240,9 @@ sync_batch(struct audit_log *l, struct audit_buf *out)
 		l->syncs++;
 	}
 	pthread_mutex_unlock(&l->mu);
+	/* The lines go to the tee before any of their records completes. */
+	if (failed == 0 && out->len > 0 && l->tee != NULL)
+		l->tee(l->tee_arg, out->p, out->len);
 	complete(&batch, failed);
 	pthread_mutex_lock(&l->mu);
 	l->inflight -= batch.n;
@@ -417,6 +422,35 @@ const char *
 audit_log_id(struct audit_log *l)
 {
 	return l->tail.log;
+}
+
+/*
+ * From now on, fn(arg, lines, len) is called from the log's own thread
+ * with the lines of each durable batch, before any record of the batch
+ * completes: what a record's completion answers has already been teed.
+ * *before is set to the bytes the file held when the tee was set (the
+ * caller reads those from the file itself); no line is in neither part.
+ */
+int
+audit_log_tee(struct audit_log *l, audit_tee_fn fn, void *arg, off_t *before,
+    struct audit_err *err)
+{
+	struct stat st;
+	int rc = 0;
+
+	pthread_mutex_lock(&l->mu);
+	/* A batch being written is in the file once syncing clears. */
+	while (l->syncing)
+		pthread_cond_wait(&l->space_cv, &l->mu);
+	if (fstat(l->fd, &st) != 0)
+		rc = audit_errf(err, "%s: %s", l->path, strerror(errno));
+	else {
+		*before = st.st_size;
+		l->tee = fn;
+		l->tee_arg = arg;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return rc;
 }
 
 /* Make everything queued durable, stop the threads, close the log. */

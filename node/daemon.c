@@ -98,6 +98,7 @@ node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	pods_flush();
 	if (N->gate.dirty && mdb_env_sync(N->env, 1) == 0)
 		N->gate.dirty = 0;
 	j = N->batch_head;

@@ -1,6 +1,7 @@
 /*
  * nucleus-node serve: the daemon's own structures (pods.c, daemon.c);
- * its socket is a line server of libaudit (lines.h).  Work in progress: see the branch's last commit.
+ * its socket is a line server of libaudit (lines.h); copy.c keeps each
+ * pod's host-side audit copy.
  */
 #ifndef NUCLEUS_DAEMON_H
 #define NUCLEUS_DAEMON_H
@@ -29,7 +30,25 @@ struct fwd {
 	json_t	*id;		/* the client's */
 	struct lines_conn *conn;	/* held */
 	ev_tstamp deadline;
+	json_t	*answer;	/* come back; relayed once the copy syncs */
 };
+
+/* A pod's host-side audit copy (copy.c). */
+struct copy {
+	int	 fd;
+	char	 path[LOCAL_PATH_MAX + AUDIT_LOGID_MAX + 8];
+	struct audit_chain chain;	/* what it holds, verified */
+	int	 dirty;		/* appended, not yet durable */
+	int	 failed;	/* a line did not verify, or did not go */
+	uint64_t syncs;
+};
+
+int	 copy_open(struct copy *, const char *, const char *,
+	    const struct audit_keyring *, struct audit_err *);
+int	 copy_line(struct copy *, const char *, size_t, const char *,
+	    const uint8_t[AUDIT_PK_LEN], struct audit_err *);
+int	 copy_sync(struct copy *, struct audit_err *);
+void	 copy_close(struct copy *);
 
 struct pod {
 	struct pod *next;
@@ -41,6 +60,8 @@ struct pod {
 	struct audit_buf out;	/* requests not yet written */
 	size_t	 outoff;
 	struct fwd *fwds;
+	struct fwd *relay_head, *relay_tail;	/* answered, to relay */
+	struct copy copy;
 	uint64_t next_seq;
 	int	 running;
 	int	 exit_code;
@@ -60,6 +81,7 @@ struct node {
 	struct ev_loop *loop;
 	struct audit_seckey *key;
 	struct audit_keyring keys;
+	struct audit_keyring self;	/* the node's own key: pods' copies */
 	struct audit_log *log;
 	MDB_env	*env;
 	struct gate gate;
@@ -96,6 +118,7 @@ struct pod *pod_find(const char *);
 void	 pods_op(struct lines_conn *, struct gate_req *);
 void	 pods_forward(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
+void	 pods_flush(void);
 void	 pods_stop_all(void);
 
 /* client.c: pod, call and approve; main.c: what they share with it */

@@ -158,7 +158,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
     const char *dir, struct local_pod *pod, struct audit_err *err)
 {
 	char conf[LOCAL_PATH_MAX], path[LOCAL_PATH_MAX + 16];
-	char *argv[] = { SANDBOX_EXE_DIR "/nucleus-proxy", "-C", "-f", "3",
+	char *argv[] = { SANDBOX_EXE_DIR "/nucleus-proxy", "-C", "-A", "-f", "3",
 	    "-p", "/etc/nucleus/pod.json", NULL };
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,

@@ -92,6 +92,18 @@ may_call(void *arg, const char *pod, const char *kid)
 	return podspec_names(&p->spec, kid);
 }
 
+/* The node's own public key: what the pods' host copies verify with. */
+static int
+self_keyring(struct audit_keyring *kr, const struct audit_seckey *key,
+    struct audit_err *err)
+{
+	char line[256];
+
+	if (audit_keyring_line(key, NULL, line, sizeof(line)) != 0)
+		return audit_errf(err, "the node's key is not an Ed25519 key");
+	return audit_keyring_parse(kr, line, strlen(line), 0, err);
+}
+
 static void
 stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -167,7 +179,8 @@ serve(int argc, char **argv)
 		return 1;
 	}
 	if (audit_seckey_load(&N->key, keyfile, &e) != 0 ||
-	    audit_keyring_load(&N->keys, keyring, &e) != 0) {
+	    audit_keyring_load(&N->keys, keyring, &e) != 0 ||
+	    self_keyring(&N->self, N->key, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 1;
 	}

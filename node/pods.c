@@ -3,7 +3,10 @@
  * pod.stop; the one channel per pod, on which requests go out renamed
  * "n<seq>" (so that two clients' ids never meet) and answers come back
  * and are routed by that name; a deadline for each; and the reaper,
- * which watches each pod's pidfd and records its end.
+ * which watches each pod's pidfd and records its end.  The same channel
+ * brings the pod's audit lines, ahead of the answers they back: each goes
+ * to the pod's host copy (copy.c), and an answer is relayed only once
+ * the copy holds its record durably (pods_flush, before the loop waits).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +21,8 @@
 static void pod_read(struct ev_loop *, ev_io *, int);
 static void pod_write(struct ev_loop *, ev_io *, int);
 static void pod_exit(struct ev_loop *, ev_io *, int);
+static void copy_fault(struct pod *, const char *);
+static void fwd_free(struct fwd *);
 
 struct pod *
 pod_find(const char *name)
@@ -37,11 +42,13 @@ pod_summary(const struct pod *p)
 	for (size_t i = 0; i < p->spec.nagents; i++)
 		json_array_append_new(agents, json_string(p->spec.agents[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:{s:I, s:I, "
-	    "s:I, s:I}}", "pod", p->spec.name, "driver", p->spec.driver,
-	    "state", p->running ? "running" : "stopped", "log", p->lp.log,
-	    "pubkey", b64, "agents", agents, "started",
-	    (json_int_t)p->started, "resources", "memory_mib",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, "
+	    "s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
+	    p->spec.driver, "state", p->running ? "running" : "stopped",
+	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
+	    (json_int_t)p->started, "audit_copy", p->copy.path,
+	    "audit_records", (json_int_t)p->copy.chain.lines,
+	    "resources", "memory_mib",
 	    (json_int_t)p->spec.lim.memory_mib, "cpus",
 	    (json_int_t)(p->spec.lim.cpus_milli / 1000), "pids",
 	    (json_int_t)p->spec.lim.pids, "scratch_mib",
@@ -60,11 +67,68 @@ fail_fwds(struct pod *p, const char *kind, const char *why)
 		next = f->next;
 		lines_send(f->conn, r);
 		json_decref(r);
-		json_decref(f->id);
-		lines_release(f->conn);
-		free(f);
+		fwd_free(f);
 	}
 	p->fwds = NULL;
+}
+
+static void
+fwd_free(struct fwd *f)
+{
+	json_decref(f->answer);
+	json_decref(f->id);
+	lines_release(f->conn);
+	free(f);
+}
+
+/* Answers whose records the copy holds durably: to their clients. */
+static void
+relay(struct pod *p)
+{
+	struct audit_err e;
+	struct fwd *f, *next;
+
+	if (p->relay_head == NULL)
+		return;
+	if (copy_sync(&p->copy, &e) != 0) {
+		copy_fault(p, e.msg);
+		return;
+	}
+	for (f = p->relay_head; f != NULL; f = next) {
+		next = f->next;
+		lines_send(f->conn, f->answer);
+		fwd_free(f);
+	}
+	p->relay_head = p->relay_tail = NULL;
+}
+
+/*
+ * The pod's audit lines did not reach the node intact, or its copy cannot
+ * be written: nothing more of it is relayed, and the pod is stopped.
+ */
+static void
+copy_fault(struct pod *p, const char *why)
+{
+	struct fwd *f, *next;
+
+	node_record(NULL, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event",
+	    "pod.audit_fault", "pod", p->spec.name, "pod_log", p->lp.log,
+	    "message", why, "records", (json_int_t)p->copy.chain.lines),
+	    NULL);
+	p->copy.failed = 1;
+	for (f = p->relay_head; f != NULL; f = next) {
+		json_t *r = node_error(f->id, "unavailable", "the pod's audit "
+		    "copy failed; the pod is stopped");
+
+		next = f->next;
+		lines_send(f->conn, r);
+		json_decref(r);
+		fwd_free(f);
+	}
+	p->relay_head = p->relay_tail = NULL;
+	fail_fwds(p, "unavailable", "the pod's audit copy failed; the pod is "
+	    "stopped");
+	sandbox_kill(&p->lp.sb);
 }
 
 static void
@@ -72,6 +136,7 @@ pod_stopped(struct pod *p, const char *why)
 {
 	if (!p->running)
 		return;
+	relay(p);
 	p->running = 0;
 	ev_io_stop(N->loop, &p->rio);
 	ev_io_stop(N->loop, &p->wio);
@@ -91,6 +156,7 @@ pod_free(struct pod *p, int wait_ms)
 	if (sandbox_release(&p->lp.sb, wait_ms) > 0 &&
 	    N->nleftovers < NODE_PODS_MAX)
 		N->leftovers[N->nleftovers++] = p->lp.sb.cg;
+	copy_close(&p->copy);
 	podspec_free(&p->spec);
 	audit_buf_free(&p->out);
 	free(p->in);
@@ -173,6 +239,16 @@ create(struct lines_conn *c, struct gate_req *q)
 		    e.msg));
 		podspec_free(&p->spec);
 		free(p);
+		return;
+	}
+	if (copy_open(&p->copy, dir, p->lp.log, &N->self, &e) != 0) {
+		sandbox_kill(&p->lp.sb);
+		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
+		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
+		    "internal", "message", e.msg), node_error(q->id, "internal",
+		    e.msg));
+		close(p->lp.chan);
+		pod_free(p, RELEASE_WAIT_MS);
 		return;
 	}
 	p->running = 1;
@@ -301,21 +377,40 @@ pod_write(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(loop, w);
 }
 
-/* One answer from the pod: to the client that asked, under its id. */
+/*
+ * One line from the pod: an audit line for the copy, or an answer, held
+ * until the copy is durable, for the client that asked, under its id.
+ */
 static void
-answer(struct pod *p, const char *line, size_t len)
+pod_line(struct pod *p, const char *line, size_t len)
 {
 	struct fwd **pp, *f;
+	struct audit_err e;
 	json_error_t jerr;
-	const char *id;
+	const char *id, *type, *log;
+	const json_t *audit;
 	char *end;
 	uint64_t seq;
 	json_t *r;
 
-	if ((r = json_loadb(line, len, 0, &jerr)) == NULL)
+	if (p->copy.failed)
 		return;
+	if ((r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		copy_fault(p, "the pod sent a line that is not JSON");
+		return;
+	}
+	type = json_string_value(json_object_get(r, "type"));
+	if (type != NULL && strcmp(type, "audit") == 0) {
+		json_decref(r);
+		if (copy_line(&p->copy, line, len, p->lp.log, p->lp.pubkey,
+		    &e) != 0)
+			copy_fault(p, e.msg);
+		return;
+	}
 	id = json_string_value(json_object_get(r, "id"));
-	if (id == NULL || id[0] != 'n') {
+	if (type == NULL || strcmp(type, "response") != 0 || id == NULL ||
+	    id[0] != 'n') {
 		json_decref(r);
 		return;
 	}
@@ -327,13 +422,27 @@ answer(struct pod *p, const char *line, size_t len)
 		json_decref(r);
 		return;
 	}
+	/* The record it names must be in the copy already. */
+	if ((audit = json_object_get(r, "audit")) != NULL &&
+	    ((log = json_string_value(json_object_get(audit, "log"))) ==
+	    NULL || strcmp(log, p->lp.log) != 0 ||
+	    !json_is_integer(json_object_get(audit, "seq")) ||
+	    json_integer_value(json_object_get(audit, "seq")) >
+	    p->copy.chain.seq)) {
+		json_decref(r);
+		copy_fault(p, "the pod answered before its audit record "
+		    "reached the node");
+		return;
+	}
 	*pp = f->next;
 	json_object_set(r, "id", f->id);
-	lines_send(f->conn, r);
-	json_decref(r);
-	json_decref(f->id);
-	lines_release(f->conn);
-	free(f);
+	f->answer = r;
+	f->next = NULL;
+	if (p->relay_tail != NULL)
+		p->relay_tail->next = f;
+	else
+		p->relay_head = f;
+	p->relay_tail = f;
 }
 
 static void
@@ -357,14 +466,14 @@ pod_read(struct ev_loop *loop, ev_io *w, int revents)
 		size_t part = (size_t)(nl - s);
 
 		if (p->inlen == 0)
-			answer(p, s, part);
+			pod_line(p, s, part);
 		else if (p->inlen + part <= POD_LINE_MAX) {
 			if (p->inlen + part > p->incap) {
 				p->incap = p->inlen + part;
 				p->in = realloc(p->in, p->incap);
 			}
 			memcpy(p->in + p->inlen, s, part);
-			answer(p, p->in, p->inlen + part);
+			pod_line(p, p->in, p->inlen + part);
 		}
 		p->inlen = 0;
 		s = nl + 1;
@@ -409,11 +518,17 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			    "answer in time");
 			lines_send(f->conn, r);
 			json_decref(r);
-			json_decref(f->id);
-			lines_release(f->conn);
-			free(f);
+			fwd_free(f);
 		}
 	}
+}
+
+/* Before the loop waits: each pod's copy durable, then its answers. */
+void
+pods_flush(void)
+{
+	for (struct pod *p = N->pods; p != NULL; p = p->next)
+		relay(p);
 }
 
 /* The node stops: so do its pods (their ends are waited for). */

@@ -76,6 +76,7 @@ struct config {
 	int	 vsock_port;	/* -v, or -1 */
 	int	 check_only;	/* -n */
 	int	 want_cert;	/* -C */
+	int	 copy_audit;	/* -A */
 };
 
 int	 config_load(struct config *, const char *, struct audit_err *);

@@ -41,7 +41,7 @@ static ev_signal sigterm, sigint;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: nucleus-proxy [-Cn] [-f fd] [-l socket] "
+	fprintf(stderr, "usage: nucleus-proxy [-ACn] [-f fd] [-l socket] "
 	    "[-v port] -p podfile\n");
 	exit(EXIT_ERR);
 }
@@ -67,8 +67,11 @@ options(int argc, char **argv, struct config *c)
 
 	c->listen_fd = -1;
 	c->vsock_port = -1;
-	while ((ch = getopt(argc, argv, "Cf:l:np:v:")) != -1) {
+	while ((ch = getopt(argc, argv, "ACf:l:np:v:")) != -1) {
 		switch (ch) {
+		case 'A':
+			c->copy_audit = 1;
+			break;
 		case 'C':
 			c->want_cert = 1;
 			break;
@@ -96,6 +99,10 @@ options(int argc, char **argv, struct config *c)
 	if (!c->check_only && c->socket_path == NULL && c->listen_fd < 0 &&
 	    c->vsock_port < 0)
 		errx(EXIT_ERR, "nothing to listen on: give -l, -f or -v");
+	if (c->copy_audit && (c->listen_fd < 0 || c->socket_path != NULL ||
+	    c->vsock_port >= 0))
+		errx(EXIT_ERR, "-A: the audit copy goes to -f's connection "
+		    "alone");
 	c->podfile = pod;
 }
 
@@ -198,7 +205,7 @@ spent_before(const char *dir, const char *pod)
 static int
 open_log(struct proxy *p, struct audit_err *err)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX];
 	json_t *cert = NULL;
 	int rc;
 
@@ -211,8 +218,10 @@ open_log(struct proxy *p, struct audit_err *err)
 	make_log_id(p);
 	if (p->cfg.want_cert)
 		cert = handshake(p);
-	audit_fmt(path, sizeof(path), "%s/%s.log", dir, p->log_id);
-	rc = audit_log_open(&p->log, path, p->log_id, p->key, cert, err);
+	audit_fmt(p->log_path, sizeof(p->log_path), "%s/%s.log", dir,
+	    p->log_id);
+	rc = audit_log_open(&p->log, p->log_path, p->log_id, p->key, cert,
+	    err);
 	json_decref(cert);
 	return rc;
 }
@@ -352,6 +361,8 @@ main(int argc, char **argv)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
 	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||
 	    serve_listen(p, &e) != 0)
+		errx(EXIT_ERR, "%s", e.msg);
+	if (p->cfg.copy_audit && record_copy_start(p, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	start_loop(p);
 	if (sandbox_self(&e) != 0)

@@ -5,6 +5,7 @@
 #ifndef NUCLEUS_PROXY_H
 #define NUCLEUS_PROXY_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -87,12 +88,17 @@ struct proxy {
 	struct audit_seckey *key;
 	struct audit_log *log;
 	char	 log_id[AUDIT_LOGID_MAX + 1];
+	char	 log_path[PATH_MAX];
 	struct audit_keyring trust;
 	int	 root_fd;
 	struct pstate *state;
 	ev_async done_async;
 	pthread_mutex_t done_mu;
 	struct req *done_head, *done_tail;
+	/* -A: the audit lines made durable, for the node's copy */
+	struct conn *copy_conn;
+	pthread_mutex_t copy_mu;
+	struct audit_buf copy;
 	struct conn *conns;
 	int	 nconns;
 	int	 listen_fds[3];
@@ -108,6 +114,7 @@ extern struct proxy *P;
 /* serve.c */
 int	 serve_listen(struct proxy *, struct audit_err *);
 void	 conn_send(struct conn *, json_t *);
+void	 conn_send_raw(struct conn *, const char *, size_t);
 void	 conn_release(struct conn *);
 
 /* request.c */
@@ -121,6 +128,7 @@ void	 request_free(struct req *);
 void	 record_done(void *, int, uint64_t, const char *);
 int	 record_submit(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
+int	 record_copy_start(struct proxy *, struct audit_err *);
 json_t	*record_decision(const struct req *);
 
 /* worker.c */

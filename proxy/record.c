@@ -5,8 +5,12 @@
  * never waits for the disk.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy.h"
 #include "pstate.h"
@@ -55,6 +59,68 @@ record_submit(struct req *r, json_t *ev)
 	return 0;
 }
 
+/*
+ * -A: the log's lines, as each batch is made durable (on the log's own
+ * thread, before the batch's records complete).  The loop sends them to
+ * the node ahead of the answers those records back.
+ */
+static void
+copy_tee(void *arg, const char *lines, size_t len)
+{
+	struct proxy *p = arg;
+	int failed;
+
+	pthread_mutex_lock(&p->copy_mu);
+	failed = audit_buf_add(&p->copy, lines, len) != 0;
+	pthread_mutex_unlock(&p->copy_mu);
+	if (failed)
+		p->stopped = 1;	/* the node's copy would have a gap */
+	ev_async_send(p->loop, &p->done_async);
+}
+
+/*
+ * -A: the node keeps a copy of this log.  It gets the log as it stands
+ * (log.open, boot), then every line once it is durable, always before
+ * the answer that names it.  The inherited connection is the node.
+ */
+int
+record_copy_start(struct proxy *p, struct audit_err *err)
+{
+	off_t before, off = 0;
+	char *buf;
+	int fd;
+
+	if (p->nlisten != 0 || p->conns == NULL || p->conns->next != NULL)
+		return audit_errf(err, "-A: the audit copy goes to the one "
+		    "connection of -f");
+	p->copy_conn = p->conns;
+	pthread_mutex_init(&p->copy_mu, NULL);
+	if (audit_log_tee(p->log, copy_tee, p, &before, err) != 0)
+		return -1;
+	if ((fd = open(p->log_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return audit_errf(err, "%s: %s", p->log_path, strerror(errno));
+	if ((buf = malloc(65536)) == NULL) {
+		close(fd);
+		return audit_errf(err, "out of memory");
+	}
+	while (off < before) {
+		size_t want = (size_t)(before - off) < 65536 ?
+		    (size_t)(before - off) : 65536;
+		ssize_t n = pread(fd, buf, want, off);
+
+		if (n <= 0) {
+			audit_errf(err, "%s: %s", p->log_path, n < 0 ?
+			    strerror(errno) : "shorter than it was");
+			break;
+		}
+		conn_send_raw(p->copy_conn, buf, (size_t)n);
+		off += n;
+	}
+	free(buf);
+	close(fd);
+	return off == before ? 0 : -1;
+}
+
 /* In the loop: every request whose record is now durable moves on. */
 void
 record_drain(struct ev_loop *loop, ev_async *w, int revents)
@@ -64,6 +130,18 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	/* First the lines: they go out before the answers they back. */
+	if (P->cfg.copy_audit) {
+		struct audit_buf b;
+
+		pthread_mutex_lock(&P->copy_mu);
+		b = P->copy;
+		memset(&P->copy, 0, sizeof(P->copy));
+		pthread_mutex_unlock(&P->copy_mu);
+		if (P->copy_conn != NULL)
+			conn_send_raw(P->copy_conn, b.p, b.len);
+		audit_buf_free(&b);
+	}
 	pthread_mutex_lock(&P->done_mu);
 	r = P->done_head;
 	P->done_head = P->done_tail = NULL;

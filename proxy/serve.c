@@ -31,6 +31,8 @@ conn_free(struct conn *c)
 			break;
 		}
 	P->nconns--;
+	if (P->copy_conn == c)
+		P->copy_conn = NULL;
 	free(c->in);
 	audit_buf_free(&c->out);
 	free(c);
@@ -106,6 +108,8 @@ flush(struct conn *c)
  * before it; a gone peer gets nothing.  Never frees c: the request being
  * answered still holds it.
  */
+static void queued(struct conn *);
+
 void
 conn_send(struct conn *c, json_t *resp)
 {
@@ -120,6 +124,27 @@ conn_send(struct conn *c, json_t *resp)
 		c->out.len = at;
 		return;
 	}
+	queued(c);
+}
+
+/* Lines made elsewhere (the audit records of -A), as they are. */
+void
+conn_send_raw(struct conn *c, const char *p, size_t len)
+{
+	if (c->closed || len == 0)
+		return;
+	if (audit_buf_add(&c->out, p, len) != 0) {
+		/* A gap in the node's copy would be worse than no copy. */
+		conn_close(c);
+		return;
+	}
+	queued(c);
+}
+
+/* What was just queued goes now, or when the socket takes it. */
+static void
+queued(struct conn *c)
+{
 	if (!ev_is_active(&c->wio) && flush(c) != 1)
 		return;
 	ev_io_start(P->loop, &c->wio);

@@ -2,60 +2,15 @@
 test_description='nucleus-node: signed requests, pods on the local driver, forwarding, refusals recorded, the approval flow end to end'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
+. "$TEST_DIRECTORY/lib-node.sh"
 
 if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"
 fi
 
-node_start() {
-	rm -f n/node.sock
-	nucleus-node serve -d n "$@" >node.out 2>node.err &
-	echo $! >node.pid
-	i=0
-	while ! [ -S n/node.sock ] && [ $i -lt 200 ]; do
-		kill -0 "$(cat node.pid)" 2>/dev/null || { cat node.err >&2; return 1; }
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -S n/node.sock ]
-}
-
-node_stop() {
-	pid=$(cat node.pid 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	rm -f node.pid
-	! kill -0 "$pid" 2>/dev/null
-}
-
-# A signed request line from KEY (as nucleus-node call would make it).
-nreq() {
-	printf '{"type":"request","v":1,"id":"%s","kid":"%s","ts":%s,"nonce":"%s","pod":"%s","op":"%s","args":%s}\n' \
-	    "$1" "$2" "${7:-$(date +%s)}" "$(fresh_nonce)" "$4" "$5" "$6" |
-	    audit-tool sign request "$3"
-}
-
-nsend() {
-	timeout 60 unixcat "$PWD/n/node.sock"
-}
-
-last_refusal() {
-	jq -c "select(.event == \"request.refused\")" n/audit.log | tail -n 1
-}
-
 test_expect_success 'setup: a node key, an admin and two agents, the authority trusted' '
-	chmod 755 . &&
-	mkdir -m 711 n &&
-	nucleus-node keygen -d n node-1 | cut -d" " -f1-3 >node.pub &&
-	audit-tool keygen ops-1 admin.key | sed "s/ writer$/ admin/" >n/keyring &&
-	grep "^agent-" "$TEST_DIRECTORY/vectors/keyring" >>n/keyring &&
-	chmod 600 n/keyring &&
 	authority_setup "{\"v\":1,\"rules\":[{\"name\":\"echo\",\"agent\":\"agent-7\",\"pod\":\"p-*\",\"op\":\"run\",\"argv_prefix\":[\"echo\",\"gated\"],\"max_per_hour\":100}]}" &&
-	cp authority.pub n/trust &&
+	node_setup &&
 	printf "hmac-sha256-secret agent-hmac %s\n" \
 	    "E8UMU0a9vOrga9N6TyEbWzFWaCtl0xoUdZZi6GkOJmk=" >hmac.key &&
 	chmod 600 hmac.key &&
@@ -163,18 +118,18 @@ test_expect_success 'approval: required, asked of the authority, granted by its 
 test_expect_success 'a pod killed from outside is reaped and recorded; its cgroup goes' '
 	procs=$(ls -d /sys/fs/cgroup/pids/nucleus/p-0002 2>/dev/null || ls -d /sys/fs/cgroup/nucleus/p-0002) &&
 	kill -KILL $(cat "$procs/cgroup.procs") &&
-	i=0 && while ! jq -e "select(.event == \"pod.exit\" and .pod == \"p-0002\")" n/audit.log >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done &&
+	node_wait_event ".event == \"pod.exit\" and .pod == \"p-0002\"" &&
 	jq -c "select(.event == \"pod.exit\" and .pod == \"p-0002\")" n/audit.log | jq -e ".status == 137" &&
 	test_expect_code 1 nucleus-node call -j -k hmac.key -l n/node.sock p-0002 read "{\"path\":\".\"}" >out &&
 	jq -e ".error.kind == \"unknown_pod\"" out &&
-	i=0 && while test -d "$procs" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done &&
+	i=0 && while test -d "$procs" && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done &&
 	! test -d "$procs"
 '
 
 test_expect_success 'pod stop, then the node stop: every pod ends, the node log verifies' '
 	nucleus-node pod -j -k admin.key -l n/node.sock stop p-rel >out &&
 	jq -e ".result.state == \"stopping\"" out &&
-	i=0 && while ! jq -e "select(.event == \"pod.exit\" and .pod == \"p-rel\")" n/audit.log >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done &&
+	node_wait_event ".event == \"pod.exit\" and .pod == \"p-rel\"" &&
 	node_stop &&
 	! ls /sys/fs/cgroup/pids/nucleus/ | grep -Eqx "p-(0001|0002|rel)" &&
 	tail -n 1 n/audit.log | jq -e ".event == \"node.stop\"" &&

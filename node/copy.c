@@ -1,0 +1,106 @@
+/*
+ * A pod's host-side audit copy: the proxy sends each line of its log as
+ * it makes it durable, always before the answer that names it; the node
+ * verifies the line against the chain so far (the first one is log.open,
+ * certified by the node's own key for the log and key the pod said hello
+ * with), appends it to <pods>/<pod>/<log>.log, and makes it durable
+ * before any answer behind it is relayed.  The copy outlives the pod and
+ * verifies with nucleus-audit-verify and the node's public key alone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+int
+copy_open(struct copy *c, const char *dir, const char *log,
+    const struct audit_keyring *trust, struct audit_err *err)
+{
+	int dfd;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	audit_chain_init(&c->chain, trust);
+	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/%s.log", dir,
+	    log) >= sizeof(c->path))
+		return audit_errf(err, "%s: path too long", dir);
+	c->fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+	    O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (c->fd < 0)
+		return audit_errf(err, "%s: %s", c->path, strerror(errno));
+	/* The file itself must survive a crash, not only its lines. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) != 0) {
+		audit_errf(err, "%s: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+/*
+ * One line of the pod's log: verified, then appended (not yet durable).
+ * On a fault the copy stops taking lines; err says what was wrong.
+ */
+int
+copy_line(struct copy *c, const char *line, size_t len, const char *log,
+    const uint8_t pk[AUDIT_PK_LEN], struct audit_err *err)
+{
+	struct audit_fault_info fi;
+	struct iovec iov[2] = { { (void *)line, len }, { "\n", 1 } };
+	ssize_t n;
+
+	if (c->failed)
+		return -1;
+	c->failed = 1;
+	if (audit_chain_line(&c->chain, line, len, &fi) != 0)
+		return audit_errf(err, "record %llu: %s: %s",
+		    (unsigned long long)fi.line, audit_fault_name(fi.fault),
+		    fi.detail);
+	if (c->chain.lines == 1 && (strcmp(c->chain.log, log) != 0 ||
+	    memcmp(c->chain.pk, pk, AUDIT_PK_LEN) != 0))
+		return audit_errf(err, "the log is not the one the pod said "
+		    "hello with");
+	do
+		n = writev(c->fd, iov, 2);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len + 1)
+		return audit_errf(err, "%s: %s", c->path, n < 0 ?
+		    strerror(errno) : "short write");
+	c->dirty = 1;
+	c->failed = 0;
+	return 0;
+}
+
+/* Make what was appended durable. */
+int
+copy_sync(struct copy *c, struct audit_err *err)
+{
+	if (!c->dirty)
+		return 0;
+	if (fdatasync(c->fd) != 0) {
+		c->failed = 1;
+		return audit_errf(err, "%s: %s", c->path, strerror(errno));
+	}
+	c->dirty = 0;
+	c->syncs++;
+	return 0;
+}
+
+void
+copy_close(struct copy *c)
+{
+	if (c->fd >= 0) {
+		(void)fdatasync(c->fd);
+		close(c->fd);
+	}
+	c->fd = -1;
+	audit_chain_free(&c->chain);
+}

@@ -1,0 +1,84 @@
+# lib-node.sh: what the node's tests share.  Source after test-lib.sh
+# and lib-authority.sh (for fresh_nonce and the vectors' agent key).
+#
+#	node_setup			the directory n/: a node key (node.pub
+#					its public line), an admin (admin.key)
+#					and the vectors' agents in its keyring,
+#					the vectors' authority trusted
+#	node_start [OPTIONS]		serve n/, wait for its socket
+#	node_stop			SIGTERM, wait for it to exit
+#	nreq ID KID KEYFILE POD OP ARGS [TS]	a signed request line
+#	nsend < LINES > OUT		send to the node's socket, collect
+#	last_refusal			the node's last request.refused record
+#	node_wait_event JQ-FILTER	wait until a node record matches
+#	pod_create NAME [POLICY]	create a pod that names agent-7
+#	ncall POD OP ARGS		nucleus-node call as agent-7
+
+node_setup() {
+	chmod 755 . &&
+	mkdir -m 711 n &&
+	nucleus-node keygen -d n node-1 | cut -d" " -f1-3 >node.pub &&
+	audit-tool keygen ops-1 admin.key | sed "s/ writer$/ admin/" >n/keyring &&
+	grep "^agent-" "$TEST_DIRECTORY/vectors/keyring" >>n/keyring &&
+	chmod 600 n/keyring &&
+	cp authority.pub n/trust
+}
+
+node_start() {
+	rm -f n/node.sock
+	nucleus-node serve -d n "$@" >node.out 2>node.err &
+	echo $! >node.pid
+	i=0
+	while ! [ -S n/node.sock ] && [ $i -lt 200 ]; do
+		kill -0 "$(cat node.pid)" 2>/dev/null || { cat node.err >&2; return 1; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -S n/node.sock ]
+}
+
+node_stop() {
+	pid=$(cat node.pid 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	rm -f node.pid
+	! kill -0 "$pid" 2>/dev/null
+}
+
+nreq() {
+	printf '{"type":"request","v":1,"id":"%s","kid":"%s","ts":%s,"nonce":"%s","pod":"%s","op":"%s","args":%s}\n' \
+	    "$1" "$2" "${7:-$(date +%s)}" "$(fresh_nonce)" "$4" "$5" "$6" |
+	    audit-tool sign request "$3"
+}
+
+nsend() {
+	timeout 60 unixcat "$PWD/n/node.sock"
+}
+
+last_refusal() {
+	jq -c "select(.event == \"request.refused\")" n/audit.log | tail -n 1
+}
+
+node_wait_event() {
+	i=0
+	while ! jq -s -e "[.[] | select($1)] | length > 0" n/audit.log >/dev/null 2>&1 &&
+	    [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	jq -s -e "[.[] | select($1)] | length > 0" n/audit.log >/dev/null
+}
+
+pod_create() {
+	printf '{"v":1,"name":"%s","policy":"%s","agents":["agent-7"],"resources":{"memory_mib":256,"pids":64,"scratch_mib":32}}\n' \
+	    "$1" "${2:-local_dev}" >"spec-$1.json" &&
+	nucleus-node pod -k admin.key -l n/node.sock create "spec-$1.json"
+}
+
+ncall() {
+	nucleus-node call -k agent.key -l n/node.sock "$@"
+}
