@@ -131,7 +131,8 @@ $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
 	    $(LMDB_LIBS) $(EV_LIBS)
 
 $(B)/nucleus-node: $(NODE_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(LMDB_LIBS) $(EV_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
+	    $(LMDB_LIBS) $(EV_LIBS)
 
 $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@

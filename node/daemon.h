@@ -64,6 +64,7 @@ struct pod {
 	struct copy copy;
 	uint64_t next_seq;
 	int	 running;
+	int	 timed_out;	/* stopped for its timeout_s */
 	int	 exit_code;
 	int64_t	 started;
 };

@@ -149,6 +149,24 @@ out:
 	return rc;
 }
 
+/* work.copy: into the pod's /work, through its init's root. */
+static int
+work_in(const struct podspec *spec, const struct local_env *env,
+    const struct local_pod *pod, struct audit_err *err)
+{
+	char path[64];
+	int dst;
+
+	if (env->work_root < 0)
+		return audit_errf(err, "work.copy: the node has no work root "
+		    "(serve -W)");
+	audit_fmt(path, sizeof(path), "/proc/%d/root/work", (int)pod->sb.pid);
+	if ((dst = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return audit_errf(err, "%s: %s", path, strerror(errno));
+	return work_copy(env->work_root, spec->work, dst, env->uid, env->gid,
+	    err);
+}
+
 /*
  * Start spec's pod under dir (made if need be); on success pod->chan is
  * the node's end of the pod's channel.
@@ -173,6 +191,11 @@ local_start(const struct podspec *spec, const struct local_env *env,
 		return audit_errf(err, "the pod's directory and the proxy "
 		    "must be absolute paths");
 	audit_fmt(pod->name, sizeof(pod->name), "%s", spec->name);
+	/* Another node, or a pod of this name not yet emptied, never
+	 * shares the cgroup. */
+	audit_fmt(pod->cgroup, sizeof(pod->cgroup), "%s.%08x", spec->name,
+	    (unsigned)randombytes_random());
+	sp.cgroup = pod->cgroup;
 	if ((size_t)snprintf(pod->dir, sizeof(pod->dir), "%s", dir) >=
 	    sizeof(pod->dir) || (size_t)snprintf(conf, sizeof(conf),
 	    "%s/conf", dir) >= sizeof(conf))
@@ -223,6 +246,12 @@ local_start(const struct podspec *spec, const struct local_env *env,
 		goto fail;
 	}
 	close(io[0]);
+	io[0] = -1;
+	if (spec->work[0] != '\0' && work_in(spec, env, pod, err) != 0) {
+		sandbox_kill(&pod->sb);
+		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
+		goto fail;
+	}
 	pod->chan = chan[0];
 	return 0;
 fail:

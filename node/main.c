@@ -1,9 +1,11 @@
 /*
- * nucleus-node: the control plane's daemon (serve), its key (keygen) and
- * the client commands (pod, call, approve: client.c).
+ * nucleus-node: the control plane's daemon (serve), its key (keygen), the
+ * client commands (pod, call, approve: client.c) and the host's checks
+ * (doctor).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -33,14 +35,16 @@ node_usage(void)
 {
 	fprintf(stderr,
 	    "usage: nucleus-node serve [-d dir] [-k keyfile] [-K keyring] "
-	    "[-T trust] [-l socket] [-g group] [-P proxy] [-w seconds]\n"
+	    "[-T trust] [-l socket] [-g group] [-P proxy] [-W workroot] "
+	    "[-w seconds]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
 	    "       nucleus-node call [-j] [-l socket] [-a token-file] "
 	    "-k keyfile pod op [args]\n"
 	    "       nucleus-node approve [-j] [-A authority-socket] "
-	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n");
+	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
+	    "       nucleus-node doctor [-j]\n");
 	exit(EXIT_ERR);
 }
 
@@ -116,7 +120,7 @@ static int
 serve(int argc, char **argv)
 {
 	const char *dir = dir_default(), *keyfile = NULL, *keyring = NULL,
-	    *trust = NULL, *sock = NULL, *proxy = NULL;
+	    *trust = NULL, *sock = NULL, *proxy = NULL, *workroot = NULL;
 	char log_id[AUDIT_LOGID_MAX + 1], hash[AUDIT_HEX_LEN + 1], exe[4096];
 	struct audit_err e;
 	struct stat st;
@@ -129,7 +133,7 @@ serve(int argc, char **argv)
 	N = &node;
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
-	while ((c = getopt(argc, argv, "d:g:K:k:l:P:T:w:")) != -1) {
+	while ((c = getopt(argc, argv, "d:g:K:k:l:P:T:W:w:")) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'g': {
@@ -145,6 +149,7 @@ serve(int argc, char **argv)
 		case 'l': sock = optarg; break;
 		case 'P': proxy = optarg; break;
 		case 'T': trust = optarg; break;
+		case 'W': workroot = optarg; break;
 		case 'w': N->gate.skew = atoi(optarg); break;
 		default: node_usage();
 		}
@@ -199,6 +204,13 @@ serve(int argc, char **argv)
 	N->lenv.binds[1] = "/bin";
 	N->lenv.binds[2] = "/lib";
 	N->lenv.binds[3] = "/lib64";
+	N->lenv.work_root = -1;
+	if (workroot != NULL && (N->lenv.work_root = open(workroot, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "nucleus-node: -W %s: %s\n", workroot,
+		    strerror(errno));
+		return 1;
+	}
 	if (mdb_env_create(&N->env) != 0 || mdb_env_set_maxdbs(N->env, 4) ||
 	    mdb_env_open(N->env, in_dir(dir, "state.mdb"), MDB_NOSUBDIR |
 	    MDB_NOSYNC | MDB_NOTLS, 0600) != 0 ||
@@ -291,6 +303,23 @@ keygen(int argc, char **argv)
 	return 0;
 }
 
+/* Which drivers this host can run, and why not. */
+static int
+doctor(int argc, char **argv)
+{
+	int c, json = 0;
+
+	while ((c = getopt(argc, argv, "j")) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		default: node_usage();
+		}
+	}
+	if (optind != argc)
+		node_usage();
+	return doctor_run(json);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -310,5 +339,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "call") == 0 || strcmp(cmd, "pod") == 0 ||
 	    strcmp(cmd, "approve") == 0)
 		return client_main(cmd, argc, argv);
+	if (strcmp(cmd, "doctor") == 0)
+		return doctor(argc, argv);
 	node_usage();
 }

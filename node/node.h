@@ -1,7 +1,8 @@
 /*
  * nucleus-node: the host's control plane.  This header holds the gate
  * every request passes (gate.c), the local driver's process sandbox
- * (sandbox.c) and the pods' cgroups (cgroup.c).
+ * (sandbox.c), the pods' cgroups (cgroup.c) and the host's checks
+ * (doctor.c).
  */
 #ifndef NUCLEUS_NODE_H
 #define NUCLEUS_NODE_H
@@ -59,7 +60,8 @@ int	 cgroup_remove(struct cgroup *);
 #define SANDBOX_EXE_DIR	"/nucleus"	/* where exe is bound, inside */
 
 struct sandbox_spec {
-	const char *name;	/* the pod: hostname, cgroup */
+	const char *name;	/* the pod: hostname, and cgroup by default */
+	const char *cgroup;	/* or this cgroup name */
 	const char *exe;	/* a host program bound read-only at
 				   SANDBOX_EXE_DIR/its name; or NULL */
 	char *const *argv;	/* argv[0] an absolute path inside */
@@ -135,6 +137,7 @@ void	 gate_req_free(struct gate_req *);
 #define POD_SCRATCH_MAX	65536	/* MiB */
 #define POD_SCRATCH_DEFAULT 256
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
+#define POD_WORK_MAX	1024	/* bytes in work.copy */
 
 struct podspec {
 	char	 name[POD_NAME_MAX + 1];
@@ -144,11 +147,18 @@ struct podspec {
 	size_t	 nagents;
 	struct limits lim;
 	long long timeout_s;
+	char	 work[POD_WORK_MAX + 1];	/* work.copy, or "" */
 };
 
 int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
 int	 podspec_names(const struct podspec *, const char *);
 void	 podspec_free(struct podspec *);
+
+/* A pod's work directory, copied in (work.c). */
+#define WORK_DEPTH_MAX	64	/* directories deep */
+#define WORK_ENTRIES_MAX 100000	/* files, links and directories */
+
+int	 work_copy(int, const char *, int, uid_t, gid_t, struct audit_err *);
 
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
@@ -161,10 +171,12 @@ struct local_env {
 	uid_t	 uid;		/* what a pod's uid 0 is on the host */
 	gid_t	 gid;
 	const char *binds[SANDBOX_BINDS_MAX + 1];	/* read-only paths */
+	int	 work_root;	/* -W: what work.copy is beneath; or -1 */
 };
 
 struct local_pod {
 	char	 name[POD_NAME_MAX + 1];
+	char	 cgroup[POD_NAME_MAX + 16];	/* <pod>.<random>: unique */
 	char	 dir[LOCAL_PATH_MAX];
 	struct sandbox sb;
 	int	 chan;		/* the node's end of the pod's channel */
@@ -174,5 +186,8 @@ struct local_pod {
 
 int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
+
+/* nucleus-node doctor (doctor.c): which drivers can run here. */
+int	 doctor_run(int);
 
 #endif /* NUCLEUS_NODE_H */

@@ -42,12 +42,13 @@ pod_summary(const struct pod *p)
 	for (size_t i = 0; i < p->spec.nagents; i++)
 		json_array_append_new(agents, json_string(p->spec.agents[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, "
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
 	    "s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
 	    p->spec.driver, "state", p->running ? "running" : "stopped",
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
 	    (json_int_t)p->started, "audit_copy", p->copy.path,
 	    "audit_records", (json_int_t)p->copy.chain.lines,
+	    "cgroup", p->lp.cgroup,
 	    "resources", "memory_mib",
 	    (json_int_t)p->spec.lim.memory_mib, "cpus",
 	    (json_int_t)(p->spec.lim.cpus_milli / 1000), "pids",
@@ -505,6 +506,17 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			i++;
 	for (struct pod *p = N->pods; p != NULL; p = p->next) {
 		struct fwd **pp = &p->fwds, *f;
+
+		/* A pod past its timeout_s is stopped; the reaper records
+		 * its end. */
+		if (p->running && !p->timed_out && p->spec.timeout_s > 0 &&
+		    (int64_t)time(NULL) >= p->started + p->spec.timeout_s) {
+			p->timed_out = 1;
+			node_record(NULL, json_pack("{s:s, s:s, s:I}", "event",
+			    "pod.timeout", "pod", p->spec.name, "timeout_s",
+			    (json_int_t)p->spec.timeout_s), NULL);
+			sandbox_kill(&p->lp.sb);
+		}
 
 		while ((f = *pp) != NULL) {
 			json_t *r;

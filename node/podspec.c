@@ -20,7 +20,7 @@
 #include "node.h"
 
 static const char *const spec_members[] = {
-	"v", "name", "driver", "policy", "agents", "resources", NULL
+	"v", "name", "driver", "policy", "agents", "resources", "work", NULL
 };
 
 static const char *const resource_members[] = {
@@ -47,6 +47,40 @@ known(const json_t *o, const char *const *names, const char *where,
 			return audit_errf(err, "%sunknown member \"%.64s\"",
 			    where, k);
 	}
+	return 0;
+}
+
+/*
+ * work: {"copy": PATH}, a directory beneath the node's work root to copy
+ * into the pod's /work.  The path is relative and never climbs: it is
+ * resolved beneath that root, not on the host at large.
+ */
+static int
+work(struct podspec *p, const json_t *w, struct audit_err *err)
+{
+	const json_t *c;
+	const char *s, *q;
+	size_t len;
+
+	if (w == NULL)
+		return 0;
+	if (!json_is_object(w) || json_object_size(w) != 1 ||
+	    (c = json_object_get(w, "copy")) == NULL)
+		return audit_errf(err, "work: expected {\"copy\": PATH}");
+	s = json_string_value(c);
+	len = s != NULL ? json_string_length(c) : 0;
+	if (len == 0 || len > POD_WORK_MAX || strlen(s) != len || s[0] == '/')
+		return audit_errf(err, "work.copy: expected a relative path of "
+		    "1 to %d bytes", POD_WORK_MAX);
+	for (q = s; *q != '\0'; q = *q == '/' ? q + 1 : q) {
+		size_t n = strcspn(q, "/");
+
+		if (n == 2 && q[0] == '.' && q[1] == '.')
+			return audit_errf(err, "work.copy: \"..\" is not "
+			    "allowed");
+		q += n;
+	}
+	memcpy(p->work, s, len + 1);
 	return 0;
 }
 
@@ -161,6 +195,8 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
 		goto fail;
 	p->timeout_s = n;
+	if (work(p, json_object_get(o, "work"), err) != 0)
+		goto fail;
 	return 0;
 fail:
 	podspec_free(p);

@@ -522,7 +522,8 @@ sandbox_start(const struct sandbox_spec *spec, struct sandbox *sb,
 	audit_fmt(map, sizeof(map), "0 %u 1\n", (unsigned)spec->gid);
 	if (write_proc(pid, "gid_map", map, err) != 0)
 		goto kill;
-	if (cgroup_create(&sb->cg, spec->name, &spec->lim, err) != 0 ||
+	if (cgroup_create(&sb->cg, spec->cgroup != NULL ? spec->cgroup :
+	    spec->name, &spec->lim, err) != 0 ||
 	    cgroup_enter(&sb->cg, pid, err) != 0)
 		goto kill;
 	if (write(c.go[1], "g", 1) != 1) {

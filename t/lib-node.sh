@@ -13,6 +13,8 @@
 #	node_wait_event JQ-FILTER	wait until a node record matches
 #	pod_create NAME [POLICY]	create a pod that names agent-7
 #	ncall POD OP ARGS		nucleus-node call -j as agent-7
+#	pod_cgroup POD			its pids cgroup directory (v1 or v2)
+#	pod_proxy POD			its proxy's pid on the host
 
 node_setup() {
 	chmod 755 . &&
@@ -81,4 +83,21 @@ pod_create() {
 
 ncall() {
 	nucleus-node call -j -k agent.key -l n/node.sock "$@"
+}
+
+pod_cgroup() {
+	cg=$(nucleus-node pod -j -k admin.key -l n/node.sock status "$1" | jq -r .result.cgroup) &&
+	for d in /sys/fs/cgroup/pids/nucleus/$cg /sys/fs/cgroup/nucleus/$cg; do
+		[ -d "$d" ] && echo "$d" && return 0
+	done
+	return 1
+}
+
+pod_proxy() {
+	d=$(pod_cgroup "$1") || return 1
+	for pid in $(cat "$d/cgroup.procs"); do
+		[ "$(cat /proc/$pid/comm 2>/dev/null)" = nucleus-proxy ] &&
+		    echo "$pid" && return 0
+	done
+	return 1
 }

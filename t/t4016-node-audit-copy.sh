@@ -8,18 +8,6 @@ if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"
 fi
 
-# The pod's proxy, on the host: from the pod's cgroup.
-proxy_pid() {
-	for cg in /sys/fs/cgroup/pids/nucleus/$1 /sys/fs/cgroup/nucleus/$1; do
-		[ -f "$cg/cgroup.procs" ] || continue
-		for pid in $(cat "$cg/cgroup.procs"); do
-			[ "$(cat /proc/$pid/comm 2>/dev/null)" = nucleus-proxy ] &&
-			    echo "$pid" && return 0
-		done
-	done
-	return 1
-}
-
 test_expect_success 'setup' '
 	authority_setup &&
 	node_setup &&
@@ -51,7 +39,7 @@ test_expect_success 'each answer'"'"'s record is in the copy when the answer com
 '
 
 test_expect_success 'the copy is the pod'"'"'s own log, byte for byte' '
-	pid=$(proxy_pid p-1) &&
+	pid=$(pod_proxy p-1) &&
 	cmp "$(cat copy)" "/proc/$pid/root/var/lib/nucleus/audit/$(cat podlog).log"
 '
 
@@ -79,7 +67,7 @@ test_expect_success 'many answers at once: each record in the copy before its an
 
 test_expect_success 'a pod killed from outside: its copy stays, complete and verifying' '
 	before=$(wc -l <"$(cat copy)") &&
-	pid=$(proxy_pid p-1) &&
+	pid=$(pod_proxy p-1) &&
 	kill -KILL "$pid" &&
 	node_wait_event ".event == \"pod.exit\" and .pod == \"p-1\"" &&
 	test -f "$(cat copy)" &&

@@ -122,6 +122,36 @@ main(void)
 	    "\"agents\":[\"a\"]}", name);
 	refused(why, "name", "a name of 65 characters");
 
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":"
+	    "[\"a\"],\"work\":{\"copy\":\"proj/src\"}}", &p, why, sizeof(why)) &&
+	    strcmp(p.work, "proj/src") == 0, "work.copy, a relative path");
+	podspec_free(&p);
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"work\":{\"copy\":\"/etc\"}}", "work.copy", "an absolute work");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"work\":{\"copy\":\"a/../../etc\"}}", "\"..\"", "a work that climbs");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"work\":{\"copy\":\"..\"}}", "\"..\"", "a work of ..");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"work\":{\"copy\":\"a\",\"bind\":\"b\"}}", "work:", "work with "
+	    "another member");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"work\":\"proj\"}", "work:", "work as a string");
+	{
+		char *big = malloc(POD_WORK_MAX + 200);
+
+		n = (size_t)sprintf(big, "{\"v\":1,\"name\":\"p\",\"policy\":"
+		    "\"x\",\"agents\":[\"a\"],\"work\":{\"copy\":\"");
+		memset(big + n, 'w', POD_WORK_MAX);
+		strcpy(big + n + POD_WORK_MAX, "\"}}");
+		ok(parses(big, &p, why, sizeof(why)), "work.copy of %d bytes",
+		    POD_WORK_MAX);
+		podspec_free(&p);
+		memset(big + n, 'w', POD_WORK_MAX + 1);
+		strcpy(big + n + POD_WORK_MAX + 1, "\"}}");
+		refused(big, "work.copy", "work.copy one byte longer");
+		free(big);
+	}
 	refused("{\"v\":1,\"name\":\"../p\",\"policy\":\"x\",\"agents\":[\"a\"]}",
 	    "name", "a name with a slash");
 	refused("{\"v\":2,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"]}",

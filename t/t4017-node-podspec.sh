@@ -1,0 +1,109 @@
+#!/bin/sh
+test_description='nucleus-node: what a pod spec asks for: a work directory copied in from beneath the node'"'"'s work root, a lifetime'
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-authority.sh"
+. "$TEST_DIRECTORY/lib-node.sh"
+
+if ! test_have_prereq ROOT; then
+	test_skip_all "the local driver needs root (namespaces and cgroups)"
+fi
+
+spec() {
+	printf '{"v":1,"name":"%s","policy":"local_dev","agents":["agent-7"],"resources":{"scratch_mib":%s},"work":{"copy":"%s"}}\n' \
+	    "$1" "${3:-32}" "$2" >"spec-$1.json"
+}
+
+test_expect_success 'setup: a work root with a project' '
+	authority_setup &&
+	node_setup &&
+	mkdir -p root/proj/src root/proj/empty &&
+	echo "int main(void) { return 0; }" >root/proj/src/main.c &&
+	echo "SECRET=1" >root/proj/.env && chmod 600 root/proj/.env &&
+	printf "#!/bin/sh\necho hi\n" >root/proj/run.sh && chmod 4755 root/proj/run.sh &&
+	ln -s ../../../../etc/passwd root/proj/passwd &&
+	ln -s src/main.c root/proj/main.c &&
+	echo outside >outside.txt &&
+	ln -s ../outside.txt root/escape &&
+	node_start -W "$PWD/root"
+'
+
+test_expect_success 'the project is in the pod'"'"'s /work, owned by the pod, set-id bits gone' '
+	spec p-1 proj &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-1.json >out &&
+	jq -e .ok out &&
+	ncall p-1 read "{\"path\":\"src/main.c\"}" >out &&
+	jq -e ".result.data == \"int main(void) { return 0; }\\n\"" out &&
+	ncall p-1 list "{\"path\":\"empty\"}" >out &&
+	jq -e ".ok" out &&
+	ncall p-1 run "{\"argv\":[\"stat\",\"-c\",\"%a %u\",\"run.sh\",\"src\",\".env\"]}" >out &&
+	jq -e ".result.stdout == \"755 0\\n755 0\\n600 0\\n\"" out
+'
+
+test_expect_success 'links are copied as links, and the proxy judges them inside' '
+	ncall p-1 read "{\"path\":\"main.c\"}" >out &&
+	jq -e ".result.data | startswith(\"int main\")" out &&
+	test_expect_code 1 ncall p-1 read "{\"path\":\"passwd\"}" >out &&
+	jq -e ".error.kind == \"sandbox_escape\"" out
+'
+
+test_expect_success 'the pod'"'"'s writes do not reach the host'"'"'s copy' '
+	ncall p-1 write "{\"path\":\"src/main.c\",\"content\":\"changed\"}" >out &&
+	jq -e .ok out &&
+	grep -q "int main" root/proj/src/main.c
+'
+
+test_expect_success 'a work path that climbs, or is absolute, is refused before anything runs' '
+	printf "{\"v\":1,\"name\":\"p-2\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"work\":{\"copy\":\"../x\"}}" >bad.json &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create bad.json >out &&
+	jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"work.copy\"))" out &&
+	! test -d n/pods/p-2
+'
+
+test_expect_success 'a link out of the work root is not followed' '
+	spec p-3 escape &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-3.json >out &&
+	jq -e ".error.kind == \"internal\" and (.error.message | test(\"not beneath the node.s work root\"))" out &&
+	jq -s -e "[.[] | select(.event == \"pod.refused\" and .pod == \"p-3\")] | length == 1" n/audit.log
+'
+
+test_expect_success 'what is not a file, a directory or a link refuses the pod, saying which' '
+	mkdir root/odd && mkfifo root/odd/fifo &&
+	spec p-4 odd &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-4.json >out &&
+	jq -e ".error.message | test(\"odd/fifo: not a directory, a file or a link\")" out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >out &&
+	jq -e "[.result.pods[].pod] == [\"p-1\"]" out
+'
+
+test_expect_success 'a work directory larger than scratch_mib refuses the pod as a full disk' '
+	mkdir root/big && head -c 3145728 /dev/zero >root/big/blob &&
+	spec p-5 big 2 &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-5.json >out &&
+	jq -e ".error.message | test(\"does not fit in scratch_mib\")" out
+'
+
+test_expect_success 'a pod past its timeout_s is stopped, and that is recorded' '
+	printf "{\"v\":1,\"name\":\"p-t\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"timeout_s\":1}}" >t.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create t.json >out &&
+	jq -e .ok out &&
+	node_wait_event ".event == \"pod.exit\" and .pod == \"p-t\"" &&
+	jq -s -e "[.[] | select(.pod == \"p-t\") | .event] == [\"pod.create\", \"pod.timeout\", \"pod.exit\"]" n/audit.log &&
+	jq -s -e "[.[] | select(.event == \"pod.timeout\")][0].timeout_s == 1" n/audit.log &&
+	test_expect_code 1 ncall p-t stat "{\"path\":\".\"}" >out &&
+	jq -e ".error.kind == \"unknown_pod\"" out &&
+	ncall p-1 stat "{\"path\":\".\"}" >out &&
+	jq -e .ok out
+'
+
+test_expect_success 'a missing work directory, and a node without -W, refuse the pod' '
+	spec p-6 nosuch &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-6.json >out &&
+	jq -e ".error.message | test(\"nosuch: No such file\")" out &&
+	node_stop && node_start &&
+	spec p-7 proj &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-7.json >out &&
+	jq -e ".error.message | test(\"no work root\")" out &&
+	node_stop
+'
+
+test_done
