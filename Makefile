@@ -1,6 +1,7 @@
 # Nucleus: an enforcement layer for AI agents.  See README.md.
 #
 #	make			build everything into build/
+#	make demo		install what is missing, build, run scripts/demo
 #	make check		install what is missing, build, run every test
 #	make SANITIZE=1 check	the same under ASan and UBSan, in build/san/
 #	make bench		benchmarks: figures and ratios to a baseline
@@ -172,6 +173,12 @@ check: deps
 deps:
 	scripts/install-deps
 
+# The main job in one command (as root): scripts/demo on the example
+# project, with the programs of this build.
+demo: deps
+	$(MAKE) all
+	NUCLEUS_BUILD=$(abspath $(B)) scripts/demo
+
 test: all $(UNIT_TESTS) $(HELPERS)
 	$(if $(MANPAGES),mandoc -Tlint -Wwarning $(MANPAGES))
 	NUCLEUS_BUILD=$(abspath $(B)) TEST_DIRECTORY=$(abspath t) \
@@ -254,7 +261,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check deps test bench fuzz install clean
+.PHONY: all check deps demo test bench fuzz install clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

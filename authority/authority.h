@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "lines.h"
 #include "policy.h"
+#include "wire.h"
 
 /* Limits, each documented in nucleus-authority(8). */
 #define LINE_MAX_BYTES	(1024 * 1024)	/* bytes in one request line */
@@ -213,8 +214,6 @@ int	 cmd_keygen(int, char **);
 int	 cmd_admin(const char *, int, char **);
 int	 cmd_ask(int, char **);
 int	 cmd_status(int, char **);
-const char *default_dir(void);
-void	 print_escaped(FILE *, const char *, size_t);
 
 int64_t	 now_s(void);
 void	 usage(void) __attribute__((noreturn));

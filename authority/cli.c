@@ -12,14 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "authority.h"
 
-#define EXIT_PENDING	3	/* status: still waiting for a person */
+/* An answer line of the authority: a list can be long. */
+#define ANSWER_MAX	(4 * (size_t)LINE_MAX_BYTES)
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -32,22 +31,6 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(EXIT_ERR);
-}
-
-/* Bytes outside printable ASCII as \xHH, and the backslash doubled. */
-void
-print_escaped(FILE *f, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '\\')
-			fputs("\\\\", f);
-		else if (ch < 0x20 || ch > 0x7e)
-			fprintf(f, "\\x%02x", ch);
-		else
-			fputc(ch, f);
-	}
 }
 
 /*
@@ -86,7 +69,7 @@ static void
 put_text(const json_t *v)
 {
 	if (json_is_string(v))
-		print_escaped(stdout, json_string_value(v),
+		wire_escape(stdout, json_string_value(v),
 		    json_string_length(v));
 	else if (v == NULL || json_is_null(v))
 		fputs("-", stdout);
@@ -125,106 +108,39 @@ in_dir(const char *dir, const char *name)
 static int
 connect_to(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct audit_err e;
 	int fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		die("%s: socket path too long", path);
-	memcpy(sa.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "nucleus-authority: %s: %s\n", path,
-		    strerror(errno));
-		exit(EXIT_ERR);
-	}
+	if ((fd = wire_connect(path, &e)) < 0)
+		die("%s", e.msg);
 	return fd;
 }
 
 static void
 send_json(int fd, const json_t *v)
 {
-	struct audit_buf b = { 0 };
 	struct audit_err e;
 
-	if (cjson_encode(v, &b, &e) != 0 || audit_buf_add(&b, "\n", 1) != 0 ||
-	    audit_writeall(fd, b.p, b.len) != 0)
-		die("cannot send: %s", strerror(errno));
-	audit_buf_free(&b);
+	if (wire_send(fd, v, &e) != 0)
+		die("%s", e.msg);
 }
 
-/* Lines from the daemon; the raw text is kept for -j. */
-struct reader {
-	int	 fd;
-	char	*buf;
-	size_t	 len, cap;
-	char	*line;		/* the last line, NUL-terminated */
-};
-
+/* The next answer line; NULL at the end of the connection. */
 static json_t *
-read_line(struct reader *r)
+read_line(struct wire_reader *r)
 {
-	json_error_t jerr;
-	char *nl;
+	struct audit_err e;
+	json_t *v;
 
-	free(r->line);
-	r->line = NULL;
-	while (r->len == 0 || (nl = memchr(r->buf, '\n', r->len)) == NULL) {
-		ssize_t n;
-
-		if (r->len == r->cap) {
-			size_t cap = r->cap ? 2 * r->cap : 65536;
-			char *p;
-
-			if (cap > 4 * (size_t)LINE_MAX_BYTES ||
-			    (p = realloc(r->buf, cap)) == NULL)
-				die("%s", "an answer is too long");
-			r->buf = p;
-			r->cap = cap;
-		}
-		n = read(r->fd, r->buf + r->len, r->cap - r->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return NULL;
-		r->len += (size_t)n;
-	}
-	if ((r->line = strndup(r->buf, (size_t)(nl - r->buf))) == NULL)
-		die("%s", "out of memory");
-	r->len -= (size_t)(nl - r->buf) + 1;
-	memmove(r->buf, nl + 1, r->len);
-	return json_loads(r->line, 0, &jerr);
-}
-
-static void
-reader_free(struct reader *r)
-{
-	free(r->buf);
-	free(r->line);
-	if (r->fd > 0)
-		close(r->fd);
-	memset(r, 0, sizeof(*r));
+	return wire_read(r, 0, &v, &e) == 0 ? v : NULL;
 }
 
 /* An error answer: said on stderr; 1 when the authority refused. */
 static int
 error_exit(const json_t *resp)
 {
-	const json_t *err = json_object_get(resp, "error");
-	const char *kind = json_string_value(json_object_get(err, "kind"));
-	const char *msg = json_string_value(json_object_get(err, "message"));
-
-	fprintf(stderr, "nucleus-authority: %s: ", kind != NULL ? kind :
-	    "error");
-	print_escaped(stderr, msg != NULL ? msg : "", msg != NULL ?
-	    strlen(msg) : 0);
-	fputc('\n', stderr);
-	if (kind != NULL && (strcmp(kind, "forbidden") == 0 ||
-	    strcmp(kind, "unknown_request") == 0 ||
-	    strcmp(kind, "not_pending") == 0 ||
-	    strcmp(kind, "auth_failed") == 0 ||
-	    strcmp(kind, "replayed") == 0))
-		return EXIT_DENIED;
-	return EXIT_ERR;
+	return authority_refused(wire_error("nucleus-authority", resp)) ?
+	    EXIT_DENIED : EXIT_ERR;
 }
 
 /* One request in one line: what list and watch print. */
@@ -299,10 +215,10 @@ put_request(const json_t *rec)
 int
 cmd_admin(const char *cmd, int argc, char **argv)
 {
-	const char *dir = default_dir(), *sock = NULL, *reason = NULL;
+	const char *dir = authority_dir_default(), *sock = NULL, *reason = NULL;
 	int c, raw = 0, ttl = 0, want_id = strcmp(cmd, "show") == 0 ||
 	    strcmp(cmd, "grant") == 0 || strcmp(cmd, "deny") == 0;
-	struct reader r = { 0 };
+	struct wire_reader r = { .fd = -1, .max = ANSWER_MAX };
 	json_t *args, *cmdobj, *resp, *result;
 	char *end;
 
@@ -356,7 +272,7 @@ cmd_admin(const char *cmd, int argc, char **argv)
 		int rc = error_exit(resp);
 
 		json_decref(resp);
-		reader_free(&r);
+		wire_reader_free(&r);
 		return rc;
 	}
 	result = json_object_get(resp, "result");
@@ -393,14 +309,14 @@ cmd_admin(const char *cmd, int argc, char **argv)
 		}
 	}
 	json_decref(resp);
-	reader_free(&r);
+	wire_reader_free(&r);
 	return 0;
 }
 
 int
 cmd_keygen(int argc, char **argv)
 {
-	const char *dir = default_dir(), *path = NULL;
+	const char *dir = authority_dir_default(), *path = NULL;
 	struct audit_seckey *k;
 	struct audit_err e;
 	char line[256];
@@ -427,7 +343,7 @@ cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
-/* The agent's side: a signed object, sent on the request socket. */
+/* The agent's side: signed objects, on the request socket. */
 struct agent_opts {
 	const char *dir, *sock, *keyfile, *reason;
 	int	 raw;
@@ -440,7 +356,7 @@ agent_opts(struct agent_opts *o, int argc, char **argv, int ask)
 	struct audit_err e;
 	int c;
 
-	o->dir = default_dir();
+	o->dir = authority_dir_default();
 	while ((c = getopt(argc, argv, ask ? "d:jk:l:m:" : "d:jk:l:")) !=
 	    -1) {
 		switch (c) {
@@ -460,104 +376,28 @@ agent_opts(struct agent_opts *o, int argc, char **argv, int ask)
 		die("%s", e.msg);
 }
 
-static void
-sign_envelope(json_t *o, struct agent_opts *ao, const char *type)
-{
-	uint8_t nonce[AUDIT_NONCE_LEN];
-	char hex[2 * AUDIT_NONCE_LEN + 1];
-	struct audit_err e;
-
-	randombytes_buf(nonce, sizeof(nonce));
-	audit_hex(hex, nonce, sizeof(nonce));
-	json_object_set_new(o, "type", json_string(type));
-	json_object_set_new(o, "v", json_integer(1));
-	json_object_set_new(o, "kid", json_string(ao->key->kid));
-	json_object_set_new(o, "ts", json_integer(now_s()));
-	json_object_set_new(o, "nonce", json_string(hex));
-	if (audit_sign(o, type, ao->key, &e) != 0)
-		die("%s", e.msg);
-}
-
-/* Print where the request stands; the exit status says it too. */
-static int
-outcome(struct reader *r, const json_t *resp, int raw, int *pending)
-{
-	const json_t *res = json_object_get(resp, "result");
-	const char *state = json_string_value(json_object_get(res, "state"));
-	struct audit_buf b = { 0 };
-	struct audit_err e;
-
-	*pending = 0;
-	if (raw)
-		printf("%s\n", r->line);
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return error_exit(resp);
-	if (state == NULL)
-		die("%s", "an answer without a state");
-	if (strcmp(state, "granted") == 0) {
-		if (!raw && cjson_encode(json_object_get(res, "token"), &b,
-		    &e) == 0)
-			printf("%.*s\n", (int)b.len, b.p);
-		audit_buf_free(&b);
-		return 0;
-	}
-	if (strcmp(state, "pending") == 0) {
-		*pending = 1;
-		fprintf(stderr, "nucleus-authority: request %s is pending\n",
-		    json_string_value(json_object_get(res, "id")));
-		return EXIT_PENDING;
-	}
-	fprintf(stderr, "nucleus-authority: request %s %s",
-	    json_string_value(json_object_get(res, "id")), state);
-	if (json_is_string(json_object_get(res, "reason")) &&
-	    json_string_length(json_object_get(res, "reason")) > 0) {
-		fputs(": ", stderr);
-		print_escaped(stderr, json_string_value(json_object_get(res,
-		    "reason")), json_string_length(json_object_get(res,
-		    "reason")));
-	}
-	fputc('\n', stderr);
-	return EXIT_DENIED;
-}
-
 /* ask: request an approval and wait for the decision. */
 int
 cmd_ask(int argc, char **argv)
 {
 	struct agent_opts ao = { 0 };
-	struct reader r = { 0 };
-	json_error_t jerr;
-	json_t *args, *o, *resp;
-	int rc, pending;
+	struct approval_ask a = { .prog = "nucleus-authority",
+	    .line_max = ANSWER_MAX };
+	struct audit_err e;
+	int rc;
 
 	agent_opts(&ao, argc, argv, 1);
 	if (argc - optind != 3)
 		usage();
-	if (strcmp(argv[optind + 2], "-") == 0)
-		args = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
-	else
-		args = json_loads(argv[optind + 2], JSON_REJECT_DUPLICATES,
-		    &jerr);
-	if (!json_is_object(args))
-		die("args: %s", args == NULL ? jerr.text : "expected an "
-		    "object");
-	o = json_pack("{s:s, s:s, s:o, s:s}", "pod", argv[optind], "op",
-	    argv[optind + 1], "args", args, "reason", ao.reason != NULL ?
-	    ao.reason : "");
-	if (o == NULL)
-		die("%s", "pod, op and reason must be UTF-8 text");
-	sign_envelope(o, &ao, "approval-request");
-	r.fd = connect_to(ao.sock);
-	send_json(r.fd, o);
-	json_decref(o);
-	do {
-		if ((resp = read_line(&r)) == NULL)
-			die("%s: the authority closed the connection", ao.sock);
-		rc = outcome(&r, resp, ao.raw, &pending);
-		json_decref(resp);
-		fflush(stdout);
-	} while (pending);
-	reader_free(&r);
+	if ((a.args = wire_args(argv[optind + 2], &e)) == NULL)
+		die("%s", e.msg);
+	a.sock = ao.sock;
+	a.key = ao.key;
+	a.pod = argv[optind];
+	a.op = argv[optind + 1];
+	a.reason = ao.reason;
+	a.raw = ao.raw;
+	rc = approval_ask(&a);
 	audit_seckey_free(ao.key);
 	return rc;
 }
@@ -567,23 +407,27 @@ int
 cmd_status(int argc, char **argv)
 {
 	struct agent_opts ao = { 0 };
-	struct reader r = { 0 };
+	struct wire_reader r = { .fd = -1, .max = ANSWER_MAX };
+	struct audit_err e;
 	json_t *o, *resp;
-	int rc, pending;
+	int rc;
 
 	agent_opts(&ao, argc, argv, 0);
 	if (argc - optind != 1)
 		usage();
 	o = json_pack("{s:s}", "id", argv[optind]);
-	sign_envelope(o, &ao, "approval-status");
+	if (o == NULL || wire_sign(o, "approval-status", ao.key, &e) != 0)
+		die("%s", o == NULL ? "the id must be UTF-8 text" : e.msg);
 	r.fd = connect_to(ao.sock);
 	send_json(r.fd, o);
 	json_decref(o);
-	if ((resp = read_line(&r)) == NULL)
-		die("%s: the authority closed the connection", ao.sock);
-	rc = outcome(&r, resp, ao.raw, &pending);
+	if (wire_read(&r, 0, &resp, &e) != 0)
+		die("%s: %s", ao.sock, e.msg);
+	if (ao.raw)
+		printf("%s\n", r.line);
+	rc = approval_report("nucleus-authority", resp, !ao.raw);
 	json_decref(resp);
-	reader_free(&r);
+	wire_reader_free(&r);
 	audit_seckey_free(ao.key);
 	return rc;
 }

@@ -90,14 +90,6 @@ usage(void)
 	exit(EXIT_ERR);
 }
 
-const char *
-default_dir(void)
-{
-	const char *d = getenv("NUCLEUS_AUTHORITY_DIR");
-
-	return d != NULL && *d != '\0' ? d : "/var/lib/nucleus-authority";
-}
-
 static int
 seconds(const char *s, int min, int max)
 {
@@ -209,7 +201,7 @@ stop(struct ev_loop *loop, ev_signal *w, int revents)
 static int
 serve(int argc, char **argv)
 {
-	const char *dir = default_dir(), *keyfile = NULL, *keyring = NULL,
+	const char *dir = authority_dir_default(), *keyfile = NULL, *keyring = NULL,
 	    *rulesfile = NULL, *reqsock = NULL, *adminsock = NULL;
 	char log_id[AUDIT_LOGID_MAX + 1], *logpath, *statepath;
 	struct audit_err e;

@@ -136,4 +136,9 @@ void	 pods_tick(struct ev_loop *, ev_timer *, int);
 void	 pods_flush(void);
 void	 pods_stop_all(void);
 
+/* client.c: pod, call and approve; main.c: what they share with it */
+int	 client_main(const char *, int, char **);
+const char *node_socket_default(void);
+void	 node_usage(void) __attribute__((noreturn));
+
 #endif /* NUCLEUS_DAEMON_H */

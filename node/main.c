@@ -1,6 +1,7 @@
 /*
  * nucleus-node: the control plane's daemon (serve), its key (keygen), the
- * client commands (pod, call) and the host's checks (doctor).  Work in progress on this branch.
+ * client commands (pod, call, approve: client.c) and the host's checks
+ * (doctor).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,17 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 
-#define EXIT_DENIED	1
 #define EXIT_ERR	2
-#define EXIT_APPROVAL	3
 
 struct node *N;
 static struct node node;
@@ -33,18 +30,20 @@ static const struct lines_ops sockets = {
 };
 static ev_signal sigterm, sigint;
 
-static void __attribute__((noreturn))
-usage(void)
+void
+node_usage(void)
 {
 	fprintf(stderr,
 	    "usage: nucleus-node serve [-d dir] [-k keyfile] [-K keyring] "
 	    "[-T trust] [-l socket] [-g group] [-P proxy] [-W workroot] "
 	    "[-D seconds] [-w seconds]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
-	    "       nucleus-node pod [-l socket] -k keyfile "
+	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
-	    "       nucleus-node call [-l socket] [-a token] -k keyfile "
-	    "pod op [args]\n"
+	    "       nucleus-node call [-j] [-l socket] [-a token-file] "
+	    "-k keyfile pod op [args]\n"
+	    "       nucleus-node approve [-j] [-A authority-socket] "
+	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
 	    "       nucleus-node doctor [-j]\n");
 	exit(EXIT_ERR);
 }
@@ -70,6 +69,13 @@ in_dir(const char *dir, const char *name)
 		exit(EXIT_ERR);
 	}
 	return p;
+}
+
+/* The socket the client talks to when -l does not say. */
+const char *
+node_socket_default(void)
+{
+	return in_dir(dir_default(), "node.sock");
 }
 
 static int
@@ -137,7 +143,7 @@ serve(int argc, char **argv)
 			struct group *gr = getgrnam(optarg);
 
 			if (gr == NULL)
-				usage();
+				node_usage();
 			gid = gr->gr_gid;
 			break;
 		}
@@ -148,12 +154,12 @@ serve(int argc, char **argv)
 		case 'T': trust = optarg; break;
 		case 'W': workroot = optarg; break;
 		case 'w': N->gate.skew = atoi(optarg); break;
-		default: usage();
+		default: node_usage();
 		}
 	}
 	if (optind != argc || N->gate.skew < 1 || N->gate.skew > 3600 ||
 	    N->fwd_deadline < 1 || N->fwd_deadline > NODE_FWD_DEADLINE_MAX)
-		usage();
+		node_usage();
 	/* The sandbox binds from the host's root: paths are absolute. */
 	if ((absdir = realpath(dir, NULL)) == NULL) {
 		fprintf(stderr, "nucleus-node: %s: %s\n", dir,
@@ -170,7 +176,7 @@ serve(int argc, char **argv)
 		char *slash;
 
 		if (n < 0)
-			usage();
+			node_usage();
 		exe[n] = '\0';
 		if ((slash = strrchr(exe, '/')) != NULL)
 			strcpy(slash + 1, "nucleus-proxy");
@@ -287,11 +293,11 @@ keygen(int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'k': path = optarg; break;
-		default: usage();
+		default: node_usage();
 		}
 	}
 	if (argc - optind != 1)
-		usage();
+		node_usage();
 	if (path == NULL)
 		path = in_dir(dir, "node.key");
 	if (audit_seckey_generate(&k, argv[optind], &e) != 0 ||
@@ -305,141 +311,6 @@ keygen(int argc, char **argv)
 	return 0;
 }
 
-/* The client: one signed request, one response line. */
-static int
-request(const char *sock, const char *keyfile, const char *pod,
-    const char *op, json_t *args, json_t *approval, int raw)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct audit_seckey *k;
-	struct audit_buf b = { 0 };
-	struct audit_err e;
-	uint8_t nonce[AUDIT_NONCE_LEN];
-	char hex[2 * AUDIT_NONCE_LEN + 1], *line = NULL;
-	size_t cap = 0;
-	json_error_t jerr;
-	json_t *o, *r;
-	const char *kind;
-	FILE *f;
-	int fd;
-
-	if (audit_seckey_load(&k, keyfile, &e) != 0) {
-		fprintf(stderr, "nucleus-node: %s\n", e.msg);
-		return EXIT_ERR;
-	}
-	randombytes_buf(nonce, sizeof(nonce));
-	audit_hex(hex, nonce, sizeof(nonce));
-	o = json_pack("{s:s, s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "type",
-	    "request", "v", 1, "id", "c1", "kid", k->kid, "ts",
-	    (json_int_t)time(NULL), "nonce", hex, "pod", pod, "op", op, "args",
-	    args);
-	if (approval != NULL)
-		json_object_set_new(o, "approval", approval);
-	if (audit_sign(o, "request", k, &e) != 0 ||
-	    cjson_encode(o, &b, &e) != 0 || audit_buf_add(&b, "\n", 1) != 0) {
-		fprintf(stderr, "nucleus-node: %s\n", e.msg);
-		return EXIT_ERR;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    audit_writeall(fd, b.p, b.len) != 0 ||
-	    (f = fdopen(fd, "r")) == NULL || getline(&line, &cap, f) <= 0) {
-		fprintf(stderr, "nucleus-node: %s: %s\n", sock,
-		    strerror(errno));
-		return EXIT_ERR;
-	}
-	fputs(line, stdout);
-	r = json_loads(line, 0, &jerr);
-	fclose(f);
-	free(line);
-	audit_buf_free(&b);
-	json_decref(o);
-	audit_seckey_free(k);
-	(void)raw;
-	if (r == NULL)
-		return EXIT_ERR;
-	if (json_is_true(json_object_get(r, "ok")))
-		return json_decref(r), 0;
-	kind = json_string_value(json_object_get(json_object_get(r, "error"),
-	    "kind"));
-	if (kind != NULL && strcmp(kind, "approval_required") == 0)
-		return json_decref(r), EXIT_APPROVAL;
-	if (kind != NULL && (strcmp(kind, "unavailable") == 0 ||
-	    strcmp(kind, "internal") == 0 || strcmp(kind, "io_error") == 0 ||
-	    strcmp(kind, "bad_request") == 0 || strcmp(kind, "too_large") == 0))
-		return json_decref(r), EXIT_ERR;
-	return json_decref(r), EXIT_DENIED;
-}
-
-static int
-client(const char *cmd, int argc, char **argv)
-{
-	const char *sock = NULL, *keyfile = NULL, *token = NULL;
-	json_error_t jerr;
-	json_t *args, *approval = NULL;
-	int c, raw = 1;
-
-	while ((c = getopt(argc, argv, "a:k:l:")) != -1) {
-		switch (c) {
-		case 'a': token = optarg; break;
-		case 'k': keyfile = optarg; break;
-		case 'l': sock = optarg; break;
-		default: usage();
-		}
-	}
-	if (keyfile == NULL)
-		usage();
-	if (sock == NULL)
-		sock = in_dir(dir_default(), "node.sock");
-	argc -= optind;
-	argv += optind;
-	if (token != NULL && (approval = json_load_file(token,
-	    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		fprintf(stderr, "nucleus-node: %s: %s\n", token, jerr.text);
-		return EXIT_ERR;
-	}
-	if (strcmp(cmd, "call") == 0) {
-		if (argc < 2 || argc > 3)
-			usage();
-		args = argc < 3 ? json_object() : strcmp(argv[2], "-") == 0 ?
-		    json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr) :
-		    json_loads(argv[2], JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(args)) {
-			fprintf(stderr, "nucleus-node: args: expected a JSON "
-			    "object\n");
-			return EXIT_ERR;
-		}
-		return request(sock, keyfile, argv[0], argv[1], args, approval,
-		    raw);
-	}
-	/* pod create|list|status|stop */
-	if (argc < 1)
-		usage();
-	if (strcmp(argv[0], "create") == 0 && argc == 2) {
-		if ((args = json_load_file(argv[1], JSON_REJECT_DUPLICATES,
-		    &jerr)) == NULL) {
-			fprintf(stderr, "nucleus-node: %s: %s\n", argv[1],
-			    jerr.text);
-			return EXIT_ERR;
-		}
-		return request(sock, keyfile, "", "pod.create", args, NULL,
-		    raw);
-	}
-	if (strcmp(argv[0], "list") == 0 && argc == 1)
-		return request(sock, keyfile, "", "pod.list", json_object(),
-		    NULL, raw);
-	if ((strcmp(argv[0], "status") == 0 || strcmp(argv[0], "stop") == 0) &&
-	    argc == 2) {
-		char op[16];
-
-		snprintf(op, sizeof(op), "pod.%s", argv[0]);
-		return request(sock, keyfile, argv[1], op, json_object(), NULL,
-		    raw);
-	}
-	usage();
-}
-
 /* Which drivers this host can run, and why not. */
 static int
 doctor(int argc, char **argv)
@@ -449,11 +320,11 @@ doctor(int argc, char **argv)
 	while ((c = getopt(argc, argv, "j")) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
-		default: usage();
+		default: node_usage();
 		}
 	}
 	if (optind != argc)
-		usage();
+		node_usage();
 	return doctor_run(json);
 }
 
@@ -465,7 +336,7 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return EXIT_ERR;
 	if (argc < 2)
-		usage();
+		node_usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
@@ -473,9 +344,10 @@ main(int argc, char **argv)
 		return serve(argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return keygen(argc, argv);
-	if (strcmp(cmd, "call") == 0 || strcmp(cmd, "pod") == 0)
-		return client(cmd, argc, argv);
+	if (strcmp(cmd, "call") == 0 || strcmp(cmd, "pod") == 0 ||
+	    strcmp(cmd, "approve") == 0)
+		return client_main(cmd, argc, argv);
 	if (strcmp(cmd, "doctor") == 0)
 		return doctor(argc, argv);
-	usage();
+	node_usage();
 }

@@ -12,7 +12,7 @@
 #	last_refusal			the node's last request.refused record
 #	node_wait_event JQ-FILTER	wait until a node record matches
 #	pod_create NAME [POLICY]	create a pod that names agent-7
-#	ncall POD OP ARGS		nucleus-node call as agent-7
+#	ncall POD OP ARGS		nucleus-node call -j as agent-7
 #	pod_cgroup POD			its pids cgroup directory (v1 or v2)
 #	pod_proxy POD			its proxy's pid on the host
 
@@ -78,15 +78,15 @@ node_wait_event() {
 pod_create() {
 	printf '{"v":1,"name":"%s","policy":"%s","agents":["agent-7"],"resources":{"memory_mib":256,"pids":64,"scratch_mib":32}}\n' \
 	    "$1" "${2:-local_dev}" >"spec-$1.json" &&
-	nucleus-node pod -k admin.key -l n/node.sock create "spec-$1.json"
+	nucleus-node pod -j -k admin.key -l n/node.sock create "spec-$1.json"
 }
 
 ncall() {
-	nucleus-node call -k agent.key -l n/node.sock "$@"
+	nucleus-node call -j -k agent.key -l n/node.sock "$@"
 }
 
 pod_cgroup() {
-	cg=$(nucleus-node pod -k admin.key -l n/node.sock status "$1" | jq -r .result.cgroup) &&
+	cg=$(nucleus-node pod -j -k admin.key -l n/node.sock status "$1" | jq -r .result.cgroup) &&
 	for d in /sys/fs/cgroup/pids/nucleus/$cg /sys/fs/cgroup/nucleus/$cg; do
 		[ -d "$d" ] && echo "$d" && return 0
 	done

@@ -23,42 +23,58 @@ test_expect_success 'an admin creates a pod; it is listed, running, with its cer
 	{"v":1,"name":"p-0001","policy":"local_dev","agents":["agent-7","agent-hmac"],
 	 "resources":{"memory_mib":256,"pids":64,"scratch_mib":32}}
 	EOF
-	nucleus-node pod -k admin.key -l n/node.sock create spec.json >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec.json >out &&
 	jq -e ".ok and .result.state == \"running\" and (.result.log | startswith(\"p-0001.\"))" out &&
 	jq -r .result.log out >podlog &&
-	nucleus-node pod -k admin.key -l n/node.sock list >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >out &&
 	jq -e ".result.pods | length == 1 and .[0].pod == \"p-0001\"" out &&
-	nucleus-node pod -k admin.key -l n/node.sock status p-0001 >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock status p-0001 >out &&
 	jq -e ".result.agents == [\"agent-7\",\"agent-hmac\"] and .result.resources.pids == 64" out
 '
 
 test_expect_success 'the pod agents call its tools through the node; answers name the pod log' '
-	nucleus-node call -k agent.key -l n/node.sock p-0001 write "{\"path\":\"notes.txt\",\"content\":\"hello\\n\"}" >out &&
+	nucleus-node call -j -k agent.key -l n/node.sock p-0001 write "{\"path\":\"notes.txt\",\"content\":\"hello\\n\"}" >out &&
 	jq -e ".ok and .audit.log == \"$(cat podlog)\" and .id == \"c1\"" out &&
-	nucleus-node call -k hmac.key -l n/node.sock p-0001 read "{\"path\":\"notes.txt\"}" >out &&
+	nucleus-node call -j -k hmac.key -l n/node.sock p-0001 read "{\"path\":\"notes.txt\"}" >out &&
 	jq -e ".result.data == \"hello\\n\"" out &&
-	nucleus-node call -k agent.key -l n/node.sock p-0001 run "{\"argv\":[\"cat\",\"/proc/net/dev\"]}" >out &&
+	nucleus-node call -j -k agent.key -l n/node.sock p-0001 run "{\"argv\":[\"cat\",\"/proc/net/dev\"]}" >out &&
 	jq -e ".ok and (.result.stdout | test(\"eth\") | not)" out
 '
 
+test_expect_success 'without -j: the result alone on stdout, an error as kind and message on stderr' '
+	nucleus-node call -k hmac.key -l n/node.sock p-0001 read "{\"path\":\"notes.txt\"}" >out 2>err &&
+	test_line_count = 1 out && test ! -s err &&
+	jq -e ".data == \"hello\\n\"" out &&
+	echo "{\"path\":\"notes.txt\"}" | nucleus-node call -k hmac.key -l n/node.sock p-0001 stat - >out &&
+	jq -e ".type == \"file\" and .size == 6" out &&
+	test_expect_code 1 nucleus-node call -k agent.key -l n/node.sock p-0001 read "{\"path\":\".env\"}" >out 2>err &&
+	test ! -s out &&
+	grep -q "^nucleus-node: path_denied: ." err &&
+	nucleus-node pod -k admin.key -l n/node.sock list >out &&
+	jq -e ".pods | length == 1" out &&
+	test_expect_code 2 nucleus-node pod --approval out -k admin.key -l n/node.sock list &&
+	test_expect_code 2 nucleus-node call -k agent.key -l n/node.sock p-0001 read "[1]" 2>err &&
+	grep -q "expected a JSON object" err
+'
+
 test_expect_success 'the proxy still decides: a path it blocks, an escape' '
-	test_expect_code 1 nucleus-node call -k agent.key -l n/node.sock p-0001 read "{\"path\":\".env\"}" >out &&
+	test_expect_code 1 nucleus-node call -j -k agent.key -l n/node.sock p-0001 read "{\"path\":\".env\"}" >out &&
 	jq -e ".error.kind == \"path_denied\"" out &&
-	test_expect_code 1 nucleus-node call -k agent.key -l n/node.sock p-0001 read "{\"path\":\"../etc/passwd\"}" >out &&
+	test_expect_code 1 nucleus-node call -j -k agent.key -l n/node.sock p-0001 read "{\"path\":\"../etc/passwd\"}" >out &&
 	jq -e ".error.kind == \"sandbox_escape\"" out
 '
 
 test_expect_success 'roles: an agent cannot manage pods, an admin cannot call tools, a pod not naming an agent refuses it' '
-	test_expect_code 1 nucleus-node pod -k agent.key -l n/node.sock create spec.json >out &&
+	test_expect_code 1 nucleus-node pod -j -k agent.key -l n/node.sock create spec.json >out &&
 	jq -e ".error.kind == \"forbidden\"" out &&
 	last_refusal | jq -e ".kind == \"forbidden\" and .signer == \"agent-7\" and .op == \"pod.create\"" &&
-	test_expect_code 1 nucleus-node call -k admin.key -l n/node.sock p-0001 read "{\"path\":\"notes.txt\"}" >out &&
+	test_expect_code 1 nucleus-node call -j -k admin.key -l n/node.sock p-0001 read "{\"path\":\"notes.txt\"}" >out &&
 	jq -e ".error.kind == \"forbidden\"" out &&
 	sed "s/\"agent-7\",//" spec.json | sed "s/p-0001/p-0002/" >spec2.json &&
-	nucleus-node pod -k admin.key -l n/node.sock create spec2.json >/dev/null &&
-	test_expect_code 1 nucleus-node call -k agent.key -l n/node.sock p-0002 read "{\"path\":\".\"}" >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec2.json >/dev/null &&
+	test_expect_code 1 nucleus-node call -j -k agent.key -l n/node.sock p-0002 read "{\"path\":\".\"}" >out &&
 	jq -e ".error.kind == \"forbidden\"" out &&
-	test_expect_code 1 nucleus-node call -k agent.key -l n/node.sock p-0009 read "{\"path\":\".\"}" >out &&
+	test_expect_code 1 nucleus-node call -j -k agent.key -l n/node.sock p-0009 read "{\"path\":\".\"}" >out &&
 	jq -e ".error.kind == \"unknown_pod\"" out
 '
 
@@ -94,15 +110,15 @@ test_expect_success 'approval: required, asked of the authority, granted by its 
 	cat >spec3.json <<-\EOF &&
 	{"v":1,"name":"p-rel","policy":"release","agents":["agent-7"]}
 	EOF
-	nucleus-node pod -k admin.key -l n/node.sock create spec3.json >/dev/null &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec3.json >/dev/null &&
 	authority_start &&
-	test_expect_code 3 nucleus-node call -k agent.key -l n/node.sock p-rel run "{\"argv\":[\"echo\",\"gated\"]}" >out &&
+	test_expect_code 3 nucleus-node call -j -k agent.key -l n/node.sock p-rel run "{\"argv\":[\"echo\",\"gated\"]}" >out &&
 	jq -e ".error.kind == \"approval_required\"" out &&
 	nucleus-authority ask -d auth -k agent.key p-rel run "{\"argv\":[\"echo\",\"gated\"]}" >token &&
 	test "$(jq -r .args_digest token)" = "$(jq -r .error.args_digest out)" &&
-	nucleus-node call -k agent.key -l n/node.sock -a token p-rel run "{\"argv\":[\"echo\",\"gated\"]}" >out &&
+	nucleus-node call -j -k agent.key -l n/node.sock --approval token p-rel run "{\"argv\":[\"echo\",\"gated\"]}" >out &&
 	jq -e ".ok and .result.stdout == \"gated\\n\"" out &&
-	test_expect_code 1 nucleus-node call -k agent.key -l n/node.sock -a token p-rel run "{\"argv\":[\"echo\",\"gated\"]}" >out &&
+	test_expect_code 1 nucleus-node call -j -k agent.key -l n/node.sock -a token p-rel run "{\"argv\":[\"echo\",\"gated\"]}" >out &&
 	jq -e ".error.kind == \"invalid_approval\" and (.error.message | test(\"^rule 7\"))" out &&
 	authority_stop &&
 	auth_verify
@@ -114,7 +130,7 @@ test_expect_success 'a pod killed from outside is reaped and recorded; its cgrou
 	for pid in $(cat "$procs/cgroup.procs"); do kill -KILL $pid 2>/dev/null || :; done &&
 	node_wait_event ".event == \"pod.exit\" and .pod == \"p-0002\"" &&
 	jq -c "select(.event == \"pod.exit\" and .pod == \"p-0002\")" n/audit.log | jq -e ".status == 137" &&
-	test_expect_code 1 nucleus-node call -k hmac.key -l n/node.sock p-0002 read "{\"path\":\".\"}" >out &&
+	test_expect_code 1 nucleus-node call -j -k hmac.key -l n/node.sock p-0002 read "{\"path\":\".\"}" >out &&
 	jq -e ".error.kind == \"unknown_pod\"" out &&
 	i=0 && while test -d "$procs" && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done &&
 	! test -d "$procs"
@@ -122,7 +138,7 @@ test_expect_success 'a pod killed from outside is reaped and recorded; its cgrou
 
 test_expect_success 'pod stop, then the node stop: every pod ends, the node log verifies' '
 	cg=$(pod_cgroup p-rel) &&
-	nucleus-node pod -k admin.key -l n/node.sock stop p-rel >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock stop p-rel >out &&
 	jq -e ".result.state == \"stopping\"" out &&
 	node_wait_event ".event == \"pod.exit\" and .pod == \"p-rel\"" &&
 	node_stop &&

@@ -44,7 +44,7 @@ test_expect_success 'the copy is the pod'"'"'s own log, byte for byte' '
 '
 
 test_expect_success 'the status counts the records; a verifier with the node key alone accepts the copy' '
-	nucleus-node pod -k admin.key -l n/node.sock status p-1 >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock status p-1 >out &&
 	test "$(jq .result.audit_records out)" = "$(wc -l <"$(cat copy)")" &&
 	nucleus-audit-verify -k node.pub "$(cat copy)" &&
 	audit-tool keygen other other.key | cut -d" " -f1-3 | sed "s/^other/node-1/" >wrong.pub &&

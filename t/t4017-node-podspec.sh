@@ -29,7 +29,7 @@ test_expect_success 'setup: a work root with a project' '
 
 test_expect_success 'the project is in the pod'"'"'s /work, owned by the pod, set-id bits gone' '
 	spec p-1 proj &&
-	nucleus-node pod -k admin.key -l n/node.sock create spec-p-1.json >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-1.json >out &&
 	jq -e .ok out &&
 	ncall p-1 read "{\"path\":\"src/main.c\"}" >out &&
 	jq -e ".result.data == \"int main(void) { return 0; }\\n\"" out &&
@@ -54,14 +54,14 @@ test_expect_success 'the pod'"'"'s writes do not reach the host'"'"'s copy' '
 
 test_expect_success 'a work path that climbs, or is absolute, is refused before anything runs' '
 	printf "{\"v\":1,\"name\":\"p-2\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"work\":{\"copy\":\"../x\"}}" >bad.json &&
-	test_expect_code 2 nucleus-node pod -k admin.key -l n/node.sock create bad.json >out &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create bad.json >out &&
 	jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"work.copy\"))" out &&
 	! test -d n/pods/p-2
 '
 
 test_expect_success 'a link out of the work root is not followed' '
 	spec p-3 escape &&
-	test_expect_code 2 nucleus-node pod -k admin.key -l n/node.sock create spec-p-3.json >out &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-3.json >out &&
 	jq -e ".error.kind == \"internal\" and (.error.message | test(\"not beneath the node.s work root\"))" out &&
 	jq -s -e "[.[] | select(.event == \"pod.refused\" and .pod == \"p-3\")] | length == 1" n/audit.log
 '
@@ -69,22 +69,22 @@ test_expect_success 'a link out of the work root is not followed' '
 test_expect_success 'what is not a file, a directory or a link refuses the pod, saying which' '
 	mkdir root/odd && mkfifo root/odd/fifo &&
 	spec p-4 odd &&
-	test_expect_code 2 nucleus-node pod -k admin.key -l n/node.sock create spec-p-4.json >out &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-4.json >out &&
 	jq -e ".error.message | test(\"odd/fifo: not a directory, a file or a link\")" out &&
-	nucleus-node pod -k admin.key -l n/node.sock list >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >out &&
 	jq -e "[.result.pods[].pod] == [\"p-1\"]" out
 '
 
 test_expect_success 'a work directory larger than scratch_mib refuses the pod as a full disk' '
 	mkdir root/big && head -c 3145728 /dev/zero >root/big/blob &&
 	spec p-5 big 2 &&
-	test_expect_code 2 nucleus-node pod -k admin.key -l n/node.sock create spec-p-5.json >out &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-5.json >out &&
 	jq -e ".error.message | test(\"does not fit in scratch_mib\")" out
 '
 
 test_expect_success 'a pod past its timeout_s is stopped, and that is recorded' '
 	printf "{\"v\":1,\"name\":\"p-t\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"timeout_s\":1}}" >t.json &&
-	nucleus-node pod -k admin.key -l n/node.sock create t.json >out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create t.json >out &&
 	jq -e .ok out &&
 	node_wait_event ".event == \"pod.exit\" and .pod == \"p-t\"" &&
 	jq -s -e "[.[] | select(.pod == \"p-t\") | .event] == [\"pod.create\", \"pod.timeout\", \"pod.exit\"]" n/audit.log &&
@@ -97,11 +97,11 @@ test_expect_success 'a pod past its timeout_s is stopped, and that is recorded' 
 
 test_expect_success 'a missing work directory, and a node without -W, refuse the pod' '
 	spec p-6 nosuch &&
-	test_expect_code 2 nucleus-node pod -k admin.key -l n/node.sock create spec-p-6.json >out &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-6.json >out &&
 	jq -e ".error.message | test(\"nosuch: No such file\")" out &&
 	node_stop && node_start &&
 	spec p-7 proj &&
-	test_expect_code 2 nucleus-node pod -k admin.key -l n/node.sock create spec-p-7.json >out &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-7.json >out &&
 	jq -e ".error.message | test(\"no work root\")" out &&
 	node_stop
 '

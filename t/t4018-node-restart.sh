@@ -16,7 +16,7 @@ node_crash() {
 }
 
 admin() {
-	nucleus-node pod -k admin.key -l n/node.sock "$@"
+	nucleus-node pod -j -k admin.key -l n/node.sock "$@"
 }
 
 test_expect_success 'setup: a node with a pod that did some work' '

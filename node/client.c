@@ -1,0 +1,259 @@
+/*
+ * nucleus-node's client: pod, call and approve.  Each signs one object
+ * with the caller's key (-k), sends it, and says what came back.
+ * Without -j: a result as one line of JSON on stdout, an error as
+ * "kind: message" on stderr; with -j, the answer lines as they came
+ * (errors are said on stderr too).  The exit status tells the outcome
+ * either way: 0 ok, 1 refused, 2 an error, 3 approval_required.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "wire.h"
+
+#define EXIT_DENIED	1
+#define EXIT_ERR	2
+#define EXIT_APPROVAL	3
+
+#define APPROVE_WAIT_MAX	86400	/* seconds -w may ask for */
+
+struct client {
+	const char *sock, *keyfile, *token, *reason;
+	int	 raw, wait;
+	struct audit_seckey *key;
+};
+
+static const char *const prog = "nucleus-node";
+
+/* The kinds that are the node's or the pod's failure, not a "no". */
+static int
+error_kind(const char *kind)
+{
+	static const char *const errors[] = { "bad_request", "too_large",
+	    "unavailable", "internal", "io_error", NULL };
+
+	for (size_t i = 0; errors[i] != NULL; i++)
+		if (strcmp(kind, errors[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Say the answer, in the form asked for; its exit status. */
+static int
+answer(const struct client *cl, const struct wire_reader *r,
+    const json_t *resp)
+{
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+	const char *kind;
+
+	if (cl->raw)
+		printf("%s\n", r->line);
+	if (json_is_true(json_object_get(resp, "ok"))) {
+		if (!cl->raw && cjson_encode(json_object_get(resp, "result"),
+		    &b, &e) == 0)
+			printf("%.*s\n", (int)b.len, b.p);
+		audit_buf_free(&b);
+		return 0;
+	}
+	kind = wire_error(prog, resp);
+	if (strcmp(kind, "approval_required") == 0)
+		return EXIT_APPROVAL;
+	return error_kind(kind) ? EXIT_ERR : EXIT_DENIED;
+}
+
+/* One signed request to the node, one answer. */
+static int
+request(const struct client *cl, const char *pod, const char *op,
+    json_t *args, json_t *approval)
+{
+	struct wire_reader r = { .fd = -1, .max = NODE_OUTBUF_MAX };
+	struct audit_err e;
+	json_t *o, *resp = NULL;
+	int rc = EXIT_ERR;
+
+	o = json_pack("{s:s, s:s, s:s, s:o}", "id", "c1", "pod", pod, "op",
+	    op, "args", args);
+	if (o == NULL) {
+		fprintf(stderr, "%s: pod and op must be UTF-8 text\n", prog);
+		goto out;
+	}
+	if (approval != NULL &&
+	    json_object_set_new(o, "approval", approval) != 0)
+		goto out;
+	approval = NULL;	/* transferred */
+	if (wire_sign(o, "request", cl->key, &e) != 0 ||
+	    (r.fd = wire_connect(cl->sock, &e)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		goto out;
+	}
+	if (wire_send(r.fd, o, &e) != 0 || wire_read(&r, 0, &resp, &e) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, cl->sock, e.msg);
+		goto out;
+	}
+	rc = answer(cl, &r, resp);
+out:
+	json_decref(approval);
+	json_decref(resp);
+	json_decref(o);
+	wire_reader_free(&r);
+	return rc;
+}
+
+static int
+seconds(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > APPROVE_WAIT_MAX) {
+		fprintf(stderr, "%s: -w %s: expected 1 to %d seconds\n", prog,
+		    s, APPROVE_WAIT_MAX);
+		exit(EXIT_ERR);
+	}
+	return (int)v;
+}
+
+static const struct option longopts[] = {
+	{ "approval", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The options of pod, call and approve; each takes only its own. */
+static void
+options(struct client *cl, const char *cmd, int argc, char **argv)
+{
+	const char *optstring = strcmp(cmd, "approve") == 0 ? "+A:jk:r:w:" :
+	    strcmp(cmd, "call") == 0 ? "+a:jk:l:" : "+jk:l:";
+	int c;
+
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) !=
+	    -1) {
+		if (c == 'a' && strcmp(cmd, "call") != 0)
+			node_usage();
+		switch (c) {
+		case 'A': cl->sock = optarg; break;
+		case 'a': cl->token = optarg; break;
+		case 'j': cl->raw = 1; break;
+		case 'k': cl->keyfile = optarg; break;
+		case 'l': cl->sock = optarg; break;
+		case 'r': cl->reason = optarg; break;
+		case 'w': cl->wait = seconds(optarg); break;
+		default: node_usage();
+		}
+	}
+	if (cl->keyfile == NULL)
+		node_usage();
+}
+
+/* The args operand, {} when there is none. */
+static json_t *
+args_of(int argc, char **argv, int at)
+{
+	struct audit_err e;
+	json_t *args;
+
+	if (argc <= at)
+		return json_object();
+	if ((args = wire_args(argv[at], &e)) == NULL) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		exit(EXIT_ERR);
+	}
+	return args;
+}
+
+/* approve: ask the authority, wait, print the token. */
+static int
+approve(struct client *cl, int argc, char **argv)
+{
+	char sock[4096];
+	struct approval_ask a = { .prog = prog, .key = cl->key,
+	    .reason = cl->reason, .raw = cl->raw, .timeout = cl->wait,
+	    .line_max = NODE_OUTBUF_MAX };
+
+	if (argc < 2 || argc > 3)
+		node_usage();
+	if (cl->sock == NULL) {
+		if ((size_t)snprintf(sock, sizeof(sock), "%s/request.sock",
+		    authority_dir_default()) >= sizeof(sock)) {
+			fprintf(stderr, "%s: the authority's directory: path "
+			    "too long\n", prog);
+			return EXIT_ERR;
+		}
+		cl->sock = sock;
+	}
+	a.sock = cl->sock;
+	a.pod = argv[0];
+	a.op = argv[1];
+	a.args = args_of(argc, argv, 2);
+	return approval_ask(&a);
+}
+
+/* pod create|list|status|stop */
+static int
+pod(struct client *cl, int argc, char **argv)
+{
+	json_error_t jerr;
+	json_t *spec;
+	char op[16];
+
+	if (argc == 2 && strcmp(argv[0], "create") == 0) {
+		if ((spec = json_load_file(argv[1], JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			fprintf(stderr, "%s: %s: %s\n", prog, argv[1],
+			    jerr.text);
+			return EXIT_ERR;
+		}
+		return request(cl, "", "pod.create", spec, NULL);
+	}
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return request(cl, "", "pod.list", json_object(), NULL);
+	if (argc == 2 && (strcmp(argv[0], "status") == 0 ||
+	    strcmp(argv[0], "stop") == 0)) {
+		snprintf(op, sizeof(op), "pod.%s", argv[0]);
+		return request(cl, argv[1], op, json_object(), NULL);
+	}
+	node_usage();
+}
+
+int
+client_main(const char *cmd, int argc, char **argv)
+{
+	struct client cl = { 0 };
+	struct audit_err e;
+	json_error_t jerr;
+	json_t *approval = NULL;
+	int rc;
+
+	options(&cl, cmd, argc, argv);
+	argc -= optind;
+	argv += optind;
+	if (cl.sock == NULL && strcmp(cmd, "approve") != 0)
+		cl.sock = node_socket_default();
+	if (cl.token != NULL && (approval = json_load_file(cl.token,
+	    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", prog, cl.token, jerr.text);
+		return EXIT_ERR;
+	}
+	if (strcmp(cmd, "call") == 0 && (argc < 2 || argc > 3))
+		node_usage();
+	if (audit_seckey_load(&cl.key, cl.keyfile, &e) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		json_decref(approval);
+		return EXIT_ERR;
+	}
+	if (strcmp(cmd, "approve") == 0)
+		rc = approve(&cl, argc, argv);
+	else if (strcmp(cmd, "call") == 0)
+		rc = request(&cl, argv[0], argv[1], args_of(argc, argv, 2),
+		    approval);
+	else
+		rc = pod(&cl, argc, argv);
+	fflush(stdout);
+	audit_seckey_free(cl.key);
+	return rc;
+}
