@@ -315,6 +315,28 @@ loopback_up(int efd)
 	close(s);
 }
 
+/*
+ * The program's environment: none of the node's (its own settings, an
+ * operator's shell variables) goes into a pod; only a search path, and
+ * the sanitizer runtimes' options of a sanitizer build.
+ */
+static char **
+sandbox_env(void)
+{
+	static const char *const pass[] = { "ASAN_OPTIONS=", "UBSAN_OPTIONS=",
+	    "LSAN_OPTIONS=", NULL };
+	static char *env[8];
+	size_t n = 0;
+
+	env[n++] = "PATH=/usr/bin:/bin";
+	for (char **e = environ; *e != NULL && n + 1 < 8; e++)
+		for (size_t i = 0; pass[i] != NULL; i++)
+			if (strncmp(*e, pass[i], strlen(pass[i])) == 0)
+				env[n++] = *e;
+	env[n] = NULL;
+	return env;
+}
+
 /* Every capability gone, for good: uid 0 inside gains none at exec. */
 static void
 drop_caps(int efd)
@@ -438,7 +460,7 @@ init_main(struct child *c)
 			fail(efd, "setsid");
 		arrange_fds(efd, spec);
 		drop_caps(efd);
-		execv(spec->argv[0], spec->argv);
+		execve(spec->argv[0], spec->argv, sandbox_env());
 		fail(efd, "exec %s", spec->argv[0]);
 	}
 	/* The init: holds nothing of the program's, reaps every orphan. */

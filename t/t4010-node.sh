@@ -14,6 +14,7 @@ test_expect_success 'setup: a node key, an admin and two agents, the authority t
 	printf "hmac-sha256-secret agent-hmac %s\n" \
 	    "E8UMU0a9vOrga9N6TyEbWzFWaCtl0xoUdZZi6GkOJmk=" >hmac.key &&
 	chmod 600 hmac.key &&
+	export NUCLEUS_TEST_SECRET=not-for-pods &&
 	node_start &&
 	test "$(stat -c %a n/node.sock)" = 600
 '
@@ -55,6 +56,14 @@ test_expect_success 'without -j: the result alone on stdout, an error as kind an
 	test_expect_code 2 nucleus-node pod --approval out -k admin.key -l n/node.sock list &&
 	test_expect_code 2 nucleus-node call -k agent.key -l n/node.sock p-0001 read "[1]" 2>err &&
 	grep -q "expected a JSON object" err
+'
+
+test_expect_success 'the pod'"'"'s proxy has none of the node'"'"'s environment' '
+	pid=$(pod_proxy p-0001) &&
+	tr "\0" "\n" </proc/$pid/environ | grep -v "^[A-Z]*SAN_OPTIONS=" >env &&
+	echo "PATH=/usr/bin:/bin" >expect &&
+	test_cmp expect env &&
+	grep -q NUCLEUS_TEST_SECRET /proc/$(cat node.pid)/environ
 '
 
 test_expect_success 'the proxy still decides: a path it blocks, an escape' '
