@@ -130,7 +130,17 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	/* First the lines: they go out before the answers they back. */
+	/*
+	 * The requests first, then the lines: the log tees a batch's lines
+	 * before it completes the batch's records, so every request taken
+	 * here has its lines in P->copy already (taken the other way round,
+	 * a batch could be teed and completed in between, and its answers
+	 * would go out ahead of its lines).
+	 */
+	pthread_mutex_lock(&P->done_mu);
+	r = P->done_head;
+	P->done_head = P->done_tail = NULL;
+	pthread_mutex_unlock(&P->done_mu);
 	if (P->cfg.copy_audit) {
 		struct audit_buf b;
 
@@ -142,10 +152,6 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 			conn_send_raw(P->copy_conn, b.p, b.len);
 		audit_buf_free(&b);
 	}
-	pthread_mutex_lock(&P->done_mu);
-	r = P->done_head;
-	P->done_head = P->done_tail = NULL;
-	pthread_mutex_unlock(&P->done_mu);
 	for (; r != NULL; r = next) {
 		next = r->next;
 		request_advance(r);
