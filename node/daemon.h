@@ -21,6 +21,9 @@
 				   (-D, 1 to NODE_FWD_DEADLINE_MAX), past any
 				   command timeout it was asked for */
 #define NODE_FWD_DEADLINE_MAX 3600
+#define NODE_STATE_MAP	(1024UL * 1024 * 1024)	/* bytes of state.mdb at
+				   most: nonces within the skew, the pods */
+#define NODE_PRUNE_TICKS 60	/* seen nonces are pruned once a minute */
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
 #define POD_RELEASE_MS	50	/* the loop waits this long for a pod's
 				   cgroup to empty; then the tick retries */
@@ -100,6 +103,7 @@ struct node {
 	struct lines lines;	/* the node's socket */
 	int	 stopped;
 	int	 fwd_deadline;	/* -D */
+	uint64_t ticks;		/* of the one-second timer */
 	/* cgroups whose last processes had not left when their pod ended */
 	struct cgroup leftovers[NODE_PODS_MAX];
 	int	 nleftovers;

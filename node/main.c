@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "replay.h"
 
 #define EXIT_ERR	2
 
@@ -217,6 +218,7 @@ serve(int argc, char **argv)
 		return 1;
 	}
 	if (mdb_env_create(&N->env) != 0 || mdb_env_set_maxdbs(N->env, 4) ||
+	    mdb_env_set_mapsize(N->env, NODE_STATE_MAP) != 0 ||
 	    mdb_env_open(N->env, in_dir(dir, "state.mdb"), MDB_NOSUBDIR |
 	    MDB_NOSYNC | MDB_NOTLS, 0600) != 0 ||
 	    mdb_txn_begin(N->env, NULL, 0, &txn) != 0 ||
@@ -266,6 +268,8 @@ serve(int argc, char **argv)
 	}
 	json_decref(ev);
 	podstate_recover();
+	(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -
+	    N->gate.skew - 1);
 	fprintf(stderr, "nucleus-node: serving %s\n", sock);
 	ev_run(N->loop, 0);
 	pods_stop_all();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "replay.h"
 
 static void pod_read(struct ev_loop *, ev_io *, int);
 static void pod_write(struct ev_loop *, ev_io *, int);
@@ -528,6 +529,10 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
+	/* A pair older than the skew is refused by its ts anyway. */
+	if (++N->ticks % NODE_PRUNE_TICKS == 0)
+		(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -
+		    N->gate.skew - 1);
 	for (int i = 0; i < N->nleftovers; )
 		if (cgroup_remove(&N->leftovers[i]) == 0)
 			N->leftovers[i] = N->leftovers[--N->nleftovers];
