@@ -25,8 +25,8 @@
  *
  * The node and the proxy are the ones built beside this program
  * (../nucleus-node, ../nucleus-proxy); the node needs root.
- * "bench-node profile" runs only the node's reads 16 at once, for 10 s,
- * to give perf(1) something to look at.
+ * "bench-node profile [depth]" runs only the node's reads, 16 (or depth)
+ * at once, for 4 s, to give perf(1) something to look at.
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -51,10 +51,17 @@
 				   so that drift on a shared machine hits all */
 #define SECONDS		0.4	/* per read figure per round */
 #define DEPTH		16	/* requests in flight */
+#define NODE_INFLIGHT	64	/* the most the node takes from one client */
+#define PROFILE_SECONDS	4
+#define PROFILE_READS_MAX 12000
 #define CREATES		20	/* pods created, and proxies started */
 #define LAT_MAX		200000	/* requests in one read figure */
+#define NODE_READS_MAX	1000	/* requests in one figure of the node's: its
+				   nonce store (LMDB's default map of 1 MiB,
+				   never pruned) is full after some 15,000
+				   requests in all, and then refuses all */
 #define WAIT_MS		10000	/* for a daemon to start or stop */
-#define FAULTS_MAX	100	/* pods the node may stop for their copy */
+#define FAULTS_MAX	200	/* pods the node may stop for their copy */
 #define GOAL_ADDED	0.5	/* the node adds at most this to the p50 */
 #define GOAL_READY	0.050	/* seconds for a local pod to be ready */
 
@@ -64,7 +71,9 @@ static char node_sock[PATH_MAX], proxy_sock[PATH_MAX];
 static pid_t node_pid, proxy_pid;
 static struct audit_seckey *agent, *admin;
 static double seconds = SECONDS;
+static long node_reads_max = NODE_READS_MAX;
 static int faults;		/* pods stopped for an audit copy fault */
+static int capped;		/* a figure of the node's ended at its cap */
 static double sign_time;	/* spent signing reads, and how many */
 static long sign_n;
 
@@ -485,9 +494,9 @@ gone(const char *name)
 
 	dial(&c, node_sock);
 	for (int i = 0; listed(&c, name); i++) {
-		if (i == WAIT_MS / 2)
+		if (i == WAIT_MS / 5)
 			errx(1, "pod %s did not stop", name);
-		usleep(2000);
+		usleep(5000);
 	}
 	close(c.fd);
 }
@@ -558,7 +567,7 @@ copy_failed(const char *line)
  * in flight are drained), else 0.
  */
 static int
-reads(const char *sock, int depth, struct series *out)
+reads(const char *sock, int depth, double dur, long max, struct series *out)
 {
 	static double sent[LAT_MAX];
 	struct audit_buf b = { 0 };
@@ -572,7 +581,7 @@ reads(const char *sock, int depth, struct series *out)
 	dial(&c, sock);
 	must(&c, agent, "bench", "stat", "{\"path\":\"4k.txt\"}");  /* warm */
 	t0 = now();
-	end = t0 + seconds;
+	end = t0 + dur;
 	for (; inflight < depth; inflight++) {
 		sign_read(&b, next, args);
 		sent[next] = now();
@@ -592,7 +601,9 @@ reads(const char *sock, int depth, struct series *out)
 		if (id < 0 || id >= next)
 			errx(1, "a read failed: %s", line);
 		add(out, t - sent[id]);
-		if (t < end && next < LAT_MAX && !fault) {
+		if (next == max)
+			capped = 1;
+		if (t < end && next < max && !fault) {
 			sign_read(&b, next, args);
 			sent[next] = now();
 			send_line(&c, &b);
@@ -607,14 +618,29 @@ reads(const char *sock, int depth, struct series *out)
 	return fault;
 }
 
-/* Reads through the node; a pod stopped for its copy is made again. */
+/*
+ * Reads through the node; a pod stopped for its copy is made again, and
+ * the figure goes on for what is left of its time and requests.
+ */
 static void
 node_reads(int depth, struct series *out)
 {
-	while (reads(node_sock, depth, out) != 0) {
+	double left = seconds, e0;
+	long max = node_reads_max;
+	size_t n0;
+
+	for (;;) {
+		n0 = out->n;
+		e0 = out->elapsed;
+		if (reads(node_sock, depth, left, max, out) == 0)
+			return;
 		fault();
 		gone("bench");
 		node_pod();
+		left -= out->elapsed - e0;
+		max -= (long)(out->n - n0);
+		if (left <= 0 || max <= 0)
+			return;
 	}
 }
 
@@ -749,6 +775,10 @@ report(struct figure *n1, struct figure *p1, struct figure *n16,
 	printf("node pod.create to first stat     median %6.1f ms  p90 %6.1f "
 	    "ms  %4.2f x baseline\n", nr->p50 * 1e3, nr->p90 * 1e3,
 	    nr->p50 / pr->p50);
+	if (capped)
+		printf("note: some node figures stopped at %d requests a round, "
+		    "before %.1f s: the node's nonce store holds some 15,000 "
+		    "in all\n", NODE_READS_MAX, SECONDS);
 	if (faults > 0)
 		printf("FAULT: the node stopped a pod %d times for an audit "
 		    "copy fault (\"the pod answered before its audit record "
@@ -762,18 +792,29 @@ report(struct figure *n1, struct figure *p1, struct figure *n16,
 	    "met" : "NOT met");
 }
 
+/*
+ * Reads through the node alone, depth at once, for PROFILE_SECONDS or
+ * PROFILE_READS_MAX requests.  Not more: the node's nonce store is full
+ * after some 15,000 requests (NODE_READS_MAX).
+ */
 static void
-profile(void)
+profile(const char *arg)
 {
 	struct series s = { 0 };
 	struct figure f;
+	char what[64];
+	int depth = arg != NULL ? atoi(arg) : DEPTH;
 
-	seconds = 10;
+	if (depth < 1 || depth > NODE_INFLIGHT)
+		errx(1, "profile: depth 1 to %d", NODE_INFLIGHT);
+	seconds = PROFILE_SECONDS;
+	node_reads_max = PROFILE_READS_MAX;
 	printf("node pid %d\n", (int)node_pid);
 	fflush(stdout);
-	node_reads(DEPTH, &s);
+	node_reads(depth, &s);
 	f = figure(&s);
-	print_reads("node  read 4 KiB, 16", &f);
+	snprintf(what, sizeof(what), "node  read 4 KiB, %d", depth);
+	print_reads(what, &f);
 }
 
 int
@@ -798,13 +839,13 @@ main(int argc, char **argv)
 	start_daemons();
 	node_pod();
 	if (argc > 1 && strcmp(argv[1], "profile") == 0) {
-		profile();
+		profile(argc > 2 ? argv[2] : NULL);
 		return 0;
 	}
 	for (int i = 0; i < ROUNDS; i++) {
-		reads(proxy_sock, 1, &p1);
+		reads(proxy_sock, 1, seconds, LAT_MAX, &p1);
 		node_reads(1, &n1);
-		reads(proxy_sock, DEPTH, &p16);
+		reads(proxy_sock, DEPTH, seconds, LAT_MAX, &p16);
 		node_reads(DEPTH, &n16);
 	}
 	for (int i = 0; i < CREATES; i++) {
