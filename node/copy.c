@@ -25,6 +25,7 @@ copy_open(struct copy *c, const char *dir, const char *log,
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->synced_seq = -1;
 	audit_chain_init(&c->chain, trust);
 	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/%s.log", dir,
 	    log) >= sizeof(c->path))
@@ -83,14 +84,15 @@ copy_line(struct copy *c, const char *line, size_t len, const char *log,
 int
 copy_sync(struct copy *c, struct audit_err *err)
 {
-	if (!c->dirty)
-		return 0;
-	if (fdatasync(c->fd) != 0) {
+	if (c->dirty && fdatasync(c->fd) != 0) {
 		c->failed = 1;
 		return audit_errf(err, "%s: %s", c->path, strerror(errno));
 	}
+	if (c->dirty)
+		c->syncs++;
 	c->dirty = 0;
-	c->syncs++;
+	c->synced = c->chain.lines;
+	c->synced_seq = c->chain.seq;
 	return 0;
 }
 

@@ -36,6 +36,8 @@ struct fwd {
 	struct lines_conn *conn;	/* held */
 	ev_tstamp deadline;
 	json_t	*answer;	/* come back; relayed once the copy syncs */
+	uint64_t need;		/* the pod's lines sent before it */
+	int64_t	 need_seq;	/* the record it names, or -1 */
 };
 
 /* A pod's host-side audit copy (copy.c). */
@@ -46,6 +48,8 @@ struct copy {
 	int	 dirty;		/* appended, not yet durable */
 	int	 failed;	/* a line did not verify, or did not go */
 	uint64_t syncs;
+	uint64_t synced;	/* lines durable */
+	int64_t	 synced_seq;	/* the last durable record's seq, or -1 */
 };
 
 int	 copy_open(struct copy *, const char *, const char *,
@@ -54,6 +58,43 @@ int	 copy_line(struct copy *, const char *, size_t, const char *,
 	    const uint8_t[AUDIT_PK_LEN], struct audit_err *);
 int	 copy_sync(struct copy *, struct audit_err *);
 void	 copy_close(struct copy *);
+
+/* The copier (copyq.c): copies kept off the loop. */
+#define COPY_BACKLOG_MAX 4096	/* a pod's lines not yet durable before the
+				   node stops reading that pod */
+
+struct copyw {
+	struct copy c;		/* the copier's */
+	char	 log[AUDIT_LOGID_MAX + 1];
+	uint8_t	 pk[AUDIT_PK_LEN];
+	int	 touched;	/* the copier's, in one batch */
+	char	 cwhy[256];	/* the copier's: why its copy failed */
+	struct copyw *next_touched;
+	/* under the queue's mutex */
+	int	 refs;
+	uint64_t queued;	/* lines handed over */
+	uint64_t durable;	/* lines durable */
+	int64_t	 durable_seq;	/* the last durable record's seq, or -1 */
+	int	 failed;
+	char	 why[256];
+};
+
+struct copyw_state {
+	uint64_t queued, durable;
+	int64_t	 durable_seq;
+	int	 failed;
+	char	 why[256];
+};
+
+int	 copyq_start(struct ev_loop *, ev_async *, struct audit_err *);
+void	 copyq_stop(void);
+struct copyw *copyw_open(const char *, const char *,
+	    const uint8_t[AUDIT_PK_LEN], const struct audit_keyring *,
+	    struct audit_err *);
+int	 copyw_line(struct copyw *, const char *, size_t);
+void	 copyw_state(struct copyw *, struct copyw_state *);
+void	 copyw_wait(struct copyw *);
+void	 copyw_release(struct copyw *);
 
 struct pod {
 	struct pod *next;
@@ -67,7 +108,11 @@ struct pod {
 	size_t	 outoff;
 	struct fwd *fwds;
 	struct fwd *relay_head, *relay_tail;	/* answered, to relay */
-	struct copy copy;
+	struct copyw *cw;	/* its host copy, kept by the copier */
+	char	 copy_path[LOCAL_PATH_MAX + AUDIT_LOGID_MAX + 8];
+	uint64_t lost_records;	/* a lost pod's: how many its copy holds */
+	int	 copy_failed;
+	int	 copy_paused;	/* not read: its copy is behind */
 	uint64_t next_seq;
 	int	 running;
 	int	 lost;		/* found at start, no longer running */
@@ -111,6 +156,7 @@ struct node {
 	pthread_mutex_t done_mu;
 	struct njob *done_head, *done_tail;
 	ev_async done_async;
+	ev_async copied_async;	/* the copier made copies durable */
 	ev_prepare flush;
 	ev_timer tick;
 };
@@ -138,6 +184,7 @@ void	 pods_op(struct lines_conn *, struct gate_req *);
 void	 pods_forward(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
 void	 pods_flush(void);
+void	 pods_copied(struct ev_loop *, ev_async *, int);
 void	 pods_stop_all(void);
 
 /* client.c: pod, call and approve; main.c: what they share with it */

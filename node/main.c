@@ -242,6 +242,12 @@ serve(int argc, char **argv)
 	pthread_mutex_init(&N->done_mu, NULL);
 	ev_async_init(&N->done_async, node_drain);
 	ev_async_start(N->loop, &N->done_async);
+	ev_async_init(&N->copied_async, pods_copied);
+	ev_async_start(N->loop, &N->copied_async);
+	if (copyq_start(N->loop, &N->copied_async, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
 	ev_prepare_init(&N->flush, node_flush);
 	ev_prepare_start(N->loop, &N->flush);
 	ev_timer_init(&N->tick, pods_tick, 1., 1.);
@@ -273,6 +279,7 @@ serve(int argc, char **argv)
 	fprintf(stderr, "nucleus-node: serving %s\n", sock);
 	ev_run(N->loop, 0);
 	pods_stop_all();
+	copyq_stop();
 	node_flush(N->loop, &N->flush, 0);
 	ev = json_pack("{s:s}", "event", "node.stop");
 	(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);

@@ -5,8 +5,9 @@
  * and are routed by that name; a deadline for each; and the reaper,
  * which watches each pod's pidfd and records its end.  The same channel
  * brings the pod's audit lines, ahead of the answers they back: each goes
- * to the pod's host copy (copy.c), and an answer is relayed only once
- * the copy holds its record durably (pods_flush, before the loop waits).
+ * to the pod's host copy, kept by the copier thread (copyq.c), and an
+ * answer is relayed only once the copy holds durably every line the pod
+ * sent before it, its record among them (relay).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +37,18 @@ pod_find(const char *name)
 	return NULL;
 }
 
+/* How many records the pod's copy holds durably. */
+static uint64_t
+records(const struct pod *p)
+{
+	struct copyw_state st;
+
+	if (p->cw == NULL)
+		return p->lost_records;
+	copyw_state(p->cw, &st);
+	return st.durable;
+}
+
 static json_t *
 pod_summary(const struct pod *p)
 {
@@ -50,8 +63,8 @@ pod_summary(const struct pod *p)
 	    p->spec.driver, "state", p->running ? "running" : p->lost ?
 	    "lost" : "stopped",
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
-	    (json_int_t)p->started, "audit_copy", p->copy.path,
-	    "audit_records", (json_int_t)p->copy.chain.lines,
+	    (json_int_t)p->started, "audit_copy", p->copy_path,
+	    "audit_records", (json_int_t)records(p),
 	    "cgroup", p->lp.cgroup,
 	    "resources", "memory_mib",
 	    (json_int_t)p->spec.lim.memory_mib, "cpus",
@@ -86,25 +99,45 @@ fwd_free(struct fwd *f)
 	free(f);
 }
 
-/* Answers whose records the copy holds durably: to their clients. */
+/* Lines of the pod's the copier has not made durable yet. */
+static uint64_t
+behind(const struct pod *p)
+{
+	struct copyw_state st;
+
+	copyw_state(p->cw, &st);
+	return st.queued - st.durable;
+}
+
+/*
+ * Answers whose lines the copy holds durably, in the order they came:
+ * to their clients.  An answer naming a record that was not among the
+ * lines before it stops the pod.
+ */
 static void
 relay(struct pod *p)
 {
-	struct audit_err e;
-	struct fwd *f, *next;
+	struct copyw_state st;
+	struct fwd *f;
 
-	if (p->relay_head == NULL)
+	if (p->relay_head == NULL || p->cw == NULL || p->copy_failed)
 		return;
-	if (copy_sync(&p->copy, &e) != 0) {
-		copy_fault(p, e.msg);
+	copyw_state(p->cw, &st);
+	if (st.failed) {
+		copy_fault(p, st.why);
 		return;
 	}
-	for (f = p->relay_head; f != NULL; f = next) {
-		next = f->next;
+	while ((f = p->relay_head) != NULL && f->need <= st.durable) {
+		if (f->need_seq > st.durable_seq) {
+			copy_fault(p, "the pod answered before its audit record "
+			    "reached the node");
+			return;
+		}
+		if ((p->relay_head = f->next) == NULL)
+			p->relay_tail = NULL;
 		lines_send(f->conn, f->answer);
 		fwd_free(f);
 	}
-	p->relay_head = p->relay_tail = NULL;
 }
 
 /*
@@ -116,11 +149,12 @@ copy_fault(struct pod *p, const char *why)
 {
 	struct fwd *f, *next;
 
+	if (p->copy_failed)
+		return;
 	node_record(NULL, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event",
 	    "pod.audit_fault", "pod", p->spec.name, "pod_log", p->lp.log,
-	    "message", why, "records", (json_int_t)p->copy.chain.lines),
-	    NULL);
-	p->copy.failed = 1;
+	    "message", why, "records", (json_int_t)records(p)), NULL);
+	p->copy_failed = 1;
 	for (f = p->relay_head; f != NULL; f = next) {
 		json_t *r = node_error(f->id, "unavailable", "the pod's audit "
 		    "copy failed; the pod is stopped");
@@ -141,6 +175,9 @@ pod_stopped(struct pod *p, const char *why)
 {
 	if (!p->running)
 		return;
+	/* What the pod sent before it ended is copied, then relayed. */
+	if (p->cw != NULL)
+		copyw_wait(p->cw);
 	relay(p);
 	p->running = 0;
 	ev_io_stop(N->loop, &p->rio);
@@ -161,7 +198,7 @@ pod_free(struct pod *p, int wait_ms)
 	if (sandbox_release(&p->lp.sb, wait_ms) > 0 &&
 	    N->nleftovers < NODE_PODS_MAX)
 		N->leftovers[N->nleftovers++] = p->lp.sb.cg;
-	copy_close(&p->copy);
+	copyw_release(p->cw);
 	json_decref(p->spec_obj);
 	podspec_free(&p->spec);
 	audit_buf_free(&p->out);
@@ -249,7 +286,8 @@ create(struct lines_conn *c, struct gate_req *q)
 		free(p);
 		return;
 	}
-	if (copy_open(&p->copy, dir, p->lp.log, &N->self, &e) != 0) {
+	if ((p->cw = copyw_open(dir, p->lp.log, p->lp.pubkey, &N->self,
+	    &e)) == NULL) {
 		sandbox_kill(&p->lp.sb);
 		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
 		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
@@ -259,6 +297,7 @@ create(struct lines_conn *c, struct gate_req *q)
 		pod_free(p, RELEASE_WAIT_MS);
 		return;
 	}
+	audit_fmt(p->copy_path, sizeof(p->copy_path), "%s", p->cw->c.path);
 	p->spec_obj = json_incref(json_object_get(q->obj, "args"));
 	p->started = (int64_t)time(NULL);
 	p->pid_start = podstate_start_time(p->lp.sb.pid);
@@ -418,7 +457,6 @@ static void
 pod_line(struct pod *p, const char *line, size_t len)
 {
 	struct fwd **pp, *f;
-	struct audit_err e;
 	json_error_t jerr;
 	const char *id, *type, *log;
 	const json_t *audit;
@@ -426,20 +464,19 @@ pod_line(struct pod *p, const char *line, size_t len)
 	uint64_t seq;
 	json_t *r;
 
-	if (p->copy.failed)
+	if (p->copy_failed)
 		return;
 	/*
 	 * A record, canonical, ends so (no member of the pod's events sorts
-	 * after "type" but "v"): straight to the verifier, which takes
+	 * after "type" but "v"): straight to the copier, whose verifier takes
 	 * nothing that is not a canonical record of the chain.  Anything
 	 * else is parsed, records the quick look missed included.
 	 */
 	if (len > sizeof(RECORD_END) - 1 && memcmp(line + len -
 	    (sizeof(RECORD_END) - 1), RECORD_END, sizeof(RECORD_END) - 1) ==
 	    0) {
-		if (copy_line(&p->copy, line, len, p->lp.log, p->lp.pubkey,
-		    &e) != 0)
-			copy_fault(p, e.msg);
+		if (copyw_line(p->cw, line, len) != 0)
+			copy_fault(p, "out of memory");
 		return;
 	}
 	if ((r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
@@ -450,9 +487,8 @@ pod_line(struct pod *p, const char *line, size_t len)
 	type = json_string_value(json_object_get(r, "type"));
 	if (type != NULL && strcmp(type, "audit") == 0) {
 		json_decref(r);
-		if (copy_line(&p->copy, line, len, p->lp.log, p->lp.pubkey,
-		    &e) != 0)
-			copy_fault(p, e.msg);
+		if (copyw_line(p->cw, line, len) != 0)
+			copy_fault(p, "out of memory");
 		return;
 	}
 	id = json_string_value(json_object_get(r, "id"));
@@ -469,21 +505,24 @@ pod_line(struct pod *p, const char *line, size_t len)
 		json_decref(r);
 		return;
 	}
-	/* The record it names must be in the copy already. */
-	if ((audit = json_object_get(r, "audit")) != NULL &&
-	    ((log = json_string_value(json_object_get(audit, "log"))) ==
-	    NULL || strcmp(log, p->lp.log) != 0 ||
-	    !json_is_integer(json_object_get(audit, "seq")) ||
-	    json_integer_value(json_object_get(audit, "seq")) >
-	    p->copy.chain.seq)) {
-		json_decref(r);
-		copy_fault(p, "the pod answered before its audit record "
-		    "reached the node");
-		return;
+	/* The record it names must be among the pod's lines before it. */
+	f->need_seq = -1;
+	if ((audit = json_object_get(r, "audit")) != NULL) {
+		log = json_string_value(json_object_get(audit, "log"));
+		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
+		    !json_is_integer(json_object_get(audit, "seq"))) {
+			json_decref(r);
+			copy_fault(p, "the pod answered naming a record not of "
+			    "its log");
+			return;
+		}
+		f->need_seq = json_integer_value(json_object_get(audit,
+		    "seq"));
 	}
 	*pp = f->next;
 	json_object_set(r, "id", f->id);
 	f->answer = r;
+	f->need = p->cw->queued;	/* the loop's own count */
 	f->next = NULL;
 	if (p->relay_tail != NULL)
 		p->relay_tail->next = f;
@@ -535,6 +574,11 @@ pod_read(struct ev_loop *loop, ev_io *w, int revents)
 		memcpy(p->in + p->inlen, s, part);
 		p->inlen += part;
 	}
+	/* A copy far behind: the pod waits, not the node's memory. */
+	if (p->running && p->cw != NULL && behind(p) >= COPY_BACKLOG_MAX) {
+		p->copy_paused = 1;
+		ev_io_stop(N->loop, &p->rio);
+	}
 }
 
 /* Each second: a pod that let a request pass its deadline. */
@@ -585,12 +629,29 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* Before the loop waits: each pod's copy durable, then its answers. */
+/* Before the loop waits: the answers whose lines are durable go. */
 void
 pods_flush(void)
 {
 	for (struct pod *p = N->pods; p != NULL; p = p->next)
 		relay(p);
+}
+
+/* The copier made copies durable: answers go, paused pods are read. */
+void
+pods_copied(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	for (struct pod *p = N->pods; p != NULL; p = p->next) {
+		relay(p);
+		if (p->copy_paused && p->running && p->cw != NULL &&
+		    behind(p) < COPY_BACKLOG_MAX) {
+			p->copy_paused = 0;
+			ev_io_start(N->loop, &p->rio);
+		}
+	}
 }
 
 /* The node stops: so do its pods (their ends are waited for). */

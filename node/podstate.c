@@ -96,7 +96,7 @@ podstate_save(const struct pod *p)
 	    "pubkey", b64, "cgroup", p->lp.cgroup, "cgroup_dirs", dirs,
 	    "cgroup_version", p->lp.sb.cg.version, "pid", (int)p->lp.sb.pid,
 	    "pid_start", (json_int_t)p->pid_start, "started",
-	    (json_int_t)p->started, "audit_copy", p->copy.path);
+	    (json_int_t)p->started, "audit_copy", p->copy_path);
 	if (v == NULL)
 		return -1;
 	if (put(p->spec.name, v) != 0) {
@@ -193,7 +193,6 @@ lost_pod(const char *name, json_t *v)
 	p->lost = 1;
 	p->lp.chan = -1;
 	p->lp.sb.pidfd = -1;
-	p->copy.fd = -1;
 	audit_fmt(p->lp.name, sizeof(p->lp.name), "%s", name);
 	if ((s = json_string_value(json_object_get(v, "log"))) != NULL)
 		audit_fmt(p->lp.log, sizeof(p->lp.log), "%s", s);
@@ -202,10 +201,9 @@ lost_pod(const char *name, json_t *v)
 	if ((s = json_string_value(json_object_get(v, "cgroup"))) != NULL)
 		audit_fmt(p->lp.cgroup, sizeof(p->lp.cgroup), "%s", s);
 	if ((s = json_string_value(json_object_get(v, "audit_copy"))) != NULL)
-		audit_fmt(p->copy.path, sizeof(p->copy.path), "%s", s);
-	audit_chain_init(&p->copy.chain, &N->self);
+		audit_fmt(p->copy_path, sizeof(p->copy_path), "%s", s);
 	p->started = json_integer_value(json_object_get(v, "started"));
-	p->copy.chain.lines = (uint64_t)json_integer_value(json_object_get(v,
+	p->lost_records = (uint64_t)json_integer_value(json_object_get(v,
 	    "audit_records"));
 	return p;
 }
