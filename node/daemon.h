@@ -104,6 +104,7 @@ struct pod {
 	ev_io	 rio, wio, exit_io;
 	char	*in;		/* an answer being read */
 	size_t	 inlen, incap;
+	int	 in_overlong;	/* past POD_LINE_MAX: dropped to its newline */
 	struct audit_buf out;	/* requests not yet written */
 	size_t	 outoff;
 	struct fwd *fwds;

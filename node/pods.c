@@ -531,6 +531,26 @@ pod_line(struct pod *p, const char *line, size_t len)
 	p->relay_tail = f;
 }
 
+/* Part of a line from the pod, kept until its newline comes. */
+static int
+gather(struct pod *p, const char *s, size_t part)
+{
+	if (p->inlen + part > p->incap) {
+		size_t cap = 2 * (p->inlen + part);
+		char *in = realloc(p->in, cap);
+
+		if (in == NULL) {
+			copy_fault(p, "out of memory");
+			return -1;
+		}
+		p->in = in;
+		p->incap = cap;
+	}
+	memcpy(p->in + p->inlen, s, part);
+	p->inlen += part;
+	return 0;
+}
+
 static void
 pod_read(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -551,28 +571,25 @@ pod_read(struct ev_loop *loop, ev_io *w, int revents)
 	while ((nl = memchr(s, '\n', (size_t)(buf + n - s))) != NULL) {
 		size_t part = (size_t)(nl - s);
 
-		if (p->inlen == 0)
+		if (p->in_overlong || p->inlen + part > POD_LINE_MAX)
+			copy_fault(p, "the pod sent a line longer than the "
+			    "node takes");
+		else if (p->inlen == 0)
 			pod_line(p, s, part);
-		else if (p->inlen + part <= POD_LINE_MAX) {
-			if (p->inlen + part > p->incap) {
-				p->incap = p->inlen + part;
-				p->in = realloc(p->in, p->incap);
-			}
-			memcpy(p->in + p->inlen, s, part);
-			pod_line(p, p->in, p->inlen + part);
-		}
+		else if (gather(p, s, part) == 0)
+			pod_line(p, p->in, p->inlen);
 		p->inlen = 0;
+		p->in_overlong = 0;
 		s = nl + 1;
 	}
-	if (s < buf + n && p->inlen + (size_t)(buf + n - s) <= POD_LINE_MAX) {
+	if (s < buf + n && !p->in_overlong) {
 		size_t part = (size_t)(buf + n - s);
 
-		if (p->inlen + part > p->incap) {
-			p->incap = 2 * (p->inlen + part);
-			p->in = realloc(p->in, p->incap);
-		}
-		memcpy(p->in + p->inlen, s, part);
-		p->inlen += part;
+		if (p->inlen + part > POD_LINE_MAX) {
+			p->in_overlong = 1;	/* dropped up to its newline */
+			p->inlen = 0;
+		} else
+			(void)gather(p, s, part);
 	}
 	/* A copy far behind: the pod waits, not the node's memory. */
 	if (p->running && p->cw != NULL && behind(p) >= COPY_BACKLOG_MAX) {
