@@ -186,7 +186,9 @@ test: all $(UNIT_TESTS) $(HELPERS)
 	    $(PROVE) $(PROVE_FLAGS) --exec '' t/t[0-9]*.sh $(UNIT_TESTS)
 
 BENCH_BINS = $(patsubst t/bench/%.c,$(B)/bench/%,$(wildcard t/bench/*.c))
-$(B)/bench/%: $(B)/t/bench/%.o $(B)/libpolicy.a $(B)/libaudit.a
+$(B)/t/bench/%.o: ALL_CFLAGS += -It/bench/lib
+$(B)/bench/%: $(B)/t/bench/%.o $(B)/t/bench/lib/bench.o $(B)/libpolicy.a \
+	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS)
 

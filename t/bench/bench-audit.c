@@ -16,6 +16,8 @@
 
 #include "audit.h"
 
+#include "bench.h"
+
 #define SECONDS		1.0
 #define WRITERS		16
 #define VERIFY_RECORDS	20000
@@ -24,33 +26,13 @@ static struct audit_log *lg;
 static volatile int stop;
 static char dir[] = "/tmp/nucleus-bench-XXXXXX";
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *
-tmp(const char *name)
-{
-	static char buf[4][512];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
 /* What the disk does: one small write and one fdatasync, in a loop. */
 static double
 raw_fdatasync(void)
 {
 	char rec[300];
-	int fd = open(tmp("raw"), O_WRONLY | O_CREAT | O_APPEND, 0600);
-	double t0 = now(), t;
+	int fd = open(bench_tmp(dir, "raw"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	memset(rec, 'x', sizeof(rec));
@@ -60,7 +42,7 @@ raw_fdatasync(void)
 		    fdatasync(fd) != 0)
 			err(1, "raw");
 		n++;
-	} while ((t = now() - t0) < SECONDS);
+	} while ((t = bench_now() - t0) < SECONDS);
 	close(fd);
 	return (double)n / t;
 }
@@ -93,11 +75,11 @@ durable_rate(struct audit_seckey *k, int writers, const char *name,
 	uint64_t syncs0;
 	double t0, t;
 
-	if (audit_log_open(&lg, tmp(name), "bench", k, NULL, &e) != 0)
+	if (audit_log_open(&lg, bench_tmp(dir, name), "bench", k, NULL, &e) != 0)
 		errx(1, "%s", e.msg);
 	syncs0 = audit_log_syncs(lg);
 	stop = 0;
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < writers; i++)
 		pthread_create(&th[i], NULL, appender, &counts[i]);
 	usleep((useconds_t)(SECONDS * 1e6));
@@ -106,7 +88,7 @@ durable_rate(struct audit_seckey *k, int writers, const char *name,
 		pthread_join(th[i], NULL);
 		total += counts[i];
 	}
-	t = now() - t0;
+	t = bench_now() - t0;
 	*per_sync = (double)total / (double)(audit_log_syncs(lg) - syncs0);
 	if (audit_log_close(lg, &e) != 0)
 		errx(1, "%s", e.msg);
@@ -156,13 +138,13 @@ async_rate(struct audit_seckey *k, int writers, const char *name,
 
 	async_ev = json_pack("{s:s, s:s, s:s}", "event", "decision", "op",
 	    "read", "subject", "src/some/file/of/typical/length.c");
-	if (audit_log_open(&lg, tmp(name), "bench", k, NULL, &e) != 0)
+	if (audit_log_open(&lg, bench_tmp(dir, name), "bench", k, NULL, &e) != 0)
 		errx(1, "%s", e.msg);
 	syncs0 = audit_log_syncs(lg);
 	stop = 0;
 	async_count = 0;
 	async_live = writers;
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < writers; i++)
 		if (audit_log_submit(lg, async_ev, async_done, NULL, &e) != 0)
 			errx(1, "%s", e.msg);
@@ -172,7 +154,7 @@ async_rate(struct audit_seckey *k, int writers, const char *name,
 	while (async_live > 0)
 		pthread_cond_wait(&async_cv, &async_mu);
 	pthread_mutex_unlock(&async_mu);
-	t = now() - t0;
+	t = bench_now() - t0;
 	*per_sync = (double)async_count /
 	    (double)(audit_log_syncs(lg) - syncs0);
 	if (audit_log_close(lg, &e) != 0)
@@ -201,14 +183,14 @@ raw_verify(struct audit_seckey *k)
 		crypto_sign_detached(raw_sig[made], NULL, raw_msg[made],
 		    sizeof(raw_msg[made]), k->sk);
 	}
-	t0 = now();
+	t0 = bench_now();
 	do {
 		for (int i = 0; i < RAW_SIGS; i++)
 			if (crypto_sign_verify_detached(raw_sig[i], raw_msg[i],
 			    sizeof(raw_msg[i]), k->pk) != 0)
 				errx(1, "verify");
 		n += RAW_SIGS;
-	} while ((t = now() - t0) < SECONDS / 4);
+	} while ((t = bench_now() - t0) < SECONDS / 4);
 	return (double)n / t;
 }
 
@@ -217,7 +199,7 @@ static double
 raw_sign(struct audit_seckey *k)
 {
 	unsigned char msg[300], sig[64];
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	memset(msg, 'm', sizeof(msg));
@@ -226,7 +208,7 @@ raw_sign(struct audit_seckey *k)
 			crypto_sign_detached(sig, NULL, msg, sizeof(msg),
 			    k->sk);
 		n += 64;
-	} while ((t = now() - t0) < SECONDS / 2);
+	} while ((t = bench_now() - t0) < SECONDS / 2);
 	return (double)n / t;
 }
 
@@ -245,7 +227,7 @@ verify_rate(struct audit_seckey *k, double *bytes_per_record, double *raw)
 	struct audit_err e;
 	char ringline[256], b64[64];
 	double t0, t, best = 0, r;
-	FILE *f = fopen(tmp("verify"), "w");
+	FILE *f = fopen(bench_tmp(dir, "verify"), "w");
 	int fd;
 
 	memset(&tail, 0, sizeof(tail));
@@ -273,12 +255,12 @@ verify_rate(struct audit_seckey *k, double *bytes_per_record, double *raw)
 	for (int round = 0; round < 5; round++) {
 		if ((r = raw_verify(k)) > *raw)
 			*raw = r;
-		fd = open(tmp("verify"), O_RDONLY);
+		fd = open(bench_tmp(dir, "verify"), O_RDONLY);
 		audit_chain_init(&c, &kr);
-		t0 = now();
+		t0 = bench_now();
 		if (audit_chain_stream(&c, fd, &fi, &e) != 0)
 			errx(1, "verify: %s %s", fi.detail, e.msg);
-		t = now() - t0;
+		t = bench_now() - t0;
 		close(fd);
 		audit_chain_free(&c);
 		if (VERIFY_RECORDS / t > best)

@@ -31,6 +31,8 @@
 
 #include "audit.h"
 
+#include "bench.h"
+
 #define ROUNDS		5	/* each figure is taken in turns with the others,
 				   so that drift on a shared machine hits all */
 #define SECONDS		0.5	/* per figure per round, roughly */
@@ -54,47 +56,9 @@ static char authority[PATH_MAX], loader[PATH_MAX];
 static pid_t daemon_pid;
 
 static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *
-tmp(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void
-put(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-
-	if (fd < 0 || audit_writeall(fd, text, strlen(text)) != 0)
-		err(1, "%s", path);
-	close(fd);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
 median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
 	return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -145,10 +109,10 @@ setup_dir(void)
 	struct audit_seckey *k;
 	struct audit_err e;
 
-	if (mkdir(tmp("auth"), 0700) != 0)
-		err(1, "%s", tmp("auth"));
+	if (mkdir(bench_tmp(dir, "auth"), 0700) != 0)
+		err(1, "%s", bench_tmp(dir, "auth"));
 	if (audit_seckey_generate(&k, "bench-authority", &e) != 0 ||
-	    audit_seckey_save(k, tmp("auth/authority.key"), &e) != 0)
+	    audit_seckey_save(k, bench_tmp(dir, "auth/authority.key"), &e) != 0)
 		errx(1, "%s", e.msg);
 	audit_seckey_free(k);
 	ring[0] = '\0';
@@ -157,7 +121,7 @@ setup_dir(void)
 		snprintf(kid, sizeof(kid), "load-%d", i);
 		snprintf(line, sizeof(line), "%s.key", kid);
 		if (audit_seckey_generate(&k, kid, &e) != 0 ||
-		    audit_seckey_save(k, tmp(line), &e) != 0)
+		    audit_seckey_save(k, bench_tmp(dir, line), &e) != 0)
 			errx(1, "%s", e.msg);
 		if (audit_keyring_line(k, "agent", line, sizeof(line)) != 0)
 			errx(1, "keyring line");
@@ -171,8 +135,8 @@ setup_dir(void)
 		strcat(rules, line);
 	}
 	strcat(rules, "]}\n");
-	put(tmp("auth/keyring"), ring, 0600);
-	put(tmp("auth/rules.json"), rules, 0600);
+	bench_put(bench_tmp(dir, "auth/keyring"), ring, 0600);
+	bench_put(bench_tmp(dir, "auth/rules.json"), rules, 0600);
 }
 
 static void
@@ -184,25 +148,25 @@ start_authority(void)
 	if ((daemon_pid = fork()) < 0)
 		err(1, "fork");
 	if (daemon_pid == 0) {
-		fd = open(tmp("authority.err"), O_WRONLY | O_CREAT | O_TRUNC,
+		fd = open(bench_tmp(dir, "authority.err"), O_WRONLY | O_CREAT | O_TRUNC,
 		    0600);
 		if (fd < 0 || dup2(fd, 2) < 0)
 			_exit(127);
 		execl(authority, "nucleus-authority", "serve", "-d",
-		    tmp("auth"), (char *)NULL);
+		    bench_tmp(dir, "auth"), (char *)NULL);
 		warn("%s", authority);
 		_exit(127);
 	}
-	for (int i = 0; i < 200 && stat(tmp("auth/request.sock"), &st) != 0;
+	for (int i = 0; i < 200 && stat(bench_tmp(dir, "auth/request.sock"), &st) != 0;
 	    i++) {
 		if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
 			daemon_pid = 0;
 			errx(1, "%s did not start: see %s", authority,
-			    tmp("authority.err"));
+			    bench_tmp(dir, "authority.err"));
 		}
 		usleep(20000);
 	}
-	if (stat(tmp("auth/request.sock"), &st) != 0)
+	if (stat(bench_tmp(dir, "auth/request.sock"), &st) != 0)
 		errx(1, "%s: no request socket", authority);
 }
 
@@ -247,7 +211,7 @@ load(int conns, int n, int pipelined)
 	argv[argc++] = cs;
 	argv[argc++] = "-n";
 	argv[argc++] = ns;
-	argv[argc++] = (char *)tmp("auth/request.sock");
+	argv[argc++] = (char *)bench_tmp(dir, "auth/request.sock");
 	for (int i = 0; i < conns && i < AGENTS; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "%s/load-%d.key", dir, i + 1);
 		argv[argc++] = keys[i];
@@ -305,12 +269,12 @@ baseline(void)
 {
 	unsigned char token[400], sig[64];
 	char line[LINE_BYTES];
-	int fd = open(tmp("base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
-	double t0 = now(), t;
+	int fd = open(bench_tmp(dir, "base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	if (fd < 0)
-		err(1, "%s", tmp("base"));
+		err(1, "%s", bench_tmp(dir, "base"));
 	memset(token, 't', sizeof(token));
 	memset(line, 'x', sizeof(line));
 	line[sizeof(line) - 1] = '\n';
@@ -328,12 +292,12 @@ baseline(void)
 		    fdatasync(fd) != 0)
 			err(1, "fdatasync");
 		n++;
-	} while ((t = now() - t0) < SECONDS);
+	} while ((t = bench_now() - t0) < SECONDS);
 	close(fd);
 	return (double)n / t;
 }
 
-struct figure {
+struct load {
 	const char *name;
 	int	 conns, pipelined;
 	int	 n;		/* requests per run */
@@ -345,7 +309,7 @@ struct figure {
  * short one's rate counts the connections' setup, the second's less.
  */
 static void
-calibrate(struct figure *f)
+calibrate(struct load *f)
 {
 	f->n = LOAD_MIN;
 	for (int i = 0; i < 2; i++) {
@@ -359,7 +323,7 @@ calibrate(struct figure *f)
 int
 main(void)
 {
-	struct figure fig[] = {
+	struct load fig[] = {
 		{ "1 agent, one at a time", 1, 0, 0, { 0 } },
 		{ "16 agents, one at a time each", AGENTS, 0, 0, { 0 } },
 		{ "16 agents, pipelined", AGENTS, 1, 0, { 0 } },

@@ -47,6 +47,8 @@
 
 #include "audit.h"
 
+#include "bench.h"
+
 #define ROUNDS		5	/* each figure is taken in turns with the others,
 				   so that drift on a shared machine hits all */
 #define SECONDS		0.4	/* per read figure per round */
@@ -75,17 +77,6 @@ static int capped;		/* a figure of the node's ended at its cap */
 static double sign_time;	/* spent signing reads, and how many */
 static long sign_n;
 
-/* Latencies gathered over the rounds, and the time they took. */
-struct series {
-	double	*v;
-	size_t	 n, cap;
-	double	 elapsed;
-};
-
-struct figure {
-	double	 p50, p90, p99, rps;
-};
-
 /* A client connection with a line reader. */
 struct client {
 	int	 fd;
@@ -93,76 +84,6 @@ struct client {
 	size_t	 len, off;
 	long	 id;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *
-tmp(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void
-put(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-
-	if (fd < 0 || audit_writeall(fd, text, strlen(text)) != 0)
-		err(1, "%s", path);
-	close(fd);
-}
-
-static void
-add(struct series *s, double lat)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 4096;
-		if ((s->v = realloc(s->v, s->cap * sizeof(double))) == NULL)
-			err(1, "realloc");
-	}
-	s->v[s->n++] = lat;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(const double *v, size_t n, double p)
-{
-	return n == 0 ? 0 : v[(size_t)(p * (double)(n - 1) + 0.5)];
-}
-
-static struct figure
-figure(struct series *s)
-{
-	struct figure f;
-
-	qsort(s->v, s->n, sizeof(double), cmp_double);
-	f.p50 = pct(s->v, s->n, 0.5);
-	f.p90 = pct(s->v, s->n, 0.9);
-	f.p99 = pct(s->v, s->n, 0.99);
-	f.rps = s->elapsed > 0 ? (double)s->n / s->elapsed : 0;
-	free(s->v);
-	s->v = NULL;
-	return f;
-}
 
 /* A daemon we started: SIGTERM, and SIGKILL if it will not go. */
 static void
@@ -366,13 +287,13 @@ pod_file(const char *name, const char *state)
 {
 	char pod[3 * PATH_MAX];
 
-	if (mkdir(tmp(state), 0700) != 0)
-		err(1, "%s", tmp(state));
+	if (mkdir(bench_tmp(dir, state), 0700) != 0)
+		err(1, "%s", bench_tmp(dir, state));
 	snprintf(pod, sizeof(pod), "{\"v\":1,\"pod\":\"bench\",\"policy\":"
 	    "\"local_dev\",\"root\":\"%s\",\"state\":\"%s\",\"trust\":\"%s\","
 	    "\"costs\":{\"base_microusd\":0,\"run_second_microusd\":0}}\n",
-	    tmp("root"), tmp(state), tmp("trust"));
-	put(tmp(name), pod, 0600);
+	    bench_tmp(dir, "root"), bench_tmp(dir, state), bench_tmp(dir, "trust"));
+	bench_put(bench_tmp(dir, name), pod, 0600);
 }
 
 /*
@@ -388,28 +309,28 @@ setup_dirs(void)
 	struct audit_seckey *k;
 	struct audit_err e;
 
-	if (chmod(dir, 0755) != 0 || mkdir(tmp("n"), 0711) != 0 ||
-	    mkdir(tmp("root"), 0755) != 0)
+	if (chmod(dir, 0755) != 0 || mkdir(bench_tmp(dir, "n"), 0711) != 0 ||
+	    mkdir(bench_tmp(dir, "root"), 0755) != 0)
 		err(1, "%s", dir);
 	k = key("node-1", NULL, NULL, 0);
-	if (audit_seckey_save(k, tmp("n/node.key"), &e) != 0)
+	if (audit_seckey_save(k, bench_tmp(dir, "n/node.key"), &e) != 0)
 		errx(1, "%s", e.msg);
 	audit_seckey_free(k);
 	admin = key("admin-1", "admin", ring, sizeof(ring));
 	agent = key("agent-1", "agent", ring, sizeof(ring));
-	put(tmp("n/keyring"), ring, 0600);
+	bench_put(bench_tmp(dir, "n/keyring"), ring, 0600);
 	k = key("authority-1", NULL, NULL, 0);
 	if (audit_keyring_line(k, NULL, line, sizeof(line)) != 0)
 		errx(1, "keyring line");
 	audit_seckey_free(k);
 	strcat(line, "\n");
-	put(tmp("n/trust"), line, 0600);
-	put(tmp("trust"), line, 0600);
+	bench_put(bench_tmp(dir, "n/trust"), line, 0600);
+	bench_put(bench_tmp(dir, "trust"), line, 0600);
 	memset(data, 'a', 4096);
 	for (int i = 80; i < 4096; i += 81)
 		data[i] = '\n';
 	data[4096] = '\0';
-	put(tmp("root/4k.txt"), data, 0644);
+	bench_put(bench_tmp(dir, "root/4k.txt"), data, 0644);
 	pod_file("pod.json", "state");
 	pod_file("ready.json", "ready-state");
 }
@@ -452,14 +373,14 @@ start_daemons(void)
 	char *proxy_argv[] = { proxy_bin, "-p", NULL, "-l", proxy_sock, NULL };
 	char ndir[PATH_MAX], podfile[PATH_MAX];
 
-	snprintf(ndir, sizeof(ndir), "%s", tmp("n"));
-	snprintf(node_sock, sizeof(node_sock), "%s", tmp("n/node.sock"));
+	snprintf(ndir, sizeof(ndir), "%s", bench_tmp(dir, "n"));
+	snprintf(node_sock, sizeof(node_sock), "%s", bench_tmp(dir, "n/node.sock"));
 	node_argv[3] = ndir;
-	node_pid = start(node_argv, tmp("node.err"), node_sock);
-	snprintf(podfile, sizeof(podfile), "%s", tmp("pod.json"));
-	snprintf(proxy_sock, sizeof(proxy_sock), "%s", tmp("proxy.sock"));
+	node_pid = start(node_argv, bench_tmp(dir, "node.err"), node_sock);
+	snprintf(podfile, sizeof(podfile), "%s", bench_tmp(dir, "pod.json"));
+	snprintf(proxy_sock, sizeof(proxy_sock), "%s", bench_tmp(dir, "proxy.sock"));
 	proxy_argv[2] = podfile;
-	proxy_pid = start(proxy_argv, tmp("proxy.err"), proxy_sock);
+	proxy_pid = start(proxy_argv, bench_tmp(dir, "proxy.err"), proxy_sock);
 }
 
 /* The pod spec of a pod that names the agent. */
@@ -505,7 +426,7 @@ fault(void)
 {
 	if (++faults > FAULTS_MAX)
 		errx(1, "the node stopped the pod for an audit copy fault %d "
-		    "times: see %s", faults, tmp("n/audit.log"));
+		    "times: see %s", faults, bench_tmp(dir, "n/audit.log"));
 }
 
 /* The node's pod "bench", holding the same 4 KiB file as the proxy's. */
@@ -538,11 +459,11 @@ static void
 sign_read(struct audit_buf *b, long id, json_t *args)
 {
 	char name[32];
-	double t0 = now();
+	double t0 = bench_now();
 
 	snprintf(name, sizeof(name), "r%ld", id);
 	sign_req(b, agent, name, "bench", "read", args);
-	sign_time += now() - t0;
+	sign_time += bench_now() - t0;
 	sign_n++;
 }
 
@@ -578,17 +499,17 @@ reads(const char *sock, int depth, double dur, long max, struct series *out)
 
 	dial(&c, sock);
 	must(&c, agent, "bench", "stat", "{\"path\":\"4k.txt\"}");  /* warm */
-	t0 = now();
+	t0 = bench_now();
 	end = t0 + dur;
 	for (; inflight < depth; inflight++) {
 		sign_read(&b, next, args);
-		sent[next] = now();
+		sent[next] = bench_now();
 		send_line(&c, &b);
 		next++;
 	}
 	while (inflight > 0) {
 		long id = next_response(&c, &line);
-		double t = now();
+		double t = bench_now();
 
 		inflight--;
 		/* Once the pod is stopped, whatever was in flight fails. */
@@ -598,18 +519,18 @@ reads(const char *sock, int depth, double dur, long max, struct series *out)
 		}
 		if (id < 0 || id >= next)
 			errx(1, "a read failed: %s", line);
-		add(out, t - sent[id]);
+		series_add(out, t - sent[id]);
 		if (next == max)
 			capped = 1;
 		if (t < end && next < max && !fault) {
 			sign_read(&b, next, args);
-			sent[next] = now();
+			sent[next] = bench_now();
 			send_line(&c, &b);
 			next++;
 			inflight++;
 		}
 	}
-	out->elapsed += now() - t0;
+	out->elapsed += bench_now() - t0;
 	audit_buf_free(&b);
 	json_decref(args);
 	close(c.fd);
@@ -666,7 +587,7 @@ create_ready(const char *name)
 	dial(&c, node_sock);
 	sign_req(&create, admin, "r0", "", "pod.create", spec);
 	sign_req(&probe, agent, "r1", name, "stat", args);
-	t0 = now();
+	t0 = bench_now();
 	send_line(&c, &create);
 	if (next_response(&c, &line) != 0)
 		errx(1, "pod.create %s: %s", name, line);
@@ -682,7 +603,7 @@ create_ready(const char *name)
 			errx(1, "pod %s never answered: %s", name, line);
 		sign_req(&probe, agent, "r1", name, "stat", args);
 	}
-	t = now() - t0;
+	t = bench_now() - t0;
 	c.id = 2;
 	must(&c, admin, name, "pod.stop", "{}");
 out:
@@ -712,17 +633,17 @@ proxy_ready(void)
 	pid_t pid;
 
 	sign_req(&probe, agent, "r0", "bench", "stat", args);
-	t0 = now();
+	t0 = bench_now();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
 	    (pid = fork()) < 0)
 		err(1, "baseline");
 	if (pid == 0) {
 		/* dup2 leaves 3 open across the exec. */
-		if ((fd = open(tmp("ready.err"), O_WRONLY | O_CREAT | O_APPEND,
+		if ((fd = open(bench_tmp(dir, "ready.err"), O_WRONLY | O_CREAT | O_APPEND,
 		    0600)) < 0 || dup2(fd, 2) < 0 || dup2(sv[1], 3) < 0)
 			_exit(127);
 		execl(proxy_bin, "nucleus-proxy", "-f", "3", "-p",
-		    tmp("ready.json"), (char *)NULL);
+		    bench_tmp(dir, "ready.json"), (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);
@@ -730,8 +651,8 @@ proxy_ready(void)
 	send_line(&c, &probe);
 	if (next_response(&c, &line) != 0)
 		errx(1, "the proxy started on -f 3 did not answer: %s (see %s)",
-		    line, tmp("ready.err"));
-	t = now() - t0;
+		    line, bench_tmp(dir, "ready.err"));
+	t = bench_now() - t0;
 	close(sv[0]);
 	reap(&pid);
 	audit_buf_free(&probe);
@@ -809,7 +730,7 @@ profile(const char *arg)
 	printf("node pid %d\n", (int)node_pid);
 	fflush(stdout);
 	node_reads(depth, &s);
-	f = figure(&s);
+	f = series_figure(&s);
 	snprintf(what, sizeof(what), "node  read 4 KiB, %d", depth);
 	print_reads(what, &f);
 }
@@ -847,19 +768,19 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < CREATES; i++) {
 		snprintf(name, sizeof(name), "bench-%02d", i);
-		add(&pr, proxy_ready());
+		series_add(&pr, proxy_ready());
 		while ((t = create_ready(name)) < 0) {
 			fault();
 			snprintf(name, sizeof(name), "bench-%02d-%d", i, faults);
 		}
-		add(&nr, t);
+		series_add(&nr, t);
 	}
-	fn1 = figure(&n1);
-	fp1 = figure(&p1);
-	fn16 = figure(&n16);
-	fp16 = figure(&p16);
-	fnr = figure(&nr);
-	fpr = figure(&pr);
+	fn1 = series_figure(&n1);
+	fp1 = series_figure(&p1);
+	fn16 = series_figure(&n16);
+	fp16 = series_figure(&p16);
+	fnr = series_figure(&nr);
+	fpr = series_figure(&pr);
 	report(&fn1, &fp1, &fn16, &fp16, &fnr, &fpr);
 	return 0;
 }

@@ -33,6 +33,8 @@
 
 #include <sodium.h>
 
+#include "bench.h"
+
 #define ROUNDS		5	/* each figure is taken in turns with the others,
 				   so that drift on a shared machine hits all */
 #define SECONDS		0.4	/* per read figure per round */
@@ -43,71 +45,8 @@
 static char dir[] = "/tmp/nucleus-bench-proxy-XXXXXX";
 static double seconds = SECONDS;
 
-/* Latencies gathered over the rounds, and the time they took. */
-struct series {
-	double	*v;
-	size_t	 n, cap;
-	double	 elapsed;
-};
-
-static void
-add(struct series *s, double lat)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 4096;
-		if ((s->v = realloc(s->v, s->cap * sizeof(double))) == NULL)
-			err(1, "realloc");
-	}
-	s->v[s->n++] = lat;
-}
 static char sock_path[PATH_MAX];
 static volatile int stop;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *
-tmp(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void
-put(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		err(1, "%s", path);
-	close(fd);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, size_t n, double p)
-{
-	size_t i = (size_t)(p * (double)(n - 1));
-
-	return n == 0 ? 0 : v[i];
-}
 
 /* A client connection with a line reader. */
 struct client {
@@ -184,25 +123,6 @@ call(struct client *c, const char *op, const char *args)
 	return next_response(c) < 0 ? -1 : 0;
 }
 
-struct figure {
-	double	 p50, p99, rps;
-};
-
-static int
-cmp_double(const void *a, const void *b);
-
-static struct figure
-figure(struct series *s)
-{
-	struct figure f;
-
-	qsort(s->v, s->n, sizeof(double), cmp_double);
-	f.p50 = pct(s->v, s->n, 0.5);
-	f.p99 = pct(s->v, s->n, 0.99);
-	f.rps = s->elapsed > 0 ? (double)s->n / s->elapsed : 0;
-	return f;
-}
-
 /*
  * Reads of the 4 KiB file with depth requests in flight on one
  * connection, for `seconds'.
@@ -218,27 +138,27 @@ reads(int depth, struct series *out)
 	dial(&c);
 	call(&c, "stat", "{\"path\":\"4k.txt\"}");	/* warm */
 	c.id = 0;
-	t0 = now();
+	t0 = bench_now();
 	end = t0 + seconds;
 	for (; inflight < depth; inflight++) {
-		sent[next] = now();
+		sent[next] = bench_now();
 		send_req(&c, next++, "read", "{\"path\":\"4k.txt\"}");
 	}
 	while (inflight > 0) {
 		long id = next_response(&c);
-		double t = now();
+		double t = bench_now();
 
 		if (id < 0 || id >= next)
 			errx(1, "a read failed");
-		add(out, t - sent[id]);
+		series_add(out, t - sent[id]);
 		inflight--;
 		if (t < end && next < LAT_MAX) {
-			sent[next] = now();
+			sent[next] = bench_now();
 			send_req(&c, next++, "read", "{\"path\":\"4k.txt\"}");
 			inflight++;
 		}
 	}
-	out->elapsed += now() - t0;
+	out->elapsed += bench_now() - t0;
 	close(c.fd);
 }
 
@@ -250,11 +170,11 @@ runs(struct series *out)
 
 	dial(&c);
 	for (int i = 0; i < RUNS; i++) {
-		t0 = now();
+		t0 = bench_now();
 		if (call(&c, "run", "{\"argv\":[\"true\"]}") != 0)
 			errx(1, "a run failed");
-		add(out, now() - t0);
-		out->elapsed += now() - t0;
+		series_add(out, bench_now() - t0);
+		out->elapsed += bench_now() - t0;
 	}
 	close(c.fd);
 }
@@ -288,7 +208,7 @@ echo(void *arg)
 static void
 base_read(struct series *out)
 {
-	int sv[2], fd = open(tmp("base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+	int sv[2], fd = open(bench_tmp(dir, "base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
 	char line[300], back[300];
 	pthread_t t;
 	double t0, end;
@@ -297,11 +217,11 @@ base_read(struct series *out)
 		err(1, "baseline");
 	memset(line, 'r', sizeof(line));
 	pthread_create(&t, NULL, echo, &sv[1]);
-	end = now() + seconds;
-	while (now() < end) {
+	end = bench_now() + seconds;
+	while (bench_now() < end) {
 		size_t got = 0;
 
-		t0 = now();
+		t0 = bench_now();
 		sync_once(fd);
 		if (write(sv[0], line, sizeof(line)) != sizeof(line))
 			err(1, "echo");
@@ -311,8 +231,8 @@ base_read(struct series *out)
 				err(1, "echo");
 			got += (size_t)r;
 		}
-		add(out, now() - t0);
-		out->elapsed += now() - t0;
+		series_add(out, bench_now() - t0);
+		out->elapsed += bench_now() - t0;
 	}
 	close(sv[0]);
 	pthread_join(t, NULL);
@@ -324,13 +244,13 @@ base_read(struct series *out)
 static void
 base_run(struct series *out)
 {
-	int fd = open(tmp("base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+	int fd = open(bench_tmp(dir, "base"), O_WRONLY | O_CREAT | O_APPEND, 0600);
 	double t0;
 
 	for (int i = 0; i < RUNS; i++) {
 		pid_t pid;
 
-		t0 = now();
+		t0 = bench_now();
 		sync_once(fd);
 		if ((pid = fork()) == 0) {
 			execl("/usr/bin/true", "true", (char *)NULL);
@@ -338,8 +258,8 @@ base_run(struct series *out)
 		}
 		waitpid(pid, NULL, 0);
 		sync_once(fd);
-		add(out, now() - t0);
-		out->elapsed += now() - t0;
+		series_add(out, bench_now() - t0);
+		out->elapsed += bench_now() - t0;
 	}
 	close(fd);
 }
@@ -357,13 +277,13 @@ start_proxy(const char *self)
 	if (realpath(self, exe) == NULL)
 		err(1, "%s", self);
 	snprintf(proxy, sizeof(proxy), "%s/../nucleus-proxy", dirname(exe));
-	mkdir(tmp("root"), 0755);
-	mkdir(tmp("state"), 0700);
+	mkdir(bench_tmp(dir, "root"), 0755);
+	mkdir(bench_tmp(dir, "state"), 0700);
 	crypto_sign_keypair(pk, sk);
 	sodium_bin2base64(key, sizeof(key), pk, sizeof(pk),
 	    sodium_base64_VARIANT_ORIGINAL);
 	snprintf(line, sizeof(line), "authority-1 ed25519 %s\n", key);
-	put(tmp("trust"), line, 0600);
+	bench_put(bench_tmp(dir, "trust"), line, 0600);
 	{
 		char data[4097];
 
@@ -371,16 +291,16 @@ start_proxy(const char *self)
 		for (int i = 80; i < 4096; i += 81)
 			data[i] = '\n';
 		data[4096] = '\0';
-		put(tmp("root/4k.txt"), data, 0644);
+		bench_put(bench_tmp(dir, "root/4k.txt"), data, 0644);
 	}
 	snprintf(pod, sizeof(pod), "{\"v\":1,\"pod\":\"bench\",\"policy\":"
 	    "\"local_dev\",\"root\":\"%s\",\"state\":\"%s\",\"trust\":\"%s\","
 	    "\"costs\":{\"base_microusd\":0,\"run_second_microusd\":0}}\n",
-	    tmp("root"), tmp("state"), tmp("trust"));
-	put(tmp("pod.json"), pod, 0600);
-	snprintf(sock_path, sizeof(sock_path), "%s", tmp("sock"));
+	    bench_tmp(dir, "root"), bench_tmp(dir, "state"), bench_tmp(dir, "trust"));
+	bench_put(bench_tmp(dir, "pod.json"), pod, 0600);
+	snprintf(sock_path, sizeof(sock_path), "%s", bench_tmp(dir, "sock"));
 	if ((pid = fork()) == 0) {
-		execl(proxy, "nucleus-proxy", "-p", tmp("pod.json"), "-l",
+		execl(proxy, "nucleus-proxy", "-p", bench_tmp(dir, "pod.json"), "-l",
 		    sock_path, (char *)NULL);
 		err(127, "%s", proxy);
 	}
@@ -414,7 +334,7 @@ main(int argc, char **argv)
 		printf("proxy pid %d\n", (int)pid);
 		fflush(stdout);
 		reads(DEPTH, &s16);
-		r16 = figure(&s16);
+		r16 = series_figure(&s16);
 		printf("read 4 KiB, %d at once  %7.0f /s\n", DEPTH, r16.rps);
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
@@ -429,11 +349,11 @@ main(int argc, char **argv)
 	}
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
-	b_read = figure(&sb_read);
-	r1 = figure(&s1);
-	r16 = figure(&s16);
-	b_run = figure(&sb_run);
-	run = figure(&srun);
+	b_read = series_figure(&sb_read);
+	r1 = series_figure(&s1);
+	r16 = series_figure(&s16);
+	b_run = series_figure(&sb_run);
+	run = series_figure(&srun);
 
 	printf("nucleus-proxy over a Unix socket, durable audit (in %s; %d "
 	    "rounds)\n", dir, ROUNDS);

@@ -1,0 +1,88 @@
+/* What the benchmarks share (bench.h). */
+#define _GNU_SOURCE
+#include <err.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "bench.h"
+
+double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* dir/name, in one of four buffers that take turns. */
+const char *
+bench_tmp(const char *dir, const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+	return buf[i];
+}
+
+/* A new file holding text, or the bench stops. */
+void
+bench_put(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+
+	if (fd < 0 || audit_writeall(fd, text, strlen(text)) != 0)
+		err(1, "%s", path);
+	close(fd);
+}
+
+void
+series_add(struct series *s, double lat)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 4096;
+		if ((s->v = realloc(s->v, s->cap * sizeof(double))) == NULL)
+			err(1, "realloc");
+	}
+	s->v[s->n++] = lat;
+}
+
+int
+bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The p-th percentile of n sorted values. */
+double
+bench_pct(const double *v, size_t n, double p)
+{
+	return n == 0 ? 0 : v[(size_t)(p * (double)(n - 1) + 0.5)];
+}
+
+/* The series' percentiles and rate; its values are freed. */
+struct figure
+series_figure(struct series *s)
+{
+	struct figure f;
+
+	qsort(s->v, s->n, sizeof(double), bench_cmp_double);
+	f.p50 = bench_pct(s->v, s->n, 0.5);
+	f.p90 = bench_pct(s->v, s->n, 0.9);
+	f.p99 = bench_pct(s->v, s->n, 0.99);
+	f.rps = s->elapsed > 0 ? (double)s->n / s->elapsed : 0;
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+	return f;
+}
