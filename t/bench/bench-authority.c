@@ -18,7 +18,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,20 +81,8 @@ cleanup(void)
 static void
 find_programs(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	const char *d;
-
-	if (n < 0)
-		err(1, "/proc/self/exe");
-	exe[n] = '\0';
-	d = dirname(exe);
-	snprintf(authority, sizeof(authority), "%s/../nucleus-authority", d);
-	snprintf(loader, sizeof(loader), "%s/../t/helper/approval-load", d);
-	if (access(authority, X_OK) != 0)
-		err(1, "%s", authority);
-	if (access(loader, X_OK) != 0)
-		err(1, "%s (make it with make bench)", loader);
+	bench_beside("nucleus-authority", authority, sizeof(authority));
+	bench_beside("t/helper/approval-load", loader, sizeof(loader));
 }
 
 /*

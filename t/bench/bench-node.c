@@ -32,7 +32,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,20 +128,8 @@ cleanup(void)
 static void
 find_programs(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	const char *d;
-
-	if (n < 0)
-		err(1, "/proc/self/exe");
-	exe[n] = '\0';
-	d = dirname(exe);
-	snprintf(node_bin, sizeof(node_bin), "%s/../nucleus-node", d);
-	snprintf(proxy_bin, sizeof(proxy_bin), "%s/../nucleus-proxy", d);
-	if (access(node_bin, X_OK) != 0)
-		err(1, "%s", node_bin);
-	if (access(proxy_bin, X_OK) != 0)
-		err(1, "%s", proxy_bin);
+	bench_beside("nucleus-node", node_bin, sizeof(node_bin));
+	bench_beside("nucleus-proxy", proxy_bin, sizeof(proxy_bin));
 }
 
 /* Signing. */

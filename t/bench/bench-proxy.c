@@ -17,7 +17,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -267,16 +266,15 @@ base_run(struct series *out)
 static pid_t
 start_proxy(const char *self)
 {
-	char exe[PATH_MAX], proxy[PATH_MAX], pod[2 * PATH_MAX + 512];
+	char proxy[PATH_MAX], pod[2 * PATH_MAX + 512];
 	char key[64], line[128];
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 	struct stat st;
 	pid_t pid;
 
-	if (realpath(self, exe) == NULL)
-		err(1, "%s", self);
-	snprintf(proxy, sizeof(proxy), "%s/../nucleus-proxy", dirname(exe));
+	(void)self;
+	bench_beside("nucleus-proxy", proxy, sizeof(proxy));
 	mkdir(bench_tmp(dir, "root"), 0755);
 	mkdir(bench_tmp(dir, "state"), 0700);
 	crypto_sign_keypair(pk, sk);

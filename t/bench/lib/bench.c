@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <err.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,4 +86,19 @@ series_figure(struct series *s)
 	s->v = NULL;
 	s->n = s->cap = 0;
 	return f;
+}
+
+/* The program name beside this one's directory (build/bench/../name). */
+void
+bench_beside(const char *name, char *out, size_t sz)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		err(1, "/proc/self/exe");
+	exe[n] = '\0';
+	snprintf(out, sz, "%s/../%s", dirname(exe), name);
+	if (access(out, X_OK) != 0)
+		err(1, "%s (make bench builds it)", out);
 }

@@ -26,5 +26,6 @@ void	 series_add(struct series *, double);
 int	 bench_cmp_double(const void *, const void *);
 double	 bench_pct(const double *, size_t, double);
 struct figure series_figure(struct series *);
+void	 bench_beside(const char *, char *, size_t);
 
 #endif
