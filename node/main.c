@@ -35,9 +35,9 @@ void
 node_usage(void)
 {
 	fprintf(stderr,
-	    "usage: nucleus-node serve [-d dir] [-k keyfile] [-K keyring] "
-	    "[-T trust] [-l socket] [-g group] [-P proxy] [-W workroot] "
-	    "[-D seconds] [-w seconds]\n"
+	    "usage: nucleus-node serve [-B path] [-d dir] [-k keyfile] "
+	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
+	    "[-W workroot] [-D seconds] [-w seconds]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
@@ -117,6 +117,44 @@ stop(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * -B: one more host path bound read-only at the same place in every pod,
+ * after the four serve() binds below (binds[0] to binds[3]).  Not one
+ * the sandbox mounts over, where it would be hidden.
+ */
+static void
+add_bind(const char *path)
+{
+	static const char *const made[] = { "/work", "/tmp",
+	    "/var/lib/nucleus", "/proc", "/dev", "/etc/nucleus",
+	    SANDBOX_EXE_DIR, NULL };
+	static size_t n = 4;
+	const char *why = NULL;
+
+	if (path[0] != '/' || strcmp(path, "/") == 0)
+		why = "expected an absolute path, not /";
+	else if (strstr(path, "/../") != NULL || (strlen(path) >= 3 &&
+	    strcmp(path + strlen(path) - 3, "/..") == 0))
+		why = "a path with .. in it";
+	else if (n >= SANDBOX_BINDS_MAX)
+		why = "too many paths";
+	for (size_t i = 0; why == NULL && made[i] != NULL; i++) {
+		size_t len = strlen(made[i]), plen = strlen(path);
+
+		if (strncmp(path, made[i], len) == 0 && (path[len] == '\0' ||
+		    path[len] == '/'))
+			why = "the sandbox mounts over it";
+		else if (strncmp(made[i], path, plen) == 0 &&
+		    made[i][plen] == '/')
+			why = "the sandbox mounts beneath it";
+	}
+	if (why != NULL) {
+		fprintf(stderr, "nucleus-node: -B %s: %s\n", path, why);
+		exit(EXIT_ERR);
+	}
+	N->lenv.binds[n++] = path;
+}
+
 static int
 serve(int argc, char **argv)
 {
@@ -136,8 +174,9 @@ serve(int argc, char **argv)
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
 	N->fwd_deadline = NODE_FWD_DEADLINE;
-	while ((c = getopt(argc, argv, "D:d:g:K:k:l:P:T:W:w:")) != -1) {
+	while ((c = getopt(argc, argv, "B:D:d:g:K:k:l:P:T:W:w:")) != -1) {
 		switch (c) {
+		case 'B': add_bind(optarg); break;
 		case 'D': N->fwd_deadline = atoi(optarg); break;
 		case 'd': dir = optarg; break;
 		case 'g': {
