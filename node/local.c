@@ -176,8 +176,9 @@ local_start(const struct podspec *spec, const struct local_env *env,
     const char *dir, struct local_pod *pod, struct audit_err *err)
 {
 	char conf[LOCAL_PATH_MAX], path[LOCAL_PATH_MAX + 16];
-	char *argv[] = { SANDBOX_EXE_DIR "/nucleus-proxy", "-C", "-A", "-f", "3",
-	    "-p", "/etc/nucleus/pod.json", NULL };
+	char exe[LOCAL_PATH_MAX];
+	char *argv[] = { exe, "-C", "-A", "-f", "3", "-p",
+	    "/etc/nucleus/pod.json", NULL };
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
 	    .gid = env->gid };
@@ -187,6 +188,10 @@ local_start(const struct podspec *spec, const struct local_env *env,
 
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
+	/* The sandbox binds the program under its own name. */
+	audit_fmt(exe, sizeof(exe), SANDBOX_EXE_DIR "/%s",
+	    strrchr(env->proxy, '/') != NULL ? strrchr(env->proxy, '/') + 1 :
+	    env->proxy);
 	if (dir[0] != '/' || env->proxy[0] != '/')
 		return audit_errf(err, "the pod's directory and the proxy "
 		    "must be absolute paths");

@@ -1,0 +1,176 @@
+/*
+ * pod-tamper: a hostile pod for the node's tests.  Run by the node as a
+ * pod's proxy (nucleus-node serve -P), it runs the real nucleus-proxy
+ * with its own socketpair as descriptor 3 and carries the channel
+ * between the node and it, misbehaving on the way back to the node as
+ * its configuration says.  The configuration is a directory bound into
+ * the pod (serve -B) holding pod-tamper.conf (one word, the mode) and
+ * nucleus-proxy (the real one); it is found through the pod's mounts.
+ * Not installed.
+ *
+ *	flip		one byte of the pod's third audit line changed
+ *	early		each answer sent ahead of the audit lines before it
+ *	junk		a line that is not JSON, after the third audit line
+ *	overlong	a line of 80 MiB and one byte, after the third
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NODE_FD		3
+#define OVERLONG	(80 * 1024 * 1024 + 1)
+
+static char mode[32], proxy[4096];
+static int audit_seen;
+
+/* The bound directory that holds pod-tamper.conf. */
+static void
+configure(void)
+{
+	char line[8192], path[4200];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (f == NULL)
+		err(2, "mountinfo");
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *mp = NULL, *save = NULL, *t = strtok_r(line, " ", &save);
+		FILE *c;
+
+		for (int i = 0; t != NULL && i < 4; i++)
+			mp = t = strtok_r(NULL, " ", &save);
+		if (mp == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/pod-tamper.conf", mp);
+		if ((c = fopen(path, "re")) == NULL)
+			continue;
+		if (fscanf(c, "%31s", mode) != 1)
+			errx(2, "%s: no mode", path);
+		fclose(c);
+		snprintf(proxy, sizeof(proxy), "%s/nucleus-proxy", mp);
+		fclose(f);
+		return;
+	}
+	errx(2, "no pod-tamper.conf in any mount");
+}
+
+static void
+put(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w <= 0)
+			exit(0);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Lines held back (early): the audit lines since the last answer. */
+static char *held;
+static size_t heldlen;
+
+static void
+line_out(const char *p, size_t n)
+{
+	int audit = n > 20 && memmem(p, n, "\"type\":\"audit\"", 14) != NULL;
+
+	if (audit)
+		audit_seen++;
+	if (strcmp(mode, "flip") == 0 && audit && audit_seen == 3) {
+		char *c = malloc(n);
+
+		memcpy(c, p, n);
+		c[n / 2] = c[n / 2] == 'a' ? 'b' : 'a';
+		put(NODE_FD, c, n);
+		free(c);
+		return;
+	}
+	if (strcmp(mode, "early") == 0 && audit_seen > 2) {
+		if (audit) {
+			held = realloc(held, heldlen + n);
+			memcpy(held + heldlen, p, n);
+			heldlen += n;
+			return;
+		}
+		put(NODE_FD, p, n);
+		put(NODE_FD, held, heldlen);
+		heldlen = 0;
+		return;
+	}
+	put(NODE_FD, p, n);
+	if (audit && audit_seen == 3 && strcmp(mode, "junk") == 0)
+		put(NODE_FD, "{not json\n", 10);
+	if (audit && audit_seen == 3 && strcmp(mode, "overlong") == 0) {
+		char *big = malloc(OVERLONG + 1);
+
+		memset(big, 'x', OVERLONG);
+		big[OVERLONG] = '\n';
+		put(NODE_FD, big, OVERLONG + 1);
+		free(big);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static char in[1 << 20];
+	size_t inlen = 0;
+	struct pollfd pfd[2];
+	char buf[65536];
+	int sv[2];
+	ssize_t n;
+
+	(void)argc;
+	configure();
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		err(2, "socketpair");
+	switch (fork()) {
+	case -1:
+		err(2, "fork");
+	case 0:
+		if (dup2(sv[1], NODE_FD) != NODE_FD)
+			err(2, "dup2");
+		close(sv[0]);
+		close(sv[1]);
+		argv[0] = proxy;
+		execv(proxy, argv);
+		err(2, "%s", proxy);
+	}
+	close(sv[1]);
+	pfd[0].fd = NODE_FD;
+	pfd[1].fd = sv[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[0].revents) {
+			if ((n = read(NODE_FD, buf, sizeof(buf))) <= 0)
+				return 0;
+			put(sv[0], buf, (size_t)n);
+		}
+		if (pfd[1].revents) {
+			char *nl, *s;
+
+			if ((n = read(sv[0], in + inlen, sizeof(in) - inlen)) <= 0)
+				return 0;
+			inlen += (size_t)n;
+			s = in;
+			while ((nl = memchr(s, '\n', inlen - (size_t)(s - in))) !=
+			    NULL) {
+				line_out(s, (size_t)(nl - s) + 1);
+				s = nl + 1;
+			}
+			memmove(in, s, inlen - (size_t)(s - in));
+			inlen -= (size_t)(s - in);
+			if (inlen == sizeof(in))
+				errx(2, "a line over 1 MiB from the proxy");
+		}
+	}
+}
