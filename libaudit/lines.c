@@ -135,6 +135,27 @@ lines_send(struct lines_conn *c, const json_t *v)
 	}
 }
 
+/* A line made elsewhere, as it is; the newline is added. */
+void
+lines_send_raw(struct lines_conn *c, const char *p, size_t len)
+{
+	size_t before;
+
+	if (c->closed)
+		return;
+	before = c->out.len;
+	if (audit_buf_add(&c->out, p, len) != 0 ||
+	    audit_buf_add(&c->out, "\n", 1) != 0) {
+		c->out.len = before;
+		return;
+	}
+	flush(c);
+	if (!c->closed) {
+		pump(c);
+		maybe_done(c);
+	}
+}
+
 static void
 conn_write(struct ev_loop *loop, ev_io *w, int revents)
 {

@@ -76,6 +76,7 @@ struct lines {
 int	 lines_listen_unix(struct lines *, int, const char *, gid_t,
 	    struct audit_err *);
 void	 lines_send(struct lines_conn *, const json_t *);
+void	 lines_send_raw(struct lines_conn *, const char *, size_t);
 void	 lines_hold(struct lines_conn *);
 void	 lines_release(struct lines_conn *);
 void	 lines_check(struct lines_conn *);

@@ -36,6 +36,8 @@ struct fwd {
 	struct lines_conn *conn;	/* held */
 	ev_tstamp deadline;
 	json_t	*answer;	/* come back; relayed once the copy syncs */
+	struct audit_buf raw;	/* or the answer as a line, its id the
+				   client's */
 	uint64_t need;		/* the pod's lines sent before it */
 	int64_t	 need_seq;	/* the record it names, or -1 */
 };

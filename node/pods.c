@@ -94,6 +94,7 @@ static void
 fwd_free(struct fwd *f)
 {
 	json_decref(f->answer);
+	audit_buf_free(&f->raw);
 	json_decref(f->id);
 	lines_release(f->conn);
 	free(f);
@@ -135,7 +136,10 @@ relay(struct pod *p)
 		}
 		if ((p->relay_head = f->next) == NULL)
 			p->relay_tail = NULL;
-		lines_send(f->conn, f->answer);
+		if (f->answer != NULL)
+			lines_send(f->conn, f->answer);
+		else
+			lines_send_raw(f->conn, f->raw.p, f->raw.len);
 		fwd_free(f);
 	}
 }
@@ -453,15 +457,114 @@ pod_write(struct ev_loop *loop, ev_io *w, int revents)
  * One line from the pod: an audit line for the copy, or an answer, held
  * until the copy is durable, for the client that asked, under its id.
  */
+/* An answer, come back for f: held until the lines before it are durable. */
+static void
+hold_answer(struct pod *p, struct fwd *f)
+{
+	f->need = p->cw->queued;	/* the loop's own count */
+	f->next = NULL;
+	if (p->relay_tail != NULL)
+		p->relay_tail->next = f;
+	else
+		p->relay_head = f;
+	p->relay_tail = f;
+}
+
+/* The request an answer's id names, taken off the pod's list; or NULL. */
+static struct fwd *
+take_fwd(struct pod *p, const char *id, size_t len)
+{
+	struct fwd **pp, *f;
+	uint64_t seq = 0;
+
+	if (len < 2 || len > 21 || id[0] != 'n')
+		return NULL;
+	for (size_t i = 1; i < len; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return NULL;
+		seq = seq * 10 + (uint64_t)(id[i] - '0');
+	}
+	for (pp = &p->fwds; (f = *pp) != NULL; pp = &f->next)
+		if (f->seq == seq) {
+			*pp = f->next;
+			return f;
+		}
+	return NULL;
+}
+
+/*
+ * An answer as the proxy writes it, canonical: relayed as its own bytes
+ * with the client's id put in, without a tree of its result.  0 when the
+ * line was taken so; -1 leaves it to the parser.
+ */
+static int
+answer_raw(struct pod *p, const char *line, size_t len)
+{
+	const struct cjson_member *type = NULL, *id = NULL, *audit = NULL;
+	struct cjson_scan sc;
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+	struct fwd *f;
+	int64_t need_seq = -1;
+
+	if (cjson_scan(line, len, &sc, &e) != 0)
+		return -1;
+	for (size_t i = 0; i < sc.n; i++) {
+		const struct cjson_member *m = &sc.m[i];
+
+		if (m->keylen == 4 && memcmp(m->key, "type", 4) == 0)
+			type = m;
+		else if (m->keylen == 2 && memcmp(m->key, "id", 2) == 0)
+			id = m;
+		else if (m->keylen == 5 && memcmp(m->key, "audit", 5) == 0)
+			audit = m;
+	}
+	if (type == NULL || type->vallen != 10 || memcmp(type->val,
+	    "\"response\"", 10) != 0 || id == NULL || id->vallen < 2 ||
+	    id->val[0] != '"')
+		return -1;
+	if (audit != NULL) {
+		json_t *a = json_loadb(audit->val, audit->vallen, 0, NULL);
+		const char *log = json_string_value(json_object_get(a, "log"));
+
+		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
+		    !json_is_integer(json_object_get(a, "seq"))) {
+			json_decref(a);
+			copy_fault(p, "the pod answered naming a record not of "
+			    "its log");
+			return 0;
+		}
+		need_seq = json_integer_value(json_object_get(a, "seq"));
+		json_decref(a);
+	}
+	if ((f = take_fwd(p, id->val + 1, id->vallen - 2)) == NULL)
+		return 0;	/* not asked, or given up on: dropped */
+	if (audit_buf_add(&b, line, (size_t)(id->val - line)) != 0 ||
+	    cjson_encode(f->id, &b, &e) != 0 ||
+	    audit_buf_add(&b, id->val + id->vallen, len - (size_t)(id->val +
+	    id->vallen - line)) != 0) {
+		json_t *r = node_error(f->id, "internal", "out of memory");
+
+		audit_buf_free(&b);
+		lines_send(f->conn, r);
+		json_decref(r);
+		fwd_free(f);
+		return 0;
+	}
+	f->raw = b;
+	f->need_seq = need_seq;
+	hold_answer(p, f);
+	return 0;
+}
+
 static void
 pod_line(struct pod *p, const char *line, size_t len)
 {
-	struct fwd **pp, *f;
+	struct fwd *f;
 	json_error_t jerr;
 	const char *id, *type, *log;
 	const json_t *audit;
-	char *end;
-	uint64_t seq;
+	int64_t need_seq = -1;
 	json_t *r;
 
 	if (p->copy_failed)
@@ -479,6 +582,8 @@ pod_line(struct pod *p, const char *line, size_t len)
 			copy_fault(p, "out of memory");
 		return;
 	}
+	if (answer_raw(p, line, len) == 0)
+		return;
 	if ((r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
 		copy_fault(p, "the pod sent a line that is not JSON");
@@ -492,21 +597,11 @@ pod_line(struct pod *p, const char *line, size_t len)
 		return;
 	}
 	id = json_string_value(json_object_get(r, "id"));
-	if (type == NULL || strcmp(type, "response") != 0 || id == NULL ||
-	    id[0] != 'n') {
-		json_decref(r);
-		return;
-	}
-	seq = strtoull(id + 1, &end, 10);
-	for (pp = &p->fwds; (f = *pp) != NULL; pp = &f->next)
-		if (*end == '\0' && f->seq == seq)
-			break;
-	if (f == NULL) {
+	if (type == NULL || strcmp(type, "response") != 0 || id == NULL) {
 		json_decref(r);
 		return;
 	}
 	/* The record it names must be among the pod's lines before it. */
-	f->need_seq = -1;
 	if ((audit = json_object_get(r, "audit")) != NULL) {
 		log = json_string_value(json_object_get(audit, "log"));
 		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
@@ -516,19 +611,16 @@ pod_line(struct pod *p, const char *line, size_t len)
 			    "its log");
 			return;
 		}
-		f->need_seq = json_integer_value(json_object_get(audit,
-		    "seq"));
+		need_seq = json_integer_value(json_object_get(audit, "seq"));
 	}
-	*pp = f->next;
+	if ((f = take_fwd(p, id, strlen(id))) == NULL) {
+		json_decref(r);
+		return;		/* not asked, or given up on: dropped */
+	}
 	json_object_set(r, "id", f->id);
 	f->answer = r;
-	f->need = p->cw->queued;	/* the loop's own count */
-	f->next = NULL;
-	if (p->relay_tail != NULL)
-		p->relay_tail->next = f;
-	else
-		p->relay_head = f;
-	p->relay_tail = f;
+	f->need_seq = need_seq;
+	hold_answer(p, f);
 }
 
 /* Part of a line from the pod, kept until its newline comes. */
