@@ -36,8 +36,9 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: nucleus-node serve [-d dir] [-k keyfile] [-K keyring] "
-	    "[-T trust] [-l socket] [-g group] [-P proxy] [-w seconds]\n"
+	    "usage: nucleus-node serve [-B path] [-d dir] [-k keyfile] "
+	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
+	    "[-w seconds]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-node pod [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
@@ -95,6 +96,44 @@ stop(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * -B: one more host path bound read-only at the same place in every pod,
+ * after the four serve() binds below (binds[0] to binds[3]).  Not one
+ * the sandbox mounts over, where it would be hidden.
+ */
+static void
+add_bind(const char *path)
+{
+	static const char *const made[] = { "/work", "/tmp",
+	    "/var/lib/nucleus", "/proc", "/dev", "/etc/nucleus",
+	    SANDBOX_EXE_DIR, NULL };
+	static size_t n = 4;
+	const char *why = NULL;
+
+	if (path[0] != '/' || strcmp(path, "/") == 0)
+		why = "expected an absolute path, not /";
+	else if (strstr(path, "/../") != NULL || (strlen(path) >= 3 &&
+	    strcmp(path + strlen(path) - 3, "/..") == 0))
+		why = "a path with .. in it";
+	else if (n >= SANDBOX_BINDS_MAX)
+		why = "too many paths";
+	for (size_t i = 0; why == NULL && made[i] != NULL; i++) {
+		size_t len = strlen(made[i]), plen = strlen(path);
+
+		if (strncmp(path, made[i], len) == 0 && (path[len] == '\0' ||
+		    path[len] == '/'))
+			why = "the sandbox mounts over it";
+		else if (strncmp(made[i], path, plen) == 0 &&
+		    made[i][plen] == '/')
+			why = "the sandbox mounts beneath it";
+	}
+	if (why != NULL) {
+		fprintf(stderr, "nucleus-node: -B %s: %s\n", path, why);
+		exit(EXIT_ERR);
+	}
+	N->lenv.binds[n++] = path;
+}
+
 static int
 serve(int argc, char **argv)
 {
@@ -112,8 +151,9 @@ serve(int argc, char **argv)
 	N = &node;
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
-	while ((c = getopt(argc, argv, "d:g:K:k:l:P:T:w:")) != -1) {
+	while ((c = getopt(argc, argv, "B:d:g:K:k:l:P:T:w:")) != -1) {
 		switch (c) {
+		case 'B': add_bind(optarg); break;
 		case 'd': dir = optarg; break;
 		case 'g': {
 			struct group *gr = getgrnam(optarg);
