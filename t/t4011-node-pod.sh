@@ -28,12 +28,12 @@ probe() {
 	run "\"env\",\"$probes/pod-probe\",$1"
 }
 
-test_expect_success 'setup: a node with the probes bound, a pod of 64 MiB, 32 pids, 4 MiB of scratch' '
+test_expect_success 'setup: a node with the probes bound, a pod of 256 MiB, 32 pids, 4 MiB of scratch' '
 	chmod 755 "$probes" &&
 	cp "$NUCLEUS_BUILD/t/helper/pod-probe" "$probes/" &&
 	node_setup &&
 	node_start -B "$probes" &&
-	pod_create $pod "\"resources\":{\"memory_mib\":64,\"pids\":32,\"scratch_mib\":4}" &&
+	pod_create $pod "\"resources\":{\"memory_mib\":256,\"pids\":32,\"scratch_mib\":4}" &&
 	test "$(cat "$(pod_cgroup $pod)/pids.max")" = 32
 '
 
@@ -125,6 +125,9 @@ test_expect_success 'a write past scratch_mib fails with io_error, recorded; the
 '
 
 test_expect_success 'a memory hog is killed by the memory limit, and the kill counted' '
+	# A command is the first the OOM killer takes, never the proxy.
+	run "\"cat\",\"/proc/self/oom_score_adj\"" &&
+	jq -e ".result.stdout == \"1000\\n\"" out &&
 	probe "\"hog\",\"16\"" &&
 	jq -e ".result.exit == 0 and .result.stdout == \"allocated 16\\n\"" out &&
 	grep -qx "oom_kill 0" /sys/fs/cgroup/memory/nucleus/$pod/memory.oom_control &&

@@ -34,7 +34,9 @@ node_idle() {
 test_expect_success 'setup: a node, 8 agents, a pod' '
 	node_setup 8 &&
 	node_start &&
-	pod_create $pod "\"resources\":{\"memory_mib\":512,\"scratch_mib\":64}" &&
+	# Room for 64 answers of 1 MB in flight in the proxy, and for the
+	# quarantine of freed memory under the sanitizers.
+	pod_create $pod "\"resources\":{\"memory_mib\":2048,\"scratch_mib\":64}" &&
 	node_fds >fds0
 '
 
