@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -424,6 +425,24 @@ keep_only(const struct child *c)
 	(void)syscall(SYS_close_range, (unsigned)next, ~0U, 0);
 }
 
+/*
+ * The sandbox ends with the host process that made it: a node killed
+ * outright must not leave its pods running, watched by no one, their
+ * cgroups in the way of the next pods of their names.  Set once the
+ * credentials have changed (a change clears it); a host already gone by
+ * then has closed its end of the error pipe, which poll sees.
+ */
+static void
+parent_death(int efd)
+{
+	struct pollfd p = { efd, 0, 0 };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		fail(efd, "parent death signal");
+	if (poll(&p, 1, 0) != 0)
+		_exit(127);
+}
+
 static int __attribute__((noreturn))
 init_main(struct child *c)
 {
@@ -441,6 +460,7 @@ init_main(struct child *c)
 	/* Become the uid and gid the host mapped: 0 inside, spec's outside. */
 	if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		fail(efd, "become uid 0 of the user namespace");
+	parent_death(efd);
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		fail(efd, "cgroup namespace");
 	if (sethostname(spec->name, strlen(spec->name)) != 0)
