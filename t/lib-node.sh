@@ -19,6 +19,8 @@
 #	node_events EVENT	the node's records of EVENT, one per line
 #	wait_for N COMMAND...	until COMMAND succeeds, at most N tenths of
 #				a second
+#	pods_gone PATTERN	in test_cleanup: every process of the pods
+#				whose names match killed, their cgroups removed
 
 node_setup() {
 	chmod 755 . &&
@@ -121,6 +123,23 @@ wait_for() {
 	i=0
 	until "$@"; do
 		[ $i -lt "$n" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+pods_gone() {
+	for cg in /sys/fs/cgroup/pids/nucleus/$1 /sys/fs/cgroup/nucleus/$1; do
+		[ -d "$cg" ] || continue
+		kill -KILL $(cat "$cg/cgroup.procs") 2>/dev/null
+	done
+	i=0
+	while [ $i -lt 50 ]; do
+		left=
+		for d in /sys/fs/cgroup/*/nucleus/$1 /sys/fs/cgroup/nucleus/$1; do
+			[ -d "$d" ] && ! rmdir "$d" 2>/dev/null && left=t
+		done
+		[ -z "$left" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done

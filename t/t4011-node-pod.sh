@@ -10,14 +10,15 @@ fi
 # The probes are bound into the pod by -B; not from beneath /work, where
 # the build is, since the pod's /work is its own.
 probes=$(mktemp -d /var/tmp/nucleus-t4011.XXXXXX) || exit 2
-test_cleanup() {
-	rm -rf "$probes"
-}
 # Landlock's signal scope (ABI 6) keeps commands from signalling the proxy.
 test_lazy_prereq LANDLOCK_SIGNAL 'try-landlock 6'
 
 # Cgroups are the host's: a name no other run of this test has.
 pod=p-box-$(basename "$probes" | cut -d. -f2)
+test_cleanup() {
+	rm -rf "$probes"
+	pods_gone "$pod*"
+}
 
 # run ARGV-JSON-ITEMS: run a command in the pod; its answer in out.
 run() {
@@ -191,6 +192,16 @@ test_expect_success 'the node stops; its log verifies' '
 	node_stop &&
 	tail -n 1 n/audit.log | jq -e ".event == \"node.stop\"" &&
 	nucleus-audit-verify -q -k node.pub n/audit.log
+'
+
+test_expect_success 'a node killed outright takes its pods with it, even one that hangs' '
+	node_start -B "$probes" &&
+	pod_create $pod-2 &&
+	cg=$(pod_cgroup $pod-2) &&
+	# A stopped proxy cannot see its channel close.
+	kill -STOP $(pod_proxy $pod-2) &&
+	kill -KILL "$(cat node.pid)" &&
+	wait_for 100 eval "! grep -q . \"$cg/cgroup.procs\""
 '
 
 test_done

@@ -10,6 +10,9 @@ fi
 # Cgroups are the host's: names no other run of this test has.
 sfx=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d " \n")
 pod=p-lim-$sfx
+test_cleanup() {
+	pods_gone "p-*$sfx*"
+}
 
 # The pod's log: its decisions on OP, counted.
 decisions() {
