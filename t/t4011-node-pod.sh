@@ -1,7 +1,7 @@
 #!/bin/sh
 test_description='nucleus-node: inside a local pod, through signed requests: loopback only, a read-only root, scratch_mib, memory and pids limits, the host hidden, the proxy out of reach'
 . "$(dirname "$0")/test-lib.sh"
-. "$TEST_DIRECTORY/lib-node.sh"
+. "$TEST_DIRECTORY/lib-pod.sh"
 
 if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"

@@ -1,5 +1,5 @@
-# lib-node.sh: what the node's tests of pods and limits share.  Source
-# after test-lib.sh.
+# lib-pod.sh: what the tests of pods and of the node's limits (t4011,
+# t4013) share.  Source after test-lib.sh.
 #
 #	node_setup [AGENTS]	n/: a node key (node.pub), a keyring with the
 #				admin ops-1 (admin.key) and agents agent-1 ...

@@ -1,7 +1,7 @@
 #!/bin/sh
 test_description='nucleus-node: its fixed limits, each crossed: 64 clients, 64 requests in flight per client, 64 MiB unread per client, 64 pods'
 . "$(dirname "$0")/test-lib.sh"
-. "$TEST_DIRECTORY/lib-node.sh"
+. "$TEST_DIRECTORY/lib-pod.sh"
 
 if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"
