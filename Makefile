@@ -165,6 +165,11 @@ $(B)/t/helper/try-syscall: t/helper/try-syscall.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $(WARN) $(HARDEN) $(HARDEN_LD) -o $@ $<
 
+# pod-probe runs inside a pod, under the same limit: never instrumented.
+$(B)/t/helper/pod-probe: t/helper/pod-probe.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) $(HARDEN) $(HARDEN_LD) -o $@ $<
+
 # "make check" is the one command a new user runs: it installs what the
 # build and the tests need, then builds and tests.
 check: deps

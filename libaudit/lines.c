@@ -325,6 +325,10 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		    "\"ok\":false,\"type\":\"response\",\"v\":1}\n";
 
 		(void)!write(fd, busy, sizeof(busy) - 1);
+		if (srv->ops->turned_away != NULL)
+			srv->ops->turned_away(srv, getsockopt(fd, SOL_SOCKET,
+			    SO_PEERCRED, &cred, &clen) == 0 ? cred.uid :
+			    (uid_t)-1);
 		close(fd);
 		return;
 	}

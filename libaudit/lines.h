@@ -59,6 +59,8 @@ struct lines_ops {
 	/* optional: the peer ended its side; the connection is closing */
 	void	(*eof)(struct lines_conn *);
 	void	(*gone)(struct lines_conn *);
+	/* optional: a connection past conns_max was answered and closed */
+	void	(*turned_away)(struct lines *, uid_t);
 	int	 inflight_max[LINES_LISTEN_MAX];
 };
 

@@ -191,3 +191,28 @@ node_line(struct lines_conn *c, const char *line, size_t len)
 		pods_forward(c, &q);
 	gate_req_free(&q);
 }
+
+/*
+ * A connection past NODE_CONNS_MAX was told so and closed.  Counted, and
+ * recorded once a second at most (conn.refused), so that a flood of
+ * connections cannot flood the log.
+ */
+void
+node_turned_away(struct lines *srv, uid_t uid)
+{
+	(void)srv;
+	N->turned_away++;
+	N->turned_away_uid = uid;
+}
+
+void
+node_turned_away_record(void)
+{
+	if (N->turned_away == 0)
+		return;
+	node_record(NULL, json_pack("{s:s, s:s, s:s, s:I, s:I}", "event",
+	    "conn.refused", "kind", "unavailable", "message", "too many "
+	    "connections", "count", (json_int_t)N->turned_away, "last_uid",
+	    (json_int_t)N->turned_away_uid), NULL);
+	N->turned_away = 0;
+}

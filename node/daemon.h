@@ -152,6 +152,9 @@ struct node {
 	int	 stopped;
 	int	 fwd_deadline;	/* -D */
 	uint64_t ticks;		/* of the one-second timer */
+	uint64_t turned_away;	/* connections past the limit, not yet
+				   recorded (one record a second at most) */
+	uid_t	 turned_away_uid;	/* the last one's peer */
 	/* cgroups whose last processes had not left when their pod ended */
 	struct cgroup leftovers[NODE_PODS_MAX];
 	int	 nleftovers;
@@ -174,6 +177,8 @@ void	 node_flush(struct ev_loop *, ev_prepare *, int);
 void	 node_drain(struct ev_loop *, ev_async *, int);
 void	 node_line(struct lines_conn *, const char *, size_t);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
+void	 node_turned_away(struct lines *, uid_t);
+void	 node_turned_away_record(void);
 
 /* podstate.c */
 int	 podstate_save(const struct pod *);

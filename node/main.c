@@ -27,6 +27,7 @@ static struct node node;
 static const struct lines_ops sockets = {
 	.line = node_line,
 	.overlong = node_overlong,
+	.turned_away = node_turned_away,
 	.inflight_max = { NODE_INFLIGHT_MAX },
 };
 static ev_signal sigterm, sigint;
@@ -277,7 +278,10 @@ serve(int argc, char **argv)
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
-	N->loop = EV_DEFAULT;
+	/* Not the default loop: it would reap the pods' inits (SIGCHLD)
+	 * before their pidfds tell the reaper, which would lose their
+	 * status. */
+	N->loop = ev_loop_new(EVFLAG_AUTO);
 	pthread_mutex_init(&N->done_mu, NULL);
 	ev_async_init(&N->done_async, node_drain);
 	ev_async_start(N->loop, &N->done_async);
@@ -319,6 +323,7 @@ serve(int argc, char **argv)
 	ev_run(N->loop, 0);
 	pods_stop_all();
 	copyq_stop();
+	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
 	ev = json_pack("{s:s}", "event", "node.stop");
 	(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);

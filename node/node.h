@@ -53,9 +53,10 @@ int	 cgroup_remove(struct cgroup *);
 
 /*
  * What runs in a sandbox, and with what.  Inside, the root is a small
- * read-only tmpfs holding the binds, /proc, a minimal /dev, and three
+ * read-only tmpfs holding the binds, /proc, a minimal /dev, two
  * writable places on one size-limited tmpfs (scratch_mib): /work (the
- * pod's files), /tmp, and /var/lib/nucleus (the proxy's state).
+ * pod's files) and /tmp; and /var/lib/nucleus (the proxy's state) on a
+ * tmpfs of its own, which no command can fill.
  */
 #define SANDBOX_EXE_DIR	"/nucleus"	/* where exe is bound, inside */
 

@@ -250,8 +250,11 @@ create(struct lines_conn *c, struct gate_req *q)
 	json_t *ev;
 
 	if (N->npods >= NODE_PODS_MAX) {
-		node_record(c, NULL, node_error(q->id, "unavailable", "the "
-		    "node runs as many pods as it may"));
+		node_record(c, json_pack("{s:s, s:s, s:s, s:s}", "event",
+		    "pod.refused", "signer", q->kid, "kind", "unavailable",
+		    "message", "the node runs as many pods as it may"),
+		    node_error(q->id, "unavailable", "the node runs as many "
+		    "pods as it may"));
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
@@ -698,6 +701,7 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
+	node_turned_away_record();
 	/* A pair older than the skew is refused by its ts anyway. */
 	if (++N->ticks % NODE_PRUNE_TICKS == 0)
 		(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -

@@ -10,8 +10,8 @@
  *	init (pid 1)	enter a new cgroup namespace; build the root on a
  *			tmpfs: read-only binds of the host paths asked for,
  *			/proc of the new PID namespace, a /dev of null, zero,
- *			full, random and urandom, /work, /tmp and
- *			/var/lib/nucleus on one tmpfs of scratch_mib;
+ *			full, random and urandom, /work and /tmp on one
+ *			tmpfs of scratch_mib, /var/lib/nucleus on its own;
  *			pivot_root into it, drop the old root, make the root
  *			read-only; bring up lo, the only interface there is;
  *			fork the program and reap every process until it ends.
@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -52,6 +53,8 @@
 #define ROOT		"/tmp"		/* where the new root is mounted */
 #define OLD		"/.old"		/* the host's root, while building */
 #define ERRMSG_MAX	256
+#define STATE_MIB	"64"		/* the proxy's state, apart from
+					   the scratch */
 
 struct child {
 	const struct sandbox_spec *spec;
@@ -199,7 +202,6 @@ scratch(int efd, const struct limits *lim)
 	} places[] = {
 		{ "/.scratch/work", "/work", 0755 },
 		{ "/.scratch/tmp", "/tmp", 01777 },
-		{ "/.scratch/state", "/var/lib/nucleus", 0700 },
 	};
 	char opts[64];
 
@@ -221,6 +223,20 @@ scratch(int efd, const struct limits *lim)
 	if (umount2("/.scratch", MNT_DETACH) != 0 ||
 	    rmdir("/.scratch") != 0)
 		fail(efd, "scratch");
+}
+
+/*
+ * The proxy's state and audit log, on a tmpfs of their own: were they on
+ * the scratch, a command or a write that fills it would leave no room
+ * for the log, and a log that cannot be written stops the pod for good.
+ */
+static void
+state(int efd)
+{
+	if (mkdir_p("/var/lib/nucleus", 0755) != 0 ||
+	    mount("state", "/var/lib/nucleus", "tmpfs", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, "size=" STATE_MIB "m,mode=0700") != 0)
+		fail(efd, "/var/lib/nucleus");
 }
 
 static void
@@ -285,6 +301,7 @@ build_root(int efd, const struct sandbox_spec *spec)
 			fail(efd, "bind %s at /etc/nucleus", spec->conf);
 	}
 	scratch(efd, &spec->lim);
+	state(efd);
 	devices(efd);
 	if (mkdir("/proc", 0555) != 0 ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -430,6 +447,24 @@ keep_only(const struct child *c)
 	(void)syscall(SYS_close_range, (unsigned)next, ~0U, 0);
 }
 
+/*
+ * The sandbox ends with the host process that made it: a node killed
+ * outright must not leave its pods running, watched by no one, their
+ * cgroups in the way of the next pods of their names.  Set once the
+ * credentials have changed (a change clears it); a host already gone by
+ * then has closed its end of the error pipe, which poll sees.
+ */
+static void
+parent_death(int efd)
+{
+	struct pollfd p = { efd, 0, 0 };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		fail(efd, "parent death signal");
+	if (poll(&p, 1, 0) != 0)
+		_exit(127);
+}
+
 static int __attribute__((noreturn))
 init_main(struct child *c)
 {
@@ -447,6 +482,7 @@ init_main(struct child *c)
 	/* Become the uid and gid the host mapped: 0 inside, spec's outside. */
 	if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		fail(efd, "become uid 0 of the user namespace");
+	parent_death(efd);
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		fail(efd, "cgroup namespace");
 	if (sethostname(spec->name, strlen(spec->name)) != 0)

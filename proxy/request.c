@@ -429,11 +429,22 @@ request_line(struct conn *c, const char *line, size_t len)
 	struct req *r;
 	json_t *ev;
 
-	/* A line refused as a whole is recorded by its hash. */
+	/* A line refused as a whole is recorded by its hash; answered
+	 * under its id when it has one, for a peer that routes answers by
+	 * id (the node) would otherwise drop it. */
 	if (P->stopped) {
+		json_t *o = NULL, *id = NULL;
+		struct audit_err e;
+
+		if (cjson_parse(line, len, &o, &e) == 0)
+			id = json_object_get(o, "id");
+		if (!json_is_string(id) || json_string_length(id) > ID_MAX ||
+		    !printable(json_string_value(id), json_string_length(id)))
+			id = NULL;
 		audit_hash(h, line, len);
-		malformed(c, NULL, "unavailable", "the audit log has stopped",
+		malformed(c, id, "unavailable", "the audit log has stopped",
 		    len, h);
+		json_decref(o);
 		return;
 	}
 	if ((r = req_new(c)) == NULL)

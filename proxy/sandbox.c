@@ -21,6 +21,7 @@
 #include <linux/landlock.h>
 #include <stdint.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -37,10 +38,12 @@
 #define LL_FS_TRUNCATE		(1ULL << 14)	/* ABI 3 */
 #define LL_NET_BIND_TCP		(1ULL << 0)	/* ABI 4 */
 #define LL_NET_CONNECT_TCP	(1ULL << 1)	/* ABI 4 */
+#define LL_SCOPE_SIGNAL		(1ULL << 1)	/* ABI 6 */
 
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net;	/* ABI 4 */
+	uint64_t scoped;		/* ABI 6 */
 };
 
 static const char *const command_denied[] = {
@@ -135,7 +138,10 @@ allow_beneath(int ruleset, const char *path, uint64_t access)
 
 /*
  * A Landlock ruleset for commands: writes only beneath root and /tmp (and
- * /dev/null's writes), and, without egress, no TCP bind or connect.
+ * /dev/null's writes), without egress no TCP bind or connect, and no
+ * signal to a process outside the command's own domain: the commands
+ * run as the proxy's uid, and kill(-1, SIGKILL) would otherwise end the
+ * proxy and the spawner (and with them the pod).
  * Returns its fd, or -1 when the kernel has no Landlock (*abi is then 0).
  */
 int
@@ -162,10 +168,14 @@ sandbox_landlock(const char *root, int egress, int *abi,
 	attr.handled_access_fs = writes;
 	attrsz = sizeof(attr.handled_access_fs);
 	if (*abi >= 4) {
-		attrsz = sizeof(attr);
+		attrsz = offsetof(struct ll_ruleset_attr, scoped);
 		if (!egress)
 			attr.handled_access_net = LL_NET_BIND_TCP |
 			    LL_NET_CONNECT_TCP;
+	}
+	if (*abi >= 6) {
+		attrsz = sizeof(attr);
+		attr.scoped = LL_SCOPE_SIGNAL;
 	}
 	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, attrsz, 0);
 	if (fd < 0) {

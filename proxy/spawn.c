@@ -157,6 +157,24 @@ limit(int resource, rlim_t v)
 	return setrlimit(resource, &rl);
 }
 
+/*
+ * A command is the first the OOM killer takes, before the proxy and the
+ * spawner, whatever their sizes: in a pod they share one memory limit,
+ * and a proxy killed ends the pod.  Raising one's own score needs no
+ * privilege.
+ */
+static int
+oom_first(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, "1000", 4) == 4 ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
 /* In the child: set everything up, exec, or report why not. */
 static void __attribute__((noreturn))
 child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
@@ -171,7 +189,7 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 	/* Everything else closes at exec; errw reports until then. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 		goto fail;
-	if (limit(RLIMIT_CPU, timeout + 5) != 0 ||
+	if (oom_first() != 0 || limit(RLIMIT_CPU, timeout + 5) != 0 ||
 	    limit(RLIMIT_NOFILE, CMD_FILES_MAX) != 0 ||
 	    limit(RLIMIT_FSIZE, CMD_FSIZE_MAX) != 0 ||
 	    limit(RLIMIT_CORE, 0) != 0)

@@ -43,7 +43,7 @@ node_stop() {
 	pid=$(cat node.pid 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null
 	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 400 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done

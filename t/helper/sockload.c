@@ -11,6 +11,9 @@
  *	sockload stall SOCKET SECONDS	send stdin's lines but read nothing
  *					for SECONDS; then read every answer
  *					to stdout until the server closes
+ *	sockload stall-until SOCKET FILE
+ *					the same, reading nothing until FILE
+ *					exists (at most 300 seconds)
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -87,9 +90,11 @@ hold(const char *path, int n, int lines)
 		err(2, "calloc");
 	for (int i = 0; i < n; i++) {
 		fds[i] = dial(path);
-		/* A connection the server refused is closed: send fails. */
-		if (send(fds[i], line, (size_t)len, MSG_NOSIGNAL) == len &&
-		    answered(fds[i], answer, sizeof(answer))) {
+		/* A connection the server refused is closed, and the send
+		 * fails if it was closed first; a line it said before closing
+		 * is still there to read. */
+		(void)send(fds[i], line, (size_t)len, MSG_NOSIGNAL);
+		if (answered(fds[i], answer, sizeof(answer))) {
 			ok++;
 			if (lines)
 				printf("%s\n", answer);
@@ -106,7 +111,7 @@ hold(const char *path, int n, int lines)
 }
 
 static int
-stall(const char *path, double seconds)
+stall(const char *path, double seconds, const char *until_file)
 {
 	static char in[1 << 20], out[1 << 16];
 	size_t inlen = 0, inoff = 0;
@@ -117,7 +122,8 @@ stall(const char *path, double seconds)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	for (;;) {
 		struct pollfd p = { fd, 0, 0 };
-		int reading = now() >= until;
+		int reading = now() >= until || (until_file != NULL &&
+		    access(until_file, F_OK) == 0);
 
 		if (inoff == inlen && !eof) {
 			n = read(0, in, sizeof(in));
@@ -166,8 +172,11 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "hold-lines") == 0)
 		return hold(argv[2], atoi(argv[3]), 1);
 	if (argc == 4 && strcmp(argv[1], "stall") == 0)
-		return stall(argv[2], atof(argv[3]));
+		return stall(argv[2], atof(argv[3]), NULL);
+	if (argc == 4 && strcmp(argv[1], "stall-until") == 0)
+		return stall(argv[2], 300, argv[3]);
 	fprintf(stderr, "usage: sockload hold|hold-lines socket n | "
-	    "sockload stall socket seconds\n");
+	    "sockload stall socket seconds | "
+	    "sockload stall-until socket file\n");
 	return 2;
 }
