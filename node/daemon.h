@@ -24,6 +24,8 @@
 #define NODE_STATE_MAP	(1024UL * 1024 * 1024)	/* bytes of state.mdb at
 				   most: nonces within the skew, the pods */
 #define NODE_PRUNE_TICKS 60	/* seen nonces are pruned once a minute */
+#define POD_OUTBUF_MAX	(16 * 1024 * 1024)	/* bytes of requests waiting for
+				   a pod that does not read them */
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
 #define POD_RELEASE_MS	50	/* the loop waits this long for a pod's
 				   cgroup to empty; then the tick retries */

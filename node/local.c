@@ -257,6 +257,14 @@ local_start(const struct podspec *spec, const struct local_env *env,
 		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
 		goto fail;
 	}
+	/* The node's loop must never wait on a pod that stops reading. */
+	if (fcntl(chan[0], F_SETFL, fcntl(chan[0], F_GETFL) | O_NONBLOCK) !=
+	    0) {
+		audit_errf(err, "the pod's channel: %s", strerror(errno));
+		sandbox_kill(&pod->sb);
+		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
+		goto fail;
+	}
 	pod->chan = chan[0];
 	return 0;
 fail:

@@ -59,13 +59,14 @@ pod_summary(const struct pod *p)
 		json_array_append_new(agents, json_string(p->spec.agents[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
-	    "s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
+	    "s:i, s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
 	    p->spec.driver, "state", p->running ? "running" : p->lost ?
 	    "lost" : "stopped",
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
 	    (json_int_t)p->started, "audit_copy", p->copy_path,
 	    "audit_records", (json_int_t)records(p),
-	    "cgroup", p->lp.cgroup,
+	    "cgroup", p->lp.cgroup, "oom_kills", p->running ?
+	    cgroup_oom_kills(&p->lp.sb.cg) : 0,
 	    "resources", "memory_mib",
 	    (json_int_t)p->spec.lim.memory_mib, "cpus",
 	    (json_int_t)(p->spec.lim.cpus_milli / 1000), "pids",
@@ -404,6 +405,15 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 		    p->lost ? "the pod was lost when the node restarted (see "
 		    "pod.status); pod.stop removes it" : "the pod is not "
 		    "running");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
+	/* A pod that does not take its requests holds only so many. */
+	if (p->out.len - p->outoff > POD_OUTBUF_MAX) {
+		json_t *r = node_error(q->id, "unavailable", "the pod is not "
+		    "taking its requests: too many are waiting for it");
 
 		lines_send(c, r);
 		json_decref(r);

@@ -57,6 +57,24 @@ test_expect_success 'a pod that stops answering: unavailable within the deadline
 	ncall p-b stat "{\"path\":\"who\"}" >out && jq -e .ok out
 '
 
+test_expect_success 'a pod that takes no requests holds 16 MiB of them; the rest are unavailable at once' '
+	head -c 921600 /dev/zero | tr "\0" a >big &&
+	for i in $(seq 1 24); do
+		jq -nc --rawfile c big --arg id "w$i" --arg nonce "$(fresh_nonce)" \
+		    --argjson ts "$(date +%s)" \
+		    "{type:\"request\",v:1,id:\$id,kid:\"agent-7\",ts:\$ts,nonce:\$nonce,pod:\"p-b\",op:\"write\",args:{path:\"big\",content:\$c}}" |
+		    audit-tool sign request agent.key || return 1
+	done >lines &&
+	proxy=$(pod_proxy p-b) &&
+	kill -STOP "$proxy" &&
+	nsend <lines >out &&
+	kill -CONT "$proxy" &&
+	test "$(wc -l <out)" = 24 &&
+	jq -s -e "[.[] | select(.error.message | test(\"too many are waiting\"))] | length >= 4" out &&
+	jq -s -e "all(.[]; .ok or .error.kind == \"unavailable\")" out &&
+	ncall p-b stat "{\"path\":\"who\"}" >out && jq -e .ok out
+'
+
 test_expect_success 'the deadline is bounded' '
 	test_expect_code 2 nucleus-node serve -d n -D 0 2>err &&
 	grep -q usage err &&
