@@ -6,6 +6,7 @@
 #	make SANITIZE=1 check	the same under ASan and UBSan, in build/san/
 #	make bench		benchmarks: figures and ratios to a baseline
 #	make fuzz		each libFuzzer target for FUZZ_SECONDS
+#	make guest		the guest kernel and modules, in GUEST_CACHE
 #	make install		into $(DESTDIR)$(PREFIX)
 
 PREFIX ?= /usr/local
@@ -250,6 +251,11 @@ fuzz: deps
 	        build/fuzz/$$n.log; \
 	done
 
+# The guest image's kernel and modules, from Debian's archive, verified and
+# cached outside the tree (scripts/guest-image): prints the directory.
+guest: deps
+	@scripts/guest-image
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
@@ -263,7 +269,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check deps demo test bench fuzz install clean
+.PHONY: all check deps demo test bench fuzz guest install clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
