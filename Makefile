@@ -6,6 +6,8 @@
 #	make SANITIZE=1 check	the same under ASan and UBSan, in build/san/
 #	make bench		benchmarks: figures and ratios to a baseline
 #	make fuzz		each libFuzzer target for FUZZ_SECONDS
+#	make static		build/static/nucleus-proxy, for the guest image
+#	make guest		the guest kernel and modules, in GUEST_CACHE
 #	make install		into $(DESTDIR)$(PREFIX)
 
 PREFIX ?= /usr/local
@@ -127,6 +129,26 @@ $(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS) -lm
 
+# The proxy of the guest image, where there is no loader and no library:
+# static, from the -dev packages' .a archives.  static-pie, so that it
+# keeps ASLR like the others.  Not under SANITIZE (no static ASan).
+static_lib = $(if $(filter /%,$(shell $(CC) -print-file-name=lib$(1).a)), \
+	-l$(1),$(error \
+	lib$(1).a not found: install the Debian package $(2) (scripts/install-deps \
+	does)))
+STATIC_PROXY_LIBS = $(call static_lib,sodium,libsodium-dev) \
+	$(call static_lib,jansson,libjansson-dev) \
+	$(call static_lib,seccomp,libseccomp-dev) \
+	$(call static_lib,lmdb,liblmdb-dev) $(call static_lib,ev,libev-dev)
+STATIC_LDFLAGS = -static-pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
+STATIC = $(if $(filter 1,$(SANITIZE)),,$(B)/static/nucleus-proxy)
+
+$(B)/static/nucleus-proxy: $(PROXY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_LDFLAGS) -o $@ $^ $(STATIC_PROXY_LIBS) -lpthread -lm
+
+static: $(STATIC)
+
 $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS)
@@ -184,7 +206,7 @@ demo: deps
 	$(MAKE) all
 	NUCLEUS_BUILD=$(abspath $(B)) scripts/demo
 
-test: all $(UNIT_TESTS) $(HELPERS)
+test: all $(STATIC) $(UNIT_TESTS) $(HELPERS)
 	$(if $(MANPAGES),mandoc -Tlint -Wwarning $(MANPAGES))
 	NUCLEUS_BUILD=$(abspath $(B)) TEST_DIRECTORY=$(abspath t) \
 	    SANITIZE=$(SANITIZE) \
@@ -255,6 +277,11 @@ fuzz: deps
 	        build/fuzz/$$n.log; \
 	done
 
+# The guest image's kernel and modules, from Debian's archive, verified and
+# cached outside the tree (scripts/guest-image): prints the directory.
+guest: deps
+	@scripts/guest-image
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
@@ -268,7 +295,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check deps demo test bench fuzz install clean
+.PHONY: all check deps demo test bench fuzz guest static install clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
