@@ -127,6 +127,10 @@ main(void)
 	}
 	ok(strncmp(pod.log, "p-local.", 8) == 0, "its log is the pod's: %s",
 	    pod.log);
+	/* The node's end is non-blocking; this test asks and waits. */
+	ok(fcntl(pod.chan, F_GETFL) & O_NONBLOCK, "the node's end of the "
+	    "channel is non-blocking");
+	fcntl(pod.chan, F_SETFL, fcntl(pod.chan, F_GETFL) & ~O_NONBLOCK);
 
 	r = ask(pod.chan, "w1", "write", "{\"path\":\"hello.txt\","
 	    "\"content\":\"hi\\n\"}");
