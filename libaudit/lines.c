@@ -113,6 +113,21 @@ flush(struct lines_conn *c)
 	ev_io_stop(c->srv->loop, &c->wio);
 }
 
+/* A line was queued (or not: its bytes dropped): send what can go. */
+static void
+queued(struct lines_conn *c, size_t before, int failed)
+{
+	if (failed) {
+		c->out.len = before;
+		return;
+	}
+	flush(c);
+	if (!c->closed) {
+		pump(c);
+		maybe_done(c);
+	}
+}
+
 /* Queue one answer line; v is not consumed. */
 void
 lines_send(struct lines_conn *c, const json_t *v)
@@ -123,16 +138,8 @@ lines_send(struct lines_conn *c, const json_t *v)
 	if (c->closed || v == NULL)
 		return;
 	before = c->out.len;
-	if (cjson_encode(v, &c->out, &e) != 0 ||
-	    audit_buf_add(&c->out, "\n", 1) != 0) {
-		c->out.len = before;
-		return;
-	}
-	flush(c);
-	if (!c->closed) {
-		pump(c);
-		maybe_done(c);
-	}
+	queued(c, before, cjson_encode(v, &c->out, &e) != 0 ||
+	    audit_buf_add(&c->out, "\n", 1) != 0);
 }
 
 /* A line made elsewhere, as it is; the newline is added. */
@@ -144,16 +151,8 @@ lines_send_raw(struct lines_conn *c, const char *p, size_t len)
 	if (c->closed)
 		return;
 	before = c->out.len;
-	if (audit_buf_add(&c->out, p, len) != 0 ||
-	    audit_buf_add(&c->out, "\n", 1) != 0) {
-		c->out.len = before;
-		return;
-	}
-	flush(c);
-	if (!c->closed) {
-		pump(c);
-		maybe_done(c);
-	}
+	queued(c, before, audit_buf_add(&c->out, p, len) != 0 ||
+	    audit_buf_add(&c->out, "\n", 1) != 0);
 }
 
 static void
