@@ -82,6 +82,28 @@ test_expect_success 'a work directory larger than scratch_mib refuses the pod as
 	jq -e ".error.message | test(\"does not fit in scratch_mib\")" out
 '
 
+test_expect_success 'a work directory 64 deep is copied; 65 deep refuses the pod' '
+	mkdir -p "root/deep64/$(printf "d/%.0s" $(seq 63))d" &&
+	echo bottom >"root/deep64/$(printf "d/%.0s" $(seq 63))d/f" &&
+	mkdir -p "root/deep65/$(printf "d/%.0s" $(seq 64))d" &&
+	spec p-d64 deep64 &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-d64.json >out &&
+	jq -e .ok out &&
+	ncall p-d64 read "{\"path\":\"$(printf "d/%.0s" $(seq 63))d/f\"}" >out &&
+	jq -e ".result.data == \"bottom\\n\"" out &&
+	spec p-d65 deep65 &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-d65.json >out &&
+	jq -e ".error.message | test(\"deeper than 64 directories\")" out
+'
+
+test_expect_success 'a work directory of more than 100000 entries refuses the pod' '
+	mkdir root/many &&
+	(cd root/many && seq 1 100001 | sed "s/^/f/" | xargs touch) &&
+	spec p-many many &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-many.json >out &&
+	jq -e ".error.message | test(\"more than 100000 entries\")" out
+'
+
 test_expect_success 'a pod past its timeout_s is stopped, and that is recorded' '
 	printf "{\"v\":1,\"name\":\"p-t\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"timeout_s\":1}}" >t.json &&
 	nucleus-node pod -j -k admin.key -l n/node.sock create t.json >out &&
