@@ -125,6 +125,15 @@ struct pod {
 	int	 timed_out;	/* stopped for its timeout_s */
 	int	 exit_code;
 	int64_t	 started;
+	/* a VM booting: connected to, then its hello awaited */
+	int	 starting;
+	struct lines_conn *creator;	/* held: answered once it is up */
+	json_t	*creator_id;
+	char	 creator_kid[AUDIT_KID_MAX + 1];
+	ev_timer start_timer;
+	ev_tstamp start_deadline;
+	char	 hello[HELLO_MAX];
+	size_t	 hellolen;
 };
 
 /* A record to make durable, then an answer to send. */

@@ -283,7 +283,7 @@ run_program(const char *path, char *const argv[], char *out, size_t outsz,
 }
 
 /* The first executable regular file called name in a directory of PATH. */
-static int
+int
 find_on_path(const char *name, char *path, size_t pathsz)
 {
 	const char *dirs = getenv("PATH"), *p, *end;
@@ -724,6 +724,29 @@ probe_kvm(const void *arg, char *msg, size_t msgsz)
 		    access("/sys/module/kvm_pvm", F_OK) == 0 ?
 		    " (kvm_pvm is loaded: it runs PVM guests)" : "");
 	return 0;
+}
+
+/*
+ * For the VM drivers: does a plain guest run on /dev/kvm here?  1 yes,
+ * 0 no (and why).
+ */
+int
+doctor_kvm_usable(char *why, size_t whysz)
+{
+	int fd, api;
+
+	if ((fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0) {
+		audit_fmt(why, whysz, "/dev/kvm: %s", strerror(errno));
+		return 0;
+	}
+	api = ioctl(fd, KVM_GET_API_VERSION, 0);
+	close(fd);
+	if (api != KVM_API) {
+		audit_fmt(why, whysz, "/dev/kvm: API %d, want %d", api,
+		    KVM_API);
+		return 0;
+	}
+	return probe(probe_kvm, NULL, why, whysz) == 0;
 }
 
 static void

@@ -49,28 +49,49 @@ write_owned(const char *path, const char *text, size_t len, uid_t uid,
 	return 0;
 }
 
-/* The proxy's pod file, from the spec. */
-static int
-pod_file(const struct podspec *spec, const char *path, uid_t uid, gid_t gid,
-    struct audit_err *err)
+/*
+ * The proxy's pod file, from the spec; with run_uid (not 0), its
+ * commands run as that uid and gid (a VM's guest, where the proxy is
+ * root).  Its text, malloc'd, or NULL.
+ */
+char *
+local_pod_file(const struct podspec *spec, uid_t run_uid, gid_t run_gid,
+    size_t *len, struct audit_err *err)
 {
 	struct audit_buf b = { 0 };
 	json_t *o;
-	int rc;
 
 	o = json_pack("{s:i, s:s, s:O, s:s, s:s, s:s, s:[s,s]}", "v", 1,
 	    "pod", spec->name, "policy", spec->policy, "root", "/work",
 	    "state", "/var/lib/nucleus", "trust", "/etc/nucleus/trust",
 	    "path", "/usr/bin", "/bin");
+	if (o != NULL && run_uid != 0)
+		json_object_set_new(o, "run_as", json_pack("{s:I, s:I}",
+		    "uid", (json_int_t)run_uid, "gid", (json_int_t)run_gid));
 	if (o == NULL || cjson_encode(o, &b, err) != 0 ||
 	    audit_buf_add(&b, "\n", 1) != 0) {
 		json_decref(o);
 		audit_buf_free(&b);
-		return audit_errf(err, "%s: cannot make the pod file", path);
+		audit_errf(err, "cannot make the pod file");
+		return NULL;
 	}
-	rc = write_owned(path, b.p, b.len, uid, gid, err);
 	json_decref(o);
-	audit_buf_free(&b);
+	*len = b.len;
+	return b.p;
+}
+
+static int
+pod_file(const struct podspec *spec, const char *path, uid_t uid, gid_t gid,
+    struct audit_err *err)
+{
+	size_t len;
+	char *text = local_pod_file(spec, 0, 0, &len, err);
+	int rc;
+
+	if (text == NULL)
+		return -1;
+	rc = write_owned(path, text, len, uid, gid, err);
+	free(text);
 	return rc;
 }
 
@@ -103,23 +124,20 @@ read_line_within(int fd, char *buf, size_t sz, int ms)
 	return -1;
 }
 
-/* hello in, the node's key-cert out. */
-static int
-handshake(struct local_pod *pod, const struct local_env *env, int io,
-    struct audit_err *err)
+/*
+ * The proxy's hello (a line, without its newline): its log and key.
+ * Fills pod->log and pod->pubkey, and cert with the key-cert line the
+ * node signs for them.
+ */
+int
+pod_hello(struct local_pod *pod, const struct local_env *env,
+    const char *line, struct audit_buf *b, struct audit_err *err)
 {
-	char line[1024];
 	json_error_t jerr;
 	json_t *h = NULL, *cert = NULL;
-	struct audit_buf b = { 0 };
 	const char *pk;
 	int rc = -1;
 
-	if (read_line_within(io, line, sizeof(line), LOCAL_HELLO_MS) != 0) {
-		audit_errf(err, "the proxy said no hello within %d ms (see "
-		    "%s/proxy.err)", LOCAL_HELLO_MS, pod->dir);
-		return -1;
-	}
 	if ((h = json_loads(line, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
 	    !json_is_string(json_object_get(h, "log")) ||
 	    !json_is_string(json_object_get(h, "pod")) ||
@@ -134,18 +152,37 @@ handshake(struct local_pod *pod, const struct local_env *env, int io,
 	    json_object_get(h, "log")));
 	if ((cert = audit_key_cert(env->node_key, pod->log, pod->pubkey,
 	    (int64_t)time(NULL), err)) == NULL ||
-	    cjson_encode(cert, &b, err) != 0 || audit_buf_add(&b, "\n", 1) != 0)
+	    cjson_encode(cert, b, err) != 0 || audit_buf_add(b, "\n", 1) != 0)
 		goto out;
-	if (audit_writeall(io, b.p, b.len) != 0) {
-		audit_errf(err, "the proxy took no key-cert: %s",
-		    strerror(errno));
-		goto out;
-	}
 	rc = 0;
 out:
-	audit_buf_free(&b);
 	json_decref(cert);
 	json_decref(h);
+	return rc;
+}
+
+/* hello in, the node's key-cert out. */
+static int
+handshake(struct local_pod *pod, const struct local_env *env, int io,
+    struct audit_err *err)
+{
+	char line[HELLO_MAX];
+	struct audit_buf b = { 0 };
+	int rc = -1;
+
+	if (read_line_within(io, line, sizeof(line), LOCAL_HELLO_MS) != 0) {
+		audit_errf(err, "the proxy said no hello within %d ms (see "
+		    "%s/proxy.err)", LOCAL_HELLO_MS, pod->dir);
+		return -1;
+	}
+	if (pod_hello(pod, env, line, &b, err) == 0) {
+		if (audit_writeall(io, b.p, b.len) == 0)
+			rc = 0;
+		else
+			audit_errf(err, "the proxy took no key-cert: %s",
+			    strerror(errno));
+	}
+	audit_buf_free(&b);
 	return rc;
 }
 

@@ -38,7 +38,8 @@ node_usage(void)
 	fprintf(stderr,
 	    "usage: nucleus-node serve [-B path] [-d dir] [-k keyfile] "
 	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
-	    "[-W workroot] [-D seconds] [-w seconds]\n"
+	    "[-W workroot] [-D seconds] [-w seconds] "
+	    "[-G guest-dir] [-Q qemu]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
@@ -160,7 +161,9 @@ static int
 serve(int argc, char **argv)
 {
 	const char *dir = dir_default(), *keyfile = NULL, *keyring = NULL,
-	    *trust = NULL, *sock = NULL, *proxy = NULL, *workroot = NULL;
+	    *trust = NULL, *sock = NULL, *proxy = NULL, *workroot = NULL,
+	    *guest = NULL, *qemu = NULL;
+	static char qemu_path[4096], why[512];
 	char log_id[AUDIT_LOGID_MAX + 1], hash[AUDIT_HEX_LEN + 1], exe[4096];
 	char *absdir;
 	struct audit_err e;
@@ -175,11 +178,12 @@ serve(int argc, char **argv)
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
 	N->fwd_deadline = NODE_FWD_DEADLINE;
-	while ((c = getopt(argc, argv, "B:D:d:g:K:k:l:P:T:W:w:")) != -1) {
+	while ((c = getopt(argc, argv, "B:D:d:G:g:K:k:l:P:Q:T:W:w:")) != -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
 		case 'D': N->fwd_deadline = atoi(optarg); break;
 		case 'd': dir = optarg; break;
+		case 'G': guest = optarg; break;
 		case 'g': {
 			struct group *gr = getgrnam(optarg);
 
@@ -192,6 +196,7 @@ serve(int argc, char **argv)
 		case 'k': keyfile = optarg; break;
 		case 'l': sock = optarg; break;
 		case 'P': proxy = optarg; break;
+		case 'Q': qemu = optarg; break;
 		case 'T': trust = optarg; break;
 		case 'W': workroot = optarg; break;
 		case 'w': N->gate.skew = atoi(optarg); break;
@@ -251,6 +256,24 @@ serve(int argc, char **argv)
 	N->lenv.binds[2] = "/lib";
 	N->lenv.binds[3] = "/lib64";
 	N->lenv.work_root = -1;
+	/* The VM drivers: the guest image, QEMU, and KVM if it works. */
+	if (guest != NULL) {
+		if ((N->lenv.guest = realpath(guest, NULL)) == NULL) {
+			fprintf(stderr, "nucleus-node: -G %s: %s\n", guest,
+			    strerror(errno));
+			return 1;
+		}
+		if (qemu == NULL && find_on_path("qemu-system-x86_64",
+		    qemu_path, sizeof(qemu_path)) == 0)
+			qemu = qemu_path;
+		N->lenv.qemu = qemu;
+		N->lenv.kvm = doctor_kvm_usable(why, sizeof(why));
+		qemu_probe(&N->lenv);
+		fprintf(stderr, "nucleus-node: VMs: %s, %s%s%s\n",
+		    qemu != NULL ? qemu : "no qemu-system-x86_64 on PATH",
+		    N->lenv.kvm ? "KVM" : "TCG", N->lenv.kvm ? "" : ": ",
+		    N->lenv.kvm ? "" : why);
+	}
 	if (workroot != NULL && (N->lenv.work_root = open(workroot, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "nucleus-node: -W %s: %s\n", workroot,

@@ -173,6 +173,11 @@ struct local_env {
 	gid_t	 gid;
 	const char *binds[SANDBOX_BINDS_MAX + 1];	/* read-only paths */
 	int	 work_root;	/* -W: what work.copy is beneath; or -1 */
+	/* the VM drivers */
+	const char *guest;	/* -G: vmlinux, initramfs.cpio, root.squashfs */
+	const char *qemu;	/* qemu-system-x86_64, or NULL */
+	int	 kvm;		/* a plain guest runs on /dev/kvm */
+	unsigned tsc_khz;	/* the host's TSC, for TCG guests */
 };
 
 struct local_pod {
@@ -187,8 +192,40 @@ struct local_pod {
 
 int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
+char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
+	    struct audit_err *);
+int	 pod_hello(struct local_pod *, const struct local_env *,
+	    const char *, struct audit_buf *, struct audit_err *);
+
+/*
+ * The VM drivers (qemu.c): a VMM process in its own cgroup, as the pod's
+ * host uid, under the node's seccomp filter.
+ */
+#define QEMU_OVERHEAD_MIB 256	/* QEMU's own memory, past the guest's */
+#define QEMU_PIDS	64	/* QEMU's threads */
+#define QEMU_TB_MIB	64	/* TCG's translation cache */
+#define QEMU_READY_MS	60000	/* pod.create to the guest's hello */
+#define QEMU_START_POLL_MS 20	/* connecting to QEMU's channel socket */
+#define HELLO_MAX	1024	/* bytes in the proxy's hello line */
+
+struct vmm_spec {
+	const char *cgroup;
+	struct limits lim;
+	uid_t	 uid;
+	gid_t	 gid;
+	const char *errpath;	/* its stdout and stderr */
+};
+
+int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
+	    struct audit_err *);
+int	 qemu_launch(const struct podspec *, const struct local_env *,
+	    const char *, struct local_pod *, struct audit_err *);
+void	 qemu_channel_path(const struct local_pod *, char *, size_t);
+void	 qemu_probe(struct local_env *);
 
 /* nucleus-node doctor (doctor.c): which drivers can run here. */
 int	 doctor_run(int);
+int	 doctor_kvm_usable(char *, size_t);
+int	 find_on_path(const char *, char *, size_t);
 
 #endif /* NUCLEUS_NODE_H */

@@ -11,11 +11,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "daemon.h"
 #include "replay.h"
@@ -27,6 +30,7 @@ static void pod_write(struct ev_loop *, ev_io *, int);
 static void pod_exit(struct ev_loop *, ev_io *, int);
 static void copy_fault(struct pod *, const char *);
 static void fwd_free(struct fwd *);
+static void start_fail(struct pod *, const char *);
 
 struct pod *
 pod_find(const char *name)
@@ -60,7 +64,8 @@ pod_summary(const struct pod *p)
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
 	    "s:i, s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
-	    p->spec.driver, "state", p->running ? "running" : p->lost ?
+	    p->spec.driver, "state", p->running ? "running" : p->starting ?
+	    "starting" : p->lost ?
 	    "lost" : "stopped",
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
 	    (json_int_t)p->started, "audit_copy", p->copy_path,
@@ -231,6 +236,10 @@ pod_exit(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (p->starting) {
+		start_fail(p, "the VM ended while its guest booted");
+		return;
+	}
 	ev_io_stop(N->loop, &p->exit_io);
 	(void)sandbox_wait(&p->lp.sb, &code);
 	pod_stopped(p, "the pod has ended");
@@ -242,20 +251,207 @@ pod_exit(struct ev_loop *loop, ev_io *w, int revents)
 	pod_free(p, POD_RELEASE_MS);
 }
 
+/* Say no to a pod.create: recorded, and answered when c is given. */
+static void
+refuse(struct lines_conn *c, const char *kid, const json_t *id,
+    const char *pod, const char *kind, const char *why)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s}", "event", "pod.refused",
+	    "signer", kid, "kind", kind, "message", why);
+
+	if (pod != NULL)
+		json_object_set_new(ev, "pod", json_string(pod));
+	node_record(c, ev, node_error(id, kind, why));
+}
+
+static void
+link_pod(struct pod *p)
+{
+	p->next = N->pods;
+	N->pods = p;
+	N->npods++;
+}
+
+/*
+ * A pod whose proxy has said hello and taken its key-cert: its copy is
+ * opened, it is stored, served, recorded and answered for.
+ */
+static void
+pod_up(struct pod *p, struct lines_conn *c, const char *kid,
+    const json_t *id, int linked)
+{
+	struct audit_err e;
+	const char *why = NULL;
+	json_t *ev;
+
+	if ((p->cw = copyw_open(p->lp.dir, p->lp.log, p->lp.pubkey, &N->self,
+	    &e)) == NULL)
+		why = e.msg;
+	else {
+		audit_fmt(p->copy_path, sizeof(p->copy_path), "%s",
+		    p->cw->c.path);
+		p->started = (int64_t)time(NULL);
+		p->pid_start = podstate_start_time(p->lp.sb.pid);
+		if (podstate_save(p) != 0)
+			why = "the pod cannot be stored";
+	}
+	if (why != NULL) {
+		sandbox_kill(&p->lp.sb);
+		refuse(c, kid, id, p->spec.name, "internal", why);
+		if (p->lp.chan >= 0)
+			close(p->lp.chan);
+		ev_io_stop(N->loop, &p->exit_io);
+		if (linked)
+			unlink_pod(p);
+		pod_free(p, RELEASE_WAIT_MS);
+		return;
+	}
+	p->running = 1;
+	ev_io_init(&p->rio, pod_read, p->lp.chan, EV_READ);
+	ev_io_init(&p->wio, pod_write, p->lp.chan, EV_WRITE);
+	p->rio.data = p->wio.data = p;
+	ev_io_start(N->loop, &p->rio);
+	if (!linked) {
+		ev_io_init(&p->exit_io, pod_exit, p->lp.sb.pidfd, EV_READ);
+		p->exit_io.data = p;
+		ev_io_start(N->loop, &p->exit_io);
+		link_pod(p);
+	}
+	ev = pod_summary(p);
+	/* "log" is a record's own member: the pod's log is "pod_log". */
+	json_object_set(ev, "pod_log", json_object_get(ev, "log"));
+	json_object_del(ev, "log");
+	json_object_set_new(ev, "event", json_string("pod.create"));
+	json_object_set_new(ev, "signer", json_string(kid));
+	json_object_del(ev, "state");
+	node_record(c, ev, node_ok(id, pod_summary(p)));
+}
+
+/* A VM that did not come up: stopped, recorded, its creator answered. */
+static void
+start_fail(struct pod *p, const char *why)
+{
+	char msg[LOCAL_PATH_MAX * 2 + 256];
+
+	audit_fmt(msg, sizeof(msg), "%s (see %s/qemu.err and "
+	    "%s/vm/console.log)", why, p->lp.dir, p->lp.dir);
+	ev_timer_stop(N->loop, &p->start_timer);
+	ev_io_stop(N->loop, &p->rio);
+	ev_io_stop(N->loop, &p->exit_io);
+	sandbox_kill(&p->lp.sb);
+	if (p->lp.chan >= 0)
+		close(p->lp.chan);
+	p->lp.chan = -1;
+	refuse(p->creator, p->creator_kid, p->creator_id, p->spec.name,
+	    "internal", msg);
+	unlink_pod(p);
+	pod_free(p, RELEASE_WAIT_MS);
+}
+
+static void
+start_done(struct pod *p)
+{
+	struct lines_conn *c = p->creator;
+	json_t *id = p->creator_id;
+
+	ev_timer_stop(N->loop, &p->start_timer);
+	ev_io_stop(N->loop, &p->rio);
+	p->starting = 0;
+	p->creator = NULL;
+	p->creator_id = NULL;
+	pod_up(p, c, p->creator_kid, id, 1);
+	lines_release(c);
+	json_decref(id);
+}
+
+/* The guest's hello, a byte at a time: what follows is the pod's. */
+static void
+hello_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pod *p = w->data;
+	struct audit_buf cert = { 0 };
+	struct audit_err e;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	for (;;) {
+		if (p->hellolen + 1 >= sizeof(p->hello)) {
+			start_fail(p, "the guest's hello is too long");
+			return;
+		}
+		n = read(p->lp.chan, p->hello + p->hellolen, 1);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			start_fail(p, "the guest closed its channel before "
+			    "its hello");
+			return;
+		}
+		if (p->hello[p->hellolen] == '\n')
+			break;
+		p->hellolen++;
+	}
+	p->hello[p->hellolen] = '\0';
+	if (pod_hello(&p->lp, &N->lenv, p->hello, &cert, &e) != 0) {
+		audit_buf_free(&cert);
+		start_fail(p, e.msg);
+		return;
+	}
+	/* A fresh socket takes a few hundred bytes at once, or it is
+	 * broken. */
+	if (write(p->lp.chan, cert.p, cert.len) != (ssize_t)cert.len) {
+		audit_buf_free(&cert);
+		start_fail(p, "the guest took no key-cert");
+		return;
+	}
+	audit_buf_free(&cert);
+	start_done(p);
+}
+
+/* Until QEMU listens: connect; past the deadline: give up. */
+static void
+start_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pod *p = w->data;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	(void)revents;
+	if (ev_now(loop) > p->start_deadline) {
+		char why[128];
+
+		audit_fmt(why, sizeof(why), "the guest said no hello within "
+		    "%d ms", QEMU_READY_MS);
+		start_fail(p, why);
+		return;
+	}
+	if (p->lp.chan >= 0)
+		return;
+	qemu_channel_path(&p->lp, sa.sun_path, sizeof(sa.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return;		/* not yet */
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	p->lp.chan = fd;
+	ev_io_init(&p->rio, hello_read, fd, EV_READ);
+	p->rio.data = p;
+	ev_io_start(loop, &p->rio);
+}
+
 static void
 create(struct lines_conn *c, struct gate_req *q)
 {
 	char dir[LOCAL_PATH_MAX];
 	struct audit_err e;
 	struct pod *p, *old;
-	json_t *ev;
 
 	if (N->npods >= NODE_PODS_MAX) {
-		node_record(c, json_pack("{s:s, s:s, s:s, s:s}", "event",
-		    "pod.refused", "signer", q->kid, "kind", "unavailable",
-		    "message", "the node runs as many pods as it may"),
-		    node_error(q->id, "unavailable", "the node runs as many "
-		    "pods as it may"));
+		refuse(c, q->kid, q->id, NULL, "unavailable", "the node runs "
+		    "as many pods as it may");
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
@@ -263,80 +459,57 @@ create(struct lines_conn *c, struct gate_req *q)
 	if (podspec_parse(&p->spec, json_object_get(q->obj, "args"),
 	    &e) != 0) {
 		free(p);
-		node_record(c, json_pack("{s:s, s:s, s:s, s:s}", "event",
-		    "pod.refused", "signer", q->kid, "kind", "bad_request",
-		    "message", e.msg), node_error(q->id, "bad_request",
-		    e.msg));
+		refuse(c, q->kid, q->id, NULL, "bad_request", e.msg);
 		return;
 	}
-	if ((old = pod_find(p->spec.name)) != NULL || strcmp(p->spec.driver,
-	    "local") != 0) {
+	if ((old = pod_find(p->spec.name)) != NULL ||
+	    strcmp(p->spec.driver, "firecracker") == 0) {
 		const char *why = old != NULL && old->lost ? "a lost pod of "
 		    "that name is kept until pod.stop removes it" : old !=
-		    NULL ? "a pod of that name is running" : "only the local "
-		    "driver is built so far";
+		    NULL ? "a pod of that name is running" : "the firecracker "
+		    "driver is not built yet";
 
-		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
-		    "bad_request", "message", why), node_error(q->id,
-		    "bad_request", why));
+		refuse(c, q->kid, q->id, p->spec.name, "bad_request", why);
 		podspec_free(&p->spec);
 		free(p);
 		return;
 	}
-	audit_fmt(dir, sizeof(dir), "%s/%s", N->pods_dir, p->spec.name);
-	if (local_start(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
-		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
-		    "internal", "message", e.msg), node_error(q->id, "internal",
-		    e.msg));
-		podspec_free(&p->spec);
-		free(p);
-		return;
-	}
-	if ((p->cw = copyw_open(dir, p->lp.log, p->lp.pubkey, &N->self,
-	    &e)) == NULL) {
-		sandbox_kill(&p->lp.sb);
-		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
-		    "internal", "message", e.msg), node_error(q->id, "internal",
-		    e.msg));
-		close(p->lp.chan);
-		pod_free(p, RELEASE_WAIT_MS);
-		return;
-	}
-	audit_fmt(p->copy_path, sizeof(p->copy_path), "%s", p->cw->c.path);
 	p->spec_obj = json_incref(json_object_get(q->obj, "args"));
-	p->started = (int64_t)time(NULL);
-	p->pid_start = podstate_start_time(p->lp.sb.pid);
-	if (podstate_save(p) != 0) {
-		sandbox_kill(&p->lp.sb);
-		node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-		    "pod.refused", "signer", q->kid, "pod", p->spec.name, "kind",
-		    "internal", "message", "the pod cannot be stored"),
-		    node_error(q->id, "internal", "the pod cannot be stored"));
-		close(p->lp.chan);
-		pod_free(p, RELEASE_WAIT_MS);
+	audit_fmt(dir, sizeof(dir), "%s/%s", N->pods_dir, p->spec.name);
+	if (strcmp(p->spec.driver, "local") == 0) {
+		if (local_start(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
+			refuse(c, q->kid, q->id, p->spec.name, "internal",
+			    e.msg);
+			json_decref(p->spec_obj);
+			podspec_free(&p->spec);
+			free(p);
+			return;
+		}
+		pod_up(p, c, q->kid, q->id, 0);
 		return;
 	}
-	p->running = 1;
-	ev_io_init(&p->rio, pod_read, p->lp.chan, EV_READ);
-	ev_io_init(&p->wio, pod_write, p->lp.chan, EV_WRITE);
+	/* A VM: started now, answered for once its guest says hello. */
+	if (qemu_launch(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
+		refuse(c, q->kid, q->id, p->spec.name, "internal", e.msg);
+		json_decref(p->spec_obj);
+		podspec_free(&p->spec);
+		free(p);
+		return;
+	}
+	p->starting = 1;
+	p->creator = c;
+	lines_hold(c);
+	p->creator_id = json_incref(q->id);
+	audit_fmt(p->creator_kid, sizeof(p->creator_kid), "%s", q->kid);
+	p->start_deadline = ev_now(N->loop) + QEMU_READY_MS / 1000.0;
+	ev_timer_init(&p->start_timer, start_tick, 0., QEMU_START_POLL_MS /
+	    1000.0);
+	p->start_timer.data = p;
+	ev_timer_start(N->loop, &p->start_timer);
 	ev_io_init(&p->exit_io, pod_exit, p->lp.sb.pidfd, EV_READ);
-	p->rio.data = p->wio.data = p->exit_io.data = p;
-	ev_io_start(N->loop, &p->rio);
+	p->exit_io.data = p;
 	ev_io_start(N->loop, &p->exit_io);
-	p->next = N->pods;
-	N->pods = p;
-	N->npods++;
-	ev = pod_summary(p);
-	/* "log" is a record's own member: the pod's log is "pod_log". */
-	json_object_set(ev, "pod_log", json_object_get(ev, "log"));
-	json_object_del(ev, "log");
-	json_object_set_new(ev, "event", json_string("pod.create"));
-	json_object_set_new(ev, "signer", json_string(q->kid));
-	json_object_del(ev, "state");
-	node_record(c, ev, node_ok(q->id, pod_summary(p)));
+	link_pod(p);
 }
 
 void

@@ -77,6 +77,8 @@ struct config {
 	int	 check_only;	/* -n */
 	int	 want_cert;	/* -C */
 	int	 copy_audit;	/* -A */
+	int	 init;		/* -I: PID 1 of a VM (init.c) */
+	int	 channel_persists;	/* the channel outlives its peer */
 };
 
 int	 config_load(struct config *, const char *, struct audit_err *);

@@ -42,7 +42,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: nucleus-proxy [-ACn] [-f fd] [-l socket] "
-	    "[-v port] -p podfile\n");
+	    "[-v port] -p podfile\n"
+	    "       nucleus-proxy -I [-v port] [-p podfile]\n");
 	exit(EXIT_ERR);
 }
 
@@ -67,7 +68,7 @@ options(int argc, char **argv, struct config *c)
 
 	c->listen_fd = -1;
 	c->vsock_port = -1;
-	while ((ch = getopt(argc, argv, "ACf:l:np:v:")) != -1) {
+	while ((ch = getopt(argc, argv, "ACf:Il:np:v:")) != -1) {
 		switch (ch) {
 		case 'A':
 			c->copy_audit = 1;
@@ -77,6 +78,9 @@ options(int argc, char **argv, struct config *c)
 			break;
 		case 'f':
 			c->listen_fd = number(optarg, INT_MAX);
+			break;
+		case 'I':
+			c->init = 1;
 			break;
 		case 'l':
 			c->socket_path = optarg;
@@ -94,7 +98,17 @@ options(int argc, char **argv, struct config *c)
 			usage();
 		}
 	}
-	if (pod == NULL || optind != argc)
+	if (optind != argc)
+		usage();
+	c->podfile = pod;
+	if (c->init) {
+		/* Everything else is init_pid1()'s to set. */
+		if (c->copy_audit || c->want_cert || c->check_only ||
+		    c->listen_fd >= 0 || c->socket_path != NULL)
+			usage();
+		return;
+	}
+	if (pod == NULL)
 		usage();
 	if (!c->check_only && c->socket_path == NULL && c->listen_fd < 0 &&
 	    c->vsock_port < 0)
@@ -103,7 +117,6 @@ options(int argc, char **argv, struct config *c)
 	    c->vsock_port >= 0))
 		errx(EXIT_ERR, "-A: the audit copy goes to -f's connection "
 		    "alone");
-	c->podfile = pod;
 }
 
 /* A log id for this boot: the pod, the time, and a little chance. */
@@ -330,6 +343,8 @@ main(int argc, char **argv)
 	int sock;
 
 	options(argc, argv, &p->cfg);
+	if (p->cfg.init)
+		init_pid1(&p->cfg);
 	/*
 	 * Answers of up to a few MiB are made and freed all the time: keep
 	 * the heap rather than give it back and ask again for each.

@@ -80,6 +80,9 @@ struct conn {
 	int	 pending;	/* requests not yet answered */
 	int	 eof;		/* the peer sends no more; answers still go */
 	int	 closed;	/* the peer is gone */
+	int	 persists;	/* a VM's port: its host may come back */
+	int	 hostless;	/* and is gone for now */
+	ev_timer retry;		/* looking for it again */
 };
 
 struct proxy {
@@ -113,6 +116,10 @@ extern struct proxy *P;
 
 /* serve.c */
 int	 serve_listen(struct proxy *, struct audit_err *);
+
+/* -I (init.c): PID 1's work; returns in the proxy proper. */
+#define CHANNEL_RETRY_MS 50	/* a port without its host, looked at */
+void	 init_pid1(struct config *);
 void	 conn_send(struct conn *, json_t *);
 void	 conn_send_raw(struct conn *, const char *, size_t);
 void	 conn_release(struct conn *);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ conn_close(struct conn *c)
 }
 
 static int pump(struct conn *);
+static void host_gone(struct conn *);
 
 /* A peer that said all it had to say, and has all its answers: done. */
 static void
@@ -87,12 +89,17 @@ flush(struct conn *c)
 	ssize_t n;
 
 	while (c->outoff < c->out.len) {
-		n = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff,
-		    MSG_NOSIGNAL);
+		/* write(2), not send(2): a VM's port is not a socket.
+		 * SIGPIPE is ignored. */
+		n = write(c->fd, c->out.p + c->outoff, c->out.len - c->outoff);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 1;
+		if (n <= 0 && c->persists) {
+			host_gone(c);
+			return 1;
+		}
 		if (n <= 0) {
 			conn_close(c);
 			return -1;
@@ -145,7 +152,11 @@ conn_send_raw(struct conn *c, const char *p, size_t len)
 static void
 queued(struct conn *c)
 {
+	if (c->hostless)
+		return;		/* written once the host is back */
 	if (!ev_is_active(&c->wio) && flush(c) != 1)
+		return;
+	if (c->hostless)
 		return;
 	ev_io_start(P->loop, &c->wio);
 	/* A peer that does not read its answers is not read either. */
@@ -246,7 +257,7 @@ pump(struct conn *c)
 		take(c);
 	if (c->roff == c->rlen)
 		c->roff = c->rlen = 0;
-	if (c->rlen == 0 && !c->eof && can_take(c))
+	if (c->rlen == 0 && !c->eof && !c->hostless && can_take(c))
 		ev_io_start(P->loop, &c->rio);
 	else
 		ev_io_stop(P->loop, &c->rio);
@@ -257,6 +268,46 @@ pump(struct conn *c)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * A VM's port whose host end went away (the node restarted, say): the
+ * line being read is dropped, answers not yet written wait, and the
+ * port is looked at every CHANNEL_RETRY_MS until a host is there again;
+ * a port says only POLLHUP meanwhile, which no watcher could wait on.
+ */
+static void
+host_back(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+	struct pollfd pf = { c->fd, POLLIN, 0 };
+
+	(void)revents;
+	if (poll(&pf, 1, 0) < 0 || (pf.revents & POLLHUP))
+		return;
+	ev_timer_stop(loop, w);
+	c->hostless = 0;
+	if (c->outoff < c->out.len)
+		ev_io_start(loop, &c->wio);
+	if (pump(c) == 0)
+		maybe_done(c);
+}
+
+static void
+host_gone(struct conn *c)
+{
+	if (c->hostless)
+		return;
+	c->hostless = 1;
+	c->inlen = 0;
+	c->overlong = 0;
+	c->rlen = c->roff = 0;
+	ev_io_stop(P->loop, &c->rio);
+	ev_io_stop(P->loop, &c->wio);
+	ev_timer_init(&c->retry, host_back, CHANNEL_RETRY_MS / 1000.0,
+	    CHANNEL_RETRY_MS / 1000.0);
+	c->retry.data = c;
+	ev_timer_start(P->loop, &c->retry);
 }
 
 static void
@@ -271,9 +322,13 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(P->loop, &c->rio);	/* not all taken yet */
 		return;
 	}
-	n = recv(c->fd, c->rbuf, sizeof(c->rbuf), 0);
+	n = read(c->fd, c->rbuf, sizeof(c->rbuf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n <= 0 && c->persists) {
+		host_gone(c);
+		return;
+	}
 	if (n < 0) {
 		conn_close(c);
 		return;
@@ -407,7 +462,8 @@ fd_listener(struct proxy *p, int fd, struct audit_err *err)
 	int on = 0;
 	socklen_t len = sizeof(on);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 &&
+	    !(errno == ENOTSOCK && p->cfg.channel_persists))
 		return audit_errf(err, "-f %d: not a socket: %s", fd,
 		    strerror(errno));
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -415,8 +471,10 @@ fd_listener(struct proxy *p, int fd, struct audit_err *err)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		return add_listener(p, fd);
 	}
-	return conn_add(fd) == 0 ? 0 : audit_errf(err, "-f %d: cannot serve",
-	    fd);
+	if (conn_add(fd) != 0)
+		return audit_errf(err, "-f %d: cannot serve", fd);
+	p->conns->persists = p->cfg.channel_persists;
+	return 0;
 }
 
 int

@@ -1,0 +1,540 @@
+/*
+ * The qemu driver: a pod is a microVM under QEMU (its microvm machine),
+ * booting the guest image (-G: vmlinux, initramfs.cpio, root.squashfs),
+ * whose PID 1 is nucleus-proxy -I.
+ *
+ *	<dir>/vm/		owned by the pod's host uid, mode 0700
+ *	<dir>/vm/initrd		the guest's initramfs, with a second archive
+ *				appended: /etc/nucleus/pod.json and trust
+ *	<dir>/vm/scratch.img	the scratch drive: ext4 of scratch_mib,
+ *				made here with work and tmp (and work.copy)
+ *	<dir>/vm/chan.sock	the channel: QEMU listens, the node connects;
+ *				the guest's virtio serial port INIT_PORT_NAME
+ *	<dir>/vm/console.log	the guest's serial console
+ *	<dir>/qemu.err		what QEMU says
+ *
+ * QEMU gets no network device at all (-nodefaults), the root image
+ * read-only, its own cgroup (the pod's memory and CPU, plus room for
+ * QEMU itself), its own -sandbox, and a seccomp filter of the node's,
+ * loaded before it is executed; it runs as the pod's host uid, never as
+ * root.  KVM only where a plain guest runs on it (doctor's probe);
+ * otherwise TCG.
+ *
+ * Starting is in two halves: qemu_launch() makes the files and starts
+ * QEMU, at once; the guest then takes seconds to boot, during which the
+ * node's loop goes on serving (pods.c connects and waits for the hello).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "node.h"
+
+/* The guest's own uid and gid for commands: see the pod file. */
+#define VM_RUN_UID	1000
+#define VM_RUN_GID	1000
+#define VM_PORT_NAME	"org.nucleus.channel"
+/* The kernel's arguments, but the TSC's and init's. */
+#define VM_APPEND	"console=ttyS0 quiet panic=-1 random.trust_cpu=on " \
+			"lsm=landlock,yama rdinit=/init"
+
+/* newc: "070701", 13 fields of 8 hex digits, the name, the data. */
+static int
+cpio_add(struct audit_buf *b, const char *name, unsigned mode,
+    const void *data, size_t len)
+{
+	static const char zero[4];
+	char h[111];
+	size_t nlen = strlen(name) + 1;
+	static unsigned ino = 0x4e550000;
+
+	snprintf(h, sizeof(h), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X"
+	    "%08X%08X%08X%08X", ino++, mode, 0u, 0u, 1u, 0u, (unsigned)len,
+	    0u, 0u, 0u, 0u, (unsigned)nlen, 0u);
+	if (audit_buf_add(b, h, 110) != 0 ||
+	    audit_buf_add(b, name, nlen) != 0 ||
+	    audit_buf_add(b, zero, (4 - (110 + nlen) % 4) % 4) != 0 ||
+	    (len > 0 && audit_buf_add(b, data, len) != 0) ||
+	    audit_buf_add(b, zero, (4 - len % 4) % 4) != 0)
+		return -1;
+	return 0;
+}
+
+/* The base initramfs, then the pod's own files as a second archive. */
+static int
+make_initrd(const char *base, const char *path, const char *podfile,
+    size_t podlen, const char *trust, size_t trustlen, struct audit_err *err)
+{
+	struct audit_buf b = { 0 };
+	int in = -1, out = -1, rc = -1;
+	struct stat st;
+	ssize_t n;
+
+	if ((in = open(base, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st) != 0)
+		return audit_errf(err, "%s: %s", base, strerror(errno));
+	if ((out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	for (off_t left = st.st_size; left > 0; left -= n)
+		if ((n = copy_file_range(in, NULL, out, NULL, (size_t)left,
+		    0)) <= 0) {
+			audit_errf(err, "%s: %s", path, n < 0 ?
+			    strerror(errno) : "short copy");
+			goto out;
+		}
+	/* Kernels take archives one after another, at any 4-byte step. */
+	if (audit_buf_add(&b, "\0\0\0\0", (4 - st.st_size % 4) % 4) != 0 ||
+	    cpio_add(&b, "etc/nucleus/pod.json", 0100600, podfile,
+	    podlen) != 0 ||
+	    cpio_add(&b, "etc/nucleus/trust", 0100600, trust, trustlen) != 0 ||
+	    cpio_add(&b, "TRAILER!!!", 0, NULL, 0) != 0 ||
+	    audit_writeall(out, b.p, b.len) != 0 || fsync(out) != 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (b.p != NULL)
+		sodium_memzero(b.p, b.len);
+	audit_buf_free(&b);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Run a program of the host to its end: 0 when it exited 0. */
+static int
+run(char *const argv[], const char *errpath, struct audit_err *err)
+{
+	int status, fd;
+	pid_t pid;
+
+	if ((pid = fork()) < 0)
+		return audit_errf(err, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if ((fd = open("/dev/null", O_RDWR)) >= 0)
+			dup2(fd, 0);
+		if ((fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND,
+		    0600)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return audit_errf(err, "%s: %s", argv[0],
+			    strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return audit_errf(err, "%s failed (%s %d; see %s)", argv[0],
+		    WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ?
+		    WEXITSTATUS(status) : WTERMSIG(status), errpath);
+	return 0;
+}
+
+/*
+ * The scratch drive: ext4 of scratch_mib holding work (the guest's
+ * commands' uid, with work.copy in it) and tmp, made by mke2fs(8) from
+ * a directory.  No journal: the drive lives and dies with the pod.
+ */
+static int
+make_scratch(const struct podspec *spec, const struct local_env *env,
+    const char *vm, const char *errpath, struct audit_err *err)
+{
+	char stage[LOCAL_PATH_MAX + 16], sub[LOCAL_PATH_MAX + 32];
+	char img[LOCAL_PATH_MAX + 16], size[32];
+	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O",
+	    "^has_journal", "-E", "root_owner=0:0", "-d", stage, img, size,
+	    NULL };
+	int rc = -1, dst;
+
+	audit_fmt(stage, sizeof(stage), "%s/scratch.d", vm);
+	audit_fmt(img, sizeof(img), "%s/scratch.img", vm);
+	audit_fmt(size, sizeof(size), "%lluM",
+	    (unsigned long long)spec->lim.scratch_mib);
+	(void)nftw(stage, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(stage, 0755) != 0)
+		return audit_errf(err, "%s: %s", stage, strerror(errno));
+	audit_fmt(sub, sizeof(sub), "%s/tmp", stage);
+	if (mkdir(sub, 01777) != 0 || chmod(sub, 01777) != 0) {
+		audit_errf(err, "%s: %s", sub, strerror(errno));
+		goto out;
+	}
+	audit_fmt(sub, sizeof(sub), "%s/work", stage);
+	if (mkdir(sub, 0755) != 0 || chown(sub, VM_RUN_UID, VM_RUN_GID) != 0) {
+		audit_errf(err, "%s: %s", sub, strerror(errno));
+		goto out;
+	}
+	if (spec->work[0] != '\0') {
+		if (env->work_root < 0) {
+			audit_errf(err, "work.copy: the node has no work root "
+			    "(serve -W)");
+			goto out;
+		}
+		if ((dst = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			audit_errf(err, "%s: %s", sub, strerror(errno));
+			goto out;
+		}
+		if (work_copy(env->work_root, spec->work, dst, VM_RUN_UID,
+		    VM_RUN_GID, err) != 0)
+			goto out;
+	}
+	if (run(argv, errpath, err) != 0) {
+		/* Most likely: what work.copy brought does not fit. */
+		audit_errf(err, "the scratch drive cannot be made: %s (does "
+		    "work.copy fit in scratch_mib?)", err->msg);
+		goto out;
+	}
+	if (chown(img, env->uid, env->gid) != 0) {
+		audit_errf(err, "%s: %s", img, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	(void)nftw(stage, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+/*
+ * The node's filter on QEMU, on top of QEMU's own -sandbox: what a VMM
+ * has no business doing, refused with EPERM.
+ */
+static const char *const vmm_denied[] = {
+	"ptrace", "mount", "umount2", "pivot_root", "chroot", "kexec_load",
+	"kexec_file_load", "init_module", "finit_module", "delete_module",
+	"bpf", "perf_event_open", "keyctl", "add_key", "request_key",
+	"unshare", "setns", "process_vm_readv", "process_vm_writev",
+	"open_by_handle_at", "fanotify_init", "swapon", "swapoff", "reboot",
+	"syslog", "acct", "settimeofday", "clock_settime", "adjtimex",
+	"quotactl", "mount_setattr", "move_mount", "open_tree", "fsopen",
+	"fsmount", "fsconfig", "fspick", "setuid", "setgid", "setreuid",
+	"setregid", "setresuid", "setresgid", "setgroups", "personality",
+	"userfaultfd", "lookup_dcookie",
+};
+
+/* Sockets QEMU needs: the channel's (AF_UNIX).  No network at all. */
+static const int vmm_families[] = {
+	AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, AF_VSOCK, AF_BLUETOOTH,
+	AF_CAN, AF_XDP,
+};
+
+static int
+vmm_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int rc = ctx == NULL ? -ENOMEM : 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(vmm_denied) /
+	    sizeof(vmm_denied[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(vmm_denied[i]);
+
+		if (nr != __NR_SCMP_ERROR)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	}
+	for (size_t i = 0; rc == 0 && i < sizeof(vmm_families) /
+	    sizeof(vmm_families[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
+		    (scmp_datum_t)vmm_families[i]));
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	if (ctx != NULL)
+		seccomp_release(ctx);
+	return rc;
+}
+
+/* In the child, before exec: say why not on errfd, and end. */
+static void __attribute__((noreturn))
+vmm_fail(int errfd, const char *what)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errno));
+
+	if (n > 0)
+		(void)!write(errfd, msg, (size_t)n < sizeof(msg) ? (size_t)n :
+		    sizeof(msg) - 1);
+	_exit(127);
+}
+
+/*
+ * Fork and execute a VMM: its own cgroup, the pod's uid, no new
+ * privileges, the node's filter; stdin /dev/null, stdout and stderr to
+ * errpath.  It dies with the node.  Filled: vm->sb.
+ */
+int
+vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
+    struct audit_err *err)
+{
+	int errp[2], fd, status;
+	char msg[256];
+	pid_t pid, parent = getpid();
+	ssize_t n;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->pidfd = -1;
+	if (cgroup_create(&sb->cg, vs->cgroup, &vs->lim, err) != 0)
+		return -1;
+	if (pipe2(errp, O_CLOEXEC) != 0) {
+		audit_errf(err, "pipe: %s", strerror(errno));
+		cgroup_remove(&sb->cg);
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		audit_errf(err, "fork: %s", strerror(errno));
+		close(errp[0]);
+		close(errp[1]);
+		cgroup_remove(&sb->cg);
+		return -1;
+	}
+	if (pid == 0) {
+		struct audit_err e;
+
+		close(errp[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+		    getppid() != parent)
+			vmm_fail(errp[1], "the node is gone");
+		if (cgroup_enter(&sb->cg, getpid(), &e) != 0) {
+			errno = EPERM;
+			vmm_fail(errp[1], e.msg);
+		}
+		if (setsid() < 0)
+			vmm_fail(errp[1], "setsid");
+		if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) != 0)
+			vmm_fail(errp[1], "/dev/null");
+		if ((fd = open(vs->errpath, O_WRONLY | O_CREAT | O_APPEND |
+		    O_NOFOLLOW, 0600)) < 0 || dup2(fd, 1) != 1 ||
+		    dup2(fd, 2) != 2)
+			vmm_fail(errp[1], vs->errpath);
+		if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+			vmm_fail(errp[1], "close_range");
+		if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
+		    setresgid(vs->gid, vs->gid, vs->gid) != 0 ||
+		    setresuid(vs->uid, vs->uid, vs->uid) != 0))
+			vmm_fail(errp[1], "dropping to the pod's uid");
+		if (geteuid() == 0 && vs->uid != 0) {
+			errno = EPERM;
+			vmm_fail(errp[1], "still root");
+		}
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			vmm_fail(errp[1], "no_new_privs");
+		if ((errno = -vmm_filter()) != 0)
+			vmm_fail(errp[1], "the node's seccomp filter");
+		execv(argv[0], argv);
+		vmm_fail(errp[1], argv[0]);
+	}
+	close(errp[1]);
+	sb->pid = pid;
+	sb->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	while ((n = read(errp[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+		;
+	close(errp[0]);
+	if (n > 0 || sb->pidfd < 0) {
+		if (n > 0) {
+			msg[n] = '\0';
+			audit_errf(err, "%s: %s", argv[0], msg);
+		} else
+			audit_errf(err, "pidfd_open: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		sb->pid = 0;
+		if (sb->pidfd >= 0)
+			close(sb->pidfd);
+		sb->pidfd = -1;
+		cgroup_remove(&sb->cg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The host's TSC rate, which a guest under TCG must be told. */
+static unsigned
+tsc_khz(void)
+{
+	char line[256];
+	unsigned khz = 0;
+	double mhz;
+	FILE *f;
+
+	if ((f = fopen("/sys/devices/system/cpu/cpu0/tsc_freq_khz", "re")) !=
+	    NULL) {
+		if (fscanf(f, "%u", &khz) != 1)
+			khz = 0;
+		fclose(f);
+		if (khz > 0)
+			return khz;
+	}
+	if ((f = fopen("/proc/cpuinfo", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) {
+			khz = (unsigned)(mhz * 1000);
+			break;
+		}
+	fclose(f);
+	return khz;
+}
+
+/*
+ * Make the pod's files and start QEMU.  On success pod->sb is QEMU and
+ * pod->chan is -1: pods.c connects to qemu_channel_path() once QEMU
+ * listens there.
+ */
+int
+qemu_launch(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct audit_err *err)
+{
+	char vm[LOCAL_PATH_MAX + 8];
+	char initrd[LOCAL_PATH_MAX + 16], base[LOCAL_PATH_MAX + 32];
+	char kernel[LOCAL_PATH_MAX + 16], root[LOCAL_PATH_MAX + 32];
+	char errpath[LOCAL_PATH_MAX + 16], mem[32], smp[32], append[512];
+	char drive_root[LOCAL_PATH_MAX + 96], drive_scratch[LOCAL_PATH_MAX + 96];
+	char chardev[LOCAL_PATH_MAX + 96], serial[LOCAL_PATH_MAX + 32];
+	char accel[32];
+	char *trust = NULL, *podfile = NULL;
+	size_t trustlen, podlen;
+	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
+	struct vmm_spec vs;
+	int rc;
+
+	memset(pod, 0, sizeof(*pod));
+	pod->chan = -1;
+	pod->sb.pidfd = -1;
+	if (env->guest == NULL || env->qemu == NULL)
+		return audit_errf(err, "the qemu driver needs serve -G (the "
+		    "guest image) and qemu-system-x86_64 on PATH");
+	audit_fmt(pod->name, sizeof(pod->name), "%s", spec->name);
+	audit_fmt(pod->cgroup, sizeof(pod->cgroup), "%s.%08x", spec->name,
+	    (unsigned)randombytes_random());
+	if ((size_t)snprintf(pod->dir, sizeof(pod->dir), "%s", dir) >=
+	    sizeof(pod->dir))
+		return audit_errf(err, "%s: path too long", dir);
+	audit_fmt(vm, sizeof(vm), "%s/vm", dir);
+	audit_fmt(errpath, sizeof(errpath), "%s/qemu.err", dir);
+	audit_fmt(kernel, sizeof(kernel), "%s/vmlinux", env->guest);
+	audit_fmt(base, sizeof(base), "%s/initramfs.cpio", env->guest);
+	audit_fmt(root, sizeof(root), "%s/root.squashfs", env->guest);
+	audit_fmt(initrd, sizeof(initrd), "%s/initrd", vm);
+	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) || chmod(dir, 0711) !=
+	    0)
+		return audit_errf(err, "%s: %s", dir, strerror(errno));
+	(void)nftw(vm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(vm, 0700) != 0)
+		return audit_errf(err, "%s: %s", vm, strerror(errno));
+	if (access(kernel, R_OK) != 0 || access(root, R_OK) != 0)
+		return audit_errf(err, "%s: the guest image is not there (make "
+		    "guest)", env->guest);
+	/* The pod file, and the authority keys, into the initramfs. */
+	if ((podfile = local_pod_file(spec, VM_RUN_UID, VM_RUN_GID, &podlen,
+	    err)) == NULL ||
+	    audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0 ||
+	    make_initrd(base, initrd, podfile, podlen, trust, trustlen,
+	    err) != 0 ||
+	    make_scratch(spec, env, vm, errpath, err) != 0) {
+		free(podfile);
+		if (trust != NULL)
+			sodium_free(trust);
+		return -1;
+	}
+	free(podfile);
+	sodium_free(trust);
+	if (chown(initrd, env->uid, env->gid) != 0 ||
+	    chown(vm, env->uid, env->gid) != 0)
+		return audit_errf(err, "%s: %s", vm, strerror(errno));
+	audit_fmt(mem, sizeof(mem), "%llu",
+	    (unsigned long long)spec->lim.memory_mib);
+	audit_fmt(smp, sizeof(smp), "%u", cpus > 0 ? cpus : 1);
+	/* quiet: the console is a file; panic=-1 with -no-reboot: QEMU
+	 * ends when the guest does.  Under TCG the TSC must be given, and
+	 * the CPU's random numbers trusted, or the boot stalls. */
+	if (env->kvm)
+		rc = snprintf(append, sizeof(append), "%s -- -I", VM_APPEND);
+	else
+		rc = snprintf(append, sizeof(append), "%s tsc=reliable "
+		    "tsc_early_khz=%u -- -I", VM_APPEND, env->tsc_khz);
+	if (rc < 0 || (size_t)rc >= sizeof(append))
+		return audit_errf(err, "the kernel's arguments are too long");
+	audit_fmt(drive_root, sizeof(drive_root), "file=%s,if=none,id=root,"
+	    "format=raw,readonly=on", root);
+	audit_fmt(drive_scratch, sizeof(drive_scratch), "file=%s/scratch.img,"
+	    "if=none,id=scratch,format=raw,discard=unmap", vm);
+	audit_fmt(chardev, sizeof(chardev), "socket,id=chan,path=%s/chan.sock,"
+	    "server=on,wait=off", vm);
+	audit_fmt(serial, sizeof(serial), "file:%s/console.log", vm);
+	if (env->kvm)
+		audit_fmt(accel, sizeof(accel), "kvm");
+	else
+		audit_fmt(accel, sizeof(accel), "tcg,tb-size=%d", QEMU_TB_MIB);
+	{
+		char *argv[] = { (char *)env->qemu,
+		    "-M", "microvm,acpi=on,rtc=on",
+		    "-accel", accel,
+		    "-cpu", env->kvm ? "host" : "max",
+		    "-m", mem, "-smp", smp,
+		    "-nodefaults", "-no-user-config", "-nographic",
+		    "-no-reboot",
+		    "-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
+		    "spawn=deny,resourcecontrol=deny",
+		    "-kernel", kernel, "-initrd", initrd, "-append", append,
+		    "-serial", serial,
+		    "-drive", drive_root, "-device",
+		    "virtio-blk-device,drive=root",
+		    "-drive", drive_scratch, "-device",
+		    "virtio-blk-device,drive=scratch",
+		    "-device", "virtio-serial-device,max_ports=2",
+		    "-chardev", chardev, "-device",
+		    "virtserialport,chardev=chan,name=" VM_PORT_NAME,
+		    NULL };
+
+		memset(&vs, 0, sizeof(vs));
+		vs.cgroup = pod->cgroup;
+		vs.lim = spec->lim;
+		vs.lim.memory_mib += QEMU_OVERHEAD_MIB;
+		vs.lim.pids = QEMU_PIDS;
+		vs.uid = env->uid;
+		vs.gid = env->gid;
+		vs.errpath = errpath;
+		return vmm_start(argv, &vs, &pod->sb, err);
+	}
+}
+
+/* Where QEMU listens for the node (the pod's channel). */
+void
+qemu_channel_path(const struct local_pod *pod, char *buf, size_t sz)
+{
+	audit_fmt(buf, sz, "%s/vm/chan.sock", pod->dir);
+}
+
+/* For the node's start: how this host runs guests. */
+void
+qemu_probe(struct local_env *env)
+{
+	env->tsc_khz = tsc_khz();
+}

@@ -1,0 +1,375 @@
+/*
+ * Init mode (-I): nucleus-proxy as the first process of a VM pod.
+ *
+ * The guest's initramfs holds this program, the kernel modules it loads
+ * (INIT_MODULES/load names them in order), empty mount points, and the
+ * pod's own two files, which the node appends as a second archive:
+ * /etc/nucleus/pod.json and /etc/nucleus/trust.  No shell, no other
+ * program.  PID 1:
+ *
+ *	mounts /proc, /sys and /dev (devtmpfs), and takes /dev/console
+ *	as its standard error;
+ *	loads the modules with finit_module(2);
+ *	finds its two drives by what is on them: the root image of
+ *	commands (squashfs), mounted read-only at /usr, and the pod's
+ *	scratch (ext4), mounted at /scratch, whose work and tmp are bound
+ *	at /work and /tmp: the only writable places a command has;
+ *	mounts a tmpfs of INIT_STATE_MIB at /var/lib/nucleus, the proxy's
+ *	state, which no command can fill;
+ *	makes the initramfs itself read-only;
+ *	opens its channel: the virtio serial port named INIT_PORT_NAME,
+ *	or, with -v, the first connection to that vsock port;
+ *	forks the proxy proper, which says hello on the channel, takes
+ *	the node's key-cert from it, writes its boot record and serves;
+ *	and then only reaps orphans, until the proxy ends, when it powers
+ *	the VM off.
+ *
+ * Any step that fails is said on the console, and the VM powers off:
+ * a pod never runs half set up.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "proxy.h"
+
+#define INIT_MODULES	"/modules"	/* *.ko and load, in the initramfs */
+#define INIT_DEVICE_MS	10000	/* for the drives and the port to show */
+#define INIT_STATE_MIB	64	/* the proxy's state tmpfs */
+#define INIT_PORT_NAME	"org.nucleus.channel"
+#define INIT_PODFILE	"/etc/nucleus/pod.json"
+#define INIT_CHANNEL_FD	3
+
+static void __attribute__((noreturn))
+power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	/* Only PID 1 gets here, and the kernel stops if it exits. */
+	for (;;)
+		pause();
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nucleus-proxy init: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; powering off\n");
+	power_off();
+}
+
+static void
+must_mount(const char *src, const char *dst, const char *type,
+    unsigned long flags, const char *data)
+{
+	if (mount(src, dst, type, flags, data) != 0)
+		die("mount %s on %s (%s): %s", src, dst, type != NULL ? type :
+		    "bind", strerror(errno));
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void
+nap(void)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* /proc, /sys, /dev; then the console is our standard error. */
+static void
+mount_base(void)
+{
+	int fd;
+
+	/* Nothing to say anything with yet: a failure here is silent. */
+	if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC,
+	    "mode=0755") != 0)
+		power_off();
+	if ((fd = open("/dev/console", O_RDWR | O_NOCTTY)) >= 0) {
+		for (int i = 0; i < 3; i++)
+			if (fd != i)
+				dup2(fd, i);
+		if (fd > 2)
+			close(fd);
+	}
+	setvbuf(stderr, NULL, _IONBF, 0);
+	must_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL);
+	must_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL);
+}
+
+/* Each module of INIT_MODULES/load, in its order. */
+static void
+load_modules(void)
+{
+	char name[256], path[sizeof(name) + 32];
+	FILE *f;
+
+	if ((f = fopen(INIT_MODULES "/load", "re")) == NULL)
+		die(INIT_MODULES "/load: %s", strerror(errno));
+	while (fgets(name, sizeof(name), f) != NULL) {
+		int fd;
+
+		name[strcspn(name, "\n")] = '\0';
+		if (name[0] == '\0' || name[0] == '#')
+			continue;
+		if (strchr(name, '/') != NULL)
+			die(INIT_MODULES "/load: %s: not a module name", name);
+		snprintf(path, sizeof(path), INIT_MODULES "/%s.ko", name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			die("%s: %s", path, strerror(errno));
+		if (syscall(SYS_finit_module, fd, "", 0) != 0 &&
+		    errno != EEXIST)
+			die("loading %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	fclose(f);
+}
+
+/* What a drive holds, by its first bytes: 'r' squashfs, 's' ext4. */
+static int
+drive_kind(const char *dev)
+{
+	unsigned char b[2048];
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, b, sizeof(b), 0);
+	close(fd);
+	if (n >= 4 && memcmp(b, "hsqs", 4) == 0)
+		return 'r';
+	if (n >= 1082 && b[1080] == 0x53 && b[1081] == 0xef)
+		return 's';
+	return 0;
+}
+
+/* The root image and the scratch drive, by content, not by order. */
+static void
+find_drives(char *root, char *scratch, size_t sz)
+{
+	struct timespec t0;
+
+	root[0] = scratch[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		DIR *d = opendir("/sys/block");
+		struct dirent *de;
+
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			char dev[300];
+			int k;
+
+			if (strncmp(de->d_name, "vd", 2) != 0)
+				continue;
+			snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
+			k = drive_kind(dev);
+			if (k == 'r' && root[0] == '\0')
+				snprintf(root, sz, "%s", dev);
+			else if (k == 's' && scratch[0] == '\0')
+				snprintf(scratch, sz, "%s", dev);
+		}
+		if (d != NULL)
+			closedir(d);
+		if (root[0] != '\0' && scratch[0] != '\0')
+			return;
+		if (ms_since(&t0) > INIT_DEVICE_MS)
+			die("no %s drive within %d ms", root[0] == '\0' ?
+			    "root image (squashfs)" : "scratch (ext4)",
+			    INIT_DEVICE_MS);
+		nap();
+	}
+}
+
+static void
+mount_drives(void)
+{
+	char root[300], scratch[300], opt[64];
+	struct stat st;
+
+	find_drives(root, scratch, sizeof(root));
+	must_mount(root, "/usr", "squashfs", MS_RDONLY | MS_NODEV | MS_NOSUID,
+	    NULL);
+	must_mount(scratch, "/scratch", "ext4", MS_NODEV | MS_NOSUID |
+	    MS_NOATIME, "errors=remount-ro");
+	/* The node made both; a scratch without them is made here. */
+	if (stat("/scratch/work", &st) != 0 &&
+	    mkdir("/scratch/work", 0755) != 0)
+		die("/scratch/work: %s", strerror(errno));
+	if (stat("/scratch/tmp", &st) != 0 &&
+	    (mkdir("/scratch/tmp", 01777) != 0 ||
+	    chmod("/scratch/tmp", 01777) != 0))
+		die("/scratch/tmp: %s", strerror(errno));
+	must_mount("/scratch/work", "/work", NULL, MS_BIND, NULL);
+	must_mount("/scratch/tmp", "/tmp", NULL, MS_BIND, NULL);
+	snprintf(opt, sizeof(opt), "size=%dm,mode=0700", INIT_STATE_MIB);
+	must_mount("tmpfs", "/var/lib/nucleus", "tmpfs", MS_NOSUID |
+	    MS_NODEV | MS_NOEXEC, opt);
+	/* The initramfs itself: read-only from here on. */
+	must_mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL);
+}
+
+/* The virtio serial port the node named, once it shows. */
+static int
+open_port(void)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		DIR *d = opendir("/sys/class/virtio-ports");
+		struct dirent *de;
+		int fd = -1;
+
+		while (fd < 0 && d != NULL && (de = readdir(d)) != NULL) {
+			char path[300], name[64] = "";
+			FILE *f;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path),
+			    "/sys/class/virtio-ports/%s/name", de->d_name);
+			if ((f = fopen(path, "re")) == NULL)
+				continue;
+			if (fgets(name, sizeof(name), f) == NULL)
+				name[0] = '\0';
+			fclose(f);
+			name[strcspn(name, "\n")] = '\0';
+			if (strcmp(name, INIT_PORT_NAME) != 0)
+				continue;
+			snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+			if ((fd = open(path, O_RDWR | O_NOCTTY)) < 0)
+				die("%s: %s", path, strerror(errno));
+		}
+		if (d != NULL)
+			closedir(d);
+		if (fd >= 0)
+			return fd;
+		if (ms_since(&t0) > INIT_DEVICE_MS)
+			die("no virtio port named %s within %d ms",
+			    INIT_PORT_NAME, INIT_DEVICE_MS);
+		nap();
+	}
+}
+
+/* With -v: the first connection to the vsock port (the host's). */
+static int
+accept_vsock(int port, int *listener)
+{
+	struct sockaddr_vm sa;
+	int fd, c;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.svm_family = AF_VSOCK;
+	sa.svm_cid = VMADDR_CID_ANY;
+	sa.svm_port = (unsigned)port;
+	if ((fd = socket(AF_VSOCK, SOCK_STREAM, 0)) < 0)
+		die("vsock: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 4) != 0)
+		die("vsock port %d: %s", port, strerror(errno));
+	while ((c = accept(fd, NULL, NULL)) < 0)
+		if (errno != EINTR)
+			die("vsock port %d: accept: %s", port,
+			    strerror(errno));
+	*listener = fd;
+	return c;
+}
+
+/*
+ * PID 1's work.  Returns only in the proxy proper, with its options
+ * set: -C and -A on the channel, which is descriptor 3 and, for the
+ * hello and the key-cert, standard input and output too.
+ */
+void
+init_pid1(struct config *c)
+{
+	sigset_t all;
+	pid_t proxy;
+	int chan, listener = -1;
+
+	if (getpid() != 1)
+		errx(2, "-I: only the first process of a VM runs as its init");
+	umask(022);
+	mount_base();
+	load_modules();
+	mount_drives();
+	chan = c->vsock_port >= 0 ? accept_vsock(c->vsock_port, &listener) :
+	    open_port();
+	if ((proxy = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (proxy == 0) {
+		if (dup2(chan, INIT_CHANNEL_FD) != INIT_CHANNEL_FD ||
+		    dup2(chan, 0) != 0 || dup2(chan, 1) != 1)
+			die("the channel: %s", strerror(errno));
+		if (chan != INIT_CHANNEL_FD)
+			close(chan);
+		if (listener >= 0)
+			close(listener);
+		/* The key-cert is one line; what follows it is requests. */
+		setvbuf(stdin, NULL, _IONBF, 0);
+		c->listen_fd = INIT_CHANNEL_FD;
+		/* A port stays when its host goes; a vsock connection
+		 * does not. */
+		c->channel_persists = c->vsock_port < 0;
+		c->vsock_port = -1;
+		c->want_cert = 1;
+		c->copy_audit = 1;
+		if (c->podfile == NULL)
+			c->podfile = INIT_PODFILE;
+		return;
+	}
+	close(chan);
+	if (listener >= 0)
+		close(listener);
+	/* Orphans come here; signals do not: PID 1 ignores them all. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		int status;
+		pid_t pid = wait(&status);
+
+		if (pid == proxy) {
+			fprintf(stderr, "nucleus-proxy init: the proxy ended "
+			    "(%s %d); powering off\n", WIFEXITED(status) ?
+			    "exit" : "signal", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : WTERMSIG(status));
+			power_off();
+		}
+		if (pid < 0 && errno == ECHILD)
+			power_off();
+	}
+}
