@@ -139,10 +139,13 @@ void	 gate_req_free(struct gate_req *);
 #define POD_SCRATCH_DEFAULT 256
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
 #define POD_WORK_MAX	1024	/* bytes in work.copy */
+#define POD_IMAGE_MAX	32	/* characters in a VM's image name */
+#define POD_IMAGE_DEFAULT "root"	/* root.squashfs: busybox */
 
 struct podspec {
 	char	 name[POD_NAME_MAX + 1];
 	char	 driver[16];
+	char	 image[POD_IMAGE_MAX + 1];	/* a VM's root image */
 	json_t	*policy;	/* a profile name or a policy object */
 	char	**agents;
 	size_t	 nagents;

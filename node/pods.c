@@ -442,6 +442,29 @@ start_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &p->rio);
 }
 
+/* What a VM spec asks that this node cannot give: refused, 1. */
+static int
+vm_refused(struct lines_conn *c, struct gate_req *q, struct pod *p)
+{
+	char path[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16], why[sizeof(path) + 64];
+
+	if (N->lenv.guest == NULL || N->lenv.qemu == NULL)
+		audit_fmt(why, sizeof(why), "the node runs no VMs: it needs "
+		    "serve -G and qemu-system-x86_64");
+	else {
+		audit_fmt(path, sizeof(path), "%s/%s.squashfs", N->lenv.guest,
+		    p->spec.image);
+		if (access(path, R_OK) == 0)
+			return 0;
+		audit_fmt(why, sizeof(why), "image: no %s", path);
+	}
+	refuse(c, q->kid, q->id, p->spec.name, "bad_request", why);
+	json_decref(p->spec_obj);
+	podspec_free(&p->spec);
+	free(p);
+	return 1;
+}
+
 static void
 create(struct lines_conn *c, struct gate_req *q)
 {
@@ -489,6 +512,8 @@ create(struct lines_conn *c, struct gate_req *q)
 		return;
 	}
 	/* A VM: started now, answered for once its guest says hello. */
+	if (vm_refused(c, q, p))
+		return;
 	if (qemu_launch(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
 		refuse(c, q->kid, q->id, p->spec.name, "internal", e.msg);
 		json_decref(p->spec_obj);

@@ -2,6 +2,7 @@
  * A pod spec: what pod.create asks for (nucleus-pod(5) to come).
  *
  *	{"v": 1, "name": "p-0001", "driver": "local",
+ *	 "image": "root",			(a VM's root image of commands)
  *	 "policy": "fix_issue",			(a profile, or a policy object)
  *	 "agents": ["agent-7"],			(who may call its tools)
  *	 "resources": {"memory_mib": 512, "cpus": 1, "pids": 256,
@@ -20,7 +21,8 @@
 #include "node.h"
 
 static const char *const spec_members[] = {
-	"v", "name", "driver", "policy", "agents", "resources", "work", NULL
+	"v", "name", "driver", "image", "policy", "agents", "resources",
+	"work", NULL
 };
 
 static const char *const resource_members[] = {
@@ -48,6 +50,16 @@ known(const json_t *o, const char *const *names, const char *where,
 			    where, k);
 	}
 	return 0;
+}
+
+static int
+image_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > POD_IMAGE_MAX || s[0] == '-' || s[0] == '_')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
 /*
@@ -143,6 +155,17 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	if (drivers[i] == NULL)
 		return audit_errf(err, "driver: expected local, qemu or "
 		    "firecracker");
+	/* image: a VM's root image of commands, <guest-dir>/<image>.squashfs */
+	v = json_object_get(o, "image");
+	if (v != NULL && strcmp(p->driver, "local") == 0)
+		return audit_errf(err, "image: the local driver's commands are "
+		    "the host's; only a VM has an image");
+	if (v != NULL && (!json_is_string(v) || !image_name(
+	    json_string_value(v))))
+		return audit_errf(err, "image: expected 1 to %d characters of "
+		    "[a-z0-9_-], not starting with - or _", POD_IMAGE_MAX);
+	audit_fmt(p->image, sizeof(p->image), "%s", v != NULL ?
+	    json_string_value(v) : POD_IMAGE_DEFAULT);
 	v = json_object_get(o, "policy");
 	if (!json_is_string(v) && !json_is_object(v))
 		return audit_errf(err, "policy: expected a profile name or a "

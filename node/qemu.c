@@ -440,7 +440,8 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 	audit_fmt(errpath, sizeof(errpath), "%s/qemu.err", dir);
 	audit_fmt(kernel, sizeof(kernel), "%s/vmlinux", env->guest);
 	audit_fmt(base, sizeof(base), "%s/initramfs.cpio", env->guest);
-	audit_fmt(root, sizeof(root), "%s/root.squashfs", env->guest);
+	audit_fmt(root, sizeof(root), "%s/%s.squashfs", env->guest,
+	    spec->image);
 	audit_fmt(initrd, sizeof(initrd), "%s/initrd", vm);
 	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) || chmod(dir, 0711) !=
 	    0)
@@ -448,9 +449,11 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 	(void)nftw(vm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	if (mkdir(vm, 0700) != 0)
 		return audit_errf(err, "%s: %s", vm, strerror(errno));
-	if (access(kernel, R_OK) != 0 || access(root, R_OK) != 0)
+	if (access(kernel, R_OK) != 0 || access(base, R_OK) != 0)
 		return audit_errf(err, "%s: the guest image is not there (make "
 		    "guest)", env->guest);
+	if (access(root, R_OK) != 0)
+		return audit_errf(err, "image: %s: %s", root, strerror(errno));
 	/* The pod file, and the authority keys, into the initramfs. */
 	if ((podfile = local_pod_file(spec, VM_RUN_UID, VM_RUN_GID, &podlen,
 	    err)) == NULL ||

@@ -164,7 +164,35 @@ main(void)
 	    "\"agents\":[\"a\"],\"driver\":\"qemu\"}", &p, why, sizeof(why)) &&
 	    json_is_object(p.policy) && strcmp(p.driver, "qemu") == 0,
 	    "an inline policy, and the qemu driver");
+	ok(strcmp(p.image, "root") == 0, "a VM's image is root by default");
 	podspec_free(&p);
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"driver\":\"qemu\",\"image\":\"tools-2\"}", &p, why,
+	    sizeof(why)) && strcmp(p.image, "tools-2") == 0, "an image named");
+	podspec_free(&p);
+	{
+		char img[POD_IMAGE_MAX + 2], spec[256];
+
+		memset(img, 'a', sizeof(img) - 1);
+		img[POD_IMAGE_MAX] = '\0';
+		snprintf(spec, sizeof(spec), "{\"v\":1,\"name\":\"p\","
+		    "\"policy\":\"x\",\"agents\":[\"a\"],\"driver\":"
+		    "\"qemu\",\"image\":\"%s\"}", img);
+		ok(parses(spec, &p, why, sizeof(why)), "an image name of %d "
+		    "characters", POD_IMAGE_MAX);
+		podspec_free(&p);
+		img[POD_IMAGE_MAX] = 'a';
+		img[POD_IMAGE_MAX + 1] = '\0';
+		snprintf(spec, sizeof(spec), "{\"v\":1,\"name\":\"p\","
+		    "\"policy\":\"x\",\"agents\":[\"a\"],\"driver\":"
+		    "\"qemu\",\"image\":\"%s\"}", img);
+		refused(spec, "image", "an image name one longer");
+	}
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"driver\":\"qemu\",\"image\":\"../x\"}", "image",
+	    "an image that is a path");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	    "\"image\":\"root\"}", "image", "an image for the local driver");
 	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
 	    "\"memory\":1}", "unknown member", "an unknown member");
 	refused(with("\"memory\":64"), "unknown member", "an unknown resource "
