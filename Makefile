@@ -298,4 +298,4 @@ clean:
 .PHONY: all check deps demo test bench fuzz guest static install clean
 .SECONDARY:
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(B)/trash -prune -o -name '*.d' -type f -print 2>/dev/null)

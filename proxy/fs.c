@@ -577,6 +577,18 @@ content(struct fsop *o, const json_t *args, char **data, size_t *len)
 }
 
 /* Write data to a fresh temporary file beside base, then rename it. */
+/*
+ * What the proxy makes belongs to whom commands run as (run_as: a VM's
+ * guest, where the proxy is root), or they could not change it.
+ */
+static int
+owned(int fd)
+{
+	if (!P->cfg.run_as)
+		return 0;
+	return fchown(fd, P->cfg.run_uid, P->cfg.run_gid);
+}
+
 static int
 replace(struct fsop *o, int dfd, const char *base, const char *target,
     const char *data, size_t len, int noreplace)
@@ -593,7 +605,8 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 	    O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
-	if (audit_writeall(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (owned(fd) != 0 || audit_writeall(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
 		fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 		close(fd);
 		unlinkat(dfd, tmp, 0);
@@ -653,7 +666,8 @@ do_write(struct fsop *o, const json_t *args)
 			goto out;
 		}
 		if (recheck(o, fd, target) != 0 || fstat(fd, &st) != 0 ||
-		    !S_ISREG(st.st_mode) || audit_writeall(fd, data, len) != 0 ||
+		    !S_ISREG(st.st_mode) || (created && owned(fd) != 0) ||
+		    audit_writeall(fd, data, len) != 0 ||
 		    fsync(fd) != 0) {
 			if (*o->why == '\0')
 				fail(o, KIND_NONE, "%s: %s", target,
@@ -687,7 +701,9 @@ do_mkdir(struct fsop *o)
 	if ((dfd = open_parent(o, parent, &base)) < 0)
 		return NULL;
 	if (target_permitted(o, parent, base, target) == 0) {
-		if (mkdirat(dfd, base, 0755) != 0)
+		if (mkdirat(dfd, base, 0755) != 0 || (P->cfg.run_as &&
+		    fchownat(dfd, base, P->cfg.run_uid, P->cfg.run_gid,
+		    AT_SYMLINK_NOFOLLOW) != 0))
 			fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 		else
 			res = json_pack("{s:s}", "path", target);

@@ -169,4 +169,19 @@ test_expect_success ROOT 'a fork bomb, run as an unprivileged user, fizzles' '
 	proxy_stop
 '
 
+test_expect_success ROOT 'under run_as, what the proxy makes is that user'"'"'s, for commands to change' '
+	proxy_start &&
+	{
+		req w1 write "{\"path\":\"made.txt\",\"content\":\"x\"}"
+		req w2 write "{\"path\":\"added.txt\",\"content\":\"x\",\"mode\":\"append\"}"
+		req w3 mkdir "{\"path\":\"made-dir\"}"
+	} | send >out &&
+	test "$(jq -s "map(select(.ok)) | length" out)" = 3 &&
+	req w4 run "{\"argv\":[\"touch\",\"made.txt\",\"added.txt\",\"made-dir/in\"]}" |
+	    send >out &&
+	resp w4 | jq -e ".result.exit == 0" &&
+	test "$(stat -c %u:%g root/made.txt root/added.txt root/made-dir | sort -u)" = 65534:65534 &&
+	proxy_stop
+'
+
 test_done
