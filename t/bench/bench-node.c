@@ -23,6 +23,15 @@
  * pod's host audit copy before it relays, while the pod's own log is on
  * the sandbox's tmpfs.  Figures, not a test: nothing here fails on speed.
  *
+ * Where the guest image is built (../guest, make guest) and QEMU is on
+ * PATH, the qemu driver too, against the local driver in the same run:
+ *
+ *	vm ready	pod.create to the first answered stat, median of
+ *			VM_CREATES, against the local driver's
+ *	vm read		a signed read of the 4 KiB file at concurrency 1
+ *			through the node, to a qemu pod and to a local
+ *			pod, in turns
+ *
  * The node and the proxy are the ones built beside this program
  * (../nucleus-node, ../nucleus-proxy); the node needs root.
  * "bench-node profile [depth]" runs only the node's reads, 16 (or depth)
@@ -63,9 +72,12 @@
 				   answer ahead of its record is a bug */
 #define GOAL_ADDED	0.5	/* the node adds at most this to the p50 */
 #define GOAL_READY	0.050	/* seconds for a local pod to be ready */
+#define VM_CREATES	5	/* qemu pods created */
+#define VM_SECONDS	1.0	/* per VM read figure per round */
 
 static char dir[] = "/tmp/nucleus-bench-node-XXXXXX";
-static char node_bin[PATH_MAX], proxy_bin[PATH_MAX];
+static char node_bin[PATH_MAX], proxy_bin[PATH_MAX], guest_dir[PATH_MAX];
+static const char *read_pod = "bench";	/* whose file the reads read */
 static char node_sock[PATH_MAX], proxy_sock[PATH_MAX];
 static pid_t node_pid, proxy_pid;
 static struct audit_seckey *agent, *admin;
@@ -130,6 +142,15 @@ find_programs(void)
 {
 	bench_beside("nucleus-node", node_bin, sizeof(node_bin));
 	bench_beside("nucleus-proxy", proxy_bin, sizeof(proxy_bin));
+	/* ../guest beside ../nucleus-node: the build directory's. */
+	snprintf(guest_dir, sizeof(guest_dir), "%.*s/guest",
+	    (int)(strrchr(node_bin, '/') - node_bin), node_bin);
+	if (getenv("NUCLEUS_GUEST") != NULL)
+		snprintf(guest_dir, sizeof(guest_dir), "%s",
+		    getenv("NUCLEUS_GUEST"));
+	if (access(bench_tmp(guest_dir, "initramfs.cpio"), R_OK) != 0 ||
+	    system("command -v qemu-system-x86_64 >/dev/null") != 0)
+		guest_dir[0] = '\0';
 }
 
 /* Signing. */
@@ -356,13 +377,18 @@ start(char *const *argv, const char *errfile, const char *sock)
 static void
 start_daemons(void)
 {
-	char *node_argv[] = { node_bin, "serve", "-d", NULL, NULL };
+	char *node_argv[] = { node_bin, "serve", "-d", NULL, NULL, NULL,
+	    NULL };
 	char *proxy_argv[] = { proxy_bin, "-p", NULL, "-l", proxy_sock, NULL };
 	char ndir[PATH_MAX], podfile[PATH_MAX];
 
 	snprintf(ndir, sizeof(ndir), "%s", bench_tmp(dir, "n"));
 	snprintf(node_sock, sizeof(node_sock), "%s", bench_tmp(dir, "n/node.sock"));
 	node_argv[3] = ndir;
+	if (guest_dir[0] != '\0') {
+		node_argv[4] = "-G";
+		node_argv[5] = guest_dir;
+	}
 	node_pid = start(node_argv, bench_tmp(dir, "node.err"), node_sock);
 	snprintf(podfile, sizeof(podfile), "%s", bench_tmp(dir, "pod.json"));
 	snprintf(proxy_sock, sizeof(proxy_sock), "%s", bench_tmp(dir, "proxy.sock"));
@@ -372,11 +398,12 @@ start_daemons(void)
 
 /* The pod spec of a pod that names the agent. */
 static void
-spec_text(char *buf, size_t sz, const char *name)
+spec_text(char *buf, size_t sz, const char *name, const char *driver)
 {
-	snprintf(buf, sz, "{\"v\":1,\"name\":\"%s\",\"policy\":\"local_dev\","
-	    "\"agents\":[\"agent-1\"],\"resources\":{\"memory_mib\":256,"
-	    "\"pids\":64,\"scratch_mib\":32}}", name);
+	snprintf(buf, sz, "{\"v\":1,\"name\":\"%s\",\"driver\":\"%s\","
+	    "\"policy\":\"local_dev\",\"agents\":[\"agent-1\"],"
+	    "\"resources\":{\"memory_mib\":256,\"pids\":64,"
+	    "\"scratch_mib\":32}}", name, driver);
 }
 
 /* Does the node list pod name? */
@@ -416,14 +443,14 @@ fault(void)
 		    "times: see %s", faults, bench_tmp(dir, "n/audit.log"));
 }
 
-/* The node's pod "bench", holding the same 4 KiB file as the proxy's. */
+/* The node's pod name, holding the same 4 KiB file as the proxy's. */
 static void
-node_pod(void)
+node_pod_named(const char *name, const char *driver)
 {
 	char spec[512], args[8192], *p;
 	struct client c = { 0 };
 
-	spec_text(spec, sizeof(spec), "bench");
+	spec_text(spec, sizeof(spec), name, driver);
 	dial(&c, node_sock);
 	must(&c, admin, "", "pod.create", spec);
 	p = args + snprintf(args, sizeof(args), "{\"path\":\"4k.txt\","
@@ -434,9 +461,15 @@ node_pod(void)
 		else
 			*p++ = 'a';
 	strcpy(p, "\"}");
-	must(&c, agent, "bench", "write", args);
-	must(&c, agent, "bench", "stat", "{\"path\":\"4k.txt\"}");
+	must(&c, agent, name, "write", args);
+	must(&c, agent, name, "stat", "{\"path\":\"4k.txt\"}");
 	close(c.fd);
+}
+
+static void
+node_pod(void)
+{
+	node_pod_named("bench", "local");
 }
 
 /* The reads. */
@@ -449,7 +482,7 @@ sign_read(struct audit_buf *b, long id, json_t *args)
 	double t0 = bench_now();
 
 	snprintf(name, sizeof(name), "r%ld", id);
-	sign_req(b, agent, name, "bench", "read", args);
+	sign_req(b, agent, name, read_pod, "read", args);
 	sign_time += bench_now() - t0;
 	sign_n++;
 }
@@ -485,7 +518,7 @@ reads(const char *sock, int depth, double dur, long max, struct series *out)
 	int fault = 0;
 
 	dial(&c, sock);
-	must(&c, agent, "bench", "stat", "{\"path\":\"4k.txt\"}");  /* warm */
+	must(&c, agent, read_pod, "stat", "{\"path\":\"4k.txt\"}");  /* warm */
 	t0 = bench_now();
 	end = t0 + dur;
 	for (; inflight < depth; inflight++) {
@@ -558,7 +591,7 @@ node_reads(int depth, struct series *out)
  * if the node stopped it for an audit copy fault instead.
  */
 static double
-create_ready(const char *name)
+create_ready(const char *name, const char *driver)
 {
 	struct audit_buf create = { 0 }, probe = { 0 };
 	struct client c = { 0 };
@@ -568,7 +601,7 @@ create_ready(const char *name)
 	double t0, t;
 	int tries = 0;
 
-	spec_text(text, sizeof(text), name);
+	spec_text(text, sizeof(text), name, driver);
 	if ((spec = json_loads(text, 0, NULL)) == NULL)
 		errx(1, "spec");
 	dial(&c, node_sock);
@@ -697,6 +730,53 @@ report(struct figure *n1, struct figure *p1, struct figure *n16,
 	    "met" : "NOT met");
 }
 
+/* The qemu driver's figures, against the local driver's. */
+static void
+vm_figures(const struct figure *local_ready)
+{
+	struct series vr = { 0 }, vn = { 0 }, ln = { 0 };
+	struct figure fvr, fvn, fln;
+	char name[32], accel[64] = "?", line[512];
+	FILE *f;
+	double t;
+
+	if ((f = fopen(bench_tmp(dir, "node.err"), "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, "VMs: ") != NULL)
+				snprintf(accel, sizeof(accel), "%s",
+				    strstr(line, ", KVM") ? "KVM" : "TCG");
+		fclose(f);
+	}
+	for (int i = 0; i < VM_CREATES; i++) {
+		snprintf(name, sizeof(name), "bench-vm-%02d", i);
+		if ((t = create_ready(name, "qemu")) < 0)
+			errx(1, "the qemu pod %s had an audit copy fault", name);
+		series_add(&vr, t);
+	}
+	node_pod_named("bench-vm", "qemu");
+	seconds = VM_SECONDS;
+	for (int i = 0; i < ROUNDS; i++) {
+		read_pod = "bench-vm";
+		node_reads(1, &vn);
+		read_pod = "bench";
+		node_reads(1, &ln);
+	}
+	fvr = series_figure(&vr);
+	fvn = series_figure(&vn);
+	fln = series_figure(&ln);
+	printf("qemu driver (%s), against the local driver, through the node\n",
+	    accel);
+	printf("qemu pod.create to first stat      median %7.1f ms  (%d "
+	    "pods)  %5.1f x local\n", fvr.p50 * 1e3, VM_CREATES, fvr.p50 /
+	    local_ready->p50);
+	print_reads("local read 4 KiB, 1", &fln);
+	print_reads("qemu  read 4 KiB, 1", &fvn);
+	printf("  qemu/local: p50 %4.2f x, p99 %4.2f x, rps %4.2f x\n",
+	    fvn.p50 / fln.p50, fvn.p99 / fln.p99, fvn.rps / fln.rps);
+	printf("reference: Firecracker publishes a boot to init within 125 ms "
+	    "on KVM\n");
+}
+
 /*
  * Reads through the node alone, depth at once, for PROFILE_SECONDS or
  * PROFILE_READS_MAX requests.  Not more: the node's nonce store is full
@@ -756,7 +836,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < CREATES; i++) {
 		snprintf(name, sizeof(name), "bench-%02d", i);
 		series_add(&pr, proxy_ready());
-		while ((t = create_ready(name)) < 0) {
+		while ((t = create_ready(name, "local")) < 0) {
 			fault();
 			snprintf(name, sizeof(name), "bench-%02d-%d", i, faults);
 		}
@@ -769,5 +849,10 @@ main(int argc, char **argv)
 	fnr = series_figure(&nr);
 	fpr = series_figure(&pr);
 	report(&fn1, &fp1, &fn16, &fp16, &fnr, &fpr);
+	if (guest_dir[0] != '\0')
+		vm_figures(&fnr);
+	else
+		printf("qemu driver: not measured (no guest image beside this "
+		    "program, or no qemu-system-x86_64 on PATH: make guest)\n");
 	return 0;
 }
