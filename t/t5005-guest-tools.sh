@@ -21,7 +21,7 @@ fi
 # the tests below change nothing the user relies on and download nothing.
 own_cache() {
 	mkdir -p own/debs &&
-	awk '!/^#/ && NF == 3 { sub(":", "%3a", $2); print $1 "_" $2 ".deb" }' \
+	awk '!/^#/ && NF == 3 { gsub(":", "%3a", $2); print $1 "_" $2 ".deb" }' \
 	    "$lock" | while read -r f; do
 		cp "$cache/debs/$f" own/debs/ || exit 1
 	done
