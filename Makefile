@@ -8,6 +8,7 @@
 #	make fuzz		each libFuzzer target for FUZZ_SECONDS
 #	make static		build/static/nucleus-proxy, for the guest image
 #	make guest		the guest kernel and modules, in GUEST_CACHE
+#	make guest-tools	the guest's image of commands (git, make, gcc)
 #	make install		into $(DESTDIR)$(PREFIX)
 
 PREFIX ?= /usr/local
@@ -282,6 +283,12 @@ fuzz: deps
 guest: deps
 	@scripts/guest-image
 
+# The guest's read-only image of commands, from the Debian packages that
+# scripts/guest-tools.lock pins, verified and cached outside the tree:
+# prints its path.
+guest-tools: deps
+	@scripts/guest-tools
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
@@ -295,7 +302,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check deps demo test bench fuzz guest static install clean
+.PHONY: all check deps demo test bench fuzz guest guest-tools static install clean
 .SECONDARY:
 
 -include $(shell find $(B) -path $(B)/trash -prune -o -name '*.d' -type f -print 2>/dev/null)
