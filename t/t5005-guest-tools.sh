@@ -7,6 +7,11 @@ lock=$top/scripts/guest-tools.lock
 image_sha=$(awk '$1 == "image_sha256" { print $2 }' "$lock")
 cache=${GUEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nucleus-guest}
 
+# A script, not C: the sanitizer build has nothing to add to it.
+if test_have_prereq SANITIZE; then
+	test_skip_all "scripts/guest-tools has no C code to sanitize (make check runs it once)"
+fi
+
 # The image in the user's own cache, as "make guest-tools" makes it: made
 # once, then reused by every later run.
 if ! img=$("$top/scripts/guest-tools" 2>setup.err); then
