@@ -2,6 +2,7 @@
 #
 #	make			build everything into build/
 #	make demo		install what is missing, build, run scripts/demo
+#				(DRIVER=qemu: in a VM, with make guest guest-tools)
 #	make check		install what is missing, build, run every test
 #	make SANITIZE=1 check	the same under ASan and UBSan, in build/san/
 #	make bench		benchmarks: figures and ratios to a baseline
@@ -204,8 +205,8 @@ deps:
 # The main job in one command (as root): scripts/demo on the example
 # project, with the programs of this build.
 demo: deps
-	$(MAKE) all
-	NUCLEUS_BUILD=$(abspath $(B)) scripts/demo
+	$(MAKE) all $(if $(filter qemu,$(DRIVER)),guest guest-tools)
+	DRIVER=$(DRIVER) NUCLEUS_BUILD=$(abspath $(B)) scripts/demo
 
 test: all $(STATIC) $(UNIT_TESTS) $(HELPERS)
 	$(if $(MANPAGES),mandoc -Tlint -Wwarning $(MANPAGES))
