@@ -1,0 +1,131 @@
+#!/bin/sh
+test_description='nucleus-node: a qemu pod, booted for real (TCG unless KVM runs a plain guest): the same tools as a local pod, only lo, a read-only root, scratch_mib, the log verified on the host, QEMU filtered, in its cgroup, not root, and reaped when killed'
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-pod.sh"
+
+guest=${NUCLEUS_GUEST:-$NUCLEUS_BUILD/guest}
+if ! test_have_prereq ROOT; then
+	test_skip_all "the qemu driver makes cgroups and drops to the pods' uid: it needs root"
+fi
+if test_have_prereq SANITIZE; then
+	test_skip_all "the guest's proxy is static, and never sanitized: see make check"
+fi
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	test_skip_all "no qemu-system-x86_64 (scripts/install-deps installs it)"
+fi
+if ! [ -r "$guest/initramfs.cpio" ]; then
+	test_skip_all "no guest image in $guest (make guest; t5001 says why it could not be made)"
+fi
+
+pod=p-vm-$$
+test_cleanup() {
+	pods_gone "$pod*"
+}
+
+# run ARGV-JSON-ITEMS: a command in the VM; its answer in out.
+run() {
+	call $pod run "{\"argv\":[$1]}" >out
+}
+
+qemu_pid() {
+	for p in $(pod_procs $pod); do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = qemu-system-x86 ] &&
+		    echo "$p" && return 0
+	done
+	return 1
+}
+
+test_expect_success 'setup: a node with the guest image' '
+	node_setup &&
+	node_start -G "$guest" &&
+	grep "^nucleus-node: VMs: .*qemu-system-x86_64, \(KVM\|TCG\)" node.err
+'
+
+test_expect_success 'pod.create answers once the guest said hello; meanwhile the pod is starting and the node serves' '
+	pod_create $pod "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":256,\"scratch_mib\":16}" &
+	creator=$! &&
+	wait_for 100 sh -c "nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
+	    jq -e \".result.pods[] | select(.pod == \\\"$pod\\\") | .state == \\\"starting\\\"\" list" &&
+	wait $creator &&
+	jq -e ".result.driver == \"qemu\" and .result.state == \"running\"" create-$pod.out
+'
+
+test_expect_success 'write, read and run behave as on the local driver' '
+	call $pod write "{\"path\":\"a.txt\",\"content\":\"hello from the host\n\"}" >out &&
+	jq -e ".ok and .result.created" out &&
+	call $pod read "{\"path\":\"a.txt\"}" >out &&
+	jq -e ".result.data == \"hello from the host\n\"" out &&
+	run "\"cat\",\"a.txt\"" &&
+	jq -e ".result.exit == 0 and .result.stdout == \"hello from the host\n\"" out &&
+	{ call $pod read "{\"path\":\"../etc/nucleus/trust\"}" >out || :; } &&
+	jq -e ".ok == false" out
+'
+
+test_expect_success 'inside: no network interface but lo' '
+	run "\"ls\",\"/sys/class/net\"" &&
+	jq -e ".result.exit == 0 and .result.stdout == \"lo\n\"" out
+'
+
+test_expect_success 'inside: the root and the commands are read-only; /work and /tmp are the scratch drive' '
+	run "\"cat\",\"/proc/mounts\"" &&
+	jq -r .result.stdout out >mounts &&
+	grep "^rootfs / rootfs ro[ ,]" mounts &&
+	grep "^/dev/vd[a-z] /usr squashfs ro[ ,]" mounts &&
+	grep "^/dev/vd[a-z] /work ext4 rw[ ,]" mounts &&
+	grep "^/dev/vd[a-z] /tmp ext4 rw[ ,]" mounts &&
+	grep "^tmpfs /var/lib/nucleus tmpfs rw[ ,]" mounts
+'
+
+test_expect_success 'inside: scratch_mib holds, and a full disk is an error, not a crash' '
+	run "\"cp\",\"/dev/zero\",\"big\"" &&
+	jq -e ".result.exit != 0" out &&
+	jq -r .result.stderr out | grep "No space left on device" &&
+	call $pod read "{\"path\":\"a.txt\"}" >out &&
+	jq -e ".ok" out
+'
+
+test_expect_success 'QEMU: in the pod cgroup, under a seccomp filter, not root' '
+	q=$(qemu_pid) &&
+	grep "^Seccomp:[[:space:]]*2$" /proc/$q/status &&
+	grep "^NoNewPrivs:[[:space:]]*1$" /proc/$q/status &&
+	! grep "^Uid:[[:space:]]*0" /proc/$q/status &&
+	grep "^$q$" "$(pod_cgroup $pod)/cgroup.procs"
+'
+
+test_expect_success 'the host copy of the pod log verifies with the node key' '
+	copy=$(jq -r .result.audit_copy create-$pod.out) &&
+	wait_for 50 test -s "$copy" &&
+	nucleus-audit-verify -q -k node.pub "$copy" &&
+	jq -s -e "[.[] | select(.event == \"boot\")] | length == 1" "$copy"
+'
+
+test_expect_success 'QEMU killed: the node notices, records the end, keeps the copy' '
+	copy=$(jq -r .result.audit_copy create-$pod.out) &&
+	kill -KILL $(qemu_pid) &&
+	node_wait_event ".event == \"pod.exit\" and .pod == \"$pod\"" &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
+	jq -e ".result.pods | length == 0" list &&
+	nucleus-audit-verify -q -k node.pub "$copy" &&
+	{ call $pod read "{\"path\":\"a.txt\"}" >out || :; } &&
+	jq -e ".error.kind == \"unknown_pod\"" out
+'
+
+test_expect_success 'a guest that cannot boot: pod.create says internal, names the console; the node serves on' '
+	mkdir bad &&
+	cp "$guest/vmlinux" "$guest/root.squashfs" bad/ &&
+	head -c 4096 /dev/urandom >bad/initramfs.cpio &&
+	chmod 755 bad && chmod 644 bad/* &&
+	node_stop && node_start -G "$PWD/bad" &&
+	test_must_fail pod_create $pod-bad "\"driver\":\"qemu\"" &&
+	jq -e ".error.kind == \"internal\"" create-$pod-bad.out &&
+	jq -r .error.message create-$pod-bad.out | grep "console.log" &&
+	node_wait_event ".event == \"pod.refused\" and .pod == \"$pod-bad\"" &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
+	jq -e ".ok and (.result.pods | length == 0)" list
+'
+
+test_expect_success 'teardown' '
+	node_stop
+'
+
+test_done
