@@ -191,4 +191,38 @@ int	 local_start(const struct podspec *, const struct local_env *,
 /* nucleus-node doctor (doctor.c): which drivers can run here. */
 int	 doctor_run(int);
 
+/*
+ * ---- The Firecracker driver (firecracker.c, vsock.c) ----
+ *
+ * Firecracker runs with --no-api --config-file: the whole VM is one JSON
+ * file, written by fc_config_write from fc_config.  Each value is
+ * checked here against Firecracker's own limits (its API description,
+ * t/firecracker/firecracker-api.yaml; t5010 checks the result against
+ * it).  The guest sees the drives in this order: /dev/vda the read-only
+ * root image, /dev/vdb the scratch image; the initramfs is the root.
+ */
+#define FC_VCPU_MAX	32	/* machine-config.vcpu_count, at most */
+#define FC_GUEST_CID	3	/* vsock.guest_cid: the least a guest has */
+#define FC_PATH_MAX	1024	/* bytes in a host path in the config */
+#define FC_UDS_MAX	107	/* bytes in vsock.uds_path: a sun_path */
+#define FC_BOOT_ARGS_MAX 1024	/* bytes in boot_args: Firecracker's
+				   command line holds 2048 and appends
+				   a virtio_mmio.device= per device */
+#define FC_CONFIG_NAME	"firecracker.json"	/* in the pod's directory */
+
+/* Host paths (or, under the jailer, paths inside its chroot). */
+struct fc_files {
+	const char *kernel;	/* the uncompressed vmlinux */
+	const char *initrd;	/* the pod's initramfs */
+	const char *root;	/* the read-only squashfs: /dev/vda */
+	const char *scratch;	/* the pod's ext4 image, scratch_mib: /dev/vdb */
+	const char *vsock;	/* vsock.uds_path, made by Firecracker */
+	const char *boot_args;	/* the kernel's command line */
+};
+
+json_t	*fc_config(const struct podspec *, const struct fc_files *,
+	    struct audit_err *);
+int	 fc_config_write(const char *, const json_t *, uid_t, gid_t, char *,
+	    size_t, struct audit_err *);
+
 #endif /* NUCLEUS_NODE_H */

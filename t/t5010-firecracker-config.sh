@@ -79,4 +79,85 @@ test_expect_success 'the checker rejects enum values and bounds the schema gives
 	    "vsock.guest_cid: 2 is below the minimum 3"
 '
 
+# spec CPUS [MORE-RESOURCES]: a firecracker pod's spec, in spec.json.
+spec() {
+	printf '{"v":1,"name":"p-1","driver":"firecracker","policy":"fix_issue","agents":["agent-7"],"resources":{"cpus":%s,"memory_mib":256,"scratch_mib":64%s}}\n' \
+	    "$1" "${2:-}" >spec.json
+}
+
+test_expect_success 'the node'"'"'s configuration passes the schema' '
+	spec 1 &&
+	fc-config spec.json >config.json &&
+	check config.json &&
+	test_line_count = 0 problems
+'
+
+test_expect_success 'and each member passes its own definition' '
+	jq ".\"boot-source\"" config.json >m.json && check m.json BootSource &&
+	jq ".drives[0]" config.json >m.json && check m.json Drive &&
+	jq ".drives[1]" config.json >m.json && check m.json Drive &&
+	jq ".\"machine-config\"" config.json >m.json &&
+	check m.json MachineConfiguration &&
+	jq ".vsock" config.json >m.json && check m.json Vsock
+'
+
+test_expect_success 'it says what the driver means: members and values' '
+	jq -e "keys == [\"boot-source\",\"drives\",\"machine-config\",\"vsock\"]" config.json &&
+	jq -e "[.drives[] | [.drive_id, .is_root_device, .is_read_only]] ==
+	    [[\"root\",false,true],[\"scratch\",false,false]]" config.json &&
+	jq -e ".\"machine-config\" == {\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false}" config.json &&
+	jq -e ".vsock.guest_cid == 3" config.json &&
+	jq -e ".\"boot-source\".initrd_path | length > 0" config.json
+'
+
+test_expect_success 'no network interface: the spec has no egress allowlist' '
+	jq -e "has(\"network-interfaces\") | not" config.json
+'
+
+test_expect_success 'vCPUs: the spec'"'"'s CPUs, up to Firecracker'"'"'s 32' '
+	for n in 2 3 32; do
+		spec $n &&
+		fc-config spec.json >config.json &&
+		check config.json &&
+		jq -e ".\"machine-config\".vcpu_count == $n" config.json || return 1
+	done
+'
+
+test_expect_success 'a spec past 32 vCPUs is refused, saying so' '
+	spec 33 &&
+	test_expect_code 1 fc-config spec.json >config.json 2>err &&
+	grep -F "resources.cpus: 33 is more than the 32 vCPUs Firecracker allows" err &&
+	test_line_count = 0 config.json
+'
+
+test_expect_success 'a socket path past sun_path, a control character, long boot arguments: refused' '
+	spec 1 &&
+	long=$(printf "%0108d" 0) &&
+	test_expect_code 1 fc-config -v "/$long" spec.json 2>err &&
+	grep -F "vsock socket: longer than 107 bytes" err &&
+	test_expect_code 1 fc-config -r "$(printf "/a\nb")" spec.json 2>err &&
+	grep -F "root image: a control character" err &&
+	test_expect_code 1 fc-config -b "$(printf "%01025d" 0)" spec.json 2>err &&
+	grep -F "boot arguments: longer than 1024 bytes" err &&
+	test_expect_code 1 fc-config -k "" spec.json 2>err &&
+	grep -F "firecracker: no kernel" err
+'
+
+test_expect_success 'written into the pod'"'"'s directory: mode 0600, never over a file already there' '
+	spec 2 &&
+	mkdir pod &&
+	fc-config -w pod spec.json >path &&
+	test "$(cat path)" = pod/firecracker.json &&
+	test "$(stat -c %a pod/firecracker.json)" = 600 &&
+	check pod/firecracker.json &&
+	fc-config spec.json >config.json &&
+	test_cmp config.json pod/firecracker.json &&
+	test_expect_code 2 fc-config -w pod spec.json 2>err &&
+	grep -F "pod/firecracker.json: File exists" err &&
+	rm pod/firecracker.json &&
+	ln -s /nonexistent pod/firecracker.json &&
+	test_expect_code 2 fc-config -w pod spec.json 2>err &&
+	! test -e /nonexistent
+'
+
 test_done
