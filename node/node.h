@@ -225,4 +225,22 @@ json_t	*fc_config(const struct podspec *, const struct fc_files *,
 int	 fc_config_write(const char *, const json_t *, uid_t, gid_t, char *,
 	    size_t, struct audit_err *);
 
+/*
+ * The hybrid vsock (vsock.c): the host reaches guest port P by
+ * connecting to the VMM's Unix socket, writing "CONNECT P\n" and reading
+ * "OK <host port>\n"; what follows is the guest's stream.  Firecracker
+ * is not listening until it has started, and closes the connection
+ * while nothing listens on P in the guest (early in its boot): both are
+ * retried, with backoff, until the caller's deadline.  So is an OK that
+ * does not come within FC_VSOCK_OK_MS (a CONNECT lost at boot).  An
+ * answer that is not OK is not retried: something else is there.
+ */
+#define FC_VSOCK_LINE_MAX 32	/* bytes in the answer, its newline too:
+				   "OK " and a u32 need 14 */
+#define FC_VSOCK_OK_MS	1000	/* for the OK, in one attempt */
+#define FC_VSOCK_BACKOFF_MIN_MS 10	/* between attempts: first */
+#define FC_VSOCK_BACKOFF_MAX_MS 200	/* doubling up to this */
+
+int	 fc_vsock_connect(const char *, unsigned, int, struct audit_err *);
+
 #endif /* NUCLEUS_NODE_H */
