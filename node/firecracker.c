@@ -184,3 +184,139 @@ out:
 	free(text);
 	return rc;
 }
+
+/*
+ * Find an executable regular file called name on PATH, into out.  Only
+ * absolute PATH entries count: a daemon running as root never runs a
+ * program found relative to wherever it happens to be.
+ */
+int
+fc_which(const char *name, char *out, size_t outsz)
+{
+	const char *path = getenv("PATH"), *p, *q;
+	struct stat st;
+
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/bin:/usr/bin:/bin";
+	if (strchr(name, '/') != NULL || *name == '\0')
+		return -1;
+	for (p = path; *p != '\0'; p = *q == ':' ? q + 1 : q) {
+		int n;
+
+		q = p + strcspn(p, ":");
+		if (*p != '/')
+			continue;
+		n = audit_fmt(out, outsz, "%.*s/%s", (int)(q - p), p, name);
+		if (n < 0 || (size_t)n >= outsz)
+			continue;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(out, X_OK) == 0)
+			return 0;
+	}
+	*out = '\0';
+	return -1;
+}
+
+/* The jailer's --id: 1 to FC_ID_MAX of [A-Za-z0-9-]. */
+static int
+jail_id_ok(const char *pod, struct audit_err *err)
+{
+	size_t len = strlen(pod);
+
+	if (len == 0 || len > FC_ID_MAX || strspn(pod, "abcdefghijklmnopqrstu"
+	    "vwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != len)
+		return audit_errf(err, "pod \"%.64s\": the jailer takes 1 to "
+		    "%d characters of [A-Za-z0-9-] as its --id", pod,
+		    FC_ID_MAX);
+	return 0;
+}
+
+/* The jailer copies exec-file into its chroot and insists on its name. */
+static int
+exec_ok(const struct fc_exec *x, struct audit_err *err)
+{
+	const char *base;
+
+	if (x->firecracker == NULL || x->firecracker[0] != '/')
+		return audit_errf(err, "firecracker: expected the program's "
+		    "absolute path");
+	base = strrchr(x->firecracker, '/') + 1;
+	if (x->jailer == NULL)
+		return 0;
+	if (x->jailer[0] != '/')
+		return audit_errf(err, "jailer: expected the program's "
+		    "absolute path");
+	if (strstr(base, "firecracker") == NULL)
+		return audit_errf(err, "%s: the jailer runs only a program "
+		    "whose name holds \"firecracker\"", x->firecracker);
+	if (x->cgroup_version != 1 && x->cgroup_version != 2)
+		return audit_errf(err, "jailer: cgroup version %d: expected 1 "
+		    "or 2", x->cgroup_version);
+	return 0;
+}
+
+int
+fc_argv(struct fc_cmd *c, const struct fc_exec *x, const char *pod,
+    const char *config, struct audit_err *err)
+{
+	size_t n = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (exec_ok(x, err) != 0 || path_ok("config file", config,
+	    FC_PATH_MAX, err) != 0)
+		return -1;
+	if (x->jailer != NULL) {
+		if (jail_id_ok(pod, err) != 0)
+			return -1;
+		audit_fmt(c->uid, sizeof(c->uid), "%lu", (unsigned long)x->uid);
+		audit_fmt(c->gid, sizeof(c->gid), "%lu", (unsigned long)x->gid);
+		audit_fmt(c->cgroup_version, sizeof(c->cgroup_version), "%d",
+		    x->cgroup_version);
+		c->argv[n++] = (char *)x->jailer;
+		c->argv[n++] = (char *)"--id";
+		c->argv[n++] = (char *)pod;
+		c->argv[n++] = (char *)"--exec-file";
+		c->argv[n++] = (char *)x->firecracker;
+		c->argv[n++] = (char *)"--uid";
+		c->argv[n++] = c->uid;
+		c->argv[n++] = (char *)"--gid";
+		c->argv[n++] = c->gid;
+		c->argv[n++] = (char *)"--cgroup-version";
+		c->argv[n++] = c->cgroup_version;
+		if (x->chroot_base != NULL) {
+			c->argv[n++] = (char *)"--chroot-base-dir";
+			c->argv[n++] = (char *)x->chroot_base;
+		}
+		/* What follows is Firecracker's. */
+		c->argv[n++] = (char *)"--";
+	} else
+		c->argv[n++] = (char *)x->firecracker;
+	/* No API socket: the configuration is fixed at start. */
+	c->argv[n++] = (char *)"--no-api";
+	c->argv[n++] = (char *)"--config-file";
+	c->argv[n++] = (char *)config;
+	c->argv[n] = NULL;
+	return 0;
+}
+
+/*
+ * Where the jailer makes its chroot for a pod: what the caller links or
+ * copies the kernel, images and config into, and where the vsock's
+ * socket appears.  <base>/<the program's file name>/<pod>/root.
+ */
+int
+fc_jail_root(const struct fc_exec *x, const char *pod, char *out,
+    size_t outsz, struct audit_err *err)
+{
+	int n;
+
+	if (exec_ok(x, err) != 0 || jail_id_ok(pod, err) != 0)
+		return -1;
+	n = audit_fmt(out, outsz, "%s/%s/%s/root", x->chroot_base != NULL ?
+	    x->chroot_base : FC_JAIL_BASE, strrchr(x->firecracker, '/') + 1,
+	    pod);
+	if (n < 0 || (size_t)n >= outsz)
+		return audit_errf(err, "the jailer's root for %s: path too "
+		    "long", pod);
+	return 0;
+}

@@ -243,4 +243,49 @@ int	 fc_config_write(const char *, const json_t *, uid_t, gid_t, char *,
 
 int	 fc_vsock_connect(const char *, unsigned, int, struct audit_err *);
 
+/*
+ * Starting Firecracker (firecracker.c): the argv the node's VMM-start
+ * helper execs, in its own cgroup, under the node's seccomp filter, as
+ * an unprivileged uid.  Directly:
+ *
+ *	firecracker --no-api --config-file CONFIG
+ *
+ * or, where a jailer is installed, under it (it chroots, makes /dev/kvm
+ * there, drops to uid:gid and execs firecracker with what follows --;
+ * CONFIG and every path in it are then paths inside its chroot,
+ * fc_jail_root):
+ *
+ *	jailer --id POD --exec-file FIRECRACKER --uid U --gid G
+ *	    --cgroup-version 1|2 [--chroot-base-dir DIR]
+ *	    -- --no-api --config-file CONFIG
+ *
+ * Firecracker's own seccomp filter stays on: no --no-seccomp, ever.
+ */
+#define FC_ARGV_MAX	20	/* words in the argv, at most */
+#define FC_ID_MAX	64	/* characters in a jailer's --id, of
+				   [A-Za-z0-9-] */
+#define FC_JAIL_BASE	"/srv/jailer"	/* the jailer's chroot base,
+					   by default */
+
+struct fc_exec {
+	const char *firecracker;	/* the program: an absolute path */
+	const char *jailer;	/* its jailer, or NULL: firecracker alone */
+	uid_t	 uid;		/* the jailer drops to these */
+	gid_t	 gid;
+	int	 cgroup_version;	/* the jailer's: 1 or 2 */
+	const char *chroot_base;	/* or NULL: FC_JAIL_BASE */
+};
+
+/* An argv: argv[] points into the caller's strings and into this. */
+struct fc_cmd {
+	char	*argv[FC_ARGV_MAX + 1];
+	char	 uid[24], gid[24], cgroup_version[4];
+};
+
+int	 fc_which(const char *, char *, size_t);
+int	 fc_argv(struct fc_cmd *, const struct fc_exec *, const char *,
+	    const char *, struct audit_err *);
+int	 fc_jail_root(const struct fc_exec *, const char *, char *, size_t,
+	    struct audit_err *);
+
 #endif /* NUCLEUS_NODE_H */
