@@ -182,6 +182,13 @@ $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libaudit.a $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
+# Helpers that call the node's parts (the Firecracker driver's).
+NODE_HELPERS = $(B)/t/helper/fc-config $(B)/t/helper/vsock-connect
+$(NODE_HELPERS): $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libnode.a \
+	    $(B)/libaudit.a $(B)/libpolicy.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
+	    $(LMDB_LIBS) $(EV_LIBS)
+
 # try-syscall runs inside the command sandbox, under its address-space
 # limit, where ASan's shadow memory cannot be reserved: it is never
 # instrumented.

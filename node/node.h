@@ -231,4 +231,101 @@ int	 doctor_run(int);
 int	 doctor_kvm_usable(char *, size_t);
 int	 find_on_path(const char *, char *, size_t);
 
+/*
+ * ---- The Firecracker driver (firecracker.c, vsock.c) ----
+ *
+ * Firecracker runs with --no-api --config-file: the whole VM is one JSON
+ * file, written by fc_config_write from fc_config.  Each value is
+ * checked here against Firecracker's own limits (its API description,
+ * t/firecracker/firecracker-api.yaml; t5010 checks the result against
+ * it).  The guest sees the drives in this order: /dev/vda the read-only
+ * root image, /dev/vdb the scratch image; the initramfs is the root.
+ */
+#define FC_VCPU_MAX	32	/* machine-config.vcpu_count, at most */
+#define FC_GUEST_CID	3	/* vsock.guest_cid: the least a guest has */
+#define FC_PATH_MAX	1024	/* bytes in a host path in the config */
+#define FC_UDS_MAX	107	/* bytes in vsock.uds_path: a sun_path */
+#define FC_BOOT_ARGS_MAX 1024	/* bytes in boot_args: Firecracker's
+				   command line holds 2048 and appends
+				   a virtio_mmio.device= per device */
+#define FC_CONFIG_NAME	"firecracker.json"	/* in the pod's directory */
+
+/* Host paths (or, under the jailer, paths inside its chroot). */
+struct fc_files {
+	const char *kernel;	/* the uncompressed vmlinux */
+	const char *initrd;	/* the pod's initramfs */
+	const char *root;	/* the read-only squashfs: /dev/vda */
+	const char *scratch;	/* the pod's ext4 image, scratch_mib: /dev/vdb */
+	const char *vsock;	/* vsock.uds_path, made by Firecracker */
+	const char *boot_args;	/* the kernel's command line */
+};
+
+json_t	*fc_config(const struct podspec *, const struct fc_files *,
+	    struct audit_err *);
+int	 fc_config_write(const char *, const json_t *, uid_t, gid_t, char *,
+	    size_t, struct audit_err *);
+
+/*
+ * The hybrid vsock (vsock.c): the host reaches guest port P by
+ * connecting to the VMM's Unix socket, writing "CONNECT P\n" and reading
+ * "OK <host port>\n"; what follows is the guest's stream.  Firecracker
+ * is not listening until it has started, and closes the connection
+ * while nothing listens on P in the guest (early in its boot): both are
+ * retried, with backoff, until the caller's deadline.  So is an OK that
+ * does not come within FC_VSOCK_OK_MS (a CONNECT lost at boot).  An
+ * answer that is not OK is not retried: something else is there.
+ */
+#define FC_VSOCK_LINE_MAX 32	/* bytes in the answer, its newline too:
+				   "OK " and a u32 need 14 */
+#define FC_VSOCK_OK_MS	1000	/* for the OK, in one attempt */
+#define FC_VSOCK_BACKOFF_MIN_MS 10	/* between attempts: first */
+#define FC_VSOCK_BACKOFF_MAX_MS 200	/* doubling up to this */
+
+int	 fc_vsock_connect(const char *, unsigned, int, struct audit_err *);
+
+/*
+ * Starting Firecracker (firecracker.c): the argv the node's VMM-start
+ * helper execs, in its own cgroup, under the node's seccomp filter, as
+ * an unprivileged uid.  Directly:
+ *
+ *	firecracker --no-api --config-file CONFIG
+ *
+ * or, where a jailer is installed, under it (it chroots, makes /dev/kvm
+ * there, drops to uid:gid and execs firecracker with what follows --;
+ * CONFIG and every path in it are then paths inside its chroot,
+ * fc_jail_root):
+ *
+ *	jailer --id POD --exec-file FIRECRACKER --uid U --gid G
+ *	    --cgroup-version 1|2 [--chroot-base-dir DIR]
+ *	    -- --no-api --config-file CONFIG
+ *
+ * Firecracker's own seccomp filter stays on: no --no-seccomp, ever.
+ */
+#define FC_ARGV_MAX	20	/* words in the argv, at most */
+#define FC_ID_MAX	64	/* characters in a jailer's --id, of
+				   [A-Za-z0-9-] */
+#define FC_JAIL_BASE	"/srv/jailer"	/* the jailer's chroot base,
+					   by default */
+
+struct fc_exec {
+	const char *firecracker;	/* the program: an absolute path */
+	const char *jailer;	/* its jailer, or NULL: firecracker alone */
+	uid_t	 uid;		/* the jailer drops to these */
+	gid_t	 gid;
+	int	 cgroup_version;	/* the jailer's: 1 or 2 */
+	const char *chroot_base;	/* or NULL: FC_JAIL_BASE */
+};
+
+/* An argv: argv[] points into the caller's strings and into this. */
+struct fc_cmd {
+	char	*argv[FC_ARGV_MAX + 1];
+	char	 uid[24], gid[24], cgroup_version[4];
+};
+
+int	 fc_which(const char *, char *, size_t);
+int	 fc_argv(struct fc_cmd *, const struct fc_exec *, const char *,
+	    const char *, struct audit_err *);
+int	 fc_jail_root(const struct fc_exec *, const char *, char *, size_t,
+	    struct audit_err *);
+
 #endif /* NUCLEUS_NODE_H */
