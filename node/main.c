@@ -163,7 +163,7 @@ serve(int argc, char **argv)
 	const char *dir = dir_default(), *keyfile = NULL, *keyring = NULL,
 	    *trust = NULL, *sock = NULL, *proxy = NULL, *workroot = NULL,
 	    *guest = NULL, *qemu = NULL;
-	static char qemu_path[4096], why[512];
+	static char qemu_path[4096], fc_path[4096], why[512];
 	char log_id[AUDIT_LOGID_MAX + 1], hash[AUDIT_HEX_LEN + 1], exe[4096];
 	char *absdir;
 	struct audit_err e;
@@ -267,12 +267,15 @@ serve(int argc, char **argv)
 		    qemu_path, sizeof(qemu_path)) == 0)
 			qemu = qemu_path;
 		N->lenv.qemu = qemu;
+		if (fc_which("firecracker", fc_path, sizeof(fc_path)) == 0)
+			N->lenv.firecracker = fc_path;
 		N->lenv.kvm = doctor_kvm_usable(why, sizeof(why));
-		qemu_probe(&N->lenv);
-		fprintf(stderr, "nucleus-node: VMs: %s, %s%s%s\n",
+		vm_probe(&N->lenv);
+		fprintf(stderr, "nucleus-node: VMs: %s, %s%s%s; %s\n",
 		    qemu != NULL ? qemu : "no qemu-system-x86_64 on PATH",
 		    N->lenv.kvm ? "KVM" : "TCG", N->lenv.kvm ? "" : ": ",
-		    N->lenv.kvm ? "" : why);
+		    N->lenv.kvm ? "" : why, N->lenv.firecracker != NULL ?
+		    N->lenv.firecracker : "no firecracker on PATH");
 	}
 	if (workroot != NULL && (N->lenv.work_root = open(workroot, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) < 0) {

@@ -179,6 +179,7 @@ struct local_env {
 	/* the VM drivers */
 	const char *guest;	/* -G: vmlinux, initramfs.cpio, root.squashfs */
 	const char *qemu;	/* qemu-system-x86_64, or NULL */
+	const char *firecracker;	/* or NULL */
 	int	 kvm;		/* a plain guest runs on /dev/kvm */
 	unsigned tsc_khz;	/* the host's TSC, for TCG guests */
 };
@@ -201,14 +202,16 @@ int	 pod_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
 
 /*
- * The VM drivers (qemu.c): a VMM process in its own cgroup, as the pod's
+ * The VM drivers (vm.c): a VMM process in its own cgroup, as the pod's
  * host uid, under the node's seccomp filter.
  */
-#define QEMU_OVERHEAD_MIB 256	/* QEMU's own memory, past the guest's */
-#define QEMU_PIDS	64	/* QEMU's threads */
+#define VMM_OVERHEAD_MIB 256	/* the VMM's own memory, past the guest's */
+#define VMM_PIDS	64	/* the VMM's threads */
 #define QEMU_TB_MIB	64	/* TCG's translation cache */
-#define QEMU_READY_MS	60000	/* pod.create to the guest's hello */
-#define QEMU_START_POLL_MS 20	/* connecting to QEMU's channel socket */
+#define VM_READY_MS	60000	/* pod.create to the guest's hello */
+#define VM_START_POLL_MS 20	/* between tries at the guest's channel */
+#define VM_CONNECT_MS	100	/* one try at Firecracker's vsock, at most:
+				   the node's loop waits on it */
 #define HELLO_MAX	1024	/* bytes in the proxy's hello line */
 
 struct vmm_spec {
@@ -221,10 +224,10 @@ struct vmm_spec {
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
 	    struct audit_err *);
-int	 qemu_launch(const struct podspec *, const struct local_env *,
+int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
-void	 qemu_channel_path(const struct local_pod *, char *, size_t);
-void	 qemu_probe(struct local_env *);
+int	 vm_connect(const struct podspec *, const struct local_pod *, int);
+void	 vm_probe(struct local_env *);
 
 /* nucleus-node doctor (doctor.c): which drivers can run here. */
 int	 doctor_run(int);

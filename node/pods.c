@@ -17,8 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include "daemon.h"
 #include "replay.h"
@@ -333,8 +331,12 @@ start_fail(struct pod *p, const char *why)
 {
 	char msg[LOCAL_PATH_MAX * 2 + 256];
 
-	audit_fmt(msg, sizeof(msg), "%s (see %s/qemu.err and "
-	    "%s/vm/console.log)", why, p->lp.dir, p->lp.dir);
+	if (strcmp(p->spec.driver, "qemu") == 0)
+		audit_fmt(msg, sizeof(msg), "%s (see %s/vmm.err and "
+		    "%s/vm/console.log)", why, p->lp.dir, p->lp.dir);
+	else
+		audit_fmt(msg, sizeof(msg), "%s (see %s/vmm.err)", why,
+		    p->lp.dir);
 	ev_timer_stop(N->loop, &p->start_timer);
 	ev_io_stop(N->loop, &p->rio);
 	ev_io_stop(N->loop, &p->exit_io);
@@ -409,12 +411,11 @@ hello_read(struct ev_loop *loop, ev_io *w, int revents)
 	start_done(p);
 }
 
-/* Until QEMU listens: connect; past the deadline: give up. */
+/* Until the guest listens: connect; past the deadline: give up. */
 static void
 start_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct pod *p = w->data;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
 	(void)revents;
@@ -422,19 +423,14 @@ start_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		char why[128];
 
 		audit_fmt(why, sizeof(why), "the guest said no hello within "
-		    "%d ms", QEMU_READY_MS);
+		    "%d ms", VM_READY_MS);
 		start_fail(p, why);
 		return;
 	}
 	if (p->lp.chan >= 0)
 		return;
-	qemu_channel_path(&p->lp, sa.sun_path, sizeof(sa.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
+	if ((fd = vm_connect(&p->spec, &p->lp, VM_CONNECT_MS)) < 0)
 		return;		/* not yet */
-	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	p->lp.chan = fd;
 	ev_io_init(&p->rio, hello_read, fd, EV_READ);
@@ -448,9 +444,18 @@ vm_refused(struct lines_conn *c, struct gate_req *q, struct pod *p)
 {
 	char path[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16], why[sizeof(path) + 64];
 
-	if (N->lenv.guest == NULL || N->lenv.qemu == NULL)
+	int fc = strcmp(p->spec.driver, "firecracker") == 0;
+
+	if (N->lenv.guest == NULL)
 		audit_fmt(why, sizeof(why), "the node runs no VMs: it needs "
-		    "serve -G and qemu-system-x86_64");
+		    "serve -G");
+	else if (!fc && N->lenv.qemu == NULL)
+		audit_fmt(why, sizeof(why), "the node has no "
+		    "qemu-system-x86_64 (PATH, or serve -Q)");
+	else if (fc && (N->lenv.firecracker == NULL || !N->lenv.kvm))
+		audit_fmt(why, sizeof(why), "the firecracker driver needs "
+		    "firecracker on PATH and a /dev/kvm that runs a plain "
+		    "guest (see nucleus-node doctor)");
 	else {
 		audit_fmt(path, sizeof(path), "%s/%s.squashfs", N->lenv.guest,
 		    p->spec.image);
@@ -485,12 +490,10 @@ create(struct lines_conn *c, struct gate_req *q)
 		refuse(c, q->kid, q->id, NULL, "bad_request", e.msg);
 		return;
 	}
-	if ((old = pod_find(p->spec.name)) != NULL ||
-	    strcmp(p->spec.driver, "firecracker") == 0) {
-		const char *why = old != NULL && old->lost ? "a lost pod of "
-		    "that name is kept until pod.stop removes it" : old !=
-		    NULL ? "a pod of that name is running" : "the firecracker "
-		    "driver is not built yet";
+	if ((old = pod_find(p->spec.name)) != NULL) {
+		const char *why = old->lost ? "a lost pod of that name is kept "
+		    "until pod.stop removes it" : "a pod of that name is "
+		    "running";
 
 		refuse(c, q->kid, q->id, p->spec.name, "bad_request", why);
 		podspec_free(&p->spec);
@@ -514,7 +517,7 @@ create(struct lines_conn *c, struct gate_req *q)
 	/* A VM: started now, answered for once its guest says hello. */
 	if (vm_refused(c, q, p))
 		return;
-	if (qemu_launch(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
+	if (vm_launch(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
 		refuse(c, q->kid, q->id, p->spec.name, "internal", e.msg);
 		json_decref(p->spec_obj);
 		podspec_free(&p->spec);
@@ -526,8 +529,8 @@ create(struct lines_conn *c, struct gate_req *q)
 	lines_hold(c);
 	p->creator_id = json_incref(q->id);
 	audit_fmt(p->creator_kid, sizeof(p->creator_kid), "%s", q->kid);
-	p->start_deadline = ev_now(N->loop) + QEMU_READY_MS / 1000.0;
-	ev_timer_init(&p->start_timer, start_tick, 0., QEMU_START_POLL_MS /
+	p->start_deadline = ev_now(N->loop) + VM_READY_MS / 1000.0;
+	ev_timer_init(&p->start_timer, start_tick, 0., VM_START_POLL_MS /
 	    1000.0);
 	p->start_timer.data = p;
 	ev_timer_start(N->loop, &p->start_timer);

@@ -1,27 +1,32 @@
 /*
- * The qemu driver: a pod is a microVM under QEMU (its microvm machine),
- * booting the guest image (-G: vmlinux, initramfs.cpio, root.squashfs),
- * whose PID 1 is nucleus-proxy -I.
+ * The VM drivers: a pod is a microVM under QEMU (its microvm machine) or
+ * Firecracker, booting the guest image (-G: vmlinux, initramfs.cpio,
+ * <image>.squashfs), whose PID 1 is nucleus-proxy -I.
  *
  *	<dir>/vm/		owned by the pod's host uid, mode 0700
  *	<dir>/vm/initrd		the guest's initramfs, with a second archive
  *				appended: /etc/nucleus/pod.json and trust
  *	<dir>/vm/scratch.img	the scratch drive: ext4 of scratch_mib,
  *				made here with work and tmp (and work.copy)
- *	<dir>/vm/chan.sock	the channel: QEMU listens, the node connects;
- *				the guest's virtio serial port INIT_PORT_NAME
- *	<dir>/vm/console.log	the guest's serial console
- *	<dir>/qemu.err		what QEMU says
+ *	<dir>/vm/chan.sock	qemu: the channel: QEMU listens, the node
+ *				connects; the guest's virtio serial port
+ *	<dir>/vm/console.log	qemu: the guest's serial console
+ *	<dir>/vm/firecracker.json  firecracker: its configuration
+ *	<dir>/vm/fc.sock	firecracker: its hybrid vsock, which the node
+ *				connects to guest port VM_VSOCK_PORT through
+ *	<dir>/vmm.err		what the VMM says (Firecracker: the guest's
+ *				console too)
  *
- * QEMU gets no network device at all (-nodefaults), the root image
- * read-only, its own cgroup (the pod's memory and CPU, plus room for
- * QEMU itself), its own -sandbox, and a seccomp filter of the node's,
- * loaded before it is executed; it runs as the pod's host uid, never as
- * root.  KVM only where a plain guest runs on it (doctor's probe);
- * otherwise TCG.
+ * The VMM gets no network device at all, the root image read-only, its
+ * own cgroup (the pod's memory and CPU, plus room for the VMM itself), a
+ * seccomp filter of the node's, loaded before it is executed, on top of
+ * its own (QEMU's -sandbox, Firecracker's built-in filters); it runs as
+ * the pod's host uid, never as root.  QEMU uses KVM only where a plain
+ * guest runs on it (doctor's probe), otherwise TCG; Firecracker needs
+ * KVM.
  *
- * Starting is in two halves: qemu_launch() makes the files and starts
- * QEMU, at once; the guest then takes seconds to boot, during which the
+ * Starting is in two halves: vm_launch() makes the files and starts the
+ * VMM, at once; the guest then takes seconds to boot, during which the
  * node's loop goes on serving (pods.c connects and waits for the hello).
  */
 #define _GNU_SOURCE
@@ -49,6 +54,7 @@
 #define VM_RUN_GID	1000
 #define VM_PORT_NAME	"org.nucleus.channel"
 /* The kernel's arguments, but the TSC's and init's. */
+#define VM_VSOCK_PORT	1024	/* the guest's proxy, under Firecracker */
 #define VM_APPEND	"console=ttyS0 quiet panic=-1 random.trust_cpu=on " \
 			"lsm=landlock,yama rdinit=/init"
 
@@ -402,75 +408,112 @@ tsc_khz(void)
 	return khz;
 }
 
-/*
- * Make the pod's files and start QEMU.  On success pod->sb is QEMU and
- * pod->chan is -1: pods.c connects to qemu_channel_path() once QEMU
- * listens there.
- */
-int
-qemu_launch(const struct podspec *spec, const struct local_env *env,
-    const char *dir, struct local_pod *pod, struct audit_err *err)
+/* The paths of a VM pod's files. */
+struct vm_paths {
+	char	 vm[LOCAL_PATH_MAX + 8];
+	char	 kernel[LOCAL_PATH_MAX + 16];
+	char	 initrd[LOCAL_PATH_MAX + 16];
+	char	 root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16];
+	char	 scratch[LOCAL_PATH_MAX + 24];
+	char	 errpath[LOCAL_PATH_MAX + 16];
+};
+
+/* What both drivers make: the directory, the initramfs, the scratch. */
+static int
+vm_files(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct vm_paths *vp,
+    struct audit_err *err)
 {
-	char vm[LOCAL_PATH_MAX + 8];
-	char initrd[LOCAL_PATH_MAX + 16], base[LOCAL_PATH_MAX + 32];
-	char kernel[LOCAL_PATH_MAX + 16], root[LOCAL_PATH_MAX + 32];
-	char errpath[LOCAL_PATH_MAX + 16], mem[32], smp[32], append[512];
-	char drive_root[LOCAL_PATH_MAX + 96], drive_scratch[LOCAL_PATH_MAX + 96];
-	char chardev[LOCAL_PATH_MAX + 96], serial[LOCAL_PATH_MAX + 32];
-	char accel[32];
+	char base[LOCAL_PATH_MAX + 32];
 	char *trust = NULL, *podfile = NULL;
 	size_t trustlen, podlen;
-	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
-	struct vmm_spec vs;
 	int rc;
 
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
 	pod->sb.pidfd = -1;
-	if (env->guest == NULL || env->qemu == NULL)
-		return audit_errf(err, "the qemu driver needs serve -G (the "
-		    "guest image) and qemu-system-x86_64 on PATH");
+	if (env->guest == NULL)
+		return audit_errf(err, "the VM drivers need serve -G (the guest "
+		    "image)");
 	audit_fmt(pod->name, sizeof(pod->name), "%s", spec->name);
 	audit_fmt(pod->cgroup, sizeof(pod->cgroup), "%s.%08x", spec->name,
 	    (unsigned)randombytes_random());
 	if ((size_t)snprintf(pod->dir, sizeof(pod->dir), "%s", dir) >=
 	    sizeof(pod->dir))
 		return audit_errf(err, "%s: path too long", dir);
-	audit_fmt(vm, sizeof(vm), "%s/vm", dir);
-	audit_fmt(errpath, sizeof(errpath), "%s/qemu.err", dir);
-	audit_fmt(kernel, sizeof(kernel), "%s/vmlinux", env->guest);
+	audit_fmt(vp->vm, sizeof(vp->vm), "%s/vm", dir);
+	audit_fmt(vp->errpath, sizeof(vp->errpath), "%s/vmm.err", dir);
+	audit_fmt(vp->kernel, sizeof(vp->kernel), "%s/vmlinux", env->guest);
 	audit_fmt(base, sizeof(base), "%s/initramfs.cpio", env->guest);
-	audit_fmt(root, sizeof(root), "%s/%s.squashfs", env->guest,
+	audit_fmt(vp->root, sizeof(vp->root), "%s/%s.squashfs", env->guest,
 	    spec->image);
-	audit_fmt(initrd, sizeof(initrd), "%s/initrd", vm);
+	audit_fmt(vp->initrd, sizeof(vp->initrd), "%s/initrd", vp->vm);
+	audit_fmt(vp->scratch, sizeof(vp->scratch), "%s/scratch.img", vp->vm);
 	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) || chmod(dir, 0711) !=
 	    0)
 		return audit_errf(err, "%s: %s", dir, strerror(errno));
-	(void)nftw(vm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	if (mkdir(vm, 0700) != 0)
-		return audit_errf(err, "%s: %s", vm, strerror(errno));
-	if (access(kernel, R_OK) != 0 || access(base, R_OK) != 0)
+	(void)nftw(vp->vm, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(vp->vm, 0700) != 0)
+		return audit_errf(err, "%s: %s", vp->vm, strerror(errno));
+	if (access(vp->kernel, R_OK) != 0 || access(base, R_OK) != 0)
 		return audit_errf(err, "%s: the guest image is not there (make "
 		    "guest)", env->guest);
-	if (access(root, R_OK) != 0)
-		return audit_errf(err, "image: %s: %s", root, strerror(errno));
+	if (access(vp->root, R_OK) != 0)
+		return audit_errf(err, "image: %s: %s", vp->root,
+		    strerror(errno));
 	/* The pod file, and the authority keys, into the initramfs. */
 	if ((podfile = local_pod_file(spec, VM_RUN_UID, VM_RUN_GID, &podlen,
 	    err)) == NULL ||
-	    audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0 ||
-	    make_initrd(base, initrd, podfile, podlen, trust, trustlen,
-	    err) != 0 ||
-	    make_scratch(spec, env, vm, errpath, err) != 0) {
-		free(podfile);
-		if (trust != NULL)
-			sodium_free(trust);
-		return -1;
-	}
+	    audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
+		rc = -1;
+	else
+		rc = make_initrd(base, vp->initrd, podfile, podlen, trust,
+		    trustlen, err);
 	free(podfile);
-	sodium_free(trust);
-	if (chown(initrd, env->uid, env->gid) != 0 ||
-	    chown(vm, env->uid, env->gid) != 0)
-		return audit_errf(err, "%s: %s", vm, strerror(errno));
+	if (trust != NULL)
+		sodium_free(trust);
+	if (rc != 0 || make_scratch(spec, env, vp->vm, vp->errpath, err) != 0)
+		return -1;
+	if (chown(vp->initrd, env->uid, env->gid) != 0 ||
+	    chown(vp->vm, env->uid, env->gid) != 0)
+		return audit_errf(err, "%s: %s", vp->vm, strerror(errno));
+	return 0;
+}
+
+/* The VMM's cgroup and uid: the pod's, and room for the VMM itself. */
+static void
+vmm_limits(const struct podspec *spec, const struct local_env *env,
+    const struct local_pod *pod, const struct vm_paths *vp,
+    struct vmm_spec *vs)
+{
+	memset(vs, 0, sizeof(*vs));
+	vs->cgroup = pod->cgroup;
+	vs->lim = spec->lim;
+	vs->lim.memory_mib += VMM_OVERHEAD_MIB;
+	vs->lim.pids = VMM_PIDS;
+	vs->uid = env->uid;
+	vs->gid = env->gid;
+	vs->errpath = vp->errpath;
+}
+
+static int
+qemu_launch(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct audit_err *err)
+{
+	struct vm_paths vp;
+	char mem[32], smp[32], append[512], accel[32];
+	char drive_root[sizeof(vp.root) + 64];
+	char drive_scratch[sizeof(vp.scratch) + 64];
+	char chardev[sizeof(vp.vm) + 64], serial[sizeof(vp.vm) + 32];
+	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
+	struct vmm_spec vs;
+	int rc;
+
+	if (env->qemu == NULL)
+		return audit_errf(err, "the qemu driver needs "
+		    "qemu-system-x86_64 on PATH, or serve -Q");
+	if (vm_files(spec, env, dir, pod, &vp, err) != 0)
+		return -1;
 	audit_fmt(mem, sizeof(mem), "%llu",
 	    (unsigned long long)spec->lim.memory_mib);
 	audit_fmt(smp, sizeof(smp), "%u", cpus > 0 ? cpus : 1);
@@ -485,12 +528,12 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 	if (rc < 0 || (size_t)rc >= sizeof(append))
 		return audit_errf(err, "the kernel's arguments are too long");
 	audit_fmt(drive_root, sizeof(drive_root), "file=%s,if=none,id=root,"
-	    "format=raw,readonly=on", root);
-	audit_fmt(drive_scratch, sizeof(drive_scratch), "file=%s/scratch.img,"
-	    "if=none,id=scratch,format=raw,discard=unmap", vm);
+	    "format=raw,readonly=on", vp.root);
+	audit_fmt(drive_scratch, sizeof(drive_scratch), "file=%s,if=none,"
+	    "id=scratch,format=raw,discard=unmap", vp.scratch);
 	audit_fmt(chardev, sizeof(chardev), "socket,id=chan,path=%s/chan.sock,"
-	    "server=on,wait=off", vm);
-	audit_fmt(serial, sizeof(serial), "file:%s/console.log", vm);
+	    "server=on,wait=off", vp.vm);
+	audit_fmt(serial, sizeof(serial), "file:%s/console.log", vp.vm);
 	if (env->kvm)
 		audit_fmt(accel, sizeof(accel), "kvm");
 	else
@@ -505,7 +548,8 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 		    "-no-reboot",
 		    "-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
 		    "spawn=deny,resourcecontrol=deny",
-		    "-kernel", kernel, "-initrd", initrd, "-append", append,
+		    "-kernel", vp.kernel, "-initrd", vp.initrd,
+		    "-append", append,
 		    "-serial", serial,
 		    "-drive", drive_root, "-device",
 		    "virtio-blk-device,drive=root",
@@ -516,28 +560,104 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 		    "virtserialport,chardev=chan,name=" VM_PORT_NAME,
 		    NULL };
 
-		memset(&vs, 0, sizeof(vs));
-		vs.cgroup = pod->cgroup;
-		vs.lim = spec->lim;
-		vs.lim.memory_mib += QEMU_OVERHEAD_MIB;
-		vs.lim.pids = QEMU_PIDS;
-		vs.uid = env->uid;
-		vs.gid = env->gid;
-		vs.errpath = errpath;
+		vmm_limits(spec, env, pod, &vp, &vs);
 		return vmm_start(argv, &vs, &pod->sb, err);
 	}
 }
 
-/* Where QEMU listens for the node (the pod's channel). */
-void
-qemu_channel_path(const struct local_pod *pod, char *buf, size_t sz)
+/*
+ * Firecracker, alone (not under its jailer: see nucleus-pod(5)), from
+ * the configuration file the node writes, its API socket off.
+ */
+static int
+fc_launch(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct audit_err *err)
 {
-	audit_fmt(buf, sz, "%s/vm/chan.sock", pod->dir);
+	struct vm_paths vp;
+	struct fc_files ff;
+	struct fc_exec fx = { 0 };
+	struct fc_cmd cmd;
+	struct vmm_spec vs;
+	char uds[sizeof(vp.vm) + 16], conf[sizeof(vp.vm) + 32];
+	char append[512];
+	json_t *cfg;
+	int rc;
+
+	if (env->firecracker == NULL || !env->kvm)
+		return audit_errf(err, "the firecracker driver needs firecracker "
+		    "on PATH and a /dev/kvm that runs a plain guest");
+	if (vm_files(spec, env, dir, pod, &vp, err) != 0)
+		return -1;
+	audit_fmt(uds, sizeof(uds), "%s/fc.sock", vp.vm);
+	rc = snprintf(append, sizeof(append), "%s -- -I -v %d", VM_APPEND,
+	    VM_VSOCK_PORT);
+	if (rc < 0 || (size_t)rc >= sizeof(append))
+		return audit_errf(err, "the kernel's arguments are too long");
+	ff.kernel = vp.kernel;
+	ff.initrd = vp.initrd;
+	ff.root = vp.root;
+	ff.scratch = vp.scratch;
+	ff.vsock = uds;
+	ff.boot_args = append;
+	if ((cfg = fc_config(spec, &ff, err)) == NULL)
+		return -1;
+	rc = fc_config_write(vp.vm, cfg, env->uid, env->gid, conf,
+	    sizeof(conf), err);
+	json_decref(cfg);
+	fx.firecracker = env->firecracker;
+	fx.uid = env->uid;
+	fx.gid = env->gid;
+	if (rc != 0 || fc_argv(&cmd, &fx, spec->name, conf, err) != 0)
+		return -1;
+	vmm_limits(spec, env, pod, &vp, &vs);
+	return vmm_start(cmd.argv, &vs, &pod->sb, err);
+}
+
+/*
+ * Make the pod's files and start its VMM.  On success pod->sb is the VMM
+ * and pod->chan is -1: pods.c connects (vm_connect) once the guest
+ * listens.
+ */
+int
+vm_launch(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct audit_err *err)
+{
+	if (strcmp(spec->driver, "firecracker") == 0)
+		return fc_launch(spec, env, dir, pod, err);
+	return qemu_launch(spec, env, dir, pod, err);
+}
+
+/*
+ * One try at the guest's channel, within about ms: QEMU's socket, or
+ * Firecracker's hybrid vsock to the guest's port.  A descriptor, or -1
+ * while there is none yet.
+ */
+int
+vm_connect(const struct podspec *spec, const struct local_pod *pod, int ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct audit_err e;
+	int fd;
+
+	if (strcmp(spec->driver, "firecracker") == 0) {
+		audit_fmt(sa.sun_path, sizeof(sa.sun_path), "%s/vm/fc.sock",
+		    pod->dir);
+		return fc_vsock_connect(sa.sun_path, VM_VSOCK_PORT, ms, &e);
+	}
+	audit_fmt(sa.sun_path, sizeof(sa.sun_path), "%s/vm/chan.sock",
+	    pod->dir);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* For the node's start: how this host runs guests. */
 void
-qemu_probe(struct local_env *env)
+vm_probe(struct local_env *env)
 {
 	env->tsc_khz = tsc_khz();
 }
