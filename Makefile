@@ -8,8 +8,8 @@
 #	make bench		benchmarks: figures and ratios to a baseline
 #	make fuzz		each libFuzzer target for FUZZ_SECONDS
 #	make static		build/static/nucleus-proxy, for the guest image
-#	make guest		the guest kernel and modules, in GUEST_CACHE
-#	make guest-tools	the guest's image of commands (git, make, gcc)
+#	make guest		the guest image for the VM drivers, in build/guest
+#	make guest-tools	the fuller image of commands (git, make, gcc), too
 #	make install		into $(DESTDIR)$(PREFIX)
 
 PREFIX ?= /usr/local
@@ -286,10 +286,18 @@ fuzz: deps
 	        build/fuzz/$$n.log; \
 	done
 
-# The guest image's kernel and modules, from Debian's archive, verified and
-# cached outside the tree (scripts/guest-image): prints the directory.
+# The guest image the VM drivers boot, in $(B)/guest: what comes from
+# Debian's archive (the kernel, its modules, the root image of commands)
+# verified and cached outside the tree by scripts/guest-image, and the
+# initramfs around this tree's static proxy, made again on every run (the
+# same bytes when nothing changed) by scripts/guest-initramfs, which
+# prints the directory.
 guest: deps
-	@scripts/guest-image
+	$(if $(filter 1,$(SANITIZE)),$(error no guest image under SANITIZE=1: \
+	    the static proxy cannot be sanitized))
+	$(MAKE) static
+	@dir=$$(scripts/guest-image) && \
+	    scripts/guest-initramfs -o $(B)/guest $(B)/static/nucleus-proxy "$$dir"
 
 # The guest's read-only image of commands, from the Debian packages that
 # scripts/guest-tools.lock pins, verified and cached outside the tree:
