@@ -140,6 +140,9 @@ pod_hello(struct local_pod *pod, const struct local_env *env,
 
 	if ((h = json_loads(line, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
 	    !json_is_string(json_object_get(h, "log")) ||
+	    /* a file name of the host copy: never a path, never cut */
+	    !audit_logid_valid(json_string_value(json_object_get(h, "log")),
+	    json_string_length(json_object_get(h, "log"))) ||
 	    !json_is_string(json_object_get(h, "pod")) ||
 	    strcmp(json_string_value(json_object_get(h, "pod")),
 	    pod->name) != 0 ||

@@ -50,8 +50,8 @@ now_ms(void)
 }
 
 /* "OK " and a decimal u32, nothing else. */
-static int
-answer_ok(const char *line, size_t len)
+int
+fc_vsock_answer_ok(const char *line, size_t len)
 {
 	unsigned long long v = 0;
 	size_t i;
@@ -115,7 +115,7 @@ read_answer(int fd, long long until, char *line, size_t *len)
 		if (r < 0)
 			return ATT_ERROR;
 		if (c == '\n')
-			return answer_ok(line, *len) ? ATT_CONNECTED : ATT_BAD;
+			return fc_vsock_answer_ok(line, *len) ? ATT_CONNECTED : ATT_BAD;
 		line[(*len)++] = c;
 		if (*len >= FC_VSOCK_LINE_MAX)
 			return ATT_BAD;

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: pod specs (node/podspec.c).  Nothing may crash or
  * leak; a refusal says why; an accepted spec is within every bound of
- * nucleus-pod(5) and names each of its agents.
+ * nucleus-pod(5), names each of its agents, and its image is a plain
+ * name (never a path).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,7 +38,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    p.lim.pids > POD_PIDS_MAX || p.lim.scratch_mib < 1 ||
 	    p.lim.scratch_mib > POD_SCRATCH_MAX || p.lim.cpus_milli < 1000 ||
 	    p.lim.cpus_milli > POD_CPUS_MAX * 1000 || p.timeout_s < 0 ||
-	    p.timeout_s > POD_TIMEOUT_MAX || p.policy == NULL)
+	    p.timeout_s > POD_TIMEOUT_MAX || p.policy == NULL ||
+	    strlen(p.image) < 1 || strlen(p.image) > POD_IMAGE_MAX ||
+	    strspn(p.image, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+	    strlen(p.image) || p.image[0] == '-' || p.image[0] == '_')
 		abort();	/* accepted past a bound */
 	for (size_t i = 0; i < p.nagents; i++)
 		if (!podspec_names(&p, p.agents[i]))
