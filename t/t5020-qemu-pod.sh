@@ -124,6 +124,19 @@ test_expect_success 'a guest that cannot boot: pod.create says internal, names t
 	jq -e ".ok and (.result.pods | length == 0)" list
 '
 
+test_expect_success 'a driver the host cannot run, or an image the node lacks: a bad request, before anything starts' '
+	{ pod_create $pod-nope "\"driver\":\"qemu\",\"image\":\"nope\"" || :; } &&
+	jq -e ".error.kind == \"bad_request\"" create-$pod-nope.out &&
+	jq -r .error.message create-$pod-nope.out | grep "image: no .*/nope.squashfs" &&
+	if ! nucleus-node doctor -j | jq -e ".checks.kvm.ok" >/dev/null ||
+	    ! command -v firecracker >/dev/null; then
+		{ pod_create $pod-fc "\"driver\":\"firecracker\"" || :; } &&
+		jq -e ".error.kind == \"bad_request\"" create-$pod-fc.out &&
+		jq -r .error.message create-$pod-fc.out | grep "firecracker driver needs"
+	fi &&
+	! test -e n/pods/$pod-nope/vm && ! test -e n/pods/$pod-fc/vm
+'
+
 test_expect_success 'teardown' '
 	node_stop
 '
