@@ -55,7 +55,7 @@
 #define VM_PORT_NAME	"org.nucleus.channel"
 /* The kernel's arguments, but the TSC's and init's. */
 #define VM_VSOCK_PORT	1024	/* the guest's proxy, under Firecracker */
-#define VM_APPEND	"console=ttyS0 quiet panic=-1 random.trust_cpu=on " \
+#define VM_APPEND	"console=ttyS0 loglevel=3 panic=-1 random.trust_cpu=on " \
 			"lsm=landlock,yama rdinit=/init"
 
 /* newc: "070701", 13 fields of 8 hex digits, the name, the data. */
@@ -517,7 +517,9 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 	audit_fmt(mem, sizeof(mem), "%llu",
 	    (unsigned long long)spec->lim.memory_mib);
 	audit_fmt(smp, sizeof(smp), "%u", cpus > 0 ? cpus : 1);
-	/* quiet: the console is a file; panic=-1 with -no-reboot: QEMU
+	/* loglevel=3: the console is a file, which only what is critical
+	 * or worse reaches (not each OOM kill a command provokes), and
+	 * init's own lines; panic=-1 with -no-reboot: QEMU
 	 * ends when the guest does.  Under TCG the TSC must be given, and
 	 * the CPU's random numbers trusted, or the boot stalls. */
 	if (env->kvm)
