@@ -346,6 +346,10 @@ start_fail(struct pod *p, const char *why)
 	p->lp.chan = -1;
 	refuse(p->creator, p->creator_kid, p->creator_id, p->spec.name,
 	    "internal", msg);
+	lines_release(p->creator);
+	json_decref(p->creator_id);
+	p->creator = NULL;
+	p->creator_id = NULL;
 	unlink_pod(p);
 	pod_free(p, RELEASE_WAIT_MS);
 }
@@ -985,6 +989,20 @@ pods_stop_all(void)
 	struct pod *p, *next;
 
 	for (p = N->pods; p != NULL; p = p->next) {
+		if (p->starting) {
+			/* A VM still booting: never answered for. */
+			ev_timer_stop(N->loop, &p->start_timer);
+			ev_io_stop(N->loop, &p->rio);
+			sandbox_kill(&p->lp.sb);
+			refuse(p->creator, p->creator_kid, p->creator_id,
+			    p->spec.name, "unavailable", "the node is stopping");
+			lines_release(p->creator);
+			json_decref(p->creator_id);
+			p->creator = NULL;
+			p->creator_id = NULL;
+			p->starting = 0;
+			continue;
+		}
 		if (!p->running)
 			continue;
 		node_record(NULL, json_pack("{s:s, s:s, s:s, s:s}", "event",
