@@ -48,7 +48,9 @@ node_stop() {
 		i=$((i + 1))
 	done
 	rm -f node.pid
-	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null &&
+	# Under SANITIZE: a report at exit (a leak, say) fails the test.
+	! grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" node.err >&2
 }
 
 nreq() {

@@ -2,12 +2,14 @@
 test_description='make demo DRIVER=qemu: the whole session in a VM, with the tools image'
 . "$(dirname "$0")/test-lib.sh"
 
+# Under SANITIZE the node is sanitized, the guest's static proxy never:
+# the plain build's guest image serves (make check makes it first).
 guest=$NUCLEUS_BUILD/guest
+if test_have_prereq SANITIZE && ! [ -r "$guest/initramfs.cpio" ]; then
+	guest=$TEST_DIRECTORY/../build/guest
+fi
 if ! test_have_prereq ROOT; then
 	test_skip_all "the qemu driver needs root"
-fi
-if test_have_prereq SANITIZE; then
-	test_skip_all "the guest's proxy is static, and never sanitized: see make check"
 fi
 if ! command -v qemu-system-x86_64 >/dev/null || ! command -v git >/dev/null; then
 	test_skip_all "no qemu-system-x86_64 or git (scripts/install-deps installs them)"
@@ -19,7 +21,7 @@ fi
 demo=$TEST_DIRECTORY/../scripts/demo
 
 test_expect_success 'the demo runs to its end in a VM: status 0, every step as shown' '
-	DRIVER=qemu "$demo" -k -d "$PWD/d" >out 2>err &&
+	DRIVER=qemu NUCLEUS_GUEST="$guest" "$demo" -k -d "$PWD/d" >out 2>err &&
 	grep -qx "demo: ok" out &&
 	grep -q "a pod on the qemu driver" out &&
 	grep -q "<- ok: {\"matches\":\[\"hello.c:7: .*wrold" out &&
