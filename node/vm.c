@@ -323,9 +323,6 @@ vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 		struct audit_err e;
 
 		close(errp[0]);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
-		    getppid() != parent)
-			vmm_fail(errp[1], "the node is gone");
 		if (cgroup_enter(&sb->cg, getpid(), &e) != 0) {
 			errno = EPERM;
 			vmm_fail(errp[1], e.msg);
@@ -348,6 +345,11 @@ vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 			errno = EPERM;
 			vmm_fail(errp[1], "still root");
 		}
+		/* After the uid changed, which clears it; the node may have
+		 * gone before. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+		    getppid() != parent)
+			vmm_fail(errp[1], "the node is gone");
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 			vmm_fail(errp[1], "no_new_privs");
 		if ((errno = -vmm_filter()) != 0)

@@ -112,6 +112,20 @@ test_expect_success 'QEMU killed: the node notices, records the end, keeps the c
 	jq -e ".error.kind == \"unknown_pod\"" out
 '
 
+test_expect_success 'the node killed: QEMU dies with it; started again, the node reports the pod lost' '
+	pod_create $pod-k "\"driver\":\"qemu\"" &&
+	q=$(for p in $(pod_procs $pod-k); do
+		[ "$(cat /proc/$p/comm)" = qemu-system-x86 ] && echo $p; done) &&
+	test -n "$q" &&
+	kill -KILL "$(cat node.pid)" && rm node.pid &&
+	wait_for 100 sh -c "! kill -0 $q 2>/dev/null" &&
+	node_start -G "$guest" &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
+	jq -e ".result.pods[] | select(.pod == \"$pod-k\") | .state == \"lost\"" list &&
+	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod-k >out &&
+	jq -e ".result.state == \"removed\"" out
+'
+
 test_expect_success 'a guest that cannot boot: pod.create says internal, names the console; the node serves on' '
 	mkdir bad &&
 	cp "$guest/vmlinux" "$guest/root.squashfs" bad/ &&
