@@ -6,8 +6,8 @@ test_description='nucleus-proxy: commands, argv only, in a sandbox, with caps an
 test_expect_success 'setup: a local_dev pod with small limits' '
 	proxy_setup local_dev "\"limits\": {\"output\": 1000, \"commands\": 3}, \"env\": {\"GREETING\": \"hi\"}" &&
 	mkdir root/src &&
-	printf "sleep 300 &\necho started\n" >root/bg.sh &&
-	printf "setsid sleep 301 &\necho started\n" >root/escape.sh &&
+	printf "sleep 3517 &\necho started\n" >root/bg.sh &&
+	printf "setsid sleep 3518 &\necho started\n" >root/escape.sh &&
 	proxy_start
 '
 
@@ -102,12 +102,12 @@ test_expect_success 'a timeout kills the command and all it started' '
 test_expect_success 'what a command leaves running is killed when it ends' '
 	req b1 run "{\"argv\":[\"sh\",\"bg.sh\"]}" | send >out &&
 	resp b1 | jq -e ".result.stdout == \"started\\n\"" &&
-	i=0 && while pgrep -f "^sleep 300$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
-	! pgrep -f "^sleep 300$" &&
+	i=0 && while pgrep -f "^sleep 3517$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
+	! pgrep -f "^sleep 3517$" &&
 	req b2 run "{\"argv\":[\"sh\",\"escape.sh\"]}" | send >out &&
 	resp b2 | jq -e ".result.stdout == \"started\\n\"" &&
-	i=0 && while pgrep -f "^sleep 301$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
-	! pgrep -f "^sleep 301$"
+	i=0 && while pgrep -f "^sleep 3518$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
+	! pgrep -f "^sleep 3518$"
 '
 
 test_expect_success 'the sandbox: no internet sockets, no writes outside the root' '
