@@ -1,0 +1,82 @@
+#!/bin/sh
+test_description='nucleus-node: a VM pod whose guest misbehaves before its hello (a stand-in for QEMU): each bound of the start crossed, the node serving on'
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-pod.sh"
+
+if ! test_have_prereq ROOT; then
+	test_skip_all "the qemu driver makes cgroups and drops to the pods' uid: it needs root"
+fi
+
+pod=p-fake-$$
+test_cleanup() {
+	pods_gone "$pod*"
+}
+
+create() {
+	pod_create "$pod-$1" "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":128,\"scratch_mib\":8}"
+}
+
+test_expect_success 'setup: a node whose QEMU is fake-vmm, a guest image of placeholders' '
+	mkdir guest &&
+	for f in vmlinux initramfs.cpio root.squashfs; do
+		echo placeholder >guest/$f || return 1
+	done &&
+	node_setup &&
+	node_start -G "$PWD/guest" -Q "$NUCLEUS_BUILD/t/helper/fake-vmm"
+'
+
+# Started first, answered last: it waits out the whole deadline.
+test_expect_success 'a guest that never says hello: started, waited for in the background' '
+	{ create silent >silent.status 2>&1; echo $? >>silent.status; } &
+	echo $! >silent.pid &&
+	wait_for 300 test -S n/pods/$pod-silent/vm/chan.sock
+'
+
+test_expect_success 'the VMM is in its cgroup: 64 threads, and its memory the guest'"'"'s plus 256 MiB' '
+	cg=$(ls -d /sys/fs/cgroup/pids/nucleus/$pod-silent.* /sys/fs/cgroup/nucleus/$pod-silent.* 2>/dev/null | head -n 1) &&
+	test "$(cat $cg/pids.max)" = 64 &&
+	mem=$(cat /sys/fs/cgroup/memory/nucleus/$pod-silent.*/memory.limit_in_bytes 2>/dev/null ||
+	    cat /sys/fs/cgroup/nucleus/$pod-silent.*/memory.max) &&
+	test "$mem" = $(((128 + 256) * 1024 * 1024))
+'
+
+test_expect_success 'a hello past 1 KiB: refused as internal, the VMM stopped' '
+	test_must_fail create long &&
+	jq -e ".error.kind == \"internal\"" create-$pod-long.out &&
+	jq -r .error.message create-$pod-long.out | grep "the guest.s hello is too long" &&
+	node_wait_event ".event == \"pod.refused\" and .pod == \"$pod-long\"" &&
+	! pgrep -f "n/pods/$pod-long/" >/dev/null
+'
+
+test_expect_success 'a channel closed before the hello: refused as internal' '
+	test_must_fail create close &&
+	jq -r .error.message create-$pod-close.out | grep "closed its channel before its hello"
+'
+
+test_expect_success 'pod.stop while a pod starts: stopping; its creator is answered internal' '
+	{ create stopped || :; } &
+	creator=$! &&
+	wait_for 300 test -S n/pods/$pod-stopped/vm/chan.sock &&
+	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod-stopped >out &&
+	jq -e ".result.state == \"stopping\"" out &&
+	wait $creator &&
+	jq -e ".error.kind == \"internal\"" create-$pod-stopped.out &&
+	jq -r .error.message create-$pod-stopped.out | grep "the VM ended while its guest booted"
+'
+
+test_expect_success 'no hello within 60 s: refused as internal, stopped; the node served all along' '
+	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
+	jq -e ".result.pods | map(select(.state == \"starting\")) | length == 1" list &&
+	while kill -0 "$(cat silent.pid)" 2>/dev/null; do sleep 0.5; done &&
+	test "$(tail -n 1 silent.status)" != 0 &&
+	jq -r .error.message create-$pod-silent.out | grep "the guest said no hello within 60000 ms" &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
+	jq -e ".result.pods | length == 0" list &&
+	! pgrep -f "n/pods/$pod-silent/" >/dev/null
+'
+
+test_expect_success 'teardown' '
+	node_stop
+'
+
+test_done
