@@ -325,7 +325,29 @@ pod_up(struct pod *p, struct lines_conn *c, const char *kid,
 	node_record(c, ev, node_ok(id, pod_summary(p)));
 }
 
-/* A VM that did not come up: stopped, recorded, its creator answered. */
+/*
+ * A VM that is not coming up: its VMM killed, its channel closed, the
+ * refusal recorded and its creator answered with kind.
+ */
+static void
+start_abort(struct pod *p, const char *kind, const char *why)
+{
+	ev_timer_stop(N->loop, &p->start_timer);
+	ev_io_stop(N->loop, &p->rio);
+	sandbox_kill(&p->lp.sb);
+	if (p->lp.chan >= 0)
+		close(p->lp.chan);
+	p->lp.chan = -1;
+	refuse(p->creator, p->creator_kid, p->creator_id, p->spec.name, kind,
+	    why);
+	lines_release(p->creator);
+	json_decref(p->creator_id);
+	p->creator = NULL;
+	p->creator_id = NULL;
+	p->starting = 0;
+}
+
+/* A VM that did not come up: stopped, recorded, answered, forgotten. */
 static void
 start_fail(struct pod *p, const char *why)
 {
@@ -337,19 +359,8 @@ start_fail(struct pod *p, const char *why)
 	else
 		audit_fmt(msg, sizeof(msg), "%s (see %s/vmm.err)", why,
 		    p->lp.dir);
-	ev_timer_stop(N->loop, &p->start_timer);
-	ev_io_stop(N->loop, &p->rio);
 	ev_io_stop(N->loop, &p->exit_io);
-	sandbox_kill(&p->lp.sb);
-	if (p->lp.chan >= 0)
-		close(p->lp.chan);
-	p->lp.chan = -1;
-	refuse(p->creator, p->creator_kid, p->creator_id, p->spec.name,
-	    "internal", msg);
-	lines_release(p->creator);
-	json_decref(p->creator_id);
-	p->creator = NULL;
-	p->creator_id = NULL;
+	start_abort(p, "internal", msg);
 	unlink_pod(p);
 	pod_free(p, RELEASE_WAIT_MS);
 }
@@ -991,16 +1002,7 @@ pods_stop_all(void)
 	for (p = N->pods; p != NULL; p = p->next) {
 		if (p->starting) {
 			/* A VM still booting: never answered for. */
-			ev_timer_stop(N->loop, &p->start_timer);
-			ev_io_stop(N->loop, &p->rio);
-			sandbox_kill(&p->lp.sb);
-			refuse(p->creator, p->creator_kid, p->creator_id,
-			    p->spec.name, "unavailable", "the node is stopping");
-			lines_release(p->creator);
-			json_decref(p->creator_id);
-			p->creator = NULL;
-			p->creator_id = NULL;
-			p->starting = 0;
+			start_abort(p, "unavailable", "the node is stopping");
 			continue;
 		}
 		if (!p->running)
