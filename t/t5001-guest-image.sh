@@ -1,35 +1,9 @@
 #!/bin/sh
 test_description='scripts/guest-image: the Debian kernel and modules of the guest, verified and cached'
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-guest.sh"
 
-top=$TEST_DIRECTORY/..
-manifest=$top/scripts/guest.manifest
-
-# The image in the user's own cache (GUEST_CACHE or ~/.cache), as
-# "make guest" makes it: made once, then reused by every later run.
-if ! dir=$("$top/scripts/guest-image" 2>setup.err); then
-	if grep -q "cannot download" setup.err; then
-		test_skip_all "the kernel package cannot be downloaded: $(tail -n 1 setup.err)"
-	fi
-	cat setup.err >&2
-	dir=
-fi
-
-value() {
-	awk -v k="$1" '$1 == k { print $2 }' "$manifest"
-}
-
-# The .deb of busybox, as apt names it (the epoch's colon escaped).
-bb_deb=$(awk '$1 == "root_package" && $2 == "busybox-static" {
-	sub(":", "%3a", $3); print $2 "_" $3 "_amd64.deb" }' "$manifest")
-
-# A cache of our own in the trash directory holding the .debs, so that the
-# tests below change nothing the user relies on and download nothing.
-own_cache() {
-	mkdir -p cache/debs &&
-	cp "$(dirname "$dir")/debs/$(value kernel_package)_$(value kernel_version)_amd64.deb" \
-	    "$(dirname "$dir")/debs/$bb_deb" cache/debs/
-}
+guest_image
 
 test_expect_success 'the image is made, and every file matches its SHA256SUMS' '
 	test -n "$dir" &&
@@ -66,7 +40,7 @@ test_expect_success 'a second run uses the cached image' '
 '
 
 test_expect_success 'a changed file in the cache is noticed and the image made again' '
-	own_cache &&
+	own_cache cache &&
 	cp -r "$dir" cache/ &&
 	v=$(value kernel_version) &&
 	echo x >>"cache/$v/modules/virtio.ko" &&
@@ -78,7 +52,7 @@ test_expect_success 'a changed file in the cache is noticed and the image made a
 '
 
 test_expect_success 'a vmlinux that is not the manifest'\''s is refused (exit 1)' '
-	rm -rf cache && own_cache &&
+	rm -rf cache && own_cache cache &&
 	sed "s/^vmlinux_sha256.*/vmlinux_sha256	$(printf %064d 0)/" "$manifest" >bad.manifest &&
 	test_expect_code 1 env GUEST_CACHE=$PWD/cache \
 	    "$top/scripts/guest-image" -m bad.manifest >out 2>err &&

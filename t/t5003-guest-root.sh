@@ -1,34 +1,9 @@
 #!/bin/sh
 test_description='scripts/guest-image: the root image of commands, busybox from the pinned package, reproducible'
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-guest.sh"
 
-top=$TEST_DIRECTORY/..
-manifest=$top/scripts/guest.manifest
-
-# The image in the user's own cache, as "make guest" makes it.
-if ! dir=$("$top/scripts/guest-image" 2>setup.err); then
-	if grep -q "cannot download" setup.err; then
-		test_skip_all "a package cannot be downloaded: $(tail -n 1 setup.err)"
-	fi
-	cat setup.err >&2
-	dir=
-fi
-
-value() {
-	awk -v k="$1" '$1 == k { print $2 }' "$manifest"
-}
-
-# The .deb of busybox, as apt names it (the epoch's colon escaped).
-bb_deb=$(awk '$1 == "root_package" && $2 == "busybox-static" {
-	sub(":", "%3a", $3); print $2 "_" $3 "_amd64.deb" }' "$manifest")
-
-# A cache of our own in the trash directory, holding the user's copies of
-# the manifest's .debs so that nothing is downloaded.
-own_cache() {
-	mkdir -p "$1/debs" &&
-	cp "$(dirname "$dir")/debs/$(value kernel_package)_$(value kernel_version)_amd64.deb" \
-	    "$(dirname "$dir")/debs/$bb_deb" "$1/debs/"
-}
+guest_image
 
 test_expect_success 'setup: the image is made, and is the manifest'\''s' '
 	test -n "$dir" &&

@@ -1,21 +1,14 @@
 #!/bin/sh
 test_description='scripts/guest-initramfs: the initramfs around the static proxy, and the directory the node is pointed at'
 . "$(dirname "$0")/test-lib.sh"
-
-top=$TEST_DIRECTORY/..
+. "$TEST_DIRECTORY/lib-guest.sh"
 
 test_have_prereq SANITIZE &&
     test_skip_all "no static build under SANITIZE=1"
 static=$NUCLEUS_BUILD/static/nucleus-proxy
 [ -x "$static" ] || test_skip_all "no $static: run make static"
 
-if ! dir=$("$top/scripts/guest-image" 2>setup.err); then
-	if grep -q "cannot download" setup.err; then
-		test_skip_all "a package cannot be downloaded: $(tail -n 1 setup.err)"
-	fi
-	cat setup.err >&2
-	dir=
-fi
+guest_image
 
 # The entries as "mode uid gid name[ -> target]", and their times.
 entries() {

@@ -75,7 +75,7 @@ test_expect_success 'inside: the root and the commands are read-only; /work and 
 	grep "^/dev/vd[a-z] /usr squashfs ro[ ,]" mounts &&
 	grep "^/dev/vd[a-z] /work ext4 rw[ ,]" mounts &&
 	grep "^/dev/vd[a-z] /tmp ext4 rw[ ,]" mounts &&
-	grep "^tmpfs /var/lib/nucleus tmpfs rw[ ,]" mounts
+	grep "^tmpfs /var/lib/nucleus tmpfs rw[ ,].*size=65536k" mounts
 '
 
 test_expect_success 'inside: scratch_mib holds, and a full disk is an error, not a crash' '
