@@ -283,7 +283,7 @@ run_program(const char *path, char *const argv[], char *out, size_t outsz,
 }
 
 /* The first executable regular file called name in a directory of PATH. */
-int
+static int
 find_on_path(const char *name, char *path, size_t pathsz)
 {
 	const char *dirs = getenv("PATH"), *p, *end;

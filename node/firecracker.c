@@ -191,7 +191,7 @@ out:
  * program found relative to wherever it happens to be.
  */
 int
-fc_which(const char *name, char *out, size_t outsz)
+vm_which(const char *name, char *out, size_t outsz)
 {
 	const char *path = getenv("PATH"), *p, *q;
 	struct stat st;

@@ -263,11 +263,13 @@ serve(int argc, char **argv)
 			    strerror(errno));
 			return 1;
 		}
-		if (qemu == NULL && find_on_path("qemu-system-x86_64",
-		    qemu_path, sizeof(qemu_path)) == 0)
+		/* Absolute PATH entries only: never a program relative to
+		 * where the node happens to run. */
+		if (qemu == NULL && vm_which("qemu-system-x86_64", qemu_path,
+		    sizeof(qemu_path)) == 0)
 			qemu = qemu_path;
 		N->lenv.qemu = qemu;
-		if (fc_which("firecracker", fc_path, sizeof(fc_path)) == 0)
+		if (vm_which("firecracker", fc_path, sizeof(fc_path)) == 0)
 			N->lenv.firecracker = fc_path;
 		N->lenv.kvm = doctor_kvm_usable(why, sizeof(why));
 		vm_probe(&N->lenv);

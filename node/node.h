@@ -232,7 +232,6 @@ void	 vm_probe(struct local_env *);
 /* nucleus-node doctor (doctor.c): which drivers can run here. */
 int	 doctor_run(int);
 int	 doctor_kvm_usable(char *, size_t);
-int	 find_on_path(const char *, char *, size_t);
 
 /*
  * ---- The Firecracker driver (firecracker.c, vsock.c) ----
@@ -326,7 +325,7 @@ struct fc_cmd {
 	char	 uid[24], gid[24], cgroup_version[4];
 };
 
-int	 fc_which(const char *, char *, size_t);
+int	 vm_which(const char *, char *, size_t);
 int	 fc_argv(struct fc_cmd *, const struct fc_exec *, const char *,
 	    const char *, struct audit_err *);
 int	 fc_jail_root(const struct fc_exec *, const char *, char *, size_t,

@@ -153,26 +153,26 @@ which(void)
 		fclose(f);
 	chmod(want, 0644);
 	setenv("PATH", dir, 1);
-	ok(fc_which("jailer", path, sizeof(path)) == -1 && path[0] == '\0',
+	ok(vm_which("jailer", path, sizeof(path)) == -1 && path[0] == '\0',
 	    "a file that is not executable is not found");
 	chmod(want, 0755);
-	ok(fc_which("jailer", path, sizeof(path)) == 0 &&
+	ok(vm_which("jailer", path, sizeof(path)) == 0 &&
 	    strcmp(path, want) == 0, "an executable one is");
 	snprintf(path, sizeof(path), "relative:%s", dir);
 	setenv("PATH", path, 1);
-	ok(fc_which("jailer", path, sizeof(path)) == 0 &&
+	ok(vm_which("jailer", path, sizeof(path)) == 0 &&
 	    strcmp(path, want) == 0, "after a relative entry, skipped");
 	if (chdir(dir) == 0) {
 		setenv("PATH", ".:/nonexistent", 1);
-		ok(fc_which("jailer", path, sizeof(path)) == -1,
+		ok(vm_which("jailer", path, sizeof(path)) == -1,
 		    "never from . on PATH");
 	}
-	ok(fc_which("../jailer", path, sizeof(path)) == -1,
+	ok(vm_which("../jailer", path, sizeof(path)) == -1,
 	    "a name with a slash is not looked up");
 	setenv("PATH", "/usr/bin:/bin", 1);
-	ok(fc_which("no-such-program-t4005", path, sizeof(path)) == -1,
+	ok(vm_which("no-such-program-t4005", path, sizeof(path)) == -1,
 	    "a missing program is not found");
-	ok(fc_which("sh", path, sizeof(path)) == 0, "sh is: %s", path);
+	ok(vm_which("sh", path, sizeof(path)) == 0, "sh is: %s", path);
 	unlink(want);
 	rmdir(dir);
 }
