@@ -11,11 +11,19 @@
 #	make guest		the guest image for the VM drivers, in build/guest
 #	make guest-tools	the fuller image of commands (git, make, gcc), too
 #	make install		into $(DESTDIR)$(PREFIX)
+#	make uninstall		what make install put there, removed
+#
+# A packager's flags are honoured: CPPFLAGS, CFLAGS and LDFLAGS as
+# dpkg-buildflags gives them (the project's hardening and warnings are
+# added to them, never replaced by them), and WERROR= builds without
+# -Werror (make check and CI keep it).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
+CPPFLAGS ?=
 CFLAGS ?= -O2 -g
 EXTRA_CFLAGS ?=
 LDFLAGS ?=
@@ -26,10 +34,19 @@ PROVE ?= prove
 PROVE_FLAGS ?=
 INSTALL ?= install
 
-WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+WERROR ?= -Werror
+
+# bubblewrap's set, for every compiler; then gcc's own: a formatted
+# string that might not fit is an error.
+WARN_ANY = -Wall -Wextra $(WERROR) -Wshadow -Wmissing-prototypes \
 	-Wstrict-prototypes -Wformat=2 -Wformat-nonliteral \
 	-Wimplicit-function-declaration
-HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+WARN_gcc = -Wformat-truncation=2
+WARN_cc = $(WARN_gcc)
+WARN = $(WARN_ANY) $(WARN_$(notdir $(CC)))
+# _FORTIFY_SOURCE as the packager's CPPFLAGS set it, else at level 2.
+FORTIFY = $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS)),,-D_FORTIFY_SOURCE=2)
+HARDEN = -fstack-protector-strong $(FORTIFY) -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now,-z,noexecstack
 
 ifeq ($(SANITIZE),1)
@@ -43,25 +60,45 @@ B = build
 SAN =
 endif
 
-# One pkg-config call per library, expanded only when something is built,
-# so that "make check" can install a missing package before it is needed.
+# pkg-config is asked once per library and make run, when something is
+# first built (not when the Makefile is read, so that "make check" can
+# install a missing package before it is needed): each variable expands
+# the query once and then holds its answer.
 need = $(if $(shell pkg-config --exists $(1) && echo y),,$(error \
 	$(1) not found: install the Debian package $(2) (scripts/install-deps \
-	does))) $(shell pkg-config --$(3) $(1))
-JANSSON_CFLAGS = $(call need,jansson,libjansson-dev,cflags)
-JANSSON_LIBS = $(call need,jansson,libjansson-dev,libs)
-SODIUM_CFLAGS = $(call need,libsodium,libsodium-dev,cflags)
-SODIUM_LIBS = $(call need,libsodium,libsodium-dev,libs)
-SECCOMP_LIBS = $(call need,libseccomp,libseccomp-dev,libs)
-LMDB_LIBS = $(call need,lmdb,liblmdb-dev,libs)
+	does))) $(shell pkg-config --cflags --libs $(1))
+once = $(eval $(1) := $(2))$($(1))
+PKG_JANSSON = $(call once,PKG_JANSSON,$(call need,jansson,libjansson-dev))
+PKG_SODIUM = $(call once,PKG_SODIUM,$(call need,libsodium,libsodium-dev))
+PKG_SECCOMP = $(call once,PKG_SECCOMP,$(call need,libseccomp,libseccomp-dev))
+PKG_LMDB = $(call once,PKG_LMDB,$(call need,lmdb,liblmdb-dev))
+JANSSON_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_JANSSON))
+JANSSON_LIBS = $(filter -l% -L% -Wl%,$(PKG_JANSSON))
+SODIUM_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SODIUM))
+SODIUM_LIBS = $(filter -l% -L% -Wl%,$(PKG_SODIUM))
+SECCOMP_LIBS = $(filter -l% -L% -Wl%,$(PKG_SECCOMP))
+LMDB_LIBS = $(filter -l% -L% -Wl%,$(PKG_LMDB))
 # libev ships no pkg-config file: look for its header.
 EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	found: install the Debian package libev-dev (scripts/install-deps \
 	does)))
 
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(SAN) $(HARDEN) $(WARN) -MMD -MP \
-	-Ilibpolicy -Ilibaudit -Iproxy -Iauthority -Inode $(JANSSON_CFLAGS) \
-	$(SODIUM_CFLAGS) $(EXTRA_CFLAGS)
+# Each directory sees its own headers and those of the libraries below
+# it, never a program's: libpolicy and libaudit stand alone, libdaemon
+# (the daemons' plumbing) sits on libaudit, and each program on all
+# three.  The tests see everything.
+INCS = -Ilibpolicy -Ilibaudit -Ilibdaemon -Iproxy -Iauthority -Inode
+INCS_libpolicy = -Ilibpolicy
+INCS_libaudit = -Ilibaudit
+INCS_libdaemon = -Ilibdaemon -Ilibaudit
+INCS_proxy = -Iproxy -Ilibdaemon -Ilibaudit -Ilibpolicy
+INCS_authority = -Iauthority -Ilibdaemon -Ilibaudit -Ilibpolicy
+INCS_node = -Inode -Ilibdaemon -Ilibaudit -Ilibpolicy
+$(foreach d,libpolicy libaudit libdaemon proxy authority node,$(eval \
+	$(B)/$(d)/%.o build/fuzz/obj/$(d)/%.o: INCS = $$(INCS_$(d))))
+
+ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(SAN) $(HARDEN) $(WARN) \
+	-MMD -MP $(INCS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(SAN) $(HARDEN_LD) $(LDFLAGS)
 
 POLICY_SRCS = $(wildcard libpolicy/[a-z]*.c)
@@ -76,6 +113,9 @@ VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o keyring.o 
 	verify.o chain.o)
 AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
 
+DAEMON_SRCS = $(wildcard libdaemon/*.c)
+DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
+
 PROXY_SRCS = $(wildcard proxy/*.c)
 PROXY_OBJS = $(PROXY_SRCS:%.c=$(B)/%.o)
 # Everything but main(), for the unit tests of the proxy's parts.
@@ -89,8 +129,10 @@ NODE_SRCS = $(wildcard node/*.c)
 NODE_OBJS = $(NODE_SRCS:%.c=$(B)/%.o)
 NODE_LIB_OBJS = $(filter-out $(B)/node/main.o,$(NODE_OBJS))
 
-PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-proxy \
-	$(B)/nucleus-authority $(B)/nucleus-node
+# Commands of section 1 go to bin, the daemons of section 8 to sbin.
+USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify
+DAEMON_PROGRAMS = $(B)/nucleus-proxy $(B)/nucleus-authority $(B)/nucleus-node
+PROGRAMS = $(USER_PROGRAMS) $(DAEMON_PROGRAMS)
 MANPAGES = $(wildcard man/*.[1-8])
 
 HELPER_SRCS = $(wildcard t/helper/*.c)
@@ -101,12 +143,12 @@ TAP_OBJ = $(B)/t/unit/tap.o
 
 FUZZ_SRCS = $(wildcard t/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=build/fuzz/%)
-FUZZ_COMMON = -std=gnu11 -g -O1 -fno-sanitize-recover=all -Ilibpolicy \
-	-Ilibaudit -Iproxy -Iauthority -Inode
+FUZZ_COMMON = -std=gnu11 -g -O1 -fno-sanitize-recover=all $(WARN_ANY) \
+	$(INCS)
 FUZZ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined
 FUZZ_OBJ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined
 
-all: $(B)/libpolicy.a $(B)/libaudit.a $(PROGRAMS)
+all: $(B)/libpolicy.a $(B)/libaudit.a $(B)/libdaemon.a $(PROGRAMS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -120,6 +162,10 @@ $(B)/libaudit.a: $(AUDIT_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(B)/libdaemon.a: $(DAEMON_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/nucleus-policy: $(B)/libpolicy/nucleus-policy.o $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
 
@@ -127,7 +173,8 @@ $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
 	    $(B)/libaudit/statefile.o $(VERIFY_ONLY_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
-$(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+$(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
+	    $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS) -lm
 
@@ -145,17 +192,20 @@ STATIC_PROXY_LIBS = $(call static_lib,sodium,libsodium-dev) \
 STATIC_LDFLAGS = -static-pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 STATIC = $(if $(filter 1,$(SANITIZE)),,$(B)/static/nucleus-proxy)
 
-$(B)/static/nucleus-proxy: $(PROXY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+$(B)/static/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
+	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(STATIC_LDFLAGS) -o $@ $^ $(STATIC_PROXY_LIBS) -lpthread -lm
 
 static: $(STATIC)
 
-$(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+$(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libdaemon.a \
+	    $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS)
 
-$(B)/nucleus-node: $(NODE_OBJS) $(B)/libpolicy.a $(B)/libaudit.a
+$(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
+	    $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS)
 
@@ -174,18 +224,20 @@ $(B)/libnode.a: $(NODE_LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
-	    $(B)/libauthority.a $(B)/libnode.a $(B)/libpolicy.a $(B)/libaudit.a
+	    $(B)/libauthority.a $(B)/libnode.a $(B)/libdaemon.a $(B)/libpolicy.a \
+	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) \
 	    $(LMDB_LIBS) -lm
 
-$(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libaudit.a $(B)/libpolicy.a
+$(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libdaemon.a $(B)/libaudit.a \
+	    $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
 # Helpers that call the node's parts (the Firecracker driver's).
 NODE_HELPERS = $(B)/t/helper/fc-config $(B)/t/helper/vsock-connect
 $(NODE_HELPERS): $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libnode.a \
-	    $(B)/libaudit.a $(B)/libpolicy.a
+	    $(B)/libdaemon.a $(B)/libaudit.a $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS)
 
@@ -194,12 +246,12 @@ $(NODE_HELPERS): $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libnode.a \
 # instrumented.
 $(B)/t/helper/try-syscall: t/helper/try-syscall.c
 	@mkdir -p $(@D)
-	$(CC) -O2 $(WARN) $(HARDEN) $(HARDEN_LD) -o $@ $<
+	$(CC) $(CPPFLAGS) -O2 $(WARN) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $<
 
 # pod-probe runs inside a pod, under the same limit: never instrumented.
 $(B)/t/helper/pod-probe: t/helper/pod-probe.c
 	@mkdir -p $(@D)
-	$(CC) -O2 $(WARN) $(HARDEN) $(HARDEN_LD) -o $@ $<
+	$(CC) $(CPPFLAGS) -O2 $(WARN) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $<
 
 # "make check" is the one command a new user runs: it installs what the
 # build and the tests need, then builds and tests.
@@ -227,8 +279,8 @@ test: all $(STATIC) $(UNIT_TESTS) $(HELPERS)
 
 BENCH_BINS = $(patsubst t/bench/%.c,$(B)/bench/%,$(wildcard t/bench/*.c))
 $(B)/t/bench/%.o: ALL_CFLAGS += -It/bench/lib
-$(B)/bench/%: $(B)/t/bench/%.o $(B)/t/bench/lib/bench.o $(B)/libpolicy.a \
-	    $(B)/libaudit.a
+$(B)/bench/%: $(B)/t/bench/%.o $(B)/t/bench/lib/bench.o $(B)/libdaemon.a \
+	    $(B)/libpolicy.a $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS)
 
@@ -239,12 +291,13 @@ bench: deps
 # The libraries are compiled once with the fuzzer's instrumentation and
 # linked into every target.
 FUZZ_LIB_OBJS = $(POLICY_LIB_SRCS:%.c=build/fuzz/obj/%.o) \
-	$(AUDIT_LIB_SRCS:%.c=build/fuzz/obj/%.o)
+	$(AUDIT_LIB_SRCS:%.c=build/fuzz/obj/%.o) \
+	$(DAEMON_SRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_PROXY_OBJS = $(PROXY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 FUZZ_AUTHORITY_OBJS = $(AUTHORITY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 FUZZ_NODE_OBJS = $(NODE_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
-build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h proxy/*.h \
-	    authority/*.h node/*.h)
+build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h libdaemon/*.h \
+	    proxy/*.h authority/*.h node/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	    -c -o $@ $<
@@ -313,8 +366,9 @@ guest-tools: deps
 	    echo "$(abspath $(B))/guest/tools.squashfs"
 
 install: all
-	$(INSTALL) -d $(DESTDIR)$(BINDIR)
-	$(INSTALL) -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
+	$(INSTALL) -m 0755 $(USER_PROGRAMS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(DAEMON_PROGRAMS) $(DESTDIR)$(SBINDIR)/
 	@for s in 1 5 7 8; do \
 	    pages=$$(ls man/*.$$s 2>/dev/null) || continue; \
 	    echo "$(INSTALL) -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/"; \
@@ -322,10 +376,18 @@ install: all
 	    $(INSTALL) -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
 
+# Only what install puts in place; the directories stay, as they may
+# hold other things.
+uninstall:
+	rm -f $(USER_PROGRAMS:$(B)/%=$(DESTDIR)$(BINDIR)/%) \
+	    $(DAEMON_PROGRAMS:$(B)/%=$(DESTDIR)$(SBINDIR)/%)
+	rm -f $(foreach p,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+
 clean:
 	rm -rf build
 
-.PHONY: all check deps demo test bench fuzz guest guest-tools static install clean
+.PHONY: all check deps demo test bench fuzz guest guest-tools static install \
+	uninstall clean
 .SECONDARY:
 
 -include $(shell find $(B) -path $(B)/trash -prune -o -name '*.d' -type f -print 2>/dev/null)

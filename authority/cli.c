@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "authority.h"
 
 /* An answer line of the authority: a list can be long. */

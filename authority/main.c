@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "authority.h"
 #include "confine.h"
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "authority.h"
-#include "replay.h"
+#include "nonces.h"
 
 #define MAP_SIZE	(1024UL * 1024 * 1024)
 

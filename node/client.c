@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "wire.h"
+#include "ask.h"
 
 #define EXIT_DENIED	1
 #define EXIT_ERR	2

@@ -296,8 +296,13 @@ find_on_path(const char *name, char *path, size_t pathsz)
 		end = strchrnul(p, ':');
 		len = (size_t)(end - p);
 		/* An empty entry is the current directory. */
-		if ((size_t)snprintf(path, pathsz, "%.*s/%s", (int)len,
-		    len == 0 ? "." : p, name) < pathsz &&
+		if (len == 0) {
+			p = ".";
+			len = 1;
+		}
+		/* A name that does not fit is not looked for, never cut. */
+		if (len + 1 + strlen(name) < pathsz &&
+		    audit_fmt(path, pathsz, "%.*s/%s", (int)len, p, name) > 0 &&
 		    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 		    faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0)
 			return 0;

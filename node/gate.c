@@ -26,7 +26,7 @@
 
 #include "node.h"
 #include "policy.h"
-#include "replay.h"
+#include "nonces.h"
 
 static const char *const members[] = {
 	"type", "v", "id", "kid", "ts", "nonce", "pod", "op", "args",

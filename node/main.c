@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "replay.h"
+#include "nonces.h"
 
 #define EXIT_ERR	2
 

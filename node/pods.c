@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "replay.h"
+#include "nonces.h"
 
 #define RECORD_END	"\"type\":\"audit\",\"v\":1}"
 

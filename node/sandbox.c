@@ -73,9 +73,17 @@ fail(int fd, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
-		    strerror(e));
+	if (n >= 0 && (size_t)n < sizeof(msg)) {
+		/* ": reason", cut at the buffer's end: words for a person. */
+		const char *sep = ": ", *why = strerror(e);
+		size_t at = (size_t)n;
+
+		while (*sep != '\0' && at + 1 < sizeof(msg))
+			msg[at++] = *sep++;
+		while (*why != '\0' && at + 1 < sizeof(msg))
+			msg[at++] = *why++;
+		msg[at] = '\0';
+	}
 	(void)!write(fd, msg, strlen(msg));
 	_exit(127);
 }

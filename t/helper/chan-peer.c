@@ -70,7 +70,10 @@ member(const char *line, const char *name, char *out, size_t sz)
 	if ((p = strstr(line, key)) == NULL ||
 	    (q = strchr(p + strlen(key), '"')) == NULL)
 		errx(1, "no %s in %s", name, line);
-	snprintf(out, sz, "%.*s", (int)(q - p - strlen(key)), p + strlen(key));
+	if ((size_t)(q - p) - strlen(key) >= sz)
+		errx(1, "%s in %s is too long", name, line);
+	memcpy(out, p + strlen(key), (size_t)(q - p) - strlen(key));
+	out[(size_t)(q - p) - strlen(key)] = '\0';
 }
 
 int

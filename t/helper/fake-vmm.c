@@ -36,7 +36,9 @@ main(int argc, char **argv)
 		errx(2, "no -chardev with a path");
 	p += 5;
 	end = strchrnul(p, ',');
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s", (int)(end - p), p);
+	if ((size_t)(end - p) >= sizeof(sa.sun_path))
+		errx(2, "the chardev path does not fit in a socket address");
+	memcpy(sa.sun_path, p, (size_t)(end - p));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    listen(fd, 1) != 0 || (c = accept(fd, NULL, NULL)) < 0)

@@ -30,9 +30,15 @@ load_keyring(void)
 
 		if (strcmp(name, "intruder") == 0)
 			continue;
-		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		size_t used = strlen(text);
+
+		if ((size_t)audit_fmt(text + used, sizeof(text) - used,
 		    "%s %s %s\n", kid, pk != NULL ? "ed25519" : "hmac-sha256",
-		    json_string_value(pk != NULL ? pk : mac));
+		    json_string_value(pk != NULL ? pk : mac)) >=
+		    sizeof(text) - used) {
+			printf("Bail out! keyring: the vectors' keys do not fit\n");
+			exit(1);
+		}
 	}
 	if (audit_keyring_parse(&kr, text, strlen(text), 1, &e) != 0) {
 		printf("Bail out! keyring: %s\n", e.msg);

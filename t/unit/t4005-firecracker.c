@@ -21,9 +21,20 @@ joined(const struct fc_cmd *c)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; c->argv[i] != NULL && o < sizeof(buf); i++)
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
-		    i > 0 ? " " : "", c->argv[i]);
+	for (size_t i = 0; c->argv[i] != NULL; i++) {
+		size_t n = strlen(c->argv[i]) + (i > 0);
+
+		if (o + n >= sizeof(buf)) {
+			printf("Bail out! the command line is over %zu bytes\n",
+			    sizeof(buf));
+			exit(1);
+		}
+		if (i > 0)
+			buf[o++] = ' ';
+		memcpy(buf + o, c->argv[i], n - (i > 0));
+		o += n - (i > 0);
+		buf[o] = '\0';
+	}
 	return buf;
 }
 

@@ -1,12 +1,12 @@
 /*
- * Replay protection for signed requests (replay.c): the (kid, nonce)
+ * Replay protection for signed requests (nonces.c): the (kid, nonce)
  * pairs seen within the skew window, kept in an LMDB database so that a
  * restart does not reopen the window.  The caller owns the environment
  * and the transaction; a pair's value is the request's ts, by which
  * pairs older than the window are pruned.
  */
-#ifndef NUCLEUS_REPLAY_H
-#define NUCLEUS_REPLAY_H
+#ifndef NUCLEUS_NONCES_H
+#define NUCLEUS_NONCES_H
 
 #include <stdint.h>
 

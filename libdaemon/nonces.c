@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include <string.h>
 
-#include "replay.h"
+#include "nonces.h"
 
 /* 1 when (kid, nonce) was seen before, 0 when it is now, -1 on error. */
 int

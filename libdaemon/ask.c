@@ -1,6 +1,6 @@
 /*
  * An agent's side of nucleus-authority: the approval request, signed
- * with the agent's key, and the wait for its decision (wire.h).
+ * with the agent's key, and the wait for its decision (ask.h).
  * nucleus-authority ask and nucleus-node approve are this, with their
  * own options around it.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "ask.h"
 
 /* $NUCLEUS_AUTHORITY_DIR, else the authority's usual directory. */
 const char *
