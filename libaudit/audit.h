@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -38,8 +39,38 @@ struct audit_err {
 
 int	 audit_errf(struct audit_err *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-int	 audit_fmt(char *, size_t, const char *, ...)
+/* Fixed buffers (fmt.c): audit_fit() for paths and values, whole or an
+ * error; audit_fmt() for messages only, where a cut is harmless. */
+int	 audit_fit(char *, size_t, struct audit_err *, const char *, ...)
+	    __attribute__((format(printf, 4, 5), warn_unused_result));
+void	 audit_fmt(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/* Numbers from text (num.c): the whole string, decimal, range-checked. */
+enum num_err {
+	NUM_OK = 0,
+	NUM_EMPTY,	/* "" */
+	NUM_SIGN,	/* a '+', or a '-' where the range has none */
+	NUM_SYNTAX,	/* anything but digits, a leading zero, "-0" */
+	NUM_RANGE	/* outside min..max */
+};
+int	 num_parse(const char *, long long, long long, long long *)
+	    __attribute__((warn_unused_result));
+int	 num_parse_u(const char *, unsigned long long, unsigned long long,
+	    unsigned long long *) __attribute__((warn_unused_result));
+int	 num_parse_un(const char *, size_t, unsigned long long,
+	    unsigned long long, unsigned long long *)
+	    __attribute__((warn_unused_result));
+const char *num_strerror(int);
+
+/* Text for logs and terminals (text.c): printable, valid UTF-8. */
+size_t	 audit_glyph(const char *, size_t);
+int	 audit_printable(const char *, size_t);
+size_t	 audit_escape(char *, size_t, const char *, size_t);
+
+/* The clocks (clock.c). */
+int64_t	 audit_now_ms(clockid_t);
+int64_t	 audit_now_s(void);
 
 /* A growable byte buffer. */
 struct audit_buf {

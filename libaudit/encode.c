@@ -14,22 +14,6 @@
 
 #include "audit.h"
 
-/*
- * snprintf(3) for messages that may be cut at the buffer's size, which is
- * what they are for (GCC would warn about each cut snprintf could make).
- */
-int
-audit_fmt(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 /* Fill err (when not NULL) with a message, cut at its size; return -1. */
 int
 audit_errf(struct audit_err *err, const char *fmt, ...)

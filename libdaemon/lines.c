@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lines.h"
+#include "sockaddr.h"
 
 static void conn_read(struct ev_loop *, ev_io *, int);
 static void conn_write(struct ev_loop *, ev_io *, int);
@@ -359,13 +360,12 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 static int
 listener(const char *path, gid_t gid, struct audit_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct stat st;
 	int fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return audit_errf(err, "%s: socket path too long", path);
-	memcpy(sa.sun_path, path, strlen(path));
+	if (sockaddr_un_fill(&sa, path, err) != 0)
+		return -1;
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return audit_errf(err, "%s: exists and is not a "

@@ -13,17 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockaddr.h"
 #include "wire.h"
 
 int
 wire_connect(const char *path, struct audit_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	int fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return audit_errf(err, "%s: socket path too long", path);
-	memcpy(sa.sun_path, path, strlen(path));
+	if (sockaddr_un_fill(&sa, path, err) != 0)
+		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return audit_errf(err, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {

@@ -282,37 +282,6 @@ run_program(const char *path, char *const argv[], char *out, size_t outsz,
 	return reap(pid, late, path, msg, msgsz);
 }
 
-/* The first executable regular file called name in a directory of PATH. */
-static int
-find_on_path(const char *name, char *path, size_t pathsz)
-{
-	const char *dirs = getenv("PATH"), *p, *end;
-	struct stat st;
-	size_t len;
-
-	if (dirs == NULL)
-		dirs = "/usr/local/bin:/usr/bin:/bin";
-	for (p = dirs;; p = end + 1) {
-		end = strchrnul(p, ':');
-		len = (size_t)(end - p);
-		/* An empty entry is the current directory. */
-		if (len == 0) {
-			p = ".";
-			len = 1;
-		}
-		/* A name that does not fit is not looked for, never cut. */
-		if (len + 1 + strlen(name) < pathsz &&
-		    audit_fmt(path, pathsz, "%.*s/%s", (int)len, p, name) > 0 &&
-		    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0)
-			return 0;
-		if (*end == '\0')
-			break;
-	}
-	path[0] = '\0';
-	return -1;
-}
-
 /* The first line a program prints when asked its version. */
 static int
 version_of(const char *path, char *line, size_t linesz, char *msg,
@@ -829,7 +798,7 @@ check_qemu(struct check *c)
 	char path[LOCAL_PATH_MAX], version[TEXT_MAX], why[TEXT_MAX] = "";
 	int microvm;
 
-	if (find_on_path("qemu-system-x86_64", path, sizeof(path)) != 0) {
+	if (vm_which("qemu-system-x86_64", path, sizeof(path)) != 0) {
 		audit_fmt(c->text, sizeof(c->text), "qemu-system-x86_64 not "
 		    "found on PATH");
 		return;
@@ -853,7 +822,7 @@ check_firecracker(struct check *c)
 	char path[LOCAL_PATH_MAX], jailer[LOCAL_PATH_MAX], version[TEXT_MAX];
 	char why[TEXT_MAX] = "";
 
-	if (find_on_path("firecracker", path, sizeof(path)) != 0) {
+	if (vm_which("firecracker", path, sizeof(path)) != 0) {
 		audit_fmt(c->text, sizeof(c->text), "firecracker not found on "
 		    "PATH");
 		return;
@@ -864,7 +833,7 @@ check_firecracker(struct check *c)
 		return;
 	}
 	/* The jailer is optional: without it, the node's sandbox jails. */
-	(void)find_on_path("jailer", jailer, sizeof(jailer));
+	(void)vm_which("jailer", jailer, sizeof(jailer));
 	c->facts = json_pack("{s:s, s:s, s:s?}", "path", path, "version",
 	    version, "jailer", jailer[0] ? jailer : NULL);
 	c->ok = 1;

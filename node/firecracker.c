@@ -154,11 +154,10 @@ fc_config_write(const char *dir, const json_t *config, uid_t uid, gid_t gid,
     char *path, size_t pathsz, struct audit_err *err)
 {
 	char *text = NULL;
-	int fd = -1, rc = -1, n;
+	int fd = -1, rc = -1;
 
-	n = audit_fmt(path, pathsz, "%s/%s", dir, FC_CONFIG_NAME);
-	if (n < 0 || (size_t)n >= pathsz)
-		return audit_errf(err, "%s: path too long", dir);
+	if (audit_fit(path, pathsz, err, "%s/%s", dir, FC_CONFIG_NAME) != 0)
+		return -1;
 	text = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (text == NULL) {
 		audit_errf(err, "%s: cannot encode the configuration", path);
@@ -201,13 +200,11 @@ vm_which(const char *name, char *out, size_t outsz)
 	if (strchr(name, '/') != NULL || *name == '\0')
 		return -1;
 	for (p = path; *p != '\0'; p = *q == ':' ? q + 1 : q) {
-		int n;
-
 		q = p + strcspn(p, ":");
-		if (*p != '/')
-			continue;
-		n = audit_fmt(out, outsz, "%.*s/%s", (int)(q - p), p, name);
-		if (n < 0 || (size_t)n >= outsz)
+		/* Empty and relative entries are skipped; a name that does
+		 * not fit is not looked for, never cut. */
+		if (*p != '/' || audit_fit(out, outsz, NULL, "%.*s/%s",
+		    (int)(q - p), p, name) != 0)
 			continue;
 		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
 		    access(out, X_OK) == 0)
@@ -308,14 +305,11 @@ int
 fc_jail_root(const struct fc_exec *x, const char *pod, char *out,
     size_t outsz, struct audit_err *err)
 {
-	int n;
-
 	if (exec_ok(x, err) != 0 || jail_id_ok(pod, err) != 0)
 		return -1;
-	n = audit_fmt(out, outsz, "%s/%s/%s/root", x->chroot_base != NULL ?
-	    x->chroot_base : FC_JAIL_BASE, strrchr(x->firecracker, '/') + 1,
-	    pod);
-	if (n < 0 || (size_t)n >= outsz)
+	if (audit_fit(out, outsz, err, "%s/%s/%s/root", x->chroot_base !=
+	    NULL ? x->chroot_base : FC_JAIL_BASE,
+	    strrchr(x->firecracker, '/') + 1, pod) != 0)
 		return audit_errf(err, "the jailer's root for %s: path too "
 		    "long", pod);
 	return 0;

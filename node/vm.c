@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "node.h"
+#include "sockaddr.h"
 
 /* The guest's own uid and gid for commands: see the pod file. */
 #define VM_RUN_UID	1000
@@ -181,19 +182,22 @@ make_scratch(const struct podspec *spec, const struct local_env *env,
 	    NULL };
 	int rc = -1, dst;
 
-	audit_fmt(stage, sizeof(stage), "%s/scratch.d", vm);
-	audit_fmt(img, sizeof(img), "%s/scratch.img", vm);
-	audit_fmt(size, sizeof(size), "%lluM",
-	    (unsigned long long)spec->lim.scratch_mib);
+	if (audit_fit(stage, sizeof(stage), err, "%s/scratch.d", vm) != 0 ||
+	    audit_fit(img, sizeof(img), err, "%s/scratch.img", vm) != 0 ||
+	    audit_fit(size, sizeof(size), err, "%lluM",
+	    (unsigned long long)spec->lim.scratch_mib) != 0)
+		return -1;
 	(void)nftw(stage, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	if (mkdir(stage, 0755) != 0)
 		return audit_errf(err, "%s: %s", stage, strerror(errno));
-	audit_fmt(sub, sizeof(sub), "%s/tmp", stage);
+	if (audit_fit(sub, sizeof(sub), err, "%s/tmp", stage) != 0)
+		goto out;
 	if (mkdir(sub, 01777) != 0 || chmod(sub, 01777) != 0) {
 		audit_errf(err, "%s: %s", sub, strerror(errno));
 		goto out;
 	}
-	audit_fmt(sub, sizeof(sub), "%s/work", stage);
+	if (audit_fit(sub, sizeof(sub), err, "%s/work", stage) != 0)
+		goto out;
 	if (mkdir(sub, 0755) != 0 || chown(sub, VM_RUN_UID, VM_RUN_GID) != 0) {
 		audit_errf(err, "%s: %s", sub, strerror(errno));
 		goto out;
@@ -418,7 +422,25 @@ struct vm_paths {
 	char	 root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16];
 	char	 scratch[LOCAL_PATH_MAX + 24];
 	char	 errpath[LOCAL_PATH_MAX + 16];
+	char	 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
+
+/*
+ * The VMM's socket, vm/name: whole, and short enough for a socket's
+ * address, else the pod is refused with the path named (a cut one would
+ * be another socket).
+ */
+static int
+vm_sock_path(const char *vm, const char *name, char *out, size_t outsz,
+    struct audit_err *err)
+{
+	struct sockaddr_un sa;
+
+	if (audit_fit(out, outsz, err, "%s/%s", vm, name) != 0 ||
+	    sockaddr_un_fill(&sa, out, err) != 0)
+		return -1;
+	return 0;
+}
 
 /* What both drivers make: the directory, the initramfs, the scratch. */
 static int
@@ -437,20 +459,27 @@ vm_files(const struct podspec *spec, const struct local_env *env,
 	if (env->guest == NULL)
 		return audit_errf(err, "the VM drivers need serve -G (the guest "
 		    "image)");
-	audit_fmt(pod->name, sizeof(pod->name), "%s", spec->name);
-	audit_fmt(pod->cgroup, sizeof(pod->cgroup), "%s.%08x", spec->name,
-	    (unsigned)randombytes_random());
-	if ((size_t)snprintf(pod->dir, sizeof(pod->dir), "%s", dir) >=
-	    sizeof(pod->dir))
-		return audit_errf(err, "%s: path too long", dir);
-	audit_fmt(vp->vm, sizeof(vp->vm), "%s/vm", dir);
-	audit_fmt(vp->errpath, sizeof(vp->errpath), "%s/vmm.err", dir);
-	audit_fmt(vp->kernel, sizeof(vp->kernel), "%s/vmlinux", env->guest);
-	audit_fmt(base, sizeof(base), "%s/initramfs.cpio", env->guest);
-	audit_fmt(vp->root, sizeof(vp->root), "%s/%s.squashfs", env->guest,
-	    spec->image);
-	audit_fmt(vp->initrd, sizeof(vp->initrd), "%s/initrd", vp->vm);
-	audit_fmt(vp->scratch, sizeof(vp->scratch), "%s/scratch.img", vp->vm);
+	if (audit_fit(pod->name, sizeof(pod->name), err, "%s",
+	    spec->name) != 0 ||
+	    audit_fit(pod->cgroup, sizeof(pod->cgroup), err, "%s.%08x",
+	    spec->name, (unsigned)randombytes_random()) != 0 ||
+	    audit_fit(pod->dir, sizeof(pod->dir), err, "%s", dir) != 0 ||
+	    audit_fit(vp->vm, sizeof(vp->vm), err, "%s/vm", dir) != 0 ||
+	    audit_fit(vp->errpath, sizeof(vp->errpath), err, "%s/vmm.err",
+	    dir) != 0 ||
+	    audit_fit(vp->kernel, sizeof(vp->kernel), err, "%s/vmlinux",
+	    env->guest) != 0 ||
+	    audit_fit(base, sizeof(base), err, "%s/initramfs.cpio",
+	    env->guest) != 0 ||
+	    audit_fit(vp->root, sizeof(vp->root), err, "%s/%s.squashfs",
+	    env->guest, spec->image) != 0 ||
+	    audit_fit(vp->initrd, sizeof(vp->initrd), err, "%s/initrd",
+	    vp->vm) != 0 ||
+	    audit_fit(vp->scratch, sizeof(vp->scratch), err, "%s/scratch.img",
+	    vp->vm) != 0 ||
+	    vm_sock_path(vp->vm, strcmp(spec->driver, "firecracker") == 0 ?
+	    "fc.sock" : "chan.sock", vp->sock, sizeof(vp->sock), err) != 0)
+		return -1;
 	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) || chmod(dir, 0711) !=
 	    0)
 		return audit_errf(err, "%s: %s", dir, strerror(errno));
@@ -516,9 +545,10 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 		    "qemu-system-x86_64 on PATH, or serve -Q");
 	if (vm_files(spec, env, dir, pod, &vp, err) != 0)
 		return -1;
-	audit_fmt(mem, sizeof(mem), "%llu",
-	    (unsigned long long)spec->lim.memory_mib);
-	audit_fmt(smp, sizeof(smp), "%u", cpus > 0 ? cpus : 1);
+	if (audit_fit(mem, sizeof(mem), err, "%llu",
+	    (unsigned long long)spec->lim.memory_mib) != 0 ||
+	    audit_fit(smp, sizeof(smp), err, "%u", cpus > 0 ? cpus : 1) != 0)
+		return -1;
 	/* loglevel=3: the console is a file, which only what is critical
 	 * or worse reaches (not each OOM kill a command provokes), and
 	 * init's own lines; panic=-1 with -no-reboot: QEMU
@@ -531,17 +561,17 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 		    "tsc_early_khz=%u -- -I", VM_APPEND, env->tsc_khz);
 	if (rc < 0 || (size_t)rc >= sizeof(append))
 		return audit_errf(err, "the kernel's arguments are too long");
-	audit_fmt(drive_root, sizeof(drive_root), "file=%s,if=none,id=root,"
-	    "format=raw,readonly=on", vp.root);
-	audit_fmt(drive_scratch, sizeof(drive_scratch), "file=%s,if=none,"
-	    "id=scratch,format=raw,discard=unmap", vp.scratch);
-	audit_fmt(chardev, sizeof(chardev), "socket,id=chan,path=%s/chan.sock,"
-	    "server=on,wait=off", vp.vm);
-	audit_fmt(serial, sizeof(serial), "file:%s/console.log", vp.vm);
-	if (env->kvm)
-		audit_fmt(accel, sizeof(accel), "kvm");
-	else
-		audit_fmt(accel, sizeof(accel), "tcg,tb-size=%d", QEMU_TB_MIB);
+	if (audit_fit(drive_root, sizeof(drive_root), err, "file=%s,if=none,"
+	    "id=root,format=raw,readonly=on", vp.root) != 0 ||
+	    audit_fit(drive_scratch, sizeof(drive_scratch), err, "file=%s,"
+	    "if=none,id=scratch,format=raw,discard=unmap", vp.scratch) != 0 ||
+	    audit_fit(chardev, sizeof(chardev), err, "socket,id=chan,path=%s,"
+	    "server=on,wait=off", vp.sock) != 0 ||
+	    audit_fit(serial, sizeof(serial), err, "file:%s/console.log",
+	    vp.vm) != 0 ||
+	    audit_fit(accel, sizeof(accel), err, env->kvm ? "kvm" :
+	    "tcg,tb-size=%d", QEMU_TB_MIB) != 0)
+		return -1;
 	{
 		char *argv[] = { (char *)env->qemu,
 		    "-M", "microvm,acpi=on,rtc=on",
@@ -592,7 +622,8 @@ fc_launch(const struct podspec *spec, const struct local_env *env,
 		    "on PATH and a /dev/kvm that runs a plain guest");
 	if (vm_files(spec, env, dir, pod, &vp, err) != 0)
 		return -1;
-	audit_fmt(uds, sizeof(uds), "%s/fc.sock", vp.vm);
+	if (audit_fit(uds, sizeof(uds), err, "%s", vp.sock) != 0)
+		return -1;
 	rc = snprintf(append, sizeof(append), "%s -- -I -v %d", VM_APPEND,
 	    VM_VSOCK_PORT);
 	if (rc < 0 || (size_t)rc >= sizeof(append))
@@ -639,17 +670,20 @@ vm_launch(const struct podspec *spec, const struct local_env *env,
 int
 vm_connect(const struct podspec *spec, const struct local_pod *pod, int ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct audit_err e;
+	char path[PATH_MAX];
 	int fd;
 
 	if (strcmp(spec->driver, "firecracker") == 0) {
-		audit_fmt(sa.sun_path, sizeof(sa.sun_path), "%s/vm/fc.sock",
-		    pod->dir);
-		return fc_vsock_connect(sa.sun_path, VM_VSOCK_PORT, ms, &e);
+		if (vm_sock_path(pod->dir, "vm/fc.sock", path, sizeof(path),
+		    &e) != 0)
+			return -1;
+		return fc_vsock_connect(path, VM_VSOCK_PORT, ms, &e);
 	}
-	audit_fmt(sa.sun_path, sizeof(sa.sun_path), "%s/vm/chan.sock",
-	    pod->dir);
+	if (vm_sock_path(pod->dir, "vm/chan.sock", path, sizeof(path),
+	    &e) != 0 || sockaddr_un_fill(&sa, path, &e) != 0)
+		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {

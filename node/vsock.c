@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "node.h"
+#include "sockaddr.h"
 
 /* How one attempt ended. */
 enum attempt {
@@ -191,12 +192,8 @@ fc_vsock_connect(const char *uds_path, unsigned port, int deadline_ms,
 	size_t len;
 	enum attempt a;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(uds_path) >= sizeof(sa.sun_path))
-		return audit_errf(err, "vsock %.64s...: path too long",
-		    uds_path);
-	memcpy(sa.sun_path, uds_path, strlen(uds_path) + 1);
+	if (sockaddr_un_fill(&sa, uds_path, err) != 0)
+		return -1;
 	if (deadline_ms < 1)
 		deadline_ms = 1;
 	end = now_ms() + deadline_ms;

@@ -19,6 +19,7 @@
 #include <linux/vm_sockets.h>
 
 #include "proxy.h"
+#include "sockaddr.h"
 
 static void conn_read(struct ev_loop *, ev_io *, int);
 static void conn_write(struct ev_loop *, ev_io *, int);
@@ -404,11 +405,8 @@ unix_listener(struct proxy *p, const char *path, struct audit_err *err)
 	mode_t old;
 	int fd, rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return audit_errf(err, "%s: socket path too long", path);
-	strcpy(sa.sun_path, path);
+	if (sockaddr_un_fill(&sa, path, err) != 0)
+		return -1;
 	/* Replace a stale socket, never anything else. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
