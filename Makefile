@@ -166,7 +166,12 @@ $(B)/libdaemon.a: $(DAEMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/nucleus-policy: $(B)/libpolicy/nucleus-policy.o $(B)/libpolicy.a
+# The policy tool parses its numbers as every program does: with
+# libaudit's num.o, the one part of libaudit it takes.
+$(B)/libpolicy/nucleus-policy.o build/fuzz/obj/libpolicy/nucleus-policy.o: \
+	INCS = -Ilibpolicy -Ilibaudit
+$(B)/nucleus-policy: $(B)/libpolicy/nucleus-policy.o $(B)/libpolicy.a \
+	    $(B)/libaudit/num.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
 
 $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \

@@ -190,7 +190,7 @@ decide(struct lines_conn *c, struct acmd *q, int grant)
 	const json_t *v;
 	struct audit_err e;
 	json_t *rec = NULL, *result;
-	int64_t now = now_s();
+	int64_t now = audit_now_s();
 	const char *state;
 	struct job *j;
 	MDB_txn *txn;
@@ -300,16 +300,13 @@ cmd_watch(struct lines_conn *c, struct acmd *q)
 static int
 parse_id(const json_t *v, uint64_t *id)
 {
-	const char *s;
-	char *end;
+	unsigned long long n;
 
-	if (!json_is_string(v))
+	if (!json_is_string(v) || num_parse_un(json_string_value(v),
+	    json_string_length(v), 1, 9999999999999999999ULL, &n) != NUM_OK)
 		return -1;
-	s = json_string_value(v);
-	if (*s < '1' || *s > '9' || json_string_length(v) > 19)
-		return -1;
-	*id = strtoull(s, &end, 10);
-	return *end == '\0' ? 0 : -1;
+	*id = n;
+	return 0;
 }
 
 void

@@ -203,17 +203,10 @@ agent_body(struct areq *q)
 static int
 parse_id(const json_t *v, uint64_t *id)
 {
-	const char *s;
-	char *end;
 	unsigned long long n;
 
-	if (!json_is_string(v))
-		return -1;
-	s = json_string_value(v);
-	if (*s < '1' || *s > '9' || json_string_length(v) > 19)
-		return -1;
-	n = strtoull(s, &end, 10);
-	if (*end != '\0')
+	if (!json_is_string(v) || num_parse_un(json_string_value(v),
+	    json_string_length(v), 1, 9999999999999999999ULL, &n) != NUM_OK)
 		return -1;
 	*id = n;
 	return 0;
@@ -446,7 +439,7 @@ void
 agent_line(struct lines_conn *c, const char *line, size_t len)
 {
 	struct areq q;
-	int64_t now = now_s();
+	int64_t now = audit_now_s();
 	int rc;
 
 	if (A->stopped) {

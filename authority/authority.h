@@ -215,7 +215,6 @@ int	 cmd_admin(const char *, int, char **);
 int	 cmd_ask(int, char **);
 int	 cmd_status(int, char **);
 
-int64_t	 now_s(void);
 void	 usage(void) __attribute__((noreturn));
 
 #endif /* NUCLEUS_AUTHORITY_H */

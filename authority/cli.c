@@ -221,7 +221,7 @@ cmd_admin(const char *cmd, int argc, char **argv)
 	    strcmp(cmd, "grant") == 0 || strcmp(cmd, "deny") == 0;
 	struct wire_reader r = { .fd = -1, .max = ANSWER_MAX };
 	json_t *args, *cmdobj, *resp, *result;
-	char *end;
+	long long ttlv;
 
 	while ((c = getopt(argc, argv, "a:d:jr:t:")) != -1) {
 		switch (c) {
@@ -236,10 +236,10 @@ cmd_admin(const char *cmd, int argc, char **argv)
 		case 't':
 			if (strcmp(cmd, "grant") != 0)
 				usage();
-			ttl = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || ttl < 1 || ttl > TTL_MAX)
-				die("-t %s: expected 1 to 300 seconds",
-				    optarg);
+			if (num_parse(optarg, 1, TTL_MAX, &ttlv) != NUM_OK)
+				die("-t %s: expected 1 to %d seconds", optarg,
+				    TTL_MAX);
+			ttl = (int)ttlv;
 			break;
 		default: usage();
 		}

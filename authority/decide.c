@@ -28,12 +28,6 @@ struct waiter {
 
 static struct waiter *waiters;
 
-int64_t
-now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
 struct job *
 job_new(struct lines_conn *c, uint64_t id)
 {
@@ -524,7 +518,7 @@ prune(int64_t now)
 void
 expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	int64_t now = now_s();
+	int64_t now = audit_now_s();
 
 	(void)loop;
 	(void)w;

@@ -94,14 +94,12 @@ usage(void)
 static int
 seconds(const char *s, int min, int max)
 {
-	char *end;
-	long v;
+	long long v;
+	int rc;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "nucleus-authority: %s: expected %d to %d "
-		    "seconds\n", s, min, max);
+	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
+		fprintf(stderr, "nucleus-authority: %s: %s: expected %d to %d "
+		    "seconds\n", s, num_strerror(rc), min, max);
 		exit(EXIT_ERR);
 	}
 	return (int)v;
@@ -113,14 +111,14 @@ in_dir(const char *dir, const char *name)
 {
 	static char buf[7][4096];
 	static int n;
+	struct audit_err e;
 	char *p;
 
 	if (n == 7)
 		abort();
 	p = buf[n++];
-	if ((size_t)snprintf(p, sizeof(buf[0]), "%s/%s", dir, name) >=
-	    sizeof(buf[0])) {
-		fprintf(stderr, "nucleus-authority: %s: path too long\n", dir);
+	if (audit_fit(p, sizeof(buf[0]), &e, "%s/%s", dir, name) != 0) {
+		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		exit(EXIT_ERR);
 	}
 	return p;
@@ -138,8 +136,7 @@ operators(const char *list)
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		struct passwd *pw = getpwnam(tok);
-		char *end;
-		unsigned long v;
+		unsigned long long v;
 
 		if (A->noperators == OPERATORS_MAX) {
 			fprintf(stderr, "nucleus-authority: -o: at most %d "
@@ -150,10 +147,7 @@ operators(const char *list)
 			A->operators[A->noperators++] = pw->pw_uid;
 			continue;
 		}
-		errno = 0;
-		v = strtoul(tok, &end, 10);
-		if (errno != 0 || end == tok || *end != '\0' ||
-		    v >= (uid_t)-1) {
+		if (num_parse_u(tok, 0, (uid_t)-1 - 1, &v) != NUM_OK) {
 			fprintf(stderr, "nucleus-authority: -o: no such user "
 			    "%s\n", tok);
 			exit(EXIT_ERR);
@@ -169,14 +163,11 @@ static gid_t
 group(const char *name)
 {
 	struct group *gr = getgrnam(name);
-	char *end;
-	unsigned long v;
+	unsigned long long v;
 
 	if (gr != NULL)
 		return gr->gr_gid;
-	errno = 0;
-	v = strtoul(name, &end, 10);
-	if (errno != 0 || end == name || *end != '\0' || v >= (gid_t)-1) {
+	if (num_parse_u(name, 0, (gid_t)-1 - 1, &v) != NUM_OK) {
 		fprintf(stderr, "nucleus-authority: -g: no such group %s\n",
 		    name);
 		exit(EXIT_ERR);

@@ -95,7 +95,7 @@ look(struct recovery *r, const char *line, size_t len)
 	struct short_req *s;
 	json_error_t jerr;
 	json_t *rec;
-	char *end;
+	unsigned long long n;
 	uint64_t id;
 
 	if (memmem(line, len, marker, sizeof(marker) - 1) == NULL)
@@ -104,10 +104,10 @@ look(struct recovery *r, const char *line, size_t len)
 		return;
 	event = json_string_value(json_object_get(rec, "event"));
 	ids = json_string_value(json_object_get(rec, "id"));
-	if (event != NULL && ids != NULL) {
-		id = strtoull(ids, &end, 10);
-		s = *end == '\0' ? bsearch(&id, r->v, r->n, sizeof(*r->v),
-		    by_id) : NULL;
+	if (event != NULL && ids != NULL &&
+	    num_parse_u(ids, 1, UINT64_MAX, &n) == NUM_OK) {
+		id = n;
+		s = bsearch(&id, r->v, r->n, sizeof(*r->v), by_id);
 		if (s != NULL && strcmp(event, "approval.request") == 0)
 			s->have_request = 1;
 		else if (s != NULL && (strcmp(event, "approval.grant") == 0 ||
@@ -200,7 +200,7 @@ decision_name(const json_t *rec)
 int
 recover(const char *logpath, struct audit_err *err)
 {
-	struct recovery r = { .now = now_s() };
+	struct recovery r = { .now = audit_now_s() };
 	int written = 0, rc = -1;
 	MDB_txn *txn;
 

@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "num.h"
+
 #define AUDIT_LINE_MAX		(1024 * 1024)	/* bytes in one log line */
 #define AUDIT_KID_MAX		64	/* characters in a key id */
 #define AUDIT_LOGID_MAX		128	/* characters in a log id */
@@ -45,23 +47,6 @@ int	 audit_fit(char *, size_t, struct audit_err *, const char *, ...)
 	    __attribute__((format(printf, 4, 5), warn_unused_result));
 void	 audit_fmt(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-
-/* Numbers from text (num.c): the whole string, decimal, range-checked. */
-enum num_err {
-	NUM_OK = 0,
-	NUM_EMPTY,	/* "" */
-	NUM_SIGN,	/* a '+', or a '-' where the range has none */
-	NUM_SYNTAX,	/* anything but digits, a leading zero, "-0" */
-	NUM_RANGE	/* outside min..max */
-};
-int	 num_parse(const char *, long long, long long, long long *)
-	    __attribute__((warn_unused_result));
-int	 num_parse_u(const char *, unsigned long long, unsigned long long,
-	    unsigned long long *) __attribute__((warn_unused_result));
-int	 num_parse_un(const char *, size_t, unsigned long long,
-	    unsigned long long, unsigned long long *)
-	    __attribute__((warn_unused_result));
-const char *num_strerror(int);
 
 /* Text for logs and terminals (text.c): printable, valid UTF-8. */
 size_t	 audit_glyph(const char *, size_t);

@@ -81,15 +81,6 @@ struct audit_log {
 	char	 path[4096];
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 list_add(struct list *l, struct entry *e)
 {
@@ -121,8 +112,8 @@ sign_one(struct audit_log *l, struct entry *en, struct audit_buf *line)
 	struct audit_err e;
 
 	line->len = 0;
-	if (audit_record(&l->tail, l->key, en->event, now_ms(), line,
-	    &e) != 0) {
+	if (audit_record(&l->tail, l->key, en->event,
+	    audit_now_ms(CLOCK_REALTIME), line, &e) != 0) {
 		en->error = EINVAL;
 		return;
 	}

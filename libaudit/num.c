@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "audit.h"
+#include "num.h"
 
 /* The magnitude of the n digits at s, at most lim, else NUM_RANGE. */
 static int

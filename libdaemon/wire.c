@@ -55,20 +55,12 @@ out:
 	return rc;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A deadline that many seconds from now, for wire_read; 0: none. */
 int64_t
 wire_deadline(int seconds)
 {
-	return seconds > 0 ? now_ms() + (int64_t)seconds * 1000 : 0;
+	return seconds > 0 ? audit_now_ms(CLOCK_MONOTONIC) +
+	    (int64_t)seconds * 1000 : 0;
 }
 
 /* More bytes, waiting no later than the deadline. */
@@ -93,7 +85,8 @@ fill(struct wire_reader *r, int64_t deadline, struct audit_err *err)
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-		int64_t left = deadline != 0 ? deadline - now_ms() : -1;
+		int64_t left = deadline != 0 ? deadline -
+		    audit_now_ms(CLOCK_MONOTONIC) : -1;
 
 		if (deadline != 0 && left <= 0)
 			return audit_errf(err, "no answer in time");

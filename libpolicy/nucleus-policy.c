@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "num.h"
 #include "policy.h"
 
 #define EVAL_LINE_MAX	(1024 * 1024)	/* bytes in one eval input line */
@@ -40,14 +41,12 @@ usage(void)
 static int64_t
 parse_time(const char *s)
 {
-	char *end;
 	long long v;
+	int rc;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 ||
-	    v > POLICY_TIME_MAX)
-		errx(EXIT_ERR, "-t %s: expected Unix seconds", s);
+	if ((rc = num_parse(s, 0, POLICY_TIME_MAX, &v)) != NUM_OK)
+		errx(EXIT_ERR, "-t %s: %s: expected Unix seconds", s,
+		    num_strerror(rc));
 	return v;
 }
 

@@ -242,9 +242,16 @@ cgroup_oom_kills(const struct cgroup *cg)
 	    "memory.events" : "memory.oom_control");
 	if ((f = fopen(path, "re")) == NULL)
 		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "oom_kill %d", &n) == 1)
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long v;
+
+		if (strncmp(line, "oom_kill ", 9) == 0 &&
+		    num_parse_un(line + 9, strcspn(line + 9, "\n"), 0, INT_MAX,
+		    &v) == NUM_OK) {
+			n = (int)v;
 			break;
+		}
+	}
 	fclose(f);
 	return n;
 }

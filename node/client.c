@@ -107,12 +107,12 @@ out:
 static int
 seconds(const char *s)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	long long v;
+	int rc;
 
-	if (*s == '\0' || *end != '\0' || v < 1 || v > APPROVE_WAIT_MAX) {
-		fprintf(stderr, "%s: -w %s: expected 1 to %d seconds\n", prog,
-		    s, APPROVE_WAIT_MAX);
+	if ((rc = num_parse(s, 1, APPROVE_WAIT_MAX, &v)) != NUM_OK) {
+		fprintf(stderr, "%s: -w %s: %s: expected 1 to %d seconds\n",
+		    prog, s, num_strerror(rc), APPROVE_WAIT_MAX);
 		exit(EXIT_ERR);
 	}
 	return (int)v;

@@ -120,15 +120,6 @@ say(char *buf, size_t size, const char *fmt, ...)
 	return -1;
 }
 
-static int64_t
-now_ms(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Only printable ASCII reaches the terminal: a version string is a
  * program's to choose. */
 static void
@@ -154,7 +145,7 @@ read_until(int fd, char *buf, size_t cap, int64_t deadline, int *late)
 
 	*late = 0;
 	for (;;) {
-		if ((left = deadline - now_ms(CLOCK_MONOTONIC)) <= 0) {
+		if ((left = deadline - audit_now_ms(CLOCK_MONOTONIC)) <= 0) {
 			*late = 1;
 			break;
 		}
@@ -236,7 +227,7 @@ probe(probe_fn fn, const void *arg, char *msg, size_t msgsz)
 		_exit(rc == 0 ? 0 : 1);
 	}
 	close(p[1]);
-	(void)read_until(p[0], why, sizeof(why), now_ms(CLOCK_MONOTONIC) +
+	(void)read_until(p[0], why, sizeof(why), audit_now_ms(CLOCK_MONOTONIC) +
 	    PROBE_MS, &late);
 	close(p[0]);
 	if (reap(pid, late, "the probe", msg, msgsz) == 0)
@@ -276,7 +267,7 @@ run_program(const char *path, char *const argv[], char *out, size_t outsz,
 		_exit(127);
 	}
 	close(p[1]);
-	(void)read_until(p[0], out, outsz, now_ms(CLOCK_MONOTONIC) +
+	(void)read_until(p[0], out, outsz, audit_now_ms(CLOCK_MONOTONIC) +
 	    PROBE_MS, &late);
 	close(p[0]);
 	return reap(pid, late, path, msg, msgsz);
@@ -683,10 +674,10 @@ probe_kvm(const void *arg, char *msg, size_t msgsz)
 	if ((vcpu = kvm_vm(&run, msg, msgsz)) < 0 ||
 	    kvm_out(vcpu, run, KVM_START, msg, msgsz) != 0)
 		return -1;
-	t0 = now_ms(CLOCK_THREAD_CPUTIME_ID);
+	t0 = audit_now_ms(CLOCK_THREAD_CPUTIME_ID);
 	if (kvm_out(vcpu, run, KVM_VALUE, msg, msgsz) != 0)
 		return -1;
-	ms = now_ms(CLOCK_THREAD_CPUTIME_ID) - t0;
+	ms = audit_now_ms(CLOCK_THREAD_CPUTIME_ID) - t0;
 	if (kvm_run(vcpu, msg, msgsz) != 0)
 		return -1;
 	if (run->exit_reason != KVM_EXIT_HLT)

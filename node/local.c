@@ -99,19 +99,15 @@ pod_file(const struct podspec *spec, const char *path, uid_t uid, gid_t gid,
 static int
 read_line_within(int fd, char *buf, size_t sz, int ms)
 {
-	struct timespec t0, t;
+	int64_t end = audit_now_ms(CLOCK_MONOTONIC) + ms;
 	size_t n = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (n + 1 < sz) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int left;
+		int64_t left = end - audit_now_ms(CLOCK_MONOTONIC);
 		ssize_t r;
 
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&p, 1, left) <= 0)
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			return -1;
 		if ((r = read(fd, buf + n, 1)) <= 0)
 			return -1;

@@ -64,14 +64,29 @@ in_dir(const char *dir, const char *name)
 {
 	static char buf[8][LOCAL_PATH_MAX];
 	static int n;
+	struct audit_err e;
 	char *p = buf[n++ % 8];
 
-	if ((size_t)snprintf(p, LOCAL_PATH_MAX, "%s/%s", dir, name) >=
-	    LOCAL_PATH_MAX) {
-		fprintf(stderr, "nucleus-node: %s: path too long\n", dir);
+	if (audit_fit(p, LOCAL_PATH_MAX, &e, "%s/%s", dir, name) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		exit(EXIT_ERR);
 	}
 	return p;
+}
+
+/* The number given to option opt, from min to max, or a usage error. */
+static int
+opt_num(int opt, const char *s, int min, int max, const char *unit)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
+		fprintf(stderr, "nucleus-node: -%c %s: %s: expected %d to %d "
+		    "%s\n", opt, s, num_strerror(rc), min, max, unit);
+		exit(EXIT_ERR);
+	}
+	return (int)v;
 }
 
 /* The socket the client talks to when -l does not say. */
@@ -181,7 +196,10 @@ serve(int argc, char **argv)
 	while ((c = getopt(argc, argv, "B:D:d:G:g:K:k:l:P:Q:T:W:w:")) != -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
-		case 'D': N->fwd_deadline = atoi(optarg); break;
+		case 'D':
+			N->fwd_deadline = opt_num(c, optarg, 1,
+			    NODE_FWD_DEADLINE_MAX, "seconds");
+			break;
 		case 'd': dir = optarg; break;
 		case 'G': guest = optarg; break;
 		case 'g': {
@@ -199,12 +217,13 @@ serve(int argc, char **argv)
 		case 'Q': qemu = optarg; break;
 		case 'T': trust = optarg; break;
 		case 'W': workroot = optarg; break;
-		case 'w': N->gate.skew = atoi(optarg); break;
+		case 'w':
+			N->gate.skew = opt_num(c, optarg, 1, 3600, "seconds");
+			break;
 		default: node_usage();
 		}
 	}
-	if (optind != argc || N->gate.skew < 1 || N->gate.skew > 3600 ||
-	    N->fwd_deadline < 1 || N->fwd_deadline > NODE_FWD_DEADLINE_MAX)
+	if (optind != argc)
 		node_usage();
 	/* The sandbox binds from the host's root: paths are absolute. */
 	if ((absdir = realpath(dir, NULL)) == NULL) {
@@ -240,7 +259,11 @@ serve(int argc, char **argv)
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 1;
 	}
-	audit_fmt(N->pods_dir, sizeof(N->pods_dir), "%s/pods", dir);
+	if (audit_fit(N->pods_dir, sizeof(N->pods_dir), &e, "%s/pods",
+	    dir) != 0) {
+		fprintf(stderr, "nucleus-node: -d: %s\n", e.msg);
+		return 2;
+	}
 	if (mkdir(N->pods_dir, 0711) != 0 && errno != EEXIST) {
 		fprintf(stderr, "nucleus-node: %s: %s\n", N->pods_dir,
 		    strerror(errno));
@@ -300,8 +323,8 @@ serve(int argc, char **argv)
 	N->gate.env = N->env;
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
-	audit_fmt(log_id, sizeof(log_id), "node-%s", N->key->kid);
-	if (audit_log_open(&N->log, in_dir(dir, "audit.log"), log_id, N->key,
+	if (audit_fit(log_id, sizeof(log_id), &e, "node-%s", N->key->kid) != 0 ||
+	    audit_log_open(&N->log, in_dir(dir, "audit.log"), log_id, N->key,
 	    NULL, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;

@@ -50,8 +50,9 @@ start_time(pid_t pid)
 		return 0;
 	for (int field = 2; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
-	if (p != NULL)
-		t = strtoull(p + 1, NULL, 10);
+	if (p != NULL && num_parse_un(p + 1, strcspn(p + 1, " "), 0,
+	    ULLONG_MAX, &t) != NUM_OK)
+		t = 0;
 	return t;
 }
 

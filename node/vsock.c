@@ -41,15 +41,6 @@ enum attempt {
 	ATT_ERROR	/* anything else: fail */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* "OK " and a decimal u32, nothing else. */
 int
 fc_vsock_answer_ok(const char *line, size_t len)
@@ -86,7 +77,7 @@ escape(char *out, size_t outsz, const char *in, size_t len)
 
 /*
  * Read the answer line, byte by byte, until the newline, the end of the
- * wait (until, in now_ms() time), or FC_VSOCK_LINE_MAX bytes.
+ * wait (until, in monotonic milliseconds), or FC_VSOCK_LINE_MAX bytes.
  */
 static enum attempt
 read_answer(int fd, long long until, char *line, size_t *len)
@@ -94,7 +85,7 @@ read_answer(int fd, long long until, char *line, size_t *len)
 	*len = 0;
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		long long left = until - now_ms();
+		long long left = until - audit_now_ms(CLOCK_MONOTONIC);
 		ssize_t r;
 		char c;
 
@@ -128,7 +119,7 @@ static enum attempt
 attempt(const struct sockaddr_un *sa, unsigned port, int wait_ms, int *fdp,
     char *line, size_t *len, int *errnum)
 {
-	long long until = now_ms() + wait_ms;
+	long long until = audit_now_ms(CLOCK_MONOTONIC) + wait_ms;
 	char req[32];
 	enum attempt a;
 	int fd, n;
@@ -196,9 +187,9 @@ fc_vsock_connect(const char *uds_path, unsigned port, int deadline_ms,
 		return -1;
 	if (deadline_ms < 1)
 		deadline_ms = 1;
-	end = now_ms() + deadline_ms;
+	end = audit_now_ms(CLOCK_MONOTONIC) + deadline_ms;
 	for (;;) {
-		left = end - now_ms();
+		left = end - audit_now_ms(CLOCK_MONOTONIC);
 		tries++;
 		a = attempt(&sa, port, left < FC_VSOCK_OK_MS ? (int)left :
 		    FC_VSOCK_OK_MS, &fd, line, &len, &errnum);
@@ -206,11 +197,11 @@ fc_vsock_connect(const char *uds_path, unsigned port, int deadline_ms,
 			return fd;
 		if (a == ATT_BAD || a == ATT_ERROR)
 			break;
-		left = end - now_ms();
+		left = end - audit_now_ms(CLOCK_MONOTONIC);
 		if (left <= 0)
 			break;
 		poll(NULL, 0, backoff < left ? backoff : (int)left);
-		if (end - now_ms() <= 0)
+		if (end - audit_now_ms(CLOCK_MONOTONIC) <= 0)
 			break;
 		backoff = backoff * 2 > FC_VSOCK_BACKOFF_MAX_MS ?
 		    FC_VSOCK_BACKOFF_MAX_MS : backoff * 2;

@@ -88,16 +88,6 @@ must_mount(const char *src, const char *dst, const char *type,
 		    "bind", strerror(errno));
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static void
 nap(void)
 {
@@ -181,10 +171,10 @@ drive_kind(const char *dev)
 static void
 find_drives(char *root, char *scratch, size_t sz)
 {
-	struct timespec t0;
+	int64_t t0;
 
 	root[0] = scratch[0] = '\0';
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = audit_now_ms(CLOCK_MONOTONIC);
 	for (;;) {
 		DIR *d = opendir("/sys/block");
 		struct dirent *de;
@@ -206,7 +196,7 @@ find_drives(char *root, char *scratch, size_t sz)
 			closedir(d);
 		if (root[0] != '\0' && scratch[0] != '\0')
 			return;
-		if (ms_since(&t0) > INIT_DEVICE_MS)
+		if (audit_now_ms(CLOCK_MONOTONIC) - t0 > INIT_DEVICE_MS)
 			die("no %s drive within %d ms", root[0] == '\0' ?
 			    "root image (squashfs)" : "scratch (ext4)",
 			    INIT_DEVICE_MS);
@@ -246,9 +236,9 @@ mount_drives(void)
 static int
 open_port(void)
 {
-	struct timespec t0;
+	int64_t t0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = audit_now_ms(CLOCK_MONOTONIC);
 	for (;;) {
 		DIR *d = opendir("/sys/class/virtio-ports");
 		struct dirent *de;
@@ -278,7 +268,7 @@ open_port(void)
 			closedir(d);
 		if (fd >= 0)
 			return fd;
-		if (ms_since(&t0) > INIT_DEVICE_MS)
+		if (audit_now_ms(CLOCK_MONOTONIC) - t0 > INIT_DEVICE_MS)
 			die("no virtio port named %s within %d ms",
 			    INIT_PORT_NAME, INIT_DEVICE_MS);
 		nap();

@@ -50,13 +50,14 @@ usage(void)
 static int
 number(const char *s, int max)
 {
-	char *end;
-	long v;
+	long long v;
+	int rc;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
+	if ((rc = num_parse(s, 0, max, &v)) != NUM_OK) {
+		fprintf(stderr, "nucleus-proxy: %s: %s: expected 0 to %d\n", s,
+		    num_strerror(rc), max);
 		usage();
+	}
 	return (int)v;
 }
 
@@ -186,10 +187,12 @@ spent_before(const char *dir, const char *pod)
 		if (strncmp(de->d_name, pod, plen) != 0 ||
 		    de->d_name[plen] != '.')
 			continue;
-		audit_fmt(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (stat(path, &st) == 0 && st.st_mtime >= newest) {
+		/* A name that does not fit is not this pod's log. */
+		if (audit_fit(path, sizeof(path), NULL, "%s/%s", dir,
+		    de->d_name) == 0 && stat(path, &st) == 0 &&
+		    st.st_mtime >= newest) {
 			newest = st.st_mtime;
-			audit_fmt(best, sizeof(best), "%s", path);
+			memcpy(best, path, sizeof(best));
 		}
 	}
 	closedir(d);
@@ -203,9 +206,11 @@ spent_before(const char *dir, const char *pod)
 			buf[n] = '\0';
 			for (p = buf; (p = strstr(p, "\"budget_used_microusd\":"));
 			    p++) {
-				long long v = strtoll(p + 23, NULL, 10);
+				unsigned long long v;
 
-				if (v > most)
+				if (num_parse_un(p + 23, strspn(p + 23,
+				    "0123456789"), 0, INT64_MAX, &v) ==
+				    NUM_OK && (int64_t)v > most)
 					most = v;
 			}
 		}

@@ -62,13 +62,11 @@ struct spawner {
 	double	 next_sweep;	/* monotonic seconds */
 };
 
+/* The monotonic clock in seconds, for the sweep's schedule. */
 static double
 mono(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)audit_now_ms(CLOCK_MONOTONIC) / 1000.0;
 }
 
 /*
@@ -294,12 +292,15 @@ sweep(struct spawner *s)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		char path[300], buf[512], *p;
-		pid_t pid = (pid_t)atoi(de->d_name), ppid;
+		unsigned long long v;
+		pid_t pid, ppid;
 		int fd, job = 0;
 		ssize_t n;
 
-		if (pid <= 0)
+		/* Only the processes' directories, by their pids. */
+		if (num_parse_u(de->d_name, 1, INT_MAX, &v) != NUM_OK)
 			continue;
+		pid = (pid_t)v;
 		audit_fmt(path, sizeof(path), "/proc/%d/stat", pid);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
@@ -309,8 +310,9 @@ sweep(struct spawner *s)
 			continue;
 		buf[n] = '\0';
 		/* pid (comm) state ppid: comm may hold ')' */
-		if ((p = strrchr(buf, ')')) == NULL ||
-		    sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid != me)
+		if ((p = strrchr(buf, ')')) == NULL || strlen(p) < 4 ||
+		    num_parse_un(p + 4, strcspn(p + 4, " "), 1, INT_MAX, &v) !=
+		    NUM_OK || (ppid = (pid_t)v) != me)
 			continue;
 		for (int i = 0; i < s->njobs; i++)
 			job |= s->jobs[i].pid == pid;
