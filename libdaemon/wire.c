@@ -184,22 +184,23 @@ wire_sign(json_t *o, const char *type, const struct audit_seckey *k,
 }
 
 /*
- * Bytes outside printable ASCII as \xHH, and the backslash doubled: text
- * that came from elsewhere cannot move a terminal's cursor, change its
- * colours or hide itself.
+ * Printable characters as they are (libaudit's text.c), every other byte
+ * as \xHH, and the backslash doubled: text that came from elsewhere
+ * cannot move a terminal's cursor, change its colours or hide itself.
  */
 void
 wire_escape(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
+	size_t len;
 
-		if (ch == '\\')
+	for (size_t i = 0; i < n; i += len) {
+		if ((len = audit_glyph(s + i, n - i)) == 0) {
+			fprintf(f, "\\x%02x", (unsigned char)s[i]);
+			len = 1;
+		} else if (s[i] == '\\')
 			fputs("\\\\", f);
-		else if (ch < 0x20 || ch > 0x7e)
-			fprintf(f, "\\x%02x", ch);
 		else
-			fputc(ch, f);
+			fwrite(s + i, 1, len, f);
 	}
 }
 

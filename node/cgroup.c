@@ -37,7 +37,8 @@ write_file(const char *dir, const char *name, const char *value,
 	int fd;
 	ssize_t n;
 
-	audit_fmt(path, sizeof(path), "%s/%s", dir, name);
+	if (audit_fit(path, sizeof(path), err, "%s/%s", dir, name) != 0)
+		return -1;
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
 		return audit_errf(err, "cgroup: %s: %s", path, strerror(errno));
 	n = write(fd, value, strlen(value));
@@ -102,11 +103,12 @@ cgroup_probe(struct cgroup_facts *f)
 	for (size_t i = 0; i < 2; i++) {
 		if (!is_fs(unified[i], CGROUP2_SUPER_MAGIC))
 			continue;
-		audit_fmt(path, sizeof(path), "%s/cgroup.controllers",
-		    unified[i]);
-		if (read_line(path, ctl, sizeof(ctl)) != 0)
+		if (audit_fit(path, sizeof(path), NULL, "%s/cgroup.controllers",
+		    unified[i]) != 0 || read_line(path, ctl, sizeof(ctl)) != 0 ||
+		    audit_fit(f->v2_root, sizeof(f->v2_root), NULL, "%s",
+		    unified[i]) != 0)
 			continue;
-		audit_fmt(f->v2_root, sizeof(f->v2_root), "%s", unified[i]);
+		/* For messages (doctor's report): a cut is harmless. */
 		audit_fmt(f->v2_controllers, sizeof(f->v2_controllers), "%s",
 		    ctl);
 		f->v2 = has_word(ctl, "memory") && has_word(ctl, "pids") &&
@@ -114,9 +116,9 @@ cgroup_probe(struct cgroup_facts *f)
 		break;
 	}
 	for (int i = 0; i < CG_V1_N; i++) {
-		audit_fmt(path, sizeof(path), "/sys/fs/cgroup/%s",
-		    v1_controllers[i]);
-		f->v1_has[i] = is_fs(path, CGROUP_SUPER_MAGIC);
+		f->v1_has[i] = audit_fit(path, sizeof(path), NULL,
+		    "/sys/fs/cgroup/%s", v1_controllers[i]) == 0 &&
+		    is_fs(path, CGROUP_SUPER_MAGIC);
 	}
 	f->v1 = f->v1_has[0] && f->v1_has[1] && f->v1_has[2];
 }
@@ -142,30 +144,30 @@ cgroup_create(struct cgroup *cg, const char *pod, const struct limits *lim,
 	cgroup_probe(&f);
 	if (f.v2) {
 		cg->version = 2;
-		audit_fmt(cg->dir[0], sizeof(cg->dir[0]), "%s/nucleus",
-		    f.v2_root);
-		if (make_dir(cg->dir[0], err) != 0 ||
+		if (audit_fit(cg->dir[0], sizeof(cg->dir[0]), err, "%s/nucleus",
+		    f.v2_root) != 0 ||
+		    make_dir(cg->dir[0], err) != 0 ||
 		    write_file(f.v2_root, "cgroup.subtree_control",
 		    "+memory +pids +cpu", err) != 0 ||
 		    write_file(cg->dir[0], "cgroup.subtree_control",
 		    "+memory +pids +cpu", err) != 0)
 			return -1;
-		audit_fmt(cg->dir[0], sizeof(cg->dir[0]), "%s/nucleus/%s",
-		    f.v2_root, pod);
-		if (make_dir(cg->dir[0], err) != 0)
+		if (audit_fit(cg->dir[0], sizeof(cg->dir[0]), err,
+		    "%s/nucleus/%s", f.v2_root, pod) != 0 ||
+		    make_dir(cg->dir[0], err) != 0)
 			return -1;
 		cg->n = 1;
-		audit_fmt(v, sizeof(v), "%llu", (unsigned long long)
-		    lim->memory_mib << 20);
-		if (write_file(cg->dir[0], "memory.max", v, err) != 0 ||
+		if (audit_fit(v, sizeof(v), err, "%llu", (unsigned long long)
+		    lim->memory_mib << 20) != 0 ||
+		    write_file(cg->dir[0], "memory.max", v, err) != 0 ||
 		    write_file(cg->dir[0], "memory.swap.max", "0", err) != 0)
 			goto fail;
-		audit_fmt(v, sizeof(v), "%u", lim->pids);
-		if (write_file(cg->dir[0], "pids.max", v, err) != 0)
+		if (audit_fit(v, sizeof(v), err, "%u", lim->pids) != 0 ||
+		    write_file(cg->dir[0], "pids.max", v, err) != 0)
 			goto fail;
-		audit_fmt(v, sizeof(v), "%u %u", lim->cpus_milli *
-		    (CPU_PERIOD_US / 1000), CPU_PERIOD_US);
-		if (write_file(cg->dir[0], "cpu.max", v, err) != 0)
+		if (audit_fit(v, sizeof(v), err, "%u %u", lim->cpus_milli *
+		    (CPU_PERIOD_US / 1000), CPU_PERIOD_US) != 0 ||
+		    write_file(cg->dir[0], "cpu.max", v, err) != 0)
 			goto fail;
 		return 0;
 	}
@@ -180,34 +182,34 @@ cgroup_create(struct cgroup *cg, const char *pod, const struct limits *lim,
 	for (int i = 0; i < CG_V1_N; i++) {
 		char parent[CG_PATH_MAX];
 
-		audit_fmt(parent, sizeof(parent), "/sys/fs/cgroup/%s/nucleus",
-		    v1_controllers[i]);
-		if (make_dir(parent, err) != 0)
+		if (audit_fit(parent, sizeof(parent), err,
+		    "/sys/fs/cgroup/%s/nucleus", v1_controllers[i]) != 0 ||
+		    make_dir(parent, err) != 0)
 			goto fail;
-		audit_fmt(cg->dir[i], sizeof(cg->dir[i]), "%s/%s", parent,
-		    pod);
-		if (make_dir(cg->dir[i], err) != 0)
+		if (audit_fit(cg->dir[i], sizeof(cg->dir[i]), err, "%s/%s",
+		    parent, pod) != 0 ||
+		    make_dir(cg->dir[i], err) != 0)
 			goto fail;
 		cg->n = i + 1;
 	}
-	audit_fmt(v, sizeof(v), "%llu", (unsigned long long)lim->memory_mib <<
-	    20);
-	if (write_file(cg->dir[0], "memory.limit_in_bytes", v, err) != 0)
+	if (audit_fit(v, sizeof(v), err, "%llu",
+	    (unsigned long long)lim->memory_mib << 20) != 0 ||
+	    write_file(cg->dir[0], "memory.limit_in_bytes", v, err) != 0)
 		goto fail;
 	/* No swap to spill into, where the kernel accounts it. */
 	if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes",
 	    F_OK) == 0 && write_file(cg->dir[0], "memory.memsw.limit_in_bytes",
 	    v, err) != 0)
 		goto fail;
-	audit_fmt(v, sizeof(v), "%u", lim->pids);
-	if (write_file(cg->dir[1], "pids.max", v, err) != 0)
+	if (audit_fit(v, sizeof(v), err, "%u", lim->pids) != 0 ||
+	    write_file(cg->dir[1], "pids.max", v, err) != 0)
 		goto fail;
-	audit_fmt(v, sizeof(v), "%u", CPU_PERIOD_US);
-	if (write_file(cg->dir[2], "cpu.cfs_period_us", v, err) != 0)
+	if (audit_fit(v, sizeof(v), err, "%u", CPU_PERIOD_US) != 0 ||
+	    write_file(cg->dir[2], "cpu.cfs_period_us", v, err) != 0)
 		goto fail;
-	audit_fmt(v, sizeof(v), "%u", lim->cpus_milli * (CPU_PERIOD_US /
-	    1000));
-	if (write_file(cg->dir[2], "cpu.cfs_quota_us", v, err) != 0)
+	if (audit_fit(v, sizeof(v), err, "%u", lim->cpus_milli *
+	    (CPU_PERIOD_US / 1000)) != 0 ||
+	    write_file(cg->dir[2], "cpu.cfs_quota_us", v, err) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -221,7 +223,8 @@ cgroup_enter(const struct cgroup *cg, pid_t pid, struct audit_err *err)
 {
 	char v[32];
 
-	audit_fmt(v, sizeof(v), "%d", (int)pid);
+	if (audit_fit(v, sizeof(v), err, "%d", (int)pid) != 0)
+		return -1;
 	for (int i = 0; i < cg->n; i++)
 		if (write_file(cg->dir[i], "cgroup.procs", v, err) != 0)
 			return -1;
@@ -238,8 +241,9 @@ cgroup_oom_kills(const struct cgroup *cg)
 
 	if (cg->n == 0)
 		return 0;
-	audit_fmt(path, sizeof(path), "%s/%s", cg->dir[0], cg->version == 2 ?
-	    "memory.events" : "memory.oom_control");
+	if (audit_fit(path, sizeof(path), NULL, "%s/%s", cg->dir[0],
+	    cg->version == 2 ? "memory.events" : "memory.oom_control") != 0)
+		return 0;
 	if ((f = fopen(path, "re")) == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL) {

@@ -154,7 +154,11 @@ copyw_open(const char *dir, const char *log, const uint8_t pk[AUDIT_PK_LEN],
 		free(w);
 		return NULL;
 	}
-	audit_fmt(w->log, sizeof(w->log), "%s", log);
+	if (audit_fit(w->log, sizeof(w->log), err, "%s", log) != 0) {
+		copy_close(&w->c);
+		free(w);
+		return NULL;
+	}
 	memcpy(w->pk, pk, AUDIT_PK_LEN);
 	w->durable_seq = -1;
 	w->refs = 1;

@@ -120,14 +120,15 @@ say(char *buf, size_t size, const char *fmt, ...)
 	return -1;
 }
 
-/* Only printable ASCII reaches the terminal: a version string is a
- * program's to choose. */
+/* Only printable text reaches the terminal: a version string, or what
+ * a probe found, is some other program's to choose. */
 static void
-printable(char *s)
+printable(char *s, size_t size)
 {
-	for (; *s != '\0'; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			*s = '?';
+	char copy[TEXT_MAX];
+
+	audit_fmt(copy, sizeof(copy), "%s", s);
+	audit_escape(s, size, copy, strlen(copy));
 }
 
 /*
@@ -286,8 +287,7 @@ version_of(const char *path, char *line, size_t linesz, char *msg,
 	out[strcspn(out, "\n")] = '\0';
 	if (out[0] == '\0')
 		return say(msg, msgsz, "%s --version prints nothing", path);
-	printable(out);
-	audit_fmt(line, linesz, "%s", out);
+	audit_escape(line, linesz, out, strlen(out));
 	return 0;
 }
 
@@ -945,7 +945,7 @@ doctor_run(int json)
 	fflush(stdout);
 	for (int i = 0; i < C_COUNT; i++) {
 		checks[i].run(&checks[i]);
-		printable(checks[i].text);
+		printable(checks[i].text, sizeof(checks[i].text));
 	}
 	for (size_t i = 0; i < DRIVERS_N; i++)
 		any |= driver_verdict(&drivers[i], line, sizeof(line));

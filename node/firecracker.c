@@ -33,17 +33,16 @@
 static int
 path_ok(const char *what, const char *p, size_t max, struct audit_err *err)
 {
-	size_t i, len;
+	size_t len;
 
 	if (p == NULL || (len = strlen(p)) == 0)
 		return audit_errf(err, "firecracker: no %s", what);
 	if (len > max)
 		return audit_errf(err, "firecracker: %s: longer than %zu bytes",
 		    what, max);
-	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return audit_errf(err, "firecracker: %s: a control "
-			    "character", what);
+	if (!audit_printable(p, len))
+		return audit_errf(err, "firecracker: %s: a control "
+		    "character, or not UTF-8", what);
 	return 0;
 }
 
@@ -263,12 +262,14 @@ fc_argv(struct fc_cmd *c, const struct fc_exec *x, const char *pod,
 	    FC_PATH_MAX, err) != 0)
 		return -1;
 	if (x->jailer != NULL) {
-		if (jail_id_ok(pod, err) != 0)
+		if (jail_id_ok(pod, err) != 0 ||
+		    audit_fit(c->uid, sizeof(c->uid), err, "%lu",
+		    (unsigned long)x->uid) != 0 ||
+		    audit_fit(c->gid, sizeof(c->gid), err, "%lu",
+		    (unsigned long)x->gid) != 0 ||
+		    audit_fit(c->cgroup_version, sizeof(c->cgroup_version), err,
+		    "%d", x->cgroup_version) != 0)
 			return -1;
-		audit_fmt(c->uid, sizeof(c->uid), "%lu", (unsigned long)x->uid);
-		audit_fmt(c->gid, sizeof(c->gid), "%lu", (unsigned long)x->gid);
-		audit_fmt(c->cgroup_version, sizeof(c->cgroup_version), "%d",
-		    x->cgroup_version);
 		c->argv[n++] = (char *)x->jailer;
 		c->argv[n++] = (char *)"--id";
 		c->argv[n++] = (char *)pod;

@@ -45,15 +45,6 @@ refuse(struct gate_req *q, const char *kind, const char *why)
 	return -1;
 }
 
-static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* 1 for a node operation, 0 for a tool one, -1 for neither. */
 int
 gate_op_class(const char *op)
@@ -85,7 +76,7 @@ envelope(struct gate_req *q)
 	v = json_object_get(o, "id");
 	if (!json_is_string(v) || json_string_length(v) < 1 ||
 	    json_string_length(v) > GATE_ID_MAX ||
-	    !printable(json_string_value(v), json_string_length(v)))
+	    !audit_printable(json_string_value(v), json_string_length(v)))
 		return refuse(q, "bad_request", "id: expected 1 to 64 "
 		    "printable characters");
 	q->id = json_incref(v);
@@ -97,9 +88,9 @@ envelope(struct gate_req *q)
 		return refuse(q, "bad_request", "v: expected 1");
 	v = json_object_get(o, "kid");
 	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
-	    json_string_length(v)))
+	    json_string_length(v)) || audit_fit(q->kid, sizeof(q->kid), NULL,
+	    "%s", json_string_value(v)) != 0)
 		return refuse(q, "bad_request", "kid: expected a key id");
-	audit_fmt(q->kid, sizeof(q->kid), "%s", json_string_value(v));
 	v = json_object_get(o, "ts");
 	if (!json_is_integer(v))
 		return refuse(q, "bad_request", "ts: expected Unix seconds");
@@ -202,7 +193,8 @@ gate_check(struct gate *g, const char *line, size_t len, int64_t now,
 	if (q->ts < now - g->skew || q->ts > now + g->skew)
 		return refuse(q, "replayed", "ts: too far from the node's "
 		    "clock");
-	audit_fmt(q->role, sizeof(q->role), "%s", key->role);
+	if (audit_fit(q->role, sizeof(q->role), NULL, "%s", key->role) != 0)
+		return refuse(q, "internal", "the key's role does not fit");
 	if (allowed(g, q, key->role) != 0)
 		return -1;
 	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)

@@ -147,8 +147,9 @@ pod_hello(struct local_pod *pod, const struct local_env *env,
 		audit_errf(err, "the proxy's hello is not one");
 		goto out;
 	}
-	audit_fmt(pod->log, sizeof(pod->log), "%s", json_string_value(
-	    json_object_get(h, "log")));
+	if (audit_fit(pod->log, sizeof(pod->log), err, "%s",
+	    json_string_value(json_object_get(h, "log"))) != 0)
+		goto out;
 	if ((cert = audit_key_cert(env->node_key, pod->log, pod->pubkey,
 	    (int64_t)time(NULL), err)) == NULL ||
 	    cjson_encode(cert, b, err) != 0 || audit_buf_add(b, "\n", 1) != 0)
@@ -196,7 +197,9 @@ work_in(const struct podspec *spec, const struct local_env *env,
 	if (env->work_root < 0)
 		return audit_errf(err, "work.copy: the node has no work root "
 		    "(serve -W)");
-	audit_fmt(path, sizeof(path), "/proc/%d/root/work", (int)pod->sb.pid);
+	if (audit_fit(path, sizeof(path), err, "/proc/%d/root/work",
+	    (int)pod->sb.pid) != 0)
+		return -1;
 	if ((dst = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return audit_errf(err, "%s: %s", path, strerror(errno));
 	return work_copy(env->work_root, spec->work, dst, env->uid, env->gid,
@@ -225,34 +228,39 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
 	/* The sandbox binds the program under its own name. */
-	audit_fmt(exe, sizeof(exe), SANDBOX_EXE_DIR "/%s",
+	if (audit_fit(exe, sizeof(exe), err, SANDBOX_EXE_DIR "/%s",
 	    strrchr(env->proxy, '/') != NULL ? strrchr(env->proxy, '/') + 1 :
-	    env->proxy);
+	    env->proxy) != 0)
+		return -1;
 	if (dir[0] != '/' || env->proxy[0] != '/')
 		return audit_errf(err, "the pod's directory and the proxy "
 		    "must be absolute paths");
-	audit_fmt(pod->name, sizeof(pod->name), "%s", spec->name);
 	/* Another node, or a pod of this name not yet emptied, never
 	 * shares the cgroup. */
-	audit_fmt(pod->cgroup, sizeof(pod->cgroup), "%s.%08x", spec->name,
-	    (unsigned)randombytes_random());
+	if (audit_fit(pod->name, sizeof(pod->name), err, "%s",
+	    spec->name) != 0 ||
+	    audit_fit(pod->cgroup, sizeof(pod->cgroup), err, "%s.%08x",
+	    spec->name, (unsigned)randombytes_random()) != 0 ||
+	    audit_fit(pod->dir, sizeof(pod->dir), err, "%s", dir) != 0 ||
+	    audit_fit(conf, sizeof(conf), err, "%s/conf", dir) != 0)
+		return -1;
 	sp.cgroup = pod->cgroup;
-	if ((size_t)snprintf(pod->dir, sizeof(pod->dir), "%s", dir) >=
-	    sizeof(pod->dir) || (size_t)snprintf(conf, sizeof(conf),
-	    "%s/conf", dir) >= sizeof(conf))
-		return audit_errf(err, "%s: path too long", dir);
 	/* The pod's uid must reach conf: dir is searchable, not readable. */
 	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
 	    chmod(dir, 0711) != 0 ||
 	    (mkdir(conf, 0700) != 0 && errno != EEXIST) ||
 	    chown(conf, env->uid, env->gid) != 0 || chmod(conf, 0700) != 0)
 		return audit_errf(err, "%s: %s", conf, strerror(errno));
-	audit_fmt(path, sizeof(path), "%s/pod.json", conf);
+	if (audit_fit(path, sizeof(path), err, "%s/pod.json", conf) != 0)
+		return -1;
 	if (pod_file(spec, path, env->uid, env->gid, err) != 0)
 		return -1;
 	if (audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
 		return -1;
-	audit_fmt(path, sizeof(path), "%s/trust", conf);
+	if (audit_fit(path, sizeof(path), err, "%s/trust", conf) != 0) {
+		sodium_free(trust);
+		return -1;
+	}
 	if (write_owned(path, trust, trustlen, env->uid, env->gid, err) != 0) {
 		sodium_free(trust);
 		return -1;
@@ -261,7 +269,8 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	for (size_t i = 0; i < SANDBOX_BINDS_MAX && env->binds[i] != NULL;
 	    i++)
 		sp.binds[i] = env->binds[i];
-	audit_fmt(path, sizeof(path), "%s/proxy.err", dir);
+	if (audit_fit(path, sizeof(path), err, "%s/proxy.err", dir) != 0)
+		return -1;
 	if ((errfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0600)) < 0)
 		return audit_errf(err, "%s: %s", path, strerror(errno));

@@ -285,9 +285,10 @@ pod_up(struct pod *p, struct lines_conn *c, const char *kid,
 	if ((p->cw = copyw_open(p->lp.dir, p->lp.log, p->lp.pubkey, &N->self,
 	    &e)) == NULL)
 		why = e.msg;
+	else if (audit_fit(p->copy_path, sizeof(p->copy_path), &e, "%s",
+	    p->cw->c.path) != 0)
+		why = e.msg;
 	else {
-		audit_fmt(p->copy_path, sizeof(p->copy_path), "%s",
-		    p->cw->c.path);
 		p->started = (int64_t)time(NULL);
 		p->pid_start = podstate_start_time(p->lp.sb.pid);
 		if (podstate_save(p) != 0)
@@ -458,6 +459,7 @@ static int
 vm_refused(struct lines_conn *c, struct gate_req *q, struct pod *p)
 {
 	char path[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16], why[sizeof(path) + 64];
+	struct audit_err e;
 
 	int fc = strcmp(p->spec.driver, "firecracker") == 0;
 
@@ -471,9 +473,10 @@ vm_refused(struct lines_conn *c, struct gate_req *q, struct pod *p)
 		audit_fmt(why, sizeof(why), "the firecracker driver needs "
 		    "firecracker on PATH and a /dev/kvm that runs a plain "
 		    "guest (see nucleus-node doctor)");
+	else if (audit_fit(path, sizeof(path), &e, "%s/%s.squashfs",
+	    N->lenv.guest, p->spec.image) != 0)
+		audit_fmt(why, sizeof(why), "image: %s", e.msg);
 	else {
-		audit_fmt(path, sizeof(path), "%s/%s.squashfs", N->lenv.guest,
-		    p->spec.image);
 		if (access(path, R_OK) == 0)
 			return 0;
 		audit_fmt(why, sizeof(why), "image: no %s", path);
@@ -516,7 +519,14 @@ create(struct lines_conn *c, struct gate_req *q)
 		return;
 	}
 	p->spec_obj = json_incref(json_object_get(q->obj, "args"));
-	audit_fmt(dir, sizeof(dir), "%s/%s", N->pods_dir, p->spec.name);
+	if (audit_fit(dir, sizeof(dir), &e, "%s/%s", N->pods_dir,
+	    p->spec.name) != 0) {
+		refuse(c, q->kid, q->id, p->spec.name, "internal", e.msg);
+		json_decref(p->spec_obj);
+		podspec_free(&p->spec);
+		free(p);
+		return;
+	}
 	if (strcmp(p->spec.driver, "local") == 0) {
 		if (local_start(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
 			refuse(c, q->kid, q->id, p->spec.name, "internal",
@@ -543,7 +553,8 @@ create(struct lines_conn *c, struct gate_req *q)
 	p->creator = c;
 	lines_hold(c);
 	p->creator_id = json_incref(q->id);
-	audit_fmt(p->creator_kid, sizeof(p->creator_kid), "%s", q->kid);
+	/* Both AUDIT_KID_MAX + 1 bytes: it fits. */
+	memcpy(p->creator_kid, q->kid, sizeof(p->creator_kid));
 	p->start_deadline = ev_now(N->loop) + VM_READY_MS / 1000.0;
 	ev_timer_init(&p->start_timer, start_tick, 0., VM_START_POLL_MS /
 	    1000.0);
@@ -648,10 +659,11 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	f->deadline = ev_now(N->loop) + N->fwd_deadline + timeout;
 	f->next = p->fwds;
 	p->fwds = f;
-	audit_fmt(name, sizeof(name), "n%llu", (unsigned long long)f->seq);
 	copy = json_deep_copy(q->obj);
-	json_object_set_new(copy, "id", json_string(name));
-	if (cjson_encode(copy, &p->out, &e) != 0 ||
+	if (audit_fit(name, sizeof(name), &e, "n%llu",
+	    (unsigned long long)f->seq) != 0 ||
+	    json_object_set_new(copy, "id", json_string(name)) != 0 ||
+	    cjson_encode(copy, &p->out, &e) != 0 ||
 	    audit_buf_add(&p->out, "\n", 1) != 0)
 		fail_fwds(p, "internal", "the request cannot be forwarded");
 	json_decref(copy);

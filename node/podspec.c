@@ -145,10 +145,13 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	    !audit_logid_valid(json_string_value(v), json_string_length(v)))
 		return audit_errf(err, "name: expected 1 to %d characters of "
 		    "[A-Za-z0-9._-]", POD_NAME_MAX);
-	audit_fmt(p->name, sizeof(p->name), "%s", json_string_value(v));
+	if (audit_fit(p->name, sizeof(p->name), err, "%s",
+	    json_string_value(v)) != 0)
+		return -1;
 	v = json_object_get(o, "driver");
-	audit_fmt(p->driver, sizeof(p->driver), "%s", v == NULL ? "local" :
-	    json_is_string(v) ? json_string_value(v) : "");
+	if (audit_fit(p->driver, sizeof(p->driver), NULL, "%s", v == NULL ?
+	    "local" : json_is_string(v) ? json_string_value(v) : "") != 0)
+		p->driver[0] = '\0';
 	for (i = 0; drivers[i] != NULL; i++)
 		if (strcmp(p->driver, drivers[i]) == 0)
 			break;
@@ -164,8 +167,9 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	    json_string_value(v))))
 		return audit_errf(err, "image: expected 1 to %d characters of "
 		    "[a-z0-9_-], not starting with - or _", POD_IMAGE_MAX);
-	audit_fmt(p->image, sizeof(p->image), "%s", v != NULL ?
-	    json_string_value(v) : POD_IMAGE_DEFAULT);
+	if (audit_fit(p->image, sizeof(p->image), err, "%s", v != NULL ?
+	    json_string_value(v) : POD_IMAGE_DEFAULT) != 0)
+		return -1;
 	v = json_object_get(o, "policy");
 	if (!json_is_string(v) && !json_is_object(v))
 		return audit_errf(err, "policy: expected a profile name or a "

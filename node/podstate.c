@@ -37,7 +37,9 @@ start_time(pid_t pid)
 	ssize_t n;
 	int fd;
 
-	audit_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (audit_fit(path, sizeof(path), NULL, "/proc/%d/stat",
+	    (int)pid) != 0)
+		return 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -194,15 +196,22 @@ lost_pod(const char *name, json_t *v)
 	p->lost = 1;
 	p->lp.chan = -1;
 	p->lp.sb.pidfd = -1;
-	audit_fmt(p->lp.name, sizeof(p->lp.name), "%s", name);
-	if ((s = json_string_value(json_object_get(v, "log"))) != NULL)
-		audit_fmt(p->lp.log, sizeof(p->lp.log), "%s", s);
+	/* What the node stored fits where it came from; what does not is
+	 * left empty, never cut into another name or path. */
+	if (audit_fit(p->lp.name, sizeof(p->lp.name), NULL, "%s", name) != 0)
+		p->lp.name[0] = '\0';
+	if ((s = json_string_value(json_object_get(v, "log"))) != NULL &&
+	    audit_fit(p->lp.log, sizeof(p->lp.log), NULL, "%s", s) != 0)
+		p->lp.log[0] = '\0';
 	if ((s = json_string_value(json_object_get(v, "pubkey"))) != NULL)
 		(void)audit_unb64(p->lp.pubkey, AUDIT_PK_LEN, s, strlen(s));
-	if ((s = json_string_value(json_object_get(v, "cgroup"))) != NULL)
-		audit_fmt(p->lp.cgroup, sizeof(p->lp.cgroup), "%s", s);
-	if ((s = json_string_value(json_object_get(v, "audit_copy"))) != NULL)
-		audit_fmt(p->copy_path, sizeof(p->copy_path), "%s", s);
+	if ((s = json_string_value(json_object_get(v, "cgroup"))) != NULL &&
+	    audit_fit(p->lp.cgroup, sizeof(p->lp.cgroup), NULL, "%s", s) != 0)
+		p->lp.cgroup[0] = '\0';
+	if ((s = json_string_value(json_object_get(v, "audit_copy"))) !=
+	    NULL && audit_fit(p->copy_path, sizeof(p->copy_path), NULL, "%s",
+	    s) != 0)
+		p->copy_path[0] = '\0';
 	p->started = json_integer_value(json_object_get(v, "started"));
 	p->lost_records = (uint64_t)json_integer_value(json_object_get(v,
 	    "audit_records"));
@@ -262,8 +271,12 @@ podstate_recover(void)
 			    "cgroup_version"));
 			for (size_t i = 0; i < json_array_size(dirs) &&
 			    i < CG_V1_N; i++) {
-				audit_fmt(cg.dir[i], sizeof(cg.dir[i]), "%s",
-				    json_string_value(json_array_get(dirs, i)));
+				/* A stored path that does not fit is not
+				 * removed: never a shorter one. */
+				if (audit_fit(cg.dir[i], sizeof(cg.dir[i]),
+				    NULL, "%s", json_string_value(
+				    json_array_get(dirs, i))) != 0)
+					break;
 				cg.n = (int)i + 1;
 			}
 			if (cgroup_remove(&cg) > 0 &&

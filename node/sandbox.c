@@ -581,12 +581,14 @@ sandbox_start(const struct sandbox_spec *spec, struct sandbox *sb,
 	close(c.go[0]);
 	close(c.errp[1]);
 	c.go[0] = c.errp[1] = -1;
-	audit_fmt(map, sizeof(map), "0 %u 1\n", (unsigned)spec->uid);
-	if (write_proc(pid, "setgroups", "deny", err) != 0 ||
+	if (audit_fit(map, sizeof(map), err, "0 %u 1\n",
+	    (unsigned)spec->uid) != 0 ||
+	    write_proc(pid, "setgroups", "deny", err) != 0 ||
 	    write_proc(pid, "uid_map", map, err) != 0)
 		goto kill;
-	audit_fmt(map, sizeof(map), "0 %u 1\n", (unsigned)spec->gid);
-	if (write_proc(pid, "gid_map", map, err) != 0)
+	if (audit_fit(map, sizeof(map), err, "0 %u 1\n",
+	    (unsigned)spec->gid) != 0 ||
+	    write_proc(pid, "gid_map", map, err) != 0)
 		goto kill;
 	if (cgroup_create(&sb->cg, spec->cgroup != NULL ? spec->cgroup :
 	    spec->name, &spec->lim, err) != 0 ||

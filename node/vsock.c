@@ -58,23 +58,6 @@ fc_vsock_answer_ok(const char *line, size_t len)
 	return v <= 0xffffffffULL;
 }
 
-/* The answer, for a message: printable ASCII, the rest escaped. */
-static void
-escape(char *out, size_t outsz, const char *in, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 < outsz; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
 /*
  * Read the answer line, byte by byte, until the newline, the end of the
  * wait (until, in monotonic milliseconds), or FC_VSOCK_LINE_MAX bytes.
@@ -208,7 +191,7 @@ fc_vsock_connect(const char *uds_path, unsigned port, int deadline_ms,
 	}
 	switch (a) {
 	case ATT_BAD:
-		escape(shown, sizeof(shown), line, len);
+		audit_escape(shown, sizeof(shown), line, len);
 		return audit_errf(err, "vsock %.100s port %u: bad answer "
 		    "\"%s\"", uds_path, port, shown);
 	case ATT_NO_OK:
