@@ -40,7 +40,9 @@ agent_answer(const json_t *echo, uint64_t id, const json_t *rec)
 	json_t *result;
 	char ids[24];
 
-	audit_fmt(ids, sizeof(ids), "%llu", (unsigned long long)id);
+	if (audit_fit(ids, sizeof(ids), NULL, "%llu",
+	    (unsigned long long)id) != 0)
+		return NULL;
 	result = json_pack("{s:s, s:s}", "id", ids, "state",
 	    state != NULL ? state : "pending");
 	if (result == NULL)
@@ -117,9 +119,9 @@ envelope(struct areq *q)
 		return fail(q, "bad_request", "v: expected 1");
 	v = json_object_get(o, "kid");
 	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
-	    json_string_length(v)))
+	    json_string_length(v)) || audit_fit(q->kid, sizeof(q->kid), NULL,
+	    "%s", json_string_value(v)) != 0)
 		return fail(q, "bad_request", "kid: expected a key id");
-	audit_fmt(q->kid, sizeof(q->kid), "%s", json_string_value(v));
 	v = json_object_get(o, "ts");
 	if (!json_is_integer(v))
 		return fail(q, "bad_request", "ts: expected Unix seconds");
@@ -294,9 +296,10 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 		    "from this kid") : fail(q, "internal", "the state cannot "
 		    "be written");
 	}
-	if (store_next_id(A->store, txn, &id, &e) != 0)
+	if (store_next_id(A->store, txn, &id, &e) != 0 ||
+	    audit_fit(ids, sizeof(ids), &e, "%llu",
+	    (unsigned long long)id) != 0)
 		goto internal;
-	audit_fmt(ids, sizeof(ids), "%llu", (unsigned long long)id);
 	rec = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:O, s:O, "
 	    "s:I, s:I, s:i}", "id", ids, "state", "pending", "agent", q->kid,
 	    "pod", json_object_get(o, "pod"), "op", json_object_get(o, "op"),

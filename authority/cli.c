@@ -99,10 +99,10 @@ in_dir(const char *dir, const char *name)
 	static char buf[2][4096];
 	static int which;
 	char *p = buf[which++ % 2];
+	struct audit_err e;
 
-	if ((size_t)snprintf(p, sizeof(buf[0]), "%s/%s", dir, name) >=
-	    sizeof(buf[0]))
-		die("%s: path too long", dir);
+	if (audit_fit(p, sizeof(buf[0]), &e, "%s/%s", dir, name) != 0)
+		die("%s", e.msg);
 	return p;
 }
 

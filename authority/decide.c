@@ -309,7 +309,9 @@ mint_token(const json_t *rec, uint64_t id, int64_t now, int ttl,
 	}
 	randombytes_buf(nonce, sizeof(nonce));
 	audit_hex(hex, nonce, sizeof(nonce));
-	audit_fmt(ids, sizeof(ids), "%llu", (unsigned long long)id);
+	if (audit_fit(ids, sizeof(ids), err, "%llu",
+	    (unsigned long long)id) != 0)
+		return NULL;
 	t = json_pack("{s:s, s:i, s:s, s:O, s:O, s:O, s:O, s:I, s:I, s:s}",
 	    "type", "approval", "v", 1, "id", ids, "pod",
 	    json_object_get(rec, "pod"), "op", json_object_get(rec, "op"),

@@ -266,8 +266,9 @@ serve(int argc, char **argv)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		return EXIT_ERR;
 	}
-	audit_fmt(log_id, sizeof(log_id), "authority-%s", A->key->kid);
-	if (audit_log_open(&A->log, logpath, log_id, A->key, NULL, &e) != 0) {
+	if (audit_fit(log_id, sizeof(log_id), &e, "authority-%s",
+	    A->key->kid) != 0 ||
+	    audit_log_open(&A->log, logpath, log_id, A->key, NULL, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		return EXIT_ERR;
 	}

@@ -113,15 +113,17 @@ rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
 	}
 	v = json_object_get(o, "name");
 	if (!text(v, 1, RULE_NAME_MAX) || !audit_kid_valid(
-	    json_string_value(v), json_string_length(v)))
+	    json_string_value(v), json_string_length(v)) ||
+	    audit_fit(r->name, sizeof(r->name), NULL, "%s",
+	    json_string_value(v)) != 0)
 		return bad(err, i, "name: expected 1 to 64 characters of "
 		    "[A-Za-z0-9._-]");
-	audit_fmt(r->name, sizeof(r->name), "%s", json_string_value(v));
 	v = json_object_get(o, "agent");
 	if (!text(v, 1, AUDIT_KID_MAX) || !audit_kid_valid(
-	    json_string_value(v), json_string_length(v)))
+	    json_string_value(v), json_string_length(v)) ||
+	    audit_fit(r->agent, sizeof(r->agent), NULL, "%s",
+	    json_string_value(v)) != 0)
 		return bad(err, i, "agent: expected a key id");
-	audit_fmt(r->agent, sizeof(r->agent), "%s", json_string_value(v));
 	v = json_object_get(o, "pod");
 	if (!text(v, 1, AUDIT_LOGID_MAX))
 		return bad(err, i, "pod: expected a glob of 1 to 128 "
@@ -129,10 +131,11 @@ rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
 	if ((r->pod = strdup(json_string_value(v))) == NULL)
 		return audit_errf(err, "out of memory");
 	v = json_object_get(o, "op");
-	if (!json_is_string(v) || !op_known(json_string_value(v)))
+	if (!json_is_string(v) || !op_known(json_string_value(v)) ||
+	    audit_fit(r->op, sizeof(r->op), NULL, "%s",
+	    json_string_value(v)) != 0)
 		return bad(err, i, "op: expected an operation of "
 		    "nucleus-protocol(7)");
-	audit_fmt(r->op, sizeof(r->op), "%s", json_string_value(v));
 	v = json_object_get(o, "max_per_hour");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	    json_integer_value(v) > RULE_RATE_MAX)

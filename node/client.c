@@ -178,10 +178,12 @@ approve(struct client *cl, int argc, char **argv)
 	if (argc < 2 || argc > 3)
 		node_usage();
 	if (cl->sock == NULL) {
-		if ((size_t)snprintf(sock, sizeof(sock), "%s/request.sock",
-		    authority_dir_default()) >= sizeof(sock)) {
-			fprintf(stderr, "%s: the authority's directory: path "
-			    "too long\n", prog);
+		struct audit_err e;
+
+		if (audit_fit(sock, sizeof(sock), &e, "%s/request.sock",
+		    authority_dir_default()) != 0) {
+			fprintf(stderr, "%s: the authority's directory: %s\n",
+			    prog, e.msg);
 			return EXIT_ERR;
 		}
 		cl->sock = sock;

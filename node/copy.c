@@ -27,9 +27,9 @@ copy_open(struct copy *c, const char *dir, const char *log,
 	c->fd = -1;
 	c->synced_seq = -1;
 	audit_chain_init(&c->chain, trust);
-	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/%s.log", dir,
-	    log) >= sizeof(c->path))
-		return audit_errf(err, "%s: path too long", dir);
+	if (audit_fit(c->path, sizeof(c->path), err, "%s/%s.log", dir,
+	    log) != 0)
+		return -1;
 	c->fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
 	    O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (c->fd < 0)

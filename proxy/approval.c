@@ -103,7 +103,9 @@ approval_verify(const json_t *token, const struct approval_ctx *ctx,
 	if (ctx->consumed(ctx->arg, out->nonce))
 		return rule(which, 7, why, whysz, "the token was already used");
 	id = str(token, "id");
-	audit_fmt(out->id, sizeof(out->id), "%s", id != NULL ? id : "");
+	if (audit_fit(out->id, sizeof(out->id), NULL, "%s", id != NULL ? id :
+	    "") != 0)
+		return rule(which, 1, why, whysz, "the token's id is too long");
 	memcpy(out->nonce_hex, nonce, sizeof(out->nonce_hex) - 1);
 	out->exp = json_integer_value(exp);
 	*which = 0;

@@ -191,7 +191,9 @@ load_env(struct config *c, json_t *o, struct audit_err *err)
 		len = strlen(k) + 1 + json_string_length(v) + 1;
 		if ((c->env[n] = malloc(len)) == NULL)
 			return bad(err, "env", "out of memory");
-		audit_fmt(c->env[n++], len, "%s=%s", k, json_string_value(v));
+		if (audit_fit(c->env[n++], len, err, "%s=%s", k,
+		    json_string_value(v)) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -305,7 +307,9 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 		    "_ -");
 		return -1;
 	}
-	audit_fmt(c->pod, sizeof(c->pod), "%s", json_string_value(v));
+	if (audit_fit(c->pod, sizeof(c->pod), err, "%s",
+	    json_string_value(v)) != 0)
+		return -1;
 	if ((v = json_object_get(o, "policy")) == NULL) {
 		bad(err, "policy", "required");
 		return -1;

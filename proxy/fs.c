@@ -162,8 +162,8 @@ recheck(struct fsop *o, int fd, char *out)
 	size_t rootlen = strlen(P->cfg.root);
 	ssize_t n;
 
-	audit_fmt(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if ((n = readlink(proc, real, sizeof(real) - 1)) < 0)
+	if (audit_fit(proc, sizeof(proc), NULL, "/proc/self/fd/%d", fd) != 0 ||
+	    (n = readlink(proc, real, sizeof(real) - 1)) < 0)
 		return fail(o, KIND_NONE, "cannot see which file was opened "
 		    "(is /proc mounted?): %s", strerror(errno));
 	real[n] = '\0';
@@ -411,14 +411,16 @@ do_stat(struct fsop *o)
 	    (int)(st.st_mode & 07777), "mtime", (json_int_t)st.st_mtime);
 }
 
-/* A child's path relative to the root: "dir/name", or "name" at top. */
-static void
+/*
+ * A child's path relative to the root: "dir/name", or "name" at top; -1
+ * when it does not fit (a shorter path would be checked in its place).
+ */
+static int
 join(char *out, size_t outsz, const char *dir, const char *name)
 {
 	if (strcmp(dir, ".") == 0)
-		audit_fmt(out, outsz, "%s", name);
-	else
-		audit_fmt(out, outsz, "%s/%s", dir, name);
+		return audit_fit(out, outsz, NULL, "%s", name);
+	return audit_fit(out, outsz, NULL, "%s/%s", dir, name);
 }
 
 static int
@@ -459,8 +461,9 @@ do_list(struct fsop *o)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		join(child, sizeof(child), real, de->d_name);
-		if (hidden(child)) {
+		/* A name too long for a policy path is not shown either. */
+		if (join(child, sizeof(child), real, de->d_name) != 0 ||
+		    hidden(child)) {
 			nhidden++;	/* a blocked name is not shown */
 			continue;
 		}
@@ -522,7 +525,9 @@ target_permitted(struct fsop *o, const char *parent_real, const char *base,
 {
 	struct policy_decision d;
 
-	join(target, POLICY_PATH_MAX + 1, parent_real, base);
+	if (join(target, POLICY_PATH_MAX + 1, parent_real, base) != 0)
+		return fail(o, KIND_PATH_DENIED, "%s/%s: longer than %d bytes",
+		    parent_real, base, POLICY_PATH_MAX);
 	if (policy_path_permitted(&P->cfg.policy, target, strlen(target),
 	    &d) != 0)
 		return fail(o, KIND_PATH_DENIED, "%s", d.reason);
@@ -598,9 +603,10 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 	int fd;
 
 	randombytes_buf(rnd, sizeof(rnd));
-	audit_fmt(tmp, sizeof(tmp), ".nucleus-tmp-%02x%02x%02x%02x%02x%02x%02x"
-	    "%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
-	    rnd[7]);
+	if (audit_fit(tmp, sizeof(tmp), NULL, ".nucleus-tmp-%02x%02x%02x%02x"
+	    "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+	    rnd[6], rnd[7]) != 0)
+		return fail(o, KIND_NONE, "%s: no temporary name", target);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -784,8 +790,8 @@ walk_dir(struct walk *w, int dfd, const char *path, int depth)
 			w->stopped = "time";
 			break;
 		}
-		join(child, sizeof(child), path, de->d_name);
-		if (strlen(child) > POLICY_PATH_MAX || hidden(child))
+		if (join(child, sizeof(child), path, de->d_name) != 0 ||
+		    strlen(child) > POLICY_PATH_MAX || hidden(child))
 			continue;
 		if (w->visit(w, dirfd(dir), de->d_name, child) != 0)
 			break;
@@ -1149,6 +1155,8 @@ fs_recheck(int fd, const char *norm, char *real, enum policy_kind *kind,
 	o.kind = kind;
 	o.why = why;
 	o.whysz = whysz;
-	audit_fmt(o.norm, sizeof(o.norm), "%s", norm);
+	if (audit_fit(o.norm, sizeof(o.norm), NULL, "%s", norm) != 0)
+		return fail(&o, KIND_PATH_DENIED, "a path longer than %d bytes",
+		    POLICY_PATH_MAX);
 	return recheck(&o, fd, real);
 }

@@ -121,14 +121,14 @@ options(int argc, char **argv, struct config *c)
 }
 
 /* A log id for this boot: the pod, the time, and a little chance. */
-static void
-make_log_id(struct proxy *p)
+static int
+make_log_id(struct proxy *p, struct audit_err *err)
 {
 	uint8_t r[2];
 
 	randombytes_buf(r, sizeof(r));
-	audit_fmt(p->log_id, sizeof(p->log_id), "%s.%lld.%02x%02x", p->cfg.pod,
-	    (long long)time(NULL), r[0], r[1]);
+	return audit_fit(p->log_id, sizeof(p->log_id), err, "%s.%lld.%02x%02x",
+	    p->cfg.pod, (long long)time(NULL), r[0], r[1]);
 }
 
 /*
@@ -227,17 +227,21 @@ open_log(struct proxy *p, struct audit_err *err)
 	json_t *cert = NULL;
 	int rc;
 
-	audit_fmt(dir, sizeof(dir), "%s/audit", p->cfg.state);
+	if (audit_fit(dir, sizeof(dir), err, "%s/audit", p->cfg.state) != 0)
+		return -1;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return audit_errf(err, "%s: %s", dir, strerror(errno));
 	pstate_floor(p->state, spent_before(dir, p->cfg.pod));
-	if (audit_seckey_generate(&p->key, "pod-key", err) != 0)
+	if (audit_seckey_generate(&p->key, "pod-key", err) != 0 ||
+	    make_log_id(p, err) != 0)
 		return -1;
-	make_log_id(p);
 	if (p->cfg.want_cert)
 		cert = handshake(p);
-	audit_fmt(p->log_path, sizeof(p->log_path), "%s/%s.log", dir,
-	    p->log_id);
+	if (audit_fit(p->log_path, sizeof(p->log_path), err, "%s/%s.log", dir,
+	    p->log_id) != 0) {
+		json_decref(cert);
+		return -1;
+	}
 	rc = audit_log_open(&p->log, p->log_path, p->log_id, p->key, cert,
 	    err);
 	json_decref(cert);

@@ -78,7 +78,10 @@ pstate_open(struct pstate **out, const char *dir, int64_t limit,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return audit_errf(err, "out of memory");
 	s->limit = limit;
-	audit_fmt(path, sizeof(path), "%s/state.mdb", dir);
+	if (audit_fit(path, sizeof(path), err, "%s/state.mdb", dir) != 0) {
+		free(s);
+		return -1;
+	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(s->env, 4)) != 0 ||

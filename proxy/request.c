@@ -161,13 +161,13 @@ check_envelope(struct req *r, const char **why)
 		return *why = "v: expected 1", -1;
 	v = json_object_get(o, "kid");
 	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
-	    json_string_length(v)))
+	    json_string_length(v)) || audit_fit(r->kid, sizeof(r->kid), NULL,
+	    "%s", json_string_value(v)) != 0)
 		return *why = "kid: expected a key id", -1;
-	audit_fmt(r->kid, sizeof(r->kid), "%s", json_string_value(v));
 	v = json_object_get(o, "op");
-	if (!json_is_string(v) || json_string_length(v) >= sizeof(r->op))
+	if (!json_is_string(v) || audit_fit(r->op, sizeof(r->op), NULL, "%s",
+	    json_string_value(v)) != 0)
 		return *why = "op: expected an operation", -1;
-	audit_fmt(r->op, sizeof(r->op), "%s", json_string_value(v));
 	r->args = json_object_get(o, "args");
 	if (!json_is_object(r->args))
 		return *why = "args: expected an object", -1;
@@ -243,7 +243,8 @@ approval_check(struct req *r, const json_t *token)
 		    e.msg);
 		goto refuse;
 	}
-	audit_fmt(r->approval_id, sizeof(r->approval_id), "%s", a.id);
+	/* The same size as a.id: it fits. */
+	memcpy(r->approval_id, a.id, sizeof(r->approval_id));
 	memcpy(r->approval_nonce, a.nonce_hex, sizeof(r->approval_nonce));
 	return 0;
 refuse:

@@ -216,7 +216,10 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 		goto fail;
 	e = ENOENT;
 	for (size_t i = 0; c->search[i] != NULL; i++) {
-		audit_fmt(path, sizeof(path), "%s/%s", c->search[i], argv[0]);
+		/* Never a shorter path: that would be another program. */
+		if (audit_fit(path, sizeof(path), NULL, "%s/%s", c->search[i],
+		    argv[0]) != 0)
+			continue;
 		execve(path, argv, s->envp);
 		if (errno != ENOENT)
 			e = errno;	/* found, but it would not run */
@@ -301,7 +304,9 @@ sweep(struct spawner *s)
 		if (num_parse_u(de->d_name, 1, INT_MAX, &v) != NUM_OK)
 			continue;
 		pid = (pid_t)v;
-		audit_fmt(path, sizeof(path), "/proc/%d/stat", pid);
+		if (audit_fit(path, sizeof(path), NULL, "/proc/%d/stat",
+		    pid) != 0)
+			continue;
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
 		n = read(fd, buf, sizeof(buf) - 1);

@@ -32,10 +32,9 @@ load_keyring(void)
 			continue;
 		size_t used = strlen(text);
 
-		if ((size_t)audit_fmt(text + used, sizeof(text) - used,
+		if (audit_fit(text + used, sizeof(text) - used, NULL,
 		    "%s %s %s\n", kid, pk != NULL ? "ed25519" : "hmac-sha256",
-		    json_string_value(pk != NULL ? pk : mac)) >=
-		    sizeof(text) - used) {
+		    json_string_value(pk != NULL ? pk : mac)) != 0) {
 			printf("Bail out! keyring: the vectors' keys do not fit\n");
 			exit(1);
 		}

@@ -132,10 +132,11 @@ main(void)
 		FILE *fp;
 
 		if (sandbox_start(&spec, &sb, &e) == 0) {
-			audit_fmt(path, sizeof(path), "%s/%s", sb.cg.dir[
-			    sb.cg.version == 2 ? 0 : 2], sb.cg.version == 2 ?
-			    "cpu.max" : "cpu.cfs_quota_us");
-			if ((fp = fopen(path, "re")) != NULL) {
+			if (audit_fit(path, sizeof(path), NULL, "%s/%s",
+			    sb.cg.dir[sb.cg.version == 2 ? 0 : 2],
+			    sb.cg.version == 2 ? "cpu.max" :
+			    "cpu.cfs_quota_us") == 0 &&
+			    (fp = fopen(path, "re")) != NULL) {
 				if (fgets(v, sizeof(v), fp) == NULL)
 					v[0] = '\0';
 				fclose(fp);
