@@ -121,12 +121,15 @@ say(char *buf, size_t size, const char *fmt, ...)
 }
 
 /* Only printable text reaches the terminal: a version string, or what
- * a probe found, is some other program's to choose. */
+ * a probe found, is some other program's to choose.  Text already
+ * printable (escaped once, say) is left as it is. */
 static void
 printable(char *s, size_t size)
 {
 	char copy[TEXT_MAX];
 
+	if (audit_printable(s, strlen(s)))
+		return;
 	audit_fmt(copy, sizeof(copy), "%s", s);
 	audit_escape(s, size, copy, strlen(copy));
 }

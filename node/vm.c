@@ -435,9 +435,11 @@ vm_sock_path(const char *vm, const char *name, char *out, size_t outsz,
     struct audit_err *err)
 {
 	struct sockaddr_un sa;
+	char path[PATH_MAX];
 
-	if (audit_fit(out, outsz, err, "%s/%s", vm, name) != 0 ||
-	    sockaddr_un_fill(&sa, out, err) != 0)
+	if (audit_fit(path, sizeof(path), err, "%s/%s", vm, name) != 0 ||
+	    sockaddr_un_fill(&sa, path, err) != 0 ||
+	    audit_fit(out, outsz, err, "%s", path) != 0)
 		return -1;
 	return 0;
 }

@@ -133,4 +133,15 @@ test_expect_success 'an invalid policy makes eval exit 2 before reading' '
 	grep "trifecta_constraint" err
 '
 
+test_expect_success '-t: Unix seconds read whole, or a usage error' '
+	for t in 10x "" " 10" +10 -10 010 9999999999999999999999
+	do
+		echo "{\"op\":\"read\",\"args\":{\"path\":\"a\"}}" |
+		test_expect_code 2 nucleus-policy eval -t "$t" read_only \
+		    >out 2>err &&
+		grep -F -- "-t $t: " err &&
+		grep -F "expected Unix seconds" err || return 1
+	done
+'
+
 test_done

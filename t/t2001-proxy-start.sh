@@ -49,6 +49,17 @@ test_expect_success 'usage errors exit 2' '
 	test_expect_code 2 nucleus-proxy -p pod.json -x 2>err
 '
 
+test_expect_success 'numbers read whole: -f and -v with junk, a sign or a space are usage errors' '
+	for n in 3x "" " 3" +3 -3 03 99999999999
+	do
+		test_expect_code 2 nucleus-proxy -p pod.json -f "$n" 2>err &&
+		grep -F "nucleus-proxy: $n: " err &&
+		grep "^usage: nucleus-proxy" err || return 1
+	done &&
+	test_expect_code 2 nucleus-proxy -p pod.json -v 5000x 2>err &&
+	grep -Fx "nucleus-proxy: 5000x: not a decimal number: expected 0 to 2147483647" err
+'
+
 test_expect_success 'nothing to listen on is an error' '
 	test_expect_code 2 nucleus-proxy -p pod.json 2>err &&
 	grep "nothing to listen on" err
@@ -69,6 +80,14 @@ test_expect_success 'each start is a new key and a new log' '
 	proxy_start && proxy_stop &&
 	test $(ls state/audit/*.log | wc -l) -eq 2 &&
 	test "$(cat state/audit/*.log | jq -r "select(.event == \"log.open\") | .pubkey" | sort -u | wc -l)" -eq 2
+'
+
+test_expect_success 'a socket path past sun_path: refused with the path named, never cut' '
+	sock=$PWD/$(printf "%0120d" 0).sock &&
+	test_expect_code 2 nucleus-proxy -p pod.json -l "$sock" 2>err &&
+	grep -F "$(printf "%.100s" "$sock")" err &&
+	grep -F "longer than the 107 allowed" err &&
+	test ! -e "$(printf "%.107s" "$sock")"
 '
 
 # No vsock loopback here: show that the listener is bound, by a second

@@ -40,6 +40,35 @@ test_expect_success 'limits on the command line: -t over 300, -e over a day, -w 
 	test_expect_code 2 nucleus-authority serve -d auth -t 0 2>err
 '
 
+test_expect_success 'numbers read whole: no trailing junk, no sign, no space, no leading zero' '
+	for t in 10x "" " 10" +10 -10 010 0x10
+	do
+		test_expect_code 2 nucleus-authority serve -d /nonexistent \
+		    -t "$t" 2>err &&
+		grep -F "nucleus-authority: $t: " err || return 1
+	done &&
+	test_expect_code 2 nucleus-authority serve -d /nonexistent -w 10x 2>err &&
+	grep -Fx "nucleus-authority: 10x: not a decimal number: expected 1 to 3600 seconds" err &&
+	test_expect_code 2 nucleus-authority grant -d auth -t 5x 1 2>err &&
+	grep -F -- "-t 5x: expected 1 to 300 seconds" err &&
+	test_expect_code 2 nucleus-authority serve -d auth -o 1000x 2>err &&
+	grep -F "no such user 1000x" err &&
+	test_expect_code 2 nucleus-authority serve -d auth -o +1000 2>err &&
+	grep -F "no such user +1000" err &&
+	test_expect_code 2 nucleus-authority serve -d auth -g 10x 2>err &&
+	grep -F "no such group 10x" err
+'
+
+test_expect_success 'a socket path past sun_path: refused with the path named, never cut' '
+	long=$PWD/$(printf "%0120d" 0) &&
+	mkdir -m 700 "$long" &&
+	cp -p auth/authority.key auth/keyring "$long/" &&
+	test_expect_code 2 nucleus-authority serve -d "$long" 2>err &&
+	grep -F "$(printf "%.100s" "$long")" err &&
+	grep -F "longer than the 107 allowed" err &&
+	! ls "$long" | grep -q sock
+'
+
 test_expect_success 'at most 32 operators' '
 	ops=$(seq 1000 1032 | paste -sd,) &&
 	test_expect_code 2 nucleus-authority serve -d auth -o "$ops" 2>err &&

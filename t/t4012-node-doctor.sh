@@ -130,10 +130,36 @@ test_expect_success 'one without microvm: the qemu driver cannot run, and says s
 	grep -Fx "driver qemu: no: $PWD/old/qemu-system-x86_64 (QEMU emulator version 4.0.0): no microvm machine in its -machine help" out
 '
 
-test_expect_success 'what a program prints reaches the terminal as printable ASCII only' '
-	fake_qemu odd "QEMU \\033[31mred\\007" &&
+test_expect_success 'what a program prints reaches the terminal as printable text only' '
+	fake_qemu odd "QEMU \\033[31mred\\007 caf\\303\\251 \\302\\233" &&
 	DOCTOR_PATH=$PWD/odd doctor >out
-	grep -Fx "qemu: $PWD/odd/qemu-system-x86_64 (QEMU ?[31mred?), machine microvm: ok" out
+	grep -Fx "qemu: $PWD/odd/qemu-system-x86_64 (QEMU \\x1b[31mred\\x07 café \\xc2\\x9b), machine microvm: ok" out
+'
+
+# Doctor runs as root what it finds: never a program found through a
+# relative PATH entry, or an empty one (the current directory), which
+# are wherever doctor happens to be run.
+test_expect_success 'a program in a relative or empty PATH entry is neither found nor run' '
+	mkdir -p rel &&
+	cat >rel/qemu-system-x86_64 <<-EOF &&
+	#!/bin/sh
+	echo "\$*" >>"$PWD/ran"
+	echo "QEMU emulator version 9.9.9 (planted)"
+	EOF
+	chmod +x rel/qemu-system-x86_64 &&
+	cp rel/qemu-system-x86_64 rel/firecracker &&
+	cp rel/qemu-system-x86_64 rel/firecracker . &&
+	found= &&
+	for p in rel rel:/nonexistent :/nonexistent /nonexistent: \
+	    /nonexistent::/nonexistent2 . ./rel
+	do
+		DOCTOR_PATH=$p doctor >out
+		grep -Fx "qemu: no: qemu-system-x86_64 not found on PATH" out &&
+		grep -Fx "firecracker: no: firecracker not found on PATH" out ||
+		found="$found $p"
+	done &&
+	test -z "$found" &&
+	test ! -e ran
 '
 
 test_expect_success 'a program that does not answer is killed: doctor never hangs' '

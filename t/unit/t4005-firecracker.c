@@ -177,6 +177,15 @@ which(void)
 		setenv("PATH", ".:/nonexistent", 1);
 		ok(vm_which("jailer", path, sizeof(path)) == -1,
 		    "never from . on PATH");
+		setenv("PATH", ":/nonexistent", 1);
+		ok(vm_which("jailer", path, sizeof(path)) == -1,
+		    "never from an empty entry at the start of PATH");
+		setenv("PATH", "/nonexistent::/nonexistent2", 1);
+		ok(vm_which("jailer", path, sizeof(path)) == -1,
+		    "nor in its middle");
+		setenv("PATH", "/nonexistent:", 1);
+		ok(vm_which("jailer", path, sizeof(path)) == -1,
+		    "nor at its end");
 	}
 	ok(vm_which("../jailer", path, sizeof(path)) == -1,
 	    "a name with a slash is not looked up");
