@@ -84,7 +84,7 @@ opt_num(int opt, const char *s, int min, int max, const char *unit)
 	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
 		fprintf(stderr, "nucleus-node: -%c %s: %s: expected %d to %d "
 		    "%s\n", opt, s, num_strerror(rc), min, max, unit);
-		exit(EXIT_ERR);
+		node_usage();
 	}
 	return (int)v;
 }
