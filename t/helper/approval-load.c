@@ -22,6 +22,7 @@
 #include <err.h>
 #include <errno.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,19 @@
 #include <unistd.h>
 
 #include "audit.h"
+
+/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
+static long long
+xnum(const char *s, long long lo, long long hi)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
+		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
+		    lo, hi);
+	return v;
+}
 
 static const char *sock_path, *op = "run", *pod = "p-0001";
 static int pipelined, nconns = 16, total = 1000, nkeys;
@@ -253,8 +267,8 @@ main(int argc, char **argv)
 		errx(2, "sodium_init");
 	while ((ch = getopt(argc, argv, "c:n:o:pP:t:")) != -1) {
 		switch (ch) {
-		case 'c': nconns = atoi(optarg); break;
-		case 'n': total = atoi(optarg); break;
+		case 'c': nconns = (int)xnum(optarg, 1, INT_MAX); break;
+		case 'n': total = (int)xnum(optarg, 1, INT_MAX); break;
 		case 'o': op = optarg; break;
 		case 'p': pipelined = 1; break;
 		case 'P': pod = optarg; break;

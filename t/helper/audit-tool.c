@@ -11,6 +11,7 @@
  */
 #include <err.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,19 @@
 #include <unistd.h>
 
 #include "audit.h"
+
+/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
+static long long
+xnum(const char *s, long long lo, long long hi)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
+		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
+		    lo, hi);
+	return v;
+}
 
 static struct audit_log *lg;
 static long per_thread;
@@ -86,9 +100,7 @@ cmd_append(int argc, char **argv)
 				errx(2, "%s: not JSON", optarg);
 			break;
 		case 't':
-			threads = atol(optarg);
-			if (threads < 1 || threads > 64)
-				usage();
+			threads = (long)xnum(optarg, 1, 64);
 			break;
 		default:
 			usage();
@@ -100,7 +112,7 @@ cmd_append(int argc, char **argv)
 	if (audit_log_open(&lg, argv[optind], argv[optind + 1], k, cert,
 	    &e) != 0)
 		errx(2, "%s", e.msg);
-	per_thread = atol(argv[optind + 3]) / threads;
+	per_thread = (long)xnum(argv[optind + 3], 0, LONG_MAX) / threads;
 	for (long i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, appender, (void *)(intptr_t)i);
 	for (long i = 0; i < threads; i++)
@@ -127,7 +139,7 @@ cmd_bulk(int argc, char **argv)
 	if (argc != 5)
 		usage();
 	k = key(argv[3]);
-	n = atol(argv[4]);
+	n = (long)xnum(argv[4], 0, LONG_MAX);
 	if ((f = fopen(argv[1], "wx")) == NULL)
 		err(2, "%s", argv[1]);
 	memset(&t, 0, sizeof(t));

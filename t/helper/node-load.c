@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,19 @@
 #include <unistd.h>
 
 #include "audit.h"
+
+/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
+static long long
+xnum(const char *s, long long lo, long long hi)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
+		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
+		    lo, hi);
+	return v;
+}
 
 static const char *sock_path, *op = "stat", *pod = "p-0001";
 static json_t *args;
@@ -277,8 +291,8 @@ main(int argc, char **argv)
 				errx(2, "-a: expected a JSON object");
 			break;
 		case 'b': barrier = 1; break;
-		case 'c': nconns = atoi(optarg); break;
-		case 'n': total = atoi(optarg); break;
+		case 'c': nconns = (int)xnum(optarg, 1, INT_MAX); break;
+		case 'n': total = (int)xnum(optarg, 1, INT_MAX); break;
 		case 'o': op = optarg; break;
 		case 'p': pipelined = 1; break;
 		case 'P': pod = optarg; break;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,21 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "num.h"
+
+/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
+static long long
+xnum(const char *s, long long lo, long long hi)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
+		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
+		    lo, hi);
+	return v;
+}
 
 static int
 dial(const char *path)
@@ -168,9 +184,9 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "hold") == 0)
-		return hold(argv[2], atoi(argv[3]), 0);
+		return hold(argv[2], (int)xnum(argv[3], 0, INT_MAX), 0);
 	if (argc == 4 && strcmp(argv[1], "hold-lines") == 0)
-		return hold(argv[2], atoi(argv[3]), 1);
+		return hold(argv[2], (int)xnum(argv[3], 0, INT_MAX), 1);
 	if (argc == 4 && strcmp(argv[1], "stall") == 0)
 		return stall(argv[2], atof(argv[3]), NULL);
 	if (argc == 4 && strcmp(argv[1], "stall-until") == 0)

@@ -11,12 +11,26 @@
  */
 #include <err.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "node.h"
+
+/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
+static long long
+xnum(const char *s, long long lo, long long hi)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
+		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
+		    lo, hi);
+	return v;
+}
 
 int
 main(int argc, char **argv)
@@ -32,8 +46,8 @@ main(int argc, char **argv)
 		    "deadline-ms\n");
 		return 2;
 	}
-	fd = fc_vsock_connect(argv[1], (unsigned)strtoul(argv[2], NULL, 10),
-	    atoi(argv[3]), &e);
+	fd = fc_vsock_connect(argv[1], (unsigned)xnum(argv[2], 0, UINT_MAX),
+	    (int)xnum(argv[3], 0, INT_MAX), &e);
 	if (fd < 0)
 		errx(1, "%s", e.msg);
 	for (;;) {

@@ -17,12 +17,28 @@
  */
 #include <err.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "num.h"
+
+/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
+static long long
+xnum(const char *s, long long lo, long long hi)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
+		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
+		    lo, hi);
+	return v;
+}
 
 #define PEER_LIFE	60	/* seconds */
 #define PEER_LINE_MAX	64
@@ -109,7 +125,7 @@ main(int argc, char **argv)
 	    strcmp(mode, "slow-ok") == 0 || strcmp(mode, "late-listen") == 0) {
 		if (argc != 4)
 			usage();
-		arg = strtol(argv[3], NULL, 10);
+		arg = (long)xnum(argv[3], 0, LONG_MAX);
 	} else if (strcmp(mode, "bad") == 0) {
 		if (argc != 4)
 			usage();
