@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "serve.h"
 #include "ask.h"
 
 #define EXIT_DENIED	1

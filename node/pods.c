@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "serve.h"
 #include "nonces.h"
 
 #define RECORD_END	"\"type\":\"audit\",\"v\":1}"

@@ -1,10 +1,11 @@
 /*
- * nucleus-node serve: the daemon's own structures (pods.c, daemon.c);
- * its socket is a line server of libaudit (lines.h); copy.c keeps each
+ * nucleus-node serve: the daemon's own structures (serve.c, request.c,
+ * record.c, pods.c);
+ * its socket is a line server of libdaemon (lines.h); copy.c keeps each
  * pod's host-side audit copy.
  */
-#ifndef NUCLEUS_DAEMON_H
-#define NUCLEUS_DAEMON_H
+#ifndef NUCLEUS_NODE_SERVE_H
+#define NUCLEUS_NODE_SERVE_H
 
 #include <pthread.h>
 
@@ -180,7 +181,7 @@ struct node {
 
 extern struct node *N;
 
-/* daemon.c */
+/* record.c: each answer after its record; request.c: each line */
 json_t	*node_error(const json_t *, const char *, const char *);
 json_t	*node_ok(const json_t *, json_t *);
 void	 node_record(struct lines_conn *, json_t *, json_t *);
@@ -206,9 +207,14 @@ void	 pods_flush(void);
 void	 pods_copied(struct ev_loop *, ev_async *, int);
 void	 pods_stop_all(void);
 
+/* serve.c */
+int	 node_serve(int, char **);
+
 /* client.c: pod, call and approve; main.c: what they share with it */
 int	 client_main(const char *, int, char **);
+const char *node_dir_default(void);
+char	*node_path(const char *, const char *);
 const char *node_socket_default(void);
 void	 node_usage(void) __attribute__((noreturn));
 
-#endif /* NUCLEUS_DAEMON_H */
+#endif /* NUCLEUS_NODE_SERVE_H */

@@ -1,9 +1,9 @@
 /*
- * nucleus-node serve: every line through the gate; a refusal recorded
- * in the node's log before it is answered; node operations to pods.c;
- * tool operations forwarded to their pod once the (kid, nonce) pair is
- * durable.  Records are made durable by the log's group commit and
- * answered from the loop, which never waits for the disk.
+ * The node's records: each answer waits for its record.  A record is
+ * queued by node_record, submitted to the log's group commit before the
+ * loop waits (node_flush, once the nonces are durable), and its answer
+ * sent from the loop once the log says it is durable (node_drain); the
+ * loop never waits for the disk.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "serve.h"
+
+struct node *N;
 
 json_t *
 node_error(const json_t *id, const char *kind, const char *msg)
@@ -133,86 +135,4 @@ node_drain(struct ev_loop *loop, ev_async *w, int revents)
 			lines_send(j->conn, j->answer);
 		job_free(j);
 	}
-}
-
-static void
-refused(struct lines_conn *c, const struct gate_req *q, const char *line,
-    size_t len, const uint8_t *hash)
-{
-	uint8_t h[AUDIT_HASH_LEN];
-	char hex[AUDIT_HEX_LEN + 1];
-	json_t *ev;
-
-	if (hash == NULL) {
-		audit_hash(h, line, len);
-		hash = h;
-	}
-	audit_hex(hex, hash, AUDIT_HASH_LEN);
-	ev = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "event",
-	    "request.refused", "kind", q->kind, "message", q->why, "bytes",
-	    (json_int_t)len, "line_hash", hex, "uid", (json_int_t)c->uid);
-	if (ev != NULL && q->kid[0] != '\0')
-		json_object_set_new(ev, q->verified ? "signer" : "claimed_kid",
-		    json_string(q->kid));
-	if (ev != NULL && q->verified && q->op != NULL)
-		json_object_set_new(ev, "op", json_string(q->op));
-	if (ev != NULL && q->verified && q->pod != NULL)
-		json_object_set_new(ev, "pod", json_string(q->pod));
-	node_record(c, ev, node_error(q->id, q->kind, q->why));
-}
-
-void
-node_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
-{
-	struct gate_req q = { .kind = "too_large", .why = "the line is "
-	    "longer than the node's limit" };
-
-	refused(c, &q, NULL, len, hash);
-}
-
-void
-node_line(struct lines_conn *c, const char *line, size_t len)
-{
-	struct gate_req q;
-
-	if (N->stopped) {
-		json_t *r = node_error(NULL, "unavailable", "the node's audit "
-		    "log has stopped");
-
-		lines_send(c, r);
-		json_decref(r);
-		return;
-	}
-	if (gate_check(&N->gate, line, len, (int64_t)time(NULL), &q) != 0)
-		refused(c, &q, line, len, NULL);
-	else if (q.node_op)
-		pods_op(c, &q);
-	else
-		pods_forward(c, &q);
-	gate_req_free(&q);
-}
-
-/*
- * A connection past NODE_CONNS_MAX was told so and closed.  Counted, and
- * recorded once a second at most (conn.refused), so that a flood of
- * connections cannot flood the log.
- */
-void
-node_turned_away(struct lines *srv, uid_t uid)
-{
-	(void)srv;
-	N->turned_away++;
-	N->turned_away_uid = uid;
-}
-
-void
-node_turned_away_record(void)
-{
-	if (N->turned_away == 0)
-		return;
-	node_record(NULL, json_pack("{s:s, s:s, s:s, s:I, s:I}", "event",
-	    "conn.refused", "kind", "unavailable", "message", "too many "
-	    "connections", "count", (json_int_t)N->turned_away, "last_uid",
-	    (json_int_t)N->turned_away_uid), NULL);
-	N->turned_away = 0;
 }
