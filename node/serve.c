@@ -34,13 +34,13 @@ static int
 pod_exists(void *arg, const char *pod)
 {
 	(void)arg;
-	return pod_find(pod) != NULL;
+	return pods_find(pod) != NULL;
 }
 
 static int
 may_call(void *arg, const char *pod, const char *kid)
 {
-	struct pod *p = pod_find(pod);
+	struct pod *p = pods_find(pod);
 
 	(void)arg;
 	if (p == NULL)

@@ -198,14 +198,41 @@ void	 podstate_forget(const char *);
 void	 podstate_recover(void);
 unsigned long long podstate_start_time(pid_t);
 
-/* pods.c */
-struct pod *pod_find(const char *);
+/* pods.c: the table of pods, their operations, the tick, the reaper */
+struct pod *pods_find(const char *);
+void	 pods_link(struct pod *);
+void	 pods_unlink(struct pod *);
+void	 pods_free(struct pod *, int);
+void	 pods_up(struct pod *, struct lines_conn *, const char *,
+	    const json_t *, int);
+void	 pods_refuse(struct lines_conn *, const char *, const json_t *,
+	    const char *, const char *, const char *);
+void	 pods_exit(struct ev_loop *, ev_io *, int);
 void	 pods_op(struct lines_conn *, struct gate_req *);
-void	 pods_forward(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
+void	 pods_stop_all(void);
+
+/* vmstart.c: a VM pod's start, from its VMM's launch to its hello */
+void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,
+	    const char *);
+void	 vmstart_abort(struct pod *, const char *, const char *);
+void	 vmstart_fail(struct pod *, const char *);
+
+/* channel.c: requests out to a pod, its lines back */
+void	 pods_forward(struct lines_conn *, struct gate_req *);
+void	 chan_read(struct ev_loop *, ev_io *, int);
+void	 chan_write(struct ev_loop *, ev_io *, int);
+void	 chan_stopped(struct pod *, const char *);
+void	 chan_fail_fwds(struct pod *, const char *, const char *);
+void	 chan_fwd_free(struct fwd *);
+
+/* relay.c: a pod's host copy, and the answers it holds back */
+uint64_t relay_records(const struct pod *);
+uint64_t relay_behind(const struct pod *);
+void	 relay_answers(struct pod *);
+void	 relay_fault(struct pod *, const char *);
 void	 pods_flush(void);
 void	 pods_copied(struct ev_loop *, ev_async *, int);
-void	 pods_stop_all(void);
 
 /* serve.c */
 int	 node_serve(int, char **);
