@@ -224,6 +224,33 @@ struct vmm_spec {
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
 	    struct audit_err *);
+
+/* The paths of a VM pod's files (vm_files makes them). */
+struct vm_paths {
+	char	 vm[LOCAL_PATH_MAX + 8];
+	char	 kernel[LOCAL_PATH_MAX + 16];
+	char	 initrd[LOCAL_PATH_MAX + 16];
+	char	 root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16];
+	char	 scratch[LOCAL_PATH_MAX + 24];
+	char	 errpath[LOCAL_PATH_MAX + 16];
+};
+
+/* The kernel's arguments, but the TSC's and init's. */
+#define VM_APPEND	"console=ttyS0 loglevel=3 panic=-1 random.trust_cpu=on " \
+			"lsm=landlock,yama rdinit=/init"
+
+int	 vm_files(const struct podspec *, const struct local_env *,
+	    const char *, struct local_pod *, struct vm_paths *,
+	    struct audit_err *);
+void	 vmm_limits(const struct podspec *, const struct local_env *,
+	    const struct local_pod *, const struct vm_paths *,
+	    struct vmm_spec *);
+
+/* The QEMU driver (qemu.c): its command line, its channel. */
+int	 qemu_launch(const struct podspec *, const struct local_env *,
+	    const char *, struct local_pod *, struct audit_err *);
+int	 qemu_connect(const struct local_pod *);
+unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 int	 vm_connect(const struct podspec *, const struct local_pod *, int);

@@ -27,7 +27,13 @@
  *
  * Starting is in two halves: vm_launch() makes the files and starts the
  * VMM, at once; the guest then takes seconds to boot, during which the
- * node's loop goes on serving (pods.c connects and waits for the hello).
+ * node's loop goes on serving (vmstart.c connects and waits for the
+ * hello).
+ *
+ * This file holds what the drivers share: the pod's files (initramfs,
+ * scratch image), the VMM's start (cgroup, uid, seccomp), and the choice
+ * of driver.  QEMU's command line is built in qemu.c; Firecracker's
+ * configuration and command line in firecracker.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,11 +58,7 @@
 /* The guest's own uid and gid for commands: see the pod file. */
 #define VM_RUN_UID	1000
 #define VM_RUN_GID	1000
-#define VM_PORT_NAME	"org.nucleus.channel"
-/* The kernel's arguments, but the TSC's and init's. */
 #define VM_VSOCK_PORT	1024	/* the guest's proxy, under Firecracker */
-#define VM_APPEND	"console=ttyS0 loglevel=3 panic=-1 random.trust_cpu=on " \
-			"lsm=landlock,yama rdinit=/init"
 
 /* newc: "070701", 13 fields of 8 hex digits, the name, the data. */
 static int
@@ -382,46 +384,8 @@ vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 	return 0;
 }
 
-/* The host's TSC rate, which a guest under TCG must be told. */
-static unsigned
-tsc_khz(void)
-{
-	char line[256];
-	unsigned khz = 0;
-	double mhz;
-	FILE *f;
-
-	if ((f = fopen("/sys/devices/system/cpu/cpu0/tsc_freq_khz", "re")) !=
-	    NULL) {
-		if (fscanf(f, "%u", &khz) != 1)
-			khz = 0;
-		fclose(f);
-		if (khz > 0)
-			return khz;
-	}
-	if ((f = fopen("/proc/cpuinfo", "re")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) {
-			khz = (unsigned)(mhz * 1000);
-			break;
-		}
-	fclose(f);
-	return khz;
-}
-
-/* The paths of a VM pod's files. */
-struct vm_paths {
-	char	 vm[LOCAL_PATH_MAX + 8];
-	char	 kernel[LOCAL_PATH_MAX + 16];
-	char	 initrd[LOCAL_PATH_MAX + 16];
-	char	 root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16];
-	char	 scratch[LOCAL_PATH_MAX + 24];
-	char	 errpath[LOCAL_PATH_MAX + 16];
-};
-
 /* What both drivers make: the directory, the initramfs, the scratch. */
-static int
+int
 vm_files(const struct podspec *spec, const struct local_env *env,
     const char *dir, struct local_pod *pod, struct vm_paths *vp,
     struct audit_err *err)
@@ -483,7 +447,7 @@ vm_files(const struct podspec *spec, const struct local_env *env,
 }
 
 /* The VMM's cgroup and uid: the pod's, and room for the VMM itself. */
-static void
+void
 vmm_limits(const struct podspec *spec, const struct local_env *env,
     const struct local_pod *pod, const struct vm_paths *vp,
     struct vmm_spec *vs)
@@ -496,77 +460,6 @@ vmm_limits(const struct podspec *spec, const struct local_env *env,
 	vs->uid = env->uid;
 	vs->gid = env->gid;
 	vs->errpath = vp->errpath;
-}
-
-static int
-qemu_launch(const struct podspec *spec, const struct local_env *env,
-    const char *dir, struct local_pod *pod, struct audit_err *err)
-{
-	struct vm_paths vp;
-	char mem[32], smp[32], append[512], accel[32];
-	char drive_root[sizeof(vp.root) + 64];
-	char drive_scratch[sizeof(vp.scratch) + 64];
-	char chardev[sizeof(vp.vm) + 64], serial[sizeof(vp.vm) + 32];
-	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
-	struct vmm_spec vs;
-	int rc;
-
-	if (env->qemu == NULL)
-		return audit_errf(err, "the qemu driver needs "
-		    "qemu-system-x86_64 on PATH, or serve -Q");
-	if (vm_files(spec, env, dir, pod, &vp, err) != 0)
-		return -1;
-	audit_fmt(mem, sizeof(mem), "%llu",
-	    (unsigned long long)spec->lim.memory_mib);
-	audit_fmt(smp, sizeof(smp), "%u", cpus > 0 ? cpus : 1);
-	/* loglevel=3: the console is a file, which only what is critical
-	 * or worse reaches (not each OOM kill a command provokes), and
-	 * init's own lines; panic=-1 with -no-reboot: QEMU
-	 * ends when the guest does.  Under TCG the TSC must be given, and
-	 * the CPU's random numbers trusted, or the boot stalls. */
-	if (env->kvm)
-		rc = snprintf(append, sizeof(append), "%s -- -I", VM_APPEND);
-	else
-		rc = snprintf(append, sizeof(append), "%s tsc=reliable "
-		    "tsc_early_khz=%u -- -I", VM_APPEND, env->tsc_khz);
-	if (rc < 0 || (size_t)rc >= sizeof(append))
-		return audit_errf(err, "the kernel's arguments are too long");
-	audit_fmt(drive_root, sizeof(drive_root), "file=%s,if=none,id=root,"
-	    "format=raw,readonly=on", vp.root);
-	audit_fmt(drive_scratch, sizeof(drive_scratch), "file=%s,if=none,"
-	    "id=scratch,format=raw,discard=unmap", vp.scratch);
-	audit_fmt(chardev, sizeof(chardev), "socket,id=chan,path=%s/chan.sock,"
-	    "server=on,wait=off", vp.vm);
-	audit_fmt(serial, sizeof(serial), "file:%s/console.log", vp.vm);
-	if (env->kvm)
-		audit_fmt(accel, sizeof(accel), "kvm");
-	else
-		audit_fmt(accel, sizeof(accel), "tcg,tb-size=%d", QEMU_TB_MIB);
-	{
-		char *argv[] = { (char *)env->qemu,
-		    "-M", "microvm,acpi=on,rtc=on",
-		    "-accel", accel,
-		    "-cpu", env->kvm ? "host" : "max",
-		    "-m", mem, "-smp", smp,
-		    "-nodefaults", "-no-user-config", "-nographic",
-		    "-no-reboot",
-		    "-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
-		    "spawn=deny,resourcecontrol=deny",
-		    "-kernel", vp.kernel, "-initrd", vp.initrd,
-		    "-append", append,
-		    "-serial", serial,
-		    "-drive", drive_root, "-device",
-		    "virtio-blk-device,drive=root",
-		    "-drive", drive_scratch, "-device",
-		    "virtio-blk-device,drive=scratch",
-		    "-device", "virtio-serial-device,max_ports=2",
-		    "-chardev", chardev, "-device",
-		    "virtserialport,chardev=chan,name=" VM_PORT_NAME,
-		    NULL };
-
-		vmm_limits(spec, env, pod, &vp, &vs);
-		return vmm_start(argv, &vs, &pod->sb, err);
-	}
 }
 
 /*
@@ -639,29 +532,19 @@ vm_launch(const struct podspec *spec, const struct local_env *env,
 int
 vm_connect(const struct podspec *spec, const struct local_pod *pod, int ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct audit_err e;
-	int fd;
 
 	if (strcmp(spec->driver, "firecracker") == 0) {
-		audit_fmt(sa.sun_path, sizeof(sa.sun_path), "%s/vm/fc.sock",
-		    pod->dir);
-		return fc_vsock_connect(sa.sun_path, VM_VSOCK_PORT, ms, &e);
+		audit_fmt(path, sizeof(path), "%s/vm/fc.sock", pod->dir);
+		return fc_vsock_connect(path, VM_VSOCK_PORT, ms, &e);
 	}
-	audit_fmt(sa.sun_path, sizeof(sa.sun_path), "%s/vm/chan.sock",
-	    pod->dir);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return qemu_connect(pod);
 }
 
 /* For the node's start: how this host runs guests. */
 void
 vm_probe(struct local_env *env)
 {
-	env->tsc_khz = tsc_khz();
+	env->tsc_khz = qemu_tsc_khz();
 }
