@@ -111,7 +111,8 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	json_object_set_new(copy, "id", json_string(name));
 	if (cjson_encode(copy, &p->out, &e) != 0 ||
 	    audit_buf_add(&p->out, "\n", 1) != 0)
-		chan_fail_fwds(p, "internal", "the request cannot be forwarded");
+		chan_fail_fwds(p, "internal", "the request cannot be "
+		    "forwarded");
 	json_decref(copy);
 	ev_io_start(N->loop, &p->wio);
 }
@@ -217,8 +218,8 @@ answer_raw(struct pod *p, const char *line, size_t len)
 		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
 		    !json_is_integer(json_object_get(a, "seq"))) {
 			json_decref(a);
-			relay_fault(p, "the pod answered naming a record not of "
-			    "its log");
+			relay_fault(p, "the pod answered naming a record "
+			    "not of its log");
 			return 0;
 		}
 		need_seq = json_integer_value(json_object_get(a, "seq"));
@@ -294,8 +295,8 @@ pod_line(struct pod *p, const char *line, size_t len)
 		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
 		    !json_is_integer(json_object_get(audit, "seq"))) {
 			json_decref(r);
-			relay_fault(p, "the pod answered naming a record not of "
-			    "its log");
+			relay_fault(p, "the pod answered naming a record "
+			    "not of its log");
 			return;
 		}
 		need_seq = json_integer_value(json_object_get(audit, "seq"));
@@ -371,7 +372,8 @@ chan_read(struct ev_loop *loop, ev_io *w, int revents)
 			(void)gather(p, s, part);
 	}
 	/* A copy far behind: the pod waits, not the node's memory. */
-	if (p->running && p->cw != NULL && relay_behind(p) >= COPY_BACKLOG_MAX) {
+	if (p->running && p->cw != NULL &&
+	    relay_behind(p) >= COPY_BACKLOG_MAX) {
 		p->copy_paused = 1;
 		ev_io_stop(N->loop, &p->rio);
 	}

@@ -256,9 +256,10 @@ int	 vm_launch(const struct podspec *, const struct local_env *,
 int	 vm_connect(const struct podspec *, const struct local_pod *, int);
 void	 vm_probe(struct local_env *);
 
-/* nucleus-node doctor (doctor.c): which drivers can run here. */
+/* nucleus-node doctor (doctor.c): which drivers can run here; kvm.c:
+ * does a plain guest run on /dev/kvm. */
 int	 doctor_run(int);
-int	 doctor_kvm_usable(char *, size_t);
+int	 kvm_usable(char *, size_t);
 
 /*
  * ---- The Firecracker driver (firecracker.c, vsock.c) ----

@@ -189,8 +189,8 @@ pods_create(struct lines_conn *c, struct gate_req *q)
 	struct pod *p, *old;
 
 	if (N->npods >= NODE_PODS_MAX) {
-		pods_refuse(c, q->kid, q->id, NULL, "unavailable", "the node runs "
-		    "as many pods as it may");
+		pods_refuse(c, q->kid, q->id, NULL, "unavailable", "the node "
+		    "runs as many pods as it may");
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)

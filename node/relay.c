@@ -54,8 +54,8 @@ relay_answers(struct pod *p)
 	}
 	while ((f = p->relay_head) != NULL && f->need <= st.durable) {
 		if (f->need_seq > st.durable_seq) {
-			relay_fault(p, "the pod answered before its audit record "
-			    "reached the node");
+			relay_fault(p, "the pod answered before its audit "
+			    "record reached the node");
 			return;
 		}
 		if ((p->relay_head = f->next) == NULL)
@@ -93,8 +93,8 @@ relay_fault(struct pod *p, const char *why)
 		chan_fwd_free(f);
 	}
 	p->relay_head = p->relay_tail = NULL;
-	chan_fail_fwds(p, "unavailable", "the pod's audit copy failed; the pod is "
-	    "stopped");
+	chan_fail_fwds(p, "unavailable", "the pod's audit copy failed; the "
+	    "pod is stopped");
 	sandbox_kill(&p->lp.sb);
 }
 

@@ -220,7 +220,7 @@ node_serve(int argc, char **argv)
 		N->lenv.qemu = qemu;
 		if (vm_which("firecracker", fc_path, sizeof(fc_path)) == 0)
 			N->lenv.firecracker = fc_path;
-		N->lenv.kvm = doctor_kvm_usable(why, sizeof(why));
+		N->lenv.kvm = kvm_usable(why, sizeof(why));
 		vm_probe(&N->lenv);
 		fprintf(stderr, "nucleus-node: VMs: %s, %s%s%s; %s\n",
 		    qemu != NULL ? qemu : "no qemu-system-x86_64 on PATH",

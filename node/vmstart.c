@@ -29,8 +29,8 @@ vmstart_abort(struct pod *p, const char *kind, const char *why)
 	if (p->lp.chan >= 0)
 		close(p->lp.chan);
 	p->lp.chan = -1;
-	pods_refuse(p->creator, p->creator_kid, p->creator_id, p->spec.name, kind,
-	    why);
+	pods_refuse(p->creator, p->creator_kid, p->creator_id, p->spec.name,
+	    kind, why);
 	lines_release(p->creator);
 	json_decref(p->creator_id);
 	p->creator = NULL;
