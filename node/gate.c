@@ -9,7 +9,8 @@
  *	sig		Ed25519 or HMAC-SHA-256 over the
  *			request's signing input			auth_failed
  *	ts		within the skew of the clock		replayed
- *	role		admin: pod.create, pod.list (pod ""),
+ *	role		as ops.c's table says: admin: pod.create,
+ *			pod.list (pod ""),
  *			pod.status, pod.stop; agent: a tool
  *			operation on a pod that names it	forbidden
  *	pod		one the node has			unknown_pod
@@ -25,16 +26,11 @@
 #include <string.h>
 
 #include "node.h"
-#include "policy.h"
 #include "nonces.h"
 
 static const char *const members[] = {
 	"type", "v", "id", "kid", "ts", "nonce", "pod", "op", "args",
 	"approval", "sig", NULL
-};
-
-static const char *const node_ops[] = {
-	"pod.create", "pod.list", "pod.status", "pod.stop", NULL
 };
 
 static int
@@ -52,18 +48,6 @@ printable(const char *s, size_t n)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
 	return 1;
-}
-
-/* 1 for a node operation, 0 for a tool one, -1 for neither. */
-int
-gate_op_class(const char *op)
-{
-	enum policy_op pop;
-
-	for (size_t i = 0; node_ops[i] != NULL; i++)
-		if (strcmp(op, node_ops[i]) == 0)
-			return 1;
-	return policy_op_from_name(op, &pop) == 0 ? 0 : -1;
 }
 
 static int
@@ -117,11 +101,12 @@ envelope(struct gate_req *q)
 		    "\"\"");
 	q->pod = json_string_value(v);
 	v = json_object_get(o, "op");
-	if (!json_is_string(v) || (q->node_op = gate_op_class(
-	    json_string_value(v))) < 0)
+	if (!json_is_string(v) || (q->nop = node_op_find(
+	    json_string_value(v))) == NULL)
 		return refuse(q, "bad_request", "op: expected an operation of "
 		    "nucleus-protocol(7)");
 	q->op = json_string_value(v);
+	q->node_op = q->nop->role == NODE_ROLE_ADMIN;
 	if (!json_is_object(json_object_get(o, "args")))
 		return refuse(q, "bad_request", "args: expected an object");
 	v = json_object_get(o, "approval");
@@ -132,43 +117,41 @@ envelope(struct gate_req *q)
 	return 0;
 }
 
-/* May this key's role make this request, on this pod? */
+/*
+ * May this key's role make this request, on this pod?  The operation's
+ * entry in node_ops says who may call it and whether it names a pod.
+ */
 static int
 allowed(const struct gate *g, struct gate_req *q, const char *role)
 {
-	int rc;
+	int admin = strcmp(role, "admin") == 0, rc;
 
-	if (strcmp(role, "admin") == 0) {
-		if (!q->node_op)
-			return refuse(q, "forbidden", "an admin key manages "
-			    "pods; it cannot call their tools");
-		if ((strcmp(q->op, "pod.create") == 0 ||
-		    strcmp(q->op, "pod.list") == 0) != (q->pod[0] == '\0'))
-			return refuse(q, "bad_request", "pod: \"\" for "
-			    "pod.create and pod.list, a pod id otherwise");
+	if (!admin && strcmp(role, "agent") != 0)
+		return refuse(q, "forbidden", "the key's role is neither "
+		    "admin nor agent");
+	if (admin && q->nop->role != NODE_ROLE_ADMIN)
+		return refuse(q, "forbidden", "an admin key manages pods; it "
+		    "cannot call their tools");
+	if (!admin && q->nop->role != NODE_ROLE_AGENT)
+		return refuse(q, "forbidden", "an agent key calls tools; only "
+		    "an admin key manages pods");
+	if (q->nop->names_pod != (q->pod[0] != '\0'))
+		return refuse(q, "bad_request", admin ? "pod: \"\" for "
+		    "pod.create and pod.list, a pod id otherwise" : "pod: a "
+		    "tool operation names its pod");
+	if (admin) {
 		if (q->pod[0] != '\0' && g->pod_exists != NULL &&
 		    !g->pod_exists(g->arg, q->pod))
 			return refuse(q, "unknown_pod", "no such pod");
 		return 0;
 	}
-	if (strcmp(role, "agent") == 0) {
-		if (q->node_op)
-			return refuse(q, "forbidden", "an agent key calls "
-			    "tools; only an admin key manages pods");
-		if (q->pod[0] == '\0')
-			return refuse(q, "bad_request", "pod: a tool operation "
-			    "names its pod");
-		rc = g->may_call != NULL ? g->may_call(g->arg, q->pod,
-		    q->kid) : -1;
-		if (rc < 0)
-			return refuse(q, "unknown_pod", "no such pod");
-		if (rc == 0)
-			return refuse(q, "forbidden", "the pod does not name "
-			    "this agent");
-		return 0;
-	}
-	return refuse(q, "forbidden", "the key's role is neither admin nor "
-	    "agent");
+	rc = g->may_call != NULL ? g->may_call(g->arg, q->pod, q->kid) : -1;
+	if (rc < 0)
+		return refuse(q, "unknown_pod", "no such pod");
+	if (rc == 0)
+		return refuse(q, "forbidden", "the pod does not name this "
+		    "agent");
+	return 0;
 }
 
 int

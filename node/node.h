@@ -106,6 +106,32 @@ struct gate {
 	void	*arg;
 };
 
+/*
+ * The operations a request may name (ops.c): one table, which the gate
+ * checks a request against (who may call it, whether it names a pod)
+ * and the node dispatches from.  An operation not in it is refused by
+ * the gate, so that none can reach a handler.
+ */
+struct lines_conn;
+struct gate_req;
+
+enum node_role {
+	NODE_ROLE_ADMIN,	/* manages pods */
+	NODE_ROLE_AGENT		/* calls a pod's tools */
+};
+
+struct node_op {
+	const char *name;	/* NULL: any tool operation of
+				   nucleus-protocol(7), to its pod */
+	enum node_role role;	/* who may call it */
+	int	 names_pod;	/* its pod member: a pod (1), or "" (0) */
+	void	(*handler)(struct lines_conn *, struct gate_req *);
+};
+
+extern const struct node_op node_ops[];
+extern const size_t node_ops_n;
+const struct node_op *node_op_find(const char *);
+
 struct gate_req {
 	json_t	*obj;		/* the request */
 	json_t	*id;		/* its id, once read */
@@ -114,13 +140,13 @@ struct gate_req {
 	int64_t	 ts;
 	uint8_t	 nonce[AUDIT_NONCE_LEN];
 	const char *pod, *op;	/* into obj */
+	const struct node_op *nop;	/* its entry in node_ops */
 	int	 node_op;	/* pod.* rather than a tool operation */
 	int	 verified;	/* its signature held */
 	const char *kind;	/* refused: the error kind */
 	const char *why;	/* and the message */
 };
 
-int	 gate_op_class(const char *);
 int	 gate_check(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
 void	 gate_req_free(struct gate_req *);

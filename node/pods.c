@@ -105,7 +105,7 @@ pods_exit(struct ev_loop *loop, ev_io *w, int revents)
 	pods_free(p, POD_RELEASE_MS);
 }
 
-/* Say no to a pod.create: recorded, and answered when c is given. */
+/* Say no to an admin's request: recorded, and answered when c is given. */
 void
 pods_refuse(struct lines_conn *c, const char *kid, const json_t *id,
     const char *pod, const char *kind, const char *why)
@@ -181,7 +181,8 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
 	node_record(c, ev, node_ok(id, pod_summary(p)));
 }
 
-static void
+/* pod.create: a local pod started and up; a VM's start begun. */
+void
 pods_create(struct lines_conn *c, struct gate_req *q)
 {
 	char dir[LOCAL_PATH_MAX];
@@ -228,36 +229,55 @@ pods_create(struct lines_conn *c, struct gate_req *q)
 	vmstart_begin(c, q, p, dir);
 }
 
+/* pod.list: every pod's summary. */
 void
-pods_op(struct lines_conn *c, struct gate_req *q)
+pods_list(struct lines_conn *c, struct gate_req *q)
+{
+	json_t *list = json_array();
+
+	for (struct pod *p = N->pods; p != NULL; p = p->next)
+		json_array_append_new(list, pod_summary(p));
+	node_record(c, json_pack("{s:s, s:s, s:s}", "event", "admin", "op",
+	    q->op, "signer", q->kid), node_ok(q->id, json_pack("{s:o}",
+	    "pods", list)));
+}
+
+/*
+ * The pod a request names.  The gate found it; should it be gone, the
+ * refusal is recorded like any other.
+ */
+static struct pod *
+named_pod(struct lines_conn *c, struct gate_req *q)
 {
 	struct pod *p;
 
-	if (strcmp(q->op, "pod.create") == 0) {
-		pods_create(c, q);
-		return;
-	}
-	if (strcmp(q->op, "pod.list") == 0) {
-		json_t *list = json_array();
+	if ((p = pods_find(q->pod)) == NULL)
+		pods_refuse(c, q->kid, q->id, q->pod, "unknown_pod", "no such "
+		    "pod");
+	return p;
+}
 
-		for (p = N->pods; p != NULL; p = p->next)
-			json_array_append_new(list, pod_summary(p));
-		node_record(c, json_pack("{s:s, s:s, s:s}", "event", "admin",
-		    "op", q->op, "signer", q->kid), node_ok(q->id,
-		    json_pack("{s:o}", "pods", list)));
+/* pod.status: one pod's summary. */
+void
+pods_status(struct lines_conn *c, struct gate_req *q)
+{
+	struct pod *p;
+
+	if ((p = named_pod(c, q)) == NULL)
 		return;
-	}
-	if ((p = pods_find(q->pod)) == NULL) {
-		node_record(c, NULL, node_error(q->id, "unknown_pod", "no such "
-		    "pod"));
+	node_record(c, json_pack("{s:s, s:s, s:s, s:s}", "event", "admin",
+	    "op", q->op, "signer", q->kid, "pod", q->pod), node_ok(q->id,
+	    pod_summary(p)));
+}
+
+/* pod.stop: a running pod's init killed; a lost pod removed. */
+void
+pods_stop(struct lines_conn *c, struct gate_req *q)
+{
+	struct pod *p;
+
+	if ((p = named_pod(c, q)) == NULL)
 		return;
-	}
-	if (strcmp(q->op, "pod.status") == 0) {
-		node_record(c, json_pack("{s:s, s:s, s:s, s:s}", "event",
-		    "admin", "op", q->op, "signer", q->kid, "pod", q->pod),
-		    node_ok(q->id, pod_summary(p)));
-		return;
-	}
 	if (p->lost) {
 		/* A lost pod ends nothing: it is removed, its copy kept. */
 		node_record(c, json_pack("{s:s, s:s, s:s, s:b}", "event",
@@ -269,8 +289,7 @@ pods_op(struct lines_conn *c, struct gate_req *q)
 		pods_free(p, 0);
 		return;
 	}
-	/* pod.stop: its init killed, the kernel ends the rest; the reaper
-	 * records the end. */
+	/* The kernel ends the rest; the reaper records the end. */
 	node_record(c, json_pack("{s:s, s:s, s:s}", "event", "pod.stop",
 	    "signer", q->kid, "pod", q->pod), node_ok(q->id, json_pack("{s:s, "
 	    "s:s}", "pod", q->pod, "state", "stopping")));

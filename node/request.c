@@ -60,12 +60,11 @@ node_line(struct lines_conn *c, const char *line, size_t len)
 		json_decref(r);
 		return;
 	}
+	/* Past the gate, the operation is one of node_ops (ops.c). */
 	if (gate_check(&N->gate, line, len, (int64_t)time(NULL), &q) != 0)
 		refused(c, &q, line, len, NULL);
-	else if (q.node_op)
-		pods_op(c, &q);
 	else
-		pods_forward(c, &q);
+		q.nop->handler(c, &q);
 	gate_req_free(&q);
 }
 

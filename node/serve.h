@@ -208,7 +208,10 @@ void	 pods_up(struct pod *, struct lines_conn *, const char *,
 void	 pods_refuse(struct lines_conn *, const char *, const json_t *,
 	    const char *, const char *, const char *);
 void	 pods_exit(struct ev_loop *, ev_io *, int);
-void	 pods_op(struct lines_conn *, struct gate_req *);
+void	 pods_create(struct lines_conn *, struct gate_req *);
+void	 pods_list(struct lines_conn *, struct gate_req *);
+void	 pods_status(struct lines_conn *, struct gate_req *);
+void	 pods_stop(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
 void	 pods_stop_all(void);
 
