@@ -31,26 +31,64 @@ node_ok(const json_t *id, json_t *result)
 	    result != NULL ? result : json_object());
 }
 
-/* Make event durable, then send answer to c; both consumed. */
+/*
+ * The job that makes event durable, then sends *answer; both consumed.
+ * Fails closed: when the record cannot be made (no event, one that is
+ * not an event, no memory), NULL, why in err, and *answer, if there is
+ * one, is replaced by an internal error for the same request, so that
+ * what it said never goes without its record.
+ */
+struct njob *
+record_job(json_t *event, json_t **answer, struct audit_err *err)
+{
+	struct njob *j = NULL;
+	json_t *a = *answer;
+
+	if (event == NULL)
+		(void)audit_errf(err, "the event could not be made");
+	else if (audit_event_check(event, err) == 0 &&
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		(void)audit_errf(err, "out of memory");
+	if (j == NULL) {
+		json_decref(event);
+		if (a != NULL) {
+			*answer = node_error(json_object_get(a, "id"),
+			    "internal", "the node could not record the "
+			    "request");
+			json_decref(a);
+		}
+		return NULL;
+	}
+	j->event = event;
+	j->answer = a;
+	*answer = NULL;	/* transferred */
+	return j;
+}
+
+/*
+ * Make event durable, then send answer to c; both consumed.  A record
+ * that cannot be made is said on stderr, and the request answered
+ * internal, that answer recorded in its place (node.internal) where
+ * even that can be.
+ */
 void
 node_record(struct lines_conn *c, json_t *event, json_t *answer)
 {
-	struct njob *j = calloc(1, sizeof(*j));
 	struct audit_err e;
+	struct njob *j;
 
-	if (j == NULL || event == NULL || audit_event_check(event, &e) != 0) {
-		if (event != NULL)
-			fprintf(stderr, "nucleus-node: a record that is not "
-			    "one: %s\n", e.msg);
-		free(j);
-		json_decref(event);
+	if ((j = record_job(event, &answer, &e)) == NULL) {
+		fprintf(stderr, "nucleus-node: a record cannot be made: %s; "
+		    "the request is answered internal\n", e.msg);
+		j = record_job(json_pack("{s:s, s:s}", "event",
+		    "node.internal", "message", e.msg), &answer, &e);
+	}
+	if (j == NULL) {
 		if (c != NULL && answer != NULL)
-			lines_send(c, answer);
+			lines_send(c, answer);	/* an internal error */
 		json_decref(answer);
 		return;
 	}
-	j->event = event;
-	j->answer = answer;
 	j->conn = c;
 	if (c != NULL)
 		lines_hold(c);
