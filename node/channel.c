@@ -93,8 +93,13 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 		json_decref(r);
 		return;
 	}
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		json_t *r = node_error(q->id, "internal", "out of memory");
+
+		lines_send(c, r);
+		json_decref(r);
 		return;
+	}
 	f->seq = ++p->next_seq;
 	f->id = json_incref(q->id);
 	f->conn = c;

@@ -222,7 +222,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
 	    .gid = env->gid };
-	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, errfd = -1;
+	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, errfd = -1, fl;
 	char *trust = NULL;
 	size_t trustlen;
 
@@ -298,8 +298,8 @@ local_start(const struct podspec *spec, const struct local_env *env,
 		goto fail;
 	}
 	/* The node's loop must never wait on a pod that stops reading. */
-	if (fcntl(chan[0], F_SETFL, fcntl(chan[0], F_GETFL) | O_NONBLOCK) !=
-	    0) {
+	if ((fl = fcntl(chan[0], F_GETFL)) < 0 ||
+	    fcntl(chan[0], F_SETFL, fl | O_NONBLOCK) != 0) {
 		audit_errf(err, "the pod's channel: %s", strerror(errno));
 		sandbox_kill(&pod->sb);
 		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);

@@ -194,8 +194,10 @@ pods_create(struct lines_conn *c, struct gate_req *q)
 		    "runs as many pods as it may");
 		return;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		pods_refuse(c, q->kid, q->id, NULL, "internal", "out of memory");
 		return;
+	}
 	if (podspec_parse(&p->spec, json_object_get(q->obj, "args"),
 	    &e) != 0) {
 		free(p);

@@ -122,12 +122,11 @@ static void
 start_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct pod *p = w->data;
-	int fd;
+	char why[128];
+	int fd, fl;
 
 	(void)revents;
 	if (ev_now(loop) > p->start_deadline) {
-		char why[128];
-
 		audit_fmt(why, sizeof(why), "the guest said no hello within "
 		    "%d ms", VM_READY_MS);
 		vmstart_fail(p, why);
@@ -137,7 +136,15 @@ start_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	if ((fd = vm_connect(&p->spec, &p->lp, VM_CONNECT_MS)) < 0)
 		return;		/* not yet */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	/* The node's loop must never wait on a guest that stops reading. */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		audit_fmt(why, sizeof(why), "the guest's channel: %s",
+		    strerror(errno));
+		close(fd);
+		vmstart_fail(p, why);
+		return;
+	}
 	p->lp.chan = fd;
 	ev_io_init(&p->rio, hello_read, fd, EV_READ);
 	p->rio.data = p;
