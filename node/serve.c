@@ -106,24 +106,23 @@ add_bind(const char *path)
 	N->lenv.binds[n++] = path;
 }
 
-int
-node_serve(int argc, char **argv)
+/* What serve's options say, the defaults filled in. */
+struct serve_opts {
+	const char *dir, *keyfile, *keyring, *trust, *sock, *proxy;
+	const char *workroot, *guest, *qemu;
+	gid_t	 gid;		/* -g: the socket's group, or -1 */
+	char	*absdir;	/* dir, absolute: the sandbox binds from / */
+	char	 exe[4096];	/* the nucleus-proxy beside this program */
+};
+
+static void
+serve_options(int argc, char **argv, struct serve_opts *o)
 {
-	const char *dir = node_dir_default(), *keyfile = NULL, *keyring = NULL,
-	    *trust = NULL, *sock = NULL, *proxy = NULL, *workroot = NULL,
-	    *guest = NULL, *qemu = NULL;
-	static char qemu_path[4096], fc_path[4096], why[512];
-	char log_id[AUDIT_LOGID_MAX + 1], hash[AUDIT_HEX_LEN + 1], exe[4096];
-	char *absdir;
-	struct audit_err e;
-	struct stat st;
-	gid_t gid = (gid_t)-1;
-	MDB_txn *txn;
-	uint64_t seq;
-	json_t *ev;
+	struct group *gr;
 	int c;
 
-	N = &node;
+	o->dir = node_dir_default();
+	o->gid = (gid_t)-1;
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
 	N->fwd_deadline = NODE_FWD_DEADLINE;
@@ -131,23 +130,20 @@ node_serve(int argc, char **argv)
 		switch (c) {
 		case 'B': add_bind(optarg); break;
 		case 'D': N->fwd_deadline = atoi(optarg); break;
-		case 'd': dir = optarg; break;
-		case 'G': guest = optarg; break;
-		case 'g': {
-			struct group *gr = getgrnam(optarg);
-
-			if (gr == NULL)
+		case 'd': o->dir = optarg; break;
+		case 'G': o->guest = optarg; break;
+		case 'g':
+			if ((gr = getgrnam(optarg)) == NULL)
 				node_usage();
-			gid = gr->gr_gid;
+			o->gid = gr->gr_gid;
 			break;
-		}
-		case 'K': keyring = optarg; break;
-		case 'k': keyfile = optarg; break;
-		case 'l': sock = optarg; break;
-		case 'P': proxy = optarg; break;
-		case 'Q': qemu = optarg; break;
-		case 'T': trust = optarg; break;
-		case 'W': workroot = optarg; break;
+		case 'K': o->keyring = optarg; break;
+		case 'k': o->keyfile = optarg; break;
+		case 'l': o->sock = optarg; break;
+		case 'P': o->proxy = optarg; break;
+		case 'Q': o->qemu = optarg; break;
+		case 'T': o->trust = optarg; break;
+		case 'W': o->workroot = optarg; break;
 		case 'w': N->gate.skew = atoi(optarg); break;
 		default: node_usage();
 		}
@@ -155,85 +151,134 @@ node_serve(int argc, char **argv)
 	if (optind != argc || N->gate.skew < 1 || N->gate.skew > 3600 ||
 	    N->fwd_deadline < 1 || N->fwd_deadline > NODE_FWD_DEADLINE_MAX)
 		node_usage();
+}
+
+/* The directory made absolute, and each path it holds by default: 1 if
+ * it cannot be. */
+static int
+serve_paths(struct serve_opts *o)
+{
+	ssize_t n;
+	char *slash;
+
 	/* The sandbox binds from the host's root: paths are absolute. */
-	if ((absdir = realpath(dir, NULL)) == NULL) {
-		fprintf(stderr, "nucleus-node: %s: %s\n", dir,
+	if ((o->absdir = realpath(o->dir, NULL)) == NULL) {
+		fprintf(stderr, "nucleus-node: %s: %s\n", o->dir,
 		    strerror(errno));
 		return 1;
 	}
-	dir = absdir;
-	keyfile = keyfile != NULL ? keyfile : node_path(dir, "node.key");
-	keyring = keyring != NULL ? keyring : node_path(dir, "keyring");
-	trust = trust != NULL ? trust : node_path(dir, "trust");
-	sock = sock != NULL ? sock : node_path(dir, "node.sock");
-	if (proxy == NULL) {
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 32);
-		char *slash;
-
-		if (n < 0)
+	o->dir = o->absdir;
+	o->keyfile = o->keyfile != NULL ? o->keyfile : node_path(o->dir,
+	    "node.key");
+	o->keyring = o->keyring != NULL ? o->keyring : node_path(o->dir,
+	    "keyring");
+	o->trust = o->trust != NULL ? o->trust : node_path(o->dir, "trust");
+	o->sock = o->sock != NULL ? o->sock : node_path(o->dir, "node.sock");
+	if (o->proxy == NULL) {
+		if ((n = readlink("/proc/self/exe", o->exe, sizeof(o->exe) -
+		    32)) < 0)
 			node_usage();
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
+		o->exe[n] = '\0';
+		if ((slash = strrchr(o->exe, '/')) != NULL)
 			strcpy(slash + 1, "nucleus-proxy");
-		proxy = exe;
+		o->proxy = o->exe;
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	return 0;
+}
+
+/* The directory others cannot write, the keys, the pods' directory. */
+static int
+serve_keys(const struct serve_opts *o)
+{
+	struct audit_err e;
+	struct stat st;
+
+	if (stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
 	    (st.st_mode & 022) != 0) {
 		fprintf(stderr, "nucleus-node: %s: not a directory others "
-		    "cannot write\n", dir);
+		    "cannot write\n", o->dir);
 		return 1;
 	}
-	if (audit_seckey_load(&N->key, keyfile, &e) != 0 ||
-	    audit_keyring_load(&N->keys, keyring, &e) != 0 ||
+	if (audit_seckey_load(&N->key, o->keyfile, &e) != 0 ||
+	    audit_keyring_load(&N->keys, o->keyring, &e) != 0 ||
 	    self_keyring(&N->self, N->key, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 1;
 	}
-	audit_fmt(N->pods_dir, sizeof(N->pods_dir), "%s/pods", dir);
+	audit_fmt(N->pods_dir, sizeof(N->pods_dir), "%s/pods", o->dir);
 	if (mkdir(N->pods_dir, 0711) != 0 && errno != EEXIST) {
 		fprintf(stderr, "nucleus-node: %s: %s\n", N->pods_dir,
 		    strerror(errno));
 		return 2;
 	}
-	N->lenv.proxy = proxy;
-	N->lenv.trust = trust;
-	N->lenv.node_key = N->key;
-	N->lenv.uid = 65534;
-	N->lenv.gid = 65534;
-	N->lenv.binds[0] = "/usr";
-	N->lenv.binds[1] = "/bin";
-	N->lenv.binds[2] = "/lib";
-	N->lenv.binds[3] = "/lib64";
-	N->lenv.work_root = -1;
-	/* The VM drivers: the guest image, QEMU, and KVM if it works. */
-	if (guest != NULL) {
-		if ((N->lenv.guest = realpath(guest, NULL)) == NULL) {
-			fprintf(stderr, "nucleus-node: -G %s: %s\n", guest,
-			    strerror(errno));
-			return 1;
-		}
-		/* Absolute PATH entries only: never a program relative to
-		 * where the node happens to run. */
-		if (qemu == NULL && vm_which("qemu-system-x86_64", qemu_path,
-		    sizeof(qemu_path)) == 0)
-			qemu = qemu_path;
-		N->lenv.qemu = qemu;
-		if (vm_which("firecracker", fc_path, sizeof(fc_path)) == 0)
-			N->lenv.firecracker = fc_path;
-		N->lenv.kvm = kvm_usable(why, sizeof(why));
-		vm_probe(&N->lenv);
-		fprintf(stderr, "nucleus-node: VMs: %s, %s%s%s; %s\n",
-		    qemu != NULL ? qemu : "no qemu-system-x86_64 on PATH",
-		    N->lenv.kvm ? "KVM" : "TCG", N->lenv.kvm ? "" : ": ",
-		    N->lenv.kvm ? "" : why, N->lenv.firecracker != NULL ?
-		    N->lenv.firecracker : "no firecracker on PATH");
+	return 0;
+}
+
+/* The VM drivers: the guest image, QEMU, and KVM if it works. */
+static int
+serve_vms(struct local_env *env, const char *guest, const char *qemu)
+{
+	static char qemu_path[4096], fc_path[4096];
+	char why[512];
+
+	if ((env->guest = realpath(guest, NULL)) == NULL) {
+		fprintf(stderr, "nucleus-node: -G %s: %s\n", guest,
+		    strerror(errno));
+		return -1;
 	}
-	if (workroot != NULL && (N->lenv.work_root = open(workroot, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) < 0) {
-		fprintf(stderr, "nucleus-node: -W %s: %s\n", workroot,
+	/* Absolute PATH entries only: never a program relative to where
+	 * the node happens to run. */
+	if (qemu == NULL && vm_which("qemu-system-x86_64", qemu_path,
+	    sizeof(qemu_path)) == 0)
+		qemu = qemu_path;
+	env->qemu = qemu;
+	if (vm_which("firecracker", fc_path, sizeof(fc_path)) == 0)
+		env->firecracker = fc_path;
+	env->kvm = kvm_usable(why, sizeof(why));
+	vm_probe(env);
+	fprintf(stderr, "nucleus-node: VMs: %s, %s%s%s; %s\n",
+	    qemu != NULL ? qemu : "no qemu-system-x86_64 on PATH",
+	    env->kvm ? "KVM" : "TCG", env->kvm ? "" : ": ",
+	    env->kvm ? "" : why, env->firecracker != NULL ?
+	    env->firecracker : "no firecracker on PATH");
+	return 0;
+}
+
+/* What every pod is started with: the drivers' environment. */
+static int
+serve_drivers(const struct serve_opts *o)
+{
+	struct local_env *env = &N->lenv;
+
+	env->proxy = o->proxy;
+	env->trust = o->trust;
+	env->node_key = N->key;
+	env->uid = 65534;
+	env->gid = 65534;
+	env->binds[0] = "/usr";
+	env->binds[1] = "/bin";
+	env->binds[2] = "/lib";
+	env->binds[3] = "/lib64";
+	env->work_root = -1;
+	if (o->guest != NULL && serve_vms(env, o->guest, o->qemu) != 0)
+		return 1;
+	if (o->workroot != NULL && (env->work_root = open(o->workroot,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "nucleus-node: -W %s: %s\n", o->workroot,
 		    strerror(errno));
 		return 1;
 	}
+	return 0;
+}
+
+/* LMDB's state (the seen nonces, the pods), the gate, the node's log. */
+static int
+serve_state(const char *dir)
+{
+	char log_id[AUDIT_LOGID_MAX + 1];
+	struct audit_err e;
+	MDB_txn *txn;
+
 	if (mdb_env_create(&N->env) != 0 || mdb_env_set_maxdbs(N->env, 4) ||
 	    mdb_env_set_mapsize(N->env, NODE_STATE_MAP) != 0 ||
 	    mdb_env_open(N->env, node_path(dir, "state.mdb"), MDB_NOSUBDIR |
@@ -250,11 +295,20 @@ node_serve(int argc, char **argv)
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
 	audit_fmt(log_id, sizeof(log_id), "node-%s", N->key->kid);
-	if (audit_log_open(&N->log, node_path(dir, "audit.log"), log_id, N->key,
-	    NULL, &e) != 0) {
+	if (audit_log_open(&N->log, node_path(dir, "audit.log"), log_id,
+	    N->key, NULL, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
+	return 0;
+}
+
+/* The loop and its watchers: records done, copies done, the tick. */
+static int
+serve_loop(void)
+{
+	struct audit_err e;
+
 	/* Not the default loop: it would reap the pods' inits (SIGCHLD)
 	 * before their pidfds tell the reaper, which would lose their
 	 * status. */
@@ -277,6 +331,15 @@ node_serve(int argc, char **argv)
 	ev_signal_init(&sigint, stop, SIGINT);
 	ev_signal_start(N->loop, &sigint);
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* The socket clients talk to. */
+static int
+serve_listen(const char *sock, gid_t gid)
+{
+	struct audit_err e;
+
 	N->lines.loop = N->loop;
 	N->lines.ops = &sockets;
 	N->lines.line_max = N->gate.line_max;
@@ -286,18 +349,42 @@ node_serve(int argc, char **argv)
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
+	return 0;
+}
+
+/* node.start, durable before anything is served; the pods found again. */
+static int
+serve_start(void)
+{
+	char hash[AUDIT_HEX_LEN + 1];
+	struct audit_err e;
+	uint64_t seq;
+	json_t *ev;
+	int rc;
+
 	ev = json_pack("{s:s, s:I, s:i}", "event", "node.start", "pid",
 	    (json_int_t)getpid(), "keys", (int)N->keys.n);
-	if (audit_log_append_wait(N->log, ev, &seq, hash, &e) != 0) {
+	rc = audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	json_decref(ev);
+	if (rc != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
-	json_decref(ev);
 	podstate_recover();
 	(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -
 	    N->gate.skew - 1);
-	fprintf(stderr, "nucleus-node: serving %s\n", sock);
-	ev_run(N->loop, 0);
+	return 0;
+}
+
+/* The loop has ended: the pods stopped, the last records, node.stop. */
+static void
+serve_stop(void)
+{
+	char hash[AUDIT_HEX_LEN + 1];
+	struct audit_err e;
+	uint64_t seq;
+	json_t *ev;
+
 	pods_stop_all();
 	copyq_stop();
 	node_turned_away_record();
@@ -308,6 +395,34 @@ node_serve(int argc, char **argv)
 	(void)audit_log_close(N->log, &e);
 	mdb_env_sync(N->env, 1);
 	mdb_env_close(N->env);
-	free(absdir);
+}
+
+/*
+ * nucleus-node serve, step by step: options, the paths they name, the
+ * keys, the drivers' environment, the state and log, the loop, the
+ * socket, node.start, then serve until SIGTERM or SIGINT.
+ */
+int
+node_serve(int argc, char **argv)
+{
+	struct serve_opts o = { 0 };
+	int rc;
+
+	N = &node;
+	serve_options(argc, argv, &o);
+	if ((rc = serve_paths(&o)) != 0 ||
+	    (rc = serve_keys(&o)) != 0 ||
+	    (rc = serve_drivers(&o)) != 0 ||
+	    (rc = serve_state(o.dir)) != 0 ||
+	    (rc = serve_loop()) != 0 ||
+	    (rc = serve_listen(o.sock, o.gid)) != 0 ||
+	    (rc = serve_start()) != 0) {
+		free(o.absdir);
+		return rc;
+	}
+	fprintf(stderr, "nucleus-node: serving %s\n", o.sock);
+	ev_run(N->loop, 0);
+	serve_stop();
+	free(o.absdir);
 	return 0;
 }
