@@ -50,6 +50,8 @@ printable(const char *s, size_t n)
 	return 1;
 }
 
+/* Each member in turn, as section 4 lists them: long, but one check a
+ * member. */
 static int
 envelope(struct gate_req *q)
 {

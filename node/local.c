@@ -130,7 +130,7 @@ read_line_within(int fd, char *buf, size_t sz, int ms)
  * node signs for them.
  */
 int
-pod_hello(struct local_pod *pod, const struct local_env *env,
+local_hello(struct local_pod *pod, const struct local_env *env,
     const char *line, struct audit_buf *b, struct audit_err *err)
 {
 	json_error_t jerr;
@@ -178,7 +178,7 @@ handshake(struct local_pod *pod, const struct local_env *env, int io,
 		    "%s/proxy.err)", LOCAL_HELLO_MS, pod->dir);
 		return -1;
 	}
-	if (pod_hello(pod, env, line, &b, err) == 0) {
+	if (local_hello(pod, env, line, &b, err) == 0) {
 		if (audit_writeall(io, b.p, b.len) == 0)
 			rc = 0;
 		else
@@ -208,6 +208,36 @@ work_in(const struct podspec *spec, const struct local_env *env,
 }
 
 /*
+ * The pod's configuration directory, dir/conf, which the sandbox binds
+ * at /etc/nucleus: its pod file and the authority keys, the pod's uid's.
+ */
+static int
+local_conf(const struct podspec *spec, const struct local_env *env,
+    const char *dir, const char *conf, struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 16];
+	char *trust = NULL;
+	size_t trustlen;
+	int rc;
+
+	/* The pod's uid must reach conf: dir is searchable, not readable. */
+	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
+	    chmod(dir, 0711) != 0 ||
+	    (mkdir(conf, 0700) != 0 && errno != EEXIST) ||
+	    chown(conf, env->uid, env->gid) != 0 || chmod(conf, 0700) != 0)
+		return audit_errf(err, "%s: %s", conf, strerror(errno));
+	audit_fmt(path, sizeof(path), "%s/pod.json", conf);
+	if (pod_file(spec, path, env->uid, env->gid, err) != 0)
+		return -1;
+	if (audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
+		return -1;
+	audit_fmt(path, sizeof(path), "%s/trust", conf);
+	rc = write_owned(path, trust, trustlen, env->uid, env->gid, err);
+	sodium_free(trust);
+	return rc;
+}
+
+/*
  * Start spec's pod under dir (made if need be); on success pod->chan is
  * the node's end of the pod's channel.
  */
@@ -223,8 +253,6 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
 	    .gid = env->gid };
 	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, errfd = -1, fl;
-	char *trust = NULL;
-	size_t trustlen;
 
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
@@ -245,23 +273,8 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	    sizeof(pod->dir) || (size_t)snprintf(conf, sizeof(conf),
 	    "%s/conf", dir) >= sizeof(conf))
 		return audit_errf(err, "%s: path too long", dir);
-	/* The pod's uid must reach conf: dir is searchable, not readable. */
-	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
-	    chmod(dir, 0711) != 0 ||
-	    (mkdir(conf, 0700) != 0 && errno != EEXIST) ||
-	    chown(conf, env->uid, env->gid) != 0 || chmod(conf, 0700) != 0)
-		return audit_errf(err, "%s: %s", conf, strerror(errno));
-	audit_fmt(path, sizeof(path), "%s/pod.json", conf);
-	if (pod_file(spec, path, env->uid, env->gid, err) != 0)
+	if (local_conf(spec, env, dir, conf, err) != 0)
 		return -1;
-	if (audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
-		return -1;
-	audit_fmt(path, sizeof(path), "%s/trust", conf);
-	if (write_owned(path, trust, trustlen, env->uid, env->gid, err) != 0) {
-		sodium_free(trust);
-		return -1;
-	}
-	sodium_free(trust);
 	for (size_t i = 0; i < SANDBOX_BINDS_MAX && env->binds[i] != NULL;
 	    i++)
 		sp.binds[i] = env->binds[i];

@@ -54,7 +54,8 @@ qemu_tsc_khz(void)
  * root image read-only and the scratch drive as virtio-blk; the channel
  * a virtio serial port whose other end is a Unix socket QEMU listens on
  * (chan.sock); the console a file.  KVM where a plain guest runs on it,
- * otherwise TCG with the host's TSC rate given to the guest.
+ * otherwise TCG with the host's TSC rate given to the guest.  Long, for
+ * the argv is kept whole: QEMU's command line reads in one place.
  */
 int
 qemu_launch(const struct podspec *spec, const struct local_env *env,

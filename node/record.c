@@ -39,7 +39,7 @@ node_ok(const json_t *id, json_t *result)
  * what it said never goes without its record.
  */
 struct njob *
-record_job(json_t *event, json_t **answer, struct audit_err *err)
+node_record_job(json_t *event, json_t **answer, struct audit_err *err)
 {
 	struct njob *j = NULL;
 	json_t *a = *answer;
@@ -77,10 +77,10 @@ node_record(struct lines_conn *c, json_t *event, json_t *answer)
 	struct audit_err e;
 	struct njob *j;
 
-	if ((j = record_job(event, &answer, &e)) == NULL) {
+	if ((j = node_record_job(event, &answer, &e)) == NULL) {
 		fprintf(stderr, "nucleus-node: a record cannot be made: %s; "
 		    "the request is answered internal\n", e.msg);
-		j = record_job(json_pack("{s:s, s:s}", "event",
+		j = node_record_job(json_pack("{s:s, s:s}", "event",
 		    "node.internal", "message", e.msg), &answer, &e);
 	}
 	if (j == NULL) {

@@ -185,7 +185,7 @@ extern struct node *N;
 json_t	*node_error(const json_t *, const char *, const char *);
 json_t	*node_ok(const json_t *, json_t *);
 void	 node_record(struct lines_conn *, json_t *, json_t *);
-struct njob *record_job(json_t *, json_t **, struct audit_err *);
+struct njob *node_record_job(json_t *, json_t **, struct audit_err *);
 void	 node_flush(struct ev_loop *, ev_prepare *, int);
 void	 node_drain(struct ev_loop *, ev_async *, int);
 void	 node_line(struct lines_conn *, const char *, size_t);

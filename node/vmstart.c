@@ -101,7 +101,7 @@ hello_read(struct ev_loop *loop, ev_io *w, int revents)
 		p->hellolen++;
 	}
 	p->hello[p->hellolen] = '\0';
-	if (pod_hello(&p->lp, &N->lenv, p->hello, &cert, &e) != 0) {
+	if (local_hello(&p->lp, &N->lenv, p->hello, &cert, &e) != 0) {
 		audit_buf_free(&cert);
 		vmstart_fail(p, e.msg);
 		return;
@@ -153,24 +153,25 @@ start_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* What a VM spec asks that this node cannot give: refused, 1. */
 static int
-vm_refused(struct lines_conn *c, struct gate_req *q, struct pod *p)
+vm_refused(const struct local_env *env, struct lines_conn *c,
+    struct gate_req *q, struct pod *p)
 {
 	char path[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16], why[sizeof(path) + 64];
 
 	int fc = strcmp(p->spec.driver, "firecracker") == 0;
 
-	if (N->lenv.guest == NULL)
+	if (env->guest == NULL)
 		audit_fmt(why, sizeof(why), "the node runs no VMs: it needs "
 		    "serve -G");
-	else if (!fc && N->lenv.qemu == NULL)
+	else if (!fc && env->qemu == NULL)
 		audit_fmt(why, sizeof(why), "the node has no "
 		    "qemu-system-x86_64 (PATH, or serve -Q)");
-	else if (fc && (N->lenv.firecracker == NULL || !N->lenv.kvm))
+	else if (fc && (env->firecracker == NULL || !env->kvm))
 		audit_fmt(why, sizeof(why), "the firecracker driver needs "
 		    "firecracker on PATH and a /dev/kvm that runs a plain "
 		    "guest (see nucleus-node doctor)");
 	else {
-		audit_fmt(path, sizeof(path), "%s/%s.squashfs", N->lenv.guest,
+		audit_fmt(path, sizeof(path), "%s/%s.squashfs", env->guest,
 		    p->spec.image);
 		if (access(path, R_OK) == 0)
 			return 0;
@@ -190,7 +191,7 @@ vmstart_begin(struct lines_conn *c, struct gate_req *q, struct pod *p,
 {
 	struct audit_err e;
 
-	if (vm_refused(c, q, p))
+	if (vm_refused(&N->lenv, c, q, p))
 		return;
 	if (vm_launch(&p->spec, &N->lenv, dir, &p->lp, &e) != 0) {
 		pods_refuse(c, q->kid, q->id, p->spec.name, "internal", e.msg);

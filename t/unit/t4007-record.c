@@ -42,7 +42,7 @@ job_drop(struct njob *j)
 	free(j);
 }
 
-/* record_job: each way a record cannot be made, and one that can. */
+/* node_record_job: each way a record cannot be made, and one that can. */
 static void
 jobs(void)
 {
@@ -52,21 +52,21 @@ jobs(void)
 	struct njob *j;
 	json_t *a = answer();
 
-	ok(record_job(NULL, &a, &e) == NULL && internal(a),
+	ok(node_record_job(NULL, &a, &e) == NULL && internal(a),
 	    "no event: the answer is an internal error");
 	json_decref(a);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		a = answer();
-		ok(record_job(json_loads(bad[i], 0, NULL), &a, &e) == NULL &&
+		ok(node_record_job(json_loads(bad[i], 0, NULL), &a, &e) == NULL &&
 		    internal(a), "%s is no event: the answer is internal",
 		    bad[i]);
 		json_decref(a);
 	}
 	a = NULL;
-	ok(record_job(NULL, &a, &e) == NULL && a == NULL,
+	ok(node_record_job(NULL, &a, &e) == NULL && a == NULL,
 	    "no event and no answer: nothing to send");
 	a = answer();
-	j = record_job(json_pack("{s:s}", "event", "admin"), &a, &e);
+	j = node_record_job(json_pack("{s:s}", "event", "admin"), &a, &e);
 	ok(j != NULL && a == NULL && json_is_true(json_object_get(j->answer,
 	    "ok")), "an event: its answer waits in the job");
 	if (j != NULL)
