@@ -268,7 +268,7 @@ vmm_filter(void)
 	    sizeof(vmm_families[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
 		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)vmm_families[i]));
+		    (scmp_datum_t)vmm_families[i], 0));
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	if (ctx != NULL)

@@ -103,7 +103,7 @@ sandbox_command_filter(int egress, struct audit_err *err)
 	    sizeof(net_families) / sizeof(net_families[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
 		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)net_families[i]));
+		    (scmp_datum_t)net_families[i], 0));
 	if (rc != 0) {
 		seccomp_release(ctx);
 		audit_errf(err, "seccomp: cannot add a rule: %s",
