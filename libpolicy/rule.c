@@ -66,8 +66,9 @@ ctx_pop(struct policy_ctx *c, size_t old)
 	c->path[old] = '\0';
 }
 
+/* The name in parentheses: not the analyser's macro (policy_int.h). */
 int
-ctx_fail(struct policy_ctx *c, const char *fmt, ...)
+(ctx_fail)(struct policy_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
