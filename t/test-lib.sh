@@ -457,40 +457,9 @@ test_must_fail() {
 	return 0
 }
 
-# test_wait_for DESCRIPTION SECONDS COMMAND...: run COMMAND every tenth
-# of a second until it succeeds; after SECONDS (by the clock) fail, saying
-# what was waited for.  Every wait of a test goes through here, or has a
-# bound of its own: a wait without one hangs the suite.
-test_wait_for() {
-	twf_what_=$1
-	twf_secs_=$2
-	shift 2
-	twf_end_=$(date +%s) || return 1
-	twf_end_=$((twf_end_ + twf_secs_))
-	until "$@"; do
-		twf_now_=$(date +%s) || return 1
-		if [ "$twf_now_" -ge "$twf_end_" ]; then
-			echo "test_wait_for: gave up after $twf_secs_ s waiting for $twf_what_ ($*)" >&2
-			return 1
-		fi
-		sleep 0.1 || return 1
-	done
-}
-
-# test_wait_exit DESCRIPTION SECONDS PID: wait for PID, a child of the
-# body started with &, to end (at most SECONDS); then its exit status, as
-# "wait" gives it.  Past SECONDS: 124, as timeout(1) says it, and a
-# message; the child is left to test_when_finished or test_done.
-test_wait_exit() {
-	test_wait_for "$1" "$2" test_gone_ "$3" || return 124
-	wait "$3"
-}
-
-# test_gone_ PID: no such process (a zombie counts as gone).
-test_gone_() {
-	! kill -0 "$1" 2>/dev/null ||
-	[ "$(cut -d" " -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
-}
+# The bounded waits: test_wait_for, test_wait_exit, test_wait_socket,
+# test_stop_daemon (in lib-wait.sh, for scripts a test writes to source).
+. "$TEST_DIRECTORY/lib-wait.sh"
 
 # test_line_count OP N FILE
 test_line_count() {
