@@ -3,6 +3,11 @@ test_description='nucleus-proxy: commands, argv only, in a sandbox, with caps an
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-proxy.sh"
 
+# No process whose command line matches $1.
+no_process() {
+	! pgrep -f "$1" >/dev/null
+}
+
 test_expect_success 'setup: a local_dev pod with small limits' '
 	proxy_setup local_dev "\"limits\": {\"output\": 1000, \"commands\": 3}, \"env\": {\"GREETING\": \"hi\"}" &&
 	mkdir root/src &&
@@ -102,12 +107,10 @@ test_expect_success 'a timeout kills the command and all it started' '
 test_expect_success 'what a command leaves running is killed when it ends' '
 	req b1 run "{\"argv\":[\"sh\",\"bg.sh\"]}" | send >out &&
 	resp b1 | jq -e ".result.stdout == \"started\\n\"" &&
-	i=0 && while pgrep -f "^sleep 3517$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
-	! pgrep -f "^sleep 3517$" &&
+	test_wait_for "the sleep 3517 it left to be killed" 4 no_process "^sleep 3517$" &&
 	req b2 run "{\"argv\":[\"sh\",\"escape.sh\"]}" | send >out &&
 	resp b2 | jq -e ".result.stdout == \"started\\n\"" &&
-	i=0 && while pgrep -f "^sleep 3518$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
-	! pgrep -f "^sleep 3518$"
+	test_wait_for "the setsid sleep 3518 it left to be killed" 4 no_process "^sleep 3518$"
 '
 
 test_expect_success 'the sandbox: no internet sockets, no writes outside the root' '
