@@ -27,17 +27,19 @@ test_wait_for() {
 # "wait" gives it.  Past SECONDS: 124, as timeout(1) says it, and a
 # message; the child is left to test_when_finished or test_done.
 test_wait_exit() {
-	test_wait_for "$1" "$2" test_gone_ "$3" || return 124
+	test_wait_for "$1" "$2" test_child_ended "$3" || return 124
 	wait "$3"
 }
 
-# test_gone_ PID: no such process (a zombie counts as gone).
-test_gone_() {
+# test_child_ended PID: the child PID ended (a zombie, not yet waited
+# for, has ended).
+test_child_ended() {
 	! kill -0 "$1" 2>/dev/null ||
 	[ "$(cut -d" " -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-test_no_pid_() {
+# test_pid_ended PID: no process PID at all (not even a zombie not yet reaped).
+test_pid_ended() {
 	! kill -0 "$1" 2>/dev/null
 }
 
@@ -66,7 +68,7 @@ test_stop_daemon() {
 	kill -TERM "$tsd_pid_" 2>/dev/null
 	# Gone, not a zombie: a zombie of a daemon is not yet reaped, and
 	# what it started may still be ending.
-	test_wait_for "$1 (pid $tsd_pid_) to end after SIGTERM" "$3" test_no_pid_ "$tsd_pid_" || {
+	test_wait_for "$1 (pid $tsd_pid_) to end after SIGTERM" "$3" test_pid_ended "$tsd_pid_" || {
 		kill -KILL "$tsd_pid_" 2>/dev/null
 		return 1
 	}

@@ -85,7 +85,7 @@ test_expect_success 'a client has at most 64 requests in flight: the next line w
 	{ wait_for 20 test -s out64; got64=$?; } &&
 	node_events request.refused | jq -c "select(.kind == \"unknown_pod\")" >refused &&
 	pod_signal CONT &&
-	test_wait_for "the 63 and 64 requests answered" 60 eval "test_gone_ $c63 && test_gone_ $c64" &&
+	test_wait_for "the 63 and 64 requests answered" 60 eval "test_child_ended $c63 && test_child_ended $c64" &&
 	test $got63 = 0 && test $got64 = 1 &&
 	test_line_count = 1 refused &&
 	jq -e ".claimed_kid == null and .signer == \"agent-3\"" refused &&

@@ -11,7 +11,7 @@ fi
 node_crash() {
 	pid=$(cat node.pid) &&
 	kill -KILL "$pid" &&
-	test_wait_for "the killed node to end" 10 test_gone_ "$pid" &&
+	test_wait_for "the killed node to end" 10 test_pid_ended "$pid" &&
 	rm -f node.pid
 }
 
@@ -69,7 +69,7 @@ test_expect_success 'a pod whose proxy hangs ends with the node all the same; th
 	proxy=$(pod_proxy p-2) &&
 	kill -STOP "$proxy" &&
 	node_crash &&
-	test_wait_for "the stopped proxy to end with the node" 10 test_gone_ "$proxy" &&
+	test_wait_for "the stopped proxy to end with the node" 10 test_pid_ended "$proxy" &&
 	node_start &&
 	node_wait_event ".event == \"pod.lost\" and .pod == \"p-2\"" &&
 	test_wait_for "its cgroup to go" 10 test ! -e "$cg" &&

@@ -89,13 +89,13 @@ test_expect_success 'the audit lines go on from where they were' '
 
 test_expect_success 'stopping the guest: the proxy ends, the VM powers off' '
 	kill -TERM "$(cat qemu.pid)" &&
-	test_wait_for "QEMU to power off" 10 test_gone_ "$(cat qemu.pid)" &&
+	test_wait_for "QEMU to power off" 10 test_pid_ended "$(cat qemu.pid)" &&
 	rm qemu.pid
 '
 
 test_expect_success 'no scratch drive: the guest says so on its console and powers off by itself' '
 	boot $(drive "$guest/root.squashfs" root readonly=on) &&
-	test_wait_for "QEMU to power off by itself" 60 test_gone_ "$(cat qemu.pid)" &&
+	test_wait_for "QEMU to power off by itself" 60 test_pid_ended "$(cat qemu.pid)" &&
 	rm qemu.pid &&
 	grep "nucleus-proxy init: no scratch (ext4) drive within 10000 ms; powering off" console.log &&
 	grep "reboot: Power down" console.log

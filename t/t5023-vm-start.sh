@@ -67,7 +67,7 @@ test_expect_success 'pod.stop while a pod starts: stopping; its creator is answe
 test_expect_success 'no hello within 60 s: refused as internal, stopped; the node served all along' '
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	jq -e ".result.pods | map(select(.state == \"starting\")) | length == 1" list &&
-	test_wait_for "the silent guest'"'"'s creator to be answered" 90 test_gone_ "$(cat silent.pid)" &&
+	test_wait_for "the silent guest'"'"'s creator to be answered" 90 test_child_ended "$(cat silent.pid)" &&
 	test "$(tail -n 1 silent.status)" = 2 &&
 	jq -r .error.message create-$pod-silent.out | grep "the guest said no hello within 60000 ms" &&
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
