@@ -97,11 +97,11 @@ test_expect_success 'a command writing 1 GiB does not hurt the proxy' '
 '
 
 test_expect_success 'a timeout kills the command and all it started' '
-	req t1 run "{\"argv\":[\"sleep\",\"30\"],\"timeout\":1}" | send >out &&
+	req t1 run "{\"argv\":[\"sleep\",\"3516\"],\"timeout\":1}" | send >out &&
 	resp t1 | jq -e ".error.kind == \"timeout\" and .error.timed_out" &&
 	seq=$(resp t1 | jq .audit.seq) &&
 	sed -n "$((seq + 1))p" "$(proxy_log)" | jq -e ".status == \"timeout\"" &&
-	! pgrep -f "^sleep 30$"
+	! pgrep -f "^sleep 3516$"
 '
 
 test_expect_success 'what a command leaves running is killed when it ends' '
