@@ -17,8 +17,11 @@ static struct node node;
 static json_t *
 answer(void)
 {
-	return node_ok(json_string("r-1"), json_pack("{s:s}", "pod",
-	    "p-0001"));
+	json_t *id = json_string("r-1"), *a;
+
+	a = node_ok(id, json_pack("{s:s}", "pod", "p-0001"));
+	json_decref(id);	/* node_ok holds its own */
+	return a;
 }
 
 /* Is a an internal error for request r-1? */
