@@ -17,7 +17,9 @@
 
 #include "audit.h"
 #include "config.h"
+#include "fs.h"
 #include "policy.h"
+#include "resolve.h"
 
 /*
  * A request, from its line to its response.  Each stage that writes an
@@ -145,14 +147,5 @@ void	 worker_submit(struct req *);
 /* respond.c */
 json_t	*response_ok(const struct req *, json_t *);
 json_t	*response_error(const struct req *, const char *, const char *);
-
-/* fs.c */
-int	 fs_open_root(const char *, struct audit_err *);
-json_t	*fs_do(struct req *, enum policy_kind *, char *, size_t);
-int	 fs_open_beneath(const char *, uint64_t, mode_t);
-int	 fs_recheck(int, const char *, char *, enum policy_kind *, char *,
-	    size_t);
-int	 fs_exists(const char *, size_t);
-int	 fs_check_args(enum policy_op, const json_t *, char *, size_t);
 
 #endif /* NUCLEUS_PROXY_H */

@@ -1,0 +1,31 @@
+/*
+ * File operations (fs.c), and what they share with path resolution
+ * (resolve.c) and the searches (search.c): one operation in progress.
+ */
+#ifndef NUCLEUS_FS_H
+#define NUCLEUS_FS_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "policy.h"
+
+struct req;
+
+/* An operation: its request, its normalized path, and why it failed. */
+struct fsop {
+	struct req *r;
+	enum policy_kind *kind;
+	char	*why;
+	size_t	 whysz;
+	char	 norm[POLICY_PATH_MAX + 1];	/* the request's path */
+	size_t	 normlen;
+};
+
+int	 fs_fail(struct fsop *, enum policy_kind, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+json_t	*fs_do(struct req *, enum policy_kind *, char *, size_t);
+int	 fs_check_args(enum policy_op, const json_t *, char *, size_t);
+
+#endif /* NUCLEUS_FS_H */
