@@ -464,14 +464,15 @@ open_cwd(struct req *r)
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "args.cwd: %s", why);
 		return -1;
 	}
-	if ((fd = resolve_open(norm, O_RDONLY | O_DIRECTORY, 0)) < 0) {
+	if ((fd = resolve_open(&P->root, norm, O_RDONLY | O_DIRECTORY,
+	    0)) < 0) {
 		r->kind = errno == EXDEV ? "sandbox_escape" : "io_error";
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "args.cwd: %s: %s",
 		    norm, errno == EXDEV ? "leaves the work root" :
 		    strerror(errno));
 		return -1;
 	}
-	if (resolve_recheck_fd(fd, norm, real, &kind, r->d.reason,
+	if (resolve_recheck_fd(&P->root, fd, norm, real, &kind, r->d.reason,
 	    sizeof(r->d.reason)) != 0) {
 		r->kind = kind == KIND_NONE ? "io_error" : policy_kind_name(kind);
 		close(fd);

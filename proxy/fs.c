@@ -127,8 +127,8 @@ get_int(struct fsop *o, const json_t *args, const char *name, int64_t def,
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > max)
-		return fs_fail(o, KIND_BAD_REQUEST, "args.%s: expected an integer "
-		    "from 0 to %lld", name, (long long)max);
+		return fs_fail(o, KIND_BAD_REQUEST, "args.%s: expected an "
+		    "integer from 0 to %lld", name, (long long)max);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -146,8 +146,8 @@ do_read(struct fsop *o, const json_t *args)
 	int fd, want_text = 1;
 
 	if (get_int(o, args, "offset", 0, INT64_MAX / 2, &off) != 0 ||
-	    get_int(o, args, "length", (int64_t)P->cfg.lim.read,
-	    (int64_t)P->cfg.lim.read, &len) != 0)
+	    get_int(o, args, "length", (int64_t)o->cfg->lim.read,
+	    (int64_t)o->cfg->lim.read, &len) != 0)
 		return NULL;
 	if (encv != NULL) {
 		if (!json_is_string(encv) || (strcmp(json_string_value(encv),
@@ -242,7 +242,7 @@ do_list(struct fsop *o)
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		resolve_join(child, sizeof(child), real, de->d_name);
-		if (resolve_hidden(child)) {
+		if (resolve_hidden(o->root, child)) {
 			nhidden++;	/* a blocked name is not shown */
 			continue;
 		}
@@ -284,20 +284,21 @@ content(struct fsop *o, const json_t *args, char **data, size_t *len)
 			return fs_fail(o, KIND_BAD_REQUEST, "args.content: "
 			    "expected a string");
 		*len = json_string_length(t);
-		if (*len > P->cfg.lim.write)
+		if (*len > o->cfg->lim.write)
 			return fs_fail(o, KIND_BAD_REQUEST, "content of %zu "
-			    "bytes: the limit is %zu", *len, P->cfg.lim.write);
+			    "bytes: the limit is %zu", *len, o->cfg->lim.write);
 		*data = malloc(*len + 1);
 		if (*data != NULL)
 			memcpy(*data, json_string_value(t), *len);
-		return *data != NULL ? 0 : fs_fail(o, KIND_NONE, "out of memory");
+		return *data != NULL ? 0 : fs_fail(o, KIND_NONE,
+		    "out of memory");
 	}
 	if (!json_is_string(b))
 		return fs_fail(o, KIND_BAD_REQUEST, "args.content_base64: "
 		    "expected a string");
-	if (json_string_length(b) / 4 * 3 > P->cfg.lim.write + 2)
+	if (json_string_length(b) / 4 * 3 > o->cfg->lim.write + 2)
 		return fs_fail(o, KIND_BAD_REQUEST, "content over the limit of "
-		    "%zu bytes", P->cfg.lim.write);
+		    "%zu bytes", o->cfg->lim.write);
 	if ((*data = malloc(json_string_length(b) / 4 * 3 + 3)) == NULL)
 		return fs_fail(o, KIND_NONE, "out of memory");
 	if (sodium_base642bin((uint8_t *)*data, json_string_length(b) / 4 * 3 +
@@ -308,10 +309,10 @@ content(struct fsop *o, const json_t *args, char **data, size_t *len)
 		return fs_fail(o, KIND_BAD_REQUEST, "args.content_base64: not "
 		    "base64");
 	}
-	if (*len > P->cfg.lim.write) {
+	if (*len > o->cfg->lim.write) {
 		free(*data);
 		return fs_fail(o, KIND_BAD_REQUEST, "content of %zu bytes: the "
-		    "limit is %zu", *len, P->cfg.lim.write);
+		    "limit is %zu", *len, o->cfg->lim.write);
 	}
 	return 0;
 }
@@ -321,11 +322,11 @@ content(struct fsop *o, const json_t *args, char **data, size_t *len)
  * guest, where the proxy is root), or they could not change it.
  */
 static int
-owned(int fd)
+owned(const struct config *c, int fd)
 {
-	if (!P->cfg.run_as)
+	if (!c->run_as)
 		return 0;
-	return fchown(fd, P->cfg.run_uid, P->cfg.run_gid);
+	return fchown(fd, c->run_uid, c->run_gid);
 }
 
 /* Write data to a fresh temporary file beside base, then rename it. */
@@ -345,7 +346,7 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 	    O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
-	if (owned(fd) != 0 || audit_writeall(fd, data, len) != 0 ||
+	if (owned(o->cfg, fd) != 0 || audit_writeall(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
 		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 		close(fd);
@@ -378,13 +379,13 @@ do_write(struct fsop *o, const json_t *args)
 
 	if (mv != NULL) {
 		if (!json_is_string(mv))
-			return fs_fail(o, KIND_BAD_REQUEST, "args.mode: expected "
-			    "create, truncate or append"), NULL;
+			return fs_fail(o, KIND_BAD_REQUEST, "args.mode: "
+			    "expected create, truncate or append"), NULL;
 		mode = json_string_value(mv);
 		if (strcmp(mode, "create") && strcmp(mode, "truncate") &&
 		    strcmp(mode, "append"))
-			return fs_fail(o, KIND_BAD_REQUEST, "args.mode: expected "
-			    "create, truncate or append"), NULL;
+			return fs_fail(o, KIND_BAD_REQUEST, "args.mode: "
+			    "expected create, truncate or append"), NULL;
 	}
 	if (content(o, args, &data, &len) != 0)
 		return NULL;
@@ -399,14 +400,15 @@ do_write(struct fsop *o, const json_t *args)
 	}
 	if (strcmp(mode, "append") == 0) {
 		/* Through the name, beneath the root, then checked again. */
-		fd = resolve_open(o->norm, O_WRONLY | O_APPEND | O_CREAT |
-		    O_NONBLOCK, 0644);
+		fd = resolve_open(o->root, o->norm, O_WRONLY | O_APPEND |
+		    O_CREAT | O_NONBLOCK, 0644);
 		if (fd < 0) {
 			resolve_error(o, o->norm);
 			goto out;
 		}
-		if (resolve_recheck(o, fd, target) != 0 || fstat(fd, &st) != 0 ||
-		    !S_ISREG(st.st_mode) || (created && owned(fd) != 0) ||
+		if (resolve_recheck(o, fd, target) != 0 ||
+		    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (created && owned(o->cfg, fd) != 0) ||
 		    audit_writeall(fd, data, len) != 0 ||
 		    fsync(fd) != 0) {
 			if (*o->why == '\0')
@@ -441,10 +443,11 @@ do_mkdir(struct fsop *o)
 	if ((dfd = resolve_parent(o, parent, &base)) < 0)
 		return NULL;
 	if (resolve_target(o, parent, base, target) == 0) {
-		if (mkdirat(dfd, base, 0755) != 0 || (P->cfg.run_as &&
-		    fchownat(dfd, base, P->cfg.run_uid, P->cfg.run_gid,
+		if (mkdirat(dfd, base, 0755) != 0 || (o->cfg->run_as &&
+		    fchownat(dfd, base, o->cfg->run_uid, o->cfg->run_gid,
 		    AT_SYMLINK_NOFOLLOW) != 0))
-			fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+			fs_fail(o, KIND_NONE, "%s: %s", target,
+			    strerror(errno));
 		else
 			res = json_pack("{s:s}", "path", target);
 	}
@@ -497,14 +500,16 @@ fs_do(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
 	json_t *res = NULL;
 
 	memset(&o, 0, sizeof(o));
+	o.root = &P->root;
+	o.cfg = &P->cfg;
 	o.r = r;
 	o.kind = kind;
 	o.why = why;
 	o.whysz = whysz;
 	*kind = KIND_NONE;
 	why[0] = '\0';
-	if (resolve_normalize(&o, r->args, r->pop != OP_LIST && r->pop != OP_GLOB &&
-	    r->pop != OP_GREP) != 0)
+	if (resolve_normalize(&o, r->args, r->pop != OP_LIST &&
+	    r->pop != OP_GLOB && r->pop != OP_GREP) != 0)
 		return NULL;
 	switch (r->pop) {
 	case OP_READ:

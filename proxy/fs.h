@@ -9,12 +9,19 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "policy.h"
+#include "resolve.h"
 
 struct req;
 
-/* An operation: its request, its normalized path, and why it failed. */
+/*
+ * An operation: where it happens, under which limits, its request, its
+ * normalized path, and why it failed.
+ */
 struct fsop {
+	const struct resolve_root *root;
+	const struct config *cfg;	/* limits, and run_as for ownership */
 	struct req *r;
 	enum policy_kind *kind;
 	char	*why;

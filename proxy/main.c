@@ -362,7 +362,8 @@ main(int argc, char **argv)
 	if (p->cfg.check_only)
 		return 0;
 	signal(SIGPIPE, SIG_IGN);
-	if ((p->root_fd = resolve_open_root(p->cfg.root, &e)) < 0 ||
+	if (resolve_open_root(&p->root, p->cfg.root, &p->cfg.policy,
+	    &e) != 0 ||
 	    pstate_open(&p->state, p->cfg.state, p->cfg.policy.budget.limit,
 	    p->cfg.policy.budget.consumed, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);

@@ -95,7 +95,7 @@ struct proxy {
 	char	 log_id[AUDIT_LOGID_MAX + 1];
 	char	 log_path[PATH_MAX];
 	struct audit_keyring trust;
-	int	 root_fd;
+	struct resolve_root root;	/* the work root (resolve.c) */
 	struct pstate *state;
 	ev_async done_async;
 	pthread_mutex_t done_mu;

@@ -290,7 +290,8 @@ decide(struct req *r)
 		return denied(r, KIND_BAD_REQUEST, "%s", why);
 	pr.argv = argv;
 	if (pr.op == OP_WRITE && pr.path != NULL)
-		pr.exists = resolve_exists(pr.path, pr.pathlen);
+		pr.exists = resolve_exists(&P->root, pr.path,
+		    pr.pathlen);
 	pr.cost = pr.op == OP_RUN ? exec_cost(r->args) : P->cfg.cost.base;
 	pstate_budget(P->state, &ps.consumed, &ps.reserved);
 	ps.now = time(NULL);

@@ -29,18 +29,25 @@
 
 #define RESOLVE	(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
 
+/*
+ * The work root at path (absolute, as /proc names it), whose policy's
+ * path rules apply to every file beneath it.
+ */
 int
-resolve_open_root(const char *root, struct audit_err *err)
+resolve_open_root(struct resolve_root *root, const char *path,
+    const struct policy *policy, struct audit_err *err)
 {
-	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return audit_errf(err, "%s: %s", root, strerror(errno));
-	return fd;
+	root->path = path;
+	root->policy = policy;
+	root->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root->fd < 0)
+		return audit_errf(err, "%s: %s", path, strerror(errno));
+	return 0;
 }
 
 static int
-open_how(const char *path, uint64_t flags, mode_t mode, uint64_t resolve)
+open_how(const struct resolve_root *root, const char *path, uint64_t flags,
+    mode_t mode, uint64_t resolve)
 {
 	struct open_how how;
 	int fd, tries = 0;
@@ -52,16 +59,17 @@ open_how(const char *path, uint64_t flags, mode_t mode, uint64_t resolve)
 	how.resolve = resolve;
 	/* EAGAIN: a rename raced the lookup; the kernel asks us to retry. */
 	do
-		fd = (int)syscall(SYS_openat2, P->root_fd, path, &how,
+		fd = (int)syscall(SYS_openat2, root->fd, path, &how,
 		    sizeof(how));
 	while (fd < 0 && errno == EAGAIN && ++tries < 16);
 	return fd;
 }
 
 int
-resolve_open(const char *path, uint64_t flags, mode_t mode)
+resolve_open(const struct resolve_root *root, const char *path,
+    uint64_t flags, mode_t mode)
 {
-	return open_how(path, flags, mode, RESOLVE);
+	return open_how(root, path, flags, mode, RESOLVE);
 }
 
 /* Map an openat2 failure to the protocol's kinds. */
@@ -70,8 +78,8 @@ resolve_error(struct fsop *o, const char *path)
 {
 	switch (errno) {
 	case EXDEV:
-		return fs_fail(o, KIND_SANDBOX_ESCAPE, "%s: resolving it leaves "
-		    "the work root", path);
+		return fs_fail(o, KIND_SANDBOX_ESCAPE, "%s: resolving it "
+		    "leaves the work root", path);
 	case ENOENT:
 		return fs_fail(o, KIND_NONE, "%s: no such file or directory",
 		    path);
@@ -79,7 +87,8 @@ resolve_error(struct fsop *o, const char *path)
 		return fs_fail(o, KIND_NONE, "%s: a component is not a "
 		    "directory", path);
 	case ELOOP:
-		return fs_fail(o, KIND_NONE, "%s: too many symbolic links", path);
+		return fs_fail(o, KIND_NONE, "%s: too many symbolic links",
+		    path);
 	default:
 		return fs_fail(o, KIND_NONE, "%s: %s", path, strerror(errno));
 	}
@@ -93,8 +102,9 @@ int
 resolve_recheck(struct fsop *o, int fd, char *out)
 {
 	char proc[64], real[PATH_MAX + 1];
+	const char *root = o->root->path;
 	struct policy_decision d;
-	size_t rootlen = strlen(P->cfg.root);
+	size_t rootlen = strlen(root);
 	ssize_t n;
 
 	audit_fmt(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -102,11 +112,11 @@ resolve_recheck(struct fsop *o, int fd, char *out)
 		return fs_fail(o, KIND_NONE, "cannot see which file was opened "
 		    "(is /proc mounted?): %s", strerror(errno));
 	real[n] = '\0';
-	if (strcmp(real, P->cfg.root) == 0)
+	if (strcmp(real, root) == 0)
 		strcpy(out, ".");
-	else if ((size_t)n > rootlen && strncmp(real, P->cfg.root,
+	else if ((size_t)n > rootlen && strncmp(real, root,
 	    rootlen) == 0 && (real[rootlen] == '/' ||
-	    strcmp(P->cfg.root, "/") == 0)) {
+	    strcmp(root, "/") == 0)) {
 		const char *rel = real + rootlen + (real[rootlen] == '/');
 
 		if (strlen(rel) > POLICY_PATH_MAX)
@@ -115,7 +125,7 @@ resolve_recheck(struct fsop *o, int fd, char *out)
 	} else
 		return fs_fail(o, KIND_SANDBOX_ESCAPE, "%s: the file opened is "
 		    "outside the work root", o->norm);
-	if (policy_path_permitted(&P->cfg.policy, out, strlen(out), &d) != 0)
+	if (policy_path_permitted(o->root->policy, out, strlen(out), &d) != 0)
 		return fs_fail(o, KIND_PATH_DENIED, "%s (reached through %s)",
 		    d.reason, o->norm);
 	return 0;
@@ -131,10 +141,11 @@ int
 resolve_checked(struct fsop *o, uint64_t flags, char *real)
 {
 	struct policy_decision d;
-	int fd = open_how(o->norm, flags, 0, RESOLVE | RESOLVE_NO_SYMLINKS);
+	int fd = open_how(o->root, o->norm, flags, 0, RESOLVE |
+	    RESOLVE_NO_SYMLINKS);
 
 	if (fd >= 0) {
-		if (policy_path_permitted(&P->cfg.policy, o->norm,
+		if (policy_path_permitted(o->root->policy, o->norm,
 		    o->normlen, &d) != 0) {
 			close(fd);
 			return fs_fail(o, KIND_PATH_DENIED, "%s", d.reason);
@@ -144,7 +155,7 @@ resolve_checked(struct fsop *o, uint64_t flags, char *real)
 	}
 	if (errno != ELOOP)
 		return resolve_error(o, o->norm);
-	fd = resolve_open(o->norm, flags, 0);
+	fd = resolve_open(o->root, o->norm, flags, 0);
 	if (fd < 0)
 		return resolve_error(o, o->norm);
 	if (resolve_recheck(o, fd, real) != 0) {
@@ -173,7 +184,7 @@ resolve_normalize(struct fsop *o, const json_t *args, int need)
 
 /* Does the request's path name something?  For write vs. edit. */
 int
-resolve_exists(const char *path, size_t len)
+resolve_exists(const struct resolve_root *root, const char *path, size_t len)
 {
 	char norm[POLICY_PATH_MAX + 1];
 	enum policy_kind kind;
@@ -183,7 +194,7 @@ resolve_exists(const char *path, size_t len)
 	if (policy_path_normalize(path, len, norm, sizeof(norm), &kind,
 	    &why) != 0)
 		return 0;
-	if ((fd = resolve_open(norm, O_PATH, 0)) < 0)
+	if ((fd = resolve_open(root, norm, O_PATH, 0)) < 0)
 		return 0;
 	close(fd);
 	return 1;
@@ -200,11 +211,11 @@ resolve_join(char *out, size_t outsz, const char *dir, const char *name)
 }
 
 int
-resolve_hidden(const char *path)
+resolve_hidden(const struct resolve_root *root, const char *path)
 {
 	struct policy_decision d;
 
-	return policy_path_permitted(&P->cfg.policy, path, strlen(path),
+	return policy_path_permitted(root->policy, path, strlen(path),
 	    &d) != 0;
 }
 
@@ -227,7 +238,7 @@ resolve_parent(struct fsop *o, char *parent_real, const char **base)
 		dir[slash - o->norm] = '\0';
 		*base = slash + 1;
 	}
-	if ((fd = resolve_open(dir, O_RDONLY | O_DIRECTORY, 0)) < 0)
+	if ((fd = resolve_open(o->root, dir, O_RDONLY | O_DIRECTORY, 0)) < 0)
 		return resolve_error(o, dir);
 	if (resolve_recheck(o, fd, parent_real) != 0) {
 		close(fd);
@@ -244,7 +255,7 @@ resolve_target(struct fsop *o, const char *parent_real, const char *base,
 	struct policy_decision d;
 
 	resolve_join(target, POLICY_PATH_MAX + 1, parent_real, base);
-	if (policy_path_permitted(&P->cfg.policy, target, strlen(target),
+	if (policy_path_permitted(o->root->policy, target, strlen(target),
 	    &d) != 0)
 		return fs_fail(o, KIND_PATH_DENIED, "%s", d.reason);
 	return 0;
@@ -252,12 +263,13 @@ resolve_target(struct fsop *o, const char *parent_real, const char *base,
 
 /* For exec.c: check what fd (opened for norm) really is. */
 int
-resolve_recheck_fd(int fd, const char *norm, char *real, enum policy_kind *kind,
-    char *why, size_t whysz)
+resolve_recheck_fd(const struct resolve_root *root, int fd, const char *norm,
+    char *real, enum policy_kind *kind, char *why, size_t whysz)
 {
 	struct fsop o;
 
 	memset(&o, 0, sizeof(o));
+	o.root = root;
 	o.kind = kind;
 	o.why = why;
 	o.whysz = whysz;

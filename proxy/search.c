@@ -73,7 +73,8 @@ walk_dir(struct walk *w, int dfd, const char *path, int depth)
 			break;
 		}
 		resolve_join(child, sizeof(child), path, de->d_name);
-		if (strlen(child) > POLICY_PATH_MAX || resolve_hidden(child))
+		if (strlen(child) > POLICY_PATH_MAX ||
+		    resolve_hidden(w->o->root, child))
 			continue;
 		if (w->visit(w, dirfd(dir), de->d_name, child) != 0)
 			break;
@@ -150,7 +151,7 @@ search_glob(struct fsop *o, const json_t *args)
 	gb.matches = json_array();
 	gb.baselen = strcmp(o->norm, ".") == 0 ? 0 : o->normlen + 1;
 	w.arg = &gb;
-	if (walk(&w, P->cfg.lim.grep_seconds) != 0) {
+	if (walk(&w, o->cfg->lim.grep_seconds) != 0) {
 		policy_glob_free(&gb.g);
 		json_decref(gb.matches);
 		return NULL;
@@ -303,8 +304,8 @@ search_grep(struct fsop *o, const json_t *args)
 	memset(&g, 0, sizeof(g));
 	if (!json_is_string(pv) || json_string_length(pv) == 0 ||
 	    json_string_length(pv) > GREP_LINE_MAX)
-		return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: expected 1 to "
-		    "4096 bytes"), NULL;
+		return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: expected 1 "
+		    "to 4096 bytes"), NULL;
 	if (get_bool(o, args, "regex", &regex) != 0 ||
 	    get_bool(o, args, "ignore_case", &icase) != 0)
 		return NULL;
@@ -317,13 +318,13 @@ search_grep(struct fsop *o, const json_t *args)
 			char e[128];
 
 			regerror(rc, &g.re, e, sizeof(e));
-			return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: %s", e),
-			    NULL;
+			return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: %s",
+			    e), NULL;
 		}
 		g.use_re = 1;
 	}
 	g.matches = json_array();
-	w.max = (size_t)P->cfg.lim.grep_matches;
+	w.max = (size_t)o->cfg->lim.grep_matches;
 	w.arg = &g;
 	/* A file is searched alone; a directory, all it holds. */
 	rc = -1;
@@ -335,11 +336,11 @@ search_grep(struct fsop *o, const json_t *args)
 			char *slash = strrchr(o->norm, '/');
 			int dfd;
 
-			w.deadline = time(NULL) + P->cfg.lim.grep_seconds;
+			w.deadline = time(NULL) + o->cfg->lim.grep_seconds;
 			if (slash != NULL)
 				*slash = '\0';
-			dfd = resolve_open(slash != NULL ? o->norm : ".",
-			    O_RDONLY | O_DIRECTORY, 0);
+			dfd = resolve_open(o->root, slash != NULL ? o->norm :
+			    ".", O_RDONLY | O_DIRECTORY, 0);
 			if (dfd >= 0) {
 				grep_visit(&w, dfd, slash != NULL ? slash + 1 :
 				    o->norm, real);
@@ -347,7 +348,7 @@ search_grep(struct fsop *o, const json_t *args)
 			}
 			rc = 0;
 		} else if (fd >= 0)
-			rc = walk(&w, P->cfg.lim.grep_seconds);
+			rc = walk(&w, o->cfg->lim.grep_seconds);
 		if (fd >= 0)
 			close(fd);
 	}
