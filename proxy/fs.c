@@ -361,7 +361,15 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 		unlinkat(dfd, tmp, 0);
 		return -1;
 	}
-	fsync(dfd);	/* the rename itself, durable */
+	/*
+	 * The rename itself, durable: until the directory is synced a crash
+	 * may bring the old file back.  The new one is in place by now, so
+	 * the error says so, and the agent and the record learn that the
+	 * write is not known to be on disk.
+	 */
+	if (fsync(dfd) != 0)
+		return fs_fail(o, KIND_NONE, "%s: written, but its directory "
+		    "could not be synced: %s", target, strerror(errno));
 	return 0;
 }
 
