@@ -409,6 +409,14 @@ spawner_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static int
+nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
 /* Send the run request with its four descriptors. */
 static int
 send_run(struct job *j, const char *const *argv, size_t argc, int fds[4])
@@ -521,8 +529,14 @@ exec_start(struct req *r)
 	if (get_stdin(j, r->args, r->d.reason, sizeof(r->d.reason)) != 0 ||
 	    (cwd = open_cwd(r)) < 0)
 		goto fail;
+	/*
+	 * The proxy's ends never block the loop; the command's ends stay
+	 * blocking, as a program expects of its standard streams.  Set
+	 * before the command starts, so a failure leaves nothing running.
+	 */
 	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 ||
-	    pipe2(pi, O_CLOEXEC) != 0) {
+	    pipe2(pi, O_CLOEXEC) != 0 || nonblocking(po[0]) != 0 ||
+	    nonblocking(pe[0]) != 0 || nonblocking(pi[1]) != 0) {
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "pipe: %s",
 		    strerror(errno));
 		goto fail;
@@ -545,8 +559,6 @@ exec_start(struct req *r)
 	close(cwd);
 	j->out = (struct stream){ po[0], { 0 }, { 0 }, 0, 1 };
 	j->err = (struct stream){ pe[0], { 0 }, { 0 }, 0, 1 };
-	fcntl(po[0], F_SETFL, O_NONBLOCK);
-	fcntl(pe[0], F_SETFL, O_NONBLOCK);
 	ev_io_init(&j->out.w, stream_cb, po[0], EV_READ);
 	ev_io_init(&j->err.w, stream_cb, pe[0], EV_READ);
 	j->out.w.data = j->err.w.data = j;
@@ -554,7 +566,6 @@ exec_start(struct req *r)
 	ev_io_start(P->loop, &j->err.w);
 	if (j->in_data != NULL && j->in_len > 0) {
 		j->in_fd = pi[1];
-		fcntl(pi[1], F_SETFL, O_NONBLOCK);
 		ev_io_init(&j->in_w, stdin_cb, pi[1], EV_WRITE);
 		j->in_w.data = j;
 		ev_io_start(P->loop, &j->in_w);

@@ -136,10 +136,13 @@ make_env(const struct config *c)
 	env[n++] = path;
 	if (asprintf(&env[n++], "HOME=%s", c->root) < 0)
 		return NULL;
-	env[n++] = strdup("LANG=C.UTF-8");
-	env[n++] = strdup("TMPDIR=/tmp");
+	/* A NULL here would end the environment early, silently. */
+	if ((env[n++] = strdup("LANG=C.UTF-8")) == NULL ||
+	    (env[n++] = strdup("TMPDIR=/tmp")) == NULL)
+		return NULL;
 	for (size_t i = 0; c->env[i] != NULL; i++)
-		env[n++] = strdup(c->env[i]);
+		if ((env[n++] = strdup(c->env[i])) == NULL)
+			return NULL;
 	return env;
 }
 
