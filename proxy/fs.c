@@ -373,29 +373,71 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 	return 0;
 }
 
+/* args.mode: create, truncate (the default) or append. */
+static int
+write_mode(struct fsop *o, const json_t *args, const char **mode)
+{
+	const json_t *mv = json_object_get(args, "mode");
+
+	*mode = "truncate";
+	if (mv == NULL)
+		return 0;
+	if (json_is_string(mv)) {
+		*mode = json_string_value(mv);
+		if (strcmp(*mode, "create") == 0 ||
+		    strcmp(*mode, "truncate") == 0 ||
+		    strcmp(*mode, "append") == 0)
+			return 0;
+	}
+	return fs_fail(o, KIND_BAD_REQUEST, "args.mode: expected create, "
+	    "truncate or append");
+}
+
+/*
+ * Append data to the request's path: through the name, beneath the
+ * root, then checked again (target is what was really opened).
+ */
+static int
+append(struct fsop *o, char *target, const char *data, size_t len,
+    int created)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	fd = resolve_open(o->root, o->norm, O_WRONLY | O_APPEND | O_CREAT |
+	    O_NONBLOCK, 0644);
+	if (fd < 0)
+		return resolve_error(o, o->norm);
+	if (resolve_recheck(o, fd, target) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0)
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		fs_fail(o, KIND_NONE, "%s: not a regular file", target);
+	else if ((created && owned(o->cfg, fd) != 0) ||
+	    audit_writeall(fd, data, len) != 0 || fsync(fd) != 0)
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+	else
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
 static json_t *
 do_write(struct fsop *o, const json_t *args)
 {
 	char parent[POLICY_PATH_MAX + 1], target[POLICY_PATH_MAX + 1];
-	const json_t *mv = json_object_get(args, "mode");
-	const char *mode = "truncate", *base;
+	const char *mode, *base;
 	char *data = NULL;
 	size_t len;
 	json_t *res = NULL;
-	int dfd, fd, created = 0;
+	int dfd, created = 0;
 	struct stat st;
 
-	if (mv != NULL) {
-		if (!json_is_string(mv))
-			return fs_fail(o, KIND_BAD_REQUEST, "args.mode: "
-			    "expected create, truncate or append"), NULL;
-		mode = json_string_value(mv);
-		if (strcmp(mode, "create") && strcmp(mode, "truncate") &&
-		    strcmp(mode, "append"))
-			return fs_fail(o, KIND_BAD_REQUEST, "args.mode: "
-			    "expected create, truncate or append"), NULL;
-	}
-	if (content(o, args, &data, &len) != 0)
+	if (write_mode(o, args, &mode) != 0 ||
+	    content(o, args, &data, &len) != 0)
 		return NULL;
 	if ((dfd = resolve_parent(o, parent, &base)) < 0)
 		goto out;
@@ -406,28 +448,9 @@ do_write(struct fsop *o, const json_t *args)
 		fs_fail(o, KIND_NONE, "%s: is a directory", target);
 		goto out;
 	}
-	if (strcmp(mode, "append") == 0) {
-		/* Through the name, beneath the root, then checked again. */
-		fd = resolve_open(o->root, o->norm, O_WRONLY | O_APPEND |
-		    O_CREAT | O_NONBLOCK, 0644);
-		if (fd < 0) {
-			resolve_error(o, o->norm);
-			goto out;
-		}
-		if (resolve_recheck(o, fd, target) != 0 ||
-		    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    (created && owned(o->cfg, fd) != 0) ||
-		    audit_writeall(fd, data, len) != 0 ||
-		    fsync(fd) != 0) {
-			if (*o->why == '\0')
-				fs_fail(o, KIND_NONE, "%s: %s", target,
-				    S_ISREG(st.st_mode) ? strerror(errno) :
-				    "not a regular file");
-			close(fd);
-			goto out;
-		}
-		close(fd);
-	} else if (replace(o, dfd, base, target, data, len,
+	if (strcmp(mode, "append") == 0 ?
+	    append(o, target, data, len, created) != 0 :
+	    replace(o, dfd, base, target, data, len,
 	    strcmp(mode, "create") == 0) != 0)
 		goto out;
 	outcome_bytes(o->r, data, len);

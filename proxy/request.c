@@ -252,6 +252,51 @@ refuse:
 	return -1;
 }
 
+/*
+ * What the policy is asked about r: its pod, operation and path, its
+ * args checked (argv into argv), and what it would cost.
+ */
+static int
+policy_request_of(struct req *r, struct policy_request *pr,
+    const char **argv)
+{
+	const json_t *pathv = json_object_get(r->args, "path");
+	char why[POLICY_REASON_MAX];
+
+	memset(pr, 0, sizeof(*pr));
+	if (strcmp(json_string_value(json_object_get(r->req, "pod")),
+	    P->cfg.pod) != 0)
+		return denied(r, KIND_BAD_REQUEST, "this proxy serves pod %s",
+		    P->cfg.pod);
+	if (policy_op_from_name(r->op, &pr->op) != 0 ||
+	    pr->op == OP_WEB_SEARCH || pr->op == OP_WEB_FETCH)
+		return denied(r, KIND_BAD_REQUEST, "unknown operation");
+	r->pop = pr->op;
+	if (pathv != NULL) {
+		if (!json_is_string(pathv))
+			return denied(r, KIND_BAD_REQUEST, "args.path: "
+			    "expected a string");
+		pr->path = json_string_value(pathv);
+		pr->pathlen = json_string_length(pathv);
+	} else if (pr->op == OP_GLOB || pr->op == OP_GREP ||
+	    pr->op == OP_LIST) {
+		pr->path = ".";
+		pr->pathlen = 1;
+	}
+	if (pr->op == OP_RUN && (exec_argv(r->args, argv, &pr->argc, why,
+	    sizeof(why)) != 0 || exec_check(r->args, why, sizeof(why)) != 0))
+		return denied(r, KIND_BAD_REQUEST, "%s", why);
+	if (pr->op != OP_RUN && fs_check_args(pr->op, r->args, why,
+	    sizeof(why)) != 0)
+		return denied(r, KIND_BAD_REQUEST, "%s", why);
+	pr->argv = argv;
+	if (pr->op == OP_WRITE && pr->path != NULL)
+		pr->exists = resolve_exists(&P->root, pr->path, pr->pathlen);
+	pr->cost = pr->op == OP_RUN ? exec_cost(r->args) :
+	    P->cfg.cost.base;
+	return 0;
+}
+
 /* Steps of the decision the policy cannot take alone. */
 static int
 decide(struct req *r)
@@ -259,40 +304,10 @@ decide(struct req *r)
 	struct policy_request pr;
 	struct policy_state ps;
 	const char *argv[POLICY_ARGV_MAX + 1];
-	const json_t *pathv = json_object_get(r->args, "path");
 	json_t *token = json_object_get(r->req, "approval");
-	char why[POLICY_REASON_MAX];
 
-	memset(&pr, 0, sizeof(pr));
-	if (strcmp(json_string_value(json_object_get(r->req, "pod")),
-	    P->cfg.pod) != 0)
-		return denied(r, KIND_BAD_REQUEST, "this proxy serves pod %s",
-		    P->cfg.pod);
-	if (policy_op_from_name(r->op, &pr.op) != 0 ||
-	    pr.op == OP_WEB_SEARCH || pr.op == OP_WEB_FETCH)
-		return denied(r, KIND_BAD_REQUEST, "unknown operation");
-	r->pop = pr.op;
-	if (pathv != NULL) {
-		if (!json_is_string(pathv))
-			return denied(r, KIND_BAD_REQUEST, "args.path: "
-			    "expected a string");
-		pr.path = json_string_value(pathv);
-		pr.pathlen = json_string_length(pathv);
-	} else if (pr.op == OP_GLOB || pr.op == OP_GREP || pr.op == OP_LIST) {
-		pr.path = ".";
-		pr.pathlen = 1;
-	}
-	if (pr.op == OP_RUN && (exec_argv(r->args, argv, &pr.argc, why,
-	    sizeof(why)) != 0 || exec_check(r->args, why, sizeof(why)) != 0))
-		return denied(r, KIND_BAD_REQUEST, "%s", why);
-	if (pr.op != OP_RUN && fs_check_args(pr.op, r->args, why,
-	    sizeof(why)) != 0)
-		return denied(r, KIND_BAD_REQUEST, "%s", why);
-	pr.argv = argv;
-	if (pr.op == OP_WRITE && pr.path != NULL)
-		pr.exists = resolve_exists(&P->root, pr.path,
-		    pr.pathlen);
-	pr.cost = pr.op == OP_RUN ? exec_cost(r->args) : P->cfg.cost.base;
+	if (policy_request_of(r, &pr, argv) != 0)
+		return -1;
 	pstate_budget(P->state, &ps.consumed, &ps.reserved);
 	ps.now = time(NULL);
 	pr.approved = token != NULL;	/* checked below, if needed */

@@ -131,6 +131,22 @@ glob_visit(struct walk *w, int dfd, const char *name, const char *path)
 	return 0;
 }
 
+/* A search's result, and its outcome: how many it found; steals. */
+static json_t *
+result(const struct walk *w, json_t *matches)
+{
+	struct fsop *o = w->o;
+	json_t *res;
+
+	json_decref(o->r->outcome);
+	o->r->outcome = json_pack("{s:I}", "matches", (json_int_t)w->found);
+	res = json_pack("{s:o, s:b}", "matches", matches, "truncated",
+	    w->truncated);
+	if (w->stopped != NULL)
+		json_object_set_new(res, "stopped", json_string(w->stopped));
+	return res;
+}
+
 json_t *
 search_glob(struct fsop *o, const json_t *args)
 {
@@ -138,7 +154,6 @@ search_glob(struct fsop *o, const json_t *args)
 	struct walk w = { o, glob_visit, 0, 0, GLOB_MAX, 0, NULL, NULL };
 	struct globber gb;
 	const char *why;
-	json_t *res;
 
 	if (!json_is_string(pv))
 		return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: expected a "
@@ -157,13 +172,7 @@ search_glob(struct fsop *o, const json_t *args)
 		return NULL;
 	}
 	policy_glob_free(&gb.g);
-	json_decref(o->r->outcome);
-	o->r->outcome = json_pack("{s:I}", "matches", (json_int_t)w.found);
-	res = json_pack("{s:o, s:b}", "matches", gb.matches, "truncated",
-	    w.truncated);
-	if (w.stopped != NULL)
-		json_object_set_new(res, "stopped", json_string(w.stopped));
-	return res;
+	return result(&w, gb.matches);
 }
 
 struct grepper {
@@ -217,10 +226,68 @@ line_matches(struct grepper *g, char *line, size_t n)
 	return memmem(line, n, g->fixed, g->fixedlen) != NULL;
 }
 
+/* A matching line: -1 when the walk already has all it may return. */
+static int
+grep_found(struct walk *w, const char *path, size_t lineno, const char *p,
+    size_t len)
+{
+	struct grepper *g = w->arg;
+
+	if (w->found == w->max) {
+		w->truncated = 1;
+		w->stopped = "matches";
+		return -1;
+	}
+	w->found++;
+	json_array_append_new(g->matches, json_pack("{s:s, s:I, s:o}",
+	    "path", path, "line", (json_int_t)lineno, "text",
+	    line_text(p, len)));
+	return 0;
+}
+
+/*
+ * The lines of buf[0, have): each whole one, and the start of one longer
+ * than GREP_LINE_MAX (its rest skipped).  Returns the bytes taken (a
+ * line's start without its end waits for more), or -1 once the walk has
+ * all the matches it may return.
+ */
+static ssize_t
+grep_lines(struct walk *w, const char *path, char *buf, size_t have,
+    size_t *lineno)
+{
+	char *p = buf, *end;
+
+	for (;;) {
+		char *nl = memchr(p, '\n', have - (size_t)(p - buf));
+		size_t len;
+
+		if (nl == NULL && (size_t)(buf + have - p) < GREP_LINE_MAX)
+			break;
+		end = nl != NULL ? nl : p + GREP_LINE_MAX;
+		len = (size_t)(end - p);
+		if (len > GREP_LINE_MAX)
+			len = GREP_LINE_MAX;	/* look at the start */
+		(*lineno)++;
+		if (line_matches(w->arg, p, len) &&
+		    grep_found(w, path, *lineno, p, len) != 0)
+			return -1;
+		if (nl == NULL) {
+			/* A line past the limit: skip its rest. */
+			p = end;
+			while (p < buf + have && *p != '\n')
+				p++;
+			if (p < buf + have)
+				p++;
+			break;
+		}
+		p = nl + 1;
+	}
+	return p - buf;
+}
+
 static int
 grep_visit(struct walk *w, int dfd, const char *name, const char *path)
 {
-	struct grepper *g = w->arg;
 	char buf[65536 + GREP_LINE_MAX + 1];
 	size_t have = 0, lineno = 0;
 	struct stat st;
@@ -235,7 +302,7 @@ grep_visit(struct walk *w, int dfd, const char *name, const char *path)
 		return 0;
 	}
 	while ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
-		char *p = buf, *end;
+		ssize_t took;
 
 		have += (size_t)n;
 		/* Binary files (a NUL near the start) are skipped. */
@@ -243,44 +310,12 @@ grep_visit(struct walk *w, int dfd, const char *name, const char *path)
 			break;
 		}
 		first = 0;
-		for (;;) {
-			char *nl = memchr(p, '\n', have - (size_t)(p - buf));
-			size_t len;
-
-			if (nl == NULL && (size_t)(buf + have - p) <
-			    GREP_LINE_MAX)
-				break;
-			end = nl != NULL ? nl : p + GREP_LINE_MAX;
-			len = (size_t)(end - p);
-			if (len > GREP_LINE_MAX)
-				len = GREP_LINE_MAX;	/* look at the start */
-			lineno++;
-			if (line_matches(g, p, len)) {
-				if (w->found == w->max) {
-					w->truncated = 1;
-					w->stopped = "matches";
-					close(fd);
-					return -1;
-				}
-				w->found++;
-				json_array_append_new(g->matches, json_pack(
-				    "{s:s, s:I, s:o}", "path", path, "line",
-				    (json_int_t)lineno, "text",
-				    line_text(p, len)));
-			}
-			if (nl == NULL) {
-				/* A line past the limit: skip its rest. */
-				p = end;
-				while (p < buf + have && *p != '\n')
-					p++;
-				if (p < buf + have)
-					p++;
-				break;
-			}
-			p = nl + 1;
+		if ((took = grep_lines(w, path, buf, have, &lineno)) < 0) {
+			close(fd);
+			return -1;
 		}
-		have -= (size_t)(p - buf);
-		memmove(buf, p, have);
+		have -= (size_t)took;
+		memmove(buf, buf + took, have);
 		if (time(NULL) > w->deadline) {
 			w->truncated = 1;
 			w->stopped = "time";
@@ -291,78 +326,87 @@ grep_visit(struct walk *w, int dfd, const char *name, const char *path)
 	return 0;
 }
 
-json_t *
-search_grep(struct fsop *o, const json_t *args)
+/* The pattern of args, as g matches it. */
+static int
+grep_compile(struct fsop *o, const json_t *args, struct grepper *g)
 {
 	const json_t *pv = json_object_get(args, "pattern");
-	struct walk w = { o, grep_visit, 0, 0, 0, 0, NULL, NULL };
-	struct grepper g;
-	struct stat st;
 	int regex = 0, icase = 0, rc;
-	json_t *res;
 
-	memset(&g, 0, sizeof(g));
+	memset(g, 0, sizeof(*g));
 	if (!json_is_string(pv) || json_string_length(pv) == 0 ||
 	    json_string_length(pv) > GREP_LINE_MAX)
 		return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: expected 1 "
-		    "to 4096 bytes"), NULL;
+		    "to 4096 bytes");
 	if (get_bool(o, args, "regex", &regex) != 0 ||
 	    get_bool(o, args, "ignore_case", &icase) != 0)
-		return NULL;
-	g.fixed = json_string_value(pv);
-	g.fixedlen = json_string_length(pv);
-	g.icase = icase;
+		return -1;
+	g->fixed = json_string_value(pv);
+	g->fixedlen = json_string_length(pv);
+	g->icase = icase;
 	if (regex) {
-		if ((rc = regcomp(&g.re, g.fixed, REG_EXTENDED | REG_NOSUB |
+		if ((rc = regcomp(&g->re, g->fixed, REG_EXTENDED | REG_NOSUB |
 		    (icase ? REG_ICASE : 0))) != 0) {
 			char e[128];
 
-			regerror(rc, &g.re, e, sizeof(e));
+			regerror(rc, &g->re, e, sizeof(e));
 			return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: %s",
-			    e), NULL;
+			    e);
 		}
-		g.use_re = 1;
+		g->use_re = 1;
 	}
+	return 0;
+}
+
+/* A file is searched alone; a directory, all it holds. */
+static int
+grep_path(struct walk *w)
+{
+	struct fsop *o = w->o;
+	char real[POLICY_PATH_MAX + 1];
+	struct stat st;
+	int fd, rc = 0;
+
+	if ((fd = resolve_checked(o, O_PATH, real)) < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		char *slash = strrchr(o->norm, '/');
+		int dfd;
+
+		w->deadline = time(NULL) + o->cfg->lim.grep_seconds;
+		if (slash != NULL)
+			*slash = '\0';
+		dfd = resolve_open(o->root, slash != NULL ? o->norm : ".",
+		    O_RDONLY | O_DIRECTORY, 0);
+		if (dfd >= 0) {
+			grep_visit(w, dfd, slash != NULL ? slash + 1 :
+			    o->norm, real);
+			close(dfd);
+		}
+	} else
+		rc = walk(w, o->cfg->lim.grep_seconds);
+	close(fd);
+	return rc;
+}
+
+json_t *
+search_grep(struct fsop *o, const json_t *args)
+{
+	struct walk w = { o, grep_visit, 0, 0, 0, 0, NULL, NULL };
+	struct grepper g;
+	int rc;
+
+	if (grep_compile(o, args, &g) != 0)
+		return NULL;
 	g.matches = json_array();
 	w.max = (size_t)o->cfg->lim.grep_matches;
 	w.arg = &g;
-	/* A file is searched alone; a directory, all it holds. */
-	rc = -1;
-	{
-		char real[POLICY_PATH_MAX + 1];
-		int fd = resolve_checked(o, O_PATH, real);
-
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-			char *slash = strrchr(o->norm, '/');
-			int dfd;
-
-			w.deadline = time(NULL) + o->cfg->lim.grep_seconds;
-			if (slash != NULL)
-				*slash = '\0';
-			dfd = resolve_open(o->root, slash != NULL ? o->norm :
-			    ".", O_RDONLY | O_DIRECTORY, 0);
-			if (dfd >= 0) {
-				grep_visit(&w, dfd, slash != NULL ? slash + 1 :
-				    o->norm, real);
-				close(dfd);
-			}
-			rc = 0;
-		} else if (fd >= 0)
-			rc = walk(&w, o->cfg->lim.grep_seconds);
-		if (fd >= 0)
-			close(fd);
-	}
+	rc = grep_path(&w);
 	if (g.use_re)
 		regfree(&g.re);
 	if (rc != 0) {
 		json_decref(g.matches);
 		return NULL;
 	}
-	json_decref(o->r->outcome);
-	o->r->outcome = json_pack("{s:I}", "matches", (json_int_t)w.found);
-	res = json_pack("{s:o, s:b}", "matches", g.matches, "truncated",
-	    w.truncated);
-	if (w.stopped != NULL)
-		json_object_set_new(res, "stopped", json_string(w.stopped));
-	return res;
+	return result(&w, g.matches);
 }
