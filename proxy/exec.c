@@ -240,11 +240,11 @@ finish(struct job *j)
 	if (j->timed_out) {
 		audit_fmt(msg, sizeof(msg), "the command ran for longer than %d "
 		    "s and was killed, with everything it started", j->timeout);
-		r->response = response_error(r, "timeout", msg);
+		r->response = respond_error(r, "timeout", msg);
 		json_object_update(json_object_get(r->response, "error"), res);
 		json_decref(res);
 	} else
-		r->response = response_ok(r, res);
+		r->response = respond_ok(r, res);
 	used = P->cfg.cost.base + P->cfg.cost.run_second *
 	    (int64_t)ceil(secs);
 	pstate_settle(P->state, r->reserved, used);
@@ -361,7 +361,7 @@ start_failed(struct job *j, int error)
 	close_stream(&j->err);
 	r->outcome = json_pack("{s:s, s:s}", "status", "error",
 	    "reason", msg);
-	r->response = response_error(r, "io_error", msg);
+	r->response = respond_error(r, "io_error", msg);
 	pstate_settle(P->state, r->reserved, P->cfg.cost.base);
 	r->reserved = 0;
 	P->commands--;

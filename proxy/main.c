@@ -372,7 +372,7 @@ main(int argc, char **argv)
 	    p->cfg.policy.budget.consumed, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	/* Before any thread and before our own filter, which has no exec. */
-	if (spawner_start(&p->cfg, &sock, &facts, &e) != 0)
+	if (spawn_start(&p->cfg, &sock, &facts, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	pthread_mutex_init(&p->done_mu, NULL);
 	/* Not the default loop: that one would reap children (SIGCHLD). */

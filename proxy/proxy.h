@@ -117,14 +117,14 @@ struct proxy {
 extern struct proxy *P;
 
 /* serve.c */
+#define CHANNEL_RETRY_MS 50	/* a port without its host, looked at */
 int	 serve_listen(struct proxy *, struct audit_err *);
+void	 serve_send(struct conn *, json_t *);
+void	 serve_send_raw(struct conn *, const char *, size_t);
+void	 serve_release(struct conn *);
 
 /* -I (init.c): PID 1's work; returns in the proxy proper. */
-#define CHANNEL_RETRY_MS 50	/* a port without its host, looked at */
 void	 init_pid1(struct config *);
-void	 conn_send(struct conn *, json_t *);
-void	 conn_send_raw(struct conn *, const char *, size_t);
-void	 conn_release(struct conn *);
 
 /* request.c */
 int	 request_parse(struct req *, const char *, size_t, const char **);
@@ -145,7 +145,7 @@ int	 worker_start(struct audit_err *);
 void	 worker_submit(struct req *);
 
 /* respond.c */
-json_t	*response_ok(const struct req *, json_t *);
-json_t	*response_error(const struct req *, const char *, const char *);
+json_t	*respond_ok(const struct req *, json_t *);
+json_t	*respond_error(const struct req *, const char *, const char *);
 
 #endif /* NUCLEUS_PROXY_H */

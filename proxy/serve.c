@@ -69,7 +69,7 @@ maybe_done(struct conn *c)
 
 /* A request of c is answered (or abandoned). */
 void
-conn_release(struct conn *c)
+serve_release(struct conn *c)
 {
 	c->pending--;
 	if (c->closed && c->pending == 0)
@@ -118,7 +118,7 @@ flush(struct conn *c)
 static void queued(struct conn *);
 
 void
-conn_send(struct conn *c, json_t *resp)
+serve_send(struct conn *c, json_t *resp)
 {
 	struct audit_err e;
 	size_t at = c->out.len;
@@ -136,7 +136,7 @@ conn_send(struct conn *c, json_t *resp)
 
 /* Lines made elsewhere (the audit records of -A), as they are. */
 void
-conn_send_raw(struct conn *c, const char *p, size_t len)
+serve_send_raw(struct conn *c, const char *p, size_t len)
 {
 	if (c->closed || len == 0)
 		return;

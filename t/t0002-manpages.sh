@@ -47,7 +47,7 @@ test_expect_success 'the code names no error kind outside that list' '
 	    grep -oE "\"[a-z_]+\"" | tr -d "\"" | grep -v "^none$" >code &&
 	# Lines that build a response or set a kind, less the words
 	# around the kind in them.
-	grep -hE "kind|response_error|malformed\(" "$top"/proxy/*.c |
+	grep -hE "kind|respond_error|malformed\(" "$top"/proxy/*.c |
 	    grep -oE "\"[a-z_]+\"" | tr -d "\"" |
 	    grep -vxE "bytes|decision|deny|error|id|kind|ok|response|type|v" >>code &&
 	# The authority names its kinds where it refuses.
