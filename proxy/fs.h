@@ -32,6 +32,10 @@ struct fsop {
 
 int	 fs_fail(struct fsop *, enum policy_kind, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+#ifdef __clang_analyzer__
+/* Always -1, for scan-build (see audit_errf() in audit.h). */
+#define fs_fail(...)	(fs_fail(__VA_ARGS__), -1)
+#endif
 json_t	*fs_do(struct req *, enum policy_kind *, char *, size_t);
 int	 fs_check_args(enum policy_op, const json_t *, char *, size_t);
 

@@ -543,10 +543,14 @@ request_advance(struct req *r)
 		return;
 	}
 	switch (r->stage) {
-	case STAGE_SEARCH:
-		read_done(r, r->found, r->found_kind, r->found_why);
+	case STAGE_SEARCH: {
+		json_t *found = r->found;
+
+		/* read_done() takes the result, and may free r. */
 		r->found = NULL;
+		read_done(r, found, r->found_kind, r->found_why);
 		return;
+	}
 	case STAGE_DECIDE:
 		effect(r);
 		return;
