@@ -483,7 +483,7 @@ message(struct spawner *s, char *data)
  * kernel offers cannot be made.
  */
 int
-spawner_start(const struct config *c, int *sock, struct spawn_facts *facts,
+spawn_start(const struct config *c, int *sock, struct spawn_facts *facts,
     struct audit_err *err)
 {
 	static struct spawner s;
