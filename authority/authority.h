@@ -188,8 +188,8 @@ void	 admin_line(struct lines_conn *, const char *, size_t);
 void	 admin_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 admin_broadcast(const json_t *);
 
-/* recover.c */
-int	 recover(const char *, struct audit_err *);
+/* recover.c: at start, what a stop left out. */
+int	 recover_log(const char *, struct audit_err *);
 
 /* decide.c: state changes, their records and their answers. */
 void	 job_queue(struct job *);
@@ -216,6 +216,26 @@ int	 cmd_ask(int, char **);
 int	 cmd_status(int, char **);
 
 int64_t	 now_s(void);
-void	 usage(void) __attribute__((noreturn));
+
+/* options.c: the command line. */
+struct serve_opts {
+	const char *dir, *keyfile, *keyring, *rulesfile, *reqsock, *adminsock;
+	const char *logpath, *statepath;
+	gid_t	 gid;		/* of the sockets; -1: the daemon's */
+};
+
+void	 authority_usage(void) __attribute__((noreturn));
+void	 serve_options(struct authority *, struct serve_opts *, int, char **);
+
+/* serve.c: serve's steps, each named in main.c. */
+void	 serve_load(struct authority *, const struct serve_opts *);
+void	 serve_check(const struct authority *);
+int	 serve_open(struct authority *, const struct serve_opts *,
+	    struct audit_err *);
+void	 serve_watch(struct authority *);
+int	 serve_listen(struct authority *, const struct serve_opts *,
+	    struct audit_err *);
+int	 serve_record_start(const struct authority *, struct audit_err *);
+void	 serve_stop(struct authority *);
 
 #endif /* NUCLEUS_AUTHORITY_H */

@@ -230,22 +230,22 @@ cmd_admin(const char *cmd, int argc, char **argv)
 		case 'j': raw = 1; break;
 		case 'r':
 			if (strcmp(cmd, "deny") != 0)
-				usage();
+				authority_usage();
 			reason = optarg;
 			break;
 		case 't':
 			if (strcmp(cmd, "grant") != 0)
-				usage();
+				authority_usage();
 			ttl = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || ttl < 1 || ttl > TTL_MAX)
 				die("-t %s: expected 1 to 300 seconds",
 				    optarg);
 			break;
-		default: usage();
+		default: authority_usage();
 		}
 	}
 	if (argc - optind != want_id)
-		usage();
+		authority_usage();
 	if (sock == NULL)
 		sock = in_dir(dir, "admin.sock");
 	args = json_object();
@@ -327,11 +327,11 @@ cmd_keygen(int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'k': path = optarg; break;
-		default: usage();
+		default: authority_usage();
 		}
 	}
 	if (argc - optind != 1)
-		usage();
+		authority_usage();
 	if (path == NULL)
 		path = in_dir(dir, "authority.key");
 	if (audit_seckey_generate(&k, argv[optind], &e) != 0 ||
@@ -366,11 +366,11 @@ agent_opts(struct agent_opts *o, int argc, char **argv, int ask)
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->sock = optarg; break;
 		case 'm': o->reason = optarg; break;
-		default: usage();
+		default: authority_usage();
 		}
 	}
 	if (o->keyfile == NULL)
-		usage();
+		authority_usage();
 	if (o->sock == NULL)
 		o->sock = in_dir(o->dir, "request.sock");
 	if (audit_seckey_load(&o->key, o->keyfile, &e) != 0)
@@ -389,7 +389,7 @@ cmd_ask(int argc, char **argv)
 
 	agent_opts(&ao, argc, argv, 1);
 	if (argc - optind != 3)
-		usage();
+		authority_usage();
 	if ((a.args = wire_args(argv[optind + 2], &e)) == NULL)
 		die("%s", e.msg);
 	a.sock = ao.sock;
@@ -415,7 +415,7 @@ cmd_status(int argc, char **argv)
 
 	agent_opts(&ao, argc, argv, 0);
 	if (argc - optind != 1)
-		usage();
+		authority_usage();
 	o = json_pack("{s:s}", "id", argv[optind]);
 	if (o == NULL || wire_sign(o, "approval-status", ao.key, &e) != 0)
 		die("%s", o == NULL ? "the id must be UTF-8 text" : e.msg);

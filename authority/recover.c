@@ -198,7 +198,7 @@ decision_name(const json_t *rec)
 }
 
 int
-recover(const char *logpath, struct audit_err *err)
+recover_log(const char *logpath, struct audit_err *err)
 {
 	struct recovery r = { .now = now_s() };
 	int written = 0, rc = -1;
