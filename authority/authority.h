@@ -83,8 +83,8 @@ const struct rule *rules_find(const struct rules *, const char *,
 struct rule *rules_match(struct rules *, const char *, const char *,
 	    const char *, const json_t *, int64_t, int *);
 void	 rule_count(struct rule *, int64_t);
-int	 op_known(const char *);
-int	 pod_glob_match(const char *, const char *);
+int	 rules_op_known(const char *);
+int	 rules_pod_match(const char *, const char *);
 
 /* store.c: what survives a restart, in LMDB. */
 struct store;
