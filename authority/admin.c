@@ -67,7 +67,7 @@ refuse(struct lines_conn *c, struct acmd *q, const char *kind, const char *why)
 			json_object_set_new(ev, "id", json_sprintf("%llu",
 			    (unsigned long long)q->id));
 	}
-	queue(c, 0, ev, response_error(q->echo, kind, why));
+	queue(c, 0, ev, authority_error(q->echo, kind, why));
 }
 
 int
@@ -80,7 +80,7 @@ admin_accept(struct lines_conn *c)
 			return 0;
 	ev = json_pack("{s:s, s:I, s:I}", "event", "admin.refused", "uid",
 	    (json_int_t)c->uid, "pid", (json_int_t)c->pid);
-	queue(c, 0, ev, response_error(NULL, "forbidden", "this uid is not "
+	queue(c, 0, ev, authority_error(NULL, "forbidden", "this uid is not "
 	    "an operator of the authority"));
 	return -1;
 }
@@ -97,7 +97,7 @@ admin_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 		json_object_set_new(ev, "bytes", json_integer((json_int_t)len));
 		json_object_set_new(ev, "line_hash", json_string(hex));
 	}
-	queue(c, 0, ev, response_error(NULL, "too_large", "the line is "
+	queue(c, 0, ev, authority_error(NULL, "too_large", "the line is "
 	    "longer than the limit"));
 }
 
@@ -256,7 +256,7 @@ decide_mark(json_t *rec, const struct lines_conn *c, uint64_t id, int grant,
 		    json_incref((json_t *)reason) : json_string(""));
 		return 0;
 	}
-	if ((token = mint_token(rec, id, now, ttl, &e)) == NULL)
+	if ((token = mint_token(rec, id, now, ttl, A->key, &e)) == NULL)
 		return -1;
 	json_object_set_new(rec, "state", json_string("granted"));
 	json_object_set_new(rec, "token", token);
@@ -332,7 +332,7 @@ decide(struct lines_conn *c, struct acmd *q, int grant)
 		refuse(c, q, "internal", "the state cannot be written");
 		return;
 	}
-	pend_del(q->id);
+	pending_del(q->id);
 	decide_answer(c, q, rec, grant);
 	json_decref(rec);
 }

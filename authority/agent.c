@@ -25,7 +25,7 @@ static const char *const status_members[] = {
 };
 
 json_t *
-response_error(const json_t *echo, const char *kind, const char *msg)
+authority_error(const json_t *echo, const char *kind, const char *msg)
 {
 	return json_pack("{s:s, s:i, s:O, s:b, s:{s:s, s:s}}", "type",
 	    "response", "v", 1, "id", echo != NULL ? echo : json_null(),
@@ -132,18 +132,19 @@ envelope(struct areq *q)
 	return 0;
 }
 
-/* Who signed it, and may they ask. */
+/* Who signed it (a key of agents), and may they ask, now, within skew. */
 int
-agent_authenticate(struct areq *q, int64_t now)
+agent_authenticate(struct areq *q, const struct audit_keyring *agents,
+    int skew, int64_t now)
 {
 	const struct audit_pubkey *k, *signer;
 	static char why[sizeof(((struct audit_err *)0)->msg) + 64];
 	struct audit_err e;
 
-	if ((k = audit_keyring_find(&A->agents, q->kid)) == NULL)
+	if ((k = audit_keyring_find(agents, q->kid)) == NULL)
 		return fail(q, "auth_failed", "kid: not in the authority's "
 		    "keyring");
-	if (audit_verify(q->obj, q->type, &A->agents, &signer, &e) != 0) {
+	if (audit_verify(q->obj, q->type, agents, &signer, &e) != 0) {
 		audit_fmt(why, sizeof(why), "sig: %s", e.msg);
 		return fail(q, "auth_failed", why);
 	}
@@ -151,7 +152,7 @@ agent_authenticate(struct areq *q, int64_t now)
 	if (k->role[0] != '\0' && strcmp(k->role, "agent") != 0)
 		return fail(q, "forbidden", "only keys with the role agent "
 		    "may ask for approvals");
-	if (q->ts < now - A->skew || q->ts > now + A->skew)
+	if (q->ts < now - skew || q->ts > now + skew)
 		return fail(q, "replayed", "ts: too far from the authority's "
 		    "clock");
 	return 0;
@@ -243,7 +244,7 @@ refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 		job_free(j);
 		return;
 	}
-	j->answer = response_error(q->echo, q->kind, q->why);
+	j->answer = authority_error(q->echo, q->kind, q->why);
 	job_queue(j);
 }
 
@@ -263,7 +264,7 @@ agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 		job_free(j);
 		return;
 	}
-	j->answer = response_error(NULL, "too_large", why);
+	j->answer = authority_error(NULL, "too_large", why);
 	job_queue(j);
 }
 
@@ -325,7 +326,7 @@ new_record(const struct areq *q, uint64_t id, int64_t now,
 	if (rec == NULL || rule == NULL)
 		return rec;
 	token = mint_token(rec, id, now, rule->ttl > 0 ? rule->ttl : A->ttl,
-	    &e);
+	    A->key, &e);
 	if (token == NULL) {
 		json_decref(rec);
 		return NULL;
@@ -419,7 +420,7 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 	if (rule != NULL)
 		rule_count(rule, now);
 	else
-		pend_add(id, now + A->expire);
+		pending_add(id, now + A->expire);
 	rc = new_answer(c, q, id, rec, rule, capped);
 	json_decref(rec);
 	return rc;
@@ -502,7 +503,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 	int rc;
 
 	if (A->stopped) {
-		json_t *r = response_error(NULL, "unavailable", "the "
+		json_t *r = authority_error(NULL, "unavailable", "the "
 		    "authority's audit log has stopped");
 
 		lines_send(c, r);
@@ -510,7 +511,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 		return;
 	}
 	if ((rc = agent_parse(&q, line, len)) == 0 &&
-	    (rc = agent_authenticate(&q, now)) == 0 &&
+	    (rc = agent_authenticate(&q, &A->agents, A->skew, now)) == 0 &&
 	    (rc = agent_body(&q)) == 0)
 		rc = strcmp(q.type, "approval-request") == 0 ?
 		    new_request(c, &q, now) : status(c, &q);

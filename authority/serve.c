@@ -144,14 +144,14 @@ serve_watch(struct authority *a)
 	ev_async_start(a->loop, &a->done_async);
 	ev_prepare_init(&a->flush, job_flush);
 	ev_prepare_start(a->loop, &a->flush);
-	ev_timer_init(&a->tick, expire_tick, 0., 1.);
+	ev_timer_init(&a->tick, pending_tick, 0., 1.);
 	ev_timer_start(a->loop, &a->tick);
 	ev_signal_init(&sigterm, stop, SIGTERM);
 	ev_signal_start(a->loop, &sigterm);
 	ev_signal_init(&sigint, stop, SIGINT);
 	ev_signal_start(a->loop, &sigint);
 	signal(SIGPIPE, SIG_IGN);
-	expire_tick(a->loop, &a->tick, 0);
+	pending_tick(a->loop, &a->tick, 0);
 }
 
 /* The admin socket first: once the request socket is there, both are. */
