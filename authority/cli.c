@@ -343,6 +343,9 @@ cmd_admin(const char *cmd, int argc, char **argv)
 	}
 	json_decref(resp);
 	wire_reader_free(&r);
+	/* A list that did not reach its reader is not a success. */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("standard output: %s", strerror(errno));
 	return rc;
 }
 
