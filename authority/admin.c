@@ -137,7 +137,14 @@ cmd_list(struct lines_conn *c, struct acmd *q)
 		refuse(c, q, "internal", "the state cannot be read");
 		return;
 	}
-	(void)store_each(A->store, txn, list_each, &l);
+	if (store_each(A->store, txn, list_each, &l) != 0) {
+		/* a list cut short without saying so would mislead */
+		mdb_txn_abort(txn);
+		json_decref(l.pending);
+		json_decref(l.rest);
+		refuse(c, q, "internal", "the state cannot be read");
+		return;
+	}
 	mdb_txn_abort(txn);
 	json_array_extend(l.pending, l.rest);
 	json_decref(l.rest);

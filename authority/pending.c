@@ -50,8 +50,14 @@ expire_one(uint64_t id, int64_t now)
 	}
 	json_object_set_new(rec, "state", json_string("expired"));
 	json_object_set_new(rec, "decided", json_integer(now));
-	if (store_put(A->store, txn, id, rec, &e) != 0 ||
-	    store_commit(A->store, txn, &e) != 0) {
+	if (store_put(A->store, txn, id, rec, &e) != 0) {
+		/* an open write transaction would block every later one */
+		mdb_txn_abort(txn);
+		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
+		json_decref(rec);
+		return;
+	}
+	if (store_commit(A->store, txn, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 		json_decref(rec);
 		return;
