@@ -4,6 +4,7 @@
  * A wrong option is a usage error (exit 2), said before anything opens.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -190,5 +191,8 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 	}
 	if (optind != argc)
 		authority_usage();
+	/* getopt() gives "d:" an argument; scan-build thinks optarg may be
+	 * NULL, and so dir (core.NonNullParamChecker at serve_load's stat()). */
+	assert(o->dir != NULL);
 	default_paths(o);
 }
