@@ -25,7 +25,7 @@ static const char *const status_members[] = {
 };
 
 json_t *
-response_error(const json_t *echo, const char *kind, const char *msg)
+authority_error(const json_t *echo, const char *kind, const char *msg)
 {
 	return json_pack("{s:s, s:i, s:O, s:b, s:{s:s, s:s}}", "type",
 	    "response", "v", 1, "id", echo != NULL ? echo : json_null(),
@@ -132,18 +132,19 @@ envelope(struct areq *q)
 	return 0;
 }
 
-/* Who signed it, and may they ask. */
+/* Who signed it (a key of agents), and may they ask, now, within skew. */
 int
-agent_authenticate(struct areq *q, int64_t now)
+agent_authenticate(struct areq *q, const struct audit_keyring *agents,
+    int skew, int64_t now)
 {
 	const struct audit_pubkey *k, *signer;
 	static char why[sizeof(((struct audit_err *)0)->msg) + 64];
 	struct audit_err e;
 
-	if ((k = audit_keyring_find(&A->agents, q->kid)) == NULL)
+	if ((k = audit_keyring_find(agents, q->kid)) == NULL)
 		return fail(q, "auth_failed", "kid: not in the authority's "
 		    "keyring");
-	if (audit_verify(q->obj, q->type, &A->agents, &signer, &e) != 0) {
+	if (audit_verify(q->obj, q->type, agents, &signer, &e) != 0) {
 		audit_fmt(why, sizeof(why), "sig: %s", e.msg);
 		return fail(q, "auth_failed", why);
 	}
@@ -151,7 +152,7 @@ agent_authenticate(struct areq *q, int64_t now)
 	if (k->role[0] != '\0' && strcmp(k->role, "agent") != 0)
 		return fail(q, "forbidden", "only keys with the role agent "
 		    "may ask for approvals");
-	if (q->ts < now - A->skew || q->ts > now + A->skew)
+	if (q->ts < now - skew || q->ts > now + skew)
 		return fail(q, "replayed", "ts: too far from the authority's "
 		    "clock");
 	return 0;
@@ -179,7 +180,7 @@ agent_body(struct areq *q)
 	    json_string_length(v)))
 		return fail(q, "bad_request", "pod: expected a pod id");
 	v = json_object_get(o, "op");
-	if (!json_is_string(v) || !op_known(json_string_value(v)))
+	if (!json_is_string(v) || !rules_op_known(json_string_value(v)))
 		return fail(q, "bad_request", "op: expected a tool operation "
 		    "of nucleus-protocol(7)");
 	if (!json_is_object(json_object_get(o, "args")))
@@ -243,7 +244,7 @@ refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 		job_free(j);
 		return;
 	}
-	j->answer = response_error(q->echo, q->kind, q->why);
+	j->answer = authority_error(q->echo, q->kind, q->why);
 	job_queue(j);
 }
 
@@ -263,46 +264,57 @@ agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 		job_free(j);
 		return;
 	}
-	j->answer = response_error(NULL, "too_large", why);
+	j->answer = authority_error(NULL, "too_large", why);
 	job_queue(j);
 }
 
+/* Take (kid, nonce) in txn: -1, txn aborted, when seen or not stored. */
+static int
+nonce_take(struct areq *q, MDB_txn *txn)
+{
+	struct audit_err e;
+	int seen;
+
+	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
+	    &e)) == 0)
+		return 0;
+	mdb_txn_abort(txn);
+	return seen > 0 ? fail(q, "replayed", "nonce: seen before from this "
+	    "kid") : fail(q, "internal", "the state cannot be written");
+}
+
 /*
- * A new request: stored with the nonce in one transaction, auto-granted
- * there when a rule names it, recorded, answered once durable.
+ * May c ask now?  Not past its waits, and not when no rule grants and
+ * the queue for people is full.  *rule is the rule that grants, if any.
  */
 static int
-new_request(struct lines_conn *c, struct areq *q, int64_t now)
+new_admit(struct lines_conn *c, struct areq *q, int64_t now,
+    struct rule **rule, int *capped)
 {
-	char ids[24], why[160];
-	json_t *o = q->obj, *rec = NULL, *token = NULL;
-	struct audit_err e;
-	struct rule *rule;
-	struct job *j;
-	MDB_txn *txn;
-	uint64_t id;
-	int capped, seen;
+	const json_t *o = q->obj;
 
 	if (c->holds >= CONN_WAIT_MAX)
 		return fail(q, "unavailable", "this connection already waits "
 		    "for 64 decisions");
-	rule = rules_match(&A->rules, q->kid, json_string_value(
+	*rule = rules_match(&A->rules, q->kid, json_string_value(
 	    json_object_get(o, "pod")), json_string_value(json_object_get(o,
-	    "op")), json_object_get(o, "args"), now, &capped);
-	if (rule == NULL && A->npend >= PENDING_MAX)
+	    "op")), json_object_get(o, "args"), now, capped);
+	if (*rule == NULL && A->npend >= PENDING_MAX)
 		return fail(q, "unavailable", "too many requests are waiting "
 		    "for an operator");
-	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
-	    &e)) != 0) {
-		mdb_txn_abort(txn);
-		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
-		    "from this kid") : fail(q, "internal", "the state cannot "
-		    "be written");
-	}
-	if (store_next_id(A->store, txn, &id, &e) != 0)
-		goto internal;
+	return 0;
+}
+
+/* The stored request: pending, or granted already by rule. */
+static json_t *
+new_record(const struct areq *q, uint64_t id, int64_t now,
+    const struct rule *rule)
+{
+	const json_t *o = q->obj;
+	struct audit_err e;
+	json_t *rec, *token;
+	char ids[24];
+
 	audit_fmt(ids, sizeof(ids), "%llu", (unsigned long long)id);
 	rec = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:O, s:O, "
 	    "s:I, s:I, s:i}", "id", ids, "state", "pending", "agent", q->kid,
@@ -311,39 +323,68 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 	    "reason", json_object_get(o, "reason"), "nonce",
 	    json_object_get(o, "nonce"), "received", (json_int_t)now,
 	    "expires", (json_int_t)(now + A->expire), "logged", 0);
-	if (rec == NULL)
-		goto internal;
-	if (rule != NULL) {
-		token = mint_token(rec, id, now, rule->ttl > 0 ? rule->ttl :
-		    A->ttl, &e);
-		if (token == NULL)
-			goto internal;
-		json_object_set_new(rec, "state", json_string("granted"));
-		json_object_set_new(rec, "decided", json_integer(now));
-		json_object_set_new(rec, "by", json_string("rule"));
-		json_object_set_new(rec, "rule", json_string(rule->name));
-		json_object_set_new(rec, "token", token);
+	if (rec == NULL || rule == NULL)
+		return rec;
+	token = mint_token(rec, id, now, rule->ttl > 0 ? rule->ttl : A->ttl,
+	    A->key, &e);
+	if (token == NULL) {
+		json_decref(rec);
+		return NULL;
 	}
-	if (store_put(A->store, txn, id, rec, &e) != 0)
-		goto internal;
-	if (store_commit(A->store, txn, &e) != 0) {
-		txn = NULL;
+	json_object_set_new(rec, "state", json_string("granted"));
+	json_object_set_new(rec, "decided", json_integer(now));
+	json_object_set_new(rec, "by", json_string("rule"));
+	json_object_set_new(rec, "rule", json_string(rule->name));
+	json_object_set_new(rec, "token", token);
+	return rec;
+}
+
+/* The nonce and the request, in one transaction: *id and *rec. */
+static int
+new_store(struct areq *q, int64_t now, const struct rule *rule,
+    uint64_t *id, json_t **rec)
+{
+	struct audit_err e;
+	MDB_txn *txn;
+
+	if (store_begin(A->store, &txn, 0, &e) != 0)
+		return fail(q, "internal", "the state cannot be written");
+	if (nonce_take(q, txn) != 0)
+		return -1;
+	if (store_next_id(A->store, txn, id, &e) != 0 ||
+	    (*rec = new_record(q, *id, now, rule)) == NULL) {
+		mdb_txn_abort(txn);
+		return fail(q, "internal", "the request cannot be stored");
+	}
+	if (store_put(A->store, txn, *id, *rec, &e) != 0) {
+		mdb_txn_abort(txn);
 		goto internal;
 	}
-	txn = NULL;
-	if (rule != NULL)
-		rule_count(rule, now);
-	else
-		pend_add(id, now + A->expire);
+	if (store_commit(A->store, txn, &e) != 0)
+		goto internal;
+	return 0;
+internal:
+	json_decref(*rec);
+	*rec = NULL;
+	return fail(q, "internal", "the request cannot be stored");
+}
+
+/* Its records, then its answer; a pending one waits on c for more. */
+static int
+new_answer(struct lines_conn *c, struct areq *q, uint64_t id, json_t *rec,
+    const struct rule *rule, int capped)
+{
+	struct job *j;
+	char why[160];
 
 	if ((j = job_new(c, id)) == NULL)
-		goto internal;
+		return fail(q, "internal", "the request cannot be stored");
 	j->logged = rule != NULL ? 2 : 1;
 	if (job_event(j, decision_event("approval.request", rec, id)) != 0 ||
 	    (rule != NULL && job_event(j, decision_event("approval.grant",
 	    rec, id)) != 0)) {
 		job_free(j);
-		goto internal;
+		return fail(q, "internal", "the request cannot be stored");
 	}
 	if (rule == NULL && capped > 0) {
 		audit_fmt(why, sizeof(why), "%d matching rule%s reached %s "
@@ -358,13 +399,31 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 		c->holds++;
 	}
 	job_queue(j);
-	json_decref(rec);
 	return 0;
-internal:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+}
+
+/*
+ * A new request: stored with the nonce in one transaction, auto-granted
+ * there when a rule names it, recorded, answered once durable.
+ */
+static int
+new_request(struct lines_conn *c, struct areq *q, int64_t now)
+{
+	struct rule *rule;
+	json_t *rec;
+	uint64_t id;
+	int capped, rc;
+
+	if (new_admit(c, q, now, &rule, &capped) != 0 ||
+	    new_store(q, now, rule, &id, &rec) != 0)
+		return -1;
+	if (rule != NULL)
+		rule_count(rule, now);
+	else
+		pending_add(id, now + A->expire);
+	rc = new_answer(c, q, id, rec, rule, capped);
 	json_decref(rec);
-	return fail(q, "internal", "the request cannot be stored");
+	return rc;
 }
 
 /* Where a request stands: only for the agent that asked. */
@@ -376,18 +435,12 @@ status(struct lines_conn *c, struct areq *q)
 	struct job *j;
 	MDB_txn *txn;
 	uint64_t id;
-	int seen;
 
 	id = q->id;
 	if (store_begin(A->store, &txn, 0, &e) != 0)
 		return fail(q, "internal", "the state cannot be written");
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
-	    &e)) != 0) {
-		mdb_txn_abort(txn);
-		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
-		    "from this kid") : fail(q, "internal", "the state cannot "
-		    "be written");
-	}
+	if (nonce_take(q, txn) != 0)
+		return -1;
 	(void)store_get(A->store, txn, id, &rec);
 	if (store_commit(A->store, txn, &e) != 0) {
 		json_decref(rec);
@@ -450,7 +503,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 	int rc;
 
 	if (A->stopped) {
-		json_t *r = response_error(NULL, "unavailable", "the "
+		json_t *r = authority_error(NULL, "unavailable", "the "
 		    "authority's audit log has stopped");
 
 		lines_send(c, r);
@@ -458,7 +511,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 		return;
 	}
 	if ((rc = agent_parse(&q, line, len)) == 0 &&
-	    (rc = agent_authenticate(&q, now)) == 0 &&
+	    (rc = agent_authenticate(&q, &A->agents, A->skew, now)) == 0 &&
 	    (rc = agent_body(&q)) == 0)
 		rc = strcmp(q.type, "approval-request") == 0 ?
 		    new_request(c, &q, now) : status(c, &q);

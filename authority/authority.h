@@ -83,8 +83,8 @@ const struct rule *rules_find(const struct rules *, const char *,
 struct rule *rules_match(struct rules *, const char *, const char *,
 	    const char *, const json_t *, int64_t, int *);
 void	 rule_count(struct rule *, int64_t);
-int	 op_known(const char *);
-int	 pod_glob_match(const char *, const char *);
+int	 rules_op_known(const char *);
+int	 rules_pod_match(const char *, const char *);
 
 /* store.c: what survives a restart, in LMDB. */
 struct store;
@@ -127,7 +127,7 @@ struct job {
 	json_t	*wait_echo;	/* conn then waits for id's decision */
 };
 
-/* The daemon's state (main.c). */
+/* The daemon's state (main.c has the one there is, A). */
 struct authority {
 	struct ev_loop *loop;
 	struct audit_seckey *key;
@@ -174,13 +174,14 @@ struct areq {
 };
 
 int	 agent_parse(struct areq *, const char *, size_t);
-int	 agent_authenticate(struct areq *, int64_t);
+int	 agent_authenticate(struct areq *, const struct audit_keyring *, int,
+	    int64_t);
 int	 agent_body(struct areq *);
 void	 areq_free(struct areq *);
 void	 agent_line(struct lines_conn *, const char *, size_t);
 void	 agent_overlong(struct lines_conn *, size_t, const uint8_t *);
 json_t	*agent_answer(const json_t *, uint64_t, const json_t *);
-json_t	*response_error(const json_t *, const char *, const char *);
+json_t	*authority_error(const json_t *, const char *, const char *);
 
 /* admin.c: the admin socket. */
 int	 admin_accept(struct lines_conn *);
@@ -188,26 +189,29 @@ void	 admin_line(struct lines_conn *, const char *, size_t);
 void	 admin_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 admin_broadcast(const json_t *);
 
-/* recover.c */
-int	 recover(const char *, struct audit_err *);
+/* recover.c: at start, what a stop left out. */
+int	 recover_log(const char *, struct audit_err *);
 
-/* decide.c: state changes, their records and their answers. */
+/* job.c: a change's records, then its answers, once durable. */
 void	 job_queue(struct job *);
 void	 job_flush(struct ev_loop *, ev_prepare *, int);
 void	 job_drain(struct ev_loop *, ev_async *, int);
 void	 job_free(struct job *);
 struct job *job_new(struct lines_conn *, uint64_t);
 int	 job_event(struct job *, json_t *);
-json_t	*mint_token(const json_t *, uint64_t, int64_t, int,
-	    struct audit_err *);
-json_t	*decision_event(const char *, const json_t *, uint64_t);
 void	 waiter_add(uint64_t, struct lines_conn *, const json_t *);
 void	 waiters_drop(struct lines_conn *);
-void	 expire_tick(struct ev_loop *, ev_timer *, int);
-void	 pend_add(uint64_t, int64_t);
-void	 pend_del(uint64_t);
+
+/* decide.c: what a decision makes: the token, the records, the summary. */
+json_t	*mint_token(const json_t *, uint64_t, int64_t, int,
+	    const struct audit_seckey *, struct audit_err *);
+json_t	*decision_event(const char *, const json_t *, uint64_t);
 json_t	*request_summary(uint64_t, const json_t *);
-const char *subject_of(const json_t *, json_t **);
+
+/* pending.c: the requests waiting for a person, and their expiry. */
+void	 pending_tick(struct ev_loop *, ev_timer *, int);
+void	 pending_add(uint64_t, int64_t);
+void	 pending_del(uint64_t);
 
 /* cli.c: the operator's and the agent's commands. */
 int	 cmd_keygen(int, char **);
@@ -216,6 +220,26 @@ int	 cmd_ask(int, char **);
 int	 cmd_status(int, char **);
 
 int64_t	 now_s(void);
-void	 usage(void) __attribute__((noreturn));
+
+/* options.c: the command line. */
+struct serve_opts {
+	const char *dir, *keyfile, *keyring, *rulesfile, *reqsock, *adminsock;
+	const char *logpath, *statepath;
+	gid_t	 gid;		/* of the sockets; -1: the daemon's */
+};
+
+void	 authority_usage(void) __attribute__((noreturn));
+void	 serve_options(struct authority *, struct serve_opts *, int, char **);
+
+/* serve.c: serve's steps, each named in main.c. */
+void	 serve_load(struct authority *, const struct serve_opts *);
+void	 serve_check(const struct authority *);
+int	 serve_open(struct authority *, const struct serve_opts *,
+	    struct audit_err *);
+void	 serve_watch(struct authority *);
+int	 serve_listen(struct authority *, const struct serve_opts *,
+	    struct audit_err *);
+int	 serve_record_start(const struct authority *, struct audit_err *);
+void	 serve_stop(struct authority *);
 
 #endif /* NUCLEUS_AUTHORITY_H */

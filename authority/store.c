@@ -142,7 +142,13 @@ store_next_id(struct store *s, MDB_txn *txn, uint64_t *id,
 	uint64_t next = 1;
 	int rc;
 
-	if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof(next))
+	/* Only a new state starts again at 1: ids are never reissued. */
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0 && rc != MDB_NOTFOUND)
+		return lmdb_fail(err, "next_id", rc);
+	if (rc == 0 && v.mv_size != sizeof(next))
+		return audit_errf(err, "state: next_id: %zu bytes, not %zu",
+		    v.mv_size, sizeof(next));
+	if (rc == 0)
 		memcpy(&next, v.mv_data, sizeof(next));
 	*id = next++;
 	v.mv_size = sizeof(next);
@@ -222,11 +228,11 @@ store_each(struct store *s, MDB_txn *txn, store_each_fn fn, void *arg)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc = 0;
+	int rc = 0, mrc = 0;
 
 	if (mdb_cursor_open(txn, s->requests, &cur) != 0)
 		return -1;
-	while (rc == 0 && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+	while (rc == 0 && (mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		json_t *rec = parse_value(&v);
 
 		if (rec == NULL)
@@ -235,6 +241,9 @@ store_each(struct store *s, MDB_txn *txn, store_each_fn fn, void *arg)
 		json_decref(rec);
 	}
 	mdb_cursor_close(cur);
+	/* A read that failed is not the end of the requests. */
+	if (rc == 0 && mrc != MDB_NOTFOUND)
+		return -1;
 	return rc < 0 ? -1 : 0;
 }
 

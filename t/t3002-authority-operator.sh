@@ -142,6 +142,11 @@ test_expect_success 'list -j: one JSON answer, pending first, then the newest de
 	sort -rn ids >sorted && test_cmp sorted ids
 '
 
+test_expect_success 'a list that cannot be written out is an error, status 2' '
+	test_expect_code 2 nucleus-authority list -d auth >/dev/full 2>err &&
+	grep "standard output" err
+'
+
 test_expect_success 'a request nobody decides expires: the agent is told, the log says so' '
 	authority_stop &&
 	authority_start -e 2 &&
