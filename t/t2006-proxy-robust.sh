@@ -78,6 +78,8 @@ test_expect_success ROOT 'searches finished after the log fails are answered, th
 	set -e
 	mount -t tmpfs -o size=64k tmpfs state
 	chmod 700 state
+	. "$TEST_DIRECTORY/lib-wait.sh"
+	test_when_failed() { :; }
 	. "$TEST_DIRECTORY/lib-proxy.sh"
 	proxy_start
 	big=$(head -c 2000 /dev/zero | tr "\0" a)
