@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "authority.h"
+#include "members.h"
 
 struct acmd {
 	json_t	*obj;
@@ -319,7 +320,6 @@ admin_line(struct lines_conn *c, const char *line, size_t len)
 	    "args", NULL };
 	struct acmd q = { 0 };
 	json_error_t jerr;
-	const char *k;
 	json_t *v;
 
 	q.obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -336,17 +336,9 @@ admin_line(struct lines_conn *c, const char *line, size_t len)
 		    "most 64 characters");
 		goto out;
 	}
-	json_object_foreach(q.obj, k, v) {
-		size_t i;
-
-		for (i = 0; members[i] != NULL; i++)
-			if (strcmp(k, members[i]) == 0)
-				break;
-		if (members[i] == NULL) {
-			refuse(c, &q, "bad_request", "unknown member in the "
-			    "command");
-			goto out;
-		}
+	if (members_unknown(q.obj, members) != NULL) {
+		refuse(c, &q, "bad_request", "unknown member in the command");
+		goto out;
 	}
 	v = json_object_get(q.obj, "type");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "admin") != 0 ||

@@ -25,11 +25,14 @@
 #include <unistd.h>
 
 #include "authority.h"
+#include "members.h"
 
 static const char *const rule_members[] = {
 	"name", "agent", "pod", "op", "argv_prefix", "path", "max_per_hour",
 	"ttl_s", NULL
 };
+
+static const char *const file_members[] = { "v", "rules", NULL };
 
 /* Is name a tool operation, and does it take a path? */
 int
@@ -101,16 +104,9 @@ rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
 
 	if (!json_is_object(o))
 		return bad(err, i, "expected an object");
-	json_object_foreach((json_t *)o, k, v) {
-		size_t j;
-
-		for (j = 0; rule_members[j] != NULL; j++)
-			if (strcmp(k, rule_members[j]) == 0)
-				break;
-		if (rule_members[j] == NULL)
-			return audit_errf(err, "rule %zu: unknown member "
-			    "\"%.64s\"", i + 1, k);
-	}
+	if ((k = members_unknown(o, rule_members)) != NULL)
+		return audit_errf(err, "rule %zu: unknown member \"%.64s\"",
+		    i + 1, k);
 	v = json_object_get(o, "name");
 	if (!text(v, 1, RULE_NAME_MAX) || !audit_kid_valid(
 	    json_string_value(v), json_string_length(v)))
@@ -205,11 +201,10 @@ rules_parse(struct rules *rs, const char *text_, size_t len,
 		audit_errf(err, "expected an object");
 		goto fail;
 	}
-	json_object_foreach(root, k, v)
-		if (strcmp(k, "v") != 0 && strcmp(k, "rules") != 0) {
-			audit_errf(err, "unknown member \"%.64s\"", k);
-			goto fail;
-		}
+	if ((k = members_unknown(root, file_members)) != NULL) {
+		audit_errf(err, "unknown member \"%.64s\"", k);
+		goto fail;
+	}
 	v = json_object_get(root, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
 		audit_errf(err, "v: expected 1");

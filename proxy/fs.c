@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "members.h"
 
 #define RESOLVE	(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
 
@@ -132,20 +133,12 @@ fs_check_args(enum policy_op op, const json_t *args, char *why, size_t whysz)
 		[OP_GREP] = { "path", "pattern", "regex", "ignore_case", NULL },
 	};
 	const char *k;
-	json_t *v;
 
 	if ((unsigned)op > OP_GREP)
 		return 0;
-	json_object_foreach((json_t *)args, k, v) {
-		size_t i;
-
-		for (i = 0; i < 5 && known[op][i] != NULL; i++)
-			if (strcmp(k, known[op][i]) == 0)
-				break;
-		if (i == 5 || known[op][i] == NULL) {
-			audit_fmt(why, whysz, "args.%s: unknown member", k);
-			return -1;
-		}
+	if ((k = members_unknown(args, known[op])) != NULL) {
+		audit_fmt(why, whysz, "args.%s: unknown member", k);
+		return -1;
 	}
 	return 0;
 }
