@@ -21,6 +21,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "envelope.h"
 #include "lines.h"
 #include "policy.h"
 #include "wire.h"
@@ -161,11 +162,10 @@ extern struct authority *A;
 /* agent.c: the request socket. */
 struct areq {
 	json_t	*obj;
+	struct envelope env;	/* its envelope (envelope.c) */
 	const char *type;	/* "approval-request" or "approval-status" */
 	json_t	*echo;		/* the nonce, echoed as the answer's id */
 	char	 kid[AUDIT_KID_MAX + 1];
-	int64_t	 ts;
-	uint8_t	 nonce[AUDIT_NONCE_LEN];
 	char	 digest[AUDIT_HEX_LEN + 1];	/* of a request's args */
 	uint64_t id;		/* the request a status query names */
 	const char *kind;	/* why it is refused: an error kind */

@@ -14,6 +14,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "envelope.h"
 
 #define CG_V1_N		3	/* memory, pids, cpu */
 #define CG_PATH_MAX	256
@@ -108,11 +109,10 @@ struct gate {
 
 struct gate_req {
 	json_t	*obj;		/* the request */
+	struct envelope env;	/* its envelope (envelope.c) */
 	json_t	*id;		/* its id, once read */
 	char	 kid[AUDIT_KID_MAX + 1];
 	char	 role[AUDIT_ROLE_MAX + 1];
-	int64_t	 ts;
-	uint8_t	 nonce[AUDIT_NONCE_LEN];
 	const char *pod, *op;	/* into obj */
 	int	 node_op;	/* pod.* rather than a tool operation */
 	int	 verified;	/* its signature held */

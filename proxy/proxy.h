@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "envelope.h"
 #include "config.h"
 #include "policy.h"
 
@@ -43,6 +44,7 @@ struct req {
 	char	 op[32];
 	enum policy_op pop;
 	json_t	*req;		/* the parsed request */
+	struct envelope env;	/* its envelope (envelope.c) */
 	json_t	*args;
 	char	 args_digest[AUDIT_HEX_LEN + 1];
 	struct policy_decision d;
