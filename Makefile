@@ -228,7 +228,7 @@ $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
 	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) \
-	    $(LMDB_LIBS) -lm
+	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) -lm
 
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libdaemon.a $(B)/libaudit.a \
 	    $(B)/libpolicy.a

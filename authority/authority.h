@@ -21,6 +21,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "doneq.h"
 #include "envelope.h"
 #include "lines.h"
 #include "policy.h"
@@ -142,9 +143,7 @@ struct authority {
 	int	 stopped;	/* the audit log failed: refuse everything */
 	/* work waiting for the LMDB sync, then for its records */
 	struct job *batch_head, *batch_tail;
-	pthread_mutex_t done_mu;
-	struct job *done_head, *done_tail;
-	ev_async done_async;
+	struct doneq done;	/* jobs whose last record completed */
 	ev_prepare flush;
 	ev_timer tick;
 	struct lines lines;	/* both sockets */

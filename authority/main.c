@@ -286,9 +286,7 @@ serve(int argc, char **argv)
 	}
 
 	A->loop = EV_DEFAULT;
-	pthread_mutex_init(&A->done_mu, NULL);
-	ev_async_init(&A->done_async, job_drain);
-	ev_async_start(A->loop, &A->done_async);
+	doneq_init(&A->done, A->loop, offsetof(struct job, next), job_drain);
 	ev_prepare_init(&A->flush, job_flush);
 	ev_prepare_start(A->loop, &A->flush);
 	ev_timer_init(&A->tick, expire_tick, 0., 1.);
@@ -347,7 +345,7 @@ serve(int argc, char **argv)
 	json_decref(ev);
 	if (audit_log_close(A->log, &e) != 0)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
-	job_drain(A->loop, &A->done_async, 0);
+	job_drain(A->loop, &A->done.async, 0);
 	store_close(A->store);
 	audit_seckey_free(A->key);
 	audit_keyring_free(&A->agents);

@@ -310,9 +310,7 @@ serve(int argc, char **argv)
 	 * before their pidfds tell the reaper, which would lose their
 	 * status. */
 	N->loop = ev_loop_new(EVFLAG_AUTO);
-	pthread_mutex_init(&N->done_mu, NULL);
-	ev_async_init(&N->done_async, node_drain);
-	ev_async_start(N->loop, &N->done_async);
+	doneq_init(&N->done, N->loop, offsetof(struct njob, next), node_drain);
 	ev_async_init(&N->copied_async, pods_copied);
 	ev_async_start(N->loop, &N->copied_async);
 	if (copyq_start(N->loop, &N->copied_async, &e) != 0) {

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "doneq.h"
 #include "envelope.h"
 #include "config.h"
 #include "policy.h"
@@ -97,9 +98,7 @@ struct proxy {
 	struct audit_keyring trust;
 	int	 root_fd;
 	struct pstate *state;
-	ev_async done_async;
-	pthread_mutex_t done_mu;
-	struct req *done_head, *done_tail;
+	struct doneq done;	/* requests whose record completed */
 	/* -A: the audit lines made durable, for the node's copy */
 	struct conn *copy_conn;
 	pthread_mutex_t copy_mu;
