@@ -328,7 +328,8 @@ serve(int argc, char **argv)
 	}
 	json_decref(ev);
 	if (confine_self(&e) != 0) {
-		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
+		fprintf(stderr, "nucleus-authority: %s: refusing to run "
+		    "without it\n", e.msg);
 		return EXIT_ERR;
 	}
 	fprintf(stderr, "nucleus-authority: serving %s and %s\n", reqsock,
