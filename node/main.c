@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "nonces.h"
+#include "statedb.h"
 
 #define EXIT_ERR	2
 
@@ -169,7 +170,8 @@ serve(int argc, char **argv)
 	struct audit_err e;
 	struct stat st;
 	gid_t gid = (gid_t)-1;
-	MDB_txn *txn;
+	const struct statedb_dbi dbis[] = { { "nonces", &node.gate.nonces },
+	    { "pods", &node.pods_dbi }, { NULL, NULL } };
 	uint64_t seq;
 	json_t *ev;
 	int c;
@@ -285,15 +287,9 @@ serve(int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
-	if (mdb_env_create(&N->env) != 0 || mdb_env_set_maxdbs(N->env, 4) ||
-	    mdb_env_set_mapsize(N->env, NODE_STATE_MAP) != 0 ||
-	    mdb_env_open(N->env, in_dir(dir, "state.mdb"), MDB_NOSUBDIR |
-	    MDB_NOSYNC | MDB_NOTLS, 0600) != 0 ||
-	    mdb_txn_begin(N->env, NULL, 0, &txn) != 0 ||
-	    mdb_dbi_open(txn, "nonces", MDB_CREATE, &N->gate.nonces) != 0 ||
-	    mdb_dbi_open(txn, "pods", MDB_CREATE, &N->pods_dbi) != 0 ||
-	    mdb_txn_commit(txn) != 0) {
-		fprintf(stderr, "nucleus-node: the state cannot be opened\n");
+	if (statedb_open(&N->env, in_dir(dir, "state.mdb"), NODE_STATE_MAP,
+	    dbis, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
 	N->gate.keys = &N->keys;
