@@ -219,6 +219,28 @@ agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 }
 
 /*
+ * A write transaction that holds the line's (kid, nonce) pair: -1 with
+ * q's refusal when the pair was seen before or cannot be stored.
+ */
+static int
+begin_once(struct areq *q, MDB_txn **txn)
+{
+	struct audit_err e;
+	int seen;
+
+	if (store_begin(A->store, txn, 0, &e) != 0)
+		return fail(q, "internal", "the state cannot be written");
+	if ((seen = store_nonce_put(A->store, *txn, q->kid, q->env.nonce,
+	    q->env.ts, &e)) != 0) {
+		mdb_txn_abort(*txn);
+		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
+		    "from this kid") : fail(q, "internal", "the state cannot "
+		    "be written");
+	}
+	return 0;
+}
+
+/*
  * A new request: stored with the nonce in one transaction, auto-granted
  * there when a rule names it, recorded, answered once durable.
  */
@@ -232,7 +254,7 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 	struct job *j;
 	MDB_txn *txn;
 	uint64_t id;
-	int capped, seen;
+	int capped;
 
 	if (c->holds >= CONN_WAIT_MAX)
 		return fail(q, "unavailable", "this connection already waits "
@@ -243,15 +265,8 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 	if (rule == NULL && A->npend >= PENDING_MAX)
 		return fail(q, "unavailable", "too many requests are waiting "
 		    "for an operator");
-	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce,
-	    q->env.ts, &e)) != 0) {
-		mdb_txn_abort(txn);
-		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
-		    "from this kid") : fail(q, "internal", "the state cannot "
-		    "be written");
-	}
+	if (begin_once(q, &txn) != 0)
+		return -1;
 	if (store_next_id(A->store, txn, &id, &e) != 0)
 		goto internal;
 	audit_fmt(ids, sizeof(ids), "%llu", (unsigned long long)id);
@@ -327,18 +342,10 @@ status(struct lines_conn *c, struct areq *q)
 	struct job *j;
 	MDB_txn *txn;
 	uint64_t id;
-	int seen;
 
 	id = q->id;
-	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce,
-	    q->env.ts, &e)) != 0) {
-		mdb_txn_abort(txn);
-		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
-		    "from this kid") : fail(q, "internal", "the state cannot "
-		    "be written");
-	}
+	if (begin_once(q, &txn) != 0)
+		return -1;
 	(void)store_get(A->store, txn, id, &rec);
 	if (store_commit(A->store, txn, &e) != 0) {
 		json_decref(rec);
