@@ -291,6 +291,7 @@ serve(int argc, char **argv)
 	if (statedb_open(&N->env, in_dir(dir, "state.mdb"), NODE_STATE_MAP,
 	    dbis, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		free(absdir);
 		return 2;
 	}
 	N->gate.keys = &N->keys;
