@@ -12,6 +12,7 @@
 #	make guest-tools	the fuller image of commands (git, make, gcc), too
 #	make install		into $(DESTDIR)$(PREFIX)
 #	make uninstall		what make install put there, removed
+#	make lint		shellcheck, scan-build, cppcheck and a clang build
 #
 # A packager's flags are honoured: CPPFLAGS, CFLAGS and LDFLAGS as
 # dpkg-buildflags gives them (the project's hardening and warnings are
@@ -388,6 +389,31 @@ clean:
 
 .PHONY: all check deps demo test bench fuzz guest guest-tools static install \
 	uninstall clean
+.PHONY: lint
 .SECONDARY:
 
 -include $(shell find $(B) -path $(B)/trash -prune -o -name '*.d' -type f -print 2>/dev/null)
+
+# make lint: the checks a packager runs, each failing on any finding:
+# shellcheck on the shell scripts (t/ has its own), scan-build over a
+# fresh clang build in build/scan (it analyses only what it compiles),
+# cppcheck, and the clang build of everything, tests' code too, in
+# build/clang under the same -Werror.  A false finding is justified in
+# place: a "shellcheck disable" comment, an assert or a note for
+# scan-build, a "cppcheck-suppress" comment (--inline-suppr).
+LINT_SCRIPTS = $(shell grep -lsm1 '^\#!/bin/sh' $(wildcard scripts/* .ci/*))
+LINT_SRCS = $(filter-out t/%,$(wildcard */*.c))
+# cppcheck does not read system headers by default; jansson's is forced in
+# so that its iteration macros (json_object_foreach) parse.
+CPPCHECK_FLAGS = --quiet --error-exitcode=1 --inline-suppr -j2 --std=c11 \
+	--enable=warning,performance,portability \
+	--include=/usr/include/jansson.h $(addprefix -I,$(sort $(dir $(LINT_SRCS))))
+
+lint: deps
+	shellcheck $(LINT_SCRIPTS)
+	rm -rf build/scan
+	scan-build --status-bugs -o build/scan/report $(MAKE) CC=clang \
+	    B=build/scan SANITIZE= all
+	cppcheck $(CPPCHECK_FLAGS) $(LINT_SRCS)
+	$(MAKE) CC=clang B=build/clang SANITIZE= all \
+	    $(UNIT_TESTS:$(B)/%=build/clang/%) $(HELPERS:$(B)/%=build/clang/%)

@@ -177,16 +177,16 @@ approve(struct client *cl, int argc, char **argv)
 
 	if (argc < 2 || argc > 3)
 		node_usage();
-	if (cl->sock == NULL) {
+	a.sock = cl->sock;
+	if (a.sock == NULL) {
 		if ((size_t)snprintf(sock, sizeof(sock), "%s/request.sock",
 		    authority_dir_default()) >= sizeof(sock)) {
 			fprintf(stderr, "%s: the authority's directory: path "
 			    "too long\n", prog);
 			return EXIT_ERR;
 		}
-		cl->sock = sock;
+		a.sock = sock;
 	}
-	a.sock = cl->sock;
 	a.pod = argv[0];
 	a.op = argv[1];
 	a.args = args_of(argc, argv, 2);

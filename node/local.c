@@ -106,14 +106,13 @@ read_line_within(int fd, char *buf, size_t sz, int ms)
 	while (n + 1 < sz) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		int left;
-		ssize_t r;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
 		    (t.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0 || poll(&p, 1, left) <= 0)
 			return -1;
-		if ((r = read(fd, buf + n, 1)) <= 0)
+		if (read(fd, buf + n, 1) != 1)
 			return -1;
 		if (buf[n] == '\n') {
 			buf[n] = '\0';

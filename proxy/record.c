@@ -105,7 +105,7 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 			    strerror(errno) : "shorter than it was");
 			break;
 		}
-		conn_send_raw(p->copy_conn, buf, (size_t)n);
+		serve_send_raw(p->copy_conn, buf, (size_t)n);
 		off += n;
 	}
 	free(buf);
@@ -138,7 +138,7 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 		memset(&P->copy, 0, sizeof(P->copy));
 		pthread_mutex_unlock(&P->copy_mu);
 		if (P->copy_conn != NULL)
-			conn_send_raw(P->copy_conn, b.p, b.len);
+			serve_send_raw(P->copy_conn, b.p, b.len);
 		audit_buf_free(&b);
 	}
 	for (; r != NULL; r = next) {

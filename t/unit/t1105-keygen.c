@@ -62,7 +62,7 @@ run(const char *d, const char *a1, const char *a2, const char *a3)
 int
 main(void)
 {
-	struct audit_seckey *k;
+	struct audit_seckey *k = NULL;
 	struct audit_keyring ring = { 0 };
 	struct audit_err e;
 	char path[128], longdir[5000];
