@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "authority.h"
+#include "members.h"
 
 struct acmd {
 	json_t	*obj;
@@ -375,7 +376,6 @@ command_parse(struct lines_conn *c, struct acmd *q, const char *line,
 	static const char *const members[] = { "type", "v", "id", "op",
 	    "args", NULL };
 	json_error_t jerr;
-	const char *k;
 	json_t *v;
 
 	q->obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -392,17 +392,9 @@ command_parse(struct lines_conn *c, struct acmd *q, const char *line,
 		    "most 64 characters");
 		return -1;
 	}
-	json_object_foreach(q->obj, k, v) {
-		size_t i;
-
-		for (i = 0; members[i] != NULL; i++)
-			if (strcmp(k, members[i]) == 0)
-				break;
-		if (members[i] == NULL) {
-			refuse(c, q, "bad_request", "unknown member in the "
-			    "command");
-			return -1;
-		}
+	if (members_unknown(q->obj, members) != NULL) {
+		refuse(c, q, "bad_request", "unknown member in the command");
+		return -1;
 	}
 	v = json_object_get(q->obj, "type");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "admin") != 0 ||

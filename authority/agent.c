@@ -24,6 +24,12 @@ static const char *const status_members[] = {
 	"type", "v", "kid", "ts", "nonce", "id", "sig", NULL
 };
 
+static const struct envelope_kind kinds[] = {
+	{ "approval-request", request_members, 0 },
+	{ "approval-status", status_members, 0 },
+	{ NULL, NULL, 0 }
+};
+
 json_t *
 authority_error(const json_t *echo, const char *kind, const char *msg)
 {
@@ -60,24 +66,6 @@ agent_answer(const json_t *echo, uint64_t id, const json_t *rec)
 }
 
 static int
-members_known(const json_t *o, const char *const *names)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, k, v) {
-		size_t i;
-
-		for (i = 0; names[i] != NULL; i++)
-			if (strcmp(k, names[i]) == 0)
-				break;
-		if (names[i] == NULL)
-			return 0;
-	}
-	return 1;
-}
-
-static int
 fail(struct areq *q, const char *kind, const char *why)
 {
 	q->kind = kind;
@@ -85,50 +73,20 @@ fail(struct areq *q, const char *kind, const char *why)
 	return -1;
 }
 
-/* The envelope both kinds of line share: type, v, kid, ts, nonce. */
+/* The envelope both kinds of line share (envelope.c). */
 static int
 envelope(struct areq *q)
 {
-	json_t *o = q->obj, *v;
+	int rc = envelope_read(q->obj, kinds, &q->env);
 
-	v = json_object_get(o, "nonce");
-	if (json_is_string(v) && json_string_length(v) == 2 *
-	    AUDIT_NONCE_LEN && audit_unhex(q->nonce, AUDIT_NONCE_LEN,
-	    json_string_value(v), json_string_length(v)) == 0)
-		q->echo = json_incref(v);
-	v = json_object_get(o, "type");
-	if (!json_is_string(v))
-		return fail(q, "bad_request", "type: expected "
-		    "\"approval-request\" or \"approval-status\"");
-	q->type = json_string_value(v);
-	if (strcmp(q->type, "approval-request") == 0) {
-		if (!members_known(o, request_members))
-			return fail(q, "bad_request", "unknown member in the "
-			    "approval-request");
-	} else if (strcmp(q->type, "approval-status") == 0) {
-		if (!members_known(o, status_members))
-			return fail(q, "bad_request", "unknown member in the "
-			    "approval-status");
-	} else
-		return fail(q, "bad_request", "type: expected "
-		    "\"approval-request\" or \"approval-status\"");
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1)
-		return fail(q, "bad_request", "v: expected 1");
-	v = json_object_get(o, "kid");
-	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
-	    json_string_length(v)))
-		return fail(q, "bad_request", "kid: expected a key id");
-	audit_fmt(q->kid, sizeof(q->kid), "%s", json_string_value(v));
-	v = json_object_get(o, "ts");
-	if (!json_is_integer(v))
-		return fail(q, "bad_request", "ts: expected Unix seconds");
-	q->ts = json_integer_value(v);
-	if (q->echo == NULL)
-		return fail(q, "bad_request", "nonce: expected 32 lowercase "
-		    "hex digits");
-	if (!json_is_string(json_object_get(o, "sig")))
-		return fail(q, "bad_request", "sig: expected a signature");
+	/* The nonce is the answer's id: echoed when it could be read. */
+	if (q->env.nonce_read)
+		q->echo = json_incref(json_object_get(q->obj, "nonce"));
+	/* What it claims to be, recorded with a refusal. */
+	q->type = json_string_value(json_object_get(q->obj, "type"));
+	if (rc != 0)
+		return fail(q, q->env.error, q->env.why);
+	audit_fmt(q->kid, sizeof(q->kid), "%s", q->env.kid);
 	return 0;
 }
 
@@ -137,24 +95,17 @@ int
 agent_authenticate(struct areq *q, const struct audit_keyring *agents,
     int skew, int64_t now)
 {
-	const struct audit_pubkey *k, *signer;
-	static char why[sizeof(((struct audit_err *)0)->msg) + 64];
-	struct audit_err e;
+	const struct audit_pubkey *k;
 
-	if ((k = audit_keyring_find(agents, q->kid)) == NULL)
-		return fail(q, "auth_failed", "kid: not in the authority's "
-		    "keyring");
-	if (audit_verify(q->obj, q->type, agents, &signer, &e) != 0) {
-		audit_fmt(why, sizeof(why), "sig: %s", e.msg);
-		return fail(q, "auth_failed", why);
+	if (envelope_verify(q->obj, &q->env, agents, now, skew,
+	    "authority's", &k) != 0) {
+		q->verified = q->env.verified;
+		return fail(q, q->env.error, q->env.why);
 	}
 	q->verified = 1;
 	if (k->role[0] != '\0' && strcmp(k->role, "agent") != 0)
 		return fail(q, "forbidden", "only keys with the role agent "
 		    "may ask for approvals");
-	if (q->ts < now - skew || q->ts > now + skew)
-		return fail(q, "replayed", "ts: too far from the authority's "
-		    "clock");
 	return 0;
 }
 
@@ -275,7 +226,7 @@ nonce_take(struct areq *q, MDB_txn *txn)
 	struct audit_err e;
 	int seen;
 
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
+	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce, q->env.ts,
 	    &e)) == 0)
 		return 0;
 	mdb_txn_abort(txn);

@@ -21,6 +21,8 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "doneq.h"
+#include "envelope.h"
 #include "lines.h"
 #include "policy.h"
 #include "wire.h"
@@ -141,9 +143,7 @@ struct authority {
 	int	 stopped;	/* the audit log failed: refuse everything */
 	/* work waiting for the LMDB sync, then for its records */
 	struct job *batch_head, *batch_tail;
-	pthread_mutex_t done_mu;
-	struct job *done_head, *done_tail;
-	ev_async done_async;
+	struct doneq done;	/* jobs whose last record completed */
 	ev_prepare flush;
 	ev_timer tick;
 	struct lines lines;	/* both sockets */
@@ -161,11 +161,10 @@ extern struct authority *A;
 /* agent.c: the request socket. */
 struct areq {
 	json_t	*obj;
+	struct envelope env;	/* its envelope (envelope.c) */
 	const char *type;	/* "approval-request" or "approval-status" */
 	json_t	*echo;		/* the nonce, echoed as the answer's id */
 	char	 kid[AUDIT_KID_MAX + 1];
-	int64_t	 ts;
-	uint8_t	 nonce[AUDIT_NONCE_LEN];
 	char	 digest[AUDIT_HEX_LEN + 1];	/* of a request's args */
 	uint64_t id;		/* the request a status query names */
 	const char *kind;	/* why it is refused: an error kind */

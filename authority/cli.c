@@ -17,6 +17,7 @@
 
 #include "ask.h"
 #include "authority.h"
+#include "keygen.h"
 
 /* An answer line of the authority: a list can be long. */
 #define ANSWER_MAX	(4 * (size_t)LINE_MAX_BYTES)
@@ -352,31 +353,11 @@ cmd_admin(const char *cmd, int argc, char **argv)
 int
 cmd_keygen(int argc, char **argv)
 {
-	const char *dir = authority_dir_default(), *path = NULL;
-	struct audit_seckey *k;
-	struct audit_err e;
-	char line[256];
-	int c;
+	const struct keygen kg = { "nucleus-authority",
+	    authority_dir_default(), "authority.key", "authority",
+	    authority_usage };
 
-	while ((c = getopt(argc, argv, "d:k:")) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'k': path = optarg; break;
-		default: authority_usage();
-		}
-	}
-	if (argc - optind != 1)
-		authority_usage();
-	if (path == NULL)
-		path = in_dir(dir, "authority.key");
-	if (audit_seckey_generate(&k, argv[optind], &e) != 0 ||
-	    audit_seckey_save(k, path, &e) != 0)
-		die("%s", e.msg);
-	if (audit_keyring_line(k, "authority", line, sizeof(line)) != 0)
-		die("%s", "cannot write the keyring line");
-	printf("%s\n", line);
-	audit_seckey_free(k);
-	return 0;
+	return keygen_main(&kg, argc, argv);
 }
 
 /* The agent's side: signed objects, on the request socket. */

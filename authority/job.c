@@ -103,15 +103,7 @@ job_done(void *arg, int error, uint64_t seq, const char *hash)
 	(void)seq;
 	(void)hash;
 	j->audit_error = error;
-	j->next = NULL;
-	pthread_mutex_lock(&A->done_mu);
-	if (A->done_tail != NULL)
-		A->done_tail->next = j;
-	else
-		A->done_head = j;
-	A->done_tail = j;
-	pthread_mutex_unlock(&A->done_mu);
-	ev_async_send(A->loop, &A->done_async);
+	doneq_push(&A->done, j);
 }
 
 static void
@@ -224,10 +216,7 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	pthread_mutex_lock(&A->done_mu);
-	list = A->done_head;
-	A->done_head = A->done_tail = NULL;
-	pthread_mutex_unlock(&A->done_mu);
+	list = doneq_take(&A->done);
 	mark_logged(list);
 	for (j = list; j != NULL; j = next) {
 		next = j->next;

@@ -34,8 +34,11 @@ serve(int argc, char **argv)
 	serve_watch(a);
 	if (serve_listen(a, &o, &e) != 0 || serve_record_start(a, &e) != 0)
 		goto fail;
-	if (confine_self(&e) != 0)
-		goto fail;
+	if (confine_self(&e) != 0) {
+		fprintf(stderr, "nucleus-authority: %s: refusing to run "
+		    "without it\n", e.msg);
+		return EXIT_ERR;
+	}
 	fprintf(stderr, "nucleus-authority: serving %s and %s\n", o.reqsock,
 	    o.adminsock);
 	ev_run(a->loop, 0);

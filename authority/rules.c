@@ -25,11 +25,14 @@
 #include <unistd.h>
 
 #include "authority.h"
+#include "members.h"
 
 static const char *const rule_members[] = {
 	"name", "agent", "pod", "op", "argv_prefix", "path", "max_per_hour",
 	"ttl_s", NULL
 };
+
+static const char *const file_members[] = { "v", "rules", NULL };
 
 /* Is name a tool operation, and does it take a path? */
 int
@@ -186,22 +189,14 @@ rule_parse_path(struct rule *r, const json_t *o, size_t i,
 static int
 rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
 {
-	const json_t *v;
 	const char *k;
 	int rc;
 
 	if (!json_is_object(o))
 		return bad(err, i, "expected an object");
-	json_object_foreach((json_t *)o, k, v) {
-		size_t j;
-
-		for (j = 0; rule_members[j] != NULL; j++)
-			if (strcmp(k, rule_members[j]) == 0)
-				break;
-		if (rule_members[j] == NULL)
-			return audit_errf(err, "rule %zu: unknown member "
-			    "\"%.64s\"", i + 1, k);
-	}
+	if ((k = members_unknown(o, rule_members)) != NULL)
+		return audit_errf(err, "rule %zu: unknown member \"%.64s\"",
+		    i + 1, k);
 	if (rule_parse_who(r, o, i, err) != 0)
 		return -1;
 	if (strcmp(r->op, "run") == 0)
@@ -237,11 +232,10 @@ rules_parse(struct rules *rs, const char *text_, size_t len,
 		audit_errf(err, "expected an object");
 		goto fail;
 	}
-	json_object_foreach(root, k, v)
-		if (strcmp(k, "v") != 0 && strcmp(k, "rules") != 0) {
-			audit_errf(err, "unknown member \"%.64s\"", k);
-			goto fail;
-		}
+	if ((k = members_unknown(root, file_members)) != NULL) {
+		audit_errf(err, "unknown member \"%.64s\"", k);
+		goto fail;
+	}
 	v = json_object_get(root, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
 		audit_errf(err, "v: expected 1");

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,9 +140,7 @@ void
 serve_watch(struct authority *a)
 {
 	a->loop = EV_DEFAULT;
-	pthread_mutex_init(&a->done_mu, NULL);
-	ev_async_init(&a->done_async, job_drain);
-	ev_async_start(a->loop, &a->done_async);
+	doneq_init(&a->done, a->loop, offsetof(struct job, next), job_drain);
 	ev_prepare_init(&a->flush, job_flush);
 	ev_prepare_start(a->loop, &a->flush);
 	ev_timer_init(&a->tick, pending_tick, 0., 1.);
@@ -218,7 +217,7 @@ serve_stop(struct authority *a)
 	json_decref(ev);
 	if (audit_log_close(a->log, &e) != 0)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
-	job_drain(a->loop, &a->done_async, 0);
+	job_drain(a->loop, &a->done.async, 0);
 	store_close(a->store);
 	audit_seckey_free(a->key);
 	audit_keyring_free(&a->agents);

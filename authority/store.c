@@ -22,6 +22,7 @@
 
 #include "authority.h"
 #include "nonces.h"
+#include "statedb.h"
 
 #define MAP_SIZE	(1024UL * 1024 * 1024)
 
@@ -40,37 +41,22 @@ lmdb_fail(struct audit_err *err, const char *what, int rc)
 int
 store_open(struct store **out, const char *path, struct audit_err *err)
 {
+	struct statedb_dbi dbis[] = { { "requests", NULL }, { "nonces", NULL },
+	    { "meta", NULL }, { NULL, NULL } };
 	struct store *s;
-	MDB_txn *txn;
-	int rc;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return audit_errf(err, "out of memory");
-	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, 4)) != 0 ||
-	    (rc = mdb_env_open(s->env, path, MDB_NOSUBDIR | MDB_NOSYNC |
-	    MDB_NOTLS, 0600)) != 0) {
-		lmdb_fail(err, path, rc);
-		goto fail;
-	}
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "requests", MDB_CREATE,
-	    &s->requests)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "nonces", MDB_CREATE, &s->nonces)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
-	    (rc = mdb_txn_commit(txn)) != 0) {
-		lmdb_fail(err, path, rc);
-		goto fail;
+	dbis[0].dbi = &s->requests;
+	dbis[1].dbi = &s->nonces;
+	dbis[2].dbi = &s->meta;
+	if (statedb_open(&s->env, path, MAP_SIZE, dbis, err) != 0) {
+		free(s);
+		return -1;
 	}
 	*out = s;
 	return 0;
-fail:
-	if (s->env != NULL)
-		mdb_env_close(s->env);
-	free(s);
-	return -1;
 }
 
 void

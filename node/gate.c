@@ -4,7 +4,8 @@
  *
  *	size		at most g->line_max bytes		too_large
  *	JSON		an object, no duplicate member, no
- *			unknown one, each member of its type	bad_request
+ *			unknown one, each member of its type
+ *			(the envelope: envelope.c)		bad_request
  *	kid		in the keyring				auth_failed
  *	sig		Ed25519 or HMAC-SHA-256 over the
  *			request's signing input			auth_failed
@@ -33,6 +34,11 @@ static const char *const members[] = {
 	"approval", "sig", NULL
 };
 
+static const struct envelope_kind request_kinds[] = {
+	{ "request", members, 1 },
+	{ NULL, NULL, 0 }
+};
+
 static int
 refuse(struct gate_req *q, const char *kind, const char *why)
 {
@@ -41,61 +47,18 @@ refuse(struct gate_req *q, const char *kind, const char *why)
 	return -1;
 }
 
-static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* Each member in turn, as section 4 lists them: long, but one check a
- * member. */
+/* The envelope (envelope.c), then the members a node's request adds. */
 static int
 envelope(struct gate_req *q)
 {
 	json_t *o = q->obj, *v;
-	const char *k;
 
-	json_object_foreach(o, k, v) {
-		size_t i;
-
-		for (i = 0; members[i] != NULL; i++)
-			if (strcmp(k, members[i]) == 0)
-				break;
-		if (members[i] == NULL)
-			return refuse(q, "bad_request", "unknown member in the "
-			    "request");
+	if (envelope_read(o, request_kinds, &q->env) != 0) {
+		q->id = json_incref((json_t *)q->env.id);
+		return refuse(q, q->env.error, q->env.why);
 	}
-	v = json_object_get(o, "id");
-	if (!json_is_string(v) || json_string_length(v) < 1 ||
-	    json_string_length(v) > GATE_ID_MAX ||
-	    !printable(json_string_value(v), json_string_length(v)))
-		return refuse(q, "bad_request", "id: expected 1 to 64 "
-		    "printable characters");
-	q->id = json_incref(v);
-	v = json_object_get(o, "type");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "request") != 0)
-		return refuse(q, "bad_request", "type: expected \"request\"");
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1)
-		return refuse(q, "bad_request", "v: expected 1");
-	v = json_object_get(o, "kid");
-	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
-	    json_string_length(v)))
-		return refuse(q, "bad_request", "kid: expected a key id");
-	audit_fmt(q->kid, sizeof(q->kid), "%s", json_string_value(v));
-	v = json_object_get(o, "ts");
-	if (!json_is_integer(v))
-		return refuse(q, "bad_request", "ts: expected Unix seconds");
-	q->ts = json_integer_value(v);
-	v = json_object_get(o, "nonce");
-	if (!json_is_string(v) || json_string_length(v) != 2 *
-	    AUDIT_NONCE_LEN || audit_unhex(q->nonce, AUDIT_NONCE_LEN,
-	    json_string_value(v), json_string_length(v)) != 0)
-		return refuse(q, "bad_request", "nonce: expected 32 hex "
-		    "digits");
+	q->id = json_incref((json_t *)q->env.id);
+	audit_fmt(q->kid, sizeof(q->kid), "%s", q->env.kid);
 	v = json_object_get(o, "pod");
 	if (!json_is_string(v) || (json_string_length(v) > 0 &&
 	    !audit_logid_valid(json_string_value(v), json_string_length(v))))
@@ -114,8 +77,6 @@ envelope(struct gate_req *q)
 	v = json_object_get(o, "approval");
 	if (v != NULL && !json_is_object(v))
 		return refuse(q, "bad_request", "approval: expected a token");
-	if (!json_is_string(json_object_get(o, "sig")))
-		return refuse(q, "bad_request", "sig: expected a signature");
 	return 0;
 }
 
@@ -160,8 +121,7 @@ int
 gate_check(struct gate *g, const char *line, size_t len, int64_t now,
     struct gate_req *q)
 {
-	static char why[sizeof(((struct audit_err *)0)->msg) + 8];
-	const struct audit_pubkey *key, *signer;
+	const struct audit_pubkey *key;
 	struct audit_err e;
 	MDB_txn *txn;
 	int seen;
@@ -176,25 +136,20 @@ gate_check(struct gate *g, const char *line, size_t len, int64_t now,
 		    "members, fractions and invalid UTF-8 are refused)");
 	if (envelope(q) != 0)
 		return -1;
-	if ((key = audit_keyring_find(g->keys, q->kid)) == NULL)
-		return refuse(q, "auth_failed", "kid: not in the node's "
-		    "keyring");
-	if (audit_verify(q->obj, "request", g->keys, &signer, &e) != 0) {
-		audit_fmt(why, sizeof(why), "sig: %s", e.msg);
-		return refuse(q, "auth_failed", why);
+	if (envelope_verify(q->obj, &q->env, g->keys, now, g->skew, "node's",
+	    &key) != 0) {
+		q->verified = q->env.verified;
+		return refuse(q, q->env.error, q->env.why);
 	}
 	q->verified = 1;
-	if (q->ts < now - g->skew || q->ts > now + g->skew)
-		return refuse(q, "replayed", "ts: too far from the node's "
-		    "clock");
 	audit_fmt(q->role, sizeof(q->role), "%s", key->role);
 	if (allowed(g, q, key->role) != 0)
 		return -1;
 	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
 		return refuse(q, "internal", "the nonce store cannot be "
 		    "written");
-	if ((seen = replay_put(txn, g->nonces, q->kid, q->nonce, q->ts,
-	    &e)) != 0) {
+	if ((seen = replay_put(txn, g->nonces, q->kid, q->env.nonce,
+	    q->env.ts, &e)) != 0) {
 		mdb_txn_abort(txn);
 		return seen > 0 ? refuse(q, "replayed", "nonce: seen before "
 		    "from this kid") : refuse(q, "internal", "the nonce "

@@ -16,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keygen.h"
 #include "serve.h"
 #include "nonces.h"
+#include "statedb.h"
 
 #define EXIT_ERR	2
 
@@ -73,32 +75,10 @@ node_socket_default(void)
 static int
 keygen(int argc, char **argv)
 {
-	const char *dir = node_dir_default(), *path = NULL;
-	struct audit_seckey *k;
-	struct audit_err e;
-	char line[256];
-	int c;
+	const struct keygen kg = { "nucleus-node", node_dir_default(), "node.key",
+	    "node", node_usage };
 
-	while ((c = getopt(argc, argv, "d:k:")) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'k': path = optarg; break;
-		default: node_usage();
-		}
-	}
-	if (argc - optind != 1)
-		node_usage();
-	if (path == NULL)
-		path = node_path(dir, "node.key");
-	if (audit_seckey_generate(&k, argv[optind], &e) != 0 ||
-	    audit_seckey_save(k, path, &e) != 0) {
-		fprintf(stderr, "nucleus-node: %s\n", e.msg);
-		return EXIT_ERR;
-	}
-	audit_keyring_line(k, "node", line, sizeof(line));
-	printf("%s\n", line);
-	audit_seckey_free(k);
-	return 0;
+	return keygen_main(&kg, argc, argv);
 }
 
 /* Which drivers this host can run, and why not. */

@@ -14,6 +14,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "envelope.h"
 
 #define CG_V1_N		3	/* memory, pids, cpu */
 #define CG_PATH_MAX	256
@@ -134,11 +135,10 @@ const struct node_op *node_op_find(const char *);
 
 struct gate_req {
 	json_t	*obj;		/* the request */
+	struct envelope env;	/* its envelope (envelope.c) */
 	json_t	*id;		/* its id, once read */
 	char	 kid[AUDIT_KID_MAX + 1];
 	char	 role[AUDIT_ROLE_MAX + 1];
-	int64_t	 ts;
-	uint8_t	 nonce[AUDIT_NONCE_LEN];
 	const char *pod, *op;	/* into obj */
 	const struct node_op *nop;	/* its entry in node_ops */
 	int	 node_op;	/* pod.* rather than a tool operation */

@@ -117,15 +117,7 @@ job_done(void *arg, int error, uint64_t seq, const char *hash)
 	(void)seq;
 	(void)hash;
 	j->audit_error = error;
-	j->next = NULL;
-	pthread_mutex_lock(&N->done_mu);
-	if (N->done_tail != NULL)
-		N->done_tail->next = j;
-	else
-		N->done_head = j;
-	N->done_tail = j;
-	pthread_mutex_unlock(&N->done_mu);
-	ev_async_send(N->loop, &N->done_async);
+	doneq_push(&N->done, j);
 }
 
 /* Before the loop waits: the nonces durable, then the records. */
@@ -161,10 +153,7 @@ node_drain(struct ev_loop *loop, ev_async *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	pthread_mutex_lock(&N->done_mu);
-	list = N->done_head;
-	N->done_head = N->done_tail = NULL;
-	pthread_mutex_unlock(&N->done_mu);
+	list = doneq_take(&N->done);
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->audit_error != 0)

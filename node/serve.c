@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "statedb.h"
 #include "nonces.h"
 
 #define EXIT_ERR	2
@@ -277,17 +279,12 @@ serve_state(const char *dir)
 {
 	char log_id[AUDIT_LOGID_MAX + 1];
 	struct audit_err e;
-	MDB_txn *txn;
+	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
+	    { "pods", &N->pods_dbi }, { NULL, NULL } };
 
-	if (mdb_env_create(&N->env) != 0 || mdb_env_set_maxdbs(N->env, 4) ||
-	    mdb_env_set_mapsize(N->env, NODE_STATE_MAP) != 0 ||
-	    mdb_env_open(N->env, node_path(dir, "state.mdb"), MDB_NOSUBDIR |
-	    MDB_NOSYNC | MDB_NOTLS, 0600) != 0 ||
-	    mdb_txn_begin(N->env, NULL, 0, &txn) != 0 ||
-	    mdb_dbi_open(txn, "nonces", MDB_CREATE, &N->gate.nonces) != 0 ||
-	    mdb_dbi_open(txn, "pods", MDB_CREATE, &N->pods_dbi) != 0 ||
-	    mdb_txn_commit(txn) != 0) {
-		fprintf(stderr, "nucleus-node: the state cannot be opened\n");
+	if (statedb_open(&N->env, node_path(dir, "state.mdb"), NODE_STATE_MAP,
+	    dbis, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
 	N->gate.keys = &N->keys;
@@ -313,9 +310,7 @@ serve_loop(void)
 	 * before their pidfds tell the reaper, which would lose their
 	 * status. */
 	N->loop = ev_loop_new(EVFLAG_AUTO);
-	pthread_mutex_init(&N->done_mu, NULL);
-	ev_async_init(&N->done_async, node_drain);
-	ev_async_start(N->loop, &N->done_async);
+	doneq_init(&N->done, N->loop, offsetof(struct njob, next), node_drain);
 	ev_async_init(&N->copied_async, pods_copied);
 	ev_async_start(N->loop, &N->copied_async);
 	if (copyq_start(N->loop, &N->copied_async, &e) != 0) {

@@ -11,6 +11,7 @@
 
 #include <ev.h>
 
+#include "doneq.h"
 #include "lines.h"
 #include "node.h"
 
@@ -171,9 +172,7 @@ struct node {
 	struct cgroup leftovers[NODE_PODS_MAX];
 	int	 nleftovers;
 	struct njob *batch_head, *batch_tail;
-	pthread_mutex_t done_mu;
-	struct njob *done_head, *done_tail;
-	ev_async done_async;
+	struct doneq done;	/* jobs whose record completed */
 	ev_async copied_async;	/* the copier made copies durable */
 	ev_prepare flush;
 	ev_timer tick;

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "node.h"
+#include "syscalls.h"
 
 /* The guest's own uid and gid for commands: see the pod file. */
 #define VM_RUN_UID	1000
@@ -247,12 +248,6 @@ static const char *const vmm_denied[] = {
 	"userfaultfd", "lookup_dcookie",
 };
 
-/* Sockets QEMU needs: the channel's (AF_UNIX).  No network at all. */
-static const int vmm_families[] = {
-	AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, AF_VSOCK, AF_BLUETOOTH,
-	AF_CAN, AF_XDP,
-};
-
 static int
 vmm_filter(void)
 {
@@ -266,11 +261,9 @@ vmm_filter(void)
 		if (nr != __NR_SCMP_ERROR)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
 	}
-	for (size_t i = 0; rc == 0 && i < sizeof(vmm_families) /
-	    sizeof(vmm_families[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
-		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)vmm_families[i], 0));
+	/* Sockets QEMU needs: the channel's (AF_UNIX).  No network. */
+	if (rc == 0)
+		rc = syscalls_deny_net(ctx);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	if (ctx != NULL)

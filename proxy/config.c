@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "members.h"
 
 #define PODFILE_MAX	(1024 * 1024)
 
@@ -65,17 +66,9 @@ known(json_t *o, const char *path, const char *const *names,
     struct audit_err *err)
 {
 	const char *k;
-	json_t *v;
 
-	json_object_foreach(o, k, v) {
-		size_t i;
-
-		for (i = 0; names[i] != NULL; i++)
-			if (strcmp(k, names[i]) == 0)
-				break;
-		if (names[i] == NULL)
-			return audit_errf(err, "%s%s: unknown member", path, k);
-	}
+	if ((k = members_unknown(o, names)) != NULL)
+		return audit_errf(err, "%s%s: unknown member", path, k);
 	return 0;
 }
 

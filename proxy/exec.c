@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "members.h"
 #include "pstate.h"
 #include "spawn.h"
 
@@ -99,15 +100,14 @@ exec_check(const json_t *args, char *why, size_t whysz)
 {
 	const json_t *t = json_object_get(args, "timeout");
 	const json_t *in = json_object_get(args, "stdin");
+	static const char *const names[] = { "argv", "cwd", "timeout",
+	    "stdin", NULL };
 	const char *k;
-	json_t *v;
 
-	json_object_foreach((json_t *)args, k, v)
-		if (strcmp(k, "argv") && strcmp(k, "cwd") && strcmp(k,
-		    "timeout") && strcmp(k, "stdin")) {
-			audit_fmt(why, whysz, "args.%s: unknown member", k);
-			return -1;
-		}
+	if ((k = members_unknown(args, names)) != NULL) {
+		audit_fmt(why, whysz, "args.%s: unknown member", k);
+		return -1;
+	}
 	if (t != NULL && (!json_is_integer(t) || json_integer_value(t) < 1 ||
 	    json_integer_value(t) > P->cfg.lim.timeout_max)) {
 		audit_fmt(why, whysz, "args.timeout: expected 1 to %d seconds",

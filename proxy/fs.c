@@ -18,6 +18,7 @@
 
 #include "proxy.h"
 #include "fs.h"
+#include "members.h"
 #include "search.h"
 
 /* Its name in parentheses, out of the way of fs.h's macro for scan-build. */
@@ -52,20 +53,12 @@ fs_check_args(enum policy_op op, const json_t *args, char *why, size_t whysz)
 		[OP_GREP] = { "path", "pattern", "regex", "ignore_case", NULL },
 	};
 	const char *k;
-	json_t *v;
 
 	if ((unsigned)op > OP_GREP)
 		return 0;
-	json_object_foreach((json_t *)args, k, v) {
-		size_t i;
-
-		for (i = 0; i < 5 && known[op][i] != NULL; i++)
-			if (strcmp(k, known[op][i]) == 0)
-				break;
-		if (i == 5 || known[op][i] == NULL) {
-			audit_fmt(why, whysz, "args.%s: unknown member", k);
-			return -1;
-		}
+	if ((k = members_unknown(args, known[op])) != NULL) {
+		audit_fmt(why, whysz, "args.%s: unknown member", k);
+		return -1;
 	}
 	return 0;
 }

@@ -329,8 +329,6 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 start_loop(struct proxy *p)
 {
-	ev_async_init(&p->done_async, record_drain);
-	ev_async_start(p->loop, &p->done_async);
 	ev_timer_init(&sync_timer, sync_cb, 1.0, 1.0);
 	ev_timer_start(p->loop, &sync_timer);
 	ev_signal_init(&sigterm, stop_cb, SIGTERM);
@@ -374,10 +372,11 @@ main(int argc, char **argv)
 	/* Before any thread and before our own filter, which has no exec. */
 	if (spawn_start(&p->cfg, &sock, &facts, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
-	pthread_mutex_init(&p->done_mu, NULL);
 	/* Not the default loop: that one would reap children (SIGCHLD). */
 	if ((p->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		errx(EXIT_ERR, "cannot make an event loop");
+	doneq_init(&p->done, p->loop, offsetof(struct req, next),
+	    record_drain);
 	if (open_log(p, &e) != 0 || boot_record(p, &e) != 0)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
 	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||

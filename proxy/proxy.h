@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "doneq.h"
+#include "envelope.h"
 #include "config.h"
 #include "fs.h"
 #include "policy.h"
@@ -45,6 +47,7 @@ struct req {
 	char	 op[32];
 	enum policy_op pop;
 	json_t	*req;		/* the parsed request */
+	struct envelope env;	/* its envelope (envelope.c) */
 	json_t	*args;
 	char	 args_digest[AUDIT_HEX_LEN + 1];
 	struct policy_decision d;
@@ -97,9 +100,7 @@ struct proxy {
 	struct audit_keyring trust;
 	struct resolve_root root;	/* the work root (resolve.c) */
 	struct pstate *state;
-	ev_async done_async;
-	pthread_mutex_t done_mu;
-	struct req *done_head, *done_tail;
+	struct doneq done;	/* requests whose record completed */
 	/* -A: the audit lines made durable, for the node's copy */
 	struct conn *copy_conn;
 	pthread_mutex_t copy_mu;

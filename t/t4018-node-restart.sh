@@ -89,4 +89,15 @@ test_expect_success 'a node stopped with SIGTERM stops its pods and loses none' 
 	nucleus-audit-verify -q -k node.pub n/audit.log
 '
 
+test_expect_success 'a state file that is not LMDB: the node will not start, and says which and why' '
+	mv n/state.mdb state.saved && rm -f n/node.sock &&
+	head -c 8192 /dev/zero | tr "\0" x >n/state.mdb &&
+	test_expect_code 2 nucleus-node serve -d n >out 2>err &&
+	grep "nucleus-node: state: .*n/state.mdb: MDB_INVALID" err &&
+	! test -S n/node.sock &&
+	mv state.saved n/state.mdb &&
+	node_start &&
+	node_stop
+'
+
 test_done
