@@ -12,6 +12,7 @@
 #	make guest-tools	the fuller image of commands (git, make, gcc), too
 #	make install		into $(DESTDIR)$(PREFIX)
 #	make uninstall		what make install put there, removed
+#	make lint		shellcheck, scan-build, cppcheck and a clang build
 #
 # A packager's flags are honoured: CPPFLAGS, CFLAGS and LDFLAGS as
 # dpkg-buildflags gives them (the project's hardening and warnings are
@@ -109,8 +110,8 @@ AUDIT_TOOL_SRCS = libaudit/nucleus-audit-verify.c libaudit/statefile.c
 AUDIT_LIB_SRCS = $(filter-out $(AUDIT_TOOL_SRCS),$(wildcard libaudit/*.c))
 AUDIT_OBJS = $(AUDIT_LIB_SRCS:%.c=$(B)/%.o)
 # The verifier holds no signing code: only these parts of libaudit.
-VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o fmt.o keyring.o \
-	verify.o chain.o)
+VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o fmt.o \
+	keyring.o verify.o chain.o)
 AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
 
 DAEMON_SRCS = $(wildcard libdaemon/*.c)
@@ -233,7 +234,7 @@ $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
 	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) \
-	    $(LMDB_LIBS) -lm
+	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) -lm
 
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libdaemon.a $(B)/libaudit.a \
 	    $(B)/libpolicy.a
@@ -393,6 +394,31 @@ clean:
 
 .PHONY: all check deps demo test bench fuzz guest guest-tools static install \
 	uninstall clean
+.PHONY: lint
 .SECONDARY:
 
 -include $(shell find $(B) -path $(B)/trash -prune -o -name '*.d' -type f -print 2>/dev/null)
+
+# make lint: the checks a packager runs, each failing on any finding:
+# shellcheck on the shell scripts (t/ has its own), scan-build over a
+# fresh clang build in build/scan (it analyses only what it compiles),
+# cppcheck, and the clang build of everything, tests' code too, in
+# build/clang under the same -Werror.  A false finding is justified in
+# place: a "shellcheck disable" comment, an assert or a note for
+# scan-build, a "cppcheck-suppress" comment (--inline-suppr).
+LINT_SCRIPTS = $(shell grep -lsm1 '^\#!/bin/sh' $(wildcard scripts/* .ci/*))
+LINT_SRCS = $(filter-out t/%,$(wildcard */*.c))
+# cppcheck does not read system headers by default; jansson's is forced in
+# so that its iteration macros (json_object_foreach) parse.
+CPPCHECK_FLAGS = --quiet --error-exitcode=1 --inline-suppr -j2 --std=c11 \
+	--enable=warning,performance,portability \
+	--include=/usr/include/jansson.h $(addprefix -I,$(sort $(dir $(LINT_SRCS))))
+
+lint: deps
+	shellcheck $(LINT_SCRIPTS)
+	rm -rf build/scan
+	scan-build --status-bugs -o build/scan/report $(MAKE) CC=clang \
+	    B=build/scan SANITIZE= all
+	cppcheck $(CPPCHECK_FLAGS) $(LINT_SRCS)
+	$(MAKE) CC=clang B=build/clang SANITIZE= all \
+	    $(UNIT_TESTS:$(B)/%=build/clang/%) $(HELPERS:$(B)/%=build/clang/%)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "authority.h"
+#include "members.h"
 
 struct acmd {
 	json_t	*obj;
@@ -67,7 +68,7 @@ refuse(struct lines_conn *c, struct acmd *q, const char *kind, const char *why)
 			json_object_set_new(ev, "id", json_sprintf("%llu",
 			    (unsigned long long)q->id));
 	}
-	queue(c, 0, ev, response_error(q->echo, kind, why));
+	queue(c, 0, ev, authority_error(q->echo, kind, why));
 }
 
 int
@@ -80,7 +81,7 @@ admin_accept(struct lines_conn *c)
 			return 0;
 	ev = json_pack("{s:s, s:I, s:I}", "event", "admin.refused", "uid",
 	    (json_int_t)c->uid, "pid", (json_int_t)c->pid);
-	queue(c, 0, ev, response_error(NULL, "forbidden", "this uid is not "
+	queue(c, 0, ev, authority_error(NULL, "forbidden", "this uid is not "
 	    "an operator of the authority"));
 	return -1;
 }
@@ -97,7 +98,7 @@ admin_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 		json_object_set_new(ev, "bytes", json_integer((json_int_t)len));
 		json_object_set_new(ev, "line_hash", json_string(hex));
 	}
-	queue(c, 0, ev, response_error(NULL, "too_large", "the line is "
+	queue(c, 0, ev, authority_error(NULL, "too_large", "the line is "
 	    "longer than the limit"));
 }
 
@@ -137,7 +138,14 @@ cmd_list(struct lines_conn *c, struct acmd *q)
 		refuse(c, q, "internal", "the state cannot be read");
 		return;
 	}
-	(void)store_each(A->store, txn, list_each, &l);
+	if (store_each(A->store, txn, list_each, &l) != 0) {
+		/* a list cut short without saying so would mislead */
+		mdb_txn_abort(txn);
+		json_decref(l.pending);
+		json_decref(l.rest);
+		refuse(c, q, "internal", "the state cannot be read");
+		return;
+	}
 	mdb_txn_abort(txn);
 	json_array_extend(l.pending, l.rest);
 	json_decref(l.rest);
@@ -183,19 +191,14 @@ cmd_show(struct lines_conn *c, struct acmd *q)
 	queue(c, 0, ev, ok(q->echo, json_pack("{s:o}", "request", rec)));
 }
 
-/* grant and deny: one transaction that first checks it is pending. */
-static void
-decide(struct lines_conn *c, struct acmd *q, int grant)
+/* grant's ttl_s and deny's reason: 0, or -1 when refused. */
+static int
+decide_args(struct lines_conn *c, struct acmd *q, int grant, int *ttl,
+    const json_t **reason)
 {
 	const json_t *v;
-	struct audit_err e;
-	json_t *rec = NULL, *result;
-	int64_t now = audit_now_s();
-	const char *state;
-	struct job *j;
-	MDB_txn *txn;
-	int ttl = A->ttl;
 
+	*ttl = A->ttl;
 	if (grant && (v = json_object_get(q->args, "ttl_s")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > A->ttl) {
@@ -204,9 +207,9 @@ decide(struct lines_conn *c, struct acmd *q, int grant)
 			audit_fmt(why, sizeof(why), "ttl_s: expected 1 to %d "
 			    "seconds", A->ttl);
 			refuse(c, q, "bad_request", why);
-			return;
+			return -1;
 		}
-		ttl = (int)json_integer_value(v);
+		*ttl = (int)json_integer_value(v);
 	}
 	v = json_object_get(q->args, "reason");
 	if (!grant && v != NULL && (!json_is_string(v) ||
@@ -214,61 +217,72 @@ decide(struct lines_conn *c, struct acmd *q, int grant)
 	    strlen(json_string_value(v)) != json_string_length(v))) {
 		refuse(c, q, "bad_request", "reason: expected text of at most "
 		    "1024 bytes");
-		return;
+		return -1;
 	}
-	if (store_begin(A->store, &txn, 0, &e) != 0) {
-		refuse(c, q, "internal", "the state cannot be written");
-		return;
-	}
+	*reason = v;
+	return 0;
+}
+
+/* The request q names, in txn, if still pending; else refused, NULL. */
+static json_t *
+decide_pending(struct lines_conn *c, struct acmd *q, MDB_txn *txn,
+    int64_t now)
+{
+	const char *state;
+	json_t *rec;
+	char why[80];
+
 	if ((rec = load(q, txn)) == NULL) {
-		mdb_txn_abort(txn);
 		refuse(c, q, "unknown_request", "no such request");
-		return;
+		return NULL;
 	}
 	state = json_string_value(json_object_get(rec, "state"));
-	if (strcmp(state, "pending") != 0 || json_integer_value(
-	    json_object_get(rec, "expires")) <= now) {
-		char why[80];
+	if (strcmp(state, "pending") == 0 && json_integer_value(
+	    json_object_get(rec, "expires")) > now)
+		return rec;
+	audit_fmt(why, sizeof(why), "the request is %s, no longer pending",
+	    strcmp(state, "pending") == 0 ? "expired" : state);
+	json_decref(rec);
+	refuse(c, q, "not_pending", why);
+	return NULL;
+}
 
-		mdb_txn_abort(txn);
-		audit_fmt(why, sizeof(why), "the request is %s, no longer "
-		    "pending", strcmp(state, "pending") == 0 ? "expired" :
-		    state);
-		json_decref(rec);
-		refuse(c, q, "not_pending", why);
-		return;
-	}
+/* rec decided by the operator on c: granted with a token, or denied. */
+static int
+decide_mark(json_t *rec, const struct lines_conn *c, uint64_t id, int grant,
+    int ttl, const json_t *reason, int64_t now)
+{
+	struct audit_err e;
+	json_t *token;
+
 	json_object_set_new(rec, "decided", json_integer(now));
 	json_object_set_new(rec, "by", json_string("operator"));
 	json_object_set_new(rec, "uid", json_integer((json_int_t)c->uid));
-	if (grant) {
-		json_t *token = mint_token(rec, q->id, now, ttl, &e);
-
-		if (token == NULL) {
-			mdb_txn_abort(txn);
-			json_decref(rec);
-			refuse(c, q, "internal", "the token cannot be made");
-			return;
-		}
-		json_object_set_new(rec, "state", json_string("granted"));
-		json_object_set_new(rec, "token", token);
-	} else {
+	if (!grant) {
 		json_object_set_new(rec, "state", json_string("denied"));
-		json_object_set_new(rec, "deny_reason", v != NULL ?
-		    json_incref((json_t *)v) : json_string(""));
+		json_object_set_new(rec, "deny_reason", reason != NULL ?
+		    json_incref((json_t *)reason) : json_string(""));
+		return 0;
 	}
-	if (store_put(A->store, txn, q->id, rec, &e) != 0 ||
-	    store_commit(A->store, txn, &e) != 0) {
-		json_decref(rec);
-		refuse(c, q, "internal", "the state cannot be written");
-		return;
-	}
-	pend_del(q->id);
+	if ((token = mint_token(rec, id, now, ttl, A->key, &e)) == NULL)
+		return -1;
+	json_object_set_new(rec, "state", json_string("granted"));
+	json_object_set_new(rec, "token", token);
+	return 0;
+}
+
+/* The decision's record, then its answer, its waiters and watchers. */
+static void
+decide_answer(struct lines_conn *c, struct acmd *q, json_t *rec, int grant)
+{
+	const json_t *t = json_object_get(rec, "token");
+	json_t *result;
+	struct job *j;
+
 	if ((j = job_new(c, q->id)) == NULL || job_event(j, decision_event(
 	    grant ? "approval.grant" : "approval.deny", rec, q->id)) != 0) {
-		/* the state is durable at the next sync; recover() logs it */
+		/* the state is durable at the next sync; recover.c logs it */
 		job_free(j);
-		json_decref(rec);
 		return;
 	}
 	json_object_set_new(j->events[0], "pid", json_integer(
@@ -277,15 +291,57 @@ decide(struct lines_conn *c, struct acmd *q, int grant)
 	    "state", json_object_get(rec, "state"));
 	if (grant && result != NULL)
 		json_object_set_new(result, "token", json_pack("{s:O, s:O, "
-		    "s:O}", "id", json_object_get(json_object_get(rec, "token"),
-		    "id"), "nonce", json_object_get(json_object_get(rec,
-		    "token"), "nonce"), "exp", json_object_get(
-		    json_object_get(rec, "token"), "exp")));
+		    "s:O}", "id", json_object_get(t, "id"), "nonce",
+		    json_object_get(t, "nonce"), "exp", json_object_get(t,
+		    "exp")));
 	j->logged = 2;
 	j->answer = ok(q->echo, result);
 	j->notify = json_incref(rec);
 	j->watch = json_incref(rec);
 	job_queue(j);
+}
+
+/* grant and deny: one transaction that first checks it is pending. */
+static void
+decide(struct lines_conn *c, struct acmd *q, int grant)
+{
+	const json_t *reason = NULL;
+	struct audit_err e;
+	int64_t now = audit_now_s();
+	json_t *rec;
+	MDB_txn *txn;
+	int ttl;
+
+	if (decide_args(c, q, grant, &ttl, &reason) != 0)
+		return;
+	if (store_begin(A->store, &txn, 0, &e) != 0) {
+		refuse(c, q, "internal", "the state cannot be written");
+		return;
+	}
+	if ((rec = decide_pending(c, q, txn, now)) == NULL) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	if (decide_mark(rec, c, q->id, grant, ttl, reason, now) != 0) {
+		mdb_txn_abort(txn);
+		json_decref(rec);
+		refuse(c, q, "internal", "the token cannot be made");
+		return;
+	}
+	if (store_put(A->store, txn, q->id, rec, &e) != 0) {
+		/* an open write transaction would block every later one */
+		mdb_txn_abort(txn);
+		json_decref(rec);
+		refuse(c, q, "internal", "the state cannot be written");
+		return;
+	}
+	if (store_commit(A->store, txn, &e) != 0) {
+		json_decref(rec);
+		refuse(c, q, "internal", "the state cannot be written");
+		return;
+	}
+	pending_del(q->id);
+	decide_answer(c, q, rec, grant);
 	json_decref(rec);
 }
 
@@ -309,81 +365,89 @@ parse_id(const json_t *v, uint64_t *id)
 	return 0;
 }
 
-void
-admin_line(struct lines_conn *c, const char *line, size_t len)
+/* The command's envelope: type, v, id, args; 0, or -1 when refused. */
+static int
+command_parse(struct lines_conn *c, struct acmd *q, const char *line,
+    size_t len)
 {
 	static const char *const members[] = { "type", "v", "id", "op",
 	    "args", NULL };
-	struct acmd q = { 0 };
 	json_error_t jerr;
-	const char *k;
 	json_t *v;
 
-	q.obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(q.obj)) {
-		refuse(c, &q, "bad_request", "not a JSON object");
-		goto out;
+	q->obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(q->obj)) {
+		refuse(c, q, "bad_request", "not a JSON object");
+		return -1;
 	}
-	q.echo = json_incref(json_object_get(q.obj, "id"));
-	if (q.echo != NULL && (!json_is_string(q.echo) ||
-	    json_string_length(q.echo) > 64)) {
-		json_decref(q.echo);
-		q.echo = NULL;
-		refuse(c, &q, "bad_request", "id: expected a string of at "
+	q->echo = json_incref(json_object_get(q->obj, "id"));
+	if (q->echo != NULL && (!json_is_string(q->echo) ||
+	    json_string_length(q->echo) > 64)) {
+		json_decref(q->echo);
+		q->echo = NULL;
+		refuse(c, q, "bad_request", "id: expected a string of at "
 		    "most 64 characters");
-		goto out;
+		return -1;
 	}
-	json_object_foreach(q.obj, k, v) {
-		size_t i;
-
-		for (i = 0; members[i] != NULL; i++)
-			if (strcmp(k, members[i]) == 0)
-				break;
-		if (members[i] == NULL) {
-			refuse(c, &q, "bad_request", "unknown member in the "
-			    "command");
-			goto out;
-		}
+	if (members_unknown(q->obj, members) != NULL) {
+		refuse(c, q, "bad_request", "unknown member in the command");
+		return -1;
 	}
-	v = json_object_get(q.obj, "type");
+	v = json_object_get(q->obj, "type");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "admin") != 0 ||
-	    !json_is_integer(json_object_get(q.obj, "v")) ||
-	    json_integer_value(json_object_get(q.obj, "v")) != 1) {
-		refuse(c, &q, "bad_request", "expected {\"type\":\"admin\","
+	    !json_is_integer(json_object_get(q->obj, "v")) ||
+	    json_integer_value(json_object_get(q->obj, "v")) != 1) {
+		refuse(c, q, "bad_request", "expected {\"type\":\"admin\","
 		    "\"v\":1,...}");
-		goto out;
+		return -1;
 	}
-	q.args = json_object_get(q.obj, "args");
-	if (q.args != NULL && !json_is_object(q.args)) {
-		refuse(c, &q, "bad_request", "args: expected an object");
-		goto out;
+	q->args = json_object_get(q->obj, "args");
+	if (q->args != NULL && !json_is_object(q->args)) {
+		refuse(c, q, "bad_request", "args: expected an object");
+		return -1;
 	}
-	v = json_object_get(q.obj, "op");
-	q.op = json_is_string(v) ? json_string_value(v) : "";
-	if (strcmp(q.op, "list") == 0) {
-		cmd_list(c, &q);
-		goto out;
+	return 0;
+}
+
+/* The op, and for those that name a request, its id. */
+static void
+command_run(struct lines_conn *c, struct acmd *q)
+{
+	json_t *v = json_object_get(q->obj, "op");
+
+	q->op = json_is_string(v) ? json_string_value(v) : "";
+	if (strcmp(q->op, "list") == 0) {
+		cmd_list(c, q);
+		return;
 	}
-	if (strcmp(q.op, "watch") == 0) {
-		cmd_watch(c, &q);
-		goto out;
+	if (strcmp(q->op, "watch") == 0) {
+		cmd_watch(c, q);
+		return;
 	}
-	if (strcmp(q.op, "show") != 0 && strcmp(q.op, "grant") != 0 &&
-	    strcmp(q.op, "deny") != 0) {
-		q.op = NULL;
-		refuse(c, &q, "bad_request", "op: expected list, show, grant, "
+	if (strcmp(q->op, "show") != 0 && strcmp(q->op, "grant") != 0 &&
+	    strcmp(q->op, "deny") != 0) {
+		q->op = NULL;
+		refuse(c, q, "bad_request", "op: expected list, show, grant, "
 		    "deny or watch");
-		goto out;
+		return;
 	}
-	if (parse_id(json_object_get(q.args, "id"), &q.id) != 0) {
-		refuse(c, &q, "bad_request", "args.id: expected a request id");
-		goto out;
+	if (parse_id(json_object_get(q->args, "id"), &q->id) != 0) {
+		refuse(c, q, "bad_request", "args.id: expected a request id");
+		return;
 	}
-	if (strcmp(q.op, "show") == 0)
-		cmd_show(c, &q);
+	if (strcmp(q->op, "show") == 0)
+		cmd_show(c, q);
 	else
-		decide(c, &q, strcmp(q.op, "grant") == 0);
-out:
+		decide(c, q, strcmp(q->op, "grant") == 0);
+}
+
+void
+admin_line(struct lines_conn *c, const char *line, size_t len)
+{
+	struct acmd q = { 0 };
+
+	if (command_parse(c, &q, line, len) == 0)
+		command_run(c, &q);
 	json_decref(q.echo);
 	json_decref(q.obj);
 }

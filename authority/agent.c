@@ -24,8 +24,14 @@ static const char *const status_members[] = {
 	"type", "v", "kid", "ts", "nonce", "id", "sig", NULL
 };
 
+static const struct envelope_kind kinds[] = {
+	{ "approval-request", request_members, 0 },
+	{ "approval-status", status_members, 0 },
+	{ NULL, NULL, 0 }
+};
+
 json_t *
-response_error(const json_t *echo, const char *kind, const char *msg)
+authority_error(const json_t *echo, const char *kind, const char *msg)
 {
 	return json_pack("{s:s, s:i, s:O, s:b, s:{s:s, s:s}}", "type",
 	    "response", "v", 1, "id", echo != NULL ? echo : json_null(),
@@ -62,24 +68,6 @@ agent_answer(const json_t *echo, uint64_t id, const json_t *rec)
 }
 
 static int
-members_known(const json_t *o, const char *const *names)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, k, v) {
-		size_t i;
-
-		for (i = 0; names[i] != NULL; i++)
-			if (strcmp(k, names[i]) == 0)
-				break;
-		if (names[i] == NULL)
-			return 0;
-	}
-	return 1;
-}
-
-static int
 fail(struct areq *q, const char *kind, const char *why)
 {
 	q->kind = kind;
@@ -87,75 +75,40 @@ fail(struct areq *q, const char *kind, const char *why)
 	return -1;
 }
 
-/* The envelope both kinds of line share: type, v, kid, ts, nonce. */
+/* The envelope both kinds of line share (envelope.c). */
 static int
 envelope(struct areq *q)
 {
-	json_t *o = q->obj, *v;
+	int rc = envelope_read(q->obj, kinds, &q->env);
 
-	v = json_object_get(o, "nonce");
-	if (json_is_string(v) && json_string_length(v) == 2 *
-	    AUDIT_NONCE_LEN && audit_unhex(q->nonce, AUDIT_NONCE_LEN,
-	    json_string_value(v), json_string_length(v)) == 0)
-		q->echo = json_incref(v);
-	v = json_object_get(o, "type");
-	if (!json_is_string(v))
-		return fail(q, "bad_request", "type: expected "
-		    "\"approval-request\" or \"approval-status\"");
-	q->type = json_string_value(v);
-	if (strcmp(q->type, "approval-request") == 0) {
-		if (!members_known(o, request_members))
-			return fail(q, "bad_request", "unknown member in the "
-			    "approval-request");
-	} else if (strcmp(q->type, "approval-status") == 0) {
-		if (!members_known(o, status_members))
-			return fail(q, "bad_request", "unknown member in the "
-			    "approval-status");
-	} else
-		return fail(q, "bad_request", "type: expected "
-		    "\"approval-request\" or \"approval-status\"");
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1)
-		return fail(q, "bad_request", "v: expected 1");
-	v = json_object_get(o, "kid");
-	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
-	    json_string_length(v)) || audit_fit(q->kid, sizeof(q->kid), NULL,
-	    "%s", json_string_value(v)) != 0)
+	/* The nonce is the answer's id: echoed when it could be read. */
+	if (q->env.nonce_read)
+		q->echo = json_incref(json_object_get(q->obj, "nonce"));
+	/* What it claims to be, recorded with a refusal. */
+	q->type = json_string_value(json_object_get(q->obj, "type"));
+	if (rc != 0)
+		return fail(q, q->env.error, q->env.why);
+	if (audit_fit(q->kid, sizeof(q->kid), NULL, "%s", q->env.kid) != 0)
 		return fail(q, "bad_request", "kid: expected a key id");
-	v = json_object_get(o, "ts");
-	if (!json_is_integer(v))
-		return fail(q, "bad_request", "ts: expected Unix seconds");
-	q->ts = json_integer_value(v);
-	if (q->echo == NULL)
-		return fail(q, "bad_request", "nonce: expected 32 lowercase "
-		    "hex digits");
-	if (!json_is_string(json_object_get(o, "sig")))
-		return fail(q, "bad_request", "sig: expected a signature");
 	return 0;
 }
 
-/* Who signed it, and may they ask. */
+/* Who signed it (a key of agents), and may they ask, now, within skew. */
 int
-agent_authenticate(struct areq *q, int64_t now)
+agent_authenticate(struct areq *q, const struct audit_keyring *agents,
+    int skew, int64_t now)
 {
-	const struct audit_pubkey *k, *signer;
-	static char why[sizeof(((struct audit_err *)0)->msg) + 64];
-	struct audit_err e;
+	const struct audit_pubkey *k;
 
-	if ((k = audit_keyring_find(&A->agents, q->kid)) == NULL)
-		return fail(q, "auth_failed", "kid: not in the authority's "
-		    "keyring");
-	if (audit_verify(q->obj, q->type, &A->agents, &signer, &e) != 0) {
-		audit_fmt(why, sizeof(why), "sig: %s", e.msg);
-		return fail(q, "auth_failed", why);
+	if (envelope_verify(q->obj, &q->env, agents, now, skew,
+	    "authority's", &k) != 0) {
+		q->verified = q->env.verified;
+		return fail(q, q->env.error, q->env.why);
 	}
 	q->verified = 1;
 	if (k->role[0] != '\0' && strcmp(k->role, "agent") != 0)
 		return fail(q, "forbidden", "only keys with the role agent "
 		    "may ask for approvals");
-	if (q->ts < now - A->skew || q->ts > now + A->skew)
-		return fail(q, "replayed", "ts: too far from the authority's "
-		    "clock");
 	return 0;
 }
 
@@ -181,7 +134,7 @@ agent_body(struct areq *q)
 	    json_string_length(v)))
 		return fail(q, "bad_request", "pod: expected a pod id");
 	v = json_object_get(o, "op");
-	if (!json_is_string(v) || !op_known(json_string_value(v)))
+	if (!json_is_string(v) || !rules_op_known(json_string_value(v)))
 		return fail(q, "bad_request", "op: expected a tool operation "
 		    "of nucleus-protocol(7)");
 	if (!json_is_object(json_object_get(o, "args")))
@@ -238,7 +191,7 @@ refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 		job_free(j);
 		return;
 	}
-	j->answer = response_error(q->echo, q->kind, q->why);
+	j->answer = authority_error(q->echo, q->kind, q->why);
 	job_queue(j);
 }
 
@@ -258,48 +211,60 @@ agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 		job_free(j);
 		return;
 	}
-	j->answer = response_error(NULL, "too_large", why);
+	j->answer = authority_error(NULL, "too_large", why);
 	job_queue(j);
 }
 
+/* Take (kid, nonce) in txn: -1, txn aborted, when seen or not stored. */
+static int
+nonce_take(struct areq *q, MDB_txn *txn)
+{
+	struct audit_err e;
+	int seen;
+
+	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce, q->env.ts,
+	    &e)) == 0)
+		return 0;
+	mdb_txn_abort(txn);
+	return seen > 0 ? fail(q, "replayed", "nonce: seen before from this "
+	    "kid") : fail(q, "internal", "the state cannot be written");
+}
+
 /*
- * A new request: stored with the nonce in one transaction, auto-granted
- * there when a rule names it, recorded, answered once durable.
+ * May c ask now?  Not past its waits, and not when no rule grants and
+ * the queue for people is full.  *rule is the rule that grants, if any.
  */
 static int
-new_request(struct lines_conn *c, struct areq *q, int64_t now)
+new_admit(struct lines_conn *c, struct areq *q, int64_t now,
+    struct rule **rule, int *capped)
 {
-	char ids[24], why[160];
-	json_t *o = q->obj, *rec = NULL, *token = NULL;
-	struct audit_err e;
-	struct rule *rule;
-	struct job *j;
-	MDB_txn *txn;
-	uint64_t id;
-	int capped, seen;
+	const json_t *o = q->obj;
 
 	if (c->holds >= CONN_WAIT_MAX)
 		return fail(q, "unavailable", "this connection already waits "
 		    "for 64 decisions");
-	rule = rules_match(&A->rules, q->kid, json_string_value(
+	*rule = rules_match(&A->rules, q->kid, json_string_value(
 	    json_object_get(o, "pod")), json_string_value(json_object_get(o,
-	    "op")), json_object_get(o, "args"), now, &capped);
-	if (rule == NULL && A->npend >= PENDING_MAX)
+	    "op")), json_object_get(o, "args"), now, capped);
+	if (*rule == NULL && A->npend >= PENDING_MAX)
 		return fail(q, "unavailable", "too many requests are waiting "
 		    "for an operator");
-	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
-	    &e)) != 0) {
-		mdb_txn_abort(txn);
-		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
-		    "from this kid") : fail(q, "internal", "the state cannot "
-		    "be written");
-	}
-	if (store_next_id(A->store, txn, &id, &e) != 0 ||
-	    audit_fit(ids, sizeof(ids), &e, "%llu",
+	return 0;
+}
+
+/* The stored request: pending, or granted already by rule. */
+static json_t *
+new_record(const struct areq *q, uint64_t id, int64_t now,
+    const struct rule *rule)
+{
+	const json_t *o = q->obj;
+	struct audit_err e;
+	json_t *rec, *token;
+	char ids[24];
+
+	if (audit_fit(ids, sizeof(ids), NULL, "%llu",
 	    (unsigned long long)id) != 0)
-		goto internal;
+		return NULL;
 	rec = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:O, s:O, "
 	    "s:I, s:I, s:i}", "id", ids, "state", "pending", "agent", q->kid,
 	    "pod", json_object_get(o, "pod"), "op", json_object_get(o, "op"),
@@ -307,39 +272,68 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 	    "reason", json_object_get(o, "reason"), "nonce",
 	    json_object_get(o, "nonce"), "received", (json_int_t)now,
 	    "expires", (json_int_t)(now + A->expire), "logged", 0);
-	if (rec == NULL)
-		goto internal;
-	if (rule != NULL) {
-		token = mint_token(rec, id, now, rule->ttl > 0 ? rule->ttl :
-		    A->ttl, &e);
-		if (token == NULL)
-			goto internal;
-		json_object_set_new(rec, "state", json_string("granted"));
-		json_object_set_new(rec, "decided", json_integer(now));
-		json_object_set_new(rec, "by", json_string("rule"));
-		json_object_set_new(rec, "rule", json_string(rule->name));
-		json_object_set_new(rec, "token", token);
+	if (rec == NULL || rule == NULL)
+		return rec;
+	token = mint_token(rec, id, now, rule->ttl > 0 ? rule->ttl : A->ttl,
+	    A->key, &e);
+	if (token == NULL) {
+		json_decref(rec);
+		return NULL;
 	}
-	if (store_put(A->store, txn, id, rec, &e) != 0)
-		goto internal;
-	if (store_commit(A->store, txn, &e) != 0) {
-		txn = NULL;
+	json_object_set_new(rec, "state", json_string("granted"));
+	json_object_set_new(rec, "decided", json_integer(now));
+	json_object_set_new(rec, "by", json_string("rule"));
+	json_object_set_new(rec, "rule", json_string(rule->name));
+	json_object_set_new(rec, "token", token);
+	return rec;
+}
+
+/* The nonce and the request, in one transaction: *id and *rec. */
+static int
+new_store(struct areq *q, int64_t now, const struct rule *rule,
+    uint64_t *id, json_t **rec)
+{
+	struct audit_err e;
+	MDB_txn *txn;
+
+	if (store_begin(A->store, &txn, 0, &e) != 0)
+		return fail(q, "internal", "the state cannot be written");
+	if (nonce_take(q, txn) != 0)
+		return -1;
+	if (store_next_id(A->store, txn, id, &e) != 0 ||
+	    (*rec = new_record(q, *id, now, rule)) == NULL) {
+		mdb_txn_abort(txn);
+		return fail(q, "internal", "the request cannot be stored");
+	}
+	if (store_put(A->store, txn, *id, *rec, &e) != 0) {
+		mdb_txn_abort(txn);
 		goto internal;
 	}
-	txn = NULL;
-	if (rule != NULL)
-		rule_count(rule, now);
-	else
-		pend_add(id, now + A->expire);
+	if (store_commit(A->store, txn, &e) != 0)
+		goto internal;
+	return 0;
+internal:
+	json_decref(*rec);
+	*rec = NULL;
+	return fail(q, "internal", "the request cannot be stored");
+}
+
+/* Its records, then its answer; a pending one waits on c for more. */
+static int
+new_answer(struct lines_conn *c, struct areq *q, uint64_t id, json_t *rec,
+    const struct rule *rule, int capped)
+{
+	struct job *j;
+	char why[160];
 
 	if ((j = job_new(c, id)) == NULL)
-		goto internal;
+		return fail(q, "internal", "the request cannot be stored");
 	j->logged = rule != NULL ? 2 : 1;
 	if (job_event(j, decision_event("approval.request", rec, id)) != 0 ||
 	    (rule != NULL && job_event(j, decision_event("approval.grant",
 	    rec, id)) != 0)) {
 		job_free(j);
-		goto internal;
+		return fail(q, "internal", "the request cannot be stored");
 	}
 	if (rule == NULL && capped > 0) {
 		audit_fmt(why, sizeof(why), "%d matching rule%s reached %s "
@@ -354,13 +348,31 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 		c->holds++;
 	}
 	job_queue(j);
-	json_decref(rec);
 	return 0;
-internal:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+}
+
+/*
+ * A new request: stored with the nonce in one transaction, auto-granted
+ * there when a rule names it, recorded, answered once durable.
+ */
+static int
+new_request(struct lines_conn *c, struct areq *q, int64_t now)
+{
+	struct rule *rule;
+	json_t *rec;
+	uint64_t id;
+	int capped, rc;
+
+	if (new_admit(c, q, now, &rule, &capped) != 0 ||
+	    new_store(q, now, rule, &id, &rec) != 0)
+		return -1;
+	if (rule != NULL)
+		rule_count(rule, now);
+	else
+		pending_add(id, now + A->expire);
+	rc = new_answer(c, q, id, rec, rule, capped);
 	json_decref(rec);
-	return fail(q, "internal", "the request cannot be stored");
+	return rc;
 }
 
 /* Where a request stands: only for the agent that asked. */
@@ -372,18 +384,12 @@ status(struct lines_conn *c, struct areq *q)
 	struct job *j;
 	MDB_txn *txn;
 	uint64_t id;
-	int seen;
 
 	id = q->id;
 	if (store_begin(A->store, &txn, 0, &e) != 0)
 		return fail(q, "internal", "the state cannot be written");
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->nonce, q->ts,
-	    &e)) != 0) {
-		mdb_txn_abort(txn);
-		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
-		    "from this kid") : fail(q, "internal", "the state cannot "
-		    "be written");
-	}
+	if (nonce_take(q, txn) != 0)
+		return -1;
 	(void)store_get(A->store, txn, id, &rec);
 	if (store_commit(A->store, txn, &e) != 0) {
 		json_decref(rec);
@@ -446,7 +452,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 	int rc;
 
 	if (A->stopped) {
-		json_t *r = response_error(NULL, "unavailable", "the "
+		json_t *r = authority_error(NULL, "unavailable", "the "
 		    "authority's audit log has stopped");
 
 		lines_send(c, r);
@@ -454,7 +460,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 		return;
 	}
 	if ((rc = agent_parse(&q, line, len)) == 0 &&
-	    (rc = agent_authenticate(&q, now)) == 0 &&
+	    (rc = agent_authenticate(&q, &A->agents, A->skew, now)) == 0 &&
 	    (rc = agent_body(&q)) == 0)
 		rc = strcmp(q.type, "approval-request") == 0 ?
 		    new_request(c, &q, now) : status(c, &q);

@@ -21,6 +21,8 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "doneq.h"
+#include "envelope.h"
 #include "lines.h"
 #include "policy.h"
 #include "wire.h"
@@ -83,8 +85,8 @@ const struct rule *rules_find(const struct rules *, const char *,
 struct rule *rules_match(struct rules *, const char *, const char *,
 	    const char *, const json_t *, int64_t, int *);
 void	 rule_count(struct rule *, int64_t);
-int	 op_known(const char *);
-int	 pod_glob_match(const char *, const char *);
+int	 rules_op_known(const char *);
+int	 rules_pod_match(const char *, const char *);
 
 /* store.c: what survives a restart, in LMDB. */
 struct store;
@@ -127,7 +129,7 @@ struct job {
 	json_t	*wait_echo;	/* conn then waits for id's decision */
 };
 
-/* The daemon's state (main.c). */
+/* The daemon's state (main.c has the one there is, A). */
 struct authority {
 	struct ev_loop *loop;
 	struct audit_seckey *key;
@@ -141,9 +143,7 @@ struct authority {
 	int	 stopped;	/* the audit log failed: refuse everything */
 	/* work waiting for the LMDB sync, then for its records */
 	struct job *batch_head, *batch_tail;
-	pthread_mutex_t done_mu;
-	struct job *done_head, *done_tail;
-	ev_async done_async;
+	struct doneq done;	/* jobs whose last record completed */
 	ev_prepare flush;
 	ev_timer tick;
 	struct lines lines;	/* both sockets */
@@ -161,11 +161,10 @@ extern struct authority *A;
 /* agent.c: the request socket. */
 struct areq {
 	json_t	*obj;
+	struct envelope env;	/* its envelope (envelope.c) */
 	const char *type;	/* "approval-request" or "approval-status" */
 	json_t	*echo;		/* the nonce, echoed as the answer's id */
 	char	 kid[AUDIT_KID_MAX + 1];
-	int64_t	 ts;
-	uint8_t	 nonce[AUDIT_NONCE_LEN];
 	char	 digest[AUDIT_HEX_LEN + 1];	/* of a request's args */
 	uint64_t id;		/* the request a status query names */
 	const char *kind;	/* why it is refused: an error kind */
@@ -174,13 +173,14 @@ struct areq {
 };
 
 int	 agent_parse(struct areq *, const char *, size_t);
-int	 agent_authenticate(struct areq *, int64_t);
+int	 agent_authenticate(struct areq *, const struct audit_keyring *, int,
+	    int64_t);
 int	 agent_body(struct areq *);
 void	 areq_free(struct areq *);
 void	 agent_line(struct lines_conn *, const char *, size_t);
 void	 agent_overlong(struct lines_conn *, size_t, const uint8_t *);
 json_t	*agent_answer(const json_t *, uint64_t, const json_t *);
-json_t	*response_error(const json_t *, const char *, const char *);
+json_t	*authority_error(const json_t *, const char *, const char *);
 
 /* admin.c: the admin socket. */
 int	 admin_accept(struct lines_conn *);
@@ -188,26 +188,29 @@ void	 admin_line(struct lines_conn *, const char *, size_t);
 void	 admin_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 admin_broadcast(const json_t *);
 
-/* recover.c */
-int	 recover(const char *, struct audit_err *);
+/* recover.c: at start, what a stop left out. */
+int	 recover_log(const char *, struct audit_err *);
 
-/* decide.c: state changes, their records and their answers. */
+/* job.c: a change's records, then its answers, once durable. */
 void	 job_queue(struct job *);
 void	 job_flush(struct ev_loop *, ev_prepare *, int);
 void	 job_drain(struct ev_loop *, ev_async *, int);
 void	 job_free(struct job *);
 struct job *job_new(struct lines_conn *, uint64_t);
 int	 job_event(struct job *, json_t *);
-json_t	*mint_token(const json_t *, uint64_t, int64_t, int,
-	    struct audit_err *);
-json_t	*decision_event(const char *, const json_t *, uint64_t);
 void	 waiter_add(uint64_t, struct lines_conn *, const json_t *);
 void	 waiters_drop(struct lines_conn *);
-void	 expire_tick(struct ev_loop *, ev_timer *, int);
-void	 pend_add(uint64_t, int64_t);
-void	 pend_del(uint64_t);
+
+/* decide.c: what a decision makes: the token, the records, the summary. */
+json_t	*mint_token(const json_t *, uint64_t, int64_t, int,
+	    const struct audit_seckey *, struct audit_err *);
+json_t	*decision_event(const char *, const json_t *, uint64_t);
 json_t	*request_summary(uint64_t, const json_t *);
-const char *subject_of(const json_t *, json_t **);
+
+/* pending.c: the requests waiting for a person, and their expiry. */
+void	 pending_tick(struct ev_loop *, ev_timer *, int);
+void	 pending_add(uint64_t, int64_t);
+void	 pending_del(uint64_t);
 
 /* cli.c: the operator's and the agent's commands. */
 int	 cmd_keygen(int, char **);
@@ -215,6 +218,25 @@ int	 cmd_admin(const char *, int, char **);
 int	 cmd_ask(int, char **);
 int	 cmd_status(int, char **);
 
-void	 usage(void) __attribute__((noreturn));
+/* options.c: the command line. */
+struct serve_opts {
+	const char *dir, *keyfile, *keyring, *rulesfile, *reqsock, *adminsock;
+	const char *logpath, *statepath;
+	gid_t	 gid;		/* of the sockets; -1: the daemon's */
+};
+
+void	 authority_usage(void) __attribute__((noreturn));
+void	 serve_options(struct authority *, struct serve_opts *, int, char **);
+
+/* serve.c: serve's steps, each named in main.c. */
+void	 serve_load(struct authority *, const struct serve_opts *);
+void	 serve_check(const struct authority *);
+int	 serve_open(struct authority *, const struct serve_opts *,
+	    struct audit_err *);
+void	 serve_watch(struct authority *);
+int	 serve_listen(struct authority *, const struct serve_opts *,
+	    struct audit_err *);
+int	 serve_record_start(const struct authority *, struct audit_err *);
+void	 serve_stop(struct authority *);
 
 #endif /* NUCLEUS_AUTHORITY_H */

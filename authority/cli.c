@@ -17,6 +17,7 @@
 
 #include "ask.h"
 #include "authority.h"
+#include "keygen.h"
 
 /* An answer line of the authority: a list can be long. */
 #define ANSWER_MAX	(4 * (size_t)LINE_MAX_BYTES)
@@ -212,136 +213,151 @@ put_request(const json_t *rec)
 	}
 }
 
-/* list, show, grant, deny, watch: one command on the admin socket. */
-int
-cmd_admin(const char *cmd, int argc, char **argv)
-{
-	const char *dir = authority_dir_default(), *sock = NULL, *reason = NULL;
-	int c, raw = 0, ttl = 0, want_id = strcmp(cmd, "show") == 0 ||
-	    strcmp(cmd, "grant") == 0 || strcmp(cmd, "deny") == 0;
-	struct wire_reader r = { .fd = -1, .max = ANSWER_MAX };
-	json_t *args, *cmdobj, *resp, *result;
-	long long ttlv;
+/* An operator's command line. */
+struct admin_opts {
+	const char *dir, *sock, *reason;
+	int	 raw, ttl, want_id;
+};
 
+static void
+admin_opts(struct admin_opts *o, const char *cmd, int argc, char **argv)
+{
+	long long ttlv;
+	int c;
+
+	o->dir = authority_dir_default();
+	o->want_id = strcmp(cmd, "show") == 0 || strcmp(cmd, "grant") == 0 ||
+	    strcmp(cmd, "deny") == 0;
 	while ((c = getopt(argc, argv, "a:d:jr:t:")) != -1) {
 		switch (c) {
-		case 'a': sock = optarg; break;
-		case 'd': dir = optarg; break;
-		case 'j': raw = 1; break;
+		case 'a': o->sock = optarg; break;
+		case 'd': o->dir = optarg; break;
+		case 'j': o->raw = 1; break;
 		case 'r':
 			if (strcmp(cmd, "deny") != 0)
-				usage();
-			reason = optarg;
+				authority_usage();
+			o->reason = optarg;
 			break;
 		case 't':
 			if (strcmp(cmd, "grant") != 0)
-				usage();
+				authority_usage();
 			if (num_parse(optarg, 1, TTL_MAX, &ttlv) != NUM_OK)
 				die("-t %s: expected 1 to %d seconds", optarg,
 				    TTL_MAX);
-			ttl = (int)ttlv;
+			o->ttl = (int)ttlv;
 			break;
-		default: usage();
+		default: authority_usage();
 		}
 	}
-	if (argc - optind != want_id)
-		usage();
-	if (sock == NULL)
-		sock = in_dir(dir, "admin.sock");
-	args = json_object();
-	if (want_id)
-		json_object_set_new(args, "id", json_string(argv[optind]));
-	if (ttl > 0)
-		json_object_set_new(args, "ttl_s", json_integer(ttl));
-	if (reason != NULL) {
-		json_t *rs = json_string(reason);
+	if (argc - optind != o->want_id)
+		authority_usage();
+	if (o->sock == NULL)
+		o->sock = in_dir(o->dir, "admin.sock");
+}
+
+/* The command line as the admin socket's JSON (nucleus-authority(8)). */
+static json_t *
+admin_command(const char *cmd, const struct admin_opts *o, const char *id)
+{
+	json_t *args = json_object();
+
+	if (o->want_id)
+		json_object_set_new(args, "id", json_string(id));
+	if (o->ttl > 0)
+		json_object_set_new(args, "ttl_s", json_integer(o->ttl));
+	if (o->reason != NULL) {
+		json_t *rs = json_string(o->reason);
 
 		if (rs == NULL)
 			die("%s", "-r: the reason is not UTF-8 text");
 		json_object_set_new(args, "reason", rs);
 	}
-	cmdobj = json_pack("{s:s, s:i, s:s, s:s, s:o}", "type", "admin", "v",
+	return json_pack("{s:s, s:i, s:s, s:s, s:o}", "type", "admin", "v",
 	    1, "id", cmd, "op", cmd, "args", args);
-	r.fd = connect_to(sock);
+}
+
+/* A successful answer, one line per item. */
+static void
+admin_print(const char *cmd, const json_t *result)
+{
+	const json_t *v;
+	size_t i;
+
+	if (strcmp(cmd, "list") == 0)
+		json_array_foreach(json_object_get(result, "requests"), i, v)
+			put_summary(v);
+	else if (strcmp(cmd, "show") == 0)
+		put_request(json_object_get(result, "request"));
+	else if (strcmp(cmd, "watch") != 0) {
+		put_text(json_object_get(result, "id"));
+		putchar(' ');
+		put_text(json_object_get(result, "state"));
+		putchar('\n');
+	}
+}
+
+/* watch: each event as it comes, until the authority closes. */
+static void
+admin_watch(struct wire_reader *r, int raw)
+{
+	json_t *ev;
+
+	while ((ev = read_line(r)) != NULL) {
+		if (raw)
+			printf("%s\n", r->line);
+		else {
+			put_text(json_object_get(ev, "event"));
+			putchar(' ');
+			put_summary(json_object_get(ev, "request"));
+		}
+		fflush(stdout);
+		json_decref(ev);
+	}
+}
+
+/* list, show, grant, deny, watch: one command on the admin socket. */
+int
+cmd_admin(const char *cmd, int argc, char **argv)
+{
+	struct admin_opts o = { 0 };
+	struct wire_reader r = { .fd = -1, .max = ANSWER_MAX };
+	json_t *cmdobj, *resp;
+	int rc = 0;
+
+	admin_opts(&o, cmd, argc, argv);
+	cmdobj = admin_command(cmd, &o, argv[optind]);
+	r.fd = connect_to(o.sock);
 	send_json(r.fd, cmdobj);
 	json_decref(cmdobj);
 	if ((resp = read_line(&r)) == NULL)
-		die("%s: the authority closed the connection", sock);
-	if (raw)
+		die("%s: the authority closed the connection", o.sock);
+	if (o.raw)
 		printf("%s\n", r.line);
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		int rc = error_exit(resp);
-
-		json_decref(resp);
-		wire_reader_free(&r);
-		return rc;
-	}
-	result = json_object_get(resp, "result");
-	if (strcmp(cmd, "list") == 0 && !raw) {
-		const json_t *v;
-		size_t i;
-
-		json_array_foreach(json_object_get(result, "requests"), i, v)
-			put_summary(v);
-	} else if (strcmp(cmd, "show") == 0 && !raw)
-		put_request(json_object_get(result, "request"));
-	else if (!raw) {
-		if (strcmp(cmd, "watch") != 0) {
-			put_text(json_object_get(result, "id"));
-			putchar(' ');
-			put_text(json_object_get(result, "state"));
-			putchar('\n');
-		}
-	}
-	fflush(stdout);
-	if (strcmp(cmd, "watch") == 0) {
-		json_t *ev;
-
-		while ((ev = read_line(&r)) != NULL) {
-			if (raw)
-				printf("%s\n", r.line);
-			else {
-				put_text(json_object_get(ev, "event"));
-				putchar(' ');
-				put_summary(json_object_get(ev, "request"));
-			}
-			fflush(stdout);
-			json_decref(ev);
-		}
+	if (!json_is_true(json_object_get(resp, "ok")))
+		rc = error_exit(resp);
+	else {
+		if (!o.raw)
+			admin_print(cmd, json_object_get(resp, "result"));
+		fflush(stdout);
+		if (strcmp(cmd, "watch") == 0)
+			admin_watch(&r, o.raw);
 	}
 	json_decref(resp);
 	wire_reader_free(&r);
-	return 0;
+	/* A list that did not reach its reader is not a success. */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("standard output: %s", strerror(errno));
+	return rc;
 }
 
 int
 cmd_keygen(int argc, char **argv)
 {
-	const char *dir = authority_dir_default(), *path = NULL;
-	struct audit_seckey *k;
-	struct audit_err e;
-	char line[256];
-	int c;
+	const struct keygen kg = { "nucleus-authority",
+	    authority_dir_default(), "authority.key", "authority",
+	    authority_usage };
 
-	while ((c = getopt(argc, argv, "d:k:")) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'k': path = optarg; break;
-		default: usage();
-		}
-	}
-	if (argc - optind != 1)
-		usage();
-	if (path == NULL)
-		path = in_dir(dir, "authority.key");
-	if (audit_seckey_generate(&k, argv[optind], &e) != 0 ||
-	    audit_seckey_save(k, path, &e) != 0)
-		die("%s", e.msg);
-	if (audit_keyring_line(k, "authority", line, sizeof(line)) != 0)
-		die("%s", "cannot write the keyring line");
-	printf("%s\n", line);
-	audit_seckey_free(k);
-	return 0;
+	return keygen_main(&kg, argc, argv);
 }
 
 /* The agent's side: signed objects, on the request socket. */
@@ -366,11 +382,11 @@ agent_opts(struct agent_opts *o, int argc, char **argv, int ask)
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->sock = optarg; break;
 		case 'm': o->reason = optarg; break;
-		default: usage();
+		default: authority_usage();
 		}
 	}
 	if (o->keyfile == NULL)
-		usage();
+		authority_usage();
 	if (o->sock == NULL)
 		o->sock = in_dir(o->dir, "request.sock");
 	if (audit_seckey_load(&o->key, o->keyfile, &e) != 0)
@@ -389,7 +405,7 @@ cmd_ask(int argc, char **argv)
 
 	agent_opts(&ao, argc, argv, 1);
 	if (argc - optind != 3)
-		usage();
+		authority_usage();
 	if ((a.args = wire_args(argv[optind + 2], &e)) == NULL)
 		die("%s", e.msg);
 	a.sock = ao.sock;
@@ -415,7 +431,7 @@ cmd_status(int argc, char **argv)
 
 	agent_opts(&ao, argc, argv, 0);
 	if (argc - optind != 1)
-		usage();
+		authority_usage();
 	o = json_pack("{s:s}", "id", argv[optind]);
 	if (o == NULL || wire_sign(o, "approval-status", ao.key, &e) != 0)
 		die("%s", o == NULL ? "the id must be UTF-8 text" : e.msg);

@@ -55,7 +55,7 @@ rebuild_each(void *arg, uint64_t id, json_t *rec)
 	int want = want_of(rec);
 
 	if (state != NULL && strcmp(state, "pending") == 0)
-		pend_add(id, json_integer_value(json_object_get(rec,
+		pending_add(id, json_integer_value(json_object_get(rec,
 		    "expires")));
 	if (json_is_string(rule) && decided > r->now - 3600)
 		for (size_t i = 0; i < A->rules.n; i++)
@@ -198,7 +198,7 @@ decision_name(const json_t *rec)
 }
 
 int
-recover(const char *logpath, struct audit_err *err)
+recover_log(const char *logpath, struct audit_err *err)
 {
 	struct recovery r = { .now = audit_now_s() };
 	int written = 0, rc = -1;

@@ -25,15 +25,18 @@
 #include <unistd.h>
 
 #include "authority.h"
+#include "members.h"
 
 static const char *const rule_members[] = {
 	"name", "agent", "pod", "op", "argv_prefix", "path", "max_per_hour",
 	"ttl_s", NULL
 };
 
+static const char *const file_members[] = { "v", "rules", NULL };
+
 /* Is name a tool operation, and does it take a path? */
 int
-op_known(const char *name)
+rules_op_known(const char *name)
 {
 	enum policy_op op;
 
@@ -52,7 +55,7 @@ op_has_path(const char *name)
 
 /* A pod glob: one component, * and ? (libpolicy's name matching). */
 int
-pod_glob_match(const char *glob, const char *pod)
+rules_pod_match(const char *glob, const char *pod)
 {
 	return policy_name_match(glob, strlen(glob), pod, strlen(pod));
 }
@@ -93,24 +96,13 @@ text(const json_t *v, size_t min, size_t max)
 	    strlen(json_string_value(v)) == json_string_length(v);
 }
 
+/* Who may have what: name, agent, pod, op, max_per_hour, ttl_s. */
 static int
-rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
+rule_parse_who(struct rule *r, const json_t *o, size_t i,
+    struct audit_err *err)
 {
 	const json_t *v;
-	const char *k, *why;
 
-	if (!json_is_object(o))
-		return bad(err, i, "expected an object");
-	json_object_foreach((json_t *)o, k, v) {
-		size_t j;
-
-		for (j = 0; rule_members[j] != NULL; j++)
-			if (strcmp(k, rule_members[j]) == 0)
-				break;
-		if (rule_members[j] == NULL)
-			return audit_errf(err, "rule %zu: unknown member "
-			    "\"%.64s\"", i + 1, k);
-	}
 	v = json_object_get(o, "name");
 	if (!text(v, 1, RULE_NAME_MAX) || !audit_kid_valid(
 	    json_string_value(v), json_string_length(v)) ||
@@ -131,7 +123,7 @@ rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
 	if ((r->pod = strdup(json_string_value(v))) == NULL)
 		return audit_errf(err, "out of memory");
 	v = json_object_get(o, "op");
-	if (!json_is_string(v) || !op_known(json_string_value(v)) ||
+	if (!json_is_string(v) || !rules_op_known(json_string_value(v)) ||
 	    audit_fit(r->op, sizeof(r->op), NULL, "%s",
 	    json_string_value(v)) != 0)
 		return bad(err, i, "op: expected an operation of "
@@ -146,44 +138,79 @@ rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
 	    json_integer_value(v) > TTL_MAX))
 		return bad(err, i, "ttl_s: expected 1 to 300");
 	r->ttl = v != NULL ? (int)json_integer_value(v) : 0;
+	return 0;
+}
 
-	if (strcmp(r->op, "run") == 0) {
-		size_t n;
+/* run's argv_prefix. */
+static int
+rule_parse_argv(struct rule *r, const json_t *o, size_t i,
+    struct audit_err *err)
+{
+	const json_t *v = json_object_get(o, "argv_prefix");
+	size_t n;
 
-		v = json_object_get(o, "argv_prefix");
-		if (json_object_get(o, "path") != NULL)
-			return bad(err, i, "path: run takes argv_prefix");
-		if (!json_is_array(v) || (n = json_array_size(v)) < 1 ||
-		    n > RULE_ARGV_MAX)
-			return bad(err, i, "argv_prefix: expected 1 to 64 "
+	if (json_object_get(o, "path") != NULL)
+		return bad(err, i, "path: run takes argv_prefix");
+	if (!json_is_array(v) || (n = json_array_size(v)) < 1 ||
+	    n > RULE_ARGV_MAX)
+		return bad(err, i, "argv_prefix: expected 1 to 64 strings");
+	if ((r->argv = calloc(n + 1, sizeof(char *))) == NULL)
+		return audit_errf(err, "out of memory");
+	for (size_t j = 0; j < n; j++) {
+		const json_t *a = json_array_get(v, j);
+
+		if (!text(a, 1, POLICY_PATH_MAX))
+			return bad(err, i, "argv_prefix: expected non-empty "
 			    "strings");
-		if ((r->argv = calloc(n + 1, sizeof(char *))) == NULL)
+		if ((r->argv[j] = strdup(json_string_value(a))) == NULL)
 			return audit_errf(err, "out of memory");
-		for (size_t j = 0; j < n; j++) {
-			const json_t *a = json_array_get(v, j);
+		r->argc = j + 1;
+	}
+	return 0;
+}
 
-			if (!text(a, 1, POLICY_PATH_MAX))
-				return bad(err, i, "argv_prefix: expected "
-				    "non-empty strings");
-			if ((r->argv[j] = strdup(json_string_value(a))) ==
-			    NULL)
-				return audit_errf(err, "out of memory");
-			r->argc = j + 1;
-		}
-	} else if (op_has_path(r->op)) {
-		v = json_object_get(o, "path");
-		if (json_object_get(o, "argv_prefix") != NULL)
-			return bad(err, i, "argv_prefix: only run takes one");
-		if (!text(v, 1, POLICY_PATH_MAX))
-			return bad(err, i, "path: expected a path glob");
-		if (policy_glob_compile(&r->glob, json_string_value(v),
-		    json_string_length(v), &why) != 0)
-			return audit_errf(err, "rule %zu: path: %s", i + 1,
-			    why != NULL ? why : "out of memory");
-		r->has_glob = 1;
-	} else
-		return audit_errf(err, "rule %zu: %s has neither argv nor "
+/* A file operation's path glob. */
+static int
+rule_parse_path(struct rule *r, const json_t *o, size_t i,
+    struct audit_err *err)
+{
+	const json_t *v = json_object_get(o, "path");
+	const char *why;
+
+	if (json_object_get(o, "argv_prefix") != NULL)
+		return bad(err, i, "argv_prefix: only run takes one");
+	if (!text(v, 1, POLICY_PATH_MAX))
+		return bad(err, i, "path: expected a path glob");
+	if (policy_glob_compile(&r->glob, json_string_value(v),
+	    json_string_length(v), &why) != 0)
+		return audit_errf(err, "rule %zu: path: %s", i + 1,
+		    why != NULL ? why : "out of memory");
+	r->has_glob = 1;
+	return 0;
+}
+
+static int
+rule_parse(struct rule *r, const json_t *o, size_t i, struct audit_err *err)
+{
+	const char *k;
+	int rc;
+
+	if (!json_is_object(o))
+		return bad(err, i, "expected an object");
+	if ((k = members_unknown(o, rule_members)) != NULL)
+		return audit_errf(err, "rule %zu: unknown member \"%.64s\"",
+		    i + 1, k);
+	if (rule_parse_who(r, o, i, err) != 0)
+		return -1;
+	if (strcmp(r->op, "run") == 0)
+		rc = rule_parse_argv(r, o, i, err);
+	else if (op_has_path(r->op))
+		rc = rule_parse_path(r, o, i, err);
+	else
+		rc = audit_errf(err, "rule %zu: %s has neither argv nor "
 		    "path: a rule cannot name it", i + 1, r->op);
+	if (rc != 0)
+		return -1;
 	if ((r->times = calloc((size_t)r->per_hour, sizeof(int64_t))) == NULL)
 		return audit_errf(err, "out of memory");
 	return 0;
@@ -208,11 +235,10 @@ rules_parse(struct rules *rs, const char *text_, size_t len,
 		audit_errf(err, "expected an object");
 		goto fail;
 	}
-	json_object_foreach(root, k, v)
-		if (strcmp(k, "v") != 0 && strcmp(k, "rules") != 0) {
-			audit_errf(err, "unknown member \"%.64s\"", k);
-			goto fail;
-		}
+	if ((k = members_unknown(root, file_members)) != NULL) {
+		audit_errf(err, "unknown member \"%.64s\"", k);
+		goto fail;
+	}
 	v = json_object_get(root, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
 		audit_errf(err, "v: expected 1");
@@ -339,7 +365,7 @@ matches(const struct rule *r, const char *agent, const char *pod,
     const char *op, const json_t *args)
 {
 	if (strcmp(r->agent, agent) != 0 || strcmp(r->op, op) != 0 ||
-	    !pod_glob_match(r->pod, pod))
+	    !rules_pod_match(r->pod, pod))
 		return 0;
 	return r->argv != NULL ? argv_matches(r, args) : path_matches(r, args);
 }

@@ -22,6 +22,7 @@
 
 #include "authority.h"
 #include "nonces.h"
+#include "statedb.h"
 
 #define MAP_SIZE	(1024UL * 1024 * 1024)
 
@@ -40,37 +41,22 @@ lmdb_fail(struct audit_err *err, const char *what, int rc)
 int
 store_open(struct store **out, const char *path, struct audit_err *err)
 {
+	struct statedb_dbi dbis[] = { { "requests", NULL }, { "nonces", NULL },
+	    { "meta", NULL }, { NULL, NULL } };
 	struct store *s;
-	MDB_txn *txn;
-	int rc;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return audit_errf(err, "out of memory");
-	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, 4)) != 0 ||
-	    (rc = mdb_env_open(s->env, path, MDB_NOSUBDIR | MDB_NOSYNC |
-	    MDB_NOTLS, 0600)) != 0) {
-		lmdb_fail(err, path, rc);
-		goto fail;
-	}
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "requests", MDB_CREATE,
-	    &s->requests)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "nonces", MDB_CREATE, &s->nonces)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
-	    (rc = mdb_txn_commit(txn)) != 0) {
-		lmdb_fail(err, path, rc);
-		goto fail;
+	dbis[0].dbi = &s->requests;
+	dbis[1].dbi = &s->nonces;
+	dbis[2].dbi = &s->meta;
+	if (statedb_open(&s->env, path, MAP_SIZE, dbis, err) != 0) {
+		free(s);
+		return -1;
 	}
 	*out = s;
 	return 0;
-fail:
-	if (s->env != NULL)
-		mdb_env_close(s->env);
-	free(s);
-	return -1;
 }
 
 void
@@ -142,7 +128,13 @@ store_next_id(struct store *s, MDB_txn *txn, uint64_t *id,
 	uint64_t next = 1;
 	int rc;
 
-	if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof(next))
+	/* Only a new state starts again at 1: ids are never reissued. */
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0 && rc != MDB_NOTFOUND)
+		return lmdb_fail(err, "next_id", rc);
+	if (rc == 0 && v.mv_size != sizeof(next))
+		return audit_errf(err, "state: next_id: %zu bytes, not %zu",
+		    v.mv_size, sizeof(next));
+	if (rc == 0)
 		memcpy(&next, v.mv_data, sizeof(next));
 	*id = next++;
 	v.mv_size = sizeof(next);
@@ -222,11 +214,11 @@ store_each(struct store *s, MDB_txn *txn, store_each_fn fn, void *arg)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc = 0;
+	int rc = 0, mrc = 0;
 
 	if (mdb_cursor_open(txn, s->requests, &cur) != 0)
 		return -1;
-	while (rc == 0 && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+	while (rc == 0 && (mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		json_t *rec = parse_value(&v);
 
 		if (rec == NULL)
@@ -235,6 +227,9 @@ store_each(struct store *s, MDB_txn *txn, store_each_fn fn, void *arg)
 		json_decref(rec);
 	}
 	mdb_cursor_close(cur);
+	/* A read that failed is not the end of the requests. */
+	if (rc == 0 && mrc != MDB_NOTFOUND)
+		return -1;
 	return rc < 0 ? -1 : 0;
 }
 

@@ -382,6 +382,57 @@ audit_chain_line(struct audit_chain *c, const char *line, size_t len,
 	return 0;
 }
 
+/* A window on the log: one line's worth and a chunk, read in turn. */
+struct stream_buf {
+	char	*p;
+	size_t	 cap, start, end, scanned;
+};
+
+/*
+ * Read more of fd after what the buffer holds, first moving the line
+ * begun to the front when little room is left.  The bytes read, 0 at the
+ * end of fd, -1 on an error (err filled).
+ */
+static ssize_t
+stream_read(struct stream_buf *b, int fd, struct audit_err *err)
+{
+	ssize_t n;
+
+	if (b->cap - b->end < READ_CHUNK) {
+		memmove(b->p, b->p + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->scanned -= b->start;
+		b->start = 0;
+	}
+	do
+		n = read(fd, b->p + b->end, b->cap - b->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s", strerror(errno));
+		return -1;
+	}
+	b->end += (size_t)n;
+	return n;
+}
+
+/* At the end of fd: 1 with fi filled when the log stops short. */
+static int
+stream_end(const struct audit_chain *c, const struct stream_buf *b,
+    struct audit_fault_info *fi)
+{
+	if (b->end > b->start) {
+		fault(fi, FAULT_TORN, c->lines + 1, "the last line has no "
+		    "newline (a torn write)");
+		return 1;
+	}
+	if (c->seq < 0) {
+		fault(fi, FAULT_TORN, 1, "the log is empty: not even its "
+		    "log.open was written");
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Verify what fd holds from its current offset to its end.  Returns 0
  * when every line verifies, 1 with fi filled at the first fault, -1 on a
@@ -392,67 +443,40 @@ int
 audit_chain_stream(struct audit_chain *c, int fd, struct audit_fault_info *fi,
     struct audit_err *err)
 {
-	const size_t cap = AUDIT_LINE_MAX + 1 + READ_CHUNK;
-	size_t start = 0, end = 0, scanned = 0;
-	char *buf;
+	struct stream_buf b = { .cap = AUDIT_LINE_MAX + 1 + READ_CHUNK };
 	ssize_t n;
-	int rc = 0;
+	int rc;
 
 	memset(fi, 0, sizeof(*fi));
-	if ((buf = malloc(cap)) == NULL) {
+	if ((b.p = malloc(b.cap)) == NULL) {
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		return -1;
 	}
 	for (;;) {
-		char *nl = memchr(buf + scanned, '\n', end - scanned);
+		char *nl = memchr(b.p + b.scanned, '\n', b.end - b.scanned);
 
 		if (nl != NULL) {
-			size_t len = (size_t)(nl - (buf + start));
-
-			if (audit_chain_line(c, buf + start, len, fi) != 0) {
+			if (audit_chain_line(c, b.p + b.start,
+			    (size_t)(nl - (b.p + b.start)), fi) != 0) {
 				rc = 1;
 				break;
 			}
-			start = scanned = (size_t)(nl - buf) + 1;
+			b.start = b.scanned = (size_t)(nl - b.p) + 1;
 			continue;
 		}
-		scanned = end;
-		if (end - start > AUDIT_LINE_MAX) {
+		b.scanned = b.end;
+		if (b.end - b.start > AUDIT_LINE_MAX) {
 			/* Never hold more than one line's worth. */
 			fault(fi, FAULT_NONCANONICAL, c->lines + 1, "longer "
 			    "than %d bytes", AUDIT_LINE_MAX);
 			rc = 1;
 			break;
 		}
-		if (cap - end < READ_CHUNK) {
-			memmove(buf, buf + start, end - start);
-			end -= start;
-			scanned -= start;
-			start = 0;
-		}
-		n = read(fd, buf + end, cap - end);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err->msg, sizeof(err->msg), "%s",
-			    strerror(errno));
-			rc = -1;
+		if ((n = stream_read(&b, fd, err)) <= 0) {
+			rc = n < 0 ? -1 : stream_end(c, &b, fi);
 			break;
 		}
-		if (n == 0) {
-			if (end > start) {
-				fault(fi, FAULT_TORN, c->lines + 1, "the last "
-				    "line has no newline (a torn write)");
-				rc = 1;
-			} else if (c->seq < 0) {
-				fault(fi, FAULT_TORN, 1, "the log is empty: "
-				    "not even its log.open was written");
-				rc = 1;
-			}
-			break;
-		}
-		end += (size_t)n;
 	}
-	free(buf);
+	free(b.p);
 	return rc;
 }

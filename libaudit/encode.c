@@ -14,9 +14,10 @@
 
 #include "audit.h"
 
-/* Fill err (when not NULL) with a message, cut at its size; return -1. */
+/* Fill err (when not NULL) with a message, cut at its size; return -1.
+ * (The name in parentheses: not the analyser's macro, audit.h.) */
 int
-audit_errf(struct audit_err *err, const char *fmt, ...)
+(audit_errf)(struct audit_err *err, const char *fmt, ...)
 {
 	va_list ap;
 

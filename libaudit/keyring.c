@@ -29,6 +29,24 @@
  * file's mode.
  */
 static int
+keyfile_check(int fd, const char *path, int secret, struct stat *st,
+    struct audit_err *err)
+{
+	if (fstat(fd, st) != 0)
+		return audit_errf(err, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return audit_errf(err, "%s: not a regular file", path);
+	if (secret && (st->st_mode & 077) != 0)
+		return audit_errf(err, "%s: a secret key file must not be "
+		    "accessible to group or others (mode %04o; chmod 600 it)",
+		    path, (unsigned)(st->st_mode & 07777));
+	if (st->st_size > AUDIT_KEYFILE_MAX)
+		return audit_errf(err, "%s: larger than %d bytes", path,
+		    AUDIT_KEYFILE_MAX);
+	return 0;
+}
+
+static int
 read_keyfile(const char *path, int secret, char **bufp, size_t *lenp,
     mode_t *modep, struct audit_err *err)
 {
@@ -41,26 +59,8 @@ read_keyfile(const char *path, int secret, char **bufp, size_t *lenp,
 
 	if (fd < 0)
 		return audit_errf(err, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		audit_errf(err, "%s: %s", path, strerror(errno));
+	if (keyfile_check(fd, path, secret, &st, err) != 0)
 		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		audit_errf(err, "%s: not a regular file", path);
-		goto fail;
-	}
-	if (secret && (st.st_mode & 077) != 0) {
-		audit_errf(err, "%s: a secret key file must not be accessible "
-		    "to "
-		    "group or others (mode %04o; chmod 600 it)", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto fail;
-	}
-	if (st.st_size > AUDIT_KEYFILE_MAX) {
-		audit_errf(err, "%s: larger than %d "
-		    "bytes", path, AUDIT_KEYFILE_MAX);
-		goto fail;
-	}
 	if ((buf = sodium_malloc((size_t)st.st_size + 1)) == NULL) {
 		audit_errf(err, "%s: out of memory", path);
 		goto fail;
@@ -192,6 +192,31 @@ parse_line(char *line, unsigned lineno, int secret_ok, struct audit_pubkey *k,
 	    "hmac-sha256)", lineno);
 }
 
+/* Add k (its HMAC secret taken over) unless its kid is there already. */
+static int
+keyring_add(struct audit_keyring *kr, struct audit_pubkey *k,
+    unsigned lineno, struct audit_err *err)
+{
+	struct audit_pubkey *nv = NULL;
+
+	if (audit_keyring_find(kr, k->kid) != NULL)
+		audit_errf(err, "line %u: key id %s appears twice", lineno,
+		    k->kid);
+	else if (kr->n == AUDIT_KEYRING_MAX)
+		audit_errf(err, "line %u: more than %d keys", lineno,
+		    AUDIT_KEYRING_MAX);
+	else if ((nv = realloc(kr->v, (kr->n + 1) * sizeof(*kr->v))) == NULL)
+		audit_errf(err, "out of memory");
+	if (nv == NULL) {
+		if (k->mac != NULL)
+			sodium_free(k->mac);
+		return -1;
+	}
+	kr->v = nv;
+	kr->v[kr->n++] = *k;
+	return 0;
+}
+
 /*
  * Parse a keyring held in buf (len bytes; modified in place).  HMAC keys
  * are refused unless secret_ok.
@@ -211,14 +236,13 @@ audit_keyring_parse(struct audit_keyring *kr, const char *buf, size_t len,
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (nl != NULL ? nl : end) - p;
-		struct audit_pubkey k, *nv;
+		struct audit_pubkey k;
 		const char *q;
 
 		lineno++;
 		if (n >= sizeof(line)) {
-			audit_errf(err, "line %u: longer than %zu "
-			    "bytes", lineno,
-			    sizeof(line) - 1);
+			audit_errf(err, "line %u: longer than %zu bytes",
+			    lineno, sizeof(line) - 1);
 			goto fail;
 		}
 		memcpy(line, p, n);
@@ -231,28 +255,8 @@ audit_keyring_parse(struct audit_keyring *kr, const char *buf, size_t len,
 		if (parse_line(line, lineno, secret_ok, &k, err) != 0)
 			goto fail;
 		sodium_memzero(line, sizeof(line));
-		if (audit_keyring_find(kr, k.kid) != NULL) {
-			if (k.mac != NULL)
-				sodium_free(k.mac);
-			audit_errf(err, "line %u: key id %s appears "
-			    "twice", lineno,
-			    k.kid);
+		if (keyring_add(kr, &k, lineno, err) != 0)
 			goto fail;
-		}
-		if (kr->n == AUDIT_KEYRING_MAX || (nv = realloc(kr->v,
-		    (kr->n + 1) * sizeof(*kr->v))) == NULL) {
-			if (k.mac != NULL)
-				sodium_free(k.mac);
-			if (kr->n == AUDIT_KEYRING_MAX)
-				audit_errf(err, "line %u: more than %d "
-				    "keys", lineno,
-				    AUDIT_KEYRING_MAX);
-			else
-				audit_errf(err, "out of memory");
-			goto fail;
-		}
-		kr->v = nv;
-		kr->v[kr->n++] = k;
 	}
 	sodium_memzero(line, sizeof(line));
 	return 0;

@@ -242,64 +242,90 @@ print_text(const char *file, const struct result *r, int quiet)
 		    r->err.msg);
 }
 
-int
-main(int argc, char **argv)
-{
-	const char *keyring = NULL, *statefile = NULL;
-	struct audit_keyring kr;
-	struct audit_err e;
-	struct state st;
-	struct result r;
-	int ch, json = 0, quiet = 0, worst = EXIT_OK;
+struct opts {
+	const char *keyring, *statefile;
+	int	 json, quiet;
+};
 
-	while ((ch = getopt(argc, argv, "jk:qs:")) != -1) {
+/* The options; what is left of argv is the logs. */
+static void
+options(struct opts *o, int *argcp, char ***argvp)
+{
+	int ch;
+
+	while ((ch = getopt(*argcp, *argvp, "jk:qs:")) != -1) {
 		switch (ch) {
 		case 'j':
-			json = 1;
+			o->json = 1;
 			break;
 		case 'k':
-			keyring = optarg;
+			o->keyring = optarg;
 			break;
 		case 'q':
-			quiet = 1;
+			o->quiet = 1;
 			break;
 		case 's':
-			statefile = optarg;
+			o->statefile = optarg;
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (keyring == NULL || argc == 0)
+	*argcp -= optind;
+	*argvp += optind;
+	if (o->keyring == NULL || *argcp == 0)
 		usage();
-	for (int i = 0; statefile != NULL && i < argc; i++)
-		if (strcmp(argv[i], "-") == 0)
+	for (int i = 0; o->statefile != NULL && i < *argcp; i++)
+		if (strcmp((*argvp)[i], "-") == 0)
 			errx(EXIT_ERR, "-s cannot remember standard input: "
 			    "name the log's file");
-	if (sodium_init() < 0)
-		errx(EXIT_ERR, "cannot initialize libsodium");
-	if (audit_keyring_load(&kr, keyring, &e) != 0)
-		errx(EXIT_ERR, "%s", e.msg);
-	if (statefile != NULL && state_load(&st, statefile, &e) != 0)
-		errx(EXIT_ERR, "%s", e.msg);
-	for (int i = 0; i < argc; i++) {
-		verify_log(argv[i], &kr, statefile != NULL ? &st : NULL, &r);
-		if (json && !(quiet && r.status == EXIT_OK))
-			print_json(argv[i], &r);
-		else if (!json)
-			print_text(argv[i], &r, quiet);
-		if (r.status == EXIT_OK && statefile != NULL)
-			remember(&st, &r.chain);
+}
+
+/* Each log in turn, said as it is verified; the worst status. */
+static int
+verify_all(const struct opts *o, char **logs, int n,
+    const struct audit_keyring *kr, struct state *st)
+{
+	struct result r;
+	int worst = EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		verify_log(logs[i], kr, st, &r);
+		if (o->json && !(o->quiet && r.status == EXIT_OK))
+			print_json(logs[i], &r);
+		else if (!o->json)
+			print_text(logs[i], &r, o->quiet);
+		if (r.status == EXIT_OK && st != NULL)
+			remember(st, &r.chain);
 		if (r.status > worst)
 			worst = r.status;
 		audit_chain_free(&r.chain);
 	}
+	return worst;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct audit_keyring kr;
+	struct audit_err e;
+	struct state st;
+	int worst;
+
+	options(&o, &argc, &argv);
+	if (sodium_init() < 0)
+		errx(EXIT_ERR, "cannot initialize libsodium");
+	if (audit_keyring_load(&kr, o.keyring, &e) != 0)
+		errx(EXIT_ERR, "%s", e.msg);
+	if (o.statefile != NULL && state_load(&st, o.statefile, &e) != 0)
+		errx(EXIT_ERR, "%s", e.msg);
+	worst = verify_all(&o, argv, argc, &kr, o.statefile != NULL ? &st :
+	    NULL);
 	if (fflush(stdout) != 0)
 		err(EXIT_ERR, "standard output");
-	if (statefile != NULL) {
-		if (state_save(&st, statefile, &e) != 0)
+	if (o.statefile != NULL) {
+		if (state_save(&st, o.statefile, &e) != 0)
 			errx(EXIT_ERR, "%s", e.msg);
 		state_free(&st);
 	}

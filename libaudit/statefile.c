@@ -235,10 +235,14 @@ state_save(const struct state *s, const char *path, struct audit_err *err)
 		return -1;
 	}
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	/* The rename is durable once the directory is: say when it is not. */
 	if ((dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) >= 0) {
-		fsync(dfd);
+		int rc = fsync(dfd), saved = errno;
+
 		close(dfd);
+		if (rc != 0)
+			return sfail(err, path, 0, strerror(saved));
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
  * dropped, since patterns match a prefix anyway; option letters and names
  * sorted; options sorted), and its canonical JSON is its identity.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,8 +67,9 @@ ctx_pop(struct policy_ctx *c, size_t old)
 	c->path[old] = '\0';
 }
 
+/* The name in parentheses: not the analyser's macro (policy_int.h). */
 int
-ctx_fail(struct policy_ctx *c, const char *fmt, ...)
+(ctx_fail)(struct policy_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -132,6 +134,9 @@ parse_program(struct policy_rule *r, json_t *j, struct policy_ctx *c)
 	if (memchr(s, '/', len) != NULL)
 		return ctx_fail(c, "a program is a name, not a path: it is "
 		    "matched against the last component of argv[0]");
+	/* Once per rule: a JSON object has one member of a name, which
+	 * scan-build cannot know of jansson's (unix.Malloc, a leak). */
+	assert(r->program == NULL);
 	if ((r->program = strndup(s, len)) == NULL)
 		return ctx_fail(c, "out of memory");
 	r->proglen = len;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "serve.h"
 #include "ask.h"
 
 #define EXIT_DENIED	1
@@ -177,7 +177,8 @@ approve(struct client *cl, int argc, char **argv)
 
 	if (argc < 2 || argc > 3)
 		node_usage();
-	if (cl->sock == NULL) {
+	a.sock = cl->sock;
+	if (a.sock == NULL) {
 		struct audit_err e;
 
 		if (audit_fit(sock, sizeof(sock), &e, "%s/request.sock",
@@ -186,9 +187,8 @@ approve(struct client *cl, int argc, char **argv)
 			    prog, e.msg);
 			return EXIT_ERR;
 		}
-		cl->sock = sock;
+		a.sock = sock;
 	}
-	a.sock = cl->sock;
 	a.pod = argv[0];
 	a.op = argv[1];
 	a.args = args_of(argc, argv, 2);

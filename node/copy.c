@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "serve.h"
 
 int
 copy_open(struct copy *c, const char *dir, const char *log,

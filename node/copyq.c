@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "serve.h"
 
 struct citem {
 	struct citem *next;

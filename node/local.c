@@ -105,11 +105,10 @@ read_line_within(int fd, char *buf, size_t sz, int ms)
 	while (n + 1 < sz) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		int64_t left = end - audit_now_ms(CLOCK_MONOTONIC);
-		ssize_t r;
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			return -1;
-		if ((r = read(fd, buf + n, 1)) <= 0)
+		if (read(fd, buf + n, 1) != 1)
 			return -1;
 		if (buf[n] == '\n') {
 			buf[n] = '\0';
@@ -126,7 +125,7 @@ read_line_within(int fd, char *buf, size_t sz, int ms)
  * node signs for them.
  */
 int
-pod_hello(struct local_pod *pod, const struct local_env *env,
+local_hello(struct local_pod *pod, const struct local_env *env,
     const char *line, struct audit_buf *b, struct audit_err *err)
 {
 	json_error_t jerr;
@@ -175,7 +174,7 @@ handshake(struct local_pod *pod, const struct local_env *env, int io,
 		    "%s/proxy.err)", LOCAL_HELLO_MS, pod->dir);
 		return -1;
 	}
-	if (pod_hello(pod, env, line, &b, err) == 0) {
+	if (local_hello(pod, env, line, &b, err) == 0) {
 		if (audit_writeall(io, b.p, b.len) == 0)
 			rc = 0;
 		else
@@ -207,6 +206,37 @@ work_in(const struct podspec *spec, const struct local_env *env,
 }
 
 /*
+ * The pod's configuration directory, dir/conf, which the sandbox binds
+ * at /etc/nucleus: its pod file and the authority keys, the pod's uid's.
+ */
+static int
+local_conf(const struct podspec *spec, const struct local_env *env,
+    const char *dir, const char *conf, struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 16];
+	char *trust = NULL;
+	size_t trustlen;
+	int rc;
+
+	/* The pod's uid must reach conf: dir is searchable, not readable. */
+	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
+	    chmod(dir, 0711) != 0 ||
+	    (mkdir(conf, 0700) != 0 && errno != EEXIST) ||
+	    chown(conf, env->uid, env->gid) != 0 || chmod(conf, 0700) != 0)
+		return audit_errf(err, "%s: %s", conf, strerror(errno));
+	if (audit_fit(path, sizeof(path), err, "%s/pod.json", conf) != 0)
+		return -1;
+	if (pod_file(spec, path, env->uid, env->gid, err) != 0)
+		return -1;
+	if (audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
+		return -1;
+	rc = audit_fit(path, sizeof(path), err, "%s/trust", conf) == 0 ?
+	    write_owned(path, trust, trustlen, env->uid, env->gid, err) : -1;
+	sodium_free(trust);
+	return rc;
+}
+
+/*
  * Start spec's pod under dir (made if need be); on success pod->chan is
  * the node's end of the pod's channel.
  */
@@ -221,9 +251,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
 	    .gid = env->gid };
-	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, errfd = -1;
-	char *trust = NULL;
-	size_t trustlen;
+	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, errfd = -1, fl;
 
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
@@ -245,27 +273,8 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	    audit_fit(conf, sizeof(conf), err, "%s/conf", dir) != 0)
 		return -1;
 	sp.cgroup = pod->cgroup;
-	/* The pod's uid must reach conf: dir is searchable, not readable. */
-	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
-	    chmod(dir, 0711) != 0 ||
-	    (mkdir(conf, 0700) != 0 && errno != EEXIST) ||
-	    chown(conf, env->uid, env->gid) != 0 || chmod(conf, 0700) != 0)
-		return audit_errf(err, "%s: %s", conf, strerror(errno));
-	if (audit_fit(path, sizeof(path), err, "%s/pod.json", conf) != 0)
+	if (local_conf(spec, env, dir, conf, err) != 0)
 		return -1;
-	if (pod_file(spec, path, env->uid, env->gid, err) != 0)
-		return -1;
-	if (audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
-		return -1;
-	if (audit_fit(path, sizeof(path), err, "%s/trust", conf) != 0) {
-		sodium_free(trust);
-		return -1;
-	}
-	if (write_owned(path, trust, trustlen, env->uid, env->gid, err) != 0) {
-		sodium_free(trust);
-		return -1;
-	}
-	sodium_free(trust);
 	for (size_t i = 0; i < SANDBOX_BINDS_MAX && env->binds[i] != NULL;
 	    i++)
 		sp.binds[i] = env->binds[i];
@@ -303,8 +312,8 @@ local_start(const struct podspec *spec, const struct local_env *env,
 		goto fail;
 	}
 	/* The node's loop must never wait on a pod that stops reading. */
-	if (fcntl(chan[0], F_SETFL, fcntl(chan[0], F_GETFL) | O_NONBLOCK) !=
-	    0) {
+	if ((fl = fcntl(chan[0], F_GETFL)) < 0 ||
+	    fcntl(chan[0], F_SETFL, fl | O_NONBLOCK) != 0) {
 		audit_errf(err, "the pod's channel: %s", strerror(errno));
 		sandbox_kill(&pod->sb);
 		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);

@@ -14,6 +14,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "envelope.h"
 
 #define CG_V1_N		3	/* memory, pids, cpu */
 #define CG_PATH_MAX	256
@@ -106,21 +107,46 @@ struct gate {
 	void	*arg;
 };
 
+/*
+ * The operations a request may name (ops.c): one table, which the gate
+ * checks a request against (who may call it, whether it names a pod)
+ * and the node dispatches from.  An operation not in it is refused by
+ * the gate, so that none can reach a handler.
+ */
+struct lines_conn;
+struct gate_req;
+
+enum node_role {
+	NODE_ROLE_ADMIN,	/* manages pods */
+	NODE_ROLE_AGENT		/* calls a pod's tools */
+};
+
+struct node_op {
+	const char *name;	/* NULL: any tool operation of
+				   nucleus-protocol(7), to its pod */
+	enum node_role role;	/* who may call it */
+	int	 names_pod;	/* its pod member: a pod (1), or "" (0) */
+	void	(*handler)(struct lines_conn *, struct gate_req *);
+};
+
+extern const struct node_op node_ops[];
+extern const size_t node_ops_n;
+const struct node_op *node_op_find(const char *);
+
 struct gate_req {
 	json_t	*obj;		/* the request */
+	struct envelope env;	/* its envelope (envelope.c) */
 	json_t	*id;		/* its id, once read */
 	char	 kid[AUDIT_KID_MAX + 1];
 	char	 role[AUDIT_ROLE_MAX + 1];
-	int64_t	 ts;
-	uint8_t	 nonce[AUDIT_NONCE_LEN];
 	const char *pod, *op;	/* into obj */
+	const struct node_op *nop;	/* its entry in node_ops */
 	int	 node_op;	/* pod.* rather than a tool operation */
 	int	 verified;	/* its signature held */
 	const char *kind;	/* refused: the error kind */
 	const char *why;	/* and the message */
 };
 
-int	 gate_op_class(const char *);
 int	 gate_check(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
 void	 gate_req_free(struct gate_req *);
@@ -198,7 +224,7 @@ int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 	    struct audit_err *);
-int	 pod_hello(struct local_pod *, const struct local_env *,
+int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
 
 /*
@@ -224,14 +250,45 @@ struct vmm_spec {
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
 	    struct audit_err *);
+
+/* The paths of a VM pod's files (vm_files makes them). */
+struct vm_paths {
+	char	 vm[LOCAL_PATH_MAX + 8];
+	char	 kernel[LOCAL_PATH_MAX + 16];
+	char	 initrd[LOCAL_PATH_MAX + 16];
+	char	 root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16];
+	char	 scratch[LOCAL_PATH_MAX + 24];
+	char	 errpath[LOCAL_PATH_MAX + 16];
+	char	 sock[LOCAL_PATH_MAX + 16];	/* the VMM's: fits sun_path */
+};
+
+/* The kernel's arguments, but the TSC's and init's. */
+#define VM_APPEND	"console=ttyS0 loglevel=3 panic=-1 random.trust_cpu=on " \
+			"lsm=landlock,yama rdinit=/init"
+
+int	 vm_sock_path(const char *, const char *, char *, size_t,
+	    struct audit_err *);
+int	 vm_files(const struct podspec *, const struct local_env *,
+	    const char *, struct local_pod *, struct vm_paths *,
+	    struct audit_err *);
+void	 vmm_limits(const struct podspec *, const struct local_env *,
+	    const struct local_pod *, const struct vm_paths *,
+	    struct vmm_spec *);
+
+/* The QEMU driver (qemu.c): its command line, its channel. */
+int	 qemu_launch(const struct podspec *, const struct local_env *,
+	    const char *, struct local_pod *, struct audit_err *);
+int	 qemu_connect(const struct local_pod *);
+unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 int	 vm_connect(const struct podspec *, const struct local_pod *, int);
 void	 vm_probe(struct local_env *);
 
-/* nucleus-node doctor (doctor.c): which drivers can run here. */
+/* nucleus-node doctor (doctor.c): which drivers can run here; kvm.c:
+ * does a plain guest run on /dev/kvm. */
 int	 doctor_run(int);
-int	 doctor_kvm_usable(char *, size_t);
+int	 kvm_usable(char *, size_t);
 
 /*
  * ---- The Firecracker driver (firecracker.c, vsock.c) ----

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "node.h"
+#include "members.h"
 
 static const char *const spec_members[] = {
 	"v", "name", "driver", "image", "policy", "agents", "resources",
@@ -37,18 +38,9 @@ known(const json_t *o, const char *const *names, const char *where,
     struct audit_err *err)
 {
 	const char *k;
-	json_t *v;
 
-	json_object_foreach((json_t *)o, k, v) {
-		size_t i;
-
-		for (i = 0; names[i] != NULL; i++)
-			if (strcmp(k, names[i]) == 0)
-				break;
-		if (names[i] == NULL)
-			return audit_errf(err, "%sunknown member \"%.64s\"",
-			    where, k);
-	}
+	if ((k = members_unknown(o, names)) != NULL)
+		return audit_errf(err, "%sunknown member \"%.64s\"", where, k);
 	return 0;
 }
 

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "serve.h"
 
 /* A process's start time, in clock ticks since boot (proc(5) field 22). */
 static unsigned long long

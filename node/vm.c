@@ -27,7 +27,13 @@
  *
  * Starting is in two halves: vm_launch() makes the files and starts the
  * VMM, at once; the guest then takes seconds to boot, during which the
- * node's loop goes on serving (pods.c connects and waits for the hello).
+ * node's loop goes on serving (vmstart.c connects and waits for the
+ * hello).
+ *
+ * This file holds what the drivers share: the pod's files (initramfs,
+ * scratch image), the VMM's start (cgroup, uid, seccomp), and the choice
+ * of driver.  QEMU's command line is built in qemu.c; Firecracker's
+ * configuration and command line in firecracker.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,15 +55,12 @@
 
 #include "node.h"
 #include "sockaddr.h"
+#include "syscalls.h"
 
 /* The guest's own uid and gid for commands: see the pod file. */
 #define VM_RUN_UID	1000
 #define VM_RUN_GID	1000
-#define VM_PORT_NAME	"org.nucleus.channel"
-/* The kernel's arguments, but the TSC's and init's. */
 #define VM_VSOCK_PORT	1024	/* the guest's proxy, under Firecracker */
-#define VM_APPEND	"console=ttyS0 loglevel=3 panic=-1 random.trust_cpu=on " \
-			"lsm=landlock,yama rdinit=/init"
 
 /* newc: "070701", 13 fields of 8 hex digits, the name, the data. */
 static int
@@ -249,11 +252,24 @@ static const char *const vmm_denied[] = {
 	"userfaultfd", "lookup_dcookie",
 };
 
-/* Sockets QEMU needs: the channel's (AF_UNIX).  No network at all. */
-static const int vmm_families[] = {
-	AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, AF_VSOCK, AF_BLUETOOTH,
-	AF_CAN, AF_XDP,
-};
+/*
+ * The VMM's socket, vm/name: whole, and short enough for a socket's
+ * address, else the pod is refused with the path named (a cut one would
+ * be another socket).
+ */
+int
+vm_sock_path(const char *vm, const char *name, char *out, size_t outsz,
+    struct audit_err *err)
+{
+	struct sockaddr_un sa;
+	char path[PATH_MAX];
+
+	if (audit_fit(path, sizeof(path), err, "%s/%s", vm, name) != 0 ||
+	    sockaddr_un_fill(&sa, path, err) != 0 ||
+	    audit_fit(out, outsz, err, "%s", path) != 0)
+		return -1;
+	return 0;
+}
 
 static int
 vmm_filter(void)
@@ -268,11 +284,9 @@ vmm_filter(void)
 		if (nr != __NR_SCMP_ERROR)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
 	}
-	for (size_t i = 0; rc == 0 && i < sizeof(vmm_families) /
-	    sizeof(vmm_families[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
-		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)vmm_families[i], 0));
+	/* Sockets QEMU needs: the channel's (AF_UNIX).  No network. */
+	if (rc == 0)
+		rc = syscalls_deny_net(ctx);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	if (ctx != NULL)
@@ -386,66 +400,8 @@ vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 	return 0;
 }
 
-/* The host's TSC rate, which a guest under TCG must be told. */
-static unsigned
-tsc_khz(void)
-{
-	char line[256];
-	unsigned khz = 0;
-	double mhz;
-	FILE *f;
-
-	if ((f = fopen("/sys/devices/system/cpu/cpu0/tsc_freq_khz", "re")) !=
-	    NULL) {
-		if (fscanf(f, "%u", &khz) != 1)
-			khz = 0;
-		fclose(f);
-		if (khz > 0)
-			return khz;
-	}
-	if ((f = fopen("/proc/cpuinfo", "re")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) {
-			khz = (unsigned)(mhz * 1000);
-			break;
-		}
-	fclose(f);
-	return khz;
-}
-
-/* The paths of a VM pod's files. */
-struct vm_paths {
-	char	 vm[LOCAL_PATH_MAX + 8];
-	char	 kernel[LOCAL_PATH_MAX + 16];
-	char	 initrd[LOCAL_PATH_MAX + 16];
-	char	 root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16];
-	char	 scratch[LOCAL_PATH_MAX + 24];
-	char	 errpath[LOCAL_PATH_MAX + 16];
-	char	 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
-
-/*
- * The VMM's socket, vm/name: whole, and short enough for a socket's
- * address, else the pod is refused with the path named (a cut one would
- * be another socket).
- */
-static int
-vm_sock_path(const char *vm, const char *name, char *out, size_t outsz,
-    struct audit_err *err)
-{
-	struct sockaddr_un sa;
-	char path[PATH_MAX];
-
-	if (audit_fit(path, sizeof(path), err, "%s/%s", vm, name) != 0 ||
-	    sockaddr_un_fill(&sa, path, err) != 0 ||
-	    audit_fit(out, outsz, err, "%s", path) != 0)
-		return -1;
-	return 0;
-}
-
 /* What both drivers make: the directory, the initramfs, the scratch. */
-static int
+int
 vm_files(const struct podspec *spec, const struct local_env *env,
     const char *dir, struct local_pod *pod, struct vm_paths *vp,
     struct audit_err *err)
@@ -514,7 +470,7 @@ vm_files(const struct podspec *spec, const struct local_env *env,
 }
 
 /* The VMM's cgroup and uid: the pod's, and room for the VMM itself. */
-static void
+void
 vmm_limits(const struct podspec *spec, const struct local_env *env,
     const struct local_pod *pod, const struct vm_paths *vp,
     struct vmm_spec *vs)
@@ -527,78 +483,6 @@ vmm_limits(const struct podspec *spec, const struct local_env *env,
 	vs->uid = env->uid;
 	vs->gid = env->gid;
 	vs->errpath = vp->errpath;
-}
-
-static int
-qemu_launch(const struct podspec *spec, const struct local_env *env,
-    const char *dir, struct local_pod *pod, struct audit_err *err)
-{
-	struct vm_paths vp;
-	char mem[32], smp[32], append[512], accel[32];
-	char drive_root[sizeof(vp.root) + 64];
-	char drive_scratch[sizeof(vp.scratch) + 64];
-	char chardev[sizeof(vp.vm) + 64], serial[sizeof(vp.vm) + 32];
-	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
-	struct vmm_spec vs;
-	int rc;
-
-	if (env->qemu == NULL)
-		return audit_errf(err, "the qemu driver needs "
-		    "qemu-system-x86_64 on PATH, or serve -Q");
-	if (vm_files(spec, env, dir, pod, &vp, err) != 0)
-		return -1;
-	if (audit_fit(mem, sizeof(mem), err, "%llu",
-	    (unsigned long long)spec->lim.memory_mib) != 0 ||
-	    audit_fit(smp, sizeof(smp), err, "%u", cpus > 0 ? cpus : 1) != 0)
-		return -1;
-	/* loglevel=3: the console is a file, which only what is critical
-	 * or worse reaches (not each OOM kill a command provokes), and
-	 * init's own lines; panic=-1 with -no-reboot: QEMU
-	 * ends when the guest does.  Under TCG the TSC must be given, and
-	 * the CPU's random numbers trusted, or the boot stalls. */
-	if (env->kvm)
-		rc = snprintf(append, sizeof(append), "%s -- -I", VM_APPEND);
-	else
-		rc = snprintf(append, sizeof(append), "%s tsc=reliable "
-		    "tsc_early_khz=%u -- -I", VM_APPEND, env->tsc_khz);
-	if (rc < 0 || (size_t)rc >= sizeof(append))
-		return audit_errf(err, "the kernel's arguments are too long");
-	if (audit_fit(drive_root, sizeof(drive_root), err, "file=%s,if=none,"
-	    "id=root,format=raw,readonly=on", vp.root) != 0 ||
-	    audit_fit(drive_scratch, sizeof(drive_scratch), err, "file=%s,"
-	    "if=none,id=scratch,format=raw,discard=unmap", vp.scratch) != 0 ||
-	    audit_fit(chardev, sizeof(chardev), err, "socket,id=chan,path=%s,"
-	    "server=on,wait=off", vp.sock) != 0 ||
-	    audit_fit(serial, sizeof(serial), err, "file:%s/console.log",
-	    vp.vm) != 0 ||
-	    audit_fit(accel, sizeof(accel), err, env->kvm ? "kvm" :
-	    "tcg,tb-size=%d", QEMU_TB_MIB) != 0)
-		return -1;
-	{
-		char *argv[] = { (char *)env->qemu,
-		    "-M", "microvm,acpi=on,rtc=on",
-		    "-accel", accel,
-		    "-cpu", env->kvm ? "host" : "max",
-		    "-m", mem, "-smp", smp,
-		    "-nodefaults", "-no-user-config", "-nographic",
-		    "-no-reboot",
-		    "-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
-		    "spawn=deny,resourcecontrol=deny",
-		    "-kernel", vp.kernel, "-initrd", vp.initrd,
-		    "-append", append,
-		    "-serial", serial,
-		    "-drive", drive_root, "-device",
-		    "virtio-blk-device,drive=root",
-		    "-drive", drive_scratch, "-device",
-		    "virtio-blk-device,drive=scratch",
-		    "-device", "virtio-serial-device,max_ports=2",
-		    "-chardev", chardev, "-device",
-		    "virtserialport,chardev=chan,name=" VM_PORT_NAME,
-		    NULL };
-
-		vmm_limits(spec, env, pod, &vp, &vs);
-		return vmm_start(argv, &vs, &pod->sb, err);
-	}
 }
 
 /*
@@ -672,10 +556,8 @@ vm_launch(const struct podspec *spec, const struct local_env *env,
 int
 vm_connect(const struct podspec *spec, const struct local_pod *pod, int ms)
 {
-	struct sockaddr_un sa;
-	struct audit_err e;
 	char path[PATH_MAX];
-	int fd;
+	struct audit_err e;
 
 	if (strcmp(spec->driver, "firecracker") == 0) {
 		if (vm_sock_path(pod->dir, "vm/fc.sock", path, sizeof(path),
@@ -683,21 +565,12 @@ vm_connect(const struct podspec *spec, const struct local_pod *pod, int ms)
 			return -1;
 		return fc_vsock_connect(path, VM_VSOCK_PORT, ms, &e);
 	}
-	if (vm_sock_path(pod->dir, "vm/chan.sock", path, sizeof(path),
-	    &e) != 0 || sockaddr_un_fill(&sa, path, &e) != 0)
-		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return qemu_connect(pod);
 }
 
 /* For the node's start: how this host runs guests. */
 void
 vm_probe(struct local_env *env)
 {
-	env->tsc_khz = tsc_khz();
+	env->tsc_khz = qemu_tsc_khz();
 }

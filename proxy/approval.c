@@ -43,6 +43,8 @@ str(const json_t *o, const char *name)
 /*
  * Check token for a request (op, args_digest, signed by sub).  Returns 0
  * with *out filled, or -1 with the failing rule in *which and a reason.
+ * Longer than most on purpose: the seven rules read in their order, one
+ * after the other, as formats.md states them.
  */
 int
 approval_verify(const json_t *token, const struct approval_ctx *ctx,

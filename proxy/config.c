@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "members.h"
 
 #define PODFILE_MAX	(1024 * 1024)
 
@@ -65,17 +66,9 @@ known(json_t *o, const char *path, const char *const *names,
     struct audit_err *err)
 {
 	const char *k;
-	json_t *v;
 
-	json_object_foreach(o, k, v) {
-		size_t i;
-
-		for (i = 0; names[i] != NULL; i++)
-			if (strcmp(k, names[i]) == 0)
-				break;
-		if (names[i] == NULL)
-			return audit_errf(err, "%s%s: unknown member", path, k);
-	}
+	if ((k = members_unknown(o, names)) != NULL)
+		return audit_errf(err, "%s%s: unknown member", path, k);
 	return 0;
 }
 
@@ -276,6 +269,47 @@ config_load(struct config *c, const char *path, struct audit_err *err)
 	return rc;
 }
 
+/* What a pod file does not say. */
+static void
+defaults(struct config *c)
+{
+	c->lim = (struct limits){ REQ_LINE_MAX, READ_MAX, WRITE_MAX,
+	    OUTPUT_MAX, TIMEOUT_DEFAULT, TIMEOUT_MAX, COMMANDS_MAX,
+	    GREP_MATCH_MAX, GREP_SECONDS };
+	c->cost = (struct costs){ 100, 1000 };
+	c->skew = 60;
+	c->token_lifetime_max = 300;
+	policy_init(&c->policy);
+}
+
+/* The pod's name: it names the audit logs too. */
+static int
+load_pod(struct config *c, json_t *v, struct audit_err *err)
+{
+	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
+	    json_string_length(v)) || json_string_length(v) > 64)
+		return bad(err, "pod", "expected 1 to 64 characters of A-Z "
+		    "a-z 0-9 . _ -");
+	if (audit_fit(c->pod, sizeof(c->pod), err, "%s",
+	    json_string_value(v)) != 0)
+		return -1;
+	return 0;
+}
+
+/* root, state and trust: required, and made absolute. */
+static int
+required_paths(struct config *c, struct audit_err *err)
+{
+	if (c->root == NULL || c->state == NULL || c->trust == NULL)
+		return bad(err, c->root == NULL ? "root" : c->state == NULL ?
+		    "state" : "trust", "required");
+	if (absolute(&c->root, "root", err) != 0 ||
+	    absolute(&c->state, "state", err) != 0 ||
+	    absolute(&c->trust, "trust", err) != 0)
+		return -1;
+	return 0;
+}
+
 /* The pod file's object o into c; config_free(c) after, either way. */
 int
 config_from_json(struct config *c, json_t *o, struct audit_err *err)
@@ -286,13 +320,7 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 	json_t *v;
 	long long n;
 
-	c->lim = (struct limits){ REQ_LINE_MAX, READ_MAX, WRITE_MAX,
-	    OUTPUT_MAX, TIMEOUT_DEFAULT, TIMEOUT_MAX, COMMANDS_MAX,
-	    GREP_MATCH_MAX, GREP_SECONDS };
-	c->cost = (struct costs){ 100, 1000 };
-	c->skew = 60;
-	c->token_lifetime_max = 300;
-	policy_init(&c->policy);
+	defaults(c);
 	if (!json_is_object(o))
 		return bad(err, "$", "a pod file is a JSON object");
 	if (known(o, "", names, err) != 0)
@@ -300,15 +328,7 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 	n = 1;
 	if (get_int(o, "", "v", 1, 1, &n, err) != 0)
 		return -1;
-	v = json_object_get(o, "pod");
-	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
-	    json_string_length(v)) || json_string_length(v) > 64) {
-		bad(err, "pod", "expected 1 to 64 characters of A-Z a-z 0-9 . "
-		    "_ -");
-		return -1;
-	}
-	if (audit_fit(c->pod, sizeof(c->pod), err, "%s",
-	    json_string_value(v)) != 0)
+	if (load_pod(c, json_object_get(o, "pod"), err) != 0)
 		return -1;
 	if ((v = json_object_get(o, "policy")) == NULL) {
 		bad(err, "policy", "required");
@@ -339,16 +359,7 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 	if (get_int(o, "", "token_lifetime_max", 1, 3600, &n, err) != 0)
 		return -1;
 	c->token_lifetime_max = (int)n;
-	if (c->root == NULL || c->state == NULL || c->trust == NULL) {
-		bad(err, c->root == NULL ? "root" : c->state == NULL ?
-		    "state" : "trust", "required");
-		return -1;
-	}
-	if (absolute(&c->root, "root", err) != 0 ||
-	    absolute(&c->state, "state", err) != 0 ||
-	    absolute(&c->trust, "trust", err) != 0)
-		return -1;
-	return 0;
+	return required_paths(c, err);
 }
 
 void

@@ -8,6 +8,7 @@
  * orphan of it.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "members.h"
 #include "pstate.h"
 #include "spawn.h"
 
@@ -79,6 +81,9 @@ exec_argv(const json_t *args, const char **argv, size_t *argc, char *why,
 		}
 		argv[i] = json_string_value(v);
 	}
+	/* The array is not empty (above); scan-build cannot see that
+	 * jansson's loop then sets argv[0] (core.NonNullParamChecker). */
+	assert(i > 0);
 	argv[i] = NULL;
 	*argc = i;
 	if (strchr(argv[0], '/') != NULL) {
@@ -95,15 +100,14 @@ exec_check(const json_t *args, char *why, size_t whysz)
 {
 	const json_t *t = json_object_get(args, "timeout");
 	const json_t *in = json_object_get(args, "stdin");
+	static const char *const names[] = { "argv", "cwd", "timeout",
+	    "stdin", NULL };
 	const char *k;
-	json_t *v;
 
-	json_object_foreach((json_t *)args, k, v)
-		if (strcmp(k, "argv") && strcmp(k, "cwd") && strcmp(k,
-		    "timeout") && strcmp(k, "stdin")) {
-			audit_fmt(why, whysz, "args.%s: unknown member", k);
-			return -1;
-		}
+	if ((k = members_unknown(args, names)) != NULL) {
+		audit_fmt(why, whysz, "args.%s: unknown member", k);
+		return -1;
+	}
 	if (t != NULL && (!json_is_integer(t) || json_integer_value(t) < 1 ||
 	    json_integer_value(t) > P->cfg.lim.timeout_max)) {
 		audit_fmt(why, whysz, "args.timeout: expected 1 to %d seconds",
@@ -240,11 +244,11 @@ finish(struct job *j)
 	if (j->timed_out) {
 		audit_fmt(msg, sizeof(msg), "the command ran for longer than %d "
 		    "s and was killed, with everything it started", j->timeout);
-		r->response = response_error(r, "timeout", msg);
+		r->response = respond_error(r, "timeout", msg);
 		json_object_update(json_object_get(r->response, "error"), res);
 		json_decref(res);
 	} else
-		r->response = response_ok(r, res);
+		r->response = respond_ok(r, res);
 	used = P->cfg.cost.base + P->cfg.cost.run_second *
 	    (int64_t)ceil(secs);
 	pstate_settle(P->state, r->reserved, used);
@@ -345,6 +349,37 @@ grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	maybe_finish(j);
 }
 
+/* The spawner could not start j's command: an io_error, and go on. */
+static void
+start_failed(struct job *j, int error)
+{
+	struct req *r = j->r;
+	char msg[200];
+
+	audit_fmt(msg, sizeof(msg), "%s: %s",
+	    json_string_value(json_array_get(json_object_get(r->args,
+	    "argv"), 0)), error == ENOENT ? "not found on the pod's "
+	    "search path" : strerror(error));
+	j->exited = 1;
+	close_stream(&j->out);
+	close_stream(&j->err);
+	r->outcome = json_pack("{s:s, s:s}", "status", "error",
+	    "reason", msg);
+	r->response = respond_error(r, "io_error", msg);
+	pstate_settle(P->state, r->reserved, P->cfg.cost.base);
+	r->reserved = 0;
+	P->commands--;
+	ev_timer_stop(P->loop, &j->timer);
+	if (j->in_fd >= 0) {
+		ev_io_stop(P->loop, &j->in_w);
+		close(j->in_fd);
+	}
+	unlink_job(j);
+	free(j->in_data);
+	free(j);
+	request_advance(r);
+}
+
 static void
 spawner_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -371,34 +406,9 @@ spawner_cb(struct ev_loop *loop, ev_io *w, int revents)
 		j->pid = m.pid;
 		j->started = 1;
 		break;
-	case SPAWN_FAILED: {
-		struct req *r = j->r;
-		char msg[200];
-
-		audit_fmt(msg, sizeof(msg), "%s: %s",
-		    json_string_value(json_array_get(json_object_get(r->args,
-		    "argv"), 0)), m.error == ENOENT ? "not found on the pod's "
-		    "search path" : strerror(m.error));
-		j->exited = 1;
-		close_stream(&j->out);
-		close_stream(&j->err);
-		r->outcome = json_pack("{s:s, s:s}", "status", "error",
-		    "reason", msg);
-		r->response = response_error(r, "io_error", msg);
-		pstate_settle(P->state, r->reserved, P->cfg.cost.base);
-		r->reserved = 0;
-		P->commands--;
-		ev_timer_stop(P->loop, &j->timer);
-		if (j->in_fd >= 0) {
-			ev_io_stop(P->loop, &j->in_w);
-			close(j->in_fd);
-		}
-		unlink_job(j);
-		free(j->in_data);
-		free(j);
-		request_advance(r);
+	case SPAWN_FAILED:
+		start_failed(j, m.error);
 		return;
-	}
 	case SPAWN_EXITED:
 		j->exited = 1;
 		j->status = m.status;
@@ -407,6 +417,14 @@ spawner_cb(struct ev_loop *loop, ev_io *w, int revents)
 		maybe_finish(j);
 		break;
 	}
+}
+
+static int
+nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 /* Send the run request with its four descriptors. */
@@ -464,14 +482,15 @@ open_cwd(struct req *r)
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "args.cwd: %s", why);
 		return -1;
 	}
-	if ((fd = fs_open_beneath(norm, O_RDONLY | O_DIRECTORY, 0)) < 0) {
+	if ((fd = resolve_open(&P->root, norm, O_RDONLY | O_DIRECTORY,
+	    0)) < 0) {
 		r->kind = errno == EXDEV ? "sandbox_escape" : "io_error";
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "args.cwd: %s: %s",
 		    norm, errno == EXDEV ? "leaves the work root" :
 		    strerror(errno));
 		return -1;
 	}
-	if (fs_recheck(fd, norm, real, &kind, r->d.reason,
+	if (resolve_recheck_fd(&P->root, fd, norm, real, &kind, r->d.reason,
 	    sizeof(r->d.reason)) != 0) {
 		r->kind = kind == KIND_NONE ? "io_error" : policy_kind_name(kind);
 		close(fd);
@@ -500,6 +519,52 @@ get_stdin(struct job *j, const json_t *args, char *why, size_t whysz)
 }
 
 /*
+ * A command's stdout, stderr and stdin.  The proxy's ends never block
+ * the loop; the command's stay blocking, as a program expects of its
+ * standard streams.  Made before the command starts, so a failure leaves
+ * nothing running (the caller closes what was opened).
+ */
+static int
+open_pipes(int po[2], int pe[2], int pi[2])
+{
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 ||
+	    pipe2(pi, O_CLOEXEC) != 0 || nonblocking(po[0]) != 0 ||
+	    nonblocking(pe[0]) != 0 || nonblocking(pi[1]) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * A started job on the loop: its output and error read, its stdin
+ * written (or closed: at end of file), its timeout running.
+ */
+static void
+watch(struct ev_loop *loop, struct job *j, int out, int err, int in)
+{
+	j->out = (struct stream){ out, { 0 }, { 0 }, 0, 1 };
+	j->err = (struct stream){ err, { 0 }, { 0 }, 0, 1 };
+	ev_io_init(&j->out.w, stream_cb, out, EV_READ);
+	ev_io_init(&j->err.w, stream_cb, err, EV_READ);
+	j->out.w.data = j->err.w.data = j;
+	ev_io_start(loop, &j->out.w);
+	ev_io_start(loop, &j->err.w);
+	if (j->in_data != NULL && j->in_len > 0) {
+		j->in_fd = in;
+		ev_io_init(&j->in_w, stdin_cb, in, EV_WRITE);
+		j->in_w.data = j;
+		ev_io_start(loop, &j->in_w);
+	} else
+		close(in);	/* stdin at end of file */
+	ev_timer_init(&j->timer, timeout_cb, j->timeout, 0);
+	ev_timer_init(&j->grace, grace_cb, 2.0, 0);
+	j->timer.data = j->grace.data = j;
+	ev_timer_start(loop, &j->timer);
+	j->t0 = ev_now(loop);
+	j->next = jobs;
+	jobs = j;
+}
+
+/*
  * Start r's command.  Returns 0 (finish() moves r on later), or -1 with
  * r->kind and r->d.reason saying why it could not start.
  */
@@ -520,8 +585,7 @@ exec_start(struct req *r)
 	if (get_stdin(j, r->args, r->d.reason, sizeof(r->d.reason)) != 0 ||
 	    (cwd = open_cwd(r)) < 0)
 		goto fail;
-	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 ||
-	    pipe2(pi, O_CLOEXEC) != 0) {
+	if (open_pipes(po, pe, pi) != 0) {
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "pipe: %s",
 		    strerror(errno));
 		goto fail;
@@ -542,30 +606,7 @@ exec_start(struct req *r)
 	close(pe[1]);
 	close(pi[0]);
 	close(cwd);
-	j->out = (struct stream){ po[0], { 0 }, { 0 }, 0, 1 };
-	j->err = (struct stream){ pe[0], { 0 }, { 0 }, 0, 1 };
-	fcntl(po[0], F_SETFL, O_NONBLOCK);
-	fcntl(pe[0], F_SETFL, O_NONBLOCK);
-	ev_io_init(&j->out.w, stream_cb, po[0], EV_READ);
-	ev_io_init(&j->err.w, stream_cb, pe[0], EV_READ);
-	j->out.w.data = j->err.w.data = j;
-	ev_io_start(P->loop, &j->out.w);
-	ev_io_start(P->loop, &j->err.w);
-	if (j->in_data != NULL && j->in_len > 0) {
-		j->in_fd = pi[1];
-		fcntl(pi[1], F_SETFL, O_NONBLOCK);
-		ev_io_init(&j->in_w, stdin_cb, pi[1], EV_WRITE);
-		j->in_w.data = j;
-		ev_io_start(P->loop, &j->in_w);
-	} else
-		close(pi[1]);	/* stdin at end of file */
-	ev_timer_init(&j->timer, timeout_cb, j->timeout, 0);
-	ev_timer_init(&j->grace, grace_cb, 2.0, 0);
-	j->timer.data = j->grace.data = j;
-	ev_timer_start(P->loop, &j->timer);
-	j->t0 = ev_now(P->loop);
-	j->next = jobs;
-	jobs = j;
+	watch(P->loop, j, po[0], pe[0], pi[1]);
 	r->job = j;
 	return 0;
 fail:

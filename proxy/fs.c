@@ -1,52 +1,29 @@
 /*
- * File operations, all beneath the work root.
- *
- * Every path is normalized by libpolicy, then opened from a directory fd
- * of the work root with openat2(RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS): the
- * kernel refuses any resolution that would leave the root, whatever
- * symbolic links or ".." the tree holds at that moment.  The path the
- * kernel actually opened is read back through /proc/self/fd and the
- * policy's path rules are checked on it again, so a symbolic link inside
- * the root cannot lead to a blocked file.  Changes go through a directory
- * fd of the parent and a name with no '/', so the last component is never
- * resolved twice.
- *
- * Walks (list, glob, grep) never follow a symbolic link.
+ * File operations, all beneath the work root: read, stat, list, write
+ * (truncate, create, append), mkdir and delete, and the dispatch of every
+ * file operation, searches included.  Paths are opened through resolve.c;
+ * glob and grep are in search.c.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "proxy.h"
+#include "fs.h"
+#include "members.h"
+#include "search.h"
 
-#define RESOLVE	(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
-
-struct fsop {
-	struct req *r;
-	enum policy_kind *kind;
-	char	*why;
-	size_t	 whysz;
-	char	 norm[POLICY_PATH_MAX + 1];	/* the request's path */
-	size_t	 normlen;
-};
-
-static int
-fail(struct fsop *o, enum policy_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct fsop *o, enum policy_kind kind, const char *fmt, ...)
+/* Its name in parentheses, out of the way of fs.h's macro for scan-build. */
+int
+(fs_fail)(struct fsop *o, enum policy_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -55,62 +32,6 @@ fail(struct fsop *o, enum policy_kind kind, const char *fmt, ...)
 	vsnprintf(o->why, o->whysz, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-int
-fs_open_root(const char *root, struct audit_err *err)
-{
-	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return audit_errf(err, "%s: %s", root, strerror(errno));
-	return fd;
-}
-
-static int
-open_how(const char *path, uint64_t flags, mode_t mode, uint64_t resolve)
-{
-	struct open_how how;
-	int fd, tries = 0;
-
-	memset(&how, 0, sizeof(how));
-	/* openat2 refuses O_PATH with any flag it would ignore. */
-	how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
-	how.mode = (flags & O_CREAT) ? mode : 0;
-	how.resolve = resolve;
-	/* EAGAIN: a rename raced the lookup; the kernel asks us to retry. */
-	do
-		fd = (int)syscall(SYS_openat2, P->root_fd, path, &how,
-		    sizeof(how));
-	while (fd < 0 && errno == EAGAIN && ++tries < 16);
-	return fd;
-}
-
-static int
-open_beneath(const char *path, uint64_t flags, mode_t mode)
-{
-	return open_how(path, flags, mode, RESOLVE);
-}
-
-/* Map an openat2 failure to the protocol's kinds. */
-static int
-open_error(struct fsop *o, const char *path)
-{
-	switch (errno) {
-	case EXDEV:
-		return fail(o, KIND_SANDBOX_ESCAPE, "%s: resolving it leaves "
-		    "the work root", path);
-	case ENOENT:
-		return fail(o, KIND_NONE, "%s: no such file or directory",
-		    path);
-	case ENOTDIR:
-		return fail(o, KIND_NONE, "%s: a component is not a "
-		    "directory", path);
-	case ELOOP:
-		return fail(o, KIND_NONE, "%s: too many symbolic links", path);
-	default:
-		return fail(o, KIND_NONE, "%s: %s", path, strerror(errno));
-	}
 }
 
 /*
@@ -132,126 +53,14 @@ fs_check_args(enum policy_op op, const json_t *args, char *why, size_t whysz)
 		[OP_GREP] = { "path", "pattern", "regex", "ignore_case", NULL },
 	};
 	const char *k;
-	json_t *v;
 
 	if ((unsigned)op > OP_GREP)
 		return 0;
-	json_object_foreach((json_t *)args, k, v) {
-		size_t i;
-
-		for (i = 0; i < 5 && known[op][i] != NULL; i++)
-			if (strcmp(k, known[op][i]) == 0)
-				break;
-		if (i == 5 || known[op][i] == NULL) {
-			audit_fmt(why, whysz, "args.%s: unknown member", k);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * The path fd really names, relative to the root, checked against the
- * policy again; into out (POLICY_PATH_MAX + 1 bytes).
- */
-static int
-recheck(struct fsop *o, int fd, char *out)
-{
-	char proc[64], real[PATH_MAX + 1];
-	struct policy_decision d;
-	size_t rootlen = strlen(P->cfg.root);
-	ssize_t n;
-
-	if (audit_fit(proc, sizeof(proc), NULL, "/proc/self/fd/%d", fd) != 0 ||
-	    (n = readlink(proc, real, sizeof(real) - 1)) < 0)
-		return fail(o, KIND_NONE, "cannot see which file was opened "
-		    "(is /proc mounted?): %s", strerror(errno));
-	real[n] = '\0';
-	if (strcmp(real, P->cfg.root) == 0)
-		strcpy(out, ".");
-	else if ((size_t)n > rootlen && strncmp(real, P->cfg.root,
-	    rootlen) == 0 && (real[rootlen] == '/' ||
-	    strcmp(P->cfg.root, "/") == 0)) {
-		const char *rel = real + rootlen + (real[rootlen] == '/');
-
-		if (strlen(rel) > POLICY_PATH_MAX)
-			return fail(o, KIND_BAD_REQUEST, "path too long");
-		strcpy(out, rel);
-	} else
-		return fail(o, KIND_SANDBOX_ESCAPE, "%s: the file opened is "
-		    "outside the work root", o->norm);
-	if (policy_path_permitted(&P->cfg.policy, out, strlen(out), &d) != 0)
-		return fail(o, KIND_PATH_DENIED, "%s (reached through %s)",
-		    d.reason, o->norm);
-	return 0;
-}
-
-/*
- * Open the request's path for reading and check what was opened.  First
- * with no symbolic link allowed on the way: then what was opened is the
- * normalized path itself, checked as it is, without asking /proc.  Only
- * a path through a link pays for finding out where it led.
- */
-static int
-open_checked(struct fsop *o, uint64_t flags, char *real)
-{
-	struct policy_decision d;
-	int fd = open_how(o->norm, flags, 0, RESOLVE | RESOLVE_NO_SYMLINKS);
-
-	if (fd >= 0) {
-		if (policy_path_permitted(&P->cfg.policy, o->norm,
-		    o->normlen, &d) != 0) {
-			close(fd);
-			return fail(o, KIND_PATH_DENIED, "%s", d.reason);
-		}
-		memcpy(real, o->norm, o->normlen + 1);
-		return fd;
-	}
-	if (errno != ELOOP)
-		return open_error(o, o->norm);
-	fd = open_beneath(o->norm, flags, 0);
-	if (fd < 0)
-		return open_error(o, o->norm);
-	if (recheck(o, fd, real) != 0) {
-		close(fd);
+	if ((k = members_unknown(args, known[op])) != NULL) {
+		audit_fmt(why, whysz, "args.%s: unknown member", k);
 		return -1;
 	}
-	return fd;
-}
-
-static int
-normalize(struct fsop *o, const json_t *args, int need)
-{
-	const json_t *p = json_object_get(args, "path");
-	enum policy_kind kind;
-	const char *why, *s = p != NULL ? json_string_value(p) : ".";
-	size_t len = p != NULL ? json_string_length(p) : 1;
-
-	if (p == NULL && need)
-		return fail(o, KIND_BAD_REQUEST, "args.path: required");
-	if (policy_path_normalize(s, len, o->norm, sizeof(o->norm), &kind,
-	    &why) != 0)
-		return fail(o, kind, "args.path: %s", why);
-	o->normlen = strlen(o->norm);
 	return 0;
-}
-
-/* Does the request's path name something?  For write vs. edit. */
-int
-fs_exists(const char *path, size_t len)
-{
-	char norm[POLICY_PATH_MAX + 1];
-	enum policy_kind kind;
-	const char *why;
-	int fd;
-
-	if (policy_path_normalize(path, len, norm, sizeof(norm), &kind,
-	    &why) != 0)
-		return 0;
-	if ((fd = open_beneath(norm, O_PATH, 0)) < 0)
-		return 0;
-	close(fd);
-	return 1;
 }
 
 static const char *
@@ -312,23 +121,9 @@ get_int(struct fsop *o, const json_t *args, const char *name, int64_t def,
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    json_integer_value(v) > max)
-		return fail(o, KIND_BAD_REQUEST, "args.%s: expected an integer "
-		    "from 0 to %lld", name, (long long)max);
+		return fs_fail(o, KIND_BAD_REQUEST, "args.%s: expected an "
+		    "integer from 0 to %lld", name, (long long)max);
 	*out = json_integer_value(v);
-	return 0;
-}
-
-static int
-get_bool(struct fsop *o, const json_t *args, const char *name, int *out)
-{
-	const json_t *v = json_object_get(args, name);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v))
-		return fail(o, KIND_BAD_REQUEST, "args.%s: expected true or "
-		    "false", name);
-	*out = json_is_true(v);
 	return 0;
 }
 
@@ -345,37 +140,37 @@ do_read(struct fsop *o, const json_t *args)
 	int fd, want_text = 1;
 
 	if (get_int(o, args, "offset", 0, INT64_MAX / 2, &off) != 0 ||
-	    get_int(o, args, "length", (int64_t)P->cfg.lim.read,
-	    (int64_t)P->cfg.lim.read, &len) != 0)
+	    get_int(o, args, "length", (int64_t)o->cfg->lim.read,
+	    (int64_t)o->cfg->lim.read, &len) != 0)
 		return NULL;
 	if (encv != NULL) {
 		if (!json_is_string(encv) || (strcmp(json_string_value(encv),
 		    "text") && strcmp(json_string_value(encv), "base64"))) {
-			fail(o, KIND_BAD_REQUEST, "args.encoding: expected "
+			fs_fail(o, KIND_BAD_REQUEST, "args.encoding: expected "
 			    "\"text\" or \"base64\"");
 			return NULL;
 		}
 		want_text = strcmp(json_string_value(encv), "text") == 0;
 	}
 	/* O_NONBLOCK: opening a FIFO must not hang the proxy. */
-	if ((fd = open_checked(o, O_RDONLY | O_NONBLOCK, real)) < 0)
+	if ((fd = resolve_checked(o, O_RDONLY | O_NONBLOCK, real)) < 0)
 		return NULL;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fail(o, KIND_NONE, "%s: not a regular file (%s)", real,
+		fs_fail(o, KIND_NONE, "%s: not a regular file (%s)", real,
 		    type_name(st.st_mode));
 		goto out;
 	}
 	if ((buf = malloc((size_t)len + 1)) == NULL) {
-		fail(o, KIND_NONE, "out of memory");
+		fs_fail(o, KIND_NONE, "out of memory");
 		goto out;
 	}
 	if (len > 0 && (n = pread(fd, buf, (size_t)len, off)) < 0) {
-		fail(o, KIND_NONE, "%s: %s", real, strerror(errno));
+		fs_fail(o, KIND_NONE, "%s: %s", real, strerror(errno));
 		goto out;
 	}
 	outcome_bytes(o->r, buf, (size_t)n);
 	if ((data = encode_data(buf, (size_t)n, want_text, &enc)) == NULL) {
-		fail(o, KIND_NONE, "out of memory");
+		fs_fail(o, KIND_NONE, "out of memory");
 		goto out;
 	}
 	res = json_pack("{s:s, s:I, s:I, s:I, s:b, s:s, s:o}", "path", real,
@@ -395,10 +190,10 @@ do_stat(struct fsop *o)
 	struct stat st;
 	int fd;
 
-	if ((fd = open_checked(o, O_PATH, real)) < 0)
+	if ((fd = resolve_checked(o, O_PATH, real)) < 0)
 		return NULL;
 	if (fstat(fd, &st) != 0) {
-		fail(o, KIND_NONE, "%s: %s", real, strerror(errno));
+		fs_fail(o, KIND_NONE, "%s: %s", real, strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -409,27 +204,6 @@ do_stat(struct fsop *o)
 	return json_pack("{s:s, s:s, s:I, s:i, s:I}", "path", real, "type",
 	    type_name(st.st_mode), "size", (json_int_t)st.st_size, "mode",
 	    (int)(st.st_mode & 07777), "mtime", (json_int_t)st.st_mtime);
-}
-
-/*
- * A child's path relative to the root: "dir/name", or "name" at top; -1
- * when it does not fit (a shorter path would be checked in its place).
- */
-static int
-join(char *out, size_t outsz, const char *dir, const char *name)
-{
-	if (strcmp(dir, ".") == 0)
-		return audit_fit(out, outsz, NULL, "%s", name);
-	return audit_fit(out, outsz, NULL, "%s/%s", dir, name);
-}
-
-static int
-hidden(const char *path)
-{
-	struct policy_decision d;
-
-	return policy_path_permitted(&P->cfg.policy, path, strlen(path),
-	    &d) != 0;
 }
 
 static int
@@ -450,11 +224,11 @@ do_list(struct fsop *o)
 	struct dirent *de;
 	DIR *dir;
 
-	if ((fd = open_checked(o, O_RDONLY | O_DIRECTORY, real)) < 0)
+	if ((fd = resolve_checked(o, O_RDONLY | O_DIRECTORY, real)) < 0)
 		return NULL;
 	if ((dir = fdopendir(fd)) == NULL) {
 		close(fd);
-		fail(o, KIND_NONE, "%s: %s", real, strerror(errno));
+		fs_fail(o, KIND_NONE, "%s: %s", real, strerror(errno));
 		return NULL;
 	}
 	while ((de = readdir(dir)) != NULL) {
@@ -462,8 +236,8 @@ do_list(struct fsop *o)
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		/* A name too long for a policy path is not shown either. */
-		if (join(child, sizeof(child), real, de->d_name) != 0 ||
-		    hidden(child)) {
+		if (resolve_join(child, sizeof(child), real, de->d_name) != 0 ||
+		    resolve_hidden(o->root, child)) {
 			nhidden++;	/* a blocked name is not shown */
 			continue;
 		}
@@ -490,50 +264,6 @@ do_list(struct fsop *o)
 	    entries, "hidden", (json_int_t)nhidden, "truncated", truncated);
 }
 
-/*
- * The parent directory of the request's path, opened beneath the root and
- * checked; *base points at the last component.
- */
-static int
-open_parent(struct fsop *o, char *parent_real, const char **base)
-{
-	char dir[POLICY_PATH_MAX + 1];
-	char *slash = strrchr(o->norm, '/');
-	int fd;
-
-	if (slash == NULL) {
-		strcpy(dir, ".");
-		*base = o->norm;
-	} else {
-		memcpy(dir, o->norm, (size_t)(slash - o->norm));
-		dir[slash - o->norm] = '\0';
-		*base = slash + 1;
-	}
-	if ((fd = open_beneath(dir, O_RDONLY | O_DIRECTORY, 0)) < 0)
-		return open_error(o, dir);
-	if (recheck(o, fd, parent_real) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The target's real path (parent's real path and base), checked. */
-static int
-target_permitted(struct fsop *o, const char *parent_real, const char *base,
-    char *target)
-{
-	struct policy_decision d;
-
-	if (join(target, POLICY_PATH_MAX + 1, parent_real, base) != 0)
-		return fail(o, KIND_PATH_DENIED, "%s/%s: longer than %d bytes",
-		    parent_real, base, POLICY_PATH_MAX);
-	if (policy_path_permitted(&P->cfg.policy, target, strlen(target),
-	    &d) != 0)
-		return fail(o, KIND_PATH_DENIED, "%s", d.reason);
-	return 0;
-}
-
 static int
 content(struct fsop *o, const json_t *args, char **data, size_t *len)
 {
@@ -542,58 +272,59 @@ content(struct fsop *o, const json_t *args, char **data, size_t *len)
 	const char *end;
 
 	if ((t == NULL) == (b == NULL))
-		return fail(o, KIND_BAD_REQUEST, "give args.content or "
+		return fs_fail(o, KIND_BAD_REQUEST, "give args.content or "
 		    "args.content_base64");
 	if (t != NULL) {
 		if (!json_is_string(t))
-			return fail(o, KIND_BAD_REQUEST, "args.content: "
+			return fs_fail(o, KIND_BAD_REQUEST, "args.content: "
 			    "expected a string");
 		*len = json_string_length(t);
-		if (*len > P->cfg.lim.write)
-			return fail(o, KIND_BAD_REQUEST, "content of %zu "
-			    "bytes: the limit is %zu", *len, P->cfg.lim.write);
+		if (*len > o->cfg->lim.write)
+			return fs_fail(o, KIND_BAD_REQUEST, "content of %zu "
+			    "bytes: the limit is %zu", *len, o->cfg->lim.write);
 		*data = malloc(*len + 1);
 		if (*data != NULL)
 			memcpy(*data, json_string_value(t), *len);
-		return *data != NULL ? 0 : fail(o, KIND_NONE, "out of memory");
+		return *data != NULL ? 0 : fs_fail(o, KIND_NONE,
+		    "out of memory");
 	}
 	if (!json_is_string(b))
-		return fail(o, KIND_BAD_REQUEST, "args.content_base64: "
+		return fs_fail(o, KIND_BAD_REQUEST, "args.content_base64: "
 		    "expected a string");
-	if (json_string_length(b) / 4 * 3 > P->cfg.lim.write + 2)
-		return fail(o, KIND_BAD_REQUEST, "content over the limit of "
-		    "%zu bytes", P->cfg.lim.write);
+	if (json_string_length(b) / 4 * 3 > o->cfg->lim.write + 2)
+		return fs_fail(o, KIND_BAD_REQUEST, "content over the limit of "
+		    "%zu bytes", o->cfg->lim.write);
 	if ((*data = malloc(json_string_length(b) / 4 * 3 + 3)) == NULL)
-		return fail(o, KIND_NONE, "out of memory");
+		return fs_fail(o, KIND_NONE, "out of memory");
 	if (sodium_base642bin((uint8_t *)*data, json_string_length(b) / 4 * 3 +
 	    3, json_string_value(b), json_string_length(b), NULL, len, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != json_string_value(b) + json_string_length(b)) {
 		free(*data);
-		return fail(o, KIND_BAD_REQUEST, "args.content_base64: not "
+		return fs_fail(o, KIND_BAD_REQUEST, "args.content_base64: not "
 		    "base64");
 	}
-	if (*len > P->cfg.lim.write) {
+	if (*len > o->cfg->lim.write) {
 		free(*data);
-		return fail(o, KIND_BAD_REQUEST, "content of %zu bytes: the "
-		    "limit is %zu", *len, P->cfg.lim.write);
+		return fs_fail(o, KIND_BAD_REQUEST, "content of %zu bytes: the "
+		    "limit is %zu", *len, o->cfg->lim.write);
 	}
 	return 0;
 }
 
-/* Write data to a fresh temporary file beside base, then rename it. */
 /*
  * What the proxy makes belongs to whom commands run as (run_as: a VM's
  * guest, where the proxy is root), or they could not change it.
  */
 static int
-owned(int fd)
+owned(const struct config *c, int fd)
 {
-	if (!P->cfg.run_as)
+	if (!c->run_as)
 		return 0;
-	return fchown(fd, P->cfg.run_uid, P->cfg.run_gid);
+	return fchown(fd, c->run_uid, c->run_gid);
 }
 
+/* Write data to a fresh temporary file beside base, then rename it. */
 static int
 replace(struct fsop *o, int dfd, const char *base, const char *target,
     const char *data, size_t len, int noreplace)
@@ -606,14 +337,14 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 	if (audit_fit(tmp, sizeof(tmp), NULL, ".nucleus-tmp-%02x%02x%02x%02x"
 	    "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
 	    rnd[6], rnd[7]) != 0)
-		return fail(o, KIND_NONE, "%s: no temporary name", target);
+		return fs_fail(o, KIND_NONE, "%s: no temporary name", target);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd < 0)
-		return fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
-	if (owned(fd) != 0 || audit_writeall(fd, data, len) != 0 ||
+		return fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+	if (owned(o->cfg, fd) != 0 || audit_writeall(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
-		fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 		close(fd);
 		unlinkat(dfd, tmp, 0);
 		return -1;
@@ -621,69 +352,101 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 	close(fd);
 	if (syscall(SYS_renameat2, dfd, tmp, dfd, base, noreplace ?
 	    RENAME_NOREPLACE : 0) != 0) {
-		fail(o, KIND_NONE, "%s: %s", target, errno == EEXIST ?
+		fs_fail(o, KIND_NONE, "%s: %s", target, errno == EEXIST ?
 		    "already exists (mode create)" : strerror(errno));
 		unlinkat(dfd, tmp, 0);
 		return -1;
 	}
-	fsync(dfd);	/* the rename itself, durable */
+	/*
+	 * The rename itself, durable: until the directory is synced a crash
+	 * may bring the old file back.  The new one is in place by now, so
+	 * the error says so, and the agent and the record learn that the
+	 * write is not known to be on disk.
+	 */
+	if (fsync(dfd) != 0)
+		return fs_fail(o, KIND_NONE, "%s: written, but its directory "
+		    "could not be synced: %s", target, strerror(errno));
 	return 0;
+}
+
+/* args.mode: create, truncate (the default) or append. */
+static int
+write_mode(struct fsop *o, const json_t *args, const char **mode)
+{
+	const json_t *mv = json_object_get(args, "mode");
+
+	*mode = "truncate";
+	if (mv == NULL)
+		return 0;
+	if (json_is_string(mv)) {
+		*mode = json_string_value(mv);
+		if (strcmp(*mode, "create") == 0 ||
+		    strcmp(*mode, "truncate") == 0 ||
+		    strcmp(*mode, "append") == 0)
+			return 0;
+	}
+	return fs_fail(o, KIND_BAD_REQUEST, "args.mode: expected create, "
+	    "truncate or append");
+}
+
+/*
+ * Append data to the request's path: through the name, beneath the
+ * root, then checked again (target is what was really opened).
+ */
+static int
+append(struct fsop *o, char *target, const char *data, size_t len,
+    int created)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	fd = resolve_open(o->root, o->norm, O_WRONLY | O_APPEND | O_CREAT |
+	    O_NONBLOCK, 0644);
+	if (fd < 0)
+		return resolve_error(o, o->norm);
+	if (resolve_recheck(o, fd, target) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0)
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		fs_fail(o, KIND_NONE, "%s: not a regular file", target);
+	else if ((created && owned(o->cfg, fd) != 0) ||
+	    audit_writeall(fd, data, len) != 0 || fsync(fd) != 0)
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+	else
+		rc = 0;
+	close(fd);
+	return rc;
 }
 
 static json_t *
 do_write(struct fsop *o, const json_t *args)
 {
 	char parent[POLICY_PATH_MAX + 1], target[POLICY_PATH_MAX + 1];
-	const json_t *mv = json_object_get(args, "mode");
-	const char *mode = "truncate", *base;
+	const char *mode, *base;
 	char *data = NULL;
 	size_t len;
 	json_t *res = NULL;
-	int dfd, fd, created = 0;
+	int dfd, created = 0;
 	struct stat st;
 
-	if (mv != NULL) {
-		if (!json_is_string(mv))
-			return fail(o, KIND_BAD_REQUEST, "args.mode: expected "
-			    "create, truncate or append"), NULL;
-		mode = json_string_value(mv);
-		if (strcmp(mode, "create") && strcmp(mode, "truncate") &&
-		    strcmp(mode, "append"))
-			return fail(o, KIND_BAD_REQUEST, "args.mode: expected "
-			    "create, truncate or append"), NULL;
-	}
-	if (content(o, args, &data, &len) != 0)
+	if (write_mode(o, args, &mode) != 0 ||
+	    content(o, args, &data, &len) != 0)
 		return NULL;
-	if ((dfd = open_parent(o, parent, &base)) < 0)
+	if ((dfd = resolve_parent(o, parent, &base)) < 0)
 		goto out;
-	if (target_permitted(o, parent, base, target) != 0)
+	if (resolve_target(o, parent, base, target) != 0)
 		goto out;
 	created = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0;
 	if (!created && S_ISDIR(st.st_mode)) {
-		fail(o, KIND_NONE, "%s: is a directory", target);
+		fs_fail(o, KIND_NONE, "%s: is a directory", target);
 		goto out;
 	}
-	if (strcmp(mode, "append") == 0) {
-		/* Through the name, beneath the root, then checked again. */
-		fd = open_beneath(o->norm, O_WRONLY | O_APPEND | O_CREAT |
-		    O_NONBLOCK, 0644);
-		if (fd < 0) {
-			open_error(o, o->norm);
-			goto out;
-		}
-		if (recheck(o, fd, target) != 0 || fstat(fd, &st) != 0 ||
-		    !S_ISREG(st.st_mode) || (created && owned(fd) != 0) ||
-		    audit_writeall(fd, data, len) != 0 ||
-		    fsync(fd) != 0) {
-			if (*o->why == '\0')
-				fail(o, KIND_NONE, "%s: %s", target,
-				    S_ISREG(st.st_mode) ? strerror(errno) :
-				    "not a regular file");
-			close(fd);
-			goto out;
-		}
-		close(fd);
-	} else if (replace(o, dfd, base, target, data, len,
+	if (strcmp(mode, "append") == 0 ?
+	    append(o, target, data, len, created) != 0 :
+	    replace(o, dfd, base, target, data, len,
 	    strcmp(mode, "create") == 0) != 0)
 		goto out;
 	outcome_bytes(o->r, data, len);
@@ -704,13 +467,14 @@ do_mkdir(struct fsop *o)
 	json_t *res = NULL;
 	int dfd;
 
-	if ((dfd = open_parent(o, parent, &base)) < 0)
+	if ((dfd = resolve_parent(o, parent, &base)) < 0)
 		return NULL;
-	if (target_permitted(o, parent, base, target) == 0) {
-		if (mkdirat(dfd, base, 0755) != 0 || (P->cfg.run_as &&
-		    fchownat(dfd, base, P->cfg.run_uid, P->cfg.run_gid,
+	if (resolve_target(o, parent, base, target) == 0) {
+		if (mkdirat(dfd, base, 0755) != 0 || (o->cfg->run_as &&
+		    fchownat(dfd, base, o->cfg->run_uid, o->cfg->run_gid,
 		    AT_SYMLINK_NOFOLLOW) != 0))
-			fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+			fs_fail(o, KIND_NONE, "%s: %s", target,
+			    strerror(errno));
 		else
 			res = json_pack("{s:s}", "path", target);
 	}
@@ -729,18 +493,18 @@ do_delete(struct fsop *o)
 	struct stat st;
 	int dfd, isdir;
 
-	if ((dfd = open_parent(o, parent, &base)) < 0)
+	if ((dfd = resolve_parent(o, parent, &base)) < 0)
 		return NULL;
-	if (target_permitted(o, parent, base, target) != 0)
+	if (resolve_target(o, parent, base, target) != 0)
 		goto out;
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 		goto out;
 	}
 	isdir = S_ISDIR(st.st_mode);
 	/* A symbolic link is removed, never followed. */
 	if (unlinkat(dfd, base, isdir ? AT_REMOVEDIR : 0) != 0) {
-		fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 		goto out;
 	}
 	res = json_pack("{s:s, s:s}", "path", target, "deleted",
@@ -749,338 +513,6 @@ do_delete(struct fsop *o)
 	o->r->outcome = json_pack("{s:s}", "deleted", type_name(st.st_mode));
 out:
 	close(dfd);
-	return res;
-}
-
-/* A bounded walk of a directory tree, never following symbolic links. */
-struct walk {
-	struct fsop *o;
-	int	(*visit)(struct walk *, int, const char *, const char *);
-	time_t	 deadline;
-	size_t	 found, max;
-	int	 truncated;
-	const char *stopped;	/* why the walk stopped early */
-	void	*arg;
-};
-
-static int
-walk_dir(struct walk *w, int dfd, const char *path, int depth)
-{
-	char child[2 * POLICY_PATH_MAX + 2];
-	struct dirent *de;
-	DIR *dir;
-	int fd;
-
-	if (depth > WALK_DEPTH_MAX)
-		return 0;
-	if ((fd = dup(dfd)) < 0 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	rewinddir(dir);
-	while ((de = readdir(dir)) != NULL && !w->truncated) {
-		int sub;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (time(NULL) > w->deadline) {
-			w->truncated = 1;
-			w->stopped = "time";
-			break;
-		}
-		if (join(child, sizeof(child), path, de->d_name) != 0 ||
-		    strlen(child) > POLICY_PATH_MAX || hidden(child))
-			continue;
-		if (w->visit(w, dirfd(dir), de->d_name, child) != 0)
-			break;
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
-		sub = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		walk_dir(w, sub, child, depth + 1);
-		close(sub);
-	}
-	closedir(dir);
-	return 0;
-}
-
-static int
-walk(struct walk *w, int seconds)
-{
-	char real[POLICY_PATH_MAX + 1];
-	int fd;
-
-	w->deadline = time(NULL) + seconds;
-	if ((fd = open_checked(w->o, O_RDONLY | O_DIRECTORY, real)) < 0)
-		return -1;
-	walk_dir(w, fd, real, 0);
-	close(fd);
-	return 0;
-}
-
-struct globber {
-	struct policy_glob g;
-	json_t	*matches;
-	size_t	 baselen;	/* strip the base directory and its '/' */
-};
-
-static int
-glob_visit(struct walk *w, int dfd, const char *name, const char *path)
-{
-	struct globber *gb = w->arg;
-	const char *rel = path + gb->baselen;
-
-	(void)dfd;
-	(void)name;
-	if (!policy_glob_match(&gb->g, rel, strlen(rel)))
-		return 0;
-	if (w->found == w->max) {
-		w->truncated = 1;
-		w->stopped = "matches";
-		return -1;
-	}
-	w->found++;
-	json_array_append_new(gb->matches, json_string(path));
-	return 0;
-}
-
-static json_t *
-do_glob(struct fsop *o, const json_t *args)
-{
-	const json_t *pv = json_object_get(args, "pattern");
-	struct walk w = { o, glob_visit, 0, 0, GLOB_MAX, 0, NULL, NULL };
-	struct globber gb;
-	const char *why;
-	json_t *res;
-
-	if (!json_is_string(pv))
-		return fail(o, KIND_BAD_REQUEST, "args.pattern: expected a "
-		    "glob"), NULL;
-	if (policy_glob_compile(&gb.g, json_string_value(pv),
-	    json_string_length(pv), &why) != 0)
-		return fail(o, why != NULL && strstr(why, "'..'") != NULL ?
-		    KIND_SANDBOX_ESCAPE : KIND_BAD_REQUEST, "args.pattern: %s",
-		    why != NULL ? why : "out of memory"), NULL;
-	gb.matches = json_array();
-	gb.baselen = strcmp(o->norm, ".") == 0 ? 0 : o->normlen + 1;
-	w.arg = &gb;
-	if (walk(&w, P->cfg.lim.grep_seconds) != 0) {
-		policy_glob_free(&gb.g);
-		json_decref(gb.matches);
-		return NULL;
-	}
-	policy_glob_free(&gb.g);
-	json_decref(o->r->outcome);
-	o->r->outcome = json_pack("{s:I}", "matches", (json_int_t)w.found);
-	res = json_pack("{s:o, s:b}", "matches", gb.matches, "truncated",
-	    w.truncated);
-	if (w.stopped != NULL)
-		json_object_set_new(res, "stopped", json_string(w.stopped));
-	return res;
-}
-
-struct grepper {
-	regex_t	 re;
-	int	 use_re;
-	const char *fixed;
-	size_t	 fixedlen;
-	int	 icase;
-	json_t	*matches;
-};
-
-/* Text for JSON: invalid UTF-8 becomes U+FFFD, cut at 512 bytes. */
-static json_t *
-line_text(const char *p, size_t n)
-{
-	char out[512 * 3 + 4];
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o < 512; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c < 0x80) {
-			out[o++] = c == 0 ? '?' : (char)c;
-			continue;
-		}
-		out[o++] = (char)0xef;	/* U+FFFD for anything not ASCII */
-		out[o++] = (char)0xbf;
-		out[o++] = (char)0xbd;
-	}
-	return json_stringn(out, o);
-}
-
-static int
-line_matches(struct grepper *g, char *line, size_t n)
-{
-	if (g->use_re) {
-		char save = line[n];
-		int m;
-
-		line[n] = '\0';
-		m = regexec(&g->re, line, 0, NULL, 0) == 0;
-		line[n] = save;
-		return m;
-	}
-	if (g->icase) {
-		for (size_t i = 0; i + g->fixedlen <= n; i++)
-			if (strncasecmp(line + i, g->fixed, g->fixedlen) == 0)
-				return 1;
-		return 0;
-	}
-	return memmem(line, n, g->fixed, g->fixedlen) != NULL;
-}
-
-static int
-grep_visit(struct walk *w, int dfd, const char *name, const char *path)
-{
-	struct grepper *g = w->arg;
-	char buf[65536 + GREP_LINE_MAX + 1];
-	size_t have = 0, lineno = 0;
-	struct stat st;
-	ssize_t n;
-	int fd, first = 1;
-
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	while ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
-		char *p = buf, *end;
-
-		have += (size_t)n;
-		/* Binary files (a NUL near the start) are skipped. */
-		if (first && memchr(buf, '\0', have < 8192 ? have : 8192)) {
-			break;
-		}
-		first = 0;
-		for (;;) {
-			char *nl = memchr(p, '\n', have - (size_t)(p - buf));
-			size_t len;
-
-			if (nl == NULL && (size_t)(buf + have - p) <
-			    GREP_LINE_MAX)
-				break;
-			end = nl != NULL ? nl : p + GREP_LINE_MAX;
-			len = (size_t)(end - p);
-			if (len > GREP_LINE_MAX)
-				len = GREP_LINE_MAX;	/* look at the start */
-			lineno++;
-			if (line_matches(g, p, len)) {
-				if (w->found == w->max) {
-					w->truncated = 1;
-					w->stopped = "matches";
-					close(fd);
-					return -1;
-				}
-				w->found++;
-				json_array_append_new(g->matches, json_pack(
-				    "{s:s, s:I, s:o}", "path", path, "line",
-				    (json_int_t)lineno, "text",
-				    line_text(p, len)));
-			}
-			if (nl == NULL) {
-				/* A line past the limit: skip its rest. */
-				p = end;
-				while (p < buf + have && *p != '\n')
-					p++;
-				if (p < buf + have)
-					p++;
-				break;
-			}
-			p = nl + 1;
-		}
-		have -= (size_t)(p - buf);
-		memmove(buf, p, have);
-		if (time(NULL) > w->deadline) {
-			w->truncated = 1;
-			w->stopped = "time";
-			break;
-		}
-	}
-	close(fd);
-	return 0;
-}
-
-static json_t *
-do_grep(struct fsop *o, const json_t *args)
-{
-	const json_t *pv = json_object_get(args, "pattern");
-	struct walk w = { o, grep_visit, 0, 0, 0, 0, NULL, NULL };
-	struct grepper g;
-	struct stat st;
-	int regex = 0, icase = 0, rc;
-	json_t *res;
-
-	memset(&g, 0, sizeof(g));
-	if (!json_is_string(pv) || json_string_length(pv) == 0 ||
-	    json_string_length(pv) > GREP_LINE_MAX)
-		return fail(o, KIND_BAD_REQUEST, "args.pattern: expected 1 to "
-		    "4096 bytes"), NULL;
-	if (get_bool(o, args, "regex", &regex) != 0 ||
-	    get_bool(o, args, "ignore_case", &icase) != 0)
-		return NULL;
-	g.fixed = json_string_value(pv);
-	g.fixedlen = json_string_length(pv);
-	g.icase = icase;
-	if (regex) {
-		if ((rc = regcomp(&g.re, g.fixed, REG_EXTENDED | REG_NOSUB |
-		    (icase ? REG_ICASE : 0))) != 0) {
-			char e[128];
-
-			regerror(rc, &g.re, e, sizeof(e));
-			return fail(o, KIND_BAD_REQUEST, "args.pattern: %s", e),
-			    NULL;
-		}
-		g.use_re = 1;
-	}
-	g.matches = json_array();
-	w.max = (size_t)P->cfg.lim.grep_matches;
-	w.arg = &g;
-	/* A file is searched alone; a directory, all it holds. */
-	rc = -1;
-	{
-		char real[POLICY_PATH_MAX + 1];
-		int fd = open_checked(o, O_PATH, real);
-
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-			char *slash = strrchr(o->norm, '/');
-			int dfd;
-
-			w.deadline = time(NULL) + P->cfg.lim.grep_seconds;
-			if (slash != NULL)
-				*slash = '\0';
-			dfd = open_beneath(slash != NULL ? o->norm : ".",
-			    O_RDONLY | O_DIRECTORY, 0);
-			if (dfd >= 0) {
-				grep_visit(&w, dfd, slash != NULL ? slash + 1 :
-				    o->norm, real);
-				close(dfd);
-			}
-			rc = 0;
-		} else if (fd >= 0)
-			rc = walk(&w, P->cfg.lim.grep_seconds);
-		if (fd >= 0)
-			close(fd);
-	}
-	if (g.use_re)
-		regfree(&g.re);
-	if (rc != 0) {
-		json_decref(g.matches);
-		return NULL;
-	}
-	json_decref(o->r->outcome);
-	o->r->outcome = json_pack("{s:I}", "matches", (json_int_t)w.found);
-	res = json_pack("{s:o, s:b}", "matches", g.matches, "truncated",
-	    w.truncated);
-	if (w.stopped != NULL)
-		json_object_set_new(res, "stopped", json_string(w.stopped));
 	return res;
 }
 
@@ -1095,14 +527,16 @@ fs_do(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
 	json_t *res = NULL;
 
 	memset(&o, 0, sizeof(o));
+	o.root = &P->root;
+	o.cfg = &P->cfg;
 	o.r = r;
 	o.kind = kind;
 	o.why = why;
 	o.whysz = whysz;
 	*kind = KIND_NONE;
 	why[0] = '\0';
-	if (normalize(&o, r->args, r->pop != OP_LIST && r->pop != OP_GLOB &&
-	    r->pop != OP_GREP) != 0)
+	if (resolve_normalize(&o, r->args, r->pop != OP_LIST &&
+	    r->pop != OP_GLOB && r->pop != OP_GREP) != 0)
 		return NULL;
 	switch (r->pop) {
 	case OP_READ:
@@ -1124,39 +558,15 @@ fs_do(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
 		res = do_delete(&o);
 		break;
 	case OP_GLOB:
-		res = do_glob(&o, r->args);
+		res = search_glob(&o, r->args);
 		break;
 	case OP_GREP:
-		res = do_grep(&o, r->args);
+		res = search_grep(&o, r->args);
 		break;
 	default:
-		fail(&o, KIND_BAD_REQUEST, "not a file operation");
+		fs_fail(&o, KIND_BAD_REQUEST, "not a file operation");
 	}
 	if (res == NULL && why[0] == '\0')
 		audit_fmt(why, whysz, "out of memory");
 	return res;
-}
-
-/* For exec.c: open a normalized path beneath the root. */
-int
-fs_open_beneath(const char *norm, uint64_t flags, mode_t mode)
-{
-	return open_beneath(norm, flags, mode);
-}
-
-/* For exec.c: check what fd (opened for norm) really is. */
-int
-fs_recheck(int fd, const char *norm, char *real, enum policy_kind *kind,
-    char *why, size_t whysz)
-{
-	struct fsop o;
-
-	memset(&o, 0, sizeof(o));
-	o.kind = kind;
-	o.why = why;
-	o.whysz = whysz;
-	if (audit_fit(o.norm, sizeof(o.norm), NULL, "%s", norm) != 0)
-		return fail(&o, KIND_PATH_DENIED, "a path longer than %d bytes",
-		    POLICY_PATH_MAX);
-	return recheck(&o, fd, real);
 }

@@ -108,8 +108,8 @@ mount_base(void)
 		power_off();
 	if ((fd = open("/dev/console", O_RDWR | O_NOCTTY)) >= 0) {
 		for (int i = 0; i < 3; i++)
-			if (fd != i)
-				dup2(fd, i);
+			if (fd != i && dup2(fd, i) != i)
+				power_off();
 		if (fd > 2)
 			close(fd);
 	}

@@ -145,7 +145,8 @@ handshake(struct proxy *p)
 	audit_b64(b64, sizeof(b64), p->key->pk, AUDIT_PK_LEN);
 	printf("{\"type\":\"hello\",\"v\":1,\"pod\":\"%s\",\"log\":\"%s\","
 	    "\"pubkey\":\"%s\"}\n", p->cfg.pod, p->log_id, b64);
-	fflush(stdout);
+	if (fflush(stdout) != 0)
+		err(EXIT_ERR, "-C: the hello");
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		errx(EXIT_ERR, "-C: no key-cert on standard input");
 	if ((cert = json_loads(line, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
@@ -282,7 +283,8 @@ boot_record(struct proxy *p, struct audit_err *err)
 	json_t *ev;
 	int rc;
 
-	uname(&u);
+	if (uname(&u) != 0)
+		return audit_errf(err, "uname: %s", strerror(errno));
 	pstate_budget(p->state, &consumed, &reserved);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:i, "
 	    "s:i, s:i, s:i, s:i}, s:{s:s, s:s}, s:{s:i, s:b, s:i, s:b, "
@@ -317,7 +319,9 @@ sync_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	pstate_sync(P->state);
+	/* A failed sync stays dirty and is tried again next second; the
+	 * decision records carry the total meanwhile (pstate.c). */
+	(void)pstate_sync(P->state);
 	/* Tokens past their exp are refused anyway: forget their nonces. */
 	if (++ticks % 3600 == 0)
 		pstate_prune(P->state, time(NULL) - P->cfg.skew - 60);
@@ -334,8 +338,6 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 start_loop(struct proxy *p)
 {
-	ev_async_init(&p->done_async, record_drain);
-	ev_async_start(p->loop, &p->done_async);
 	ev_timer_init(&sync_timer, sync_cb, 1.0, 1.0);
 	ev_timer_start(p->loop, &sync_timer);
 	ev_signal_init(&sigterm, stop_cb, SIGTERM);
@@ -371,16 +373,19 @@ main(int argc, char **argv)
 	if (p->cfg.check_only)
 		return 0;
 	signal(SIGPIPE, SIG_IGN);
-	if ((p->root_fd = fs_open_root(p->cfg.root, &e)) < 0 ||
+	if (resolve_open_root(&p->root, p->cfg.root, &p->cfg.policy,
+	    &e) != 0 ||
 	    pstate_open(&p->state, p->cfg.state, p->cfg.policy.budget.limit,
 	    p->cfg.policy.budget.consumed, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	/* Before any thread and before our own filter, which has no exec. */
-	if (spawner_start(&p->cfg, &sock, &facts, &e) != 0)
+	if (spawn_start(&p->cfg, &sock, &facts, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
-	pthread_mutex_init(&p->done_mu, NULL);
 	/* Not the default loop: that one would reap children (SIGCHLD). */
-	p->loop = ev_loop_new(EVFLAG_AUTO);
+	if ((p->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		errx(EXIT_ERR, "cannot make an event loop");
+	doneq_init(&p->done, p->loop, offsetof(struct req, next),
+	    record_drain);
 	if (open_log(p, &e) != 0 || boot_record(p, &e) != 0)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
 	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||

@@ -16,8 +16,12 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "doneq.h"
+#include "envelope.h"
 #include "config.h"
+#include "fs.h"
 #include "policy.h"
+#include "resolve.h"
 
 /*
  * A request, from its line to its response.  Each stage that writes an
@@ -43,6 +47,7 @@ struct req {
 	char	 op[32];
 	enum policy_op pop;
 	json_t	*req;		/* the parsed request */
+	struct envelope env;	/* its envelope (envelope.c) */
 	json_t	*args;
 	char	 args_digest[AUDIT_HEX_LEN + 1];
 	struct policy_decision d;
@@ -93,11 +98,9 @@ struct proxy {
 	char	 log_id[AUDIT_LOGID_MAX + 1];
 	char	 log_path[PATH_MAX];
 	struct audit_keyring trust;
-	int	 root_fd;
+	struct resolve_root root;	/* the work root (resolve.c) */
 	struct pstate *state;
-	ev_async done_async;
-	pthread_mutex_t done_mu;
-	struct req *done_head, *done_tail;
+	struct doneq done;	/* requests whose record completed */
 	/* -A: the audit lines made durable, for the node's copy */
 	struct conn *copy_conn;
 	pthread_mutex_t copy_mu;
@@ -115,14 +118,14 @@ struct proxy {
 extern struct proxy *P;
 
 /* serve.c */
+#define CHANNEL_RETRY_MS 50	/* a port without its host, looked at */
 int	 serve_listen(struct proxy *, struct audit_err *);
+void	 serve_send(struct conn *, json_t *);
+void	 serve_send_raw(struct conn *, const char *, size_t);
+void	 serve_release(struct conn *);
 
 /* -I (init.c): PID 1's work; returns in the proxy proper. */
-#define CHANNEL_RETRY_MS 50	/* a port without its host, looked at */
 void	 init_pid1(struct config *);
-void	 conn_send(struct conn *, json_t *);
-void	 conn_send_raw(struct conn *, const char *, size_t);
-void	 conn_release(struct conn *);
 
 /* request.c */
 int	 request_parse(struct req *, const char *, size_t, const char **);
@@ -143,16 +146,7 @@ int	 worker_start(struct audit_err *);
 void	 worker_submit(struct req *);
 
 /* respond.c */
-json_t	*response_ok(const struct req *, json_t *);
-json_t	*response_error(const struct req *, const char *, const char *);
-
-/* fs.c */
-int	 fs_open_root(const char *, struct audit_err *);
-json_t	*fs_do(struct req *, enum policy_kind *, char *, size_t);
-int	 fs_open_beneath(const char *, uint64_t, mode_t);
-int	 fs_recheck(int, const char *, char *, enum policy_kind *, char *,
-	    size_t);
-int	 fs_exists(const char *, size_t);
-int	 fs_check_args(enum policy_op, const json_t *, char *, size_t);
+json_t	*respond_ok(const struct req *, json_t *);
+json_t	*respond_error(const struct req *, const char *, const char *);
 
 #endif /* NUCLEUS_PROXY_H */

@@ -22,6 +22,7 @@
 #include <lmdb.h>
 
 #include "pstate.h"
+#include "statedb.h"
 
 #define MAP_SIZE	(64UL * 1024 * 1024)
 
@@ -68,6 +69,8 @@ int
 pstate_open(struct pstate **out, const char *dir, int64_t limit,
     int64_t floor, struct audit_err *err)
 {
+	struct statedb_dbi dbis[] = { { "nonces", NULL }, { "meta", NULL },
+	    { NULL, NULL } };
 	struct pstate *s;
 	MDB_txn *txn;
 	MDB_val k = { 4, (void *)"used" }, v;
@@ -82,26 +85,17 @@ pstate_open(struct pstate **out, const char *dir, int64_t limit,
 		free(s);
 		return -1;
 	}
-	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, 4)) != 0 ||
-	    (rc = mdb_env_open(s->env, path, MDB_NOSUBDIR | MDB_NOSYNC |
-	    MDB_NOTLS, 0600)) != 0) {
-		lmdb_fail(err, path, rc);
+	dbis[0].dbi = &s->nonces;
+	dbis[1].dbi = &s->meta;
+	if (statedb_open(&s->env, path, MAP_SIZE, dbis, err) != 0)
 		goto fail;
-	}
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "nonces", MDB_CREATE, &s->nonces)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0) {
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
 		lmdb_fail(err, "open", rc);
 		goto fail;
 	}
 	if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof(int64_t))
 		memcpy(&s->consumed, v.mv_data, sizeof(int64_t));
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		lmdb_fail(err, "open", rc);
-		goto fail;
-	}
+	mdb_txn_abort(txn);
 	if (floor > s->consumed)
 		s->consumed = floor;
 	if (put_used(s) != 0 || pstate_sync(s) != 0) {

@@ -1,8 +1,8 @@
 /*
  * The proxy's audit records.  A record is submitted to the log; its
- * completion comes back on the log's own thread, is queued here, and an
- * ev_async wakes the event loop, which moves the request on.  The loop
- * never waits for the disk.
+ * completion comes back on the log's own thread, is queued (doneq.c),
+ * and an ev_async wakes the event loop, which moves the request on.  The
+ * loop never waits for the disk.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,15 +28,7 @@ record_done(void *arg, int error, uint64_t seq, const char *hash)
 	r->audit_seq = seq;
 	if (hash != NULL)
 		memcpy(r->audit_hash, hash, sizeof(r->audit_hash));
-	r->next = NULL;
-	pthread_mutex_lock(&P->done_mu);
-	if (P->done_tail != NULL)
-		P->done_tail->next = r;
-	else
-		P->done_head = r;
-	P->done_tail = r;
-	pthread_mutex_unlock(&P->done_mu);
-	ev_async_send(P->loop, &P->done_async);
+	doneq_push(&P->done, r);
 }
 
 /*
@@ -75,7 +67,7 @@ copy_tee(void *arg, const char *lines, size_t len)
 	pthread_mutex_unlock(&p->copy_mu);
 	if (failed)
 		p->stopped = 1;	/* the node's copy would have a gap */
-	ev_async_send(p->loop, &p->done_async);
+	doneq_wake(&p->done);
 }
 
 /*
@@ -113,7 +105,7 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 			    strerror(errno) : "shorter than it was");
 			break;
 		}
-		conn_send_raw(p->copy_conn, buf, (size_t)n);
+		serve_send_raw(p->copy_conn, buf, (size_t)n);
 		off += n;
 	}
 	free(buf);
@@ -137,10 +129,7 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 	 * a batch could be teed and completed in between, and its answers
 	 * would go out ahead of its lines).
 	 */
-	pthread_mutex_lock(&P->done_mu);
-	r = P->done_head;
-	P->done_head = P->done_tail = NULL;
-	pthread_mutex_unlock(&P->done_mu);
+	r = doneq_take(&P->done);
 	if (P->cfg.copy_audit) {
 		struct audit_buf b;
 
@@ -149,7 +138,7 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 		memset(&P->copy, 0, sizeof(P->copy));
 		pthread_mutex_unlock(&P->copy_mu);
 		if (P->copy_conn != NULL)
-			conn_send_raw(P->copy_conn, b.p, b.len);
+			serve_send_raw(P->copy_conn, b.p, b.len);
 		audit_buf_free(&b);
 	}
 	for (; r != NULL; r = next) {

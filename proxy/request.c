@@ -31,11 +31,16 @@ static const char *const req_members[] = {
 	"approval", "sig", NULL,
 };
 
+static const struct envelope_kind req_kinds[] = {
+	{ "request", req_members, 1 },
+	{ NULL, NULL, 0 }
+};
+
 void
 request_free(struct req *r)
 {
 	if (r->conn != NULL)
-		conn_release(r->conn);
+		serve_release(r->conn);
 	json_decref(r->id);
 	json_decref(r->req);
 	json_decref(r->response);
@@ -61,7 +66,7 @@ static void
 answer(struct req *r, json_t *resp)
 {
 	if (r->conn != NULL)
-		conn_send(r->conn, resp);
+		serve_send(r->conn, resp);
 	json_decref(resp);
 }
 
@@ -73,9 +78,9 @@ answer(struct req *r, json_t *resp)
 static void
 unrecorded(struct req *r)
 {
-	answer(r, P->stopped ? response_error(r, "unavailable", "the audit "
+	answer(r, P->stopped ? respond_error(r, "unavailable", "the audit "
 	    "log has stopped: nothing is done that it cannot record") :
-	    response_error(r, "internal", "the audit record of this request "
+	    respond_error(r, "internal", "the audit record of this request "
 	    "could not be made"));
 	request_free(r);
 }
@@ -99,7 +104,7 @@ malformed(struct conn *c, json_t *id, const char *kind, const char *why,
 		r->id = json_incref(id);
 	}
 	audit_hex(hex, hash, AUDIT_HASH_LEN);
-	r->response = response_error(r, kind, why);
+	r->response = respond_error(r, kind, why);
 	ev = json_pack("{s:s, s:O, s:s, s:s, s:I, s:s, s:s}", "event",
 	    "decision", "id", r->id, "decision", "deny", "kind", kind, "bytes",
 	    (json_int_t)len, "line_hash", hex, "reason", why);
@@ -121,48 +126,26 @@ request_overlong(struct conn *c, size_t len, const uint8_t *hash)
 	malformed(c, NULL, "too_large", why, len, hash);
 }
 
-static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* The envelope of formats.md section 4; why says what is wrong. */
+/*
+ * The envelope of formats.md section 4 (envelope.c), then the members a
+ * tool request adds; why says what is wrong.  The node checked the
+ * signature; the proxy checks every member's form all the same.
+ */
 static int
 check_envelope(struct req *r, const char **why)
 {
 	json_t *o = r->req, *v;
-	const char *k;
 
-	json_object_foreach(o, k, v) {
-		size_t i;
-
-		for (i = 0; req_members[i] != NULL; i++)
-			if (strcmp(k, req_members[i]) == 0)
-				break;
-		if (req_members[i] == NULL)
-			return *why = "unknown member in the request", -1;
+	if (envelope_read(o, req_kinds, &r->env) != 0) {
+		if (r->env.id != NULL) {
+			json_decref(r->id);
+			r->id = json_incref((json_t *)r->env.id);
+		}
+		return *why = r->env.why, -1;
 	}
-	v = json_object_get(o, "id");
-	if (!json_is_string(v) || json_string_length(v) < 1 ||
-	    json_string_length(v) > ID_MAX ||
-	    !printable(json_string_value(v), json_string_length(v)))
-		return *why = "id: expected 1 to 64 printable characters", -1;
 	json_decref(r->id);
-	r->id = json_incref(v);
-	v = json_object_get(o, "type");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "request"))
-		return *why = "type: expected \"request\"", -1;
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1)
-		return *why = "v: expected 1", -1;
-	v = json_object_get(o, "kid");
-	if (!json_is_string(v) || !audit_kid_valid(json_string_value(v),
-	    json_string_length(v)) || audit_fit(r->kid, sizeof(r->kid), NULL,
-	    "%s", json_string_value(v)) != 0)
+	r->id = json_incref((json_t *)r->env.id);
+	if (audit_fit(r->kid, sizeof(r->kid), NULL, "%s", r->env.kid) != 0)
 		return *why = "kid: expected a key id", -1;
 	v = json_object_get(o, "op");
 	if (!json_is_string(v) || audit_fit(r->op, sizeof(r->op), NULL, "%s",
@@ -253,6 +236,51 @@ refuse:
 	return -1;
 }
 
+/*
+ * What the policy is asked about r: its pod, operation and path, its
+ * args checked (argv into argv), and what it would cost.
+ */
+static int
+policy_request_of(struct req *r, struct policy_request *pr,
+    const char **argv)
+{
+	const json_t *pathv = json_object_get(r->args, "path");
+	char why[POLICY_REASON_MAX];
+
+	memset(pr, 0, sizeof(*pr));
+	if (strcmp(json_string_value(json_object_get(r->req, "pod")),
+	    P->cfg.pod) != 0)
+		return denied(r, KIND_BAD_REQUEST, "this proxy serves pod %s",
+		    P->cfg.pod);
+	if (policy_op_from_name(r->op, &pr->op) != 0 ||
+	    pr->op == OP_WEB_SEARCH || pr->op == OP_WEB_FETCH)
+		return denied(r, KIND_BAD_REQUEST, "unknown operation");
+	r->pop = pr->op;
+	if (pathv != NULL) {
+		if (!json_is_string(pathv))
+			return denied(r, KIND_BAD_REQUEST, "args.path: "
+			    "expected a string");
+		pr->path = json_string_value(pathv);
+		pr->pathlen = json_string_length(pathv);
+	} else if (pr->op == OP_GLOB || pr->op == OP_GREP ||
+	    pr->op == OP_LIST) {
+		pr->path = ".";
+		pr->pathlen = 1;
+	}
+	if (pr->op == OP_RUN && (exec_argv(r->args, argv, &pr->argc, why,
+	    sizeof(why)) != 0 || exec_check(r->args, why, sizeof(why)) != 0))
+		return denied(r, KIND_BAD_REQUEST, "%s", why);
+	if (pr->op != OP_RUN && fs_check_args(pr->op, r->args, why,
+	    sizeof(why)) != 0)
+		return denied(r, KIND_BAD_REQUEST, "%s", why);
+	pr->argv = argv;
+	if (pr->op == OP_WRITE && pr->path != NULL)
+		pr->exists = resolve_exists(&P->root, pr->path, pr->pathlen);
+	pr->cost = pr->op == OP_RUN ? exec_cost(r->args) :
+	    P->cfg.cost.base;
+	return 0;
+}
+
 /* Steps of the decision the policy cannot take alone. */
 static int
 decide(struct req *r)
@@ -260,39 +288,10 @@ decide(struct req *r)
 	struct policy_request pr;
 	struct policy_state ps;
 	const char *argv[POLICY_ARGV_MAX + 1];
-	const json_t *pathv = json_object_get(r->args, "path");
 	json_t *token = json_object_get(r->req, "approval");
-	char why[POLICY_REASON_MAX];
 
-	memset(&pr, 0, sizeof(pr));
-	if (strcmp(json_string_value(json_object_get(r->req, "pod")),
-	    P->cfg.pod) != 0)
-		return denied(r, KIND_BAD_REQUEST, "this proxy serves pod %s",
-		    P->cfg.pod);
-	if (policy_op_from_name(r->op, &pr.op) != 0 ||
-	    pr.op == OP_WEB_SEARCH || pr.op == OP_WEB_FETCH)
-		return denied(r, KIND_BAD_REQUEST, "unknown operation");
-	r->pop = pr.op;
-	if (pathv != NULL) {
-		if (!json_is_string(pathv))
-			return denied(r, KIND_BAD_REQUEST, "args.path: "
-			    "expected a string");
-		pr.path = json_string_value(pathv);
-		pr.pathlen = json_string_length(pathv);
-	} else if (pr.op == OP_GLOB || pr.op == OP_GREP || pr.op == OP_LIST) {
-		pr.path = ".";
-		pr.pathlen = 1;
-	}
-	if (pr.op == OP_RUN && (exec_argv(r->args, argv, &pr.argc, why,
-	    sizeof(why)) != 0 || exec_check(r->args, why, sizeof(why)) != 0))
-		return denied(r, KIND_BAD_REQUEST, "%s", why);
-	if (pr.op != OP_RUN && fs_check_args(pr.op, r->args, why,
-	    sizeof(why)) != 0)
-		return denied(r, KIND_BAD_REQUEST, "%s", why);
-	pr.argv = argv;
-	if (pr.op == OP_WRITE && pr.path != NULL)
-		pr.exists = fs_exists(pr.path, pr.pathlen);
-	pr.cost = pr.op == OP_RUN ? exec_cost(r->args) : P->cfg.cost.base;
+	if (policy_request_of(r, &pr, argv) != 0)
+		return -1;
 	pstate_budget(P->state, &ps.consumed, &ps.reserved);
 	ps.now = time(NULL);
 	pr.approved = token != NULL;	/* checked below, if needed */
@@ -333,7 +332,7 @@ refuse(struct req *r)
 {
 	json_t *ev;
 
-	r->response = response_error(r, r->kind != NULL ? r->kind :
+	r->response = respond_error(r, r->kind != NULL ? r->kind :
 	    r->d.verdict == VERDICT_APPROVAL ? "approval_required" :
 	    policy_kind_name(r->d.kind), r->d.reason);
 	if (r->d.verdict == VERDICT_APPROVAL) {
@@ -366,10 +365,10 @@ read_done(struct req *r, json_t *result, enum policy_kind kind,
 		r->d.verdict = kind == KIND_NONE ? VERDICT_ALLOW : VERDICT_DENY;
 		r->d.kind = kind == KIND_NONE ? KIND_NONE : kind;
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "%s", why);
-		r->response = response_error(r, kind == KIND_NONE ?
+		r->response = respond_error(r, kind == KIND_NONE ?
 		    "io_error" : policy_kind_name(kind), why);
 	} else
-		r->response = response_ok(r, result);
+		r->response = respond_ok(r, result);
 	ev = record_decision(r);
 	if (r->outcome != NULL)
 		json_object_update(ev, r->outcome);
@@ -440,7 +439,8 @@ request_line(struct conn *c, const char *line, size_t len)
 		if (cjson_parse(line, len, &o, &e) == 0)
 			id = json_object_get(o, "id");
 		if (!json_is_string(id) || json_string_length(id) > ID_MAX ||
-		    !printable(json_string_value(id), json_string_length(id)))
+		    !audit_printable(json_string_value(id),
+		    json_string_length(id)))
 			id = NULL;
 		audit_hash(h, line, len);
 		malformed(c, id, "unavailable", "the audit log has stopped",
@@ -452,10 +452,12 @@ request_line(struct conn *c, const char *line, size_t len)
 		return;
 	if (request_parse(r, line, len, &why) != 0) {
 		json_t *id = json_incref(r->id);
+		char msg[sizeof(r->env.msg)];
 
+		audit_fmt(msg, sizeof(msg), "%s", why);	/* r's, freed */
 		request_free(r);
 		audit_hash(h, line, len);
-		malformed(c, id, "bad_request", why, len, h);
+		malformed(c, id, "bad_request", msg, len, h);
 		json_decref(id);
 		return;
 	}
@@ -499,12 +501,12 @@ effect(struct req *r)
 		const char *k = r->kind != NULL ? r->kind : kind ==
 		    KIND_NONE ? "io_error" : policy_kind_name(kind);
 
-		r->response = response_error(r, k, why);
+		r->response = respond_error(r, k, why);
 		json_object_set_new(r->outcome, "status", json_string("error"));
 		json_object_set_new(r->outcome, "kind", json_string(k));
 		json_object_set_new(r->outcome, "reason", json_string(why));
 	} else {
-		r->response = response_ok(r, result);
+		r->response = respond_ok(r, result);
 		json_object_set_new(r->outcome, "status", json_string("ok"));
 	}
 	request_advance(r);
@@ -528,10 +530,14 @@ request_advance(struct req *r)
 		return;
 	}
 	switch (r->stage) {
-	case STAGE_SEARCH:
-		read_done(r, r->found, r->found_kind, r->found_why);
+	case STAGE_SEARCH: {
+		json_t *found = r->found;
+
+		/* read_done() takes the result, and may free r. */
 		r->found = NULL;
+		read_done(r, found, r->found_kind, r->found_why);
 		return;
+	}
 	case STAGE_DECIDE:
 		effect(r);
 		return;

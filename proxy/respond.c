@@ -8,7 +8,7 @@
 
 /* {"type":"response","v":1,"id":ID,"ok":true,"result":RESULT}; steals. */
 json_t *
-response_ok(const struct req *r, json_t *result)
+respond_ok(const struct req *r, json_t *result)
 {
 	return json_pack("{s:s, s:i, s:O, s:b, s:o}", "type", "response",
 	    "v", 1, "id", r->id, "ok", 1, "result", result);
@@ -16,7 +16,7 @@ response_ok(const struct req *r, json_t *result)
 
 /* {"type":"response","v":1,"id":ID,"ok":false,"error":{kind,message}} */
 json_t *
-response_error(const struct req *r, const char *kind, const char *message)
+respond_error(const struct req *r, const char *kind, const char *message)
 {
 	return json_pack("{s:s, s:i, s:O, s:b, s:{s:s, s:s}}", "type",
 	    "response", "v", 1, "id", r->id, "ok", 0, "error", "kind", kind,

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "syscalls.h"
 
 /*
  * The Landlock ABI is stable; this system's headers may predate its
@@ -57,12 +58,6 @@ static const char *const command_denied[] = {
 	"acct", "settimeofday", "clock_settime", "adjtimex", "quotactl",
 	"mount_setattr", "move_mount", "open_tree", "fsopen", "fsmount",
 	"fsconfig", "fspick",
-};
-
-/* Socket families that reach a network: refused without egress. */
-static const int net_families[] = {
-	AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, AF_VSOCK, AF_BLUETOOTH,
-	AF_CAN, AF_XDP,
 };
 
 /* clone(2) flags that make a namespace: each refused alone. */
@@ -99,11 +94,9 @@ sandbox_command_filter(int egress, struct audit_err *err)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 		    SCMP_SYS(clone3), 0);
-	for (size_t i = 0; !egress && rc == 0 && i <
-	    sizeof(net_families) / sizeof(net_families[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
-		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)net_families[i], 0));
+	/* Without egress, no socket that reaches a network. */
+	if (!egress && rc == 0)
+		rc = syscalls_deny_net(ctx);
 	if (rc != 0) {
 		seccomp_release(ctx);
 		audit_errf(err, "seccomp: cannot add a rule: %s",
@@ -222,40 +215,11 @@ static const char *const self_allowed[] = {
 	/* glibc's qsort asks how much memory there is before sorting a
 	 * large array (a list of many entries) */
 	"sysinfo",
-#if defined(__SANITIZE_ADDRESS__)
-	/* what the sanitizers' runtime does when it reports */
-	"sched_getaffinity", "prctl", "getrlimit", "prlimit64", "ioctl",
-	"readlink", "open", "stat", "lstat", "getppid", "setrlimit", "kill",
-	"wait4", "uname",
-	/* LeakSanitizer stops the world at exit: a tracer thread walks
-	 * /proc/self/task and ptrace-attaches to every thread */
-	"getdents", "epoll_create1", "ptrace", "waitid", "tkill",
-	"sched_setaffinity", "getpgid",
-#endif
 };
 
 int
 sandbox_self(struct audit_err *err)
 {
-	scmp_filter_ctx ctx;
-	int rc = 0;
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return audit_errf(err, "no_new_privs: %s", strerror(errno));
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
-		return audit_errf(err, "seccomp: cannot make a filter");
-	for (size_t i = 0; i < sizeof(self_allowed) /
-	    sizeof(self_allowed[0]) && rc == 0; i++) {
-		int nr = seccomp_syscall_resolve_name(self_allowed[i]);
-
-		if (nr != __NR_SCMP_ERROR)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-	}
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc != 0)
-		return audit_errf(err, "seccomp: cannot install the proxy's "
-		    "own filter: %s", strerror(-rc));
-	return 0;
+	return syscalls_confine("proxy", self_allowed, sizeof(self_allowed) /
+	    sizeof(self_allowed[0]), err);
 }

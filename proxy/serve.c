@@ -70,7 +70,7 @@ maybe_done(struct conn *c)
 
 /* A request of c is answered (or abandoned). */
 void
-conn_release(struct conn *c)
+serve_release(struct conn *c)
 {
 	c->pending--;
 	if (c->closed && c->pending == 0)
@@ -119,7 +119,7 @@ flush(struct conn *c)
 static void queued(struct conn *);
 
 void
-conn_send(struct conn *c, json_t *resp)
+serve_send(struct conn *c, json_t *resp)
 {
 	struct audit_err e;
 	size_t at = c->out.len;
@@ -137,7 +137,7 @@ conn_send(struct conn *c, json_t *resp)
 
 /* Lines made elsewhere (the audit records of -A), as they are. */
 void
-conn_send_raw(struct conn *c, const char *p, size_t len)
+serve_send_raw(struct conn *c, const char *p, size_t len)
 {
 	if (c->closed || len == 0)
 		return;
@@ -350,12 +350,22 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 		maybe_done(c);
 }
 
+/* A blocking read or write would stop the loop, and every request. */
+static int
+nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
 static int
 conn_add(int fd)
 {
 	struct conn *c = NULL;
 
-	if (P->nconns >= CONNS_MAX || (c = calloc(1, sizeof(*c))) == NULL ||
+	if (P->nconns >= CONNS_MAX || nonblocking(fd) != 0 ||
+	    (c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->in = malloc(P->cfg.lim.line + 1)) == NULL) {
 		if (c != NULL)
 			free(c);
@@ -363,7 +373,6 @@ conn_add(int fd)
 		return -1;
 	}
 	c->fd = fd;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ev_io_init(&c->rio, conn_read, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
 	c->rio.data = c->wio.data = c;
@@ -464,9 +473,13 @@ fd_listener(struct proxy *p, int fd, struct audit_err *err)
 	    !(errno == ENOTSOCK && p->cfg.channel_persists))
 		return audit_errf(err, "-f %d: not a socket: %s", fd,
 		    strerror(errno));
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* Commands are started by the spawner, but say it here too. */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+		return audit_errf(err, "-f %d: %s", fd, strerror(errno));
 	if (on) {
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (nonblocking(fd) != 0)
+			return audit_errf(err, "-f %d: %s", fd,
+			    strerror(errno));
 		return add_listener(p, fd);
 	}
 	if (conn_add(fd) != 0)

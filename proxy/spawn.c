@@ -123,8 +123,10 @@ make_env(const struct config *c)
 		return NULL;
 	for (size_t i = 0; c->search[i] != NULL; i++)
 		len += strlen(c->search[i]) + 1;
-	if ((path = malloc(len)) == NULL)
+	if ((path = malloc(len)) == NULL) {
+		free(env);
 		return NULL;
+	}
 	strcpy(path, "PATH=");
 	for (size_t i = 0; c->search[i] != NULL; i++) {
 		if (i > 0)
@@ -132,12 +134,22 @@ make_env(const struct config *c)
 		strcat(path, c->search[i]);
 	}
 	env[n++] = path;
-	if (asprintf(&env[n++], "HOME=%s", c->root) < 0)
-		return NULL;
+	if (asprintf(&env[n], "HOME=%s", c->root) < 0)
+		env[n] = NULL;
+	n++;
 	env[n++] = strdup("LANG=C.UTF-8");
 	env[n++] = strdup("TMPDIR=/tmp");
 	for (size_t i = 0; c->env[i] != NULL; i++)
 		env[n++] = strdup(c->env[i]);
+	/* Out of memory: all or nothing (a NULL would end the list early). */
+	for (size_t i = 0; i < n; i++) {
+		if (env[i] == NULL) {
+			for (size_t j = 0; j < n; j++)
+				free(env[j]);
+			free(env);
+			return NULL;
+		}
+	}
 	return env;
 }
 
@@ -478,7 +490,7 @@ message(struct spawner *s, char *data)
  * kernel offers cannot be made.
  */
 int
-spawner_start(const struct config *c, int *sock, struct spawn_facts *facts,
+spawn_start(const struct config *c, int *sock, struct spawn_facts *facts,
     struct audit_err *err)
 {
 	static struct spawner s;

@@ -40,7 +40,7 @@ struct spawn_facts {
 	int	 seccomp;	/* 1: commands run under the filter */
 };
 
-int	 spawner_start(const struct config *, int *, struct spawn_facts *,
+int	 spawn_start(const struct config *, int *, struct spawn_facts *,
 	    struct audit_err *);
 
 #endif

@@ -41,32 +41,21 @@ authority_setup() {
 	fi
 }
 
+# An authority whose test fails is stopped after that test; one whose
+# test passes serves the tests after it (as proxy_start).
 authority_start() {
 	rm -f auth/request.sock auth/admin.sock
 	nucleus-authority serve -d auth "$@" >authority.out 2>authority.err &
 	echo $! >authority.pid
-	i=0
-	while ! [ -S auth/request.sock ] && [ $i -lt 200 ]; do
-		if ! kill -0 "$(cat authority.pid)" 2>/dev/null; then
-			cat authority.err >&2
-			return 1
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -S auth/request.sock ]
+	test_when_failed authority_stop &&
+	test_wait_socket "the authority" authority.pid auth/request.sock 10 || {
+		cat authority.err >&2
+		return 1
+	}
 }
 
 authority_stop() {
-	pid=$(cat authority.pid 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	rm -f authority.pid
-	! kill -0 "$pid" 2>/dev/null
+	test_stop_daemon "the authority" authority.pid 10
 }
 
 authority_alive() {
@@ -123,21 +112,14 @@ ask() {
 
 # ask_done NAME: wait (10 s at most) for it to end.
 ask_done() {
-	i=0
-	while ! [ -s "$1.rc" ] && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -s "$1.rc" ]
+	test_wait_for "the agent $1 to be answered" 10 test -s "$1.rc"
 }
 
-# until_pending N: wait until N requests are pending.
+# until_pending N: wait (10 s at most) until N requests are pending.
 until_pending() {
-	i=0
-	while [ "$(nucleus-authority list -d auth | grep -c " pending ")" != "$1" ] &&
-	    [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	test_wait_for "$1 pending request(s)" 10 pending_is_ "$1"
+}
+
+pending_is_() {
 	[ "$(nucleus-authority list -d auth | grep -c " pending ")" = "$1" ]
 }

@@ -26,29 +26,21 @@ node_setup() {
 	cp authority.pub n/trust
 }
 
+# A node whose test fails is stopped after that test; one whose test
+# passes serves the tests after it (as proxy_start).
 node_start() {
 	rm -f n/node.sock
 	nucleus-node serve -d n "$@" >node.out 2>node.err &
 	echo $! >node.pid
-	i=0
-	while ! [ -S n/node.sock ] && [ $i -lt 200 ]; do
-		kill -0 "$(cat node.pid)" 2>/dev/null || { cat node.err >&2; return 1; }
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -S n/node.sock ]
+	test_when_failed node_stop &&
+	test_wait_socket "the node" node.pid n/node.sock 10 || {
+		cat node.err >&2
+		return 1
+	}
 }
 
 node_stop() {
-	pid=$(cat node.pid 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 400 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	rm -f node.pid
-	! kill -0 "$pid" 2>/dev/null &&
+	test_stop_daemon "the node" node.pid 20 &&
 	# Under SANITIZE: a report at exit (a leak, say) fails the test.
 	! grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" node.err >&2
 }
@@ -68,13 +60,11 @@ last_refusal() {
 }
 
 node_wait_event() {
-	i=0
-	while ! jq -s -e "[.[] | select($1)] | length > 0" n/audit.log >/dev/null 2>&1 &&
-	    [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	jq -s -e "[.[] | select($1)] | length > 0" n/audit.log >/dev/null
+	test_wait_for "a node record matching $1" 10 node_has_event_ "$1"
+}
+
+node_has_event_() {
+	jq -s -e "[.[] | select($1)] | length > 0" n/audit.log >/dev/null 2>&1
 }
 
 pod_create() {

@@ -98,12 +98,7 @@ node_events() {
 wait_for() {
 	n=$1
 	shift
-	i=0
-	until "$@"; do
-		[ $i -lt "$n" ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
+	test_wait_for "$*" $(((n + 9) / 10)) "$@"
 }
 
 pods_gone() {

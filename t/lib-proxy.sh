@@ -30,32 +30,22 @@ proxy_setup() {
 	EOT
 }
 
+# A proxy whose test fails is stopped after that test: it does not run on
+# into the next.  One whose test passes serves the tests after it, until
+# proxy_stop (or test_done).
 proxy_start() {
 	rm -f sock
 	nucleus-proxy -p pod.json -l "$PWD/sock" "$@" >proxy.out 2>proxy.err &
 	echo $! >proxy.pid
-	i=0
-	while [ ! -S sock ] && [ $i -lt 100 ]; do
-		if ! kill -0 "$(cat proxy.pid)" 2>/dev/null; then
-			cat proxy.err >&2
-			return 1
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -S sock ]
+	test_when_failed proxy_stop &&
+	test_wait_socket "the proxy" proxy.pid sock 10 || {
+		cat proxy.err >&2
+		return 1
+	}
 }
 
 proxy_stop() {
-	pid=$(cat proxy.pid 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	rm -f proxy.pid
-	! kill -0 "$pid" 2>/dev/null
+	test_stop_daemon "the proxy" proxy.pid 10
 }
 
 # The proxy must still be alive: it never crashes on bad input.

@@ -2,9 +2,15 @@
 test_description='nucleus-policy eval: one decision per input line, the conformance cases of the model'
 . "$(dirname "$0")/test-lib.sh"
 
-# decide PROFILE OP-JSON EXPECTED-LINE
+# decide PROFILE OP-JSON EXPECTED-LINE: that decision, and the exit
+# status nucleus-policy(1) gives for it: 0 allowed, 1 denied or needing
+# an approval.
 decide() {
-	echo "$2" | nucleus-policy eval -t 1000 "$1" >out
+	case $3 in
+	*'"decision":"allow"'*) want=0 ;;
+	*) want=1 ;;
+	esac &&
+	echo "$2" | test_expect_code $want nucleus-policy eval -t 1000 "$1" >out &&
 	printf '%s\n' "$3" >expect &&
 	test_cmp expect out
 }
@@ -111,11 +117,15 @@ test_expect_success 'time window and budget come before obligations' '
 	{"profile": "release", "time": {"not_before": 100, "not_after": 200}}
 	EOF
 	echo "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"push\"]}}" >push &&
-	nucleus-policy eval -t 150 tw.json <push | grep -x "{\"decision\":\"approval_required\",\"obligation\":\"git_push\"}" &&
-	nucleus-policy eval -t 200 tw.json <push | grep "\"kind\":\"time_window\"" &&
-	nucleus-policy eval -t 99 tw.json <push | grep "\"kind\":\"time_window\",\"reason\":\"not yet valid" &&
+	test_expect_code 1 nucleus-policy eval -t 150 tw.json <push >out &&
+	grep -x "{\"decision\":\"approval_required\",\"obligation\":\"git_push\"}" out &&
+	test_expect_code 1 nucleus-policy eval -t 200 tw.json <push >out &&
+	grep "\"kind\":\"time_window\"" out &&
+	test_expect_code 1 nucleus-policy eval -t 99 tw.json <push >out &&
+	grep "\"kind\":\"time_window\",\"reason\":\"not yet valid" out &&
 	echo "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"push\"]},\"cost_microusd\":5000001}" |
-	    nucleus-policy eval -t 150 tw.json | grep "\"kind\":\"budget_exhausted\""
+	    test_expect_code 1 nucleus-policy eval -t 150 tw.json >out &&
+	grep "\"kind\":\"budget_exhausted\"" out
 '
 
 test_expect_success 'argv limits: 256 items pass, 257 are bad_request' '

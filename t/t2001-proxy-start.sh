@@ -114,8 +114,8 @@ test_expect_success '-C: the node certifies the pod key at start' '
 	printf "{\"type\":\"key-cert\",\"v\":1,\"kid\":\"node-9\",\"log\":\"%s\",\"pubkey\":\"%s\",\"iat\":1}" "$log" "$key" |
 	    audit-tool sign key-cert node.secret >&8 &&
 	exec 8>&- 9<&- &&
-	i=0 && while [ ! -S sock ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done &&
-	test -S sock &&
+	test_when_failed proxy_stop &&
+	test_wait_socket "the certified proxy" proxy.pid sock 20 &&
 	proxy_stop &&
 	nucleus-audit-verify -q -k node.keyring "state/audit/$log.log"
 '

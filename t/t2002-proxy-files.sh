@@ -57,8 +57,8 @@ done
 
 test_expect_success 'a NUL in a path never reaches a syscall' '
 	req t read "{\"path\":\"a.txt\\u0000.env\"}" | send >out &&
-	resp "" | jq -e ".error.kind == \"bad_request\"" ||
-	jq -e ".error.kind == \"bad_request\"" out
+	{ resp "" | jq -e ".error.kind == \"bad_request\"" ||
+	  jq -e ".error.kind == \"bad_request\"" out; }
 '
 
 test_expect_success 'an overlong path is bad_request' '

@@ -3,6 +3,11 @@ test_description='nucleus-proxy: commands, argv only, in a sandbox, with caps an
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-proxy.sh"
 
+# No process whose command line matches $1.
+no_process() {
+	! pgrep -f "$1" >/dev/null
+}
+
 test_expect_success 'setup: a local_dev pod with small limits' '
 	proxy_setup local_dev "\"limits\": {\"output\": 1000, \"commands\": 3}, \"env\": {\"GREETING\": \"hi\"}" &&
 	mkdir root/src &&
@@ -92,22 +97,20 @@ test_expect_success 'a command writing 1 GiB does not hurt the proxy' '
 '
 
 test_expect_success 'a timeout kills the command and all it started' '
-	req t1 run "{\"argv\":[\"sleep\",\"30\"],\"timeout\":1}" | send >out &&
+	req t1 run "{\"argv\":[\"sleep\",\"3516\"],\"timeout\":1}" | send >out &&
 	resp t1 | jq -e ".error.kind == \"timeout\" and .error.timed_out" &&
 	seq=$(resp t1 | jq .audit.seq) &&
 	sed -n "$((seq + 1))p" "$(proxy_log)" | jq -e ".status == \"timeout\"" &&
-	! pgrep -f "^sleep 30$"
+	! pgrep -f "^sleep 3516$"
 '
 
 test_expect_success 'what a command leaves running is killed when it ends' '
 	req b1 run "{\"argv\":[\"sh\",\"bg.sh\"]}" | send >out &&
 	resp b1 | jq -e ".result.stdout == \"started\\n\"" &&
-	i=0 && while pgrep -f "^sleep 3517$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
-	! pgrep -f "^sleep 3517$" &&
+	test_wait_for "the sleep 3517 it left to be killed" 4 no_process "^sleep 3517$" &&
 	req b2 run "{\"argv\":[\"sh\",\"escape.sh\"]}" | send >out &&
 	resp b2 | jq -e ".result.stdout == \"started\\n\"" &&
-	i=0 && while pgrep -f "^sleep 3518$" >/dev/null && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done &&
-	! pgrep -f "^sleep 3518$"
+	test_wait_for "the setsid sleep 3518 it left to be killed" 4 no_process "^sleep 3518$"
 '
 
 test_expect_success 'the sandbox: no internet sockets, no writes outside the root' '

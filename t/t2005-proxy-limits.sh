@@ -46,6 +46,27 @@ test_expect_success 'malformed lines: each answered as bad_request, each recorde
 	proxy_alive
 '
 
+test_expect_success 'the envelope as the node reads it: a bad nonce, ts or sig is bad_request' '
+	{
+		req n1 read "{\"path\":\"a\"}" | sed "s/\"nonce\":\"0*\"/\"nonce\":\"00\"/"
+		req n2 read "{\"path\":\"a\"}" | sed "s/\"nonce\":\"0*\"/\"nonce\":\"0000000000000000000000000000000G\"/"
+		req n3 read "{\"path\":\"a\"}" | sed "s/\"nonce\":\"0*\"/\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"/"
+		req n4 read "{\"path\":\"a\"}" | sed "s/\"nonce\":\"0*\",//"
+		req n5 read "{\"path\":\"a\"}" | sed "s/\"ts\":1/\"ts\":\"1\"/"
+		req n6 read "{\"path\":\"a\"}" | sed "s/\"sig\":\"unchecked\"/\"sig\":1/"
+		req n7 read "{\"path\":\"a\"}"
+	} | send >out &&
+	test_line_count = 7 out &&
+	for i in 1 2 3 4; do
+		test "$(resp n$i | jq -r .error.message)" = "nonce: expected 32 lowercase hex digits" || return 1
+	done &&
+	test "$(resp n5 | jq -r .error.message)" = "ts: expected Unix seconds" &&
+	test "$(resp n6 | jq -r .error.message)" = "sig: expected a signature" &&
+	test "$(resp n7 | jq -r .error.kind)" != bad_request &&
+	test $(jq -c "select(.error.kind == \"bad_request\")" out | wc -l) -eq 6 &&
+	proxy_alive
+'
+
 test_expect_success 'argv: 256 items pass, 257 are bad_request' '
 	args=$(seq 1 255 | sed "s/.*/\"&\"/" | paste -sd,) &&
 	req v1 run "{\"argv\":[\"echo\",$args]}" | send >out &&

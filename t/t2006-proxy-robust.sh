@@ -54,10 +54,12 @@ test_expect_success ROOT 'a log that cannot be written stops everything it would
 	set -e
 	mount -t tmpfs -o size=64k tmpfs state
 	chmod 700 state
+	. "$TEST_DIRECTORY/lib-wait.sh"
+	test_when_failed() { :; }
 	. "$TEST_DIRECTORY/lib-proxy.sh"
 	proxy_start
 	big=$(head -c 2000 /dev/zero | tr "\0" a)
-	for i in $(seq 1 100); do req x$i read "{\"path\":\"$big\"}"; done | send >fill.out || true
+	for i in $(seq 1 100); do req x$i read "{\"path\":\"$big\"}"; done | send >fill.out
 	req late write "{\"path\":\"late.txt\",\"content\":\"x\"}" | send >late.out
 	proxy_alive
 	proxy_stop
@@ -67,6 +69,27 @@ test_expect_success ROOT 'a log that cannot be written stops everything it would
 	jq -e ".error.kind == \"unavailable\"" late.out &&
 	test ! -e root/late.txt &&
 	grep -q "\"unavailable\"" fill.out
+'
+
+# Searches go to a worker: those it finishes once the log has stopped
+# are answered without a record, and the request is gone after that.
+test_expect_success ROOT 'searches finished after the log fails are answered, the proxy whole' '
+	cat >search.sh <<-\EOT &&
+	set -e
+	mount -t tmpfs -o size=64k tmpfs state
+	chmod 700 state
+	. "$TEST_DIRECTORY/lib-wait.sh"
+	test_when_failed() { :; }
+	. "$TEST_DIRECTORY/lib-proxy.sh"
+	proxy_start
+	big=$(head -c 2000 /dev/zero | tr "\0" a)
+	for i in $(seq 1 100); do req s$i glob "{\"pattern\":\"*\",\"path\":\"$big\"}"; done | send >search.out || true
+	proxy_alive
+	proxy_stop
+	umount state
+	EOT
+	unshare -m sh search.sh &&
+	grep -q "\"unavailable\"" search.out
 '
 
 test_done

@@ -77,12 +77,13 @@ rss_kb() {
 test_expect_success 'a peer that reads nothing is held to 64 MiB of answers, and loses none' '
 	head -c 1048576 /dev/zero | tr "\0" b >root/big.txt &&
 	for i in $(seq 1 400); do req b$i read "{\"path\":\"big.txt\"}"; done >reqs &&
-	sockload stall "$PWD/sock" 3 <reqs >stalled &
+	{ sockload stall "$PWD/sock" 3 <reqs >stalled & } &&
+	stall=$! &&
 	sleep 2 &&
 	rss=$(rss_kb) &&
 	req c3 stat "{\"path\":\"many\"}" | send >out &&
 	resp c3 | jq -e ".ok" &&
-	wait &&
+	test_wait_exit "the stalled peer to read its answers" 60 $stall &&
 	test_line_count = 400 stalled &&
 	test "$(jq -r "select(.ok) | .id" stalled | wc -l)" -eq 400 &&
 	echo "proxy RSS while stalled: $rss kB" &&

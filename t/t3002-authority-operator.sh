@@ -118,15 +118,16 @@ test_expect_success 'show escapes what the agent wrote: no control or non-ASCII 
 '
 
 test_expect_success 'watch prints each request as it arrives, and each decision' '
-	nucleus-authority watch -d auth >watch.out 2>watch.err &
+	{ nucleus-authority watch -d auth >watch.out 2>watch.err & } &&
 	echo $! >watch.pid &&
-	i=0 && while ! grep -q "\"op\":\"watch\"" auth/audit.log && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done &&
+	test_when_finished "kill \$(cat watch.pid) 2>/dev/null; :" &&
+	test_wait_for "the watch in the log" 5 grep -q "\"op\":\"watch\"" auth/audit.log &&
 	ask six p-0001 mkdir "{\"path\":\"build\"}" &&
 	until_pending 1 &&
 	id=$(nucleus-authority list -d auth | awk "/ pending /{print \$1}") &&
 	nucleus-authority grant -d auth $id &&
 	ask_done six &&
-	i=0 && while [ "$(wc -l <watch.out)" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done &&
+	test_wait_for "two lines of watch" 5 sh -c "test \$(wc -l <watch.out) -ge 2" &&
 	kill "$(cat watch.pid)" &&
 	printf "request %s pending agent-7 p-0001 mkdir \"build\"\ngranted %s granted agent-7 p-0001 mkdir \"build\"\n" $id $id >expect &&
 	test_cmp expect watch.out
@@ -139,6 +140,11 @@ test_expect_success 'list -j: one JSON answer, pending first, then the newest de
 	jq -e ".result.requests[0].state == \"pending\" and .result.requests[0].op == \"stat\" and .result.truncated == false" out &&
 	jq -r ".result.requests[1:][].id" out >ids &&
 	sort -rn ids >sorted && test_cmp sorted ids
+'
+
+test_expect_success 'a list that cannot be written out is an error, status 2' '
+	test_expect_code 2 nucleus-authority list -d auth >/dev/full 2>err &&
+	grep "standard output" err
 '
 
 test_expect_success 'a request nobody decides expires: the agent is told, the log says so' '

@@ -21,19 +21,10 @@ by_operator() {
 		nucleus-authority ask -d auth -k agent.key "$2" "$3" "$4" >"$1"
 		echo $? >"$1.rc"
 	) &
-	i=0
-	while ! nucleus-authority list -d auth | grep -q " pending " &&
-	    [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	until_pending 1 || return 1
 	id=$(nucleus-authority list -d auth | awk '/ pending /{print $1}')
 	nucleus-authority grant -d auth $5 "$id" >/dev/null || return 1
-	i=0
-	while ! [ -s "$1.rc" ] && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	test_wait_for "the agent to be answered" 10 test -s "$1.rc" &&
 	test "$(cat "$1.rc")" = 0
 }
 

@@ -56,8 +56,7 @@ test_expect_success 'a rule grants only what it names: another agent, pod, op, o
 	areq agent-7 p-0001 write "{\"path\":\"reports/../secrets/x\"}" | asign agent.key >line &&
 	nucleus-authority list -d auth | grep -c " pending " >before &&
 	(asend <line >out &) &&
-	i=0 && while [ "$(nucleus-authority list -d auth | grep -c " pending ")" = "$(cat before)" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done &&
-	test "$(nucleus-authority list -d auth | grep -c " pending ")" = $(($(cat before) + 1))
+	test_wait_for "one more pending request" 5 pending_is_ $(($(cat before) + 1))
 '
 
 test_done

@@ -64,10 +64,11 @@ test_expect_success 'an admin who reads nothing is held to 16 MiB of answers, an
 	done >cmds &&
 	before=$(rss_kb) &&
 	{ sockload stall "$PWD/auth/admin.sock" 3 <cmds >stalled & } &&
+	stall=$! &&
 	sleep 1.5 &&
 	nucleus-authority list -d auth >/dev/null &&
 	during=$(rss_kb) &&
-	wait &&
+	test_wait_exit "the stalled admin to read its answers" 60 $stall &&
 	test_line_count = 40 stalled &&
 	jq -r .id stalled >ids &&
 	sed "s/.*\"id\":\"\\(l[0-9]*\\)\".*/\\1/" cmds >expect &&

@@ -141,8 +141,7 @@ test_expect_success 'a pod killed from outside is reaped and recorded; its cgrou
 	jq -c "select(.event == \"pod.exit\" and .pod == \"p-0002\")" n/audit.log | jq -e ".status == 137" &&
 	test_expect_code 1 nucleus-node call -j -k hmac.key -l n/node.sock p-0002 read "{\"path\":\".\"}" >out &&
 	jq -e ".error.kind == \"unknown_pod\"" out &&
-	i=0 && while test -d "$procs" && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done &&
-	! test -d "$procs"
+	test_wait_for "its cgroup to go" 15 test ! -e "$procs"
 '
 
 test_expect_success 'pod stop, then the node stop: every pod ends, the node log verifies' '

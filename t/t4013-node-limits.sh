@@ -78,12 +78,14 @@ test_expect_success 'a client has at most 64 requests in flight: the next line w
 	# of them a stray line is answered, behind 64 it is not read.
 	pod_signal STOP &&
 	{ cat reqs63 stray63 | unixcat n/node.sock >out63 & } &&
+	c63=$! &&
 	{ cat reqs64 stray64 | unixcat n/node.sock >out64 & } &&
+	c64=$! &&
 	{ wait_for 300 test -s out63; got63=$?; } &&
 	{ wait_for 20 test -s out64; got64=$?; } &&
 	node_events request.refused | jq -c "select(.kind == \"unknown_pod\")" >refused &&
 	pod_signal CONT &&
-	wait &&
+	test_wait_for "the 63 and 64 requests answered" 60 eval "test_child_ended $c63 && test_child_ended $c64" &&
 	test $got63 = 0 && test $got64 = 1 &&
 	test_line_count = 1 refused &&
 	jq -e ".claimed_kid == null and .signer == \"agent-3\"" refused &&
@@ -112,6 +114,7 @@ test_expect_success 'a client that reads nothing is held to 64 MiB of answers, a
 	reads0=$(decisions read) &&
 	node-load -w -n 300 -o read -a "{\"path\":\"big.txt\"}" -P $pod agent-1.key >reqs &&
 	{ sockload stall-until n/node.sock go <reqs >stalled & } &&
+	stall=$! &&
 	# 64 MiB of answers unread and 64 requests in flight: about 132
 	# reads reach the pod, then no more until the client reads.
 	wait_for 600 eval "test \$(decisions read) -ge $((reads0 + 128))" &&
@@ -121,7 +124,7 @@ test_expect_success 'a client that reads nothing is held to 64 MiB of answers, a
 	call $pod stat "{\"path\":\"big.txt\"}" >out &&
 	jq -e ".result.size == 1000000" out &&
 	touch go &&
-	wait &&
+	test_wait_exit "the stalled client to read its answers" 120 $stall &&
 	echo "reads that reached the pod while stalled: $reached; node RSS $rss kB" &&
 	test_line_count = 300 stalled &&
 	jq -r "select(.ok and (.result.data | length) == 1000000) | .id" stalled | sort -u >ids &&

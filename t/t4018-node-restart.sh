@@ -11,7 +11,7 @@ fi
 node_crash() {
 	pid=$(cat node.pid) &&
 	kill -KILL "$pid" &&
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done &&
+	test_wait_for "the killed node to end" 10 test_pid_ended "$pid" &&
 	rm -f node.pid
 }
 
@@ -69,12 +69,10 @@ test_expect_success 'a pod whose proxy hangs ends with the node all the same; th
 	proxy=$(pod_proxy p-2) &&
 	kill -STOP "$proxy" &&
 	node_crash &&
-	i=0 && while kill -0 "$proxy" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done &&
-	! kill -0 "$proxy" 2>/dev/null &&
+	test_wait_for "the stopped proxy to end with the node" 10 test_pid_ended "$proxy" &&
 	node_start &&
 	node_wait_event ".event == \"pod.lost\" and .pod == \"p-2\"" &&
-	i=0 && while test -d "$cg" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done &&
-	! test -d "$cg" &&
+	test_wait_for "its cgroup to go" 10 test ! -e "$cg" &&
 	admin status p-2 >out &&
 	jq -e ".result.state == \"lost\"" out
 '
@@ -89,6 +87,17 @@ test_expect_success 'a node stopped with SIGTERM stops its pods and loses none' 
 	jq -e ".result.pods == []" out &&
 	node_stop &&
 	nucleus-audit-verify -q -k node.pub n/audit.log
+'
+
+test_expect_success 'a state file that is not LMDB: the node will not start, and says which and why' '
+	mv n/state.mdb state.saved && rm -f n/node.sock &&
+	head -c 8192 /dev/zero | tr "\0" x >n/state.mdb &&
+	test_expect_code 2 nucleus-node serve -d n >out 2>err &&
+	grep "nucleus-node: state: .*n/state.mdb: MDB_INVALID" err &&
+	! test -S n/node.sock &&
+	mv state.saved n/state.mdb &&
+	node_start &&
+	node_stop
 '
 
 test_done

@@ -31,14 +31,14 @@ test_expect_success 'one connection, both pods, interleaved: each answer under i
 '
 
 test_expect_success 'a slow pod holds up no other' '
-	( ncall p-a run "{\"argv\":[\"sleep\",\"3\"],\"timeout\":10}" >slow.out; echo $? >slow.rc ) &
-	i=0 && while ! ls /proc/*/comm 2>/dev/null | xargs grep -l "^sleep$" 2>/dev/null | grep -q . && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done &&
+	{ ( ncall p-a run "{\"argv\":[\"sleep\",\"3\"],\"timeout\":10}" >slow.out; echo $? >slow.rc ) & } &&
+	test_wait_for "a sleep to run" 5 sh -c "ls /proc/*/comm 2>/dev/null | xargs grep -l \"^sleep\$\" 2>/dev/null | grep -q ." &&
 	for i in $(seq 1 10); do
 		ncall p-b stat "{\"path\":\"who\"}" >out && jq -e .ok out >/dev/null || return 1
 	done &&
 	ncall p-a stat "{\"path\":\"who\"}" >out && jq -e .ok out &&
 	! test -f slow.rc &&
-	i=0 && while ! test -f slow.rc && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done &&
+	test_wait_for "the slow call to end" 10 test -s slow.rc &&
 	test "$(cat slow.rc)" = 0
 '
 

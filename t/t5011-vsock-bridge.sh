@@ -11,12 +11,7 @@ peer() {
 
 # peer_ready: its socket exists (for the tests that time a failure).
 peer_ready() {
-	i=0
-	while ! [ -S v.sock ] && [ $i -lt 100 ]; do
-		sleep 0.02
-		i=$((i + 1))
-	done
-	[ -S v.sock ]
+	test_wait_for "the vsock peer to listen" 2 test -S v.sock
 }
 
 peer_stop() {

@@ -44,11 +44,11 @@ test_expect_success 'setup: a node with the guest image' '
 '
 
 test_expect_success 'pod.create answers once the guest said hello; meanwhile the pod is starting and the node serves' '
-	pod_create $pod "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":256,\"scratch_mib\":16}" &
+	{ pod_create $pod "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":256,\"scratch_mib\":16}" & } &&
 	creator=$! &&
 	wait_for 100 sh -c "nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	    jq -e \".result.pods[] | select(.pod == \\\"$pod\\\") | .state == \\\"starting\\\"\" list" &&
-	wait $creator &&
+	test_wait_exit "pod.create to answer" 120 $creator &&
 	jq -e ".result.driver == \"qemu\" and .result.state == \"running\"" create-$pod.out
 '
 
@@ -59,7 +59,7 @@ test_expect_success 'write, read and run behave as on the local driver' '
 	jq -e ".result.data == \"hello from the host\n\"" out &&
 	run "\"cat\",\"a.txt\"" &&
 	jq -e ".result.exit == 0 and .result.stdout == \"hello from the host\n\"" out &&
-	{ call $pod read "{\"path\":\"../etc/nucleus/trust\"}" >out || :; } &&
+	test_expect_code 1 call $pod read "{\"path\":\"../etc/nucleus/trust\"}" >out &&
 	jq -e ".ok == false" out
 '
 
@@ -108,7 +108,7 @@ test_expect_success 'QEMU killed: the node notices, records the end, keeps the c
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	jq -e ".result.pods | length == 0" list &&
 	nucleus-audit-verify -q -k node.pub "$copy" &&
-	{ call $pod read "{\"path\":\"a.txt\"}" >out || :; } &&
+	test_expect_code 1 call $pod read "{\"path\":\"a.txt\"}" >out &&
 	jq -e ".error.kind == \"unknown_pod\"" out
 '
 
@@ -132,7 +132,7 @@ test_expect_success 'a guest that cannot boot: pod.create says internal, names t
 	head -c 4096 /dev/urandom >bad/initramfs.cpio &&
 	chmod 755 bad && chmod 644 bad/* &&
 	node_stop && node_start -G "$PWD/bad" &&
-	test_must_fail pod_create $pod-bad "\"driver\":\"qemu\"" &&
+	test_expect_code 2 pod_create $pod-bad "\"driver\":\"qemu\"" &&
 	jq -e ".error.kind == \"internal\"" create-$pod-bad.out &&
 	jq -r .error.message create-$pod-bad.out | grep "console.log" &&
 	node_wait_event ".event == \"pod.refused\" and .pod == \"$pod-bad\"" &&
@@ -141,12 +141,12 @@ test_expect_success 'a guest that cannot boot: pod.create says internal, names t
 '
 
 test_expect_success 'a driver the host cannot run, or an image the node lacks: a bad request, before anything starts' '
-	{ pod_create $pod-nope "\"driver\":\"qemu\",\"image\":\"nope\"" || :; } &&
+	test_expect_code 2 pod_create $pod-nope "\"driver\":\"qemu\",\"image\":\"nope\"" &&
 	jq -e ".error.kind == \"bad_request\"" create-$pod-nope.out &&
 	jq -r .error.message create-$pod-nope.out | grep "image: no .*/nope.squashfs" &&
 	if ! nucleus-node doctor -j | jq -e ".checks.kvm.ok" >/dev/null ||
 	    ! command -v firecracker >/dev/null; then
-		{ pod_create $pod-fc "\"driver\":\"firecracker\"" || :; } &&
+		test_expect_code 2 pod_create $pod-fc "\"driver\":\"firecracker\"" &&
 		jq -e ".error.kind == \"bad_request\"" create-$pod-fc.out &&
 		jq -r .error.message create-$pod-fc.out | grep "firecracker driver needs"
 	fi &&
@@ -155,12 +155,12 @@ test_expect_success 'a driver the host cannot run, or an image the node lacks: a
 
 test_expect_success 'the node stopped while a VM boots: it ends, and so does QEMU; the creator is told' '
 	node_stop && node_start -G "$guest" &&
-	pod_create $pod-late "\"driver\":\"qemu\"" &
+	{ pod_create $pod-late "\"driver\":\"qemu\"" & } &&
 	creator=$! &&
 	wait_for 100 sh -c "nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	    jq -e \".result.pods[] | select(.state == \\\"starting\\\")\" list" &&
 	node_stop &&
-	{ wait $creator; test $? -ne 0; } &&
+	test_expect_code 2 test_wait_exit "its creator to be told" 60 $creator &&
 	{ ! test -s create-$pod-late.out ||
 	  jq -e ".error.kind == \"unavailable\"" create-$pod-late.out; } &&
 	! pgrep -f "n/pods/$pod-late/" >/dev/null

@@ -89,18 +89,14 @@ test_expect_success 'the audit lines go on from where they were' '
 
 test_expect_success 'stopping the guest: the proxy ends, the VM powers off' '
 	kill -TERM "$(cat qemu.pid)" &&
-	wait_gone() { i=0; while kill -0 "$(cat qemu.pid)" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; ! kill -0 "$(cat qemu.pid)" 2>/dev/null; } &&
-	wait_gone && rm qemu.pid
+	test_wait_for "QEMU to power off" 10 test_pid_ended "$(cat qemu.pid)" &&
+	rm qemu.pid
 '
 
 test_expect_success 'no scratch drive: the guest says so on its console and powers off by itself' '
 	boot $(drive "$guest/root.squashfs" root readonly=on) &&
-	i=0 &&
-	while kill -0 "$(cat qemu.pid)" 2>/dev/null && [ $i -lt 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done &&
-	! kill -0 "$(cat qemu.pid)" 2>/dev/null && rm qemu.pid &&
+	test_wait_for "QEMU to power off by itself" 60 test_pid_ended "$(cat qemu.pid)" &&
+	rm qemu.pid &&
 	grep "nucleus-proxy init: no scratch (ext4) drive within 10000 ms; powering off" console.log &&
 	grep "reboot: Power down" console.log
 '

@@ -27,7 +27,7 @@ test_expect_success 'setup: a node whose QEMU is fake-vmm, a guest image of plac
 
 # Started first, answered last: it waits out the whole deadline.
 test_expect_success 'a guest that never says hello: started, waited for in the background' '
-	{ create silent >silent.status 2>&1; echo $? >>silent.status; } &
+	{ { create silent >silent.status 2>&1; echo $? >>silent.status; } & } &&
 	echo $! >silent.pid &&
 	wait_for 300 test -S n/pods/$pod-silent/vm/chan.sock
 '
@@ -41,7 +41,7 @@ test_expect_success 'the VMM is in its cgroup: 64 threads, and its memory the gu
 '
 
 test_expect_success 'a hello past 1 KiB: refused as internal, the VMM stopped' '
-	test_must_fail create long &&
+	test_expect_code 2 create long &&
 	jq -e ".error.kind == \"internal\"" create-$pod-long.out &&
 	jq -r .error.message create-$pod-long.out | grep "the guest.s hello is too long" &&
 	node_wait_event ".event == \"pod.refused\" and .pod == \"$pod-long\"" &&
@@ -49,17 +49,17 @@ test_expect_success 'a hello past 1 KiB: refused as internal, the VMM stopped' '
 '
 
 test_expect_success 'a channel closed before the hello: refused as internal' '
-	test_must_fail create close &&
+	test_expect_code 2 create close &&
 	jq -r .error.message create-$pod-close.out | grep "closed its channel before its hello"
 '
 
 test_expect_success 'pod.stop while a pod starts: stopping; its creator is answered internal' '
-	{ create stopped || :; } &
+	{ test_expect_code 2 create stopped & } &&
 	creator=$! &&
 	wait_for 300 test -S n/pods/$pod-stopped/vm/chan.sock &&
 	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod-stopped >out &&
 	jq -e ".result.state == \"stopping\"" out &&
-	wait $creator &&
+	test_wait_exit "its creator to be answered" 30 $creator &&
 	jq -e ".error.kind == \"internal\"" create-$pod-stopped.out &&
 	jq -r .error.message create-$pod-stopped.out | grep "the VM ended while its guest booted"
 '
@@ -67,8 +67,8 @@ test_expect_success 'pod.stop while a pod starts: stopping; its creator is answe
 test_expect_success 'no hello within 60 s: refused as internal, stopped; the node served all along' '
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	jq -e ".result.pods | map(select(.state == \"starting\")) | length == 1" list &&
-	while kill -0 "$(cat silent.pid)" 2>/dev/null; do sleep 0.5; done &&
-	test "$(tail -n 1 silent.status)" != 0 &&
+	test_wait_for "the silent guest'"'"'s creator to be answered" 90 test_child_ended "$(cat silent.pid)" &&
+	test "$(tail -n 1 silent.status)" = 2 &&
 	jq -r .error.message create-$pod-silent.out | grep "the guest said no hello within 60000 ms" &&
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	jq -e ".result.pods | length == 0" list &&

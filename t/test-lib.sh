@@ -12,11 +12,53 @@
 #	test_expect_failure 'a known bug, reported as TODO' '...'
 #	test_done
 #
-# Each test body runs with "eval" in the script's shell, in the script's
-# trash directory, and passes when it exits 0: chain its steps with "&&".
-# Options: -v (show each body's output), -i (stop at the first failure),
-# -d (keep the trash directory).  NUCLEUS_BUILD names the build directory
-# holding the programs (default: build/ beside t/); it is put first on PATH.
+# Each test body runs with "eval" in a subshell of the script, in the
+# script's trash directory, and passes when it exits 0.  NUCLEUS_BUILD
+# names the build directory holding the programs (default: build/ beside
+# t/); it is put first on PATH.
+#
+# Options of every test script:
+#
+#	-v, --verbose	show each body's output (as TAP comments)
+#	-i, --immediate	stop at the first failing test (its daemons are
+#			still killed, its trash kept)
+#	-d, --debug	keep the trash directory even when all pass
+#	-r SPEC, --run=SPEC
+#			run only the tests SPEC selects; the others print
+#			"ok N # skip ... (--run)".  SPEC is a list of
+#			selectors separated by commas or spaces: N, N-M,
+#			-M (1 to M), N- (N onwards), each of them negated
+#			with a leading "!".  They apply in order, a later one
+#			overriding an earlier; when the first is negated,
+#			every test is selected to begin with:
+#			--run=1-3,5  --run='!4'  --run=1-10,!7
+#
+# The chain lint: the steps of a body must be joined by "&&", or a failing
+# step goes unseen.  Before a body runs, it is evaluated once more behind
+# "(exit 117) && ": a body that is one &&-chain runs nothing then and
+# returns 117; any other status means a step is not chained (or the body
+# does not parse), and the test fails as a "broken &&-chain" without being
+# run.  The lint runs with PATH emptied, stdin from /dev/null and its
+# output discarded, so the tail of a broken chain reaches no program.  Use
+# "{ ...; } &&", a subshell, or "for ...; do ... || return 1; done &&".
+# NUCLEUS_TEST_CHAIN_LINT=0 turns the lint off.
+#
+# Helpers for bodies (each described where it is defined, below):
+#
+#	test_when_finished 'CMDS'	run CMDS after this test, passed or
+#					failed; a failing CMDS fails the test
+#	test_when_failed 'CMDS'		run CMDS after this test only if it
+#					failed (the start helpers of lib-*.sh
+#					use it: a daemon of a failed test does
+#					not run on into the next)
+#	test_expect_code N CMD...	CMD exits with exactly N
+#	test_must_fail CMD...		CMD fails, neither by a signal nor
+#					for not running (126, 127)
+#	test_wait_for DESC SECS CMD...	until CMD succeeds, at most SECS
+#					seconds; past that, fail saying DESC
+#	test_wait_exit DESC SECS PID	wait for the child PID to end, at
+#					most SECS seconds; its exit status
+#	test_cmp, test_line_count	compare files, count lines
 
 # TEST_DIRECTORY is t/, where test data lives; a script that runs another
 # test script (t0000) passes its own down.
@@ -36,14 +78,41 @@ export LC_ALL TZ
 verbose=
 immediate=
 debug=
-for arg; do
-	case $arg in
+run_list=
+while [ $# -gt 0 ]; do
+	case $1 in
 	-v|--verbose) verbose=t ;;
 	-i|--immediate) immediate=t ;;
 	-d|--debug) debug=t ;;
-	*) echo "test-lib: unknown option $arg" >&2; exit 2 ;;
+	-r|--run)
+		[ $# -ge 2 ] || { echo "test-lib: $1 needs a list of tests" >&2; exit 2; }
+		run_list=$2
+		shift
+		;;
+	--run=*) run_list=${1#--run=} ;;
+	*) echo "test-lib: unknown option $1" >&2; exit 2 ;;
 	esac
+	shift
 done
+
+# A --run list is checked whole before any test runs: a typo must not
+# quietly select nothing.
+test_run_list_ok_() {
+	set -f
+	for sel in $(printf '%s' "$run_list" | tr ',' ' '); do
+		case ${sel#!} in
+		*[!0-9-]*|*-*-*|-|"")
+			echo "test-lib: --run: bad selector \"$sel\" (N, N-M, -M, N-, each maybe after !)" >&2
+			set +f
+			return 1
+			;;
+		esac
+	done
+	set +f
+}
+if [ -n "$run_list" ] && ! test_run_list_ok_; then
+	exit 2
+fi
 
 test_count=0
 test_failed=0
@@ -113,11 +182,72 @@ test_have_prereq() {
 	return 0
 }
 
-# Run one body; its output goes to the output file.
+# --run: is test number $1 selected?
+test_selected_() {
+	[ -n "$run_list" ] || return 0
+	set -f
+	# shellcheck disable=SC2046
+	set -- "$1" $(printf '%s' "$run_list" | tr ',' ' ')
+	set +f
+	n=$1
+	shift
+	case $1 in
+	!*) selected=t ;;
+	*) selected= ;;
+	esac
+	for sel; do
+		negate=
+		case $sel in
+		!*) negate=t; sel=${sel#!} ;;
+		esac
+		case $sel in
+		*-*)
+			lo=${sel%-*}
+			hi=${sel#*-}
+			;;
+		*) lo=$sel; hi=$sel ;;
+		esac
+		if [ "$n" -ge "${lo:-1}" ] && { [ -z "$hi" ] || [ "$n" -le "$hi" ]; }; then
+			if [ -n "$negate" ]; then selected=; else selected=t; fi
+		fi
+	done
+	[ -n "$selected" ]
+}
+
+# The body, as a function: a "return" in it (say, from a for loop)
+# returns from here, and what follows it still runs.
+test_eval_() {
+	eval "$1"
+}
+
+# The chain lint (described at the top).  The subshell has no PATH: the
+# tail of a broken chain reaches no program, and a loop of it waiting on
+# one ends at once (test_wait_for gives up when date cannot run).
+test_lint_() {
+	[ "${NUCLEUS_TEST_CHAIN_LINT:-1}" != 0 ] || return 0
+	(
+		cd "$TRASH_DIRECTORY" || exit 1
+		PATH=/nonexistent-chain-lint
+		test_in_body_=lint
+		test_eval_ "(exit 117) && $1"
+	) >/dev/null 2>&1 </dev/null
+	[ $? -eq 117 ]
+}
+
+# Run one body, then what it left to run after it; its output goes to
+# the output file.
 test_run_() {
 	(
 		cd "$TRASH_DIRECTORY" || exit 1
-		eval "$1"
+		test_in_body_=t
+		test_finish_=
+		# A body that calls exit still has its cleanup run, and fails.
+		trap 'test_exit_in_body_' EXIT
+		test_eval_ "$1"
+		test_status_=$?
+		trap - EXIT
+		test_finish_run_
+		exit $test_status_
 	) >"$test_output" 2>&1 </dev/null
 	test_status=$?
 	if [ -n "$verbose" ]; then
@@ -126,10 +256,92 @@ test_run_() {
 	return $test_status
 }
 
-test_skip_() {
-	# $1 prereqs, $2 description
+test_exit_in_body_() {
+	test_status_=$?
+	echo "test-lib: the test body called exit ($test_status_); a body ends with its last command"
+	test_status_=1
+	test_finish_run_
+	exit 1
+}
+
+# The commands test_when_finished and test_when_failed gave, newest
+# first; each runs whatever the others did, and the first failure among
+# them (after a passing body) is the test's status.
+test_finish_run_() {
+	[ -n "$test_finish_" ] || return 0
+	test_in_body_=finish
+	eval "$test_finish_"
+}
+
+test_body_only_() {
+	case ${test_in_body_:-} in
+	t) return 0 ;;
+	lint) return 0 ;;
+	*)
+		echo "test-lib: bug: $1 outside a test body" >&2
+		return 1
+		;;
+	esac
+}
+
+# test_when_finished 'CMDS': after this test's body, whether it passed or
+# failed, run CMDS (in the body's shell: its variables are there).  When
+# several are given, the last runs first.  A failing CMDS fails the test.
+test_when_finished() {
+	test_body_only_ test_when_finished || return 1
+	test_finish_="if ! { $*
+	}; then echo \"test_when_finished: failed: \"'$(test_quote_ "$*")' >&2; [ \$test_status_ -ne 0 ] || test_status_=1; fi; $test_finish_"
+}
+
+# test_when_failed 'CMDS': as test_when_finished, but CMDS runs only when
+# the test failed (its body, or what ran after it before CMDS).
+test_when_failed() {
+	test_body_only_ test_when_failed || return 1
+	test_finish_="if [ \$test_status_ -ne 0 ] && ! { $*
+	}; then echo \"test_when_failed: failed: \"'$(test_quote_ "$*")' >&2; fi; $test_finish_"
+}
+
+# Text that goes between single quotes as it is.
+test_quote_() {
+	printf '%s' "$1" | sed "s/'/'\\\\''/g"
+}
+
+# test_start_ PREREQS DESCRIPTION BODY: count the test; 0 when it is to
+# run, 1 when it is skipped or failed the lint (either said).  A body is
+# linted even when its prerequisites are missing: a broken chain is a bug
+# of the script wherever it runs.
+test_start_() {
 	test_count=$((test_count + 1))
-	say "ok $test_count # skip $2 (missing $1)"
+	if ! test_selected_ "$test_count"; then
+		say "ok $test_count # skip $2 (--run)"
+		return 1
+	fi
+	if ! test_lint_ "$3"; then
+		test_failed=$((test_failed + 1))
+		say "not ok $test_count - $2"
+		say "# broken &&-chain (or a body that does not parse) in test $test_count: $2"
+		say "# (the lint: each step joined by &&; NUCLEUS_TEST_CHAIN_LINT=0 turns it off)"
+		printf '%s\n' "$3" | sed 's/^/#	/'
+		test_immediate_
+		return 1
+	fi
+	if [ -n "$1" ] && ! test_have_prereq "$1"; then
+		say "ok $test_count # skip $2 (missing $1)"
+		return 1
+	fi
+	return 0
+}
+
+# -i: stop at this failure, leaving no daemon behind.
+test_immediate_() {
+	[ -n "$immediate" ] || return 0
+	test_kill_daemons_
+	if command -v test_cleanup >/dev/null 2>&1; then
+		test_cleanup >/dev/null 2>&1
+	fi
+	say "1..$test_count"
+	say "# stopped at the first failure (-i); trash kept in $TRASH_DIRECTORY"
+	exit 1
 }
 
 test_expect_success() {
@@ -139,11 +351,7 @@ test_expect_success() {
 		shift
 	fi
 	[ $# -eq 2 ] || { echo "test-lib: bug: test_expect_success needs 2 or 3 arguments" >&2; exit 2; }
-	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
-		test_skip_ "$prereq" "$1"
-		return 0
-	fi
-	test_count=$((test_count + 1))
+	test_start_ "$prereq" "$1" "$2" || return 0
 	if test_run_ "$2"; then
 		say "ok $test_count - $1"
 	else
@@ -151,10 +359,7 @@ test_expect_success() {
 		say "not ok $test_count - $1"
 		[ -n "$verbose" ] || say_file "$test_output"
 		printf '%s\n' "$2" | sed 's/^/#	/'
-		if [ -n "$immediate" ]; then
-			say "1..$test_count"
-			exit 1
-		fi
+		test_immediate_
 	fi
 }
 
@@ -165,11 +370,8 @@ test_expect_failure() {
 		prereq=$1
 		shift
 	fi
-	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
-		test_skip_ "$prereq" "$1"
-		return 0
-	fi
-	test_count=$((test_count + 1))
+	[ $# -eq 2 ] || { echo "test-lib: bug: test_expect_failure needs 2 or 3 arguments" >&2; exit 2; }
+	test_start_ "$prereq" "$1" "$2" || return 0
 	if test_run_ "$2"; then
 		test_fixed=$((test_fixed + 1))
 		say "ok $test_count - $1 # TODO known breakage vanished"
@@ -254,6 +456,10 @@ test_must_fail() {
 	fi
 	return 0
 }
+
+# The bounded waits: test_wait_for, test_wait_exit, test_wait_socket,
+# test_stop_daemon (in lib-wait.sh, for scripts a test writes to source).
+. "$TEST_DIRECTORY/lib-wait.sh"
 
 # test_line_count OP N FILE
 test_line_count() {

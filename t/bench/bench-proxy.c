@@ -75,7 +75,8 @@ send_req(struct client *c, long id, const char *op, const char *args)
 {
 	char req[1024];
 	int n = snprintf(req, sizeof(req), "{\"type\":\"request\",\"v\":1,"
-	    "\"id\":\"%ld\",\"kid\":\"bench\",\"ts\":1,\"nonce\":\"00\","
+	    "\"id\":\"%ld\",\"kid\":\"bench\",\"ts\":1,\"nonce\":"
+	    "\"00000000000000000000000000000000\","
 	    "\"pod\":\"bench\",\"op\":\"%s\",\"args\":%s,\"sig\":\"\"}\n",
 	    id, op, args);
 

@@ -55,7 +55,7 @@ refused(const struct areq *q)
 
 	if (q->kind == NULL || q->why == NULL)
 		abort();
-	if ((r = response_error(q->echo, q->kind, q->why)) == NULL)
+	if ((r = authority_error(q->echo, q->kind, q->why)) == NULL)
 		abort();	/* the agent would get no answer */
 	json_decref(r);
 }
@@ -78,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (q.type == NULL || q.echo == NULL)
 		abort();	/* a good envelope has both */
-	if (agent_authenticate(&q, NOW) != 0)
+	if (agent_authenticate(&q, &A->agents, A->skew, NOW) != 0)
 		refused(&q);
 	else if (!q.verified)
 		abort();

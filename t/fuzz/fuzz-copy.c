@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "serve.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -2,7 +2,7 @@
  * libFuzzer target: what a VM pod's side says before it is trusted at
  * all.  The first byte picks which:
  *
- *	even	the guest proxy's hello line (pod_hello): the node signs a
+ *	even	the guest proxy's hello line (local_hello): the node signs a
  *		key-cert only for a hello of this pod, with a log id and a
  *		32-byte key, and the cert names exactly those;
  *	odd	Firecracker's answer to CONNECT (fc_vsock_answer_ok): only
@@ -30,7 +30,7 @@ hello(const char *line)
 	json_t *c, *h;
 
 	e.msg[0] = '\0';
-	if (pod_hello(&pod, &env, line, &cert, &e) != 0) {
+	if (local_hello(&pod, &env, line, &cert, &e) != 0) {
 		if (e.msg[0] == '\0')
 			abort();	/* a refusal without a reason */
 		audit_buf_free(&cert);

@@ -55,7 +55,7 @@ keys(void)
 	json_array_foreach(keys, i, k) {
 		const json_t *seed = json_object_get(k, "seed_b64");
 		const char *kid = json_string_value(json_object_get(k, "kid"));
-		struct audit_seckey *sk;
+		struct audit_seckey *sk = NULL;
 		struct audit_err e;
 		uint8_t raw[32], pk[32];
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "node.h"
+#include "serve.h"
 #include "tap.h"
 #include "vectors.h"
 
@@ -139,6 +140,45 @@ vector_line(const char *name)
 	return s;
 }
 
+/*
+ * The one table of operations: each entry has a handler, each name is
+ * found as itself, a tool operation reaches only the pod, and a name
+ * not in it reaches nothing (the gate refuses it: bad_request).
+ */
+static void
+table(void)
+{
+	static const char *const admin_ops[] = { "pod.create", "pod.list",
+	    "pod.status", "pod.stop" };
+	const struct node_op *o;
+	int tools = 0;
+
+	for (size_t i = 0; i < node_ops_n; i++) {
+		o = &node_ops[i];
+		ok(o->handler != NULL, "%s has a handler", o->name != NULL ?
+		    o->name : "a tool operation");
+		if (o->name == NULL) {
+			tools++;
+			continue;
+		}
+		ok(node_op_find(o->name) == o, "%s is found as itself",
+		    o->name);
+		ok(o->role == NODE_ROLE_ADMIN && o->handler != pods_forward,
+		    "%s is an admin's, handled on the node", o->name);
+	}
+	is_int(tools, 1, "one entry for the tool operations");
+	for (size_t i = 0; i < sizeof(admin_ops) / sizeof(admin_ops[0]); i++)
+		ok((o = node_op_find(admin_ops[i])) != NULL &&
+		    o->name != NULL && strcmp(o->name, admin_ops[i]) == 0,
+		    "%s is in the table", admin_ops[i]);
+	o = node_op_find("read");
+	ok(o != NULL && o->name == NULL && o->role == NODE_ROLE_AGENT &&
+	    o->names_pod && o->handler == pods_forward,
+	    "a tool operation is an agent's, forwarded to its pod");
+	ok(node_op_find("pod.nope") == NULL && node_op_find("") == NULL &&
+	    node_op_find("pod.") == NULL, "an unknown operation has no entry");
+}
+
 int
 main(void)
 {
@@ -170,6 +210,7 @@ main(void)
 	g.pod_exists = pod_exists;
 	g.may_call = may_call;
 	open_store();
+	table();
 
 	expect(vector_line("request-ed25519"), VTS, "ok",
 	    "the Ed25519 request vector");

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "serve.h"
 #include "tap.h"
 
 #define LINES_N	6

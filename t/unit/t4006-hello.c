@@ -14,7 +14,7 @@ static struct audit_seckey *key;
 
 static const char *const pk = "024w4I/I9l4jVgxV6b2N/tyzvE9C+qyqICu4JiO/T1A=";
 
-/* pod_hello on a hello of pod, log and pubkey: 0, the cert in cert. */
+/* local_hello on a hello of pod, log and pubkey: 0, the cert in cert. */
 static int
 hello(const char *pod, const char *log, const char *pubkey, char *cert,
     size_t certsz, char *why, size_t whysz)
@@ -29,7 +29,7 @@ hello(const char *pod, const char *log, const char *pubkey, char *cert,
 	snprintf(line, sizeof(line), "{\"type\":\"hello\",\"v\":1,\"pod\":"
 	    "\"%s\",\"log\":\"%s\",\"pubkey\":\"%s\"}", pod, log, pubkey);
 	e.msg[0] = '\0';
-	rc = pod_hello(&lp, &env, line, &b, &e);
+	rc = local_hello(&lp, &env, line, &b, &e);
 	snprintf(why, whysz, "%s", e.msg);
 	snprintf(cert, certsz, "%.*s", (int)b.len, b.p != NULL ? b.p : "");
 	audit_buf_free(&b);

@@ -11,7 +11,7 @@
 
 static int ntests, nfailed;
 
-static int
+static int __attribute__((format(printf, 2, 0)))
 vreport(int pass, const char *fmt, va_list ap)
 {
 	printf("%sok %d - ", pass ? "" : "not ", ++ntests);

@@ -1,15 +1,17 @@
 /*
- * nucleus-node serve: the daemon's own structures (pods.c, daemon.c);
- * its socket is a line server of libaudit (lines.h); copy.c keeps each
+ * nucleus-node serve: the daemon's own structures (serve.c, request.c,
+ * record.c, pods.c);
+ * its socket is a line server of libdaemon (lines.h); copy.c keeps each
  * pod's host-side audit copy.
  */
-#ifndef NUCLEUS_DAEMON_H
-#define NUCLEUS_DAEMON_H
+#ifndef NUCLEUS_NODE_SERVE_H
+#define NUCLEUS_NODE_SERVE_H
 
 #include <pthread.h>
 
 #include <ev.h>
 
+#include "doneq.h"
 #include "lines.h"
 #include "node.h"
 
@@ -170,9 +172,7 @@ struct node {
 	struct cgroup leftovers[NODE_PODS_MAX];
 	int	 nleftovers;
 	struct njob *batch_head, *batch_tail;
-	pthread_mutex_t done_mu;
-	struct njob *done_head, *done_tail;
-	ev_async done_async;
+	struct doneq done;	/* jobs whose record completed */
 	ev_async copied_async;	/* the copier made copies durable */
 	ev_prepare flush;
 	ev_timer tick;
@@ -180,10 +180,11 @@ struct node {
 
 extern struct node *N;
 
-/* daemon.c */
+/* record.c: each answer after its record; request.c: each line */
 json_t	*node_error(const json_t *, const char *, const char *);
 json_t	*node_ok(const json_t *, json_t *);
 void	 node_record(struct lines_conn *, json_t *, json_t *);
+struct njob *node_record_job(json_t *, json_t **, struct audit_err *);
 void	 node_flush(struct ev_loop *, ev_prepare *, int);
 void	 node_drain(struct ev_loop *, ev_async *, int);
 void	 node_line(struct lines_conn *, const char *, size_t);
@@ -197,18 +198,53 @@ void	 podstate_forget(const char *);
 void	 podstate_recover(void);
 unsigned long long podstate_start_time(pid_t);
 
-/* pods.c */
-struct pod *pod_find(const char *);
-void	 pods_op(struct lines_conn *, struct gate_req *);
-void	 pods_forward(struct lines_conn *, struct gate_req *);
+/* pods.c: the table of pods, their operations, the tick, the reaper */
+struct pod *pods_find(const char *);
+void	 pods_link(struct pod *);
+void	 pods_unlink(struct pod *);
+void	 pods_free(struct pod *, int);
+void	 pods_up(struct pod *, struct lines_conn *, const char *,
+	    const json_t *, int);
+void	 pods_refuse(struct lines_conn *, const char *, const json_t *,
+	    const char *, const char *, const char *);
+void	 pods_exit(struct ev_loop *, ev_io *, int);
+void	 pods_create(struct lines_conn *, struct gate_req *);
+void	 pods_list(struct lines_conn *, struct gate_req *);
+void	 pods_status(struct lines_conn *, struct gate_req *);
+void	 pods_stop(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
+void	 pods_stop_all(void);
+
+/* vmstart.c: a VM pod's start, from its VMM's launch to its hello */
+void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,
+	    const char *);
+void	 vmstart_abort(struct pod *, const char *, const char *);
+void	 vmstart_fail(struct pod *, const char *);
+
+/* channel.c: requests out to a pod, its lines back */
+void	 pods_forward(struct lines_conn *, struct gate_req *);
+void	 chan_read(struct ev_loop *, ev_io *, int);
+void	 chan_write(struct ev_loop *, ev_io *, int);
+void	 chan_stopped(struct pod *, const char *);
+void	 chan_fail_fwds(struct pod *, const char *, const char *);
+void	 chan_fwd_free(struct fwd *);
+
+/* relay.c: a pod's host copy, and the answers it holds back */
+uint64_t relay_records(const struct pod *);
+uint64_t relay_behind(const struct pod *);
+void	 relay_answers(struct pod *);
+void	 relay_fault(struct pod *, const char *);
 void	 pods_flush(void);
 void	 pods_copied(struct ev_loop *, ev_async *, int);
-void	 pods_stop_all(void);
+
+/* serve.c */
+int	 node_serve(int, char **);
 
 /* client.c: pod, call and approve; main.c: what they share with it */
 int	 client_main(const char *, int, char **);
+const char *node_dir_default(void);
+char	*node_path(const char *, const char *);
 const char *node_socket_default(void);
 void	 node_usage(void) __attribute__((noreturn));
 
-#endif /* NUCLEUS_DAEMON_H */
+#endif /* NUCLEUS_NODE_SERVE_H */

@@ -1,0 +1,226 @@
+/*
+ * serve's steps, in the order main.c takes them: what the configuration
+ * holds (the directory, the key, the agents' keyring, the rules) and
+ * whether it holds together; the state and the audit log, with any
+ * records a stop left out; the loop's watchers; the two sockets; the
+ * start record; and, once the loop has stopped, the stop record and the
+ * closing of everything.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "authority.h"
+
+#define EXIT_BADCONF	1
+
+static ev_signal sigterm, sigint;
+
+static void
+line(struct lines_conn *c, const char *p, size_t n)
+{
+	if (c->listener == LISTEN_ADMIN)
+		admin_line(c, p, n);
+	else
+		agent_line(c, p, n);
+}
+
+static void
+overlong(struct lines_conn *c, size_t n, const uint8_t *hash)
+{
+	if (c->listener == LISTEN_ADMIN)
+		admin_overlong(c, n, hash);
+	else
+		agent_overlong(c, n, hash);
+}
+
+static int
+accept_conn(struct lines_conn *c)
+{
+	return c->listener == LISTEN_ADMIN ? admin_accept(c) : 0;
+}
+
+/*
+ * An agent may have CONN_INFLIGHT_MAX lines in flight; an admin one
+ * command at a time (a list can be large: one is built at a time).  A
+ * peer that ends its side waits for no decision: a closed one would
+ * otherwise hold its slot until they come.
+ */
+static const struct lines_ops sockets = {
+	.line = line,
+	.overlong = overlong,
+	.accept = accept_conn,
+	.eof = waiters_drop,
+	.gone = waiters_drop,
+	.inflight_max = { [LISTEN_AGENT] = CONN_INFLIGHT_MAX,
+	    [LISTEN_ADMIN] = 1 },
+};
+
+static void __attribute__((noreturn))
+badconf(const char *msg)
+{
+	fprintf(stderr, "nucleus-authority: %s\n", msg);
+	exit(EXIT_BADCONF);
+}
+
+/* The directory, the key, the agents' keyring and the rules: exit 1. */
+void
+serve_load(struct authority *a, const struct serve_opts *o)
+{
+	struct audit_err e;
+	struct stat st;
+
+	if (stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "nucleus-authority: %s: not a directory\n",
+		    o->dir);
+		exit(EXIT_BADCONF);
+	}
+	if ((st.st_mode & 022) != 0)
+		badconf("the directory is writable by group or others: "
+		    "refused");
+	if (audit_seckey_load(&a->key, o->keyfile, &e) != 0)
+		badconf(e.msg);
+	if (a->key->type != AUDIT_KEY_ED25519)
+		badconf("the authority's key must be an Ed25519 key");
+	if (audit_keyring_load(&a->agents, o->keyring, &e) != 0)
+		badconf(e.msg);
+	if (rules_load(&a->rules, o->rulesfile, &e) != 0)
+		badconf(e.msg);
+}
+
+/* What the options and the rules file say must agree: exit 1. */
+void
+serve_check(const struct authority *a)
+{
+	for (size_t i = 0; i < a->rules.n; i++)
+		if (a->rules.v[i].ttl > a->ttl) {
+			fprintf(stderr, "nucleus-authority: rule %s: ttl_s is "
+			    "over the token lifetime (-t %d)\n",
+			    a->rules.v[i].name, a->ttl);
+			exit(EXIT_BADCONF);
+		}
+}
+
+/* The state, the audit log, and what a stop left out of the log. */
+int
+serve_open(struct authority *a, const struct serve_opts *o,
+    struct audit_err *err)
+{
+	char log_id[AUDIT_LOGID_MAX + 1];
+
+	umask(077);
+	if (store_open(&a->store, o->statepath, err) != 0)
+		return -1;
+	if (audit_fit(log_id, sizeof(log_id), err, "authority-%s",
+	    a->key->kid) != 0 ||
+	    audit_log_open(&a->log, o->logpath, log_id, a->key, NULL,
+	    err) != 0)
+		return -1;
+	return recover_log(o->logpath, err);
+}
+
+static void
+stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * The loop's watchers: durable records, the batch's sync, each second's
+ * expiry, the signals that stop it.  What expired while the authority
+ * was stopped is expired before anyone can ask.
+ */
+void
+serve_watch(struct authority *a)
+{
+	a->loop = EV_DEFAULT;
+	doneq_init(&a->done, a->loop, offsetof(struct job, next), job_drain);
+	ev_prepare_init(&a->flush, job_flush);
+	ev_prepare_start(a->loop, &a->flush);
+	ev_timer_init(&a->tick, pending_tick, 0., 1.);
+	ev_timer_start(a->loop, &a->tick);
+	ev_signal_init(&sigterm, stop, SIGTERM);
+	ev_signal_start(a->loop, &sigterm);
+	ev_signal_init(&sigint, stop, SIGINT);
+	ev_signal_start(a->loop, &sigint);
+	signal(SIGPIPE, SIG_IGN);
+	pending_tick(a->loop, &a->tick, 0);
+}
+
+/* The admin socket first: once the request socket is there, both are. */
+int
+serve_listen(struct authority *a, const struct serve_opts *o,
+    struct audit_err *err)
+{
+	a->lines.loop = a->loop;
+	a->lines.ops = &sockets;
+	a->lines.line_max = LINE_MAX_BYTES;
+	a->lines.outbuf_max = OUTBUF_MAX;
+	a->lines.conns_max = CONNS_MAX;
+	if (lines_listen_unix(&a->lines, LISTEN_ADMIN, o->adminsock, o->gid,
+	    err) != 0 || lines_listen_unix(&a->lines, LISTEN_AGENT,
+	    o->reqsock, o->gid, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* The start record, durable before the first line is read. */
+int
+serve_record_start(const struct authority *a, struct audit_err *err)
+{
+	struct audit_err e;
+	json_t *ev, *ops;
+	uint64_t seq;
+	char hash[AUDIT_HEX_LEN + 1];
+	int rc;
+
+	ops = json_array();
+	for (int i = 0; i < a->noperators; i++)
+		json_array_append_new(ops, json_integer(a->operators[i]));
+	ev = json_pack("{s:s, s:I, s:o, s:I, s:i, s:i, s:i, s:i, s:i}",
+	    "event", "authority.start", "pid", (json_int_t)getpid(),
+	    "operators", ops, "rules", (json_int_t)a->rules.n, "ttl_s",
+	    a->ttl, "expire_s", a->expire, "skew_s", a->skew, "agents",
+	    (int)a->agents.n, "pending", a->npend);
+	if (ev == NULL)
+		return audit_errf(err, "the audit log: out of memory");
+	rc = audit_log_append_wait(a->log, ev, &seq, hash, &e);
+	json_decref(ev);
+	if (rc != 0)
+		return audit_errf(err, "the audit log: %s", e.msg);
+	return 0;
+}
+
+/*
+ * Stopping: what was committed is synced and recorded, then the stop
+ * record; then everything closes.
+ */
+void
+serve_stop(struct authority *a)
+{
+	struct audit_err e;
+	json_t *ev;
+	uint64_t seq;
+	char hash[AUDIT_HEX_LEN + 1];
+
+	job_flush(a->loop, &a->flush, 0);
+	ev = json_pack("{s:s, s:i}", "event", "authority.stop", "pending",
+	    a->npend);
+	if (ev != NULL)
+		(void)audit_log_append_wait(a->log, ev, &seq, hash, &e);
+	json_decref(ev);
+	if (audit_log_close(a->log, &e) != 0)
+		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
+	job_drain(a->loop, &a->done.async, 0);
+	store_close(a->store);
+	audit_seckey_free(a->key);
+	audit_keyring_free(&a->agents);
+	rules_free(&a->rules);
+}

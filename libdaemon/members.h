@@ -1,0 +1,13 @@
+/*
+ * Strict JSON objects (members.c): a member a reader does not know is an
+ * error, never ignored, so that a typo in a limit or a field an attacker
+ * slips in is refused.  The caller says what the refusal reads like.
+ */
+#ifndef NUCLEUS_MEMBERS_H
+#define NUCLEUS_MEMBERS_H
+
+#include <jansson.h>
+
+const char *members_unknown(const json_t *, const char *const *);
+
+#endif /* NUCLEUS_MEMBERS_H */

@@ -1,0 +1,386 @@
+/*
+ * A pod's channel: the one connection per pod, on which requests go out
+ * renamed "n<seq>" (so that two clients' ids never meet), each with a
+ * deadline, and answers come back and are routed by that name.  The
+ * same channel brings the pod's audit lines, ahead of the answers they
+ * back: each goes to the pod's host copy (relay.c), and an answer is
+ * held until the copy holds durably every line the pod sent before it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serve.h"
+
+#define RECORD_END	"\"type\":\"audit\",\"v\":1}"
+
+/* Answer every request still waiting on p with kind. */
+void
+chan_fail_fwds(struct pod *p, const char *kind, const char *why)
+{
+	struct fwd *f, *next;
+
+	for (f = p->fwds; f != NULL; f = next) {
+		json_t *r = node_error(f->id, kind, why);
+
+		next = f->next;
+		lines_send(f->conn, r);
+		json_decref(r);
+		chan_fwd_free(f);
+	}
+	p->fwds = NULL;
+}
+
+void
+chan_fwd_free(struct fwd *f)
+{
+	json_decref(f->answer);
+	audit_buf_free(&f->raw);
+	json_decref(f->id);
+	lines_release(f->conn);
+	free(f);
+}
+
+void
+chan_stopped(struct pod *p, const char *why)
+{
+	if (!p->running)
+		return;
+	/* What the pod sent before it ended is copied, then relayed. */
+	if (p->cw != NULL)
+		copyw_wait(p->cw);
+	relay_answers(p);
+	p->running = 0;
+	ev_io_stop(N->loop, &p->rio);
+	ev_io_stop(N->loop, &p->wio);
+	if (p->lp.chan >= 0)
+		close(p->lp.chan);
+	p->lp.chan = -1;
+	chan_fail_fwds(p, "unavailable", why);
+}
+
+/* Send a tool request to its pod, renamed. */
+void
+pods_forward(struct lines_conn *c, struct gate_req *q)
+{
+	struct pod *p = pods_find(q->pod);
+	struct audit_err e;
+	struct fwd *f;
+	const json_t *t;
+	char name[24];
+	json_t *copy;
+	int timeout = 0;
+
+	if (p == NULL || !p->running) {
+		json_t *r = node_error(q->id, "unavailable", p != NULL &&
+		    p->lost ? "the pod was lost when the node restarted (see "
+		    "pod.status); pod.stop removes it" : "the pod is not "
+		    "running");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
+	/* A pod that does not take its requests holds only so many. */
+	if (p->out.len - p->outoff > POD_OUTBUF_MAX) {
+		json_t *r = node_error(q->id, "unavailable", "the pod is not "
+		    "taking its requests: too many are waiting for it");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		json_t *r = node_error(q->id, "internal", "out of memory");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
+	f->seq = ++p->next_seq;
+	f->id = json_incref(q->id);
+	f->conn = c;
+	lines_hold(c);
+	t = json_object_get(json_object_get(q->obj, "args"), "timeout");
+	if (json_is_integer(t) && json_integer_value(t) > 0 &&
+	    json_integer_value(t) < 86400)
+		timeout = (int)json_integer_value(t);
+	f->deadline = ev_now(N->loop) + N->fwd_deadline + timeout;
+	f->next = p->fwds;
+	p->fwds = f;
+	copy = json_deep_copy(q->obj);
+	if (audit_fit(name, sizeof(name), &e, "n%llu",
+	    (unsigned long long)f->seq) != 0 ||
+	    json_object_set_new(copy, "id", json_string(name)) != 0 ||
+	    cjson_encode(copy, &p->out, &e) != 0 ||
+	    audit_buf_add(&p->out, "\n", 1) != 0)
+		chan_fail_fwds(p, "internal", "the request cannot be "
+		    "forwarded");
+	json_decref(copy);
+	ev_io_start(N->loop, &p->wio);
+}
+
+void
+chan_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pod *p = w->data;
+
+	(void)revents;
+	while (p->outoff < p->out.len) {
+		ssize_t n = write(p->lp.chan, p->out.p + p->outoff,
+		    p->out.len - p->outoff);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			chan_stopped(p, "the pod's channel is closed");
+			return;
+		}
+		p->outoff += (size_t)n;
+	}
+	p->out.len = p->outoff = 0;
+	ev_io_stop(loop, w);
+}
+
+/*
+ * One line from the pod: an audit line for the copy, or an answer, held
+ * until the copy is durable, for the client that asked, under its id.
+ */
+/* An answer, come back for f: held until the lines before it are durable. */
+static void
+hold_answer(struct pod *p, struct fwd *f)
+{
+	f->need = p->cw->queued;	/* the loop's own count */
+	f->next = NULL;
+	if (p->relay_tail != NULL)
+		p->relay_tail->next = f;
+	else
+		p->relay_head = f;
+	p->relay_tail = f;
+}
+
+/* The request an answer's id names, taken off the pod's list; or NULL. */
+static struct fwd *
+take_fwd(struct pod *p, const char *id, size_t len)
+{
+	struct fwd **pp, *f;
+	uint64_t seq = 0;
+
+	if (len < 2 || len > 21 || id[0] != 'n')
+		return NULL;
+	for (size_t i = 1; i < len; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return NULL;
+		seq = seq * 10 + (uint64_t)(id[i] - '0');
+	}
+	for (pp = &p->fwds; (f = *pp) != NULL; pp = &f->next)
+		if (f->seq == seq) {
+			*pp = f->next;
+			return f;
+		}
+	return NULL;
+}
+
+/*
+ * An answer as the proxy writes it, canonical: relayed as its own bytes
+ * with the client's id put in, without a tree of its result.  0 when the
+ * line was taken so; -1 leaves it to the parser.
+ */
+static int
+answer_raw(struct pod *p, const char *line, size_t len)
+{
+	const struct cjson_member *type = NULL, *id = NULL, *audit = NULL;
+	struct cjson_scan sc;
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+	struct fwd *f;
+	int64_t need_seq = -1;
+
+	if (cjson_scan(line, len, &sc, &e) != 0)
+		return -1;
+	for (size_t i = 0; i < sc.n; i++) {
+		const struct cjson_member *m = &sc.m[i];
+
+		if (m->keylen == 4 && memcmp(m->key, "type", 4) == 0)
+			type = m;
+		else if (m->keylen == 2 && memcmp(m->key, "id", 2) == 0)
+			id = m;
+		else if (m->keylen == 5 && memcmp(m->key, "audit", 5) == 0)
+			audit = m;
+	}
+	if (type == NULL || type->vallen != 10 || memcmp(type->val,
+	    "\"response\"", 10) != 0 || id == NULL || id->vallen < 2 ||
+	    id->val[0] != '"')
+		return -1;
+	if (audit != NULL) {
+		json_t *a = json_loadb(audit->val, audit->vallen, 0, NULL);
+		const char *log = json_string_value(json_object_get(a, "log"));
+
+		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
+		    !json_is_integer(json_object_get(a, "seq"))) {
+			json_decref(a);
+			relay_fault(p, "the pod answered naming a record "
+			    "not of its log");
+			return 0;
+		}
+		need_seq = json_integer_value(json_object_get(a, "seq"));
+		json_decref(a);
+	}
+	if ((f = take_fwd(p, id->val + 1, id->vallen - 2)) == NULL)
+		return 0;	/* not asked, or given up on: dropped */
+	if (audit_buf_add(&b, line, (size_t)(id->val - line)) != 0 ||
+	    cjson_encode(f->id, &b, &e) != 0 ||
+	    audit_buf_add(&b, id->val + id->vallen, len - (size_t)(id->val +
+	    id->vallen - line)) != 0) {
+		json_t *r = node_error(f->id, "internal", "out of memory");
+
+		audit_buf_free(&b);
+		lines_send(f->conn, r);
+		json_decref(r);
+		chan_fwd_free(f);
+		return 0;
+	}
+	f->raw = b;
+	f->need_seq = need_seq;
+	hold_answer(p, f);
+	return 0;
+}
+
+static void
+pod_line(struct pod *p, const char *line, size_t len)
+{
+	struct fwd *f;
+	json_error_t jerr;
+	const char *id, *type, *log;
+	const json_t *audit;
+	int64_t need_seq = -1;
+	json_t *r;
+
+	if (p->copy_failed)
+		return;
+	/*
+	 * A record, canonical, ends so (no member of the pod's events sorts
+	 * after "type" but "v"): straight to the copier, whose verifier takes
+	 * nothing that is not a canonical record of the chain.  Anything
+	 * else is parsed, records the quick look missed included.
+	 */
+	if (len > sizeof(RECORD_END) - 1 && memcmp(line + len -
+	    (sizeof(RECORD_END) - 1), RECORD_END, sizeof(RECORD_END) - 1) ==
+	    0) {
+		if (copyw_line(p->cw, line, len) != 0)
+			relay_fault(p, "out of memory");
+		return;
+	}
+	if (answer_raw(p, line, len) == 0)
+		return;
+	if ((r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		relay_fault(p, "the pod sent a line that is not JSON");
+		return;
+	}
+	type = json_string_value(json_object_get(r, "type"));
+	if (type != NULL && strcmp(type, "audit") == 0) {
+		json_decref(r);
+		if (copyw_line(p->cw, line, len) != 0)
+			relay_fault(p, "out of memory");
+		return;
+	}
+	id = json_string_value(json_object_get(r, "id"));
+	if (type == NULL || strcmp(type, "response") != 0 || id == NULL) {
+		json_decref(r);
+		return;
+	}
+	/* The record it names must be among the pod's lines before it. */
+	if ((audit = json_object_get(r, "audit")) != NULL) {
+		log = json_string_value(json_object_get(audit, "log"));
+		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
+		    !json_is_integer(json_object_get(audit, "seq"))) {
+			json_decref(r);
+			relay_fault(p, "the pod answered naming a record "
+			    "not of its log");
+			return;
+		}
+		need_seq = json_integer_value(json_object_get(audit, "seq"));
+	}
+	if ((f = take_fwd(p, id, strlen(id))) == NULL) {
+		json_decref(r);
+		return;		/* not asked, or given up on: dropped */
+	}
+	json_object_set(r, "id", f->id);
+	f->answer = r;
+	f->need_seq = need_seq;
+	hold_answer(p, f);
+}
+
+/* Part of a line from the pod, kept until its newline comes. */
+static int
+gather(struct pod *p, const char *s, size_t part)
+{
+	if (p->inlen + part > p->incap) {
+		size_t cap = 2 * (p->inlen + part);
+		char *in = realloc(p->in, cap);
+
+		if (in == NULL) {
+			relay_fault(p, "out of memory");
+			return -1;
+		}
+		p->in = in;
+		p->incap = cap;
+	}
+	memcpy(p->in + p->inlen, s, part);
+	p->inlen += part;
+	return 0;
+}
+
+void
+chan_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pod *p = w->data;
+	char buf[65536], *nl, *s;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = read(p->lp.chan, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		chan_stopped(p, "the pod's channel is closed");
+		return;
+	}
+	s = buf;
+	while ((nl = memchr(s, '\n', (size_t)(buf + n - s))) != NULL) {
+		size_t part = (size_t)(nl - s);
+
+		if (p->in_overlong || p->inlen + part > POD_LINE_MAX)
+			relay_fault(p, "the pod sent a line longer than the "
+			    "node takes");
+		else if (p->inlen == 0)
+			pod_line(p, s, part);
+		else if (gather(p, s, part) == 0)
+			pod_line(p, p->in, p->inlen);
+		p->inlen = 0;
+		p->in_overlong = 0;
+		s = nl + 1;
+	}
+	if (s < buf + n && !p->in_overlong) {
+		size_t part = (size_t)(buf + n - s);
+
+		if (p->inlen + part > POD_LINE_MAX) {
+			p->in_overlong = 1;	/* dropped up to its newline */
+			p->inlen = 0;
+		} else
+			(void)gather(p, s, part);
+	}
+	/* A copy far behind: the pod waits, not the node's memory. */
+	if (p->running && p->cw != NULL &&
+	    relay_behind(p) >= COPY_BACKLOG_MAX) {
+		p->copy_paused = 1;
+		ev_io_stop(N->loop, &p->rio);
+	}
+}

@@ -1,0 +1,165 @@
+/*
+ * The node's records: each answer waits for its record.  A record is
+ * queued by node_record, submitted to the log's group commit before the
+ * loop waits (node_flush, once the nonces are durable), and its answer
+ * sent from the loop once the log says it is durable (node_drain); the
+ * loop never waits for the disk.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+
+struct node *N;
+
+json_t *
+node_error(const json_t *id, const char *kind, const char *msg)
+{
+	return json_pack("{s:s, s:i, s:O, s:b, s:{s:s, s:s}}", "type",
+	    "response", "v", 1, "id", id != NULL ? id : json_null(), "ok", 0,
+	    "error", "kind", kind, "message", msg);
+}
+
+json_t *
+node_ok(const json_t *id, json_t *result)
+{
+	return json_pack("{s:s, s:i, s:O, s:b, s:o}", "type", "response", "v",
+	    1, "id", id != NULL ? id : json_null(), "ok", 1, "result",
+	    result != NULL ? result : json_object());
+}
+
+/*
+ * The job that makes event durable, then sends *answer; both consumed.
+ * Fails closed: when the record cannot be made (no event, one that is
+ * not an event, no memory), NULL, why in err, and *answer, if there is
+ * one, is replaced by an internal error for the same request, so that
+ * what it said never goes without its record.
+ */
+struct njob *
+node_record_job(json_t *event, json_t **answer, struct audit_err *err)
+{
+	struct njob *j = NULL;
+	json_t *a = *answer;
+
+	if (event == NULL)
+		(void)audit_errf(err, "the event could not be made");
+	else if (audit_event_check(event, err) == 0 &&
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		(void)audit_errf(err, "out of memory");
+	if (j == NULL) {
+		json_decref(event);
+		if (a != NULL) {
+			*answer = node_error(json_object_get(a, "id"),
+			    "internal", "the node could not record the "
+			    "request");
+			json_decref(a);
+		}
+		return NULL;
+	}
+	j->event = event;
+	j->answer = a;
+	*answer = NULL;	/* transferred */
+	return j;
+}
+
+/*
+ * Make event durable, then send answer to c; both consumed.  A record
+ * that cannot be made is said on stderr, and the request answered
+ * internal, that answer recorded in its place (node.internal) where
+ * even that can be.
+ */
+void
+node_record(struct lines_conn *c, json_t *event, json_t *answer)
+{
+	struct audit_err e;
+	struct njob *j;
+
+	if ((j = node_record_job(event, &answer, &e)) == NULL) {
+		fprintf(stderr, "nucleus-node: a record cannot be made: %s; "
+		    "the request is answered internal\n", e.msg);
+		j = node_record_job(json_pack("{s:s, s:s}", "event",
+		    "node.internal", "message", e.msg), &answer, &e);
+	}
+	if (j == NULL) {
+		if (c != NULL && answer != NULL)
+			lines_send(c, answer);	/* an internal error */
+		json_decref(answer);
+		return;
+	}
+	j->conn = c;
+	if (c != NULL)
+		lines_hold(c);
+	if (N->batch_tail != NULL)
+		N->batch_tail->next = j;
+	else
+		N->batch_head = j;
+	N->batch_tail = j;
+}
+
+static void
+job_free(struct njob *j)
+{
+	json_decref(j->event);
+	json_decref(j->answer);
+	if (j->conn != NULL)
+		lines_release(j->conn);
+	free(j);
+}
+
+static void
+job_done(void *arg, int error, uint64_t seq, const char *hash)
+{
+	struct njob *j = arg;
+
+	(void)seq;
+	(void)hash;
+	j->audit_error = error;
+	doneq_push(&N->done, j);
+}
+
+/* Before the loop waits: the nonces durable, then the records. */
+void
+node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct njob *j, *next;
+	struct audit_err e;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	pods_flush();
+	if ((N->gate.dirty || N->state_dirty) && mdb_env_sync(N->env, 1) == 0)
+		N->gate.dirty = N->state_dirty = 0;
+	j = N->batch_head;
+	N->batch_head = N->batch_tail = NULL;
+	for (; j != NULL; j = next) {
+		next = j->next;
+		if (audit_log_submit(N->log, j->event, job_done, j, &e) != 0) {
+			fprintf(stderr, "nucleus-node: %s\n", e.msg);
+			N->stopped = 1;
+			job_free(j);
+		}
+	}
+}
+
+void
+node_drain(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct njob *list, *j, *next;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	list = doneq_take(&N->done);
+	for (j = list; j != NULL; j = next) {
+		next = j->next;
+		if (j->audit_error != 0)
+			N->stopped = 1;
+		else if (j->conn != NULL && j->answer != NULL)
+			lines_send(j->conn, j->answer);
+		job_free(j);
+	}
+}

@@ -1,0 +1,94 @@
+/*
+ * nucleus-node serve: every line through the gate; a refusal recorded
+ * in the node's log before it is answered; node operations to pods.c;
+ * tool operations forwarded to their pod once the (kid, nonce) pair is
+ * durable.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+
+static void
+refused(struct lines_conn *c, const struct gate_req *q, const char *line,
+    size_t len, const uint8_t *hash)
+{
+	uint8_t h[AUDIT_HASH_LEN];
+	char hex[AUDIT_HEX_LEN + 1];
+	json_t *ev;
+
+	if (hash == NULL) {
+		audit_hash(h, line, len);
+		hash = h;
+	}
+	audit_hex(hex, hash, AUDIT_HASH_LEN);
+	ev = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "event",
+	    "request.refused", "kind", q->kind, "message", q->why, "bytes",
+	    (json_int_t)len, "line_hash", hex, "uid", (json_int_t)c->uid);
+	if (ev != NULL && q->kid[0] != '\0')
+		json_object_set_new(ev, q->verified ? "signer" : "claimed_kid",
+		    json_string(q->kid));
+	if (ev != NULL && q->verified && q->op != NULL)
+		json_object_set_new(ev, "op", json_string(q->op));
+	if (ev != NULL && q->verified && q->pod != NULL)
+		json_object_set_new(ev, "pod", json_string(q->pod));
+	node_record(c, ev, node_error(q->id, q->kind, q->why));
+}
+
+void
+node_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
+{
+	struct gate_req q = { .kind = "too_large", .why = "the line is "
+	    "longer than the node's limit" };
+
+	refused(c, &q, NULL, len, hash);
+}
+
+void
+node_line(struct lines_conn *c, const char *line, size_t len)
+{
+	struct gate_req q;
+
+	if (N->stopped) {
+		json_t *r = node_error(NULL, "unavailable", "the node's audit "
+		    "log has stopped");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
+	/* Past the gate, the operation is one of node_ops (ops.c). */
+	if (gate_check(&N->gate, line, len, (int64_t)time(NULL), &q) != 0)
+		refused(c, &q, line, len, NULL);
+	else
+		q.nop->handler(c, &q);
+	gate_req_free(&q);
+}
+
+/*
+ * A connection past NODE_CONNS_MAX was told so and closed.  Counted, and
+ * recorded once a second at most (conn.refused), so that a flood of
+ * connections cannot flood the log.
+ */
+void
+node_turned_away(struct lines *srv, uid_t uid)
+{
+	(void)srv;
+	N->turned_away++;
+	N->turned_away_uid = uid;
+}
+
+void
+node_turned_away_record(void)
+{
+	if (N->turned_away == 0)
+		return;
+	node_record(NULL, json_pack("{s:s, s:s, s:s, s:I, s:I}", "event",
+	    "conn.refused", "kind", "unavailable", "message", "too many "
+	    "connections", "count", (json_int_t)N->turned_away, "last_uid",
+	    (json_int_t)N->turned_away_uid), NULL);
+	N->turned_away = 0;
+}

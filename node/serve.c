@@ -1,0 +1,447 @@
+/*
+ * nucleus-node serve: the daemon.  Its options, the state it opens (the
+ * keys, the pods' directory, LMDB, its own audit log), the copier, the
+ * socket, and the loop; each request line goes to request.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve.h"
+#include "statedb.h"
+#include "nonces.h"
+
+#define EXIT_ERR	2
+
+static struct node node;
+
+static const struct lines_ops sockets = {
+	.line = node_line,
+	.overlong = node_overlong,
+	.turned_away = node_turned_away,
+	.inflight_max = { NODE_INFLIGHT_MAX },
+};
+static ev_signal sigterm, sigint;
+
+static int
+pod_exists(void *arg, const char *pod)
+{
+	(void)arg;
+	return pods_find(pod) != NULL;
+}
+
+static int
+may_call(void *arg, const char *pod, const char *kid)
+{
+	struct pod *p = pods_find(pod);
+
+	(void)arg;
+	if (p == NULL)
+		return -1;
+	return podspec_names(&p->spec, kid);
+}
+
+/* The node's own public key: what the pods' host copies verify with. */
+static int
+self_keyring(struct audit_keyring *kr, const struct audit_seckey *key,
+    struct audit_err *err)
+{
+	char line[256];
+
+	if (audit_keyring_line(key, NULL, line, sizeof(line)) != 0)
+		return audit_errf(err, "the node's key is not an Ed25519 key");
+	return audit_keyring_parse(kr, line, strlen(line), 0, err);
+}
+
+static void
+stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * -B: one more host path bound read-only at the same place in every pod,
+ * after the four serve() binds below (binds[0] to binds[3]).  Not one
+ * the sandbox mounts over, where it would be hidden.
+ */
+static void
+add_bind(const char *path)
+{
+	static const char *const made[] = { "/work", "/tmp",
+	    "/var/lib/nucleus", "/proc", "/dev", "/etc/nucleus",
+	    SANDBOX_EXE_DIR, NULL };
+	static size_t n = 4;
+	const char *why = NULL;
+
+	if (path[0] != '/' || strcmp(path, "/") == 0)
+		why = "expected an absolute path, not /";
+	else if (strstr(path, "/../") != NULL || (strlen(path) >= 3 &&
+	    strcmp(path + strlen(path) - 3, "/..") == 0))
+		why = "a path with .. in it";
+	else if (n >= SANDBOX_BINDS_MAX)
+		why = "too many paths";
+	for (size_t i = 0; why == NULL && made[i] != NULL; i++) {
+		size_t len = strlen(made[i]), plen = strlen(path);
+
+		if (strncmp(path, made[i], len) == 0 && (path[len] == '\0' ||
+		    path[len] == '/'))
+			why = "the sandbox mounts over it";
+		else if (strncmp(made[i], path, plen) == 0 &&
+		    made[i][plen] == '/')
+			why = "the sandbox mounts beneath it";
+	}
+	if (why != NULL) {
+		fprintf(stderr, "nucleus-node: -B %s: %s\n", path, why);
+		exit(EXIT_ERR);
+	}
+	N->lenv.binds[n++] = path;
+}
+
+/* What serve's options say, the defaults filled in. */
+struct serve_opts {
+	const char *dir, *keyfile, *keyring, *trust, *sock, *proxy;
+	const char *workroot, *guest, *qemu;
+	gid_t	 gid;		/* -g: the socket's group, or -1 */
+	char	*absdir;	/* dir, absolute: the sandbox binds from / */
+	char	 exe[4096];	/* the nucleus-proxy beside this program */
+};
+
+/* The number given to option opt, from min to max, or a usage error. */
+static int
+opt_num(int opt, const char *s, int min, int max, const char *unit)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
+		fprintf(stderr, "nucleus-node: -%c %s: %s: expected %d to %d "
+		    "%s\n", opt, s, num_strerror(rc), min, max, unit);
+		node_usage();
+	}
+	return (int)v;
+}
+
+static void
+serve_options(int argc, char **argv, struct serve_opts *o)
+{
+	struct group *gr;
+	int c;
+
+	o->dir = node_dir_default();
+	o->gid = (gid_t)-1;
+	N->gate.skew = GATE_SKEW;
+	N->gate.line_max = GATE_LINE_MAX;
+	N->fwd_deadline = NODE_FWD_DEADLINE;
+	while ((c = getopt(argc, argv, "B:D:d:G:g:K:k:l:P:Q:T:W:w:")) != -1) {
+		switch (c) {
+		case 'B': add_bind(optarg); break;
+		case 'D':
+			N->fwd_deadline = opt_num(c, optarg, 1,
+			    NODE_FWD_DEADLINE_MAX, "seconds");
+			break;
+		case 'd': o->dir = optarg; break;
+		case 'G': o->guest = optarg; break;
+		case 'g':
+			if ((gr = getgrnam(optarg)) == NULL)
+				node_usage();
+			o->gid = gr->gr_gid;
+			break;
+		case 'K': o->keyring = optarg; break;
+		case 'k': o->keyfile = optarg; break;
+		case 'l': o->sock = optarg; break;
+		case 'P': o->proxy = optarg; break;
+		case 'Q': o->qemu = optarg; break;
+		case 'T': o->trust = optarg; break;
+		case 'W': o->workroot = optarg; break;
+		case 'w':
+			N->gate.skew = opt_num(c, optarg, 1, 3600, "seconds");
+			break;
+		default: node_usage();
+		}
+	}
+	if (optind != argc)
+		node_usage();
+}
+
+/* The directory made absolute, and each path it holds by default: 1 if
+ * it cannot be. */
+static int
+serve_paths(struct serve_opts *o)
+{
+	ssize_t n;
+	char *slash;
+
+	/* The sandbox binds from the host's root: paths are absolute. */
+	if ((o->absdir = realpath(o->dir, NULL)) == NULL) {
+		fprintf(stderr, "nucleus-node: %s: %s\n", o->dir,
+		    strerror(errno));
+		return 1;
+	}
+	o->dir = o->absdir;
+	o->keyfile = o->keyfile != NULL ? o->keyfile : node_path(o->dir,
+	    "node.key");
+	o->keyring = o->keyring != NULL ? o->keyring : node_path(o->dir,
+	    "keyring");
+	o->trust = o->trust != NULL ? o->trust : node_path(o->dir, "trust");
+	o->sock = o->sock != NULL ? o->sock : node_path(o->dir, "node.sock");
+	if (o->proxy == NULL) {
+		if ((n = readlink("/proc/self/exe", o->exe, sizeof(o->exe) -
+		    32)) < 0)
+			node_usage();
+		o->exe[n] = '\0';
+		if ((slash = strrchr(o->exe, '/')) != NULL)
+			strcpy(slash + 1, "nucleus-proxy");
+		o->proxy = o->exe;
+	}
+	return 0;
+}
+
+/* The directory others cannot write, the keys, the pods' directory. */
+static int
+serve_keys(const struct serve_opts *o)
+{
+	struct audit_err e;
+	struct stat st;
+
+	if (stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    (st.st_mode & 022) != 0) {
+		fprintf(stderr, "nucleus-node: %s: not a directory others "
+		    "cannot write\n", o->dir);
+		return 1;
+	}
+	if (audit_seckey_load(&N->key, o->keyfile, &e) != 0 ||
+	    audit_keyring_load(&N->keys, o->keyring, &e) != 0 ||
+	    self_keyring(&N->self, N->key, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 1;
+	}
+	if (audit_fit(N->pods_dir, sizeof(N->pods_dir), &e, "%s/pods",
+	    o->dir) != 0) {
+		fprintf(stderr, "nucleus-node: -d: %s\n", e.msg);
+		return 2;
+	}
+	if (mkdir(N->pods_dir, 0711) != 0 && errno != EEXIST) {
+		fprintf(stderr, "nucleus-node: %s: %s\n", N->pods_dir,
+		    strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
+/* The VM drivers: the guest image, QEMU, and KVM if it works. */
+static int
+serve_vms(struct local_env *env, const char *guest, const char *qemu)
+{
+	static char qemu_path[4096], fc_path[4096];
+	char why[512];
+
+	if ((env->guest = realpath(guest, NULL)) == NULL) {
+		fprintf(stderr, "nucleus-node: -G %s: %s\n", guest,
+		    strerror(errno));
+		return -1;
+	}
+	/* Absolute PATH entries only: never a program relative to where
+	 * the node happens to run. */
+	if (qemu == NULL && vm_which("qemu-system-x86_64", qemu_path,
+	    sizeof(qemu_path)) == 0)
+		qemu = qemu_path;
+	env->qemu = qemu;
+	if (vm_which("firecracker", fc_path, sizeof(fc_path)) == 0)
+		env->firecracker = fc_path;
+	env->kvm = kvm_usable(why, sizeof(why));
+	vm_probe(env);
+	fprintf(stderr, "nucleus-node: VMs: %s, %s%s%s; %s\n",
+	    qemu != NULL ? qemu : "no qemu-system-x86_64 on PATH",
+	    env->kvm ? "KVM" : "TCG", env->kvm ? "" : ": ",
+	    env->kvm ? "" : why, env->firecracker != NULL ?
+	    env->firecracker : "no firecracker on PATH");
+	return 0;
+}
+
+/* What every pod is started with: the drivers' environment. */
+static int
+serve_drivers(const struct serve_opts *o)
+{
+	struct local_env *env = &N->lenv;
+
+	env->proxy = o->proxy;
+	env->trust = o->trust;
+	env->node_key = N->key;
+	env->uid = 65534;
+	env->gid = 65534;
+	env->binds[0] = "/usr";
+	env->binds[1] = "/bin";
+	env->binds[2] = "/lib";
+	env->binds[3] = "/lib64";
+	env->work_root = -1;
+	if (o->guest != NULL && serve_vms(env, o->guest, o->qemu) != 0)
+		return 1;
+	if (o->workroot != NULL && (env->work_root = open(o->workroot,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "nucleus-node: -W %s: %s\n", o->workroot,
+		    strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* LMDB's state (the seen nonces, the pods), the gate, the node's log. */
+static int
+serve_state(const char *dir)
+{
+	char log_id[AUDIT_LOGID_MAX + 1];
+	struct audit_err e;
+	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
+	    { "pods", &N->pods_dbi }, { NULL, NULL } };
+
+	if (statedb_open(&N->env, node_path(dir, "state.mdb"), NODE_STATE_MAP,
+	    dbis, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	N->gate.keys = &N->keys;
+	N->gate.env = N->env;
+	N->gate.pod_exists = pod_exists;
+	N->gate.may_call = may_call;
+	if (audit_fit(log_id, sizeof(log_id), &e, "node-%s",
+	    N->key->kid) != 0 ||
+	    audit_log_open(&N->log, node_path(dir, "audit.log"), log_id,
+	    N->key, NULL, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	return 0;
+}
+
+/* The loop and its watchers: records done, copies done, the tick. */
+static int
+serve_loop(void)
+{
+	struct audit_err e;
+
+	/* Not the default loop: it would reap the pods' inits (SIGCHLD)
+	 * before their pidfds tell the reaper, which would lose their
+	 * status. */
+	N->loop = ev_loop_new(EVFLAG_AUTO);
+	doneq_init(&N->done, N->loop, offsetof(struct njob, next), node_drain);
+	ev_async_init(&N->copied_async, pods_copied);
+	ev_async_start(N->loop, &N->copied_async);
+	if (copyq_start(N->loop, &N->copied_async, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	ev_prepare_init(&N->flush, node_flush);
+	ev_prepare_start(N->loop, &N->flush);
+	ev_timer_init(&N->tick, pods_tick, 1., 1.);
+	ev_timer_start(N->loop, &N->tick);
+	ev_signal_init(&sigterm, stop, SIGTERM);
+	ev_signal_start(N->loop, &sigterm);
+	ev_signal_init(&sigint, stop, SIGINT);
+	ev_signal_start(N->loop, &sigint);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* The socket clients talk to. */
+static int
+serve_listen(const char *sock, gid_t gid)
+{
+	struct audit_err e;
+
+	N->lines.loop = N->loop;
+	N->lines.ops = &sockets;
+	N->lines.line_max = N->gate.line_max;
+	N->lines.outbuf_max = NODE_OUTBUF_MAX;
+	N->lines.conns_max = NODE_CONNS_MAX;
+	if (lines_listen_unix(&N->lines, 0, sock, gid, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	return 0;
+}
+
+/* node.start, durable before anything is served; the pods found again. */
+static int
+serve_start(void)
+{
+	char hash[AUDIT_HEX_LEN + 1];
+	struct audit_err e;
+	uint64_t seq;
+	json_t *ev;
+	int rc;
+
+	ev = json_pack("{s:s, s:I, s:i}", "event", "node.start", "pid",
+	    (json_int_t)getpid(), "keys", (int)N->keys.n);
+	rc = audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	json_decref(ev);
+	if (rc != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	podstate_recover();
+	(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -
+	    N->gate.skew - 1);
+	return 0;
+}
+
+/* The loop has ended: the pods stopped, the last records, node.stop. */
+static void
+serve_stop(void)
+{
+	char hash[AUDIT_HEX_LEN + 1];
+	struct audit_err e;
+	uint64_t seq;
+	json_t *ev;
+
+	pods_stop_all();
+	copyq_stop();
+	node_turned_away_record();
+	node_flush(N->loop, &N->flush, 0);
+	ev = json_pack("{s:s}", "event", "node.stop");
+	(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	json_decref(ev);
+	(void)audit_log_close(N->log, &e);
+	mdb_env_sync(N->env, 1);
+	mdb_env_close(N->env);
+}
+
+/*
+ * nucleus-node serve, step by step: options, the paths they name, the
+ * keys, the drivers' environment, the state and log, the loop, the
+ * socket, node.start, then serve until SIGTERM or SIGINT.
+ */
+int
+node_serve(int argc, char **argv)
+{
+	struct serve_opts o = { 0 };
+	int rc;
+
+	N = &node;
+	serve_options(argc, argv, &o);
+	if ((rc = serve_paths(&o)) != 0 ||
+	    (rc = serve_keys(&o)) != 0 ||
+	    (rc = serve_drivers(&o)) != 0 ||
+	    (rc = serve_state(o.dir)) != 0 ||
+	    (rc = serve_loop()) != 0 ||
+	    (rc = serve_listen(o.sock, o.gid)) != 0 ||
+	    (rc = serve_start()) != 0) {
+		free(o.absdir);
+		return rc;
+	}
+	fprintf(stderr, "nucleus-node: serving %s\n", o.sock);
+	ev_run(N->loop, 0);
+	serve_stop();
+	free(o.absdir);
+	return 0;
+}

@@ -1,0 +1,128 @@
+/*
+ * The shared seccomp parts (syscalls.c): a confined process is killed by
+ * a call off its list, every thread of it, and the network families are
+ * refused while a local socket is not.  Each case runs in a child.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "syscalls.h"
+#include "tap.h"
+
+static const char *const few[] = {
+	"read", "write", "exit", "exit_group", "futex", "rt_sigprocmask",
+	"munmap", "madvise", "mprotect", "brk", "mmap", "getpid", "gettid",
+	"set_robust_list", "rseq", "clock_nanosleep", "nanosleep",
+	"sigaltstack",	/* the sanitizers' runtime, at exit */
+};
+#define NFEW	(sizeof(few) / sizeof(few[0]))
+
+static int gate[2];
+
+/* How child() ended: its exit status, or 128 + the signal. */
+static int
+in_child(int (*child)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(child());
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+static int
+allowed_call(void)
+{
+	struct audit_err e;
+
+	if (syscalls_confine("test", few, NFEW, &e) != 0)
+		return 3;
+	return getpid() > 0 ? 0 : 4;
+}
+
+static int
+other_call(void)
+{
+	struct audit_err e;
+	char buf[256];
+
+	if (syscalls_confine("test", few, NFEW, &e) != 0)
+		return 3;
+	(void)syscall(SYS_getcwd, buf, sizeof(buf));
+	return 0;
+}
+
+static void *
+late(void *arg)
+{
+	char buf[256], c;
+
+	(void)arg;
+	if (read(gate[0], &c, 1) == 1)	/* after the main thread confined */
+		(void)syscall(SYS_getcwd, buf, sizeof(buf));
+	return NULL;
+}
+
+static int
+other_thread(void)
+{
+	struct audit_err e;
+	pthread_t th;
+
+	if (pipe(gate) != 0 || pthread_create(&th, NULL, late, NULL) != 0)
+		return 5;
+	if (syscalls_confine("test", few, NFEW, &e) != 0)
+		return 3;
+	if (write(gate[1], "x", 1) != 1)
+		return 6;
+	pthread_join(th, NULL);
+	return 0;
+}
+
+static int
+net(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int fd;
+
+	if (ctx == NULL || syscalls_deny_net(ctx) != 0 ||
+	    seccomp_load(ctx) != 0)
+		return 3;
+	if (socket(AF_INET, SOCK_STREAM, 0) >= 0 || errno != EACCES)
+		return 10;
+	if (socket(AF_INET6, SOCK_DGRAM, 0) >= 0 || errno != EACCES)
+		return 11;
+	if (socket(AF_NETLINK, SOCK_RAW, 0) >= 0 || errno != EACCES)
+		return 12;
+	if (socket(AF_VSOCK, SOCK_STREAM, 0) >= 0 || errno != EACCES)
+		return 13;
+	if (socket(AF_PACKET, SOCK_RAW, 0) >= 0 || errno != EACCES)
+		return 14;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return 20;
+	close(fd);
+	return 0;
+}
+
+int
+main(void)
+{
+	is_int(in_child(allowed_call), 0, "a call on the list is made");
+	is_int(in_child(other_call), 128 + SIGSYS,
+	    "a call off the list kills the process");
+	is_int(in_child(other_thread), 128 + SIGSYS,
+	    "so does one from a thread started before the filter");
+	is_int(in_child(net), 0, "no socket reaches a network (EACCES); a "
+	    "local one is made");
+	return done_testing();
+}
