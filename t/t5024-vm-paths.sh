@@ -37,7 +37,7 @@ test_expect_success 'a pod name that puts vm/chan.sock past sun_path: refused, t
 '
 
 test_expect_success 'a shorter name in the same node starts its VMM' '
-	{ pod_create $pod-s "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":128,\"scratch_mib\":8}" >/dev/null 2>&1 || :; } &
+	{ { pod_create $pod-s "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":128,\"scratch_mib\":8}" >/dev/null 2>&1 || :; } & } &&
 	wait_for 300 test -S n/pods/$pod-s/vm/chan.sock &&
 	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod-s >out &&
 	wait
