@@ -106,53 +106,51 @@ policy_rule_matches(const struct policy_rule *r, const char *const *argv,
 	return policy_rule_matches_name(r, prog, strlen(prog), argv, argc);
 }
 
-/* git's global options that take their value as the next argument. */
-static const char *const git_value_opts[] = {
-	"-C", "-c", "--git-dir", "--work-tree", "--namespace",
-	"--super-prefix", "--config-env",
-};
-
+/* Does a short option cluster of env hold -S (before an option's value)? */
 static int
-git_value_opt(const char *arg)
+env_short_splits(const char *a, int *takes_next)
 {
-	for (size_t i = 0; i < sizeof(git_value_opts) /
-	    sizeof(git_value_opts[0]); i++)
-		if (strcmp(arg, git_value_opts[i]) == 0)
+	for (const char *c = a + 1; *c != '\0'; c++) {
+		if (*c == 'S')
 			return 1;
+		if (*c == 'u' || *c == 'C') {	/* the rest is their value */
+			*takes_next = c[1] == '\0';
+			return 0;
+		}
+	}
 	return 0;
 }
 
-/* Does a -c or --config-env value define an alias? */
-static int
-git_defines_alias(const char *value)
-{
-	return strncasecmp(value, "alias.", 6) == 0;
-}
-
 /*
- * Find git's subcommand past its global options.  Returns its index, 0
- * when there is none, or -1 when the command line defines an alias: an
- * alias could make any word mean "push", so such a command is refused
- * rather than classified.
+ * Does this env command line split a string into a command (-S,
+ * --split-string in any abbreviation)?  Its options are read as env reads
+ * them, up to the first word that is not an option.
  */
 static int
-git_subcommand(const char *const *argv, size_t argc)
+env_splits(const char *const *argv, size_t argc)
 {
 	for (size_t i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		int takes_next = 0;
 
-		if (a[0] != '-')
-			return (int)i;
-		if (strncmp(a, "--config-env=", 13) == 0 &&
-		    git_defines_alias(a + 13))
-			return -1;
-		if (git_value_opt(a)) {
-			if (i + 1 < argc && (strcmp(a, "-c") == 0 ||
-			    strcmp(a, "--config-env") == 0) &&
-			    git_defines_alias(argv[i + 1]))
-				return -1;
-			i++;	/* skip the value */
+		/* env's getopt stops at the first NAME=VALUE too. */
+		if (strcmp(a, "--") == 0 || a[0] != '-' || a[1] == '\0')
+			return 0;
+		if (a[1] == '-') {
+			size_t n = strcspn(a + 2, "=");
+
+			if (n > 0 && strncmp("split-string", a + 2, n) == 0 &&
+			    n <= strlen("split-string"))
+				return 1;
+			if ((strcmp(a, "--unset") == 0 ||
+			    strcmp(a, "--chdir") == 0) && i + 1 < argc)
+				i++;
+			continue;
 		}
+		if (env_short_splits(a, &takes_next))
+			return 1;
+		if (takes_next)
+			i++;
 	}
 	return 0;
 }
@@ -160,18 +158,28 @@ git_subcommand(const char *const *argv, size_t argc)
 /*
  * The capability a command exercises: git commit is git_commit, git push
  * is git_push, gh pr create (or its alias gh pr new) is create_pr, and
- * everything else is run_bash.
+ * everything else is run_bash.  CAP_COUNT, with *why, for a command that
+ * is refused rather than classified.
  */
 enum policy_cap
-policy_classify(const char *const *argv, size_t argc)
+policy_classify_why(const char *const *argv, size_t argc, const char **why)
 {
 	const char *prog = policy_program_name(argv[0]);
+	const char *refused;
 
+	if (strcmp(prog, "env") == 0 && env_splits(argv, argc)) {
+		*why = "env -S (--split-string) is refused: the string it "
+		    "splits is a command line the rules cannot see";
+		return CAP_COUNT;
+	}
 	if (strcmp(prog, "git") == 0) {
-		int sub = git_subcommand(argv, argc);
+		int sub;
 
-		if (sub < 0)
+		if ((refused = policy_git_refused(argv, argc)) != NULL) {
+			*why = refused;
 			return CAP_COUNT;
+		}
+		sub = policy_git_subcommand(argv, argc);
 		if (sub > 0 && strcmp(argv[sub], "commit") == 0)
 			return CAP_GIT_COMMIT;
 		if (sub > 0 && strcmp(argv[sub], "push") == 0)
@@ -187,4 +195,12 @@ policy_classify(const char *const *argv, size_t argc)
 	    (strcmp(argv[2], "create") == 0 || strcmp(argv[2], "new") == 0))
 		return CAP_CREATE_PR;
 	return CAP_RUN_BASH;
+}
+
+enum policy_cap
+policy_classify(const char *const *argv, size_t argc)
+{
+	const char *why;
+
+	return policy_classify_why(argv, argc, &why);
 }

@@ -106,9 +106,12 @@ op_has_path(enum policy_op op)
 	return op <= OP_GREP;
 }
 
-/* The dimension an operation uses; CAP_COUNT for an unclassifiable run. */
+/*
+ * The dimension an operation uses; CAP_COUNT, with *why, for a run that
+ * is refused rather than classified.
+ */
 static enum policy_cap
-op_cap(const struct policy_request *rq)
+op_cap(const struct policy_request *rq, const char **why)
 {
 	static const enum policy_cap fixed[OP_COUNT] = {
 		[OP_READ] = CAP_READ_FILES, [OP_STAT] = CAP_READ_FILES,
@@ -124,13 +127,14 @@ op_cap(const struct policy_request *rq)
 		return CAP_EDIT_FILES;
 	if (rq->op != OP_RUN)
 		return fixed[rq->op];
-	if ((c = policy_classify(rq->argv, rq->argc)) != CAP_RUN_BASH ||
+	if ((c = policy_classify_why(rq->argv, rq->argc, why)) !=
+	    CAP_RUN_BASH ||
 	    !is_wrapper(rq->argv[0]))
 		return c;
 	/* A wrapper is what it runs: the first tail that is not run_bash. */
 	for (size_t i = 1; i < rq->argc; i++)
-		if ((c = policy_classify(rq->argv + i, rq->argc - i)) !=
-		    CAP_RUN_BASH)
+		if ((c = policy_classify_why(rq->argv + i, rq->argc - i,
+		    why)) != CAP_RUN_BASH)
 			return c;
 	return CAP_RUN_BASH;
 }
@@ -317,6 +321,7 @@ policy_decide(const struct policy *p, const struct policy_state *st,
     const struct policy_request *rq, struct policy_decision *d)
 {
 	enum policy_cap cap;
+	const char *why = NULL;
 
 	d->verdict = VERDICT_ALLOW;
 	d->kind = KIND_NONE;
@@ -332,10 +337,8 @@ policy_decide(const struct policy *p, const struct policy_state *st,
 		    (long long)p->window.not_after);
 		return;
 	}
-	if ((cap = op_cap(rq)) == CAP_COUNT) {
-		deny(d, KIND_COMMAND_DENIED, "git aliases defined on the "
-		    "command line are refused: they could hide any git "
-		    "command");
+	if ((cap = op_cap(rq, &why)) == CAP_COUNT) {
+		deny(d, KIND_COMMAND_DENIED, "%s", why);
 		return;
 	}
 	d->cap = cap;

@@ -303,9 +303,26 @@ extern const size_t policy_sensitive_nglobs;
 
 /*
  * Commands.  policy_classify() answers CAP_COUNT for a command that must
- * not be classified at all (a git alias defined on the command line).
+ * not be classified at all (a git alias defined on the command line, env
+ * -S); policy_classify_why() says why.
  */
 enum policy_cap policy_classify(const char *const *, size_t);
+enum policy_cap policy_classify_why(const char *const *, size_t,
+	    const char **);
+
+/*
+ * git.  The configuration that turns off every key naming a program,
+ * which the proxy gives every command; where the subcommand is (0: none);
+ * why a git command line is refused (NULL: it is not).
+ */
+struct policy_git_config {
+	const char	*key;
+	const char	*value;
+};
+extern const struct policy_git_config policy_git_forced[];
+extern const size_t policy_git_nforced;
+int	 policy_git_subcommand(const char *const *, size_t);
+const char *policy_git_refused(const char *const *, size_t);
 const char *policy_program_name(const char *);
 int	 policy_rule_matches(const struct policy_rule *, const char *const *,
 	    size_t);

@@ -15,6 +15,28 @@ decide() {
 	test_cmp expect out
 }
 
+test_expect_success 'env -S is refused: its string is a command line' '
+	why="env -S (--split-string) is refused: the string it splits is a command line the rules cannot see" &&
+	decide release "{\"op\":\"run\",\"args\":{\"argv\":[\"env\",\"-S\",\"git push\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" &&
+	decide local_dev "{\"op\":\"run\",\"args\":{\"argv\":[\"env\",\"--split-string=sh -c id\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" &&
+	decide local_dev "{\"op\":\"run\",\"args\":{\"argv\":[\"nice\",\"env\",\"-iS\",\"sh -c id\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}"
+'
+
+test_expect_success 'git -c include, includeIf, program keys; --no-index: refused' '
+	why="git configuration that includes files or runs a program is refused on the command line" &&
+	for c in include.path=x includeIf.onbranch:main.path=x core.fsmonitor=./x \
+	    diff.x.textconv=./x
+	do
+		decide local_dev "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"-c\",\"$c\",\"status\"]}}" \
+		    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" || return 1
+	done &&
+	decide restrictive "{\"op\":\"run\",\"args\":{\"argv\":[\"git\",\"diff\",\"--no-index\",\"--\",\"/dev/null\",\".env\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"git --no-index is refused: it reads files outside the repository and past the path rules\"}"
+'
+
 test_expect_success 'read of a plain file is allowed' '
 	decide default "{\"op\":\"read\",\"args\":{\"path\":\"src/a.c\"}}" \
 	    "{\"decision\":\"allow\"}"

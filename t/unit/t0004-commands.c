@@ -4,6 +4,7 @@
  * cases.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "policy_int.h"
@@ -11,7 +12,10 @@
 
 #define MAXARGS	16
 
-/* Split a space-separated command line for the test (no quoting). */
+/*
+ * Split a space-separated command line for the test (no quoting; a '+'
+ * stands for a space inside one argument).
+ */
 static size_t
 split(char *buf, const char *line, const char **argv)
 {
@@ -19,9 +23,15 @@ split(char *buf, const char *line, const char **argv)
 	char *save = NULL;
 
 	strcpy(buf, line);
+	for (size_t i = 0; buf[i] != '\0'; i++)
+		if (buf[i] == '+')
+			buf[i] = '\a';
 	for (char *t = strtok_r(buf, " ", &save); t != NULL && n < MAXARGS;
 	    t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
+	for (char *c = buf; c < buf + strlen(line); c++)
+		if (*c == '\a')
+			*c = ' ';
 	return n;
 }
 
@@ -180,6 +190,65 @@ classification(void)
 	}
 }
 
+/*
+ * What the rules cannot see is refused, not classified: env -S, whose
+ * string becomes a command line; git configuration on the command line
+ * that includes a file or runs a program; git options that run a
+ * program or read past the path rules.
+ */
+static void
+refused(void)
+{
+	static const char *const lines[] = {
+		"env -S git+push", "env -S sh+-c+id", "env -Sgit+push",
+		"env -iS git+push", "env -v -S git+push",
+		"env --split-string=git+push", "env --split-string git+push",
+		"env --sp=git+push", "env -u X -S git+push",
+		"git -c include.path=x status",
+		"git -c includeIf.onbranch:main.path=x status",
+		"git --config-env=include.path=V status",
+		"git -c core.fsmonitor=./x status",
+		"git -c filter.x.clean=./x status",
+		"git -c diff.x.textconv=./x diff",
+		"git -c remote.origin.receivepack=./x push",
+		"git -c protocol.ext.allow=always push",
+		"git -c pager.log=./x log", "git -c CORE.SSHCOMMAND=./x push",
+		"git --exec-path=. push",
+		"git diff --no-index -- /dev/null .env",
+		"git diff --ext-diff", "git log -p --textconv",
+		"git push --receive-pack=./x", "git push --rec=./x",
+		"git fetch --upload-pack ./x", "git push --exec=./x",
+	};
+	static const char *const fine[] = {
+		"env -u S git status", "env -uS git status", "env FOO=1 -S",
+		"env -C S git status", "git diff --no-ext-diff --no-textconv",
+		"git -c user.name=x status", "git log --exclude=x",
+	};
+	const char *argv[MAXARGS];
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		is_int(policy_classify(argv, split(buf, lines[i], argv)),
+		    CAP_COUNT, "refused: \"%s\"", lines[i]);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		is_int(policy_classify(argv, split(buf, fine[i], argv)),
+		    CAP_RUN_BASH, "run_bash: \"%s\"", fine[i]);
+	/* Every key the proxy forces is one the agent cannot override. */
+	for (size_t i = 0; i < policy_git_nforced; i++) {
+		const char *v[] = { "git", "-c", buf, "status" };
+
+		snprintf(buf, sizeof(buf), "%s=./x", policy_git_forced[i].key);
+		is_int(policy_classify(v, 4), CAP_COUNT, "git -c %s refused",
+		    buf);
+	}
+	/* Seen through a wrapper, and with the reason a person reads. */
+	run("local_dev", "nice env -S sh+-c+id", DENIED(COMMAND_DENIED));
+	run("release", "env -S git+push", DENIED(COMMAND_DENIED));
+	run("restrictive", "git diff --no-index -- /dev/null .env",
+	    DENIED(COMMAND_DENIED));
+	run("codegen", "env -C d git push", DENIED(INSUFFICIENT_CAPABILITY));
+}
+
 static void
 profiles_and_commands(void)
 {
@@ -254,6 +323,7 @@ main(void)
 	default_set();
 	baseline();
 	classification();
+	refused();
 	profiles_and_commands();
 	rule_matching();
 	return done_testing();

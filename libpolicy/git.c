@@ -1,0 +1,194 @@
+/*
+ * git: where its subcommand is, which command lines are refused rather
+ * than classified, and the configuration every command is handed so that
+ * the git it runs starts no program the agent chose.
+ *
+ * The agent can write the repository's .git/config (and, were it read,
+ * a $HOME/.gitconfig), and git has many keys that run a program.  The
+ * proxy gives git no system or global configuration and forces each such
+ * key off on git's command line (GIT_CONFIG_COUNT), which git reads after
+ * every file, so the forced value wins over the repository's.  A -c on
+ * the agent's own command line is read later still, so the classifier
+ * refuses one that names any of these keys.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "policy.h"
+
+const struct policy_git_config policy_git_forced[] = {
+	{ "core.fsmonitor", "false" },
+	{ "core.hooksPath", "/dev/null" },
+	{ "core.pager", "cat" },
+	{ "core.editor", "false" },
+	{ "sequence.editor", "false" },
+	{ "core.sshCommand", "ssh" },
+	{ "core.askPass", "" },
+	{ "core.attributesFile", "/dev/null" },
+	{ "core.alternateRefsCommand", "true" },
+	{ "credential.helper", "" },	/* empty: forget every helper */
+	{ "gpg.program", "false" },
+	{ "gpg.openpgp.program", "false" },
+	{ "gpg.x509.program", "false" },
+	{ "gpg.ssh.program", "false" },
+	{ "gpg.ssh.defaultKeyCommand", "false" },
+	{ "commit.gpgSign", "false" },
+	{ "tag.gpgSign", "false" },
+	{ "push.gpgSign", "false" },
+	{ "log.showSignature", "false" },
+	{ "protocol.ext.allow", "never" },
+};
+const size_t policy_git_nforced = sizeof(policy_git_forced) /
+    sizeof(policy_git_forced[0]);
+
+/* git's global options that take their value as the next argument. */
+static const char *const git_value_opts[] = {
+	"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+	"--super-prefix", "--config-env",
+};
+
+/* Sections a -c may not touch at all. */
+static const char *const refused_sections[] = {
+	"alias", "include", "includeif", "pager", "gpg", "filter", "protocol",
+	"credential", "mergetool", "difftool",
+};
+
+/* Variables (the key's last part) that name a program, in any section. */
+static const char *const refused_names[] = {
+	"fsmonitor", "hookspath", "pager", "editor", "sshcommand", "askpass",
+	"attributesfile", "alternaterefscommand", "gitproxy", "external",
+	"textconv", "command", "driver", "helper", "program", "uploadpack",
+	"receivepack", "vcs", "insteadof", "pushinsteadof", "packobjectshook",
+	"gpgsign", "showsignature", "cmd", "defaultkeycommand",
+};
+
+/*
+ * Options of git's subcommands that run a program or read outside the
+ * repository: a long option is refused in any unambiguous abbreviation.
+ */
+static const char *const refused_longs[] = {
+	"ext-diff", "textconv", "upload-pack", "receive-pack", "exec",
+};
+
+static int
+in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && strncasecmp(list[i], s, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Why a -c or --config-env value may not be given, or NULL.  value is
+ * "key=value" or a bare "key"; sections and names compare without case,
+ * as git compares them.
+ */
+static const char *
+config_refused(const char *value)
+{
+	const char *eq = strchr(value, '=');
+	size_t klen = eq != NULL ? (size_t)(eq - value) : strlen(value);
+	const char *dot = memchr(value, '.', klen), *last = value + klen;
+
+	if (dot == NULL)
+		return NULL;
+	while (last > value && last[-1] != '.')
+		last--;
+	if (strncasecmp(value, "alias.", 6) == 0)
+		return "git aliases defined on the command line are refused: "
+		    "they could hide any git command";
+	if (in_list(refused_sections, sizeof(refused_sections) /
+	    sizeof(refused_sections[0]), value, (size_t)(dot - value)) ||
+	    in_list(refused_names, sizeof(refused_names) /
+	    sizeof(refused_names[0]), last, (size_t)(value + klen - last)))
+		return "git configuration that includes files or runs a "
+		    "program is refused on the command line";
+	return NULL;
+}
+
+/* Why a subcommand's argument is refused, or NULL. */
+static const char *
+arg_refused(const char *a)
+{
+	const char *name = a + 2, *eq;
+	size_t n;
+
+	if (strcmp(a, "--no-index") == 0)
+		return "git --no-index is refused: it reads files outside the "
+		    "repository and past the path rules";
+	if (strncmp(a, "--", 2) != 0)
+		return NULL;
+	eq = strchr(name, '=');
+	n = eq != NULL ? (size_t)(eq - name) : strlen(name);
+	for (size_t i = 0; n > 0 && i < sizeof(refused_longs) /
+	    sizeof(refused_longs[0]); i++)
+		if (n <= strlen(refused_longs[i]) &&
+		    strncmp(refused_longs[i], name, n) == 0)
+			return "git options that run a program (--ext-diff, "
+			    "--textconv, --upload-pack, --receive-pack, "
+			    "--exec) are refused";
+	return NULL;
+}
+
+static int
+git_value_opt(const char *arg)
+{
+	for (size_t i = 0; i < sizeof(git_value_opts) /
+	    sizeof(git_value_opts[0]); i++)
+		if (strcmp(arg, git_value_opts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Find git's subcommand past its global options.  Returns its index, or
+ * 0 when there is none.
+ */
+int
+policy_git_subcommand(const char *const *argv, size_t argc)
+{
+	for (size_t i = 1; i < argc; i++) {
+		if (argv[i][0] != '-')
+			return (int)i;
+		if (git_value_opt(argv[i]))
+			i++;	/* skip the value */
+	}
+	return 0;
+}
+
+/*
+ * Why this git command line is refused rather than classified, or NULL:
+ * configuration given on it that defines an alias (which could make any
+ * word mean "push"), includes a file or runs a program, or an option of
+ * the subcommand that runs a program or reads past the path rules.
+ */
+const char *
+policy_git_refused(const char *const *argv, size_t argc)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		/* git would look for its helpers where the agent says. */
+		if (strncmp(a, "--exec-path=", 12) == 0)
+			return "git --exec-path=DIR is refused: git would run "
+			    "the programs it finds there";
+		if (strncmp(a, "--config-env=", 13) == 0 &&
+		    (why = config_refused(a + 13)) != NULL)
+			return why;
+		if (!git_value_opt(a))
+			continue;
+		if (i + 1 < argc && (strcmp(a, "-c") == 0 ||
+		    strcmp(a, "--config-env") == 0) &&
+		    (why = config_refused(argv[i + 1])) != NULL)
+			return why;
+		i++;	/* skip the value */
+	}
+	for (; i < argc; i++)
+		if ((why = arg_refused(argv[i])) != NULL)
+			return why;
+	return NULL;
+}
