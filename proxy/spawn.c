@@ -56,6 +56,7 @@ struct spawner {
 	struct sock_fprog prog;	/* the command filter, compiled once */
 	int	 ruleset;	/* Landlock, or -1 */
 	char	**envp;
+	char	**git_envp;	/* for git: another HOME */
 	struct sjob jobs[JOBS_MAX];
 	int	 njobs;
 	time_t	 sweep_until;	/* keep sweeping for orphans until */
@@ -111,11 +112,69 @@ send_event(struct spawner *s, uint32_t type, uint32_t job, pid_t pid,
 	(void)!send(s->sock, &m, sizeof(m), MSG_NOSIGNAL);
 }
 
-/* The environment commands see: the search path, home, and the pod's. */
-static char **
-make_env(const struct config *c)
+/*
+ * What every command's environment says to the git it may run: no system
+ * or global configuration (the agent could write them), no pager, editor,
+ * askpass or proxy command, no prompt, and each configuration key that
+ * runs a program forced off (libpolicy/git.c), read after .git/config.
+ */
+static const char *const git_env[] = {
+	"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+	"GIT_ATTR_NOSYSTEM=1", "GIT_PAGER=cat", "GIT_ASKPASS=",
+	"GIT_PROXY_COMMAND=", "GIT_TERMINAL_PROMPT=0",
+};
+#define GIT_NENV	(sizeof(git_env) / sizeof(git_env[0]))
+/* git's home: not the work root, and nothing there to read or write. */
+#define GIT_HOME	"/nonexistent"
+
+/* Add "NAME=value" at env[*n]; a NULL there means out of memory. */
+static void
+env_add(char **env, size_t *n, const char *name, const char *value)
 {
-	char **env = calloc(ENV_MAX + 8, sizeof(*env));
+	if (asprintf(&env[*n], "%s=%s", name, value) < 0)
+		env[*n] = NULL;
+	(*n)++;
+}
+
+/* Is NAME in env[0..n)?  The forced variables win over the pod's. */
+static int
+env_has(char *const *env, size_t n, const char *var)
+{
+	size_t len = strcspn(var, "=");
+
+	for (size_t i = 0; i < n; i++)
+		if (env[i] != NULL && strncmp(env[i], var, len) == 0 &&
+		    env[i][len] == '=')
+			return 1;
+	return 0;
+}
+
+static void
+env_git(char **env, size_t *n)
+{
+	char name[64], count[24];
+
+	for (size_t i = 0; i < GIT_NENV; i++)
+		env[(*n)++] = strdup(git_env[i]);
+	snprintf(count, sizeof(count), "%zu", policy_git_nforced);
+	env_add(env, n, "GIT_CONFIG_COUNT", count);
+	for (size_t i = 0; i < policy_git_nforced; i++) {
+		snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%zu", i);
+		env_add(env, n, name, policy_git_forced[i].key);
+		snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%zu", i);
+		env_add(env, n, name, policy_git_forced[i].value);
+	}
+}
+
+/*
+ * The environment commands see: the search path, home (for git, not the
+ * work root), git's, and the pod's.
+ */
+static char **
+make_env(const struct config *c, int git)
+{
+	char **env = calloc(ENV_MAX + GIT_NENV + 2 * policy_git_nforced + 8,
+	    sizeof(*env));
 	size_t n = 0, len = 6;
 	char *path;
 
@@ -134,13 +193,13 @@ make_env(const struct config *c)
 		strcat(path, c->search[i]);
 	}
 	env[n++] = path;
-	if (asprintf(&env[n], "HOME=%s", c->root) < 0)
-		env[n] = NULL;
-	n++;
+	env_add(env, &n, "HOME", git ? GIT_HOME : c->root);
 	env[n++] = strdup("LANG=C.UTF-8");
 	env[n++] = strdup("TMPDIR=/tmp");
+	env_git(env, &n);
 	for (size_t i = 0; c->env[i] != NULL; i++)
-		env[n++] = strdup(c->env[i]);
+		if (!env_has(env, n, c->env[i]))
+			env[n++] = strdup(c->env[i]);
 	/* Out of memory: all or nothing (a NULL would end the list early). */
 	for (size_t i = 0; i < n; i++) {
 		if (env[i] == NULL) {
@@ -232,7 +291,8 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 		if (audit_fit(path, sizeof(path), NULL, "%s/%s", c->search[i],
 		    argv[0]) != 0)
 			continue;
-		execve(path, argv, s->envp);
+		execve(path, argv, strcmp(argv[0], "git") == 0 ?
+		    s->git_envp : s->envp);
 		if (errno != ENOENT)
 			e = errno;	/* found, but it would not run */
 	}
@@ -243,10 +303,58 @@ fail:
 	_exit(127);
 }
 
+/*
+ * Some of what runs a program in git is named per driver or per remote
+ * (diff.<driver>.command and .textconv, diff.external,
+ * remote.<name>.uploadpack and .receivepack), which no forced key can
+ * name; git's options for these win over the configuration, so they are
+ * given right after the subcommand (a path or "--" after it is still
+ * one).  The classifier refuses the options that would undo them.
+ * argv has room for two more.
+ */
+static void
+git_safe_args(char **argv, size_t *argc)
+{
+	static const struct {
+		const char *sub, *a1, *a2;
+	} subs[] = {
+		{ "diff", "--no-textconv", "--no-ext-diff" },
+		{ "log", "--no-textconv", "--no-ext-diff" },
+		{ "show", "--no-textconv", "--no-ext-diff" },
+		{ "whatchanged", "--no-textconv", "--no-ext-diff" },
+		{ "blame", "--no-textconv", NULL },
+		{ "annotate", "--no-textconv", NULL },
+		{ "push", "--receive-pack=git-receive-pack", NULL },
+		{ "fetch", "--upload-pack=git-upload-pack", NULL },
+		{ "pull", "--upload-pack=git-upload-pack", NULL },
+		{ "ls-remote", "--upload-pack=git-upload-pack", NULL },
+		{ "clone", "--upload-pack=git-upload-pack", NULL },
+	};
+	int sub;
+	size_t add;
+
+	if (strcmp(argv[0], "git") != 0 ||
+	    (sub = policy_git_subcommand((const char *const *)argv,
+	    *argc)) <= 0)
+		return;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[sub], subs[i].sub) != 0)
+			continue;
+		add = subs[i].a2 != NULL ? 2 : 1;
+		memmove(argv + sub + 1 + add, argv + sub + 1,
+		    (*argc - (size_t)sub) * sizeof(*argv));	/* and NULL */
+		argv[sub + 1] = (char *)subs[i].a1;
+		if (subs[i].a2 != NULL)
+			argv[sub + 2] = (char *)subs[i].a2;
+		*argc += add;
+		return;
+	}
+}
+
 static void
 run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
 {
-	char *argv[POLICY_ARGV_MAX + 1];
+	char *argv[POLICY_ARGV_MAX + 3];
 	size_t n = 0, off = 0;
 	int ep[2], e;
 	ssize_t got;
@@ -263,6 +371,7 @@ run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
 		    EAGAIN);
 		return;
 	}
+	git_safe_args(argv, &n);
 	if ((pid = fork()) < 0) {
 		e = errno;
 		close(ep[0]);
@@ -512,7 +621,8 @@ spawn_start(const struct config *c, int *sock, struct spawn_facts *facts,
 	if (s.ruleset == -2)
 		return -1;
 	facts->seccomp = 1;
-	if ((s.envp = make_env(c)) == NULL)
+	if ((s.envp = make_env(c, 0)) == NULL ||
+	    (s.git_envp = make_env(c, 1)) == NULL)
 		return audit_errf(err, "out of memory");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return audit_errf(err, "socketpair: %s", strerror(errno));

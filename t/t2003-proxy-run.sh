@@ -32,15 +32,19 @@ test_expect_success 'exit status, stderr and stdin' '
 	resp c3 | jq -e ".result.stdout == \"from stdin\""
 '
 
-test_expect_success 'a cleared environment with only what the pod gives' '
-	req c4 run "{\"argv\":[\"env\"]}" | send >out &&
+test_expect_success 'a cleared environment with only what the pod gives, and git'"'"'s' '
+	test_when_finished "rm -f root/env.sh" &&
+	echo "env | grep -v -e ^GIT_ -e ^PWD=" >root/env.sh &&
+	req c4 run "{\"argv\":[\"sh\",\"env.sh\"]}" | send >out &&
 	resp c4 | jq -r .result.stdout | sort >env.out &&
 	grep -x "GREETING=hi" env.out &&
 	grep -x "LANG=C.UTF-8" env.out &&
 	grep "^PATH=$NUCLEUS_BUILD/t/helper:/usr/bin:/bin$" env.out &&
 	grep -x "HOME=$PWD/root" env.out &&
 	grep -x "TMPDIR=/tmp" env.out &&
-	test_line_count = 6 env.out
+	test_line_count = 6 env.out &&
+	req c4g run "{\"argv\":[\"printenv\",\"GIT_CONFIG_NOSYSTEM\",\"GIT_CONFIG_GLOBAL\",\"GIT_CONFIG_KEY_0\"]}" | send >out &&
+	resp c4g | jq -e ".result.stdout == \"1\\n/dev/null\\ncore.fsmonitor\\n\""
 '
 
 test_expect_success 'the working directory is beneath the root' '
