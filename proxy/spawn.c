@@ -303,17 +303,35 @@ fail:
 	_exit(127);
 }
 
-/*
- * Some of what runs a program in git is named per driver or per remote
- * (diff.<driver>.command and .textconv, diff.external,
- * remote.<name>.uploadpack and .receivepack), which no forced key can
- * name; git's options for these win over the configuration, so they are
- * given right after the subcommand (a path or "--" after it is still
- * one).  The classifier refuses the options that would undo them.
- * argv has room for two more.
- */
+/* Put a1 and, unless NULL, a2 at argv[at], moving the rest up. */
 static void
-git_safe_args(char **argv, size_t *argc)
+insert(char **argv, size_t *argc, size_t at, const char *a1,
+    const char *a2)
+{
+	size_t add = a2 != NULL ? 2 : 1;
+
+	memmove(argv + at + add, argv + at,
+	    (*argc - at + 1) * sizeof(*argv));	/* and the NULL */
+	argv[at] = (char *)a1;
+	if (a2 != NULL)
+		argv[at + 1] = (char *)a2;
+	*argc += add;
+}
+
+/*
+ * Some of what runs a program in git is named per driver, per remote or
+ * per word (diff.<driver>.command and .textconv, diff.external,
+ * remote.<name>.uploadpack and .receivepack, alias.<word>), which no
+ * forced key can name.  The subcommand's word is made an empty alias just
+ * before it (after the agent's own -c, so it wins): a word that is not a
+ * git command then fails instead of running the repository's alias.
+ * git's options for the rest win over the configuration, so they are
+ * given right after the subcommand (a path or "--" after it is still
+ * one).  The classifier refuses the options that would undo them.  argv
+ * has room for four more; *alias is the caller's to free.
+ */
+static int
+git_safe_args(char **argv, size_t *argc, char **alias)
 {
 	static const struct {
 		const char *sub, *a1, *a2;
@@ -331,30 +349,32 @@ git_safe_args(char **argv, size_t *argc)
 		{ "clone", "--upload-pack=git-upload-pack", NULL },
 	};
 	int sub;
-	size_t add;
 
+	*alias = NULL;
 	if (strcmp(argv[0], "git") != 0 ||
 	    (sub = policy_git_subcommand((const char *const *)argv,
 	    *argc)) <= 0)
-		return;
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[sub], subs[i].sub) != 0)
-			continue;
-		add = subs[i].a2 != NULL ? 2 : 1;
-		memmove(argv + sub + 1 + add, argv + sub + 1,
-		    (*argc - (size_t)sub) * sizeof(*argv));	/* and NULL */
-		argv[sub + 1] = (char *)subs[i].a1;
-		if (subs[i].a2 != NULL)
-			argv[sub + 2] = (char *)subs[i].a2;
-		*argc += add;
-		return;
+		return 0;
+	if (asprintf(alias, "alias.%s=", argv[sub]) < 0) {
+		*alias = NULL;
+		return -1;
 	}
+	insert(argv, argc, (size_t)sub, "-c", *alias);
+	sub += 2;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[sub], subs[i].sub) == 0) {
+			insert(argv, argc, (size_t)sub + 1, subs[i].a1,
+			    subs[i].a2);
+			break;
+		}
+	}
+	return 0;
 }
 
 static void
 run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
 {
-	char *argv[POLICY_ARGV_MAX + 3];
+	char *argv[POLICY_ARGV_MAX + 5], *alias = NULL;
 	size_t n = 0, off = 0;
 	int ep[2], e;
 	ssize_t got;
@@ -366,22 +386,28 @@ run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
 	}
 	argv[n] = NULL;
 	if (n == 0 || n != m->argc || s->njobs == JOBS_MAX ||
-	    pipe2(ep, O_CLOEXEC) != 0) {
+	    git_safe_args(argv, &n, &alias) != 0) {
+		free(alias);
 		send_event(s, SPAWN_FAILED, m->job, 0, 0, n == 0 ? EINVAL :
 		    EAGAIN);
 		return;
 	}
-	git_safe_args(argv, &n);
-	if ((pid = fork()) < 0) {
-		e = errno;
+	if (pipe2(ep, O_CLOEXEC) != 0) {
+		free(alias);
+		send_event(s, SPAWN_FAILED, m->job, 0, 0, EAGAIN);
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		close(ep[0]);
+		child(s, argv, fds, m->timeout, ep[1]);
+	}
+	e = errno;
+	free(alias);	/* the child has its copy */
+	if (pid < 0) {
 		close(ep[0]);
 		close(ep[1]);
 		send_event(s, SPAWN_FAILED, m->job, 0, 0, e);
 		return;
-	}
-	if (pid == 0) {
-		close(ep[0]);
-		child(s, argv, fds, m->timeout, ep[1]);
 	}
 	close(ep[1]);
 	got = read(ep[0], &e, sizeof(e));

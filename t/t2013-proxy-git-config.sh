@@ -184,6 +184,24 @@ test_expect_success 'remote.origin.uploadpack and receivepack: git fetch, git pu
 	done
 '
 
+test_expect_success 'an alias in the configuration: git p is not a push, nor a program' '
+	test_when_finished "git -C root update-ref -d refs/heads/aliased; git -C root/origin.git update-ref -d refs/heads/aliased || :" &&
+	git -C root branch aliased &&
+	for f in $places
+	do
+		hostile $f alias.p "push origin aliased" &&
+		hostile $f alias.x "!$root/evil alias" &&
+		run g23 "[\"git\",\"p\"]" &&
+		resp g23 | jq -e ".result.exit != 0 and .audit" &&
+		run g24 "[\"git\",\"x\"]" &&
+		resp g24 | jq -e ".result.exit != 0" &&
+		! git -C root/origin.git rev-parse -q --verify refs/heads/aliased &&
+		! ran alias || return 1
+	done &&
+	run g25 "[\"git\",\"status\"]" &&
+	resp g25 | jq -e ".result.exit == 0"
+'
+
 test_expect_success 'refused: -c include.path, -c of a program key, --no-index, env -S' '
 	run g18 "[\"git\",\"-c\",\"include.path=$root/evil.cfg\",\"status\"]" &&
 	resp g18 | jq -e ".error.kind == \"command_denied\"" &&
