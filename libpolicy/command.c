@@ -156,6 +156,69 @@ env_splits(const char *const *argv, size_t argc)
 }
 
 /*
+ * Wrappers that hand a string to a shell: watch and parallel join or take
+ * their arguments as a shell's command line, and runuser hands what
+ * follows its user to that user's shell.  No rule can see what runs.
+ */
+static const char *const shell_wrappers[] = { "parallel", "runuser", "watch" };
+
+/* Wrappers whose -c (--command) takes a shell's command line. */
+static const char *const dash_c_wrappers[] = { "flock", "script" };
+
+static int
+named(const char *const *list, size_t n, const char *prog)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], prog) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Is there a -c, a cluster holding c, or --command in any abbreviation
+ * among the arguments?  Looked for everywhere: a wrapper of this kind
+ * would rather be refused than let a command string through.
+ */
+static int
+has_dash_c(const char *const *argv, size_t argc)
+{
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t n;
+
+		if (a[0] != '-' || a[1] == '\0')
+			continue;
+		if (a[1] != '-') {
+			if (strchr(a + 1, 'c') != NULL)
+				return 1;
+			continue;
+		}
+		n = strcspn(a + 2, "=");
+		if (n > 0 && n <= 7 && strncmp("command", a + 2, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Why a wrapper is refused rather than seen through, or NULL. */
+static const char *
+wrapper_refused(const char *prog, const char *const *argv, size_t argc)
+{
+	if (strcmp(prog, "env") == 0 && env_splits(argv, argc))
+		return "env -S (--split-string) is refused: the string it "
+		    "splits is a command line the rules cannot see";
+	if (named(shell_wrappers, sizeof(shell_wrappers) /
+	    sizeof(shell_wrappers[0]), prog))
+		return "watch, parallel and runuser are refused: they hand "
+		    "a string to a shell, which the rules cannot see";
+	if (named(dash_c_wrappers, sizeof(dash_c_wrappers) /
+	    sizeof(dash_c_wrappers[0]), prog) && has_dash_c(argv, argc))
+		return "flock -c and script -c are refused: their command is "
+		    "a string for a shell, which the rules cannot see";
+	return NULL;
+}
+
+/*
  * The capability a command exercises: git commit is git_commit, git push
  * is git_push, gh pr create (or its alias gh pr new) is create_pr, and
  * everything else is run_bash.  CAP_COUNT, with *why, for a command that
@@ -167,9 +230,8 @@ policy_classify_why(const char *const *argv, size_t argc, const char **why)
 	const char *prog = policy_program_name(argv[0]);
 	const char *refused;
 
-	if (strcmp(prog, "env") == 0 && env_splits(argv, argc)) {
-		*why = "env -S (--split-string) is refused: the string it "
-		    "splits is a command line the rules cannot see";
+	if ((refused = wrapper_refused(prog, argv, argc)) != NULL) {
+		*why = refused;
 		return CAP_COUNT;
 	}
 	if (strcmp(prog, "git") == 0) {

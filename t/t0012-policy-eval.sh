@@ -25,6 +25,13 @@ test_expect_success 'env -S is refused: its string is a command line' '
 	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}"
 '
 
+test_expect_success 'watch, and flock -c: a string for a shell is refused' '
+	decide local_dev "{\"op\":\"run\",\"args\":{\"argv\":[\"watch\",\"git push\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"watch, parallel and runuser are refused: they hand a string to a shell, which the rules cannot see\"}" &&
+	decide local_dev "{\"op\":\"run\",\"args\":{\"argv\":[\"flock\",\"lock\",\"-c\",\"sh -c id\"]}}" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"flock -c and script -c are refused: their command is a string for a shell, which the rules cannot see\"}"
+'
+
 test_expect_success 'git -c include, includeIf, program keys; --no-index: refused' '
 	why="git configuration that includes files or runs a program is refused on the command line" &&
 	for c in include.path=x includeIf.onbranch:main.path=x core.fsmonitor=./x \

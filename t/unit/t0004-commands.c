@@ -218,11 +218,16 @@ refused(void)
 		"git diff --ext-diff", "git log -p --textconv",
 		"git push --receive-pack=./x", "git push --rec=./x",
 		"git fetch --upload-pack ./x", "git push --exec=./x",
+		"watch git+push", "parallel git ::: push",
+		"runuser root -c git+push", "flock lock -c git+push",
+		"flock lock --command=git+push", "script -qc git+push",
+		"script --comm git+push /dev/null",
 	};
 	static const char *const fine[] = {
 		"env -u S git status", "env -uS git status", "env FOO=1 -S",
 		"env -C S git status", "git diff --no-ext-diff --no-textconv",
 		"git -c user.name=x status", "git log --exclude=x",
+		"flock lock make", "script -q log",
 	};
 	const char *argv[MAXARGS];
 	char buf[256];
@@ -247,6 +252,8 @@ refused(void)
 	run("restrictive", "git diff --no-index -- /dev/null .env",
 	    DENIED(COMMAND_DENIED));
 	run("codegen", "env -C d git push", DENIED(INSUFFICIENT_CAPABILITY));
+	run("local_dev", "timeout 9 flock x -c sh+-c+id",
+	    DENIED(COMMAND_DENIED));
 }
 
 static void
