@@ -133,10 +133,11 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	if (!json_is_integer(v) || json_integer_value(v) != 1)
 		return audit_errf(err, "v: expected 1");
 	v = json_object_get(o, "name");
-	if (!json_is_string(v) || json_string_length(v) > POD_NAME_MAX ||
-	    !audit_logid_valid(json_string_value(v), json_string_length(v)))
+	if (!json_is_string(v) || !audit_podname_valid(json_string_value(v),
+	    json_string_length(v)))
 		return audit_errf(err, "name: expected 1 to %d characters of "
-		    "[A-Za-z0-9._-]", POD_NAME_MAX);
+		    "[A-Za-z0-9._-], the first a letter or a digit",
+		    POD_NAME_MAX);
 	if (audit_fit(p->name, sizeof(p->name), err, "%s",
 	    json_string_value(v)) != 0)
 		return -1;
