@@ -124,8 +124,11 @@ test_expect_success 'a request for pod .., .x or -x: bad_request naming pod, at 
 	done
 '
 
-test_expect_success 'the client refuses a pod that is not a pod'"'"'s name before it signs' '
+test_expect_success 'the clients refuse a pod that is not a pod'"'"'s name before they sign' '
 	test_expect_code 2 ncall .. stat "{\"path\":\".\"}" >out 2>err &&
+	! test -s out &&
+	grep "not a pod.s name" err &&
+	test_expect_code 2 nucleus-authority ask -d auth -k agent.key -- -x run "{}" >out 2>err &&
 	! test -s out &&
 	grep "not a pod.s name" err
 '
