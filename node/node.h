@@ -93,11 +93,15 @@ int	 sandbox_release(struct sandbox *, int);
 #define GATE_LINE_MAX	(1024 * 1024)	/* bytes in a request line */
 #define GATE_ID_MAX	64		/* characters in a request id */
 #define GATE_SKEW	60		/* seconds, by default */
+#define GATE_TOKEN_AHEAD 7200	/* seconds: no pod takes a token whose exp
+				   is further ahead (the longest lifetime and
+				   skew a pod file allows, 3600 each) */
 
 struct gate {
 	const struct audit_keyring *keys;	/* with roles */
 	MDB_env	*env;		/* the seen (kid, nonce) pairs */
 	MDB_dbi	 nonces;
+	MDB_dbi	 tokens;	/* approval tokens forwarded: nonce -> exp */
 	int	 skew;
 	size_t	 line_max;
 	int	 dirty;		/* a pair committed, not yet synced */
@@ -149,6 +153,7 @@ struct gate_req {
 
 int	 gate_check(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
+void	 gate_prune(struct gate *, int64_t);
 void	 gate_req_free(struct gate_req *);
 
 /* A pod spec (podspec.c); each limit checked by crossing it in t4003. */

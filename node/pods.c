@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "serve.h"
-#include "nonces.h"
 
 struct pod *
 pods_find(const char *name)
@@ -315,10 +314,8 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	node_turned_away_record();
-	/* A pair older than the skew is refused by its ts anyway. */
 	if (++N->ticks % NODE_PRUNE_TICKS == 0)
-		(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -
-		    N->gate.skew - 1);
+		gate_prune(&N->gate, (int64_t)time(NULL));
 	for (int i = 0; i < N->nleftovers; )
 		if (cgroup_remove(&N->leftovers[i]) == 0)
 			N->leftovers[i] = N->leftovers[--N->nleftovers];
