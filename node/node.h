@@ -183,6 +183,10 @@ struct podspec {
 	struct limits lim;
 	long long timeout_s;
 	char	 work[POD_WORK_MAX + 1];	/* work.copy, or "" */
+	/* Not the spec's: the log id the node chose for this start of the
+	 * pod (pods.c), given to the proxy in its pod file; the only one
+	 * the node certifies. */
+	char	 log[AUDIT_LOGID_MAX + 1];
 };
 
 int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
@@ -221,7 +225,8 @@ struct local_pod {
 	char	 dir[LOCAL_PATH_MAX];
 	struct sandbox sb;
 	int	 chan;		/* the node's end of the pod's channel */
-	char	 log[AUDIT_LOGID_MAX + 1];	/* the pod's audit log */
+	char	 log[AUDIT_LOGID_MAX + 1];	/* the pod's audit log: the
+						   node's choice (spec.log) */
 	uint8_t	 pubkey[AUDIT_PK_LEN];		/* and the key it certified */
 };
 
