@@ -6,6 +6,8 @@
  * JSON with no unknown member, signed with the Ed25519 key its kid names
  * in the keyring (role "agent" or none), its ts within the skew of the
  * clock, and its (kid, nonce) pair never seen; the pair is kept in LMDB.
+ * A line whose signature holds spends its pair whatever the answer, so
+ * that a request refused now (the queue full, say) cannot pass later.
  * Every line, accepted or refused, is recorded before it is answered.
  */
 #define _GNU_SOURCE
@@ -93,7 +95,7 @@ envelope(struct areq *q)
 	return 0;
 }
 
-/* Who signed it (a key of agents), and may they ask, now, within skew. */
+/* Who signed it (a key of agents), now, within skew. */
 int
 agent_authenticate(struct areq *q, const struct audit_keyring *agents,
     int skew, int64_t now)
@@ -106,7 +108,16 @@ agent_authenticate(struct areq *q, const struct audit_keyring *agents,
 		return fail(q, q->env.error, q->env.why);
 	}
 	q->verified = 1;
-	if (k->role[0] != '\0' && strcmp(k->role, "agent") != 0)
+	if (audit_fit(q->role, sizeof(q->role), NULL, "%s", k->role) != 0)
+		return fail(q, "internal", "the key's role does not fit");
+	return 0;
+}
+
+/* May its signer ask: a key whose role is agent, or that has none. */
+int
+agent_role(struct areq *q)
+{
+	if (q->role[0] != '\0' && strcmp(q->role, "agent") != 0)
 		return fail(q, "forbidden", "only keys with the role agent "
 		    "may ask for approvals");
 	return 0;
@@ -217,19 +228,30 @@ agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 	job_queue(j);
 }
 
-/* Take (kid, nonce) in txn: -1, txn aborted, when seen or not stored. */
+/*
+ * Spend (kid, nonce), in a transaction of its own, committed before any
+ * other check can refuse the line: synced with the batch, before the
+ * answer (job.c).
+ */
 static int
-nonce_take(struct areq *q, MDB_txn *txn)
+nonce_spend(struct areq *q)
 {
 	struct audit_err e;
+	MDB_txn *txn;
 	int seen;
 
-	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce, q->env.ts,
-	    &e)) == 0)
-		return 0;
-	mdb_txn_abort(txn);
-	return seen > 0 ? fail(q, "replayed", "nonce: seen before from this "
-	    "kid") : fail(q, "internal", "the state cannot be written");
+	if (store_begin(A->store, &txn, 0, &e) != 0)
+		return fail(q, "internal", "the state cannot be written");
+	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce,
+	    q->env.ts, &e)) != 0) {
+		mdb_txn_abort(txn);
+		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
+		    "from this kid") : fail(q, "internal", "the state cannot "
+		    "be written");
+	}
+	if (store_commit(A->store, txn, &e) != 0)
+		return fail(q, "internal", "the state cannot be written");
+	return 0;
 }
 
 /*
@@ -290,7 +312,7 @@ new_record(const struct areq *q, uint64_t id, int64_t now,
 	return rec;
 }
 
-/* The nonce and the request, in one transaction: *id and *rec. */
+/* The request, in one transaction: *id and *rec. */
 static int
 new_store(struct areq *q, int64_t now, const struct rule *rule,
     uint64_t *id, json_t **rec)
@@ -300,8 +322,6 @@ new_store(struct areq *q, int64_t now, const struct rule *rule,
 
 	if (store_begin(A->store, &txn, 0, &e) != 0)
 		return fail(q, "internal", "the state cannot be written");
-	if (nonce_take(q, txn) != 0)
-		return -1;
 	if (store_next_id(A->store, txn, id, &e) != 0 ||
 	    (*rec = new_record(q, *id, now, rule)) == NULL) {
 		mdb_txn_abort(txn);
@@ -354,7 +374,7 @@ new_answer(struct lines_conn *c, struct areq *q, uint64_t id, json_t *rec,
 }
 
 /*
- * A new request: stored with the nonce in one transaction, auto-granted
+ * A new request: stored in one transaction, auto-granted
  * there when a rule names it, recorded, answered once durable.
  */
 static int
@@ -388,15 +408,10 @@ status(struct lines_conn *c, struct areq *q)
 	uint64_t id;
 
 	id = q->id;
-	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
-	if (nonce_take(q, txn) != 0)
-		return -1;
+	if (store_begin(A->store, &txn, 1, &e) != 0)
+		return fail(q, "internal", "the state cannot be read");
 	(void)store_get(A->store, txn, id, &rec);
-	if (store_commit(A->store, txn, &e) != 0) {
-		json_decref(rec);
-		return fail(q, "internal", "the state cannot be written");
-	}
+	mdb_txn_abort(txn);
 	if (rec == NULL)
 		return fail(q, "unknown_request", "no such request");
 	if (!json_equal(json_object_get(rec, "agent"), json_object_get(q->obj,
@@ -463,6 +478,8 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 	}
 	if ((rc = agent_parse(&q, line, len)) == 0 &&
 	    (rc = agent_authenticate(&q, &A->agents, A->skew, now)) == 0 &&
+	    (rc = nonce_spend(&q)) == 0 &&
+	    (rc = agent_role(&q)) == 0 &&
 	    (rc = agent_body(&q)) == 0)
 		rc = strcmp(q.type, "approval-request") == 0 ?
 		    new_request(c, &q, now) : status(c, &q);

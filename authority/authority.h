@@ -165,6 +165,7 @@ struct areq {
 	const char *type;	/* "approval-request" or "approval-status" */
 	json_t	*echo;		/* the nonce, echoed as the answer's id */
 	char	 kid[AUDIT_KID_MAX + 1];
+	char	 role[AUDIT_ROLE_MAX + 1];	/* its signer's, once verified */
 	char	 digest[AUDIT_HEX_LEN + 1];	/* of a request's args */
 	uint64_t id;		/* the request a status query names */
 	const char *kind;	/* why it is refused: an error kind */
@@ -175,6 +176,7 @@ struct areq {
 int	 agent_parse(struct areq *, const char *, size_t);
 int	 agent_authenticate(struct areq *, const struct audit_keyring *, int,
 	    int64_t);
+int	 agent_role(struct areq *);
 int	 agent_body(struct areq *);
 void	 areq_free(struct areq *);
 void	 agent_line(struct lines_conn *, const char *, size_t);

@@ -10,16 +10,21 @@
  *	sig		Ed25519 or HMAC-SHA-256 over the
  *			request's signing input			auth_failed
  *	ts		within the skew of the clock		replayed
+ *	nonce		(kid, nonce) never seen; kept in LMDB	replayed
  *	role		as ops.c's table says: admin: pod.create,
  *			pod.list (pod ""),
  *			pod.status, pod.stop; agent: a tool
  *			operation on a pod that names it	forbidden
  *	pod		one the node has			unknown_pod
- *	nonce		(kid, nonce) never seen; kept in LMDB	replayed
+ *	approval	a tool request's token: its nonce never
+ *			forwarded before; kept in LMDB		invalid_approval
  *
  * The role and the pod are checked only once the signature holds, so an
- * unsigned caller learns nothing of which pods exist.  The pair is
- * stored last, in a transaction the caller syncs before it acts.
+ * unsigned caller learns nothing of which pods exist.  A request whose
+ * signature holds spends its (kid, nonce) pair whatever the answer, so
+ * that a request refused now (no such pod yet) cannot pass later.  The
+ * pair's transaction is synced by the caller before it acts; a token's
+ * is synced here, before its request can be forwarded.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -118,14 +123,89 @@ allowed(const struct gate *g, struct gate_req *q, const char *role)
 	return 0;
 }
 
+/* The (kid, nonce) pair, stored: replayed when it was seen before. */
+static int
+spend_nonce(struct gate *g, struct gate_req *q)
+{
+	struct audit_err e;
+	MDB_txn *txn;
+	int seen;
+
+	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
+		return refuse(q, "internal", "the nonce store cannot be "
+		    "written");
+	if ((seen = replay_put(txn, g->nonces, q->kid, q->env.nonce,
+	    q->env.ts, &e)) != 0) {
+		mdb_txn_abort(txn);
+		return seen > 0 ? refuse(q, "replayed", "nonce: seen before "
+		    "from this kid") : refuse(q, "internal", "the nonce "
+		    "store cannot be written");
+	}
+	if (mdb_txn_commit(txn) != 0)
+		return refuse(q, "internal", "the nonce store cannot be "
+		    "written");
+	g->dirty = 1;
+	return 0;
+}
+
+/*
+ * A tool request's approval token, written to the node's ledger of
+ * tokens forwarded and synced, before its request can reach a pod: a
+ * token is used at most once on this node, whatever becomes of its pod
+ * (a pod re-created under the same name starts with a fresh proxy
+ * state).  Spent once forwarded, whether or not the pod then takes it.
+ * Its signature is the proxy's to check; the node keeps its nonce until
+ * its exp is past (gate_prune), and so refuses an exp beyond what any
+ * pod accepts, which would be kept for ever.
+ */
+static int
+spend_token(struct gate *g, struct gate_req *q, int64_t now)
+{
+	const json_t *t = json_object_get(q->obj, "approval"), *exp;
+	uint8_t nonce[AUDIT_NONCE_LEN];
+	const char *hex;
+	int64_t until;
+	MDB_val k = { sizeof(nonce), nonce }, v = { sizeof(until), &until };
+	MDB_txn *txn;
+	int rc;
+
+	if (t == NULL || q->node_op)
+		return 0;
+	hex = json_string_value(json_object_get(t, "nonce"));
+	if (hex == NULL || audit_unhex(nonce, sizeof(nonce), hex,
+	    strlen(hex)) != 0)
+		return refuse(q, "invalid_approval", "rule 7: the token has "
+		    "no valid nonce");
+	exp = json_object_get(t, "exp");
+	if (!json_is_integer(exp))
+		return refuse(q, "invalid_approval", "rule 6: the token has "
+		    "no iat or exp");
+	if ((until = json_integer_value(exp)) > now + GATE_TOKEN_AHEAD)
+		return refuse(q, "invalid_approval", "rule 6: the token lives "
+		    "longer than allowed");
+	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
+		return refuse(q, "internal", "the token ledger cannot be "
+		    "written");
+	if ((rc = mdb_put(txn, g->tokens, &k, &v, MDB_NOOVERWRITE)) != 0) {
+		mdb_txn_abort(txn);
+		return rc == MDB_KEYEXIST ? refuse(q, "invalid_approval",
+		    "rule 7: the token was already used on this node") :
+		    refuse(q, "internal", "the token ledger cannot be "
+		    "written");
+	}
+	/* Synced now, not with the batch: durable before it is sent. */
+	if (mdb_txn_commit(txn) != 0 || mdb_env_sync(g->env, 1) != 0)
+		return refuse(q, "internal", "the token ledger cannot be "
+		    "synced");
+	return 0;
+}
+
 int
 gate_check(struct gate *g, const char *line, size_t len, int64_t now,
     struct gate_req *q)
 {
 	const struct audit_pubkey *key;
 	struct audit_err e;
-	MDB_txn *txn;
-	int seen;
 
 	memset(q, 0, sizeof(*q));
 	if (len > g->line_max)
@@ -143,25 +223,25 @@ gate_check(struct gate *g, const char *line, size_t len, int64_t now,
 		return refuse(q, q->env.error, q->env.why);
 	}
 	q->verified = 1;
+	if (spend_nonce(g, q) != 0)
+		return -1;
 	if (audit_fit(q->role, sizeof(q->role), NULL, "%s", key->role) != 0)
 		return refuse(q, "internal", "the key's role does not fit");
 	if (allowed(g, q, key->role) != 0)
 		return -1;
-	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
-		return refuse(q, "internal", "the nonce store cannot be "
-		    "written");
-	if ((seen = replay_put(txn, g->nonces, q->kid, q->env.nonce,
-	    q->env.ts, &e)) != 0) {
-		mdb_txn_abort(txn);
-		return seen > 0 ? refuse(q, "replayed", "nonce: seen before "
-		    "from this kid") : refuse(q, "internal", "the nonce "
-		    "store cannot be written");
-	}
-	if (mdb_txn_commit(txn) != 0)
-		return refuse(q, "internal", "the nonce store cannot be "
-		    "written");
-	g->dirty = 1;
-	return 0;
+	return spend_token(g, q, now);
+}
+
+/*
+ * Forget what no check needs: pairs older than the skew (refused by
+ * their ts anyway), tokens past their exp by more than the skew (a pod
+ * refuses them as expired).
+ */
+void
+gate_prune(struct gate *g, int64_t now)
+{
+	(void)replay_prune(g->env, g->nonces, now - g->skew - 1);
+	(void)replay_prune(g->env, g->tokens, now - g->skew);
 }
 
 void

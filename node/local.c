@@ -14,7 +14,10 @@
  * its standard output with the key and its log's id, and waits on its
  * standard input for the node's key-cert, which the node signs with its
  * own key; so the pod's log verifies with the node's key alone.  Then
- * it serves the node on descriptor 3, the pod's one channel.
+ * it serves the node on descriptor 3, the pod's one channel.  The log's
+ * id is the node's choice, in the pod file; a hello naming another is
+ * refused and nothing is certified: a proxy hostile from its start
+ * gets no key-cert under another pod's log id.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,6 +68,8 @@ local_pod_file(const struct podspec *spec, uid_t run_uid, gid_t run_gid,
 	    "pod", spec->name, "policy", spec->policy, "root", "/work",
 	    "state", "/var/lib/nucleus", "trust", "/etc/nucleus/trust",
 	    "path", "/usr/bin", "/bin");
+	if (o != NULL && spec->log[0] != '\0')
+		json_object_set_new(o, "log", json_string(spec->log));
 	if (o != NULL && run_uid != 0)
 		json_object_set_new(o, "run_as", json_pack("{s:I, s:I}",
 		    "uid", (json_int_t)run_uid, "gid", (json_int_t)run_gid));
@@ -120,9 +125,9 @@ read_line_within(int fd, char *buf, size_t sz, int ms)
 }
 
 /*
- * The proxy's hello (a line, without its newline): its log and key.
- * Fills pod->log and pod->pubkey, and cert with the key-cert line the
- * node signs for them.
+ * The proxy's hello (a line, without its newline): its log and key.  Its
+ * log must be pod->log, the node's choice.  Fills pod->pubkey, and cert
+ * with the key-cert line the node signs for them.
  */
 int
 local_hello(struct local_pod *pod, const struct local_env *env,
@@ -146,9 +151,13 @@ local_hello(struct local_pod *pod, const struct local_env *env,
 		audit_errf(err, "the proxy's hello is not one");
 		goto out;
 	}
-	if (audit_fit(pod->log, sizeof(pod->log), err, "%s",
-	    json_string_value(json_object_get(h, "log"))) != 0)
+	if (pod->log[0] == '\0' || strcmp(json_string_value(json_object_get(h,
+	    "log")), pod->log) != 0) {
+		audit_errf(err, "the proxy's hello names log %s, not the one "
+		    "the node chose (%s): no key-cert is made for it",
+		    json_string_value(json_object_get(h, "log")), pod->log);
 		goto out;
+	}
 	if ((cert = audit_key_cert(env->node_key, pod->log, pod->pubkey,
 	    (int64_t)time(NULL), err)) == NULL ||
 	    cjson_encode(cert, b, err) != 0 || audit_buf_add(b, "\n", 1) != 0)
@@ -269,6 +278,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	    spec->name) != 0 ||
 	    audit_fit(pod->cgroup, sizeof(pod->cgroup), err, "%s.%08x",
 	    spec->name, (unsigned)randombytes_random()) != 0 ||
+	    audit_fit(pod->log, sizeof(pod->log), err, "%s", spec->log) != 0 ||
 	    audit_fit(pod->dir, sizeof(pod->dir), err, "%s", dir) != 0 ||
 	    audit_fit(conf, sizeof(conf), err, "%s/conf", dir) != 0)
 		return -1;

@@ -93,11 +93,15 @@ int	 sandbox_release(struct sandbox *, int);
 #define GATE_LINE_MAX	(1024 * 1024)	/* bytes in a request line */
 #define GATE_ID_MAX	64		/* characters in a request id */
 #define GATE_SKEW	60		/* seconds, by default */
+#define GATE_TOKEN_AHEAD 7200	/* seconds: no pod takes a token whose exp
+				   is further ahead (the longest lifetime and
+				   skew a pod file allows, 3600 each) */
 
 struct gate {
 	const struct audit_keyring *keys;	/* with roles */
 	MDB_env	*env;		/* the seen (kid, nonce) pairs */
 	MDB_dbi	 nonces;
+	MDB_dbi	 tokens;	/* approval tokens forwarded: nonce -> exp */
 	int	 skew;
 	size_t	 line_max;
 	int	 dirty;		/* a pair committed, not yet synced */
@@ -149,6 +153,7 @@ struct gate_req {
 
 int	 gate_check(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
+void	 gate_prune(struct gate *, int64_t);
 void	 gate_req_free(struct gate_req *);
 
 /* A pod spec (podspec.c); each limit checked by crossing it in t4003. */
@@ -178,6 +183,10 @@ struct podspec {
 	struct limits lim;
 	long long timeout_s;
 	char	 work[POD_WORK_MAX + 1];	/* work.copy, or "" */
+	/* Not the spec's: the log id the node chose for this start of the
+	 * pod (pods.c), given to the proxy in its pod file; the only one
+	 * the node certifies. */
+	char	 log[AUDIT_LOGID_MAX + 1];
 };
 
 int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
@@ -216,7 +225,8 @@ struct local_pod {
 	char	 dir[LOCAL_PATH_MAX];
 	struct sandbox sb;
 	int	 chan;		/* the node's end of the pod's channel */
-	char	 log[AUDIT_LOGID_MAX + 1];	/* the pod's audit log */
+	char	 log[AUDIT_LOGID_MAX + 1];	/* the pod's audit log: the
+						   node's choice (spec.log) */
 	uint8_t	 pubkey[AUDIT_PK_LEN];		/* and the key it certified */
 };
 

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "serve.h"
-#include "nonces.h"
 
 struct pod *
 pods_find(const char *name)
@@ -182,6 +181,23 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
 	node_record(c, ev, node_ok(id, pod_summary(p)));
 }
 
+/*
+ * The log id of this start of the pod: its name, the time and 64 random
+ * bits, never one an earlier pod had.  The node chooses it so that a
+ * proxy cannot: it certifies a key for this id only (local_hello).
+ */
+static int
+pods_log_id(struct podspec *spec, struct audit_err *err)
+{
+	uint8_t r[8];
+	char hex[2 * sizeof(r) + 1];
+
+	randombytes_buf(r, sizeof(r));
+	audit_hex(hex, r, sizeof(r));
+	return audit_fit(spec->log, sizeof(spec->log), err, "%s.%lld.%s",
+	    spec->name, (long long)time(NULL), hex);
+}
+
 /* pod.create: a local pod started and up; a VM's start begun. */
 void
 pods_create(struct lines_conn *c, struct gate_req *q)
@@ -217,7 +233,7 @@ pods_create(struct lines_conn *c, struct gate_req *q)
 	}
 	p->spec_obj = json_incref(json_object_get(q->obj, "args"));
 	if (audit_fit(dir, sizeof(dir), &e, "%s/%s", N->pods_dir,
-	    p->spec.name) != 0) {
+	    p->spec.name) != 0 || pods_log_id(&p->spec, &e) != 0) {
 		pods_refuse(c, q->kid, q->id, p->spec.name, "internal", e.msg);
 		json_decref(p->spec_obj);
 		podspec_free(&p->spec);
@@ -315,10 +331,8 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	node_turned_away_record();
-	/* A pair older than the skew is refused by its ts anyway. */
 	if (++N->ticks % NODE_PRUNE_TICKS == 0)
-		(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -
-		    N->gate.skew - 1);
+		gate_prune(&N->gate, (int64_t)time(NULL));
 	for (int i = 0; i < N->nleftovers; )
 		if (cgroup_remove(&N->leftovers[i]) == 0)
 			N->leftovers[i] = N->leftovers[--N->nleftovers];

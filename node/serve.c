@@ -18,7 +18,6 @@
 
 #include "serve.h"
 #include "statedb.h"
-#include "nonces.h"
 
 #define EXIT_ERR	2
 
@@ -296,14 +295,18 @@ serve_drivers(const struct serve_opts *o)
 	return 0;
 }
 
-/* LMDB's state (the seen nonces, the pods), the gate, the node's log. */
+/*
+ * LMDB's state (the seen nonces, the approval tokens forwarded, the
+ * pods), the gate, the node's log.
+ */
 static int
 serve_state(const char *dir)
 {
 	char log_id[AUDIT_LOGID_MAX + 1];
 	struct audit_err e;
 	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
-	    { "pods", &N->pods_dbi }, { NULL, NULL } };
+	    { "tokens", &N->gate.tokens }, { "pods", &N->pods_dbi },
+	    { NULL, NULL } };
 
 	if (statedb_open(&N->env, node_path(dir, "state.mdb"), NODE_STATE_MAP,
 	    dbis, &e) != 0) {
@@ -390,8 +393,7 @@ serve_start(void)
 		return 2;
 	}
 	podstate_recover();
-	(void)replay_prune(N->env, N->gate.nonces, (int64_t)time(NULL) -
-	    N->gate.skew - 1);
+	gate_prune(&N->gate, (int64_t)time(NULL));
 	return 0;
 }
 

@@ -24,8 +24,10 @@
 				   command timeout it was asked for */
 #define NODE_FWD_DEADLINE_MAX 3600
 #define NODE_STATE_MAP	(1024UL * 1024 * 1024)	/* bytes of state.mdb at
-				   most: nonces within the skew, the pods */
-#define NODE_PRUNE_TICKS 60	/* seen nonces are pruned once a minute */
+				   most: nonces within the skew, tokens
+				   until their exp, the pods */
+#define NODE_PRUNE_TICKS 60	/* seen nonces and spent tokens are pruned
+				   once a minute */
 #define POD_OUTBUF_MAX	(16 * 1024 * 1024)	/* bytes of requests waiting for
 				   a pod that does not read them */
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */

@@ -202,6 +202,8 @@ vmstart_begin(struct lines_conn *c, struct gate_req *q, struct pod *p,
 		free(p);
 		return;
 	}
+	/* The one log its hello may name (local_hello). */
+	memcpy(p->lp.log, p->spec.log, sizeof(p->lp.log));
 	p->starting = 1;
 	p->creator = c;
 	lines_hold(c);

@@ -296,6 +296,28 @@ load_pod(struct config *c, json_t *v, struct audit_err *err)
 	return 0;
 }
 
+/*
+ * log: the audit log's id, as the node chose it (nucleus-node(8)); a
+ * name of this pod's logs, <pod>.<something>, so that the budget spent
+ * under it is found again (main.c).
+ */
+static int
+load_log(struct config *c, json_t *v, struct audit_err *err)
+{
+	size_t n = strlen(c->pod);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
+	    json_string_length(v)) || json_string_length(v) <= n + 1 ||
+	    strncmp(json_string_value(v), c->pod, n) != 0 ||
+	    json_string_value(v)[n] != '.')
+		return bad(err, "log", "expected the pod's id, a dot, and "
+		    "more of A-Z a-z 0-9 . _ -");
+	return audit_fit(c->log, sizeof(c->log), err, "%s",
+	    json_string_value(v));
+}
+
 /* root, state and trust: required, and made absolute. */
 static int
 required_paths(struct config *c, struct audit_err *err)
@@ -316,7 +338,7 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 {
 	static const char *const names[] = { "v", "pod", "policy", "root",
 	    "state", "trust", "path", "env", "run_as", "egress", "skew",
-	    "token_lifetime_max", "limits", "costs", NULL };
+	    "token_lifetime_max", "limits", "costs", "log", NULL };
 	json_t *v;
 	long long n;
 
@@ -328,7 +350,8 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 	n = 1;
 	if (get_int(o, "", "v", 1, 1, &n, err) != 0)
 		return -1;
-	if (load_pod(c, json_object_get(o, "pod"), err) != 0)
+	if (load_pod(c, json_object_get(o, "pod"), err) != 0 ||
+	    load_log(c, json_object_get(o, "log"), err) != 0)
 		return -1;
 	if ((v = json_object_get(o, "policy")) == NULL) {
 		bad(err, "policy", "required");

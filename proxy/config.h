@@ -56,6 +56,8 @@ struct costs {
 struct config {
 	const char *podfile;
 	char	 pod[AUDIT_LOGID_MAX + 1];
+	char	 log[AUDIT_LOGID_MAX + 1];	/* its audit log's id, or "":
+						   one made at start */
 	struct policy policy;
 	char	*root;		/* the work root, absolute */
 	char	*state;		/* the state directory */

@@ -120,11 +120,18 @@ options(int argc, char **argv, struct config *c)
 		    "alone");
 }
 
-/* A log id for this boot: the pod, the time, and a little chance. */
+/*
+ * A log id for this boot: the node's choice, from the pod file; or, run
+ * alone, the pod, the time, and a little chance.
+ */
 static int
 make_log_id(struct proxy *p, struct audit_err *err)
 {
 	uint8_t r[2];
+
+	if (p->cfg.log[0] != '\0')
+		return audit_fit(p->log_id, sizeof(p->log_id), err, "%s",
+		    p->cfg.log);
 
 	randombytes_buf(r, sizeof(r));
 	return audit_fit(p->log_id, sizeof(p->log_id), err, "%s.%lld.%02x%02x",

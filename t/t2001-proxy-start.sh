@@ -109,6 +109,21 @@ test_expect_success VSOCK '-v: the proxy listens on a vsock port' '
 	proxy_stop
 '
 
+test_expect_success 'a pod file that names its log: the log has that id; one not of the pod is refused' '
+	sed "s/\"v\": 1,/\"v\": 1, \"log\": \"p-0001.7.chosen\",/" pod.json >named.json &&
+	nucleus-proxy -n -p named.json &&
+	sed "s/\"v\": 1,/\"v\": 1, \"log\": \"p-0002.7.chosen\",/" pod.json >other.json &&
+	test_expect_code 1 nucleus-proxy -n -p other.json 2>err &&
+	grep "other.json: log: expected the pod" err &&
+	sed "s/\"v\": 1,/\"v\": 1, \"log\": \"p-0001.\",/" pod.json >short.json &&
+	test_expect_code 1 nucleus-proxy -n -p short.json 2>err &&
+	grep "short.json: log: expected the pod" err &&
+	proxy_start -p named.json &&
+	proxy_stop &&
+	test -s state/audit/p-0001.7.chosen.log &&
+	head -n 1 state/audit/p-0001.7.chosen.log | jq -e ".log == \"p-0001.7.chosen\""
+'
+
 test_expect_success '-C: the node certifies the pod key at start' '
 	audit-tool keygen node-9 node.secret >node.keyring &&
 	mkfifo to from &&

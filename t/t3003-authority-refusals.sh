@@ -81,6 +81,13 @@ test_expect_success 'a key whose role is not agent: forbidden (after its signatu
 	jq -e ".agent == \"node-1\"" rec
 '
 
+test_expect_success 'a line refused after its signature verified has spent its nonce: the same line again is replayed' '
+	refused l12 replayed "nonce: seen before" &&
+	areq agent-7 "p 1" run "$push" | asign agent.key >l12b &&
+	refused l12b bad_request &&
+	refused l12b replayed "nonce: seen before"
+'
+
 test_expect_success 'ts beyond the skew, past or future: replayed' '
 	areq agent-7 p-0001 run "$push" $(($(date +%s) - 61)) | asign agent.key >l13 &&
 	refused l13 replayed "clock" &&
@@ -147,7 +154,7 @@ test_expect_success 'the daemon kept serving and the log verifies, every refusal
 	authority_alive &&
 	areq agent-7 p-0001 run "$push" | asign agent.key | asend >out &&
 	jq -e ".ok" out &&
-	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 27 &&
+	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 30 &&
 	auth_verify
 '
 

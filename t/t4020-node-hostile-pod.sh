@@ -64,6 +64,25 @@ test_expect_success 'a line over 80 MiB: the pod is stopped, the node holds none
 	jq -e .ok out
 '
 
+# liar LOG: a pod p-liar whose "proxy" says hello naming LOG.  It is
+# refused, the refusal recorded, and the node sends it no key-cert (the
+# liar would say so on its standard error, which is proxy.err).
+liar() {
+	echo "hello p-liar $1" >"$(cat tamperdir)/pod-tamper.conf" &&
+	test_expect_code 2 pod_create p-liar >out &&
+	jq -e ".error.kind == \"internal\" and (.error.message | test(\"names log $1, not the one the node chose\"))" out &&
+	jq -s -e "[.[] | select(.event == \"pod.refused\" and .pod == \"p-liar\")] | last | .message | test(\"no key-cert\")" n/audit.log &&
+	! grep -q "key-cert: " n/pods/p-liar/proxy.err
+}
+
+test_expect_success 'a hello naming another pod'"'"'s log id: refused, recorded, no key-cert made for it' '
+	nucleus-node pod -j -k admin.key -l n/node.sock status p-ok >out &&
+	victim=$(jq -r .result.log out) &&
+	test -n "$victim" &&
+	liar "$victim" &&
+	liar p-liar.1.0000
+'
+
 test_expect_success 'the node itself is unharmed; its log verifies' '
 	node_stop &&
 	nucleus-audit-verify -q -k node.pub n/audit.log &&

@@ -53,6 +53,15 @@ test_expect_success 'a channel closed before the hello: refused as internal' '
 	jq -r .error.message create-$pod-close.out | grep "closed its channel before its hello"
 '
 
+test_expect_success 'a hello naming a log the node did not choose: refused as internal, nothing certified' '
+	test_expect_code 2 create liar &&
+	jq -e ".error.kind == \"internal\"" create-$pod-liar.out &&
+	jq -r .error.message create-$pod-liar.out | grep "names log $pod-liar.1.0000, not the one the node chose" &&
+	node_wait_event ".event == \"pod.refused\" and .pod == \"$pod-liar\"" &&
+	! pgrep -f "n/pods/$pod-liar/" >/dev/null &&
+	! grep -q "key-cert" n/pods/$pod-liar/vmm.err
+'
+
 test_expect_success 'pod.stop while a pod starts: stopping; its creator is answered internal' '
 	{ test_expect_code 2 create stopped & } &&
 	creator=$! &&

@@ -78,7 +78,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (q.type == NULL || q.echo == NULL)
 		abort();	/* a good envelope has both */
-	if (agent_authenticate(&q, &A->agents, A->skew, NOW) != 0)
+	if (agent_authenticate(&q, &A->agents, A->skew, NOW) != 0 ||
+	    agent_role(&q) != 0)
 		refused(&q);
 	else if (!q.verified)
 		abort();

@@ -68,10 +68,11 @@ setup(void)
 	    audit_keyring_parse(&keys, ring, sizeof(ring) - 1, 1, &e) != 0 ||
 	    mdb_env_create(&g.env) != 0 ||
 	    mdb_env_set_mapsize(g.env, 64UL << 20) != 0 ||
-	    mdb_env_set_maxdbs(g.env, 2) != 0 ||
+	    mdb_env_set_maxdbs(g.env, 3) != 0 ||
 	    mdb_env_open(g.env, dir, MDB_NOSYNC, 0600) != 0 ||
 	    mdb_txn_begin(g.env, NULL, 0, &txn) != 0 ||
 	    mdb_dbi_open(txn, "nonces", MDB_CREATE, &g.nonces) != 0 ||
+	    mdb_dbi_open(txn, "tokens", MDB_CREATE, &g.tokens) != 0 ||
 	    mdb_txn_commit(txn) != 0)
 		abort();
 	atexit(remove_store);

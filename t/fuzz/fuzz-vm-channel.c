@@ -24,7 +24,9 @@ static void
 hello(const char *line)
 {
 	struct local_env env = { .node_key = node_key };
-	struct local_pod pod = { .name = "p-0001" };
+	/* The log the node chose: the seed's hello names it. */
+	struct local_pod pod = { .name = "p-0001",
+	    .log = "p-0001.1795971232.2ee7" };
 	struct audit_buf cert = { 0 };
 	struct audit_err e;
 	json_t *c, *h;

@@ -8,6 +8,9 @@
  *
  *	...-long...	sends more than a hello may be, with no newline
  *	...-close...	closes the connection at once
+ *	...-liar...	says hello for its pod naming a log the node did
+ *			not choose, and says "fake-vmm: key-cert" on its
+ *			standard error should the node answer
  *	anything else	says nothing, ever
  *
  * Then it waits to be killed.
@@ -19,6 +22,32 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+/* The hello of a guest hostile from its start: its pod, another log. */
+static void
+liar(int c, const char *path)
+{
+	const char *pod = strstr(path, "/pods/"), *end;
+	char name[80], line[512], buf[64];
+	int n;
+
+	if (pod == NULL)
+		errx(2, "%s: no pod in the path", path);
+	pod += 6;
+	end = strchrnul(pod, '/');
+	if ((size_t)(end - pod) >= sizeof(name))
+		errx(2, "%s: a pod name too long", path);
+	memcpy(name, pod, (size_t)(end - pod));
+	name[end - pod] = '\0';
+	n = snprintf(line, sizeof(line), "{\"type\":\"hello\",\"v\":1,"
+	    "\"pod\":\"%s\",\"log\":\"%s.1.0000\",\"pubkey\":"
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}\n", name,
+	    name);
+	if (write(c, line, (size_t)n) != n)
+		err(2, "write");
+	if (read(c, buf, sizeof(buf)) > 0)
+		fprintf(stderr, "fake-vmm: key-cert\n");
+}
 
 int
 main(int argc, char **argv)
@@ -49,6 +78,8 @@ main(int argc, char **argv)
 			err(2, "write");
 	} else if (strstr(sa.sun_path, "-close") != NULL)
 		close(c);
+	else if (strstr(sa.sun_path, "-liar") != NULL)
+		liar(c, sa.sun_path);
 	for (;;)
 		pause();
 }

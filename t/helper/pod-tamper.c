@@ -12,6 +12,10 @@
  *	early		each answer sent ahead of the audit lines before it
  *	junk		a line that is not JSON, after the third audit line
  *	overlong	a line of 80 MiB and one byte, after the third
+ *	hello POD LOG	no proxy at all: a hello of its own for pod POD
+ *			naming log LOG, then on standard error "pod-tamper:
+ *			key-cert: " and the line the node answered with, or
+ *			"pod-tamper: no key-cert"
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -26,7 +30,7 @@
 #define NODE_FD		3
 #define OVERLONG	(80 * 1024 * 1024 + 1)
 
-static char mode[32], proxy[4096];
+static char mode[32], proxy[4096], hello_pod[80], hello_log[160];
 static int audit_seen;
 
 /* The bound directory that holds pod-tamper.conf. */
@@ -51,6 +55,9 @@ configure(void)
 			continue;
 		if (fscanf(c, "%31s", mode) != 1)
 			errx(2, "%s: no mode", path);
+		if (strcmp(mode, "hello") == 0 && fscanf(c, "%79s %159s",
+		    hello_pod, hello_log) != 2)
+			errx(2, "%s: hello POD LOG", path);
 		fclose(c);
 		snprintf(proxy, sizeof(proxy), "%s/nucleus-proxy", mp);
 		fclose(f);
@@ -117,6 +124,29 @@ line_out(const char *p, size_t n)
 	}
 }
 
+/* A proxy hostile from its start: its hello names the log it likes. */
+static int
+hello(void)
+{
+	struct pollfd p = { 0, POLLIN, 0 };
+	char line[8192];
+	ssize_t n = 0;
+
+	/* Any 32 bytes make a key the node would certify. */
+	printf("{\"type\":\"hello\",\"v\":1,\"pod\":\"%s\",\"log\":\"%s\","
+	    "\"pubkey\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}\n",
+	    hello_pod, hello_log);
+	fflush(stdout);
+	if (poll(&p, 1, 5000) == 1)
+		n = read(0, line, sizeof(line) - 1);
+	if (n > 0) {
+		line[n] = '\0';
+		fprintf(stderr, "pod-tamper: key-cert: %s", line);
+	} else
+		fprintf(stderr, "pod-tamper: no key-cert\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -129,6 +159,8 @@ main(int argc, char **argv)
 
 	(void)argc;
 	configure();
+	if (strcmp(mode, "hello") == 0)
+		return hello();
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		err(2, "socketpair");
 	switch (fork()) {

@@ -1,7 +1,8 @@
 /*
  * The node's gate: the request vectors, and each check of formats
  * section 4 failing in turn with its error kind, replays across a
- * reopened store too.
+ * reopened store too; a refused request's nonce spent all the same; an
+ * approval token forwarded once only, across a reopened store too.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -21,12 +22,14 @@ static struct audit_keyring ring;
 static struct gate g;
 static MDB_env *env;
 static struct audit_seckey *agent, *admin, *node, *intruder;
+static int late;	/* p-late exists */
 
 static int
 pod_exists(void *arg, const char *pod)
 {
 	(void)arg;
-	return strcmp(pod, "p-0001") == 0 || strcmp(pod, "p-other") == 0;
+	return strcmp(pod, "p-0001") == 0 || strcmp(pod, "p-other") == 0 ||
+	    (late && strcmp(pod, "p-late") == 0);
 }
 
 /* p-0001 names agent-7 and agent-hmac; p-other names nobody. */
@@ -35,8 +38,8 @@ may_call(void *arg, const char *pod, const char *kid)
 {
 	if (!pod_exists(arg, pod))
 		return -1;
-	return strcmp(pod, "p-0001") == 0 && (strcmp(kid, "agent-7") == 0 ||
-	    strcmp(kid, "agent-hmac") == 0);
+	return (strcmp(pod, "p-0001") == 0 || strcmp(pod, "p-late") == 0) &&
+	    (strcmp(kid, "agent-7") == 0 || strcmp(kid, "agent-hmac") == 0);
 }
 
 static void
@@ -44,10 +47,11 @@ open_store(void)
 {
 	MDB_txn *txn;
 
-	if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 2) != 0 ||
+	if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 3) != 0 ||
 	    mdb_env_open(env, dir, 0, 0600) != 0 ||
 	    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
 	    mdb_dbi_open(txn, "nonces", MDB_CREATE, &g.nonces) != 0 ||
+	    mdb_dbi_open(txn, "tokens", MDB_CREATE, &g.tokens) != 0 ||
 	    mdb_txn_commit(txn) != 0) {
 		printf("Bail out! cannot open LMDB in %s\n", dir);
 		exit(1);
@@ -78,9 +82,10 @@ key_of(const char *name, const char *kid)
 	return sk;
 }
 
-/* A signed request line, as a fresh string. */
+/* A signed request line carrying token (when not NULL), fresh. */
 static char *
-req(struct audit_seckey *k, const char *pod, const char *op, long long ts)
+req_token(struct audit_seckey *k, const char *pod, const char *op,
+    long long ts, const json_t *token)
 {
 	static unsigned serial;
 	struct audit_err e;
@@ -92,10 +97,18 @@ req(struct audit_seckey *k, const char *pod, const char *op, long long ts)
 	o = json_pack("{s:s, s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:{}}", "type",
 	    "request", "v", 1, "id", "q", "kid", k->kid, "ts", (json_int_t)ts,
 	    "nonce", nonce, "pod", pod, "op", op, "args");
+	if (token != NULL)
+		json_object_set(o, "approval", (json_t *)token);
 	audit_sign(o, "request", k, &e);
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
+}
+
+static char *
+req(struct audit_seckey *k, const char *pod, const char *op, long long ts)
+{
+	return req_token(k, pod, op, ts, NULL);
 }
 
 /* The kind a line gets at time now: "ok" or the error kind. */
@@ -177,6 +190,81 @@ table(void)
 	    "a tool operation is an agent's, forwarded to its pod");
 	ok(node_op_find("pod.nope") == NULL && node_op_find("") == NULL &&
 	    node_op_find("pod.") == NULL, "an unknown operation has no entry");
+}
+
+/*
+ * A signed request refused after its signature held spends its nonce:
+ * refused as unknown_pod, it is a replay once the pod exists.
+ */
+static void
+refused_spent(void)
+{
+	char *line = req(agent, "p-late", "read", VTS);
+
+	expect(line, VTS, "unknown_pod", "an agent calling a pod not yet "
+	    "made");
+	late = 1;
+	expect(line, VTS, "replayed", "the same line once the pod exists");
+	late = 0;
+	free(line);
+	line = req(agent, "p-other", "read", VTS);
+	expect(line, VTS, "forbidden", "a pod that does not name the agent");
+	expect(line, VTS, "replayed", "the same line again");
+	free(line);
+}
+
+/* A token as the gate reads it: its nonce and exp (the proxy checks the
+ * rest). */
+static json_t *
+token(const char *nonce, long long exp)
+{
+	return json_pack("{s:s, s:s, s:I}", "type", "approval", "nonce",
+	    nonce, "exp", (json_int_t)exp);
+}
+
+static void
+expect_token(const json_t *t, const char *pod, const char *op,
+    long long now, const char *want, const char *what)
+{
+	char *line = req_token(pod[0] == '\0' ? admin : agent, pod, op, now, t);
+
+	expect(line, now, want, what);
+	free(line);
+}
+
+/* A token goes to a pod once only, whichever request carries it. */
+static void
+tokens(void)
+{
+	json_t *t = token("0123456789abcdef0123456789abcdef", VTS + 120);
+	json_t *far = token("00000000000000000000000000000001", VTS +
+	    GATE_TOKEN_AHEAD + 1);
+	json_t *bad = token("not hex", VTS + 120);
+
+	expect_token(t, "p-none", "run", VTS, "unknown_pod", "a token for "
+	    "no pod: not forwarded");
+	expect_token(t, "", "pod.list", VTS, "ok", "a token on a node "
+	    "operation: not forwarded");
+	expect_token(t, "p-0001", "run", VTS, "ok", "a token forwarded");
+	expect_token(t, "p-0001", "run", VTS, "invalid_approval", "the same "
+	    "token in another request");
+	mdb_env_close(env);
+	open_store();
+	expect_token(t, "p-0001", "run", VTS + 1, "invalid_approval", "the "
+	    "same token after the store is reopened, as after a restart");
+	gate_prune(&g, VTS + 120 + GATE_SKEW);
+	expect_token(t, "p-0001", "run", VTS + 2, "invalid_approval", "kept "
+	    "until its exp is past by more than the skew");
+	expect_token(far, "p-0001", "run", VTS, "invalid_approval", "a token "
+	    "whose exp is further than any pod accepts");
+	expect_token(bad, "p-0001", "run", VTS, "invalid_approval", "a token "
+	    "without a nonce");
+	gate_prune(&g, VTS + 120 + GATE_SKEW + 1);
+	expect_token(t, "p-0001", "run", VTS + 3, "ok", "forgotten once its "
+	    "exp is past by more than the skew (a pod refuses it expired)");
+	json_decref(t);
+	json_decref(far);
+	json_decref(bad);
 }
 
 int
@@ -303,6 +391,8 @@ main(void)
 	expect(big, VTS, "too_large", "one byte over the limit");
 	free(big);
 
+	refused_spent();
+	tokens();
 	ok(g.dirty, "the accepted pairs wait for the caller's sync");
 	mdb_env_close(env);
 	audit_keyring_free(&ring);

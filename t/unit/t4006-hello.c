@@ -1,8 +1,8 @@
 /*
  * The guest proxy's hello, the first thing the node takes from a pod:
- * a key-cert is signed only for a hello of this pod, with a log id that
- * can be a file name of the host copy (never a path, never cut short)
- * and a 32-byte key; it names exactly those.
+ * a key-cert is signed only for a hello of this pod, naming the log id
+ * the node chose (a file name of the host copy: never a path, never cut
+ * short), and a 32-byte key; it names exactly those.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +13,8 @@
 static struct audit_seckey *key;
 
 static const char *const pk = "024w4I/I9l4jVgxV6b2N/tyzvE9C+qyqICu4JiO/T1A=";
+
+static const char *chosen;	/* the log id the node chose */
 
 /* local_hello on a hello of pod, log and pubkey: 0, the cert in cert. */
 static int
@@ -28,6 +30,7 @@ hello(const char *pod, const char *log, const char *pubkey, char *cert,
 
 	snprintf(line, sizeof(line), "{\"type\":\"hello\",\"v\":1,\"pod\":"
 	    "\"%s\",\"log\":\"%s\",\"pubkey\":\"%s\"}", pod, log, pubkey);
+	snprintf(lp.log, sizeof(lp.log), "%s", chosen != NULL ? chosen : log);
 	e.msg[0] = '\0';
 	rc = local_hello(&lp, &env, line, &b, &e);
 	snprintf(why, whysz, "%s", e.msg);
@@ -70,6 +73,18 @@ main(void)
 	    "one more: refused, not cut short");
 	ok(hello("p-0001", "p-0001.1", "AAAA", cert, sizeof(cert), why,
 	    sizeof(why)) == -1, "a key that is not 32 bytes: refused");
+	chosen = "p-0001.1795971232.2ee7";
+	ok(hello("p-0001", "p-0002.1795971232.2ee7", pk, cert, sizeof(cert),
+	    why, sizeof(why)) == -1 && strstr(why, "not the one the node "
+	    "chose") != NULL && cert[0] == '\0', "a hello naming another "
+	    "pod's log: refused, nothing signed");
+	ok(hello("p-0001", "p-0001.1795971232.2ee8", pk, cert, sizeof(cert),
+	    why, sizeof(why)) == -1 && cert[0] == '\0', "a hello naming "
+	    "another log of its own pod: refused");
+	chosen = "";
+	ok(hello("p-0001", "p-0001.1795971232.2ee7", pk, cert, sizeof(cert),
+	    why, sizeof(why)) == -1 && cert[0] == '\0', "no log chosen: "
+	    "nothing is certified");
 	audit_seckey_free(key);
 	return done_testing();
 }
