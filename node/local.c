@@ -188,7 +188,7 @@ handshake(struct local_pod *pod, const struct local_env *env, int io,
 /* work.copy: into the pod's /work, through its init's root. */
 static int
 work_in(const struct podspec *spec, const struct local_env *env,
-    const struct local_pod *pod, struct audit_err *err)
+    struct local_pod *pod, struct audit_err *err)
 {
 	char path[64];
 	int dst;
@@ -201,8 +201,8 @@ work_in(const struct podspec *spec, const struct local_env *env,
 		return -1;
 	if ((dst = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return audit_errf(err, "%s: %s", path, strerror(errno));
-	return work_copy(env->work_root, spec->work, dst, env->uid, env->gid,
-	    err);
+	return work_copy(env->work_root, spec, dst, env->uid, env->gid,
+	    &pod->work_left_out, err);
 }
 
 /*
