@@ -48,7 +48,10 @@ search(int mem, unsigned long lo, unsigned long hi, const unsigned char *nd,
 			return 1;	/* unreadable ([vvar] and such) */
 		total = keep + (size_t)n;
 		if ((hit = memmem(buf, total, nd, len)) != NULL) {
-			printf("%lx\n", at - keep + (unsigned long)(hit - buf));
+			unsigned long addr = at - (unsigned long)keep +
+			    (unsigned long)(hit - buf);
+
+			printf("%lx\n", addr);
 			return 0;
 		}
 		at += (unsigned long)n;
@@ -81,6 +84,7 @@ main(int argc, char **argv)
 	if ((mem = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (buf = malloc(CHUNK + NEEDLE_MAX)) == NULL) {
 		perror(path);
+		fclose(maps);
 		return 2;
 	}
 	while (rc == 1 && fgets(line, sizeof(line), maps) != NULL)
