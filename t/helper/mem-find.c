@@ -1,8 +1,8 @@
 /*
  * mem-find PID HEX: whether the bytes HEX are anywhere in the memory of
  * process PID, read through /proc/PID/mem (root reads every mapping,
- * inaccessible ones too).  Exit 0 and the address when found, 1 when
- * not, 2 on error.  t4011 looks for the node's secret key in its pods.
+ * inaccessible ones too; none larger than 4 GiB).  Exit 0 and the
+ * address when found, 1 when not, 2 on error.  t4011 looks for the node's secret key in its pods.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -13,6 +13,8 @@
 
 #define NEEDLE_MAX	256
 #define CHUNK		(1 << 20)
+#define REGION_MAX	(1UL << 32)	/* bytes: a sanitizer's shadow,
+					   terabytes never touched, is passed */
 
 static int
 unhex(const char *hex, unsigned char *out, size_t *len)
@@ -88,7 +90,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	while (rc == 1 && fgets(line, sizeof(line), maps) != NULL)
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+		    hi - lo <= REGION_MAX)
 			rc = search(mem, lo, hi, nd, len, buf);
 	fclose(maps);
 	close(mem);
