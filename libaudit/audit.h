@@ -170,6 +170,11 @@ int	 audit_seckey_from_seed(struct audit_seckey **, const char *,
 int	 audit_seckey_save(const struct audit_seckey *, const char *,
 	    struct audit_err *);
 void	 audit_seckey_free(struct audit_seckey *);
+
+/* Long-lived secrets, tracked (wipe.c). */
+void	*audit_secret_alloc(size_t);
+void	 audit_secret_free(void *);
+void	 audit_secrets_wipe(void);
 int	 audit_keyring_line(const struct audit_seckey *, const char *, char *,
 	    size_t);
 

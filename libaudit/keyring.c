@@ -119,7 +119,7 @@ audit_keyring_free(struct audit_keyring *kr)
 {
 	for (size_t i = 0; i < kr->n; i++)
 		if (kr->v[i].mac != NULL)
-			sodium_free(kr->v[i].mac);
+			audit_secret_free(kr->v[i].mac);
 	free(kr->v);
 	memset(kr, 0, sizeof(*kr));
 }
@@ -177,10 +177,10 @@ parse_line(char *line, unsigned lineno, int secret_ok, struct audit_pubkey *k,
 			    "a "
 			    "secret: the keyring must not be accessible to "
 			    "group or others (chmod 600 it)", lineno);
-		if ((k->mac = sodium_malloc(AUDIT_MAC_LEN)) == NULL)
+		if ((k->mac = audit_secret_alloc(AUDIT_MAC_LEN)) == NULL)
 			return audit_errf(err, "out of memory");
 		if (audit_unb64(k->mac, AUDIT_MAC_LEN, b64, b64len) != 0) {
-			sodium_free(k->mac);
+			audit_secret_free(k->mac);
 			k->mac = NULL;
 			return audit_errf(err, "line %u: the key is not the "
 			    "base64 "
@@ -209,7 +209,7 @@ keyring_add(struct audit_keyring *kr, struct audit_pubkey *k,
 		audit_errf(err, "out of memory");
 	if (nv == NULL) {
 		if (k->mac != NULL)
-			sodium_free(k->mac);
+			audit_secret_free(k->mac);
 		return -1;
 	}
 	kr->v = nv;

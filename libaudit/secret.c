@@ -28,7 +28,7 @@ audit_seckey_free(struct audit_seckey *k)
 	if (k == NULL)
 		return;
 	if (k->sk != NULL)
-		sodium_free(k->sk);
+		audit_secret_free(k->sk);
 	sodium_memzero(k, sizeof(*k));
 	free(k);
 }
@@ -44,7 +44,7 @@ seckey_new(const char *kid, enum audit_keytype type, struct audit_err *err)
 		return NULL;
 	}
 	if ((k = calloc(1, sizeof(*k))) == NULL ||
-	    (k->sk = sodium_malloc(type == AUDIT_KEY_ED25519 ?
+	    (k->sk = audit_secret_alloc(type == AUDIT_KEY_ED25519 ?
 	    crypto_sign_SECRETKEYBYTES : AUDIT_MAC_LEN)) == NULL) {
 		free(k);
 		audit_errf(err, "out of memory");

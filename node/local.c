@@ -197,7 +197,7 @@ handshake(struct local_pod *pod, const struct local_env *env, int io,
 /* work.copy: into the pod's /work, through its init's root. */
 static int
 work_in(const struct podspec *spec, const struct local_env *env,
-    const struct local_pod *pod, struct audit_err *err)
+    struct local_pod *pod, struct audit_err *err)
 {
 	char path[64];
 	int dst;
@@ -210,8 +210,8 @@ work_in(const struct podspec *spec, const struct local_env *env,
 		return -1;
 	if ((dst = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return audit_errf(err, "%s: %s", path, strerror(errno));
-	return work_copy(env->work_root, spec->work, dst, env->uid, env->gid,
-	    err);
+	return work_copy(env->work_root, spec, dst, env->uid, env->gid,
+	    &pod->work_left_out, err);
 }
 
 /*
@@ -246,28 +246,19 @@ local_conf(const struct podspec *spec, const struct local_env *env,
 }
 
 /*
- * Start spec's pod under dir (made if need be); on success pod->chan is
- * the node's end of the pod's channel.
+ * The pod's names: the program as the sandbox binds it, its unique
+ * cgroup, its directory and conf beneath it.
  */
-int
-local_start(const struct podspec *spec, const struct local_env *env,
-    const char *dir, struct local_pod *pod, struct audit_err *err)
+static int
+local_names(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, char *exe, char *conf,
+    struct audit_err *err)
 {
-	char conf[LOCAL_PATH_MAX], path[LOCAL_PATH_MAX + 16];
-	char exe[LOCAL_PATH_MAX];
-	char *argv[] = { exe, "-C", "-A", "-f", "3", "-p",
-	    "/etc/nucleus/pod.json", NULL };
-	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
-	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
-	    .gid = env->gid };
-	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, errfd = -1, fl;
+	const char *base = strrchr(env->proxy, '/');
 
-	memset(pod, 0, sizeof(*pod));
-	pod->chan = -1;
 	/* The sandbox binds the program under its own name. */
-	if (audit_fit(exe, sizeof(exe), err, SANDBOX_EXE_DIR "/%s",
-	    strrchr(env->proxy, '/') != NULL ? strrchr(env->proxy, '/') + 1 :
-	    env->proxy) != 0)
+	if (audit_fit(exe, LOCAL_PATH_MAX, err, SANDBOX_EXE_DIR "/%s",
+	    base != NULL ? base + 1 : env->proxy) != 0)
 		return -1;
 	if (dir[0] != '/' || env->proxy[0] != '/')
 		return audit_errf(err, "the pod's directory and the proxy "
@@ -280,14 +271,23 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	    spec->name, (unsigned)randombytes_random()) != 0 ||
 	    audit_fit(pod->log, sizeof(pod->log), err, "%s", spec->log) != 0 ||
 	    audit_fit(pod->dir, sizeof(pod->dir), err, "%s", dir) != 0 ||
-	    audit_fit(conf, sizeof(conf), err, "%s/conf", dir) != 0)
+	    audit_fit(conf, LOCAL_PATH_MAX, err, "%s/conf", dir) != 0)
 		return -1;
-	sp.cgroup = pod->cgroup;
-	if (local_conf(spec, env, dir, conf, err) != 0)
-		return -1;
-	for (size_t i = 0; i < SANDBOX_BINDS_MAX && env->binds[i] != NULL;
-	    i++)
-		sp.binds[i] = env->binds[i];
+	return 0;
+}
+
+/*
+ * The proxy started in the sandbox sp describes, its standard error to
+ * dir/proxy.err, its channel chan[1] and its standard input and output
+ * io[1]; those ends closed once it has them.
+ */
+static int
+local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
+    int chan[2], int io[2], struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 16];
+	int errfd, rc = -1;
+
 	if (audit_fit(path, sizeof(path), err, "%s/proxy.err", dir) != 0)
 		return -1;
 	if ((errfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -296,35 +296,75 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io) != 0) {
 		audit_errf(err, "socketpair: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
-	sp.fds[0] = chan[1];
-	sp.fds[1] = -1;
-	sp.set_stdio = 1;
-	sp.stdio[0] = sp.stdio[1] = io[1];
-	sp.stdio[2] = errfd;
-	if (sandbox_start(&sp, &pod->sb, err) != 0)
-		goto fail;
+	sp->fds[0] = chan[1];
+	sp->fds[1] = -1;
+	sp->set_stdio = 1;
+	sp->stdio[0] = sp->stdio[1] = io[1];
+	sp->stdio[2] = errfd;
+	if (sandbox_start(sp, &pod->sb, err) != 0)
+		goto out;
 	close(chan[1]);
 	close(io[1]);
+	chan[1] = io[1] = -1;
+	rc = 0;
+out:
 	close(errfd);
-	chan[1] = io[1] = errfd = -1;
-	if (handshake(pod, env, io[0], err) != 0) {
-		sandbox_kill(&pod->sb);
-		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
-		goto fail;
-	}
-	close(io[0]);
-	io[0] = -1;
-	if (spec->work[0] != '\0' && work_in(spec, env, pod, err) != 0) {
-		sandbox_kill(&pod->sb);
-		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
-		goto fail;
-	}
+	return rc;
+}
+
+/*
+ * A started proxy made ready: its hello answered (then io is closed),
+ * the work directory copied in, its channel chan non-blocking.
+ */
+static int
+local_ready(const struct podspec *spec, const struct local_env *env,
+    struct local_pod *pod, int *io, int chan, struct audit_err *err)
+{
+	int fl;
+
+	if (handshake(pod, env, *io, err) != 0)
+		return -1;
+	close(*io);
+	*io = -1;
+	if (spec->work[0] != '\0' && work_in(spec, env, pod, err) != 0)
+		return -1;
 	/* The node's loop must never wait on a pod that stops reading. */
-	if ((fl = fcntl(chan[0], F_GETFL)) < 0 ||
-	    fcntl(chan[0], F_SETFL, fl | O_NONBLOCK) != 0) {
-		audit_errf(err, "the pod's channel: %s", strerror(errno));
+	if ((fl = fcntl(chan, F_GETFL)) < 0 ||
+	    fcntl(chan, F_SETFL, fl | O_NONBLOCK) != 0)
+		return audit_errf(err, "the pod's channel: %s",
+		    strerror(errno));
+	return 0;
+}
+
+/*
+ * Start spec's pod under dir (made if need be); on success pod->chan is
+ * the node's end of the pod's channel.
+ */
+int
+local_start(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct audit_err *err)
+{
+	char conf[LOCAL_PATH_MAX], exe[LOCAL_PATH_MAX];
+	char *argv[] = { exe, "-C", "-A", "-f", "3", "-p",
+	    "/etc/nucleus/pod.json", NULL };
+	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
+	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
+	    .gid = env->gid, .cgroup = pod->cgroup };
+	int chan[2] = { -1, -1 }, io[2] = { -1, -1 };
+
+	memset(pod, 0, sizeof(*pod));
+	pod->chan = -1;
+	if (local_names(spec, env, dir, pod, exe, conf, err) != 0 ||
+	    local_conf(spec, env, dir, conf, err) != 0)
+		return -1;
+	for (size_t i = 0; i < SANDBOX_BINDS_MAX && env->binds[i] != NULL;
+	    i++)
+		sp.binds[i] = env->binds[i];
+	if (local_spawn(&sp, dir, pod, chan, io, err) != 0)
+		goto fail;
+	if (local_ready(spec, env, pod, &io[0], chan[0], err) != 0) {
 		sandbox_kill(&pod->sb);
 		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
 		goto fail;
@@ -338,7 +378,5 @@ fail:
 		if (io[i] >= 0)
 			close(io[i]);
 	}
-	if (errfd >= 0)
-		close(errfd);
 	return -1;
 }

@@ -197,7 +197,8 @@ void	 podspec_free(struct podspec *);
 #define WORK_DEPTH_MAX	64	/* directories deep */
 #define WORK_ENTRIES_MAX 100000	/* files, links and directories */
 
-int	 work_copy(int, const char *, int, uid_t, gid_t, struct audit_err *);
+int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
+	    struct audit_err *);
 
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
@@ -228,6 +229,7 @@ struct local_pod {
 	char	 log[AUDIT_LOGID_MAX + 1];	/* the pod's audit log: the
 						   node's choice (spec.log) */
 	uint8_t	 pubkey[AUDIT_PK_LEN];		/* and the key it certified */
+	size_t	 work_left_out;	/* entries work.copy kept on the host */
 };
 
 int	 local_start(const struct podspec *, const struct local_env *,

@@ -25,16 +25,29 @@ pods_find(const char *name)
 	return NULL;
 }
 
+/*
+ * The pod's work.copy: its path and how many entries its policy kept on
+ * the host.  A lost pod's count went with the node that made it.
+ */
+static void
+work_summary(json_t *o, const struct pod *p)
+{
+	if (p->spec.work[0] == '\0' || p->lost)
+		return;
+	json_object_set_new(o, "work", json_pack("{s:s, s:I}", "copy",
+	    p->spec.work, "left_out", (json_int_t)p->lp.work_left_out));
+}
+
 static json_t *
 pod_summary(const struct pod *p)
 {
 	char b64[64];
-	json_t *agents = json_array();
+	json_t *agents = json_array(), *o;
 
 	for (size_t i = 0; i < p->spec.nagents; i++)
 		json_array_append_new(agents, json_string(p->spec.agents[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
 	    "s:i, s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
 	    p->spec.driver, "state", p->running ? "running" : p->starting ?
 	    "starting" : p->lost ?
@@ -49,6 +62,9 @@ pod_summary(const struct pod *p)
 	    (json_int_t)(p->spec.lim.cpus_milli / 1000), "pids",
 	    (json_int_t)p->spec.lim.pids, "scratch_mib",
 	    (json_int_t)p->spec.lim.scratch_mib);
+	if (o != NULL)
+		work_summary(o, p);
+	return o;
 }
 
 /*

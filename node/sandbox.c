@@ -7,7 +7,11 @@
  *			spec->uid (setgroups denied); make the cgroup and put
  *			the init in it; then let it go, and read back either
  *			an error or, once the program is executed, nothing.
- *	init (pid 1)	enter a new cgroup namespace; build the root on a
+ *	init (pid 1)	first wipe every secret of the node it was copied
+ *			with (audit_secrets_wipe: the node's key, its
+ *			keyrings' HMAC keys), so that no process of the pod
+ *			ever holds one; enter a new cgroup namespace; build
+ *			the root on a
  *			tmpfs: read-only binds of the host paths asked for,
  *			/proc of the new PID namespace, a /dev of null, zero,
  *			full, random and urandom, /work and /tmp on one
@@ -481,6 +485,8 @@ init_main(struct child *c)
 	pid_t prog, pid;
 	char go;
 
+	/* A copy of the node: nothing of its secrets goes further. */
+	audit_secrets_wipe();
 	close(c->go[1]);
 	close(c->errp[0]);
 	if (read(c->go[0], &go, 1) != 1 || go != 'g')
@@ -541,89 +547,115 @@ write_proc(pid_t pid, const char *file, const char *text,
 	return 0;
 }
 
+/* Map the init's uid and gid 0 to spec's; setgroups denied. */
+static int
+map_ids(pid_t pid, const struct sandbox_spec *spec, struct audit_err *err)
+{
+	char map[64];
+
+	if (audit_fit(map, sizeof(map), err, "0 %u 1\n",
+	    (unsigned)spec->uid) != 0 ||
+	    write_proc(pid, "setgroups", "deny", err) != 0 ||
+	    write_proc(pid, "uid_map", map, err) != 0)
+		return -1;
+	if (audit_fit(map, sizeof(map), err, "0 %u 1\n",
+	    (unsigned)spec->gid) != 0 ||
+	    write_proc(pid, "gid_map", map, err) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The init, like fork(2), on the same stack, into new namespaces; in
+ * the child, it never returns.  Its pid, or -1.
+ */
+static pid_t
+clone_init(struct child *c, int *pidfd, struct audit_err *err)
+{
+	struct clone_args ca;
+	pid_t pid;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
+	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
+	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+	ca.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		_exit(init_main(c));
+	if (pid < 0)
+		audit_errf(err, "sandbox: cannot make the namespaces: %s",
+		    strerror(errno));
+	return pid;
+}
+
+/*
+ * The init set up from the host (ids, cgroup) and let go; then nothing
+ * back from it once its program was executed, else why not.
+ */
+static int
+release_init(struct child *c, struct sandbox *sb, struct audit_err *err)
+{
+	const struct sandbox_spec *spec = c->spec;
+	char msg[ERRMSG_MAX + 1];
+	ssize_t n;
+
+	if (map_ids(sb->pid, spec, err) != 0 ||
+	    cgroup_create(&sb->cg, spec->cgroup != NULL ? spec->cgroup :
+	    spec->name, &spec->lim, err) != 0 ||
+	    cgroup_enter(&sb->cg, sb->pid, err) != 0)
+		return -1;
+	if (write(c->go[1], "g", 1) != 1)
+		return audit_errf(err, "sandbox: the init is gone");
+	close(c->go[1]);
+	c->go[1] = -1;
+	while ((n = read(c->errp[0], msg, sizeof(msg) - 1)) < 0 &&
+	    errno == EINTR)
+		;
+	if (n > 0) {
+		msg[n] = '\0';
+		return audit_errf(err, "sandbox: %s", msg);
+	}
+	return 0;
+}
+
 /* Start spec's program in a new sandbox; sb holds its init. */
 int
 sandbox_start(const struct sandbox_spec *spec, struct sandbox *sb,
     struct audit_err *err)
 {
-	struct child c = { .spec = spec };
-	struct clone_args ca;
-	char map[64], msg[ERRMSG_MAX + 1];
-	ssize_t n;
-	int pidfd = -1;
+	struct child c = { .spec = spec, .go = { -1, -1 },
+	    .errp = { -1, -1 } };
+	int pidfd = -1, rc = -1;
 	pid_t pid;
 
 	memset(sb, 0, sizeof(*sb));
-	memset(&ca, 0, sizeof(ca));
 	sb->pidfd = -1;
-	if (pipe2(c.go, O_CLOEXEC) != 0)
-		return audit_errf(err, "sandbox: pipe: %s", strerror(errno));
-	if (pipe2(c.errp, O_CLOEXEC) != 0) {
-		close(c.go[0]);
-		close(c.go[1]);
-		return audit_errf(err, "sandbox: pipe: %s", strerror(errno));
+	if (pipe2(c.go, O_CLOEXEC) != 0 || pipe2(c.errp, O_CLOEXEC) != 0) {
+		audit_errf(err, "sandbox: pipe: %s", strerror(errno));
+		goto out;
 	}
-	/* Like fork(2), on the same stack, into new namespaces. */
-	ca.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
-	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
-	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	ca.exit_signal = SIGCHLD;
-	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid == 0)
-		_exit(init_main(&c));
-	if (pid < 0) {
-		audit_errf(err, "sandbox: cannot make the namespaces: %s",
-		    strerror(errno));
-		goto fail;
-	}
+	if ((pid = clone_init(&c, &pidfd, err)) < 0)
+		goto out;
 	sb->pid = pid;
 	sb->pidfd = pidfd;
 	close(c.go[0]);
 	close(c.errp[1]);
 	c.go[0] = c.errp[1] = -1;
-	if (audit_fit(map, sizeof(map), err, "0 %u 1\n",
-	    (unsigned)spec->uid) != 0 ||
-	    write_proc(pid, "setgroups", "deny", err) != 0 ||
-	    write_proc(pid, "uid_map", map, err) != 0)
-		goto kill;
-	if (audit_fit(map, sizeof(map), err, "0 %u 1\n",
-	    (unsigned)spec->gid) != 0 ||
-	    write_proc(pid, "gid_map", map, err) != 0)
-		goto kill;
-	if (cgroup_create(&sb->cg, spec->cgroup != NULL ? spec->cgroup :
-	    spec->name, &spec->lim, err) != 0 ||
-	    cgroup_enter(&sb->cg, pid, err) != 0)
-		goto kill;
-	if (write(c.go[1], "g", 1) != 1) {
-		audit_errf(err, "sandbox: the init is gone");
-		goto kill;
-	}
-	close(c.go[1]);
-	c.go[1] = -1;
-	/* Nothing back: the program was executed.  Else why not. */
-	while ((n = read(c.errp[0], msg, sizeof(msg) - 1)) < 0 &&
-	    errno == EINTR)
-		;
-	close(c.errp[0]);
-	if (n > 0) {
-		msg[n] = '\0';
-		audit_errf(err, "sandbox: %s", msg);
+	if (release_init(&c, sb, err) != 0) {
 		sandbox_kill(sb);
 		(void)sandbox_release(sb, RELEASE_WAIT_MS);
-		return -1;
+		goto out;
 	}
-	return 0;
-kill:
-	sandbox_kill(sb);
-	(void)sandbox_release(sb, RELEASE_WAIT_MS);
-fail:
+	rc = 0;
+out:
 	for (int i = 0; i < 2; i++) {
 		if (c.go[i] >= 0)
 			close(c.go[i]);
 		if (c.errp[i] >= 0)
 			close(c.errp[i]);
 	}
-	return -1;
+	return rc;
 }
 
 /* Wait for the sandbox's end: its program's status (128+N: signal N). */

@@ -176,7 +176,8 @@ run(char *const argv[], const char *errpath, struct audit_err *err)
  */
 static int
 make_scratch(const struct podspec *spec, const struct local_env *env,
-    const char *vm, const char *errpath, struct audit_err *err)
+    const char *vm, const char *errpath, size_t *nleft,
+    struct audit_err *err)
 {
 	char stage[LOCAL_PATH_MAX + 16], sub[LOCAL_PATH_MAX + 32];
 	char img[LOCAL_PATH_MAX + 16], size[32];
@@ -215,8 +216,8 @@ make_scratch(const struct podspec *spec, const struct local_env *env,
 			audit_errf(err, "%s: %s", sub, strerror(errno));
 			goto out;
 		}
-		if (work_copy(env->work_root, spec->work, dst, VM_RUN_UID,
-		    VM_RUN_GID, err) != 0)
+		if (work_copy(env->work_root, spec, dst, VM_RUN_UID,
+		    VM_RUN_GID, nleft, err) != 0)
 			goto out;
 	}
 	if (run(argv, errpath, err) != 0) {
@@ -508,7 +509,8 @@ vm_files(const struct podspec *spec, const struct local_env *env,
 		return audit_errf(err, "image: %s: %s", vp->root,
 		    strerror(errno));
 	if (vm_initrd(spec, env, base, vp, err) != 0 ||
-	    make_scratch(spec, env, vp->vm, vp->errpath, err) != 0)
+	    make_scratch(spec, env, vp->vm, vp->errpath,
+	    &pod->work_left_out, err) != 0)
 		return -1;
 	if (chown(vp->initrd, env->uid, env->gid) != 0 ||
 	    chown(vp->vm, env->uid, env->gid) != 0)

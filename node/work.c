@@ -11,6 +11,14 @@
  * node's.  Anything but directories, files and links
  * refuses the copy.  The copy lands on the pod's scratch: what does not
  * fit in scratch_mib fails as a full disk.
+ *
+ * What the pod's policy would not let it read is never copied: each
+ * file and link is judged by policy_path_permitted, the proxy's own
+ * decision for a read of that path beneath /work, and a directory a
+ * block rule names is not descended into.  Path rules bind the proxy's
+ * file operations, not the commands it runs; a secret left on the host
+ * is one no command in the pod can read.  How many were left out is
+ * counted for the pod's record.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,15 +30,21 @@
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/openat2.h>
 
 #include "node.h"
+#include "policy.h"
 
 struct walk {
 	uid_t	 uid;
 	gid_t	 gid;
 	size_t	 entries;
+	size_t	 left_out;	/* what the policy kept on the host */
+	const struct policy *pol;
+	char	 rel[POLICY_PATH_MAX + 1];	/* the entry, beneath /work */
+	size_t	 rellen;
 	struct audit_err *err;
 	char	 where[POD_WORK_MAX + 256];	/* for messages */
 };
@@ -110,6 +124,93 @@ mkdir_as_pod(const struct walk *w, int dfd, const char *name)
 	return rc;
 }
 
+/*
+ * Whether the entry name of the directory being walked stays on the
+ * host: what the proxy would refuse to read, judged as it judges it; a
+ * directory only when a block rule names it (what it holds may still be
+ * allowed).  A path too long to judge is left out too: the proxy could
+ * not reach it either.  Sets w->rel to the entry's path.
+ */
+static int
+left_out(struct walk *w, const char *name, int dir)
+{
+	struct policy_split sp;
+	struct policy_decision d;
+	size_t n = strlen(name), at = w->rellen;
+
+	if (at + (at > 0) + n > POLICY_PATH_MAX)
+		return 1;
+	if (at > 0)
+		w->rel[at++] = '/';
+	memcpy(w->rel + at, name, n + 1);
+	if (!dir)
+		return policy_path_permitted(w->pol, w->rel, at + n, &d) != 0;
+	policy_split_path(&sp, w->rel, at + n);
+	for (size_t i = 0; i < w->pol->paths.block.n; i++)
+		if (policy_glob_match_split(&w->pol->paths.block.v[i], &sp, 1))
+			return 1;
+	return 0;
+}
+
+static int copy_dir(struct walk *, int, int, int);
+
+/* The directory name, made in dfd as the pod, and copied into. */
+static int
+descend(struct walk *w, int sfd, int dfd, const char *name, mode_t mode,
+    int depth)
+{
+	size_t saved = w->rellen;
+	int s2, d2, rc;
+
+	if (depth >= WORK_DEPTH_MAX)
+		return audit_errf(w->err, "work.copy: deeper than %d "
+		    "directories", WORK_DEPTH_MAX);
+	if (mkdir_as_pod(w, dfd, name) != 0 || (d2 = openat(dfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return fail(w, name, strerror(errno));
+	if ((s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0) {
+		rc = fail(w, name, strerror(errno));
+		close(d2);
+		return rc;
+	}
+	if (fchmod(d2, mode & 0777) != 0) {
+		rc = fail(w, name, strerror(errno));
+		close(s2);
+		close(d2);
+		return rc;
+	}
+	w->rellen = strlen(w->rel);	/* left_out set it to name's path */
+	rc = copy_dir(w, s2, d2, depth + 1);
+	w->rellen = saved;
+	w->rel[saved] = '\0';
+	return rc;
+}
+
+/* One entry of the directory sfd, into dfd. */
+static int
+copy_entry(struct walk *w, int sfd, int dfd, const char *name, int depth)
+{
+	struct stat st;
+
+	if (++w->entries > WORK_ENTRIES_MAX)
+		return audit_errf(w->err, "work.copy: more than %d entries",
+		    WORK_ENTRIES_MAX);
+	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return fail(w, name, strerror(errno));
+	if (left_out(w, name, S_ISDIR(st.st_mode))) {
+		w->left_out++;
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		return copy_file(w, sfd, dfd, name, st.st_mode);
+	if (S_ISLNK(st.st_mode))
+		return copy_link(w, sfd, dfd, name);
+	if (!S_ISDIR(st.st_mode))
+		return fail(w, name, "not a directory, a file or a link");
+	return descend(w, sfd, dfd, name, st.st_mode, depth);
+}
+
 /* Copy the directory sfd's entries into dfd; both are closed. */
 static int
 copy_dir(struct walk *w, int sfd, int dfd, int depth)
@@ -124,47 +225,10 @@ copy_dir(struct walk *w, int sfd, int dfd, int depth)
 		return fail(w, ".", strerror(errno));
 	}
 	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		struct stat st;
-		int s2, d2;
-
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (++w->entries > WORK_ENTRIES_MAX) {
-			rc = audit_errf(w->err, "work.copy: more than %d "
-			    "entries", WORK_ENTRIES_MAX);
-			break;
-		}
-		if (fstatat(dirfd(d), de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) != 0) {
-			rc = fail(w, de->d_name, strerror(errno));
-			break;
-		}
-		if (S_ISREG(st.st_mode))
-			rc = copy_file(w, dirfd(d), dfd, de->d_name,
-			    st.st_mode);
-		else if (S_ISLNK(st.st_mode))
-			rc = copy_link(w, dirfd(d), dfd, de->d_name);
-		else if (!S_ISDIR(st.st_mode))
-			rc = fail(w, de->d_name, "not a directory, a file or "
-			    "a link");
-		else if (depth >= WORK_DEPTH_MAX)
-			rc = audit_errf(w->err, "work.copy: deeper than %d "
-			    "directories", WORK_DEPTH_MAX);
-		else if (mkdir_as_pod(w, dfd, de->d_name) != 0 ||
-		    (d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC)) < 0)
-			rc = fail(w, de->d_name, strerror(errno));
-		else if ((s2 = openat(dirfd(d), de->d_name, O_RDONLY |
-		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-			rc = fail(w, de->d_name, strerror(errno));
-			close(d2);
-		} else if (fchmod(d2, st.st_mode & 0777) != 0) {
-			rc = fail(w, de->d_name, strerror(errno));
-			close(s2);
-			close(d2);
-		} else
-			rc = copy_dir(w, s2, d2, depth + 1);
+		rc = copy_entry(w, dirfd(d), dfd, de->d_name, depth);
 	}
 	if (rc == 0 && errno != 0)
 		rc = fail(w, ".", strerror(errno));
@@ -174,25 +238,72 @@ copy_dir(struct walk *w, int sfd, int dfd, int depth)
 }
 
 /*
- * Copy rel, beneath the directory root, into the directory dst (the
- * pod's /work, seen from the host), for uid and gid.  dst is closed.
+ * The pod's policy, as the proxy reads it from its pod file: a profile
+ * by name, or a policy object.
+ */
+static int
+work_policy(struct policy *pol, const json_t *v, struct audit_err *err)
+{
+	struct policy_error pe;
+	int64_t now = (int64_t)time(NULL);
+	char *text;
+	int rc;
+
+	policy_init(pol);
+	if (json_is_string(v)) {
+		if (policy_profile(pol, json_string_value(v), now) != 0)
+			return audit_errf(err, "work.copy: the pod's policy: "
+			    "unknown profile");
+		return 0;
+	}
+	if ((text = json_dumps(v, JSON_COMPACT)) == NULL)
+		return audit_errf(err, "work.copy: out of memory");
+	rc = policy_load(pol, text, strlen(text), now, &pe);
+	free(text);
+	if (rc != 0)
+		return audit_errf(err, "work.copy: the pod's policy%s%s: %s",
+		    pe.path[0] != '\0' ? "." : "", pe.path, pe.message);
+	return 0;
+}
+
+/*
+ * Copy spec's work.copy, beneath the directory root, into the directory
+ * dst (the pod's /work, seen from the host), for uid and gid, leaving
+ * out what spec's policy blocks; *nleft says how many.  dst is closed.
  */
 int
-work_copy(int root, const char *rel, int dst, uid_t uid, gid_t gid,
-    struct audit_err *err)
+work_copy(int root, const struct podspec *spec, int dst, uid_t uid,
+    gid_t gid, size_t *nleft, struct audit_err *err)
 {
 	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
-	struct walk w = { .uid = uid, .gid = gid, .err = err };
-	int src;
+	struct walk *w;
+	struct policy pol;
+	int src, rc = -1;
 
-	audit_fmt(w.where, sizeof(w.where), "%s", rel);
-	if ((src = (int)syscall(SYS_openat2, root, rel, &how,
-	    sizeof(how))) < 0) {
-		audit_errf(err, "work.copy: %s: %s", rel, errno == EXDEV ?
-		    "not beneath the node's work root" : strerror(errno));
+	*nleft = 0;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		close(dst);
-		return -1;
+		return audit_errf(err, "work.copy: out of memory");
 	}
-	return copy_dir(&w, src, dst, 0);
+	*w = (struct walk){ .uid = uid, .gid = gid, .pol = &pol, .err = err };
+	if (work_policy(&pol, spec->policy, err) != 0) {
+		close(dst);
+		goto out;
+	}
+	audit_fmt(w->where, sizeof(w->where), "%s", spec->work);
+	if ((src = (int)syscall(SYS_openat2, root, spec->work, &how,
+	    sizeof(how))) < 0) {
+		audit_errf(err, "work.copy: %s: %s", spec->work, errno ==
+		    EXDEV ? "not beneath the node's work root" :
+		    strerror(errno));
+		close(dst);
+		goto out;
+	}
+	if ((rc = copy_dir(w, src, dst, 0)) == 0)
+		*nleft = w->left_out;
+out:
+	policy_free(&pol);
+	free(w);
+	return rc;
 }

@@ -38,6 +38,18 @@ test_expect_success 'setup: a node with the probes bound, a pod of 256 MiB, 32 p
 	test "$(cat "$(pod_cgroup $pod)/pids.max")" = 32
 '
 
+test_expect_success 'no process of the pod holds the node'"'"'s secret key, which the node does' '
+	seed=$(sed -n "s/^ed25519-secret [^ ]* //p" n/node.key | base64 -d |
+	    od -An -tx1 | tr -d " \n") &&
+	test ${#seed} = 64 &&
+	mem-find "$(cat node.pid)" "$seed" >/dev/null &&
+	procs=$(pod_procs $pod) &&
+	test -n "$procs" &&
+	for p in $procs; do
+		test_expect_code 1 mem-find "$p" "$seed" || return 1
+	done
+'
+
 test_expect_success 'serve refuses a bind that is relative, hidden by the sandbox, or one too many' '
 	test_expect_code 2 nucleus-node serve -d n -l x.sock -B usr 2>err &&
 	grep -q "^nucleus-node: -B usr: expected an absolute path" err &&

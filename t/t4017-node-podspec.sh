@@ -29,14 +29,55 @@ test_expect_success 'setup: a work root with a project' '
 
 test_expect_success 'the project is in the pod'"'"'s /work, owned by the pod, set-id bits gone' '
 	spec p-1 proj &&
-	nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-1.json >out &&
-	jq -e .ok out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-1.json >out-p-1.create &&
+	jq -e .ok out-p-1.create &&
 	ncall p-1 read "{\"path\":\"src/main.c\"}" >out &&
 	jq -e ".result.data == \"int main(void) { return 0; }\\n\"" out &&
 	ncall p-1 list "{\"path\":\"empty\"}" >out &&
 	jq -e ".ok" out &&
-	ncall p-1 run "{\"argv\":[\"stat\",\"-c\",\"%a %u\",\"run.sh\",\"src\",\".env\"]}" >out &&
-	jq -e ".result.stdout == \"755 0\\n755 0\\n600 0\\n\"" out
+	ncall p-1 run "{\"argv\":[\"stat\",\"-c\",\"%a %u\",\"run.sh\",\"src\",\"main.c\"]}" >out &&
+	jq -e ".result.stdout == \"755 0\\n755 0\\n777 0\\n\"" out
+'
+
+test_expect_success 'setup: a project with secrets the policy blocks' '
+	mkdir -p root/sec/src root/sec/.ssh root/sec/config/secrets root/sec/docs &&
+	echo "int x;" >root/sec/src/x.c &&
+	echo readme >root/sec/README &&
+	echo "SECRET=1" >root/sec/.env &&
+	echo "SECRET=2" >root/sec/src/.env.local &&
+	echo "-----BEGIN KEY" >root/sec/.ssh/id_rsa &&
+	echo host >root/sec/.ssh/known_hosts &&
+	echo api-token >root/sec/config/secrets/api.txt &&
+	echo cert >root/sec/server.pem &&
+	ln -s .env root/sec/env-link &&
+	ln -s README root/sec/password.lnk &&
+	echo "not a secret" >root/sec/docs/secrets.md &&
+	spec p-s sec &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-s.json >create.out &&
+	jq -e .ok create.out
+'
+
+test_expect_success 'what the policy blocks is not in the pod: no command reads it' '
+	ncall p-s run "{\"argv\":[\"cat\",\".env\"]}" >out &&
+	jq -e ".result.exit != 0 and (.result.stderr | test(\"No such file\"))" out &&
+	ncall p-s run "{\"argv\":[\"cat\",\"env-link\"]}" >out &&
+	jq -e ".result.exit != 0 and (.result.stdout | test(\"SECRET\") | not)" out &&
+	ncall p-s run "{\"argv\":[\"ls\",\"-aR\"]}" >out &&
+	jq -e ".result.exit == 0" out &&
+	jq -j .result.stdout out >listing &&
+	! grep -E "env$|\\.env|ssh|id_rsa|known_hosts|api\\.txt|server\\.pem|password|^secrets$|config/secrets" listing &&
+	grep -x README listing &&
+	grep -x x.c listing &&
+	grep -x secrets.md listing &&
+	grep -x config listing
+'
+
+test_expect_success 'how many were left out: in the answer, the status and the record' '
+	jq -e ".result.work == {\"copy\": \"sec\", \"left_out\": 6}" create.out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock status p-s >out &&
+	jq -e ".result.work.left_out == 6" out &&
+	jq -s -e "[.[] | select(.event == \"pod.create\" and .pod == \"p-s\") | .work] == [{\"copy\": \"sec\", \"left_out\": 6}]" n/audit.log &&
+	jq -e ".result.work == {\"copy\": \"proj\", \"left_out\": 1}" out-p-1.create
 '
 
 test_expect_success 'links are copied as links, and the proxy judges them inside' '
@@ -71,7 +112,7 @@ test_expect_success 'a pod named ., .., .x, -x or with 65 characters is refused,
 	find n | sort >after &&
 	test_cmp before after &&
 	nucleus-node pod -j -k admin.key -l n/node.sock list >out &&
-	jq -e "[.result.pods[].pod] == [\"p-1\"]" out
+	jq -e "[.result.pods[].pod] | sort == [\"p-1\", \"p-s\"]" out
 '
 
 test_expect_success 'a link out of the work root is not followed' '
@@ -87,7 +128,7 @@ test_expect_success 'what is not a file, a directory or a link refuses the pod, 
 	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-4.json >out &&
 	jq -e ".error.message | test(\"odd/fifo: not a directory, a file or a link\")" out &&
 	nucleus-node pod -j -k admin.key -l n/node.sock list >out &&
-	jq -e "[.result.pods[].pod] == [\"p-1\"]" out
+	jq -e "[.result.pods[].pod] | sort == [\"p-1\", \"p-s\"]" out
 '
 
 test_expect_success 'a work directory larger than scratch_mib refuses the pod as a full disk' '

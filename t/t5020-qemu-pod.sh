@@ -37,14 +37,17 @@ qemu_pid() {
 	return 1
 }
 
-test_expect_success 'setup: a node with the guest image' '
+test_expect_success 'setup: a node with the guest image, a work root with a project holding a secret' '
 	node_setup &&
-	node_start -G "$guest" &&
+	mkdir -p root/proj/src &&
+	echo "int x;" >root/proj/src/x.c &&
+	echo "SECRET=1" >root/proj/.env &&
+	node_start -G "$guest" -W "$PWD/root" &&
 	grep "^nucleus-node: VMs: .*qemu-system-x86_64, \(KVM\|TCG\)" node.err
 '
 
 test_expect_success 'pod.create answers once the guest said hello; meanwhile the pod is starting and the node serves' '
-	{ pod_create $pod "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":256,\"scratch_mib\":16}" & } &&
+	{ pod_create $pod "\"driver\":\"qemu\",\"resources\":{\"memory_mib\":256,\"scratch_mib\":16},\"work\":{\"copy\":\"proj\"}" & } &&
 	creator=$! &&
 	wait_for 100 sh -c "nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	    jq -e \".result.pods[] | select(.pod == \\\"$pod\\\") | .state == \\\"starting\\\"\" list" &&
@@ -61,6 +64,16 @@ test_expect_success 'write, read and run behave as on the local driver' '
 	jq -e ".result.exit == 0 and .result.stdout == \"hello from the host\n\"" out &&
 	test_expect_code 1 call $pod read "{\"path\":\"../etc/nucleus/trust\"}" >out &&
 	jq -e ".ok == false" out
+'
+
+test_expect_success 'work.copy: the project is in the VM, the secret its policy blocks is not' '
+	jq -e ".result.work == {\"copy\": \"proj\", \"left_out\": 1}" create-$pod.out &&
+	run "\"cat\",\"src/x.c\"" &&
+	jq -e ".result.exit == 0 and .result.stdout == \"int x;\n\"" out &&
+	run "\"cat\",\".env\"" &&
+	jq -e ".result.exit != 0 and (.result.stderr | test(\"No such file\"))" out &&
+	run "\"ls\",\"-a\"" &&
+	jq -e ".result.exit == 0 and (.result.stdout | test(\"env\") | not)" out
 '
 
 test_expect_success 'inside: no network interface but lo' '
