@@ -16,6 +16,7 @@
 #include "serve.h"
 
 #define RECORD_END	"\"type\":\"audit\",\"v\":1}"
+#define POD_IN_KEEP	(1024 * 1024)	/* a line buffer kept past its line */
 
 /* Answer every request still waiting on p with kind. */
 void
@@ -172,10 +173,10 @@ take_fwd(struct pod *p, const char *id, size_t len)
 	uint64_t seq = 0;
 
 	if (len < 2 || len > 21 || id[0] != 'n')
-		return NULL;
+		goto stray;
 	for (size_t i = 1; i < len; i++) {
 		if (id[i] < '0' || id[i] > '9')
-			return NULL;
+			goto stray;
 		seq = seq * 10 + (uint64_t)(id[i] - '0');
 	}
 	for (pp = &p->fwds; (f = *pp) != NULL; pp = &f->next)
@@ -183,6 +184,12 @@ take_fwd(struct pod *p, const char *id, size_t len)
 			*pp = f->next;
 			return f;
 		}
+	/* Given up on (its deadline passed): a late answer, no fault. */
+	if (seq <= p->next_seq)
+		return NULL;
+stray:
+	/* Never sent: counted, and recorded by the tick (relay_stray). */
+	p->stray++;
 	return NULL;
 }
 
@@ -322,7 +329,9 @@ static int
 gather(struct pod *p, const char *s, size_t part)
 {
 	if (p->inlen + part > p->incap) {
-		size_t cap = 2 * (p->inlen + part);
+		/* Never more than a line may hold (the caller checked). */
+		size_t cap = 2 * (p->inlen + part) < POD_LINE_MAX ?
+		    2 * (p->inlen + part) : POD_LINE_MAX;
 		char *in = realloc(p->in, cap);
 
 		if (in == NULL) {
@@ -335,6 +344,18 @@ gather(struct pod *p, const char *s, size_t part)
 	memcpy(p->in + p->inlen, s, part);
 	p->inlen += part;
 	return 0;
+}
+
+/* A long answer relayed: its buffer goes, not kept for the pod's life. */
+static void
+gathered(struct pod *p)
+{
+	p->inlen = 0;
+	if (p->incap > POD_IN_KEEP) {
+		free(p->in);
+		p->in = NULL;
+		p->incap = 0;
+	}
 }
 
 void
@@ -353,32 +374,40 @@ chan_read(struct ev_loop *loop, ev_io *w, int revents)
 		chan_stopped(p, "the pod's channel is closed");
 		return;
 	}
+	/* A pod stopped for a fault: what it still sends is not kept. */
+	if (p->copy_failed)
+		return;
 	s = buf;
-	while ((nl = memchr(s, '\n', (size_t)(buf + n - s))) != NULL) {
+	while ((nl = memchr(s, '\n', (size_t)(buf + n - s))) != NULL &&
+	    !p->copy_failed) {
 		size_t part = (size_t)(nl - s);
 
-		if (p->in_overlong || p->inlen + part > POD_LINE_MAX)
+		if (p->inlen + part > POD_LINE_MAX)
 			relay_fault(p, "the pod sent a line longer than the "
 			    "node takes");
 		else if (p->inlen == 0)
 			pod_line(p, s, part);
 		else if (gather(p, s, part) == 0)
 			pod_line(p, p->in, p->inlen);
-		p->inlen = 0;
-		p->in_overlong = 0;
+		gathered(p);
 		s = nl + 1;
 	}
-	if (s < buf + n && !p->in_overlong) {
+	/*
+	 * The start of a line: kept up to the limit, and the pod stopped
+	 * as soon as it passes it, not at a newline that may never come.
+	 */
+	if (s < buf + n && !p->copy_failed) {
 		size_t part = (size_t)(buf + n - s);
 
 		if (p->inlen + part > POD_LINE_MAX) {
-			p->in_overlong = 1;	/* dropped up to its newline */
-			p->inlen = 0;
+			gathered(p);
+			relay_fault(p, "the pod sent a line longer than the "
+			    "node takes");
 		} else
 			(void)gather(p, s, part);
 	}
 	/* A copy far behind: the pod waits, not the node's memory. */
-	if (p->running && p->cw != NULL &&
+	if (p->running && p->cw != NULL && !p->copy_failed &&
 	    relay_behind(p) >= COPY_BACKLOG_MAX) {
 		p->copy_paused = 1;
 		ev_io_stop(N->loop, &p->rio);

@@ -12,6 +12,11 @@
  *	early		each answer sent ahead of the audit lines before it
  *	junk		a line that is not JSON, after the third audit line
  *	overlong	a line of 80 MiB and one byte, after the third
+ *	endless		after the third, a line that never ends
+ *	flood		after the third, 200000 answers for requests the
+ *			node never sent (half of them with ids it cannot
+ *			have made), then the pod's own lines again
+ *	deaf		the node's channel is never read
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -25,6 +30,7 @@
 
 #define NODE_FD		3
 #define OVERLONG	(80 * 1024 * 1024 + 1)
+#define FLOOD		200000
 
 static char mode[32], proxy[4096];
 static int audit_seen;
@@ -76,6 +82,27 @@ put(int fd, const char *p, size_t n)
 static char *held;
 static size_t heldlen;
 
+/* After the third audit line: endless, flood. */
+static void
+misbehave(void)
+{
+	static const char stray[] = "{\"id\":\"n99999999999\",\"ok\":true,"
+	    "\"type\":\"response\",\"v\":1}\n";
+	static const char odd[] = "{\"id\":\"zz-never\",\"ok\":true,"
+	    "\"type\":\"response\",\"v\":1}\n";
+	char chunk[65536];
+
+	if (strcmp(mode, "endless") == 0) {
+		memset(chunk, 'x', sizeof(chunk));
+		for (;;)
+			put(NODE_FD, chunk, sizeof(chunk));	/* to EPIPE */
+	}
+	if (strcmp(mode, "flood") == 0)
+		for (int i = 0; i < FLOOD; i++)
+			put(NODE_FD, i % 2 ? odd : stray, i % 2 ?
+			    sizeof(odd) - 1 : sizeof(stray) - 1);
+}
+
 static void
 line_out(const char *p, size_t n)
 {
@@ -107,6 +134,8 @@ line_out(const char *p, size_t n)
 	put(NODE_FD, p, n);
 	if (audit && audit_seen == 3 && strcmp(mode, "junk") == 0)
 		put(NODE_FD, "{not json\n", 10);
+	if (audit && audit_seen == 3)
+		misbehave();
 	if (audit && audit_seen == 3 && strcmp(mode, "overlong") == 0) {
 		char *big = malloc(OVERLONG + 1);
 
@@ -147,6 +176,8 @@ main(int argc, char **argv)
 	pfd[0].fd = NODE_FD;
 	pfd[1].fd = sv[0];
 	pfd[0].events = pfd[1].events = POLLIN;
+	if (strcmp(mode, "deaf") == 0)
+		pfd[0].events = 0;	/* what the node sends waits */
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0)
 			continue;
