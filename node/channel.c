@@ -63,6 +63,21 @@ chan_stopped(struct pod *p, const char *why)
 	chan_fail_fwds(p, "unavailable", why);
 }
 
+/*
+ * What the pod has taken leaves the buffer before more is added, once it
+ * is half of it: a pod that reads slowly but never all that waits would
+ * otherwise grow the buffer by all it ever read.
+ */
+static void
+out_compact(struct pod *p)
+{
+	if (p->outoff == 0 || p->outoff < p->out.len / 2)
+		return;
+	memmove(p->out.p, p->out.p + p->outoff, p->out.len - p->outoff);
+	p->out.len -= p->outoff;
+	p->outoff = 0;
+}
+
 /* Send a tool request to its pod, renamed. */
 void
 pods_forward(struct lines_conn *c, struct gate_req *q)
@@ -112,6 +127,7 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	f->deadline = ev_now(N->loop) + N->fwd_deadline + timeout;
 	f->next = p->fwds;
 	p->fwds = f;
+	out_compact(p);
 	copy = json_deep_copy(q->obj);
 	if (audit_fit(name, sizeof(name), &e, "n%llu",
 	    (unsigned long long)f->seq) != 0 ||

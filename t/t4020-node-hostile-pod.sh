@@ -118,6 +118,43 @@ test_expect_success 'a pod that never reads its channel: past the bound its call
 	jq -s -e "[.[] | select(.error.message | test(\"in time\"))] | length >= 10" deaf.out
 '
 
+# Its peak since the last node_peak_reset, in KiB.
+node_peak() {
+	awk "/^VmHWM:/ { print \$2 }" "/proc/$(cat node.pid)/status"
+}
+
+node_peak_reset() {
+	echo 5 >"/proc/$(cat node.pid)/clear_refs"
+}
+
+test_expect_success 'a pod that reads slowly: the node holds what waits for it, not all it ever took' '
+	echo sip >"$(cat tamperdir)/pod-tamper.conf" &&
+	pod_create p-sip >/dev/null &&
+	big=$(head -c 700000 /dev/zero | tr "\\0" x) &&
+	for k in $(seq 1 10)
+	do
+		for i in $(seq 1 20)
+		do
+			nreq "s$k-$i" agent-7 agent.key p-sip write "{\"path\":\"big\",\"content\":\"$big\"}" || return 1
+		done >"sip$k.req" || return 1
+	done &&
+	before=$(node_rss) &&
+	node_peak_reset &&
+	for k in $(seq 1 10)
+	do
+		{ nsend <"sip$k.req" >"sip$k.out" & } &&
+		sleep 2 || return 1
+	done &&
+	wait &&
+	peak=$(node_peak) &&
+	echo "node RSS $before KiB, peak $peak KiB" &&
+	cat sip*.out >sip.out &&
+	test_line_count = 200 sip.out &&
+	jq -s -e "[.[] | select(.error.message | test(\"not taking\"))] | length >= 20" sip.out &&
+	ok_within 10 &&
+	{ test_have_prereq SANITIZE || test $((peak - before)) -lt 49152; }
+'
+
 test_expect_success 'the node itself is unharmed; its log verifies' '
 	node_stop &&
 	nucleus-audit-verify -q -k node.pub n/audit.log &&

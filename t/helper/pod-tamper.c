@@ -17,6 +17,8 @@
  *			node never sent (half of them with ids it cannot
  *			have made), then the pod's own lines again
  *	deaf		the node's channel is never read
+ *	sip		the node's channel is read slowly (64 KiB each
+ *			20 ms), what comes thrown away
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -184,7 +186,10 @@ main(int argc, char **argv)
 		if (pfd[0].revents) {
 			if ((n = read(NODE_FD, buf, sizeof(buf))) <= 0)
 				return 0;
-			put(sv[0], buf, (size_t)n);
+			if (strcmp(mode, "sip") == 0)
+				usleep(20000);
+			else
+				put(sv[0], buf, (size_t)n);
 		}
 		if (pfd[1].revents) {
 			char *nl, *s;
