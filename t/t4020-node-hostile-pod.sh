@@ -84,7 +84,7 @@ test_expect_success 'a line that never ends: the pod is stopped once it passes t
 	{ test_have_prereq SANITIZE || test "$(node_rss)" -lt 200000; }
 '
 
-test_expect_success 'a flood of answers never asked: dropped, one record of how many, the pod and the others served' '
+test_expect_success 'a flood of answers never asked: dropped, one record a minute of how many, the pod and the others served' '
 	echo flood >"$(cat tamperdir)/pod-tamper.conf" &&
 	pod_create p-flood >/dev/null &&
 	ncall p-flood write "{\"path\":\"a\",\"content\":\"x\"}" >out &&
@@ -92,7 +92,9 @@ test_expect_success 'a flood of answers never asked: dropped, one record of how 
 	ok_within 10 &&
 	node_wait_event ".event == \"pod.stray_answers\" and .pod == \"p-flood\"" &&
 	jq -s -c "[.[] | select(.event == \"pod.stray_answers\" and .pod == \"p-flood\")]" n/audit.log >stray &&
-	jq -e "length == 1 and .[0].count == 200000" stray &&
+	# The first within a second of the first stray, so perhaps of
+	# part of the flood; the rest no sooner than a minute on.
+	jq -e "length == 1 and .[0].count >= 1 and .[0].count <= 200000" stray &&
 	ncall p-flood stat "{\"path\":\"a\"}" >out &&
 	jq -e .ok out &&
 	test "$(wc -l <n/audit.log)" -lt 200
