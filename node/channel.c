@@ -344,6 +344,8 @@ pod_line(struct pod *p, const char *line, size_t len)
 static int
 gather(struct pod *p, const char *s, size_t part)
 {
+	if (part == 0)
+		return 0;	/* p->in may be NULL: nothing to copy */
 	if (p->inlen + part > p->incap) {
 		/* Never more than a line may hold (the caller checked). */
 		size_t cap = 2 * (p->inlen + part) < POD_LINE_MAX ?
