@@ -16,6 +16,7 @@
 #include "serve.h"
 
 #define RECORD_END	"\"type\":\"audit\",\"v\":1}"
+#define POD_IN_KEEP	(1024 * 1024)	/* a line buffer kept past its line */
 
 /* Answer every request still waiting on p with kind. */
 void
@@ -60,6 +61,21 @@ chan_stopped(struct pod *p, const char *why)
 		close(p->lp.chan);
 	p->lp.chan = -1;
 	chan_fail_fwds(p, "unavailable", why);
+}
+
+/*
+ * What the pod has taken leaves the buffer before more is added, once it
+ * is half of it: a pod that reads slowly but never all that waits would
+ * otherwise grow the buffer by all it ever read.
+ */
+static void
+out_compact(struct pod *p)
+{
+	if (p->outoff == 0 || p->outoff < p->out.len / 2)
+		return;
+	memmove(p->out.p, p->out.p + p->outoff, p->out.len - p->outoff);
+	p->out.len -= p->outoff;
+	p->outoff = 0;
 }
 
 /* Send a tool request to its pod, renamed. */
@@ -111,6 +127,7 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	f->deadline = ev_now(N->loop) + N->fwd_deadline + timeout;
 	f->next = p->fwds;
 	p->fwds = f;
+	out_compact(p);
 	copy = json_deep_copy(q->obj);
 	if (audit_fit(name, sizeof(name), &e, "n%llu",
 	    (unsigned long long)f->seq) != 0 ||
@@ -172,10 +189,10 @@ take_fwd(struct pod *p, const char *id, size_t len)
 	uint64_t seq = 0;
 
 	if (len < 2 || len > 21 || id[0] != 'n')
-		return NULL;
+		goto stray;
 	for (size_t i = 1; i < len; i++) {
 		if (id[i] < '0' || id[i] > '9')
-			return NULL;
+			goto stray;
 		seq = seq * 10 + (uint64_t)(id[i] - '0');
 	}
 	for (pp = &p->fwds; (f = *pp) != NULL; pp = &f->next)
@@ -183,6 +200,12 @@ take_fwd(struct pod *p, const char *id, size_t len)
 			*pp = f->next;
 			return f;
 		}
+	/* Given up on (its deadline passed): a late answer, no fault. */
+	if (seq <= p->next_seq)
+		return NULL;
+stray:
+	/* Never sent: counted, and recorded by the tick (relay_stray). */
+	p->stray++;
 	return NULL;
 }
 
@@ -339,8 +362,12 @@ pod_line(struct pod *p, const char *line, size_t len)
 static int
 gather(struct pod *p, const char *s, size_t part)
 {
+	if (part == 0)
+		return 0;	/* p->in may be NULL: nothing to copy */
 	if (p->inlen + part > p->incap) {
-		size_t cap = 2 * (p->inlen + part);
+		/* Never more than a line may hold (the caller checked). */
+		size_t cap = 2 * (p->inlen + part) < POD_LINE_MAX ?
+		    2 * (p->inlen + part) : POD_LINE_MAX;
 		char *in = realloc(p->in, cap);
 
 		if (in == NULL) {
@@ -353,6 +380,18 @@ gather(struct pod *p, const char *s, size_t part)
 	memcpy(p->in + p->inlen, s, part);
 	p->inlen += part;
 	return 0;
+}
+
+/* A long answer relayed: its buffer goes, not kept for the pod's life. */
+static void
+gathered(struct pod *p)
+{
+	p->inlen = 0;
+	if (p->incap > POD_IN_KEEP) {
+		free(p->in);
+		p->in = NULL;
+		p->incap = 0;
+	}
 }
 
 void
@@ -371,32 +410,40 @@ chan_read(struct ev_loop *loop, ev_io *w, int revents)
 		chan_stopped(p, "the pod's channel is closed");
 		return;
 	}
+	/* A pod stopped for a fault: what it still sends is not kept. */
+	if (p->copy_failed)
+		return;
 	s = buf;
-	while ((nl = memchr(s, '\n', (size_t)(buf + n - s))) != NULL) {
+	while ((nl = memchr(s, '\n', (size_t)(buf + n - s))) != NULL &&
+	    !p->copy_failed) {
 		size_t part = (size_t)(nl - s);
 
-		if (p->in_overlong || p->inlen + part > POD_LINE_MAX)
+		if (p->inlen + part > POD_LINE_MAX)
 			relay_fault(p, "the pod sent a line longer than the "
 			    "node takes");
 		else if (p->inlen == 0)
 			pod_line(p, s, part);
 		else if (gather(p, s, part) == 0)
 			pod_line(p, p->in, p->inlen);
-		p->inlen = 0;
-		p->in_overlong = 0;
+		gathered(p);
 		s = nl + 1;
 	}
-	if (s < buf + n && !p->in_overlong) {
+	/*
+	 * The start of a line: kept up to the limit, and the pod stopped
+	 * as soon as it passes it, not at a newline that may never come.
+	 */
+	if (s < buf + n && !p->copy_failed) {
 		size_t part = (size_t)(buf + n - s);
 
 		if (p->inlen + part > POD_LINE_MAX) {
-			p->in_overlong = 1;	/* dropped up to its newline */
-			p->inlen = 0;
+			gathered(p);
+			relay_fault(p, "the pod sent a line longer than the "
+			    "node takes");
 		} else
 			(void)gather(p, s, part);
 	}
 	/* A copy far behind: the pod waits, not the node's memory. */
-	if (p->running && p->cw != NULL &&
+	if (p->running && p->cw != NULL && !p->copy_failed &&
 	    relay_behind(p) >= COPY_BACKLOG_MAX) {
 		p->copy_paused = 1;
 		ev_io_stop(N->loop, &p->rio);

@@ -367,7 +367,7 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			    (json_int_t)p->spec.timeout_s), NULL);
 			sandbox_kill(&p->lp.sb);
 		}
-
+		relay_stray(p, now);
 		while ((f = *pp) != NULL) {
 			json_t *r;
 

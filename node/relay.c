@@ -98,6 +98,25 @@ relay_fault(struct pod *p, const char *why)
 	sandbox_kill(&p->lp.sb);
 }
 
+/*
+ * Each tick: answers the pod sent for requests the node never sent are
+ * dropped as they come; how many is recorded at most once a minute, so
+ * a pod that floods its channel with them does not flood the log.
+ */
+void
+relay_stray(struct pod *p, ev_tstamp now)
+{
+	if (p->stray == 0 || (p->stray_at != 0 &&
+	    now - p->stray_at < POD_STRAY_RECORD_S))
+		return;
+	node_record(NULL, json_pack("{s:s, s:s, s:s, s:I}", "event",
+	    "pod.stray_answers", "pod", p->spec.name, "message", "answers "
+	    "for requests the node never sent, dropped", "count",
+	    (json_int_t)p->stray), NULL);
+	p->stray = 0;
+	p->stray_at = now;
+}
+
 /* Before the loop waits: the answers whose lines are durable go. */
 void
 pods_flush(void)

@@ -31,6 +31,8 @@
 #define POD_OUTBUF_MAX	(16 * 1024 * 1024)	/* bytes of requests waiting for
 				   a pod that does not read them */
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
+#define POD_STRAY_RECORD_S 60	/* seconds between records of a pod's
+				   answers for requests never sent */
 #define POD_RELEASE_MS	50	/* the loop waits this long for a pod's
 				   cgroup to empty; then the tick retries */
 
@@ -112,7 +114,8 @@ struct pod {
 	ev_io	 rio, wio, exit_io;
 	char	*in;		/* an answer being read */
 	size_t	 inlen, incap;
-	int	 in_overlong;	/* past POD_LINE_MAX: dropped to its newline */
+	uint64_t stray;		/* answers for requests never sent, */
+	ev_tstamp stray_at;	/* not yet recorded; the last record */
 	struct audit_buf out;	/* requests not yet written */
 	size_t	 outoff;
 	struct fwd *fwds;
@@ -236,6 +239,7 @@ uint64_t relay_records(const struct pod *);
 uint64_t relay_behind(const struct pod *);
 void	 relay_answers(struct pod *);
 void	 relay_fault(struct pod *, const char *);
+void	 relay_stray(struct pod *, ev_tstamp);
 void	 pods_flush(void);
 void	 pods_copied(struct ev_loop *, ev_async *, int);
 

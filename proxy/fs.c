@@ -390,29 +390,24 @@ write_mode(struct fsop *o, const json_t *args, const char **mode)
 }
 
 /*
- * Append data to the request's path: through the name, beneath the
- * root, then checked again (target is what was really opened).
+ * Append data to the request's path: its name in dfd (parent, its real
+ * path), or the file a symbolic link there leads to, each checked before
+ * anything is made (resolve_append); target is what was opened.
  */
 static int
-append(struct fsop *o, char *target, const char *data, size_t len,
-    int created)
+append(struct fsop *o, int dfd, const char *parent, const char *base,
+    char *target, const char *data, size_t len, int *created)
 {
 	struct stat st;
 	int fd, rc = -1;
 
-	fd = resolve_open(o->root, o->norm, O_WRONLY | O_APPEND | O_CREAT |
-	    O_NONBLOCK, 0644);
-	if (fd < 0)
-		return resolve_error(o, o->norm);
-	if (resolve_recheck(o, fd, target) != 0) {
-		close(fd);
+	if ((fd = resolve_append(o, dfd, parent, base, target, created)) < 0)
 		return -1;
-	}
 	if (fstat(fd, &st) != 0)
 		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		fs_fail(o, KIND_NONE, "%s: not a regular file", target);
-	else if ((created && owned(o->cfg, fd) != 0) ||
+	else if ((*created && owned(o->cfg, fd) != 0) ||
 	    audit_writeall(fd, data, len) != 0 || fsync(fd) != 0)
 		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 	else
@@ -445,7 +440,7 @@ do_write(struct fsop *o, const json_t *args)
 		goto out;
 	}
 	if (strcmp(mode, "append") == 0 ?
-	    append(o, target, data, len, created) != 0 :
+	    append(o, dfd, parent, base, target, data, len, &created) != 0 :
 	    replace(o, dfd, base, target, data, len,
 	    strcmp(mode, "create") == 0) != 0)
 		goto out;
@@ -514,6 +509,36 @@ do_delete(struct fsop *o)
 out:
 	close(dfd);
 	return res;
+}
+
+/*
+ * Before a change is decided: where it would land, checked (resolve.c),
+ * so that a change the policy refuses there is refused by the decision
+ * itself, and nothing is recorded as allowed that the agent is told was
+ * denied.  0, or -1 with *kind (KIND_NONE: not the policy's to refuse;
+ * the change will say what is wrong) and why filled.
+ */
+int
+fs_precheck(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
+{
+	struct fsop o;
+	const char *mode = "truncate";
+
+	memset(&o, 0, sizeof(o));
+	o.root = &P->root;
+	o.cfg = &P->cfg;
+	o.r = r;
+	o.kind = kind;
+	o.why = why;
+	o.whysz = whysz;
+	*kind = KIND_NONE;
+	why[0] = '\0';
+	if (r->pop != OP_WRITE && r->pop != OP_MKDIR && r->pop != OP_DELETE)
+		return 0;
+	if (resolve_normalize(&o, r->args, 1) != 0 ||
+	    (r->pop == OP_WRITE && write_mode(&o, r->args, &mode) != 0))
+		return -1;
+	return resolve_change(&o, strcmp(mode, "append") == 0);
 }
 
 /*

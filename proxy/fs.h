@@ -37,6 +37,7 @@ int	 fs_fail(struct fsop *, enum policy_kind, const char *, ...)
 #define fs_fail(...)	(fs_fail(__VA_ARGS__), -1)
 #endif
 json_t	*fs_do(struct req *, enum policy_kind *, char *, size_t);
+int	 fs_precheck(struct req *, enum policy_kind *, char *, size_t);
 int	 fs_check_args(enum policy_op, const json_t *, char *, size_t);
 
 #endif /* NUCLEUS_FS_H */

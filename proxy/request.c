@@ -281,6 +281,22 @@ policy_request_of(struct req *r, struct policy_request *pr,
 	return 0;
 }
 
+/*
+ * The policy saw the path as named; where a change to it would really
+ * land (through symbolic links) is checked too, before the decision is
+ * recorded, so a record never says allow where the agent is told no.
+ */
+static int
+change_refused(struct req *r)
+{
+	char why[POLICY_REASON_MAX];
+	enum policy_kind kind;
+
+	if (fs_precheck(r, &kind, why, sizeof(why)) == 0 || kind == KIND_NONE)
+		return 0;
+	return denied(r, kind, "%s", why);
+}
+
 /* Steps of the decision the policy cannot take alone. */
 static int
 decide(struct req *r)
@@ -296,6 +312,8 @@ decide(struct req *r)
 	ps.now = time(NULL);
 	pr.approved = token != NULL;	/* checked below, if needed */
 	policy_decide(&P->cfg.policy, &ps, &pr, &r->d);
+	if (r->d.verdict == VERDICT_ALLOW && change_refused(r) != 0)
+		return -1;
 	if (r->d.verdict == VERDICT_ALLOW && token != NULL &&
 	    (P->cfg.policy.obligations & CAPSET(r->d.cap)) != 0 &&
 	    approval_check(r, token) != 0)
@@ -502,6 +520,11 @@ effect(struct req *r)
 		    KIND_NONE ? "io_error" : policy_kind_name(kind);
 
 		r->response = respond_error(r, k, why);
+		/* Refused after an allow was recorded (the tree changed in
+		 * between): the outcome says so, as the agent is told. */
+		if (r->kind == NULL && kind != KIND_NONE)
+			json_object_set_new(r->outcome, "decision",
+			    json_string("deny"));
 		json_object_set_new(r->outcome, "status", json_string("error"));
 		json_object_set_new(r->outcome, "kind", json_string(k));
 		json_object_set_new(r->outcome, "reason", json_string(why));

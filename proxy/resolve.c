@@ -10,7 +10,9 @@
  * policy's path rules are checked on it again, so a symbolic link inside
  * the root cannot lead to a blocked file (resolve_recheck).  Changes go
  * through a directory fd of the parent and a name with no '/', so the
- * last component is never resolved twice (resolve_parent).
+ * last component is never resolved twice (resolve_parent); an append,
+ * the one change that follows a symbolic link, finds where the link leads
+ * and checks it before anything is made there (resolve_append).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -281,4 +283,156 @@ resolve_recheck_fd(const struct resolve_root *root, int fd, const char *norm,
 		return fs_fail(&o, KIND_PATH_DENIED, "a path longer than %d "
 		    "bytes", POLICY_PATH_MAX);
 	return resolve_recheck(&o, fd, real);
+}
+
+/*
+ * Where the symbolic link base (in dfd, whose real path is parent_real)
+ * leads when it names no file yet: the directory that would hold that
+ * file, opened beneath the root and checked, and the file's name in it
+ * (leaf), checked too; target is the file's real path.  Only one link is
+ * followed: a link to a link is refused when the file is made.
+ */
+int
+resolve_dangling(struct fsop *o, int dfd, const char *parent_real,
+    const char *base, char *target, char *leaf, size_t leafsz)
+{
+	char link[POLICY_PATH_MAX + 2], joined[2 * POLICY_PATH_MAX + 3];
+	char lparent[POLICY_PATH_MAX + 1], why[POLICY_REASON_MAX];
+	struct fsop l = *o;	/* the link's target in place of the path */
+	enum policy_kind kind;
+	const char *lbase, *nwhy;
+	ssize_t n;
+	int ldfd;
+
+	if ((n = readlinkat(dfd, base, link, sizeof(link) - 1)) < 0)
+		return fs_fail(o, KIND_NONE, "%s: %s", o->norm,
+		    strerror(errno));
+	link[n] = '\0';	/* one byte over the limit is refused below */
+	if (link[0] == '/')
+		return fs_fail(o, KIND_SANDBOX_ESCAPE, "%s: a symbolic link to "
+		    "an absolute path", o->norm);
+	if (audit_fit(joined, sizeof(joined), NULL, "%s/%s", parent_real,
+	    link) != 0 || policy_path_normalize(joined, strlen(joined),
+	    l.norm, sizeof(l.norm), &kind, &nwhy) != 0)
+		return fs_fail(o, KIND_PATH_DENIED, "%s: where its symbolic "
+		    "link leads cannot be checked", o->norm);
+	l.normlen = strlen(l.norm);
+	if ((ldfd = resolve_parent(&l, lparent, &lbase)) < 0)
+		goto refused;
+	if (resolve_target(&l, lparent, lbase, target) != 0 ||
+	    audit_fit(leaf, leafsz, NULL, "%s", lbase) != 0) {
+		close(ldfd);
+		goto refused;
+	}
+	return ldfd;
+refused:
+	audit_fmt(why, sizeof(why), "%s", o->why);
+	return fs_fail(o, *o->kind, "%s (reached through %s)", why, o->norm);
+}
+
+/*
+ * Open for append the file the symbolic link base (in dfd) leads to:
+ * through the link, creating nothing, then checked; or, when the link
+ * names no file yet, made where the link leads only once that place has
+ * been checked.
+ */
+static int
+append_through(struct fsop *o, int dfd, const char *parent_real,
+    const char *base, char *target, int *created)
+{
+	char leaf[NAME_MAX + 1];
+	int fd, ldfd;
+
+	fd = resolve_open(o->root, o->norm, O_WRONLY | O_APPEND | O_NONBLOCK,
+	    0);
+	if (fd >= 0) {
+		if (resolve_recheck(o, fd, target) != 0) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	if (errno != ENOENT)
+		return resolve_error(o, o->norm);
+	if ((ldfd = resolve_dangling(o, dfd, parent_real, base, target, leaf,
+	    sizeof(leaf))) < 0)
+		return -1;
+	fd = openat(ldfd, leaf, O_WRONLY | O_APPEND | O_NONBLOCK | O_CREAT |
+	    O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
+	else
+		*created = 1;
+	close(ldfd);
+	return fd;
+}
+
+/*
+ * Open base in dfd (parent_real, its real path; target, base's, already
+ * checked) for append.  The name itself first, never following a link,
+ * and made only where it was checked; a link is followed only by
+ * append_through, which checks where it leads before anything is made.
+ */
+int
+resolve_append(struct fsop *o, int dfd, const char *parent_real,
+    const char *base, char *target, int *created)
+{
+	const int flags = O_WRONLY | O_APPEND | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY;
+	int fd;
+
+	*created = 0;
+	if ((fd = openat(dfd, base, flags)) >= 0)
+		return fd;
+	if (errno == ENOENT) {
+		if ((fd = openat(dfd, base, flags | O_CREAT | O_EXCL,
+		    0644)) >= 0) {
+			*created = 1;
+			return fd;
+		}
+	}
+	if (errno == ELOOP)
+		return append_through(o, dfd, parent_real, base, target,
+		    created);
+	return fs_fail(o, KIND_NONE, "%s: %s", target, errno == EEXIST ?
+	    "made by someone else while it was being opened" :
+	    strerror(errno));
+}
+
+/*
+ * Where a change to the request's path would land, checked before the
+ * change is decided: its parent's real path and its name, and for an
+ * append through a symbolic link, the file the link leads to.  Nothing
+ * is made.  0, or -1 with the kind and why the change will be refused.
+ */
+int
+resolve_change(struct fsop *o, int follow)
+{
+	char parent[POLICY_PATH_MAX + 1], target[POLICY_PATH_MAX + 1];
+	char leaf[NAME_MAX + 1];
+	const char *base;
+	struct stat st;
+	int dfd, fd, rc = -1;
+
+	if ((dfd = resolve_parent(o, parent, &base)) < 0)
+		return -1;
+	if (resolve_target(o, parent, base, target) != 0)
+		goto out;
+	rc = 0;
+	if (!follow || fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISLNK(st.st_mode))
+		goto out;
+	if ((fd = resolve_open(o->root, o->norm, O_PATH, 0)) >= 0) {
+		rc = resolve_recheck(o, fd, target);
+		close(fd);
+	} else if (errno != ENOENT)
+		rc = resolve_error(o, o->norm);
+	else if ((fd = resolve_dangling(o, dfd, parent, base, target, leaf,
+	    sizeof(leaf))) < 0)
+		rc = -1;
+	else
+		close(fd);
+out:
+	close(dfd);
+	return rc;
 }

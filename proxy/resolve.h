@@ -41,5 +41,10 @@ int	 resolve_join(char *, size_t, const char *, const char *)
 int	 resolve_hidden(const struct resolve_root *, const char *);
 int	 resolve_parent(struct fsop *, char *, const char **);
 int	 resolve_target(struct fsop *, const char *, const char *, char *);
+int	 resolve_dangling(struct fsop *, int, const char *, const char *,
+	    char *, char *, size_t);
+int	 resolve_append(struct fsop *, int, const char *, const char *,
+	    char *, int *);
+int	 resolve_change(struct fsop *, int);
 
 #endif /* NUCLEUS_RESOLVE_H */

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: a pod whose audit lines do not reach the node intact (changed, late, not JSON, too long) is stopped, its waiting clients told, the fault recorded, and its host copy keeps only what verifies'
+test_description='nucleus-node: a pod whose audit lines do not reach the node intact (changed, late, not JSON, too long, endless) is stopped, its waiting clients told, the fault recorded, and its host copy keeps only what verifies; a pod flooding its channel with answers never asked, or never reading it, slows neither the node, nor the other pods, nor the node log'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -31,7 +31,7 @@ test_expect_success 'setup: a node whose pods run behind pod-tamper' '
 	mktemp -d /var/tmp/nucleus-t4020.XXXXXX >tamperdir &&
 	chmod 755 "$(cat tamperdir)" &&
 	cp "$NUCLEUS_BUILD/nucleus-proxy" "$(cat tamperdir)/" &&
-	node_start -P "$NUCLEUS_BUILD/t/helper/pod-tamper" -B "$(cat tamperdir)"
+	node_start -D 5 -P "$NUCLEUS_BUILD/t/helper/pod-tamper" -B "$(cat tamperdir)"
 '
 
 test_expect_success 'an honest pod behind it works' '
@@ -81,6 +81,99 @@ test_expect_success 'a hello naming another pod'"'"'s log id: refused, recorded,
 	test -n "$victim" &&
 	liar "$victim" &&
 	liar p-liar.1.0000
+'
+
+# The node's resident memory now, in KiB.
+node_rss() {
+	awk "/^VmRSS:/ { print \$2 }" "/proc/$(cat node.pid)/status"
+}
+
+# p-ok answers, within SECS seconds.
+ok_within() {
+	timeout "$1" nucleus-node call -j -k agent.key -l n/node.sock p-ok stat "{\"path\":\"a\"}" >ok.out &&
+	jq -e .ok ok.out
+}
+
+test_expect_success 'a line that never ends: the pod is stopped once it passes the limit, not at a newline' '
+	start=$(date +%s) &&
+	hostile endless &&
+	jq -e ".[0].message | test(\"longer than the node takes\")" fault &&
+	test $(($(date +%s) - start)) -lt 30 &&
+	ok_within 10 &&
+	{ test_have_prereq SANITIZE || test "$(node_rss)" -lt 200000; }
+'
+
+test_expect_success 'a flood of answers never asked: dropped, one record a minute of how many, the pod and the others served' '
+	echo flood >"$(cat tamperdir)/pod-tamper.conf" &&
+	pod_create p-flood >/dev/null &&
+	ncall p-flood write "{\"path\":\"a\",\"content\":\"x\"}" >out &&
+	jq -e .ok out &&
+	ok_within 10 &&
+	node_wait_event ".event == \"pod.stray_answers\" and .pod == \"p-flood\"" &&
+	jq -s -c "[.[] | select(.event == \"pod.stray_answers\" and .pod == \"p-flood\")]" n/audit.log >stray &&
+	# The first within a second of the first stray, so perhaps of
+	# part of the flood; the rest no sooner than a minute on.
+	jq -e "length == 1 and .[0].count >= 1 and .[0].count <= 200000" stray &&
+	ncall p-flood stat "{\"path\":\"a\"}" >out &&
+	jq -e .ok out &&
+	test "$(wc -l <n/audit.log)" -lt 200
+'
+
+test_expect_success 'a pod that never reads its channel: past the bound its calls are unavailable at once, the others served' '
+	echo deaf >"$(cat tamperdir)/pod-tamper.conf" &&
+	pod_create p-deaf >/dev/null &&
+	big=$(head -c 700000 /dev/zero | tr "\\0" x) &&
+	for i in $(seq 1 40)
+	do
+		nreq "d$i" agent-7 agent.key p-deaf write "{\"path\":\"big\",\"content\":\"$big\"}" || return 1
+	done >deaf.req &&
+	{ nsend <deaf.req >deaf.out & } &&
+	deaf=$! &&
+	test_wait_for "calls past the bound refused" 20 grep -q "not taking its requests" deaf.out &&
+	ok_within 10 &&
+	{ test_have_prereq SANITIZE || test "$(node_rss)" -lt 200000; } &&
+	test_wait_exit "the calls to p-deaf" 30 "$deaf" &&
+	test_line_count = 40 deaf.out &&
+	jq -s -e "all(.[]; .error.kind == \"unavailable\")" deaf.out &&
+	jq -s -e "[.[] | select(.error.message | test(\"not taking\"))] | length >= 10" deaf.out &&
+	jq -s -e "[.[] | select(.error.message | test(\"in time\"))] | length >= 10" deaf.out
+'
+
+# Its peak since the last node_peak_reset, in KiB.
+node_peak() {
+	awk "/^VmHWM:/ { print \$2 }" "/proc/$(cat node.pid)/status"
+}
+
+node_peak_reset() {
+	echo 5 >"/proc/$(cat node.pid)/clear_refs"
+}
+
+test_expect_success 'a pod that reads slowly: the node holds what waits for it, not all it ever took' '
+	echo sip >"$(cat tamperdir)/pod-tamper.conf" &&
+	pod_create p-sip >/dev/null &&
+	big=$(head -c 700000 /dev/zero | tr "\\0" x) &&
+	for k in $(seq 1 10)
+	do
+		for i in $(seq 1 20)
+		do
+			nreq "s$k-$i" agent-7 agent.key p-sip write "{\"path\":\"big\",\"content\":\"$big\"}" || return 1
+		done >"sip$k.req" || return 1
+	done &&
+	before=$(node_rss) &&
+	node_peak_reset &&
+	for k in $(seq 1 10)
+	do
+		{ nsend <"sip$k.req" >"sip$k.out" & } &&
+		sleep 2 || return 1
+	done &&
+	wait &&
+	peak=$(node_peak) &&
+	echo "node RSS $before KiB, peak $peak KiB" &&
+	cat sip*.out >sip.out &&
+	test_line_count = 200 sip.out &&
+	jq -s -e "[.[] | select(.error.message | test(\"not taking\"))] | length >= 20" sip.out &&
+	ok_within 10 &&
+	{ test_have_prereq SANITIZE || test $((peak - before)) -lt 49152; }
 '
 
 test_expect_success 'the node itself is unharmed; its log verifies' '

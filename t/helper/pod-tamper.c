@@ -16,6 +16,13 @@
  *			naming log LOG, then on standard error "pod-tamper:
  *			key-cert: " and the line the node answered with, or
  *			"pod-tamper: no key-cert"
+ *	endless		after the third, a line that never ends
+ *	flood		after the third, 200000 answers for requests the
+ *			node never sent (half of them with ids it cannot
+ *			have made), then the pod's own lines again
+ *	deaf		the node's channel is never read
+ *	sip		the node's channel is read slowly (64 KiB each
+ *			20 ms), what comes thrown away
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -29,6 +36,7 @@
 
 #define NODE_FD		3
 #define OVERLONG	(80 * 1024 * 1024 + 1)
+#define FLOOD		200000
 
 static char mode[32], proxy[4096], hello_pod[80], hello_log[160];
 static int audit_seen;
@@ -83,6 +91,27 @@ put(int fd, const char *p, size_t n)
 static char *held;
 static size_t heldlen;
 
+/* After the third audit line: endless, flood. */
+static void
+misbehave(void)
+{
+	static const char stray[] = "{\"id\":\"n99999999999\",\"ok\":true,"
+	    "\"type\":\"response\",\"v\":1}\n";
+	static const char odd[] = "{\"id\":\"zz-never\",\"ok\":true,"
+	    "\"type\":\"response\",\"v\":1}\n";
+	char chunk[65536];
+
+	if (strcmp(mode, "endless") == 0) {
+		memset(chunk, 'x', sizeof(chunk));
+		for (;;)
+			put(NODE_FD, chunk, sizeof(chunk));	/* to EPIPE */
+	}
+	if (strcmp(mode, "flood") == 0)
+		for (int i = 0; i < FLOOD; i++)
+			put(NODE_FD, i % 2 ? odd : stray, i % 2 ?
+			    sizeof(odd) - 1 : sizeof(stray) - 1);
+}
+
 static void
 line_out(const char *p, size_t n)
 {
@@ -114,6 +143,8 @@ line_out(const char *p, size_t n)
 	put(NODE_FD, p, n);
 	if (audit && audit_seen == 3 && strcmp(mode, "junk") == 0)
 		put(NODE_FD, "{not json\n", 10);
+	if (audit && audit_seen == 3)
+		misbehave();
 	if (audit && audit_seen == 3 && strcmp(mode, "overlong") == 0) {
 		char *big = malloc(OVERLONG + 1);
 
@@ -179,13 +210,18 @@ main(int argc, char **argv)
 	pfd[0].fd = NODE_FD;
 	pfd[1].fd = sv[0];
 	pfd[0].events = pfd[1].events = POLLIN;
+	if (strcmp(mode, "deaf") == 0)
+		pfd[0].events = 0;	/* what the node sends waits */
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0)
 			continue;
 		if (pfd[0].revents) {
 			if ((n = read(NODE_FD, buf, sizeof(buf))) <= 0)
 				return 0;
-			put(sv[0], buf, (size_t)n);
+			if (strcmp(mode, "sip") == 0)
+				usleep(20000);
+			else
+				put(sv[0], buf, (size_t)n);
 		}
 		if (pfd[1].revents) {
 			char *nl, *s;
