@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: connections in time and in number: the operator keeps 16 that agents cannot take, a quiet client goes after -i, a line must end within -s, unread answers are bounded across all clients'
+test_description='nucleus-node: connections in time and in number: the operator keeps 16 that agents cannot take, a quiet client goes after -i, a line must end within -s'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -7,10 +7,6 @@ test_description='nucleus-node: connections in time and in number: the operator 
 if ! test_have_prereq ROOT; then
 	test_skip_all "an agent's uid (65534) needs root to take"
 fi
-
-rss_kb() {
-	awk "/^VmRSS:/ { print \$2 }" /proc/$(cat node.pid)/status
-}
 
 test_expect_success 'setup: a node whose socket agents (uid 65534) may reach' '
 	authority_setup &&

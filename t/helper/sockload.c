@@ -207,8 +207,9 @@ closed_within(int fd, int ms, FILE *out)
 			return 0;
 		if ((n = read(fd, buf, sizeof(buf))) <= 0)
 			return 1;
-		if (out != NULL)
-			fwrite(buf, 1, (size_t)n, out);
+		if (out != NULL && (fwrite(buf, 1, (size_t)n, out) != (size_t)n ||
+		    fflush(out) != 0))
+			err(2, "stdout");
 	}
 }
 
