@@ -19,6 +19,7 @@
 
 #define LINES_BUF_KEEP	65536	/* bytes of a drained answer buffer kept;
 				   a larger one is freed */
+#define LINES_SLACK	0.001	/* seconds a deadline may come early by */
 
 static void conn_read(struct ev_loop *, ev_io *, int);
 static void conn_write(struct ev_loop *, ev_io *, int);
@@ -282,7 +283,10 @@ arm(struct lines_conn *c)
 	ev_timer_start(loop, &c->tio);
 }
 
-/* A deadline passed: a line cut off is told so; then it is closed. */
+/*
+ * A deadline passed: a line cut off is told so, unless that would land
+ * inside an answer half sent; then it is closed.
+ */
 static void
 conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -292,11 +296,11 @@ conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (c->closed || (at = deadline(c)) == 0)
 		return;
-	if (at > ev_now(loop)) {
+	if (at > ev_now(loop) + LINES_SLACK) {
 		arm(c);
 		return;
 	}
-	if (begun(c))
+	if (begun(c) && c->outoff == c->out.len)
 		(void)!write(c->fd, slow, sizeof(slow) - 1);
 	conn_close(c);
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: connections in time and in number: the operator keeps 16 that agents cannot take, a quiet client goes after -i, a line must end within -s'
+test_description='nucleus-node: connections in time and in number: the operator keeps 16 that agents cannot take, a quiet client goes after -i, a line must end within -s, a client must take its answers'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -51,6 +51,14 @@ test_expect_success 'a client answered is closed after -i seconds quiet, its ans
 	sockload wait n/node.sock "{}
 " >out &&
 	grep -Eq "closed after [23] s$" out &&
+	head -n 1 out | jq -e ".error.kind == \"bad_request\""
+'
+
+test_expect_success 'a client that takes none of its answers for -i seconds is closed' '
+	yes "{}" | head -n 3000 >junk &&
+	sockload stall n/node.sock 8 <junk >out &&
+	# about 1600 answers (the socket'"'"'s buffer) reached it, not 3000
+	test $(wc -l <out) -lt 3000 &&
 	head -n 1 out | jq -e ".error.kind == \"bad_request\""
 '
 
