@@ -69,6 +69,22 @@ conn_free(struct lines_conn *c)
 }
 
 static void
+reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct lines *srv = w->data;
+	struct lines_conn *c;
+
+	(void)loop;
+	(void)revents;
+	while ((c = srv->dead) != NULL) {
+		srv->dead = c->next;
+		c->reaping = 0;
+		if (c->inflight == 0)	/* else the last release frees it */
+			conn_free(c);
+	}
+}
+
+static void
 conn_close(struct lines_conn *c)
 {
 	struct lines_conn **pp;
@@ -92,8 +108,16 @@ conn_close(struct lines_conn *c)
 			break;
 		}
 	c->srv->nconns--;
-	if (c->inflight == 0)
-		conn_free(c);
+	/* Not freed here: the callback that closed it may still look. */
+	if (c->inflight == 0) {
+		c->reaping = 1;
+		c->next = c->srv->dead;
+		c->srv->dead = c;
+		if (!ev_is_active(&c->srv->reap)) {
+			ev_timer_set(&c->srv->reap, 0., 0.);
+			ev_timer_start(c->srv->loop, &c->srv->reap);
+		}
+	}
 }
 
 /* Nothing more to read, answer or wait for: the connection ends. */
@@ -127,7 +151,8 @@ void
 lines_release(struct lines_conn *c)
 {
 	if (--c->inflight == 0 && c->closed) {
-		conn_free(c);
+		if (!c->reaping)
+			conn_free(c);
 		return;
 	}
 	if (!c->closed) {
@@ -583,6 +608,10 @@ lines_listen_unix(struct lines *srv, int index, const char *path, gid_t gid,
 	if (!ev_is_active(&srv->shed)) {
 		ev_init(&srv->shed, shed_cb);
 		srv->shed.data = srv;
+	}
+	if (!ev_is_active(&srv->reap)) {
+		ev_init(&srv->reap, reap_cb);
+		srv->reap.data = srv;
 	}
 	ev_io_start(srv->loop, &srv->listen[index]);
 	return 0;

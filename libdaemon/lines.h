@@ -64,6 +64,7 @@ struct lines_conn {
 	ev_tstamp line_start;	/* the line being read began, or reading
 				   it resumed */
 	ev_timer tio;		/* the idle or slow-line deadline */
+	int	 reaping;	/* on the server's dead list */
 };
 
 struct lines_ops {
@@ -99,6 +100,9 @@ struct lines {
 	size_t	 outbuf_held;	/* unsent bytes, all connections */
 	ev_timer shed;		/* outbuf_shed crossed: close, from the
 				   loop, not from within a send */
+	struct lines_conn *dead;	/* closed, held by nothing: freed */
+	ev_timer reap;		/* from the loop, once the callback that
+				   closed them is done with them */
 	ev_io	 listen[LINES_LISTEN_MAX];
 };
 
