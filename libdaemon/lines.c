@@ -34,10 +34,14 @@ static const char slow[] = "{\"error\":{\"kind\":\"unavailable\","
     "\"message\":\"the line did not end in time\"},\"ok\":false,"
     "\"type\":\"response\",\"v\":1}\n";
 
+/*
+ * The clock, not the loop's time: that is when this iteration began,
+ * and after a slow one a deadline counted from it would come early.
+ */
 static void
 touch(struct lines_conn *c)
 {
-	c->active = ev_now(c->srv->loop);
+	c->active = ev_time();
 }
 
 /*
@@ -387,7 +391,7 @@ take(struct lines_conn *c)
 	size_t avail = c->rlen - c->roff, n;
 
 	if (!begun(c))
-		c->line_start = ev_now(c->srv->loop);
+		c->line_start = ev_time();
 	nl = memchr(p, '\n', avail);
 	n = nl != NULL ? (size_t)(nl - p) : avail;
 	c->roff += n + (nl != NULL);
@@ -439,7 +443,7 @@ pump(struct lines_conn *c)
 		ev_io_stop(c->srv->loop, &c->rio);
 	else if (!ev_is_active(&c->rio)) {
 		/* A line held up by the server gets its time again. */
-		c->line_start = ev_now(c->srv->loop);
+		c->line_start = ev_time();
 		ev_io_start(c->srv->loop, &c->rio);
 	}
 	arm(c);
