@@ -130,9 +130,11 @@ agent_body(struct areq *q)
 		return 0;
 	}
 	v = json_object_get(o, "pod");
-	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
+	if (!json_is_string(v) || !audit_podname_valid(json_string_value(v),
 	    json_string_length(v)))
-		return fail(q, "bad_request", "pod: expected a pod id");
+		return fail(q, "bad_request", "pod: expected a pod's name: 1 to "
+		    "64 characters of [A-Za-z0-9._-], the first a letter or a "
+		    "digit");
 	v = json_object_get(o, "op");
 	if (!json_is_string(v) || !rules_op_known(json_string_value(v)))
 		return fail(q, "bad_request", "op: expected a tool operation "

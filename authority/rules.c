@@ -116,10 +116,14 @@ rule_parse_who(struct rule *r, const json_t *o, size_t i,
 	    audit_fit(r->agent, sizeof(r->agent), NULL, "%s",
 	    json_string_value(v)) != 0)
 		return bad(err, i, "agent: expected a key id");
+	/* A glob that could match no pod's name (nucleus-pod(5)) is an
+	 * operator's mistake: said at load, not left to grant nothing. */
 	v = json_object_get(o, "pod");
-	if (!text(v, 1, AUDIT_LOGID_MAX))
-		return bad(err, i, "pod: expected a glob of 1 to 128 "
-		    "characters");
+	if (!text(v, 1, AUDIT_PODNAME_MAX) || strspn(json_string_value(v),
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-*?") != json_string_length(v))
+		return bad(err, i, "pod: expected a glob of 1 to 64 "
+		    "characters of [A-Za-z0-9._-*?]");
 	if ((r->pod = strdup(json_string_value(v))) == NULL)
 		return audit_errf(err, "out of memory");
 	v = json_object_get(o, "op");

@@ -22,6 +22,7 @@
 #define AUDIT_LINE_MAX		(1024 * 1024)	/* bytes in one log line */
 #define AUDIT_KID_MAX		64	/* characters in a key id */
 #define AUDIT_LOGID_MAX		128	/* characters in a log id */
+#define AUDIT_PODNAME_MAX	64	/* characters in a pod's name */
 #define AUDIT_KEYRING_MAX	4096	/* keys in one keyring */
 #define AUDIT_KEYFILE_MAX	(256 * 1024)	/* bytes in a key file */
 #define AUDIT_ROLE_MAX		32	/* characters in a keyring role */
@@ -120,6 +121,7 @@ void	 audit_b64(char *, size_t, const uint8_t *, size_t);
 int	 audit_unb64(uint8_t *, size_t, const char *, size_t);
 int	 audit_kid_valid(const char *, size_t);
 int	 audit_logid_valid(const char *, size_t);
+int	 audit_podname_valid(const char *, size_t);
 int	 audit_writeall(int, const void *, size_t);
 
 /* Keyrings: who may sign what (keyring.c). */

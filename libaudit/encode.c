@@ -141,6 +141,22 @@ audit_logid_valid(const char *s, size_t len)
 	return id_valid(s, len, AUDIT_LOGID_MAX);
 }
 
+/*
+ * The one grammar of a pod's name (nucleus-pod(5)): 1 to 64 characters of
+ * [A-Za-z0-9._-], the first a letter or a digit.  A pod's name becomes a
+ * directory, a socket, a cgroup and a log id, so ".", ".." and the hidden
+ * ".x" never get that far, nor "-x", which a command would read as an
+ * option.
+ */
+int
+audit_podname_valid(const char *s, size_t len)
+{
+	if (s == NULL || !id_valid(s, len, AUDIT_PODNAME_MAX))
+		return 0;
+	return (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	    (s[0] >= '0' && s[0] <= '9');
+}
+
 /* write(2) all of p, across short writes and signals. */
 int
 audit_writeall(int fd, const void *p, size_t n)

@@ -46,6 +46,11 @@ approval_request(const struct audit_seckey *k, const char *pod,
 {
 	json_t *o;
 
+	if (!audit_podname_valid(pod, strlen(pod))) {
+		json_decref(args);
+		audit_errf(err, "%s: not a pod's name", pod);
+		return NULL;
+	}
 	o = json_pack("{s:s, s:s, s:o, s:s}", "pod", pod, "op", op, "args",
 	    args, "reason", reason != NULL ? reason : "");
 	if (o == NULL) {

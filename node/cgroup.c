@@ -131,53 +131,46 @@ make_dir(const char *path, struct audit_err *err)
 		    strerror(errno));
 	return 0;
 }
-
-/* Make the pod's cgroup and set its limits; no process is in it yet. */
-int
-cgroup_create(struct cgroup *cg, const char *pod, const struct limits *lim,
-    struct audit_err *err)
+/* v2: <root>/nucleus/<pod>, its memory, pids and cpu limits written. */
+static int
+create_v2(struct cgroup *cg, const struct cgroup_facts *f, const char *pod,
+    const struct limits *lim, struct audit_err *err)
 {
-	struct cgroup_facts f;
 	char v[64];
 
-	memset(cg, 0, sizeof(*cg));
-	cgroup_probe(&f);
-	if (f.v2) {
-		cg->version = 2;
-		if (audit_fit(cg->dir[0], sizeof(cg->dir[0]), err, "%s/nucleus",
-		    f.v2_root) != 0 ||
-		    make_dir(cg->dir[0], err) != 0 ||
-		    write_file(f.v2_root, "cgroup.subtree_control",
-		    "+memory +pids +cpu", err) != 0 ||
-		    write_file(cg->dir[0], "cgroup.subtree_control",
-		    "+memory +pids +cpu", err) != 0)
-			return -1;
-		if (audit_fit(cg->dir[0], sizeof(cg->dir[0]), err,
-		    "%s/nucleus/%s", f.v2_root, pod) != 0 ||
-		    make_dir(cg->dir[0], err) != 0)
-			return -1;
-		cg->n = 1;
-		if (audit_fit(v, sizeof(v), err, "%llu", (unsigned long long)
-		    lim->memory_mib << 20) != 0 ||
-		    write_file(cg->dir[0], "memory.max", v, err) != 0 ||
-		    write_file(cg->dir[0], "memory.swap.max", "0", err) != 0)
-			goto fail;
-		if (audit_fit(v, sizeof(v), err, "%u", lim->pids) != 0 ||
-		    write_file(cg->dir[0], "pids.max", v, err) != 0)
-			goto fail;
-		if (audit_fit(v, sizeof(v), err, "%u %u", lim->cpus_milli *
-		    (CPU_PERIOD_US / 1000), CPU_PERIOD_US) != 0 ||
-		    write_file(cg->dir[0], "cpu.max", v, err) != 0)
-			goto fail;
-		return 0;
-	}
-	if (!f.v1) {
-		audit_errf(err, "cgroup: neither a v2 hierarchy with memory, "
-		    "pids and cpu (controllers: %s) nor v1 memory, pids and "
-		    "cpu hierarchies", f.v2_controllers[0] ? f.v2_controllers :
-		    "none");
+	cg->version = 2;
+	if (audit_fit(cg->dir[0], sizeof(cg->dir[0]), err, "%s/nucleus",
+	    f->v2_root) != 0 ||
+	    make_dir(cg->dir[0], err) != 0 ||
+	    write_file(f->v2_root, "cgroup.subtree_control",
+	    "+memory +pids +cpu", err) != 0 ||
+	    write_file(cg->dir[0], "cgroup.subtree_control",
+	    "+memory +pids +cpu", err) != 0)
 		return -1;
-	}
+	if (audit_fit(cg->dir[0], sizeof(cg->dir[0]), err,
+	    "%s/nucleus/%s", f->v2_root, pod) != 0 ||
+	    make_dir(cg->dir[0], err) != 0)
+		return -1;
+	cg->n = 1;
+	if (audit_fit(v, sizeof(v), err, "%llu", (unsigned long long)
+	    lim->memory_mib << 20) != 0 ||
+	    write_file(cg->dir[0], "memory.max", v, err) != 0 ||
+	    write_file(cg->dir[0], "memory.swap.max", "0", err) != 0)
+		return -1;
+	if (audit_fit(v, sizeof(v), err, "%u", lim->pids) != 0 ||
+	    write_file(cg->dir[0], "pids.max", v, err) != 0)
+		return -1;
+	if (audit_fit(v, sizeof(v), err, "%u %u", lim->cpus_milli *
+	    (CPU_PERIOD_US / 1000), CPU_PERIOD_US) != 0 ||
+	    write_file(cg->dir[0], "cpu.max", v, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* v1: /sys/fs/cgroup/<controller>/nucleus/<pod> for each controller. */
+static int
+create_v1_dirs(struct cgroup *cg, const char *pod, struct audit_err *err)
+{
 	cg->version = 1;
 	for (int i = 0; i < CG_V1_N; i++) {
 		char parent[CG_PATH_MAX];
@@ -185,36 +178,69 @@ cgroup_create(struct cgroup *cg, const char *pod, const struct limits *lim,
 		if (audit_fit(parent, sizeof(parent), err,
 		    "/sys/fs/cgroup/%s/nucleus", v1_controllers[i]) != 0 ||
 		    make_dir(parent, err) != 0)
-			goto fail;
+			return -1;
 		if (audit_fit(cg->dir[i], sizeof(cg->dir[i]), err, "%s/%s",
 		    parent, pod) != 0 ||
 		    make_dir(cg->dir[i], err) != 0)
-			goto fail;
+			return -1;
 		cg->n = i + 1;
 	}
+	return 0;
+}
+
+/* v1: the limits, each in its controller's directory. */
+static int
+create_v1_limits(struct cgroup *cg, const struct limits *lim,
+    struct audit_err *err)
+{
+	char v[64];
+
 	if (audit_fit(v, sizeof(v), err, "%llu",
 	    (unsigned long long)lim->memory_mib << 20) != 0 ||
 	    write_file(cg->dir[0], "memory.limit_in_bytes", v, err) != 0)
-		goto fail;
+		return -1;
 	/* No swap to spill into, where the kernel accounts it. */
 	if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes",
 	    F_OK) == 0 && write_file(cg->dir[0], "memory.memsw.limit_in_bytes",
 	    v, err) != 0)
-		goto fail;
+		return -1;
 	if (audit_fit(v, sizeof(v), err, "%u", lim->pids) != 0 ||
 	    write_file(cg->dir[1], "pids.max", v, err) != 0)
-		goto fail;
+		return -1;
 	if (audit_fit(v, sizeof(v), err, "%u", CPU_PERIOD_US) != 0 ||
 	    write_file(cg->dir[2], "cpu.cfs_period_us", v, err) != 0)
-		goto fail;
+		return -1;
 	if (audit_fit(v, sizeof(v), err, "%u", lim->cpus_milli *
 	    (CPU_PERIOD_US / 1000)) != 0 ||
 	    write_file(cg->dir[2], "cpu.cfs_quota_us", v, err) != 0)
-		goto fail;
+		return -1;
 	return 0;
-fail:
-	(void)cgroup_remove(cg);
-	return -1;
+}
+
+/* Make the pod's cgroup and set its limits; no process is in it yet. */
+int
+cgroup_create(struct cgroup *cg, const char *pod, const struct limits *lim,
+    struct audit_err *err)
+{
+	struct cgroup_facts f;
+	int rc;
+
+	memset(cg, 0, sizeof(*cg));
+	cgroup_probe(&f);
+	if (f.v2)
+		rc = create_v2(cg, &f, pod, lim, err);
+	else if (f.v1)
+		rc = create_v1_dirs(cg, pod, err) != 0 ||
+		    create_v1_limits(cg, lim, err) != 0 ? -1 : 0;
+	else
+		return audit_errf(err, "cgroup: neither a v2 hierarchy with "
+		    "memory, pids and cpu (controllers: %s) nor v1 memory, "
+		    "pids and cpu hierarchies", f.v2_controllers[0] ?
+		    f.v2_controllers : "none");
+	/* What was made of it goes again (cg->n counts the directories). */
+	if (rc != 0)
+		(void)cgroup_remove(cg);
+	return rc;
 }
 
 /* Put pid in the pod's cgroup (every hierarchy of it). */

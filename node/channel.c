@@ -251,51 +251,32 @@ answer_raw(struct pod *p, const char *line, size_t len)
 	return 0;
 }
 
+/* A line of the pod's log, to the copier. */
 static void
-pod_line(struct pod *p, const char *line, size_t len)
+to_copier(struct pod *p, const char *line, size_t len)
+{
+	if (copyw_line(p->cw, line, len) != 0)
+		relay_fault(p, "out of memory");
+}
+
+/*
+ * A parsed answer r (taken over) to the forward it names, held until the
+ * record it names, which must be among the pod's lines before it.
+ */
+static void
+pod_answer(struct pod *p, json_t *r)
 {
 	struct fwd *f;
-	json_error_t jerr;
 	const char *id, *type, *log;
 	const json_t *audit;
 	int64_t need_seq = -1;
-	json_t *r;
 
-	if (p->copy_failed)
-		return;
-	/*
-	 * A record, canonical, ends so (no member of the pod's events sorts
-	 * after "type" but "v"): straight to the copier, whose verifier takes
-	 * nothing that is not a canonical record of the chain.  Anything
-	 * else is parsed, records the quick look missed included.
-	 */
-	if (len > sizeof(RECORD_END) - 1 && memcmp(line + len -
-	    (sizeof(RECORD_END) - 1), RECORD_END, sizeof(RECORD_END) - 1) ==
-	    0) {
-		if (copyw_line(p->cw, line, len) != 0)
-			relay_fault(p, "out of memory");
-		return;
-	}
-	if (answer_raw(p, line, len) == 0)
-		return;
-	if ((r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		relay_fault(p, "the pod sent a line that is not JSON");
-		return;
-	}
 	type = json_string_value(json_object_get(r, "type"));
-	if (type != NULL && strcmp(type, "audit") == 0) {
-		json_decref(r);
-		if (copyw_line(p->cw, line, len) != 0)
-			relay_fault(p, "out of memory");
-		return;
-	}
 	id = json_string_value(json_object_get(r, "id"));
 	if (type == NULL || strcmp(type, "response") != 0 || id == NULL) {
 		json_decref(r);
 		return;
 	}
-	/* The record it names must be among the pod's lines before it. */
 	if ((audit = json_object_get(r, "audit")) != NULL) {
 		log = json_string_value(json_object_get(audit, "log"));
 		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
@@ -315,6 +296,43 @@ pod_line(struct pod *p, const char *line, size_t len)
 	f->answer = r;
 	f->need_seq = need_seq;
 	hold_answer(p, f);
+}
+
+static void
+pod_line(struct pod *p, const char *line, size_t len)
+{
+	json_error_t jerr;
+	const char *type;
+	json_t *r;
+
+	if (p->copy_failed)
+		return;
+	/*
+	 * A record, canonical, ends so (no member of the pod's events sorts
+	 * after "type" but "v"): straight to the copier, whose verifier takes
+	 * nothing that is not a canonical record of the chain.  Anything
+	 * else is parsed, records the quick look missed included.
+	 */
+	if (len > sizeof(RECORD_END) - 1 && memcmp(line + len -
+	    (sizeof(RECORD_END) - 1), RECORD_END, sizeof(RECORD_END) - 1) ==
+	    0) {
+		to_copier(p, line, len);
+		return;
+	}
+	if (answer_raw(p, line, len) == 0)
+		return;
+	if ((r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		relay_fault(p, "the pod sent a line that is not JSON");
+		return;
+	}
+	type = json_string_value(json_object_get(r, "type"));
+	if (type != NULL && strcmp(type, "audit") == 0) {
+		json_decref(r);
+		to_copier(p, line, len);
+		return;
+	}
+	pod_answer(p, r);
 }
 
 /* Part of a line from the pod, kept until its newline comes. */

@@ -76,6 +76,13 @@ request(const struct client *cl, const char *pod, const char *op,
 	json_t *o, *resp = NULL;
 	int rc = EXIT_ERR;
 
+	if (pod[0] != '\0' && !audit_podname_valid(pod, strlen(pod))) {
+		fprintf(stderr, "%s: %s: not a pod's name (nucleus-pod(5))\n",
+		    prog, pod);
+		json_decref(args);
+		json_decref(approval);
+		return EXIT_ERR;
+	}
 	o = json_pack("{s:s, s:s, s:s, s:o}", "id", "c1", "pod", pod, "op",
 	    op, "args", args);
 	if (o == NULL) {

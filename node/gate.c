@@ -62,9 +62,9 @@ envelope(struct gate_req *q)
 		return refuse(q, "bad_request", "kid: expected a key id");
 	v = json_object_get(o, "pod");
 	if (!json_is_string(v) || (json_string_length(v) > 0 &&
-	    !audit_logid_valid(json_string_value(v), json_string_length(v))))
-		return refuse(q, "bad_request", "pod: expected a pod id or "
-		    "\"\"");
+	    !audit_podname_valid(json_string_value(v), json_string_length(v))))
+		return refuse(q, "bad_request", "pod: expected a pod's name "
+		    "(nucleus-pod(5)) or \"\"");
 	q->pod = json_string_value(v);
 	v = json_object_get(o, "op");
 	if (!json_is_string(v) || (q->nop = node_op_find(

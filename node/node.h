@@ -152,7 +152,7 @@ int	 gate_check(struct gate *, const char *, size_t, int64_t,
 void	 gate_req_free(struct gate_req *);
 
 /* A pod spec (podspec.c); each limit checked by crossing it in t4003. */
-#define POD_NAME_MAX	64	/* characters in a pod's name */
+#define POD_NAME_MAX	AUDIT_PODNAME_MAX	/* characters in a pod's name */
 #define POD_AGENTS_MAX	64	/* agents one pod names */
 #define POD_MEMORY_MIN	64	/* MiB */
 #define POD_MEMORY_MAX	65536

@@ -117,29 +117,26 @@ podspec_free(struct podspec *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int
-podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
+/* name: the one grammar of a pod's name, checked before any disk use. */
+static int
+spec_name(struct podspec *p, const json_t *v, struct audit_err *err)
 {
-	const json_t *v, *res;
-	long long n;
+	if (!json_is_string(v) || !audit_podname_valid(json_string_value(v),
+	    json_string_length(v)))
+		return audit_errf(err, "name: expected 1 to %d characters of "
+		    "[A-Za-z0-9._-], the first a letter or a digit",
+		    POD_NAME_MAX);
+	return audit_fit(p->name, sizeof(p->name), err, "%s",
+	    json_string_value(v));
+}
+
+/* driver, and image: a VM's root image, <guest-dir>/<image>.squashfs */
+static int
+spec_driver(struct podspec *p, const json_t *o, struct audit_err *err)
+{
+	const json_t *v;
 	size_t i;
 
-	memset(p, 0, sizeof(*p));
-	if (!json_is_object(o))
-		return audit_errf(err, "a pod spec is a JSON object");
-	if (known(o, spec_members, "", err) != 0)
-		return -1;
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1)
-		return audit_errf(err, "v: expected 1");
-	v = json_object_get(o, "name");
-	if (!json_is_string(v) || json_string_length(v) > POD_NAME_MAX ||
-	    !audit_logid_valid(json_string_value(v), json_string_length(v)))
-		return audit_errf(err, "name: expected 1 to %d characters of "
-		    "[A-Za-z0-9._-]", POD_NAME_MAX);
-	if (audit_fit(p->name, sizeof(p->name), err, "%s",
-	    json_string_value(v)) != 0)
-		return -1;
 	v = json_object_get(o, "driver");
 	if (audit_fit(p->driver, sizeof(p->driver), NULL, "%s", v == NULL ?
 	    "local" : json_is_string(v) ? json_string_value(v) : "") != 0)
@@ -150,7 +147,6 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	if (drivers[i] == NULL)
 		return audit_errf(err, "driver: expected local, qemu or "
 		    "firecracker");
-	/* image: a VM's root image of commands, <guest-dir>/<image>.squashfs */
 	v = json_object_get(o, "image");
 	if (v != NULL && strcmp(p->driver, "local") == 0)
 		return audit_errf(err, "image: the local driver's commands are "
@@ -159,67 +155,93 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	    json_string_value(v))))
 		return audit_errf(err, "image: expected 1 to %d characters of "
 		    "[a-z0-9_-], not starting with - or _", POD_IMAGE_MAX);
-	if (audit_fit(p->image, sizeof(p->image), err, "%s", v != NULL ?
-	    json_string_value(v) : POD_IMAGE_DEFAULT) != 0)
+	return audit_fit(p->image, sizeof(p->image), err, "%s", v != NULL ?
+	    json_string_value(v) : POD_IMAGE_DEFAULT);
+}
+
+/* agents: 1 to POD_AGENTS_MAX key ids; p->nagents counts those held. */
+static int
+spec_agents(struct podspec *p, const json_t *v, struct audit_err *err)
+{
+	if (!json_is_array(v) || json_array_size(v) < 1 ||
+	    json_array_size(v) > POD_AGENTS_MAX)
+		return audit_errf(err, "agents: expected 1 to %d key ids",
+		    POD_AGENTS_MAX);
+	if ((p->agents = calloc(json_array_size(v), sizeof(char *))) == NULL)
+		return audit_errf(err, "out of memory");
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *a = json_array_get(v, i);
+
+		if (!json_is_string(a) || !audit_kid_valid(
+		    json_string_value(a), json_string_length(a)) ||
+		    (p->agents[i] = strdup(json_string_value(a))) == NULL)
+			return audit_errf(err, "agents[%zu]: expected a key id",
+			    i);
+		p->nagents = i + 1;
+	}
+	return 0;
+}
+
+/* resources: each limit in its bounds, or its default when absent. */
+static int
+spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
+{
+	long long n;
+
+	if (res != NULL && !json_is_object(res))
+		return audit_errf(err, "resources: expected an object");
+	if (res != NULL && known(res, resource_members, "resources: ",
+	    err) != 0)
+		return -1;
+	if (bounded(res, "memory_mib", POD_MEMORY_MIN, POD_MEMORY_MAX,
+	    POD_MEMORY_DEFAULT, &n, err) != 0)
+		return -1;
+	p->lim.memory_mib = (uint64_t)n;
+	if (bounded(res, "cpus", 1, POD_CPUS_MAX, 1, &n, err) != 0)
+		return -1;
+	p->lim.cpus_milli = (unsigned)n * 1000;
+	if (bounded(res, "pids", POD_PIDS_MIN, POD_PIDS_MAX,
+	    POD_PIDS_DEFAULT, &n, err) != 0)
+		return -1;
+	p->lim.pids = (unsigned)n;
+	if (bounded(res, "scratch_mib", 1, POD_SCRATCH_MAX,
+	    POD_SCRATCH_DEFAULT, &n, err) != 0)
+		return -1;
+	p->lim.scratch_mib = (uint64_t)n;
+	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
+		return -1;
+	p->timeout_s = n;
+	return 0;
+}
+
+int
+podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
+{
+	const json_t *v;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(o))
+		return audit_errf(err, "a pod spec is a JSON object");
+	if (known(o, spec_members, "", err) != 0)
+		return -1;
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return audit_errf(err, "v: expected 1");
+	if (spec_name(p, json_object_get(o, "name"), err) != 0 ||
+	    spec_driver(p, o, err) != 0)
 		return -1;
 	v = json_object_get(o, "policy");
 	if (!json_is_string(v) && !json_is_object(v))
 		return audit_errf(err, "policy: expected a profile name or a "
 		    "policy object");
 	p->policy = json_incref((json_t *)v);
-	v = json_object_get(o, "agents");
-	if (!json_is_array(v) || json_array_size(v) < 1 ||
-	    json_array_size(v) > POD_AGENTS_MAX)
-		return podspec_free(p), audit_errf(err, "agents: expected 1 to "
-		    "%d key ids", POD_AGENTS_MAX);
-	if ((p->agents = calloc(json_array_size(v), sizeof(char *))) == NULL)
-		return podspec_free(p), audit_errf(err, "out of memory");
-	for (i = 0; i < json_array_size(v); i++) {
-		const json_t *a = json_array_get(v, i);
-
-		if (!json_is_string(a) || !audit_kid_valid(
-		    json_string_value(a), json_string_length(a)) ||
-		    (p->agents[i] = strdup(json_string_value(a))) == NULL) {
-			podspec_free(p);
-			return audit_errf(err, "agents[%zu]: expected a key id",
-			    i);
-		}
-		p->nagents = i + 1;
-	}
-	res = json_object_get(o, "resources");
-	if (res != NULL && !json_is_object(res)) {
-		podspec_free(p);
-		return audit_errf(err, "resources: expected an object");
-	}
-	if (res != NULL && known(res, resource_members, "resources: ",
-	    err) != 0) {
+	if (spec_agents(p, json_object_get(o, "agents"), err) != 0 ||
+	    spec_resources(p, json_object_get(o, "resources"), err) != 0 ||
+	    work(p, json_object_get(o, "work"), err) != 0) {
 		podspec_free(p);
 		return -1;
 	}
-	if (bounded(res, "memory_mib", POD_MEMORY_MIN, POD_MEMORY_MAX,
-	    POD_MEMORY_DEFAULT, &n, err) != 0)
-		goto fail;
-	p->lim.memory_mib = (uint64_t)n;
-	if (bounded(res, "cpus", 1, POD_CPUS_MAX, 1, &n, err) != 0)
-		goto fail;
-	p->lim.cpus_milli = (unsigned)n * 1000;
-	if (bounded(res, "pids", POD_PIDS_MIN, POD_PIDS_MAX,
-	    POD_PIDS_DEFAULT, &n, err) != 0)
-		goto fail;
-	p->lim.pids = (unsigned)n;
-	if (bounded(res, "scratch_mib", 1, POD_SCRATCH_MAX,
-	    POD_SCRATCH_DEFAULT, &n, err) != 0)
-		goto fail;
-	p->lim.scratch_mib = (uint64_t)n;
-	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
-		goto fail;
-	p->timeout_s = n;
-	if (work(p, json_object_get(o, "work"), err) != 0)
-		goto fail;
 	return 0;
-fail:
-	podspec_free(p);
-	return -1;
 }
 
 /* Does the pod name this agent? */

@@ -217,25 +217,18 @@ lost_pod(const char *name, json_t *v)
 	    "audit_records"));
 	return p;
 }
-
-/*
- * At start, before serving: every pod the node ran when it last stopped
- * without stopping them is found, stopped if it still runs, recorded as
- * pod.lost, and kept as lost.
- */
-void
-podstate_recover(void)
+/* Every stored pod, name to its object, read in one transaction. */
+static json_t *
+load_all(void)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, d;
 	json_t *found = json_object();
-	const char *name;
-	json_t *v;
 	int rc;
 
 	if (mdb_txn_begin(N->env, NULL, MDB_RDONLY, &txn) != 0)
-		return;
+		return found;
 	if (mdb_cursor_open(txn, N->pods_dbi, &cur) == 0) {
 		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
 		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
@@ -251,55 +244,84 @@ podstate_recover(void)
 		mdb_cursor_close(cur);
 	}
 	mdb_txn_abort(txn);
+	return found;
+}
+
+/* The stored cgroup's directories removed; those that stay are kept. */
+static void
+remove_stored_cgroup(const json_t *v)
+{
+	struct cgroup cg = { 0 };
+	const json_t *dirs = json_object_get(v, "cgroup_dirs");
+
+	cg.version = (int)json_integer_value(json_object_get(v,
+	    "cgroup_version"));
+	for (size_t i = 0; i < json_array_size(dirs) && i < CG_V1_N; i++) {
+		/* A stored path that does not fit is not removed: never a
+		 * shorter one. */
+		if (audit_fit(cg.dir[i], sizeof(cg.dir[i]), NULL, "%s",
+		    json_string_value(json_array_get(dirs, i))) != 0)
+			break;
+		cg.n = (int)i + 1;
+	}
+	if (cgroup_remove(&cg) > 0 && N->nleftovers < NODE_PODS_MAX)
+		N->leftovers[N->nleftovers++] = cg;
+}
+
+/*
+ * A pod that was running when the node stopped: its stray stopped, its
+ * cgroup removed, its audit copy checked, pod.lost recorded and stored.
+ */
+static void
+recover_running(const char *name, json_t *v)
+{
+	uint64_t lines;
+	json_t *check, *ev;
+	int stopped;
+
+	stopped = stop_stray((pid_t)json_integer_value(json_object_get(v,
+	    "pid")), (unsigned long long)json_integer_value(
+	    json_object_get(v, "pid_start")));
+	remove_stored_cgroup(v);
+	check = check_copy(json_string_value(json_object_get(v,
+	    "audit_copy")), &lines);
+	ev = json_pack("{s:s, s:s, s:O, s:s, s:O, s:I, s:o}",
+	    "event", "pod.lost", "pod", name, "pod_log",
+	    json_object_get(v, "log"), "reason", stopped ?
+	    "the node restarted and a local pod's channel does "
+	    "not survive it: stopped" : "the pod ended while "
+	    "the node was not running", "audit_copy",
+	    json_object_get(v, "audit_copy"), "audit_records",
+	    (json_int_t)lines, "audit_copy_check", check);
+	node_record(NULL, ev, NULL);
+	json_object_set_new(v, "state", json_string("lost"));
+	json_object_set_new(v, "audit_records", json_integer(
+	    (json_int_t)lines));
+	json_object_set_new(v, "lost_at", json_integer(
+	    (json_int_t)time(NULL)));
+	(void)put(name, v);
+}
+
+
+/*
+ * At start, before serving: every pod the node ran when it last stopped
+ * without stopping them is found, stopped if it still runs, recorded as
+ * pod.lost, and kept as lost.
+ */
+void
+podstate_recover(void)
+{
+	json_t *found = load_all();
+	const char *name;
+	json_t *v;
 
 	json_object_foreach(found, name, v) {
 		const char *state = json_string_value(json_object_get(v,
 		    "state"));
 		struct pod *p;
 
-		if (state != NULL && strcmp(state, "running") == 0) {
-			struct cgroup cg = { 0 };
-			const json_t *dirs = json_object_get(v, "cgroup_dirs");
-			uint64_t lines;
-			json_t *check, *ev;
-			int stopped;
-
-			stopped = stop_stray((pid_t)json_integer_value(
-			    json_object_get(v, "pid")), (unsigned long long)
-			    json_integer_value(json_object_get(v, "pid_start")));
-			cg.version = (int)json_integer_value(json_object_get(v,
-			    "cgroup_version"));
-			for (size_t i = 0; i < json_array_size(dirs) &&
-			    i < CG_V1_N; i++) {
-				/* A stored path that does not fit is not
-				 * removed: never a shorter one. */
-				if (audit_fit(cg.dir[i], sizeof(cg.dir[i]),
-				    NULL, "%s", json_string_value(
-				    json_array_get(dirs, i))) != 0)
-					break;
-				cg.n = (int)i + 1;
-			}
-			if (cgroup_remove(&cg) > 0 &&
-			    N->nleftovers < NODE_PODS_MAX)
-				N->leftovers[N->nleftovers++] = cg;
-			check = check_copy(json_string_value(json_object_get(v,
-			    "audit_copy")), &lines);
-			ev = json_pack("{s:s, s:s, s:O, s:s, s:O, s:I, s:o}",
-			    "event", "pod.lost", "pod", name, "pod_log",
-			    json_object_get(v, "log"), "reason", stopped ?
-			    "the node restarted and a local pod's channel does "
-			    "not survive it: stopped" : "the pod ended while "
-			    "the node was not running", "audit_copy",
-			    json_object_get(v, "audit_copy"), "audit_records",
-			    (json_int_t)lines, "audit_copy_check", check);
-			node_record(NULL, ev, NULL);
-			json_object_set_new(v, "state", json_string("lost"));
-			json_object_set_new(v, "audit_records", json_integer(
-			    (json_int_t)lines));
-			json_object_set_new(v, "lost_at", json_integer(
-			    (json_int_t)time(NULL)));
-			(void)put(name, v);
-		}
+		if (state != NULL && strcmp(state, "running") == 0)
+			recover_running(name, v);
 		if (N->npods < NODE_PODS_MAX &&
 		    (p = lost_pod(name, v)) != NULL) {
 			p->next = N->pods;

@@ -49,84 +49,109 @@ qemu_tsc_khz(void)
 	return khz;
 }
 
+/* The formatted words of QEMU's command line, each sized for its path. */
+struct qemu_words {
+	char	 mem[32], smp[32], append[512], accel[32];
+	char	 drive_root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16 + 64];
+	char	 drive_scratch[LOCAL_PATH_MAX + 24 + 64];
+	char	 chardev[LOCAL_PATH_MAX + 16 + 64];	/* vm_paths.sock */
+	char	 serial[LOCAL_PATH_MAX + 8 + 32];	/* vm_paths.vm */
+};
+
+/*
+ * The kernel's arguments.  loglevel=3: the console is a file, which only
+ * what is critical or worse reaches (not each OOM kill a command
+ * provokes), and init's own lines; panic=-1 with -no-reboot: QEMU ends
+ * when the guest does.  Under TCG the TSC must be given, and the CPU's
+ * random numbers trusted, or the boot stalls.
+ */
+static int
+qemu_append(const struct local_env *env, char *append, size_t size,
+    struct audit_err *err)
+{
+	int rc;
+
+	if (env->kvm)
+		rc = snprintf(append, size, "%s -- -I", VM_APPEND);
+	else
+		rc = snprintf(append, size, "%s tsc=reliable "
+		    "tsc_early_khz=%u -- -I", VM_APPEND, env->tsc_khz);
+	if (rc < 0 || (size_t)rc >= size)
+		return audit_errf(err, "the kernel's arguments are too long");
+	return 0;
+}
+
+static int
+qemu_words_fill(const struct podspec *spec, const struct local_env *env,
+    const struct vm_paths *vp, struct qemu_words *w, struct audit_err *err)
+{
+	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
+
+	if (audit_fit(w->mem, sizeof(w->mem), err, "%llu",
+	    (unsigned long long)spec->lim.memory_mib) != 0 ||
+	    audit_fit(w->smp, sizeof(w->smp), err, "%u", cpus > 0 ? cpus :
+	    1) != 0 ||
+	    qemu_append(env, w->append, sizeof(w->append), err) != 0)
+		return -1;
+	if (audit_fit(w->drive_root, sizeof(w->drive_root), err, "file=%s,"
+	    "if=none,id=root,format=raw,readonly=on", vp->root) != 0 ||
+	    audit_fit(w->drive_scratch, sizeof(w->drive_scratch), err,
+	    "file=%s,if=none,id=scratch,format=raw,discard=unmap",
+	    vp->scratch) != 0 ||
+	    audit_fit(w->chardev, sizeof(w->chardev), err, "socket,id=chan,"
+	    "path=%s,server=on,wait=off", vp->sock) != 0 ||
+	    audit_fit(w->serial, sizeof(w->serial), err, "file:%s/console.log",
+	    vp->vm) != 0)
+		return -1;
+	if (env->kvm)
+		return audit_fit(w->accel, sizeof(w->accel), err, "kvm");
+	return audit_fit(w->accel, sizeof(w->accel), err, "tcg,tb-size=%d",
+	    QEMU_TB_MIB);
+}
+
 /*
  * QEMU's command line: the microvm machine, no default devices, no
  * network, its -sandbox on; the kernel and the pod's initramfs; the
  * root image read-only and the scratch drive as virtio-blk; the channel
  * a virtio serial port whose other end is a Unix socket QEMU listens on
  * (chan.sock); the console a file.  KVM where a plain guest runs on it,
- * otherwise TCG with the host's TSC rate given to the guest.  Long, for
- * the argv is kept whole: QEMU's command line reads in one place.
+ * otherwise TCG with the host's TSC rate given to the guest.  The argv
+ * is kept whole, its formatted words made before (qemu_words_fill): the
+ * command line reads in one place.
  */
 int
 qemu_launch(const struct podspec *spec, const struct local_env *env,
     const char *dir, struct local_pod *pod, struct audit_err *err)
 {
 	struct vm_paths vp;
-	char mem[32], smp[32], append[512], accel[32];
-	char drive_root[sizeof(vp.root) + 64];
-	char drive_scratch[sizeof(vp.scratch) + 64];
-	char chardev[sizeof(vp.vm) + 64], serial[sizeof(vp.vm) + 32];
-	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
+	struct qemu_words w;
 	struct vmm_spec vs;
-	int rc;
 
 	if (env->qemu == NULL)
 		return audit_errf(err, "the qemu driver needs "
 		    "qemu-system-x86_64 on PATH, or serve -Q");
-	if (vm_files(spec, env, dir, pod, &vp, err) != 0)
-		return -1;
-	if (audit_fit(mem, sizeof(mem), err, "%llu",
-	    (unsigned long long)spec->lim.memory_mib) != 0 ||
-	    audit_fit(smp, sizeof(smp), err, "%u", cpus > 0 ? cpus : 1) != 0)
-		return -1;
-	/* loglevel=3: the console is a file, which only what is critical
-	 * or worse reaches (not each OOM kill a command provokes), and
-	 * init's own lines; panic=-1 with -no-reboot: QEMU
-	 * ends when the guest does.  Under TCG the TSC must be given, and
-	 * the CPU's random numbers trusted, or the boot stalls. */
-	if (env->kvm)
-		rc = snprintf(append, sizeof(append), "%s -- -I", VM_APPEND);
-	else
-		rc = snprintf(append, sizeof(append), "%s tsc=reliable "
-		    "tsc_early_khz=%u -- -I", VM_APPEND, env->tsc_khz);
-	if (rc < 0 || (size_t)rc >= sizeof(append))
-		return audit_errf(err, "the kernel's arguments are too long");
-	if (audit_fit(drive_root, sizeof(drive_root), err, "file=%s,if=none,"
-	    "id=root,format=raw,readonly=on", vp.root) != 0 ||
-	    audit_fit(drive_scratch, sizeof(drive_scratch), err, "file=%s,"
-	    "if=none,id=scratch,format=raw,discard=unmap", vp.scratch) != 0 ||
-	    audit_fit(chardev, sizeof(chardev), err, "socket,id=chan,path=%s,"
-	    "server=on,wait=off", vp.sock) != 0 ||
-	    audit_fit(serial, sizeof(serial), err, "file:%s/console.log",
-	    vp.vm) != 0)
-		return -1;
-	if (env->kvm)
-		rc = audit_fit(accel, sizeof(accel), err, "kvm");
-	else
-		rc = audit_fit(accel, sizeof(accel), err, "tcg,tb-size=%d",
-		    QEMU_TB_MIB);
-	if (rc != 0)
+	if (vm_files(spec, env, dir, pod, &vp, err) != 0 ||
+	    qemu_words_fill(spec, env, &vp, &w, err) != 0)
 		return -1;
 	{
 		char *argv[] = { (char *)env->qemu,
 		    "-M", "microvm,acpi=on,rtc=on",
-		    "-accel", accel,
+		    "-accel", w.accel,
 		    "-cpu", env->kvm ? "host" : "max",
-		    "-m", mem, "-smp", smp,
+		    "-m", w.mem, "-smp", w.smp,
 		    "-nodefaults", "-no-user-config", "-nographic",
 		    "-no-reboot",
 		    "-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
 		    "spawn=deny,resourcecontrol=deny",
 		    "-kernel", vp.kernel, "-initrd", vp.initrd,
-		    "-append", append,
-		    "-serial", serial,
-		    "-drive", drive_root, "-device",
+		    "-append", w.append,
+		    "-serial", w.serial,
+		    "-drive", w.drive_root, "-device",
 		    "virtio-blk-device,drive=root",
-		    "-drive", drive_scratch, "-device",
+		    "-drive", w.drive_scratch, "-device",
 		    "virtio-blk-device,drive=scratch",
 		    "-device", "virtio-serial-device,max_ports=2",
-		    "-chardev", chardev, "-device",
+		    "-chardev", w.chardev, "-device",
 		    "virtserialport,chardev=chan,name=" VM_PORT_NAME,
 		    NULL };
 

@@ -307,6 +307,90 @@ vmm_fail(int errfd, const char *what)
 	_exit(127);
 }
 
+/* In the child: its cgroup, its session, stdin /dev/null, out to errpath. */
+static void
+vmm_child_io(const struct vmm_spec *vs, struct sandbox *sb, int errfd)
+{
+	struct audit_err e;
+	int fd;
+
+	if (cgroup_enter(&sb->cg, getpid(), &e) != 0) {
+		errno = EPERM;
+		vmm_fail(errfd, e.msg);
+	}
+	if (setsid() < 0)
+		vmm_fail(errfd, "setsid");
+	if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) != 0)
+		vmm_fail(errfd, "/dev/null");
+	if ((fd = open(vs->errpath, O_WRONLY | O_CREAT | O_APPEND |
+	    O_NOFOLLOW, 0600)) < 0 || dup2(fd, 1) != 1 || dup2(fd, 2) != 2)
+		vmm_fail(errfd, vs->errpath);
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+		vmm_fail(errfd, "close_range");
+}
+
+/* In the child: the pod's uid, death with the node, the filter, exec. */
+static void __attribute__((noreturn))
+vmm_child(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
+    int errfd, pid_t parent)
+{
+	vmm_child_io(vs, sb, errfd);
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
+	    setresgid(vs->gid, vs->gid, vs->gid) != 0 ||
+	    setresuid(vs->uid, vs->uid, vs->uid) != 0))
+		vmm_fail(errfd, "dropping to the pod's uid");
+	if (geteuid() == 0 && vs->uid != 0) {
+		errno = EPERM;
+		vmm_fail(errfd, "still root");
+	}
+	/* After the uid changed, which clears it; the node may have
+	 * gone before. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		vmm_fail(errfd, "the node is gone");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		vmm_fail(errfd, "no_new_privs");
+	if ((errno = -vmm_filter()) != 0)
+		vmm_fail(errfd, "the node's seccomp filter");
+	execv(argv[0], argv);
+	vmm_fail(errfd, argv[0]);
+}
+
+/*
+ * In the parent: the child's pidfd, and its word on errfd: nothing when
+ * the exec happened (the pipe closes on exec).  Otherwise it is killed,
+ * reaped and its cgroup removed.
+ */
+static int
+vmm_started(const char *prog, pid_t pid, int errfd, struct sandbox *sb,
+    struct audit_err *err)
+{
+	char msg[256];
+	ssize_t n;
+	int status;
+
+	sb->pid = pid;
+	sb->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	while ((n = read(errfd, msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+		;
+	close(errfd);
+	if (n <= 0 && sb->pidfd >= 0)
+		return 0;
+	if (n > 0) {
+		msg[n] = '\0';
+		audit_errf(err, "%s: %s", prog, msg);
+	} else
+		audit_errf(err, "pidfd_open: %s", strerror(errno));
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sb->pid = 0;
+	if (sb->pidfd >= 0)
+		close(sb->pidfd);
+	sb->pidfd = -1;
+	cgroup_remove(&sb->cg);
+	return -1;
+}
+
 /*
  * Fork and execute a VMM: its own cgroup, the pod's uid, no new
  * privileges, the node's filter; stdin /dev/null, stdout and stderr to
@@ -316,10 +400,8 @@ int
 vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
     struct audit_err *err)
 {
-	int errp[2], fd, status;
-	char msg[256];
+	int errp[2];
 	pid_t pid, parent = getpid();
-	ssize_t n;
 
 	memset(sb, 0, sizeof(*sb));
 	sb->pidfd = -1;
@@ -338,85 +420,19 @@ vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 		return -1;
 	}
 	if (pid == 0) {
-		struct audit_err e;
-
 		close(errp[0]);
-		if (cgroup_enter(&sb->cg, getpid(), &e) != 0) {
-			errno = EPERM;
-			vmm_fail(errp[1], e.msg);
-		}
-		if (setsid() < 0)
-			vmm_fail(errp[1], "setsid");
-		if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) != 0)
-			vmm_fail(errp[1], "/dev/null");
-		if ((fd = open(vs->errpath, O_WRONLY | O_CREAT | O_APPEND |
-		    O_NOFOLLOW, 0600)) < 0 || dup2(fd, 1) != 1 ||
-		    dup2(fd, 2) != 2)
-			vmm_fail(errp[1], vs->errpath);
-		if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-			vmm_fail(errp[1], "close_range");
-		if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
-		    setresgid(vs->gid, vs->gid, vs->gid) != 0 ||
-		    setresuid(vs->uid, vs->uid, vs->uid) != 0))
-			vmm_fail(errp[1], "dropping to the pod's uid");
-		if (geteuid() == 0 && vs->uid != 0) {
-			errno = EPERM;
-			vmm_fail(errp[1], "still root");
-		}
-		/* After the uid changed, which clears it; the node may have
-		 * gone before. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
-		    getppid() != parent)
-			vmm_fail(errp[1], "the node is gone");
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-			vmm_fail(errp[1], "no_new_privs");
-		if ((errno = -vmm_filter()) != 0)
-			vmm_fail(errp[1], "the node's seccomp filter");
-		execv(argv[0], argv);
-		vmm_fail(errp[1], argv[0]);
+		vmm_child(argv, vs, sb, errp[1], parent);
 	}
 	close(errp[1]);
-	sb->pid = pid;
-	sb->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	while ((n = read(errp[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
-		;
-	close(errp[0]);
-	if (n > 0 || sb->pidfd < 0) {
-		if (n > 0) {
-			msg[n] = '\0';
-			audit_errf(err, "%s: %s", argv[0], msg);
-		} else
-			audit_errf(err, "pidfd_open: %s", strerror(errno));
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		sb->pid = 0;
-		if (sb->pidfd >= 0)
-			close(sb->pidfd);
-		sb->pidfd = -1;
-		cgroup_remove(&sb->cg);
-		return -1;
-	}
-	return 0;
+	return vmm_started(argv[0], pid, errp[0], sb, err);
 }
 
-/* What both drivers make: the directory, the initramfs, the scratch. */
-int
-vm_files(const struct podspec *spec, const struct local_env *env,
+/* Where a VM pod's files go, each path checked to fit. */
+static int
+vm_paths_fill(const struct podspec *spec, const struct local_env *env,
     const char *dir, struct local_pod *pod, struct vm_paths *vp,
-    struct audit_err *err)
+    char *base, size_t basesz, struct audit_err *err)
 {
-	char base[LOCAL_PATH_MAX + 32];
-	char *trust = NULL, *podfile = NULL;
-	size_t trustlen, podlen;
-	int rc;
-
-	memset(pod, 0, sizeof(*pod));
-	pod->chan = -1;
-	pod->sb.pidfd = -1;
-	if (env->guest == NULL)
-		return audit_errf(err, "the VM drivers need serve -G (the guest "
-		    "image)");
 	if (audit_fit(pod->name, sizeof(pod->name), err, "%s",
 	    spec->name) != 0 ||
 	    audit_fit(pod->cgroup, sizeof(pod->cgroup), err, "%s.%08x",
@@ -427,7 +443,7 @@ vm_files(const struct podspec *spec, const struct local_env *env,
 	    dir) != 0 ||
 	    audit_fit(vp->kernel, sizeof(vp->kernel), err, "%s/vmlinux",
 	    env->guest) != 0 ||
-	    audit_fit(base, sizeof(base), err, "%s/initramfs.cpio",
+	    audit_fit(base, basesz, err, "%s/initramfs.cpio",
 	    env->guest) != 0 ||
 	    audit_fit(vp->root, sizeof(vp->root), err, "%s/%s.squashfs",
 	    env->guest, spec->image) != 0 ||
@@ -437,6 +453,47 @@ vm_files(const struct podspec *spec, const struct local_env *env,
 	    vp->vm) != 0 ||
 	    vm_sock_path(vp->vm, strcmp(spec->driver, "firecracker") == 0 ?
 	    "fc.sock" : "chan.sock", vp->sock, sizeof(vp->sock), err) != 0)
+		return -1;
+	return 0;
+}
+
+/* The pod file, and the authority keys, into the initramfs. */
+static int
+vm_initrd(const struct podspec *spec, const struct local_env *env,
+    const char *base, const struct vm_paths *vp, struct audit_err *err)
+{
+	char *trust = NULL, *podfile = NULL;
+	size_t trustlen, podlen;
+	int rc;
+
+	if ((podfile = local_pod_file(spec, VM_RUN_UID, VM_RUN_GID, &podlen,
+	    err)) == NULL ||
+	    audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
+		rc = -1;
+	else
+		rc = make_initrd(base, vp->initrd, podfile, podlen, trust,
+		    trustlen, err);
+	free(podfile);
+	if (trust != NULL)
+		sodium_free(trust);
+	return rc;
+}
+
+/* What both drivers make: the directory, the initramfs, the scratch. */
+int
+vm_files(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct local_pod *pod, struct vm_paths *vp,
+    struct audit_err *err)
+{
+	char base[LOCAL_PATH_MAX + 32];
+
+	memset(pod, 0, sizeof(*pod));
+	pod->chan = -1;
+	pod->sb.pidfd = -1;
+	if (env->guest == NULL)
+		return audit_errf(err, "the VM drivers need serve -G (the guest "
+		    "image)");
+	if (vm_paths_fill(spec, env, dir, pod, vp, base, sizeof(base), err) != 0)
 		return -1;
 	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) || chmod(dir, 0711) !=
 	    0)
@@ -450,18 +507,8 @@ vm_files(const struct podspec *spec, const struct local_env *env,
 	if (access(vp->root, R_OK) != 0)
 		return audit_errf(err, "image: %s: %s", vp->root,
 		    strerror(errno));
-	/* The pod file, and the authority keys, into the initramfs. */
-	if ((podfile = local_pod_file(spec, VM_RUN_UID, VM_RUN_GID, &podlen,
-	    err)) == NULL ||
-	    audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
-		rc = -1;
-	else
-		rc = make_initrd(base, vp->initrd, podfile, podlen, trust,
-		    trustlen, err);
-	free(podfile);
-	if (trust != NULL)
-		sodium_free(trust);
-	if (rc != 0 || make_scratch(spec, env, vp->vm, vp->errpath, err) != 0)
+	if (vm_initrd(spec, env, base, vp, err) != 0 ||
+	    make_scratch(spec, env, vp->vm, vp->errpath, err) != 0)
 		return -1;
 	if (chown(vp->initrd, env->uid, env->gid) != 0 ||
 	    chown(vp->vm, env->uid, env->gid) != 0)

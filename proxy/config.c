@@ -286,10 +286,10 @@ defaults(struct config *c)
 static int
 load_pod(struct config *c, json_t *v, struct audit_err *err)
 {
-	if (!json_is_string(v) || !audit_logid_valid(json_string_value(v),
-	    json_string_length(v)) || json_string_length(v) > 64)
+	if (!json_is_string(v) || !audit_podname_valid(json_string_value(v),
+	    json_string_length(v)))
 		return bad(err, "pod", "expected 1 to 64 characters of A-Z "
-		    "a-z 0-9 . _ -");
+		    "a-z 0-9 . _ -, the first a letter or a digit");
 	if (audit_fit(c->pod, sizeof(c->pod), err, "%s",
 	    json_string_value(v)) != 0)
 		return -1;

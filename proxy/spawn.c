@@ -308,7 +308,7 @@ sweep(struct spawner *s)
 	while ((de = readdir(d)) != NULL) {
 		char path[300], buf[512], *p;
 		unsigned long long v;
-		pid_t pid, ppid;
+		pid_t pid;
 		int fd, job = 0;
 		ssize_t n;
 
@@ -329,7 +329,7 @@ sweep(struct spawner *s)
 		/* pid (comm) state ppid: comm may hold ')' */
 		if ((p = strrchr(buf, ')')) == NULL || strlen(p) < 4 ||
 		    num_parse_un(p + 4, strcspn(p + 4, " "), 1, INT_MAX, &v) !=
-		    NUM_OK || (ppid = (pid_t)v) != me)
+		    NUM_OK || (pid_t)v != me)
 			continue;
 		for (int i = 0; i < s->njobs; i++)
 			job |= s->jobs[i].pid == pid;

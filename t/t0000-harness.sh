@@ -200,4 +200,15 @@ test_expect_success '--run selects tests; the others are skipped' '
 	grep "bad selector" err
 '
 
+# prove runs each script as a program: one without its execute bit is
+# not a failed test but a run that stops there, every later script unrun.
+test_expect_success 'every test script can be run as a program' '
+	for f in "$TEST_DIRECTORY"/t[0-9]*.sh
+	do
+		test -x "$f" || { echo "$f: not executable"; return 1; }
+		head -1 "$f" | grep -q "^#!/bin/sh" ||
+			{ echo "$f: no #!/bin/sh"; return 1; }
+	done
+'
+
 test_done

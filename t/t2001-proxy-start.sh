@@ -25,6 +25,15 @@ test_expect_success 'a bad pod file exits 1 naming the member' '
 	grep "policy.trifecta_constraint: the trifecta constraint cannot be switched off" err
 '
 
+test_expect_success 'a pod file whose pod is .., .x or -x exits 1 naming pod' '
+	for pod in .. .x -x
+	do
+		jq --arg p "$pod" ".pod = \$p" pod.json >bad4.json &&
+		test_expect_code 1 nucleus-proxy -n -p bad4.json 2>err &&
+		grep "bad4.json: pod: expected" err || return 1
+	done
+'
+
 test_expect_success 'unsafe permissions: the proxy refuses to start' '
 	chmod 777 root &&
 	test_expect_code 1 nucleus-proxy -n -p pod.json 2>err &&

@@ -91,6 +91,10 @@ test_expect_success 'ts beyond the skew, past or future: replayed' '
 test_expect_success 'bad pod, unknown op, args not an object, a reason over 1024 bytes: bad_request' '
 	areq agent-7 "p 1" run "$push" | asign agent.key >l15 &&
 	refused l15 bad_request "pod" &&
+	areq agent-7 .. run "$push" | asign agent.key >l15a &&
+	refused l15a bad_request "^pod:" &&
+	areq agent-7 -p run "$push" | asign agent.key >l15b &&
+	refused l15b bad_request "^pod:" &&
 	areq agent-7 p-0001 launch "$push" | asign agent.key >l16 &&
 	refused l16 bad_request "op" &&
 	areq agent-7 p-0001 run "[1]" | asign agent.key >l17 &&
@@ -143,7 +147,7 @@ test_expect_success 'the daemon kept serving and the log verifies, every refusal
 	authority_alive &&
 	areq agent-7 p-0001 run "$push" | asign agent.key | asend >out &&
 	jq -e ".ok" out &&
-	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 25 &&
+	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 27 &&
 	auth_verify
 '
 

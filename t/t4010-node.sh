@@ -115,6 +115,24 @@ test_expect_success 'bad signature, wrong key type, unknown kid, skew, replay, m
 	nucleus-audit-verify -q -k node.pub n/audit.log
 '
 
+test_expect_success 'a request for pod .., .x or -x: bad_request naming pod, at the gate' '
+	for pod in .. .x -x
+	do
+		nreq r4 agent-7 agent.key "$pod" stat "{\"path\":\".\"}" | nsend >out &&
+		jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"^pod:\"))" out &&
+		last_refusal | jq -e ".kind == \"bad_request\"" || return 1
+	done
+'
+
+test_expect_success 'the clients refuse a pod that is not a pod'"'"'s name before they sign' '
+	test_expect_code 2 ncall .. stat "{\"path\":\".\"}" >out 2>err &&
+	! test -s out &&
+	grep "not a pod.s name" err &&
+	test_expect_code 2 nucleus-authority ask -d auth -k agent.key -- -x run "{}" >out 2>err &&
+	! test -s out &&
+	grep "not a pod.s name" err
+'
+
 test_expect_success 'approval: required, asked of the authority, granted by its rule, used once' '
 	cat >spec3.json <<-\EOF &&
 	{"v":1,"name":"p-rel","policy":"release","agents":["agent-7"]}

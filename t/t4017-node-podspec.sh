@@ -59,6 +59,21 @@ test_expect_success 'a work path that climbs, or is absolute, is refused before 
 	! test -d n/pods/p-2
 '
 
+test_expect_success 'a pod named ., .., .x, -x or with 65 characters is refused, naming name, before anything is made on disk' '
+	long=$(printf "p%064d" 0) &&
+	find n | sort >before &&
+	for name in . .. .x -x "$long"
+	do
+		printf "{\"v\":1,\"name\":\"%s\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"]}" "$name" >bad.json &&
+		test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create bad.json >out &&
+		jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"^name:\"))" out || return 1
+	done &&
+	find n | sort >after &&
+	test_cmp before after &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >out &&
+	jq -e "[.result.pods[].pod] == [\"p-1\"]" out
+'
+
 test_expect_success 'a link out of the work root is not followed' '
 	spec p-3 escape &&
 	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-3.json >out &&

@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(o);
 		return 0;
 	}
-	if (!audit_logid_valid(p.name, strlen(p.name)) ||
+	if (!audit_podname_valid(p.name, strlen(p.name)) ||
 	    strlen(p.name) > POD_NAME_MAX || p.nagents < 1 ||
 	    p.nagents > POD_AGENTS_MAX ||
 	    p.lim.memory_mib < POD_MEMORY_MIN ||

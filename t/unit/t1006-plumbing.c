@@ -172,6 +172,30 @@ clocks(void)
 	    "not go back");
 }
 
+/* The one grammar of a pod's name (nucleus-pod(5)). */
+static void
+podnames(void)
+{
+	static const char *good[] = { "p-0001", "a", "0", "ci.build_7",
+	    "A-.-_" };
+	static const char *bad[] = { "", ".", "..", ".x", "-x", "_x", "p/1",
+	    "p 1", "p\xc3\xa9" };
+	char name[AUDIT_PODNAME_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(audit_podname_valid(good[i], strlen(good[i])),
+		    "pod name \"%s\" accepted", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!audit_podname_valid(bad[i], strlen(bad[i])),
+		    "pod name \"%s\" refused", bad[i]);
+	memset(name, 'p', sizeof(name));
+	ok(audit_podname_valid(name, AUDIT_PODNAME_MAX), "64 characters "
+	    "accepted");
+	ok(!audit_podname_valid(name, AUDIT_PODNAME_MAX + 1), "65 refused");
+	ok(!audit_podname_valid("p\0x", 3), "an embedded NUL refused");
+	ok(!audit_podname_valid(NULL, 0), "no name refused");
+}
+
 int
 main(void)
 {
@@ -179,5 +203,6 @@ main(void)
 	fitting();
 	text();
 	clocks();
+	podnames();
 	return done_testing();
 }

@@ -93,6 +93,21 @@ limits(void)
 	    "\"max_per_hour\":1}]}", big);
 	refused(why, "name", "a name of 65 characters");
 
+	/* a pod glob of 64 characters, then 65, then one that names no pod */
+	big[64] = '\0';
+	snprintf(why, sizeof(why), "{\"v\":1,\"rules\":[{\"name\":\"r\","
+	    "\"agent\":\"a\",\"pod\":\"%s\",\"op\":\"read\",\"path\":\"x\","
+	    "\"max_per_hour\":1}]}", big);
+	ok(parses(why, NULL, 0), "a pod glob of 64 characters");
+	big[64] = 'n';
+	snprintf(why, sizeof(why), "{\"v\":1,\"rules\":[{\"name\":\"r\","
+	    "\"agent\":\"a\",\"pod\":\"%s\",\"op\":\"read\",\"path\":\"x\","
+	    "\"max_per_hour\":1}]}", big);
+	refused(why, "pod", "a pod glob of 65 characters");
+	refused("{\"v\":1,\"rules\":[{\"name\":\"r\",\"agent\":\"a\","
+	    "\"pod\":\"p/*\",\"op\":\"read\",\"path\":\"x\","
+	    "\"max_per_hour\":1}]}", "pod", "a pod glob with /");
+
 	/* 256 rules, then 257 */
 	len = (size_t)sprintf(big, "{\"v\":1,\"rules\":[");
 	for (n = 0; n < 257; n++) {
