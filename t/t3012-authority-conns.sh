@@ -30,10 +30,11 @@ test_expect_success 'setup: the authority again, with a 2-second idle and line d
 '
 
 test_expect_success 'a connection that says nothing is closed after -i seconds, on either socket' '
-	sockload wait auth/request.sock "" >out &&
-	grep -Eq "^closed after [23] s$" out &&
-	sockload wait auth/admin.sock "" >out &&
-	grep -Eq "^closed after [23] s$" out
+	sockload wait auth/request.sock "" >out-request &&
+	sockload wait auth/admin.sock "" >out-admin &&
+	cat out-request out-admin &&
+	grep -Eq "^closed after [23] s$" out-request &&
+	grep -Eq "^closed after [23] s$" out-admin
 '
 
 test_expect_success 'a line begun and not ended is cut off after -s seconds, and told so' '
