@@ -71,14 +71,23 @@ refuse(struct lines_conn *c, struct acmd *q, const char *kind, const char *why)
 	queue(c, 0, ev, authority_error(q->echo, kind, why));
 }
 
+/* uid is one of the authority's operators (-o, root, its own). */
+int
+admin_is_operator(uid_t uid)
+{
+	for (int i = 0; i < A->noperators; i++)
+		if (A->operators[i] == uid)
+			return 1;
+	return 0;
+}
+
 int
 admin_accept(struct lines_conn *c)
 {
 	json_t *ev;
 
-	for (int i = 0; i < A->noperators; i++)
-		if (A->operators[i] == c->uid)
-			return 0;
+	if (admin_is_operator(c->uid))
+		return 0;
 	ev = json_pack("{s:s, s:I, s:I}", "event", "admin.refused", "uid",
 	    (json_int_t)c->uid, "pid", (json_int_t)c->pid);
 	queue(c, 0, ev, authority_error(NULL, "forbidden", "this uid is not "
@@ -349,6 +358,7 @@ static void
 cmd_watch(struct lines_conn *c, struct acmd *q)
 {
 	c->flags |= FLAG_WATCHING;
+	c->lingers = 1;		/* quiet on purpose: never idle */
 	queue(c, 0, admin_event(c, "watch"), ok(q->echo, json_pack("{s:b}",
 	    "watching", 1)));
 }

@@ -30,6 +30,14 @@
 /* Limits, each documented in nucleus-authority(8). */
 #define LINE_MAX_BYTES	(1024 * 1024)	/* bytes in one request line */
 #define CONNS_MAX	128	/* connections at once, both sockets */
+#define CONNS_RESERVE	16	/* more, for operators on the admin socket */
+#define OUTBUF_TOTAL	(32 * 1024 * 1024)	/* unsent bytes, all conns:
+				   past it, those holding some are not read */
+#define OUTBUF_SHED	(128 * 1024 * 1024)	/* past it, those holding the
+				   most are closed */
+#define IDLE_S		60	/* seconds a quiet connection stays (-i) */
+#define LINE_S		30	/* seconds a request line may take (-s) */
+#define CONN_S_MAX	3600	/* -i and -s at most */
 #define CONN_INFLIGHT_MAX 64	/* lines of one connection in flight */
 #define OUTBUF_MAX	(16 * 1024 * 1024)	/* unsent bytes, per conn */
 #define PENDING_MAX	4096	/* requests waiting for a person */
@@ -186,6 +194,7 @@ json_t	*authority_error(const json_t *, const char *, const char *);
 
 /* admin.c: the admin socket. */
 int	 admin_accept(struct lines_conn *);
+int	 admin_is_operator(uid_t);
 void	 admin_line(struct lines_conn *, const char *, size_t);
 void	 admin_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 admin_broadcast(const json_t *);

@@ -22,7 +22,8 @@ authority_usage(void)
 	fprintf(stderr,
 	    "usage: nucleus-authority serve [-d dir] [-k keyfile] [-K keyring] "
 	    "[-r rules] [-l socket] [-a admin-socket] [-g group] "
-	    "[-o operators] [-e seconds] [-t seconds] [-w seconds]\n"
+	    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
+	    "[-i seconds] [-s seconds]\n"
 	    "       nucleus-authority keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
 	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
@@ -161,21 +162,25 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 	a->ttl = TTL_DEFAULT;
 	a->expire = EXPIRE_DEFAULT;
 	a->skew = SKEW_DEFAULT;
+	a->lines.idle_s = IDLE_S;
+	a->lines.line_s = LINE_S;
 	a->operators[0] = 0;
 	a->noperators = 1;
 	if (geteuid() != 0)
 		a->operators[a->noperators++] = geteuid();
-	while ((c = getopt(argc, argv, "a:d:e:g:K:k:l:o:r:t:w:")) != -1) {
+	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:o:r:s:t:w:")) != -1) {
 		switch (c) {
 		case 'a': o->adminsock = optarg; break;
 		case 'd': o->dir = optarg; break;
 		case 'e': a->expire = seconds(optarg, 1, EXPIRE_MAX); break;
 		case 'g': o->gid = group(optarg); break;
+		case 'i': a->lines.idle_s = seconds(optarg, 1, CONN_S_MAX); break;
 		case 'K': o->keyring = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->reqsock = optarg; break;
 		case 'o': operators(a, optarg); break;
 		case 'r': o->rulesfile = optarg; break;
+		case 's': a->lines.line_s = seconds(optarg, 1, CONN_S_MAX); break;
 		case 't': a->ttl = seconds(optarg, 1, TTL_MAX); break;
 		case 'w': a->skew = seconds(optarg, 1, SKEW_MAX); break;
 		default: authority_usage();

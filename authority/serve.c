@@ -39,6 +39,14 @@ overlong(struct lines_conn *c, size_t n, const uint8_t *hash)
 		agent_overlong(c, n, hash);
 }
 
+/* Operators on the admin socket may take CONNS_RESERVE more. */
+static int
+privileged(const struct lines *srv, int listener, uid_t uid)
+{
+	(void)srv;
+	return listener == LISTEN_ADMIN && admin_is_operator(uid);
+}
+
 static int
 accept_conn(struct lines_conn *c)
 {
@@ -57,6 +65,7 @@ static const struct lines_ops sockets = {
 	.accept = accept_conn,
 	.eof = waiters_drop,
 	.gone = waiters_drop,
+	.privileged = privileged,
 	.inflight_max = { [LISTEN_AGENT] = CONN_INFLIGHT_MAX,
 	    [LISTEN_ADMIN] = 1 },
 };
@@ -164,6 +173,9 @@ serve_listen(struct authority *a, const struct serve_opts *o,
 	a->lines.line_max = LINE_MAX_BYTES;
 	a->lines.outbuf_max = OUTBUF_MAX;
 	a->lines.conns_max = CONNS_MAX;
+	a->lines.conns_reserve = CONNS_RESERVE;
+	a->lines.outbuf_total = OUTBUF_TOTAL;
+	a->lines.outbuf_shed = OUTBUF_SHED;
 	if (lines_listen_unix(&a->lines, LISTEN_ADMIN, o->adminsock, o->gid,
 	    err) != 0 || lines_listen_unix(&a->lines, LISTEN_AGENT,
 	    o->reqsock, o->gid, err) != 0)

@@ -17,11 +17,52 @@
 #include "lines.h"
 #include "sockaddr.h"
 
+#define LINES_BUF_KEEP	65536	/* bytes of a drained answer buffer kept;
+				   a larger one is freed */
+#define LINES_SLACK	0.001	/* seconds a deadline may come early by */
+
 static void conn_read(struct ev_loop *, ev_io *, int);
 static void conn_write(struct ev_loop *, ev_io *, int);
 static void pump(struct lines_conn *);
+static void arm(struct lines_conn *);
 
+/* Said to a peer turned away, or cut off, just before it is closed. */
+static const char busy[] = "{\"error\":{\"kind\":\"unavailable\","
+    "\"message\":\"too many connections\"},\"ok\":false,"
+    "\"type\":\"response\",\"v\":1}\n";
+static const char slow[] = "{\"error\":{\"kind\":\"unavailable\","
+    "\"message\":\"the line did not end in time\"},\"ok\":false,"
+    "\"type\":\"response\",\"v\":1}\n";
 
+/*
+ * The clock, not the loop's time: that is when this iteration began,
+ * and after a slow one a deadline counted from it would come early.
+ */
+static void
+touch(struct lines_conn *c)
+{
+	c->active = ev_time();
+}
+
+/*
+ * The server's count of unsent bytes follows c's.  Past outbuf_shed the
+ * biggest holders are closed, but from the loop (shed_cb): a send may
+ * come from a walk of the connections that a close would upset.
+ */
+static void
+account(struct lines_conn *c)
+{
+	struct lines *srv = c->srv;
+	size_t n = c->closed ? 0 : c->out.len - c->outoff;
+
+	srv->outbuf_held = srv->outbuf_held - c->unsent + n;
+	c->unsent = n;
+	if (srv->outbuf_shed > 0 && srv->outbuf_held > srv->outbuf_shed &&
+	    !ev_is_active(&srv->shed)) {
+		ev_timer_set(&srv->shed, 0., 0.);
+		ev_timer_start(srv->loop, &srv->shed);
+	}
+}
 
 static void
 conn_free(struct lines_conn *c)
@@ -29,6 +70,22 @@ conn_free(struct lines_conn *c)
 	free(c->in);
 	audit_buf_free(&c->out);
 	free(c);
+}
+
+static void
+reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct lines *srv = w->data;
+	struct lines_conn *c;
+
+	(void)loop;
+	(void)revents;
+	while ((c = srv->dead) != NULL) {
+		srv->dead = c->next;
+		c->reaping = 0;
+		if (c->inflight == 0)	/* else the last release frees it */
+			conn_free(c);
+	}
 }
 
 static void
@@ -41,6 +98,10 @@ conn_close(struct lines_conn *c)
 	c->closed = 1;
 	ev_io_stop(c->srv->loop, &c->rio);
 	ev_io_stop(c->srv->loop, &c->wio);
+	ev_timer_stop(c->srv->loop, &c->tio);
+	account(c);
+	audit_buf_free(&c->out);	/* nothing more is sent */
+	c->outoff = 0;
 	close(c->fd);
 	c->fd = -1;
 	if (c->srv->ops->gone != NULL)
@@ -51,8 +112,16 @@ conn_close(struct lines_conn *c)
 			break;
 		}
 	c->srv->nconns--;
-	if (c->inflight == 0)
-		conn_free(c);
+	/* Not freed here: the callback that closed it may still look. */
+	if (c->inflight == 0) {
+		c->reaping = 1;
+		c->next = c->srv->dead;
+		c->srv->dead = c;
+		if (!ev_is_active(&c->srv->reap)) {
+			ev_timer_set(&c->srv->reap, 0., 0.);
+			ev_timer_start(c->srv->loop, &c->srv->reap);
+		}
+	}
 }
 
 /* Nothing more to read, answer or wait for: the connection ends. */
@@ -62,12 +131,16 @@ maybe_done(struct lines_conn *c)
 	if (!c->closed && c->eof && c->inflight == 0 && c->holds == 0 &&
 	    c->outoff == c->out.len && c->roff == c->rlen)
 		conn_close(c);
+	else
+		arm(c);
 }
 
-/* The server dropped a hold: the connection may be done. */
+/* The server dropped a hold: the connection may be done, or idle. */
 void
 lines_check(struct lines_conn *c)
 {
+	if (!c->closed)
+		touch(c);
 	maybe_done(c);
 }
 
@@ -82,10 +155,12 @@ void
 lines_release(struct lines_conn *c)
 {
 	if (--c->inflight == 0 && c->closed) {
-		conn_free(c);
+		if (!c->reaping)
+			conn_free(c);
 		return;
 	}
 	if (!c->closed) {
+		touch(c);
 		pump(c);
 		maybe_done(c);
 	}
@@ -109,8 +184,14 @@ flush(struct lines_conn *c)
 			return;
 		}
 		c->outoff += (size_t)n;
+		touch(c);
+		account(c);
 	}
+	/* What a burst of answers grew is given back once it is sent. */
+	if (c->out.cap > LINES_BUF_KEEP)
+		audit_buf_free(&c->out);
 	c->out.len = c->outoff = 0;
+	account(c);
 	ev_io_stop(c->srv->loop, &c->wio);
 }
 
@@ -122,6 +203,8 @@ queued(struct lines_conn *c, size_t before, int failed)
 		c->out.len = before;
 		return;
 	}
+	touch(c);
+	account(c);
 	flush(c);
 	if (!c->closed) {
 		pump(c);
@@ -170,12 +253,105 @@ conn_write(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/*
+ * Another line may be read: not too many in flight, not too much unsent
+ * to this peer, nor past outbuf_total to all of them if this one holds
+ * any.
+ */
 static int
 can_take(const struct lines_conn *c)
 {
+	const struct lines *srv = c->srv;
+
 	return !c->closed && c->inflight <
-	    c->srv->ops->inflight_max[c->listener] &&
-	    c->out.len - c->outoff <= c->srv->outbuf_max;
+	    srv->ops->inflight_max[c->listener] &&
+	    c->out.len - c->outoff <= srv->outbuf_max &&
+	    (srv->outbuf_total == 0 || c->out.len == c->outoff ||
+	    srv->outbuf_held <= srv->outbuf_total);
+}
+
+/* A line has begun and not ended. */
+static int
+begun(const struct lines_conn *c)
+{
+	return c->inlen > 0 || c->overlong;
+}
+
+/*
+ * When the connection is closed for waiting on its peer alone: a line
+ * begun and read must end within line_s; one with nothing in flight,
+ * held or lingering goes after idle_s quiet (nothing read, sent or
+ * answered: a peer that takes none of its answers is quiet too).  0:
+ * never, while it waits on the server.
+ */
+static ev_tstamp
+deadline(const struct lines_conn *c)
+{
+	const struct lines *srv = c->srv;
+
+	if (begun(c) && ev_is_active(&c->rio))
+		return srv->line_s > 0 ? c->line_start + srv->line_s : 0;
+	if (c->inflight > 0 || c->holds > 0 || c->lingers)
+		return 0;
+	return srv->idle_s > 0 ? c->active + srv->idle_s : 0;
+}
+
+static void
+arm(struct lines_conn *c)
+{
+	struct ev_loop *loop = c->srv->loop;
+	ev_tstamp at;
+
+	if (c->closed)
+		return;
+	ev_timer_stop(loop, &c->tio);
+	if ((at = deadline(c)) == 0)
+		return;
+	ev_timer_set(&c->tio, at > ev_now(loop) ? at - ev_now(loop) : 0.,
+	    0.);
+	ev_timer_start(loop, &c->tio);
+}
+
+/*
+ * A deadline passed: a line cut off is told so, unless that would land
+ * inside an answer half sent; then it is closed.
+ */
+static void
+conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct lines_conn *c = w->data;
+	ev_tstamp at;
+
+	(void)revents;
+	if (c->closed || (at = deadline(c)) == 0)
+		return;
+	if (at > ev_now(loop) + LINES_SLACK) {
+		arm(c);
+		return;
+	}
+	if (begun(c) && c->outoff == c->out.len)
+		(void)!write(c->fd, slow, sizeof(slow) - 1);
+	conn_close(c);
+}
+
+/* outbuf_shed crossed: those holding the most unsent bytes go. */
+static void
+shed_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct lines *srv = w->data;
+	struct lines_conn *c, *most;
+
+	(void)loop;
+	(void)revents;
+	while (srv->outbuf_held > srv->outbuf_shed) {
+		most = NULL;
+		for (c = srv->conns; c != NULL; c = c->next)
+			if (most == NULL || c->unsent > most->unsent)
+				most = c;
+		if (most == NULL || most->unsent == 0)
+			break;
+		conn_close(most);
+	}
 }
 
 static void
@@ -214,6 +390,8 @@ take(struct lines_conn *c)
 	char *p = c->rbuf + c->roff, *nl;
 	size_t avail = c->rlen - c->roff, n;
 
+	if (!begun(c))
+		c->line_start = ev_time();
 	nl = memchr(p, '\n', avail);
 	n = nl != NULL ? (size_t)(nl - p) : avail;
 	c->roff += n + (nl != NULL);
@@ -263,8 +441,12 @@ pump(struct lines_conn *c)
 		return;
 	if (c->roff < c->rlen || !can_take(c) || c->eof)
 		ev_io_stop(c->srv->loop, &c->rio);
-	else
+	else if (!ev_is_active(&c->rio)) {
+		/* A line held up by the server gets its time again. */
+		c->line_start = ev_time();
 		ev_io_start(c->srv->loop, &c->rio);
+	}
+	arm(c);
 }
 
 static void
@@ -282,6 +464,7 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 	n = read(c->fd, c->rbuf, sizeof(c->rbuf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
+	touch(c);
 	if (n <= 0) {
 		/* An unfinished last line is a line; an overlong one ends. */
 		c->eof = 1;
@@ -305,49 +488,70 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 	pump(c);
 }
 
+/* The peer's uid and pid, from SO_PEERCRED, or -1 and 0. */
+static void
+peer(int fd, uid_t *uid, pid_t *pid)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	*uid = (uid_t)-1;
+	*pid = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+		*uid = cred.uid;
+		*pid = cred.pid;
+	}
+}
+
+/*
+ * Room for one more: conns_max for any peer, and conns_reserve more
+ * for those the server calls privileged, which others cannot take.
+ */
+static int
+room(const struct lines *srv, int index, uid_t uid)
+{
+	int max = srv->conns_max;
+
+	if (srv->ops->privileged != NULL &&
+	    srv->ops->privileged(srv, index, uid))
+		max += srv->conns_reserve;
+	return srv->nconns < max;
+}
+
 static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct lines *srv = w->data;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	struct lines_conn *c;
-	int fd;
+	struct lines_conn *c = NULL;
+	int fd, index = (int)(w - srv->listen);
+	uid_t uid;
+	pid_t pid;
 
 	(void)revents;
 	if ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK |
 	    SOCK_CLOEXEC)) < 0)
 		return;
-	if (srv->nconns >= srv->conns_max ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
-		static const char busy[] = "{\"error\":{\"kind\":"
-		    "\"unavailable\",\"message\":\"too many connections\"},"
-		    "\"ok\":false,\"type\":\"response\",\"v\":1}\n";
-
+	peer(fd, &uid, &pid);
+	if (!room(srv, index, uid) || (c = calloc(1, sizeof(*c))) == NULL) {
 		(void)!write(fd, busy, sizeof(busy) - 1);
 		if (srv->ops->turned_away != NULL)
-			srv->ops->turned_away(srv, getsockopt(fd, SOL_SOCKET,
-			    SO_PEERCRED, &cred, &clen) == 0 ? cred.uid :
-			    (uid_t)-1);
+			srv->ops->turned_away(srv, uid);
 		close(fd);
 		return;
 	}
 	c->srv = srv;
-	c->listener = (int)(w - srv->listen);
+	c->listener = index;
 	c->fd = fd;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
-		c->uid = cred.uid;
-		c->pid = cred.pid;
-	} else {
-		c->uid = (uid_t)-1;
-		c->pid = 0;
-	}
+	c->uid = uid;
+	c->pid = pid;
 	ev_io_init(&c->rio, conn_read, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
-	c->rio.data = c->wio.data = c;
+	ev_init(&c->tio, conn_timeout);
+	c->rio.data = c->wio.data = c->tio.data = c;
 	c->next = srv->conns;
 	srv->conns = c;
 	srv->nconns++;
+	touch(c);
 	if (srv->ops->accept != NULL && srv->ops->accept(c) != 0) {
 		/* refused: the answer is queued; no line is read */
 		c->eof = 1;
@@ -355,6 +559,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	ev_io_start(loop, &c->rio);
+	arm(c);
 }
 
 static int
@@ -404,6 +609,14 @@ lines_listen_unix(struct lines *srv, int index, const char *path, gid_t gid,
 		return -1;
 	ev_io_init(&srv->listen[index], accept_cb, fd, EV_READ);
 	srv->listen[index].data = srv;
+	if (!ev_is_active(&srv->shed)) {
+		ev_init(&srv->shed, shed_cb);
+		srv->shed.data = srv;
+	}
+	if (!ev_is_active(&srv->reap)) {
+		ev_init(&srv->reap, reap_cb);
+		srv->reap.data = srv;
+	}
 	ev_io_start(srv->loop, &srv->listen[index]);
 	return 0;
 }

@@ -8,6 +8,15 @@
  * read to its end and handed over by its length and hash only.  A
  * connection ends once its peer has ended its side and nothing is left
  * to read, answer, send or wait for.
+ *
+ * And in time: a line begun must end within line_s seconds while it is
+ * read, and a connection that waits on its peer alone (nothing in
+ * flight, held or lingering; nothing read or sent) is closed after
+ * idle_s seconds; 0 is no deadline.  conns_max connections at once, and
+ * conns_reserve more that only peers ops->privileged names may take.
+ * Past outbuf_total unsent bytes across all connections, no connection
+ * holding unsent bytes is read; past outbuf_shed, those holding the most
+ * are closed until the total is within it.
  */
 #ifndef NUCLEUS_LINES_H
 #define NUCLEUS_LINES_H
@@ -48,6 +57,14 @@ struct lines_conn {
 	int	 flags;		/* the server's own */
 	int	 eof;		/* the peer sends no more */
 	int	 closed;	/* gone; freed once nothing holds it */
+	int	 lingers;	/* open on purpose while quiet (a watch):
+				   never idle; the server's to set */
+	size_t	 unsent;	/* counted in the server's outbuf_held */
+	ev_tstamp active;	/* last read, sent, answered or released */
+	ev_tstamp line_start;	/* the line being read began, or reading
+				   it resumed */
+	ev_timer tio;		/* the idle or slow-line deadline */
+	int	 reaping;	/* on the server's dead list */
 };
 
 struct lines_ops {
@@ -61,6 +78,8 @@ struct lines_ops {
 	void	(*gone)(struct lines_conn *);
 	/* optional: a connection past conns_max was answered and closed */
 	void	(*turned_away)(struct lines *, uid_t);
+	/* optional: 1 if a peer may take a slot of conns_reserve */
+	int	(*privileged)(const struct lines *, int, uid_t);
 	int	 inflight_max[LINES_LISTEN_MAX];
 };
 
@@ -69,9 +88,21 @@ struct lines {
 	const struct lines_ops *ops;
 	size_t	 line_max;
 	size_t	 outbuf_max;
-	int	 conns_max;
+	int	 conns_max;	/* any peer */
+	int	 conns_reserve;	/* more, privileged peers only */
+	size_t	 outbuf_total;	/* unsent bytes, all connections: stop
+				   reading those that hold some */
+	size_t	 outbuf_shed;	/* past it, close those holding most */
+	ev_tstamp idle_s;	/* seconds a quiet connection stays */
+	ev_tstamp line_s;	/* seconds a line may take to come */
 	struct lines_conn *conns;
 	int	 nconns;
+	size_t	 outbuf_held;	/* unsent bytes, all connections */
+	ev_timer shed;		/* outbuf_shed crossed: close, from the
+				   loop, not from within a send */
+	struct lines_conn *dead;	/* closed, held by nothing: freed */
+	ev_timer reap;		/* from the loop, once the callback that
+				   closed them is done with them */
 	ev_io	 listen[LINES_LISTEN_MAX];
 };
 

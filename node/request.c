@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "serve.h"
 
@@ -79,6 +80,20 @@ node_turned_away(struct lines *srv, uid_t uid)
 	(void)srv;
 	N->turned_away++;
 	N->turned_away_uid = uid;
+}
+
+/*
+ * The host's operator: root, or the uid the node runs as.  Its clients
+ * may take NODE_CONNS_RESERVE connections past NODE_CONNS_MAX, which
+ * agents (other uids, given the socket by -g) cannot; the admin is a
+ * key's role, unknown until a line is read, so the uid is what counts.
+ */
+int
+node_privileged(const struct lines *srv, int listener, uid_t uid)
+{
+	(void)srv;
+	(void)listener;
+	return uid == 0 || uid == geteuid();
 }
 
 void

@@ -27,6 +27,7 @@ static const struct lines_ops sockets = {
 	.line = node_line,
 	.overlong = node_overlong,
 	.turned_away = node_turned_away,
+	.privileged = node_privileged,
 	.inflight_max = { NODE_INFLIGHT_MAX },
 };
 static ev_signal sigterm, sigint;
@@ -142,7 +143,10 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
 	N->fwd_deadline = NODE_FWD_DEADLINE;
-	while ((c = getopt(argc, argv, "B:D:d:G:g:K:k:l:P:Q:T:W:w:")) != -1) {
+	N->lines.idle_s = NODE_IDLE_S;
+	N->lines.line_s = NODE_LINE_S;
+	while ((c = getopt(argc, argv, "B:D:d:G:g:i:K:k:l:P:Q:s:T:W:w:")) !=
+	    -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
 		case 'D':
@@ -156,11 +160,19 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 				node_usage();
 			o->gid = gr->gr_gid;
 			break;
+		case 'i':
+			N->lines.idle_s = opt_num(c, optarg, 1,
+			    NODE_CONN_S_MAX, "seconds");
+			break;
 		case 'K': o->keyring = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->sock = optarg; break;
 		case 'P': o->proxy = optarg; break;
 		case 'Q': o->qemu = optarg; break;
+		case 's':
+			N->lines.line_s = opt_num(c, optarg, 1,
+			    NODE_CONN_S_MAX, "seconds");
+			break;
 		case 'T': o->trust = optarg; break;
 		case 'W': o->workroot = optarg; break;
 		case 'w':
@@ -367,6 +379,9 @@ serve_listen(const char *sock, gid_t gid)
 	N->lines.line_max = N->gate.line_max;
 	N->lines.outbuf_max = NODE_OUTBUF_MAX;
 	N->lines.conns_max = NODE_CONNS_MAX;
+	N->lines.conns_reserve = NODE_CONNS_RESERVE;
+	N->lines.outbuf_total = NODE_OUTBUF_TOTAL;
+	N->lines.outbuf_shed = NODE_OUTBUF_SHED;
 	if (lines_listen_unix(&N->lines, 0, sock, gid, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;

@@ -15,9 +15,17 @@
 #include "lines.h"
 #include "node.h"
 
-#define NODE_CONNS_MAX	64	/* clients at once */
+#define NODE_CONNS_MAX	64	/* clients at once, of any uid */
+#define NODE_CONNS_RESERVE 16	/* more, for root and the node's uid only */
 #define NODE_INFLIGHT_MAX 64	/* requests of one client in flight */
 #define NODE_OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent bytes, per client */
+#define NODE_OUTBUF_TOTAL (64 * 1024 * 1024)	/* unsent bytes, all clients:
+				   past it, those holding some are not read */
+#define NODE_OUTBUF_SHED (256 * 1024 * 1024)	/* past it, those holding
+				   the most are closed */
+#define NODE_IDLE_S	60	/* seconds a quiet client stays (-i) */
+#define NODE_LINE_S	30	/* seconds a request line may take (-s) */
+#define NODE_CONN_S_MAX	3600	/* -i and -s at most */
 #define NODE_PODS_MAX	64	/* pods at once */
 #define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer by default
 				   (-D, 1 to NODE_FWD_DEADLINE_MAX), past any
@@ -196,6 +204,7 @@ void	 node_line(struct lines_conn *, const char *, size_t);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 node_turned_away(struct lines *, uid_t);
 void	 node_turned_away_record(void);
+int	 node_privileged(const struct lines *, int, uid_t);
 
 /* podstate.c */
 int	 podstate_save(const struct pod *);

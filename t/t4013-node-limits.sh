@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: its fixed limits, each crossed: 64 clients, 64 requests in flight per client, 64 MiB unread per client, 64 pods'
+test_description='nucleus-node: its fixed limits, each crossed: 64 clients (80 for root), 64 requests in flight per client, 64 MiB unread per client, 64 pods'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-pod.sh"
 
@@ -52,12 +52,12 @@ test_expect_success '64 clients at once are each served, and each request record
 	test_line_count = 0 refused
 '
 
-test_expect_success 'the 65th client at once is turned away with unavailable; the 64 others are served' '
+test_expect_success 'root, past the 64 any uid may hold, has 16 more: the 81st client at once is turned away with unavailable; the 80 others are served' '
 	node_idle &&
-	node-load -b -c 65 -n 650 -P $pod n/node.sock agent-*.key >load &&
+	node-load -b -c 81 -n 810 -P $pod n/node.sock agent-*.key >load &&
 	cat load &&
-	grep -q "^conns=65 refused=1 sent=640 answered=640 ok=640 errors=0 kinds=- dups=0 " load &&
-	test "$(decisions stat)" -eq 1280 &&
+	grep -q "^conns=81 refused=1 sent=800 answered=800 ok=800 errors=0 kinds=- dups=0 " load &&
+	test "$(decisions stat)" -eq 1440 &&
 	node_idle &&
 	echo "{}" | sockload hold-lines "$PWD/n/node.sock" 1 >answer &&
 	jq -e ".error.kind == \"bad_request\"" answer
@@ -132,6 +132,24 @@ test_expect_success 'a client that reads nothing is held to 64 MiB of answers, a
 	test "$(decisions read)" -eq $((reads0 + 300)) &&
 	# Unbounded, the node would hold 300 answers (300 MB) at once.
 	{ test_have_prereq SANITIZE || test "$rss" -lt 280000; }
+'
+
+test_expect_success 'four clients that read nothing: the node holds at most 256 MiB of answers in all, not 132 MB each' '
+	reads0=$(decisions read) &&
+	rm -f go4 &&
+	test_when_finished "touch go4" &&
+	for i in 1 2 3 4; do
+		node-load -w -n 150 -o read -a "{\"path\":\"big.txt\"}" -P $pod agent-$i.key >reqs-$i &&
+		{ sockload stall-until n/node.sock go4 <reqs-$i >stalled-$i & } ||
+		return 1
+	done &&
+	wait_for 600 eval "test \$(decisions read) -ge $((reads0 + 256))" &&
+	sleep 10 &&
+	rss=$(rss_kb) &&
+	echo "reads that reached the pod: $(($(decisions read) - reads0)); node RSS $rss kB" &&
+	touch go4 &&
+	# Bounded per client only, the node would hold 4 x 132 MB.
+	{ test_have_prereq SANITIZE || test "$rss" -lt 400000; }
 '
 
 test_expect_success 'at most 64 pods: the 65th is unavailable; one stopped makes room' '

@@ -14,11 +14,22 @@
  *	sockload stall-until SOCKET FILE
  *					the same, reading nothing until FILE
  *					exists (at most 300 seconds)
+ *	sockload quiet SOCKET N FILE	open N connections that send nothing;
+ *					print "open=K refused=R" (refused: told
+ *					so and closed within 1 s); keep them
+ *					until FILE exists (at most 300 s)
+ *	sockload wait SOCKET TEXT	send TEXT (no newline added), read
+ *					until the server closes; print what it
+ *					said and "closed after N s", or "open
+ *					after 20 s" and exit 1
+ *
+ * -u UID, first: connect as that uid (and gid), not as root.
  */
 #define _GNU_SOURCE
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <limits.h>
 #include <stdio.h>
@@ -180,9 +191,87 @@ stall(const char *path, double seconds, const char *until_file)
 	}
 }
 
+/* Closed by the server within ms milliseconds?  What it said to out. */
+static int
+closed_within(int fd, int ms, FILE *out)
+{
+	char buf[4096];
+	double until = now() + ms / 1000.;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int left = (int)((until - now()) * 1000);
+
+		if (left <= 0 || poll(&p, 1, left) == 0)
+			return 0;
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			return 1;
+		if (out != NULL && (fwrite(buf, 1, (size_t)n, out) != (size_t)n ||
+		    fflush(out) != 0))
+			err(2, "stdout");
+	}
+}
+
+static int
+quiet(const char *path, int n, const char *until_file)
+{
+	int *fds, open = 0;
+
+	if ((fds = calloc((size_t)n, sizeof(*fds))) == NULL)
+		err(2, "calloc");
+	for (int i = 0; i < n; i++)
+		fds[i] = dial(path);
+	for (int i = 0; i < n; i++)
+		open += !closed_within(fds[i], i == 0 ? 1000 : 10, NULL);
+	printf("open=%d refused=%d\n", open, n - open);
+	fflush(stdout);
+	for (int i = 0; i < 3000 && access(until_file, F_OK) != 0; i++)
+		usleep(100000);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return 0;
+}
+
+static int
+wait_closed(const char *path, const char *text)
+{
+	int fd = dial(path);
+	double t0 = now();
+
+	if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0)
+		err(2, "send");
+	if (!closed_within(fd, 20000, stdout)) {
+		printf("open after 20 s\n");
+		return 1;
+	}
+	printf("closed after %d s\n", (int)(now() - t0));
+	return 0;
+}
+
+/* -u: the uid and gid of an agent, not root's. */
+static void
+become(const char *s)
+{
+	uid_t id = (uid_t)xnum(s, 1, 1 << 30);
+
+	if (setgroups(0, NULL) != 0 || setgid(id) != 0 || setuid(id) != 0)
+		err(2, "-u %s", s);
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "-u") == 0) {
+		become(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc == 5 && strcmp(argv[1], "quiet") == 0)
+		return quiet(argv[2], (int)xnum(argv[3], 0, 100000), argv[4]);
+	if (argc == 4 && strcmp(argv[1], "wait") == 0)
+		return wait_closed(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "hold") == 0)
 		return hold(argv[2], (int)xnum(argv[3], 0, INT_MAX), 0);
 	if (argc == 4 && strcmp(argv[1], "hold-lines") == 0)
@@ -193,6 +282,8 @@ main(int argc, char **argv)
 		return stall(argv[2], 300, argv[3]);
 	fprintf(stderr, "usage: sockload hold|hold-lines socket n | "
 	    "sockload stall socket seconds | "
-	    "sockload stall-until socket file\n");
+	    "sockload stall-until socket file | "
+	    "sockload [-u uid] quiet socket n file | "
+	    "sockload wait socket text\n");
 	return 2;
 }
