@@ -23,6 +23,11 @@ static const char *const allowed[] = {
 	"clock_nanosleep", "getpid", "gettid", "rt_sigprocmask",
 	"rt_sigaction", "rt_sigreturn", "sigaltstack", "tgkill",
 	"restart_syscall", "getuid", "geteuid", "sysinfo",
+	/* what the C library's start of a thread does first, should one
+	 * made before the filter first run under it (the log waits for its
+	 * threads to run before it is handed over; this is the second
+	 * line): it cannot make a thread, which needs clone */
+	"rseq", "set_robust_list",
 };
 
 int

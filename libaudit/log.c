@@ -59,6 +59,8 @@ struct audit_log {
 	pthread_cond_t sign_cv;		/* the signer: events are queued */
 	pthread_cond_t sync_cv;		/* the syncer: lines are ready */
 	pthread_cond_t space_cv;	/* submitters: the queue has room */
+	pthread_cond_t run_cv;		/* the opener: a thread runs */
+	int	 running;		/* threads past their start */
 	pthread_t signer_th, syncer_th;
 	int	 threads;		/* how many started */
 	int	 fd;
@@ -124,6 +126,19 @@ sign_one(struct audit_log *l, struct entry *en, struct audit_buf *line)
 static void sync_batch(struct audit_log *, struct audit_buf *);
 
 /*
+ * A thread of the log says, under l->mu, that it runs.  By then the
+ * thread's start (where the C library registers it with the kernel:
+ * rseq, the robust futex list) is behind it, so a seccomp filter the
+ * program installs once the log is open never meets a thread starting.
+ */
+static void
+log_running(struct audit_log *l)
+{
+	l->running++;
+	pthread_cond_broadcast(&l->run_cv);
+}
+
+/*
  * The signer hands each record to the syncer as soon as it is signed, so
  * that a sync starting now takes everything signed so far.
  */
@@ -135,6 +150,7 @@ signer(void *arg)
 	struct entry *en;
 
 	pthread_mutex_lock(&l->mu);
+	log_running(l);
 	for (;;) {
 		while (l->submitted.head == NULL && !l->closing)
 			pthread_cond_wait(&l->sign_cv, &l->mu);
@@ -252,6 +268,7 @@ syncer(void *arg)
 	struct audit_buf out = { 0 };
 
 	pthread_mutex_lock(&l->mu);
+	log_running(l);
 	for (;;) {
 		while ((l->ready.head == NULL || l->syncing) &&
 		    !(l->signer_done && l->ready.head == NULL && !l->syncing))
@@ -469,6 +486,7 @@ audit_log_close(struct audit_log *l, struct audit_err *err)
 	pthread_cond_destroy(&l->sign_cv);
 	pthread_cond_destroy(&l->sync_cv);
 	pthread_cond_destroy(&l->space_cv);
+	pthread_cond_destroy(&l->run_cv);
 	free(l);
 	return rc;
 }
@@ -660,6 +678,11 @@ start_log(struct audit_log *l, int resumed, const json_t *cert,
 	if (pthread_create(&l->syncer_th, NULL, syncer, l) != 0)
 		return audit_errf(err, "cannot start the log's syncer thread");
 	l->threads = 2;
+	/* Both started, before the log is handed over (log_running). */
+	pthread_mutex_lock(&l->mu);
+	while (l->running < 2)
+		pthread_cond_wait(&l->run_cv, &l->mu);
+	pthread_mutex_unlock(&l->mu);
 	if (resumed)
 		ev = json_pack("{s:s, s:I}", "event", "log.resume",
 		    "dropped_bytes", (json_int_t)l->dropped);
@@ -718,6 +741,7 @@ audit_log_open(struct audit_log **out, const char *path, const char *log_id,
 	l->fd = -1;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->sign_cv, NULL);
+	pthread_cond_init(&l->run_cv, NULL);
 	pthread_cond_init(&l->sync_cv, NULL);
 	pthread_cond_init(&l->space_cv, NULL);
 	snprintf(l->path, sizeof(l->path), "%s", path);
