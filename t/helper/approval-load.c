@@ -32,19 +32,7 @@
 #include <unistd.h>
 
 #include "audit.h"
-
-/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
-static long long
-xnum(const char *s, long long lo, long long hi)
-{
-	long long v;
-	int rc;
-
-	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
-		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
-		    lo, hi);
-	return v;
-}
+#include "xnum.h"
 
 static const char *sock_path, *op = "run", *pod = "p-0001";
 static int pipelined, nconns = 16, total = 1000, nkeys;

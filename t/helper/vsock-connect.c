@@ -18,19 +18,7 @@
 #include <unistd.h>
 
 #include "node.h"
-
-/* A whole number from lo to hi, or exit 2 (libaudit's num_parse). */
-static long long
-xnum(const char *s, long long lo, long long hi)
-{
-	long long v;
-	int rc;
-
-	if ((rc = num_parse(s, lo, hi, &v)) != NUM_OK)
-		errx(2, "%s: %s: expected %lld to %lld", s, num_strerror(rc),
-		    lo, hi);
-	return v;
-}
+#include "xnum.h"
 
 int
 main(int argc, char **argv)
