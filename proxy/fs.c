@@ -511,6 +511,22 @@ out:
 	return res;
 }
 
+/* An operation on r beneath the proxy's root, its refusal not yet said. */
+static void
+fsop_init(struct fsop *o, struct req *r, enum policy_kind *kind, char *why,
+    size_t whysz)
+{
+	memset(o, 0, sizeof(*o));
+	o->root = &P->root;
+	o->cfg = &P->cfg;
+	o->r = r;
+	o->kind = kind;
+	o->why = why;
+	o->whysz = whysz;
+	*kind = KIND_NONE;
+	why[0] = '\0';
+}
+
 /*
  * Before a change is decided: where it would land, checked (resolve.c),
  * so that a change the policy refuses there is refused by the decision
@@ -524,15 +540,7 @@ fs_precheck(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
 	struct fsop o;
 	const char *mode = "truncate";
 
-	memset(&o, 0, sizeof(o));
-	o.root = &P->root;
-	o.cfg = &P->cfg;
-	o.r = r;
-	o.kind = kind;
-	o.why = why;
-	o.whysz = whysz;
-	*kind = KIND_NONE;
-	why[0] = '\0';
+	fsop_init(&o, r, kind, why, whysz);
 	if (r->pop != OP_WRITE && r->pop != OP_MKDIR && r->pop != OP_DELETE)
 		return 0;
 	if (resolve_normalize(&o, r->args, 1) != 0 ||
@@ -551,15 +559,7 @@ fs_do(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
 	struct fsop o;
 	json_t *res = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.root = &P->root;
-	o.cfg = &P->cfg;
-	o.r = r;
-	o.kind = kind;
-	o.why = why;
-	o.whysz = whysz;
-	*kind = KIND_NONE;
-	why[0] = '\0';
+	fsop_init(&o, r, kind, why, whysz);
 	if (resolve_normalize(&o, r->args, r->pop != OP_LIST &&
 	    r->pop != OP_GLOB && r->pop != OP_GREP) != 0)
 		return NULL;
