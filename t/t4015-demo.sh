@@ -30,7 +30,7 @@ test_expect_success 'what it shows is what the logs hold, and they verify here t
 	cat d/node.pub d/authority.pub >trusted &&
 	nucleus-audit-verify -q -k trusted d/node/audit.log d/auth/audit.log d/node/pods/demo-*/*.log &&
 	jq -s -e "[.[] | select(.event == \"decision\" and .kind == \"path_denied\")] | length == 2" d/node/pods/demo-*/*.log &&
-	jq -s -e "[.[] | select(.event == \"decision\" and .kind == \"invalid_approval\")] | length == 1" d/node/pods/demo-*/*.log &&
+	jq -s -e "[.[] | select(.event == \"request.refused\" and .kind == \"invalid_approval\")] | length == 1" d/node/audit.log &&
 	tail -n 1 d/node/audit.log | jq -e ".event == \"node.stop\"" &&
 	tail -n 1 d/auth/audit.log | jq -e ".event == \"authority.stop\""
 '

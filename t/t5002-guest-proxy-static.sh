@@ -56,7 +56,8 @@ test_expect_success 'the proxy tests (t2xxx) pass with the static proxy' '
 		NUCLEUS_BUILD=$PWD/sbuild sh "$t" >"${t##*/}.out" 2>&1 ||
 		{ cat "${t##*/}.out"; return 1; }
 		grep "^ok " "${t##*/}.out" >/dev/null &&
-		! grep "^not ok " "${t##*/}.out" || return 1
+		! grep "^not ok " "${t##*/}.out" |
+		    grep -v "# TODO known breakage$" || return 1
 	done
 '
 
