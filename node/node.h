@@ -190,6 +190,8 @@ struct podspec {
 };
 
 int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
+/* The log id of a start of the pod, chosen by the node (pods.c). */
+int	 pods_log_id(struct podspec *, struct audit_err *);
 int	 podspec_names(const struct podspec *, const char *);
 void	 podspec_free(struct podspec *);
 

@@ -202,7 +202,7 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
  * bits, never one an earlier pod had.  The node chooses it so that a
  * proxy cannot: it certifies a key for this id only (local_hello).
  */
-static int
+int
 pods_log_id(struct podspec *spec, struct audit_err *err)
 {
 	uint8_t r[8];

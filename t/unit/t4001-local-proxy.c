@@ -119,6 +119,9 @@ main(void)
 	if (podspec_parse(&spec, o, &e) != 0)
 		return ok(0, "the spec: %s", e.msg), done_testing();
 	json_decref(o);
+	/* The node chooses the log, as pod.create does, before the start. */
+	if (pods_log_id(&spec, &e) != 0)
+		return ok(0, "the log id: %s", e.msg), done_testing();
 
 	if (!ok(local_start(&spec, &env, dir, &pod, &e) == 0, "the proxy "
 	    "starts in the sandbox and takes the node's key-cert")) {
