@@ -143,11 +143,13 @@ find_programs(void)
 	bench_beside("nucleus-node", node_bin, sizeof(node_bin));
 	bench_beside("nucleus-proxy", proxy_bin, sizeof(proxy_bin));
 	/* ../guest beside ../nucleus-node: the build directory's. */
-	snprintf(guest_dir, sizeof(guest_dir), "%.*s/guest",
-	    (int)(strrchr(node_bin, '/') - node_bin), node_bin);
-	if (getenv("NUCLEUS_GUEST") != NULL)
-		snprintf(guest_dir, sizeof(guest_dir), "%s",
-		    getenv("NUCLEUS_GUEST"));
+	if (audit_fit(guest_dir, sizeof(guest_dir), NULL, "%.*s/guest",
+	    (int)(strrchr(node_bin, '/') - node_bin), node_bin) != 0)
+		errx(2, "%s: the guest directory's path does not fit", node_bin);
+	if (getenv("NUCLEUS_GUEST") != NULL &&
+	    audit_fit(guest_dir, sizeof(guest_dir), NULL, "%s",
+	    getenv("NUCLEUS_GUEST")) != 0)
+		errx(2, "NUCLEUS_GUEST: the path does not fit");
 	if (access(bench_tmp(guest_dir, "initramfs.cpio"), R_OK) != 0 ||
 	    system("command -v qemu-system-x86_64 >/dev/null") != 0)
 		guest_dir[0] = '\0';
