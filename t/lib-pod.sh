@@ -117,3 +117,14 @@ pods_gone() {
 		i=$((i + 1))
 	done
 }
+
+# A node whose QEMU is t/helper/fake-vmm, booting a guest image of
+# placeholders: the VM drivers' paths without a VM (t5023, t5024).
+fake_vmm_node_start() {
+	mkdir guest &&
+	for f in vmlinux initramfs.cpio root.squashfs; do
+		echo placeholder >guest/$f || return 1
+	done &&
+	node_setup &&
+	node_start -G "$PWD/guest" -Q "$NUCLEUS_BUILD/t/helper/fake-vmm"
+}

@@ -13,12 +13,7 @@ test_cleanup() {
 }
 
 test_expect_success 'setup: a node whose QEMU is fake-vmm, a guest image of placeholders' '
-	mkdir guest &&
-	for f in vmlinux initramfs.cpio root.squashfs; do
-		echo placeholder >guest/$f || return 1
-	done &&
-	node_setup &&
-	node_start -G "$PWD/guest" -Q "$NUCLEUS_BUILD/t/helper/fake-vmm"
+	fake_vmm_node_start
 '
 
 # A name of 64 characters, the most a pod may have: its directory's
