@@ -208,7 +208,9 @@ int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 
 struct local_env {
 	const char *proxy;	/* the nucleus-proxy program, on the host */
-	const char *trust;	/* the authority keys' keyring */
+	const char *trust;	/* the authority keys' keyring: its path */
+	char	*trust_text;	/* and what it held at start or reload */
+	size_t	 trust_len;
 	const struct audit_seckey *node_key;	/* signs each key-cert */
 	uid_t	 uid;		/* what a pod's uid 0 is on the host */
 	gid_t	 gid;
