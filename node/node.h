@@ -193,6 +193,7 @@ int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
 /* The log id of a start of the pod, chosen by the node (pods.c). */
 int	 pods_log_id(struct podspec *, struct audit_err *);
 int	 podspec_names(const struct podspec *, const char *);
+int64_t	 podspec_not_after(const struct podspec *, int64_t);
 void	 podspec_free(struct podspec *);
 
 /* A pod's work directory, copied in (work.c). */
@@ -201,6 +202,7 @@ void	 podspec_free(struct podspec *);
 
 int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 	    struct audit_err *);
+int	 work_check(int, const struct podspec *, struct audit_err *);
 
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */

@@ -140,6 +140,7 @@ struct pod {
 	int	 timed_out;	/* stopped for its timeout_s */
 	int	 exit_code;
 	int64_t	 started;
+	int64_t	 not_after;	/* its policy's window ends (podspec.c) */
 	/* a VM booting: connected to, then its hello awaited */
 	int	 starting;
 	struct lines_conn *creator;	/* held: answered once it is up */
