@@ -64,10 +64,11 @@ local_pod_file(const struct podspec *spec, uid_t run_uid, gid_t run_gid,
 	struct audit_buf b = { 0 };
 	json_t *o;
 
-	o = json_pack("{s:i, s:s, s:O, s:s, s:s, s:s, s:[s,s]}", "v", 1,
-	    "pod", spec->name, "policy", spec->policy, "root", "/work",
+	o = json_pack("{s:i, s:s, s:O, s:s, s:s, s:s, s:[s,s], s:{s:i}}", "v",
+	    1, "pod", spec->name, "policy", spec->policy, "root", "/work",
 	    "state", "/var/lib/nucleus", "trust", "/etc/nucleus/trust",
-	    "path", "/usr/bin", "/bin");
+	    "path", "/usr/bin", "/bin", "limits", "commands",
+	    (int)spec->lim.commands);
 	if (o != NULL && spec->log[0] != '\0')
 		json_object_set_new(o, "log", json_string(spec->log));
 	if (o != NULL && run_uid != 0)

@@ -29,6 +29,7 @@ struct limits {
 	uint64_t scratch_mib;
 	unsigned pids;
 	unsigned cpus_milli;	/* 1000: one CPU */
+	unsigned commands;	/* running at once, in the proxy */
 };
 
 struct cgroup_facts {
@@ -169,6 +170,8 @@ void	 gate_req_free(struct gate_req *);
 #define POD_SCRATCH_MAX	65536	/* MiB */
 #define POD_SCRATCH_DEFAULT 256
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
+#define POD_COMMANDS_MAX 256	/* commands running at once, the proxy's */
+#define POD_COMMANDS_DEFAULT 8	/* limits.commands */
 #define POD_WORK_MAX	1024	/* bytes in work.copy */
 #define POD_IMAGE_MAX	32	/* characters in a VM's image name */
 #define POD_IMAGE_DEFAULT "root"	/* root.squashfs: busybox */

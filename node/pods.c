@@ -61,7 +61,7 @@ pod_summary(const struct pod *p)
 		json_array_append_new(agents, json_string(p->spec.agents[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
-	    "s:i, s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
+	    "s:i, s:{s:I, s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
 	    p->spec.driver, "state", pod_state(p),
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
 	    (json_int_t)p->started, "audit_copy", p->copy_path,
@@ -72,7 +72,8 @@ pod_summary(const struct pod *p)
 	    (json_int_t)p->spec.lim.memory_mib, "cpus",
 	    (json_int_t)(p->spec.lim.cpus_milli / 1000), "pids",
 	    (json_int_t)p->spec.lim.pids, "scratch_mib",
-	    (json_int_t)p->spec.lim.scratch_mib);
+	    (json_int_t)p->spec.lim.scratch_mib, "commands",
+	    (json_int_t)p->spec.lim.commands);
 	if (o != NULL && p->not_after != INT64_MAX)
 		json_object_set_new(o, "not_after",
 		    json_integer((json_int_t)p->not_after));

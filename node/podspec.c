@@ -28,7 +28,8 @@ static const char *const spec_members[] = {
 };
 
 static const char *const resource_members[] = {
-	"memory_mib", "cpus", "pids", "scratch_mib", "timeout_s", NULL
+	"memory_mib", "cpus", "pids", "scratch_mib", "timeout_s", "commands",
+	NULL
 };
 
 static const char *const drivers[] = { "local", "qemu", "firecracker",
@@ -212,6 +213,10 @@ spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
 	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
 		return -1;
 	p->timeout_s = n;
+	if (bounded(res, "commands", 1, POD_COMMANDS_MAX,
+	    POD_COMMANDS_DEFAULT, &n, err) != 0)
+		return -1;
+	p->lim.commands = (unsigned)n;
 	return 0;
 }
 

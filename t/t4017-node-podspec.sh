@@ -13,6 +13,12 @@ spec() {
 	    "$1" "${3:-32}" "$2" >"spec-$1.json"
 }
 
+# running_ POD N: N sleep commands run in the pod.
+running_() {
+	d=$(pod_cgroup "$1") &&
+	test "$(for pid in $(cat "$d/cgroup.procs"); do cat /proc/$pid/comm 2>/dev/null; done | grep -c "^sleep$")" = "$2"
+}
+
 # window_ended_ POD: pod.status says its policy's window has ended.
 window_ended_() {
 	nucleus-node pod -j -k admin.key -l n/node.sock status "$1" >st &&
@@ -202,6 +208,34 @@ test_expect_success 'a pod whose policy'"'"'s time window has ended says so in p
 	jq -e "[.result.pods[] | select(.pod == \"p-w\")][0].state == \"expired\"" out &&
 	nucleus-node pod -j -k admin.key -l n/node.sock stop p-w >out &&
 	jq -e .ok out
+'
+
+test_expect_success 'resources.commands: how many commands a pod runs at once, from 1 to 256' '
+	for n in 0 257 "\"2\""
+	do
+		printf "{\"v\":1,\"name\":\"p-c\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"commands\":%s}}" "$n" >c.json &&
+		test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create c.json >out &&
+		jq -e ".error.kind == \"bad_request\" and (.error.message | startswith(\"resources.commands: \"))" out || return 1
+	done &&
+	printf "{\"v\":1,\"name\":\"p-c\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"commands\":2}}" >c.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create c.json >out &&
+	jq -e ".result.resources.commands == 2" out &&
+	test_when_finished "nucleus-node pod -k admin.key -l n/node.sock stop p-c >/dev/null" &&
+	for i in 1 2
+	do
+		{ ncall p-c run "{\"argv\":[\"sleep\",\"3\"]}" >slow$i.out & } || return 1
+	done &&
+	test_wait_for "two commands running" 10 running_ p-c 2 &&
+	test_expect_code 2 ncall p-c run "{\"argv\":[\"true\"]}" >out &&
+	jq -e ".error.kind == \"unavailable\" and .error.message == \"2 commands are running; the limit is 2\"" out &&
+	test_wait_for "the slow ones" 10 test -s slow2.out &&
+	test_wait_for "the slow ones" 10 test -s slow1.out &&
+	ncall p-c run "{\"argv\":[\"true\"]}" >out &&
+	jq -e ".ok" out &&
+	printf "{\"v\":1,\"name\":\"p-d\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"]}" >d.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create d.json >out &&
+	jq -e ".result.resources.commands == 8" out &&
+	nucleus-node pod -k admin.key -l n/node.sock stop p-d >/dev/null
 '
 
 test_expect_success 'a missing work directory, and a node without -W, refuse the pod as bad_request, naming it' '
