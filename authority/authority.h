@@ -185,6 +185,7 @@ struct areq {
 	uint64_t id;		/* the request a status query names */
 	const char *kind;	/* why it is refused: an error kind */
 	const char *why;	/* and a message */
+	char	 whybuf[256];	/* for a message made for this request */
 	int	 verified;	/* its signature verified */
 };
 
