@@ -36,14 +36,15 @@ relay_behind(const struct pod *p)
 
 /*
  * Answers whose lines the copy holds durably, in the order they came:
- * to their clients.  An answer naming a record that was not among the
- * lines before it stops the pod.
+ * to their clients.  An answer those lines do not back (answer.c) stops
+ * the pod; so does a copy that failed.
  */
 void
 relay_answers(struct pod *p)
 {
 	struct copyw_state st;
 	struct fwd *f;
+	char why[256];
 
 	if (p->relay_head == NULL || p->cw == NULL || p->copy_failed)
 		return;
@@ -53,9 +54,8 @@ relay_answers(struct pod *p)
 		return;
 	}
 	while ((f = p->relay_head) != NULL && f->need <= st.durable) {
-		if (f->need_seq > st.durable_seq) {
-			relay_fault(p, "the pod answered before its audit "
-			    "record reached the node");
+		if (answer_backed(f, why, sizeof(why)) != 0) {
+			relay_fault(p, why);
 			return;
 		}
 		if ((p->relay_head = f->next) == NULL)
