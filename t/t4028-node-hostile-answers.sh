@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: an answer is relayed only when the pod'"'"'s host copy holds, durably, the record it names, with that hash, and that record is the request'"'"'s own and says what the answer says; anything else stops the pod, the client told unavailable and the fault recorded'
+test_description='nucleus-node: an answer is relayed only when the pod'"'"'s host copy holds, durably, the record it names, with that hash, and that record is the request'"'"'s own and says what the answer says; anything else stops the pod, the client told unavailable and the fault recorded; a host copy that cannot be written stops its pod at once, whether an answer waits or not'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -125,6 +125,32 @@ test_expect_success 'the other pods go on; the node'"'"'s log verifies' '
 	ncall p-ok stat "{\"path\":\"a\"}" >out &&
 	jq -e .ok out &&
 	nucleus-audit-verify -q -k node.pub n/audit.log
+'
+
+# The copy of p-full is on a small file system of its own; once it is
+# full, a command's decision record cannot be appended while the command
+# runs, with no answer waiting: the pod is stopped then, not when the
+# command ends (sleep adds up its arguments).
+test_expect_success 'a copy that cannot be written: the pod is stopped at once, no answer waiting' '
+	mkdir -m 711 n/pods/p-full &&
+	mount -t tmpfs -o size=256k,mode=0711 nucleus-t4028 n/pods/p-full &&
+	test_when_finished "umount -l n/pods/p-full" &&
+	tamper none p-full &&
+	{ dd if=/dev/zero of=n/pods/p-full/filler bs=4096 2>/dev/null || :; } &&
+	# 30 s, in an argument too long for the space left
+	zeros=$(head -c 6000 /dev/zero | tr "\\0" 0) &&
+	start=$(date +%s) &&
+	{ ncall p-full run "{\"argv\":[\"sleep\",\"30\",\"0.$zeros\"]}" >full.out & } &&
+	call=$! &&
+	node_wait_event ".event == \"pod.audit_fault\" and .pod == \"p-full\"" &&
+	jq -s -e "[.[] | select(.event == \"pod.audit_fault\" and .pod == \"p-full\")] | .[0].message | test(\"No space left|short write\")" n/audit.log &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
+	jq -e "[.result.pods[] | select(.pod == \"p-full\" and .state == \"running\")] | length == 0" list &&
+	test_expect_code 2 test_wait_exit "the call to p-full" 20 "$call" &&
+	jq -e ".error.kind == \"unavailable\"" full.out &&
+	test $(($(date +%s) - start)) -lt 20 &&
+	rm n/pods/p-full/filler &&
+	nucleus-audit-verify -q -k node.pub "$(cat copy-p-full)"
 '
 
 test_expect_success 'the node itself is unharmed; its log verifies' '
