@@ -87,7 +87,7 @@ static int
 answer(const char *kind, int seq, const char *h, uint64_t need)
 {
 	json_t *audit = json_pack("{s:s, s:i, s:s}", "log", LOG, "seq", seq,
-	    "hash", h != NULL ? h : hash[seq]);
+	    "hash", h != NULL ? h : seq >= 0 ? hash[seq] : "");
 	json_t *error = kind != NULL ? json_pack("{s:s, s:s}", "kind", kind,
 	    "message", "no") : NULL;
 	int rc;
