@@ -34,7 +34,7 @@ test_expect_success 'setup: a node whose pods run behind pod-tamper' '
 	authority_setup &&
 	node_setup &&
 	# Outside /work and /tmp, which the sandbox mounts over.
-	mktemp -d /var/tmp/nucleus-t4028.XXXXXX >tamperdir &&
+	mktemp -d /var/tmp/nucleus-t4029.XXXXXX >tamperdir &&
 	chmod 755 "$(cat tamperdir)" &&
 	cp "$NUCLEUS_BUILD/nucleus-proxy" "$(cat tamperdir)/" &&
 	node_start -D 5 -P "$NUCLEUS_BUILD/t/helper/pod-tamper" -B "$(cat tamperdir)"
@@ -133,7 +133,7 @@ test_expect_success 'the other pods go on; the node'"'"'s log verifies' '
 # command ends (sleep adds up its arguments).
 test_expect_success 'a copy that cannot be written: the pod is stopped at once, no answer waiting' '
 	mkdir -m 711 n/pods/p-full &&
-	mount -t tmpfs -o size=256k,mode=0711 nucleus-t4028 n/pods/p-full &&
+	mount -t tmpfs -o size=256k,mode=0711 nucleus-t4029 n/pods/p-full &&
 	test_when_finished "umount -l n/pods/p-full" &&
 	tamper none p-full &&
 	{ dd if=/dev/zero of=n/pods/p-full/filler bs=4096 2>/dev/null || :; } &&
