@@ -127,13 +127,14 @@ test_expect_success 'the other pods go on; the node'"'"'s log verifies' '
 	nucleus-audit-verify -q -k node.pub n/audit.log
 '
 
-# The copy of p-full is on a small file system of its own; once it is
-# full, a command's decision record cannot be appended while the command
-# runs, with no answer waiting: the pod is stopped then, not when the
-# command ends (sleep adds up its arguments).
+# The copy of p-full is on a file system of its own (larger than the
+# room a node may keep free beside the copies); once it is full, a
+# command's decision record cannot be appended while the command runs,
+# with no answer waiting: the pod is stopped then, not when the command
+# ends (sleep adds up its arguments).
 test_expect_success 'a copy that cannot be written: the pod is stopped at once, no answer waiting' '
 	mkdir -m 711 n/pods/p-full &&
-	mount -t tmpfs -o size=256k,mode=0711 nucleus-t4029 n/pods/p-full &&
+	mount -t tmpfs -o size=72m,mode=0711 nucleus-t4029 n/pods/p-full &&
 	test_when_finished "umount -l n/pods/p-full" &&
 	tamper none p-full &&
 	{ dd if=/dev/zero of=n/pods/p-full/filler bs=4096 2>/dev/null || :; } &&
@@ -143,7 +144,7 @@ test_expect_success 'a copy that cannot be written: the pod is stopped at once, 
 	{ ncall p-full run "{\"argv\":[\"sleep\",\"30\",\"0.$zeros\"]}" >full.out & } &&
 	call=$! &&
 	node_wait_event ".event == \"pod.audit_fault\" and .pod == \"p-full\"" &&
-	jq -s -e "[.[] | select(.event == \"pod.audit_fault\" and .pod == \"p-full\")] | .[0].message | test(\"No space left|short write\")" n/audit.log &&
+	jq -s -e "[.[] | select(.event == \"pod.audit_fault\" and .pod == \"p-full\")] | .[0].message | test(\"No space left|short write|bytes free\")" n/audit.log &&
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	jq -e "[.result.pods[] | select(.pod == \"p-full\" and .state == \"running\")] | length == 0" list &&
 	test_expect_code 2 test_wait_exit "the call to p-full" 20 "$call" &&
