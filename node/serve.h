@@ -253,6 +253,7 @@ struct njob *node_record_job(json_t *, json_t **, struct audit_err *);
 void	 node_flush(struct ev_loop *, ev_prepare *, int);
 void	 node_drain(struct ev_loop *, ev_async *, int);
 void	 node_log_retry(void);
+int	 node_state_open(struct audit_err *);
 void	 node_state_retry(void);
 void	 node_line(struct lines_conn *, const char *, size_t);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
