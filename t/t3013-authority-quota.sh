@@ -14,6 +14,16 @@ ask8() {
 	) &
 }
 
+# flood FILE: send FILE's lines on one connection, in the background; the
+# answers go to FILE.out, the status of the sender to FILE.rc.
+flood() {
+	rm -f "$1.rc"
+	(
+		asend <"$1" >"$1.out"
+		echo $? >"$1.rc"
+	) &
+}
+
 test_expect_success 'setup: agent-7 and agent-8, no rules, the default quota' '
 	authority_setup &&
 	audit-tool keygen agent-8 agent8.key agent >>auth/keyring &&
@@ -42,19 +52,58 @@ test_expect_success 'another agent'"'"'s request still pends, and is granted' '
 	jq -e ".sub == \"agent-8\" and .pod == \"p-0002\"" a8.out
 '
 
+test_expect_success 'an operator'"'"'s reason over 1024 bytes is refused, and denies nothing' '
+	long=$(head -c 1025 /dev/zero | tr "\0" r) &&
+	test_expect_code 2 nucleus-authority deny -d auth -r "$long" -A agent-7 2>err &&
+	grep -q "bad_request: reason: expected text of at most 1024 bytes" err &&
+	test "$(nucleus-authority list -d auth | grep -c " pending agent-7 ")" = 64
+'
+
 test_expect_success 'deny -A: every pending request of one agent denied at once, each recorded' '
 	nucleus-authority list -d auth | awk "/ pending agent-7 /{print \$1 \" denied\"}" | sort -n >expect &&
 	test_line_count = 64 expect &&
-	nucleus-authority deny -d auth -r "flooding" -A agent-7 >out &&
+	reason=$(head -c 1024 /dev/zero | tr "\0" r) &&
+	nucleus-authority deny -d auth -r "$reason" -A agent-7 >out &&
 	sort -n out >got &&
 	test_cmp expect got &&
 	test "$(nucleus-authority list -d auth | grep -c " pending ")" = 0 &&
 	jq -s -e "[.[] | select(.event == \"approval.deny\")] | length == 64 and all(.agent == \"agent-7\" and .uid == $(id -u))" auth/audit.log &&
-	jq -s -e "[.[] | select(.event == \"admin\" and .op == \"deny\")] | length == 1 and .[0].agent == \"agent-7\" and .[0].denied == 64" auth/audit.log &&
+	jq -s -e "[.[] | select(.event == \"admin\" and .op == \"deny\" and .kind == null)] | length == 1 and .[0].agent == \"agent-7\" and .[0].denied == 64" auth/audit.log &&
 	id=$(head -n 1 got | cut -d" " -f1) &&
 	nucleus-authority show -d auth "$id" >show &&
 	grep -qx "state: denied" show &&
-	grep -qx "deny_reason: flooding" show &&
+	grep -qx "deny_reason: $reason" show &&
+	auth_verify
+'
+
+test_expect_success 'a flood of status queries from one agent: each answered once, and another agent is still served' '
+	{ od -An -tx1 -v -N $((16 * 800)) /dev/urandom | tr -d " \n" | fold -w 32 && echo; } >nonces &&
+	test_line_count = 800 nonces &&
+	now=$(date +%s) &&
+	while read -r nonce; do
+		printf "{\"type\":\"approval-status\",\"v\":1,\"kid\":\"agent-7\",\"ts\":%s,\"nonce\":\"%s\",\"id\":\"1\"}\n" "$now" "$nonce" |
+		    asign agent.key approval-status || return 1
+	done <nonces >status.lines &&
+	split -n l/4 status.lines part. &&
+	for f in part.aa part.ab part.ac part.ad; do flood $f || return 1; done &&
+	ask8 s8 p-0002 stat "{\"path\":\"during\"}" &&
+	test_wait_for "agent-8 request to pend" 20 pending_is_ 1 &&
+	id=$(nucleus-authority list -d auth | awk "/ pending agent-8 /{print \$1}") &&
+	nucleus-authority grant -d auth "$id" >/dev/null &&
+	ask_done s8 &&
+	test "$(cat s8.rc)" = 0 &&
+	for f in part.aa part.ab part.ac part.ad; do
+		test_wait_for "the flood $f to be answered" 30 test -s $f.rc || return 1
+	done &&
+	cat part.a?.out >answers &&
+	test_line_count = 800 answers &&
+	jq -r "select(.ok) | .result.state" answers | sort | uniq -c >states &&
+	echo "    800 denied" >expect &&
+	test_cmp expect states &&
+	jq -r .id answers | sort >answered &&
+	sort nonces >expect &&
+	test_cmp expect answered &&
+	test "$(jq -c "select(.event == \"approval.status\")" auth/audit.log | wc -l)" = 800 &&
 	auth_verify
 '
 
