@@ -31,6 +31,7 @@ test_expect_success 'setup: agent-7 and agent-8, no rules, the default quota' '
 '
 
 test_expect_success 'one agent floods: 64 requests pend, the 65th is quota_exceeded' '
+	jq -s -e "[.[] | select(.event == \"authority.start\")] | last | .agent_pending == 64" auth/audit.log &&
 	approval-load -p -c 2 -n 65 -o delete auth/request.sock agent.key >load &&
 	cat load &&
 	grep -q "^sent=65 answered=65 granted=0 pending=64 denied=0 expired=0 errors=1 kinds=quota_exceeded " load &&
@@ -131,6 +132,7 @@ test_expect_success 'deny -A refuses a bad agent, or an id and an agent at once'
 test_expect_success '-q sets the quota: 1 to 4096' '
 	authority_stop &&
 	authority_start -q 2 &&
+	jq -s -e "[.[] | select(.event == \"authority.start\")] | last | .agent_pending == 2" auth/audit.log &&
 	approval-load -p -c 1 -n 3 -o delete auth/request.sock agent8.key >load &&
 	grep -q "^sent=3 answered=3 granted=0 pending=2 denied=0 expired=0 errors=1 kinds=quota_exceeded " load &&
 	jq -s -e "[.[] | select(.event == \"approval.refused\")] | last | .message == \"this agent already has 2 requests waiting for an operator, its quota\"" auth/audit.log &&
