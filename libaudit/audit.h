@@ -162,6 +162,10 @@ enum audit_vouch {
 };
 int	 audit_role_vouches(const struct audit_pubkey *, enum audit_vouch,
 	    struct audit_err *);
+int	 audit_keyring_from(struct audit_keyring *, const char *, const char *,
+	    size_t, mode_t, struct audit_err *);
+int	 audit_read_keyfile_mode(const char *, char **, size_t *, mode_t *,
+	    struct audit_err *);
 int	 audit_read_keyfile(const char *, int, char **, size_t *,
 	    struct audit_err *);
 
