@@ -266,3 +266,31 @@ policy_classify(const char *const *argv, size_t argc)
 
 	return policy_classify_why(argv, argc, &why);
 }
+
+/*
+ * Does a rule's argv prefix cover this command line?  The command line
+ * must begin with it word for word; the classifier must not refuse the
+ * command (what the proxy would refuse, no rule grants); and for git,
+ * every argument that configures git or runs a program must be within
+ * the prefix (policy_git_runners_end): a prefix grants what follows it,
+ * never a program or a configuration the rule does not name.
+ */
+int
+policy_prefix_covers(const char *const *prefix, size_t nprefix,
+    const char *const *argv, size_t argc)
+{
+	const char *prog, *why;
+
+	if (nprefix == 0 || argc < nprefix)
+		return 0;
+	for (size_t i = 0; i < nprefix; i++)
+		if (strcmp(prefix[i], argv[i]) != 0)
+			return 0;
+	if (policy_classify_why(argv, argc, &why) == CAP_COUNT)
+		return 0;
+	prog = policy_program_name(argv[0]);
+	if ((strcmp(prog, "git") == 0 || strncmp(prog, "git-", 4) == 0) &&
+	    policy_git_runners_end(argv, argc) > nprefix)
+		return 0;
+	return 1;
+}
