@@ -248,7 +248,25 @@ policy_classify_why(const char *const *argv, size_t argc, const char **why)
 			return CAP_GIT_PUSH;
 		return CAP_RUN_BASH;
 	}
-	/* git's own helpers, as found in its exec path. */
+	/*
+	 * git's own helpers, as found in its exec path: git-SUB ARGS is
+	 * held to the rules for git SUB ARGS (git-push --receive-pack=CMD
+	 * is refused as git push --receive-pack=CMD is).
+	 */
+	if (strncmp(prog, "git-", 4) == 0 && prog[4] != '\0' &&
+	    argc <= POLICY_ARGV_MAX) {
+		const char *as_git[POLICY_ARGV_MAX + 2];
+
+		as_git[0] = "git";
+		as_git[1] = prog + 4;
+		for (size_t i = 1; i < argc; i++)
+			as_git[i + 1] = argv[i];
+		as_git[argc + 1] = NULL;
+		if ((refused = policy_git_refused(as_git, argc + 1)) != NULL) {
+			*why = refused;
+			return CAP_COUNT;
+		}
+	}
 	if (strcmp(prog, "git-commit") == 0)
 		return CAP_GIT_COMMIT;
 	if (strcmp(prog, "git-push") == 0)
