@@ -27,6 +27,8 @@
 #define GLOB_MAX	10000	/* paths one glob returns */
 #define GREP_MATCH_MAX	1000	/* matches one grep returns (pod) */
 #define GREP_LINE_MAX	4096	/* bytes of a line grep looks at */
+#define SEARCH_BYTES_MAX (4 * 1024 * 1024)	/* of paths and text one
+						   glob or grep returns */
 #define GREP_SECONDS	5	/* seconds one grep may take (pod) */
 /* what a regular expression may take on one line (PCRE2's limits) */
 #define GREP_MATCH_LIMIT 10000000	/* backtracking steps */

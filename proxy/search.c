@@ -48,6 +48,7 @@ struct walk {
 	int	(*visit)(struct walk *, int, const char *, const char *);
 	int64_t	 deadline;	/* ms on the monotonic clock */
 	size_t	 found, max;
+	size_t	 bytes;		/* of paths and text found */
 	int	 truncated;
 	const char *stopped;	/* why the walk stopped early */
 	void	*arg;
@@ -75,6 +76,27 @@ stop(struct walk *w, const char *why)
 {
 	w->truncated = 1;
 	w->stopped = why;
+}
+
+/*
+ * One more match of n bytes: 0, counted; -1 when the walk has all it may
+ * return (a count, or SEARCH_BYTES_MAX bytes: what one search holds in
+ * memory and sends is bounded whatever the paths' lengths).
+ */
+static int
+take_match(struct walk *w, size_t n)
+{
+	if (w->found == w->max) {
+		stop(w, "matches");
+		return -1;
+	}
+	if (n > SEARCH_BYTES_MAX - w->bytes) {
+		stop(w, "bytes");
+		return -1;
+	}
+	w->found++;
+	w->bytes += n;
+	return 0;
 }
 
 /* Past the search's time limit: stop. */
@@ -160,11 +182,8 @@ glob_visit(struct walk *w, int dfd, const char *name, const char *path)
 	(void)name;
 	if (!policy_glob_match(&gb->g, rel, strlen(rel)))
 		return 0;
-	if (w->found == w->max) {
-		stop(w, "matches");
+	if (take_match(w, strlen(path)) != 0)
 		return -1;
-	}
-	w->found++;
 	json_array_append_new(gb->matches, json_string(path));
 	return 0;
 }
@@ -192,7 +211,7 @@ json_t *
 search_glob(struct fsop *o, const json_t *args)
 {
 	const json_t *pv = json_object_get(args, "pattern");
-	struct walk w = { o, glob_visit, 0, 0, GLOB_MAX, 0, NULL, NULL };
+	struct walk w = { o, glob_visit, 0, 0, GLOB_MAX, 0, 0, NULL, NULL };
 	struct globber gb;
 	const char *why;
 
@@ -300,15 +319,14 @@ grep_found(struct walk *w, const char *path, size_t lineno, const char *p,
     size_t len)
 {
 	struct grepper *g = w->arg;
+	json_t *text = line_text(p, len);
 
-	if (w->found == w->max) {
-		stop(w, "matches");
+	if (take_match(w, strlen(path) + json_string_length(text)) != 0) {
+		json_decref(text);
 		return -1;
 	}
-	w->found++;
 	json_array_append_new(g->matches, json_pack("{s:s, s:I, s:o}",
-	    "path", path, "line", (json_int_t)lineno, "text",
-	    line_text(p, len)));
+	    "path", path, "line", (json_int_t)lineno, "text", text));
 	return 0;
 }
 
@@ -482,7 +500,7 @@ grep_path(struct walk *w)
 json_t *
 search_grep(struct fsop *o, const json_t *args)
 {
-	struct walk w = { o, grep_visit, 0, 0, 0, 0, NULL, NULL };
+	struct walk w = { o, grep_visit, 0, 0, 0, 0, 0, NULL, NULL };
 	struct grepper g;
 	int rc;
 

@@ -107,6 +107,31 @@ test_expect_success '80 searches of 20 agents: 16 at most run or wait, the chann
 	resp s3 | jq -e ".ok"
 '
 
+test_expect_success 'a glob over a tree of long paths: 4 MiB of paths, then stopped' '
+	# 16 directories of 240 bytes: each path is some 3.9 KiB, and 2000
+	# of them would be 7.7 MiB.
+	d=long && c=$(printf "%0240d" 0) &&
+	for i in $(seq 1 16); do d=$d/$c; done &&
+	mkdir -p "root/$d" &&
+	(cd "root/$d" && seq -f "f%05.0f" 1 2000 | xargs touch) &&
+	len=$(printf "%s/f00001" "$d" | wc -c) &&
+	req l1 glob "{\"path\":\"long\",\"pattern\":\"f*\"}" | send >out &&
+	resp l1 | jq -e ".ok and .result.truncated and .result.stopped == \"bytes\"" &&
+	resp l1 | jq -e "(.result.matches | length) == $((4194304 / len))" &&
+	resp l1 | jq -e "[.result.matches[] | length] | add <= 4194304" &&
+	seq=$(resp l1 | jq .audit.seq) &&
+	sed -n "$((seq + 1))p" "$(proxy_log)" | jq -e ".id == \"l1\" and .stopped == \"bytes\" and .matches == $((4194304 / len))"
+'
+
+test_expect_success 'a grep whose matches are long: 4 MiB of paths and text, then stopped' '
+	d=long && c=$(printf "%0240d" 0) &&
+	for i in $(seq 1 16); do d=$d/$c; done &&
+	awk "BEGIN { s = sprintf(\"%512s\", \"\"); gsub(/ /, \"n\", s); for (i = 0; i < 2000; i++) print s }" >"root/$d/lines.txt" &&
+	req e1 grep "{\"path\":\"long\",\"pattern\":\"nnnn\"}" | send >out &&
+	resp e1 | jq -e ".ok and .result.truncated and .result.stopped == \"bytes\"" &&
+	resp e1 | jq -e "[.result.matches[] | (.path | length) + (.text | length)] | add <= 4194304"
+'
+
 test_expect_success 'the proxy is alive, and its log verifies' '
 	proxy_alive &&
 	proxy_stop &&
