@@ -31,7 +31,7 @@
 						   glob or grep returns */
 #define GREP_SECONDS	5	/* seconds one grep may take (pod) */
 /* what a regular expression may take on one line (PCRE2's limits) */
-#define GREP_MATCH_LIMIT 10000000	/* backtracking steps */
+#define GREP_MATCH_LIMIT 1000000	/* backtracking steps */
 #define GREP_DEPTH_LIMIT 100000		/* nested backtracking points */
 #define GREP_HEAP_KIB	16384		/* KiB of memory */
 #define WALK_DEPTH_MAX	64	/* directory levels glob and grep descend */

@@ -63,10 +63,15 @@ worker_take(const char *kid, char *why, size_t len)
 		    AGENT_SEARCHES_MAX);
 		return -1;
 	}
+	/* Fewer agents than searches, so one place is free. */
 	for (int j = 0; i < 0 && j < SEARCHES_MAX; j++)
 		if (agents[j].n == 0)
-			i = j;	/* fewer agents than searches: one is free */
-	memcpy(agents[i].kid, kid, sizeof(agents[i].kid));
+			i = j;
+	if (i < 0 || audit_fit(agents[i].kid, sizeof(agents[i].kid), NULL,
+	    "%s", kid) != 0) {
+		audit_fmt(why, len, "no place for this agent's search");
+		return -1;
+	}
 	agents[i].n++;
 	searches++;
 	return 0;
