@@ -34,6 +34,10 @@
 #define NODE_STATE_MAP	(1024UL * 1024 * 1024)	/* bytes of state.mdb at
 				   most: nonces within the skew, tokens
 				   until their exp, the pods */
+#define NODE_LOG_ROTATE_KB (64 * 1024)	/* the node's log rotates once it
+				   holds this many KiB (-R; 0: only on
+				   SIGUSR1) */
+#define NODE_LOG_ROTATE_KB_MAX (1024 * 1024)
 #define NODE_PRUNE_TICKS 60	/* seen nonces and spent tokens are pruned
 				   once a minute */
 #define POD_OUTBUF_MAX	(16 * 1024 * 1024)	/* bytes of requests waiting for
