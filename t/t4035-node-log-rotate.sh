@@ -58,8 +58,8 @@ test_expect_success 'a state file follows the node'"'"'s log across rotations' '
 '
 
 test_expect_success 'restarted, the node carries on its current generation; -R 0 rotates only when asked' '
-	id=$(head -n 1 n/audit.log | jq -r .log) &&
 	node_stop &&
+	id=$(head -n 1 n/audit.log | jq -r .log) &&
 	node_start -R 0 &&
 	test "$(head -n 1 n/audit.log | jq -r .log)" = "$id" &&
 	jq -s -e "map(select(.event == \"log.resume\")) | length == 1" n/audit.log &&
