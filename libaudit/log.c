@@ -1000,12 +1000,14 @@ rotate_finish(struct audit_log *l, const char *next, struct audit_err *err)
 		    l->path, strerror(e != 0 ? e : errno));
 		goto out;
 	}
+	pthread_mutex_lock(&l->mu);
 	close(l->fd);
 	l->fd = fd;
 	fd = -1;
 	l->tail = t;
 	l->rot.gen++;
 	l->rot.size = (off_t)line.len;
+	pthread_mutex_unlock(&l->mu);
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -1052,17 +1054,20 @@ rotate_in_signer(struct audit_log *l, struct audit_buf *line)
 	const char *reason = l->rot.due == ROTATE_ASKED ? "asked" : "size";
 	struct audit_err e = { .msg = "" };
 	json_t *ev = NULL;
-	int failed = 0;
+	int failed = 0, stopped;
+	uint64_t gen;
 
 	while (l->ready.head != NULL || l->syncing)
 		pthread_cond_wait(&l->space_cv, &l->mu);
 	l->syncing = 1;
+	stopped = l->failed;
+	gen = l->rot.gen;
 	pthread_mutex_unlock(&l->mu);
 	line->len = 0;
-	if (l->failed != 0)
+	if (stopped != 0)
 		audit_errf(&e, "the log has stopped");
 	else if (audit_fit(next, sizeof(next), &e, "%s.%llu", l->rot.base,
-	    (unsigned long long)l->rot.gen + 1) != 0 ||
+	    (unsigned long long)gen + 1) != 0 ||
 	    !audit_logid_valid(next, strlen(next)))
 		audit_errf(&e, "%s: the log id %s is too long to rotate",
 		    l->path, l->rot.base);
