@@ -126,6 +126,37 @@ test_expect_success 'a rotation cut short after its log.close is finished at the
 	nucleus-audit-verify -q -k ring cut/a.log cut/a.log.1
 '
 
+# Every acknowledged "SEQ HASH" of acks is a line of the files.
+acked_all_there() {
+	python3 - "$@" <<-\PY
+	import hashlib, sys
+	have = set()
+	for f in sys.argv[2:]:
+	    for line in open(f, "rb"):
+	        if line.endswith(b"\n"):
+	            have.add(hashlib.blake2b(line[:-1], digest_size=32).hexdigest())
+	missing = [l for l in open(sys.argv[1]) if l.split()[1] not in have]
+	sys.exit(1 if missing else 0)
+	PY
+}
+
+test_expect_success 'killed (-9) while it rotates, a writer loses no acknowledged record, and reopened its files chain' '
+	mkdir kill &&
+	for t in 1 2 3 4 5 6; do
+		{ audit-tool append -t 4 -r 3000 kill/a.log log-k w.secret 1000000 >>kill/acks & } &&
+		pid=$! &&
+		sleep 0.$((t * 7 % 5 + 1)) &&
+		kill -KILL $pid &&
+		test_wait_for "the writer killed" 10 test_child_ended $pid &&
+		audit-tool append -r 3000 kill/a.log log-k w.secret 0 >/dev/null &&
+		! ls kill/.a.log.next 2>/dev/null &&
+		nucleus-audit-verify -q -k ring kill/a.log* || return 1
+	done &&
+	test "$(ls kill/a.log.* | wc -l)" -gt 6 &&
+	test_line_count -gt 0 kill/acks &&
+	acked_all_there kill/acks kill/a.log*
+'
+
 test_expect_success 'a log that must be written with a key-cert does not rotate' '
 	audit-tool keygen n1 n.secret >nring &&
 	audit-tool cert n.secret log-g w.secret >cert &&
