@@ -63,20 +63,20 @@ struct rotation {
 	int	 dirfd;			/* the log's directory; -1 until on */
 	off_t	 size;			/* bytes in the file */
 	off_t	 max;			/* rotate once past; 0 only asked */
-	int	 due;			/* 0, ROTATE_SIZE or ROTATE_ASKED */
-	uint64_t tries;			/* rotations tried, done or not */
-	char	 error[256];		/* why the last one failed, or "" */
+	int	 due;			/* past max: the next submission
+					   rotates first */
+	int	 hold;			/* a rotation asks the signer to stop */
+	int	 parked;		/* the signer has stopped for it */
+	int	 busy;			/* a thread is rotating */
 	int	 has_cert;		/* a key-cert names one log id */
 	int	 adopting;		/* reading the first line at open */
 	uint64_t gen;			/* this file's generation */
 	char	 base[AUDIT_LOGID_MAX + 1];	/* generation 0's log id */
 };
 
-#define ROTATE_SIZE	1
-#define ROTATE_ASKED	2
-
 static int	rotate_adopt(struct audit_log *, const char *, size_t);
-static void	rotate_in_signer(struct audit_log *, struct audit_buf *);
+static int	rotate_here(struct audit_log *, const char *,
+		    struct audit_err *);
 static void	rotate_grown(struct audit_log *, size_t);
 static int	rotate_recovered(struct audit_log *, const json_t *,
 		    struct audit_err *);
@@ -181,10 +181,15 @@ signer(void *arg)
 	log_running(l);
 	for (;;) {
 		while (l->submitted.head == NULL && !l->closing &&
-		    !l->rot.due)
+		    !l->rot.hold)
 			pthread_cond_wait(&l->sign_cv, &l->mu);
-		if (l->rot.due) {
-			rotate_in_signer(l, &line);
+		if (l->rot.hold) {
+			/* A rotation runs on the thread that asked for it. */
+			l->rot.parked = 1;
+			pthread_cond_broadcast(&l->space_cv);
+			while (l->rot.hold)
+				pthread_cond_wait(&l->sign_cv, &l->mu);
+			l->rot.parked = 0;
 			continue;
 		}
 		if ((en = l->submitted.head) == NULL)
@@ -333,6 +338,7 @@ audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
 
 	if (audit_event_check(event, err) != 0)
 		return -1;
+	(void)rotate_here(l, NULL, err);	/* past max: first the rotation */
 	if ((en = calloc(1, sizeof(*en))) == NULL)
 		return audit_errf(err, "out of memory");
 	en->event = json_incref(event);
@@ -1041,46 +1047,76 @@ rotate_recovered(struct audit_log *l, const json_t *last,
 }
 
 /*
- * The signer, with l->mu held, rotates once every signed line is
- * durable: log.close, then the successor.  A failure of the log.close's
- * write stops the log, as any failed write does; one after it leaves the
- * old file closed, so the log stops too, and its next open finishes the
- * rotation.  Returns with l->mu held.
+ * The log.close, then the successor; outside the lock, the signer
+ * parked.  Returns 0, or an errno when the log must stop (e filled).
  */
-static void
-rotate_in_signer(struct audit_log *l, struct audit_buf *line)
+static int
+rotate_io(struct audit_log *l, const char *reason, uint64_t gen,
+    struct audit_err *e)
 {
 	char next[AUDIT_LOGID_MAX + 1];
-	const char *reason = l->rot.due == ROTATE_ASKED ? "asked" : "size";
-	struct audit_err e = { .msg = "" };
+	struct audit_buf line = { 0 };
 	json_t *ev = NULL;
-	int failed = 0, stopped;
-	uint64_t gen;
+	int failed = 0;
 
-	while (l->ready.head != NULL || l->syncing)
-		pthread_cond_wait(&l->space_cv, &l->mu);
-	l->syncing = 1;
-	stopped = l->failed;
-	gen = l->rot.gen;
-	pthread_mutex_unlock(&l->mu);
-	line->len = 0;
-	if (stopped != 0)
-		audit_errf(&e, "the log has stopped");
-	else if (audit_fit(next, sizeof(next), &e, "%s.%llu", l->rot.base,
+	if (audit_fit(next, sizeof(next), e, "%s.%llu", l->rot.base,
 	    (unsigned long long)gen + 1) != 0 ||
 	    !audit_logid_valid(next, strlen(next)))
-		audit_errf(&e, "%s: the log id %s is too long to rotate",
+		audit_errf(e, "%s: the log id %s is too long to rotate",
 		    l->path, l->rot.base);
 	else if ((ev = json_pack("{s:s, s:s, s:s}", "event", "log.close",
 	    "next", next, "reason", reason)) == NULL ||
 	    audit_record(&l->tail, l->key, ev, audit_now_ms(CLOCK_REALTIME),
-	    line, &e) != 0)
-		audit_errf(&e, "%s: cannot sign the log.close", l->path);
-	else if ((failed = write_durable(l->fd, line)) != 0)
-		audit_errf(&e, "%s: %s", l->path, strerror(failed));
-	else if (rotate_finish(l, next, &e) != 0)
+	    &line, e) != 0)
+		audit_errf(e, "%s: cannot sign the log.close", l->path);
+	else if ((failed = write_durable(l->fd, &line)) != 0)
+		audit_errf(e, "%s: %s", l->path, strerror(failed));
+	else if (rotate_finish(l, next, e) != 0)
 		failed = EIO;
 	json_decref(ev);
+	audit_buf_free(&line);
+	return failed;
+}
+
+/*
+ * Rotate on this thread, once every record submitted so far is durable
+ * and the signer has stopped: so a program confining its own thread
+ * (Landlock) confines the files the rotation opens.  reason NULL: only
+ * when the size says so.  A failure of the log.close's write stops the
+ * log, as any failed write does; one after it leaves the old file
+ * closed, so the log stops too, and its next open finishes the rotation.
+ */
+static int
+rotate_here(struct audit_log *l, const char *reason, struct audit_err *err)
+{
+	struct audit_err e = { .msg = "" };
+	int failed = 0, rc = 0;
+	uint64_t gen;
+
+	pthread_mutex_lock(&l->mu);
+	if (reason == NULL && (!l->rot.due || l->rot.busy)) {
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
+	while (l->rot.busy)
+		pthread_cond_wait(&l->space_cv, &l->mu);
+	if (l->rot.dirfd < 0 || l->failed != 0 || l->closing ||
+	    (reason == NULL && !l->rot.due)) {
+		rc = l->rot.dirfd < 0 ? audit_errf(err, "%s: this log does "
+		    "not rotate", l->path) : l->failed != 0 || l->closing ?
+		    audit_errf(err, "%s: the log has stopped", l->path) : 0;
+		pthread_mutex_unlock(&l->mu);
+		return rc;
+	}
+	l->rot.busy = l->rot.hold = 1;
+	pthread_cond_signal(&l->sign_cv);
+	while ((!l->rot.parked && !l->signer_done) || l->ready.head != NULL ||
+	    l->syncing)
+		pthread_cond_wait(&l->space_cv, &l->mu);
+	l->syncing = 1;
+	gen = l->rot.gen;
+	pthread_mutex_unlock(&l->mu);
+	failed = rotate_io(l, reason != NULL ? reason : "size", gen, &e);
 	pthread_mutex_lock(&l->mu);
 	if (failed != 0 && l->failed == 0)
 		l->failed = failed;
@@ -1089,11 +1125,15 @@ rotate_in_signer(struct audit_log *l, struct audit_buf *line)
 		l->syncs += 2;
 		l->last_batch = 1;
 	}
-	snprintf(l->rot.error, sizeof(l->rot.error), "%s", e.msg);
 	l->rot.due = 0;
-	l->rot.tries++;
+	l->rot.busy = l->rot.hold = 0;
 	l->syncing = 0;
+	pthread_cond_broadcast(&l->sign_cv);
 	pthread_cond_broadcast(&l->space_cv);
+	pthread_mutex_unlock(&l->mu);
+	if (e.msg[0] != '\0')
+		return audit_errf(err, "%s", e.msg);
+	return 0;
 }
 
 /* With l->mu held, after a batch of len bytes went to the file. */
@@ -1101,18 +1141,16 @@ static void
 rotate_grown(struct audit_log *l, size_t len)
 {
 	l->rot.size += (off_t)len;
-	if (l->rot.dirfd >= 0 && l->rot.max > 0 && l->rot.size >= l->rot.max &&
-	    !l->rot.due) {
-		l->rot.due = ROTATE_SIZE;
-		pthread_cond_signal(&l->sign_cv);
-	}
+	if (l->rot.dirfd >= 0 && l->rot.max > 0 && l->rot.size >= l->rot.max)
+		l->rot.due = 1;
 }
 
 /*
  * Let the log rotate: once it holds max_bytes or more (never when 0),
- * and whenever audit_log_rotate() asks.  Opens the log's directory, so
- * call it before a program confines itself.  A log opened with a
- * key-cert cannot rotate: the cert names one log id.
+ * at the next submission, on the submitting thread; and whenever
+ * audit_log_rotate() asks.  Opens the log's directory, so call it before
+ * a program confines itself.  A log opened with a key-cert cannot
+ * rotate: the cert names one log id.
  */
 int
 audit_log_rotation(struct audit_log *l, off_t max_bytes,
@@ -1127,42 +1165,19 @@ audit_log_rotation(struct audit_log *l, off_t max_bytes,
 		return -1;
 	pthread_mutex_lock(&l->mu);
 	l->rot.max = max_bytes;
-	if (max_bytes > 0 && l->rot.size >= max_bytes && !l->rot.due) {
-		l->rot.due = ROTATE_SIZE;
-		pthread_cond_signal(&l->sign_cv);
-	}
+	l->rot.due = max_bytes > 0 && l->rot.size >= max_bytes;
 	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
 
 /*
- * Rotate now, after every record submitted before the call, and wait
- * until it is done.  Records submitted meanwhile wait, then go to the
- * successor.
+ * Rotate now, on this thread, after every record submitted before the
+ * call; records submitted meanwhile wait, then go to the successor.
  */
 int
 audit_log_rotate(struct audit_log *l, struct audit_err *err)
 {
-	uint64_t start;
-	int rc = 0;
-
-	pthread_mutex_lock(&l->mu);
-	if (l->rot.dirfd < 0)
-		rc = audit_errf(err, "%s: this log does not rotate", l->path);
-	else if (l->failed != 0)
-		rc = audit_errf(err, "%s: the log has stopped: %s", l->path,
-		    strerror(l->failed));
-	else {
-		start = l->rot.tries;
-		l->rot.due = ROTATE_ASKED;
-		pthread_cond_signal(&l->sign_cv);
-		while (l->rot.tries == start)
-			pthread_cond_wait(&l->space_cv, &l->mu);
-		if (l->rot.error[0] != '\0')
-			rc = audit_errf(err, "%s", l->rot.error);
-	}
-	pthread_mutex_unlock(&l->mu);
-	return rc;
+	return rotate_here(l, "asked", err);
 }
 
 /* The current file's generation: 0 until the first rotation. */

@@ -30,8 +30,7 @@ static const struct lines_ops sockets = {
 	.privileged = node_privileged,
 	.inflight_max = { NODE_INFLIGHT_MAX },
 };
-static ev_signal sigterm, sigint, sigusr1;
-static int rotate_kb = NODE_LOG_ROTATE_KB;
+static ev_signal sigterm, sigint, sighup, sigusr1;
 
 static int
 pod_exists(void *arg, const char *pod)
@@ -63,6 +62,68 @@ self_keyring(struct audit_keyring *kr, const struct audit_seckey *key,
 	return audit_keyring_parse(kr, line, strlen(line), 0, err);
 }
 
+/*
+ * The trust file, read whole and parsed as a keyring: what every pod
+ * started from now on is given.  *text is sodium-allocated.
+ */
+static int
+trust_load(const char *path, char **text, size_t *len,
+    struct audit_err *err)
+{
+	struct audit_keyring kr = { 0, NULL };
+	struct audit_err e;
+
+	if (audit_read_keyfile(path, 0, text, len, err) != 0)
+		return -1;
+	if (audit_keyring_parse(&kr, *text, *len, 0, &e) != 0) {
+		sodium_free(*text);
+		*text = NULL;
+		return audit_errf(err, "%s: %s", path, e.msg);
+	}
+	audit_keyring_free(&kr);
+	return 0;
+}
+
+/*
+ * SIGHUP: the keyring and the trust file read again.  Both parse, or
+ * neither is taken and the old ones stay in force; either way it is said
+ * on stderr and recorded.  Nothing holds a key of the old keyring across
+ * the loop's turns (a request's signer is checked and its role copied at
+ * once), so it can be freed here.
+ */
+static void
+reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct audit_keyring kr = { 0, NULL };
+	struct audit_err e;
+	char *text = NULL;
+	size_t len = 0;
+	json_t *ev;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (audit_keyring_load(&kr, N->keyring_path, &e) != 0 ||
+	    trust_load(N->trust_path, &text, &len, &e) != 0) {
+		audit_keyring_free(&kr);
+		fprintf(stderr, "nucleus-node: reload refused, the keyring "
+		    "and trust in force are kept: %s\n", e.msg);
+		ev = json_pack("{s:s, s:s, s:s}", "event", "node.reload",
+		    "status", "refused", "message", e.msg);
+	} else {
+		audit_keyring_free(&N->keys);
+		N->keys = kr;
+		sodium_free(N->lenv.trust_text);
+		N->lenv.trust_text = text;
+		N->lenv.trust_len = len;
+		fprintf(stderr, "nucleus-node: reloaded %s (%zu keys) and %s\n",
+		    N->keyring_path, N->keys.n, N->trust_path);
+		ev = json_pack("{s:s, s:s, s:i}", "event", "node.reload",
+		    "status", "ok", "keys", (int)N->keys.n);
+	}
+	node_record(NULL, ev, NULL);
+}
+
 static void
 stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -80,7 +141,10 @@ rotate(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (audit_log_rotate(N->log, &e) != 0)
+	if (N->log == NULL)
+		fprintf(stderr, "nucleus-node: the audit log did not rotate: "
+		    "it has stopped, and is not open again yet\n");
+	else if (audit_log_rotate(N->log, &e) != 0)
 		fprintf(stderr, "nucleus-node: the audit log did not rotate: "
 		    "%s\n", e.msg);
 	else
@@ -164,6 +228,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->fwd_deadline = NODE_FWD_DEADLINE;
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
+	N->log_rotate_kb = NODE_LOG_ROTATE_KB;
 	while ((c = getopt(argc, argv, "B:D:d:G:g:i:K:k:l:P:Q:R:s:T:W:w:")) !=
 	    -1) {
 		switch (c) {
@@ -189,7 +254,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 		case 'P': o->proxy = optarg; break;
 		case 'Q': o->qemu = optarg; break;
 		case 'R':
-			rotate_kb = opt_num(c, optarg, 0,
+			N->log_rotate_kb = opt_num(c, optarg, 0,
 			    NODE_LOG_ROTATE_KB_MAX, "KiB");
 			break;
 		case 's':
@@ -254,8 +319,16 @@ serve_keys(const struct serve_opts *o)
 		    "cannot write\n", o->dir);
 		return 1;
 	}
+	if (audit_fit(N->keyring_path, sizeof(N->keyring_path), &e, "%s",
+	    o->keyring) != 0 || audit_fit(N->trust_path,
+	    sizeof(N->trust_path), &e, "%s", o->trust) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
 	if (audit_seckey_load(&N->key, o->keyfile, &e) != 0 ||
 	    audit_keyring_load(&N->keys, o->keyring, &e) != 0 ||
+	    trust_load(o->trust, &N->lenv.trust_text, &N->lenv.trust_len,
+	    &e) != 0 ||
 	    self_keyring(&N->self, N->key, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 1;
@@ -310,7 +383,7 @@ serve_drivers(const struct serve_opts *o)
 	struct local_env *env = &N->lenv;
 
 	env->proxy = o->proxy;
-	env->trust = o->trust;
+	env->trust = N->trust_path;
 	env->node_key = N->key;
 	env->uid = 65534;
 	env->gid = 65534;
@@ -330,6 +403,21 @@ serve_drivers(const struct serve_opts *o)
 	return 0;
 }
 
+/* LMDB's state, opened with its databases. */
+static int
+state_open(struct audit_err *err)
+{
+	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
+	    { "tokens", &N->gate.tokens }, { "pods", &N->pods_dbi },
+	    { NULL, NULL } };
+
+	if (statedb_open(&N->env, N->state_path, NODE_STATE_MAP, dbis,
+	    err) != 0)
+		return -1;
+	N->gate.env = N->env;
+	return 0;
+}
+
 /*
  * LMDB's state (the seen nonces, the approval tokens forwarded, the
  * pods), the gate, the node's log.
@@ -337,30 +425,50 @@ serve_drivers(const struct serve_opts *o)
 static int
 serve_state(const char *dir)
 {
-	char log_id[AUDIT_LOGID_MAX + 1];
 	struct audit_err e;
-	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
-	    { "tokens", &N->gate.tokens }, { "pods", &N->pods_dbi },
-	    { NULL, NULL } };
 
-	if (statedb_open(&N->env, node_path(dir, "state.mdb"), NODE_STATE_MAP,
-	    dbis, &e) != 0) {
+	if (audit_fit(N->state_path, sizeof(N->state_path), &e, "%s",
+	    node_path(dir, "state.mdb")) != 0 || state_open(&e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
 	N->gate.keys = &N->keys;
-	N->gate.env = N->env;
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
-	if (audit_fit(log_id, sizeof(log_id), &e, "node-%s",
+	if (audit_fit(N->log_id, sizeof(N->log_id), &e, "node-%s",
 	    N->key->kid) != 0 ||
-	    audit_log_open(&N->log, node_path(dir, "audit.log"), log_id,
-	    N->key, NULL, &e) != 0 ||
-	    audit_log_rotation(N->log, (off_t)rotate_kb * 1024, &e) != 0) {
+	    audit_fit(N->log_path, sizeof(N->log_path), &e, "%s",
+	    node_path(dir, "audit.log")) != 0 ||
+	    audit_log_open(&N->log, N->log_path, N->log_id, N->key, NULL,
+	    &e) != 0 ||
+	    audit_log_rotation(N->log, (off_t)N->log_rotate_kb * 1024,
+	    &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
 	return 0;
+}
+
+/*
+ * Each second while a write of the state has failed: LMDB closed and
+ * opened again, so that what it holds in memory is what the file holds.
+ * Until it opens, requests are answered unavailable (gate.c).
+ */
+void
+node_state_retry(void)
+{
+	struct audit_err e;
+
+	if (!N->gate.broken)
+		return;
+	if (N->env != NULL)
+		mdb_env_close(N->env);
+	N->env = N->gate.env = NULL;
+	if (state_open(&e) != 0) {
+		N->env = N->gate.env = NULL;
+		return;
+	}
+	N->gate.broken = 0;
 }
 
 /* The loop and its watchers: records done, copies done, the tick. */
@@ -388,6 +496,8 @@ serve_loop(void)
 	ev_signal_start(N->loop, &sigterm);
 	ev_signal_init(&sigint, stop, SIGINT);
 	ev_signal_start(N->loop, &sigint);
+	ev_signal_init(&sighup, reload, SIGHUP);
+	ev_signal_start(N->loop, &sighup);
 	ev_signal_init(&sigusr1, rotate, SIGUSR1);
 	ev_signal_start(N->loop, &sigusr1);
 	signal(SIGPIPE, SIG_IGN);
@@ -452,11 +562,19 @@ serve_stop(void)
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
 	ev = json_pack("{s:s}", "event", "node.stop");
-	(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	if (N->log != NULL) {
+		(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);
+		(void)audit_log_close(N->log, &e);
+	}
 	json_decref(ev);
-	(void)audit_log_close(N->log, &e);
-	mdb_env_sync(N->env, 1);
-	mdb_env_close(N->env);
+	for (int i = 0; i < N->nheld; i++)
+		json_decref(N->held[i]);
+	if (N->env != NULL) {
+		mdb_env_sync(N->env, 1);
+		mdb_env_close(N->env);
+	}
+	sodium_free(N->lenv.trust_text);
+	N->lenv.trust_text = NULL;
 }
 
 /*

@@ -148,6 +148,8 @@ test_expect_success 'killed (-9) while it rotates, a writer loses no acknowledge
 		sleep 0.$((t * 7 % 5 + 1)) &&
 		kill -KILL $pid &&
 		test_wait_for "the writer killed" 10 test_child_ended $pid &&
+		# Its threads may outlive its main one a moment, and the lock.
+		test_wait_for "the killed writer'"'"'s lock gone" 10 flock -n kill/a.log true &&
 		audit-tool append -r 3000 kill/a.log log-k w.secret 0 >/dev/null &&
 		! ls kill/.a.log.next 2>/dev/null &&
 		nucleus-audit-verify -q -k ring kill/a.log* || return 1
