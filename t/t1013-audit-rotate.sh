@@ -3,7 +3,7 @@ test_description='rotated audit logs: log.close and the successor'"'"'s log.open
 . "$(dirname "$0")/test-lib.sh"
 
 test_expect_success 'setup: a writer key and its keyring' '
-	audit-tool keygen w1 w.secret >ring
+	audit-tool keygen w1 w.secret authority >ring
 '
 
 test_expect_success 'a log rotates by size while four threads append' '
@@ -160,7 +160,7 @@ test_expect_success 'killed (-9) while it rotates, a writer loses no acknowledge
 '
 
 test_expect_success 'a log that must be written with a key-cert does not rotate' '
-	audit-tool keygen n1 n.secret >nring &&
+	audit-tool keygen n1 n.secret authority >nring &&
 	audit-tool cert n.secret log-g w.secret >cert &&
 	test_expect_code 2 audit-tool append -c cert -R 1 certed.log log-g w.secret 1 2>err &&
 	grep "a log opened with a key-cert cannot rotate" err
