@@ -172,6 +172,26 @@ void	 gate_req_free(struct gate_req *);
 #define POD_WORK_MAX	1024	/* bytes in work.copy */
 #define POD_IMAGE_MAX	32	/* characters in a VM's image name */
 #define POD_IMAGE_DEFAULT "root"	/* root.squashfs: busybox */
+/* The pod's host copy of its audit log (spec member audit, quota.c). */
+#define POD_COPY_MIB_MAX 65536	/* audit.copy_mib: MiB of the copy */
+#define POD_COPY_MIB_DEFAULT 256	/* unless serve -C says otherwise */
+#define POD_RECORD_KIB_MIN 4	/* audit.record_kib: KiB of one record */
+#define POD_RECORD_KIB_MAX 1024	/* a log line's own limit, AUDIT_LINE_MAX */
+#define POD_RECORD_KIB_DEFAULT 128	/* the proxy's largest record is
+				   well under 70 KiB (its subject at most
+				   64 KiB, the rest under 2 KiB) */
+#define POD_RATE_KIB_MIN 1	/* audit.rate_kib: KiB a second */
+#define POD_RATE_KIB_MAX (1024 * 1024)
+#define POD_RATE_KIB_DEFAULT 4096
+#define POD_RATE_WINDOW_S 10	/* the rate is kept over this many
+				   seconds: a burst of up to as many
+				   seconds' worth passes */
+
+struct pod_audit {
+	uint64_t copy_mib;	/* 0: the node's default (-C) */
+	unsigned record_kib;
+	unsigned rate_kib;
+};
 
 struct podspec {
 	char	 name[POD_NAME_MAX + 1];
@@ -183,6 +203,7 @@ struct podspec {
 	struct limits lim;
 	long long timeout_s;
 	char	 work[POD_WORK_MAX + 1];	/* work.copy, or "" */
+	struct pod_audit audit;	/* the host copy's quota */
 	/* Not the spec's: the log id the node chose for this start of the
 	 * pod (pods.c), given to the proxy in its pod file; the only one
 	 * the node certifies. */
