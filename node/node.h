@@ -216,6 +216,15 @@ int	 pods_log_id(struct podspec *, struct audit_err *);
 int	 podspec_names(const struct podspec *, const char *);
 void	 podspec_free(struct podspec *);
 
+/*
+ * A pod's logs on the host (drain.c): proxy.err, vmm.err, vm/console.log,
+ * written by a thread of the node's from a pipe the pod writes into.
+ */
+#define POD_LOG_MAX	(1024 * 1024)	/* bytes of one, at one start of
+				   the pod; past it the rest is dropped */
+
+int	 drain_open(const char *, struct audit_err *);
+
 /* A pod's work directory, copied in (work.c). */
 #define WORK_DEPTH_MAX	64	/* directories deep */
 #define WORK_ENTRIES_MAX 100000	/* files, links and directories */
@@ -280,7 +289,9 @@ struct vmm_spec {
 	struct limits lim;
 	uid_t	 uid;
 	gid_t	 gid;
-	const char *errpath;	/* its stdout and stderr */
+	const char *errpath;	/* its stderr */
+	const char *outpath;	/* its stdout: QEMU's, the guest's
+				   console; or NULL: errpath */
 };
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: a pod'"'"'s host copy within its quota (audit.record_kib, audit.copy_mib, audit.rate_kib, serve -C), the room the node keeps on its disk, and the pods'"'"' unfinished lines within the node'"'"'s memory (serve -M): past any, the pod is stopped and pod.audit_fault names the limit'
+test_description='nucleus-node: a pod'"'"'s host copy within its quota (audit.record_kib, audit.copy_mib, audit.rate_kib, serve -C), the room the node keeps on its disk, and the pods'"'"' unfinished lines within the node'"'"'s memory (serve -M): past any, the pod is stopped and pod.audit_fault names the limit; and proxy.err within 1 MiB'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -106,7 +106,7 @@ test_expect_success 'the node keeps 64 MiB free on the copies'"'"' filesystem: a
 	test_when_finished "umount n/pods" &&
 	node_start &&
 	test_when_finished "node_stop" &&
-	quota_pod p-room "{}" >create-p-room &&
+	pod_create p-room >create-p-room &&
 	ncall p-room write "{\"path\":\"a\",\"content\":\"x\"}" >out &&
 	jq -e .ok out &&
 	# Leave a little less than 64 MiB free.
@@ -138,7 +138,7 @@ test_expect_success 'setup: a node holding 8 MiB of the pods'"'"' unfinished lin
 
 test_expect_success 'a line that never ends, past what all pods may hold: that pod is stopped, well before 80 MiB, the others served' '
 	echo endless >"$(cat tamperdir)/pod-tamper.conf" &&
-	quota_pod p-endless "{}" >create-p-endless &&
+	pod_create p-endless >create-p-endless &&
 	jq -e .ok create-p-endless &&
 	test_expect_code 2 ncall p-endless write "{\"path\":\"a\",\"content\":\"x\"}" >out &&
 	jq -e ".error.kind == \"unavailable\"" out &&
@@ -146,6 +146,15 @@ test_expect_success 'a line that never ends, past what all pods may hold: that p
 	ncall p-calm stat "{\"path\":\"a\"}" >out &&
 	jq -e .ok out &&
 	{ test_have_prereq SANITIZE || test "$(node_rss)" -lt 100000; }
+'
+
+test_expect_success 'a proxy writing 3 MiB to its standard error: proxy.err keeps 1 MiB of it and a note; the pod is served' '
+	echo noisy >"$(cat tamperdir)/pod-tamper.conf" &&
+	pod_create p-noisy >/dev/null &&
+	ncall p-noisy write "{\"path\":\"a\",\"content\":\"x\"}" >out &&
+	jq -e .ok out &&
+	test_wait_for "the note in proxy.err" 10 grep -q "^nucleus-node: this log passed 1048576 bytes; the rest is dropped$" n/pods/p-noisy/proxy.err &&
+	test "$(wc -c <n/pods/p-noisy/proxy.err)" -lt $((1048576 + 4096))
 '
 
 test_expect_success 'the node itself is unharmed; its log verifies' '
