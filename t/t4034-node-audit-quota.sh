@@ -124,7 +124,7 @@ node_rss() {
 
 test_expect_success 'setup: a node holding 8 MiB of the pods'"'"' unfinished lines (-M), its pods behind pod-tamper' '
 	node_stop &&
-	mktemp -d /var/tmp/nucleus-t4028.XXXXXX >tamperdir &&
+	mktemp -d /var/tmp/nucleus-t4034.XXXXXX >tamperdir &&
 	chmod 755 "$(cat tamperdir)" &&
 	cp "$NUCLEUS_BUILD/nucleus-proxy" "$(cat tamperdir)/" &&
 	test_expect_code 2 nucleus-node serve -d n -M 0 2>err &&
