@@ -48,24 +48,28 @@ copy_open(struct copy *c, const char *dir, const char *log,
 }
 
 /*
- * Room for len more bytes in the copy, beside the NODE_DISK_RESERVE_MIB
- * its filesystem keeps for the node's own log and state: a pod never
+ * Room for len more bytes in the copy, beside what its filesystem keeps
+ * for the node's own log and state: NODE_DISK_RESERVE_MIB, or a
+ * NODE_DISK_RESERVE_PART of the filesystem if that is less.  A pod never
  * fills the disk the node needs (quota.c bounds each copy besides).
  */
 static int
 copy_room(const struct copy *c, size_t len, struct audit_err *err)
 {
 	struct statvfs sv;
-	unsigned long long avail;
+	unsigned long long avail, keep;
 
 	if (fstatvfs(c->fd, &sv) != 0)
 		return audit_errf(err, "%s: %s", c->path, strerror(errno));
 	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
-	if (avail < len + (unsigned long long)NODE_DISK_RESERVE_MIB * 1024 *
-	    1024)
+	keep = (unsigned long long)sv.f_blocks * sv.f_frsize /
+	    NODE_DISK_RESERVE_PART;
+	if (keep > (unsigned long long)NODE_DISK_RESERVE_MIB * 1024 * 1024)
+		keep = (unsigned long long)NODE_DISK_RESERVE_MIB * 1024 * 1024;
+	if (avail < len + keep)
 		return audit_errf(err, "%s: its filesystem has %llu bytes "
-		    "free, and keeps %d MiB for the node's own log and state",
-		    c->path, avail, NODE_DISK_RESERVE_MIB);
+		    "free, and keeps %llu for the node's own log and state",
+		    c->path, avail, keep);
 	return 0;
 }
 

@@ -44,7 +44,9 @@
 #define NODE_DISK_RESERVE_MIB 64	/* MiB the filesystem of the pods'
 				   copies keeps free for the node's own
 				   log and state: no copy is appended
-				   into it */
+				   into it; */
+#define NODE_DISK_RESERVE_PART 16	/* or a sixteenth of the filesystem,
+				   if that is less */
 #define NODE_POD_IN_TOTAL 256	/* MiB of unfinished pod lines the node
 				   holds, all pods together (-M); past it
 				   the pod holding most is stopped */
