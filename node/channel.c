@@ -306,6 +306,8 @@ answer_raw(struct pod *p, const char *line, size_t len)
 static void
 to_copier(struct pod *p, const char *line, size_t len)
 {
+	if (quota_line(p, len) != 0)
+		return;		/* past its quota: the pod is stopped */
 	answer_record(p, line, len);
 	if (copyw_line(p->cw, line, len) != 0)
 		relay_fault(p, "out of memory");
@@ -396,14 +398,17 @@ gather(struct pod *p, const char *s, size_t part)
 		/* Never more than a line may hold (the caller checked). */
 		size_t cap = 2 * (p->inlen + part) < POD_LINE_MAX ?
 		    2 * (p->inlen + part) : POD_LINE_MAX;
-		char *in = realloc(p->in, cap);
+		char *in;
 
-		if (in == NULL) {
+		/* Within what all pods' unfinished lines may hold. */
+		if (quota_in_grow(p, cap) != 0)
+			return -1;
+		if ((in = realloc(p->in, cap)) == NULL) {
 			relay_fault(p, "out of memory");
 			return -1;
 		}
 		p->in = in;
-		p->incap = cap;
+		quota_in_held(p, cap);
 	}
 	memcpy(p->in + p->inlen, s, part);
 	p->inlen += part;
@@ -418,7 +423,7 @@ gathered(struct pod *p)
 	if (p->incap > POD_IN_KEEP) {
 		free(p->in);
 		p->in = NULL;
-		p->incap = 0;
+		quota_in_held(p, 0);
 	}
 }
 

@@ -96,6 +96,7 @@ pods_free(struct pod *p, int wait_ms)
 	json_decref(p->spec_obj);
 	podspec_free(&p->spec);
 	audit_buf_free(&p->out);
+	quota_in_held(p, 0);
 	free(p->in);
 	free(p);
 }

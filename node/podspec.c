@@ -6,7 +6,8 @@
  *	 "policy": "fix_issue",			(a profile, or a policy object)
  *	 "agents": ["agent-7"],			(who may call its tools)
  *	 "resources": {"memory_mib": 512, "cpus": 1, "pids": 256,
- *	               "scratch_mib": 256, "timeout_s": 3600}}
+ *	               "scratch_mib": 256, "timeout_s": 3600},
+ *	 "audit": {"copy_mib": 256, "record_kib": 128, "rate_kib": 4096}}
  *
  * Every member is checked here, once, with a message naming it; an
  * unknown member is an error (a typo in a limit must not leave the pod
@@ -24,7 +25,7 @@
 
 static const char *const spec_members[] = {
 	"v", "name", "driver", "image", "policy", "agents", "resources",
-	"work", NULL
+	"work", "audit", NULL
 };
 
 static const char *const resource_members[] = {
@@ -220,6 +221,43 @@ spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
 	return 0;
 }
 
+/*
+ * audit: the quota of the pod's host copy (quota.c); each member in its
+ * bounds, or its default when absent (copy_mib's: the node's, 0 here).
+ */
+static int
+spec_audit(struct podspec *p, const json_t *a, struct audit_err *err)
+{
+	static const char *const names[] = { "copy_mib", "record_kib",
+	    "rate_kib", NULL };
+	static const long long min[] = { 1, POD_RECORD_KIB_MIN,
+	    POD_RATE_KIB_MIN }, max[] = { POD_COPY_MIB_MAX,
+	    POD_RECORD_KIB_MAX, POD_RATE_KIB_MAX }, def[] = { 0,
+	    POD_RECORD_KIB_DEFAULT, POD_RATE_KIB_DEFAULT };
+	long long v[3];
+
+	if (a != NULL && !json_is_object(a))
+		return audit_errf(err, "audit: expected an object");
+	if (a != NULL && known(a, names, "audit: ", err) != 0)
+		return -1;
+	for (int i = 0; names[i] != NULL; i++) {
+		const json_t *m = json_object_get(a, names[i]);
+
+		v[i] = def[i];
+		if (m == NULL)
+			continue;
+		if (!json_is_integer(m) || json_integer_value(m) < min[i] ||
+		    json_integer_value(m) > max[i])
+			return audit_errf(err, "audit.%s: expected %lld to "
+			    "%lld", names[i], min[i], max[i]);
+		v[i] = json_integer_value(m);
+	}
+	p->audit.copy_mib = (uint64_t)v[0];
+	p->audit.record_kib = (unsigned)v[1];
+	p->audit.rate_kib = (unsigned)v[2];
+	return 0;
+}
+
 int
 podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 {
@@ -247,7 +285,8 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	p->policy = json_incref((json_t *)v);
 	if (spec_agents(p, json_object_get(o, "agents"), err) != 0 ||
 	    spec_resources(p, json_object_get(o, "resources"), err) != 0 ||
-	    work(p, json_object_get(o, "work"), err) != 0) {
+	    work(p, json_object_get(o, "work"), err) != 0 ||
+	    spec_audit(p, json_object_get(o, "audit"), err) != 0) {
 		podspec_free(p);
 		return -1;
 	}

@@ -45,6 +45,10 @@
 #define ID_MAX		64	/* characters in a request id */
 #define ENV_MAX		64	/* variables a pod file may set */
 #define SEARCH_PATH_MAX	16	/* directories on the search path */
+#define SUBJECT_MAX	(64 * 1024)	/* bytes of a decision's subject in its
+				   record; a longer one is recorded by its
+				   size: a record stays far below what the
+				   node's copy takes (audit.record_kib) */
 /* rlimits of a command; its CPU time is its timeout plus 5 s */
 #define CMD_AS_MAX	(4ULL << 30)	/* bytes of address space */
 #define CMD_FSIZE_MAX	(4ULL << 30)	/* bytes of a file it writes */

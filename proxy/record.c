@@ -161,6 +161,26 @@ verdict_word(const struct req *r)
 }
 
 /*
+ * The subject, the path or the argv, as it is; past SUBJECT_MAX bytes
+ * only its size (args_digest binds the whole of it).
+ */
+static void
+add_subject(json_t *ev, json_t *subject)
+{
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+
+	if (subject == NULL)
+		return;
+	if (cjson_encode(subject, &b, &e) == 0 && b.len <= SUBJECT_MAX)
+		json_object_set(ev, "subject", subject);
+	else
+		json_object_set_new(ev, "subject_bytes", json_integer(
+		    (json_int_t)b.len));
+	audit_buf_free(&b);
+}
+
+/*
  * The decision record: who asked for what, what the policy said and why,
  * the token used, and what it cost.
  */
@@ -175,10 +195,8 @@ record_decision(const struct req *r)
 
 	if (ev == NULL)
 		return NULL;
-	if (json_object_get(args, "path") != NULL)
-		json_object_set(ev, "subject", json_object_get(args, "path"));
-	else if (json_object_get(args, "argv") != NULL)
-		json_object_set(ev, "subject", json_object_get(args, "argv"));
+	add_subject(ev, json_object_get(args, "path") != NULL ?
+	    json_object_get(args, "path") : json_object_get(args, "argv"));
 	if (r->d.cap < CAP_COUNT)
 		json_object_set_new(ev, "capability",
 		    json_string(policy_cap_name(r->d.cap)));

@@ -59,6 +59,38 @@ limit(const char *name, long long lo, long long hi)
 		diag("%s", why);
 }
 
+/* A spec with this audit member. */
+static const char *
+with_audit(const char *audit)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "{\"v\":1,\"name\":\"p-1\",\"policy\":"
+	    "\"fix_issue\",\"agents\":[\"agent-7\"],\"audit\":%s}", audit);
+	return buf;
+}
+
+/* audit.NAME: lo and hi taken, one past either refused, naming it. */
+static void
+audit_limit(const char *name, long long lo, long long hi)
+{
+	struct podspec p;
+	char why[256], a[128], full[160];
+	long long v[4] = { lo, hi, lo - 1, hi + 1 };
+
+	snprintf(full, sizeof(full), "audit.%s", name);
+	for (int i = 0; i < 4; i++) {
+		snprintf(a, sizeof(a), "{\"%s\":%lld}", name, v[i]);
+		if (i < 2) {
+			ok(parses(with_audit(a), &p, why, sizeof(why)),
+			    "%s %lld", full, v[i]);
+			podspec_free(&p);
+		} else if (!ok(!parses(with_audit(a), &p, why, sizeof(why)) &&
+		    strstr(why, full) != NULL, "%s %lld refused", full, v[i]))
+			diag("%s", why);
+	}
+}
+
 static void
 refused(const char *text, const char *msg, const char *what)
 {
@@ -205,5 +237,21 @@ main(void)
 	refused(with("\"memory\":64"), "unknown member", "an unknown resource "
 	    "(a typo must not leave the pod unlimited)");
 	refused(with("\"pids\":\"8\""), "pids", "a limit that is a string");
+
+	ok(parses(with(""), &p, why, sizeof(why)) && p.audit.copy_mib == 0 &&
+	    p.audit.record_kib == POD_RECORD_KIB_DEFAULT &&
+	    p.audit.rate_kib == POD_RATE_KIB_DEFAULT, "the audit quota's "
+	    "defaults: the node's copy_mib, %d KiB a record, %d KiB/s",
+	    POD_RECORD_KIB_DEFAULT, POD_RATE_KIB_DEFAULT);
+	podspec_free(&p);
+	audit_limit("copy_mib", 1, POD_COPY_MIB_MAX);
+	audit_limit("record_kib", POD_RECORD_KIB_MIN, POD_RECORD_KIB_MAX);
+	audit_limit("rate_kib", POD_RATE_KIB_MIN, POD_RATE_KIB_MAX);
+	refused(with_audit("{\"copy_mb\":1}"), "audit: unknown member",
+	    "an unknown audit member");
+	refused(with_audit("{\"rate_kib\":\"8\"}"), "audit.rate_kib",
+	    "an audit quota that is a string");
+	refused(with_audit("64"), "audit: expected an object",
+	    "audit that is not an object");
 	return done_testing();
 }
