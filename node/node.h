@@ -80,6 +80,7 @@ struct sandbox_spec {
 struct sandbox {
 	pid_t	 pid;		/* its init, on the host */
 	int	 pidfd;
+	int	 killed;	/* its init ended by a signal, not its own exit */
 	struct cgroup cg;
 };
 
@@ -168,6 +169,10 @@ void	 gate_req_free(struct gate_req *);
 #define POD_PIDS_DEFAULT 256
 #define POD_SCRATCH_MAX	65536	/* MiB */
 #define POD_SCRATCH_DEFAULT 256
+/* A local pod's memory beyond its scratch: the proxy's and commands'. */
+#define POD_MEMORY_RESERVE_MIB 64
+/* A local scratch has one inode for each this many bytes (ext4's ratio). */
+#define SCRATCH_INODE_BYTES 16384
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
 #define POD_WORK_MAX	1024	/* bytes in work.copy */
 #define POD_IMAGE_MAX	32	/* characters in a VM's image name */

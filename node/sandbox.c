@@ -15,7 +15,9 @@
  *			tmpfs: read-only binds of the host paths asked for,
  *			/proc of the new PID namespace, a /dev of null, zero,
  *			full, random and urandom, /work and /tmp on one
- *			tmpfs of scratch_mib, /var/lib/nucleus on its own;
+ *			tmpfs of scratch_mib (and an inode for each
+ *			SCRATCH_INODE_BYTES of it), /var/lib/nucleus on its
+ *			own;
  *			pivot_root into it, drop the old root, make the root
  *			read-only; bring up lo, the only interface there is;
  *			fork the program and reap every process until it ends.
@@ -59,6 +61,7 @@
 #define ERRMSG_MAX	256
 #define STATE_MIB	"64"		/* the proxy's state, apart from
 					   the scratch */
+#define SANDBOX_OOM_SCORE_ADJ "-999"	/* the init's and the proxy's */
 
 struct child {
 	const struct sandbox_spec *spec;
@@ -215,10 +218,16 @@ scratch(int efd, const struct limits *lim)
 		{ "/.scratch/work", "/work", 0755 },
 		{ "/.scratch/tmp", "/tmp", 01777 },
 	};
-	char opts[64];
+	char opts[96];
 
-	snprintf(opts, sizeof(opts), "size=%llum,mode=0755", (unsigned long
-	    long)lim->scratch_mib);
+	/*
+	 * Inodes too, in proportion: each costs the pod's memory (kernel
+	 * memory, not the scratch's bytes), so empty files alone must not
+	 * fill the memory limit.
+	 */
+	snprintf(opts, sizeof(opts), "size=%llum,nr_inodes=%llu,mode=0755",
+	    (unsigned long long)lim->scratch_mib, (unsigned long long)
+	    lim->scratch_mib * ((1 << 20) / SCRATCH_INODE_BYTES));
 	if (mkdir("/.scratch", 0755) != 0 ||
 	    mount("scratch", "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV,
 	    opts) != 0)
@@ -590,6 +599,35 @@ clone_init(struct child *c, int *pidfd, struct audit_err *err)
 }
 
 /*
+ * The init, and the proxy it starts, are the last the memory limit
+ * kills: every command raises its own score to 1000 (proxy/spawn.c), so
+ * a command always goes first; the proxy stays killable (not -1000), so
+ * that a pod out of memory ends, seen, rather than hangs.  Lowering a
+ * score takes CAP_SYS_RESOURCE: a node without it leaves the score as it
+ * is (the commands still go first).
+ */
+static int
+oom_last(pid_t pid, struct audit_err *err)
+{
+	const char *v = SANDBOX_OOM_SCORE_ADJ;
+	char path[64];
+	int fd, e;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return audit_errf(err, "sandbox: %s: %s", path,
+		    strerror(errno));
+	n = write(fd, v, strlen(v));
+	e = errno;
+	close(fd);
+	if (n == (ssize_t)strlen(v) || (n < 0 && (e == EACCES || e == EPERM)))
+		return 0;
+	return audit_errf(err, "sandbox: %s: %s", path, n < 0 ? strerror(e) :
+	    "short write");
+}
+
+/*
  * The init set up from the host (ids, cgroup) and let go; then nothing
  * back from it once its program was executed, else why not.
  */
@@ -603,7 +641,8 @@ release_init(struct child *c, struct sandbox *sb, struct audit_err *err)
 	if (map_ids(sb->pid, spec, err) != 0 ||
 	    cgroup_create(&sb->cg, spec->cgroup != NULL ? spec->cgroup :
 	    spec->name, &spec->lim, err) != 0 ||
-	    cgroup_enter(&sb->cg, sb->pid, err) != 0)
+	    cgroup_enter(&sb->cg, sb->pid, err) != 0 ||
+	    oom_last(sb->pid, err) != 0)
 		return -1;
 	if (write(c->go[1], "g", 1) != 1)
 		return audit_errf(err, "sandbox: the init is gone");
@@ -671,6 +710,7 @@ sandbox_wait(struct sandbox *sb, int *code)
 			return -1;
 	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
 	    WTERMSIG(status);
+	sb->killed = WIFSIGNALED(status);
 	sb->pid = 0;
 	return 0;
 }
