@@ -80,7 +80,7 @@ struct sandbox_spec {
 struct sandbox {
 	pid_t	 pid;		/* its init, on the host */
 	int	 pidfd;
-	int	 killed;	/* its init ended by a signal, not its own exit */
+	int	 killed;	/* the node killed it (sandbox_kill) */
 	struct cgroup cg;
 };
 
@@ -169,8 +169,11 @@ void	 gate_req_free(struct gate_req *);
 #define POD_PIDS_DEFAULT 256
 #define POD_SCRATCH_MAX	65536	/* MiB */
 #define POD_SCRATCH_DEFAULT 256
-/* A local pod's memory beyond its scratch: the proxy's and commands'. */
-#define POD_MEMORY_RESERVE_MIB 64
+/*
+ * A local pod's memory beyond its scratch: the proxy's state file system
+ * (64 MiB, sandbox.c) and 32 MiB for the proxy and the commands.
+ */
+#define POD_MEMORY_RESERVE_MIB (64 + 32)
 /* A local scratch has one inode for each this many bytes (ext4's ratio). */
 #define SCRATCH_INODE_BYTES 16384
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */

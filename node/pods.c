@@ -115,7 +115,7 @@ pods_exit(struct ev_loop *loop, ev_io *w, int revents)
 	chan_stopped(p, "the pod has ended");
 	ev = json_pack("{s:s, s:s, s:i, s:i}", "event", "pod.exit", "pod",
 	    p->spec.name, "status", code, "oom_kills", oom);
-	/* The proxy killed (its init was not), and the memory limit hit. */
+	/* Not the node's kill, and the memory limit took the proxy. */
 	if (ev != NULL && oom > 0 && code == 128 + SIGKILL &&
 	    !p->lp.sb.killed)
 		json_object_set_new(ev, "reason", json_string("the memory "

@@ -195,8 +195,8 @@ scratch_fits(const struct podspec *p, struct audit_err *err)
 	    POD_MEMORY_RESERVE_MIB <= p->lim.memory_mib)
 		return 0;
 	return audit_errf(err, "resources.scratch_mib: %llu MiB does not fit "
-	    "in resources.memory_mib %llu with %d MiB left for the proxy and "
-	    "the commands (a local pod's scratch is in its memory)",
+	    "in resources.memory_mib %llu with %d MiB left for the proxy, its "
+	    "log and the commands (a local pod's scratch is in its memory)",
 	    (unsigned long long)p->lim.scratch_mib,
 	    (unsigned long long)p->lim.memory_mib, POD_MEMORY_RESERVE_MIB);
 }

@@ -710,7 +710,6 @@ sandbox_wait(struct sandbox *sb, int *code)
 			return -1;
 	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
 	    WTERMSIG(status);
-	sb->killed = WIFSIGNALED(status);
 	sb->pid = 0;
 	return 0;
 }
@@ -719,6 +718,7 @@ sandbox_wait(struct sandbox *sb, int *code)
 void
 sandbox_kill(struct sandbox *sb)
 {
+	sb->killed = 1;
 	if (sb->pidfd >= 0)
 		(void)syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL,
 		    0);
