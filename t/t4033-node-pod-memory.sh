@@ -99,6 +99,93 @@ test_expect_success 'a command is the first the memory limit kills; the proxy re
 	jq -e "select(.id == \"$id\" and .event == \"outcome\") | .signal == 9" podlog
 '
 
+# put FILE: FILE, from here, into the pod's /work.
+put() {
+	jq -Rs "{path: \"$1\", content: .}" "$1" >args.json &&
+	call $pod write - <args.json >out &&
+	jq -e ".ok" out >/dev/null
+}
+
+# The pod's processes now: its init, proxy and spawner, and nothing more.
+pod_idle() {
+	test "$(pod_procs $pod | wc -l)" = 3
+}
+
+test_expect_success 'in the pod: a 40-deep setsid chain and a double-forked daemon are gone at their outcome, and a chain past its timeout' '
+	cat >chain.sh <<-\EOF &&
+	# chain.sh N [top|hold]: N levels, each in a session of its own
+	# started by the one before, which waits for it; the last writes
+	# to late.txt until it is killed.  The top waits for the last to
+	# start, says so, then exits (top) or sleeps on (hold).
+	n=$1
+	if [ "$n" -eq 0 ]; then
+		: >deep
+		while :; do echo x >>late.txt; sleep 0.1; done
+	fi
+	setsid sh chain.sh $((n - 1)) &
+	if [ -z "$2" ]; then
+		wait
+		exit 0
+	fi
+	i=0
+	while [ ! -e deep ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -e deep ] && echo deep
+	[ "$2" = hold ] && sleep 3600
+	exit 0
+	EOF
+	printf "( setsid sleep 3520 & )\necho started\n" >daemon.sh &&
+	put chain.sh && put daemon.sh &&
+	pod_idle &&
+	call $pod run "{\"argv\":[\"sh\",\"chain.sh\",\"40\",\"top\"],\"timeout\":60}" >out &&
+	jq -e ".ok and .result.exit == 0 and .result.stdout == \"deep\\n\"" out &&
+	pod_idle &&
+	call $pod run "{\"argv\":[\"sh\",\"daemon.sh\"]}" >out &&
+	jq -e ".ok and .result.stdout == \"started\\n\"" out &&
+	pod_idle &&
+	call $pod run "{\"argv\":[\"rm\",\"deep\"]}" >out &&
+	test_must_fail call $pod run "{\"argv\":[\"sh\",\"chain.sh\",\"40\",\"hold\"],\"timeout\":5}" >out &&
+	jq -e ".error.kind == \"timeout\" and .error.stdout == \"deep\\n\"" out &&
+	pod_idle
+'
+
+test_expect_success 'in the pod: orphans are reaped, no zombie stays' '
+	cat >orphans.sh <<-\EOF &&
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		( true & )
+	done
+	i=0
+	while [ $i -lt 40 ] && ps -eo stat= | grep -q "^Z"; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	ps -eo stat= | grep -c "^Z"
+	exit 0
+	EOF
+	put orphans.sh &&
+	call $pod run "{\"argv\":[\"sh\",\"orphans.sh\"]}" >out &&
+	jq -e ".ok and .result.stdout == \"0\\n\"" out
+'
+
+test_expect_success 'in the pod: a fork bomb stops at pids; all of it ends with its command; the proxy answers' '
+	cat >bomb.sh <<-\EOF &&
+	# Every process starts two more, for ever; the first leaves after 2 s.
+	bomb() { bomb & bomb & wait; }
+	bomb 2>/dev/null &
+	sleep 2
+	echo left
+	EOF
+	put bomb.sh &&
+	max0=$(sed -n "s/^max //p" "$(pod_cgroup $pod)/pids.events") &&
+	call $pod run "{\"argv\":[\"sh\",\"bomb.sh\"],\"timeout\":30}" >out &&
+	jq -e ".ok and .result.stdout == \"left\\n\"" out &&
+	pod_idle &&
+	test "$(sed -n "s/^max //p" "$(pod_cgroup $pod)/pids.events")" -gt "$max0" &&
+	call $pod run "{\"argv\":[\"echo\",\"alive\"]}" >out &&
+	jq -e ".result.stdout == \"alive\\n\"" out &&
+	pod_log $pod >podlog &&
+	nucleus-audit-verify -q -k node.pub podlog
+'
+
 # Lowering an OOM score takes CAP_SYS_RESOURCE, which a container may
 # not give even to root.
 test_lazy_prereq SYS_RESOURCE 'sh -c "echo -1 >/proc/self/oom_score_adj"'
