@@ -75,6 +75,8 @@ struct sandbox_spec {
 	int	 fds[SANDBOX_FDS_MAX];	/* passed as 3, 4, ...; -1 ends */
 	int	 set_stdio;	/* stdio[] replace 0, 1, 2 */
 	int	 stdio[3];
+	int	 keep_admin;	/* CAP_SYS_ADMIN (of the pod's user
+				   namespace) stays, ambient: the proxy's */
 };
 
 struct sandbox {

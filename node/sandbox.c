@@ -23,7 +23,8 @@
  *			fork the program and reap every process until it ends.
  *	program		a session of its own, the descriptors passed as 3...,
  *			every capability dropped (bounding set, ambient,
- *			securebits locked so that uid 0 gains none at exec),
+ *			securebits locked so that uid 0 gains none at exec;
+ *			but CAP_SYS_ADMIN with keep_admin, see drop_caps),
  *			no_new_privs, then execve.
  *
  * Every step that fails stops the start and says which: nothing runs
@@ -375,12 +376,20 @@ sandbox_env(void)
 	return env;
 }
 
-/* Every capability gone, for good: uid 0 inside gains none at exec. */
+/*
+ * Every capability gone, for good: uid 0 inside gains none at exec.  But
+ * with keep_admin, CAP_SYS_ADMIN of the pod's user namespace stays, as
+ * an ambient capability through the exec and in the bounding set, for
+ * the proxy's spawner to give each command a PID namespace of its own
+ * (proxy/spawn.c): the proxy drops it from itself once the spawner is
+ * forked, and nothing the spawner runs keeps it.
+ */
 static void
-drop_caps(int efd)
+drop_caps(int efd, int keep_admin)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
+	const uint32_t admin = 1U << CAP_SYS_ADMIN;	/* in d[0] */
 	FILE *f;
 	int last = 40;
 
@@ -390,17 +399,31 @@ drop_caps(int efd)
 		fclose(f);
 	}
 	for (int cap = 0; cap <= last; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+		if ((!keep_admin || cap != CAP_SYS_ADMIN) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
 		    errno != EINVAL)
 			fail(efd, "drop capability %d", cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
 		fail(efd, "clear ambient capabilities");
+	/* Ambient needs it inheritable first, and before the lock below. */
+	if (keep_admin) {
+		if (syscall(SYS_capget, &h, d) != 0)
+			fail(efd, "capabilities");
+		d[0].inheritable |= admin;
+		if (syscall(SYS_capset, &h, d) != 0 ||
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN,
+		    0, 0) != 0)
+			fail(efd, "keep CAP_SYS_ADMIN for the commands' "
+			    "namespaces");
+	}
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 	    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
 	    SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
 	    SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0) != 0)
 		fail(efd, "securebits");
 	memset(d, 0, sizeof(d));
+	if (keep_admin)
+		d[0].effective = d[0].permitted = d[0].inheritable = admin;
 	if (syscall(SYS_capset, &h, d) != 0)
 		fail(efd, "drop capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -518,7 +541,7 @@ init_main(struct child *c)
 		if (setsid() < 0)
 			fail(efd, "setsid");
 		arrange_fds(efd, spec);
-		drop_caps(efd);
+		drop_caps(efd, spec->keep_admin);
 		execve(spec->argv[0], spec->argv, sandbox_env());
 		fail(efd, "exec %s", spec->argv[0]);
 	}

@@ -13,9 +13,9 @@
  * in the namespace, however deep or detached (setsid, double forks), and
  * the spawner hears of the command's end only once all of it is gone.  A
  * timeout or a kill kills that init.  Where the spawner lacks
- * CAP_SYS_ADMIN (a local pod's proxy has no capability), the namespace
- * comes with a user namespace of its own.  A command whose namespace
- * cannot be made does not run.
+ * CAP_SYS_ADMIN (an unprivileged proxy; a local pod's proxy is given it
+ * for its spawner alone), the namespace comes with a user namespace of
+ * its own.  A command whose namespace cannot be made does not run.
  *
  * For each command, in the child between fork and exec: a new session and
  * process group, the pipes as stdin/stdout/stderr and nothing else open,
@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/sched.h>
@@ -256,6 +257,20 @@ oom_first(void)
 	return rc;
 }
 
+/* Neither ambient nor inheritable capabilities, for the exec. */
+static int
+no_inherited_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+	    syscall(SYS_capget, &h, d) != 0)
+		return -1;
+	d[0].inheritable = d[1].inheritable = 0;
+	return syscall(SYS_capset, &h, d) != 0 ? -1 : 0;
+}
+
 /* In the child: set everything up, exec, or report why not. */
 static void __attribute__((noreturn))
 child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
@@ -269,6 +284,9 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 		goto fail;
 	/* Everything else closes at exec; errw reports until then. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+		goto fail;
+	/* No capability passes the exec (a local pod's CAP_SYS_ADMIN). */
+	if (no_inherited_caps() != 0)
 		goto fail;
 	if (oom_first() != 0 || limit(RLIMIT_CPU, timeout + 5) != 0 ||
 	    limit(RLIMIT_NOFILE, CMD_FILES_MAX) != 0 ||
@@ -428,19 +446,57 @@ cmd_init(struct spawner *s, char **argv, int fds[4], uint32_t timeout,
 	}
 }
 
+/* Write text to /proc/<pid>/<file>; -1 with errno. */
+static int
+write_proc(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, e;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	e = errno;
+	close(fd);
+	errno = n < 0 ? e : EIO;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
 /*
- * The command's init, forked into a new PID namespace, and a user
- * namespace of its own where the spawner may not make one alone (no
- * CAP_SYS_ADMIN).  That user namespace has no uid or gid map: mapping
- * the spawner's uid 0 would take CAP_SETFCAP, and unmapped, the command
- * keeps its credentials outside and sees itself, and every file, as the
- * overflow uid (nobody).  Its pid, or -1 with errno.
+ * The new user namespace maps the spawner's own uid and gid, each as
+ * itself, and only them (what needs no privilege; but uid 0 would need
+ * CAP_SETFCAP, and fails).
+ */
+static int
+map_self(pid_t pid)
+{
+	char map[64];
+
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)geteuid(),
+	    (unsigned)geteuid());
+	if (write_proc(pid, "uid_map", map) != 0 ||
+	    write_proc(pid, "setgroups", "deny") != 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)getegid(),
+	    (unsigned)getegid());
+	return write_proc(pid, "gid_map", map);
+}
+
+/*
+ * The command's init, forked into a new PID namespace; where the spawner
+ * may not make one (no CAP_SYS_ADMIN: an unprivileged proxy), with a
+ * user namespace of its own too, mapping the spawner's ids as
+ * themselves.  A local pod's proxy is uid 0 and keeps CAP_SYS_ADMIN of
+ * the pod for the spawner (nucleus-pod(5)).  Its pid, or -1 with errno.
  */
 static pid_t
 clone_contained(struct spawner *s)
 {
 	struct clone_args ca;
 	pid_t pid;
+	int e;
 
 	for (;;) {
 		memset(&ca, 0, sizeof(ca));
@@ -451,7 +507,13 @@ clone_contained(struct spawner *s)
 			s->userns = 1;
 			continue;
 		}
-		return pid;
+		if (pid <= 0 || !s->userns || map_self(pid) == 0)
+			return pid;
+		e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = e;
+		return -1;
 	}
 }
 
@@ -517,7 +579,11 @@ run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
 		close(ep[0]);
 		close(go[1]);
 		close(st[0]);
-		send_uncontained(s, m->job, e);
+		/* Out of processes or memory is no fault of the namespace. */
+		if (e == EAGAIN || e == ENOMEM)
+			send_event(s, SPAWN_FAILED, m->job, 0, 0, e);
+		else
+			send_uncontained(s, m->job, e);
 		return;
 	}
 	(void)!write(go[1], "g", 1);
@@ -671,6 +737,35 @@ message(struct spawner *s, char *data)
 }
 
 /*
+ * A CAP_SYS_ADMIN the proxy was given as an ambient capability (a local
+ * pod's, nucleus-pod(5)) is the spawner's, for its commands' PID
+ * namespaces: the proxy drops it from itself.  A proxy that holds it
+ * otherwise (root, a VM's init) keeps what it has.
+ */
+static int
+drop_admin(struct audit_err *err)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	const uint32_t admin = 1U << CAP_SYS_ADMIN;
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SYS_ADMIN, 0,
+	    0) != 1)
+		return 0;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+	    syscall(SYS_capget, &h, d) != 0)
+		return audit_errf(err, "cannot drop CAP_SYS_ADMIN: %s",
+		    strerror(errno));
+	d[0].effective &= ~admin;
+	d[0].permitted &= ~admin;
+	d[0].inheritable &= ~admin;
+	if (syscall(SYS_capset, &h, d) != 0)
+		return audit_errf(err, "cannot drop CAP_SYS_ADMIN: %s",
+		    strerror(errno));
+	return 0;
+}
+
+/*
  * Fork the spawner.  The proxy keeps *sock; facts says what commands run
  * under.  Fails (and the proxy stops) when the filter or a sandbox the
  * kernel offers cannot be made.
@@ -718,6 +813,11 @@ spawn_start(const struct config *c, int *sock, struct spawn_facts *facts,
 	if (s.ruleset >= 0)
 		close(s.ruleset);
 	free(s.prog.filter);
+	if (drop_admin(err) != 0) {
+		kill(pid, SIGKILL);
+		close(sv[0]);
+		return -1;
+	}
 	*sock = sv[0];
 	facts->pid = pid;
 	return 0;

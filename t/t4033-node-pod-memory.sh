@@ -99,6 +99,22 @@ test_expect_success 'a command is the first the memory limit kills; the proxy re
 	jq -e "select(.id == \"$id\" and .event == \"outcome\") | .signal == 9" podlog
 '
 
+# caps PID: its effective capabilities, in hex.
+caps() {
+	sed -n "s/^CapEff:[[:space:]]*//p" /proc/$1/status
+}
+
+test_expect_success 'only the spawner keeps CAP_SYS_ADMIN of the pod: not the proxy, not a command' '
+	proxy=$(pod_proxy $pod) &&
+	test "$(caps $proxy)" = 0000000000000000 &&
+	spawner=$(pgrep -P $proxy) &&
+	test "$(caps $spawner)" = 0000000000200000 &&
+	call $pod run "{\"argv\":[\"grep\",\"^Cap\",\"/proc/self/status\"]}" >out &&
+	jq -j .result.stdout out | sed "s/[[:space:]]\{1,\}/ /" >got &&
+	printf "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\nCapBnd: 0000000000200000\nCapAmb: 0000000000000000\n" >expect &&
+	test_cmp expect got
+'
+
 # put FILE: FILE, from here, into the pod's /work.
 put() {
 	jq -Rs "{path: \"$1\", content: .}" "$1" >args.json &&
