@@ -201,6 +201,31 @@ test_expect_success 'in the pod: a fork bomb stops at pids; all of it ends at it
 	nucleus-audit-verify -q -k node.pub podlog
 '
 
+# flood N: N commands at once, each writing 8 MiB to its stdout;
+# their answers in flood-1.out ... flood-N.out.
+flood() {
+	i=1
+	while [ $i -le "$1" ]; do
+		call $pod run "{\"argv\":[\"head\",\"-c\",\"8388608\",\"/dev/zero\"]}" >flood-$i.out 2>/dev/null &
+		i=$((i + 1))
+	done
+	wait
+}
+
+test_expect_success 'in the pod: 8 commands at once flood their output: each answered, capped or refused; the proxy answers' '
+	flood 8 &&
+	for i in 1 2 3 4 5 6 7 8; do
+		jq -e "(.ok and .result.stdout_truncated) or .error.kind == \"unavailable\"" flood-$i.out >/dev/null || return 1
+	done &&
+	test "$(cat flood-*.out | jq -s "map(select(.ok)) | length")" -ge 1 &&
+	pod_idle &&
+	call $pod run "{\"argv\":[\"echo\",\"alive\"]}" >out &&
+	jq -e ".result.stdout == \"alive\\n\"" out &&
+	node_alive &&
+	pod_log $pod >podlog &&
+	nucleus-audit-verify -q -k node.pub podlog
+'
+
 # Lowering an OOM score takes CAP_SYS_RESOURCE, which a container may
 # not give even to root.
 test_lazy_prereq SYS_RESOURCE 'sh -c "echo -1 >/proc/self/oom_score_adj"'
