@@ -347,7 +347,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	    "/etc/nucleus/pod.json", NULL };
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
-	    .gid = env->gid, .cgroup = pod->cgroup };
+	    .gid = env->gid, .cgroup = pod->cgroup, .keep_admin = 1 };
 	int chan[2] = { -1, -1 }, io[2] = { -1, -1 };
 
 	memset(pod, 0, sizeof(*pod));

@@ -76,11 +76,14 @@ struct sandbox_spec {
 	int	 fds[SANDBOX_FDS_MAX];	/* passed as 3, 4, ...; -1 ends */
 	int	 set_stdio;	/* stdio[] replace 0, 1, 2 */
 	int	 stdio[3];
+	int	 keep_admin;	/* CAP_SYS_ADMIN (of the pod's user
+				   namespace) stays, ambient: the proxy's */
 };
 
 struct sandbox {
 	pid_t	 pid;		/* its init, on the host */
 	int	 pidfd;
+	int	 killed;	/* the node killed it (sandbox_kill) */
 	struct cgroup cg;
 };
 
@@ -173,6 +176,13 @@ void	 gate_req_free(struct gate_req *);
 #define POD_PIDS_DEFAULT 256
 #define POD_SCRATCH_MAX	65536	/* MiB */
 #define POD_SCRATCH_DEFAULT 256
+/*
+ * A local pod's memory beyond its scratch: the proxy's state file system
+ * (64 MiB, sandbox.c) and 32 MiB for the proxy and the commands.
+ */
+#define POD_MEMORY_RESERVE_MIB (64 + 32)
+/* A local scratch has one inode for each this many bytes (ext4's ratio). */
+#define SCRATCH_INODE_BYTES 16384
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
 #define POD_COMMANDS_MAX 256	/* commands running at once, the proxy's */
 #define POD_COMMANDS_DEFAULT 8	/* limits.commands */

@@ -118,6 +118,7 @@ pods_exit(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct pod *p = w->data;
 	int code = -1, oom = cgroup_oom_kills(&p->lp.sb.cg);
+	json_t *ev;
 
 	(void)loop;
 	(void)revents;
@@ -128,9 +129,14 @@ pods_exit(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(N->loop, &p->exit_io);
 	(void)sandbox_wait(&p->lp.sb, &code);
 	chan_stopped(p, "the pod has ended");
-	node_record(NULL, json_pack("{s:s, s:s, s:i, s:i}", "event",
-	    "pod.exit", "pod", p->spec.name, "status", code, "oom_kills",
-	    oom), NULL);
+	ev = json_pack("{s:s, s:s, s:i, s:i}", "event", "pod.exit", "pod",
+	    p->spec.name, "status", code, "oom_kills", oom);
+	/* Not the node's kill, and the memory limit took the proxy. */
+	if (ev != NULL && oom > 0 && code == 128 + SIGKILL &&
+	    !p->lp.sb.killed)
+		json_object_set_new(ev, "reason", json_string("the memory "
+		    "limit killed the proxy"));
+	node_record(NULL, ev, NULL);
 	podstate_forget(p->spec.name);
 	pods_unlink(p);
 	pods_free(p, POD_RELEASE_MS);

@@ -185,6 +185,25 @@ spec_agents(struct podspec *p, const json_t *v, struct audit_err *err)
 	return 0;
 }
 
+/*
+ * A local pod's scratch is a memory file system charged to the pod's
+ * memory: it must fit there with POD_MEMORY_RESERVE_MIB left for the
+ * proxy and the commands, or filling it kills them.  A VM's scratch is a
+ * drive on the host's disk.
+ */
+static int
+scratch_fits(const struct podspec *p, struct audit_err *err)
+{
+	if (strcmp(p->driver, "local") != 0 || p->lim.scratch_mib +
+	    POD_MEMORY_RESERVE_MIB <= p->lim.memory_mib)
+		return 0;
+	return audit_errf(err, "resources.scratch_mib: %llu MiB does not fit "
+	    "in resources.memory_mib %llu with %d MiB left for the proxy, its "
+	    "log and the commands (a local pod's scratch is in its memory)",
+	    (unsigned long long)p->lim.scratch_mib,
+	    (unsigned long long)p->lim.memory_mib, POD_MEMORY_RESERVE_MIB);
+}
+
 /* resources: each limit in its bounds, or its default when absent. */
 static int
 spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
@@ -211,6 +230,8 @@ spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
 	    POD_SCRATCH_DEFAULT, &n, err) != 0)
 		return -1;
 	p->lim.scratch_mib = (uint64_t)n;
+	if (scratch_fits(p, err) != 0)
+		return -1;
 	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
 		return -1;
 	p->timeout_s = n;
