@@ -28,6 +28,9 @@
 #define GREP_MATCH_MAX	1000	/* matches one grep returns (pod) */
 #define GREP_LINE_MAX	4096	/* bytes of a line grep looks at */
 #define GREP_SECONDS	5	/* seconds one grep may take (pod) */
+#define REFUSALS_MAX	60	/* refusals of one agent recorded in full per
+				   window (pod; refusals.c) */
+#define REFUSAL_SECONDS	60	/* that window (pod) */
 #define WALK_DEPTH_MAX	64	/* directory levels glob and grep descend */
 #define WORKERS		2	/* globs and greps searching at once */
 #define OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent response bytes */
@@ -46,6 +49,7 @@ struct limits {
 	size_t	 line, read, write, output;
 	int	 timeout_default, timeout_max, commands;
 	int	 grep_matches, grep_seconds;
+	int	 refusals, refusal_seconds;	/* refusals.c */
 };
 
 struct costs {

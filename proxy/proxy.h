@@ -135,11 +135,21 @@ void	 request_advance(struct req *);
 void	 request_free(struct req *);
 
 /* record.c */
+#define SUBJECT_RECORD_MAX 4096	/* bytes of a refused request's subject
+				   (canonical JSON) recorded whole */
+#define SUBJECT_PREFIX_MAX 1024	/* bytes of its strings recorded when it
+				   is longer */
 void	 record_done(void *, int, uint64_t, const char *);
 int	 record_submit(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
 int	 record_copy_start(struct proxy *, struct audit_err *);
 json_t	*record_decision(const struct req *);
+
+/* refusals.c: what one agent's refusals may cost the log */
+#define REFUSAL_AGENTS	64	/* agents counted at once; past them the
+				   oldest window is summarized and reused */
+int	 refusals_admit(const char *, const char *, char *, size_t);
+void	 refusals_tick(int);
 
 /* worker.c */
 int	 worker_start(struct audit_err *);

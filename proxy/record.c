@@ -160,6 +160,78 @@ verdict_word(const struct req *r)
 	}
 }
 
+/* The first bytes of s, at most max, cut between UTF-8 characters. */
+static json_t *
+string_prefix(const char *s, size_t len, size_t max)
+{
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	return json_stringn(s, len);
+}
+
+/*
+ * The start of a subject (a path, or an argv), SUBJECT_PREFIX_MAX bytes
+ * of its strings at most (each string of an argv counts one more), in
+ * the subject's own shape.
+ */
+static json_t *
+subject_prefix(const json_t *subject)
+{
+	size_t left = SUBJECT_PREFIX_MAX, i;
+	json_t *out, *v;
+
+	if (json_is_string(subject))
+		return string_prefix(json_string_value(subject),
+		    json_string_length(subject), left);
+	if ((out = json_array()) == NULL)
+		return NULL;
+	/* Each string counts one byte more: empty ones are not free. */
+	json_array_foreach(subject, i, v) {
+		size_t took;
+
+		if (left == 0 || !json_is_string(v) || json_array_append_new(out,
+		    string_prefix(json_string_value(v), json_string_length(v),
+		    left - 1)) != 0)
+			break;
+		took = json_string_length(json_array_get(out, i)) + 1;
+		left -= took < left ? took : left;
+	}
+	return out;
+}
+
+/*
+ * A refused request's subject costs the log SUBJECT_RECORD_MAX bytes at
+ * most: a longer one is recorded by its start, its size and its digest
+ * (the request's args_digest, of all its arguments, stays as it is).  An
+ * allowed request's is recorded whole: what runs is on the record, and
+ * its cost is held against the budget.
+ */
+static void
+record_subject(json_t *ev, const struct req *r, json_t *subject)
+{
+	char hex[AUDIT_HEX_LEN + 1];
+	uint8_t h[AUDIT_HASH_LEN];
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+
+	if (r->d.verdict == VERDICT_ALLOW ||
+	    cjson_encode(subject, &b, &e) != 0 || b.len <= SUBJECT_RECORD_MAX) {
+		audit_buf_free(&b);
+		json_object_set(ev, "subject", subject);
+		return;
+	}
+	audit_hash(h, b.p, b.len);
+	audit_hex(hex, h, AUDIT_HASH_LEN);
+	json_object_set_new(ev, "subject_prefix", subject_prefix(subject));
+	json_object_set_new(ev, "subject_bytes", json_integer(
+	    (json_int_t)b.len));
+	json_object_set_new(ev, "subject_digest", json_string(hex));
+	audit_buf_free(&b);
+}
+
 /*
  * The decision record: who asked for what, what the policy said and why,
  * the token used, and what it cost.
@@ -176,9 +248,9 @@ record_decision(const struct req *r)
 	if (ev == NULL)
 		return NULL;
 	if (json_object_get(args, "path") != NULL)
-		json_object_set(ev, "subject", json_object_get(args, "path"));
+		record_subject(ev, r, json_object_get(args, "path"));
 	else if (json_object_get(args, "argv") != NULL)
-		json_object_set(ev, "subject", json_object_get(args, "argv"));
+		record_subject(ev, r, json_object_get(args, "argv"));
 	if (r->d.cap < CAP_COUNT)
 		json_object_set_new(ev, "capability",
 		    json_string(policy_cap_name(r->d.cap)));

@@ -344,15 +344,36 @@ read_only(enum policy_op op)
 	    op == OP_GLOB || op == OP_GREP;
 }
 
+/*
+ * Past its agent's limit of refusals (refusals.c), a refusal is counted,
+ * not recorded: answered unavailable, with no record.  One that used a
+ * token is always recorded.
+ */
+static int
+refuse_counted(struct req *r, const char *kind)
+{
+	char why[POLICY_REASON_MAX];
+
+	if (r->approval_nonce[0] != '\0' ||
+	    refusals_admit(r->kid, kind, why, sizeof(why)) == 0)
+		return 0;
+	answer(r, respond_error(r, "unavailable", why));
+	request_free(r);
+	return -1;
+}
+
 /* The error response of a refused request, its record, and go. */
 static void
 refuse(struct req *r)
 {
+	const char *kind = r->kind != NULL ? r->kind :
+	    r->d.verdict == VERDICT_APPROVAL ? "approval_required" :
+	    policy_kind_name(r->d.kind);
 	json_t *ev;
 
-	r->response = respond_error(r, r->kind != NULL ? r->kind :
-	    r->d.verdict == VERDICT_APPROVAL ? "approval_required" :
-	    policy_kind_name(r->d.kind), r->d.reason);
+	if (refuse_counted(r, kind) != 0)
+		return;
+	r->response = respond_error(r, kind, r->d.reason);
 	if (r->d.verdict == VERDICT_APPROVAL) {
 		json_t *err = json_object_get(r->response, "error");
 
