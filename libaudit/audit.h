@@ -269,6 +269,7 @@ uint64_t audit_log_durable(struct audit_log *);
 uint64_t audit_log_syncs(struct audit_log *);
 size_t	 audit_log_inflight(struct audit_log *);
 uint64_t audit_log_dropped(struct audit_log *);
+int	 audit_log_failed(struct audit_log *);
 const char *audit_log_id(struct audit_log *);
 int	 audit_log_close(struct audit_log *, struct audit_err *);
 

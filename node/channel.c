@@ -90,6 +90,15 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	json_t *copy;
 	int timeout = 0;
 
+	if (p != NULL && p->running && p->log_stopped[0] != '\0') {
+		json_t *r = node_error(q->id, "unavailable", "the pod's audit "
+		    "log has stopped: it does nothing more (see pod.status; "
+		    "pod.stop ends it)");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
 	if (p == NULL || !p->running) {
 		json_t *r = node_error(q->id, "unavailable", p != NULL &&
 		    p->lost ? "the pod was lost when the node restarted (see "
@@ -321,6 +330,28 @@ pod_answer(struct pod *p, json_t *r)
 	hold_answer(p, f);
 }
 
+/*
+ * The proxy says its audit log has stopped: recorded once; the node
+ * answers for the pod from then on (pods_forward), and pod.status says
+ * so.
+ */
+static void
+log_stopped(struct pod *p, const json_t *r)
+{
+	const char *why = json_string_value(json_object_get(r, "message"));
+
+	if (p->log_stopped[0] != '\0')
+		return;
+	if (why == NULL || why[0] == '\0' || !audit_printable(why,
+	    strlen(why)))
+		why = "no reason given";
+	audit_fmt(p->log_stopped, sizeof(p->log_stopped), "%s", why);
+	node_record(NULL, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event",
+	    "pod.audit_stopped", "pod", p->spec.name, "pod_log", p->lp.log,
+	    "message", p->log_stopped, "records",
+	    (json_int_t)relay_records(p)), NULL);
+}
+
 static void
 pod_line(struct pod *p, const char *line, size_t len)
 {
@@ -353,6 +384,11 @@ pod_line(struct pod *p, const char *line, size_t len)
 	if (type != NULL && strcmp(type, "audit") == 0) {
 		json_decref(r);
 		to_copier(p, line, len);
+		return;
+	}
+	if (type != NULL && strcmp(type, "audit.stopped") == 0) {
+		log_stopped(p, r);
+		json_decref(r);
 		return;
 	}
 	pod_answer(p, r);

@@ -49,8 +49,8 @@ pod_summary(const struct pod *p)
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
 	    "s:i, s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
-	    p->spec.driver, "state", p->running ? "running" : p->starting ?
-	    "starting" : p->lost ?
+	    p->spec.driver, "state", p->running ? p->log_stopped[0] != '\0' ?
+	    "log_stopped" : "running" : p->starting ? "starting" : p->lost ?
 	    "lost" : "stopped",
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
 	    (json_int_t)p->started, "audit_copy", p->copy_path,
@@ -64,6 +64,9 @@ pod_summary(const struct pod *p)
 	    (json_int_t)p->spec.lim.scratch_mib);
 	if (o != NULL)
 		work_summary(o, p);
+	if (o != NULL && p->log_stopped[0] != '\0')
+		json_object_set_new(o, "audit_stopped", json_string(
+		    p->log_stopped));
 	return o;
 }
 

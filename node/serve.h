@@ -133,6 +133,8 @@ struct pod {
 	uint64_t lost_records;	/* a lost pod's: how many its copy holds */
 	int	 copy_failed;
 	int	 copy_paused;	/* not read: its copy is behind */
+	char	 log_stopped[256];	/* its proxy said its log stopped:
+					   why; or "" */
 	uint64_t next_seq;
 	int	 running;
 	int	 lost;		/* found at start, no longer running */

@@ -112,6 +112,7 @@ struct proxy {
 	int	 nlisten;
 	int	 commands;	/* running */
 	int	 stopped;	/* the audit log failed: refuse everything */
+	int	 stop_told;	/* -A: and the node was told so */
 	struct spawner *spawner;
 };
 
@@ -143,6 +144,7 @@ void	 record_done(void *, int, uint64_t, const char *);
 int	 record_submit(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
 int	 record_copy_start(struct proxy *, struct audit_err *);
+void	 record_tell_stopped(void);
 json_t	*record_decision(const struct req *);
 
 /* refusals.c: what one agent's refusals may cost the log */

@@ -113,6 +113,28 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 	return off == before ? 0 : -1;
 }
 
+/*
+ * -A: once the log has stopped, the node is told so, once, on the
+ * channel (it answers for the pod from then on, and pod.status says so).
+ */
+void
+record_tell_stopped(void)
+{
+	int failed;
+	json_t *o;
+
+	if (!P->stopped || P->stop_told || P->copy_conn == NULL)
+		return;
+	P->stop_told = 1;
+	failed = audit_log_failed(P->log);
+	o = json_pack("{s:s, s:i, s:s, s:s}", "type", "audit.stopped", "v", 1,
+	    "log", P->log_id, "message", failed != 0 ? strerror(failed) :
+	    "its lines could not be kept for the node's copy");
+	if (o != NULL)
+		serve_send(P->copy_conn, o);
+	json_decref(o);
+}
+
 /* In the loop: every request whose record is now durable moves on. */
 void
 record_drain(struct ev_loop *loop, ev_async *w, int revents)
@@ -145,6 +167,7 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 		next = r->next;
 		request_advance(r);
 	}
+	record_tell_stopped();
 }
 
 static const char *

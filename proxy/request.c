@@ -83,6 +83,7 @@ unrecorded(struct req *r)
 	    respond_error(r, "internal", "the audit record of this request "
 	    "could not be made"));
 	request_free(r);
+	record_tell_stopped();
 }
 
 /*
@@ -112,6 +113,7 @@ malformed(struct conn *c, json_t *id, const char *kind, const char *why,
 	if (record_submit(r, ev) != 0) {
 		answer(r, json_incref(r->response));
 		request_free(r);
+		record_tell_stopped();
 	}
 	json_decref(ev);
 }
