@@ -149,6 +149,42 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	ev_io_start(N->loop, &p->wio);
 }
 
+/*
+ * The pod is told how far its copy is durable, every COPY_ACK_RECORDS
+ * records, so that its proxy can give that part of its log's space back
+ * (nucleus-proxy(8)).  A pod that does not take its requests is not told
+ * more: a later word says all an earlier one would.
+ */
+void
+chan_ack_copied(struct pod *p)
+{
+	struct copyw_state st;
+	struct audit_err e;
+	size_t at;
+	json_t *o;
+
+	if (!p->running || p->cw == NULL || p->copy_failed ||
+	    p->log_stopped[0] != '\0' || p->out.len - p->outoff >
+	    POD_OUTBUF_MAX)
+		return;
+	copyw_state(p->cw, &st);
+	if (st.failed || st.durable_seq < p->acked + COPY_ACK_RECORDS)
+		return;
+	out_compact(p);
+	at = p->out.len;
+	o = json_pack("{s:s, s:I, s:s, s:i}", "log", p->lp.log, "seq",
+	    (json_int_t)st.durable_seq, "type", "audit.copied", "v", 1);
+	if (o == NULL || cjson_encode(o, &p->out, &e) != 0 ||
+	    audit_buf_add(&p->out, "\n", 1) != 0) {
+		p->out.len = at;	/* no part of a line */
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	p->acked = st.durable_seq;
+	ev_io_start(N->loop, &p->wio);
+}
+
 void
 chan_write(struct ev_loop *loop, ev_io *w, int revents)
 {

@@ -153,6 +153,13 @@ json_t	*record_decision(const struct req *);
 int	 refusals_admit(const char *, const char *, char *, size_t);
 void	 refusals_tick(int);
 
+/* reclaim.c: -A, the log's space given back once the node holds it */
+#define RECLAIM_MARKS	4096	/* batch ends remembered, not yet copied */
+void	 reclaim_start(const char *, off_t, uint64_t);
+void	 reclaim_teed(const char *, size_t);
+int	 reclaim_line(const char *, size_t);
+off_t	 reclaim_punched(void);
+
 /* worker.c */
 int	 worker_start(struct audit_err *);
 void	 worker_submit(struct req *);

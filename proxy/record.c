@@ -65,6 +65,7 @@ copy_tee(void *arg, const char *lines, size_t len)
 	pthread_mutex_lock(&p->copy_mu);
 	failed = audit_buf_add(&p->copy, lines, len) != 0;
 	pthread_mutex_unlock(&p->copy_mu);
+	reclaim_teed(lines, len);
 	if (failed)
 		p->stopped = 1;	/* the node's copy would have a gap */
 	doneq_wake(&p->done);
@@ -79,6 +80,7 @@ int
 record_copy_start(struct proxy *p, struct audit_err *err)
 {
 	off_t before, off = 0;
+	uint64_t lines = 0;
 	char *buf;
 	int fd;
 
@@ -106,11 +108,16 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 			break;
 		}
 		serve_send_raw(p->copy_conn, buf, (size_t)n);
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
 		off += n;
 	}
 	free(buf);
 	close(fd);
-	return off == before ? 0 : -1;
+	if (off != before)
+		return -1;
+	reclaim_start(p->log_path, before, lines);
+	return 0;
 }
 
 /*

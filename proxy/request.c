@@ -470,6 +470,9 @@ request_line(struct conn *c, const char *line, size_t len)
 	struct req *r;
 	json_t *ev;
 
+	/* The node's word on its copy of the log (reclaim.c). */
+	if (c == P->copy_conn && reclaim_line(line, len) == 0)
+		return;
 	/* A line refused as a whole is recorded by its hash; answered
 	 * under its id when it has one, for a peer that routes answers by
 	 * id (the node) would otherwise drop it. */

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: a pod whose audit log has stopped says so in pod.status, and the node answers for it'
+test_description='nucleus-node: a pod'"'"'s log space given back once its copy holds it; a pod whose log has stopped says so in pod.status, and the node answers for it'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -22,6 +22,36 @@ test_expect_success 'setup: two pods' '
 	pod_status p-1 >st &&
 	jq -e ".result.state == \"running\" and (.result | has(\"audit_stopped\") | not)" st &&
 	jq -r .result.audit_copy st >copy1
+'
+
+# The state tmpfs of POD's proxy, all but FREE MiB of it taken.
+state_fill() {
+	pid=$(pod_proxy "$1") &&
+	used=$(nsenter -t $pid -U -m df -m --output=used /var/lib/nucleus 2>/dev/null | tail -n 1) &&
+	nsenter -t $pid -U -m dd if=/dev/zero of=/var/lib/nucleus/fill bs=1M count=$((64 - $2 - used)) 2>/dev/null
+}
+
+state_used_kib() {
+	nsenter -t "$(pod_proxy "$1")" -U -m df -k --output=used /var/lib/nucleus 2>/dev/null | tail -n 1
+}
+
+test_expect_success 'given back: 200 runs of 60 KiB records through 5 MiB of free state, the copy one chain' '
+	pod_create p-3 >out &&
+	jq -r .result.audit_copy out >copy3 &&
+	state_fill p-3 5 &&
+	before=$(state_used_kib p-3) &&
+	pad=$(head -c 61440 /dev/zero | tr "\0" a) &&
+	for b in $(seq 1 25); do
+		for i in 1 2 3 4 5 6 7 8; do
+			nreq "r$b-$i" agent-7 agent.key p-3 run "{\"argv\":[\"true\",\"$pad\"],\"timeout\":1}" || return 1
+		done | nsend >out &&
+		test $(jq -c "select(.ok)" out | wc -l) -eq 8 || {
+			grep -v aaaaaaaa out | head -n 3 >&2; return 1
+		}
+	done &&
+	test $(( $(state_used_kib p-3) - before )) -lt 4096 &&
+	test $(jq -c "select(.event == \"decision\" and .op == \"run\" and (.subject[1] | length) == 61440)" "$(cat copy3)" | wc -l) -eq 200 &&
+	nucleus-audit-verify -q -k node.pub "$(cat copy3)"
 '
 
 test_expect_success 'the proxy'"'"'s state tmpfs full: its log stops' '
