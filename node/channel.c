@@ -386,6 +386,10 @@ log_stopped(struct pod *p, const json_t *r)
 	    "pod.audit_stopped", "pod", p->spec.name, "pod_log", p->lp.log,
 	    "message", p->log_stopped, "records",
 	    (json_int_t)relay_records(p)), NULL);
+	/* What waits is answered now; the pod's own unrecorded answers,
+	 * which come behind this line, are then late and dropped. */
+	chan_fail_fwds(p, "unavailable", "the pod's audit log has stopped: "
+	    "it does nothing more (see pod.status; pod.stop ends it)");
 }
 
 static void

@@ -151,6 +151,7 @@ json_t	*record_decision(const struct req *);
 #define REFUSAL_AGENTS	64	/* agents counted at once; past them the
 				   oldest window is summarized and reused */
 int	 refusals_admit(const char *, const char *, char *, size_t);
+json_t	*refusals_record(const struct req *, const char *);
 void	 refusals_tick(int);
 
 /* reclaim.c: -A, the log's space given back once the node holds it */

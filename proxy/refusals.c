@@ -4,8 +4,10 @@
  * (and a log that cannot be written stops the pod for everyone).  Each
  * agent has limits.refusals refusals recorded in full per window of
  * limits.refusal_seconds; past them, until its window ends, a request of
- * its that is refused is answered unavailable and only counted, and one
- * refusals record per window says how many, of which kinds.
+ * its that is refused is answered unavailable and counted: its record is
+ * a short one (what the node needs to tie the answer to it: id, op, args
+ * digest, decision, kind), and one refusals record per window says how
+ * many, of which kinds.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -139,4 +141,17 @@ refusals_tick(int all)
 		    now - a->start >= P->cfg.lim.refusal_seconds))
 			summarize(a);
 	}
+}
+
+/*
+ * The short record of a refusal counted past the limit: no subject, a
+ * fixed reason, and the kind it would have had in counted.
+ */
+json_t *
+refusals_record(const struct req *r, const char *kind)
+{
+	return json_pack("{s:s, s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "event", "decision", "id", r->id, "actor", r->kid, "op", r->op,
+	    "args_digest", r->args_digest, "decision", "deny", "kind",
+	    "unavailable", "reason", "past limits.refusals", "counted", kind);
 }

@@ -78,12 +78,12 @@ answer(struct req *r, json_t *resp)
 static void
 unrecorded(struct req *r)
 {
+	record_tell_stopped();	/* the node first: it answers for the pod */
 	answer(r, P->stopped ? respond_error(r, "unavailable", "the audit "
 	    "log has stopped: nothing is done that it cannot record") :
 	    respond_error(r, "internal", "the audit record of this request "
 	    "could not be made"));
 	request_free(r);
-	record_tell_stopped();
 }
 
 /*
@@ -111,9 +111,9 @@ malformed(struct conn *c, json_t *id, const char *kind, const char *why,
 	    (json_int_t)len, "line_hash", hex, "reason", why);
 	r->stage = STAGE_OUTCOME;
 	if (record_submit(r, ev) != 0) {
+		record_tell_stopped();
 		answer(r, json_incref(r->response));
 		request_free(r);
-		record_tell_stopped();
 	}
 	json_decref(ev);
 }
@@ -347,21 +347,20 @@ read_only(enum policy_op op)
 }
 
 /*
- * Past its agent's limit of refusals (refusals.c), a refusal is counted,
- * not recorded: answered unavailable, with no record.  One that used a
- * token is always recorded.
+ * Past its agent's limit of refusals (refusals.c), a refusal is counted:
+ * answered unavailable, its record a short one (refusals_record).  One
+ * that used a token is recorded in full.
  */
-static int
+static json_t *
 refuse_counted(struct req *r, const char *kind)
 {
 	char why[POLICY_REASON_MAX];
 
 	if (r->approval_nonce[0] != '\0' ||
 	    refusals_admit(r->kid, kind, why, sizeof(why)) == 0)
-		return 0;
-	answer(r, respond_error(r, "unavailable", why));
-	request_free(r);
-	return -1;
+		return NULL;
+	r->response = respond_error(r, "unavailable", why);
+	return refusals_record(r, kind);
 }
 
 /* The error response of a refused request, its record, and go. */
@@ -373,8 +372,8 @@ refuse(struct req *r)
 	    policy_kind_name(r->d.kind);
 	json_t *ev;
 
-	if (refuse_counted(r, kind) != 0)
-		return;
+	if ((ev = refuse_counted(r, kind)) != NULL)
+		goto record;
 	r->response = respond_error(r, kind, r->d.reason);
 	if (r->d.verdict == VERDICT_APPROVAL) {
 		json_t *err = json_object_get(r->response, "error");
@@ -386,6 +385,7 @@ refuse(struct req *r)
 		    json_string(policy_cap_name(r->d.cap)));
 	}
 	ev = record_decision(r);
+record:
 	r->stage = STAGE_OUTCOME;
 	if (record_submit(r, ev) != 0) {
 		unrecorded(r);
