@@ -113,10 +113,15 @@ test_expect_success 'limits.refusals and limits.refusal_seconds: a window ends, 
 	verify_log
 '
 
-test_expect_success 'the limits are checked: refusals 0 is refused' '
+test_expect_success 'the limits are checked: 1 and 86400 s pass, 0 and 86401 s do not' '
+	proxy_setup local_dev "\"limits\": {\"refusals\": 1, \"refusal_seconds\": 86400}" &&
+	nucleus-proxy -n -p pod.json &&
 	proxy_setup local_dev "\"limits\": {\"refusals\": 0}" &&
 	test_expect_code 1 nucleus-proxy -n -p pod.json 2>err &&
-	grep "limits.refusals" err
+	grep "limits.refusals: expected an integer from 1 to 1000000" err &&
+	proxy_setup local_dev "\"limits\": {\"refusal_seconds\": 86401}" &&
+	test_expect_code 1 nucleus-proxy -n -p pod.json 2>err &&
+	grep "limits.refusal_seconds: expected an integer from 1 to 86400" err
 '
 
 test_done
