@@ -9,7 +9,11 @@
  * key off on git's command line (GIT_CONFIG_COUNT), which git reads after
  * every file, so the forced value wins over the repository's.  A -c on
  * the agent's own command line is read later still, so the classifier
- * refuses one that names any of these keys.
+ * refuses one that names any of these keys.  Keys named per driver
+ * (filter.<name>.clean, merge.<name>.driver, ...) cannot be listed in
+ * advance: the proxy asks git which the configuration defines, just
+ * before the command, and forces those off the same way.  Subcommands and
+ * options that run a program whatever the configuration are refused.
  */
 #include <string.h>
 #include <strings.h>
@@ -37,6 +41,8 @@ const struct policy_git_config policy_git_forced[] = {
 	{ "push.gpgSign", "false" },
 	{ "log.showSignature", "false" },
 	{ "protocol.ext.allow", "never" },
+	{ "interactive.diffFilter", "cat" },
+	{ "init.templateDir", "" },	/* empty: copy no template */
 };
 const size_t policy_git_nforced = sizeof(policy_git_forced) /
     sizeof(policy_git_forced[0]);
@@ -60,7 +66,40 @@ static const char *const refused_names[] = {
 	"textconv", "command", "driver", "helper", "program", "uploadpack",
 	"receivepack", "vcs", "insteadof", "pushinsteadof", "packobjectshook",
 	"gpgsign", "showsignature", "cmd", "defaultkeycommand",
+	"difffilter", "templatedir", "update",
 };
+
+/*
+ * Subcommands refused whole: each runs a program the agent names (a
+ * tool, a browser, a viewer, a filter over the history, a helper that
+ * runs its URL), or serves the repository to others.
+ */
+static const char *const refused_subs[] = {
+	"help", "filter-branch", "difftool", "mergetool", "instaweb",
+	"send-email", "web--browse", "daemon", "shell", "remote-ext",
+	"cvsimport", "cvsserver", "cvsexportcommit", "svn", "p4",
+	"archimport", "quiltimport", "credential-cache--daemon",
+};
+
+/*
+ * Driver keys named per driver, which no forced key can name in advance:
+ * the proxy asks git for those the repository's configuration defines
+ * (policy_git_driver_scan) and forces each to the value here.
+ */
+static const struct {
+	const char *section, *name, *value;
+} driver_off[] = {
+	{ "filter", "clean", "" },	/* empty: no filter runs */
+	{ "filter", "smudge", "" },
+	{ "filter", "process", "" },
+	{ "filter", "required", "false" },
+	{ "merge", "driver", "false" },	/* a conflict, never a program */
+	{ "submodule", "update", "none" },
+	{ "trailer", "cmd", "true" },
+	{ "trailer", "command", "true" },
+};
+
+const char policy_git_driver_scan[] = "^(filter|merge|submodule|trailer)\\.";
 
 /*
  * Options of git's subcommands that run a program or read outside the
@@ -68,6 +107,7 @@ static const char *const refused_names[] = {
  */
 static const char *const refused_longs[] = {
 	"ext-diff", "textconv", "upload-pack", "receive-pack", "exec",
+	"template", "open-files-in-pager", "help",
 };
 
 static int
@@ -127,7 +167,126 @@ arg_refused(const char *a)
 		    strncmp(refused_longs[i], name, n) == 0)
 			return "git options that run a program (--ext-diff, "
 			    "--textconv, --upload-pack, --receive-pack, "
-			    "--exec) are refused";
+			    "--exec, --template, --open-files-in-pager, "
+			    "--help) are refused";
+	return NULL;
+}
+
+/*
+ * Why a short-option cluster ("-qc", "-xcmd") of a subcommand is refused,
+ * or NULL: refuse names the letters that run a program, stop those whose
+ * value is the rest of the cluster (or the next argument).
+ */
+static int
+cluster_has(const char *a, const char *refuse, const char *stop)
+{
+	if (a[0] != '-' || a[1] == '-' || a[1] == '\0')
+		return 0;
+	for (a++; *a != '\0'; a++) {
+		if (strchr(refuse, *a) != NULL)
+			return 1;
+		if (strchr(stop, *a) != NULL)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Why git clone's configuration (-c KEY=VALUE, --config KEY=VALUE, also
+ * in a cluster), written into the new repository, is refused, or NULL.
+ */
+static const char *
+clone_config_refused(const char *const *argv, size_t argc)
+{
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0)
+			v = i + 1 < argc ? argv[i + 1] : "";
+		else if (strncmp(a, "--config=", 9) == 0)
+			v = a + 9;
+		else if (a[0] == '-' && a[1] != '-') {
+			const char *c = strpbrk(a + 1, "cobj");
+
+			if (c != NULL && *c == 'c')
+				v = c[1] != '\0' ? c + 1 :
+				    i + 1 < argc ? argv[i + 1] : "";
+		}
+		if (v != NULL && config_refused(v) != NULL)
+			return config_refused(v);
+	}
+	return NULL;
+}
+
+/*
+ * Why this subcommand (argv[0]) with these arguments is refused, or NULL:
+ * those refused whole, and the options of the rest that run a program or
+ * write a key that runs one.
+ */
+static const char *
+sub_refused(const char *const *argv, size_t argc)
+{
+	const char *sub = argv[0];
+
+	if (in_list(refused_subs, sizeof(refused_subs) /
+	    sizeof(refused_subs[0]), sub, strlen(sub)) ||
+	    strncmp(sub, "remote-", 7) == 0)
+		return "this git subcommand is refused: it runs a program the "
+		    "agent names, or serves the repository";
+	if (strcmp(sub, "bisect") == 0 && argc > 1 &&
+	    strcmp(argv[1], "run") == 0)
+		return "git bisect run is refused: it runs a command";
+	for (size_t i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(sub, "submodule") == 0 &&
+		    strcmp(argv[i], "foreach") == 0)
+			return "git submodule foreach is refused: it runs a "
+			    "command";
+		if (strcmp(sub, "rebase") == 0 && cluster_has(argv[i], "x",
+		    "sXC"))
+			return "git rebase -x is refused: it runs a command";
+		if (strcmp(sub, "grep") == 0 && cluster_has(argv[i], "O",
+		    "efABCm"))
+			return "git grep -O is refused: it runs a program";
+		if (strcmp(sub, "clone") == 0 && cluster_has(argv[i], "u",
+		    "cobj"))
+			return "git clone -u is refused: it runs a program";
+		if (strcmp(sub, "config") == 0 &&
+		    strcmp(argv[i], "--rename-section") == 0)
+			return "git config --rename-section is refused: it "
+			    "could make any section a driver's";
+		/* Every name or value given to git config, read or write. */
+		if (strcmp(sub, "config") == 0 && argv[i][0] != '-' &&
+		    config_refused(argv[i]) != NULL)
+			return "git config of a key that includes files or "
+			    "runs a program is refused";
+	}
+	if (strcmp(sub, "clone") == 0)
+		return clone_config_refused(argv, argc);
+	return NULL;
+}
+
+/*
+ * The value that turns off a driver key git config printed (lowercased
+ * section and name, the driver's name between as written), or NULL for
+ * a key that runs nothing.
+ */
+const char *
+policy_git_driver_off(const char *key)
+{
+	const char *dot = strchr(key, '.'), *last = strrchr(key, '.');
+
+	if (dot == NULL || last == dot)
+		return NULL;	/* no driver's name: section.name */
+	for (size_t i = 0; i < sizeof(driver_off) / sizeof(driver_off[0]);
+	    i++)
+		if (strlen(driver_off[i].section) == (size_t)(dot - key) &&
+		    strncmp(key, driver_off[i].section, (size_t)(dot - key)) ==
+		    0 && strcmp(last + 1, driver_off[i].name) == 0)
+			return driver_off[i].value;
 	return NULL;
 }
 
@@ -176,6 +335,9 @@ policy_git_refused(const char *const *argv, size_t argc)
 		if (strncmp(a, "--exec-path=", 12) == 0)
 			return "git --exec-path=DIR is refused: git would run "
 			    "the programs it finds there";
+		if (strcmp(a, "--help") == 0)
+			return "git --help is refused: it runs the viewer the "
+			    "configuration names";
 		if (strncmp(a, "--config-env=", 13) == 0 &&
 		    (why = config_refused(a + 13)) != NULL)
 			return why;
@@ -187,6 +349,8 @@ policy_git_refused(const char *const *argv, size_t argc)
 			return why;
 		i++;	/* skip the value */
 	}
+	if (i < argc && (why = sub_refused(argv + i, argc - i)) != NULL)
+		return why;
 	for (; i < argc; i++)
 		if ((why = arg_refused(argv[i])) != NULL)
 			return why;

@@ -313,7 +313,9 @@ enum policy_cap policy_classify_why(const char *const *, size_t,
 /*
  * git.  The configuration that turns off every key naming a program,
  * which the proxy gives every command; where the subcommand is (0: none);
- * why a git command line is refused (NULL: it is not).
+ * why a git command line is refused (NULL: it is not); the regular
+ * expression for git config --get-regexp that finds the keys named per
+ * driver, and the value that turns one off (NULL: it runs nothing).
  */
 struct policy_git_config {
 	const char	*key;
@@ -323,6 +325,8 @@ extern const struct policy_git_config policy_git_forced[];
 extern const size_t policy_git_nforced;
 int	 policy_git_subcommand(const char *const *, size_t);
 const char *policy_git_refused(const char *const *, size_t);
+extern const char policy_git_driver_scan[];
+const char *policy_git_driver_off(const char *);
 const char *policy_program_name(const char *);
 int	 policy_rule_matches(const struct policy_rule *, const char *const *,
 	    size_t);

@@ -44,6 +44,8 @@
 #define JOBS_MAX	256
 #define SWEEP_MS	100	/* between sweeps for orphans */
 #define BPF_MAX		(64 * 1024)	/* bytes of the command filter */
+#define GIT_SCAN_MAX	(64 * 1024)	/* bytes of driver keys git may list */
+#define GIT_OFF_MAX	64	/* driver keys forced off for one command */
 
 struct sjob {
 	uint32_t id;
@@ -244,12 +246,168 @@ oom_first(void)
 	return rc;
 }
 
+/*
+ * Exec argv[0] from each directory of the search path in turn.  Returns
+ * only on failure, with the errno of the last program found that would
+ * not run (ENOENT: none was found).
+ */
+static int
+exec_search(const struct config *c, char **argv, char **envp)
+{
+	char path[4200];
+	int e = ENOENT;
+
+	for (size_t i = 0; c->search[i] != NULL; i++) {
+		/* Never a shorter path: that would be another program. */
+		if (audit_fit(path, sizeof(path), NULL, "%s/%s", c->search[i],
+		    argv[0]) != 0)
+			continue;
+		execve(path, argv, envp);
+		if (errno != ENOENT)
+			e = errno;	/* found, but it would not run */
+	}
+	return e;
+}
+
+/*
+ * Read what git config printed (at most GIT_SCAN_MAX bytes) into buf.
+ * Returns the length, or -1 (E2BIG: more than that).
+ */
+static ssize_t
+read_scan(int fd, char *buf)
+{
+	size_t len = 0;
+	ssize_t got;
+
+	while ((got = read(fd, buf + len, GIT_SCAN_MAX + 1 - len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		len += (size_t)got;
+		if (len > GIT_SCAN_MAX) {
+			errno = E2BIG;
+			return -1;
+		}
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/*
+ * git's environment with each driver key in keys (NUL- or newline-
+ * separated, as git config printed them, its messages among them) that
+ * runs a program forced off after the fixed ones.  Returns the new
+ * environment, base itself when there is nothing to force, or NULL.
+ */
+static char **
+env_drivers_off(char **base, char *keys, size_t len)
+{
+	char *key[GIT_OFF_MAX + 1], **env;
+	const char *val[GIT_OFF_MAX + 1];
+	size_t k = 0, n = 0, o = 0;
+
+	for (char *t = keys; t < keys + len; t += strlen(t) + 1) {
+		t[strcspn(t, "\n")] = '\0';	/* a key has no newline */
+		if ((val[k] = policy_git_driver_off(t)) == NULL)
+			continue;
+		if (k == GIT_OFF_MAX) {
+			errno = E2BIG;
+			return NULL;
+		}
+		key[k++] = t;
+	}
+	if (k == 0)
+		return base;
+	while (base[n] != NULL)
+		n++;
+	if ((env = calloc(n + 2 * k + 2, sizeof(*env))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(base[i], "GIT_CONFIG_COUNT=", 17) != 0)
+			env[o++] = base[i];
+	if (asprintf(&env[o++], "GIT_CONFIG_COUNT=%zu",
+	    policy_git_nforced + k) < 0)
+		return NULL;
+	for (size_t j = 0; j < k; j++)
+		if (asprintf(&env[o++], "GIT_CONFIG_KEY_%zu=%s",
+		    policy_git_nforced + j, key[j]) < 0 ||
+		    asprintf(&env[o++], "GIT_CONFIG_VALUE_%zu=%s",
+		    policy_git_nforced + j, val[j]) < 0)
+			return NULL;
+	return env;
+}
+
+/*
+ * In the child, sandboxed already, for a git command: ask git, with the
+ * command's own global options, which driver keys its configuration
+ * defines (filter.<name>.clean, merge.<name>.driver, ...: named by the
+ * agent, so never in the fixed list), and put in *envp the environment
+ * that forces each off.  git config runs no program.  It fails closed:
+ * a scan that cannot run, is killed, or lists too much stops the command.
+ */
+static int
+git_drivers_off(struct spawner *s, char **argv, char ***envp)
+{
+	static char buf[GIT_SCAN_MAX + 1];
+	char *scan[POLICY_ARGV_MAX + 16];
+	size_t argc = 0;
+	ssize_t len;
+	int sub, p[2], st;
+	pid_t pid;
+
+	while (argv[argc] != NULL)
+		argc++;
+	if ((sub = policy_git_subcommand((const char *const *)argv,
+	    argc)) <= 0)
+		return 0;
+	memcpy(scan, argv, (size_t)sub * sizeof(*scan));
+	scan[sub] = "config";
+	scan[sub + 1] = "-z";
+	scan[sub + 2] = "--name-only";
+	scan[sub + 3] = "--get-regexp";
+	scan[sub + 4] = (char *)policy_git_driver_scan;
+	scan[sub + 5] = NULL;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Its messages too: a key is told from them by its form. */
+		if (dup2(p[1], 1) >= 0 && dup2(p[1], 2) >= 0)
+			(void)exec_search(s->cfg, scan, s->git_envp);
+		_exit(127);
+	}
+	close(p[1]);
+	len = read_scan(p[0], buf);
+	close(p[0]);
+	if (len < 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (len < 0)
+		return -1;
+	/* 0: keys found; 1: none; more: git's own error, which the command
+	 * will meet and say itself. */
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 127) {
+		errno = ECHILD;
+		return -1;
+	}
+	return (*envp = env_drivers_off(s->git_envp, buf, (size_t)len)) ==
+	    NULL ? -1 : 0;
+}
+
 /* In the child: set everything up, exec, or report why not. */
 static void __attribute__((noreturn))
 child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 {
 	const struct config *c = s->cfg;
-	char path[4200];
+	int git = strcmp(argv[0], "git") == 0;
+	char **envp = git ? s->git_envp : s->envp;
 	int e = 0;
 
 	if (setsid() < 0 || dup2(fds[2], 0) < 0 || dup2(fds[0], 1) < 0 ||
@@ -282,21 +440,12 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 		goto fail;
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &s->prog, 0, 0) != 0)
 		goto fail;
+	if (git && git_drivers_off(s, argv, &envp) != 0)
+		goto fail;
 	/* Last: nothing after this allocates (a sanitizer's runtime would). */
 	if (limit(RLIMIT_AS, CMD_AS_MAX) != 0)
 		goto fail;
-	e = ENOENT;
-	for (size_t i = 0; c->search[i] != NULL; i++) {
-		/* Never a shorter path: that would be another program. */
-		if (audit_fit(path, sizeof(path), NULL, "%s/%s", c->search[i],
-		    argv[0]) != 0)
-			continue;
-		execve(path, argv, strcmp(argv[0], "git") == 0 ?
-		    s->git_envp : s->envp);
-		if (errno != ENOENT)
-			e = errno;	/* found, but it would not run */
-	}
-	errno = e;
+	errno = exec_search(c, argv, envp);
 fail:
 	e = errno != 0 ? errno : EPERM;
 	(void)!write(errw, &e, sizeof(e));

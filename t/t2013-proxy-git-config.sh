@@ -214,15 +214,129 @@ test_expect_success 'refused: -c include.path, -c of a program key, --no-index, 
 	! ran c
 '
 
-# Known gap, see nucleus-policy(5): a filter or merge driver named in the
-# repository's attributes and defined in its configuration has a name the
-# proxy cannot know in advance, and runs.
-test_expect_failure 'a filter driver named in .gitattributes: git diff' '
-	test_when_finished "rm -f root/.gitattributes" &&
+# Driver keys are named per driver: the proxy asks git which the
+# configuration defines, just before the command, and forces each off.
+test_expect_success 'a filter driver named in .gitattributes: git diff, add, checkout' '
+	test_when_finished "rm -f root/.gitattributes; git -C root reset -q; git -C root show HEAD:f >root/f; echo two >>root/f" &&
 	echo "* filter=x" >root/.gitattributes &&
-	hostile .git/config filter.x.clean "$root/evil filter" &&
-	run g22 "[\"git\",\"diff\"]" &&
-	! ran filter
+	for f in $places
+	do
+		hostile $f filter.x.clean "$root/evil clean" &&
+		hostile $f filter.x.smudge "$root/evil smudge" &&
+		hostile $f filter.x.process "$root/evil process" &&
+		hostile $f filter.x.required true &&
+		run g22 "[\"git\",\"diff\"]" &&
+		resp g22 | jq -e ".result.exit == 0" &&
+		run g26 "[\"git\",\"add\",\"f\"]" &&
+		resp g26 | jq -e ".result.exit == 0" &&
+		run g27 "[\"git\",\"checkout\",\"HEAD\",\"--\",\"f\"]" &&
+		resp g27 | jq -e ".result.exit == 0" &&
+		! ran clean && ! ran smudge && ! ran process || return 1
+	done
+'
+
+test_expect_success 'a filter driver defined in a file .git/config includes' '
+	test_when_finished "rm -f root/.gitattributes root/evil.cfg" &&
+	echo "* filter=y.z" >root/.gitattributes &&
+	git config -f root/evil.cfg filter.y.z.clean "$root/evil included" &&
+	hostile .git/config include.path "$root/evil.cfg" &&
+	run g28 "[\"git\",\"diff\"]" &&
+	resp g28 | jq -e ".result.exit == 0" &&
+	! ran included
+'
+
+test_expect_success 'more driver keys than the proxy forces off: the command does not start' '
+	test_when_finished "rm -f root/many.cfg" &&
+	i=0 &&
+	while test $i -lt 64
+	do
+		git config -f root/many.cfg "merge.d$i.driver" "$root/evil many" &&
+		i=$((i + 1)) || return 1
+	done &&
+	hostile .git/config include.path "$root/many.cfg" &&
+	run g35 "[\"git\",\"status\"]" &&
+	resp g35 | jq -e ".result.exit == 0" &&
+	git config -f root/many.cfg merge.d64.driver "$root/evil many" &&
+	run g36 "[\"git\",\"status\"]" &&
+	resp g36 | jq -e ".error.kind == \"io_error\"" &&
+	! ran many
+'
+
+test_expect_success 'a merge driver named in .gitattributes: git merge conflicts, runs nothing' '
+	test_when_finished "rm -rf root/m" &&
+	git init -q -b main root/m &&
+	echo "* merge=m" >root/m/.gitattributes &&
+	echo one >root/m/f &&
+	git -C root/m add . &&
+	git -C root/m -c user.name=t -c user.email=t@t commit -q -m one &&
+	git -C root/m checkout -q -b side &&
+	echo side >>root/m/f &&
+	git -C root/m -c user.name=t -c user.email=t@t commit -q -am side &&
+	git -C root/m checkout -q main &&
+	echo main >>root/m/f &&
+	git -C root/m -c user.name=t -c user.email=t@t commit -q -am main &&
+	hostile m/.git/config merge.m.driver "$root/evil merge %O %A %B" &&
+	run g29 "[\"git\",\"-C\",\"m\",\"-c\",\"user.name=t\",\"-c\",\"user.email=t@t\",\"merge\",\"side\"]" &&
+	resp g29 | jq -e ".result.exit != 0" &&
+	resp g29 | jq -r .result.stdout | grep -F "CONFLICT" &&
+	! ran merge
+'
+
+test_expect_success 'a trailer command: git interpret-trailers' '
+	hostile .git/config trailer.t.command "$root/evil trailer" &&
+	run g30 "[\"git\",\"interpret-trailers\",\"--trailer\",\"t: v\"]" "x\\n" &&
+	resp g30 | jq -e ".result.exit == 0" &&
+	! ran trailer
+'
+
+test_expect_success 'core.gitProxy: a git:// remote runs no proxy command' '
+	hostile .git/config core.gitProxy "$root/evil" &&
+	run g31 "[\"git\",\"ls-remote\",\"git://127.0.0.1:9/x\"]" &&
+	resp g31 | jq -e ".result.exit != 0" &&
+	! ran ""
+'
+
+test_expect_success 'refused: subcommands and options that run a program whatever the configuration' '
+	for argv in \
+	    "[\"git\",\"help\",\"status\"]" \
+	    "[\"git\",\"status\",\"--help\"]" \
+	    "[\"git\",\"--help\"]" \
+	    "[\"git\",\"difftool\"]" \
+	    "[\"git\",\"mergetool\"]" \
+	    "[\"git\",\"filter-branch\",\"--tree-filter\",\"id\"]" \
+	    "[\"git\",\"remote-ext\",\"x\",\"sh -c id\"]" \
+	    "[\"git\",\"bisect\",\"run\",\"id\"]" \
+	    "[\"git\",\"submodule\",\"foreach\",\"id\"]" \
+	    "[\"git\",\"submodule\",\"--quiet\",\"foreach\",\"id\"]" \
+	    "[\"git\",\"rebase\",\"-x\",\"id\",\"main\"]" \
+	    "[\"git\",\"rebase\",\"-ix\",\"id\",\"main\"]" \
+	    "[\"git\",\"rebase\",\"-xid\",\"main\"]" \
+	    "[\"git\",\"grep\",\"-O\",\"id\",\"one\"]" \
+	    "[\"git\",\"grep\",\"-iOid\",\"one\"]" \
+	    "[\"git\",\"grep\",\"--open-files-in-pager=id\",\"one\"]" \
+	    "[\"git\",\"clone\",\"-u\",\"id\",\"origin.git\",\"c\"]" \
+	    "[\"git\",\"clone\",\"-qu\",\"id\",\"origin.git\",\"c\"]" \
+	    "[\"git\",\"clone\",\"-c\",\"filter.x.clean=id\",\"origin.git\",\"c\"]" \
+	    "[\"git\",\"clone\",\"-qcfilter.x.clean=id\",\"origin.git\",\"c\"]" \
+	    "[\"git\",\"clone\",\"--config=core.fsmonitor=id\",\"origin.git\",\"c\"]" \
+	    "[\"git\",\"clone\",\"--template=t\",\"origin.git\",\"c\"]" \
+	    "[\"git\",\"init\",\"--templ=t\",\"c\"]" \
+	    "[\"git\",\"config\",\"filter.x.clean\",\"id\"]" \
+	    "[\"git\",\"config\",\"--add\",\"merge.m.driver\",\"id\"]" \
+	    "[\"git\",\"config\",\"--rename-section\",\"foo.x\",\"filter.x\"]" \
+	    "[\"git\",\"config\",\"include.path\",\"evil.cfg\"]" \
+	    "[\"git\",\"config\",\"submodule.s.update\",\"!id\"]" \
+	    "[\"git\",\"config\",\"--file=.git/config\",\"core.pager\",\"id\"]"
+	do
+		run g32 "$argv" &&
+		resp g32 | jq -e ".error.kind == \"command_denied\"" || {
+			echo "not refused: $argv" && return 1
+		}
+	done &&
+	run g33 "[\"git\",\"config\",\"user.name\",\"agent\"]" &&
+	resp g33 | jq -e ".result.exit == 0" &&
+	run g34 "[\"git\",\"cherry-pick\",\"-h\"]" &&
+	resp g34 | jq -e ".result"
 '
 
 test_expect_success 'the proxy is alive, and its log verifies' '
