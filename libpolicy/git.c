@@ -201,7 +201,7 @@ clone_config_refused(const char *const *argv, size_t argc)
 	for (size_t i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 
-		if (strcmp(a, "--") == 0)
+		if (a == NULL || strcmp(a, "--") == 0)
 			break;
 		if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0)
 			v = i + 1 < argc ? argv[i + 1] : "";

@@ -374,6 +374,8 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
+	node_state_retry();
+	node_log_retry();
 	node_turned_away_record();
 	if (++N->ticks % NODE_PRUNE_TICKS == 0)
 		gate_prune(&N->gate, (int64_t)time(NULL));

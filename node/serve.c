@@ -95,10 +95,9 @@ static void
 reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct audit_keyring kr = { 0, NULL };
-	char hash[AUDIT_HEX_LEN + 1], *text = NULL;
 	struct audit_err e;
+	char *text = NULL;
 	size_t len = 0;
-	uint64_t seq;
 	json_t *ev;
 
 	(void)loop;
@@ -122,11 +121,7 @@ reload(struct ev_loop *loop, ev_signal *w, int revents)
 		ev = json_pack("{s:s, s:s, s:i}", "event", "node.reload",
 		    "status", "ok", "keys", (int)N->keys.n);
 	}
-	if (ev == NULL || audit_log_append_wait(N->log, ev, &seq, hash,
-	    &e) != 0)
-		fprintf(stderr, "nucleus-node: the reload is not recorded: "
-		    "%s\n", ev == NULL ? "out of memory" : e.msg);
-	json_decref(ev);
+	node_record(NULL, ev, NULL);
 }
 
 static void
@@ -382,6 +377,21 @@ serve_drivers(const struct serve_opts *o)
 	return 0;
 }
 
+/* LMDB's state, opened with its databases. */
+static int
+state_open(struct audit_err *err)
+{
+	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
+	    { "tokens", &N->gate.tokens }, { "pods", &N->pods_dbi },
+	    { NULL, NULL } };
+
+	if (statedb_open(&N->env, N->state_path, NODE_STATE_MAP, dbis,
+	    err) != 0)
+		return -1;
+	N->gate.env = N->env;
+	return 0;
+}
+
 /*
  * LMDB's state (the seen nonces, the approval tokens forwarded, the
  * pods), the gate, the node's log.
@@ -389,29 +399,48 @@ serve_drivers(const struct serve_opts *o)
 static int
 serve_state(const char *dir)
 {
-	char log_id[AUDIT_LOGID_MAX + 1];
 	struct audit_err e;
-	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
-	    { "tokens", &N->gate.tokens }, { "pods", &N->pods_dbi },
-	    { NULL, NULL } };
 
-	if (statedb_open(&N->env, node_path(dir, "state.mdb"), NODE_STATE_MAP,
-	    dbis, &e) != 0) {
+	if (audit_fit(N->state_path, sizeof(N->state_path), &e, "%s",
+	    node_path(dir, "state.mdb")) != 0 || state_open(&e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
 	N->gate.keys = &N->keys;
-	N->gate.env = N->env;
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
-	if (audit_fit(log_id, sizeof(log_id), &e, "node-%s",
+	if (audit_fit(N->log_id, sizeof(N->log_id), &e, "node-%s",
 	    N->key->kid) != 0 ||
-	    audit_log_open(&N->log, node_path(dir, "audit.log"), log_id,
-	    N->key, NULL, &e) != 0) {
+	    audit_fit(N->log_path, sizeof(N->log_path), &e, "%s",
+	    node_path(dir, "audit.log")) != 0 ||
+	    audit_log_open(&N->log, N->log_path, N->log_id, N->key, NULL,
+	    &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
 	return 0;
+}
+
+/*
+ * Each second while a write of the state has failed: LMDB closed and
+ * opened again, so that what it holds in memory is what the file holds.
+ * Until it opens, requests are answered unavailable (gate.c).
+ */
+void
+node_state_retry(void)
+{
+	struct audit_err e;
+
+	if (!N->gate.broken)
+		return;
+	if (N->env != NULL)
+		mdb_env_close(N->env);
+	N->env = N->gate.env = NULL;
+	if (state_open(&e) != 0) {
+		N->env = N->gate.env = NULL;
+		return;
+	}
+	N->gate.broken = 0;
 }
 
 /* The loop and its watchers: records done, copies done, the tick. */
@@ -503,11 +532,17 @@ serve_stop(void)
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
 	ev = json_pack("{s:s}", "event", "node.stop");
-	(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	if (N->log != NULL) {
+		(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);
+		(void)audit_log_close(N->log, &e);
+	}
 	json_decref(ev);
-	(void)audit_log_close(N->log, &e);
-	mdb_env_sync(N->env, 1);
-	mdb_env_close(N->env);
+	for (int i = 0; i < N->nheld; i++)
+		json_decref(N->held[i]);
+	if (N->env != NULL) {
+		mdb_env_sync(N->env, 1);
+		mdb_env_close(N->env);
+	}
 	sodium_free(N->lenv.trust_text);
 	N->lenv.trust_text = NULL;
 }

@@ -164,7 +164,11 @@ struct njob {
 	struct lines_conn *conn;	/* held */
 	json_t	*answer;
 	int	 audit_error;
+	unsigned log_gen;	/* the opening of the log it went to */
 };
+
+#define NODE_HELD_MAX	1024	/* the node's own events kept while its log
+				   cannot be written (a pod's end, say) */
 
 struct node {
 	struct ev_loop *loop;
@@ -173,8 +177,11 @@ struct node {
 	char	 keyring_path[LOCAL_PATH_MAX];	/* -K, read again on SIGHUP */
 	char	 trust_path[LOCAL_PATH_MAX];	/* -T, the same */
 	struct audit_keyring self;	/* the node's own key: pods' copies */
-	struct audit_log *log;
-	MDB_env	*env;
+	struct audit_log *log;		/* NULL while it cannot be reopened */
+	char	 log_path[LOCAL_PATH_MAX];
+	char	 log_id[AUDIT_LOGID_MAX + 1];
+	MDB_env	*env;		/* NULL while it cannot be opened again */
+	char	 state_path[LOCAL_PATH_MAX];
 	MDB_dbi	 pods_dbi;	/* the pods it runs (podstate.c) */
 	int	 state_dirty;	/* a change not yet synced */
 	struct gate gate;
@@ -183,7 +190,14 @@ struct node {
 	struct pod *pods;
 	int	 npods;
 	struct lines lines;	/* the node's socket */
-	int	 stopped;
+	int	 stopped;		/* the log failed: nothing recorded */
+	int64_t	 stopped_at;
+	char	 stopped_why[256];
+	uint64_t unrecorded;		/* records not made since */
+	unsigned log_gen;		/* each opening of the log */
+	json_t	*held[NODE_HELD_MAX];	/* the node's own events among them,
+					   made once the log is back */
+	int	 nheld;
 	int	 fwd_deadline;	/* -D */
 	uint64_t ticks;		/* of the one-second timer */
 	uint64_t turned_away;	/* connections past the limit, not yet
@@ -208,6 +222,8 @@ void	 node_record(struct lines_conn *, json_t *, json_t *);
 struct njob *node_record_job(json_t *, json_t **, struct audit_err *);
 void	 node_flush(struct ev_loop *, ev_prepare *, int);
 void	 node_drain(struct ev_loop *, ev_async *, int);
+void	 node_log_retry(void);
+void	 node_state_retry(void);
 void	 node_line(struct lines_conn *, const char *, size_t);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 node_turned_away(struct lines *, uid_t);
