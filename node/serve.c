@@ -377,21 +377,6 @@ serve_drivers(const struct serve_opts *o)
 	return 0;
 }
 
-/* LMDB's state, opened with its databases. */
-static int
-state_open(struct audit_err *err)
-{
-	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
-	    { "tokens", &N->gate.tokens }, { "pods", &N->pods_dbi },
-	    { NULL, NULL } };
-
-	if (statedb_open(&N->env, N->state_path, NODE_STATE_MAP, dbis,
-	    err) != 0)
-		return -1;
-	N->gate.env = N->env;
-	return 0;
-}
-
 /*
  * LMDB's state (the seen nonces, the approval tokens forwarded, the
  * pods), the gate, the node's log.
@@ -402,7 +387,7 @@ serve_state(const char *dir)
 	struct audit_err e;
 
 	if (audit_fit(N->state_path, sizeof(N->state_path), &e, "%s",
-	    node_path(dir, "state.mdb")) != 0 || state_open(&e) != 0) {
+	    node_path(dir, "state.mdb")) != 0 || node_state_open(&e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
@@ -419,28 +404,6 @@ serve_state(const char *dir)
 		return 2;
 	}
 	return 0;
-}
-
-/*
- * Each second while a write of the state has failed: LMDB closed and
- * opened again, so that what it holds in memory is what the file holds.
- * Until it opens, requests are answered unavailable (gate.c).
- */
-void
-node_state_retry(void)
-{
-	struct audit_err e;
-
-	if (!N->gate.broken)
-		return;
-	if (N->env != NULL)
-		mdb_env_close(N->env);
-	N->env = N->gate.env = NULL;
-	if (state_open(&e) != 0) {
-		N->env = N->gate.env = NULL;
-		return;
-	}
-	N->gate.broken = 0;
 }
 
 /* The loop and its watchers: records done, copies done, the tick. */
