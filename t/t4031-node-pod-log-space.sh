@@ -54,6 +54,17 @@ test_expect_success 'given back: 200 runs of 60 KiB records through 5 MiB of fre
 	nucleus-audit-verify -q -k node.pub "$(cat copy3)"
 '
 
+test_expect_success 'refusals past limits.refusals through the node: short records back their answers, the pod runs on' '
+	for i in $(seq 1 64); do
+		nreq "d$i" agent-7 agent.key p-3 run "{\"argv\":[\"sh\",\"-c\",\"x\"]}" || return 1
+	done | nsend >out &&
+	test $(jq -c "select(.error.kind == \"command_denied\")" out | wc -l) -eq 60 &&
+	test $(jq -c "select(.error.kind == \"unavailable\" and (.error.message | test(\"more than 60 requests of agent-7\")))" out | wc -l) -eq 4 &&
+	test $(jq -c "select(.event == \"decision\" and .counted == \"command_denied\")" "$(cat copy3)" | wc -l) -eq 4 &&
+	pod_status p-3 | jq -e ".result.state == \"running\"" &&
+	! node_has_event_ ".event == \"pod.audit_fault\""
+'
+
 test_expect_success 'the proxy'"'"'s state tmpfs full: its log stops' '
 	pid=$(pod_proxy p-1) &&
 	# The host fills the pod'"'"'s state tmpfs (/var/lib/nucleus) to its last byte.
