@@ -57,7 +57,7 @@ self_keyring(struct audit_keyring *kr, const struct audit_seckey *key,
 {
 	char line[256];
 
-	if (audit_keyring_line(key, NULL, line, sizeof(line)) != 0)
+	if (audit_keyring_line(key, "node", line, sizeof(line)) != 0)
 		return audit_errf(err, "the node's key is not an Ed25519 key");
 	return audit_keyring_parse(kr, line, strlen(line), 0, err);
 }

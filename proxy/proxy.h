@@ -164,6 +164,8 @@ off_t	 reclaim_punched(void);
 /* worker.c */
 int	 worker_start(struct audit_err *);
 void	 worker_submit(struct req *);
+int	 worker_take(const char *, char *, size_t);
+void	 worker_give(const char *);
 
 /* respond.c */
 json_t	*respond_ok(const struct req *, json_t *);

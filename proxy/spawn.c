@@ -416,8 +416,11 @@ static void __attribute__((noreturn))
 child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 {
 	const struct config *c = s->cfg;
+	/* git's helpers (git-upload-pack, git-receive-pack, ...) get git's
+	 * environment too: its hooks and configuration are git's. */
 	int git = strcmp(argv[0], "git") == 0;
-	char **envp = git ? s->git_envp : s->envp;
+	char **envp = git || strncmp(argv[0], "git-", 4) == 0 ? s->git_envp :
+	    s->envp;
 	int e = 0;
 
 	if (setsid() < 0 || dup2(fds[2], 0) < 0 || dup2(fds[0], 1) < 0 ||
