@@ -329,12 +329,14 @@ build/fuzz/libnode.a: $(FUZZ_NODE_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) build/fuzz/libauthority.a \
-	    build/fuzz/libnode.a build/fuzz/libproxy.a
+# The verifier's state file (a tool's part, not the library's) too.
+FUZZ_TOOL_OBJS = build/fuzz/obj/libaudit/statefile.o
+build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
+	    build/fuzz/libauthority.a build/fuzz/libnode.a build/fuzz/libproxy.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
 	    build/fuzz/libauthority.a build/fuzz/libnode.a \
-	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) \
+	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
 	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) \
 	    $(PCRE2_LIBS) -lm
 

@@ -34,7 +34,7 @@ serve(int argc, char **argv)
 	serve_watch(a);
 	if (serve_listen(a, &o, &e) != 0 || serve_record_start(a, &e) != 0)
 		goto fail;
-	if (confine_self(&e) != 0) {
+	if (confine_self(o.dir, a->landlock, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s: refusing to run "
 		    "without it\n", e.msg);
 		return EXIT_ERR;

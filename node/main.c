@@ -30,7 +30,7 @@ node_usage(void)
 	    "usage: nucleus-node serve [-B path] [-d dir] [-k keyfile] "
 	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
 	    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
-	    "[-s seconds] [-G guest-dir] [-Q qemu]\n"
+	    "[-s seconds] [-G guest-dir] [-Q qemu] [-R kilobytes]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
 	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
