@@ -45,6 +45,8 @@ work_summary(json_t *o, const struct pod *p)
 static const char *
 pod_state(const struct pod *p)
 {
+	if (p->running && p->log_stopped[0] != '\0')
+		return "log_stopped";	/* its proxy does nothing more */
 	if (p->running)
 		return (int64_t)time(NULL) >= p->not_after ? "expired" :
 		    "running";
@@ -79,6 +81,9 @@ pod_summary(const struct pod *p)
 		    json_integer((json_int_t)p->not_after));
 	if (o != NULL)
 		work_summary(o, p);
+	if (o != NULL && p->log_stopped[0] != '\0')
+		json_object_set_new(o, "audit_stopped", json_string(
+		    p->log_stopped));
 	return o;
 }
 

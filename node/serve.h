@@ -130,6 +130,8 @@ void	 copy_close(struct copy *);
 /* The copier (copyq.c): copies kept off the loop. */
 #define COPY_BACKLOG_MAX 4096	/* a pod's lines not yet durable before the
 				   node stops reading that pod */
+#define COPY_ACK_RECORDS 16	/* records newly durable in a pod's copy
+				   before the node tells the pod so */
 
 struct copyw {
 	struct copy c;		/* the copier's */
@@ -196,6 +198,9 @@ struct pod {
 	uint64_t lost_records;	/* a lost pod's: how many its copy holds */
 	int	 copy_failed;
 	int	 copy_paused;	/* not read: its copy is behind */
+	char	 log_stopped[256];	/* its proxy said its log stopped:
+					   why; or "" */
+	int64_t	 acked;		/* the copy's seq the pod was told of */
 	uint64_t next_seq;
 	int	 running;
 	int	 lost;		/* found at start, no longer running */
@@ -329,6 +334,7 @@ void	 chan_write(struct ev_loop *, ev_io *, int);
 void	 chan_stopped(struct pod *, const char *);
 void	 chan_fail_fwds(struct pod *, const char *, const char *);
 void	 chan_fwd_free(struct fwd *);
+void	 chan_ack_copied(struct pod *);
 
 /* answer.c: each answer tied to its own record */
 int	 answer_forwarded(struct fwd *, const json_t *, const char *, size_t);
