@@ -65,14 +65,14 @@ test_expect_success 'a pod within its quota is served; its copy grows' '
 
 test_expect_success 'a record past audit.record_kib: the pod is stopped, the fault names the quota, the copy has none of it' '
 	quota_pod p-rec "{\"record_kib\":4}" >create-p-rec &&
-	stats p-rec 1 6000 | nsend >out &&
+	stats p-rec 1 4000 | nsend >out &&
 	jq -e ".error.kind == \"unavailable\" and (.error.message | test(\"audit copy failed\"))" out &&
 	stopped_for p-rec "audit.record_kib quota of 4096 bytes" 4096
 '
 
 test_expect_success 'a copy past audit.copy_mib: the pod is stopped, the fault names the quota, the copy stays within it' '
 	quota_pod p-size "{\"copy_mib\":1,\"rate_kib\":1048576}" >create-p-size &&
-	stats p-size 30 60000 | nsend >out &&
+	stats p-size 300 4000 | nsend >out &&
 	jq -s -e "any(.[]; .error.message | test(\"audit copy failed\"))" out &&
 	stopped_for p-size "audit.copy_mib quota of 1048576 bytes" 131072 1048576
 '
@@ -93,7 +93,7 @@ test_expect_success 'serve -C: the copy quota of a spec that gives none' '
 	grep -q -- "-C 0" err &&
 	node_start -C 1 &&
 	quota_pod p-c "{\"rate_kib\":1048576}" >create-p-c &&
-	stats p-c 30 60000 | nsend >out &&
+	stats p-c 300 4000 | nsend >out &&
 	stopped_for p-c "audit.copy_mib quota of 1048576 bytes" 131072 1048576
 '
 

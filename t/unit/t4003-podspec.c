@@ -32,8 +32,11 @@ with(const char *res)
 {
 	static char buf[1024];
 
+	/* A VM's: the local driver's scratch must also fit in its memory
+	 * (scratch_fits, below), which would bound these from each other. */
 	snprintf(buf, sizeof(buf), "{\"v\":1,\"name\":\"p-1\",\"policy\":"
-	    "\"fix_issue\",\"agents\":[\"agent-7\"],\"resources\":{%s}}", res);
+	    "\"fix_issue\",\"agents\":[\"agent-7\"],\"driver\":\"qemu\","
+	    "\"resources\":{%s}}", res);
 	return buf;
 }
 
@@ -109,7 +112,9 @@ main(void)
 	char why[256], *agents, name[80];
 	size_t n;
 
-	if (!ok(parses(with(""), &p, why, sizeof(why)), "a minimal spec"))
+	if (!ok(parses("{\"v\":1,\"name\":\"p-1\",\"policy\":\"fix_issue\","
+	    "\"agents\":[\"agent-7\"]}", &p, why, sizeof(why)),
+	    "a minimal spec"))
 		diag("%s", why);
 	ok(strcmp(p.driver, "local") == 0 && p.lim.memory_mib == 512 &&
 	    p.lim.cpus_milli == 1000 && p.lim.pids == 256 &&
@@ -118,6 +123,14 @@ main(void)
 	    "timeout");
 	ok(podspec_names(&p, "agent-7") && !podspec_names(&p, "agent-8"),
 	    "it names its agents, and no other");
+	podspec_free(&p);
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"fix_issue\",\"agents\":"
+	    "[\"a\"],\"resources\":{\"memory_mib\":128,\"scratch_mib\":33}}",
+	    "resources.scratch_mib", "a local scratch that leaves memory_mib "
+	    "less than 96 MiB");
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"fix_issue\",\"agents\":"
+	    "[\"a\"],\"resources\":{\"memory_mib\":128,\"scratch_mib\":32}}",
+	    &p, why, sizeof(why)), "a local scratch that leaves it 96 MiB");
 	podspec_free(&p);
 
 	limit("memory_mib", 64, 65536);
