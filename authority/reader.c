@@ -40,24 +40,6 @@ static const char *const reader_allowed[] = {
 };
 
 static int
-send_all(int fd, const void *p, size_t n)
-{
-	const char *b = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 recv_all(int fd, void *p, size_t n, int deadline_ms)
 {
 	char *b = p;
@@ -87,8 +69,8 @@ answer(int fd, int status, mode_t mode, const char *buf, size_t len)
 {
 	struct header h = { status, (uint32_t)mode, (uint32_t)len };
 
-	return send_all(fd, &h, sizeof(h)) == 0 && send_all(fd, buf, len) ==
-	    0 ? 0 : -1;
+	return audit_writeall(fd, &h, sizeof(h)) == 0 &&
+	    audit_writeall(fd, buf, len) == 0 ? 0 : -1;
 }
 
 static int
@@ -193,7 +175,7 @@ reader_fetch(struct reader *r, struct reader_file *keyring,
 	memset(rules, 0, sizeof(*rules));
 	if (r->fd < 0)
 		return audit_errf(err, "the reader is gone");
-	if (send_all(r->fd, "R", 1) != 0 ||
+	if (audit_writeall(r->fd, "R", 1) != 0 ||
 	    fetch_one(r, keyring, AUDIT_KEYFILE_MAX, err) != 0 ||
 	    fetch_one(r, rules, RULES_FILE_MAX, err) != 0) {
 		/* Out of step: never ask it again. */
