@@ -56,6 +56,7 @@
 #include <linux/securebits.h>
 
 #include "node.h"
+#include "reap.h"
 
 #define ROOT		"/tmp"		/* where the new root is mounted */
 #define OLD		"/.old"		/* the host's root, while building */
@@ -514,7 +515,7 @@ init_main(struct child *c)
 {
 	const struct sandbox_spec *spec = c->spec;
 	int efd = c->errp[1], status;
-	pid_t prog, pid;
+	pid_t prog;
 	char go;
 
 	/* A copy of the node: nothing of its secrets goes further. */
@@ -547,16 +548,9 @@ init_main(struct child *c)
 	}
 	/* The init: holds nothing of the program's, reaps every orphan. */
 	(void)syscall(SYS_close_range, 0U, ~0U, 0);
-	for (;;) {
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			_exit(127);
-		if (pid == prog)
-			_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
-			    128 + WTERMSIG(status));
-	}
+	if (reap_until(prog, &status) != 0)
+		_exit(127);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 static int

@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reap.h"
 #include "sandbox.h"
 #include "spawn.h"
 
@@ -574,7 +575,7 @@ cmd_init(struct spawner *s, char **argv, int fds[4], uint32_t timeout,
     int errw, int go, int stw)
 {
 	int status, e;
-	pid_t cmd, pid;
+	pid_t cmd;
 	char g;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
@@ -595,17 +596,10 @@ cmd_init(struct spawner *s, char **argv, int fds[4], uint32_t timeout,
 	close(errw);
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
-	for (;;) {
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			_exit(127);
-		if (pid == cmd) {
-			(void)!write(stw, &status, sizeof(status));
-			_exit(0);
-		}
-	}
+	if (reap_until(cmd, &status) != 0)
+		_exit(127);
+	(void)!write(stw, &status, sizeof(status));
+	_exit(0);
 }
 
 /* Write text to /proc/<pid>/<file>; -1 with errno. */
