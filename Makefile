@@ -19,6 +19,9 @@
 # added to them, never replaced by them), and WERROR= builds without
 # -Werror (make check and CI keep it).
 
+# What --version says, in every program (libaudit/usage.c alone sees it).
+VERSION = 0.1.0
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
@@ -111,7 +114,7 @@ AUDIT_LIB_SRCS = $(filter-out $(AUDIT_TOOL_SRCS),$(wildcard libaudit/*.c))
 AUDIT_OBJS = $(AUDIT_LIB_SRCS:%.c=$(B)/%.o)
 # The verifier holds no signing code: only these parts of libaudit.
 VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o fmt.o \
-	keyring.o verify.o chain.o wipe.o)
+	keyring.o verify.o chain.o wipe.o usage.o)
 AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
 
 DAEMON_SRCS = $(wildcard libdaemon/*.c)
@@ -155,6 +158,13 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The version, given once; usage.o is made again when it changes.
+$(B)/libaudit/usage.o: ALL_CFLAGS += -DNUCLEUS_VERSION='"$(VERSION)"'
+$(B)/libaudit/usage.o: $(B)/version
+$(B)/version: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+
 $(B)/libpolicy.a: $(POLICY_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -167,12 +177,13 @@ $(B)/libdaemon.a: $(DAEMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# The policy tool parses its numbers as every program does: with
-# libaudit's num.o, the one part of libaudit it takes.
+# The policy tool parses its numbers as every program does, and says
+# --help and --version as they do: with libaudit's num.o and usage.o,
+# the parts of libaudit it takes.
 $(B)/libpolicy/nucleus-policy.o build/fuzz/obj/libpolicy/nucleus-policy.o: \
 	INCS = -Ilibpolicy -Ilibaudit
 $(B)/nucleus-policy: $(B)/libpolicy/nucleus-policy.o $(B)/libpolicy.a \
-	    $(B)/libaudit/num.o
+	    $(B)/libaudit/num.o $(B)/libaudit/usage.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
 
 $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
@@ -393,7 +404,7 @@ clean:
 	rm -rf build
 
 .PHONY: all check deps demo test bench fuzz guest guest-tools static install \
-	uninstall clean
+	uninstall clean FORCE
 .PHONY: lint
 .SECONDARY:
 

@@ -234,14 +234,16 @@ struct serve_opts {
 	const char *dir, *keyfile, *keyring, *rulesfile, *reqsock, *adminsock;
 	const char *logpath, *statepath;
 	gid_t	 gid;		/* of the sockets; -1: the daemon's */
+	int	 check_only;	/* -n: check the configuration, exit */
 };
 
+extern const char authority_usage_text[];
 void	 authority_usage(void) __attribute__((noreturn));
 void	 serve_options(struct authority *, struct serve_opts *, int, char **);
 
 /* serve.c: serve's steps, each named in main.c. */
 void	 serve_load(struct authority *, const struct serve_opts *);
-void	 serve_check(const struct authority *);
+void	 serve_check(const struct authority *, const struct serve_opts *);
 int	 serve_open(struct authority *, const struct serve_opts *,
 	    struct audit_err *);
 void	 serve_watch(struct authority *);

@@ -15,6 +15,7 @@
 
 #include "authority.h"
 #include "confine.h"
+#include "usage.h"
 
 struct authority *A;
 static struct authority authority;
@@ -28,7 +29,7 @@ serve(int argc, char **argv)
 
 	serve_options(a, &o, argc, argv);
 	serve_load(a, &o);
-	serve_check(a);
+	serve_check(a, &o);
 	if (serve_open(a, &o, &e) != 0)
 		goto fail;
 	serve_watch(a);
@@ -58,11 +59,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "nucleus-authority: libsodium cannot start\n");
 		return EXIT_ERR;
 	}
+	usage_std(argc, argv, "nucleus-authority", authority_usage_text);
 	if (argc < 2)
 		authority_usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
+	usage_std(argc, argv, "nucleus-authority", authority_usage_text);
+	usage_command(argv, "nucleus-authority");
 	if (strcmp(cmd, "serve") == 0)
 		return serve(argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
@@ -75,5 +79,5 @@ main(int argc, char **argv)
 	    strcmp(cmd, "grant") == 0 || strcmp(cmd, "deny") == 0 ||
 	    strcmp(cmd, "watch") == 0)
 		return cmd_admin(cmd, argc, argv);
-	authority_usage();
+	usage_unknown("nucleus-authority", cmd, authority_usage_text);
 }

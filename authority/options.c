@@ -15,28 +15,31 @@
 
 #include "ask.h"
 #include "authority.h"
+#include "usage.h"
+
+const char authority_usage_text[] =
+    "usage: nucleus-authority serve [-n] [-d dir] [-k keyfile] "
+    "[-K keyring] [-r rules] [-l socket] [-a admin-socket] [-g group] "
+    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
+    "[-i seconds] [-s seconds]\n"
+    "       nucleus-authority keygen [-d dir] [-k keyfile] [-r role] kid\n"
+    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
+    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
+    "       nucleus-authority grant [-j] [-d dir] [-a admin-socket] "
+    "[-t seconds] id\n"
+    "       nucleus-authority deny [-j] [-d dir] [-a admin-socket] "
+    "[-r reason] id\n"
+    "       nucleus-authority watch [-j] [-d dir] [-a admin-socket]\n"
+    "       nucleus-authority ask [-j] [-d dir] [-l socket] [-m reason] "
+    "-k keyfile pod op args\n"
+    "       nucleus-authority status [-j] [-d dir] [-l socket] "
+    "-k keyfile id\n"
+    "       nucleus-authority --help | --version\n";
 
 void
 authority_usage(void)
 {
-	fprintf(stderr,
-	    "usage: nucleus-authority serve [-d dir] [-k keyfile] [-K keyring] "
-	    "[-r rules] [-l socket] [-a admin-socket] [-g group] "
-	    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
-	    "[-i seconds] [-s seconds]\n"
-	    "       nucleus-authority keygen [-d dir] [-k keyfile] kid\n"
-	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
-	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
-	    "       nucleus-authority grant [-j] [-d dir] [-a admin-socket] "
-	    "[-t seconds] id\n"
-	    "       nucleus-authority deny [-j] [-d dir] [-a admin-socket] "
-	    "[-r reason] id\n"
-	    "       nucleus-authority watch [-j] [-d dir] [-a admin-socket]\n"
-	    "       nucleus-authority ask [-j] [-d dir] [-l socket] [-m reason] "
-	    "-k keyfile pod op args\n"
-	    "       nucleus-authority status [-j] [-d dir] [-l socket] "
-	    "-k keyfile id\n");
-	exit(EXIT_ERR);
+	usage_fail(authority_usage_text);
 }
 
 static int
@@ -168,7 +171,7 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 	a->noperators = 1;
 	if (geteuid() != 0)
 		a->operators[a->noperators++] = geteuid();
-	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:o:r:s:t:w:")) != -1) {
+	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:no:r:s:t:w:")) != -1) {
 		switch (c) {
 		case 'a': o->adminsock = optarg; break;
 		case 'd': o->dir = optarg; break;
@@ -178,6 +181,7 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 		case 'K': o->keyring = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->reqsock = optarg; break;
+		case 'n': o->check_only = 1; break;
 		case 'o': operators(a, optarg); break;
 		case 'r': o->rulesfile = optarg; break;
 		case 's': a->lines.line_s = seconds(optarg, 1, CONN_S_MAX); break;

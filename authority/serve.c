@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "authority.h"
+#include "roles.h"
 
 #define EXIT_BADCONF	1
 
@@ -91,7 +92,7 @@ serve_load(struct authority *a, const struct serve_opts *o)
 	}
 	if ((st.st_mode & 022) != 0)
 		badconf("the directory is writable by group or others: "
-		    "refused");
+		    "refused (chmod go-w it)");
 	if (audit_seckey_load(&a->key, o->keyfile, &e) != 0)
 		badconf(e.msg);
 	if (a->key->type != AUDIT_KEY_ED25519)
@@ -102,17 +103,40 @@ serve_load(struct authority *a, const struct serve_opts *o)
 		badconf(e.msg);
 }
 
-/* What the options and the rules file say must agree: exit 1. */
+/*
+ * What the options, the keyring and the rules file say must agree:
+ * every problem said, then exit 1.  -n: exit 0 when there is none.
+ */
 void
-serve_check(const struct authority *a)
+serve_check(const struct authority *a, const struct serve_opts *o)
 {
+	/* An agent's key has the role agent or none; a key of another
+	 * role is let be (its requests are refused as forbidden), one
+	 * whose role no program knows is a typo. */
+	static const char *const roles[] = { "agent", ROLES_NONE, "admin",
+	    "node", "authority", NULL };
+	size_t bad;
+
+	bad = roles_check(stderr, "nucleus-authority", o->keyring, &a->agents,
+	    roles, "agent (or none)");
 	for (size_t i = 0; i < a->rules.n; i++)
 		if (a->rules.v[i].ttl > a->ttl) {
 			fprintf(stderr, "nucleus-authority: rule %s: ttl_s is "
-			    "over the token lifetime (-t %d)\n",
-			    a->rules.v[i].name, a->ttl);
-			exit(EXIT_BADCONF);
+			    "over the token lifetime (-t %d): lower it, or "
+			    "raise -t\n", a->rules.v[i].name, a->ttl);
+			bad++;
 		}
+	if (bad != 0) {
+		fprintf(stderr, "nucleus-authority: %zu problem%s in the "
+		    "configuration: %s\n", bad, bad == 1 ? "" : "s",
+		    o->check_only ? "not good" : "refusing to start");
+		exit(EXIT_BADCONF);
+	}
+	if (o->check_only) {
+		fprintf(stderr, "nucleus-authority: the configuration is "
+		    "good\n");
+		exit(0);
+	}
 }
 
 /* The state, the audit log, and what a stop left out of the log. */

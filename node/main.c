@@ -20,26 +20,29 @@
 #include "serve.h"
 #include "nonces.h"
 #include "statedb.h"
+#include "usage.h"
 
 #define EXIT_ERR	2
+
+static const char usage_text[] =
+    "usage: nucleus-node serve [-n] [-B path] [-d dir] [-k keyfile] "
+    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
+    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
+    "[-s seconds] [-G guest-dir] [-Q qemu]\n"
+    "       nucleus-node keygen [-d dir] [-k keyfile] [-r role] kid\n"
+    "       nucleus-node pod [-j] [-l socket] -k keyfile "
+    "create spec.json | list | status pod | stop pod\n"
+    "       nucleus-node call [-j] [-l socket] [-a token-file] "
+    "-k keyfile pod op [args]\n"
+    "       nucleus-node approve [-j] [-A authority-socket] "
+    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
+    "       nucleus-node doctor [-j]\n"
+    "       nucleus-node --help | --version\n";
 
 void
 node_usage(void)
 {
-	fprintf(stderr,
-	    "usage: nucleus-node serve [-B path] [-d dir] [-k keyfile] "
-	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
-	    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
-	    "[-s seconds] [-G guest-dir] [-Q qemu]\n"
-	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
-	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
-	    "create spec.json | list | status pod | stop pod\n"
-	    "       nucleus-node call [-j] [-l socket] [-a token-file] "
-	    "-k keyfile pod op [args]\n"
-	    "       nucleus-node approve [-j] [-A authority-socket] "
-	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
-	    "       nucleus-node doctor [-j]\n");
-	exit(EXIT_ERR);
+	usage_fail(usage_text);
 }
 
 const char *
@@ -105,11 +108,14 @@ main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return EXIT_ERR;
+	usage_std(argc, argv, "nucleus-node", usage_text);
 	if (argc < 2)
 		node_usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
+	usage_std(argc, argv, "nucleus-node", usage_text);
+	usage_command(argv, "nucleus-node");
 	if (strcmp(cmd, "serve") == 0)
 		return node_serve(argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
@@ -119,5 +125,5 @@ main(int argc, char **argv)
 		return client_main(cmd, argc, argv);
 	if (strcmp(cmd, "doctor") == 0)
 		return doctor(argc, argv);
-	node_usage();
+	usage_unknown("nucleus-node", cmd, usage_text);
 }

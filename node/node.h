@@ -205,6 +205,7 @@ int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
 #define LOCAL_PATH_MAX	512
+#define POD_UID		65534	/* the pods' proxy's uid and gid (nobody) */
 
 struct local_env {
 	const char *proxy;	/* the nucleus-proxy program, on the host */

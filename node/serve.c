@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "doctor.h"
 #include "serve.h"
 #include "statedb.h"
 
@@ -113,6 +114,7 @@ struct serve_opts {
 	const char *dir, *keyfile, *keyring, *trust, *sock, *proxy;
 	const char *workroot, *guest, *qemu;
 	gid_t	 gid;		/* -g: the socket's group, or -1 */
+	int	 check_only;	/* -n: check, say, exit */
 	char	*absdir;	/* dir, absolute: the sandbox binds from / */
 	char	 exe[4096];	/* the nucleus-proxy beside this program */
 };
@@ -145,7 +147,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->fwd_deadline = NODE_FWD_DEADLINE;
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
-	while ((c = getopt(argc, argv, "B:D:d:G:g:i:K:k:l:P:Q:s:T:W:w:")) !=
+	while ((c = getopt(argc, argv, "B:D:d:G:g:i:K:k:l:nP:Q:s:T:W:w:")) !=
 	    -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
@@ -156,8 +158,11 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 		case 'd': o->dir = optarg; break;
 		case 'G': o->guest = optarg; break;
 		case 'g':
-			if ((gr = getgrnam(optarg)) == NULL)
+			if ((gr = getgrnam(optarg)) == NULL) {
+				fprintf(stderr, "nucleus-node: -g %s: no such "
+				    "group\n", optarg);
 				node_usage();
+			}
 			o->gid = gr->gr_gid;
 			break;
 		case 'i':
@@ -167,6 +172,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 		case 'K': o->keyring = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->sock = optarg; break;
+		case 'n': o->check_only = 1; break;
 		case 'P': o->proxy = optarg; break;
 		case 'Q': o->qemu = optarg; break;
 		case 's':
@@ -289,8 +295,8 @@ serve_drivers(const struct serve_opts *o)
 	env->proxy = o->proxy;
 	env->trust = o->trust;
 	env->node_key = N->key;
-	env->uid = 65534;
-	env->gid = 65534;
+	env->uid = POD_UID;
+	env->gid = POD_UID;
 	env->binds[0] = "/usr";
 	env->binds[1] = "/bin";
 	env->binds[2] = "/lib";
@@ -434,9 +440,30 @@ serve_stop(void)
 }
 
 /*
+ * The configuration and the host, checked (precheck.c): 0 when all is
+ * well, else 1 and every problem said.  -n: only this, then exit.
+ */
+static int
+serve_precheck(const struct serve_opts *o)
+{
+	const struct precheck pc = { o->dir, o->keyfile, o->keyring, o->trust,
+	    o->proxy, o->guest };
+	size_t bad = node_precheck(&pc);
+
+	if (bad != 0)
+		fprintf(stderr, "nucleus-node: %zu problem%s in the "
+		    "configuration: %s\n", bad, bad == 1 ? "" : "s",
+		    o->check_only ? "not good" : "refusing to start");
+	else if (o->check_only)
+		fprintf(stderr, "nucleus-node: the configuration is good\n");
+	return bad != 0;
+}
+
+/*
  * nucleus-node serve, step by step: options, the paths they name, the
- * keys, the drivers' environment, the state and log, the loop, the
- * socket, node.start, then serve until SIGTERM or SIGINT.
+ * checks (all of them, or only them with -n), the keys, the drivers'
+ * environment, the state and log, the loop, the socket, node.start,
+ * then serve until SIGTERM or SIGINT.
  */
 int
 node_serve(int argc, char **argv)
@@ -447,6 +474,7 @@ node_serve(int argc, char **argv)
 	N = &node;
 	serve_options(argc, argv, &o);
 	if ((rc = serve_paths(&o)) != 0 ||
+	    (rc = serve_precheck(&o)) != 0 || o.check_only ||
 	    (rc = serve_keys(&o)) != 0 ||
 	    (rc = serve_drivers(&o)) != 0 ||
 	    (rc = serve_state(o.dir)) != 0 ||
