@@ -26,6 +26,11 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+# systemd's units and tmpfiles.d(5) entries: where systemd looks for a
+# PREFIX's (/usr/local/lib/systemd/system, /usr/lib/... for /usr).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+EXAMPLESDIR ?= $(PREFIX)/share/doc/nucleus/examples
 DESTDIR ?=
 CPPFLAGS ?=
 CFLAGS ?= -O2 -g
@@ -76,12 +81,16 @@ PKG_JANSSON = $(call once,PKG_JANSSON,$(call need,jansson,libjansson-dev))
 PKG_SODIUM = $(call once,PKG_SODIUM,$(call need,libsodium,libsodium-dev))
 PKG_SECCOMP = $(call once,PKG_SECCOMP,$(call need,libseccomp,libseccomp-dev))
 PKG_LMDB = $(call once,PKG_LMDB,$(call need,lmdb,liblmdb-dev))
+PKG_SYSTEMD = $(call once,PKG_SYSTEMD,$(call need,libsystemd,libsystemd-dev))
 JANSSON_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_JANSSON))
 JANSSON_LIBS = $(filter -l% -L% -Wl%,$(PKG_JANSSON))
 SODIUM_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SODIUM))
 SODIUM_LIBS = $(filter -l% -L% -Wl%,$(PKG_SODIUM))
 SECCOMP_LIBS = $(filter -l% -L% -Wl%,$(PKG_SECCOMP))
 LMDB_LIBS = $(filter -l% -L% -Wl%,$(PKG_LMDB))
+# sd_notify, for the daemons' main.c alone (the libraries never call it).
+SYSTEMD_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SYSTEMD))
+SYSTEMD_LIBS = $(filter -l% -L% -Wl%,$(PKG_SYSTEMD))
 # libev ships no pkg-config file: look for its header.
 EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	found: install the Debian package libev-dev (scripts/install-deps \
@@ -138,6 +147,8 @@ USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify
 DAEMON_PROGRAMS = $(B)/nucleus-proxy $(B)/nucleus-authority $(B)/nucleus-node
 PROGRAMS = $(USER_PROGRAMS) $(DAEMON_PROGRAMS)
 MANPAGES = $(wildcard man/*.[1-8])
+UNITS = nucleus-node.service nucleus-authority.service
+EXAMPLES = $(wildcard dist/examples/*)
 
 HELPER_SRCS = $(wildcard t/helper/*.c)
 HELPERS = $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper/%)
@@ -216,15 +227,17 @@ $(B)/static/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 
 static: $(STATIC)
 
+$(B)/authority/main.o $(B)/node/main.o: ALL_CFLAGS += $(SYSTEMD_CFLAGS)
+
 $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libdaemon.a \
 	    $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
 
 $(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	    $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
 
 $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@
@@ -392,6 +405,17 @@ install: all
 	    $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s && \
 	    $(INSTALL) -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
+	$(INSTALL) -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(EXAMPLESDIR)
+	@for u in $(UNITS); do \
+	    echo "sed s,@SBINDIR@,$(SBINDIR),g dist/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u"; \
+	    sed 's,@SBINDIR@,$(SBINDIR),g' dist/systemd/$$u.in \
+	        >$(DESTDIR)$(UNITDIR)/$$u && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 dist/systemd/nucleus.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/nucleus.conf
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)/
 
 # Only what install puts in place; the directories stay, as they may
 # hold other things.
@@ -399,6 +423,9 @@ uninstall:
 	rm -f $(USER_PROGRAMS:$(B)/%=$(DESTDIR)$(BINDIR)/%) \
 	    $(DAEMON_PROGRAMS:$(B)/%=$(DESTDIR)$(SBINDIR)/%)
 	rm -f $(foreach p,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(TMPFILESDIR)/nucleus.conf \
+	    $(EXAMPLES:dist/examples/%=$(DESTDIR)$(EXAMPLESDIR)/%)
 
 clean:
 	rm -rf build

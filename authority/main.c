@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "authority.h"
 #include "confine.h"
 #include "usage.h"
@@ -35,6 +37,9 @@ serve(int argc, char **argv)
 	serve_watch(a);
 	if (serve_listen(a, &o, &e) != 0 || serve_record_start(a, &e) != 0)
 		goto fail;
+	/* Ready: the sockets listen.  Said before the allowlist, which
+	 * has no socket() for it (systemd, Type=notify). */
+	(void)sd_notify(0, "READY=1");
 	if (confine_self(&e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s: refusing to run "
 		    "without it\n", e.msg);

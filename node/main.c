@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "keygen.h"
 #include "serve.h"
 #include "nonces.h"
@@ -84,6 +86,14 @@ keygen(int argc, char **argv)
 	return keygen_main(&kg, argc, argv);
 }
 
+/* Tells systemd (Type=notify) where it listens for it; nothing
+ * elsewhere. */
+static void
+notify(const char *state)
+{
+	(void)sd_notify(0, state);
+}
+
 /* Which drivers this host can run, and why not. */
 static int
 doctor(int argc, char **argv)
@@ -117,7 +127,7 @@ main(int argc, char **argv)
 	usage_std(argc, argv, "nucleus-node", usage_text);
 	usage_command(argv, "nucleus-node");
 	if (strcmp(cmd, "serve") == 0)
-		return node_serve(argc, argv);
+		return node_serve(argc, argv, notify);
 	if (strcmp(cmd, "keygen") == 0)
 		return keygen(argc, argv);
 	if (strcmp(cmd, "call") == 0 || strcmp(cmd, "pod") == 0 ||

@@ -466,7 +466,7 @@ serve_precheck(const struct serve_opts *o)
  * then serve until SIGTERM or SIGINT.
  */
 int
-node_serve(int argc, char **argv)
+node_serve(int argc, char **argv, void (*notify)(const char *))
 {
 	struct serve_opts o = { 0 };
 	int rc;
@@ -485,7 +485,9 @@ node_serve(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "nucleus-node: serving %s\n", o.sock);
+	notify("READY=1");
 	ev_run(N->loop, 0);
+	notify("STOPPING=1");
 	serve_stop();
 	free(o.absdir);
 	return 0;

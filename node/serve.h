@@ -253,7 +253,8 @@ void	 pods_flush(void);
 void	 pods_copied(struct ev_loop *, ev_async *, int);
 
 /* serve.c */
-int	 node_serve(int, char **);
+/* serve; notify tells the service manager a state ("READY=1"). */
+int	 node_serve(int, char **, void (*)(const char *));
 
 /* client.c: pod, call and approve; main.c: what they share with it */
 int	 client_main(const char *, int, char **);

@@ -208,4 +208,16 @@ test_expect_success 'a path in the way of a socket is not removed' '
 	rmdir auth/request.sock
 '
 
+test_expect_success 'serve tells systemd it is ready once both sockets listen (NOTIFY_SOCKET)' '
+	test_notify_listen "$PWD/notify.sock" notify.out &&
+	test_when_finished "test_stop_daemon notify notify.sock.pid 5" &&
+	{ NOTIFY_SOCKET=$PWD/notify.sock nucleus-authority serve -d auth >out 2>err & } &&
+	echo $! >notify-auth.pid &&
+	test_when_finished "test_stop_daemon authority notify-auth.pid 20" &&
+	test_wait_for "READY=1" 10 grep -qx "READY=1" notify.out &&
+	test -S auth/request.sock && test -S auth/admin.sock &&
+	test_stop_daemon authority notify-auth.pid 20 &&
+	rm -f auth/request.sock auth/admin.sock
+'
+
 test_done

@@ -146,4 +146,20 @@ test_expect_success 'serve runs the same checks and refuses to start: nothing ma
 	! test -e c/node.sock && ! test -e c/audit.log && ! test -e c/state.mdb
 '
 
+test_expect_success 'serve tells systemd it is ready once it listens, and that it stops (NOTIFY_SOCKET)' '
+	test_notify_listen "$PWD/notify.sock" notify.out &&
+	test_when_finished "test_stop_daemon notify notify.sock.pid 5" &&
+	rm -f c/node.sock &&
+	{ NOTIFY_SOCKET=$PWD/notify.sock nucleus-node serve -d c >out 2>err & } &&
+	echo $! >node.pid &&
+	test_when_finished "test_stop_daemon node node.pid 20" &&
+	test_wait_socket "the node" node.pid c/node.sock 10 &&
+	test_wait_for "READY=1" 10 grep -qx "READY=1" notify.out &&
+	test_stop_daemon node node.pid 20 &&
+	test_wait_for "STOPPING=1" 10 grep -qx "STOPPING=1" notify.out &&
+	grep -n . notify.out >lines &&
+	printf "1:READY=1\n2:STOPPING=1\n" >expect &&
+	test_cmp expect lines
+'
+
 test_done
