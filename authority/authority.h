@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "doneq.h"
 #include "envelope.h"
+#include "events.h"
 #include "lines.h"
 #include "policy.h"
 #include "wire.h"
@@ -154,6 +155,7 @@ struct authority {
 	struct doneq done;	/* jobs whose last record completed */
 	ev_prepare flush;
 	ev_timer tick;
+	struct events events;	/* the operator's lines on stderr */
 	struct lines lines;	/* both sockets */
 	/* pending requests and when they expire */
 	struct pend {
@@ -249,7 +251,7 @@ int	 serve_open(struct authority *, const struct serve_opts *,
 void	 serve_watch(struct authority *);
 int	 serve_listen(struct authority *, const struct serve_opts *,
 	    struct audit_err *);
-int	 serve_record_start(const struct authority *, struct audit_err *);
+int	 serve_record_start(struct authority *, struct audit_err *);
 void	 serve_stop(struct authority *);
 
 #endif /* NUCLEUS_AUTHORITY_H */

@@ -22,6 +22,14 @@
 struct authority *A;
 static struct authority authority;
 
+/* The records an operator sees on stderr as they are made (events.c),
+ * and those counted: refusals, a summary now and then. */
+static const char *const said[] = { "authority.start", "authority.stop",
+    "approval.request", "approval.grant", "approval.deny",
+    "approval.expire", NULL };
+static const char *const counted[] = { "approval.refused",
+    "admin.refused", NULL };
+
 static int
 serve(int argc, char **argv)
 {
@@ -29,6 +37,7 @@ serve(int argc, char **argv)
 	struct serve_opts o;
 	struct audit_err e;
 
+	events_init(&a->events, "nucleus-authority", said, counted);
 	serve_options(a, &o, argc, argv);
 	serve_load(a, &o);
 	serve_check(a, &o);

@@ -209,7 +209,7 @@ serve_listen(struct authority *a, const struct serve_opts *o,
 
 /* The start record, durable before the first line is read. */
 int
-serve_record_start(const struct authority *a, struct audit_err *err)
+serve_record_start(struct authority *a, struct audit_err *err)
 {
 	struct audit_err e;
 	json_t *ev, *ops;
@@ -228,6 +228,8 @@ serve_record_start(const struct authority *a, struct audit_err *err)
 	if (ev == NULL)
 		return audit_errf(err, "the audit log: out of memory");
 	rc = audit_log_append_wait(a->log, ev, &seq, hash, &e);
+	if (rc == 0)
+		events_record(&a->events, ev);
 	json_decref(ev);
 	if (rc != 0)
 		return audit_errf(err, "the audit log: %s", e.msg);
@@ -247,10 +249,12 @@ serve_stop(struct authority *a)
 	char hash[AUDIT_HEX_LEN + 1];
 
 	job_flush(a->loop, &a->flush, 0);
+	events_flush(&a->events);
 	ev = json_pack("{s:s, s:i}", "event", "authority.stop", "pending",
 	    a->npend);
-	if (ev != NULL)
-		(void)audit_log_append_wait(a->log, ev, &seq, hash, &e);
+	if (ev != NULL && audit_log_append_wait(a->log, ev, &seq, hash,
+	    &e) == 0)
+		events_record(&a->events, ev);
 	json_decref(ev);
 	if (audit_log_close(a->log, &e) != 0)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);

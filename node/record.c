@@ -89,6 +89,7 @@ node_record(struct lines_conn *c, json_t *event, json_t *answer)
 		json_decref(answer);
 		return;
 	}
+	events_record(&N->events, j->event);
 	j->conn = c;
 	if (c != NULL)
 		lines_hold(c);
@@ -120,6 +121,17 @@ job_done(void *arg, int error, uint64_t seq, const char *hash)
 	doneq_push(&N->done, j);
 }
 
+/* The node's log failed: said once, and the node refuses from now on. */
+static void
+log_fault(const char *why)
+{
+	if (!N->stopped)
+		events_say(&N->events, "log.fault", "the node's audit log: %s: "
+		    "every request is refused until the node is restarted",
+		    why);
+	N->stopped = 1;
+}
+
 /* Before the loop waits: the nonces durable, then the records. */
 void
 node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -138,8 +150,7 @@ node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 	for (; j != NULL; j = next) {
 		next = j->next;
 		if (audit_log_submit(N->log, j->event, job_done, j, &e) != 0) {
-			fprintf(stderr, "nucleus-node: %s\n", e.msg);
-			N->stopped = 1;
+			log_fault(e.msg);
 			job_free(j);
 		}
 	}
@@ -157,7 +168,7 @@ node_drain(struct ev_loop *loop, ev_async *w, int revents)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->audit_error != 0)
-			N->stopped = 1;
+			log_fault(strerror(j->audit_error));
 		else if (j->conn != NULL && j->answer != NULL)
 			lines_send(j->conn, j->answer);
 		job_free(j);

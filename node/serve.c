@@ -33,6 +33,14 @@ static const struct lines_ops sockets = {
 };
 static ev_signal sigterm, sigint;
 
+/* The records an operator sees on stderr as they are made (events.c),
+ * and those counted: agents' refusals, a summary now and then. */
+static const char *const said[] = { "node.start", "node.stop",
+    "node.internal", "pod.create", "pod.refused", "pod.stop", "pod.exit",
+    "pod.timeout", "pod.lost", "pod.audit_fault", "pod.stray_answers",
+    NULL };
+static const char *const counted[] = { "request.refused", NULL };
+
 static int
 pod_exists(void *arg, const char *pod)
 {
@@ -408,6 +416,8 @@ serve_start(void)
 	ev = json_pack("{s:s, s:I, s:i}", "event", "node.start", "pid",
 	    (json_int_t)getpid(), "keys", (int)N->keys.n);
 	rc = audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	if (rc == 0)
+		events_record(&N->events, ev);
 	json_decref(ev);
 	if (rc != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
@@ -431,8 +441,10 @@ serve_stop(void)
 	copyq_stop();
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
+	events_flush(&N->events);
 	ev = json_pack("{s:s}", "event", "node.stop");
-	(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	if (audit_log_append_wait(N->log, ev, &seq, hash, &e) == 0)
+		events_record(&N->events, ev);
 	json_decref(ev);
 	(void)audit_log_close(N->log, &e);
 	mdb_env_sync(N->env, 1);
@@ -472,6 +484,7 @@ node_serve(int argc, char **argv, void (*notify)(const char *))
 	int rc;
 
 	N = &node;
+	events_init(&N->events, "nucleus-node", said, counted);
 	serve_options(argc, argv, &o);
 	if ((rc = serve_paths(&o)) != 0 ||
 	    (rc = serve_precheck(&o)) != 0 || o.check_only ||

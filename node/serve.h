@@ -12,6 +12,7 @@
 #include <ev.h>
 
 #include "doneq.h"
+#include "events.h"
 #include "lines.h"
 #include "node.h"
 
@@ -189,6 +190,7 @@ struct node {
 	ev_async copied_async;	/* the copier made copies durable */
 	ev_prepare flush;
 	ev_timer tick;
+	struct events events;	/* the operator's lines on stderr */
 };
 
 extern struct node *N;
