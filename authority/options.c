@@ -18,23 +18,23 @@
 #include "usage.h"
 
 const char authority_usage_text[] =
-    "usage: nucleus-authority serve [-n] [-d dir] [-k keyfile] "
-    "[-K keyring] [-r rules] [-l socket] [-a admin-socket] [-g group] "
-    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
-    "[-i seconds] [-s seconds]\n"
-    "       nucleus-authority keygen [-d dir] [-k keyfile] [-r role] kid\n"
-    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
-    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
-    "       nucleus-authority grant [-j] [-d dir] [-a admin-socket] "
-    "[-t seconds] id\n"
-    "       nucleus-authority deny [-j] [-d dir] [-a admin-socket] "
-    "[-r reason] id\n"
-    "       nucleus-authority watch [-j] [-d dir] [-a admin-socket]\n"
-    "       nucleus-authority ask [-j] [-d dir] [-l socket] [-m reason] "
-    "-k keyfile pod op args\n"
-    "       nucleus-authority status [-j] [-d dir] [-l socket] "
-    "-k keyfile id\n"
-    "       nucleus-authority --help | --version\n";
+	    "usage: nucleus-authority serve [-n] [-d dir] [-k keyfile] "
+	    "[-K keyring] [-r rules] [-l socket] [-a admin-socket] [-g group] "
+	    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
+	    "[-i seconds] [-s seconds]\n"
+	    "       nucleus-authority keygen [-d dir] [-k keyfile] [-r role] kid\n"
+	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
+	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
+	    "       nucleus-authority grant [-j] [-d dir] [-a admin-socket] "
+	    "[-t seconds] id\n"
+	    "       nucleus-authority deny [-j] [-d dir] [-a admin-socket] "
+	    "[-r reason] id\n"
+	    "       nucleus-authority watch [-j] [-d dir] [-a admin-socket]\n"
+	    "       nucleus-authority ask [-j] [-d dir] [-l socket] [-m reason] "
+	    "-k keyfile pod op args\n"
+	    "       nucleus-authority status [-j] [-d dir] [-l socket] "
+	    "-k keyfile id\n"
+	    "       nucleus-authority --help | --version\n";
 
 void
 authority_usage(void)

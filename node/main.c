@@ -27,19 +27,19 @@
 #define EXIT_ERR	2
 
 static const char usage_text[] =
-    "usage: nucleus-node serve [-n] [-B path] [-d dir] [-k keyfile] "
-    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
-    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
-    "[-s seconds] [-G guest-dir] [-Q qemu]\n"
-    "       nucleus-node keygen [-d dir] [-k keyfile] [-r role] kid\n"
-    "       nucleus-node pod [-j] [-l socket] -k keyfile "
-    "create spec.json | list | status pod | stop pod\n"
-    "       nucleus-node call [-j] [-l socket] [-a token-file] "
-    "-k keyfile pod op [args]\n"
-    "       nucleus-node approve [-j] [-A authority-socket] "
-    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
-    "       nucleus-node doctor [-j]\n"
-    "       nucleus-node --help | --version\n";
+	    "usage: nucleus-node serve [-n] [-B path] [-d dir] [-k keyfile] "
+	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
+	    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
+	    "[-s seconds] [-G guest-dir] [-Q qemu]\n"
+	    "       nucleus-node keygen [-d dir] [-k keyfile] [-r role] kid\n"
+	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
+	    "create spec.json | list | status pod | stop pod\n"
+	    "       nucleus-node call [-j] [-l socket] [-a token-file] "
+	    "-k keyfile pod op [args]\n"
+	    "       nucleus-node approve [-j] [-A authority-socket] "
+	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
+	    "       nucleus-node doctor [-j]\n"
+	    "       nucleus-node --help | --version\n";
 
 void
 node_usage(void)
