@@ -61,7 +61,7 @@ usage_unknown(const char *prog, const char *cmd, const char *text)
 	size_t i;
 
 	/* Printable, and short: it is someone's typing. */
-	for (i = 0; cmd[i] != '\0' && i < sizeof(shown) - 1; i++)
+	for (i = 0; i < sizeof(shown) - 1 && cmd[i] != '\0'; i++)
 		shown[i] = cmd[i] >= 0x20 && cmd[i] < 0x7f ? cmd[i] : '?';
 	shown[i] = '\0';
 	fprintf(stderr, "%s: unknown command %s%s\n", prog, shown,
