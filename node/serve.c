@@ -232,19 +232,12 @@ serve_paths(struct serve_opts *o)
 	return 0;
 }
 
-/* The directory others cannot write, the keys, the pods' directory. */
+/* The keys, the pods' directory (the directory is serve_precheck's). */
 static int
 serve_keys(const struct serve_opts *o)
 {
 	struct audit_err e;
-	struct stat st;
 
-	if (stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    (st.st_mode & 022) != 0) {
-		fprintf(stderr, "nucleus-node: %s: not a directory others "
-		    "cannot write\n", o->dir);
-		return 1;
-	}
 	if (audit_seckey_load(&N->key, o->keyfile, &e) != 0 ||
 	    audit_keyring_load(&N->keys, o->keyring, &e) != 0 ||
 	    self_keyring(&N->self, N->key, &e) != 0) {
