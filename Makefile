@@ -169,12 +169,10 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The version, given once; usage.o is made again when it changes.
+# The version, given once; usage.o is made again when the Makefile
+# (which holds it) changes.
 $(B)/libaudit/usage.o: ALL_CFLAGS += -DNUCLEUS_VERSION='"$(VERSION)"'
-$(B)/libaudit/usage.o: $(B)/version
-$(B)/version: FORCE
-	@mkdir -p $(@D)
-	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(B)/libaudit/usage.o: Makefile
 
 $(B)/libpolicy.a: $(POLICY_OBJS)
 	rm -f $@
@@ -431,7 +429,7 @@ clean:
 	rm -rf build
 
 .PHONY: all check deps demo test bench fuzz guest guest-tools static install \
-	uninstall clean FORCE
+	uninstall clean
 .PHONY: lint
 .SECONDARY:
 
