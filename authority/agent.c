@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "authority.h"
 
 static const char *const request_members[] = {
@@ -150,8 +151,10 @@ agent_body(struct areq *q)
 	if (!json_is_string(v) || !rules_op_known(json_string_value(v)))
 		return fail(q, "bad_request", "op: expected a tool operation "
 		    "of nucleus-protocol(7)");
-	if (!json_is_object(json_object_get(o, "args")))
-		return fail(q, "bad_request", "args: expected an object");
+	/* Arguments its operation cannot take never reach an operator. */
+	if (args_check(json_string_value(v), json_object_get(o, "args"),
+	    q->whybuf, sizeof(q->whybuf)) != 0)
+		return fail(q, "bad_request", q->whybuf);
 	v = json_object_get(o, "reason");
 	if (!json_is_string(v) || json_string_length(v) > REASON_MAX ||
 	    strlen(json_string_value(v)) != json_string_length(v))

@@ -21,6 +21,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "reader.h"
 #include "doneq.h"
 #include "envelope.h"
 #include "events.h"
@@ -87,6 +88,10 @@ struct rules {
 };
 
 int	 rules_load(struct rules *, const char *, struct audit_err *);
+int	 rules_read(const char *, char **, size_t *, struct audit_err *);
+int	 rules_from(struct rules *, const char *, const char *, size_t,
+	    struct audit_err *);
+void	 rules_carry(struct rules *, const struct rules *);
 int	 rules_parse(struct rules *, const char *, size_t, struct audit_err *);
 void	 rules_free(struct rules *);
 const struct rule *rules_find(const struct rules *, const char *,
@@ -146,6 +151,8 @@ struct authority {
 	struct audit_log *log;
 	struct store *store;
 	struct rules rules;
+	struct reader reader;	/* reads the keyring and rules on SIGHUP */
+	const char *keyring_path, *rules_path;
 	uid_t	 operators[OPERATORS_MAX];
 	int	 noperators;
 	int	 ttl, expire, skew;
@@ -180,6 +187,7 @@ struct areq {
 	uint64_t id;		/* the request a status query names */
 	const char *kind;	/* why it is refused: an error kind */
 	const char *why;	/* and a message */
+	char	 whybuf[256];	/* for a message made for this request */
 	int	 verified;	/* its signature verified */
 };
 

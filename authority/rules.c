@@ -280,18 +280,22 @@ fail:
 }
 
 /* A missing file is no rules; an unsafe or bad one is an error. */
+/*
+ * The rules file's bytes (NUL-terminated, malloc'd), checked as a key
+ * file is.  Returns 0, 1 when there is no such file (no rules), or -1.
+ */
 int
-rules_load(struct rules *rs, const char *path, struct audit_err *err)
+rules_read(const char *path, char **bufp, size_t *lenp,
+    struct audit_err *err)
 {
 	struct stat st;
 	char *buf;
 	ssize_t n;
-	int fd, rc;
+	int fd;
 
-	memset(rs, 0, sizeof(*rs));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno == ENOENT)
-			return 0;
+			return 1;
 		return audit_errf(err, "%s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -320,14 +324,38 @@ rules_load(struct rules *rs, const char *path, struct audit_err *err)
 		free(buf);
 		return audit_errf(err, "%s: cannot read it whole", path);
 	}
-	rc = rules_parse(rs, buf, (size_t)n, err);
-	free(buf);
-	if (rc != 0) {
-		struct audit_err e = *err;
-
-		return audit_errf(err, "%s: %s", path, e.msg);
-	}
+	buf[n] = '\0';
+	*bufp = buf;
+	*lenp = (size_t)n;
 	return 0;
+}
+
+/* The rules from the bytes of the file at path; errors name it. */
+int
+rules_from(struct rules *rs, const char *path, const char *buf, size_t len,
+    struct audit_err *err)
+{
+	struct audit_err e;
+
+	if (rules_parse(rs, buf, len, &e) != 0)
+		return audit_errf(err, "%s: %s", path, e.msg);
+	return 0;
+}
+
+/* The rules file; none at all is no rules. */
+int
+rules_load(struct rules *rs, const char *path, struct audit_err *err)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	if ((rc = rules_read(path, &buf, &len, err)) != 0)
+		return rc > 0 ? 0 : -1;
+	rc = rules_from(rs, path, buf, len, err);
+	free(buf);
+	return rc;
 }
 
 static int
@@ -393,6 +421,26 @@ rule_count(struct rule *r, int64_t t)
 	}
 	r->times[r->head] = t;
 	r->head = (r->head + 1) % r->per_hour;
+}
+
+/*
+ * A reload: each rule that was there before, by name, keeps its grants of
+ * the last hour, so that an hourly cap holds across it.
+ */
+void
+rules_carry(struct rules *to, const struct rules *from)
+{
+	for (size_t i = 0; i < to->n; i++)
+		for (size_t j = 0; j < from->n; j++) {
+			const struct rule *o = &from->v[j];
+
+			if (strcmp(to->v[i].name, o->name) != 0)
+				continue;
+			for (int k = 0; k < o->ntimes; k++)
+				rule_count(&to->v[i],
+				    o->times[(o->head + k) % o->per_hour]);
+			break;
+		}
 }
 
 /* The first rule that names the request, whatever its rate. */

@@ -7,6 +7,7 @@
  * closing of everything.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 
 #define EXIT_BADCONF	1
 
-static ev_signal sigterm, sigint;
+static ev_signal sigterm, sigint, sighup;
 
 static void
 line(struct lines_conn *c, const char *p, size_t n)
@@ -93,6 +94,11 @@ serve_load(struct authority *a, const struct serve_opts *o)
 	if ((st.st_mode & 022) != 0)
 		badconf("the directory is writable by group or others: "
 		    "refused (chmod go-w it)");
+	/* Before the key is loaded: the reader holds no secret. */
+	a->keyring_path = o->keyring;
+	a->rules_path = o->rulesfile;
+	if (reader_start(&a->reader, o->keyring, o->rulesfile, &e) != 0)
+		badconf(e.msg);
 	if (audit_seckey_load(&a->key, o->keyfile, &e) != 0)
 		badconf(e.msg);
 	if (a->key->type != AUDIT_KEY_ED25519)
@@ -103,6 +109,25 @@ serve_load(struct authority *a, const struct serve_opts *o)
 		badconf(e.msg);
 }
 
+/* An agent's key has the role agent or none; a key of another known
+ * role is let be (its requests are refused as forbidden), one whose
+ * role no program knows is a typo: refused at start and on a reload. */
+static const char *const agent_roles[] = { "agent", ROLES_NONE, "admin",
+    "node", "authority", NULL };
+#define AGENT_ROLES_ADVICE	"agent (or none)"
+
+/* What the options and these rules say must agree. */
+static int
+rules_agree(const struct authority *a, const struct rules *rs,
+    struct audit_err *err)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->v[i].ttl > a->ttl)
+			return audit_errf(err, "rule %s: ttl_s is over the "
+			    "token lifetime (-t %d)", rs->v[i].name, a->ttl);
+	return 0;
+}
+
 /*
  * What the options, the keyring and the rules file say must agree:
  * every problem said, then exit 1.  -n: exit 0 when there is none.
@@ -110,22 +135,16 @@ serve_load(struct authority *a, const struct serve_opts *o)
 void
 serve_check(const struct authority *a, const struct serve_opts *o)
 {
-	/* An agent's key has the role agent or none; a key of another
-	 * role is let be (its requests are refused as forbidden), one
-	 * whose role no program knows is a typo. */
-	static const char *const roles[] = { "agent", ROLES_NONE, "admin",
-	    "node", "authority", NULL };
+	struct audit_err e;
 	size_t bad;
 
 	bad = roles_check(stderr, "nucleus-authority", o->keyring, &a->agents,
-	    roles, "agent (or none)");
-	for (size_t i = 0; i < a->rules.n; i++)
-		if (a->rules.v[i].ttl > a->ttl) {
-			fprintf(stderr, "nucleus-authority: rule %s: ttl_s is "
-			    "over the token lifetime (-t %d): lower it, or "
-			    "raise -t\n", a->rules.v[i].name, a->ttl);
-			bad++;
-		}
+	    agent_roles, AGENT_ROLES_ADVICE);
+	if (rules_agree(a, &a->rules, &e) != 0) {
+		fprintf(stderr, "nucleus-authority: %s: lower it, or raise "
+		    "-t\n", e.msg);
+		bad++;
+	}
 	if (bad != 0) {
 		fprintf(stderr, "nucleus-authority: %zu problem%s in the "
 		    "configuration: %s\n", bad, bad == 1 ? "" : "s",
@@ -137,6 +156,95 @@ serve_check(const struct authority *a, const struct serve_opts *o)
 		    "good\n");
 		exit(0);
 	}
+}
+
+/*
+ * The keyring and rules the reader read again, parsed and checked as at
+ * start, into kr and rs; or -1 and why.
+ */
+static int
+reload_parse(struct authority *a, struct audit_keyring *kr,
+    struct rules *rs, struct audit_err *err)
+{
+	struct reader_file kf, rf;
+	int rc = -1;
+
+	if (reader_fetch(&a->reader, &kf, &rf, err) != 0)
+		goto out;
+	if (kf.status != 0) {
+		audit_errf(err, "%s", kf.buf);
+		goto out;
+	}
+	if (rf.status != 0 && rf.status != ENOENT) {
+		audit_errf(err, "%s", rf.buf);
+		goto out;
+	}
+	if (audit_keyring_from(kr, a->keyring_path, kf.buf, kf.len, kf.mode,
+	    err) != 0)
+		goto out;
+	if (roles_check(stderr, "nucleus-authority", a->keyring_path, kr,
+	    agent_roles, AGENT_ROLES_ADVICE) != 0) {
+		audit_errf(err, "%s: a key's role is one no program knows",
+		    a->keyring_path);
+		goto out;
+	}
+	if (rf.status == 0 && rules_from(rs, a->rules_path, rf.buf, rf.len,
+	    err) != 0)
+		goto out;
+	rc = rules_agree(a, rs, err);
+out:
+	reader_file_free(&kf);
+	reader_file_free(&rf);
+	return rc;
+}
+
+/*
+ * SIGHUP: the agents' keyring and the rules read again (by the reader:
+ * the authority itself can no longer open a file).  Both parse and agree
+ * with the options, or neither is taken and the old ones stay in force;
+ * either way it is said on stderr and recorded.  A rule kept by name
+ * keeps its grants of the last hour.  Nothing holds a key or a rule
+ * across the loop's turns, so the old ones are freed here.
+ */
+static void
+reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct authority *a = A;
+	struct audit_keyring kr = { 0, NULL };
+	struct rules rs = { 0, NULL };
+	char hash[AUDIT_HEX_LEN + 1];
+	struct audit_err e;
+	uint64_t seq;
+	json_t *ev;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (reload_parse(a, &kr, &rs, &e) != 0) {
+		audit_keyring_free(&kr);
+		rules_free(&rs);
+		fprintf(stderr, "nucleus-authority: reload refused, the keyring "
+		    "and rules in force are kept: %s\n", e.msg);
+		ev = json_pack("{s:s, s:s, s:s}", "event", "authority.reload",
+		    "status", "refused", "message", e.msg);
+	} else {
+		rules_carry(&rs, &a->rules);
+		audit_keyring_free(&a->agents);
+		rules_free(&a->rules);
+		a->agents = kr;
+		a->rules = rs;
+		fprintf(stderr, "nucleus-authority: reloaded %s (%zu keys) and "
+		    "%s (%zu rules)\n", a->keyring_path, a->agents.n,
+		    a->rules_path, a->rules.n);
+		ev = json_pack("{s:s, s:s, s:i, s:i}", "event",
+		    "authority.reload", "status", "ok", "agents",
+		    (int)a->agents.n, "rules", (int)a->rules.n);
+	}
+	if (ev == NULL || audit_log_append_wait(a->log, ev, &seq, hash,
+	    &e) != 0)
+		fprintf(stderr, "nucleus-authority: the reload is not "
+		    "recorded: %s\n", ev == NULL ? "out of memory" : e.msg);
+	json_decref(ev);
 }
 
 /* The state, the audit log, and what a stop left out of the log. */
@@ -183,6 +291,8 @@ serve_watch(struct authority *a)
 	ev_signal_start(a->loop, &sigterm);
 	ev_signal_init(&sigint, stop, SIGINT);
 	ev_signal_start(a->loop, &sigint);
+	ev_signal_init(&sighup, reload, SIGHUP);
+	ev_signal_start(a->loop, &sighup);
 	signal(SIGPIPE, SIG_IGN);
 	pending_tick(a->loop, &a->tick, 0);
 }
@@ -263,4 +373,5 @@ serve_stop(struct authority *a)
 	audit_seckey_free(a->key);
 	audit_keyring_free(&a->agents);
 	rules_free(&a->rules);
+	reader_stop(&a->reader);
 }

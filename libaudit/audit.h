@@ -150,6 +150,10 @@ int	 audit_keyring_parse(struct audit_keyring *, const char *, size_t,
 const struct audit_pubkey *audit_keyring_find(const struct audit_keyring *,
 	    const char *);
 void	 audit_keyring_free(struct audit_keyring *);
+int	 audit_keyring_from(struct audit_keyring *, const char *, const char *,
+	    size_t, mode_t, struct audit_err *);
+int	 audit_read_keyfile_mode(const char *, char **, size_t *, mode_t *,
+	    struct audit_err *);
 int	 audit_read_keyfile(const char *, int, char **, size_t *,
 	    struct audit_err *);
 

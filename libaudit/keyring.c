@@ -98,6 +98,14 @@ audit_read_keyfile(const char *path, int secret, char **bufp, size_t *lenp,
 	return read_keyfile(path, secret, bufp, lenp, NULL, err);
 }
 
+/* A keyring's file, whole, with its mode (for audit_keyring_from). */
+int
+audit_read_keyfile_mode(const char *path, char **bufp, size_t *lenp,
+    mode_t *modep, struct audit_err *err)
+{
+	return read_keyfile(path, 0, bufp, lenp, modep, err);
+}
+
 /* Split the next whitespace-separated field off *s. */
 static const char *
 field(char **s, size_t *len)
@@ -270,7 +278,6 @@ int
 audit_keyring_load(struct audit_keyring *kr, const char *path,
     struct audit_err *err)
 {
-	struct audit_err e;
 	char *buf;
 	size_t len;
 	mode_t mode;
@@ -279,9 +286,24 @@ audit_keyring_load(struct audit_keyring *kr, const char *path,
 	memset(kr, 0, sizeof(*kr));
 	if (read_keyfile(path, 0, &buf, &len, &mode, err) != 0)
 		return -1;
-	rc = audit_keyring_parse(kr, buf, len, (mode & 077) == 0, &e);
+	rc = audit_keyring_from(kr, path, buf, len, mode, err);
 	sodium_free(buf);
-	if (rc != 0)
+	return rc;
+}
+
+/*
+ * A keyring from the bytes of the file at path, read by whoever could
+ * open it (audit_read_keyfile_mode): secret keys only if its mode lets
+ * no one else read it.  Errors name the path and the line.
+ */
+int
+audit_keyring_from(struct audit_keyring *kr, const char *path,
+    const char *buf, size_t len, mode_t mode, struct audit_err *err)
+{
+	struct audit_err e;
+
+	memset(kr, 0, sizeof(*kr));
+	if (audit_keyring_parse(kr, buf, len, (mode & 077) == 0, &e) != 0)
 		return audit_errf(err, "%s: %s", path, e.msg);
 	return 0;
 }

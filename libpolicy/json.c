@@ -564,3 +564,38 @@ policy_dump(const struct policy *p, int flags)
 	json_decref(j);
 	return s;
 }
+
+/*
+ * A pod spec's "policy" member: the name of a profile, or a policy object
+ * (as policy_load), valid from now.  Returns 0, or -1 with err filled
+ * (its path relative to the member; p is then empty).
+ */
+int
+policy_load_member(struct policy *p, const json_t *v, int64_t now,
+    struct policy_error *err)
+{
+	char *text;
+	int rc;
+
+	memset(err, 0, sizeof(*err));
+	policy_init(p);
+	if (json_is_string(v)) {
+		if (policy_profile(p, json_string_value(v), now) == 0)
+			return 0;
+		snprintf(err->message, sizeof(err->message), "unknown profile "
+		    "\"%.64s\"", json_string_value(v));
+		return -1;
+	}
+	if (!json_is_object(v)) {
+		snprintf(err->message, sizeof(err->message), "expected a "
+		    "profile name or a policy object");
+		return -1;
+	}
+	if ((text = json_dumps(v, JSON_COMPACT)) == NULL) {
+		snprintf(err->message, sizeof(err->message), "out of memory");
+		return -1;
+	}
+	rc = policy_load(p, text, strlen(text), now, err);
+	free(text);
+	return rc;
+}

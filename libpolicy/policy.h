@@ -365,6 +365,9 @@ const char *policy_profile_name(size_t);
 int	 policy_profile(struct policy *, const char *, int64_t);
 
 /* JSON (jansson). */
+struct json_t;
+int	 policy_load_member(struct policy *, const struct json_t *, int64_t,
+	    struct policy_error *);
 int	 policy_load(struct policy *, const char *, size_t, int64_t,
 	    struct policy_error *);
 char	*policy_dump(const struct policy *, int);

@@ -64,10 +64,11 @@ local_pod_file(const struct podspec *spec, uid_t run_uid, gid_t run_gid,
 	struct audit_buf b = { 0 };
 	json_t *o;
 
-	o = json_pack("{s:i, s:s, s:O, s:s, s:s, s:s, s:[s,s]}", "v", 1,
-	    "pod", spec->name, "policy", spec->policy, "root", "/work",
+	o = json_pack("{s:i, s:s, s:O, s:s, s:s, s:s, s:[s,s], s:{s:i}}", "v",
+	    1, "pod", spec->name, "policy", spec->policy, "root", "/work",
 	    "state", "/var/lib/nucleus", "trust", "/etc/nucleus/trust",
-	    "path", "/usr/bin", "/bin");
+	    "path", "/usr/bin", "/bin", "limits", "commands",
+	    (int)spec->lim.commands);
 	if (o != NULL && spec->log[0] != '\0')
 		json_object_set_new(o, "log", json_string(spec->log));
 	if (o != NULL && run_uid != 0)
@@ -223,9 +224,6 @@ local_conf(const struct podspec *spec, const struct local_env *env,
     const char *dir, const char *conf, struct audit_err *err)
 {
 	char path[LOCAL_PATH_MAX + 16];
-	char *trust = NULL;
-	size_t trustlen;
-	int rc;
 
 	/* The pod's uid must reach conf: dir is searchable, not readable. */
 	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
@@ -237,12 +235,10 @@ local_conf(const struct podspec *spec, const struct local_env *env,
 		return -1;
 	if (pod_file(spec, path, env->uid, env->gid, err) != 0)
 		return -1;
-	if (audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
+	if (audit_fit(path, sizeof(path), err, "%s/trust", conf) != 0)
 		return -1;
-	rc = audit_fit(path, sizeof(path), err, "%s/trust", conf) == 0 ?
-	    write_owned(path, trust, trustlen, env->uid, env->gid, err) : -1;
-	sodium_free(trust);
-	return rc;
+	return write_owned(path, env->trust_text, env->trust_len, env->uid,
+	    env->gid, err);
 }
 
 /*

@@ -29,6 +29,7 @@ struct limits {
 	uint64_t scratch_mib;
 	unsigned pids;
 	unsigned cpus_milli;	/* 1000: one CPU */
+	unsigned commands;	/* running at once, in the proxy */
 };
 
 struct cgroup_facts {
@@ -169,6 +170,8 @@ void	 gate_req_free(struct gate_req *);
 #define POD_SCRATCH_MAX	65536	/* MiB */
 #define POD_SCRATCH_DEFAULT 256
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
+#define POD_COMMANDS_MAX 256	/* commands running at once, the proxy's */
+#define POD_COMMANDS_DEFAULT 8	/* limits.commands */
 #define POD_WORK_MAX	1024	/* bytes in work.copy */
 #define POD_IMAGE_MAX	32	/* characters in a VM's image name */
 #define POD_IMAGE_DEFAULT "root"	/* root.squashfs: busybox */
@@ -193,6 +196,7 @@ int	 podspec_parse(struct podspec *, const json_t *, struct audit_err *);
 /* The log id of a start of the pod, chosen by the node (pods.c). */
 int	 pods_log_id(struct podspec *, struct audit_err *);
 int	 podspec_names(const struct podspec *, const char *);
+int64_t	 podspec_not_after(const struct podspec *, int64_t);
 void	 podspec_free(struct podspec *);
 
 /* A pod's work directory, copied in (work.c). */
@@ -201,6 +205,7 @@ void	 podspec_free(struct podspec *);
 
 int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 	    struct audit_err *);
+int	 work_check(int, const struct podspec *, struct audit_err *);
 
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
@@ -209,7 +214,9 @@ int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 
 struct local_env {
 	const char *proxy;	/* the nucleus-proxy program, on the host */
-	const char *trust;	/* the authority keys' keyring */
+	const char *trust;	/* the authority keys' keyring: its path */
+	char	*trust_text;	/* and what it held at start or reload */
+	size_t	 trust_len;
 	const struct audit_seckey *node_key;	/* signs each key-cert */
 	uid_t	 uid;		/* what a pod's uid 0 is on the host */
 	gid_t	 gid;

@@ -38,6 +38,19 @@ work_summary(json_t *o, const struct pod *p)
 	    p->spec.work, "left_out", (json_int_t)p->lp.work_left_out));
 }
 
+/*
+ * What a pod is doing.  "expired": it runs, but its policy's time window
+ * has ended, so its proxy refuses every call (time_window).
+ */
+static const char *
+pod_state(const struct pod *p)
+{
+	if (p->running)
+		return (int64_t)time(NULL) >= p->not_after ? "expired" :
+		    "running";
+	return p->starting ? "starting" : p->lost ? "lost" : "stopped";
+}
+
 static json_t *
 pod_summary(const struct pod *p)
 {
@@ -48,10 +61,8 @@ pod_summary(const struct pod *p)
 		json_array_append_new(agents, json_string(p->spec.agents[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:I, s:s, "
-	    "s:i, s:{s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
-	    p->spec.driver, "state", p->running ? "running" : p->starting ?
-	    "starting" : p->lost ?
-	    "lost" : "stopped",
+	    "s:i, s:{s:I, s:I, s:I, s:I, s:I}}", "pod", p->spec.name, "driver",
+	    p->spec.driver, "state", pod_state(p),
 	    "log", p->lp.log, "pubkey", b64, "agents", agents, "started",
 	    (json_int_t)p->started, "audit_copy", p->copy_path,
 	    "audit_records", (json_int_t)relay_records(p),
@@ -61,7 +72,11 @@ pod_summary(const struct pod *p)
 	    (json_int_t)p->spec.lim.memory_mib, "cpus",
 	    (json_int_t)(p->spec.lim.cpus_milli / 1000), "pids",
 	    (json_int_t)p->spec.lim.pids, "scratch_mib",
-	    (json_int_t)p->spec.lim.scratch_mib);
+	    (json_int_t)p->spec.lim.scratch_mib, "commands",
+	    (json_int_t)p->spec.lim.commands);
+	if (o != NULL && p->not_after != INT64_MAX)
+		json_object_set_new(o, "not_after",
+		    json_integer((json_int_t)p->not_after));
 	if (o != NULL)
 		work_summary(o, p);
 	return o;
@@ -161,6 +176,7 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
 		why = e.msg;
 	else {
 		p->started = (int64_t)time(NULL);
+		p->not_after = podspec_not_after(&p->spec, p->started);
 		p->pid_start = podstate_start_time(p->lp.sb.pid);
 		if (podstate_save(p) != 0)
 			why = "the pod cannot be stored";
@@ -243,6 +259,13 @@ pods_create(struct lines_conn *c, struct gate_req *q)
 		    "running";
 
 		pods_refuse(c, q->kid, q->id, p->spec.name, "bad_request", why);
+		podspec_free(&p->spec);
+		free(p);
+		return;
+	}
+	if (work_check(N->lenv.work_root, &p->spec, &e) != 0) {
+		pods_refuse(c, q->kid, q->id, p->spec.name, "bad_request",
+		    e.msg);
 		podspec_free(&p->spec);
 		free(p);
 		return;

@@ -20,6 +20,7 @@
 
 #include "node.h"
 #include "members.h"
+#include "policy.h"
 
 static const char *const spec_members[] = {
 	"v", "name", "driver", "image", "policy", "agents", "resources",
@@ -27,7 +28,8 @@ static const char *const spec_members[] = {
 };
 
 static const char *const resource_members[] = {
-	"memory_mib", "cpus", "pids", "scratch_mib", "timeout_s", NULL
+	"memory_mib", "cpus", "pids", "scratch_mib", "timeout_s", "commands",
+	NULL
 };
 
 static const char *const drivers[] = { "local", "qemu", "firecracker",
@@ -211,12 +213,18 @@ spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
 	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
 		return -1;
 	p->timeout_s = n;
+	if (bounded(res, "commands", 1, POD_COMMANDS_MAX,
+	    POD_COMMANDS_DEFAULT, &n, err) != 0)
+		return -1;
+	p->lim.commands = (unsigned)n;
 	return 0;
 }
 
 int
 podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 {
+	struct policy_error pe;
+	struct policy pol;
 	const json_t *v;
 
 	memset(p, 0, sizeof(*p));
@@ -230,10 +238,12 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	if (spec_name(p, json_object_get(o, "name"), err) != 0 ||
 	    spec_driver(p, o, err) != 0)
 		return -1;
+	/* The proxy's own reading of it, so that a wrong one is told now. */
 	v = json_object_get(o, "policy");
-	if (!json_is_string(v) && !json_is_object(v))
-		return audit_errf(err, "policy: expected a profile name or a "
-		    "policy object");
+	if (policy_load_member(&pol, v, (int64_t)time(NULL), &pe) != 0)
+		return audit_errf(err, "policy%s%s: %s", pe.path[0] ? "." : "",
+		    pe.path, pe.message);
+	policy_free(&pol);
 	p->policy = json_incref((json_t *)v);
 	if (spec_agents(p, json_object_get(o, "agents"), err) != 0 ||
 	    spec_resources(p, json_object_get(o, "resources"), err) != 0 ||
@@ -252,4 +262,23 @@ podspec_names(const struct podspec *p, const char *kid)
 		if (strcmp(p->agents[i], kid) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * When the pod's policy, as its proxy builds it at start, stops allowing
+ * anything: the end of its time window (INT64_MAX if it cannot be built,
+ * which podspec_parse has ruled out).
+ */
+int64_t
+podspec_not_after(const struct podspec *p, int64_t start)
+{
+	struct policy_error pe;
+	struct policy pol;
+	int64_t t = INT64_MAX;
+
+	if (policy_load_member(&pol, p->policy, start, &pe) == 0) {
+		t = pol.window.not_after;
+		policy_free(&pol);
+	}
+	return t;
 }

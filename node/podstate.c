@@ -213,6 +213,7 @@ lost_pod(const char *name, json_t *v)
 	    s) != 0)
 		p->copy_path[0] = '\0';
 	p->started = json_integer_value(json_object_get(v, "started"));
+	p->not_after = podspec_not_after(&p->spec, p->started);
 	p->lost_records = (uint64_t)json_integer_value(json_object_get(v,
 	    "audit_records"));
 	return p;

@@ -81,10 +81,23 @@ check_dir(const char *dir)
 	return check_reach(dir);
 }
 
+/*
+ * Each key of kr (the keyring, or with trust the trust file, read from
+ * path) with a role it is read for, at start and on a reload: the number
+ * that are not, each said.
+ */
+size_t
+node_roles_check(const char *path, const struct audit_keyring *kr,
+    int trust)
+{
+	return roles_check(stderr, ME, path, kr, trust ? trust_roles :
+	    keyring_roles, trust ? "authority (or none)" :
+	    "admin (an operator) or agent");
+}
+
 /* A keyring that loads, each key with a role it is read for. */
 static size_t
-check_keyring(const char *path, const char *what,
-    const char *const roles[], const char *advice)
+check_keyring(const char *path, const char *what, int trust)
 {
 	struct audit_keyring kr = { 0, NULL };
 	struct audit_err e;
@@ -95,7 +108,7 @@ check_keyring(const char *path, const char *what,
 		    e.msg, path);
 		return 1;
 	}
-	bad = roles_check(stderr, ME, path, &kr, roles, advice);
+	bad = node_roles_check(path, &kr, trust);
 	audit_keyring_free(&kr);
 	return bad;
 }
@@ -188,10 +201,8 @@ node_precheck(const struct precheck *pc)
 
 	bad += check_dir(pc->dir);
 	bad += check_key(pc->keyfile);
-	bad += check_keyring(pc->keyring, "the keyring", keyring_roles,
-	    "admin (an operator) or agent");
-	bad += check_keyring(pc->trust, "the trust file", trust_roles,
-	    "authority (or none)");
+	bad += check_keyring(pc->keyring, "the keyring", 0);
+	bad += check_keyring(pc->trust, "the trust file", 1);
 	bad += check_host();
 	bad += check_file(pc->proxy, "-P: the proxy", X_OK);
 	if (pc->guest != NULL)

@@ -31,7 +31,7 @@ static const struct lines_ops sockets = {
 	.privileged = node_privileged,
 	.inflight_max = { NODE_INFLIGHT_MAX },
 };
-static ev_signal sigterm, sigint;
+static ev_signal sigterm, sigint, sighup;
 
 /* The records an operator sees on stderr as they are made (events.c),
  * and those counted: agents' refusals, a summary now and then. */
@@ -69,6 +69,79 @@ self_keyring(struct audit_keyring *kr, const struct audit_seckey *key,
 	if (audit_keyring_line(key, NULL, line, sizeof(line)) != 0)
 		return audit_errf(err, "the node's key is not an Ed25519 key");
 	return audit_keyring_parse(kr, line, strlen(line), 0, err);
+}
+
+/*
+ * The trust file, read whole and parsed as a keyring: what every pod
+ * started from now on is given.  *text is sodium-allocated.
+ */
+static int
+trust_load(const char *path, char **text, size_t *len,
+    struct audit_err *err)
+{
+	struct audit_keyring kr = { 0, NULL };
+	struct audit_err e;
+
+	if (audit_read_keyfile(path, 0, text, len, err) != 0)
+		return -1;
+	if (audit_keyring_parse(&kr, *text, *len, 0, &e) != 0 ||
+	    (node_roles_check(path, &kr, 1) != 0 && audit_errf(&e,
+	    "a key's role is not authority (or none)") != 0)) {
+		audit_keyring_free(&kr);
+		sodium_free(*text);
+		*text = NULL;
+		return audit_errf(err, "%s: %s", path, e.msg);
+	}
+	audit_keyring_free(&kr);
+	return 0;
+}
+
+/*
+ * SIGHUP: the keyring and the trust file read again.  Both parse, or
+ * neither is taken and the old ones stay in force; either way it is said
+ * on stderr and recorded.  Nothing holds a key of the old keyring across
+ * the loop's turns (a request's signer is checked and its role copied at
+ * once), so it can be freed here.
+ */
+static void
+reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct audit_keyring kr = { 0, NULL };
+	char hash[AUDIT_HEX_LEN + 1], *text = NULL;
+	struct audit_err e;
+	size_t len = 0;
+	uint64_t seq;
+	json_t *ev;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (audit_keyring_load(&kr, N->keyring_path, &e) != 0 ||
+	    (node_roles_check(N->keyring_path, &kr, 0) != 0 && audit_errf(&e,
+	    "%s: a key's role is not admin or agent", N->keyring_path) !=
+	    0) ||
+	    trust_load(N->trust_path, &text, &len, &e) != 0) {
+		audit_keyring_free(&kr);
+		fprintf(stderr, "nucleus-node: reload refused, the keyring "
+		    "and trust in force are kept: %s\n", e.msg);
+		ev = json_pack("{s:s, s:s, s:s}", "event", "node.reload",
+		    "status", "refused", "message", e.msg);
+	} else {
+		audit_keyring_free(&N->keys);
+		N->keys = kr;
+		sodium_free(N->lenv.trust_text);
+		N->lenv.trust_text = text;
+		N->lenv.trust_len = len;
+		fprintf(stderr, "nucleus-node: reloaded %s (%zu keys) and %s\n",
+		    N->keyring_path, N->keys.n, N->trust_path);
+		ev = json_pack("{s:s, s:s, s:i}", "event", "node.reload",
+		    "status", "ok", "keys", (int)N->keys.n);
+	}
+	if (ev == NULL || audit_log_append_wait(N->log, ev, &seq, hash,
+	    &e) != 0)
+		fprintf(stderr, "nucleus-node: the reload is not recorded: "
+		    "%s\n", ev == NULL ? "out of memory" : e.msg);
+	json_decref(ev);
 }
 
 static void
@@ -238,8 +311,16 @@ serve_keys(const struct serve_opts *o)
 {
 	struct audit_err e;
 
+	if (audit_fit(N->keyring_path, sizeof(N->keyring_path), &e, "%s",
+	    o->keyring) != 0 || audit_fit(N->trust_path,
+	    sizeof(N->trust_path), &e, "%s", o->trust) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
 	if (audit_seckey_load(&N->key, o->keyfile, &e) != 0 ||
 	    audit_keyring_load(&N->keys, o->keyring, &e) != 0 ||
+	    trust_load(o->trust, &N->lenv.trust_text, &N->lenv.trust_len,
+	    &e) != 0 ||
 	    self_keyring(&N->self, N->key, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 1;
@@ -294,7 +375,7 @@ serve_drivers(const struct serve_opts *o)
 	struct local_env *env = &N->lenv;
 
 	env->proxy = o->proxy;
-	env->trust = o->trust;
+	env->trust = N->trust_path;
 	env->node_key = N->key;
 	env->uid = POD_UID;
 	env->gid = POD_UID;
@@ -371,6 +452,8 @@ serve_loop(void)
 	ev_signal_start(N->loop, &sigterm);
 	ev_signal_init(&sigint, stop, SIGINT);
 	ev_signal_start(N->loop, &sigint);
+	ev_signal_init(&sighup, reload, SIGHUP);
+	ev_signal_start(N->loop, &sighup);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -442,6 +525,8 @@ serve_stop(void)
 	(void)audit_log_close(N->log, &e);
 	mdb_env_sync(N->env, 1);
 	mdb_env_close(N->env);
+	sodium_free(N->lenv.trust_text);
+	N->lenv.trust_text = NULL;
 }
 
 /*

@@ -141,6 +141,7 @@ struct pod {
 	int	 timed_out;	/* stopped for its timeout_s */
 	int	 exit_code;
 	int64_t	 started;
+	int64_t	 not_after;	/* its policy's window ends (podspec.c) */
 	/* a VM booting: connected to, then its hello awaited */
 	int	 starting;
 	struct lines_conn *creator;	/* held: answered once it is up */
@@ -165,6 +166,8 @@ struct node {
 	struct ev_loop *loop;
 	struct audit_seckey *key;
 	struct audit_keyring keys;
+	char	 keyring_path[LOCAL_PATH_MAX];	/* -K, read again on SIGHUP */
+	char	 trust_path[LOCAL_PATH_MAX];	/* -T, the same */
 	struct audit_keyring self;	/* the node's own key: pods' copies */
 	struct audit_log *log;
 	MDB_env	*env;

@@ -463,20 +463,17 @@ static int
 vm_initrd(const struct podspec *spec, const struct local_env *env,
     const char *base, const struct vm_paths *vp, struct audit_err *err)
 {
-	char *trust = NULL, *podfile = NULL;
-	size_t trustlen, podlen;
+	char *podfile = NULL;
+	size_t podlen;
 	int rc;
 
 	if ((podfile = local_pod_file(spec, VM_RUN_UID, VM_RUN_GID, &podlen,
-	    err)) == NULL ||
-	    audit_read_keyfile(env->trust, 0, &trust, &trustlen, err) != 0)
+	    err)) == NULL)
 		rc = -1;
 	else
-		rc = make_initrd(base, vp->initrd, podfile, podlen, trust,
-		    trustlen, err);
+		rc = make_initrd(base, vp->initrd, podfile, podlen,
+		    env->trust_text, env->trust_len, err);
 	free(podfile);
-	if (trust != NULL)
-		sodium_free(trust);
 	return rc;
 }
 

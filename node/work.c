@@ -245,24 +245,47 @@ static int
 work_policy(struct policy *pol, const json_t *v, struct audit_err *err)
 {
 	struct policy_error pe;
-	int64_t now = (int64_t)time(NULL);
-	char *text;
-	int rc;
 
-	policy_init(pol);
-	if (json_is_string(v)) {
-		if (policy_profile(pol, json_string_value(v), now) != 0)
-			return audit_errf(err, "work.copy: the pod's policy: "
-			    "unknown profile");
-		return 0;
-	}
-	if ((text = json_dumps(v, JSON_COMPACT)) == NULL)
-		return audit_errf(err, "work.copy: out of memory");
-	rc = policy_load(pol, text, strlen(text), now, &pe);
-	free(text);
-	if (rc != 0)
+	if (policy_load_member(pol, v, (int64_t)time(NULL), &pe) != 0)
 		return audit_errf(err, "work.copy: the pod's policy%s%s: %s",
 		    pe.path[0] != '\0' ? "." : "", pe.path, pe.message);
+	return 0;
+}
+
+/* spec's work.copy, opened beneath root; or -1 and why, naming it. */
+static int
+work_open(int root, const struct podspec *spec, struct audit_err *err)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	int fd;
+
+	if (root < 0)
+		return audit_errf(err, "work.copy: %s: the node has no work "
+		    "root to copy from (nucleus-node serve -W)", spec->work);
+	if ((fd = (int)syscall(SYS_openat2, root, spec->work, &how,
+	    sizeof(how))) < 0)
+		return audit_errf(err, "work.copy: %s: %s", spec->work,
+		    errno == EXDEV ? "not beneath the node's work root" :
+		    errno == ENOENT ? "no such directory beneath the node's "
+		    "work root" : strerror(errno));
+	return fd;
+}
+
+/*
+ * Before a pod starts: its work.copy, if it has one, is a directory the
+ * node can copy (pod.create answers bad_request otherwise).
+ */
+int
+work_check(int root, const struct podspec *spec, struct audit_err *err)
+{
+	int fd;
+
+	if (spec->work[0] == '\0')
+		return 0;
+	if ((fd = work_open(root, spec, err)) < 0)
+		return -1;
+	close(fd);
 	return 0;
 }
 
@@ -275,8 +298,6 @@ int
 work_copy(int root, const struct podspec *spec, int dst, uid_t uid,
     gid_t gid, size_t *nleft, struct audit_err *err)
 {
-	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 	struct walk *w;
 	struct policy pol;
 	int src, rc = -1;
@@ -292,11 +313,7 @@ work_copy(int root, const struct podspec *spec, int dst, uid_t uid,
 		goto out;
 	}
 	audit_fmt(w->where, sizeof(w->where), "%s", spec->work);
-	if ((src = (int)syscall(SYS_openat2, root, spec->work, &how,
-	    sizeof(how))) < 0) {
-		audit_errf(err, "work.copy: %s: %s", spec->work, errno ==
-		    EXDEV ? "not beneath the node's work root" :
-		    strerror(errno));
+	if ((src = work_open(root, spec, err)) < 0) {
 		close(dst);
 		goto out;
 	}

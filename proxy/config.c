@@ -217,23 +217,8 @@ static int
 load_policy(struct config *c, json_t *p, struct audit_err *err)
 {
 	struct policy_error pe;
-	int64_t now = time(NULL);
-	char *text;
-	int rc;
 
-	if (json_is_string(p)) {
-		if (policy_profile(&c->policy, json_string_value(p), now) != 0)
-			return bad(err, "policy", "unknown profile");
-		return 0;
-	}
-	if (!json_is_object(p))
-		return bad(err, "policy", "expected a profile name or a policy "
-		    "object");
-	if ((text = json_dumps(p, JSON_COMPACT)) == NULL)
-		return bad(err, "policy", "out of memory");
-	rc = policy_load(&c->policy, text, strlen(text), now, &pe);
-	free(text);
-	if (rc != 0)
+	if (policy_load_member(&c->policy, p, time(NULL), &pe) != 0)
 		return audit_errf(err, "policy%s%s: %s", pe.path[0] ? "." : "",
 		    pe.path, pe.message);
 	return 0;

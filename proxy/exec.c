@@ -53,69 +53,32 @@ static ev_io spawn_io;
 static struct job *jobs;
 static uint32_t next_job = 1;
 
-/* argv as C strings pointing into args; why when it is not one. */
-int
-exec_argv(const json_t *args, const char **argv, size_t *argc, char *why,
-    size_t whysz)
+/* argv as C strings pointing into args, whose shape args_check took. */
+void
+exec_argv(const json_t *args, const char **argv, size_t *argc)
 {
 	const json_t *a = json_object_get(args, "argv"), *v;
 	size_t i;
 
-	*argc = 0;
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		audit_fmt(why, whysz, "args.argv: expected a non-empty array of "
-		    "strings");
-		return -1;
-	}
-	if (json_array_size(a) > POLICY_ARGV_MAX) {
-		audit_fmt(why, whysz, "args.argv: more than %d items",
-		    POLICY_ARGV_MAX);
-		return -1;
-	}
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v) || memchr(json_string_value(v), '\0',
-		    json_string_length(v)) != NULL) {
-			audit_fmt(why, whysz, "args.argv[%zu]: expected a string",
-			    i);
-			return -1;
-		}
+	json_array_foreach(a, i, v)
 		argv[i] = json_string_value(v);
-	}
-	/* The array is not empty (above); scan-build cannot see that
-	 * jansson's loop then sets argv[0] (core.NonNullParamChecker). */
-	assert(i > 0);
 	argv[i] = NULL;
 	*argc = i;
-	if (strchr(argv[0], '/') != NULL) {
-		audit_fmt(why, whysz, "args.argv[0]: give the program's name; "
-		    "it is looked up on the pod's search path");
-		return -1;
-	}
-	return 0;
 }
 
-/* The rest of a run's args: timeout and stdin within their limits. */
+/* What of a run's args the pod's limits bound: timeout and stdin. */
 int
 exec_check(const json_t *args, char *why, size_t whysz)
 {
 	const json_t *t = json_object_get(args, "timeout");
 	const json_t *in = json_object_get(args, "stdin");
-	static const char *const names[] = { "argv", "cwd", "timeout",
-	    "stdin", NULL };
-	const char *k;
 
-	if ((k = members_unknown(args, names)) != NULL) {
-		audit_fmt(why, whysz, "args.%s: unknown member", k);
-		return -1;
-	}
-	if (t != NULL && (!json_is_integer(t) || json_integer_value(t) < 1 ||
-	    json_integer_value(t) > P->cfg.lim.timeout_max)) {
+	if (t != NULL && json_integer_value(t) > P->cfg.lim.timeout_max) {
 		audit_fmt(why, whysz, "args.timeout: expected 1 to %d seconds",
 		    P->cfg.lim.timeout_max);
 		return -1;
 	}
-	if (in != NULL && (!json_is_string(in) ||
-	    json_string_length(in) > STDIN_MAX)) {
+	if (in != NULL && json_string_length(in) > STDIN_MAX) {
 		audit_fmt(why, whysz, "args.stdin: expected a string of at "
 		    "most %d bytes", STDIN_MAX);
 		return -1;
@@ -577,8 +540,8 @@ exec_start(struct req *r)
 	struct job *j;
 	size_t argc;
 
-	if (exec_argv(r->args, argv, &argc, r->d.reason,
-	    sizeof(r->d.reason)) != 0 || (j = calloc(1, sizeof(*j))) == NULL)
+	exec_argv(r->args, argv, &argc);
+	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
 	j->in_fd = -1;
 	j->timeout = timeout_of(r->args);

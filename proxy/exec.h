@@ -6,7 +6,7 @@
 
 #include "proxy.h"
 
-int	 exec_argv(const json_t *, const char **, size_t *, char *, size_t);
+void	 exec_argv(const json_t *, const char **, size_t *);
 int64_t	 exec_cost(const json_t *);
 int	 exec_check(const json_t *, char *, size_t);
 int	 exec_start(struct req *);

@@ -34,35 +34,6 @@ int
 	return -1;
 }
 
-/*
- * The members each operation takes: anything else (a misspelt "lenght")
- * is refused before the policy is asked, rather than silently ignored.
- */
-int
-fs_check_args(enum policy_op op, const json_t *args, char *why, size_t whysz)
-{
-	static const char *const known[][5] = {
-		[OP_READ] = { "path", "offset", "length", "encoding", NULL },
-		[OP_STAT] = { "path", NULL },
-		[OP_LIST] = { "path", NULL },
-		[OP_WRITE] = { "path", "content", "content_base64", "mode",
-		    NULL },
-		[OP_MKDIR] = { "path", NULL },
-		[OP_DELETE] = { "path", NULL },
-		[OP_GLOB] = { "path", "pattern", NULL },
-		[OP_GREP] = { "path", "pattern", "regex", "ignore_case", NULL },
-	};
-	const char *k;
-
-	if ((unsigned)op > OP_GREP)
-		return 0;
-	if ((k = members_unknown(args, known[op])) != NULL) {
-		audit_fmt(why, whysz, "args.%s: unknown member", k);
-		return -1;
-	}
-	return 0;
-}
-
 static const char *
 type_name(mode_t m)
 {

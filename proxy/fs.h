@@ -38,6 +38,5 @@ int	 fs_fail(struct fsop *, enum policy_kind, const char *, ...)
 #endif
 json_t	*fs_do(struct req *, enum policy_kind *, char *, size_t);
 int	 fs_precheck(struct req *, enum policy_kind *, char *, size_t);
-int	 fs_check_args(enum policy_op, const json_t *, char *, size_t);
 
 #endif /* NUCLEUS_FS_H */

@@ -23,6 +23,10 @@
 
 #include "proxy.h"
 #include "approval.h"
+#include "args.h"
+
+_Static_assert(ARGS_ARGV_MAX == POLICY_ARGV_MAX,
+    "args.c and libpolicy agree on a run's argv");
 #include "exec.h"
 #include "pstate.h"
 
@@ -256,10 +260,12 @@ policy_request_of(struct req *r, struct policy_request *pr,
 	    pr->op == OP_WEB_SEARCH || pr->op == OP_WEB_FETCH)
 		return denied(r, KIND_BAD_REQUEST, "unknown operation");
 	r->pop = pr->op;
+	/* The shape first (args.c, as the authority checks it), then what
+	 * the pod's limits bound. */
+	if (args_check(r->op, r->args, why, sizeof(why)) != 0 ||
+	    (pr->op == OP_RUN && exec_check(r->args, why, sizeof(why)) != 0))
+		return denied(r, KIND_BAD_REQUEST, "%s", why);
 	if (pathv != NULL) {
-		if (!json_is_string(pathv))
-			return denied(r, KIND_BAD_REQUEST, "args.path: "
-			    "expected a string");
 		pr->path = json_string_value(pathv);
 		pr->pathlen = json_string_length(pathv);
 	} else if (pr->op == OP_GLOB || pr->op == OP_GREP ||
@@ -267,12 +273,8 @@ policy_request_of(struct req *r, struct policy_request *pr,
 		pr->path = ".";
 		pr->pathlen = 1;
 	}
-	if (pr->op == OP_RUN && (exec_argv(r->args, argv, &pr->argc, why,
-	    sizeof(why)) != 0 || exec_check(r->args, why, sizeof(why)) != 0))
-		return denied(r, KIND_BAD_REQUEST, "%s", why);
-	if (pr->op != OP_RUN && fs_check_args(pr->op, r->args, why,
-	    sizeof(why)) != 0)
-		return denied(r, KIND_BAD_REQUEST, "%s", why);
+	if (pr->op == OP_RUN)
+		exec_argv(r->args, argv, &pr->argc);
 	pr->argv = argv;
 	if (pr->op == OP_WRITE && pr->path != NULL)
 		pr->exists = resolve_exists(&P->root, pr->path, pr->pathlen);

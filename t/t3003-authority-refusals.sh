@@ -61,6 +61,24 @@ test_expect_success 'an unknown kid: auth_failed, recorded with the kid it claim
 	jq -e ".claimed_kid == \"stranger\" and .agent == null" rec
 '
 
+test_expect_success 'arguments the operation cannot take are refused before an operator sees them' '
+	nucleus-authority list -d auth >before &&
+	areq agent-7 p-0001 run "{\"argv\":\"git push\"}" | asign agent.key >a1 &&
+	refused a1 bad_request "^args.argv: expected a non-empty array of strings$" &&
+	areq agent-7 p-0001 run "{\"argv\":[\"/bin/sh\"]}" | asign agent.key >a2 &&
+	refused a2 bad_request "^args.argv.0.: give the program" &&
+	areq agent-7 p-0001 run "{\"argv\":[\"ls\"],\"env\":{}}" | asign agent.key >a3 &&
+	refused a3 bad_request "^args.env: unknown member$" &&
+	areq agent-7 p-0001 read "{\"path\":\"x\",\"lenght\":1}" | asign agent.key >a4 &&
+	refused a4 bad_request "^args.lenght: unknown member$" &&
+	areq agent-7 p-0001 write "{\"path\":[\"x\"]}" | asign agent.key >a5 &&
+	refused a5 bad_request "^args.path: expected a string$" &&
+	areq agent-7 p-0001 run "{\"argv\":[\"ls\"],\"timeout\":\"9\"}" | asign agent.key >a6 &&
+	refused a6 bad_request "^args.timeout: " &&
+	nucleus-authority list -d auth >after &&
+	test_cmp before after
+'
+
 test_expect_success 'a forged request: another key under agent-7, or changed after signing' '
 	audit-tool keygen agent-7 forger.key >/dev/null &&
 	areq agent-7 p-0001 run "$push" | asign forger.key >l9 &&
@@ -154,7 +172,7 @@ test_expect_success 'the daemon kept serving and the log verifies, every refusal
 	authority_alive &&
 	areq agent-7 p-0001 run "$push" | asign agent.key | asend >out &&
 	jq -e ".ok" out &&
-	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 30 &&
+	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 36 &&
 	auth_verify
 '
 

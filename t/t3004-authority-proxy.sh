@@ -79,7 +79,7 @@ test_expect_success 'rule 2: a token for one pod used on another' '
 '
 
 test_expect_success 'rule 3: a token for another operation' '
-	by_operator other-op p-0001 write "$gated" &&
+	by_operator other-op p-0001 write "{\"path\":\"notes\",\"content\":\"x\"}" &&
 	try a8 other-op | jq -e ".error.kind == \"invalid_approval\" and (.error.message | test(\"^rule 3\"))"
 '
 

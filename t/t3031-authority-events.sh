@@ -23,6 +23,17 @@ test_expect_success 'a request, then its grant: one line each, naming it' '
 	    grep -q "^nucleus-authority: approval.grant .*id=$id" authority.err
 '
 
+test_expect_success 'SIGHUP with a typo in a keyring role: refused, the key named, as at start' '
+	cp auth/keyring keyring.good &&
+	test_when_finished "cp keyring.good auth/keyring" &&
+	sed "s/^\(agent-7 ed25519 [^ ]*\) agent/\1 agnet/" keyring.good >auth/keyring &&
+	kill -HUP "$(cat authority.pid)" &&
+	test_wait_for "the refused reload" 10 grep -q "reload refused" authority.err &&
+	grep -F "key agent-7 has the role agnet, which no program knows" authority.err &&
+	jq -c "select(.event == \"authority.reload\")" auth/audit.log | tail -n 1 |
+	    jq -e ".status == \"refused\""
+'
+
 test_expect_success 'refusals are counted, said when the authority stops, each in the audit log' '
 	for i in 1 2; do echo "not a request $i"; done | asend >out &&
 	test_line_count = 2 out &&

@@ -13,6 +13,18 @@ spec() {
 	    "$1" "${3:-32}" "$2" >"spec-$1.json"
 }
 
+# running_ POD N: N sleep commands run in the pod.
+running_() {
+	d=$(pod_cgroup "$1") &&
+	test "$(for pid in $(cat "$d/cgroup.procs"); do cat /proc/$pid/comm 2>/dev/null; done | grep -c "^sleep$")" = "$2"
+}
+
+# window_ended_ POD: pod.status says its policy's window has ended.
+window_ended_() {
+	nucleus-node pod -j -k admin.key -l n/node.sock status "$1" >st &&
+	jq -e ".result.state == \"expired\"" st
+}
+
 test_expect_success 'setup: a work root with a project' '
 	authority_setup &&
 	node_setup &&
@@ -118,7 +130,7 @@ test_expect_success 'a pod named ., .., .x, -x or with 65 characters is refused,
 test_expect_success 'a link out of the work root is not followed' '
 	spec p-3 escape &&
 	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-3.json >out &&
-	jq -e ".error.kind == \"internal\" and (.error.message | test(\"not beneath the node.s work root\"))" out &&
+	jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"^work.copy: escape: not beneath the node.s work root\"))" out &&
 	jq -s -e "[.[] | select(.event == \"pod.refused\" and .pod == \"p-3\")] | length == 1" n/audit.log
 '
 
@@ -173,14 +185,68 @@ test_expect_success 'a pod past its timeout_s is stopped, and that is recorded' 
 	jq -e .ok out
 '
 
-test_expect_success 'a missing work directory, and a node without -W, refuse the pod' '
+test_expect_success 'a wrong policy is refused with the policy'"'"'s own error, before anything runs' '
+	find n/pods | sort >before &&
+	printf "{\"v\":1,\"name\":\"p-8\",\"policy\":{\"profile\":\"local_dev\",\"capabilities\":{\"run_bash\":\"sometimes\"}},\"agents\":[\"agent-7\"]}" >bad.json &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create bad.json >out &&
+	jq -e ".error.kind == \"bad_request\" and (.error.message | startswith(\"policy.capabilities.run_bash: \"))" out &&
+	printf "{\"v\":1,\"name\":\"p-8\",\"policy\":\"nosuch\",\"agents\":[\"agent-7\"]}" >bad.json &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create bad.json >out &&
+	jq -e ".error.kind == \"bad_request\" and .error.message == \"policy: unknown profile \\\"nosuch\\\"\"" out &&
+	find n/pods | sort >after &&
+	test_cmp before after
+'
+
+test_expect_success 'a pod whose policy'"'"'s time window has ended says so in pod.status' '
+	printf "{\"v\":1,\"name\":\"p-w\",\"policy\":{\"profile\":\"local_dev\",\"time\":{\"lifetime_seconds\":2}},\"agents\":[\"agent-7\"]}" >w.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create w.json >out &&
+	jq -e ".result.state == \"running\" and .result.not_after >= .result.started + 2" out &&
+	test_wait_for "the window to end" 10 window_ended_ p-w &&
+	test_expect_code 1 ncall p-w stat "{\"path\":\".\"}" >out &&
+	jq -e ".error.kind == \"time_window\"" out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock list >out &&
+	jq -e "[.result.pods[] | select(.pod == \"p-w\")][0].state == \"expired\"" out &&
+	nucleus-node pod -j -k admin.key -l n/node.sock stop p-w >out &&
+	jq -e .ok out
+'
+
+test_expect_success 'resources.commands: how many commands a pod runs at once, from 1 to 256' '
+	for n in 0 257 "\"2\""
+	do
+		printf "{\"v\":1,\"name\":\"p-c\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"commands\":%s}}" "$n" >c.json &&
+		test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create c.json >out &&
+		jq -e ".error.kind == \"bad_request\" and (.error.message | startswith(\"resources.commands: \"))" out || return 1
+	done &&
+	printf "{\"v\":1,\"name\":\"p-c\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"commands\":2}}" >c.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create c.json >out &&
+	jq -e ".result.resources.commands == 2" out &&
+	test_when_finished "nucleus-node pod -k admin.key -l n/node.sock stop p-c >/dev/null" &&
+	for i in 1 2
+	do
+		{ ncall p-c run "{\"argv\":[\"sleep\",\"3\"]}" >slow$i.out & } || return 1
+	done &&
+	test_wait_for "two commands running" 10 running_ p-c 2 &&
+	test_expect_code 2 ncall p-c run "{\"argv\":[\"true\"]}" >out &&
+	jq -e ".error.kind == \"unavailable\" and .error.message == \"2 commands are running; the limit is 2\"" out &&
+	test_wait_for "the slow ones" 10 test -s slow2.out &&
+	test_wait_for "the slow ones" 10 test -s slow1.out &&
+	ncall p-c run "{\"argv\":[\"true\"]}" >out &&
+	jq -e ".ok" out &&
+	printf "{\"v\":1,\"name\":\"p-d\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"]}" >d.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create d.json >out &&
+	jq -e ".result.resources.commands == 8" out &&
+	nucleus-node pod -k admin.key -l n/node.sock stop p-d >/dev/null
+'
+
+test_expect_success 'a missing work directory, and a node without -W, refuse the pod as bad_request, naming it' '
 	spec p-6 nosuch &&
 	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-6.json >out &&
-	jq -e ".error.message | test(\"nosuch: No such file\")" out &&
+	jq -e ".error.kind == \"bad_request\" and .error.message == \"work.copy: nosuch: no such directory beneath the node'"'"'s work root\"" out &&
+	! test -d n/pods/p-6 &&
 	node_stop && node_start &&
 	spec p-7 proj &&
 	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-7.json >out &&
-	jq -e ".error.message | test(\"no work root\")" out &&
+	jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"^work.copy: proj: the node has no work root\"))" out &&
 	node_stop
 '
 

@@ -28,6 +28,23 @@ test_expect_success 'a pod created, then stopped: one line each, naming it' '
 	    grep -q "^nucleus-node: pod.stop .*pod=$pod" node.err
 '
 
+test_expect_success 'SIGHUP with a typo in a keyring role, or an agent in the trust file: refused, the key named, as at start' '
+	cp n/keyring keyring.good && cp n/trust trust.good &&
+	test_when_finished "cp keyring.good n/keyring && cp trust.good n/trust" &&
+	sed "s/ admin$/ admni/" keyring.good >n/keyring &&
+	kill -HUP "$(cat node.pid)" &&
+	test_wait_for "the refused reload" 10 grep -q "reload refused" node.err &&
+	grep -F "key ops-1 has the role admni, which no program knows" node.err &&
+	jq -c "select(.event == \"node.reload\")" n/audit.log | tail -n 1 |
+	    jq -e ".status == \"refused\"" &&
+	cp keyring.good n/keyring &&
+	grep "^agent-7 " "$TEST_DIRECTORY/vectors/keyring" >n/trust &&
+	kill -HUP "$(cat node.pid)" &&
+	test_wait_for "the second refused reload" 10 \
+	    test "$(grep -c "reload refused" node.err)" = 2 &&
+	grep -F "/trust: key agent-7 has the role agent: give it the role authority (or none)" node.err
+'
+
 test_expect_success 'refusals are not one line each: counted, said when the node stops, each in the audit log' '
 	for i in 1 2 3; do echo "not a request $i"; done | nsend >out &&
 	test_line_count = 3 out &&
