@@ -88,17 +88,19 @@ keygen_main(const struct keygen *kg, int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'k': path = optarg; break;
-		case 'r': role = optarg; break;
+		case 'r':
+			role = optarg;
+			if (!roles_known(role)) {
+				fprintf(stderr, "%s: -r: the role is admin, "
+				    "agent, node or authority\n", kg->prog);
+				kg->usage();
+			}
+			break;
 		default: kg->usage();
 		}
 	}
 	if (argc - optind != 1)
 		kg->usage();
-	if (!roles_known(role)) {
-		fprintf(stderr, "%s: -r: the role is admin, agent, node or "
-		    "authority\n", kg->prog);
-		kg->usage();
-	}
 	if (path == NULL) {
 		if (audit_fit(buf, sizeof(buf), &e, "%s/%s", dir,
 		    kg->file) != 0) {
