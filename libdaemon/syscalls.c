@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -64,6 +65,15 @@ syscalls_confine(const char *who, const char *const *allowed, size_t n,
 	scmp_filter_ctx ctx;
 	int rc;
 
+	/*
+	 * The C library's malloc, the first time two threads contend for
+	 * memory, makes another arena, and to know how many it may make it
+	 * opens /sys/devices/system/cpu/online: past the filter, openat,
+	 * and the process killed, by chance, under load.  The limit set
+	 * here, it never needs to ask.
+	 */
+	if (mallopt(M_ARENA_MAX, SYSCALLS_ARENAS) != 1)
+		return audit_errf(err, "malloc: cannot set its arenas");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return audit_errf(err, "no_new_privs: %s", strerror(errno));
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
