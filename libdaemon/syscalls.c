@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -66,13 +67,16 @@ syscalls_confine(const char *who, const char *const *allowed, size_t n,
 	int rc;
 
 	/*
-	 * The C library's malloc, the first time two threads contend for
-	 * memory, makes another arena, and to know how many it may make it
-	 * opens /sys/devices/system/cpu/online: past the filter, openat,
-	 * and the process killed, by chance, under load.  The limit set
-	 * here, it never needs to ask.
+	 * The C library's malloc opens files of its own, by chance, under
+	 * load: past the filter, openat, and the process killed.  Making
+	 * its ninth arena it reads /sys/devices/system/cpu/online to know
+	 * how many it may make; shrinking a thread's arena it reads
+	 * /proc/sys/vm/overcommit_memory.  With the arenas limited and a
+	 * thread's arena never shrunk (its top is below HEAP_MAX_SIZE, 64
+	 * MiB, far below the threshold), it never asks.
 	 */
-	if (mallopt(M_ARENA_MAX, SYSCALLS_ARENAS) != 1)
+	if (mallopt(M_ARENA_MAX, SYSCALLS_ARENAS) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1)
 		return audit_errf(err, "malloc: cannot set its arenas");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return audit_errf(err, "no_new_privs: %s", strerror(errno));
