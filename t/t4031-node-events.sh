@@ -45,6 +45,17 @@ test_expect_success 'SIGHUP with a typo in a keyring role, or an agent in the tr
 	grep -F "/trust: key agent-7 has the role agent: give it the role authority (or none)" node.err
 '
 
+test_expect_success 'at 1000 refusals the summary is said at once, the node still serving' '
+	node_stop && node_start &&
+	i=0 && while [ $i -lt 999 ]; do echo "not a request $i"; i=$((i + 1)); done |
+	    nsend >out &&
+	test_line_count = 999 out &&
+	! grep "^nucleus-node: refused" node.err &&
+	echo "the 1000th" | nsend >out &&
+	test_wait_for "the summary" 10 grep -q "^nucleus-node: refused 1000 in [0-9]* s (bad_request 1000), 1000 since the start" node.err &&
+	test "$(grep -c "^nucleus-node: refused" node.err)" = 1
+'
+
 test_expect_success 'refusals are not one line each: counted, said when the node stops, each in the audit log' '
 	for i in 1 2 3; do echo "not a request $i"; done | nsend >out &&
 	test_line_count = 3 out &&
@@ -52,8 +63,8 @@ test_expect_success 'refusals are not one line each: counted, said when the node
 	    nsend >out &&
 	! grep "^nucleus-node: request.refused" node.err &&
 	node_stop &&
-	grep -E "^nucleus-node: refused 4 in [0-9]+ s \(bad_request 3, auth_failed 1\), 4 since the start, each in the audit log$" node.err &&
-	test "$(jq -c "select(.event == \"request.refused\")" n/audit.log | wc -l)" = 4 &&
+	grep -E "^nucleus-node: refused 4 in [0-9]+ s \(bad_request 3, auth_failed 1\), 1004 since the start, each in the audit log$" node.err &&
+	test "$(jq -c "select(.event == \"request.refused\")" n/audit.log | wc -l)" = 1004 &&
 	tail -n 1 node.err | grep -Fx "nucleus-node: node.stop"
 '
 
