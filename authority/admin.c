@@ -6,7 +6,8 @@
  *
  *	{"type":"admin","v":1,"id":ID,"op":OP,"args":{...}}
  *
- * with OP list, show, grant, deny or watch.  Every command is recorded
+ * with OP list, show, grant, deny or watch; deny names one request, or
+ * with args.agent all of one agent's pending requests.  Every command is recorded
  * with the operator's uid before it is answered.
  */
 #define _GNU_SOURCE
@@ -232,27 +233,37 @@ decide_args(struct lines_conn *c, struct acmd *q, int grant, int *ttl,
 	return 0;
 }
 
-/* The request q names, in txn, if still pending; else refused, NULL. */
+/* Why a decision could not be made: an error kind and a message. */
+struct verdict {
+	const char *kind;
+	char	 why[80];
+};
+
 static json_t *
-decide_pending(struct lines_conn *c, struct acmd *q, MDB_txn *txn,
-    int64_t now)
+no_verdict(struct verdict *v, const char *kind, const char *why)
+{
+	v->kind = kind;
+	audit_fmt(v->why, sizeof(v->why), "%s", why);
+	return NULL;
+}
+
+/* Request id, in txn, if still pending; else NULL with v filled. */
+static json_t *
+decide_pending(uint64_t id, MDB_txn *txn, int64_t now, struct verdict *v)
 {
 	const char *state;
 	json_t *rec;
-	char why[80];
 
-	if ((rec = load(q, txn)) == NULL) {
-		refuse(c, q, "unknown_request", "no such request");
-		return NULL;
-	}
+	if (store_get(A->store, txn, id, &rec) != 0)
+		return no_verdict(v, "unknown_request", "no such request");
 	state = json_string_value(json_object_get(rec, "state"));
 	if (strcmp(state, "pending") == 0 && json_integer_value(
 	    json_object_get(rec, "expires")) > now)
 		return rec;
-	audit_fmt(why, sizeof(why), "the request is %s, no longer pending",
-	    strcmp(state, "pending") == 0 ? "expired" : state);
+	v->kind = "not_pending";
+	audit_fmt(v->why, sizeof(v->why), "the request is %s, no longer "
+	    "pending", strcmp(state, "pending") == 0 ? "expired" : state);
 	json_decref(rec);
-	refuse(c, q, "not_pending", why);
 	return NULL;
 }
 
@@ -280,22 +291,34 @@ decide_mark(json_t *rec, const struct lines_conn *c, uint64_t id, int grant,
 	return 0;
 }
 
-/* The decision's record, then its answer, its waiters and watchers. */
+/*
+ * The decision's record, then its waiters and watchers; and, with echo,
+ * the operator's answer (a deny of all of an agent's requests answers
+ * once, for all of them).
+ */
 static void
-decide_answer(struct lines_conn *c, struct acmd *q, json_t *rec, int grant)
+decide_answer(struct lines_conn *c, uint64_t id, const json_t *echo,
+    json_t *rec, int grant)
 {
 	const json_t *t = json_object_get(rec, "token");
 	json_t *result;
 	struct job *j;
 
-	if ((j = job_new(c, q->id)) == NULL || job_event(j, decision_event(
-	    grant ? "approval.grant" : "approval.deny", rec, q->id)) != 0) {
+	if ((j = job_new(c, id)) == NULL || job_event(j, decision_event(
+	    grant ? "approval.grant" : "approval.deny", rec, id)) != 0) {
 		/* the state is durable at the next sync; recover.c logs it */
 		job_free(j);
 		return;
 	}
 	json_object_set_new(j->events[0], "pid", json_integer(
 	    (json_int_t)c->pid));
+	j->logged = 2;
+	j->notify = json_incref(rec);
+	j->watch = json_incref(rec);
+	if (echo == NULL) {
+		job_queue(j);
+		return;
+	}
 	result = json_pack("{s:O, s:O}", "id", json_object_get(rec, "id"),
 	    "state", json_object_get(rec, "state"));
 	if (grant && result != NULL)
@@ -303,55 +326,110 @@ decide_answer(struct lines_conn *c, struct acmd *q, json_t *rec, int grant)
 		    "s:O}", "id", json_object_get(t, "id"), "nonce",
 		    json_object_get(t, "nonce"), "exp", json_object_get(t,
 		    "exp")));
-	j->logged = 2;
-	j->answer = ok(q->echo, result);
-	j->notify = json_incref(rec);
-	j->watch = json_incref(rec);
+	j->answer = ok(echo, result);
 	job_queue(j);
 }
 
-/* grant and deny: one transaction that first checks it is pending. */
+/*
+ * Decide request id, in one transaction that first checks it is
+ * pending: the decided record, or NULL with v filled.
+ */
+static json_t *
+decide_store(const struct lines_conn *c, uint64_t id, int grant, int ttl,
+    const json_t *reason, int64_t now, struct verdict *v)
+{
+	struct audit_err e;
+	json_t *rec;
+	MDB_txn *txn;
+
+	if (store_begin(A->store, &txn, 0, &e) != 0)
+		return no_verdict(v, "internal", "the state cannot be written");
+	if ((rec = decide_pending(id, txn, now, v)) == NULL) {
+		mdb_txn_abort(txn);
+		return NULL;
+	}
+	if (decide_mark(rec, c, id, grant, ttl, reason, now) != 0) {
+		mdb_txn_abort(txn);
+		json_decref(rec);
+		return no_verdict(v, "internal", "the token cannot be made");
+	}
+	if (store_put(A->store, txn, id, rec, &e) != 0) {
+		/* an open write transaction would block every later one */
+		mdb_txn_abort(txn);
+		json_decref(rec);
+		return no_verdict(v, "internal", "the state cannot be written");
+	}
+	if (store_commit(A->store, txn, &e) != 0) {
+		json_decref(rec);
+		return no_verdict(v, "internal", "the state cannot be written");
+	}
+	pending_del(id);
+	return rec;
+}
+
+/* grant and deny of one request. */
 static void
 decide(struct lines_conn *c, struct acmd *q, int grant)
 {
 	const json_t *reason = NULL;
-	struct audit_err e;
-	int64_t now = audit_now_s();
+	struct verdict v;
 	json_t *rec;
-	MDB_txn *txn;
 	int ttl;
 
 	if (decide_args(c, q, grant, &ttl, &reason) != 0)
 		return;
-	if (store_begin(A->store, &txn, 0, &e) != 0) {
-		refuse(c, q, "internal", "the state cannot be written");
+	if ((rec = decide_store(c, q->id, grant, ttl, reason, audit_now_s(),
+	    &v)) == NULL) {
+		refuse(c, q, v.kind, v.why);
 		return;
 	}
-	if ((rec = decide_pending(c, q, txn, now)) == NULL) {
-		mdb_txn_abort(txn);
-		return;
-	}
-	if (decide_mark(rec, c, q->id, grant, ttl, reason, now) != 0) {
-		mdb_txn_abort(txn);
-		json_decref(rec);
-		refuse(c, q, "internal", "the token cannot be made");
-		return;
-	}
-	if (store_put(A->store, txn, q->id, rec, &e) != 0) {
-		/* an open write transaction would block every later one */
-		mdb_txn_abort(txn);
-		json_decref(rec);
-		refuse(c, q, "internal", "the state cannot be written");
-		return;
-	}
-	if (store_commit(A->store, txn, &e) != 0) {
-		json_decref(rec);
-		refuse(c, q, "internal", "the state cannot be written");
-		return;
-	}
-	pending_del(q->id);
-	decide_answer(c, q, rec, grant);
+	decide_answer(c, q->id, q->echo, rec, grant);
 	json_decref(rec);
+}
+
+/*
+ * deny with args.agent: every request of that agent still pending, each
+ * denied and recorded as one deny would be; one answer lists their ids,
+ * after one admin record that names the agent and their number.
+ */
+static void
+deny_agent(struct lines_conn *c, struct acmd *q, json_t *agent)
+{
+	static uint64_t ids[PENDING_MAX];
+	const json_t *reason = NULL;
+	int64_t now = audit_now_s();
+	struct verdict v;
+	json_t *denied, *rec, *ev;
+	int n, ttl;
+
+	if (!json_is_string(agent) || !audit_kid_valid(json_string_value(
+	    agent), json_string_length(agent))) {
+		refuse(c, q, "bad_request", "args.agent: expected an agent's "
+		    "key id");
+		return;
+	}
+	if (decide_args(c, q, 0, &ttl, &reason) != 0)
+		return;
+	n = pending_of(json_string_value(agent), ids, PENDING_MAX);
+	if ((denied = json_array()) == NULL) {
+		refuse(c, q, "internal", "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((rec = decide_store(c, ids[i], 0, ttl, reason, now,
+		    &v)) == NULL)
+			continue;	/* decided or expired meanwhile */
+		decide_answer(c, ids[i], NULL, rec, 0);
+		json_array_append(denied, json_object_get(rec, "id"));
+		json_decref(rec);
+	}
+	if ((ev = admin_event(c, "deny")) != NULL) {
+		json_object_set(ev, "agent", agent);
+		json_object_set_new(ev, "denied", json_integer(
+		    (json_int_t)json_array_size(denied)));
+	}
+	queue(c, 0, ev, ok(q->echo, json_pack("{s:O, s:o}", "agent", agent,
+	    "denied", denied)));
 }
 
 static void
@@ -439,6 +517,15 @@ command_run(struct lines_conn *c, struct acmd *q)
 		q->op = NULL;
 		refuse(c, q, "bad_request", "op: expected list, show, grant, "
 		    "deny or watch");
+		return;
+	}
+	if (strcmp(q->op, "deny") == 0 &&
+	    json_object_get(q->args, "agent") != NULL) {
+		if (json_object_get(q->args, "id") != NULL)
+			refuse(c, q, "bad_request", "args: either id or "
+			    "agent, not both");
+		else
+			deny_agent(c, q, json_object_get(q->args, "agent"));
 		return;
 	}
 	if (parse_id(json_object_get(q->args, "id"), &q->id) != 0) {

@@ -259,7 +259,7 @@ nonce_spend(struct areq *q)
 
 /*
  * May c ask now?  Not past its waits, and not when no rule grants and
- * the queue for people is full.  *rule is the rule that grants, if any.
+ * the queue for people is full, or holds the agent's quota already.  *rule is the rule that grants, if any.
  */
 static int
 new_admit(struct lines_conn *c, struct areq *q, int64_t now,
@@ -276,6 +276,13 @@ new_admit(struct lines_conn *c, struct areq *q, int64_t now,
 	if (*rule == NULL && A->npend >= PENDING_MAX)
 		return fail(q, "unavailable", "too many requests are waiting "
 		    "for an operator");
+	if (*rule == NULL && pending_of(q->kid, NULL, 0) >=
+	    A->agent_pending) {
+		audit_fmt(q->whybuf, sizeof(q->whybuf), "this agent "
+		    "already has %d requests waiting for an operator, its "
+		    "quota", A->agent_pending);
+		return fail(q, "quota_exceeded", q->whybuf);
+	}
 	return 0;
 }
 
@@ -394,7 +401,7 @@ new_request(struct lines_conn *c, struct areq *q, int64_t now)
 	if (rule != NULL)
 		rule_count(rule, now);
 	else
-		pending_add(id, now + A->expire);
+		pending_add(id, now + A->expire, q->kid);
 	rc = new_answer(c, q, id, rec, rule, capped);
 	json_decref(rec);
 	return rc;

@@ -43,6 +43,7 @@
 #define CONN_INFLIGHT_MAX 64	/* lines of one connection in flight */
 #define OUTBUF_MAX	(16 * 1024 * 1024)	/* unsent bytes, per conn */
 #define PENDING_MAX	4096	/* requests waiting for a person */
+#define AGENT_PENDING_DEFAULT 64	/* of them, one agent's (-q) */
 #define CONN_WAIT_MAX	64	/* decisions one connection waits for */
 #define REASON_MAX	1024	/* bytes of a reason, the agent's or not */
 #define LIST_MAX	10000	/* requests one list returns */
@@ -156,6 +157,7 @@ struct authority {
 	uid_t	 operators[OPERATORS_MAX];
 	int	 noperators;
 	int	 ttl, expire, skew;
+	int	 agent_pending;	/* pending requests one agent may have */
 	int	 stopped;	/* the audit log failed: refuse everything */
 	/* work waiting for the LMDB sync, then for its records */
 	struct job *batch_head, *batch_tail;
@@ -168,6 +170,7 @@ struct authority {
 	struct pend {
 		uint64_t id;
 		int64_t	 expires;
+		char	 agent[AUDIT_KID_MAX + 1];
 	} pend[PENDING_MAX];
 	int	 npend;
 	int64_t	 last_prune;
@@ -230,8 +233,9 @@ json_t	*request_summary(uint64_t, const json_t *);
 
 /* pending.c: the requests waiting for a person, and their expiry. */
 void	 pending_tick(struct ev_loop *, ev_timer *, int);
-void	 pending_add(uint64_t, int64_t);
+void	 pending_add(uint64_t, int64_t, const char *);
 void	 pending_del(uint64_t);
+int	 pending_of(const char *, uint64_t *, int);
 
 /* cli.c: the operator's and the agent's commands. */
 int	 cmd_keygen(int, char **);

@@ -215,7 +215,7 @@ put_request(const json_t *rec)
 
 /* An operator's command line. */
 struct admin_opts {
-	const char *dir, *sock, *reason;
+	const char *dir, *sock, *reason, *agent;
 	int	 raw, ttl, want_id;
 };
 
@@ -228,8 +228,14 @@ admin_opts(struct admin_opts *o, const char *cmd, int argc, char **argv)
 	o->dir = authority_dir_default();
 	o->want_id = strcmp(cmd, "show") == 0 || strcmp(cmd, "grant") == 0 ||
 	    strcmp(cmd, "deny") == 0;
-	while ((c = getopt(argc, argv, "a:d:jr:t:")) != -1) {
+	while ((c = getopt(argc, argv, "A:a:d:jr:t:")) != -1) {
 		switch (c) {
+		case 'A':
+			if (strcmp(cmd, "deny") != 0)
+				authority_usage();
+			o->agent = optarg;
+			o->want_id = 0;
+			break;
 		case 'a': o->sock = optarg; break;
 		case 'd': o->dir = optarg; break;
 		case 'j': o->raw = 1; break;
@@ -263,6 +269,13 @@ admin_command(const char *cmd, const struct admin_opts *o, const char *id)
 
 	if (o->want_id)
 		json_object_set_new(args, "id", json_string(id));
+	if (o->agent != NULL) {
+		json_t *as = json_string(o->agent);
+
+		if (as == NULL)
+			die("%s", "-A: the agent is not UTF-8 text");
+		json_object_set_new(args, "agent", as);
+	}
 	if (o->ttl > 0)
 		json_object_set_new(args, "ttl_s", json_integer(o->ttl));
 	if (o->reason != NULL) {
@@ -288,6 +301,11 @@ admin_print(const char *cmd, const json_t *result)
 			put_summary(v);
 	else if (strcmp(cmd, "show") == 0)
 		put_request(json_object_get(result, "request"));
+	else if (json_object_get(result, "denied") != NULL)
+		json_array_foreach(json_object_get(result, "denied"), i, v) {
+			put_text(v);
+			fputs(" denied\n", stdout);
+		}
 	else if (strcmp(cmd, "watch") != 0) {
 		put_text(json_object_get(result, "id"));
 		putchar(' ');

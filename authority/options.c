@@ -21,14 +21,14 @@ const char authority_usage_text[] =
 	    "usage: nucleus-authority serve [-n] [-d dir] [-k keyfile] "
 	    "[-K keyring] [-r rules] [-l socket] [-a admin-socket] [-g group] "
 	    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
-	    "[-i seconds] [-s seconds]\n"
+	    "[-i seconds] [-s seconds] [-q count]\n"
 	    "       nucleus-authority keygen [-d dir] [-k keyfile] [-r role] kid\n"
 	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
 	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
 	    "       nucleus-authority grant [-j] [-d dir] [-a admin-socket] "
 	    "[-t seconds] id\n"
 	    "       nucleus-authority deny [-j] [-d dir] [-a admin-socket] "
-	    "[-r reason] id\n"
+	    "[-r reason] id | -A agent\n"
 	    "       nucleus-authority watch [-j] [-d dir] [-a admin-socket]\n"
 	    "       nucleus-authority ask [-j] [-d dir] [-l socket] [-m reason] "
 	    "-k keyfile pod op args\n"
@@ -51,6 +51,20 @@ seconds(const char *s, int min, int max)
 	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
 		fprintf(stderr, "nucleus-authority: %s: %s: expected %d to %d "
 		    "seconds\n", s, num_strerror(rc), min, max);
+		exit(EXIT_ERR);
+	}
+	return (int)v;
+}
+
+static int
+count(const char *s, int min, int max)
+{
+	long long v;
+	int rc;
+
+	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
+		fprintf(stderr, "nucleus-authority: %s: %s: expected %d to "
+		    "%d\n", s, num_strerror(rc), min, max);
 		exit(EXIT_ERR);
 	}
 	return (int)v;
@@ -165,13 +179,14 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 	a->ttl = TTL_DEFAULT;
 	a->expire = EXPIRE_DEFAULT;
 	a->skew = SKEW_DEFAULT;
+	a->agent_pending = AGENT_PENDING_DEFAULT;
 	a->lines.idle_s = IDLE_S;
 	a->lines.line_s = LINE_S;
 	a->operators[0] = 0;
 	a->noperators = 1;
 	if (geteuid() != 0)
 		a->operators[a->noperators++] = geteuid();
-	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:no:r:s:t:w:")) != -1) {
+	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:no:q:r:s:t:w:")) != -1) {
 		switch (c) {
 		case 'a': o->adminsock = optarg; break;
 		case 'd': o->dir = optarg; break;
@@ -183,6 +198,8 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 		case 'l': o->reqsock = optarg; break;
 		case 'n': o->check_only = 1; break;
 		case 'o': operators(a, optarg); break;
+		case 'q': a->agent_pending = count(optarg, 1, PENDING_MAX);
+			break;
 		case 'r': o->rulesfile = optarg; break;
 		case 's': a->lines.line_s = seconds(optarg, 1, CONN_S_MAX); break;
 		case 't': a->ttl = seconds(optarg, 1, TTL_MAX); break;

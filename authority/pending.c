@@ -11,13 +11,36 @@
 #include "authority.h"
 
 void
-pending_add(uint64_t id, int64_t expires)
+pending_add(uint64_t id, int64_t expires, const char *agent)
 {
+	struct pend *p;
+
 	if (A->npend < PENDING_MAX) {
-		A->pend[A->npend].id = id;
-		A->pend[A->npend].expires = expires;
-		A->npend++;
+		p = &A->pend[A->npend++];
+		p->id = id;
+		p->expires = expires;
+		if (audit_fit(p->agent, sizeof(p->agent), NULL, "%s",
+		    agent != NULL ? agent : "") != 0)
+			p->agent[0] = '\0';
 	}
+}
+
+/*
+ * How many requests of agent are pending; their ids, the first max of
+ * them, into ids when not NULL.
+ */
+int
+pending_of(const char *agent, uint64_t *ids, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < A->npend; i++)
+		if (strcmp(A->pend[i].agent, agent) == 0) {
+			if (ids != NULL && n < max)
+				ids[n] = A->pend[i].id;
+			n++;
+		}
+	return n;
 }
 
 void

@@ -56,7 +56,8 @@ rebuild_each(void *arg, uint64_t id, json_t *rec)
 
 	if (state != NULL && strcmp(state, "pending") == 0)
 		pending_add(id, json_integer_value(json_object_get(rec,
-		    "expires")));
+		    "expires")), json_string_value(json_object_get(rec,
+		    "agent")));
 	if (json_is_string(rule) && decided > r->now - 3600)
 		for (size_t i = 0; i < A->rules.n; i++)
 			if (strcmp(A->rules.v[i].name,

@@ -358,22 +358,36 @@ rules_load(struct rules *rs, const char *path, struct audit_err *err)
 	return rc;
 }
 
+/*
+ * A run's argv, as the proxy will see it, covered by the rule's prefix
+ * as libpolicy judges it (policy_prefix_covers): the same classifier
+ * the proxy runs, so that a prefix never grants a command the proxy
+ * would refuse, nor an option that runs a program it does not name.
+ */
 static int
 argv_matches(const struct rule *r, const json_t *args)
 {
 	const json_t *argv = json_object_get(args, "argv");
+	const char **v;
+	size_t n;
+	int rc = 0;
 
-	if (!json_is_array(argv) || json_array_size(argv) < r->argc)
+	if (!json_is_array(argv) || (n = json_array_size(argv)) < r->argc ||
+	    (v = calloc(n, sizeof(*v))) == NULL)
 		return 0;
-	for (size_t i = 0; i < r->argc; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const json_t *a = json_array_get(argv, i);
 
-		if (!json_is_string(a) || strlen(r->argv[i]) !=
-		    json_string_length(a) || memcmp(r->argv[i],
-		    json_string_value(a), json_string_length(a)) != 0)
-			return 0;
+		if (!json_is_string(a) || strlen(json_string_value(a)) !=
+		    json_string_length(a))
+			goto out;
+		v[i] = json_string_value(a);
 	}
-	return 1;
+	rc = policy_prefix_covers((const char *const *)r->argv, r->argc, v,
+	    n);
+out:
+	free(v);
+	return rc;
 }
 
 static int

@@ -330,11 +330,12 @@ serve_record_start(struct authority *a, struct audit_err *err)
 	ops = json_array();
 	for (int i = 0; i < a->noperators; i++)
 		json_array_append_new(ops, json_integer(a->operators[i]));
-	ev = json_pack("{s:s, s:I, s:o, s:I, s:i, s:i, s:i, s:i, s:i}",
+	ev = json_pack("{s:s, s:I, s:o, s:I, s:i, s:i, s:i, s:i, s:i, s:i}",
 	    "event", "authority.start", "pid", (json_int_t)getpid(),
 	    "operators", ops, "rules", (json_int_t)a->rules.n, "ttl_s",
 	    a->ttl, "expire_s", a->expire, "skew_s", a->skew, "agents",
-	    (int)a->agents.n, "pending", a->npend);
+	    (int)a->agents.n, "pending", a->npend, "agent_pending",
+	    a->agent_pending);
 	if (ev == NULL)
 		return audit_errf(err, "the audit log: out of memory");
 	rc = audit_log_append_wait(a->log, ev, &seq, hash, &e);

@@ -150,6 +150,18 @@ int	 audit_keyring_parse(struct audit_keyring *, const char *, size_t,
 const struct audit_pubkey *audit_keyring_find(const struct audit_keyring *,
 	    const char *);
 void	 audit_keyring_free(struct audit_keyring *);
+
+/*
+ * What a key may vouch for, by its keyring role: its own log (no role,
+ * node, authority, proxy: the daemons that write logs) or, with a
+ * key-cert, another key's log (node only: the pods' logs).
+ */
+enum audit_vouch {
+	AUDIT_VOUCH_OWN_LOG,
+	AUDIT_VOUCH_KEY_CERT
+};
+int	 audit_role_vouches(const struct audit_pubkey *, enum audit_vouch,
+	    struct audit_err *);
 int	 audit_keyring_from(struct audit_keyring *, const char *, const char *,
 	    size_t, mode_t, struct audit_err *);
 int	 audit_read_keyfile_mode(const char *, char **, size_t *, mode_t *,

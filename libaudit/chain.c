@@ -115,8 +115,12 @@ open_record(struct audit_chain *c, const json_t *rec, const char *kid,
 		return fault(fi, FAULT_LOG, 1, "log.open has no valid log id");
 	direct = audit_keyring_find(c->trust, kid);
 	if (direct != NULL && direct->type == AUDIT_KEY_ED25519 &&
-	    sodium_memcmp(direct->pk, c->pk, AUDIT_PK_LEN) == 0)
+	    sodium_memcmp(direct->pk, c->pk, AUDIT_PK_LEN) == 0) {
+		if (audit_role_vouches(direct, AUDIT_VOUCH_OWN_LOG, &e) != 0)
+			return fault(fi, FAULT_SIGNATURE, 1, "the writer's "
+			    "key may not open a log: %s", e.msg);
 		return 0;
+	}
 	if ((cert = json_object_get(rec, "cert")) == NULL)
 		return fault(fi, FAULT_SIGNATURE, 1, "the writer's key %s is "
 		    "not in the keyring and log.open has no key-cert", kid);
@@ -126,6 +130,9 @@ open_record(struct audit_chain *c, const json_t *rec, const char *kid,
 	if (issuer->type != AUDIT_KEY_ED25519)
 		return fault(fi, FAULT_SIGNATURE, 1, "the key-cert is signed "
 		    "by an HMAC key");
+	if (audit_role_vouches(issuer, AUDIT_VOUCH_KEY_CERT, &e) != 0)
+		return fault(fi, FAULT_SIGNATURE, 1, "the key-cert's signer "
+		    "may not vouch for this log: %s", e.msg);
 	clog = str_member(cert, "log", &clen);
 	cpk = str_member(cert, "pubkey", &cpklen);
 	if (clog == NULL || clen != loglen || memcmp(clog, log, clen) != 0)

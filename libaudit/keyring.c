@@ -141,6 +141,40 @@ audit_keyring_find(const struct audit_keyring *kr, const char *kid)
 	return NULL;
 }
 
+/* The roles of the keys that write logs of their own. */
+static const char *const log_writers[] = { "node", "authority", "proxy" };
+
+/*
+ * 0 when k's role lets it vouch for what: a key that writes its own log
+ * (no role, or a daemon's role) opens it; only a node's key certifies
+ * another key for a log (a pod's).  -1 with err saying why not.
+ */
+int
+audit_role_vouches(const struct audit_pubkey *k, enum audit_vouch what,
+    struct audit_err *err)
+{
+	const char *role = k->role[0] != '\0' ? k->role : "(none)";
+
+	if (k->type != AUDIT_KEY_ED25519)
+		return audit_errf(err, "%s is an HMAC key: it vouches for no "
+		    "log", k->kid);
+	if (what == AUDIT_VOUCH_KEY_CERT) {
+		if (strcmp(k->role, "node") == 0)
+			return 0;
+		return audit_errf(err, "%s has the role %s: only a key with "
+		    "the role node certifies another key's log", k->kid,
+		    role);
+	}
+	if (k->role[0] == '\0')
+		return 0;
+	for (size_t i = 0; i < sizeof(log_writers) / sizeof(*log_writers);
+	    i++)
+		if (strcmp(k->role, log_writers[i]) == 0)
+			return 0;
+	return audit_errf(err, "%s has the role %s, which writes no log "
+	    "(node, authority, proxy or no role do)", k->kid, role);
+}
+
 /* Parse one non-blank, non-comment line into k. */
 static int
 parse_line(char *line, unsigned lineno, int secret_ok, struct audit_pubkey *k,

@@ -39,25 +39,47 @@ static const char *const sanitizer_allowed[] = {
 };
 #endif
 
-/* Allow each call of names this system knows (others do not exist). */
+/*
+ * Calls that open a file by name: refused with EACCES rather than fatal
+ * where a list leaves them out.  The C library makes some of its own
+ * (malloc, shrinking a thread's heap, reads
+ * /proc/sys/vm/overcommit_memory once) and copes with a refusal; a kill
+ * there would end a daemon under load for nothing.  Either way no file
+ * is opened.
+ */
+static const char *const opens[] = { "open", "openat", "openat2", "creat" };
+
+/*
+ * Give each call of names this system knows (others do not exist) the
+ * action; one a list named already keeps its first action.
+ */
 static int
-allow(scmp_filter_ctx ctx, const char *const *names, size_t n)
+add(scmp_filter_ctx ctx, uint32_t action, const char *const *names,
+    size_t n)
 {
 	int rc = 0;
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		int nr = seccomp_syscall_resolve_name(names[i]);
 
-		if (nr != __NR_SCMP_ERROR)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (nr != __NR_SCMP_ERROR &&
+		    (rc = seccomp_rule_add(ctx, action, nr, 0)) == -EEXIST)
+			rc = 0;
 	}
 	return rc;
 }
 
+static int
+allow(scmp_filter_ctx ctx, const char *const *names, size_t n)
+{
+	return add(ctx, SCMP_ACT_ALLOW, names, n);
+}
+
 /*
  * Confine the calling process, every thread of it, to the n system
- * calls of allowed; any other kills it.  who names the program in the
- * error ("proxy": "cannot install the proxy's own filter").
+ * calls of allowed; opening a file off the list fails (EACCES), any
+ * other call kills it.  who names the program in the error ("proxy":
+ * "cannot install the proxy's own filter").
  */
 int
 syscalls_confine(const char *who, const char *const *allowed, size_t n,
@@ -68,12 +90,13 @@ syscalls_confine(const char *who, const char *const *allowed, size_t n,
 
 	/*
 	 * The C library's malloc opens files of its own, by chance, under
-	 * load: past the filter, openat, and the process killed.  Making
-	 * its ninth arena it reads /sys/devices/system/cpu/online to know
-	 * how many it may make; shrinking a thread's arena it reads
-	 * /proc/sys/vm/overcommit_memory.  With the arenas limited and a
-	 * thread's arena never shrunk (its top is below HEAP_MAX_SIZE, 64
-	 * MiB, far below the threshold), it never asks.
+	 * load (past the filter, refused below; before, it killed the
+	 * process): making its ninth arena it reads
+	 * /sys/devices/system/cpu/online to know how many it may make;
+	 * shrinking a thread's arena it reads /proc/sys/vm/overcommit_memory.
+	 * With the arenas limited and a thread's arena never shrunk (its top
+	 * stays below HEAP_MAX_SIZE, 64 MiB, far below the threshold), it
+	 * never tries.
 	 */
 	if (mallopt(M_ARENA_MAX, SYSCALLS_ARENAS) != 1 ||
 	    mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1)
@@ -88,6 +111,9 @@ syscalls_confine(const char *who, const char *const *allowed, size_t n,
 		rc = allow(ctx, sanitizer_allowed, sizeof(sanitizer_allowed) /
 		    sizeof(sanitizer_allowed[0]));
 #endif
+	if (rc == 0)
+		rc = add(ctx, SCMP_ACT_ERRNO(EACCES), opens,
+		    sizeof(opens) / sizeof(opens[0]));
 	/* Every thread: the log's and the workers' run already. */
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);

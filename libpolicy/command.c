@@ -248,7 +248,25 @@ policy_classify_why(const char *const *argv, size_t argc, const char **why)
 			return CAP_GIT_PUSH;
 		return CAP_RUN_BASH;
 	}
-	/* git's own helpers, as found in its exec path. */
+	/*
+	 * git's own helpers, as found in its exec path: git-SUB ARGS is
+	 * held to the rules for git SUB ARGS (git-push --receive-pack=CMD
+	 * is refused as git push --receive-pack=CMD is).
+	 */
+	if (strncmp(prog, "git-", 4) == 0 && prog[4] != '\0' &&
+	    argc <= POLICY_ARGV_MAX) {
+		const char *as_git[POLICY_ARGV_MAX + 2];
+
+		as_git[0] = "git";
+		as_git[1] = prog + 4;
+		for (size_t i = 1; i < argc; i++)
+			as_git[i + 1] = argv[i];
+		as_git[argc + 1] = NULL;
+		if ((refused = policy_git_refused(as_git, argc + 1)) != NULL) {
+			*why = refused;
+			return CAP_COUNT;
+		}
+	}
 	if (strcmp(prog, "git-commit") == 0)
 		return CAP_GIT_COMMIT;
 	if (strcmp(prog, "git-push") == 0)
@@ -265,4 +283,32 @@ policy_classify(const char *const *argv, size_t argc)
 	const char *why;
 
 	return policy_classify_why(argv, argc, &why);
+}
+
+/*
+ * Does a rule's argv prefix cover this command line?  The command line
+ * must begin with it word for word; the classifier must not refuse the
+ * command (what the proxy would refuse, no rule grants); and for git,
+ * every argument that configures git or runs a program must be within
+ * the prefix (policy_git_runners_end): a prefix grants what follows it,
+ * never a program or a configuration the rule does not name.
+ */
+int
+policy_prefix_covers(const char *const *prefix, size_t nprefix,
+    const char *const *argv, size_t argc)
+{
+	const char *prog, *why;
+
+	if (nprefix == 0 || argc < nprefix)
+		return 0;
+	for (size_t i = 0; i < nprefix; i++)
+		if (strcmp(prefix[i], argv[i]) != 0)
+			return 0;
+	if (policy_classify_why(argv, argc, &why) == CAP_COUNT)
+		return 0;
+	prog = policy_program_name(argv[0]);
+	if ((strcmp(prog, "git") == 0 || strncmp(prog, "git-", 4) == 0) &&
+	    policy_git_runners_end(argv, argc) > nprefix)
+		return 0;
+	return 1;
 }

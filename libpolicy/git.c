@@ -201,7 +201,7 @@ clone_config_refused(const char *const *argv, size_t argc)
 	for (size_t i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 
-		if (strcmp(a, "--") == 0)
+		if (a == NULL || strcmp(a, "--") == 0)
 			break;
 		if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0)
 			v = i + 1 < argc ? argv[i + 1] : "";
@@ -355,4 +355,98 @@ policy_git_refused(const char *const *argv, size_t argc)
 		if ((why = arg_refused(argv[i])) != NULL)
 			return why;
 	return NULL;
+}
+
+/*
+ * Short options of a subcommand that run a program: rebase -x (--exec),
+ * difftool -x (--extcmd), clone and ls-remote -u (--upload-pack).
+ */
+static const struct {
+	const char *sub;
+	char	 opt;
+} runner_shorts[] = {
+	{ "rebase", 'x' }, { "difftool", 'x' }, { "clone", 'u' },
+	{ "ls-remote", 'u' },
+};
+
+/* Long options that run a program, beyond refused_longs. */
+static const char *const runner_longs[] = { "extcmd" };
+
+static int
+long_prefix_of(const char *const *list, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; len > 0 && i < n; i++)
+		if (len <= strlen(list[i]) && strncmp(list[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * How far a subcommand's argument a reaches when it runs a program: 0
+ * when it does not, 1 for itself, 2 for itself and the value after it.
+ */
+static size_t
+sub_runner(const char *sub, const char *a)
+{
+	const char *name = a + 2;
+	size_t n;
+
+	if (a[0] != '-' || a[1] == '\0')
+		return 0;
+	if (a[1] == '-') {
+		n = strcspn(name, "=");
+		if (!long_prefix_of(refused_longs, sizeof(refused_longs) /
+		    sizeof(refused_longs[0]), name, n) &&
+		    !long_prefix_of(runner_longs, sizeof(runner_longs) /
+		    sizeof(runner_longs[0]), name, n))
+			return 0;
+		return name[n] == '=' ? 1 : 2;
+	}
+	for (size_t i = 0; sub != NULL && i < sizeof(runner_shorts) /
+	    sizeof(runner_shorts[0]); i++) {
+		const char *c;
+
+		if (strcmp(sub, runner_shorts[i].sub) != 0 ||
+		    (c = strchr(a + 1, runner_shorts[i].opt)) == NULL)
+			continue;
+		return c[1] == '\0' ? 2 : 1;
+	}
+	return 0;
+}
+
+/*
+ * For a rule that names a prefix of a git command line (git, or one of
+ * its git-* helpers): one past the last argument that configures git
+ * (-c, --config-env, --exec-path=) or runs a program (the options of
+ * policy_git_refused() and the short ones that stand for them), its value
+ * included; 0 when there is none.  A prefix covers the command line only
+ * when it reaches that far: when the rule names them.
+ */
+size_t
+policy_git_runners_end(const char *const *argv, size_t argc)
+{
+	const char *prog = policy_program_name(argv[0]);
+	const char *sub = NULL;
+	size_t i = 1, end = 0, reach;
+
+	if (strncmp(prog, "git-", 4) == 0)
+		sub = prog + 4;
+	for (; sub == NULL && i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config-env") == 0)
+			end = i + 2;
+		else if (strncmp(a, "--config-env=", 13) == 0 ||
+		    strncmp(a, "--exec-path", 11) == 0 ||
+		    (a[1] == 'c' && a[2] != '\0'))
+			end = i + 1;
+		if (git_value_opt(a))
+			i++;	/* skip the value */
+	}
+	if (sub == NULL && i < argc)
+		sub = argv[i++];
+	for (; i < argc; i++)
+		if ((reach = sub_runner(sub, argv[i])) > 0)
+			end = i + reach;
+	return end > argc ? argc : end;
 }

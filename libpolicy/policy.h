@@ -325,6 +325,9 @@ extern const struct policy_git_config policy_git_forced[];
 extern const size_t policy_git_nforced;
 int	 policy_git_subcommand(const char *const *, size_t);
 const char *policy_git_refused(const char *const *, size_t);
+size_t	 policy_git_runners_end(const char *const *, size_t);
+int	 policy_prefix_covers(const char *const *, size_t,
+	    const char *const *, size_t);
 extern const char policy_git_driver_scan[];
 const char *policy_git_driver_off(const char *);
 const char *policy_program_name(const char *);

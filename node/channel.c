@@ -88,6 +88,7 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	const json_t *t;
 	char name[24];
 	json_t *copy;
+	size_t start;
 	int timeout = 0;
 
 	if (p == NULL || !p->running) {
@@ -129,13 +130,17 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	p->fwds = f;
 	out_compact(p);
 	copy = json_deep_copy(q->obj);
+	start = p->out.len;
 	if (audit_fit(name, sizeof(name), &e, "n%llu",
 	    (unsigned long long)f->seq) != 0 ||
 	    json_object_set_new(copy, "id", json_string(name)) != 0 ||
 	    cjson_encode(copy, &p->out, &e) != 0 ||
-	    audit_buf_add(&p->out, "\n", 1) != 0)
+	    answer_forwarded(f, copy, p->out.p + start, p->out.len - start) !=
+	    0 || audit_buf_add(&p->out, "\n", 1) != 0) {
+		p->out.len = start;	/* no part of a line goes */
 		chan_fail_fwds(p, "internal", "the request cannot be "
 		    "forwarded");
+	}
 	json_decref(copy);
 	ev_io_start(N->loop, &p->wio);
 }
@@ -209,6 +214,22 @@ stray:
 	return NULL;
 }
 
+/* What a raw answer says: the record it names, ok or its error. */
+static void
+answer_raw_named(struct fwd *f, const json_t *audit,
+    const struct cjson_member *ok, const struct cjson_member *error)
+{
+	json_t *okv = NULL, *errv = NULL;
+
+	if (ok != NULL)
+		okv = json_loadb(ok->val, ok->vallen, JSON_DECODE_ANY, NULL);
+	if (error != NULL)
+		errv = json_loadb(error->val, error->vallen, 0, NULL);
+	answer_named(f, audit, okv, errv);
+	json_decref(okv);
+	json_decref(errv);
+}
+
 /*
  * An answer as the proxy writes it, canonical: relayed as its own bytes
  * with the client's id put in, without a tree of its result.  0 when the
@@ -217,12 +238,13 @@ stray:
 static int
 answer_raw(struct pod *p, const char *line, size_t len)
 {
-	const struct cjson_member *type = NULL, *id = NULL, *audit = NULL;
+	const struct cjson_member *type = NULL, *id = NULL, *audit = NULL,
+	    *ok = NULL, *error = NULL;
 	struct cjson_scan sc;
 	struct audit_buf b = { 0 };
 	struct audit_err e;
 	struct fwd *f;
-	int64_t need_seq = -1;
+	json_t *a = NULL;
 
 	if (cjson_scan(line, len, &sc, &e) != 0)
 		return -1;
@@ -235,15 +257,20 @@ answer_raw(struct pod *p, const char *line, size_t len)
 			id = m;
 		else if (m->keylen == 5 && memcmp(m->key, "audit", 5) == 0)
 			audit = m;
+		else if (m->keylen == 2 && memcmp(m->key, "ok", 2) == 0)
+			ok = m;
+		else if (m->keylen == 5 && memcmp(m->key, "error", 5) == 0)
+			error = m;
 	}
 	if (type == NULL || type->vallen != 10 || memcmp(type->val,
 	    "\"response\"", 10) != 0 || id == NULL || id->vallen < 2 ||
 	    id->val[0] != '"')
 		return -1;
 	if (audit != NULL) {
-		json_t *a = json_loadb(audit->val, audit->vallen, 0, NULL);
-		const char *log = json_string_value(json_object_get(a, "log"));
+		const char *log;
 
+		a = json_loadb(audit->val, audit->vallen, 0, NULL);
+		log = json_string_value(json_object_get(a, "log"));
 		if (log == NULL || strcmp(log, p->lp.log) != 0 ||
 		    !json_is_integer(json_object_get(a, "seq"))) {
 			json_decref(a);
@@ -251,11 +278,13 @@ answer_raw(struct pod *p, const char *line, size_t len)
 			    "not of its log");
 			return 0;
 		}
-		need_seq = json_integer_value(json_object_get(a, "seq"));
-		json_decref(a);
 	}
-	if ((f = take_fwd(p, id->val + 1, id->vallen - 2)) == NULL)
+	if ((f = take_fwd(p, id->val + 1, id->vallen - 2)) == NULL) {
+		json_decref(a);
 		return 0;	/* not asked, or given up on: dropped */
+	}
+	answer_raw_named(f, a, ok, error);
+	json_decref(a);
 	if (audit_buf_add(&b, line, (size_t)(id->val - line)) != 0 ||
 	    cjson_encode(f->id, &b, &e) != 0 ||
 	    audit_buf_add(&b, id->val + id->vallen, len - (size_t)(id->val +
@@ -269,7 +298,6 @@ answer_raw(struct pod *p, const char *line, size_t len)
 		return 0;
 	}
 	f->raw = b;
-	f->need_seq = need_seq;
 	hold_answer(p, f);
 	return 0;
 }
@@ -278,6 +306,7 @@ answer_raw(struct pod *p, const char *line, size_t len)
 static void
 to_copier(struct pod *p, const char *line, size_t len)
 {
+	answer_record(p, line, len);
 	if (copyw_line(p->cw, line, len) != 0)
 		relay_fault(p, "out of memory");
 }
@@ -292,7 +321,6 @@ pod_answer(struct pod *p, json_t *r)
 	struct fwd *f;
 	const char *id, *type, *log;
 	const json_t *audit;
-	int64_t need_seq = -1;
 
 	type = json_string_value(json_object_get(r, "type"));
 	id = json_string_value(json_object_get(r, "id"));
@@ -309,15 +337,15 @@ pod_answer(struct pod *p, json_t *r)
 			    "not of its log");
 			return;
 		}
-		need_seq = json_integer_value(json_object_get(audit, "seq"));
 	}
 	if ((f = take_fwd(p, id, strlen(id))) == NULL) {
 		json_decref(r);
 		return;		/* not asked, or given up on: dropped */
 	}
+	answer_named(f, audit, json_object_get(r, "ok"),
+	    json_object_get(r, "error"));
 	json_object_set(r, "id", f->id);
 	f->answer = r;
-	f->need_seq = need_seq;
 	hold_answer(p, f);
 }
 

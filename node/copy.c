@@ -56,6 +56,7 @@ copy_line(struct copy *c, const char *line, size_t len, const char *log,
 {
 	struct audit_fault_info fi;
 	struct iovec iov[2] = { { (void *)line, len }, { "\n", 1 } };
+	off_t at = c->chain.offset;	/* where the line goes */
 	ssize_t n;
 
 	if (c->failed)
@@ -72,9 +73,16 @@ copy_line(struct copy *c, const char *line, size_t len, const char *log,
 	do
 		n = writev(c->fd, iov, 2);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)len + 1)
-		return audit_errf(err, "%s: %s", c->path, n < 0 ?
-		    strerror(errno) : "short write");
+	if (n != (ssize_t)len + 1) {
+		audit_errf(err, "%s: %s", c->path, n < 0 ? strerror(errno) :
+		    "short write");
+		/* No part of a line stays: the copy ends with the last
+		 * whole one, and verifies. */
+		if (n > 0 && ftruncate(c->fd, at) != 0)
+			audit_errf(err, "%s: short write, not taken back: %s",
+			    c->path, strerror(errno));
+		return -1;
+	}
 	c->dirty = 1;
 	c->failed = 0;
 	return 0;

@@ -123,6 +123,23 @@ allowed(const struct gate *g, struct gate_req *q, const char *role)
 	return 0;
 }
 
+/*
+ * A write of the state failed (a full disk, say): after a failed commit
+ * LMDB's own memory may not be trusted, so nothing touches it until the
+ * node has opened it again (node_state_retry, each second).
+ */
+static int
+state_failed(struct gate *g, struct gate_req *q, const char *what)
+{
+	if (!g->fault_said)
+		fprintf(stderr, "nucleus-node: the %s cannot be written (is "
+		    "the disk full?); requests are answered unavailable "
+		    "until it can be (tried each second)\n", what);
+	g->broken = g->fault_said = 1;
+	return refuse(q, "unavailable", "the node's state cannot be written "
+	    "now; it is tried again each second");
+}
+
 /* The (kid, nonce) pair, stored: replayed when it was seen before. */
 static int
 spend_nonce(struct gate *g, struct gate_req *q)
@@ -131,19 +148,23 @@ spend_nonce(struct gate *g, struct gate_req *q)
 	MDB_txn *txn;
 	int seen;
 
+	if (g->broken || g->env == NULL)
+		return refuse(q, "unavailable", "the node's state cannot be "
+		    "written now; it is tried again each second");
 	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
-		return refuse(q, "internal", "the nonce store cannot be "
-		    "written");
+		return state_failed(g, q, "nonce store");
 	if ((seen = replay_put(txn, g->nonces, q->kid, q->env.nonce,
 	    q->env.ts, &e)) != 0) {
 		mdb_txn_abort(txn);
 		return seen > 0 ? refuse(q, "replayed", "nonce: seen before "
-		    "from this kid") : refuse(q, "internal", "the nonce "
-		    "store cannot be written");
+		    "from this kid") : state_failed(g, q, "nonce store");
 	}
 	if (mdb_txn_commit(txn) != 0)
-		return refuse(q, "internal", "the nonce store cannot be "
-		    "written");
+		return state_failed(g, q, "nonce store");
+	if (g->fault_said) {
+		fprintf(stderr, "nucleus-node: the state is written again\n");
+		g->fault_said = 0;
+	}
 	g->dirty = 1;
 	return 0;
 }
@@ -183,20 +204,20 @@ spend_token(struct gate *g, struct gate_req *q, int64_t now)
 	if ((until = json_integer_value(exp)) > now + GATE_TOKEN_AHEAD)
 		return refuse(q, "invalid_approval", "rule 6: the token lives "
 		    "longer than allowed");
+	if (g->broken || g->env == NULL)
+		return refuse(q, "unavailable", "the node's state cannot be "
+		    "written now; it is tried again each second");
 	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
-		return refuse(q, "internal", "the token ledger cannot be "
-		    "written");
+		return state_failed(g, q, "token ledger");
 	if ((rc = mdb_put(txn, g->tokens, &k, &v, MDB_NOOVERWRITE)) != 0) {
 		mdb_txn_abort(txn);
 		return rc == MDB_KEYEXIST ? refuse(q, "invalid_approval",
 		    "rule 7: the token was already used on this node") :
-		    refuse(q, "internal", "the token ledger cannot be "
-		    "written");
+		    state_failed(g, q, "token ledger");
 	}
 	/* Synced now, not with the batch: durable before it is sent. */
 	if (mdb_txn_commit(txn) != 0 || mdb_env_sync(g->env, 1) != 0)
-		return refuse(q, "internal", "the token ledger cannot be "
-		    "synced");
+		return state_failed(g, q, "token ledger");
 	return 0;
 }
 
@@ -240,8 +261,11 @@ gate_check(struct gate *g, const char *line, size_t len, int64_t now,
 void
 gate_prune(struct gate *g, int64_t now)
 {
-	(void)replay_prune(g->env, g->nonces, now - g->skew - 1);
-	(void)replay_prune(g->env, g->tokens, now - g->skew);
+	if (g->broken || g->env == NULL)
+		return;
+	if (replay_prune(g->env, g->nonces, now - g->skew - 1) < 0 ||
+	    replay_prune(g->env, g->tokens, now - g->skew) < 0)
+		g->broken = 1;
 }
 
 void

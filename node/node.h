@@ -106,6 +106,10 @@ struct gate {
 	int	 skew;
 	size_t	 line_max;
 	int	 dirty;		/* a pair committed, not yet synced */
+	int	 broken;	/* a write of env failed: LMDB may not be
+				   trusted in memory until it is opened
+				   again (node_state_retry) */
+	int	 fault_said;	/* on stderr, until a write succeeds */
 	/* the pods: does it exist; may kid call it (-1: no such pod) */
 	int	(*pod_exists)(void *, const char *);
 	int	(*may_call)(void *, const char *, const char *);

@@ -369,6 +369,8 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
+	node_state_retry();
+	node_log_retry();
 	node_turned_away_record();
 	events_tick(&N->events);
 	if (++N->ticks % NODE_PRUNE_TICKS == 0)

@@ -71,13 +71,19 @@ put(const char *name, json_t *v)
 		goto out;
 	d.mv_size = b.len;
 	d.mv_data = b.p;
-	if (mdb_txn_begin(N->env, NULL, 0, &txn) != 0)
+	if (N->gate.broken || N->env == NULL)
 		goto out;
-	if (mdb_put(txn, N->pods_dbi, &k, &d, 0) != 0) {
-		mdb_txn_abort(txn);
+	if (mdb_txn_begin(N->env, NULL, 0, &txn) != 0) {
+		N->gate.broken = 1;
 		goto out;
 	}
-	rc = mdb_txn_commit(txn) == 0 ? 0 : -1;
+	if (mdb_put(txn, N->pods_dbi, &k, &d, 0) != 0) {
+		mdb_txn_abort(txn);
+		N->gate.broken = 1;
+		goto out;
+	}
+	if ((rc = mdb_txn_commit(txn) == 0 ? 0 : -1) != 0)
+		N->gate.broken = 1;
 	N->state_dirty = 1;
 out:
 	audit_buf_free(&b);
@@ -117,13 +123,20 @@ podstate_forget(const char *name)
 	MDB_val k = { strlen(name), (void *)name };
 	MDB_txn *txn;
 
-	if (mdb_txn_begin(N->env, NULL, 0, &txn) != 0)
+	if (N->gate.broken || N->env == NULL)
 		return;
-	if (mdb_del(txn, N->pods_dbi, &k, NULL) == 0 &&
-	    mdb_txn_commit(txn) == 0)
+	if (mdb_txn_begin(N->env, NULL, 0, &txn) != 0) {
+		N->gate.broken = 1;
+		return;
+	}
+	if (mdb_del(txn, N->pods_dbi, &k, NULL) != 0) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	if (mdb_txn_commit(txn) == 0)
 		N->state_dirty = 1;
 	else
-		mdb_txn_abort(txn);
+		N->gate.broken = 1;
 }
 
 /* Stop a pod left running by the node before: only the process we ran. */
@@ -228,7 +241,8 @@ load_all(void)
 	json_t *found = json_object();
 	int rc;
 
-	if (mdb_txn_begin(N->env, NULL, MDB_RDONLY, &txn) != 0)
+	if (N->env == NULL ||
+	    mdb_txn_begin(N->env, NULL, MDB_RDONLY, &txn) != 0)
 		return found;
 	if (mdb_cursor_open(txn, N->pods_dbi, &cur) == 0) {
 		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;

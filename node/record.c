@@ -121,15 +121,74 @@ job_done(void *arg, int error, uint64_t seq, const char *hash)
 	doneq_push(&N->done, j);
 }
 
-/* The node's log failed: said once, and the node refuses from now on. */
+/*
+ * A record the log could not make.  The first says on stderr that the log
+ * has stopped.  A request's answer becomes unavailable (what it said never
+ * goes without its record); an event of the node's own, with no answer
+ * waiting (a pod's end), is kept to be made once the log is back.
+ */
 static void
-log_fault(const char *why)
+record_failed(struct njob *j, const char *why)
 {
+	/* One the log failed before it was opened again is not news. */
+	if (!N->stopped && j->log_gen == N->log_gen) {
+		N->stopped = 1;
+		N->stopped_at = (int64_t)time(NULL);
+		audit_fmt(N->stopped_why, sizeof(N->stopped_why), "%s", why);
+		fprintf(stderr, "nucleus-node: the audit log has stopped: %s; "
+		    "requests are answered unavailable until it can be "
+		    "written again (tried each second)\n", why);
+	}
+	N->unrecorded++;
+	if (j->conn != NULL && j->answer != NULL) {
+		json_t *r = node_error(json_object_get(j->answer, "id"),
+		    "unavailable", "the node cannot record the request: its "
+		    "audit log has stopped");
+
+		lines_send(j->conn, r);
+		json_decref(r);
+	} else if (j->conn == NULL && j->answer == NULL &&
+	    N->nheld < NODE_HELD_MAX)
+		N->held[N->nheld++] = json_incref(j->event);
+	job_free(j);
+}
+
+/*
+ * Each second while the log has stopped: closed and opened again, which
+ * cuts a torn last line and says so (log.resume).  Once it opens, the
+ * fault is recorded (node.log_fault: why, since when, how many records
+ * were not made), then the node's own events kept meanwhile, and requests
+ * are served again.
+ */
+void
+node_log_retry(void)
+{
+	struct audit_err e;
+
 	if (!N->stopped)
-		events_say(&N->events, "log.fault", "the node's audit log: %s: "
-		    "every request is refused until the node is restarted",
-		    why);
-	N->stopped = 1;
+		return;
+	if (N->log != NULL) {
+		(void)audit_log_close(N->log, &e);
+		N->log = NULL;
+	}
+	if (audit_log_open(&N->log, N->log_path, N->log_id, N->key, NULL,
+	    &e) != 0) {
+		N->log = NULL;
+		return;
+	}
+	N->stopped = 0;
+	N->log_gen++;
+	fprintf(stderr, "nucleus-node: the audit log is written again, after "
+	    "%lld s (%llu records not made)\n", (long long)((int64_t)time(
+	    NULL) - N->stopped_at), (unsigned long long)N->unrecorded);
+	node_record(NULL, json_pack("{s:s, s:s, s:I, s:I}", "event",
+	    "node.log_fault", "error", N->stopped_why, "since",
+	    (json_int_t)N->stopped_at, "unrecorded",
+	    (json_int_t)N->unrecorded), NULL);
+	for (int i = 0; i < N->nheld; i++)
+		node_record(NULL, N->held[i], NULL);
+	N->nheld = 0;
+	N->unrecorded = 0;
 }
 
 /* Before the loop waits: the nonces durable, then the records. */
@@ -143,16 +202,23 @@ node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)w;
 	(void)revents;
 	pods_flush();
-	if ((N->gate.dirty || N->state_dirty) && mdb_env_sync(N->env, 1) == 0)
-		N->gate.dirty = N->state_dirty = 0;
+	if ((N->gate.dirty || N->state_dirty) && !N->gate.broken &&
+	    N->env != NULL) {
+		if (mdb_env_sync(N->env, 1) == 0)
+			N->gate.dirty = N->state_dirty = 0;
+		else
+			N->gate.broken = 1;
+	}
 	j = N->batch_head;
 	N->batch_head = N->batch_tail = NULL;
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (audit_log_submit(N->log, j->event, job_done, j, &e) != 0) {
-			log_fault(e.msg);
-			job_free(j);
-		}
+		j->log_gen = N->log_gen;
+		if (N->log == NULL)
+			record_failed(j, N->stopped_why);
+		else if (audit_log_submit(N->log, j->event, job_done, j,
+		    &e) != 0)
+			record_failed(j, e.msg);
 	}
 }
 
@@ -167,9 +233,11 @@ node_drain(struct ev_loop *loop, ev_async *w, int revents)
 	list = doneq_take(&N->done);
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
-		if (j->audit_error != 0)
-			log_fault(strerror(j->audit_error));
-		else if (j->conn != NULL && j->answer != NULL)
+		if (j->audit_error != 0) {
+			record_failed(j, strerror(j->audit_error));
+			continue;
+		}
+		if (j->conn != NULL && j->answer != NULL)
 			lines_send(j->conn, j->answer);
 		job_free(j);
 	}

@@ -36,16 +36,17 @@ relay_behind(const struct pod *p)
 
 /*
  * Answers whose lines the copy holds durably, in the order they came:
- * to their clients.  An answer naming a record that was not among the
- * lines before it stops the pod.
+ * to their clients.  An answer those lines do not back (answer.c) stops
+ * the pod; so does a copy that failed, whether an answer waits or not.
  */
 void
 relay_answers(struct pod *p)
 {
 	struct copyw_state st;
 	struct fwd *f;
+	char why[256];
 
-	if (p->relay_head == NULL || p->cw == NULL || p->copy_failed)
+	if (p->cw == NULL || p->copy_failed)
 		return;
 	copyw_state(p->cw, &st);
 	if (st.failed) {
@@ -53,9 +54,8 @@ relay_answers(struct pod *p)
 		return;
 	}
 	while ((f = p->relay_head) != NULL && f->need <= st.durable) {
-		if (f->need_seq > st.durable_seq) {
-			relay_fault(p, "the pod answered before its audit "
-			    "record reached the node");
+		if (answer_backed(f, why, sizeof(why)) != 0) {
+			relay_fault(p, why);
 			return;
 		}
 		if ((p->relay_head = f->next) == NULL)
@@ -122,10 +122,14 @@ void
 pods_flush(void)
 {
 	for (struct pod *p = N->pods; p != NULL; p = p->next)
-		relay_answers(p);
+		if (p->relay_head != NULL)
+			relay_answers(p);
 }
 
-/* The copier made copies durable: answers go, paused pods are read. */
+/*
+ * The copier made copies durable: answers go, paused pods are read; a
+ * copy that failed stops its pod now, whether an answer waits or not.
+ */
 void
 pods_copied(struct ev_loop *loop, ev_async *w, int revents)
 {

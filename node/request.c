@@ -55,7 +55,7 @@ node_line(struct lines_conn *c, const char *line, size_t len)
 
 	if (N->stopped) {
 		json_t *r = node_error(NULL, "unavailable", "the node's audit "
-		    "log has stopped");
+		    "log has stopped; it is tried again each second");
 
 		lines_send(c, r);
 		json_decref(r);

@@ -38,7 +38,7 @@ static ev_signal sigterm, sigint, sighup;
 static const char *const said[] = { "node.start", "node.stop",
     "node.internal", "pod.create", "pod.refused", "pod.stop", "pod.exit",
     "pod.timeout", "pod.lost", "pod.audit_fault", "pod.stray_answers",
-    NULL };
+    "node.log_fault", NULL };
 static const char *const counted[] = { "request.refused", NULL };
 
 static int
@@ -66,7 +66,7 @@ self_keyring(struct audit_keyring *kr, const struct audit_seckey *key,
 {
 	char line[256];
 
-	if (audit_keyring_line(key, NULL, line, sizeof(line)) != 0)
+	if (audit_keyring_line(key, "node", line, sizeof(line)) != 0)
 		return audit_errf(err, "the node's key is not an Ed25519 key");
 	return audit_keyring_parse(kr, line, strlen(line), 0, err);
 }
@@ -107,10 +107,9 @@ static void
 reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct audit_keyring kr = { 0, NULL };
-	char hash[AUDIT_HEX_LEN + 1], *text = NULL;
 	struct audit_err e;
+	char *text = NULL;
 	size_t len = 0;
-	uint64_t seq;
 	json_t *ev;
 
 	(void)loop;
@@ -137,11 +136,7 @@ reload(struct ev_loop *loop, ev_signal *w, int revents)
 		ev = json_pack("{s:s, s:s, s:i}", "event", "node.reload",
 		    "status", "ok", "keys", (int)N->keys.n);
 	}
-	if (ev == NULL || audit_log_append_wait(N->log, ev, &seq, hash,
-	    &e) != 0)
-		fprintf(stderr, "nucleus-node: the reload is not recorded: "
-		    "%s\n", ev == NULL ? "out of memory" : e.msg);
-	json_decref(ev);
+	node_record(NULL, ev, NULL);
 }
 
 static void
@@ -402,25 +397,22 @@ serve_drivers(const struct serve_opts *o)
 static int
 serve_state(const char *dir)
 {
-	char log_id[AUDIT_LOGID_MAX + 1];
 	struct audit_err e;
-	const struct statedb_dbi dbis[] = { { "nonces", &N->gate.nonces },
-	    { "tokens", &N->gate.tokens }, { "pods", &N->pods_dbi },
-	    { NULL, NULL } };
 
-	if (statedb_open(&N->env, node_path(dir, "state.mdb"), NODE_STATE_MAP,
-	    dbis, &e) != 0) {
+	if (audit_fit(N->state_path, sizeof(N->state_path), &e, "%s",
+	    node_path(dir, "state.mdb")) != 0 || node_state_open(&e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
 	N->gate.keys = &N->keys;
-	N->gate.env = N->env;
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
-	if (audit_fit(log_id, sizeof(log_id), &e, "node-%s",
+	if (audit_fit(N->log_id, sizeof(N->log_id), &e, "node-%s",
 	    N->key->kid) != 0 ||
-	    audit_log_open(&N->log, node_path(dir, "audit.log"), log_id,
-	    N->key, NULL, &e) != 0) {
+	    audit_fit(N->log_path, sizeof(N->log_path), &e, "%s",
+	    node_path(dir, "audit.log")) != 0 ||
+	    audit_log_open(&N->log, N->log_path, N->log_id, N->key, NULL,
+	    &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
@@ -519,12 +511,18 @@ serve_stop(void)
 	node_flush(N->loop, &N->flush, 0);
 	events_flush(&N->events);
 	ev = json_pack("{s:s}", "event", "node.stop");
-	if (audit_log_append_wait(N->log, ev, &seq, hash, &e) == 0)
-		events_record(&N->events, ev);
+	if (N->log != NULL) {
+		if (audit_log_append_wait(N->log, ev, &seq, hash, &e) == 0)
+			events_record(&N->events, ev);
+		(void)audit_log_close(N->log, &e);
+	}
 	json_decref(ev);
-	(void)audit_log_close(N->log, &e);
-	mdb_env_sync(N->env, 1);
-	mdb_env_close(N->env);
+	for (int i = 0; i < N->nheld; i++)
+		json_decref(N->held[i]);
+	if (N->env != NULL) {
+		mdb_env_sync(N->env, 1);
+		mdb_env_close(N->env);
+	}
 	sodium_free(N->lenv.trust_text);
 	N->lenv.trust_text = NULL;
 }

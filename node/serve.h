@@ -45,6 +45,41 @@
 #define POD_RELEASE_MS	50	/* the loop waits this long for a pod's
 				   cgroup to empty; then the tick retries */
 
+/*
+ * What ties an answer to its record (answer.c): the request as the node
+ * forwarded it, the pod's records of it as they came before the answer,
+ * and the record the answer names.
+ */
+#define BIND_OP_MAX	32	/* bytes of an op the proxy records (its own) */
+#define BIND_KIND_MAX	32	/* bytes of an error kind */
+#define BIND_STATUS_MAX	16	/* bytes of an outcome's status */
+
+enum bind_event { BIND_NONE, BIND_DECISION, BIND_OUTCOME, BIND_OTHER };
+
+struct fwd_bind {
+	char	 op[BIND_OP_MAX];	/* "" when it does not fit */
+	char	 args_digest[AUDIT_HEX_LEN + 1];
+	char	 line_hash[AUDIT_HEX_LEN + 1];	/* of the line forwarded */
+	size_t	 line_bytes;
+	/* the pod's records of its id, before its answer */
+	int	 decisions;	/* decision records */
+	int	 allowed;	/* the decision said allow */
+	const char *wrong;	/* a decision not on this request, or NULL */
+	int64_t	 last_seq;	/* the last record's seq, or -1 */
+	char	 last_hash[AUDIT_HEX_LEN + 1];
+	enum bind_event last_event;
+	int	 last_refused;	/* it says deny or approval_required */
+	char	 last_decision[BIND_STATUS_MAX + 8];	/* "" when none */
+	char	 last_status[BIND_STATUS_MAX];	/* "" when none */
+	char	 last_kind[BIND_KIND_MAX];	/* "" when none */
+	/* the record the answer names */
+	int	 audited;
+	int64_t	 seq;
+	char	 hash[AUDIT_HEX_LEN + 1];
+	int	 ok;
+	char	 kind[BIND_KIND_MAX];	/* an error answer's */
+};
+
 /* A request forwarded to a pod, until its answer comes back. */
 struct fwd {
 	struct fwd *next;
@@ -56,7 +91,7 @@ struct fwd {
 	struct audit_buf raw;	/* or the answer as a line, its id the
 				   client's */
 	uint64_t need;		/* the pod's lines sent before it */
-	int64_t	 need_seq;	/* the record it names, or -1 */
+	struct fwd_bind bind;	/* and the record it names */
 };
 
 /* A pod's host-side audit copy (copy.c). */
@@ -160,7 +195,11 @@ struct njob {
 	struct lines_conn *conn;	/* held */
 	json_t	*answer;
 	int	 audit_error;
+	unsigned log_gen;	/* the opening of the log it went to */
 };
+
+#define NODE_HELD_MAX	1024	/* the node's own events kept while its log
+				   cannot be written (a pod's end, say) */
 
 struct node {
 	struct ev_loop *loop;
@@ -169,8 +208,11 @@ struct node {
 	char	 keyring_path[LOCAL_PATH_MAX];	/* -K, read again on SIGHUP */
 	char	 trust_path[LOCAL_PATH_MAX];	/* -T, the same */
 	struct audit_keyring self;	/* the node's own key: pods' copies */
-	struct audit_log *log;
-	MDB_env	*env;
+	struct audit_log *log;		/* NULL while it cannot be reopened */
+	char	 log_path[LOCAL_PATH_MAX];
+	char	 log_id[AUDIT_LOGID_MAX + 1];
+	MDB_env	*env;		/* NULL while it cannot be opened again */
+	char	 state_path[LOCAL_PATH_MAX];
 	MDB_dbi	 pods_dbi;	/* the pods it runs (podstate.c) */
 	int	 state_dirty;	/* a change not yet synced */
 	struct gate gate;
@@ -179,7 +221,14 @@ struct node {
 	struct pod *pods;
 	int	 npods;
 	struct lines lines;	/* the node's socket */
-	int	 stopped;
+	int	 stopped;		/* the log failed: nothing recorded */
+	int64_t	 stopped_at;
+	char	 stopped_why[256];
+	uint64_t unrecorded;		/* records not made since */
+	unsigned log_gen;		/* each opening of the log */
+	json_t	*held[NODE_HELD_MAX];	/* the node's own events among them,
+					   made once the log is back */
+	int	 nheld;
 	int	 fwd_deadline;	/* -D */
 	uint64_t ticks;		/* of the one-second timer */
 	uint64_t turned_away;	/* connections past the limit, not yet
@@ -205,6 +254,9 @@ void	 node_record(struct lines_conn *, json_t *, json_t *);
 struct njob *node_record_job(json_t *, json_t **, struct audit_err *);
 void	 node_flush(struct ev_loop *, ev_prepare *, int);
 void	 node_drain(struct ev_loop *, ev_async *, int);
+void	 node_log_retry(void);
+int	 node_state_open(struct audit_err *);
+void	 node_state_retry(void);
 void	 node_line(struct lines_conn *, const char *, size_t);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 node_turned_away(struct lines *, uid_t);
@@ -247,6 +299,13 @@ void	 chan_write(struct ev_loop *, ev_io *, int);
 void	 chan_stopped(struct pod *, const char *);
 void	 chan_fail_fwds(struct pod *, const char *, const char *);
 void	 chan_fwd_free(struct fwd *);
+
+/* answer.c: each answer tied to its own record */
+int	 answer_forwarded(struct fwd *, const json_t *, const char *, size_t);
+void	 answer_record(struct pod *, const char *, size_t);
+void	 answer_named(struct fwd *, const json_t *, const json_t *,
+	    const json_t *);
+int	 answer_backed(const struct fwd *, char *, size_t);
 
 /* relay.c: a pod's host copy, and the answers it holds back */
 uint64_t relay_records(const struct pod *);

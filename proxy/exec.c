@@ -204,6 +204,8 @@ finish(struct job *j)
 	    "stdout_bytes", (json_int_t)j->out.total, "stderr_bytes",
 	    (json_int_t)j->err.total, "stdout_digest", dout, "stderr_digest",
 	    derr, "duration_ms", (json_int_t)(secs * 1000));
+	if (j->timed_out && r->outcome != NULL)
+		json_object_set_new(r->outcome, "kind", json_string("timeout"));
 	if (j->timed_out) {
 		audit_fmt(msg, sizeof(msg), "the command ran for longer than %d "
 		    "s and was killed, with everything it started", j->timeout);
@@ -326,8 +328,8 @@ start_failed(struct job *j, int error)
 	j->exited = 1;
 	close_stream(&j->out);
 	close_stream(&j->err);
-	r->outcome = json_pack("{s:s, s:s}", "status", "error",
-	    "reason", msg);
+	r->outcome = json_pack("{s:s, s:s, s:s}", "status", "error",
+	    "kind", "io_error", "reason", msg);
 	r->response = respond_error(r, "io_error", msg);
 	pstate_settle(P->state, r->reserved, P->cfg.cost.base);
 	r->reserved = 0;

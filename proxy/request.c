@@ -392,6 +392,10 @@ read_done(struct req *r, json_t *result, enum policy_kind kind,
 	ev = record_decision(r);
 	if (r->outcome != NULL)
 		json_object_update(ev, r->outcome);
+	/* Allowed, and failed: the record says so, as the agent is told. */
+	if (result == NULL && kind == KIND_NONE && ev != NULL)
+		json_object_update_new(ev, json_pack("{s:s, s:s, s:s}",
+		    "status", "error", "kind", "io_error", "reason", why));
 	r->stage = STAGE_OUTCOME;
 	if (record_submit(r, ev) != 0) {
 		unrecorded(r);

@@ -303,9 +303,9 @@ read_scan(int fd, char *buf)
 static char **
 env_drivers_off(char **base, char *keys, size_t len)
 {
-	char *key[GIT_OFF_MAX + 1], **env;
+	char *key[GIT_OFF_MAX + 1], **env, *s;
 	const char *val[GIT_OFF_MAX + 1];
-	size_t k = 0, n = 0, o = 0;
+	size_t k = 0, n = 0, o = 0, first;
 
 	for (char *t = keys; t < keys + len; t += strlen(t) + 1) {
 		t[strcspn(t, "\n")] = '\0';	/* a key has no newline */
@@ -326,16 +326,26 @@ env_drivers_off(char **base, char *keys, size_t len)
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(base[i], "GIT_CONFIG_COUNT=", 17) != 0)
 			env[o++] = base[i];
-	if (asprintf(&env[o++], "GIT_CONFIG_COUNT=%zu",
-	    policy_git_nforced + k) < 0)
-		return NULL;
-	for (size_t j = 0; j < k; j++)
-		if (asprintf(&env[o++], "GIT_CONFIG_KEY_%zu=%s",
-		    policy_git_nforced + j, key[j]) < 0 ||
-		    asprintf(&env[o++], "GIT_CONFIG_VALUE_%zu=%s",
+	first = o;	/* from here on, env's own */
+	if (asprintf(&s, "GIT_CONFIG_COUNT=%zu", policy_git_nforced + k) < 0)
+		goto fail;
+	env[o++] = s;
+	for (size_t j = 0; j < k; j++) {
+		if (asprintf(&s, "GIT_CONFIG_KEY_%zu=%s", policy_git_nforced + j,
+		    key[j]) < 0)
+			goto fail;
+		env[o++] = s;
+		if (asprintf(&s, "GIT_CONFIG_VALUE_%zu=%s",
 		    policy_git_nforced + j, val[j]) < 0)
-			return NULL;
+			goto fail;
+		env[o++] = s;
+	}
 	return env;
+fail:
+	while (o > first)
+		free(env[--o]);
+	free(env);
+	return NULL;
 }
 
 /*
@@ -406,8 +416,11 @@ static void __attribute__((noreturn))
 child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 {
 	const struct config *c = s->cfg;
+	/* git's helpers (git-upload-pack, git-receive-pack, ...) get git's
+	 * environment too: its hooks and configuration are git's. */
 	int git = strcmp(argv[0], "git") == 0;
-	char **envp = git ? s->git_envp : s->envp;
+	char **envp = git || strncmp(argv[0], "git-", 4) == 0 ? s->git_envp :
+	    s->envp;
 	int e = 0;
 
 	if (setsid() < 0 || dup2(fds[2], 0) < 0 || dup2(fds[0], 1) < 0 ||

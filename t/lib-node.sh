@@ -1,8 +1,8 @@
 # lib-node.sh: what the node's tests share.  Source after test-lib.sh
 # and lib-authority.sh (for fresh_nonce and the vectors' agent key).
 #
-#	node_setup			the directory n/: a node key (node.pub
-#					its public line), an admin (admin.key)
+#	node_setup			the directory n/: a node key (node.pub,
+#					its keyring line with the role node), an admin (admin.key)
 #					and the vectors' agents in its keyring,
 #					the vectors' authority trusted
 #	node_start [OPTIONS]		serve n/, wait for its socket
@@ -19,7 +19,7 @@
 node_setup() {
 	chmod 755 . &&
 	mkdir -m 711 n &&
-	nucleus-node keygen -d n node-1 | cut -d" " -f1-3 >node.pub &&
+	nucleus-node keygen -d n node-1 | cut -d" " -f1-4 >node.pub &&
 	audit-tool keygen ops-1 admin.key | sed "s/ writer$/ admin/" >n/keyring &&
 	grep "^agent-" "$TEST_DIRECTORY/vectors/keyring" >>n/keyring &&
 	chmod 600 n/keyring &&

@@ -27,7 +27,7 @@
 node_setup() {
 	chmod 755 . &&
 	mkdir -m 711 n &&
-	nucleus-node keygen -d n node-1 | cut -d" " -f1-3 >node.pub &&
+	nucleus-node keygen -d n node-1 | cut -d" " -f1-4 >node.pub &&
 	audit-tool keygen ops-1 admin.key | sed "s/ writer$/ admin/" >n/keyring &&
 	i=1 &&
 	while [ $i -le "${1:-1}" ]; do

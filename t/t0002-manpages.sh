@@ -32,7 +32,7 @@ kinds="bad_request too_large auth_failed replayed forbidden unknown_pod
 insufficient_capability path_denied sandbox_escape command_denied
 approval_required invalid_approval budget_exhausted time_window
 egress_denied timeout io_error unavailable internal unknown_request
-not_pending"
+not_pending quota_exceeded"
 
 test_expect_success 'nucleus-protocol(7) documents every error kind, and no other' '
 	for k in $kinds; do echo $k; done | sort >expect &&

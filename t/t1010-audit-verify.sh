@@ -103,7 +103,7 @@ test_expect_success 'usage errors exit 2 with the synopsis' '
 '
 
 test_expect_success 'logs from the writer verify, with a key-cert from the node' '
-	audit-tool keygen node-2 node.secret >ring &&
+	audit-tool keygen node-2 node.secret node >ring &&
 	audit-tool keygen pod-9 pod.secret >/dev/null &&
 	chmod 600 ring &&
 	audit-tool cert node.secret pod-9-log pod.secret >cert.json &&
@@ -118,6 +118,42 @@ test_expect_success 'a key-cert for another log does not vouch for this one' '
 	audit-tool append -c cert2.json w2.log pod-9-log pod.secret 1 >/dev/null &&
 	test_expect_code 1 nucleus-audit-verify -k ring w2.log 2>err &&
 	grep "^w2.log:1: bad-signature: the key-cert is for another log" err
+'
+
+test_expect_success 'roles: a key-cert vouches only when its signer has the role node' '
+	audit-tool keygen auth-3 auth.secret authority >authring &&
+	audit-tool keygen node-3 node3.secret node >>authring &&
+	chmod 600 authring &&
+	grep "^auth-3 ed25519 .* authority$" authring &&
+	audit-tool cert auth.secret pod-9-log pod.secret >authcert.json &&
+	audit-tool append -c authcert.json a3.log pod-9-log pod.secret 2 >/dev/null &&
+	test_expect_code 1 nucleus-audit-verify -k authring a3.log 2>err &&
+	echo "a3.log:1: bad-signature: the key-cert'"'"'s signer may not vouch for this log: auth-3 has the role authority: only a key with the role node certifies another key'"'"'s log" >expect &&
+	test_cmp expect err &&
+	audit-tool cert node3.secret pod-9-log pod.secret >nodecert.json &&
+	audit-tool append -c nodecert.json n3.log pod-9-log pod.secret 2 >/dev/null &&
+	nucleus-audit-verify -q -k authring n3.log
+'
+
+test_expect_success 'roles: a key with no role, or an agent, certifies no log' '
+	sed "s/ authority\$//" authring >norole && chmod 600 norole &&
+	test_expect_code 1 nucleus-audit-verify -k norole a3.log 2>err &&
+	grep "^a3.log:1: bad-signature: .*auth-3 has the role (none): only a key with the role node" err &&
+	sed "s/ authority\$/ agent/" authring >agentring && chmod 600 agentring &&
+	test_expect_code 1 nucleus-audit-verify -k agentring a3.log 2>err &&
+	grep "auth-3 has the role agent" err
+'
+
+test_expect_success 'roles: a daemon'"'"'s key verifies its own log; an agent'"'"'s key opens none' '
+	audit-tool append a4.log authority-log auth.secret 3 >/dev/null &&
+	nucleus-audit-verify -k authring a4.log >out &&
+	grep "^a4.log: ok, 4 records" out &&
+	nucleus-audit-verify -q -k norole a4.log &&
+	sed "s/ authority\$/ proxy/" authring >proxyring && chmod 600 proxyring &&
+	nucleus-audit-verify -q -k proxyring a4.log &&
+	test_expect_code 1 nucleus-audit-verify -k agentring a4.log 2>err &&
+	echo "a4.log:1: bad-signature: the writer'"'"'s key may not open a log: auth-3 has the role agent, which writes no log (node, authority, proxy or no role do)" >expect &&
+	test_cmp expect err
 '
 
 test_expect_success 'the verifier holds no signing code' '

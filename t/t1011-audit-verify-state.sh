@@ -3,7 +3,7 @@ test_description='nucleus-audit-verify -s: incremental runs that notice truncati
 . "$(dirname "$0")/test-lib.sh"
 
 test_expect_success 'setup: a writer key and its keyring' '
-	audit-tool keygen w1 w.secret >ring &&
+	audit-tool keygen w1 w.secret proxy >ring &&
 	audit-tool append a.log log-a w.secret 20 >/dev/null &&
 	audit-tool append b.log log-b w.secret 5 >/dev/null
 '

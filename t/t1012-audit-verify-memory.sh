@@ -6,7 +6,7 @@ test_description='nucleus-audit-verify reads a log of any size, or a line of any
 # build only.  Ten thousand records (4 MB) already fill the verifier's
 # read buffer, so any growth beyond it would be per record.
 test_expect_success !SANITIZE 'setup: logs of ten thousand and a million records' '
-	audit-tool keygen w1 w.secret >ring &&
+	audit-tool keygen w1 w.secret proxy >ring &&
 	audit-tool bulk small.log log-s w.secret 10000 &&
 	audit-tool bulk big.log log-b w.secret 1000000 &&
 	test $(wc -l <big.log) -eq 1000000

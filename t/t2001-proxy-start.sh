@@ -125,7 +125,7 @@ test_expect_success 'a pod file that names its log: the log has that id; one not
 '
 
 test_expect_success '-C: the node certifies the pod key at start' '
-	audit-tool keygen node-9 node.secret >node.keyring &&
+	audit-tool keygen node-9 node.secret node >node.keyring &&
 	mkfifo to from &&
 	(nucleus-proxy -C -p pod.json -l "$PWD/sock" <to >from 2>proxy.err & echo $! >proxy.pid) &&
 	exec 8>to 9<from &&

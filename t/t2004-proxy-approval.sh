@@ -65,6 +65,36 @@ test_expect_success 'an expired token is refused' '
 	resp b1 | jq -e ".error.kind == \"invalid_approval\" and (.error.message | test(\"rule 6: the token has expired\"))"
 '
 
+# tok_at ID IAT EXP: a token for echo gated issued at IAT, expiring at EXP.
+tok_at() {
+	printf "{\"type\":\"approval\",\"v\":1,\"kid\":\"authority-1\",\"id\":\"%s\",\"pod\":\"p-0001\",\"op\":\"run\",\"args_digest\":\"%s\",\"sub\":\"agent-7\",\"iat\":%s,\"exp\":%s,\"nonce\":\"%s\"}" \
+	    "$1" "$(cat digest)" "$2" "$3" "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")" | sign_token
+}
+
+# The proxy's clock may have moved on by a second when it looks: each case
+# holds whether it has or not.
+test_expect_success 'iat at the edge of the skew (60 s): exactly at it accepted, past it refused' '
+	now=$(date +%s) &&
+	tok_at a-edge $((now + 60)) $((now + 120)) >edge &&
+	req b2 run "{\"argv\":[\"echo\",\"gated\"]}" "$(cat edge)" | send >out &&
+	test "$(resp b2 | jq -r .result.stdout)" = gated &&
+	now=$(date +%s) &&
+	tok_at a-past $((now + 62)) $((now + 120)) >past &&
+	req b3 run "{\"argv\":[\"echo\",\"gated\"]}" "$(cat past)" | send >out &&
+	test "$(resp b3 | jq -r .error.message)" = "rule 6: the token is issued in the future"
+'
+
+test_expect_success 'exp at the clock: refused; a token issued a skew ago and still valid: accepted' '
+	now=$(date +%s) &&
+	tok_at a-exp $((now - 60)) $now >atexp &&
+	req b4 run "{\"argv\":[\"echo\",\"gated\"]}" "$(cat atexp)" | send >out &&
+	test "$(resp b4 | jq -r .error.message)" = "rule 6: the token has expired" &&
+	now=$(date +%s) &&
+	tok_at a-late $((now - 100)) $((now + 10)) >late &&
+	req b5 run "{\"argv\":[\"echo\",\"gated\"]}" "$(cat late)" | send >out &&
+	test "$(resp b5 | jq -r .result.stdout)" = gated
+'
+
 test_expect_success 'the log verifies' '
 	proxy_stop &&
 	verify_log

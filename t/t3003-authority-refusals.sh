@@ -113,6 +113,15 @@ test_expect_success 'ts beyond the skew, past or future: replayed' '
 	refused l14 replayed "clock"
 '
 
+# Exactly at the edge: ts the skew (60 s) ahead, and 59 s behind (a second
+# the clock may move before the authority looks keeps it within).
+test_expect_success 'ts at the edges of the skew, on both sides: accepted' '
+	areq agent-7 p-0001 run "$push" $(($(date +%s) + 60)) | asign agent.key >l13a &&
+	asend <l13a >out && jq -e ".ok and .result.state == \"granted\"" out &&
+	areq agent-7 p-0001 run "$push" $(($(date +%s) - 59)) | asign agent.key >l13b &&
+	asend <l13b >out && jq -e ".ok and .result.state == \"granted\"" out
+'
+
 test_expect_success 'bad pod, unknown op, args not an object, a reason over 1024 bytes: bad_request' '
 	areq agent-7 "p 1" run "$push" | asign agent.key >l15 &&
 	refused l15 bad_request "pod" &&

@@ -123,4 +123,84 @@ test_expect_success 'both logs verify; the authority recorded every grant with i
 	jq -s -e "[.[] | select(.event == \"approval.grant\") | .rule] | unique == [null, \"gated\", \"gated-8\"]" auth/audit.log
 '
 
+# rewrite FILE FORM: the signed approval-request in FILE, its args written
+# as FORM instead: the signature covers the value, not its text.
+rewrite() {
+	OLD='"args":{"argv":["echo","gated"],"timeout":10}' NEW="\"args\":$2" \
+	    awk '{ i = index($0, ENVIRON["OLD"]); if (i == 0) exit 1
+		print substr($0, 1, i - 1) ENVIRON["NEW"] substr($0, i + length(ENVIRON["OLD"])) }' "$1"
+}
+
+same='{"argv":["echo","gated"],"timeout":10}'
+
+test_expect_success 'one value written three ways (member order, \u escapes): one digest at the proxy and the authority' '
+	cat >forms <<-\EOF &&
+	{"argv":["echo","gated"],"timeout":10}
+	{"timeout":10,"argv":["echo","gated"]}
+	{"timeout":10,"argv":["\u0065cho","gat\u0065d"]}
+	EOF
+	i=0 &&
+	while read -r form; do
+		i=$((i + 1)) &&
+		req d$i run "$form" | send >out &&
+		resp d$i | jq -e ".error.kind == \"approval_required\"" &&
+		resp d$i | jq -r .error.args_digest >>proxy.digests &&
+		areq agent-7 p-0001 run "$same" | asign agent.key >line &&
+		rewrite line "$form" >line$i &&
+		asend <line$i >out &&
+		jq -e ".ok and .result.state == \"granted\"" out &&
+		jq -c .result.token out >tok$i &&
+		jq -r .args_digest tok$i >>auth.digests || return 1
+	done <forms &&
+	test_line_count = 3 proxy.digests &&
+	sort -u proxy.digests auth.digests >digests &&
+	test_line_count = 1 digests &&
+	i=0 &&
+	while read -r form; do
+		i=$((i + 1)) &&
+		other=$((i % 3 + 1)) &&
+		req e$i run "$form" "$(cat tok$other)" | send >out &&
+		test "$(resp e$i | jq -r .result.stdout)" = gated || return 1
+	done <forms
+'
+
+test_expect_success 'different values never share a digest: a token for one is refused for the others' '
+	cat >others <<-\EOF &&
+	{"argv":["echo","gated "],"timeout":10}
+	{"argv":["echo","gat\u00e9d"],"timeout":10}
+	{"argv":["echo","gated"],"timeout":11}
+	{"argv":["echo","gated"]}
+	{"argv":["echo","gated"],"timeout":10,"cwd":"."}
+	EOF
+	areq agent-7 p-0001 run "$same" | asign agent.key | asend >out &&
+	jq -c .result.token out >tok &&
+	i=0 &&
+	while read -r form; do
+		i=$((i + 1)) &&
+		req f$i run "$form" | send >out &&
+		resp f$i | jq -r .error.args_digest >>other.digests &&
+		req g$i run "$form" "$(cat tok)" | send >out &&
+		test "$(resp g$i | jq -r .error.kind)" = invalid_approval &&
+		resp g$i | jq -e ".error.message | test(\"^rule 4\")" || return 1
+	done <others &&
+	cat digests >>other.digests &&
+	sort -u other.digests >distinct &&
+	test_line_count = 6 distinct
+'
+
+test_expect_success 'a number written another way (1e1, 10.0, 010, -0) is refused by both, never digested' '
+	for n in 1e1 10.0 010 -0; do
+		form="{\"argv\":[\"echo\",\"gated\"],\"timeout\":$n}" &&
+		req h run "$form" | send >out &&
+		test_line_count = 1 out &&
+		jq -e ".ok == false and .error.kind == \"bad_request\"" out &&
+		areq agent-7 p-0001 run "$same" | asign agent.key >line &&
+		rewrite line "$form" >numline &&
+		asend <numline >out &&
+		jq -e ".ok == false and .error.kind == \"bad_request\"" out || return 1
+	done &&
+	verify_log &&
+	auth_verify
+'
+
 test_done

@@ -59,4 +59,16 @@ test_expect_success 'a rule grants only what it names: another agent, pod, op, o
 	test_wait_for "one more pending request" 5 pending_is_ $(($(cat before) + 1))
 '
 
+test_expect_success 'a prefix rule grants no option that runs a program: the request waits for a person' '
+	nucleus-authority list -d auth | grep -c " pending " >before &&
+	for argv in "\"--receive-pack=sh -c id\",\"origin\"" "\"--exec\",\"sh\",\"origin\"" "\"origin\",\"--rec=x\""; do
+		areq load-1 p-0001 run "{\"argv\":[\"git\",\"push\",$argv]}" | asign load-1.key >line &&
+		(asend <line >out &) &&
+		test_wait_for "one more pending request" 5 pending_is_ $(($(cat before) + 1)) &&
+		nucleus-authority list -d auth | grep -c " pending " >before || return 1
+	done &&
+	areq load-1 p-0001 run "{\"argv\":[\"git\",\"push\",\"--force\",\"origin\"]}" | asign load-1.key | asend >out &&
+	jq -e ".result.state == \"granted\"" out
+'
+
 test_done

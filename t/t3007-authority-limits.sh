@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-authority: each fixed limit, crossed'
+test_description='nucleus-authority: each fixed limit, crossed (one agent may hold every pending slot, -q 4096)'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 
@@ -13,7 +13,7 @@ test_expect_success 'setup: no rule for agent-7 but git push; 16 agents with rul
 	done &&
 	echo "{\"v\":1,\"rules\":[$rules]}" >auth/rules.json &&
 	chmod 600 auth/rules.json &&
-	authority_start
+	authority_start -q 4096
 '
 
 test_expect_success 'a connection waits for at most 64 decisions; the 65th request is unavailable' '

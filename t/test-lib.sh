@@ -429,6 +429,35 @@ test_cmp() {
 	diff -u "$1" "$2"
 }
 
+# jq -e, as a check: jq 1.6 exits 0 when it reads nothing at all, so a
+# missing answer piped into "jq -e" would pass.  Here jq -e (also in a
+# cluster such as -se) that prints nothing fails, status 4, and says so.
+jq() {
+	_jq_e=
+	for _jq_a
+	do
+		case $_jq_a in
+		--exit-status) _jq_e=1 ;;
+		--*) ;;
+		-*[!a-zA-Z]*) ;;
+		-*e*) _jq_e=1 ;;
+		esac
+	done
+	if [ -z "$_jq_e" ]; then
+		command jq "$@"
+		return
+	fi
+	_jq_out=$(command jq "$@"; echo "rc=$?")
+	_jq_rc=${_jq_out##*rc=}
+	_jq_out=${_jq_out%rc=*}
+	printf '%s' "$_jq_out"
+	[ "$_jq_rc" = 0 ] || return "$_jq_rc"
+	if [ -z "$_jq_out" ]; then
+		echo "jq -e: there was nothing to check" >&2
+		return 4
+	fi
+}
+
 # test_expect_code N COMMAND...: COMMAND exits with exactly N.
 test_expect_code() {
 	want=$1

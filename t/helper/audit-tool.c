@@ -27,7 +27,7 @@ static long per_thread;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: audit-tool keygen KID SECRETFILE\n"
+	fprintf(stderr, "usage: audit-tool keygen KID SECRETFILE [ROLE]\n"
 	    "       audit-tool cert ISSUERFILE LOGID SECRETFILE\n"
 	    "       audit-tool append [-c CERTFILE] [-t THREADS] LOG LOGID "
 	    "SECRETFILE N\n"
@@ -160,12 +160,13 @@ cmd_keygen(int argc, char **argv)
 	struct audit_err e;
 	char line[256];
 
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		usage();
 	if (audit_seckey_generate(&k, argv[1], &e) != 0 ||
 	    audit_seckey_save(k, argv[2], &e) != 0)
 		errx(2, "%s", e.msg);
-	audit_keyring_line(k, "writer", line, sizeof(line));
+	audit_keyring_line(k, argc == 4 ? argv[3] : "writer", line,
+	    sizeof(line));
 	printf("%s\n", line);
 	audit_seckey_free(k);
 	return 0;

@@ -23,9 +23,23 @@
  *	deaf		the node's channel is never read
  *	sip		the node's channel is read slowly (64 KiB each
  *			20 ms), what comes thrown away
+ *
+ * Answers that lie about their records (each answer rewritten, its
+ * records passed on as they are):
+ *
+ *	noaudit		its audit member taken out
+ *	seq0		naming record 0 (log.open) with a hash of zeros
+ *	other		naming the record the first answer named (the
+ *			first answer is passed on as it is)
+ *	badhash		naming its own record with one digit of the hash
+ *			changed
+ *	okdenied	an error answer made ok, with an empty result
+ *	mangle		each request changed on its way to the proxy (its
+ *			type misspelt), its answer passed on as it is
  */
 #define _GNU_SOURCE
 #include <err.h>
+#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,11 +126,60 @@ misbehave(void)
 			    sizeof(odd) - 1 : sizeof(stray) - 1);
 }
 
+/* The lying modes: an answer rewritten; 0 when mode is not one. */
+static int
+lie(const char *p, size_t n)
+{
+	static json_t *first;	/* other: the first answer's audit */
+	json_t *r, *a;
+	char *line;
+
+	if (strcmp(mode, "noaudit") != 0 && strcmp(mode, "seq0") != 0 &&
+	    strcmp(mode, "other") != 0 && strcmp(mode, "badhash") != 0 &&
+	    strcmp(mode, "okdenied") != 0)
+		return 0;
+	if ((r = json_loadb(p, n, 0, NULL)) == NULL)
+		errx(2, "an answer that is not JSON");
+	a = json_object_get(r, "audit");
+	if (strcmp(mode, "noaudit") == 0)
+		json_object_del(r, "audit");
+	else if (strcmp(mode, "seq0") == 0) {
+		json_object_set_new(a, "seq", json_integer(0));
+		json_object_set_new(a, "hash", json_string("0000000000000000"
+		    "000000000000000000000000000000000000000000000000"));
+	} else if (strcmp(mode, "other") == 0 && first == NULL)
+		first = json_deep_copy(a);
+	else if (strcmp(mode, "other") == 0)
+		json_object_set(r, "audit", first);
+	else if (strcmp(mode, "badhash") == 0) {
+		char h[65];
+
+		snprintf(h, sizeof(h), "%s", json_string_value(
+		    json_object_get(a, "hash")));
+		h[10] = h[10] == '0' ? '1' : '0';
+		json_object_set_new(a, "hash", json_string(h));
+	} else if (json_is_false(json_object_get(r, "ok"))) {
+		json_object_del(r, "error");
+		json_object_set_new(r, "ok", json_true());
+		json_object_set_new(r, "result", json_object());
+	}
+	if ((line = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		errx(2, "out of memory");
+	put(NODE_FD, line, strlen(line));
+	put(NODE_FD, "\n", 1);
+	free(line);
+	json_decref(r);
+	return 1;
+}
+
 static void
 line_out(const char *p, size_t n)
 {
 	int audit = n > 20 && memmem(p, n, "\"type\":\"audit\"", 14) != NULL;
 
+	if (!audit && memmem(p, n, "\"type\":\"response\"", 17) != NULL &&
+	    lie(p, n))
+		return;
 	if (audit)
 		audit_seen++;
 	if (strcmp(mode, "flip") == 0 && audit && audit_seen == 3) {
@@ -152,6 +215,20 @@ line_out(const char *p, size_t n)
 		big[OVERLONG] = '\n';
 		put(NODE_FD, big, OVERLONG + 1);
 		free(big);
+	}
+}
+
+/* mangle: what the node sends, its requests' type misspelt. */
+static void
+mangle(char *buf, size_t n)
+{
+	static const char type[] = "\"type\":\"request\"";
+	char *s = buf;
+
+	while ((s = memmem(s, n - (size_t)(s - buf), type,
+	    sizeof(type) - 1)) != NULL) {
+		s[sizeof(type) - 3] = 'x';
+		s += sizeof(type) - 1;
 	}
 }
 
@@ -220,8 +297,11 @@ main(int argc, char **argv)
 				return 0;
 			if (strcmp(mode, "sip") == 0)
 				usleep(20000);
-			else
+			else {
+				if (strcmp(mode, "mangle") == 0)
+					mangle(buf, (size_t)n);
 				put(sv[0], buf, (size_t)n);
+			}
 		}
 		if (pfd[1].revents) {
 			char *nl, *s;

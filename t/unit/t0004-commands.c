@@ -240,6 +240,9 @@ refused(void)
 		"git config --rename-section a.x merge.x",
 		"git config include.path y", "git config submodule.s.update y",
 		"git config -f f core.editor y",
+		"git-push --receive-pack=x", "git-push --exec=x",
+		"git-fetch --upload-pack=x", "git-clone -u x a b",
+		"git-difftool", "git-remote-ext x y", "git-help status",
 	};
 	static const char *const fine[] = {
 		"env -u S git status", "env -uS git status", "env FOO=1 -S",
@@ -250,6 +253,7 @@ refused(void)
 		"git rebase -i main", "git grep -e O", "git clone -b x a b",
 		"git clone -c user.name=x a b", "git config user.email a@b.c",
 		"git config --get user.name", "git submodule update",
+		"git-upload-pack repo",
 	};
 	const char *argv[MAXARGS];
 	char buf[256];

@@ -178,6 +178,9 @@ keyring(void)
 	ok(envelope_read(o, requests, &env) == 0 && envelope_verify(o, &env,
 	    &ring, NOW - SKEW - 1, SKEW, "node's", &key) != 0 &&
 	    strcmp(env.error, "replayed") == 0, "and a second before it");
+	ok(envelope_read(o, requests, &env) == 0 && envelope_verify(o, &env,
+	    &ring, NOW - SKEW, SKEW, "node's", &key) == 0,
+	    "ts exactly the skew ahead of the clock: accepted");
 	json_object_set_new(o, "op", json_string("write"));
 	ok(envelope_read(o, requests, &env) == 0 && envelope_verify(o, &env,
 	    &ring, NOW, SKEW, "node's", &key) != 0 &&

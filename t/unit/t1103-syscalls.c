@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,6 +61,40 @@ other_call(void)
 		return 3;
 	(void)syscall(SYS_getcwd, buf, sizeof(buf));
 	return 0;
+}
+
+/* Opening a file off the list fails, and the process goes on. */
+static int
+open_call(void)
+{
+	struct audit_err e;
+
+	if (syscalls_confine("test", few, NFEW, &e) != 0)
+		return 3;
+	if (syscall(SYS_openat, AT_FDCWD, "/proc/sys/vm/overcommit_memory",
+	    O_RDONLY) >= 0 || errno != EACCES)
+		return 7;
+	if (syscall(SYS_open, "/etc/passwd", O_RDONLY) >= 0 || errno != EACCES)
+		return 8;
+	return 0;
+}
+
+/* One named twice, by a list and by the sanitizers' own, is allowed. */
+static int
+twice(void)
+{
+	static const char *const dup[] = { "read", "write", "exit",
+	    "exit_group", "futex", "rt_sigprocmask", "munmap", "madvise",
+	    "mprotect", "brk", "mmap", "getpid", "gettid", "set_robust_list",
+	    "rseq", "clock_nanosleep", "nanosleep", "sigaltstack", "openat",
+	    "getpid" };
+	struct audit_err e;
+
+	if (syscalls_confine("test", dup, sizeof(dup) / sizeof(dup[0]),
+	    &e) != 0)
+		return 3;
+	return syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY) >= 0 ?
+	    0 : 9;
 }
 
 static void *
@@ -180,6 +215,9 @@ main(void)
 	    "so does one from a thread started before the filter");
 	is_int(in_child(arenas), 0, "threads allocating at once, confined: "
 	    "malloc's new arenas ask for nothing the filter refuses");
+	is_int(in_child(open_call), 0, "opening a file off the list fails "
+	    "with EACCES, and the process goes on");
+	is_int(in_child(twice), 0, "a call named twice is allowed once");
 	is_int(in_child(net), 0, "no socket reaches a network (EACCES); a "
 	    "local one is made");
 	return done_testing();

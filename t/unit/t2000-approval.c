@@ -62,6 +62,63 @@ digest(const json_t *args, char *hex)
 	return hex;
 }
 
+/*
+ * Rule 6 at its edges, on the vectors' accepted token: issued exactly the
+ * skew ahead of the clock, and valid until the second before exp; a
+ * lifetime of exactly the maximum.  One second past each is refused.
+ */
+static void
+edges(const json_t *c)
+{
+	const json_t *req = json_object_get(c, "request"), *ctxj =
+	    json_object_get(c, "context"), *tok = json_object_get(c, "token");
+	int64_t iat = json_integer_value(json_object_get(tok, "iat"));
+	int64_t exp = json_integer_value(json_object_get(tok, "exp"));
+	static const struct {
+		int	 dnow, dlife, accept;
+		const char *what;
+	} cases[] = {
+		{ 0, 0, 1, "now = iat - skew: issued exactly the skew ahead" },
+		{ -1, 0, 0, "now = iat - skew - 1: issued in the future" },
+		{ 1, 0, 1, "now = exp - 1: the last second" },
+		{ 2, 0, 0, "now = exp: expired" },
+		{ 3, 0, 1, "a lifetime of exactly the maximum" },
+		{ 3, -1, 0, "a lifetime one second over the maximum" },
+	};
+	struct audit_keyring kr;
+	struct approval_ctx ctx;
+	struct approval a;
+	char why[256], hex[AUDIT_HEX_LEN + 1];
+	int which;
+
+	keyring_for(json_string_value(json_object_get(ctxj,
+	    "trusted_authority_kid")), &kr);
+	consumed_list = json_object_get(ctxj, "consumed_nonces");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctx.pod = json_string_value(json_object_get(ctxj, "pod"));
+		ctx.skew = (int)json_integer_value(json_object_get(ctxj,
+		    "skew"));
+		ctx.now = cases[i].dnow == 0 ? iat - ctx.skew :
+		    cases[i].dnow == -1 ? iat - ctx.skew - 1 :
+		    cases[i].dnow == 1 ? exp - 1 : cases[i].dnow == 2 ? exp :
+		    iat;
+		ctx.max_lifetime = cases[i].dnow == 3 ? (int)(exp - iat) +
+		    cases[i].dlife : (int)(exp - iat);
+		ctx.trust = &kr;
+		ctx.consumed = consumed;
+		ctx.arg = NULL;
+		which = -1;
+		ok((approval_verify(tok, &ctx, json_string_value(
+		    json_object_get(req, "op")), digest(json_object_get(req,
+		    "args"), hex), json_string_value(json_object_get(req,
+		    "kid")), &a, &which, why, sizeof(why)) == 0) ==
+		    cases[i].accept && (cases[i].accept || which == 6),
+		    "rule 6 edge: %s: %s", cases[i].what, cases[i].accept ?
+		    "accepted" : why);
+	}
+	audit_keyring_free(&kr);
+}
+
 int
 main(void)
 {
@@ -117,6 +174,8 @@ main(void)
 			is_int(which, want, "%s: the rule named is %d", name,
 			    want);
 		audit_keyring_free(&kr);
+		if (strcmp(name, "accept") == 0)
+			edges(c);
 	}
 	json_decref(all);
 	return done_testing();

@@ -248,11 +248,112 @@ naming(void)
 	rules_free(&rs);
 }
 
+/*
+ * A prefix grants what follows it, never an option that runs a program
+ * or configures git, unless the rule names it; nor a command the proxy's
+ * classifier refuses (issue 21, finding 7).
+ */
+static void
+runners(void)
+{
+	static const char text[] = "{\"v\":1,\"rules\":["
+	    "{\"name\":\"push\",\"agent\":\"ci\",\"pod\":\"*\","
+	    "\"op\":\"run\",\"argv_prefix\":[\"git\",\"push\"],"
+	    "\"max_per_hour\":100},"
+	    "{\"name\":\"git\",\"agent\":\"dev\",\"pod\":\"*\","
+	    "\"op\":\"run\",\"argv_prefix\":[\"git\"],\"max_per_hour\":100},"
+	    "{\"name\":\"named\",\"agent\":\"ops\",\"pod\":\"*\","
+	    "\"op\":\"run\",\"argv_prefix\":[\"git\",\"-c\","
+	    "\"user.name=ci\",\"commit\"],\"max_per_hour\":100},"
+	    "{\"name\":\"rebase\",\"agent\":\"rb\",\"pod\":\"*\","
+	    "\"op\":\"run\",\"argv_prefix\":[\"git\",\"rebase\"],"
+	    "\"max_per_hour\":100},"
+	    "{\"name\":\"env\",\"agent\":\"en\",\"pod\":\"*\","
+	    "\"op\":\"run\",\"argv_prefix\":[\"env\"],\"max_per_hour\":100}]}";
+	static const struct {
+		const char *agent, *argv, *what;
+		int	 want;
+	} cases[] = {
+		{ "ci", "[\"git\",\"push\",\"origin\",\"main\"]",
+		    "git push origin main", 1 },
+		{ "ci", "[\"git\",\"push\",\"--force\",\"origin\"]",
+		    "an option that runs nothing", 1 },
+		{ "ci", "[\"git\",\"push\",\"--receive-pack=sh -c x\","
+		    "\"origin\"]", "push --receive-pack=CMD", 0 },
+		{ "ci", "[\"git\",\"push\",\"--receive-pack\",\"sh -c x\","
+		    "\"origin\"]", "push --receive-pack CMD", 0 },
+		{ "ci", "[\"git\",\"push\",\"--exec=sh -c x\",\"origin\"]",
+		    "push --exec=CMD", 0 },
+		{ "ci", "[\"git\",\"push\",\"--rec=x\",\"origin\"]",
+		    "push --receive-pack abbreviated", 0 },
+		{ "ci", "[\"git\",\"push\",\"origin\",\"--exec\",\"x\"]",
+		    "push --exec after the remote", 0 },
+		{ "dev", "[\"git\",\"status\"]", "git status under [git]", 1 },
+		{ "dev", "[\"git\",\"-c\",\"core.sshCommand=sh -c x\","
+		    "\"push\"]", "git -c core.sshCommand=CMD push", 0 },
+		{ "dev", "[\"git\",\"-c\",\"user.name=x\",\"commit\"]",
+		    "git -c of a harmless key: still not named", 0 },
+		{ "dev", "[\"git\",\"--config-env=core.pager=E\",\"log\"]",
+		    "git --config-env=", 0 },
+		{ "dev", "[\"git\",\"--config-env\",\"user.name=E\",\"log\"]",
+		    "git --config-env KEY=ENV", 0 },
+		{ "dev", "[\"git\",\"--exec-path=/tmp\",\"status\"]",
+		    "git --exec-path=DIR", 0 },
+		{ "dev", "[\"git\",\"-C\",\"sub\",\"status\"]",
+		    "git -C DIR: runs nothing", 1 },
+		{ "dev", "[\"git\",\"fetch\",\"--upload-pack=x\"]",
+		    "fetch --upload-pack", 0 },
+		{ "dev", "[\"git\",\"clone\",\"-u\",\"x\",\"url\"]",
+		    "clone -u CMD", 0 },
+		{ "dev", "[\"git\",\"ls-remote\",\"-ux\",\"url\"]",
+		    "ls-remote -uCMD", 0 },
+		{ "dev", "[\"git\",\"diff\",\"--ext-diff\"]",
+		    "diff --ext-diff", 0 },
+		{ "dev", "[\"git\",\"difftool\",\"--extcmd=x\"]",
+		    "difftool --extcmd", 0 },
+		{ "dev", "[\"git\",\"difftool\",\"-x\",\"x\"]",
+		    "difftool -x CMD", 0 },
+		{ "rb", "[\"git\",\"rebase\",\"-x\",\"sh -c x\",\"main\"]",
+		    "rebase -x CMD", 0 },
+		{ "rb", "[\"git\",\"rebase\",\"-ix\",\"sh -c x\",\"main\"]",
+		    "rebase -ix CMD (a cluster)", 0 },
+		{ "rb", "[\"git\",\"rebase\",\"--exec\",\"x\",\"main\"]",
+		    "rebase --exec CMD", 0 },
+		{ "rb", "[\"git\",\"rebase\",\"-i\",\"main\"]",
+		    "rebase -i: runs nothing of the agent's", 1 },
+		{ "ops", "[\"git\",\"-c\",\"user.name=ci\",\"commit\",\"-m\","
+		    "\"x\"]", "a -c the rule names", 1 },
+		{ "ops", "[\"git\",\"-c\",\"user.name=ci\",\"commit\","
+		    "\"--amend\"]", "a -c the rule names, other options", 1 },
+		{ "en", "[\"env\",\"-S\",\"sh -c x\"]",
+		    "env -S, which the classifier refuses", 0 },
+		{ "en", "[\"env\",\"FOO=1\",\"make\"]", "env NAME=VALUE make",
+		    1 },
+		{ "ci", "[\"git\",\"push\",\"a\\u0000b\"]",
+		    "an argument holding a NUL byte", 0 },
+	};
+	struct rules rs;
+	struct audit_err e;
+	char args[512];
+
+	if (!ok(rules_parse(&rs, text, sizeof(text) - 1, &e) == 0,
+	    "a rules file of prefix rules"))
+		diag("%s", e.msg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(args, sizeof(args), "{\"argv\":%s}", cases[i].argv);
+		ok(grants(&rs, cases[i].agent, "p-1", "run", args) ==
+		    cases[i].want, "%s: %s", cases[i].want ? "granted" :
+		    "not granted", cases[i].what);
+	}
+	rules_free(&rs);
+}
+
 int
 main(void)
 {
 	malformed();
 	limits();
 	naming();
+	runners();
 	return done_testing();
 }

@@ -93,9 +93,10 @@ main(void)
 	limit("pids", 16, 4096);
 	limit("scratch_mib", 1, 65536);
 	limit("timeout_s", 0, 7 * 86400);
+	limit("commands", 1, 256);
 
 	agents = malloc(65 * 12 + 64);
-	n = (size_t)sprintf(agents, "{\"v\":1,\"name\":\"p\",\"policy\":\"x\","
+	n = (size_t)sprintf(agents, "{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\","
 	    "\"agents\":[");
 	for (int i = 0; i < 64; i++)
 		n += (size_t)sprintf(agents + n, "%s\"a%d\"", i ? "," : "", i);
@@ -105,43 +106,43 @@ main(void)
 	strcpy(agents + n, ",\"a64\"]}");
 	refused(agents, "agents", "65 agents");
 	free(agents);
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[]}",
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[]}",
 	    "agents", "no agent");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a b\"]}",
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a b\"]}",
 	    "agents[0]", "an agent that is not a key id");
 
 	memset(name, 'n', 64);
 	name[64] = '\0';
-	snprintf(why, sizeof(why), "{\"v\":1,\"name\":\"%s\",\"policy\":\"x\","
+	snprintf(why, sizeof(why), "{\"v\":1,\"name\":\"%s\",\"policy\":\"local_dev\","
 	    "\"agents\":[\"a\"]}", name);
 	ok(parses(why, &p, why, sizeof(why)), "a name of 64 characters");
 	podspec_free(&p);
 	name[64] = 'n';
 	name[65] = '\0';
-	snprintf(why, sizeof(why), "{\"v\":1,\"name\":\"%s\",\"policy\":\"x\","
+	snprintf(why, sizeof(why), "{\"v\":1,\"name\":\"%s\",\"policy\":\"local_dev\","
 	    "\"agents\":[\"a\"]}", name);
 	refused(why, "name", "a name of 65 characters");
 
-	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":"
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":"
 	    "[\"a\"],\"work\":{\"copy\":\"proj/src\"}}", &p, why, sizeof(why)) &&
 	    strcmp(p.work, "proj/src") == 0, "work.copy, a relative path");
 	podspec_free(&p);
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"work\":{\"copy\":\"/etc\"}}", "work.copy", "an absolute work");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"work\":{\"copy\":\"a/../../etc\"}}", "\"..\"", "a work that climbs");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"work\":{\"copy\":\"..\"}}", "\"..\"", "a work of ..");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"work\":{\"copy\":\"a\",\"bind\":\"b\"}}", "work:", "work with "
 	    "another member");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"work\":\"proj\"}", "work:", "work as a string");
 	{
 		char *big = malloc(POD_WORK_MAX + 200);
 
 		n = (size_t)sprintf(big, "{\"v\":1,\"name\":\"p\",\"policy\":"
-		    "\"x\",\"agents\":[\"a\"],\"work\":{\"copy\":\"");
+		    "\"local_dev\",\"agents\":[\"a\"],\"work\":{\"copy\":\"");
 		memset(big + n, 'w', POD_WORK_MAX);
 		strcpy(big + n + POD_WORK_MAX, "\"}}");
 		ok(parses(big, &p, why, sizeof(why)), "work.copy of %d bytes",
@@ -152,21 +153,27 @@ main(void)
 		refused(big, "work.copy", "work.copy one byte longer");
 		free(big);
 	}
-	refused("{\"v\":1,\"name\":\"../p\",\"policy\":\"x\",\"agents\":[\"a\"]}",
+	refused("{\"v\":1,\"name\":\"../p\",\"policy\":\"local_dev\",\"agents\":[\"a\"]}",
 	    "name", "a name with a slash");
-	refused("{\"v\":2,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"]}",
+	refused("{\"v\":2,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"]}",
 	    "v:", "version 2");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"driver\":\"docker\"}", "driver", "an unknown driver");
 	refused("{\"v\":1,\"name\":\"p\",\"policy\":7,\"agents\":[\"a\"]}",
 	    "policy", "a policy that is a number");
-	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":{\"capabilities\":{}},"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"]}",
+	    "policy: unknown profile", "an unknown profile");
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":{\"capabilities\":{}},"
+	    "\"agents\":[\"a\"]}", "policy", "a policy object that does not "
+	    "load (no budget nor time)");
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":{\"profile\":\"local_dev\","
+	    "\"capabilities\":{}},"
 	    "\"agents\":[\"a\"],\"driver\":\"qemu\"}", &p, why, sizeof(why)) &&
 	    json_is_object(p.policy) && strcmp(p.driver, "qemu") == 0,
 	    "an inline policy, and the qemu driver");
 	ok(strcmp(p.image, "root") == 0, "a VM's image is root by default");
 	podspec_free(&p);
-	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"driver\":\"qemu\",\"image\":\"tools-2\"}", &p, why,
 	    sizeof(why)) && strcmp(p.image, "tools-2") == 0, "an image named");
 	podspec_free(&p);
@@ -176,7 +183,7 @@ main(void)
 		memset(img, 'a', sizeof(img) - 1);
 		img[POD_IMAGE_MAX] = '\0';
 		snprintf(spec, sizeof(spec), "{\"v\":1,\"name\":\"p\","
-		    "\"policy\":\"x\",\"agents\":[\"a\"],\"driver\":"
+		    "\"policy\":\"local_dev\",\"agents\":[\"a\"],\"driver\":"
 		    "\"qemu\",\"image\":\"%s\"}", img);
 		ok(parses(spec, &p, why, sizeof(why)), "an image name of %d "
 		    "characters", POD_IMAGE_MAX);
@@ -184,16 +191,16 @@ main(void)
 		img[POD_IMAGE_MAX] = 'a';
 		img[POD_IMAGE_MAX + 1] = '\0';
 		snprintf(spec, sizeof(spec), "{\"v\":1,\"name\":\"p\","
-		    "\"policy\":\"x\",\"agents\":[\"a\"],\"driver\":"
+		    "\"policy\":\"local_dev\",\"agents\":[\"a\"],\"driver\":"
 		    "\"qemu\",\"image\":\"%s\"}", img);
 		refused(spec, "image", "an image name one longer");
 	}
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"driver\":\"qemu\",\"image\":\"../x\"}", "image",
 	    "an image that is a path");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"image\":\"root\"}", "image", "an image for the local driver");
-	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"x\",\"agents\":[\"a\"],"
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"local_dev\",\"agents\":[\"a\"],"
 	    "\"memory\":1}", "unknown member", "an unknown member");
 	refused(with("\"memory\":64"), "unknown member", "an unknown resource "
 	    "(a typo must not leave the pod unlimited)");

@@ -92,7 +92,7 @@ main(void)
 	audit_seckey_generate(&nodekey, "node-1", &e);
 	audit_seckey_generate(&other, "node-1", &e);	/* the same kid */
 	audit_seckey_generate(&podkey, "pod-key", &e);
-	audit_keyring_line(nodekey, NULL, kr, sizeof(kr));
+	audit_keyring_line(nodekey, "node", kr, sizeof(kr));
 	audit_keyring_parse(&trust, kr, strlen(kr), 0, &e);
 
 	make_log("p.log", "p.1.aaaa", nodekey);
