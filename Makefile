@@ -82,6 +82,7 @@ PKG_SODIUM = $(call once,PKG_SODIUM,$(call need,libsodium,libsodium-dev))
 PKG_SECCOMP = $(call once,PKG_SECCOMP,$(call need,libseccomp,libseccomp-dev))
 PKG_LMDB = $(call once,PKG_LMDB,$(call need,lmdb,liblmdb-dev))
 PKG_SYSTEMD = $(call once,PKG_SYSTEMD,$(call need,libsystemd,libsystemd-dev))
+PKG_PCRE2 = $(call once,PKG_PCRE2,$(call need,libpcre2-8,libpcre2-dev))
 JANSSON_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_JANSSON))
 JANSSON_LIBS = $(filter -l% -L% -Wl%,$(PKG_JANSSON))
 SODIUM_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SODIUM))
@@ -91,6 +92,9 @@ LMDB_LIBS = $(filter -l% -L% -Wl%,$(PKG_LMDB))
 # sd_notify, for the daemons' main.c alone (the libraries never call it).
 SYSTEMD_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SYSTEMD))
 SYSTEMD_LIBS = $(filter -l% -L% -Wl%,$(PKG_SYSTEMD))
+# The proxy's grep matches regular expressions with PCRE2 (search.c).
+PCRE2_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_PCRE2))
+PCRE2_LIBS = $(filter -l% -L% -Wl%,$(PKG_PCRE2))
 # libev ships no pkg-config file: look for its header.
 EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	found: install the Debian package libev-dev (scripts/install-deps \
@@ -111,7 +115,8 @@ $(foreach d,libpolicy libaudit libdaemon proxy authority node,$(eval \
 	$(B)/$(d)/%.o build/fuzz/obj/$(d)/%.o: INCS = $$(INCS_$(d))))
 
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(SAN) $(HARDEN) $(WARN) \
-	-MMD -MP $(INCS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(EXTRA_CFLAGS)
+	-MMD -MP $(INCS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(PCRE2_CFLAGS) \
+	$(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(SAN) $(HARDEN_LD) $(LDFLAGS)
 
 POLICY_SRCS = $(wildcard libpolicy/[a-z]*.c)
@@ -202,7 +207,7 @@ $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
 $(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	    $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS) -lm
+	    $(LMDB_LIBS) $(EV_LIBS) $(PCRE2_LIBS) -lm
 
 # The proxy of the guest image, where there is no loader and no library:
 # static, from the -dev packages' .a archives.  static-pie, so that it
@@ -214,7 +219,8 @@ static_lib = $(if $(filter /%,$(shell $(CC) -print-file-name=lib$(1).a)), \
 STATIC_PROXY_LIBS = $(call static_lib,sodium,libsodium-dev) \
 	$(call static_lib,jansson,libjansson-dev) \
 	$(call static_lib,seccomp,libseccomp-dev) \
-	$(call static_lib,lmdb,liblmdb-dev) $(call static_lib,ev,libev-dev)
+	$(call static_lib,lmdb,liblmdb-dev) $(call static_lib,ev,libev-dev) \
+	$(call static_lib,pcre2-8,libpcre2-dev)
 STATIC_LDFLAGS = -static-pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 STATIC = $(if $(filter 1,$(SANITIZE)),,$(B)/static/nucleus-proxy)
 
@@ -256,7 +262,7 @@ $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
 	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) \
-	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) -lm
+	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) $(PCRE2_LIBS) -lm
 
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libdaemon.a $(B)/libaudit.a \
 	    $(B)/libpolicy.a
@@ -328,7 +334,7 @@ build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h libdaemon/*.h \
 	    proxy/*.h authority/*.h node/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
-	    -c -o $@ $<
+	    $(PCRE2_CFLAGS) -c -o $@ $<
 
 # The proxy's parts as an archive: a target links only what it uses.
 build/fuzz/libproxy.a: $(FUZZ_PROXY_OBJS)
@@ -345,13 +351,16 @@ build/fuzz/libnode.a: $(FUZZ_NODE_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) build/fuzz/libauthority.a \
-	    build/fuzz/libnode.a build/fuzz/libproxy.a
+# The verifier's state file (a tool's part, not the library's) too.
+FUZZ_TOOL_OBJS = build/fuzz/obj/libaudit/statefile.o
+build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
+	    build/fuzz/libauthority.a build/fuzz/libnode.a build/fuzz/libproxy.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
 	    build/fuzz/libauthority.a build/fuzz/libnode.a \
-	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) \
-	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) -lm
+	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
+	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) \
+	    $(PCRE2_LIBS) -lm
 
 # Each target runs for FUZZ_SECONDS from its committed seed corpus; a
 # crash, a leak or a hang (over 10 s on one input) fails the run.

@@ -62,6 +62,9 @@
 #define RULE_RATE_MAX	100000	/* grants a rule may make per hour */
 #define RULE_ARGV_MAX	64	/* items in a rule's argv prefix */
 #define RECOVER_SCAN_MAX (128L * 1024 * 1024)	/* log tail read at start */
+#define LOG_ROTATE_KB	(64 * 1024)	/* the log rotates once it holds this
+				   many KiB (-R; 0: only on SIGUSR1) */
+#define LOG_ROTATE_KB_MAX (1024 * 1024)
 
 #define EXIT_DENIED	1	/* the authority refused, or said no */
 #define EXIT_ERR	2	/* usage, or a system error */
@@ -159,6 +162,10 @@ struct authority {
 	int	 ttl, expire, skew;
 	int	 agent_pending;	/* pending requests one agent may have */
 	int	 stopped;	/* the audit log failed: refuse everything */
+	int	 rotate_kb;	/* -R */
+	int	 landlock;	/* the kernel's Landlock ABI; 0: the log cannot
+				   rotate, as the authority cannot confine
+				   the files it would open */
 	/* work waiting for the LMDB sync, then for its records */
 	struct job *batch_head, *batch_tail;
 	struct doneq done;	/* jobs whose last record completed */

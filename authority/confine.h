@@ -7,6 +7,7 @@
 
 #include "audit.h"
 
-int	 confine_self(struct audit_err *);
+int	 confine_landlock_abi(void);
+int	 confine_self(const char *, int, struct audit_err *);
 
 #endif

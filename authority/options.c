@@ -21,7 +21,7 @@ const char authority_usage_text[] =
 	    "usage: nucleus-authority serve [-n] [-d dir] [-k keyfile] "
 	    "[-K keyring] [-r rules] [-l socket] [-a admin-socket] [-g group] "
 	    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
-	    "[-i seconds] [-s seconds] [-q count]\n"
+	    "[-i seconds] [-s seconds] [-q count] [-R kilobytes]\n"
 	    "       nucleus-authority keygen [-d dir] [-k keyfile] [-r role] kid\n"
 	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
 	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
@@ -43,31 +43,23 @@ authority_usage(void)
 }
 
 static int
-seconds(const char *s, int min, int max)
+number(const char *s, int min, int max, const char *unit)
 {
 	long long v;
 	int rc;
 
 	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
 		fprintf(stderr, "nucleus-authority: %s: %s: expected %d to %d "
-		    "seconds\n", s, num_strerror(rc), min, max);
+		    "%s\n", s, num_strerror(rc), min, max, unit);
 		exit(EXIT_ERR);
 	}
 	return (int)v;
 }
 
 static int
-count(const char *s, int min, int max)
+seconds(const char *s, int min, int max)
 {
-	long long v;
-	int rc;
-
-	if ((rc = num_parse(s, min, max, &v)) != NUM_OK) {
-		fprintf(stderr, "nucleus-authority: %s: %s: expected %d to "
-		    "%d\n", s, num_strerror(rc), min, max);
-		exit(EXIT_ERR);
-	}
-	return (int)v;
+	return number(s, min, max, "seconds");
 }
 
 /* dir/name; serve needs seven of them, for as long as it runs. */
@@ -182,11 +174,13 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 	a->agent_pending = AGENT_PENDING_DEFAULT;
 	a->lines.idle_s = IDLE_S;
 	a->lines.line_s = LINE_S;
+	a->rotate_kb = LOG_ROTATE_KB;
 	a->operators[0] = 0;
 	a->noperators = 1;
 	if (geteuid() != 0)
 		a->operators[a->noperators++] = geteuid();
-	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:no:q:r:s:t:w:")) != -1) {
+	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:no:q:R:r:s:t:w:")) !=
+	    -1) {
 		switch (c) {
 		case 'a': o->adminsock = optarg; break;
 		case 'd': o->dir = optarg; break;
@@ -198,7 +192,13 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 		case 'l': o->reqsock = optarg; break;
 		case 'n': o->check_only = 1; break;
 		case 'o': operators(a, optarg); break;
-		case 'q': a->agent_pending = count(optarg, 1, PENDING_MAX);
+		case 'q':
+			a->agent_pending = number(optarg, 1, PENDING_MAX,
+			    "requests");
+			break;
+		case 'R':
+			a->rotate_kb = number(optarg, 0, LOG_ROTATE_KB_MAX,
+			    "KiB");
 			break;
 		case 'r': o->rulesfile = optarg; break;
 		case 's': a->lines.line_s = seconds(optarg, 1, CONN_S_MAX); break;

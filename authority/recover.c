@@ -9,7 +9,8 @@
  * count is short although its records may well be in the log.  So before
  * writing anything, the tail of the log (RECOVER_SCAN_MAX bytes, more
  * than every record that can be in flight at once) is read for those
- * requests' records; only what is not there is written, marked
+ * requests' records (and that of the file before, when the log has
+ * rotated since); only what is not there is written, marked
  * "recovered".  A record older than the scanned tail is written again:
  * a duplicate, flagged, rather than a loss.
  */
@@ -172,6 +173,37 @@ fail:
 	return audit_errf(err, "%s: %s", path, strerror(errno));
 }
 
+/*
+ * The file of the log before this one, when the log rotated: named in
+ * its log.open's predecessor, beside it.  "" when none.
+ */
+static void
+predecessor_file(const char *path, char *out, size_t outsz)
+{
+	const char *slash = strrchr(path, '/'), *name;
+	json_t *rec = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	struct audit_err e;
+
+	out[0] = '\0';
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	if ((len = getline(&line, &cap, f)) > 0 && len <= AUDIT_LINE_MAX &&
+	    (rec = json_loadb(line, (size_t)len, 0, NULL)) != NULL &&
+	    (name = json_string_value(json_object_get(json_object_get(rec,
+	    "predecessor"), "file"))) != NULL && strchr(name, '/') == NULL &&
+	    strcmp(name, "..") != 0 && strcmp(name, ".") != 0 &&
+	    audit_fit(out, outsz, &e, "%.*s%s", slash != NULL ?
+	    (int)(slash - path + 1) : 0, path, name) != 0)
+		out[0] = '\0';
+	json_decref(rec);
+	free(line);
+	fclose(f);
+}
+
 static int
 write_missing(const json_t *rec, uint64_t id, const char *event)
 {
@@ -202,6 +234,7 @@ int
 recover_log(const char *logpath, struct audit_err *err)
 {
 	struct recovery r = { .now = audit_now_s() };
+	char pred[4096];
 	int written = 0, rc = -1;
 	MDB_txn *txn;
 
@@ -217,6 +250,11 @@ recover_log(const char *logpath, struct audit_err *err)
 	if (r.n == 0)
 		return 0;
 	if (scan_tail(&r, logpath, err) != 0)
+		goto out;
+	/* Rotated since: the records may be in the file before. */
+	predecessor_file(logpath, pred, sizeof(pred));
+	if (pred[0] != '\0' && access(pred, R_OK) == 0 &&
+	    scan_tail(&r, pred, err) != 0)
 		goto out;
 	if (store_begin(A->store, &txn, 0, err) != 0)
 		goto out;

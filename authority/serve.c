@@ -17,11 +17,12 @@
 #include <unistd.h>
 
 #include "authority.h"
+#include "confine.h"
 #include "roles.h"
 
 #define EXIT_BADCONF	1
 
-static ev_signal sigterm, sigint, sighup;
+static ev_signal sigterm, sigint, sighup, sigusr1;
 
 static void
 line(struct lines_conn *c, const char *p, size_t n)
@@ -262,7 +263,32 @@ serve_open(struct authority *a, const struct serve_opts *o,
 	    audit_log_open(&a->log, o->logpath, log_id, a->key, NULL,
 	    err) != 0)
 		return -1;
+	/* Rotating opens files: only where Landlock keeps them in dir. */
+	if ((a->landlock = confine_landlock_abi()) > 0 &&
+	    audit_log_rotation(a->log, (off_t)a->rotate_kb * 1024, err) != 0)
+		return -1;
+	if (a->landlock <= 0)
+		fprintf(stderr, "nucleus-authority: this kernel has no "
+		    "Landlock: the audit log will not rotate\n");
 	return recover_log(o->logpath, err);
+}
+
+/* SIGUSR1: the log rotates now (nucleus-authority(8)). */
+static void
+rotate(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct audit_err e;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (audit_log_rotate(A->log, &e) != 0)
+		fprintf(stderr, "nucleus-authority: the audit log did not "
+		    "rotate: %s\n", e.msg);
+	else
+		fprintf(stderr, "nucleus-authority: the audit log rotated: "
+		    "generation %llu\n",
+		    (unsigned long long)audit_log_generation(A->log));
 }
 
 static void
@@ -293,6 +319,8 @@ serve_watch(struct authority *a)
 	ev_signal_start(a->loop, &sigint);
 	ev_signal_init(&sighup, reload, SIGHUP);
 	ev_signal_start(a->loop, &sighup);
+	ev_signal_init(&sigusr1, rotate, SIGUSR1);
+	ev_signal_start(a->loop, &sigusr1);
 	signal(SIGPIPE, SIG_IGN);
 	pending_tick(a->loop, &a->tick, 0);
 }

@@ -225,10 +225,18 @@ enum audit_fault {
 	FAULT_TS,		/* 6 */
 	FAULT_TORN,		/* 7 */
 	FAULT_ROLLBACK,		/* 8 */
+	FAULT_MISSING,		/* 9 */
 	FAULT_COUNT
 };
 
 const char *audit_fault_name(enum audit_fault);
+
+/* A log's predecessor, as its log.open names it (a rotated log). */
+struct audit_link {
+	char	 log[AUDIT_LOGID_MAX + 1];	/* "" when none */
+	int64_t	 seq;
+	uint8_t	 hash[AUDIT_HASH_LEN];
+};
 
 /* Where a verification stands after each line: all it remembers. */
 struct audit_chain {
@@ -244,6 +252,9 @@ struct audit_chain {
 	crypto_generichash_state prefix;	/* H(those bytes), running */
 	struct audit_buf input;	/* scratch: a record's signing input */
 	struct cjson_scan scan;	/* scratch: a line's members */
+	struct audit_link pred;	/* what log.open names as before it */
+	char	 next[AUDIT_LOGID_MAX + 1];	/* log.close's successor,
+				   "" while the log is open */
 };
 
 struct audit_fault_info {
@@ -287,6 +298,9 @@ size_t	 audit_log_inflight(struct audit_log *);
 uint64_t audit_log_dropped(struct audit_log *);
 const char *audit_log_id(struct audit_log *);
 int	 audit_log_close(struct audit_log *, struct audit_err *);
+int	 audit_log_rotation(struct audit_log *, off_t, struct audit_err *);
+int	 audit_log_rotate(struct audit_log *, struct audit_err *);
+uint64_t audit_log_generation(struct audit_log *);
 
 /* A key-cert by which one key vouches for another's log (record.c). */
 json_t	*audit_key_cert(const struct audit_seckey *, const char *,

@@ -12,6 +12,7 @@
  *	2 signature or key	6 ts goes backwards
  *	3 another log's id	7 a last line without its newline (torn)
  *	4 seq is not +1		8 (state file) truncated or rewritten
+ *				9 (a chain of files) a log missing
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,7 +27,7 @@
 
 static const char *const fault_names[FAULT_COUNT] = {
 	"ok", "not-canonical", "bad-signature", "wrong-log", "bad-seq",
-	"broken-chain", "time-backwards", "torn", "rolled-back",
+	"broken-chain", "time-backwards", "torn", "rolled-back", "missing",
 };
 
 const char *
@@ -152,8 +153,8 @@ open_record(struct audit_chain *c, const json_t *rec, const char *kid,
  * is absent or not an integer.
  */
 struct view {
-	const char *type, *kid, *log, *prev, *sig;
-	size_t	 typelen, kidlen, loglen, prevlen, siglen;
+	const char *type, *kid, *log, *prev, *sig, *event, *next;
+	size_t	 typelen, kidlen, loglen, prevlen, siglen, eventlen, nextlen;
 	int	 has_v, has_seq, has_ts;
 	int64_t	 v, seq, ts;
 };
@@ -162,15 +163,15 @@ static void
 view_tree(struct view *w, const json_t *rec)
 {
 	static const char *const names[] = { "type", "kid", "log", "prev",
-	    "sig" };
+	    "sig", "event", "next" };
 	const char **strs[] = { &w->type, &w->kid, &w->log, &w->prev,
-	    &w->sig };
+	    &w->sig, &w->event, &w->next };
 	size_t *lens[] = { &w->typelen, &w->kidlen, &w->loglen, &w->prevlen,
-	    &w->siglen };
+	    &w->siglen, &w->eventlen, &w->nextlen };
 	const json_t *v;
 
 	memset(w, 0, sizeof(*w));
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 7; i++) {
 		v = json_object_get(rec, names[i]);
 		if (json_is_string(v)) {
 			*strs[i] = json_string_value(v);
@@ -235,6 +236,10 @@ view_spans(struct view *w, const struct cjson_scan *sc)
 			w->prev = span_str(m->val, m->vallen, &w->prevlen);
 		else if (IS("sig"))
 			w->sig = span_str(m->val, m->vallen, &w->siglen);
+		else if (IS("event"))
+			w->event = span_str(m->val, m->vallen, &w->eventlen);
+		else if (IS("next"))
+			w->next = span_str(m->val, m->vallen, &w->nextlen);
 		else if (IS("v"))
 			w->has_v = span_int(m->val, m->vallen, &w->v);
 		else if (IS("seq"))
@@ -287,6 +292,51 @@ check_sig(const struct view *w, const struct audit_buf *in,
 	    (const uint8_t *)in->p, in->len, pk) == 0 ? 0 : -1;
 }
 
+/*
+ * A rotated log: its log.open may name the predecessor, {"log":ID,
+ * "seq":N,"hash":HEX[,"file":NAME]}; a log.close names the successor in
+ * "next".  Both are other logs than this one.  Called once the record's
+ * chain checks passed; c->seq < 0 for the first.
+ */
+static int
+rotation_members(struct audit_chain *c, const struct view *w,
+    const json_t *rec, uint64_t lineno, struct audit_fault_info *fi)
+{
+	const json_t *p, *plog, *pseq, *phash, *pfile;
+
+	if (c->seq < 0 && (p = json_object_get(rec, "predecessor")) != NULL) {
+		plog = json_object_get(p, "log");
+		pseq = json_object_get(p, "seq");
+		phash = json_object_get(p, "hash");
+		pfile = json_object_get(p, "file");
+		if (!json_is_object(p) || !json_is_string(plog) ||
+		    !audit_logid_valid(json_string_value(plog),
+		    json_string_length(plog)) || strcmp(json_string_value(plog),
+		    c->log) == 0 || !json_is_integer(pseq) ||
+		    json_integer_value(pseq) < 0 || !json_is_string(phash) ||
+		    audit_unhex(c->pred.hash, AUDIT_HASH_LEN,
+		    json_string_value(phash), json_string_length(phash)) != 0 ||
+		    (pfile != NULL && !json_is_string(pfile)))
+			return fault(fi, FAULT_PREV, lineno, "log.open's "
+			    "predecessor is not another log's {log, seq, "
+			    "hash}");
+		snprintf(c->pred.log, sizeof(c->pred.log), "%s",
+		    json_string_value(plog));
+		c->pred.seq = json_integer_value(pseq);
+	}
+	if (w->event == NULL || w->eventlen != 9 ||
+	    memcmp(w->event, "log.close", 9) != 0)
+		return 0;
+	if (w->next == NULL || !audit_logid_valid(w->next, w->nextlen) ||
+	    (w->nextlen == strlen(c->log) && memcmp(w->next, c->log,
+	    w->nextlen) == 0))
+		return fault(fi, FAULT_LOG, lineno, "log.close names no other "
+		    "log as its successor");
+	memcpy(c->next, w->next, w->nextlen);
+	c->next[w->nextlen] = '\0';
+	return 0;
+}
+
 /* Faults 2 to 6 of one canonical record; rec only for the first. */
 static int
 check_record(struct audit_chain *c, const struct view *w, const json_t *rec,
@@ -321,6 +371,9 @@ check_record(struct audit_chain *c, const struct view *w, const json_t *rec,
 	    memcmp(w->log, c->log, w->loglen) != 0)
 		return fault(fi, FAULT_LOG, lineno, "log %.*s in log %s",
 		    (int)w->loglen, w->log, c->log);
+	if (c->next[0] != '\0')
+		return fault(fi, FAULT_SEQ, lineno, "a record after the log's "
+		    "log.close");
 	if (!w->has_seq || w->seq != c->seq + 1)
 		return fault(fi, FAULT_SEQ, lineno, "seq is not %lld",
 		    (long long)(c->seq + 1));
@@ -338,6 +391,8 @@ check_record(struct audit_chain *c, const struct view *w, const json_t *rec,
 		return fault(fi, FAULT_TS, lineno, "ts %lld is before the "
 		    "previous record's %lld", (long long)w->ts,
 		    (long long)c->ts);
+	if (rotation_members(c, w, rec, lineno, fi) != 0)
+		return -1;
 	c->seq = w->seq;
 	c->ts = w->ts;
 	return 0;

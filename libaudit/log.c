@@ -54,6 +54,33 @@ struct list {
 	size_t	 n;
 };
 
+/*
+ * Rotation: the log closes itself with a log.close naming its successor,
+ * is kept as PATH.GEN, and a new file at PATH opens with a log.open
+ * naming the predecessor's id, last seq and hash (nucleus-audit(5)).
+ */
+struct rotation {
+	int	 dirfd;			/* the log's directory; -1 until on */
+	off_t	 size;			/* bytes in the file */
+	off_t	 max;			/* rotate once past; 0 only asked */
+	int	 due;			/* past max: the next submission
+					   rotates first */
+	int	 hold;			/* a rotation asks the signer to stop */
+	int	 parked;		/* the signer has stopped for it */
+	int	 busy;			/* a thread is rotating */
+	int	 has_cert;		/* a key-cert names one log id */
+	int	 adopting;		/* reading the first line at open */
+	uint64_t gen;			/* this file's generation */
+	char	 base[AUDIT_LOGID_MAX + 1];	/* generation 0's log id */
+};
+
+static int	rotate_adopt(struct audit_log *, const char *, size_t);
+static int	rotate_here(struct audit_log *, const char *,
+		    struct audit_err *);
+static void	rotate_grown(struct audit_log *, size_t);
+static int	rotate_recovered(struct audit_log *, const json_t *,
+		    struct audit_err *);
+
 struct audit_log {
 	pthread_mutex_t mu;
 	pthread_cond_t sign_cv;		/* the signer: events are queued */
@@ -81,6 +108,7 @@ struct audit_log {
 	audit_tee_fn tee;		/* told each durable batch's lines */
 	void	*tee_arg;
 	char	 path[4096];
+	struct rotation rot;		/* rotation, at the end of this file */
 };
 
 static void
@@ -152,8 +180,18 @@ signer(void *arg)
 	pthread_mutex_lock(&l->mu);
 	log_running(l);
 	for (;;) {
-		while (l->submitted.head == NULL && !l->closing)
+		while (l->submitted.head == NULL && !l->closing &&
+		    !l->rot.hold)
 			pthread_cond_wait(&l->sign_cv, &l->mu);
+		if (l->rot.hold) {
+			/* A rotation runs on the thread that asked for it. */
+			l->rot.parked = 1;
+			pthread_cond_broadcast(&l->space_cv);
+			while (l->rot.hold)
+				pthread_cond_wait(&l->sign_cv, &l->mu);
+			l->rot.parked = 0;
+			continue;
+		}
 		if ((en = l->submitted.head) == NULL)
 			break;
 		if ((l->submitted.head = en->next) == NULL)
@@ -245,6 +283,7 @@ sync_batch(struct audit_log *l, struct audit_buf *out)
 	if (failed == 0 && out->len > 0) {
 		l->durable = upto;
 		l->syncs++;
+		rotate_grown(l, out->len);
 	}
 	pthread_mutex_unlock(&l->mu);
 	/* The lines go to the tee before any of their records completes. */
@@ -299,6 +338,7 @@ audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
 
 	if (audit_event_check(event, err) != 0)
 		return -1;
+	(void)rotate_here(l, NULL, err);	/* past max: first the rotation */
 	if ((en = calloc(1, sizeof(*en))) == NULL)
 		return audit_errf(err, "out of memory");
 	en->event = json_incref(event);
@@ -481,6 +521,8 @@ audit_log_close(struct audit_log *l, struct audit_err *err)
 		rc = audit_errf(err, "%s: %s", l->path, strerror(l->failed));
 	if (l->fd >= 0)
 		close(l->fd);
+	if (l->rot.dirfd >= 0)
+		close(l->rot.dirfd);
 	audit_buf_free(&l->wbuf);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->sign_cv);
@@ -568,8 +610,9 @@ own_line(struct audit_log *l, const char *line, size_t len,
 		return NULL;
 	}
 	log = json_object_get(rec, "log");
-	if (!json_is_string(log) || strcmp(json_string_value(log),
-	    l->tail.log) != 0) {
+	if (!json_is_string(log) || (strcmp(json_string_value(log),
+	    l->tail.log) != 0 && !rotate_adopt(l, json_string_value(log),
+	    json_string_length(log)))) {
 		audit_errf(err, "%s: this file is another log than %s", l->path,
 		    l->tail.log);
 		goto fail;
@@ -630,7 +673,10 @@ recover(struct audit_log *l, off_t size, struct audit_err *err)
 	/* The first line. */
 	if ((first_end = first_newline(l->fd, end)) < 0)
 		return audit_errf(err, "%s: %s", l->path, strerror(errno));
-	if ((rec = load_line(l, 0, first_end, err)) == NULL)
+	l->rot.adopting = 1;
+	rec = load_line(l, 0, first_end, err);
+	l->rot.adopting = 0;
+	if (rec == NULL)
 		return -1;
 	if (json_integer_value(json_object_get(rec, "seq")) != 0) {
 		json_decref(rec);
@@ -653,13 +699,20 @@ recover(struct audit_log *l, off_t size, struct audit_err *err)
 	}
 	l->tail.next_seq = (uint64_t)json_integer_value(seq) + 1;
 	l->tail.ts = json_integer_value(ts);
-	json_decref(rec);
 	l->durable = l->tail.next_seq;
 	if (l->dropped > 0 && (ftruncate(l->fd, end) != 0 ||
-	    fsync(l->fd) != 0))
+	    fsync(l->fd) != 0)) {
+		json_decref(rec);
 		return audit_errf(err, "%s: cannot cut the torn line: "
 		    "%s", l->path,
 		    strerror(errno));
+	}
+	/* A rotation cut short after its log.close: finish it. */
+	if (rotate_recovered(l, rec, err) != 0) {
+		json_decref(rec);
+		return -1;
+	}
+	json_decref(rec);
 	return 1;
 }
 
@@ -739,6 +792,9 @@ audit_log_open(struct audit_log **out, const char *path, const char *log_id,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return audit_errf(err, "out of memory");
 	l->fd = -1;
+	l->rot.dirfd = -1;
+	l->rot.has_cert = cert != NULL;
+	snprintf(l->rot.base, sizeof(l->rot.base), "%s", log_id);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->sign_cv, NULL);
 	pthread_cond_init(&l->run_cv, NULL);
@@ -769,6 +825,10 @@ audit_log_open(struct audit_log **out, const char *path, const char *log_id,
 		audit_errf(err, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
+	if ((l->rot.size = lseek(l->fd, 0, SEEK_END)) < 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
 	if (start_log(l, resumed, cert, err) != 0)
 		goto fail;
 	*out = l;
@@ -776,4 +836,358 @@ audit_log_open(struct audit_log **out, const char *path, const char *log_id,
 fail:
 	audit_log_close(l, NULL);
 	return -1;
+}
+
+/*
+ * Rotation.  The log's file keeps its path; each rotation closes it with
+ *
+ *	{"event":"log.close","next":NEXT,"reason":"size"|"asked"}
+ *
+ * links it to PATH.GEN (GEN its generation: 0 for the log whose id the
+ * program gave, N for ID.N), and puts at PATH, by an atomic rename of a
+ * file written and synced beside it (.NAME.next), a new log ID.(GEN+1)
+ * whose log.open carries
+ *
+ *	"predecessor":{"log":ID,"seq":N,"hash":HEX,"file":"NAME.GEN"}
+ *
+ * the log.close's own seq and line hash.  A stop anywhere in between
+ * leaves PATH ending in its log.close, and the next open finishes the
+ * rotation: the same names, the same successor id.
+ */
+
+/* "BASE" is generation 0, "BASE.N" generation N (N from 1, no zeros). */
+static int
+generation_of(const char *base, const char *id, size_t len, uint64_t *gen)
+{
+	size_t blen = strlen(base);
+	unsigned long long v;
+
+	if (len == blen && memcmp(id, base, blen) == 0) {
+		*gen = 0;
+		return 1;
+	}
+	if (len < blen + 2 || memcmp(id, base, blen) != 0 || id[blen] != '.' ||
+	    id[blen + 1] == '0' || len - blen - 1 > 15)
+		return 0;
+	for (size_t i = blen + 1; i < len; i++)
+		if (id[i] < '0' || id[i] > '9')
+			return 0;
+	v = strtoull(id + blen + 1, NULL, 10);
+	*gen = v;
+	return 1;
+}
+
+/* At open, the first line may name a later generation of this log. */
+static int
+rotate_adopt(struct audit_log *l, const char *id, size_t len)
+{
+	uint64_t gen;
+
+	if (!l->rot.adopting || !generation_of(l->rot.base, id, len, &gen))
+		return 0;
+	memcpy(l->tail.log, id, len);
+	l->tail.log[len] = '\0';
+	l->rot.gen = gen;
+	return 1;
+}
+
+/* The file's name within its directory. */
+static const char *
+file_name(const struct audit_log *l)
+{
+	const char *slash = strrchr(l->path, '/');
+
+	return slash != NULL ? slash + 1 : l->path;
+}
+
+static int
+open_dir(struct audit_log *l, struct audit_err *err)
+{
+	char dir[sizeof(l->path)];
+	const char *name = file_name(l);
+
+	if (l->rot.dirfd >= 0)
+		return 0;
+	if (name == l->path)
+		snprintf(dir, sizeof(dir), ".");
+	else if (name - 1 == l->path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(name - 1 - l->path),
+		    l->path);
+	if ((l->rot.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return audit_errf(err, "%s: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* Write one signed line to fd and make it durable. */
+static int
+write_durable(int fd, const struct audit_buf *line)
+{
+	if (audit_writeall(fd, line->p, line->len) != 0 || fdatasync(fd) != 0)
+		return errno != 0 ? errno : EIO;
+	return 0;
+}
+
+/* The closed file, kept as NAME.GEN (already there after a stop). */
+static int
+keep_closed(struct audit_log *l, const char *kept, struct audit_err *err)
+{
+	struct stat a, b;
+
+	if (linkat(l->rot.dirfd, file_name(l), l->rot.dirfd, kept, 0) != 0) {
+		if (errno != EEXIST || fstat(l->fd, &a) != 0 ||
+		    fstatat(l->rot.dirfd, kept, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			return audit_errf(err, "%s: cannot keep the closed log "
+			    "as %s: %s", l->path, kept, errno == EEXIST ?
+			    "another file has that name" : strerror(errno));
+	}
+	if (fsync(l->rot.dirfd) != 0)
+		return audit_errf(err, "%s: %s", l->path, strerror(errno));
+	return 0;
+}
+
+/* The successor's log.open, naming the closed log's last record. */
+static json_t *
+successor_open(const struct audit_log *l, const char *kept)
+{
+	char b64[64], hash[AUDIT_HEX_LEN + 1];
+
+	audit_b64(b64, sizeof(b64), l->key->pk, AUDIT_PK_LEN);
+	audit_hex(hash, l->tail.hash, AUDIT_HASH_LEN);
+	return json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s}}", "event",
+	    "log.open", "pubkey", b64, "predecessor", "log", l->tail.log,
+	    "seq", (json_int_t)(l->tail.next_seq - 1), "hash", hash, "file",
+	    kept);
+}
+
+/*
+ * The log at l->fd ends in its log.close naming next: keep it, and put
+ * the successor in its place.  Returns with l->fd and l->tail the
+ * successor's.
+ */
+static int
+rotate_finish(struct audit_log *l, const char *next, struct audit_err *err)
+{
+	char kept[512], tmp[512];
+	struct audit_buf line = { 0 };
+	struct audit_tail t;
+	json_t *ev = NULL;
+	int fd = -1, rc = -1, e;
+
+	if (open_dir(l, err) != 0)
+		return -1;
+	if (audit_fit(kept, sizeof(kept), err, "%s.%llu", file_name(l),
+	    (unsigned long long)l->rot.gen) != 0 || audit_fit(tmp,
+	    sizeof(tmp), err, ".%s.next", file_name(l)) != 0 ||
+	    keep_closed(l, kept, err) != 0)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.log, sizeof(t.log), "%s", next);
+	t.ts = l->tail.ts;
+	fd = openat(l->rot.dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+	    O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		audit_errf(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((ev = successor_open(l, kept)) == NULL) {
+		audit_errf(err, "out of memory");
+		goto out;
+	}
+	if (audit_record(&t, l->key, ev, audit_now_ms(CLOCK_REALTIME), &line,
+	    err) != 0)
+		goto out;
+	if ((e = write_durable(fd, &line)) != 0 ||
+	    renameat(l->rot.dirfd, tmp, l->rot.dirfd, file_name(l)) != 0 ||
+	    fsync(l->rot.dirfd) != 0) {
+		audit_errf(err, "%s: cannot put the new log in place: %s",
+		    l->path, strerror(e != 0 ? e : errno));
+		goto out;
+	}
+	pthread_mutex_lock(&l->mu);
+	close(l->fd);
+	l->fd = fd;
+	fd = -1;
+	l->tail = t;
+	l->rot.gen++;
+	l->rot.size = (off_t)line.len;
+	pthread_mutex_unlock(&l->mu);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	json_decref(ev);
+	audit_buf_free(&line);
+	return rc;
+}
+
+/* At open: a last record that is a log.close means a rotation cut short. */
+static int
+rotate_recovered(struct audit_log *l, const json_t *last,
+    struct audit_err *err)
+{
+	const char *ev = json_string_value(json_object_get(last, "event"));
+	const json_t *next = json_object_get(last, "next");
+	uint64_t gen;
+
+	if (ev == NULL || strcmp(ev, "log.close") != 0)
+		return 0;
+	if (!json_is_string(next) || !generation_of(l->rot.base,
+	    json_string_value(next), json_string_length(next), &gen) ||
+	    gen != l->rot.gen + 1)
+		return audit_errf(err, "%s: the log is closed, and its "
+		    "log.close names no successor this writer can open",
+		    l->path);
+	if (rotate_finish(l, json_string_value(next), err) != 0)
+		return -1;
+	l->durable = l->tail.next_seq;
+	return 0;
+}
+
+/*
+ * The log.close, then the successor; outside the lock, the signer
+ * parked.  Returns 0, or an errno when the log must stop (e filled).
+ */
+static int
+rotate_io(struct audit_log *l, const char *reason, uint64_t gen,
+    struct audit_err *e)
+{
+	char next[AUDIT_LOGID_MAX + 1];
+	struct audit_buf line = { 0 };
+	json_t *ev = NULL;
+	int failed = 0;
+
+	if (audit_fit(next, sizeof(next), e, "%s.%llu", l->rot.base,
+	    (unsigned long long)gen + 1) != 0 ||
+	    !audit_logid_valid(next, strlen(next)))
+		audit_errf(e, "%s: the log id %s is too long to rotate",
+		    l->path, l->rot.base);
+	else if ((ev = json_pack("{s:s, s:s, s:s}", "event", "log.close",
+	    "next", next, "reason", reason)) == NULL ||
+	    audit_record(&l->tail, l->key, ev, audit_now_ms(CLOCK_REALTIME),
+	    &line, e) != 0)
+		audit_errf(e, "%s: cannot sign the log.close", l->path);
+	else if ((failed = write_durable(l->fd, &line)) != 0)
+		audit_errf(e, "%s: %s", l->path, strerror(failed));
+	else if (rotate_finish(l, next, e) != 0)
+		failed = EIO;
+	json_decref(ev);
+	audit_buf_free(&line);
+	return failed;
+}
+
+/*
+ * Rotate on this thread, once every record submitted so far is durable
+ * and the signer has stopped: so a program confining its own thread
+ * (Landlock) confines the files the rotation opens.  reason NULL: only
+ * when the size says so.  A failure of the log.close's write stops the
+ * log, as any failed write does; one after it leaves the old file
+ * closed, so the log stops too, and its next open finishes the rotation.
+ */
+static int
+rotate_here(struct audit_log *l, const char *reason, struct audit_err *err)
+{
+	struct audit_err e = { .msg = "" };
+	int failed = 0, rc = 0;
+	uint64_t gen;
+
+	pthread_mutex_lock(&l->mu);
+	if (reason == NULL && (!l->rot.due || l->rot.busy)) {
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
+	while (l->rot.busy)
+		pthread_cond_wait(&l->space_cv, &l->mu);
+	if (l->rot.dirfd < 0 || l->failed != 0 || l->closing ||
+	    (reason == NULL && !l->rot.due)) {
+		rc = l->rot.dirfd < 0 ? audit_errf(err, "%s: this log does "
+		    "not rotate", l->path) : l->failed != 0 || l->closing ?
+		    audit_errf(err, "%s: the log has stopped", l->path) : 0;
+		pthread_mutex_unlock(&l->mu);
+		return rc;
+	}
+	l->rot.busy = l->rot.hold = 1;
+	pthread_cond_signal(&l->sign_cv);
+	while ((!l->rot.parked && !l->signer_done) || l->ready.head != NULL ||
+	    l->syncing)
+		pthread_cond_wait(&l->space_cv, &l->mu);
+	l->syncing = 1;
+	gen = l->rot.gen;
+	pthread_mutex_unlock(&l->mu);
+	failed = rotate_io(l, reason != NULL ? reason : "size", gen, &e);
+	pthread_mutex_lock(&l->mu);
+	if (failed != 0 && l->failed == 0)
+		l->failed = failed;
+	else if (e.msg[0] == '\0') {
+		l->durable = l->tail.next_seq;
+		l->syncs += 2;
+		l->last_batch = 1;
+	}
+	l->rot.due = 0;
+	l->rot.busy = l->rot.hold = 0;
+	l->syncing = 0;
+	pthread_cond_broadcast(&l->sign_cv);
+	pthread_cond_broadcast(&l->space_cv);
+	pthread_mutex_unlock(&l->mu);
+	if (e.msg[0] != '\0')
+		return audit_errf(err, "%s", e.msg);
+	return 0;
+}
+
+/* With l->mu held, after a batch of len bytes went to the file. */
+static void
+rotate_grown(struct audit_log *l, size_t len)
+{
+	l->rot.size += (off_t)len;
+	if (l->rot.dirfd >= 0 && l->rot.max > 0 && l->rot.size >= l->rot.max)
+		l->rot.due = 1;
+}
+
+/*
+ * Let the log rotate: once it holds max_bytes or more (never when 0),
+ * at the next submission, on the submitting thread; and whenever
+ * audit_log_rotate() asks.  Opens the log's directory, so call it before
+ * a program confines itself.  A log opened with a key-cert cannot
+ * rotate: the cert names one log id.
+ */
+int
+audit_log_rotation(struct audit_log *l, off_t max_bytes,
+    struct audit_err *err)
+{
+	if (l->rot.has_cert)
+		return audit_errf(err, "%s: a log opened with a key-cert "
+		    "cannot rotate", l->path);
+	if (l->tee != NULL)
+		return audit_errf(err, "%s: a teed log cannot rotate", l->path);
+	if (open_dir(l, err) != 0)
+		return -1;
+	pthread_mutex_lock(&l->mu);
+	l->rot.max = max_bytes;
+	l->rot.due = max_bytes > 0 && l->rot.size >= max_bytes;
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
+/*
+ * Rotate now, on this thread, after every record submitted before the
+ * call; records submitted meanwhile wait, then go to the successor.
+ */
+int
+audit_log_rotate(struct audit_log *l, struct audit_err *err)
+{
+	return rotate_here(l, "asked", err);
+}
+
+/* The current file's generation: 0 until the first rotation. */
+uint64_t
+audit_log_generation(struct audit_log *l)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&l->mu);
+	g = l->rot.gen;
+	pthread_mutex_unlock(&l->mu);
+	return g;
 }

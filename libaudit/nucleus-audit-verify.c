@@ -24,6 +24,7 @@
 struct result {
 	int	 status;	/* EXIT_OK, EXIT_FAULT or EXIT_ERR */
 	uint64_t resumed_lines;	/* lines a state file vouched for */
+	char	 log[AUDIT_LOGID_MAX + 1];	/* its first line's, or "" */
 	struct audit_fault_info fi;
 	struct audit_err err;
 	struct audit_chain chain;
@@ -130,6 +131,8 @@ resume(int fd, const struct audit_chain *first, const struct state_entry *e,
 		    "the last verified record has changed since it was "
 		    "verified: rolled back or rewritten");
 	c->lines = r->resumed_lines = e->lines;
+	c->pred = first->pred;
+	memcpy(c->next, e->next, sizeof(c->next));
 	c->seq = e->seq;
 	c->ts = e->ts;
 	c->offset = e->end;
@@ -161,8 +164,10 @@ verify_log(const char *file, const struct audit_keyring *kr,
 	/* A first line that verifies names the log, and so its state. */
 	if (st != NULL && (line = first_line(fd, &len)) != NULL) {
 		audit_chain_init(&first, kr);
-		if (audit_chain_line(&first, line, len, &fi) == 0)
+		if (audit_chain_line(&first, line, len, &fi) == 0) {
 			e = state_find(st, first.log);
+			memcpy(r->log, first.log, sizeof(r->log));
+		}
 		free(line);
 		rc = e != NULL ? resume(fd, &first, e, r) : 0;
 		audit_chain_free(&first);
@@ -171,17 +176,30 @@ verify_log(const char *file, const struct audit_keyring *kr,
 	}
 	rc = audit_chain_stream(&r->chain, fd, &r->fi, &r->err);
 	r->status = rc == 0 ? EXIT_OK : rc == 1 ? EXIT_FAULT : EXIT_ERR;
+	if (r->log[0] == '\0')
+		memcpy(r->log, r->chain.log, sizeof(r->log));
 out:
 	if (fd != STDIN_FILENO)
 		close(fd);
 }
 
 static void
-remember(struct state *st, const struct audit_chain *c)
+remember(struct state *st, const struct audit_chain *c, const char *file)
 {
+	const struct state_entry *old = state_find(st, c->log);
 	struct state_entry e;
+	char *real = realpath(file, NULL);
 
 	memset(&e, 0, sizeof(e));
+	if (real != NULL && strlen(real) < sizeof(e.file))
+		strcpy(e.file, real);
+	free(real);
+	memcpy(e.pred, c->pred.log, sizeof(e.pred));
+	memcpy(e.next, c->next, sizeof(e.next));
+	/* Retired stays so while it stays closed the same way. */
+	e.retired = old != NULL && old->retired &&
+	    strcmp(old->next, c->next) == 0;
+	e.seen = 1;
 	memcpy(e.log, c->log, sizeof(e.log));
 	memcpy(e.kid, c->kid, sizeof(e.kid));
 	memcpy(e.pk, c->pk, AUDIT_PK_LEN);
@@ -209,6 +227,12 @@ print_json(const char *file, const struct result *r)
 		    (json_int_t)r->chain.lines, "verified",
 		    (json_int_t)(r->chain.lines - r->resumed_lines), "head",
 		    "seq", (json_int_t)r->chain.seq, "hash", head);
+		if (o != NULL && r->chain.next[0] != '\0')
+			json_object_set_new(o, "next",
+			    json_string(r->chain.next));
+		if (o != NULL && r->chain.pred.log[0] != '\0')
+			json_object_set_new(o, "predecessor",
+			    json_string(r->chain.pred.log));
 	} else if (r->status == EXIT_FAULT)
 		o = json_pack("{s:s, s:b, s:i, s:s, s:I, s:s}", "file", file,
 		    "ok", 0, "fault", (int)r->fi.fault, "name",
@@ -248,6 +272,7 @@ print_text(const char *file, const struct result *r, int quiet)
 struct opts {
 	const char *keyring, *statefile;
 	int	 json, quiet;
+	char	**files;
 };
 
 /* The options; what is left of argv is the logs. */
@@ -284,26 +309,256 @@ options(struct opts *o, int *argcp, char ***argvp)
 			    "name the log's file");
 }
 
-/* Each log in turn, said as it is verified; the worst status. */
+/* Does the file where e was last verified still hold its log? */
+static int
+still_there(const struct state_entry *e)
+{
+	json_t *rec = NULL;
+	const char *log;
+	char *line;
+	size_t len;
+	int fd, there = 0;
+
+	if ((fd = open(e->file, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
+		return 0;
+	if ((line = first_line(fd, &len)) != NULL &&
+	    (rec = json_loadb(line, len, 0, NULL)) != NULL &&
+	    (log = json_string_value(json_object_get(rec, "log"))) != NULL)
+		there = strcmp(log, e->log) == 0;
+	json_decref(rec);
+	free(line);
+	close(fd);
+	return there;
+}
+
+/*
+ * A chain of rotated logs.  Each log verified from its log.open on that
+ * names a predecessor is checked against it: the predecessor, among the
+ * logs given or remembered in the state, must end in a log.close naming
+ * this log, at the seq and hash the log.open names.  The predecessor
+ * then retires: its file may go.  A log named on both sides of a gap
+ * (as a predecessor and as a successor) and verified nowhere is missing.
+ */
+static struct result *
+find_result(struct result *rs, int n, const char *log)
+{
+	for (int i = 0; i < n; i++)
+		if (rs[i].status == EXIT_OK && strcmp(rs[i].chain.log, log) == 0)
+			return &rs[i];
+	return NULL;
+}
+
+static int
+link_fault(struct result *r, const char *log, const char *why)
+{
+	char detail[sizeof(r->fi.detail)];
+
+	audit_fmt(detail, sizeof(detail), "log.open names %s as its "
+	    "predecessor, %s", log, why);
+	return set_fault(r, FAULT_PREV, 1, detail);
+}
+
+/* Does log P, closed naming next at (seq, hash), lead to r? */
+static int
+link_matches(const struct result *r, const char *next, int64_t seq,
+    const uint8_t *hash)
+{
+	return strcmp(next, r->chain.log) == 0 && seq == r->chain.pred.seq &&
+	    sodium_memcmp(hash, r->chain.pred.hash, AUDIT_HASH_LEN) == 0;
+}
+
+/* Is log named as the successor of a log given or remembered? */
+static int
+named_next(struct result *rs, int n, struct state *st, const char *log)
+{
+	for (int i = 0; i < n; i++)
+		if (rs[i].status == EXIT_OK && strcmp(rs[i].chain.next,
+		    log) == 0)
+			return 1;
+	for (size_t i = 0; st != NULL && i < st->n; i++)
+		if (strcmp(st->v[i].next, log) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Check r's link to its predecessor; 1 when it holds (the predecessor
+ * retires), 0 when there is nothing to check, -1 when r has a fault, and
+ * 2 when the predecessor is missing (said by the caller).
+ */
+static int
+link_one(struct result *r, struct result *rs, int n, struct state *st)
+{
+	const char *p = r->chain.pred.log;
+	const struct state_entry *e;
+	struct result *pr;
+
+	if (p[0] == '\0')
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (rs[i].status != EXIT_OK && strcmp(rs[i].log, p) == 0)
+			return 0;	/* its own fault is said */
+	if ((pr = find_result(rs, n, p)) != NULL) {
+		if (pr->chain.next[0] == '\0')
+			return link_fault(r, p, "which is not closed");
+		if (!link_matches(r, pr->chain.next, pr->chain.seq,
+		    pr->chain.hash))
+			return link_fault(r, p, "which does not end in a "
+			    "log.close naming this log at that seq and hash");
+		return 1;
+	}
+	/* A log resumed had its link checked when it was first verified. */
+	if (r->resumed_lines > 0)
+		return 0;
+	if (st != NULL && (e = state_find(st, p)) != NULL) {
+		if (e->next[0] == '\0')	/* verified in part */
+			return still_there(e) ? 0 : 2;
+		if (!link_matches(r, e->next, e->seq, e->hash))
+			return link_fault(r, p, "which was verified to "
+			    "another end");
+		return 1;
+	}
+	return named_next(rs, n, st, p) ? 2 : 0;
+}
+
+static void
+say_missing(const struct opts *o, const char *log, const char *detail)
+{
+	json_t *j;
+	char *s;
+
+	if (!o->json) {
+		fprintf(stderr, "%s: missing: %s\n", log, detail);
+		return;
+	}
+	j = json_pack("{s:s, s:b, s:i, s:s, s:s}", "log", log, "ok", 0,
+	    "fault", (int)FAULT_MISSING, "name",
+	    audit_fault_name(FAULT_MISSING), "detail", detail);
+	if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL)
+		errx(EXIT_ERR, "out of memory");
+	printf("%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
+/* Every link of the logs given; retired[i] set for a linked log's pred. */
+static int
+link_all(const struct opts *o, struct result *rs, int n, struct state *st,
+    char (*retire)[AUDIT_LOGID_MAX + 1], size_t *nretire)
+{
+	char detail[512];
+	struct state_entry *e;
+	int worst = EXIT_OK, rc;
+
+	for (int i = 0; i < n; i++) {
+		if (rs[i].status != EXIT_OK)
+			continue;
+		rc = link_one(&rs[i], rs, n, st);
+		if (rc == 1)
+			memcpy(retire[(*nretire)++], rs[i].chain.pred.log,
+			    sizeof(retire[0]));
+		else if (rc == 2) {
+			audit_fmt(detail, sizeof(detail), "the predecessor "
+			    "of %s (%s) is not among the logs given, nor was "
+			    "it verified to its log.close", rs[i].chain.log,
+			    o->files[i]);
+			say_missing(o, rs[i].chain.pred.log, detail);
+			worst = EXIT_FAULT;
+			if (st != NULL && (e = state_find(st,
+			    rs[i].chain.pred.log)) != NULL)
+				e->seen = 1;	/* said once */
+		}
+	}
+	return worst;
+}
+
+/*
+ * With a state file, a log verified before, not among the logs of this
+ * run and gone from the file it was verified in is missing, unless it
+ * retired: closed, and its successor verified; then its entry goes.
+ */
+static int
+check_gone(const struct opts *o, struct state *st)
+{
+	char detail[512];
+	int worst = EXIT_OK;
+
+	for (size_t i = 0; i < st->n; ) {
+		struct state_entry *e = &st->v[i];
+
+		if (e->seen || e->file[0] == '\0' || still_there(e)) {
+			i++;
+			continue;
+		}
+		if (e->retired) {
+			state_drop(st, e);
+			continue;
+		}
+		audit_fmt(detail, sizeof(detail), "verified before in %s "
+		    "(%llu records, to seq %lld), now gone from it and not "
+		    "among the logs given%s", e->file,
+		    (unsigned long long)e->lines, (long long)e->seq,
+		    e->next[0] != '\0' ? "; it was closed, but its "
+		    "successor was never verified" : "");
+		say_missing(o, e->log, detail);
+		worst = EXIT_FAULT;
+		i++;
+	}
+	return worst;
+}
+
+static void
+mark_seen(struct state *st, const struct result *r)
+{
+	struct state_entry *e;
+
+	if (r->log[0] != '\0' && (e = state_find(st, r->log)) != NULL)
+		e->seen = 1;
+}
+
+/* Each log, then the links between them, then what is said. */
 static int
 verify_all(const struct opts *o, char **logs, int n,
     const struct audit_keyring *kr, struct state *st)
 {
-	struct result r;
-	int worst = EXIT_OK;
+	char (*retire)[AUDIT_LOGID_MAX + 1];
+	struct result *rs;
+	size_t nretire = 0;
+	int worst = EXIT_OK, w;
 
+	if ((rs = calloc((size_t)n, sizeof(*rs))) == NULL ||
+	    (retire = calloc((size_t)n, sizeof(*retire))) == NULL)
+		errx(EXIT_ERR, "out of memory");
 	for (int i = 0; i < n; i++) {
-		verify_log(logs[i], kr, st, &r);
-		if (o->json && !(o->quiet && r.status == EXIT_OK))
-			print_json(logs[i], &r);
-		else if (!o->json)
-			print_text(logs[i], &r, o->quiet);
-		if (r.status == EXIT_OK && st != NULL)
-			remember(st, &r.chain);
-		if (r.status > worst)
-			worst = r.status;
-		audit_chain_free(&r.chain);
+		verify_log(logs[i], kr, st, &rs[i]);
+		audit_chain_free(&rs[i].chain);
+		if (st != NULL)
+			mark_seen(st, &rs[i]);
 	}
+	worst = link_all(o, rs, n, st, retire, &nretire);
+	for (int i = 0; i < n; i++) {
+		struct result *r = &rs[i];
+
+		if (o->json && !(o->quiet && r->status == EXIT_OK))
+			print_json(logs[i], r);
+		else if (!o->json)
+			print_text(logs[i], r, o->quiet);
+		if (r->status == EXIT_OK && st != NULL)
+			remember(st, &r->chain, logs[i]);
+		if (r->status > worst)
+			worst = r->status;
+	}
+	for (size_t i = 0; st != NULL && i < nretire; i++) {
+		struct state_entry *e = state_find(st, retire[i]);
+
+		if (e != NULL)
+			e->retired = 1;
+	}
+	if (st != NULL && (w = check_gone(o, st)) > worst)
+		worst = w;
+	free(retire);
+	free(rs);
 	return worst;
 }
 
@@ -324,6 +579,7 @@ main(int argc, char **argv)
 		errx(EXIT_ERR, "%s", e.msg);
 	if (o.statefile != NULL && state_load(&st, o.statefile, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
+	o.files = argv;
 	worst = verify_all(&o, argv, argc, &kr, o.statefile != NULL ? &st :
 	    NULL);
 	if (fflush(stdout) != 0)

@@ -8,7 +8,13 @@
  *	 "pubkey":BASE64,"seq":N,"ts":N,"v":1}
  *
  * end is the byte offset after the last verified line, prefix the BLAKE2b
- * of every byte before it, hash that of the last verified line.  The file
+ * of every byte before it, hash that of the last verified line.  A
+ * rotated log's entry may add "pred" (the log its log.open names),
+ * "next" (verified to its log.close, the successor it names) and
+ * "retired":true (that successor verified from its log.open on: the
+ * file may be gone), and "file", the file's real path when it was last
+ * verified: where to look for a log not given, before calling it
+ * missing.  The file
  * is replaced atomically: written beside, synced, renamed, and the
  * directory synced.
  */
@@ -23,6 +29,7 @@
 #include "statefile.h"
 
 #define STATE_MAX_ENTRIES	100000
+#define STATE_LINE_MAX		16384	/* bytes in one entry's line */
 
 static int
 sfail(struct audit_err *err, const char *path, unsigned line,
@@ -53,6 +60,42 @@ get_int(const json_t *o, const char *name, int64_t min, int64_t *out)
 	return 0;
 }
 
+/* A rotated log's members; how many, or -1 when one is wrong. */
+static size_t
+optional_members(const json_t *o, struct state_entry *e)
+{
+	static const char *const names[] = { "pred", "next" };
+	char *dst[] = { e->pred, e->next };
+	const json_t *v, *r = json_object_get(o, "retired");
+	const json_t *f = json_object_get(o, "file");
+	size_t n = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		if ((v = json_object_get(o, names[i])) == NULL)
+			continue;
+		if (!json_is_string(v) || !audit_logid_valid(
+		    json_string_value(v), json_string_length(v)))
+			return (size_t)-1;
+		strcpy(dst[i], json_string_value(v));
+		n++;
+	}
+	if (f != NULL) {
+		if (!json_is_string(f) || json_string_length(f) == 0 ||
+		    json_string_length(f) >= sizeof(e->file) ||
+		    strlen(json_string_value(f)) != json_string_length(f))
+			return (size_t)-1;
+		strcpy(e->file, json_string_value(f));
+		n++;
+	}
+	if (r != NULL) {
+		if (!json_is_true(r) || e->next[0] == '\0')
+			return (size_t)-1;
+		e->retired = 1;
+		n++;
+	}
+	return n;
+}
+
 static int
 parse_entry(const json_t *o, struct state_entry *e)
 {
@@ -61,9 +104,12 @@ parse_entry(const json_t *o, struct state_entry *e)
 	const json_t *pk = json_object_get(o, "pubkey");
 	const json_t *v = json_object_get(o, "v");
 	int64_t end, lines;
+	size_t extra;
 
 	memset(e, 0, sizeof(*e));
-	if (!json_is_object(o) || json_object_size(o) != 10 ||
+	if ((extra = optional_members(o, e)) == (size_t)-1)
+		return -1;
+	if (!json_is_object(o) || json_object_size(o) != 10 + extra ||
 	    !json_is_integer(v) || json_integer_value(v) != 1 ||
 	    !json_is_string(log) || !audit_logid_valid(json_string_value(log),
 	    json_string_length(log)) || !json_is_string(kid) ||
@@ -98,6 +144,13 @@ state_find(struct state *s, const char *log)
 		if (strcmp(s->v[i].log, log) == 0)
 			return &s->v[i];
 	return NULL;
+}
+
+/* Forget an entry (its pointer is then another's, or past the end). */
+void
+state_drop(struct state *s, struct state_entry *e)
+{
+	*e = s->v[--s->n];
 }
 
 /* Add or replace the entry for e->log. */
@@ -138,7 +191,7 @@ state_load(struct state *s, const char *path, struct audit_err *err)
 		json_t *o;
 
 		lineno++;
-		if (len > 4096) {
+		if (len > STATE_LINE_MAX) {
 			sfail(err, path, lineno, "line too long");
 			goto out;
 		}
@@ -179,12 +232,25 @@ entry_json(const struct state_entry *e)
 
 	audit_hex(hash, e->hash, AUDIT_HASH_LEN);
 	audit_hex(prefix, e->prefix, AUDIT_HASH_LEN);
+	json_t *o;
+
 	audit_b64(pk, sizeof(pk), e->pk, AUDIT_PK_LEN);
-	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:i}",
+	o = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:i}",
 	    "end", (json_int_t)e->end, "hash", hash, "kid", e->kid,
 	    "lines", (json_int_t)e->lines, "log", e->log, "prefix", prefix,
 	    "pubkey", pk, "seq", (json_int_t)e->seq, "ts", (json_int_t)e->ts,
 	    "v", 1);
+	if (o != NULL && ((e->file[0] != '\0' && json_object_set_new(o,
+	    "file", json_string(e->file)) != 0) ||
+	    (e->pred[0] != '\0' && json_object_set_new(o,
+	    "pred", json_string(e->pred)) != 0) || (e->next[0] != '\0' &&
+	    json_object_set_new(o, "next", json_string(e->next)) != 0) ||
+	    (e->retired && json_object_set_new(o, "retired",
+	    json_true()) != 0))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int

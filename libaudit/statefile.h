@@ -16,6 +16,13 @@ struct state_entry {
 	off_t	 end;
 	uint8_t	 hash[AUDIT_HASH_LEN];
 	uint8_t	 prefix[AUDIT_HASH_LEN];
+	char	 pred[AUDIT_LOGID_MAX + 1];	/* log.open's predecessor */
+	char	 next[AUDIT_LOGID_MAX + 1];	/* verified to its log.close,
+				   which names this successor */
+	int	 retired;	/* closed, and its successor verified from
+				   its log.open: its file may go */
+	char	 file[4096];	/* the file it was last verified in */
+	int	 seen;		/* not saved: a file of this run holds it */
 };
 
 struct state {
@@ -27,6 +34,7 @@ int	 state_load(struct state *, const char *, struct audit_err *);
 int	 state_save(const struct state *, const char *, struct audit_err *);
 struct state_entry *state_find(struct state *, const char *);
 int	 state_put(struct state *, const struct state_entry *);
+void	 state_drop(struct state *, struct state_entry *);
 void	 state_free(struct state *);
 
 #endif

@@ -176,6 +176,10 @@ node_log_retry(void)
 		N->log = NULL;
 		return;
 	}
+	/* It rotates as before (a directory it cannot open: not now). */
+	if (audit_log_rotation(N->log, (off_t)N->log_rotate_kb * 1024,
+	    &e) != 0)
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 	N->stopped = 0;
 	N->log_gen++;
 	fprintf(stderr, "nucleus-node: the audit log is written again, after "

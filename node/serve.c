@@ -31,7 +31,7 @@ static const struct lines_ops sockets = {
 	.privileged = node_privileged,
 	.inflight_max = { NODE_INFLIGHT_MAX },
 };
-static ev_signal sigterm, sigint, sighup;
+static ev_signal sigterm, sigint, sighup, sigusr1;
 
 /* The records an operator sees on stderr as they are made (events.c),
  * and those counted: agents' refusals, a summary now and then. */
@@ -147,6 +147,27 @@ stop(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* SIGUSR1: the node's log rotates now (nucleus-node(8)). */
+static void
+rotate(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct audit_err e;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (N->log == NULL)
+		fprintf(stderr, "nucleus-node: the audit log did not rotate: "
+		    "it has stopped, and is not open again yet\n");
+	else if (audit_log_rotate(N->log, &e) != 0)
+		fprintf(stderr, "nucleus-node: the audit log did not rotate: "
+		    "%s\n", e.msg);
+	else
+		fprintf(stderr, "nucleus-node: the audit log rotated: "
+		    "generation %llu\n",
+		    (unsigned long long)audit_log_generation(N->log));
+}
+
 /*
  * -B: one more host path bound read-only at the same place in every pod,
  * after the four serve() binds below (binds[0] to binds[3]).  Not one
@@ -223,7 +244,8 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->fwd_deadline = NODE_FWD_DEADLINE;
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
-	while ((c = getopt(argc, argv, "B:D:d:G:g:i:K:k:l:nP:Q:s:T:W:w:")) !=
+	N->log_rotate_kb = NODE_LOG_ROTATE_KB;
+	while ((c = getopt(argc, argv, "B:D:d:G:g:i:K:k:l:nP:Q:R:s:T:W:w:")) !=
 	    -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
@@ -251,6 +273,10 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 		case 'n': o->check_only = 1; break;
 		case 'P': o->proxy = optarg; break;
 		case 'Q': o->qemu = optarg; break;
+		case 'R':
+			N->log_rotate_kb = opt_num(c, optarg, 0,
+			    NODE_LOG_ROTATE_KB_MAX, "KiB");
+			break;
 		case 's':
 			N->lines.line_s = opt_num(c, optarg, 1,
 			    NODE_CONN_S_MAX, "seconds");
@@ -412,6 +438,8 @@ serve_state(const char *dir)
 	    audit_fit(N->log_path, sizeof(N->log_path), &e, "%s",
 	    node_path(dir, "audit.log")) != 0 ||
 	    audit_log_open(&N->log, N->log_path, N->log_id, N->key, NULL,
+	    &e) != 0 ||
+	    audit_log_rotation(N->log, (off_t)N->log_rotate_kb * 1024,
 	    &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
@@ -446,6 +474,8 @@ serve_loop(void)
 	ev_signal_start(N->loop, &sigint);
 	ev_signal_init(&sighup, reload, SIGHUP);
 	ev_signal_start(N->loop, &sighup);
+	ev_signal_init(&sigusr1, rotate, SIGUSR1);
+	ev_signal_start(N->loop, &sigusr1);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }

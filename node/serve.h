@@ -35,6 +35,10 @@
 #define NODE_STATE_MAP	(1024UL * 1024 * 1024)	/* bytes of state.mdb at
 				   most: nonces within the skew, tokens
 				   until their exp, the pods */
+#define NODE_LOG_ROTATE_KB (64 * 1024)	/* the node's log rotates once it
+				   holds this many KiB (-R; 0: only on
+				   SIGUSR1) */
+#define NODE_LOG_ROTATE_KB_MAX (1024 * 1024)
 #define NODE_PRUNE_TICKS 60	/* seen nonces and spent tokens are pruned
 				   once a minute */
 #define POD_OUTBUF_MAX	(16 * 1024 * 1024)	/* bytes of requests waiting for
@@ -211,6 +215,7 @@ struct node {
 	struct audit_log *log;		/* NULL while it cannot be reopened */
 	char	 log_path[LOCAL_PATH_MAX];
 	char	 log_id[AUDIT_LOGID_MAX + 1];
+	int	 log_rotate_kb;	/* -R: rotated past it; 0 only on SIGUSR1 */
 	MDB_env	*env;		/* NULL while it cannot be opened again */
 	char	 state_path[LOCAL_PATH_MAX];
 	MDB_dbi	 pods_dbi;	/* the pods it runs (podstate.c) */

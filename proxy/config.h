@@ -27,9 +27,18 @@
 #define GLOB_MAX	10000	/* paths one glob returns */
 #define GREP_MATCH_MAX	1000	/* matches one grep returns (pod) */
 #define GREP_LINE_MAX	4096	/* bytes of a line grep looks at */
+#define SEARCH_BYTES_MAX (4 * 1024 * 1024)	/* of paths and text one
+						   glob or grep returns */
 #define GREP_SECONDS	5	/* seconds one grep may take (pod) */
+/* what a regular expression may take on one line (PCRE2's limits) */
+#define GREP_MATCH_LIMIT 1000000	/* backtracking steps */
+#define GREP_DEPTH_LIMIT 100000		/* nested backtracking points */
+#define GREP_HEAP_KIB	16384		/* KiB of memory */
 #define WALK_DEPTH_MAX	64	/* directory levels glob and grep descend */
-#define WORKERS		2	/* globs and greps searching at once */
+#define WORKERS		4	/* globs and greps searching at once */
+#define AGENT_WORKERS_MAX 2	/* of them, one agent's */
+#define SEARCHES_MAX	16	/* globs and greps searching or waiting */
+#define AGENT_SEARCHES_MAX 4	/* of them, one agent's */
 #define OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent response bytes */
 #define CONNS_MAX	64	/* connections at once */
 #define REQS_MAX	64	/* requests in flight on one connection */

@@ -144,6 +144,8 @@ json_t	*record_decision(const struct req *);
 /* worker.c */
 int	 worker_start(struct audit_err *);
 void	 worker_submit(struct req *);
+int	 worker_take(const char *, char *, size_t);
+void	 worker_give(const char *);
 
 /* respond.c */
 json_t	*respond_ok(const struct req *, json_t *);

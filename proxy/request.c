@@ -307,6 +307,7 @@ decide(struct req *r)
 	struct policy_state ps;
 	const char *argv[POLICY_ARGV_MAX + 1];
 	json_t *token = json_object_get(r->req, "approval");
+	char why[POLICY_REASON_MAX];
 
 	if (policy_request_of(r, &pr, argv) != 0)
 		return -1;
@@ -333,6 +334,13 @@ decide(struct req *r)
 	if (pstate_reserve(P->state, pr.cost) != 0)
 		return denied(r, KIND_BUDGET_EXHAUSTED, "the budget cannot "
 		    "hold the operation's cost");
+	/* Searches waiting are bounded, in all and per agent (worker.c). */
+	if ((pr.op == OP_GLOB || pr.op == OP_GREP) &&
+	    worker_take(r->kid, why, sizeof(why)) != 0) {
+		pstate_settle(P->state, pr.cost, 0);
+		r->kind = "unavailable";
+		return denied(r, KIND_NONE, "%s", why);
+	}
 	r->reserved = pr.cost;
 	if (pr.op == OP_RUN)
 		P->commands++;	/* counted until the command is done */
@@ -562,6 +570,7 @@ request_advance(struct req *r)
 	case STAGE_SEARCH: {
 		json_t *found = r->found;
 
+		worker_give(r->kid);
 		/* read_done() takes the result, and may free r. */
 		r->found = NULL;
 		read_done(r, found, r->found_kind, r->found_why);

@@ -3,18 +3,26 @@
  * never follows a symbolic link, skips what the policy hides, and stops
  * at a depth, a count of matches and a time limit.  They run on a search
  * worker (worker.c), off the event loop.
+ *
+ * The time limit holds whatever the pattern: a regular expression is
+ * matched by PCRE2 with every item a callout (PCRE2_AUTO_CALLOUT) that
+ * looks at the clock, so one match that would backtrack for ever stops
+ * at the deadline, not after it; and with match and heap limits, so one
+ * that needs more steps or memory than a line deserves stops too.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "proxy.h"
 #include "fs.h"
@@ -38,12 +46,68 @@ get_bool(struct fsop *o, const json_t *args, const char *name, int *out)
 struct walk {
 	struct fsop *o;
 	int	(*visit)(struct walk *, int, const char *, const char *);
-	time_t	 deadline;
+	int64_t	 deadline;	/* ms on the monotonic clock */
 	size_t	 found, max;
+	size_t	 bytes;		/* of paths and text found */
 	int	 truncated;
 	const char *stopped;	/* why the walk stopped early */
 	void	*arg;
 };
+
+/* Milliseconds on a cheap monotonic clock (a few ms coarse). */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+deadline_set(struct walk *w, int seconds)
+{
+	w->deadline = now_ms() + (int64_t)seconds * 1000;
+}
+
+/* The walk stops here, and says why. */
+static void
+stop(struct walk *w, const char *why)
+{
+	w->truncated = 1;
+	w->stopped = why;
+}
+
+/*
+ * One more match of n bytes: 0, counted; -1 when the walk has all it may
+ * return (a count, or SEARCH_BYTES_MAX bytes: what one search holds in
+ * memory and sends is bounded whatever the paths' lengths).
+ */
+static int
+take_match(struct walk *w, size_t n)
+{
+	if (w->found == w->max) {
+		stop(w, "matches");
+		return -1;
+	}
+	if (n > SEARCH_BYTES_MAX - w->bytes) {
+		stop(w, "bytes");
+		return -1;
+	}
+	w->found++;
+	w->bytes += n;
+	return 0;
+}
+
+/* Past the search's time limit: stop. */
+static int
+late(struct walk *w)
+{
+	if (now_ms() < w->deadline)
+		return 0;
+	stop(w, "time");
+	return 1;
+}
 
 static int
 walk_dir(struct walk *w, int dfd, const char *path, int depth)
@@ -67,11 +131,8 @@ walk_dir(struct walk *w, int dfd, const char *path, int depth)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (time(NULL) > w->deadline) {
-			w->truncated = 1;
-			w->stopped = "time";
+		if (late(w))
 			break;
-		}
 		if (resolve_join(child, sizeof(child), path, de->d_name) != 0 ||
 		    strlen(child) > POLICY_PATH_MAX ||
 		    resolve_hidden(w->o->root, child))
@@ -97,7 +158,7 @@ walk(struct walk *w, int seconds)
 	char real[POLICY_PATH_MAX + 1];
 	int fd;
 
-	w->deadline = time(NULL) + seconds;
+	deadline_set(w, seconds);
 	if ((fd = resolve_checked(w->o, O_RDONLY | O_DIRECTORY, real)) < 0)
 		return -1;
 	walk_dir(w, fd, real, 0);
@@ -121,12 +182,8 @@ glob_visit(struct walk *w, int dfd, const char *name, const char *path)
 	(void)name;
 	if (!policy_glob_match(&gb->g, rel, strlen(rel)))
 		return 0;
-	if (w->found == w->max) {
-		w->truncated = 1;
-		w->stopped = "matches";
+	if (take_match(w, strlen(path)) != 0)
 		return -1;
-	}
-	w->found++;
 	json_array_append_new(gb->matches, json_string(path));
 	return 0;
 }
@@ -142,8 +199,11 @@ result(const struct walk *w, json_t *matches)
 	o->r->outcome = json_pack("{s:I}", "matches", (json_int_t)w->found);
 	res = json_pack("{s:o, s:b}", "matches", matches, "truncated",
 	    w->truncated);
-	if (w->stopped != NULL)
+	if (w->stopped != NULL) {
 		json_object_set_new(res, "stopped", json_string(w->stopped));
+		json_object_set_new(o->r->outcome, "stopped",
+		    json_string(w->stopped));
+	}
 	return res;
 }
 
@@ -151,7 +211,7 @@ json_t *
 search_glob(struct fsop *o, const json_t *args)
 {
 	const json_t *pv = json_object_get(args, "pattern");
-	struct walk w = { o, glob_visit, 0, 0, GLOB_MAX, 0, NULL, NULL };
+	struct walk w = { o, glob_visit, 0, 0, GLOB_MAX, 0, 0, NULL, NULL };
 	struct globber gb;
 	const char *why;
 
@@ -176,8 +236,9 @@ search_glob(struct fsop *o, const json_t *args)
 }
 
 struct grepper {
-	regex_t	 re;
-	int	 use_re;
+	pcre2_code *re;		/* NULL for a fixed string */
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
 	const char *fixed;
 	size_t	 fixedlen;
 	int	 icase;
@@ -205,18 +266,44 @@ line_text(const char *p, size_t n)
 	return json_stringn(out, o);
 }
 
+/* Before each item of the expression: stop at the deadline. */
 static int
-line_matches(struct grepper *g, char *line, size_t n)
+callout(pcre2_callout_block *b, void *arg)
 {
-	if (g->use_re) {
-		char save = line[n];
-		int m;
+	const struct walk *w = arg;
 
-		line[n] = '\0';
-		m = regexec(&g->re, line, 0, NULL, 0) == 0;
-		line[n] = save;
-		return m;
-	}
+	(void)b;
+	return now_ms() < w->deadline ? 0 : PCRE2_ERROR_CALLOUT;
+}
+
+/*
+ * Does the expression match the line?  -1 when it could not tell: the
+ * deadline came, or the line needed more than the matcher's limits (the
+ * walk stops, and says which).
+ */
+static int
+re_matches(struct walk *w, struct grepper *g, const char *line, size_t n)
+{
+	int rc = pcre2_match(g->re, (PCRE2_SPTR)line, n, 0, 0, g->md, g->mc);
+
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	stop(w, rc == PCRE2_ERROR_CALLOUT ? "time" : "regex");
+	return -1;
+}
+
+/* 1 when the line matches, 0 when not, -1 when the walk must stop. */
+static int
+line_matches(struct walk *w, char *line, size_t n)
+{
+	struct grepper *g = w->arg;
+
+	if (late(w))
+		return -1;
+	if (g->re != NULL)
+		return re_matches(w, g, line, n);
 	if (g->icase) {
 		for (size_t i = 0; i + g->fixedlen <= n; i++)
 			if (strncasecmp(line + i, g->fixed, g->fixedlen) == 0)
@@ -232,16 +319,14 @@ grep_found(struct walk *w, const char *path, size_t lineno, const char *p,
     size_t len)
 {
 	struct grepper *g = w->arg;
+	json_t *text = line_text(p, len);
 
-	if (w->found == w->max) {
-		w->truncated = 1;
-		w->stopped = "matches";
+	if (take_match(w, strlen(path) + json_string_length(text)) != 0) {
+		json_decref(text);
 		return -1;
 	}
-	w->found++;
 	json_array_append_new(g->matches, json_pack("{s:s, s:I, s:o}",
-	    "path", path, "line", (json_int_t)lineno, "text",
-	    line_text(p, len)));
+	    "path", path, "line", (json_int_t)lineno, "text", text));
 	return 0;
 }
 
@@ -260,6 +345,7 @@ grep_lines(struct walk *w, const char *path, char *buf, size_t have,
 	for (;;) {
 		char *nl = memchr(p, '\n', have - (size_t)(p - buf));
 		size_t len;
+		int m;
 
 		if (nl == NULL && (size_t)(buf + have - p) < GREP_LINE_MAX)
 			break;
@@ -268,8 +354,8 @@ grep_lines(struct walk *w, const char *path, char *buf, size_t have,
 		if (len > GREP_LINE_MAX)
 			len = GREP_LINE_MAX;	/* look at the start */
 		(*lineno)++;
-		if (line_matches(w->arg, p, len) &&
-		    grep_found(w, path, *lineno, p, len) != 0)
+		if ((m = line_matches(w, p, len)) < 0 ||
+		    (m && grep_found(w, path, *lineno, p, len) != 0))
 			return -1;
 		if (nl == NULL) {
 			/* A line past the limit: skip its rest. */
@@ -316,14 +402,47 @@ grep_visit(struct walk *w, int dfd, const char *name, const char *path)
 		}
 		have -= (size_t)took;
 		memmove(buf, buf + took, have);
-		if (time(NULL) > w->deadline) {
-			w->truncated = 1;
-			w->stopped = "time";
-			break;
-		}
 	}
 	close(fd);
 	return 0;
+}
+
+/*
+ * A regular expression, as PCRE2 compiles it: every item a callout (so
+ * the clock is looked at while it matches), its case ignored if asked.
+ */
+static int
+re_compile(struct fsop *o, struct grepper *g)
+{
+	PCRE2_UCHAR msg[128];
+	PCRE2_SIZE at;
+	int rc;
+
+	g->re = pcre2_compile((PCRE2_SPTR)g->fixed, g->fixedlen,
+	    PCRE2_AUTO_CALLOUT | (g->icase ? PCRE2_CASELESS : 0), &rc, &at,
+	    NULL);
+	if (g->re == NULL) {
+		if (pcre2_get_error_message(rc, msg, sizeof(msg)) < 0)
+			memcpy(msg, "not a regular expression", 25);
+		return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: %s at byte "
+		    "%zu", (const char *)msg, (size_t)at);
+	}
+	g->md = pcre2_match_data_create(1, NULL);
+	g->mc = pcre2_match_context_create(NULL);
+	if (g->md == NULL || g->mc == NULL ||
+	    pcre2_set_match_limit(g->mc, GREP_MATCH_LIMIT) != 0 ||
+	    pcre2_set_depth_limit(g->mc, GREP_DEPTH_LIMIT) != 0 ||
+	    pcre2_set_heap_limit(g->mc, GREP_HEAP_KIB) != 0)
+		return fs_fail(o, KIND_NONE, "out of memory");
+	return 0;
+}
+
+static void
+grep_free(struct grepper *g)
+{
+	pcre2_match_context_free(g->mc);
+	pcre2_match_data_free(g->md);
+	pcre2_code_free(g->re);
 }
 
 /* The pattern of args, as g matches it. */
@@ -331,7 +450,7 @@ static int
 grep_compile(struct fsop *o, const json_t *args, struct grepper *g)
 {
 	const json_t *pv = json_object_get(args, "pattern");
-	int regex = 0, icase = 0, rc;
+	int regex = 0, icase = 0;
 
 	memset(g, 0, sizeof(*g));
 	if (!json_is_string(pv) || json_string_length(pv) == 0 ||
@@ -344,18 +463,7 @@ grep_compile(struct fsop *o, const json_t *args, struct grepper *g)
 	g->fixed = json_string_value(pv);
 	g->fixedlen = json_string_length(pv);
 	g->icase = icase;
-	if (regex) {
-		if ((rc = regcomp(&g->re, g->fixed, REG_EXTENDED | REG_NOSUB |
-		    (icase ? REG_ICASE : 0))) != 0) {
-			char e[128];
-
-			regerror(rc, &g->re, e, sizeof(e));
-			return fs_fail(o, KIND_BAD_REQUEST, "args.pattern: %s",
-			    e);
-		}
-		g->use_re = 1;
-	}
-	return 0;
+	return regex ? re_compile(o, g) : 0;
 }
 
 /* A file is searched alone; a directory, all it holds. */
@@ -373,7 +481,7 @@ grep_path(struct walk *w)
 		char *slash = strrchr(o->norm, '/');
 		int dfd;
 
-		w->deadline = time(NULL) + o->cfg->lim.grep_seconds;
+		deadline_set(w, o->cfg->lim.grep_seconds);
 		if (slash != NULL)
 			*slash = '\0';
 		dfd = resolve_open(o->root, slash != NULL ? o->norm : ".",
@@ -392,18 +500,21 @@ grep_path(struct walk *w)
 json_t *
 search_grep(struct fsop *o, const json_t *args)
 {
-	struct walk w = { o, grep_visit, 0, 0, 0, 0, NULL, NULL };
+	struct walk w = { o, grep_visit, 0, 0, 0, 0, 0, NULL, NULL };
 	struct grepper g;
 	int rc;
 
-	if (grep_compile(o, args, &g) != 0)
+	if (grep_compile(o, args, &g) != 0) {
+		grep_free(&g);
 		return NULL;
+	}
+	if (g.mc != NULL)
+		pcre2_set_callout(g.mc, callout, &w);
 	g.matches = json_array();
 	w.max = (size_t)o->cfg->lim.grep_matches;
 	w.arg = &g;
 	rc = grep_path(&w);
-	if (g.use_re)
-		regfree(&g.re);
+	grep_free(&g);
 	if (rc != 0) {
 		json_decref(g.matches);
 		return NULL;

@@ -13,6 +13,7 @@
 
 #include "proxy.h"
 #include "approval.h"
+#include "args.h"
 #include "exec.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -78,14 +79,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (policy_op_from_name(r->op, &op) != 0)
 		goto out;
-	if (op == OP_RUN) {
-		if (exec_argv(r->args, argv, &argc, buf, sizeof(buf)) == 0 &&
-		    (argc == 0 || argc > POLICY_ARGV_MAX || argv[argc] != NULL))
+	/* The shape first (args.c), as the proxy takes it; argv only then. */
+	if (args_check(r->op, r->args, buf, sizeof(buf)) == 0 &&
+	    op == OP_RUN) {
+		exec_argv(r->args, argv, &argc);
+		if (argc == 0 || argc > POLICY_ARGV_MAX || argv[argc] != NULL)
 			abort();
 		(void)exec_check(r->args, buf, sizeof(buf));
 		(void)exec_cost(r->args);
-	} else
-		(void)fs_check_args(op, r->args, buf, sizeof(buf));
+	}
 	v = json_object_get(r->args, "path");
 	if (json_is_string(v))
 		(void)policy_path_normalize(json_string_value(v),

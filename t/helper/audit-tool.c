@@ -5,7 +5,9 @@
  *
  *	audit-tool keygen KID SECRETFILE
  *	audit-tool cert ISSUERFILE LOGID SECRETFILE	(prints a key-cert)
- *	audit-tool append [-c CERTFILE] [-t THREADS] LOG LOGID SECRETFILE N
+ *	audit-tool append [-c CERTFILE] [-t THREADS] [-r BYTES] [-R COUNT]
+ *	    LOG LOGID SECRETFILE N	(-r rotates past BYTES, -R rotates
+ *					 COUNT times while appending)
  *	audit-tool bulk LOG LOGID SECRETFILE N		(no fsync: fast)
  *	audit-tool sign TYPE SECRETFILE		(signs the object on stdin)
  */
@@ -29,8 +31,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: audit-tool keygen KID SECRETFILE [ROLE]\n"
 	    "       audit-tool cert ISSUERFILE LOGID SECRETFILE\n"
-	    "       audit-tool append [-c CERTFILE] [-t THREADS] LOG LOGID "
-	    "SECRETFILE N\n"
+	    "       audit-tool append [-c CERTFILE] [-t THREADS] [-r BYTES] "
+	    "[-R COUNT] LOG LOGID SECRETFILE N\n"
 	    "       audit-tool bulk LOG LOGID SECRETFILE N\n"
 	    "       audit-tool sign TYPE SECRETFILE\n");
 	exit(2);
@@ -78,11 +80,17 @@ cmd_append(int argc, char **argv)
 	struct audit_err e;
 	json_t *cert = NULL;
 	pthread_t th[64];
-	long threads = 1;
+	long threads = 1, rotate_bytes = -1, rotations = 0;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:r:R:t:")) != -1) {
 		switch (ch) {
+		case 'r':
+			rotate_bytes = (long)xnum(optarg, 0, LONG_MAX);
+			break;
+		case 'R':
+			rotations = (long)xnum(optarg, 0, 1000);
+			break;
 		case 'c':
 			if ((cert = json_load_file(optarg, 0, NULL)) == NULL)
 				errx(2, "%s: not JSON", optarg);
@@ -100,9 +108,15 @@ cmd_append(int argc, char **argv)
 	if (audit_log_open(&lg, argv[optind], argv[optind + 1], k, cert,
 	    &e) != 0)
 		errx(2, "%s", e.msg);
+	if ((rotate_bytes >= 0 || rotations > 0) && audit_log_rotation(lg,
+	    rotate_bytes > 0 ? rotate_bytes : 0, &e) != 0)
+		errx(2, "%s", e.msg);
 	per_thread = (long)xnum(argv[optind + 3], 0, LONG_MAX) / threads;
 	for (long i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, appender, (void *)(intptr_t)i);
+	for (long i = 0; i < rotations; i++)
+		if (audit_log_rotate(lg, &e) != 0)
+			errx(1, "%s", e.msg);
 	for (long i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	if (audit_log_close(lg, &e) != 0)
