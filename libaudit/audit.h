@@ -296,6 +296,7 @@ uint64_t audit_log_durable(struct audit_log *);
 uint64_t audit_log_syncs(struct audit_log *);
 size_t	 audit_log_inflight(struct audit_log *);
 uint64_t audit_log_dropped(struct audit_log *);
+int	 audit_log_failed(struct audit_log *);
 const char *audit_log_id(struct audit_log *);
 int	 audit_log_close(struct audit_log *, struct audit_err *);
 int	 audit_log_rotation(struct audit_log *, off_t, struct audit_err *);

@@ -466,6 +466,18 @@ audit_log_dropped(struct audit_log *l)
 	return l->dropped;
 }
 
+/* The errno of the write or sync that stopped the log, or 0. */
+int
+audit_log_failed(struct audit_log *l)
+{
+	int failed;
+
+	pthread_mutex_lock(&l->mu);
+	failed = l->failed;
+	pthread_mutex_unlock(&l->mu);
+	return failed;
+}
+
 const char *
 audit_log_id(struct audit_log *l)
 {

@@ -91,6 +91,15 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	size_t start;
 	int timeout = 0;
 
+	if (p != NULL && p->running && p->log_stopped[0] != '\0') {
+		json_t *r = node_error(q->id, "unavailable", "the pod's audit "
+		    "log has stopped: it does nothing more (see pod.status; "
+		    "pod.stop ends it)");
+
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
 	if (p == NULL || !p->running) {
 		json_t *r = node_error(q->id, "unavailable", p != NULL &&
 		    p->lost ? "the pod was lost when the node restarted (see "
@@ -142,6 +151,42 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 		    "forwarded");
 	}
 	json_decref(copy);
+	ev_io_start(N->loop, &p->wio);
+}
+
+/*
+ * The pod is told how far its copy is durable, every COPY_ACK_RECORDS
+ * records, so that its proxy can give that part of its log's space back
+ * (nucleus-proxy(8)).  A pod that does not take its requests is not told
+ * more: a later word says all an earlier one would.
+ */
+void
+chan_ack_copied(struct pod *p)
+{
+	struct copyw_state st;
+	struct audit_err e;
+	size_t at;
+	json_t *o;
+
+	if (!p->running || p->cw == NULL || p->copy_failed ||
+	    p->log_stopped[0] != '\0' || p->out.len - p->outoff >
+	    POD_OUTBUF_MAX)
+		return;
+	copyw_state(p->cw, &st);
+	if (st.failed || st.durable_seq < p->acked + COPY_ACK_RECORDS)
+		return;
+	out_compact(p);
+	at = p->out.len;
+	o = json_pack("{s:s, s:I, s:s, s:i}", "log", p->lp.log, "seq",
+	    (json_int_t)st.durable_seq, "type", "audit.copied", "v", 1);
+	if (o == NULL || cjson_encode(o, &p->out, &e) != 0 ||
+	    audit_buf_add(&p->out, "\n", 1) != 0) {
+		p->out.len = at;	/* no part of a line */
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	p->acked = st.durable_seq;
 	ev_io_start(N->loop, &p->wio);
 }
 
@@ -306,6 +351,8 @@ answer_raw(struct pod *p, const char *line, size_t len)
 static void
 to_copier(struct pod *p, const char *line, size_t len)
 {
+	if (quota_line(p, len) != 0)
+		return;		/* past its quota: the pod is stopped */
 	answer_record(p, line, len);
 	if (copyw_line(p->cw, line, len) != 0)
 		relay_fault(p, "out of memory");
@@ -349,6 +396,32 @@ pod_answer(struct pod *p, json_t *r)
 	hold_answer(p, f);
 }
 
+/*
+ * The proxy says its audit log has stopped: recorded once; the node
+ * answers for the pod from then on (pods_forward), and pod.status says
+ * so.
+ */
+static void
+log_stopped(struct pod *p, const json_t *r)
+{
+	const char *why = json_string_value(json_object_get(r, "message"));
+
+	if (p->log_stopped[0] != '\0')
+		return;
+	if (why == NULL || why[0] == '\0' || !audit_printable(why,
+	    strlen(why)))
+		why = "no reason given";
+	audit_fmt(p->log_stopped, sizeof(p->log_stopped), "%s", why);
+	node_record(NULL, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event",
+	    "pod.audit_stopped", "pod", p->spec.name, "pod_log", p->lp.log,
+	    "message", p->log_stopped, "records",
+	    (json_int_t)relay_records(p)), NULL);
+	/* What waits is answered now; the pod's own unrecorded answers,
+	 * which come behind this line, are then late and dropped. */
+	chan_fail_fwds(p, "unavailable", "the pod's audit log has stopped: "
+	    "it does nothing more (see pod.status; pod.stop ends it)");
+}
+
 static void
 pod_line(struct pod *p, const char *line, size_t len)
 {
@@ -383,6 +456,11 @@ pod_line(struct pod *p, const char *line, size_t len)
 		to_copier(p, line, len);
 		return;
 	}
+	if (type != NULL && strcmp(type, "audit.stopped") == 0) {
+		log_stopped(p, r);
+		json_decref(r);
+		return;
+	}
 	pod_answer(p, r);
 }
 
@@ -396,14 +474,17 @@ gather(struct pod *p, const char *s, size_t part)
 		/* Never more than a line may hold (the caller checked). */
 		size_t cap = 2 * (p->inlen + part) < POD_LINE_MAX ?
 		    2 * (p->inlen + part) : POD_LINE_MAX;
-		char *in = realloc(p->in, cap);
+		char *in;
 
-		if (in == NULL) {
+		/* Within what all pods' unfinished lines may hold. */
+		if (quota_in_grow(p, cap) != 0)
+			return -1;
+		if ((in = realloc(p->in, cap)) == NULL) {
 			relay_fault(p, "out of memory");
 			return -1;
 		}
 		p->in = in;
-		p->incap = cap;
+		quota_in_held(p, cap);
 	}
 	memcpy(p->in + p->inlen, s, part);
 	p->inlen += part;
@@ -418,7 +499,7 @@ gathered(struct pod *p)
 	if (p->incap > POD_IN_KEEP) {
 		free(p->in);
 		p->in = NULL;
-		p->incap = 0;
+		quota_in_held(p, 0);
 	}
 }
 

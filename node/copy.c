@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -47,6 +48,32 @@ copy_open(struct copy *c, const char *dir, const char *log,
 }
 
 /*
+ * Room for len more bytes in the copy, beside what its filesystem keeps
+ * for the node's own log and state: NODE_DISK_RESERVE_MIB, or a
+ * NODE_DISK_RESERVE_PART of the filesystem if that is less.  A pod never
+ * fills the disk the node needs (quota.c bounds each copy besides).
+ */
+static int
+copy_room(const struct copy *c, size_t len, struct audit_err *err)
+{
+	struct statvfs sv;
+	unsigned long long avail, keep;
+
+	if (fstatvfs(c->fd, &sv) != 0)
+		return audit_errf(err, "%s: %s", c->path, strerror(errno));
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	keep = (unsigned long long)sv.f_blocks * sv.f_frsize /
+	    NODE_DISK_RESERVE_PART;
+	if (keep > (unsigned long long)NODE_DISK_RESERVE_MIB * 1024 * 1024)
+		keep = (unsigned long long)NODE_DISK_RESERVE_MIB * 1024 * 1024;
+	if (avail < len + keep)
+		return audit_errf(err, "%s: its filesystem has %llu bytes "
+		    "free, and keeps %llu for the node's own log and state",
+		    c->path, avail, keep);
+	return 0;
+}
+
+/*
  * One line of the pod's log: verified, then appended (not yet durable).
  * On a fault the copy stops taking lines; err says what was wrong.
  */
@@ -70,6 +97,8 @@ copy_line(struct copy *c, const char *line, size_t len, const char *log,
 	    memcmp(c->chain.pk, pk, AUDIT_PK_LEN) != 0))
 		return audit_errf(err, "the log is not the one the pod said "
 		    "hello with");
+	if (copy_room(c, len + 1, err) != 0)
+		return -1;
 	do
 		n = writev(c->fd, iov, 2);
 	while (n < 0 && errno == EINTR);

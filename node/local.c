@@ -274,7 +274,7 @@ local_names(const struct podspec *spec, const struct local_env *env,
 
 /*
  * The proxy started in the sandbox sp describes, its standard error to
- * dir/proxy.err, its channel chan[1] and its standard input and output
+ * dir/proxy.err (drain.c), its channel chan[1] and its standard input and output
  * io[1]; those ends closed once it has them.
  */
 static int
@@ -286,9 +286,9 @@ local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
 
 	if (audit_fit(path, sizeof(path), err, "%s/proxy.err", dir) != 0)
 		return -1;
-	if ((errfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0600)) < 0)
-		return audit_errf(err, "%s: %s", path, strerror(errno));
+	/* Through the node, which writes at most POD_LOG_MAX of it. */
+	if ((errfd = drain_open(path, err)) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io) != 0) {
 		audit_errf(err, "socketpair: %s", strerror(errno));
@@ -347,7 +347,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	    "/etc/nucleus/pod.json", NULL };
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
-	    .gid = env->gid, .cgroup = pod->cgroup };
+	    .gid = env->gid, .cgroup = pod->cgroup, .keep_admin = 1 };
 	int chan[2] = { -1, -1 }, io[2] = { -1, -1 };
 
 	memset(pod, 0, sizeof(*pod));

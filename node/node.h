@@ -76,11 +76,14 @@ struct sandbox_spec {
 	int	 fds[SANDBOX_FDS_MAX];	/* passed as 3, 4, ...; -1 ends */
 	int	 set_stdio;	/* stdio[] replace 0, 1, 2 */
 	int	 stdio[3];
+	int	 keep_admin;	/* CAP_SYS_ADMIN (of the pod's user
+				   namespace) stays, ambient: the proxy's */
 };
 
 struct sandbox {
 	pid_t	 pid;		/* its init, on the host */
 	int	 pidfd;
+	int	 killed;	/* the node killed it (sandbox_kill) */
 	struct cgroup cg;
 };
 
@@ -173,12 +176,39 @@ void	 gate_req_free(struct gate_req *);
 #define POD_PIDS_DEFAULT 256
 #define POD_SCRATCH_MAX	65536	/* MiB */
 #define POD_SCRATCH_DEFAULT 256
+/*
+ * A local pod's memory beyond its scratch: the proxy's state file system
+ * (64 MiB, sandbox.c) and 32 MiB for the proxy and the commands.
+ */
+#define POD_MEMORY_RESERVE_MIB (64 + 32)
+/* A local scratch has one inode for each this many bytes (ext4's ratio). */
+#define SCRATCH_INODE_BYTES 16384
 #define POD_TIMEOUT_MAX	(7 * 86400)	/* seconds; 0: none */
 #define POD_COMMANDS_MAX 256	/* commands running at once, the proxy's */
 #define POD_COMMANDS_DEFAULT 8	/* limits.commands */
 #define POD_WORK_MAX	1024	/* bytes in work.copy */
 #define POD_IMAGE_MAX	32	/* characters in a VM's image name */
 #define POD_IMAGE_DEFAULT "root"	/* root.squashfs: busybox */
+/* The pod's host copy of its audit log (spec member audit, quota.c). */
+#define POD_COPY_MIB_MAX 65536	/* audit.copy_mib: MiB of the copy */
+#define POD_COPY_MIB_DEFAULT 256	/* unless serve -C says otherwise */
+#define POD_RECORD_KIB_MIN 4	/* audit.record_kib: KiB of one record */
+#define POD_RECORD_KIB_MAX 1024	/* a log line's own limit, AUDIT_LINE_MAX */
+#define POD_RECORD_KIB_DEFAULT 128	/* the proxy's largest record is
+				   well under 70 KiB (its subject at most
+				   64 KiB, the rest under 2 KiB) */
+#define POD_RATE_KIB_MIN 1	/* audit.rate_kib: KiB a second */
+#define POD_RATE_KIB_MAX (1024 * 1024)
+#define POD_RATE_KIB_DEFAULT 4096
+#define POD_RATE_WINDOW_S 10	/* the rate is kept over this many
+				   seconds: a burst of up to as many
+				   seconds' worth passes */
+
+struct pod_audit {
+	uint64_t copy_mib;	/* 0: the node's default (-C) */
+	unsigned record_kib;
+	unsigned rate_kib;
+};
 
 struct podspec {
 	char	 name[POD_NAME_MAX + 1];
@@ -190,6 +220,7 @@ struct podspec {
 	struct limits lim;
 	long long timeout_s;
 	char	 work[POD_WORK_MAX + 1];	/* work.copy, or "" */
+	struct pod_audit audit;	/* the host copy's quota */
 	/* Not the spec's: the log id the node chose for this start of the
 	 * pod (pods.c), given to the proxy in its pod file; the only one
 	 * the node certifies. */
@@ -202,6 +233,15 @@ int	 pods_log_id(struct podspec *, struct audit_err *);
 int	 podspec_names(const struct podspec *, const char *);
 int64_t	 podspec_not_after(const struct podspec *, int64_t);
 void	 podspec_free(struct podspec *);
+
+/*
+ * A pod's logs on the host (drain.c): proxy.err, vmm.err, vm/console.log,
+ * written by a thread of the node's from a pipe the pod writes into.
+ */
+#define POD_LOG_MAX	(1024 * 1024)	/* bytes of one, at one start of
+				   the pod; past it the rest is dropped */
+
+int	 drain_open(const char *, struct audit_err *);
 
 /* A pod's work directory, copied in (work.c). */
 #define WORK_DEPTH_MAX	64	/* directories deep */
@@ -271,7 +311,9 @@ struct vmm_spec {
 	struct limits lim;
 	uid_t	 uid;
 	gid_t	 gid;
-	const char *errpath;	/* its stdout and stderr */
+	const char *errpath;	/* its stderr */
+	const char *outpath;	/* its stdout: QEMU's, the guest's
+				   console; or NULL: errpath */
 };
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,

@@ -45,6 +45,8 @@ work_summary(json_t *o, const struct pod *p)
 static const char *
 pod_state(const struct pod *p)
 {
+	if (p->running && p->log_stopped[0] != '\0')
+		return "log_stopped";	/* its proxy does nothing more */
 	if (p->running)
 		return (int64_t)time(NULL) >= p->not_after ? "expired" :
 		    "running";
@@ -79,6 +81,9 @@ pod_summary(const struct pod *p)
 		    json_integer((json_int_t)p->not_after));
 	if (o != NULL)
 		work_summary(o, p);
+	if (o != NULL && p->log_stopped[0] != '\0')
+		json_object_set_new(o, "audit_stopped", json_string(
+		    p->log_stopped));
 	return o;
 }
 
@@ -96,6 +101,7 @@ pods_free(struct pod *p, int wait_ms)
 	json_decref(p->spec_obj);
 	podspec_free(&p->spec);
 	audit_buf_free(&p->out);
+	quota_in_held(p, 0);
 	free(p->in);
 	free(p);
 }
@@ -117,6 +123,7 @@ pods_exit(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct pod *p = w->data;
 	int code = -1, oom = cgroup_oom_kills(&p->lp.sb.cg);
+	json_t *ev;
 
 	(void)loop;
 	(void)revents;
@@ -127,9 +134,14 @@ pods_exit(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(N->loop, &p->exit_io);
 	(void)sandbox_wait(&p->lp.sb, &code);
 	chan_stopped(p, "the pod has ended");
-	node_record(NULL, json_pack("{s:s, s:s, s:i, s:i}", "event",
-	    "pod.exit", "pod", p->spec.name, "status", code, "oom_kills",
-	    oom), NULL);
+	ev = json_pack("{s:s, s:s, s:i, s:i}", "event", "pod.exit", "pod",
+	    p->spec.name, "status", code, "oom_kills", oom);
+	/* Not the node's kill, and the memory limit took the proxy. */
+	if (ev != NULL && oom > 0 && code == 128 + SIGKILL &&
+	    !p->lp.sb.killed)
+		json_object_set_new(ev, "reason", json_string("the memory "
+		    "limit killed the proxy"));
+	node_record(NULL, ev, NULL);
 	podstate_forget(p->spec.name);
 	pods_unlink(p);
 	pods_free(p, POD_RELEASE_MS);

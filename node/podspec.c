@@ -6,7 +6,8 @@
  *	 "policy": "fix_issue",			(a profile, or a policy object)
  *	 "agents": ["agent-7"],			(who may call its tools)
  *	 "resources": {"memory_mib": 512, "cpus": 1, "pids": 256,
- *	               "scratch_mib": 256, "timeout_s": 3600}}
+ *	               "scratch_mib": 256, "timeout_s": 3600},
+ *	 "audit": {"copy_mib": 256, "record_kib": 128, "rate_kib": 4096}}
  *
  * Every member is checked here, once, with a message naming it; an
  * unknown member is an error (a typo in a limit must not leave the pod
@@ -24,7 +25,7 @@
 
 static const char *const spec_members[] = {
 	"v", "name", "driver", "image", "policy", "agents", "resources",
-	"work", NULL
+	"work", "audit", NULL
 };
 
 static const char *const resource_members[] = {
@@ -184,6 +185,25 @@ spec_agents(struct podspec *p, const json_t *v, struct audit_err *err)
 	return 0;
 }
 
+/*
+ * A local pod's scratch is a memory file system charged to the pod's
+ * memory: it must fit there with POD_MEMORY_RESERVE_MIB left for the
+ * proxy and the commands, or filling it kills them.  A VM's scratch is a
+ * drive on the host's disk.
+ */
+static int
+scratch_fits(const struct podspec *p, struct audit_err *err)
+{
+	if (strcmp(p->driver, "local") != 0 || p->lim.scratch_mib +
+	    POD_MEMORY_RESERVE_MIB <= p->lim.memory_mib)
+		return 0;
+	return audit_errf(err, "resources.scratch_mib: %llu MiB does not fit "
+	    "in resources.memory_mib %llu with %d MiB left for the proxy, its "
+	    "log and the commands (a local pod's scratch is in its memory)",
+	    (unsigned long long)p->lim.scratch_mib,
+	    (unsigned long long)p->lim.memory_mib, POD_MEMORY_RESERVE_MIB);
+}
+
 /* resources: each limit in its bounds, or its default when absent. */
 static int
 spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
@@ -210,6 +230,8 @@ spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
 	    POD_SCRATCH_DEFAULT, &n, err) != 0)
 		return -1;
 	p->lim.scratch_mib = (uint64_t)n;
+	if (scratch_fits(p, err) != 0)
+		return -1;
 	if (bounded(res, "timeout_s", 0, POD_TIMEOUT_MAX, 0, &n, err) != 0)
 		return -1;
 	p->timeout_s = n;
@@ -217,6 +239,43 @@ spec_resources(struct podspec *p, const json_t *res, struct audit_err *err)
 	    POD_COMMANDS_DEFAULT, &n, err) != 0)
 		return -1;
 	p->lim.commands = (unsigned)n;
+	return 0;
+}
+
+/*
+ * audit: the quota of the pod's host copy (quota.c); each member in its
+ * bounds, or its default when absent (copy_mib's: the node's, 0 here).
+ */
+static int
+spec_audit(struct podspec *p, const json_t *a, struct audit_err *err)
+{
+	static const char *const names[] = { "copy_mib", "record_kib",
+	    "rate_kib", NULL };
+	static const long long min[] = { 1, POD_RECORD_KIB_MIN,
+	    POD_RATE_KIB_MIN }, max[] = { POD_COPY_MIB_MAX,
+	    POD_RECORD_KIB_MAX, POD_RATE_KIB_MAX }, def[] = { 0,
+	    POD_RECORD_KIB_DEFAULT, POD_RATE_KIB_DEFAULT };
+	long long v[3];
+
+	if (a != NULL && !json_is_object(a))
+		return audit_errf(err, "audit: expected an object");
+	if (a != NULL && known(a, names, "audit: ", err) != 0)
+		return -1;
+	for (int i = 0; names[i] != NULL; i++) {
+		const json_t *m = json_object_get(a, names[i]);
+
+		v[i] = def[i];
+		if (m == NULL)
+			continue;
+		if (!json_is_integer(m) || json_integer_value(m) < min[i] ||
+		    json_integer_value(m) > max[i])
+			return audit_errf(err, "audit.%s: expected %lld to "
+			    "%lld", names[i], min[i], max[i]);
+		v[i] = json_integer_value(m);
+	}
+	p->audit.copy_mib = (uint64_t)v[0];
+	p->audit.record_kib = (unsigned)v[1];
+	p->audit.rate_kib = (unsigned)v[2];
 	return 0;
 }
 
@@ -247,7 +306,8 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	p->policy = json_incref((json_t *)v);
 	if (spec_agents(p, json_object_get(o, "agents"), err) != 0 ||
 	    spec_resources(p, json_object_get(o, "resources"), err) != 0 ||
-	    work(p, json_object_get(o, "work"), err) != 0) {
+	    work(p, json_object_get(o, "work"), err) != 0 ||
+	    spec_audit(p, json_object_get(o, "audit"), err) != 0) {
 		podspec_free(p);
 		return -1;
 	}

@@ -5,7 +5,7 @@
  *
  *	<dir>/vm/chan.sock	the channel: QEMU listens, the node connects;
  *				the guest's virtio serial port VM_PORT_NAME
- *	<dir>/vm/console.log	the guest's serial console
+ *	<dir>/vm/console.log	the guest's serial console, through the node
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,11 +55,11 @@ struct qemu_words {
 	char	 drive_root[LOCAL_PATH_MAX + POD_IMAGE_MAX + 16 + 64];
 	char	 drive_scratch[LOCAL_PATH_MAX + 24 + 64];
 	char	 chardev[LOCAL_PATH_MAX + 16 + 64];	/* vm_paths.sock */
-	char	 serial[LOCAL_PATH_MAX + 8 + 32];	/* vm_paths.vm */
+	char	 console[LOCAL_PATH_MAX + 8 + 32];	/* vm_paths.vm */
 };
 
 /*
- * The kernel's arguments.  loglevel=3: the console is a file, which only
+ * The kernel's arguments.  loglevel=3: the console is a log, which only
  * what is critical or worse reaches (not each OOM kill a command
  * provokes), and init's own lines; panic=-1 with -no-reboot: QEMU ends
  * when the guest does.  Under TCG the TSC must be given, and the CPU's
@@ -100,7 +100,7 @@ qemu_words_fill(const struct podspec *spec, const struct local_env *env,
 	    vp->scratch) != 0 ||
 	    audit_fit(w->chardev, sizeof(w->chardev), err, "socket,id=chan,"
 	    "path=%s,server=on,wait=off", vp->sock) != 0 ||
-	    audit_fit(w->serial, sizeof(w->serial), err, "file:%s/console.log",
+	    audit_fit(w->console, sizeof(w->console), err, "%s/console.log",
 	    vp->vm) != 0)
 		return -1;
 	if (env->kvm)
@@ -114,7 +114,8 @@ qemu_words_fill(const struct podspec *spec, const struct local_env *env,
  * network, its -sandbox on; the kernel and the pod's initramfs; the
  * root image read-only and the scratch drive as virtio-blk; the channel
  * a virtio serial port whose other end is a Unix socket QEMU listens on
- * (chan.sock); the console a file.  KVM where a plain guest runs on it,
+ * (chan.sock); the console QEMU's standard output, which the node
+ * writes to console.log, POD_LOG_MAX bytes at most (drain.c).  KVM where a plain guest runs on it,
  * otherwise TCG with the host's TSC rate given to the guest.  The argv
  * is kept whole, its formatted words made before (qemu_words_fill): the
  * command line reads in one place.
@@ -145,7 +146,7 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 		    "spawn=deny,resourcecontrol=deny",
 		    "-kernel", vp.kernel, "-initrd", vp.initrd,
 		    "-append", w.append,
-		    "-serial", w.serial,
+		    "-serial", "stdio",
 		    "-drive", w.drive_root, "-device",
 		    "virtio-blk-device,drive=root",
 		    "-drive", w.drive_scratch, "-device",
@@ -156,6 +157,7 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 		    NULL };
 
 		vmm_limits(spec, env, pod, &vp, &vs);
+		vs.outpath = w.console;
 		return vmm_start(argv, &vs, &pod->sb, err);
 	}
 }

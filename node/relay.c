@@ -138,6 +138,7 @@ pods_copied(struct ev_loop *loop, ev_async *w, int revents)
 	(void)revents;
 	for (struct pod *p = N->pods; p != NULL; p = p->next) {
 		relay_answers(p);
+		chan_ack_copied(p);
 		if (p->copy_paused && p->running && p->cw != NULL &&
 		    relay_behind(p) < COPY_BACKLOG_MAX) {
 			p->copy_paused = 0;

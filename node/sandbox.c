@@ -15,13 +15,16 @@
  *			tmpfs: read-only binds of the host paths asked for,
  *			/proc of the new PID namespace, a /dev of null, zero,
  *			full, random and urandom, /work and /tmp on one
- *			tmpfs of scratch_mib, /var/lib/nucleus on its own;
+ *			tmpfs of scratch_mib (and an inode for each
+ *			SCRATCH_INODE_BYTES of it), /var/lib/nucleus on its
+ *			own;
  *			pivot_root into it, drop the old root, make the root
  *			read-only; bring up lo, the only interface there is;
  *			fork the program and reap every process until it ends.
  *	program		a session of its own, the descriptors passed as 3...,
  *			every capability dropped (bounding set, ambient,
- *			securebits locked so that uid 0 gains none at exec),
+ *			securebits locked so that uid 0 gains none at exec;
+ *			but CAP_SYS_ADMIN with keep_admin, see drop_caps),
  *			no_new_privs, then execve.
  *
  * Every step that fails stops the start and says which: nothing runs
@@ -59,6 +62,7 @@
 #define ERRMSG_MAX	256
 #define STATE_MIB	"64"		/* the proxy's state, apart from
 					   the scratch */
+#define SANDBOX_OOM_SCORE_ADJ "-999"	/* the init's and the proxy's */
 
 struct child {
 	const struct sandbox_spec *spec;
@@ -215,10 +219,16 @@ scratch(int efd, const struct limits *lim)
 		{ "/.scratch/work", "/work", 0755 },
 		{ "/.scratch/tmp", "/tmp", 01777 },
 	};
-	char opts[64];
+	char opts[96];
 
-	snprintf(opts, sizeof(opts), "size=%llum,mode=0755", (unsigned long
-	    long)lim->scratch_mib);
+	/*
+	 * Inodes too, in proportion: each costs the pod's memory (kernel
+	 * memory, not the scratch's bytes), so empty files alone must not
+	 * fill the memory limit.
+	 */
+	snprintf(opts, sizeof(opts), "size=%llum,nr_inodes=%llu,mode=0755",
+	    (unsigned long long)lim->scratch_mib, (unsigned long long)
+	    lim->scratch_mib * ((1 << 20) / SCRATCH_INODE_BYTES));
 	if (mkdir("/.scratch", 0755) != 0 ||
 	    mount("scratch", "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV,
 	    opts) != 0)
@@ -366,12 +376,20 @@ sandbox_env(void)
 	return env;
 }
 
-/* Every capability gone, for good: uid 0 inside gains none at exec. */
+/*
+ * Every capability gone, for good: uid 0 inside gains none at exec.  But
+ * with keep_admin, CAP_SYS_ADMIN of the pod's user namespace stays, as
+ * an ambient capability through the exec and in the bounding set, for
+ * the proxy's spawner to give each command a PID namespace of its own
+ * (proxy/spawn.c): the proxy drops it from itself once the spawner is
+ * forked, and nothing the spawner runs keeps it.
+ */
 static void
-drop_caps(int efd)
+drop_caps(int efd, int keep_admin)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
+	const uint32_t admin = 1U << CAP_SYS_ADMIN;	/* in d[0] */
 	FILE *f;
 	int last = 40;
 
@@ -381,17 +399,31 @@ drop_caps(int efd)
 		fclose(f);
 	}
 	for (int cap = 0; cap <= last; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+		if ((!keep_admin || cap != CAP_SYS_ADMIN) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
 		    errno != EINVAL)
 			fail(efd, "drop capability %d", cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
 		fail(efd, "clear ambient capabilities");
+	/* Ambient needs it inheritable first, and before the lock below. */
+	if (keep_admin) {
+		if (syscall(SYS_capget, &h, d) != 0)
+			fail(efd, "capabilities");
+		d[0].inheritable |= admin;
+		if (syscall(SYS_capset, &h, d) != 0 ||
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN,
+		    0, 0) != 0)
+			fail(efd, "keep CAP_SYS_ADMIN for the commands' "
+			    "namespaces");
+	}
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 	    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
 	    SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
 	    SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0) != 0)
 		fail(efd, "securebits");
 	memset(d, 0, sizeof(d));
+	if (keep_admin)
+		d[0].effective = d[0].permitted = d[0].inheritable = admin;
 	if (syscall(SYS_capset, &h, d) != 0)
 		fail(efd, "drop capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -509,7 +541,7 @@ init_main(struct child *c)
 		if (setsid() < 0)
 			fail(efd, "setsid");
 		arrange_fds(efd, spec);
-		drop_caps(efd);
+		drop_caps(efd, spec->keep_admin);
 		execve(spec->argv[0], spec->argv, sandbox_env());
 		fail(efd, "exec %s", spec->argv[0]);
 	}
@@ -590,6 +622,35 @@ clone_init(struct child *c, int *pidfd, struct audit_err *err)
 }
 
 /*
+ * The init, and the proxy it starts, are the last the memory limit
+ * kills: every command raises its own score to 1000 (proxy/spawn.c), so
+ * a command always goes first; the proxy stays killable (not -1000), so
+ * that a pod out of memory ends, seen, rather than hangs.  Lowering a
+ * score takes CAP_SYS_RESOURCE: a node without it leaves the score as it
+ * is (the commands still go first).
+ */
+static int
+oom_last(pid_t pid, struct audit_err *err)
+{
+	const char *v = SANDBOX_OOM_SCORE_ADJ;
+	char path[64];
+	int fd, e;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return audit_errf(err, "sandbox: %s: %s", path,
+		    strerror(errno));
+	n = write(fd, v, strlen(v));
+	e = errno;
+	close(fd);
+	if (n == (ssize_t)strlen(v) || (n < 0 && (e == EACCES || e == EPERM)))
+		return 0;
+	return audit_errf(err, "sandbox: %s: %s", path, n < 0 ? strerror(e) :
+	    "short write");
+}
+
+/*
  * The init set up from the host (ids, cgroup) and let go; then nothing
  * back from it once its program was executed, else why not.
  */
@@ -603,7 +664,8 @@ release_init(struct child *c, struct sandbox *sb, struct audit_err *err)
 	if (map_ids(sb->pid, spec, err) != 0 ||
 	    cgroup_create(&sb->cg, spec->cgroup != NULL ? spec->cgroup :
 	    spec->name, &spec->lim, err) != 0 ||
-	    cgroup_enter(&sb->cg, sb->pid, err) != 0)
+	    cgroup_enter(&sb->cg, sb->pid, err) != 0 ||
+	    oom_last(sb->pid, err) != 0)
 		return -1;
 	if (write(c->go[1], "g", 1) != 1)
 		return audit_errf(err, "sandbox: the init is gone");
@@ -679,6 +741,7 @@ sandbox_wait(struct sandbox *sb, int *code)
 void
 sandbox_kill(struct sandbox *sb)
 {
+	sb->killed = 1;
 	if (sb->pidfd >= 0)
 		(void)syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL,
 		    0);

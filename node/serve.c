@@ -242,13 +242,19 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->gate.skew = GATE_SKEW;
 	N->gate.line_max = GATE_LINE_MAX;
 	N->fwd_deadline = NODE_FWD_DEADLINE;
+	N->copy_mib = POD_COPY_MIB_DEFAULT;
+	N->in_total = (size_t)NODE_POD_IN_TOTAL * 1024 * 1024;
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
 	N->log_rotate_kb = NODE_LOG_ROTATE_KB;
-	while ((c = getopt(argc, argv, "B:D:d:G:g:i:K:k:l:nP:Q:R:s:T:W:w:")) !=
-	    -1) {
+	while ((c = getopt(argc, argv, "B:C:D:d:G:g:i:K:k:l:M:nP:Q:R:s:T:W:w:"))
+	    != -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
+		case 'C':
+			N->copy_mib = (uint64_t)opt_num(c, optarg, 1,
+			    POD_COPY_MIB_MAX, "MiB");
+			break;
 		case 'D':
 			N->fwd_deadline = opt_num(c, optarg, 1,
 			    NODE_FWD_DEADLINE_MAX, "seconds");
@@ -270,6 +276,11 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 		case 'K': o->keyring = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->sock = optarg; break;
+		case 'M':
+			N->in_total = (size_t)opt_num(c, optarg,
+			    NODE_POD_IN_MIN, NODE_POD_IN_MAX, "MiB") * 1024 *
+			    1024;
+			break;
 		case 'n': o->check_only = 1; break;
 		case 'P': o->proxy = optarg; break;
 		case 'Q': o->qemu = optarg; break;

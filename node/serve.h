@@ -46,6 +46,17 @@
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
 #define POD_STRAY_RECORD_S 60	/* seconds between records of a pod's
 				   answers for requests never sent */
+#define NODE_DISK_RESERVE_MIB 64	/* MiB the filesystem of the pods'
+				   copies keeps free for the node's own
+				   log and state: no copy is appended
+				   into it; */
+#define NODE_DISK_RESERVE_PART 16	/* or a sixteenth of the filesystem,
+				   if that is less */
+#define NODE_POD_IN_TOTAL 256	/* MiB of unfinished pod lines the node
+				   holds, all pods together (-M); past it
+				   the pod holding most is stopped */
+#define NODE_POD_IN_MIN	1	/* -M at least, at most */
+#define NODE_POD_IN_MAX	65536
 #define POD_RELEASE_MS	50	/* the loop waits this long for a pod's
 				   cgroup to empty; then the tick retries */
 
@@ -120,6 +131,8 @@ void	 copy_close(struct copy *);
 /* The copier (copyq.c): copies kept off the loop. */
 #define COPY_BACKLOG_MAX 4096	/* a pod's lines not yet durable before the
 				   node stops reading that pod */
+#define COPY_ACK_RECORDS 16	/* records newly durable in a pod's copy
+				   before the node tells the pod so */
 
 struct copyw {
 	struct copy c;		/* the copier's */
@@ -154,6 +167,18 @@ void	 copyw_state(struct copyw *, struct copyw_state *);
 void	 copyw_wait(struct copyw *);
 void	 copyw_release(struct copyw *);
 
+/* A pod's host copy within its quota (quota.c). */
+struct quota {
+	int	 set;		/* filled from the spec at its first line */
+	uint64_t bytes;		/* taken into the copy, newlines counted */
+	uint64_t max;		/* audit.copy_mib */
+	size_t	 record_max;	/* audit.record_kib */
+	double	 rate;		/* audit.rate_kib, in bytes a second */
+	double	 tokens;	/* bytes it may send now: at most
+				   rate * POD_RATE_WINDOW_S */
+	ev_tstamp at;		/* when tokens was counted */
+};
+
 struct pod {
 	struct pod *next;
 	struct podspec spec;
@@ -169,10 +194,14 @@ struct pod {
 	struct fwd *fwds;
 	struct fwd *relay_head, *relay_tail;	/* answered, to relay */
 	struct copyw *cw;	/* its host copy, kept by the copier */
+	struct quota quota;
 	char	 copy_path[LOCAL_PATH_MAX + AUDIT_LOGID_MAX + 8];
 	uint64_t lost_records;	/* a lost pod's: how many its copy holds */
 	int	 copy_failed;
 	int	 copy_paused;	/* not read: its copy is behind */
+	char	 log_stopped[256];	/* its proxy said its log stopped:
+					   why; or "" */
+	int64_t	 acked;		/* the copy's seq the pod was told of */
 	uint64_t next_seq;
 	int	 running;
 	int	 lost;		/* found at start, no longer running */
@@ -235,6 +264,9 @@ struct node {
 					   made once the log is back */
 	int	 nheld;
 	int	 fwd_deadline;	/* -D */
+	uint64_t copy_mib;	/* -C: a pod's audit.copy_mib by default */
+	size_t	 in_total;	/* -M: bytes of unfinished pod lines */
+	size_t	 in_held;	/* those held now: each pod's incap */
 	uint64_t ticks;		/* of the one-second timer */
 	uint64_t turned_away;	/* connections past the limit, not yet
 				   recorded (one record a second at most) */
@@ -304,6 +336,7 @@ void	 chan_write(struct ev_loop *, ev_io *, int);
 void	 chan_stopped(struct pod *, const char *);
 void	 chan_fail_fwds(struct pod *, const char *, const char *);
 void	 chan_fwd_free(struct fwd *);
+void	 chan_ack_copied(struct pod *);
 
 /* answer.c: each answer tied to its own record */
 int	 answer_forwarded(struct fwd *, const json_t *, const char *, size_t);
@@ -320,6 +353,11 @@ void	 relay_fault(struct pod *, const char *);
 void	 relay_stray(struct pod *, ev_tstamp);
 void	 pods_flush(void);
 void	 pods_copied(struct ev_loop *, ev_async *, int);
+
+/* quota.c: a pod's copy within its quota, its lines within the node's */
+int	 quota_line(struct pod *, size_t);
+int	 quota_in_grow(struct pod *, size_t);
+void	 quota_in_held(struct pod *, size_t);
 
 /* serve.c */
 /* serve; notify tells the service manager a state ("READY=1"). */

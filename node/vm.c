@@ -308,9 +308,11 @@ vmm_fail(int errfd, const char *what)
 	_exit(127);
 }
 
-/* In the child: its cgroup, its session, stdin /dev/null, out to errpath. */
+/* In the child: its cgroup, its session, stdin /dev/null, stdout and
+ * stderr the node's pipes to outpath and errpath (logs, drain.c). */
 static void
-vmm_child_io(const struct vmm_spec *vs, struct sandbox *sb, int errfd)
+vmm_child_io(const struct vmm_spec *vs, struct sandbox *sb, int errfd,
+    const int logs[2])
 {
 	struct audit_err e;
 	int fd;
@@ -323,8 +325,7 @@ vmm_child_io(const struct vmm_spec *vs, struct sandbox *sb, int errfd)
 		vmm_fail(errfd, "setsid");
 	if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) != 0)
 		vmm_fail(errfd, "/dev/null");
-	if ((fd = open(vs->errpath, O_WRONLY | O_CREAT | O_APPEND |
-	    O_NOFOLLOW, 0600)) < 0 || dup2(fd, 1) != 1 || dup2(fd, 2) != 2)
+	if (dup2(logs[0], 1) != 1 || dup2(logs[1], 2) != 2)
 		vmm_fail(errfd, vs->errpath);
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 		vmm_fail(errfd, "close_range");
@@ -333,9 +334,9 @@ vmm_child_io(const struct vmm_spec *vs, struct sandbox *sb, int errfd)
 /* In the child: the pod's uid, death with the node, the filter, exec. */
 static void __attribute__((noreturn))
 vmm_child(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
-    int errfd, pid_t parent)
+    int errfd, const int logs[2], pid_t parent)
 {
-	vmm_child_io(vs, sb, errfd);
+	vmm_child_io(vs, sb, errfd, logs);
 	if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
 	    setresgid(vs->gid, vs->gid, vs->gid) != 0 ||
 	    setresuid(vs->uid, vs->uid, vs->uid) != 0))
@@ -392,24 +393,60 @@ vmm_started(const char *prog, pid_t pid, int errfd, struct sandbox *sb,
 	return -1;
 }
 
+static void
+vmm_logs_close(int logs[2])
+{
+	if (logs[0] >= 0)
+		close(logs[0]);
+	if (logs[1] >= 0 && logs[1] != logs[0])
+		close(logs[1]);
+	logs[0] = logs[1] = -1;
+}
+
+/*
+ * The VMM's stdout and stderr: pipes to outpath and errpath, the node
+ * writing at most POD_LOG_MAX of each (drain.c); one pipe to errpath for
+ * both when there is no outpath.
+ */
+static int
+vmm_logs(const struct vmm_spec *vs, int logs[2], struct audit_err *err)
+{
+	if ((logs[1] = drain_open(vs->errpath, err)) < 0)
+		return -1;
+	if (vs->outpath == NULL) {
+		logs[0] = logs[1];
+		return 0;
+	}
+	if ((logs[0] = drain_open(vs->outpath, err)) < 0) {
+		vmm_logs_close(logs);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Fork and execute a VMM: its own cgroup, the pod's uid, no new
  * privileges, the node's filter; stdin /dev/null, stdout and stderr to
- * errpath.  It dies with the node.  Filled: vm->sb.
+ * outpath and errpath, through the node (vmm_logs).  It dies with the node.  Filled: vm->sb.
  */
 int
 vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
     struct audit_err *err)
 {
-	int errp[2];
+	int errp[2], logs[2] = { -1, -1 };
 	pid_t pid, parent = getpid();
 
 	memset(sb, 0, sizeof(*sb));
 	sb->pidfd = -1;
-	if (cgroup_create(&sb->cg, vs->cgroup, &vs->lim, err) != 0)
+	if (vmm_logs(vs, logs, err) != 0)
 		return -1;
+	if (cgroup_create(&sb->cg, vs->cgroup, &vs->lim, err) != 0) {
+		vmm_logs_close(logs);
+		return -1;
+	}
 	if (pipe2(errp, O_CLOEXEC) != 0) {
 		audit_errf(err, "pipe: %s", strerror(errno));
+		vmm_logs_close(logs);
 		cgroup_remove(&sb->cg);
 		return -1;
 	}
@@ -417,14 +454,17 @@ vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 		audit_errf(err, "fork: %s", strerror(errno));
 		close(errp[0]);
 		close(errp[1]);
+		vmm_logs_close(logs);
 		cgroup_remove(&sb->cg);
 		return -1;
 	}
 	if (pid == 0) {
 		close(errp[0]);
-		vmm_child(argv, vs, sb, errp[1], parent);
+		vmm_child(argv, vs, sb, errp[1], logs, parent);
 	}
 	close(errp[1]);
+	/* The VMM holds the pipes' write ends now: theirs alone. */
+	vmm_logs_close(logs);
 	return vmm_started(argv[0], pid, errp[0], sb, err);
 }
 

@@ -77,7 +77,8 @@ load_limits(struct config *c, json_t *o, struct audit_err *err)
 {
 	static const char *const names[] = { "request_line", "read", "write",
 	    "output", "timeout_default", "timeout_max", "commands",
-	    "grep_matches", "grep_seconds", NULL };
+	    "grep_matches", "grep_seconds", "refusals", "refusal_seconds",
+	    NULL };
 	long long v;
 
 	if (o == NULL)
@@ -101,6 +102,8 @@ load_limits(struct config *c, json_t *o, struct audit_err *err)
 	LIM("commands", commands, 1, 256);
 	LIM("grep_matches", grep_matches, 1, 1000000);
 	LIM("grep_seconds", grep_seconds, 1, 600);
+	LIM("refusals", refusals, 1, 1000000);
+	LIM("refusal_seconds", refusal_seconds, 1, 86400);
 #undef LIM
 	if (c->lim.timeout_default > c->lim.timeout_max)
 		return bad(err, "limits.timeout_default", "larger than "
@@ -260,7 +263,7 @@ defaults(struct config *c)
 {
 	c->lim = (struct limits){ REQ_LINE_MAX, READ_MAX, WRITE_MAX,
 	    OUTPUT_MAX, TIMEOUT_DEFAULT, TIMEOUT_MAX, COMMANDS_MAX,
-	    GREP_MATCH_MAX, GREP_SECONDS };
+	    GREP_MATCH_MAX, GREP_SECONDS, REFUSALS_MAX, REFUSAL_SECONDS };
 	c->cost = (struct costs){ 100, 1000 };
 	c->skew = 60;
 	c->token_lifetime_max = 300;

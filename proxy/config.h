@@ -30,6 +30,9 @@
 #define SEARCH_BYTES_MAX (4 * 1024 * 1024)	/* of paths and text one
 						   glob or grep returns */
 #define GREP_SECONDS	5	/* seconds one grep may take (pod) */
+#define REFUSALS_MAX	60	/* refusals of one agent recorded in full per
+				   window (pod; refusals.c) */
+#define REFUSAL_SECONDS	60	/* that window (pod) */
 /* what a regular expression may take on one line (PCRE2's limits) */
 #define GREP_MATCH_LIMIT 1000000	/* backtracking steps */
 #define GREP_DEPTH_LIMIT 100000		/* nested backtracking points */
@@ -45,6 +48,10 @@
 #define ID_MAX		64	/* characters in a request id */
 #define ENV_MAX		64	/* variables a pod file may set */
 #define SEARCH_PATH_MAX	16	/* directories on the search path */
+#define SUBJECT_MAX	(64 * 1024)	/* bytes of a decision's subject in its
+				   record; a longer one is recorded by its
+				   size: a record stays far below what the
+				   node's copy takes (audit.record_kib) */
 /* rlimits of a command; its CPU time is its timeout plus 5 s */
 #define CMD_AS_MAX	(4ULL << 30)	/* bytes of address space */
 #define CMD_FSIZE_MAX	(4ULL << 30)	/* bytes of a file it writes */
@@ -55,6 +62,7 @@ struct limits {
 	size_t	 line, read, write, output;
 	int	 timeout_default, timeout_max, commands;
 	int	 grep_matches, grep_seconds;
+	int	 refusals, refusal_seconds;	/* refusals.c */
 };
 
 struct costs {

@@ -3,9 +3,9 @@
  * the command's pipes and working directory, hands them to the spawner
  * (spawn.c), and watches the rest from its event loop: output captured up
  * to a cap per stream (the rest read and thrown away, and said so), a
- * timeout that kills the whole process group, and the exit.  A command
- * that ends leaves nothing behind: the spawner kills its group and any
- * orphan of it.
+ * timeout that kills the command and all it started, and the exit.  A
+ * command that ends leaves nothing behind: it runs in a PID namespace of
+ * its own, which ends with it (spawn.c).
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -314,17 +314,22 @@ grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	maybe_finish(j);
 }
 
-/* The spawner could not start j's command: an io_error, and go on. */
+/*
+ * The spawner could not start j's command (or not in a PID namespace of
+ * its own, when contain): an io_error, and go on.
+ */
 static void
-start_failed(struct job *j, int error)
+start_failed(struct job *j, int error, int contain)
 {
 	struct req *r = j->r;
 	char msg[200];
 
-	audit_fmt(msg, sizeof(msg), "%s: %s",
+	audit_fmt(msg, sizeof(msg), "%s: %s%s",
 	    json_string_value(json_array_get(json_object_get(r->args,
-	    "argv"), 0)), error == ENOENT ? "not found on the pod's "
-	    "search path" : strerror(error));
+	    "argv"), 0)), contain ? "not run: no PID namespace of its own "
+	    "could be made for it, to end all it starts when it ends: " : "",
+	    error == ENOENT && !contain ? "not found on the pod's search "
+	    "path" : strerror(error));
 	j->exited = 1;
 	close_stream(&j->out);
 	close_stream(&j->err);
@@ -372,7 +377,7 @@ spawner_cb(struct ev_loop *loop, ev_io *w, int revents)
 		j->started = 1;
 		break;
 	case SPAWN_FAILED:
-		start_failed(j, m.error);
+		start_failed(j, m.error, m.status == SPAWN_FAILED_CONTAIN);
 		return;
 	case SPAWN_EXITED:
 		j->exited = 1;

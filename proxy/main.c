@@ -297,8 +297,8 @@ boot_record(struct proxy *p, struct audit_err *err)
 		return audit_errf(err, "uname: %s", strerror(errno));
 	pstate_budget(p->state, &consumed, &reserved);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:i, "
-	    "s:i, s:i, s:i, s:i}, s:{s:s, s:s}, s:{s:i, s:b, s:i, s:b, "
-	    "s:b}, s:I, s:I}",
+	    "s:i, s:i, s:i, s:i, s:i, s:i}, s:{s:s, s:s}, s:{s:i, s:b, s:i, "
+	    "s:b, s:b}, s:I, s:I}",
 	    "event", "boot", "pod", p->cfg.pod,
 	    "policy", p->cfg.policy.name[0] ? p->cfg.policy.name : "inline",
 	    "policy_digest", policy_digest(&p->cfg.policy),
@@ -307,7 +307,8 @@ boot_record(struct proxy *p, struct audit_err *err)
 	    "output", (json_int_t)l->output, "timeout_default",
 	    l->timeout_default, "timeout_max", l->timeout_max,
 	    "commands", l->commands, "grep_matches", l->grep_matches,
-	    "grep_seconds", l->grep_seconds,
+	    "grep_seconds", l->grep_seconds, "refusals", l->refusals,
+	    "refusal_seconds", l->refusal_seconds,
 	    "kernel", "release", u.release, "machine", u.machine,
 	    "sandbox", "landlock_abi", facts.landlock_abi,
 	    "seccomp", facts.seccomp, "spawner", (int)facts.pid,
@@ -332,6 +333,7 @@ sync_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	/* A failed sync stays dirty and is tried again next second; the
 	 * decision records carry the total meanwhile (pstate.c). */
 	(void)pstate_sync(P->state);
+	refusals_tick(0);
 	/* Tokens past their exp are refused anyway: forget their nonces. */
 	if (++ticks % 3600 == 0)
 		pstate_prune(P->state, time(NULL) - P->cfg.skew - 60);
@@ -408,6 +410,7 @@ main(int argc, char **argv)
 	if (sandbox_self(&e) != 0)
 		errx(EXIT_ERR, "%s: refusing to run without it", e.msg);
 	ev_run(p->loop, 0);
+	refusals_tick(1);
 	if (audit_log_close(p->log, &e) != 0)
 		warnx("audit log: %s", e.msg);
 	pstate_close(p->state);

@@ -112,6 +112,7 @@ struct proxy {
 	int	 nlisten;
 	int	 commands;	/* running */
 	int	 stopped;	/* the audit log failed: refuse everything */
+	int	 stop_told;	/* -A: and the node was told so */
 	struct spawner *spawner;
 };
 
@@ -135,11 +136,30 @@ void	 request_advance(struct req *);
 void	 request_free(struct req *);
 
 /* record.c */
+#define SUBJECT_RECORD_MAX 4096	/* bytes of a refused request's subject
+				   (canonical JSON) recorded whole */
+#define SUBJECT_PREFIX_MAX 1024	/* bytes of its strings recorded when it
+				   is longer */
 void	 record_done(void *, int, uint64_t, const char *);
 int	 record_submit(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
 int	 record_copy_start(struct proxy *, struct audit_err *);
+void	 record_tell_stopped(void);
 json_t	*record_decision(const struct req *);
+
+/* refusals.c: what one agent's refusals may cost the log */
+#define REFUSAL_AGENTS	64	/* agents counted at once; past them the
+				   oldest window is summarized and reused */
+int	 refusals_admit(const char *, const char *, char *, size_t);
+json_t	*refusals_record(const struct req *, const char *);
+void	 refusals_tick(int);
+
+/* reclaim.c: -A, the log's space given back once the node holds it */
+#define RECLAIM_MARKS	4096	/* batch ends remembered, not yet copied */
+void	 reclaim_start(const char *, off_t, uint64_t);
+void	 reclaim_teed(const char *, size_t);
+int	 reclaim_line(const char *, size_t);
+off_t	 reclaim_punched(void);
 
 /* worker.c */
 int	 worker_start(struct audit_err *);

@@ -65,6 +65,7 @@ copy_tee(void *arg, const char *lines, size_t len)
 	pthread_mutex_lock(&p->copy_mu);
 	failed = audit_buf_add(&p->copy, lines, len) != 0;
 	pthread_mutex_unlock(&p->copy_mu);
+	reclaim_teed(lines, len);
 	if (failed)
 		p->stopped = 1;	/* the node's copy would have a gap */
 	doneq_wake(&p->done);
@@ -79,6 +80,7 @@ int
 record_copy_start(struct proxy *p, struct audit_err *err)
 {
 	off_t before, off = 0;
+	uint64_t lines = 0;
 	char *buf;
 	int fd;
 
@@ -106,11 +108,38 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 			break;
 		}
 		serve_send_raw(p->copy_conn, buf, (size_t)n);
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
 		off += n;
 	}
 	free(buf);
 	close(fd);
-	return off == before ? 0 : -1;
+	if (off != before)
+		return -1;
+	reclaim_start(p->log_path, before, lines);
+	return 0;
+}
+
+/*
+ * -A: once the log has stopped, the node is told so, once, on the
+ * channel (it answers for the pod from then on, and pod.status says so).
+ */
+void
+record_tell_stopped(void)
+{
+	int failed;
+	json_t *o;
+
+	if (!P->stopped || P->stop_told || P->copy_conn == NULL)
+		return;
+	P->stop_told = 1;
+	failed = audit_log_failed(P->log);
+	o = json_pack("{s:s, s:i, s:s, s:s}", "type", "audit.stopped", "v", 1,
+	    "log", P->log_id, "message", failed != 0 ? strerror(failed) :
+	    "its lines could not be kept for the node's copy");
+	if (o != NULL)
+		serve_send(P->copy_conn, o);
+	json_decref(o);
 }
 
 /* In the loop: every request whose record is now durable moves on. */
@@ -145,6 +174,7 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 		next = r->next;
 		request_advance(r);
 	}
+	record_tell_stopped();
 }
 
 static const char *
@@ -158,6 +188,80 @@ verdict_word(const struct req *r)
 	default:
 		return "deny";
 	}
+}
+
+/* The first bytes of s, at most max, cut between UTF-8 characters. */
+static json_t *
+string_prefix(const char *s, size_t len, size_t max)
+{
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	return json_stringn(s, len);
+}
+
+/*
+ * The start of a subject (a path, or an argv), SUBJECT_PREFIX_MAX bytes
+ * of its strings at most (each string of an argv counts one more), in
+ * the subject's own shape.
+ */
+static json_t *
+subject_prefix(const json_t *subject)
+{
+	size_t left = SUBJECT_PREFIX_MAX, i;
+	json_t *out, *v;
+
+	if (json_is_string(subject))
+		return string_prefix(json_string_value(subject),
+		    json_string_length(subject), left);
+	if ((out = json_array()) == NULL)
+		return NULL;
+	/* Each string counts one byte more: empty ones are not free. */
+	json_array_foreach(subject, i, v) {
+		size_t took;
+
+		if (left == 0 || !json_is_string(v) || json_array_append_new(out,
+		    string_prefix(json_string_value(v), json_string_length(v),
+		    left - 1)) != 0)
+			break;
+		took = json_string_length(json_array_get(out, i)) + 1;
+		left -= took < left ? took : left;
+	}
+	return out;
+}
+
+/*
+ * A subject costs the log a bounded amount: a refused request's
+ * SUBJECT_RECORD_MAX bytes at most, an allowed one's SUBJECT_MAX (what
+ * runs is on the record, and its cost is held against the budget; the
+ * bound keeps every record far below the node's record quota).  A longer
+ * one is recorded by its start, its size and its digest; the request's
+ * args_digest, of all its arguments, stays as it is.
+ */
+static void
+record_subject(json_t *ev, const struct req *r, json_t *subject)
+{
+	char hex[AUDIT_HEX_LEN + 1];
+	uint8_t h[AUDIT_HASH_LEN];
+	struct audit_buf b = { 0 };
+	struct audit_err e;
+	size_t max = r->d.verdict == VERDICT_ALLOW ? SUBJECT_MAX :
+	    SUBJECT_RECORD_MAX;
+
+	if (cjson_encode(subject, &b, &e) != 0 || b.len <= max) {
+		audit_buf_free(&b);
+		json_object_set(ev, "subject", subject);
+		return;
+	}
+	audit_hash(h, b.p, b.len);
+	audit_hex(hex, h, AUDIT_HASH_LEN);
+	json_object_set_new(ev, "subject_prefix", subject_prefix(subject));
+	json_object_set_new(ev, "subject_bytes", json_integer(
+	    (json_int_t)b.len));
+	json_object_set_new(ev, "subject_digest", json_string(hex));
+	audit_buf_free(&b);
 }
 
 /*
@@ -176,9 +280,9 @@ record_decision(const struct req *r)
 	if (ev == NULL)
 		return NULL;
 	if (json_object_get(args, "path") != NULL)
-		json_object_set(ev, "subject", json_object_get(args, "path"));
+		record_subject(ev, r, json_object_get(args, "path"));
 	else if (json_object_get(args, "argv") != NULL)
-		json_object_set(ev, "subject", json_object_get(args, "argv"));
+		record_subject(ev, r, json_object_get(args, "argv"));
 	if (r->d.cap < CAP_COUNT)
 		json_object_set_new(ev, "capability",
 		    json_string(policy_cap_name(r->d.cap)));

@@ -82,6 +82,7 @@ answer(struct req *r, json_t *resp)
 static void
 unrecorded(struct req *r)
 {
+	record_tell_stopped();	/* the node first: it answers for the pod */
 	answer(r, P->stopped ? respond_error(r, "unavailable", "the audit "
 	    "log has stopped: nothing is done that it cannot record") :
 	    respond_error(r, "internal", "the audit record of this request "
@@ -114,6 +115,7 @@ malformed(struct conn *c, json_t *id, const char *kind, const char *why,
 	    (json_int_t)len, "line_hash", hex, "reason", why);
 	r->stage = STAGE_OUTCOME;
 	if (record_submit(r, ev) != 0) {
+		record_tell_stopped();
 		answer(r, json_incref(r->response));
 		request_free(r);
 	}
@@ -354,15 +356,35 @@ read_only(enum policy_op op)
 	    op == OP_GLOB || op == OP_GREP;
 }
 
+/*
+ * Past its agent's limit of refusals (refusals.c), a refusal is counted:
+ * answered unavailable, its record a short one (refusals_record).  One
+ * that used a token is recorded in full.
+ */
+static json_t *
+refuse_counted(struct req *r, const char *kind)
+{
+	char why[POLICY_REASON_MAX];
+
+	if (r->approval_nonce[0] != '\0' ||
+	    refusals_admit(r->kid, kind, why, sizeof(why)) == 0)
+		return NULL;
+	r->response = respond_error(r, "unavailable", why);
+	return refusals_record(r, kind);
+}
+
 /* The error response of a refused request, its record, and go. */
 static void
 refuse(struct req *r)
 {
+	const char *kind = r->kind != NULL ? r->kind :
+	    r->d.verdict == VERDICT_APPROVAL ? "approval_required" :
+	    policy_kind_name(r->d.kind);
 	json_t *ev;
 
-	r->response = respond_error(r, r->kind != NULL ? r->kind :
-	    r->d.verdict == VERDICT_APPROVAL ? "approval_required" :
-	    policy_kind_name(r->d.kind), r->d.reason);
+	if ((ev = refuse_counted(r, kind)) != NULL)
+		goto record;
+	r->response = respond_error(r, kind, r->d.reason);
 	if (r->d.verdict == VERDICT_APPROVAL) {
 		json_t *err = json_object_get(r->response, "error");
 
@@ -373,6 +395,7 @@ refuse(struct req *r)
 		    json_string(policy_cap_name(r->d.cap)));
 	}
 	ev = record_decision(r);
+record:
 	r->stage = STAGE_OUTCOME;
 	if (record_submit(r, ev) != 0) {
 		unrecorded(r);
@@ -461,6 +484,9 @@ request_line(struct conn *c, const char *line, size_t len)
 	struct req *r;
 	json_t *ev;
 
+	/* The node's word on its copy of the log (reclaim.c). */
+	if (c == P->copy_conn && reclaim_line(line, len) == 0)
+		return;
 	/* A line refused as a whole is recorded by its hash; answered
 	 * under its id when it has one, for a peer that routes answers by
 	 * id (the node) would otherwise drop it. */

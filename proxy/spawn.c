@@ -5,8 +5,17 @@
  * has threads) and before the proxy installs its own seccomp allowlist,
  * which permits no execve.  It holds nothing secret: not the audit key,
  * not the state, not the agent's requests, only the config's search path,
- * environment and limits.  It is a child subreaper: every descendant of a
- * command that outlives its parent comes back to it, and is killed.
+ * environment and limits.
+ *
+ * Each command runs in a PID namespace of its own, whose init is a copy
+ * of the spawner (cmd_init) that starts the command, reaps every orphan
+ * and ends with it: when the init ends, the kernel kills whatever else is
+ * in the namespace, however deep or detached (setsid, double forks), and
+ * the spawner hears of the command's end only once all of it is gone.  A
+ * timeout or a kill kills that init.  Where the spawner lacks
+ * CAP_SYS_ADMIN (an unprivileged proxy; a local pod's proxy is given it
+ * for its spawner alone), the namespace comes with a user namespace of
+ * its own.  A command whose namespace cannot be made does not run.
  *
  * For each command, in the child between fork and exec: a new session and
  * process group, the pipes as stdin/stdout/stderr and nothing else open,
@@ -20,8 +29,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,14 +53,14 @@
 #include "spawn.h"
 
 #define JOBS_MAX	256
-#define SWEEP_MS	100	/* between sweeps for orphans */
 #define BPF_MAX		(64 * 1024)	/* bytes of the command filter */
 #define GIT_SCAN_MAX	(64 * 1024)	/* bytes of driver keys git may list */
 #define GIT_OFF_MAX	64	/* driver keys forced off for one command */
 
 struct sjob {
 	uint32_t id;
-	pid_t	 pid;
+	pid_t	 pid;		/* its namespace's init */
+	int	 status_fd;	/* the init writes the command's status */
 };
 
 struct spawner {
@@ -61,16 +72,8 @@ struct spawner {
 	char	**git_envp;	/* for git: another HOME */
 	struct sjob jobs[JOBS_MAX];
 	int	 njobs;
-	time_t	 sweep_until;	/* keep sweeping for orphans until */
-	double	 next_sweep;	/* monotonic seconds */
+	int	 userns;	/* 1: namespaces need a user namespace */
 };
-
-/* The monotonic clock in seconds, for the sweep's schedule. */
-static double
-mono(void)
-{
-	return (double)audit_now_ms(CLOCK_MONOTONIC) / 1000.0;
-}
 
 /*
  * The filter as BPF, generated once: seccomp_load() would generate it
@@ -110,6 +113,16 @@ send_event(struct spawner *s, uint32_t type, uint32_t job, pid_t pid,
     int status, int error)
 {
 	struct spawn_msg m = { type, job, 0, 0, pid, status, error, 0 };
+
+	(void)!send(s->sock, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+/* The command's namespace could not be made: it does not run. */
+static void
+send_uncontained(struct spawner *s, uint32_t job, int error)
+{
+	struct spawn_msg m = { SPAWN_FAILED, job, 0, 0, 0,
+	    SPAWN_FAILED_CONTAIN, error, 0 };
 
 	(void)!send(s->sock, &m, sizeof(m), MSG_NOSIGNAL);
 }
@@ -244,6 +257,20 @@ oom_first(void)
 	rc = write(fd, "1000", 4) == 4 ? 0 : -1;
 	close(fd);
 	return rc;
+}
+
+/* Neither ambient nor inheritable capabilities, for the exec. */
+static int
+no_inherited_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+	    syscall(SYS_capget, &h, d) != 0)
+		return -1;
+	d[0].inheritable = d[1].inheritable = 0;
+	return syscall(SYS_capset, &h, d) != 0 ? -1 : 0;
 }
 
 /*
@@ -429,6 +456,9 @@ child(struct spawner *s, char **argv, int fds[4], uint32_t timeout, int errw)
 	/* Everything else closes at exec; errw reports until then. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 		goto fail;
+	/* No capability passes the exec (a local pod's CAP_SYS_ADMIN). */
+	if (no_inherited_caps() != 0)
+		goto fail;
 	if (oom_first() != 0 || limit(RLIMIT_CPU, timeout + 5) != 0 ||
 	    limit(RLIMIT_NOFILE, CMD_FILES_MAX) != 0 ||
 	    limit(RLIMIT_FSIZE, CMD_FSIZE_MAX) != 0 ||
@@ -533,12 +563,149 @@ git_safe_args(char **argv, size_t *argc, char **alias)
 	return 0;
 }
 
+/*
+ * The command's init, pid 1 of its namespace: it starts the command, reaps
+ * every process that comes back to it, and when the command ends, writes
+ * its wait status to stw and ends, and the kernel kills the rest.  It is
+ * the command's, for the OOM killer too.
+ */
+static void __attribute__((noreturn))
+cmd_init(struct spawner *s, char **argv, int fds[4], uint32_t timeout,
+    int errw, int go, int stw)
+{
+	int status, e;
+	pid_t cmd, pid;
+	char g;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+	    read(go, &g, 1) != 1 || g != 'g')
+		_exit(127);	/* the spawner gave up */
+	close(go);
+	/* Out of reach of what it runs (its memory, /proc/1/...). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || oom_first() != 0 ||
+	    (cmd = fork()) < 0) {
+		e = errno != 0 ? errno : EPERM;
+		(void)!write(errw, &e, sizeof(e));
+		_exit(127);
+	}
+	if (cmd == 0) {
+		close(stw);
+		child(s, argv, fds, timeout, errw);
+	}
+	close(errw);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			_exit(127);
+		if (pid == cmd) {
+			(void)!write(stw, &status, sizeof(status));
+			_exit(0);
+		}
+	}
+}
+
+/* Write text to /proc/<pid>/<file>; -1 with errno. */
+static int
+write_proc(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, e;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	e = errno;
+	close(fd);
+	errno = n < 0 ? e : EIO;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/*
+ * The new user namespace maps the spawner's own uid and gid, each as
+ * itself, and only them (what needs no privilege; but uid 0 would need
+ * CAP_SETFCAP, and fails).
+ */
+static int
+map_self(pid_t pid)
+{
+	char map[64];
+
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)geteuid(),
+	    (unsigned)geteuid());
+	if (write_proc(pid, "uid_map", map) != 0 ||
+	    write_proc(pid, "setgroups", "deny") != 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)getegid(),
+	    (unsigned)getegid());
+	return write_proc(pid, "gid_map", map);
+}
+
+/*
+ * The command's init, forked into a new PID namespace; where the spawner
+ * may not make one (no CAP_SYS_ADMIN: an unprivileged proxy), with a
+ * user namespace of its own too, mapping the spawner's ids as
+ * themselves.  A local pod's proxy is uid 0 and keeps CAP_SYS_ADMIN of
+ * the pod for the spawner (nucleus-pod(5)).  Its pid, or -1 with errno.
+ */
+static pid_t
+clone_contained(struct spawner *s)
+{
+	struct clone_args ca;
+	pid_t pid;
+	int e;
+
+	for (;;) {
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = CLONE_NEWPID | (s->userns ? CLONE_NEWUSER : 0);
+		ca.exit_signal = SIGCHLD;
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid < 0 && errno == EPERM && !s->userns) {
+			s->userns = 1;
+			continue;
+		}
+		if (pid <= 0 || !s->userns || map_self(pid) == 0)
+			return pid;
+		e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = e;
+		return -1;
+	}
+}
+
+/* A job's three pipes: errors until exec, go, the command's status. */
+static int
+pipes(int ep[2], int go[2], int st[2])
+{
+	if (pipe2(ep, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(go, O_CLOEXEC) != 0) {
+		close(ep[0]);
+		close(ep[1]);
+		return -1;
+	}
+	if (pipe2(st, O_CLOEXEC | O_NONBLOCK) != 0) {
+		for (int i = 0; i < 2; i++) {
+			close(ep[i]);
+			close(go[i]);
+		}
+		return -1;
+	}
+	return 0;
+}
+
 static void
 run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
 {
 	char *argv[POLICY_ARGV_MAX + 5], *alias = NULL;
 	size_t n = 0, off = 0;
-	int ep[2], e;
+	int ep[2], go[2], st[2], e;
 	ssize_t got;
 	pid_t pid;
 
@@ -554,117 +721,83 @@ run(struct spawner *s, struct spawn_msg *m, char *data, int fds[4])
 		    EAGAIN);
 		return;
 	}
-	if (pipe2(ep, O_CLOEXEC) != 0) {
+	if (pipes(ep, go, st) != 0) {
 		free(alias);
 		send_event(s, SPAWN_FAILED, m->job, 0, 0, EAGAIN);
 		return;
 	}
-	if ((pid = fork()) == 0) {
+	if ((pid = clone_contained(s)) == 0) {
 		close(ep[0]);
-		child(s, argv, fds, m->timeout, ep[1]);
+		close(go[1]);
+		close(st[0]);
+		cmd_init(s, argv, fds, m->timeout, ep[1], go[0], st[1]);
 	}
 	e = errno;
 	free(alias);	/* the child has its copy */
+	close(ep[1]);
+	close(go[0]);
+	close(st[1]);
 	if (pid < 0) {
 		close(ep[0]);
-		close(ep[1]);
-		send_event(s, SPAWN_FAILED, m->job, 0, 0, e);
+		close(go[1]);
+		close(st[0]);
+		/* Out of processes or memory is no fault of the namespace. */
+		if (e == EAGAIN || e == ENOMEM)
+			send_event(s, SPAWN_FAILED, m->job, 0, 0, e);
+		else
+			send_uncontained(s, m->job, e);
 		return;
 	}
-	close(ep[1]);
+	(void)!write(go[1], "g", 1);
+	close(go[1]);
 	got = read(ep[0], &e, sizeof(e));
 	close(ep[0]);
 	if (got == sizeof(e)) {
 		waitpid(pid, NULL, 0);
+		close(st[0]);
 		send_event(s, SPAWN_FAILED, m->job, 0, 0, e);
 		return;
 	}
 	s->jobs[s->njobs].id = m->job;
+	s->jobs[s->njobs].status_fd = st[0];
 	s->jobs[s->njobs++].pid = pid;
 	send_event(s, SPAWN_STARTED, m->job, pid, 0, 0);
 }
 
-/* Kill every process that is our child but no job's: orphans. */
-static void
-sweep(struct spawner *s)
-{
-	pid_t me = getpid();
-	struct dirent *de;
-	siginfo_t si;
-	DIR *d;
-
-	/*
-	 * An orphan is our child, so with no job running and no child at
-	 * all there is none, and /proc need not be read.
-	 */
-	if (s->njobs == 0 && waitid(P_ALL, 0, &si, WEXITED | WNOHANG |
-	    WNOWAIT) != 0 && errno == ECHILD)
-		return;
-	if ((d = opendir("/proc")) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char path[300], buf[512], *p;
-		unsigned long long v;
-		pid_t pid;
-		int fd, job = 0;
-		ssize_t n;
-
-		/* Only the processes' directories, by their pids. */
-		if (num_parse_u(de->d_name, 1, INT_MAX, &v) != NUM_OK)
-			continue;
-		pid = (pid_t)v;
-		if (audit_fit(path, sizeof(path), NULL, "/proc/%d/stat",
-		    pid) != 0)
-			continue;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* pid (comm) state ppid: comm may hold ')' */
-		if ((p = strrchr(buf, ')')) == NULL || strlen(p) < 4 ||
-		    num_parse_un(p + 4, strcspn(p + 4, " "), 1, INT_MAX, &v) !=
-		    NUM_OK || (pid_t)v != me)
-			continue;
-		for (int i = 0; i < s->njobs; i++)
-			job |= s->jobs[i].pid == pid;
-		if (!job)
-			kill(pid, SIGKILL);
-	}
-	closedir(d);
-}
-
+/*
+ * A job's init ended, and with it everything in its namespace: the
+ * command's status as its init saw it, or, if the init itself was killed
+ * (a timeout, a kill, the OOM killer), the init's.
+ */
 static void
 reap(struct spawner *s)
 {
-	int status;
+	int status, cmd;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (int i = 0; i < s->njobs; i++) {
 			if (s->jobs[i].pid != pid)
 				continue;
-			/* Whatever it left in its group goes with it. */
-			kill(-pid, SIGKILL);
+			if (read(s->jobs[i].status_fd, &cmd, sizeof(cmd)) ==
+			    sizeof(cmd))
+				status = cmd;
+			close(s->jobs[i].status_fd);
 			send_event(s, SPAWN_EXITED, s->jobs[i].id, pid, status,
 			    0);
 			s->jobs[i] = s->jobs[--s->njobs];
-			s->sweep_until = time(NULL) + 2;
-			s->next_sweep = 0;	/* now, once the event is sent */
 			break;
 		}
 	}
 }
 
+/* Its init killed: the kernel kills the rest of its namespace. */
 static void
 kill_job(struct spawner *s, uint32_t id)
 {
 	for (int i = 0; i < s->njobs; i++)
 		if (s->jobs[i].id == id)
-			kill(-s->jobs[i].pid, SIGKILL);
-	s->sweep_until = time(NULL) + 2;
+			kill(s->jobs[i].pid, SIGKILL);
 }
 
 /* One message, with up to four descriptors. */
@@ -725,14 +858,8 @@ spawner_main(struct spawner *s)
 	pfd[1].events = POLLIN;
 	for (;;) {
 		struct signalfd_siginfo si;
-		int tmo = 1000;
 
-		if (time(NULL) < s->sweep_until || s->njobs > 0) {
-			double wait = s->next_sweep - mono();
-
-			tmo = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
-		}
-		if (poll(pfd, 2, tmo) < 0 && errno != EINTR)
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			_exit(1);
 		if (pfd[1].revents & POLLIN) {
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
@@ -741,15 +868,6 @@ spawner_main(struct spawner *s)
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP))
 			message(s, data);
-		/*
-		 * Orphans are looked for after the proxy has heard what it
-		 * waits for, never between a request and its command.
-		 */
-		if ((time(NULL) < s->sweep_until || s->njobs > 0) &&
-		    mono() >= s->next_sweep) {
-			sweep(s);
-			s->next_sweep = mono() + SWEEP_MS / 1000.0;
-		}
 	}
 }
 
@@ -765,8 +883,7 @@ message(struct spawner *s, char *data)
 	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
 		/* The proxy is gone: so is everything it started. */
 		for (int i = 0; i < s->njobs; i++)
-			kill(-s->jobs[i].pid, SIGKILL);
-		sweep(s);
+			kill(s->jobs[i].pid, SIGKILL);
 		_exit(0);
 	}
 	if (n < 0)
@@ -779,6 +896,35 @@ message(struct spawner *s, char *data)
 		send_event(s, SPAWN_FAILED, m.job, 0, 0, EINVAL);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
+}
+
+/*
+ * A CAP_SYS_ADMIN the proxy was given as an ambient capability (a local
+ * pod's, nucleus-pod(5)) is the spawner's, for its commands' PID
+ * namespaces: the proxy drops it from itself.  A proxy that holds it
+ * otherwise (root, a VM's init) keeps what it has.
+ */
+static int
+drop_admin(struct audit_err *err)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	const uint32_t admin = 1U << CAP_SYS_ADMIN;
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SYS_ADMIN, 0,
+	    0) != 1)
+		return 0;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+	    syscall(SYS_capget, &h, d) != 0)
+		return audit_errf(err, "cannot drop CAP_SYS_ADMIN: %s",
+		    strerror(errno));
+	d[0].effective &= ~admin;
+	d[0].permitted &= ~admin;
+	d[0].inheritable &= ~admin;
+	if (syscall(SYS_capset, &h, d) != 0)
+		return audit_errf(err, "cannot drop CAP_SYS_ADMIN: %s",
+		    strerror(errno));
+	return 0;
 }
 
 /*
@@ -821,8 +967,7 @@ spawn_start(const struct config *c, int *sock, struct spawn_facts *facts,
 	if (pid == 0) {
 		close(sv[0]);
 		s.sock = sv[1];
-		if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 ||
-		    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 			_exit(1);
 		spawner_main(&s);
 	}
@@ -830,6 +975,11 @@ spawn_start(const struct config *c, int *sock, struct spawn_facts *facts,
 	if (s.ruleset >= 0)
 		close(s.ruleset);
 	free(s.prog.filter);
+	if (drop_admin(err) != 0) {
+		kill(pid, SIGKILL);
+		close(sv[0]);
+		return -1;
+	}
 	*sock = sv[0];
 	facts->pid = pid;
 	return 0;

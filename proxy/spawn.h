@@ -22,6 +22,9 @@ enum spawn_type {
 	SPAWN_EXITED		/* spawner: its process ended */
 };
 
+/* FAILED's status: no PID namespace of its own for the command. */
+#define SPAWN_FAILED_CONTAIN	1
+
 /* A run request: the header, then argv as NUL-terminated strings. */
 struct spawn_msg {
 	uint32_t type;
@@ -29,7 +32,8 @@ struct spawn_msg {
 	uint32_t argc;
 	uint32_t timeout;	/* seconds, for RLIMIT_CPU */
 	int32_t	 pid;		/* events */
-	int32_t	 status;	/* EXITED: the wait(2) status */
+	int32_t	 status;	/* EXITED: the wait(2) status; FAILED: */
+				/* SPAWN_FAILED_CONTAIN, or 0 */
 	int32_t	 error;		/* FAILED: an errno value */
 	uint32_t len;		/* bytes of argv that follow */
 };

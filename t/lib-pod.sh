@@ -15,7 +15,8 @@
 #	pod_cgroup POD		its pids cgroup (v1) or its cgroup (v2)
 #	pod_procs POD		the pod's processes on the host
 #	pod_proxy POD		its proxy's pid (the init's child)
-#	pod_log POD		its audit log, read through its /proc root
+#	pod_log POD		its audit log, as the node's copy holds it (the
+#				pod's own file gives back what the copy holds)
 #	node_events EVENT	the node's records of EVENT, one per line
 #	wait_for N COMMAND...	until COMMAND succeeds, at most N tenths of
 #				a second
@@ -87,8 +88,7 @@ pod_proxy() {
 }
 
 pod_log() {
-	log=$(jq -r .result.log "create-$1.out") &&
-	cat "/proc/$(pod_proxy "$1")/root/var/lib/nucleus/audit/$log.log"
+	cat "$(jq -r .result.audit_copy "create-$1.out")"
 }
 
 node_events() {

@@ -167,7 +167,8 @@ test_expect_success 'a work directory 64 deep is copied; 65 deep refuses the pod
 test_expect_success 'a work directory of more than 100000 entries refuses the pod' '
 	mkdir root/many &&
 	(cd root/many && seq 1 100001 | sed "s/^/f/" | xargs touch) &&
-	spec p-many many &&
+	# A scratch with inodes for them all (one per 16 KiB), memory for it.
+	printf "{\"v\":1,\"name\":\"p-many\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"memory_mib\":8192,\"scratch_mib\":7000},\"work\":{\"copy\":\"many\"}}\n" >spec-p-many.json &&
 	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-many.json >out &&
 	jq -e ".error.message | test(\"more than 100000 entries\")" out
 '

@@ -42,7 +42,7 @@ setup(void)
 	P = &p;
 	p.cfg.lim = (struct limits){ REQ_LINE_MAX, READ_MAX, WRITE_MAX,
 	    OUTPUT_MAX, TIMEOUT_DEFAULT, TIMEOUT_MAX, COMMANDS_MAX,
-	    GREP_MATCH_MAX, GREP_SECONDS };
+	    GREP_MATCH_MAX, GREP_SECONDS, REFUSALS_MAX, REFUSAL_SECONDS };
 	p.cfg.cost = (struct costs){ 100, 1000 };
 	strcpy(p.cfg.pod, "p-0001");
 	if (audit_keyring_parse(&p.trust, ring, sizeof(ring) - 1, 1, &e) != 0)
@@ -69,7 +69,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 		ready = 1;
 	}
-	if (size > REQ_LINE_MAX || (r = calloc(1, sizeof(*r))) == NULL)
+	if (size > REQ_LINE_MAX)
+		return 0;
+	/* The node's word on its copy (reclaim.c): taken or not, no more. */
+	if (reclaim_line((const char *)data, size) == 0)
+		return 0;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return 0;
 	r->id = json_null();
 	if (request_parse(r, (const char *)data, size, &why) != 0) {

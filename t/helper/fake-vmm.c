@@ -8,6 +8,9 @@
  *
  *	...-long...	sends more than a hello may be, with no newline
  *	...-close...	closes the connection at once
+ *	...-chatty...	first writes CHATTER bytes to its standard output
+ *			(QEMU's: the guest's console) and as many to its
+ *			standard error, then closes the connection
  *	...-liar...	says hello for its pod naming a log the node did
  *			not choose, and says "fake-vmm: key-cert" on its
  *			standard error should the node answer
@@ -22,6 +25,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#define CHATTER	(3 * 1024 * 1024)
 
 /* The hello of a guest hostile from its start: its pod, another log. */
 static void
@@ -49,6 +54,20 @@ liar(int c, const char *path)
 		fprintf(stderr, "fake-vmm: key-cert\n");
 }
 
+/* A guest writing to its serial port, a VMM to its standard error. */
+static void
+chatter(void)
+{
+	char buf[65536];
+
+	for (int fd = 1; fd <= 2; fd++) {
+		memset(buf, fd == 1 ? 'c' : 'e', sizeof(buf));
+		for (size_t n = 0; n < CHATTER; n += sizeof(buf))
+			if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+				err(2, "write");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -68,6 +87,8 @@ main(int argc, char **argv)
 	if ((size_t)(end - p) >= sizeof(sa.sun_path))
 		errx(2, "the chardev path does not fit in a socket address");
 	memcpy(sa.sun_path, p, (size_t)(end - p));
+	if (strstr(sa.sun_path, "-chatty") != NULL)
+		chatter();
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    listen(fd, 1) != 0 || (c = accept(fd, NULL, NULL)) < 0)
@@ -76,7 +97,8 @@ main(int argc, char **argv)
 		memset(junk, 'x', sizeof(junk));
 		if (write(c, junk, sizeof(junk)) < 0)
 			err(2, "write");
-	} else if (strstr(sa.sun_path, "-close") != NULL)
+	} else if (strstr(sa.sun_path, "-close") != NULL ||
+	    strstr(sa.sun_path, "-chatty") != NULL)
 		close(c);
 	else if (strstr(sa.sun_path, "-liar") != NULL)
 		liar(c, sa.sun_path);

@@ -14,7 +14,9 @@
  *	pod-probe killall	kill(-1, SIGKILL), then SIGKILL to its
  *				parent and to every other process it sees
  *				in /proc: "kill -1 RESULT", "kill ppid
- *				RESULT", "kill PID COMM RESULT"
+ *				RESULT", "kill PID COMM RESULT" ("self"
+ *				for a PID that its own PID namespace
+ *				gives it)
  *	pod-probe procs PID	each process in /proc, "proc PID COMM"; then
  *				"kill PID RESULT" for signal 0 to PID (a
  *				host process: ESRCH if it cannot be seen)
@@ -118,7 +120,14 @@ each_process(void (*fn)(const char *, const char *))
 	struct dirent *d;
 	DIR *dir;
 
-	snprintf(self, sizeof(self), "%d", (int)getpid());
+	ssize_t n;
+
+	/* As /proc names it: a command's own PID namespace numbers it 2. */
+	if ((n = readlink("/proc/self", self, sizeof(self) - 1)) < 0) {
+		perror("/proc/self");
+		return 2;
+	}
+	self[n] = '\0';
 	if ((dir = opendir("/proc")) == NULL) {
 		perror("/proc");
 		return 2;
@@ -137,6 +146,11 @@ each_process(void (*fn)(const char *, const char *))
 static void
 kill_one(const char *pid, const char *comm)
 {
+	/* A pid of the pod's /proc that is this one's own in its namespace. */
+	if (atoi(pid) == (int)getpid()) {
+		printf("kill %s %s self\n", pid, comm);
+		return;
+	}
 	printf("kill %s %s %s\n", pid, comm, result(kill(atoi(pid),
 	    SIGKILL)));
 }

@@ -21,6 +21,8 @@
  *			node never sent (half of them with ids it cannot
  *			have made), then the pod's own lines again
  *	deaf		the node's channel is never read
+ *	noisy		first NOISE bytes on its standard error (proxy.err),
+ *			then as none
  *	sip		the node's channel is read slowly (64 KiB each
  *			20 ms), what comes thrown away
  *
@@ -51,6 +53,7 @@
 #define NODE_FD		3
 #define OVERLONG	(80 * 1024 * 1024 + 1)
 #define FLOOD		200000
+#define NOISE		(3 * 1024 * 1024)
 
 static char mode[32], proxy[4096], hello_pod[80], hello_log[160];
 static int audit_seen;
@@ -269,6 +272,11 @@ main(int argc, char **argv)
 	configure();
 	if (strcmp(mode, "hello") == 0)
 		return hello();
+	if (strcmp(mode, "noisy") == 0) {
+		memset(buf, 'e', sizeof(buf));
+		for (size_t k = 0; k < NOISE; k += sizeof(buf))
+			put(2, buf, sizeof(buf));
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		err(2, "socketpair");
 	switch (fork()) {

@@ -32,8 +32,11 @@ with(const char *res)
 {
 	static char buf[1024];
 
+	/* A VM's: the local driver's scratch must also fit in its memory
+	 * (scratch_fits, below), which would bound these from each other. */
 	snprintf(buf, sizeof(buf), "{\"v\":1,\"name\":\"p-1\",\"policy\":"
-	    "\"fix_issue\",\"agents\":[\"agent-7\"],\"resources\":{%s}}", res);
+	    "\"fix_issue\",\"agents\":[\"agent-7\"],\"driver\":\"qemu\","
+	    "\"resources\":{%s}}", res);
 	return buf;
 }
 
@@ -59,6 +62,38 @@ limit(const char *name, long long lo, long long hi)
 		diag("%s", why);
 }
 
+/* A spec with this audit member. */
+static const char *
+with_audit(const char *audit)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "{\"v\":1,\"name\":\"p-1\",\"policy\":"
+	    "\"fix_issue\",\"agents\":[\"agent-7\"],\"audit\":%s}", audit);
+	return buf;
+}
+
+/* audit.NAME: lo and hi taken, one past either refused, naming it. */
+static void
+audit_limit(const char *name, long long lo, long long hi)
+{
+	struct podspec p;
+	char why[256], a[128], full[160];
+	long long v[4] = { lo, hi, lo - 1, hi + 1 };
+
+	snprintf(full, sizeof(full), "audit.%s", name);
+	for (int i = 0; i < 4; i++) {
+		snprintf(a, sizeof(a), "{\"%s\":%lld}", name, v[i]);
+		if (i < 2) {
+			ok(parses(with_audit(a), &p, why, sizeof(why)),
+			    "%s %lld", full, v[i]);
+			podspec_free(&p);
+		} else if (!ok(!parses(with_audit(a), &p, why, sizeof(why)) &&
+		    strstr(why, full) != NULL, "%s %lld refused", full, v[i]))
+			diag("%s", why);
+	}
+}
+
 static void
 refused(const char *text, const char *msg, const char *what)
 {
@@ -77,7 +112,9 @@ main(void)
 	char why[256], *agents, name[80];
 	size_t n;
 
-	if (!ok(parses(with(""), &p, why, sizeof(why)), "a minimal spec"))
+	if (!ok(parses("{\"v\":1,\"name\":\"p-1\",\"policy\":\"fix_issue\","
+	    "\"agents\":[\"agent-7\"]}", &p, why, sizeof(why)),
+	    "a minimal spec"))
 		diag("%s", why);
 	ok(strcmp(p.driver, "local") == 0 && p.lim.memory_mib == 512 &&
 	    p.lim.cpus_milli == 1000 && p.lim.pids == 256 &&
@@ -86,6 +123,14 @@ main(void)
 	    "timeout");
 	ok(podspec_names(&p, "agent-7") && !podspec_names(&p, "agent-8"),
 	    "it names its agents, and no other");
+	podspec_free(&p);
+	refused("{\"v\":1,\"name\":\"p\",\"policy\":\"fix_issue\",\"agents\":"
+	    "[\"a\"],\"resources\":{\"memory_mib\":128,\"scratch_mib\":33}}",
+	    "resources.scratch_mib", "a local scratch that leaves memory_mib "
+	    "less than 96 MiB");
+	ok(parses("{\"v\":1,\"name\":\"p\",\"policy\":\"fix_issue\",\"agents\":"
+	    "[\"a\"],\"resources\":{\"memory_mib\":128,\"scratch_mib\":32}}",
+	    &p, why, sizeof(why)), "a local scratch that leaves it 96 MiB");
 	podspec_free(&p);
 
 	limit("memory_mib", 64, 65536);
@@ -205,5 +250,21 @@ main(void)
 	refused(with("\"memory\":64"), "unknown member", "an unknown resource "
 	    "(a typo must not leave the pod unlimited)");
 	refused(with("\"pids\":\"8\""), "pids", "a limit that is a string");
+
+	ok(parses(with(""), &p, why, sizeof(why)) && p.audit.copy_mib == 0 &&
+	    p.audit.record_kib == POD_RECORD_KIB_DEFAULT &&
+	    p.audit.rate_kib == POD_RATE_KIB_DEFAULT, "the audit quota's "
+	    "defaults: the node's copy_mib, %d KiB a record, %d KiB/s",
+	    POD_RECORD_KIB_DEFAULT, POD_RATE_KIB_DEFAULT);
+	podspec_free(&p);
+	audit_limit("copy_mib", 1, POD_COPY_MIB_MAX);
+	audit_limit("record_kib", POD_RECORD_KIB_MIN, POD_RECORD_KIB_MAX);
+	audit_limit("rate_kib", POD_RATE_KIB_MIN, POD_RATE_KIB_MAX);
+	refused(with_audit("{\"copy_mb\":1}"), "audit: unknown member",
+	    "an unknown audit member");
+	refused(with_audit("{\"rate_kib\":\"8\"}"), "audit.rate_kib",
+	    "an audit quota that is a string");
+	refused(with_audit("64"), "audit: expected an object",
+	    "audit that is not an object");
 	return done_testing();
 }
