@@ -19,10 +19,18 @@
 # added to them, never replaced by them), and WERROR= builds without
 # -Werror (make check and CI keep it).
 
+# What --version says, in every program (libaudit/usage.c alone sees it).
+VERSION = 0.1.0
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+# systemd's units and tmpfiles.d(5) entries: where systemd looks for a
+# PREFIX's (/usr/local/lib/systemd/system, /usr/lib/... for /usr).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+EXAMPLESDIR ?= $(PREFIX)/share/doc/nucleus/examples
 DESTDIR ?=
 CPPFLAGS ?=
 CFLAGS ?= -O2 -g
@@ -73,6 +81,7 @@ PKG_JANSSON = $(call once,PKG_JANSSON,$(call need,jansson,libjansson-dev))
 PKG_SODIUM = $(call once,PKG_SODIUM,$(call need,libsodium,libsodium-dev))
 PKG_SECCOMP = $(call once,PKG_SECCOMP,$(call need,libseccomp,libseccomp-dev))
 PKG_LMDB = $(call once,PKG_LMDB,$(call need,lmdb,liblmdb-dev))
+PKG_SYSTEMD = $(call once,PKG_SYSTEMD,$(call need,libsystemd,libsystemd-dev))
 PKG_PCRE2 = $(call once,PKG_PCRE2,$(call need,libpcre2-8,libpcre2-dev))
 JANSSON_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_JANSSON))
 JANSSON_LIBS = $(filter -l% -L% -Wl%,$(PKG_JANSSON))
@@ -80,6 +89,9 @@ SODIUM_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SODIUM))
 SODIUM_LIBS = $(filter -l% -L% -Wl%,$(PKG_SODIUM))
 SECCOMP_LIBS = $(filter -l% -L% -Wl%,$(PKG_SECCOMP))
 LMDB_LIBS = $(filter -l% -L% -Wl%,$(PKG_LMDB))
+# sd_notify, for the daemons' main.c alone (the libraries never call it).
+SYSTEMD_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SYSTEMD))
+SYSTEMD_LIBS = $(filter -l% -L% -Wl%,$(PKG_SYSTEMD))
 # The proxy's grep matches regular expressions with PCRE2 (search.c).
 PCRE2_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_PCRE2))
 PCRE2_LIBS = $(filter -l% -L% -Wl%,$(PKG_PCRE2))
@@ -116,7 +128,7 @@ AUDIT_LIB_SRCS = $(filter-out $(AUDIT_TOOL_SRCS),$(wildcard libaudit/*.c))
 AUDIT_OBJS = $(AUDIT_LIB_SRCS:%.c=$(B)/%.o)
 # The verifier holds no signing code: only these parts of libaudit.
 VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o fmt.o \
-	keyring.o verify.o chain.o wipe.o)
+	keyring.o verify.o chain.o wipe.o usage.o)
 AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
 
 DAEMON_SRCS = $(wildcard libdaemon/*.c)
@@ -140,6 +152,8 @@ USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify
 DAEMON_PROGRAMS = $(B)/nucleus-proxy $(B)/nucleus-authority $(B)/nucleus-node
 PROGRAMS = $(USER_PROGRAMS) $(DAEMON_PROGRAMS)
 MANPAGES = $(wildcard man/*.[1-8])
+UNITS = nucleus-node.service nucleus-authority.service
+EXAMPLES = $(wildcard dist/examples/*)
 
 HELPER_SRCS = $(wildcard t/helper/*.c)
 HELPERS = $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper/%)
@@ -160,6 +174,11 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The version, given once; usage.o is made again when the Makefile
+# (which holds it) changes.
+$(B)/libaudit/usage.o: ALL_CFLAGS += -DNUCLEUS_VERSION='"$(VERSION)"'
+$(B)/libaudit/usage.o: Makefile
+
 $(B)/libpolicy.a: $(POLICY_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -172,12 +191,13 @@ $(B)/libdaemon.a: $(DAEMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# The policy tool parses its numbers as every program does: with
-# libaudit's num.o, the one part of libaudit it takes.
+# The policy tool parses its numbers as every program does, and says
+# --help and --version as they do: with libaudit's num.o and usage.o,
+# the parts of libaudit it takes.
 $(B)/libpolicy/nucleus-policy.o build/fuzz/obj/libpolicy/nucleus-policy.o: \
 	INCS = -Ilibpolicy -Ilibaudit
 $(B)/nucleus-policy: $(B)/libpolicy/nucleus-policy.o $(B)/libpolicy.a \
-	    $(B)/libaudit/num.o
+	    $(B)/libaudit/num.o $(B)/libaudit/usage.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
 
 $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
@@ -211,15 +231,17 @@ $(B)/static/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 
 static: $(STATIC)
 
+$(B)/authority/main.o $(B)/node/main.o: ALL_CFLAGS += $(SYSTEMD_CFLAGS)
+
 $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libdaemon.a \
 	    $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
 
 $(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	    $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
 
 $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@
@@ -390,6 +412,17 @@ install: all
 	    $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s && \
 	    $(INSTALL) -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
+	$(INSTALL) -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(EXAMPLESDIR)
+	@for u in $(UNITS); do \
+	    echo "sed s,@SBINDIR@,$(SBINDIR),g dist/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u"; \
+	    sed 's,@SBINDIR@,$(SBINDIR),g' dist/systemd/$$u.in \
+	        >$(DESTDIR)$(UNITDIR)/$$u && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 dist/systemd/nucleus.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/nucleus.conf
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)/
 
 # Only what install puts in place; the directories stay, as they may
 # hold other things.
@@ -397,6 +430,9 @@ uninstall:
 	rm -f $(USER_PROGRAMS:$(B)/%=$(DESTDIR)$(BINDIR)/%) \
 	    $(DAEMON_PROGRAMS:$(B)/%=$(DESTDIR)$(SBINDIR)/%)
 	rm -f $(foreach p,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(TMPFILESDIR)/nucleus.conf \
+	    $(EXAMPLES:dist/examples/%=$(DESTDIR)$(EXAMPLESDIR)/%)
 
 clean:
 	rm -rf build

@@ -24,6 +24,7 @@
 #include "reader.h"
 #include "doneq.h"
 #include "envelope.h"
+#include "events.h"
 #include "lines.h"
 #include "policy.h"
 #include "wire.h"
@@ -170,6 +171,7 @@ struct authority {
 	struct doneq done;	/* jobs whose last record completed */
 	ev_prepare flush;
 	ev_timer tick;
+	struct events events;	/* the operator's lines on stderr */
 	struct lines lines;	/* both sockets */
 	/* pending requests and when they expire */
 	struct pend {
@@ -253,20 +255,22 @@ struct serve_opts {
 	const char *dir, *keyfile, *keyring, *rulesfile, *reqsock, *adminsock;
 	const char *logpath, *statepath;
 	gid_t	 gid;		/* of the sockets; -1: the daemon's */
+	int	 check_only;	/* -n: check the configuration, exit */
 };
 
+extern const char authority_usage_text[];
 void	 authority_usage(void) __attribute__((noreturn));
 void	 serve_options(struct authority *, struct serve_opts *, int, char **);
 
 /* serve.c: serve's steps, each named in main.c. */
 void	 serve_load(struct authority *, const struct serve_opts *);
-void	 serve_check(const struct authority *);
+void	 serve_check(const struct authority *, const struct serve_opts *);
 int	 serve_open(struct authority *, const struct serve_opts *,
 	    struct audit_err *);
 void	 serve_watch(struct authority *);
 int	 serve_listen(struct authority *, const struct serve_opts *,
 	    struct audit_err *);
-int	 serve_record_start(const struct authority *, struct audit_err *);
+int	 serve_record_start(struct authority *, struct audit_err *);
 void	 serve_stop(struct authority *);
 
 #endif /* NUCLEUS_AUTHORITY_H */

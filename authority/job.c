@@ -52,6 +52,7 @@ job_event(struct job *j, json_t *ev)
 		return -1;
 	}
 	j->events[j->nev++] = ev;
+	events_record(&A->events, ev);
 	return 0;
 }
 
@@ -136,7 +137,7 @@ job_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 	A->batch_head = A->batch_tail = NULL;
 	synced = store_sync(A->store, &e) == 0;
 	if (!synced)
-		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
+		events_say(&A->events, "state.fault", "%s", e.msg);
 	for (; j != NULL; j = next) {
 		next = j->next;
 		if (!synced) {
@@ -146,7 +147,7 @@ job_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 		for (int i = 0; i < j->nev; i++)
 			if (audit_log_submit(A->log, j->events[i], i ==
 			    j->nev - 1 ? job_done : noop, j, &e) != 0) {
-				fprintf(stderr, "nucleus-authority: %s\n",
+				events_say(&A->events, "log.fault", "%s",
 				    e.msg);
 				job_fail(j, "the authority's audit log has "
 				    "stopped");
@@ -221,8 +222,8 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->audit_error != 0) {
-			fprintf(stderr, "nucleus-authority: the audit log "
-			    "failed: %s\n", strerror(j->audit_error));
+			events_say(&A->events, "log.fault", "the audit log "
+			    "failed: %s", strerror(j->audit_error));
 			job_fail(j, "the authority's audit log has stopped");
 			continue;
 		}

@@ -13,11 +13,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "authority.h"
 #include "confine.h"
+#include "usage.h"
 
 struct authority *A;
 static struct authority authority;
+
+/* The records an operator sees on stderr as they are made (events.c),
+ * and those counted: refusals, a summary now and then. */
+static const char *const said[] = { "authority.start", "authority.stop",
+    "approval.request", "approval.grant", "approval.deny",
+    "approval.expire", NULL };
+static const char *const counted[] = { "approval.refused",
+    "admin.refused", NULL };
 
 static int
 serve(int argc, char **argv)
@@ -26,14 +37,18 @@ serve(int argc, char **argv)
 	struct serve_opts o;
 	struct audit_err e;
 
+	events_init(&a->events, "nucleus-authority", said, counted);
 	serve_options(a, &o, argc, argv);
 	serve_load(a, &o);
-	serve_check(a);
+	serve_check(a, &o);
 	if (serve_open(a, &o, &e) != 0)
 		goto fail;
 	serve_watch(a);
 	if (serve_listen(a, &o, &e) != 0 || serve_record_start(a, &e) != 0)
 		goto fail;
+	/* Ready: the sockets listen.  Said before the allowlist, which
+	 * has no socket() for it (systemd, Type=notify). */
+	(void)sd_notify(0, "READY=1");
 	if (confine_self(o.dir, a->landlock, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s: refusing to run "
 		    "without it\n", e.msg);
@@ -58,11 +73,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "nucleus-authority: libsodium cannot start\n");
 		return EXIT_ERR;
 	}
+	usage_std(argc, argv, "nucleus-authority", authority_usage_text);
 	if (argc < 2)
 		authority_usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
+	usage_std(argc, argv, "nucleus-authority", authority_usage_text);
+	usage_command(argv, "nucleus-authority");
 	if (strcmp(cmd, "serve") == 0)
 		return serve(argc, argv);
 	if (strcmp(cmd, "keygen") == 0)
@@ -75,5 +93,5 @@ main(int argc, char **argv)
 	    strcmp(cmd, "grant") == 0 || strcmp(cmd, "deny") == 0 ||
 	    strcmp(cmd, "watch") == 0)
 		return cmd_admin(cmd, argc, argv);
-	authority_usage();
+	usage_unknown("nucleus-authority", cmd, authority_usage_text);
 }

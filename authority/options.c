@@ -15,16 +15,14 @@
 
 #include "ask.h"
 #include "authority.h"
+#include "usage.h"
 
-void
-authority_usage(void)
-{
-	fprintf(stderr,
-	    "usage: nucleus-authority serve [-d dir] [-k keyfile] [-K keyring] "
-	    "[-r rules] [-l socket] [-a admin-socket] [-g group] "
+const char authority_usage_text[] =
+	    "usage: nucleus-authority serve [-n] [-d dir] [-k keyfile] "
+	    "[-K keyring] [-r rules] [-l socket] [-a admin-socket] [-g group] "
 	    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
 	    "[-i seconds] [-s seconds] [-q count] [-R kilobytes]\n"
-	    "       nucleus-authority keygen [-d dir] [-k keyfile] kid\n"
+	    "       nucleus-authority keygen [-d dir] [-k keyfile] [-r role] kid\n"
 	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
 	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
 	    "       nucleus-authority grant [-j] [-d dir] [-a admin-socket] "
@@ -35,8 +33,13 @@ authority_usage(void)
 	    "       nucleus-authority ask [-j] [-d dir] [-l socket] [-m reason] "
 	    "-k keyfile pod op args\n"
 	    "       nucleus-authority status [-j] [-d dir] [-l socket] "
-	    "-k keyfile id\n");
-	exit(EXIT_ERR);
+	    "-k keyfile id\n"
+	    "       nucleus-authority --help | --version\n";
+
+void
+authority_usage(void)
+{
+	usage_fail(authority_usage_text);
 }
 
 static int
@@ -176,7 +179,7 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 	a->noperators = 1;
 	if (geteuid() != 0)
 		a->operators[a->noperators++] = geteuid();
-	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:o:q:R:r:s:t:w:")) !=
+	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:no:q:R:r:s:t:w:")) !=
 	    -1) {
 		switch (c) {
 		case 'a': o->adminsock = optarg; break;
@@ -187,6 +190,7 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 		case 'K': o->keyring = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->reqsock = optarg; break;
+		case 'n': o->check_only = 1; break;
 		case 'o': operators(a, optarg); break;
 		case 'q':
 			a->agent_pending = number(optarg, 1, PENDING_MAX,

@@ -143,6 +143,7 @@ pending_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	events_tick(&A->events);
 	if (A->stopped)
 		return;
 	for (int i = 0; i < A->npend; ) {

@@ -18,6 +18,7 @@
 
 #include "authority.h"
 #include "confine.h"
+#include "roles.h"
 
 #define EXIT_BADCONF	1
 
@@ -93,7 +94,7 @@ serve_load(struct authority *a, const struct serve_opts *o)
 	}
 	if ((st.st_mode & 022) != 0)
 		badconf("the directory is writable by group or others: "
-		    "refused");
+		    "refused (chmod go-w it)");
 	/* Before the key is loaded: the reader holds no secret. */
 	a->keyring_path = o->keyring;
 	a->rules_path = o->rulesfile;
@@ -109,6 +110,13 @@ serve_load(struct authority *a, const struct serve_opts *o)
 		badconf(e.msg);
 }
 
+/* An agent's key has the role agent or none; a key of another known
+ * role is let be (its requests are refused as forbidden), one whose
+ * role no program knows is a typo: refused at start and on a reload. */
+static const char *const agent_roles[] = { "agent", ROLES_NONE, "admin",
+    "node", "authority", NULL };
+#define AGENT_ROLES_ADVICE	"agent (or none)"
+
 /* What the options and these rules say must agree. */
 static int
 rules_agree(const struct authority *a, const struct rules *rs,
@@ -121,14 +129,34 @@ rules_agree(const struct authority *a, const struct rules *rs,
 	return 0;
 }
 
-/* What the options and the rules file say must agree: exit 1. */
+/*
+ * What the options, the keyring and the rules file say must agree:
+ * every problem said, then exit 1.  -n: exit 0 when there is none.
+ */
 void
-serve_check(const struct authority *a)
+serve_check(const struct authority *a, const struct serve_opts *o)
 {
 	struct audit_err e;
+	size_t bad;
 
-	if (rules_agree(a, &a->rules, &e) != 0)
-		badconf(e.msg);
+	bad = roles_check(stderr, "nucleus-authority", o->keyring, &a->agents,
+	    agent_roles, AGENT_ROLES_ADVICE);
+	if (rules_agree(a, &a->rules, &e) != 0) {
+		fprintf(stderr, "nucleus-authority: %s: lower it, or raise "
+		    "-t\n", e.msg);
+		bad++;
+	}
+	if (bad != 0) {
+		fprintf(stderr, "nucleus-authority: %zu problem%s in the "
+		    "configuration: %s\n", bad, bad == 1 ? "" : "s",
+		    o->check_only ? "not good" : "refusing to start");
+		exit(EXIT_BADCONF);
+	}
+	if (o->check_only) {
+		fprintf(stderr, "nucleus-authority: the configuration is "
+		    "good\n");
+		exit(0);
+	}
 }
 
 /*
@@ -155,6 +183,12 @@ reload_parse(struct authority *a, struct audit_keyring *kr,
 	if (audit_keyring_from(kr, a->keyring_path, kf.buf, kf.len, kf.mode,
 	    err) != 0)
 		goto out;
+	if (roles_check(stderr, "nucleus-authority", a->keyring_path, kr,
+	    agent_roles, AGENT_ROLES_ADVICE) != 0) {
+		audit_errf(err, "%s: a key's role is one no program knows",
+		    a->keyring_path);
+		goto out;
+	}
 	if (rf.status == 0 && rules_from(rs, a->rules_path, rf.buf, rf.len,
 	    err) != 0)
 		goto out;
@@ -313,7 +347,7 @@ serve_listen(struct authority *a, const struct serve_opts *o,
 
 /* The start record, durable before the first line is read. */
 int
-serve_record_start(const struct authority *a, struct audit_err *err)
+serve_record_start(struct authority *a, struct audit_err *err)
 {
 	struct audit_err e;
 	json_t *ev, *ops;
@@ -333,6 +367,8 @@ serve_record_start(const struct authority *a, struct audit_err *err)
 	if (ev == NULL)
 		return audit_errf(err, "the audit log: out of memory");
 	rc = audit_log_append_wait(a->log, ev, &seq, hash, &e);
+	if (rc == 0)
+		events_record(&a->events, ev);
 	json_decref(ev);
 	if (rc != 0)
 		return audit_errf(err, "the audit log: %s", e.msg);
@@ -352,10 +388,12 @@ serve_stop(struct authority *a)
 	char hash[AUDIT_HEX_LEN + 1];
 
 	job_flush(a->loop, &a->flush, 0);
+	events_flush(&a->events);
 	ev = json_pack("{s:s, s:i}", "event", "authority.stop", "pending",
 	    a->npend);
-	if (ev != NULL)
-		(void)audit_log_append_wait(a->log, ev, &seq, hash, &e);
+	if (ev != NULL && audit_log_append_wait(a->log, ev, &seq, hash,
+	    &e) == 0)
+		events_record(&a->events, ev);
 	json_decref(ev);
 	if (audit_log_close(a->log, &e) != 0)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);

@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "statefile.h"
+#include "usage.h"
 
 #define EXIT_OK		0
 #define EXIT_FAULT	1
@@ -29,12 +30,14 @@ struct result {
 	struct audit_chain chain;
 };
 
+static const char usage_text[] =
+    "usage: nucleus-audit-verify [-jq] -k keyring [-s statefile] log ...\n"
+    "       nucleus-audit-verify --help | --version\n";
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: nucleus-audit-verify [-jq] -k keyring "
-	    "[-s statefile] log ...\n");
-	exit(EXIT_ERR);
+	usage_fail(usage_text);
 }
 
 /* The first line of fd (at most AUDIT_LINE_MAX bytes), or NULL. */
@@ -568,6 +571,7 @@ main(int argc, char **argv)
 	struct state st;
 	int worst;
 
+	usage_std(argc, argv, "nucleus-audit-verify", usage_text);
 	options(&o, &argc, &argv);
 	if (sodium_init() < 0)
 		errx(EXIT_ERR, "cannot initialize libsodium");

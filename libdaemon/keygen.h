@@ -10,7 +10,7 @@ struct keygen {
 	const char *prog;	/* who says what went wrong, on stderr */
 	const char *dir;	/* -d's default */
 	const char *file;	/* the key's name in dir: "node.key" */
-	const char *role;	/* in the keyring line: "node" */
+	const char *role;	/* in the keyring line, unless -r: "node" */
 	void	(*usage)(void);	/* does not return */
 };
 

@@ -9,6 +9,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -86,6 +88,19 @@ syscalls_confine(const char *who, const char *const *allowed, size_t n,
 	scmp_filter_ctx ctx;
 	int rc;
 
+	/*
+	 * The C library's malloc opens files of its own, by chance, under
+	 * load (past the filter, refused below; before, it killed the
+	 * process): making its ninth arena it reads
+	 * /sys/devices/system/cpu/online to know how many it may make;
+	 * shrinking a thread's arena it reads /proc/sys/vm/overcommit_memory.
+	 * With the arenas limited and a thread's arena never shrunk (its top
+	 * stays below HEAP_MAX_SIZE, 64 MiB, far below the threshold), it
+	 * never tries.
+	 */
+	if (mallopt(M_ARENA_MAX, SYSCALLS_ARENAS) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1)
+		return audit_errf(err, "malloc: cannot set its arenas");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return audit_errf(err, "no_new_privs: %s", strerror(errno));
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)

@@ -14,6 +14,8 @@
 
 #include "audit.h"
 
+#define SYSCALLS_ARENAS	4	/* malloc's arenas at most, once confined */
+
 int	 syscalls_confine(const char *, const char *const *, size_t,
 	    struct audit_err *);
 int	 syscalls_deny_net(scmp_filter_ctx);

@@ -19,6 +19,7 @@
 
 #include "num.h"
 #include "policy.h"
+#include "usage.h"
 
 #define EVAL_LINE_MAX	(1024 * 1024)	/* bytes in one eval input line */
 
@@ -27,15 +28,17 @@
 #define EXIT_NO		1	/* invalid policy, or a request refused */
 #define EXIT_ERR	2	/* usage, I/O, or a bad input line */
 
+static const char usage_text[] =
+    "usage: nucleus-policy show [-c] [-t time] profile | file\n"
+    "       nucleus-policy check file ...\n"
+    "       nucleus-policy eval [-t time] profile | file\n"
+    "       nucleus-policy profiles\n"
+    "       nucleus-policy --help | --version\n";
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: nucleus-policy show [-c] [-t time] profile | file\n"
-	    "       nucleus-policy check file ...\n"
-	    "       nucleus-policy eval [-t time] profile | file\n"
-	    "       nucleus-policy profiles\n");
-	exit(EXIT_ERR);
+	usage_fail(usage_text);
 }
 
 static int64_t
@@ -478,10 +481,14 @@ main(int argc, char **argv)
 		{ "profiles", cmd_profiles },
 	};
 
+	usage_std(argc, argv, "nucleus-policy", usage_text);
 	if (argc < 2)
 		usage();
+	usage_std(argc - 1, argv + 1, "nucleus-policy", usage_text);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			usage_command(argv + 1, "nucleus-policy");
 			return cmds[i].fn(argc - 1, argv + 1);
-	usage();
+		}
+	usage_unknown("nucleus-policy", argv[1], usage_text);
 }

@@ -60,6 +60,17 @@ int	 doctor_run_program(const char *, char *const [], char *, size_t,
 	    char *, size_t);
 int	 doctor_version_of(const char *, char *, size_t, char *, size_t);
 
+struct audit_keyring;
+
+/* What serve checks before it starts, and serve -n (precheck.c). */
+struct precheck {
+	const char *dir, *keyfile, *keyring, *trust, *proxy;
+	const char *guest;	/* -G, or NULL */
+};
+
+size_t	 node_precheck(const struct precheck *);
+size_t	 node_roles_check(const char *, const struct audit_keyring *, int);
+
 /* checks.c, kvm.c: one function per check */
 void	 doctor_check_namespaces(struct check *);
 void	 doctor_check_pidfd(struct check *);

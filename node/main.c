@@ -16,31 +16,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "keygen.h"
 #include "serve.h"
 #include "nonces.h"
 #include "statedb.h"
+#include "usage.h"
 
 #define EXIT_ERR	2
 
-void
-node_usage(void)
-{
-	fprintf(stderr,
-	    "usage: nucleus-node serve [-B path] [-d dir] [-k keyfile] "
+static const char usage_text[] =
+	    "usage: nucleus-node serve [-n] [-B path] [-d dir] [-k keyfile] "
 	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
 	    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
 	    "[-s seconds] [-G guest-dir] [-Q qemu] [-R kilobytes] [-C MiB] "
 	    "[-M MiB]\n"
-	    "       nucleus-node keygen [-d dir] [-k keyfile] kid\n"
+	    "       nucleus-node keygen [-d dir] [-k keyfile] [-r role] kid\n"
 	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod\n"
 	    "       nucleus-node call [-j] [-l socket] [-a token-file] "
 	    "-k keyfile pod op [args]\n"
 	    "       nucleus-node approve [-j] [-A authority-socket] "
 	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
-	    "       nucleus-node doctor [-j]\n");
-	exit(EXIT_ERR);
+	    "       nucleus-node doctor [-j]\n"
+	    "       nucleus-node --help | --version\n";
+
+void
+node_usage(void)
+{
+	usage_fail(usage_text);
 }
 
 const char *
@@ -82,6 +87,14 @@ keygen(int argc, char **argv)
 	return keygen_main(&kg, argc, argv);
 }
 
+/* Tells systemd (Type=notify) where it listens for it; nothing
+ * elsewhere. */
+static void
+notify(const char *state)
+{
+	(void)sd_notify(0, state);
+}
+
 /* Which drivers this host can run, and why not. */
 static int
 doctor(int argc, char **argv)
@@ -106,13 +119,16 @@ main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return EXIT_ERR;
+	usage_std(argc, argv, "nucleus-node", usage_text);
 	if (argc < 2)
 		node_usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
+	usage_std(argc, argv, "nucleus-node", usage_text);
+	usage_command(argv, "nucleus-node");
 	if (strcmp(cmd, "serve") == 0)
-		return node_serve(argc, argv);
+		return node_serve(argc, argv, notify);
 	if (strcmp(cmd, "keygen") == 0)
 		return keygen(argc, argv);
 	if (strcmp(cmd, "call") == 0 || strcmp(cmd, "pod") == 0 ||
@@ -120,5 +136,5 @@ main(int argc, char **argv)
 		return client_main(cmd, argc, argv);
 	if (strcmp(cmd, "doctor") == 0)
 		return doctor(argc, argv);
-	node_usage();
+	usage_unknown("nucleus-node", cmd, usage_text);
 }

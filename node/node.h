@@ -254,6 +254,7 @@ int	 work_check(int, const struct podspec *, struct audit_err *);
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
 #define LOCAL_PATH_MAX	512
+#define POD_UID		65534	/* the pods' proxy's uid and gid (nobody) */
 
 struct local_env {
 	const char *proxy;	/* the nucleus-proxy program, on the host */

@@ -384,6 +384,7 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	node_state_retry();
 	node_log_retry();
 	node_turned_away_record();
+	events_tick(&N->events);
 	if (++N->ticks % NODE_PRUNE_TICKS == 0)
 		gate_prune(&N->gate, (int64_t)time(NULL));
 	for (int i = 0; i < N->nleftovers; )

@@ -89,6 +89,7 @@ node_record(struct lines_conn *c, json_t *event, json_t *answer)
 		json_decref(answer);
 		return;
 	}
+	events_record(&N->events, j->event);
 	j->conn = c;
 	if (c != NULL)
 		lines_hold(c);

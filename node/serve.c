@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "doctor.h"
 #include "serve.h"
 #include "statedb.h"
 
@@ -31,6 +32,14 @@ static const struct lines_ops sockets = {
 	.inflight_max = { NODE_INFLIGHT_MAX },
 };
 static ev_signal sigterm, sigint, sighup, sigusr1;
+
+/* The records an operator sees on stderr as they are made (events.c),
+ * and those counted: agents' refusals, a summary now and then. */
+static const char *const said[] = { "node.start", "node.stop",
+    "node.internal", "pod.create", "pod.refused", "pod.stop", "pod.exit",
+    "pod.timeout", "pod.lost", "pod.audit_fault", "pod.stray_answers",
+    "node.log_fault", NULL };
+static const char *const counted[] = { "request.refused", NULL };
 
 static int
 pod_exists(void *arg, const char *pod)
@@ -75,7 +84,10 @@ trust_load(const char *path, char **text, size_t *len,
 
 	if (audit_read_keyfile(path, 0, text, len, err) != 0)
 		return -1;
-	if (audit_keyring_parse(&kr, *text, *len, 0, &e) != 0) {
+	if (audit_keyring_parse(&kr, *text, *len, 0, &e) != 0 ||
+	    (node_roles_check(path, &kr, 1) != 0 && audit_errf(&e,
+	    "a key's role is not authority (or none)") != 0)) {
+		audit_keyring_free(&kr);
 		sodium_free(*text);
 		*text = NULL;
 		return audit_errf(err, "%s: %s", path, e.msg);
@@ -104,6 +116,9 @@ reload(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)w;
 	(void)revents;
 	if (audit_keyring_load(&kr, N->keyring_path, &e) != 0 ||
+	    (node_roles_check(N->keyring_path, &kr, 0) != 0 && audit_errf(&e,
+	    "%s: a key's role is not admin or agent", N->keyring_path) !=
+	    0) ||
 	    trust_load(N->trust_path, &text, &len, &e) != 0) {
 		audit_keyring_free(&kr);
 		fprintf(stderr, "nucleus-node: reload refused, the keyring "
@@ -196,6 +211,7 @@ struct serve_opts {
 	const char *dir, *keyfile, *keyring, *trust, *sock, *proxy;
 	const char *workroot, *guest, *qemu;
 	gid_t	 gid;		/* -g: the socket's group, or -1 */
+	int	 check_only;	/* -n: check, say, exit */
 	char	*absdir;	/* dir, absolute: the sandbox binds from / */
 	char	 exe[4096];	/* the nucleus-proxy beside this program */
 };
@@ -231,7 +247,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
 	N->log_rotate_kb = NODE_LOG_ROTATE_KB;
-	while ((c = getopt(argc, argv, "B:C:D:d:G:g:i:K:k:l:M:P:Q:R:s:T:W:w:"))
+	while ((c = getopt(argc, argv, "B:C:D:d:G:g:i:K:k:l:M:nP:Q:R:s:T:W:w:"))
 	    != -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
@@ -246,8 +262,11 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 		case 'd': o->dir = optarg; break;
 		case 'G': o->guest = optarg; break;
 		case 'g':
-			if ((gr = getgrnam(optarg)) == NULL)
+			if ((gr = getgrnam(optarg)) == NULL) {
+				fprintf(stderr, "nucleus-node: -g %s: no such "
+				    "group\n", optarg);
 				node_usage();
+			}
 			o->gid = gr->gr_gid;
 			break;
 		case 'i':
@@ -262,6 +281,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 			    NODE_POD_IN_MIN, NODE_POD_IN_MAX, "MiB") * 1024 *
 			    1024;
 			break;
+		case 'n': o->check_only = 1; break;
 		case 'P': o->proxy = optarg; break;
 		case 'Q': o->qemu = optarg; break;
 		case 'R':
@@ -317,19 +337,12 @@ serve_paths(struct serve_opts *o)
 	return 0;
 }
 
-/* The directory others cannot write, the keys, the pods' directory. */
+/* The keys, the pods' directory (the directory is serve_precheck's). */
 static int
 serve_keys(const struct serve_opts *o)
 {
 	struct audit_err e;
-	struct stat st;
 
-	if (stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    (st.st_mode & 022) != 0) {
-		fprintf(stderr, "nucleus-node: %s: not a directory others "
-		    "cannot write\n", o->dir);
-		return 1;
-	}
 	if (audit_fit(N->keyring_path, sizeof(N->keyring_path), &e, "%s",
 	    o->keyring) != 0 || audit_fit(N->trust_path,
 	    sizeof(N->trust_path), &e, "%s", o->trust) != 0) {
@@ -396,8 +409,8 @@ serve_drivers(const struct serve_opts *o)
 	env->proxy = o->proxy;
 	env->trust = N->trust_path;
 	env->node_key = N->key;
-	env->uid = 65534;
-	env->gid = 65534;
+	env->uid = POD_UID;
+	env->gid = POD_UID;
 	env->binds[0] = "/usr";
 	env->binds[1] = "/bin";
 	env->binds[2] = "/lib";
@@ -512,6 +525,8 @@ serve_start(void)
 	ev = json_pack("{s:s, s:I, s:i}", "event", "node.start", "pid",
 	    (json_int_t)getpid(), "keys", (int)N->keys.n);
 	rc = audit_log_append_wait(N->log, ev, &seq, hash, &e);
+	if (rc == 0)
+		events_record(&N->events, ev);
 	json_decref(ev);
 	if (rc != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
@@ -535,9 +550,11 @@ serve_stop(void)
 	copyq_stop();
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
+	events_flush(&N->events);
 	ev = json_pack("{s:s}", "event", "node.stop");
 	if (N->log != NULL) {
-		(void)audit_log_append_wait(N->log, ev, &seq, hash, &e);
+		if (audit_log_append_wait(N->log, ev, &seq, hash, &e) == 0)
+			events_record(&N->events, ev);
 		(void)audit_log_close(N->log, &e);
 	}
 	json_decref(ev);
@@ -552,19 +569,42 @@ serve_stop(void)
 }
 
 /*
+ * The configuration and the host, checked (precheck.c): 0 when all is
+ * well, else 1 and every problem said.  -n: only this, then exit.
+ */
+static int
+serve_precheck(const struct serve_opts *o)
+{
+	const struct precheck pc = { o->dir, o->keyfile, o->keyring, o->trust,
+	    o->proxy, o->guest };
+	size_t bad = node_precheck(&pc);
+
+	if (bad != 0)
+		fprintf(stderr, "nucleus-node: %zu problem%s in the "
+		    "configuration: %s\n", bad, bad == 1 ? "" : "s",
+		    o->check_only ? "not good" : "refusing to start");
+	else if (o->check_only)
+		fprintf(stderr, "nucleus-node: the configuration is good\n");
+	return bad != 0;
+}
+
+/*
  * nucleus-node serve, step by step: options, the paths they name, the
- * keys, the drivers' environment, the state and log, the loop, the
- * socket, node.start, then serve until SIGTERM or SIGINT.
+ * checks (all of them, or only them with -n), the keys, the drivers'
+ * environment, the state and log, the loop, the socket, node.start,
+ * then serve until SIGTERM or SIGINT.
  */
 int
-node_serve(int argc, char **argv)
+node_serve(int argc, char **argv, void (*notify)(const char *))
 {
 	struct serve_opts o = { 0 };
 	int rc;
 
 	N = &node;
+	events_init(&N->events, "nucleus-node", said, counted);
 	serve_options(argc, argv, &o);
 	if ((rc = serve_paths(&o)) != 0 ||
+	    (rc = serve_precheck(&o)) != 0 || o.check_only ||
 	    (rc = serve_keys(&o)) != 0 ||
 	    (rc = serve_drivers(&o)) != 0 ||
 	    (rc = serve_state(o.dir)) != 0 ||
@@ -575,7 +615,9 @@ node_serve(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "nucleus-node: serving %s\n", o.sock);
+	notify("READY=1");
 	ev_run(N->loop, 0);
+	notify("STOPPING=1");
 	serve_stop();
 	free(o.absdir);
 	return 0;

@@ -12,6 +12,7 @@
 #include <ev.h>
 
 #include "doneq.h"
+#include "events.h"
 #include "lines.h"
 #include "node.h"
 
@@ -278,6 +279,7 @@ struct node {
 	ev_async copied_async;	/* the copier made copies durable */
 	ev_prepare flush;
 	ev_timer tick;
+	struct events events;	/* the operator's lines on stderr */
 };
 
 extern struct node *N;
@@ -358,7 +360,8 @@ int	 quota_in_grow(struct pod *, size_t);
 void	 quota_in_held(struct pod *, size_t);
 
 /* serve.c */
-int	 node_serve(int, char **);
+/* serve; notify tells the service manager a state ("READY=1"). */
+int	 node_serve(int, char **, void (*)(const char *));
 
 /* client.c: pod, call and approve; main.c: what they share with it */
 int	 client_main(const char *, int, char **);

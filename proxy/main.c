@@ -28,6 +28,7 @@
 #include "pstate.h"
 #include "sandbox.h"
 #include "spawn.h"
+#include "usage.h"
 
 #define EXIT_BADCONF	1
 #define EXIT_ERR	2
@@ -38,13 +39,15 @@ static struct spawn_facts facts;
 static ev_timer sync_timer;
 static ev_signal sigterm, sigint;
 
+static const char usage_text[] =
+    "usage: nucleus-proxy [-ACn] [-f fd] [-l socket] [-v port] -p podfile\n"
+    "       nucleus-proxy -I [-v port] [-p podfile]\n"
+    "       nucleus-proxy --help | --version\n";
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: nucleus-proxy [-ACn] [-f fd] [-l socket] "
-	    "[-v port] -p podfile\n"
-	    "       nucleus-proxy -I [-v port] [-p podfile]\n");
-	exit(EXIT_ERR);
+	usage_fail(usage_text);
 }
 
 static int
@@ -362,6 +365,7 @@ main(int argc, char **argv)
 	struct audit_err e;
 	int sock;
 
+	usage_std(argc, argv, "nucleus-proxy", usage_text);
 	options(argc, argv, &p->cfg);
 	if (p->cfg.init)
 		init_pid1(&p->cfg);

@@ -74,3 +74,25 @@ test_stop_daemon() {
 	}
 }
 
+
+# test_notify_listen PATH OUT: what systemd gives a Type=notify daemon
+# in NOTIFY_SOCKET, a datagram socket at PATH, each datagram a line of
+# OUT, for at most 60 s; its pid in PATH.pid.  Returns once it listens.
+test_notify_listen() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a") as out:
+    while True:
+        try:
+            m = s.recv(4096)
+        except socket.timeout:
+            break
+        out.write(m.decode().replace("\n", " ") + "\n")
+        out.flush()
+' "$1" "$2" &
+	echo $! >"$1.pid"
+	test_wait_for "the notification socket $1" 10 test -S "$1"
+}

@@ -117,6 +117,49 @@ test_expect_success 'a bad rules file is refused, naming the rule' '
 	rm auth/rules.json
 '
 
+test_expect_success 'keygen -r: the role in the line and in the public file beside the key' '
+	mkdir -m 700 kr &&
+	nucleus-authority keygen -d kr auth-2 >line &&
+	grep -q " authority$" line &&
+	test_cmp line kr/authority.pub &&
+	nucleus-authority keygen -r agent -k kr/agent-9.key agent-9 >line &&
+	grep -Eq "^agent-9 ed25519 [A-Za-z0-9+/]{43}= agent$" line &&
+	test_cmp line kr/agent-9.pub &&
+	test_expect_code 2 nucleus-authority keygen -r agnet -k kr/x.key x 2>err &&
+	grep -F "the role is admin, agent, node or authority" err &&
+	! test -e kr/x.key
+'
+
+test_expect_success 'serve -n: a good configuration, status 0, nothing opened' '
+	nucleus-authority serve -n -d auth 2>err &&
+	grep -Fx "nucleus-authority: the configuration is good" err &&
+	! test -e auth/request.sock && ! test -e auth/audit.log &&
+	! test -e auth/state.mdb
+'
+
+test_expect_success 'serve -n and serve: a typo in a keyring role is named; status 1' '
+	cp auth/keyring keyring.good &&
+	test_when_finished "cp keyring.good auth/keyring" &&
+	sed "s/^\(agent-7 ed25519 [^ ]*\) agent/\1 agnet/" keyring.good >auth/keyring &&
+	test_expect_code 1 nucleus-authority serve -n -d auth 2>err &&
+	grep -F "auth/keyring: key agent-7 has the role agnet, which no program knows: give it the role agent (or none)" err &&
+	grep -Fx "nucleus-authority: 1 problem in the configuration: not good" err &&
+	test_expect_code 1 nucleus-authority serve -d auth 2>err &&
+	grep -Fx "nucleus-authority: 1 problem in the configuration: refusing to start" err &&
+	! test -e auth/request.sock && ! test -e auth/audit.log
+'
+
+test_expect_success 'serve -n: a rule past the token lifetime, with the keyring typo: both said' '
+	cp auth/keyring keyring.good &&
+	test_when_finished "cp keyring.good auth/keyring && rm -f auth/rules.json" &&
+	sed "s/^\(agent-7 ed25519 [^ ]*\) agent/\1 agnet/" keyring.good >auth/keyring &&
+	echo "{\"v\":1,\"rules\":[{\"name\":\"x\",\"agent\":\"agent-7\",\"pod\":\"*\",\"op\":\"run\",\"argv_prefix\":[\"git\"],\"max_per_hour\":5,\"ttl_s\":200}]}" >auth/rules.json &&
+	chmod 600 auth/rules.json &&
+	test_expect_code 1 nucleus-authority serve -n -d auth 2>err &&
+	grep -F "key agent-7 has the role agnet" err &&
+	grep -F "rule x: ttl_s is over the token lifetime (-t 120): lower it, or raise -t" err
+'
+
 test_expect_success 'serve: both sockets 0600, a log that opens and starts' '
 	authority_start &&
 	test "$(stat -c %a auth/request.sock)" = 600 &&
@@ -163,6 +206,18 @@ test_expect_success 'a path in the way of a socket is not removed' '
 	test_expect_code 2 nucleus-authority serve -d auth 2>err &&
 	grep -q "not a socket" err &&
 	rmdir auth/request.sock
+'
+
+test_expect_success 'serve tells systemd it is ready once both sockets listen (NOTIFY_SOCKET)' '
+	test_notify_listen "$PWD/notify.sock" notify.out &&
+	test_when_finished "test_stop_daemon notify notify.sock.pid 5" &&
+	{ NOTIFY_SOCKET=$PWD/notify.sock nucleus-authority serve -d auth >out 2>err & } &&
+	echo $! >notify-auth.pid &&
+	test_when_finished "test_stop_daemon authority notify-auth.pid 20" &&
+	test_wait_for "READY=1" 10 grep -qx "READY=1" notify.out &&
+	test -S auth/request.sock && test -S auth/admin.sock &&
+	test_stop_daemon authority notify-auth.pid 20 &&
+	rm -f auth/request.sock auth/admin.sock
 '
 
 test_done

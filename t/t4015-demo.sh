@@ -27,7 +27,7 @@ test_expect_success 'the demo runs to its end: status 0, every step as shown' '
 '
 
 test_expect_success 'what it shows is what the logs hold, and they verify here too' '
-	cat d/node.pub d/authority.pub >trusted &&
+	cat d/node/node.pub d/auth/authority.pub >trusted &&
 	nucleus-audit-verify -q -k trusted d/node/audit.log d/auth/audit.log d/node/pods/demo-*/*.log &&
 	jq -s -e "[.[] | select(.event == \"decision\" and .kind == \"path_denied\")] | length == 2" d/node/pods/demo-*/*.log &&
 	jq -s -e "[.[] | select(.event == \"request.refused\" and .kind == \"invalid_approval\")] | length == 1" d/node/audit.log &&

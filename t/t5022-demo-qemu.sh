@@ -34,7 +34,7 @@ test_expect_success 'the demo runs to its end in a VM: status 0, every step as s
 
 test_expect_success 'the pod was a VM: its create record, its boot record, and the logs verify' '
 	jq -s -e "[.[] | select(.event == \"pod.create\" and .driver == \"qemu\")] | length == 1" d/node/audit.log &&
-	cat d/node.pub d/authority.pub >trusted &&
+	cat d/node/node.pub d/auth/authority.pub >trusted &&
 	nucleus-audit-verify -q -k trusted d/node/audit.log d/auth/audit.log d/node/pods/demo-*/*.log &&
 	jq -s -e "[.[] | select(.event == \"boot\")][0].kernel.release | test(\"-amd64$\")" d/node/pods/demo-*/*.log
 '

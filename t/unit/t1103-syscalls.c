@@ -149,6 +149,62 @@ net(void)
 	return 0;
 }
 
+#define CONTENDERS	16	/* past the 8 arenas malloc makes before it asks */
+#define ROUNDS		20000
+
+static pthread_barrier_t all;
+
+/*
+ * After the gate: a first malloc, held until every thread has made its
+ * own (each needs an arena of its own then), then malloc and free.
+ */
+static void *
+contend(void *arg)
+{
+	void *first;
+	char c;
+
+	(void)arg;
+	if (read(gate[0], &c, 1) != 1)
+		return NULL;
+	first = malloc(64);
+	pthread_barrier_wait(&all);
+	free(first);
+	for (int i = 0; i < ROUNDS; i++) {
+		void *volatile p = malloc(64 + (size_t)i % 4096);
+
+		free(p);
+	}
+	return NULL;
+}
+
+/*
+ * Threads that first allocate once confined, all at once: malloc makes
+ * them arenas, and must not open a file to learn how many it may.
+ */
+static int
+arenas(void)
+{
+	struct audit_err e;
+	pthread_t th[CONTENDERS];
+
+	if (pipe(gate) != 0 || pthread_barrier_init(&all, NULL,
+	    CONTENDERS + 1) != 0)
+		return 5;
+	for (int i = 0; i < CONTENDERS; i++)
+		if (pthread_create(&th[i], NULL, contend, NULL) != 0)
+			return 5;
+	if (syscalls_confine("test", few, NFEW, &e) != 0)
+		return 3;
+	for (int i = 0; i < CONTENDERS + 1; i++)	/* and this thread */
+		if (write(gate[1], "x", 1) != 1)
+			return 6;
+	contend(NULL);
+	for (int i = 0; i < CONTENDERS; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -157,6 +213,8 @@ main(void)
 	    "a call off the list kills the process");
 	is_int(in_child(other_thread), 128 + SIGSYS,
 	    "so does one from a thread started before the filter");
+	is_int(in_child(arenas), 0, "threads allocating at once, confined: "
+	    "malloc's new arenas ask for nothing the filter refuses");
 	is_int(in_child(open_call), 0, "opening a file off the list fails "
 	    "with EACCES, and the process goes on");
 	is_int(in_child(twice), 0, "a call named twice is allowed once");

@@ -1,7 +1,8 @@
 /*
  * keygen (keygen.c), as nucleus-node and nucleus-authority run it: the
  * key saved where -d or -k says, mode 0600, never over another; its
- * keyring line on stdout with the program's role; usage on bad words.
+ * keyring line on stdout with the program's role (or -r's), and in the
+ * public file beside the key; usage on bad words.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -96,6 +97,51 @@ main(void)
 	is_int(run(dir, NULL, NULL, NULL), 64, "no kid: usage");
 	is_int(run(dir, "a", "b", NULL), 64, "two kids: usage");
 	is_int(run(dir, "-x", "k-6", NULL), 64, "an unknown option: usage");
+	/* The public file beside the key: .key replaced by .pub. */
+	snprintf(path, sizeof(path), "%s/test.pub", dir);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644,
+	    "the public line is written beside the key, mode 0644");
+	snprintf(path, sizeof(path), "%s/other.pub", dir);
+	ok(stat(path, &st) == 0, "beside -k's key too");
+	snprintf(path, sizeof(path), "%s/agent-9.key", dir);
+	is_int(run("/nonexistent", "-r", "agent", NULL), 64, "-r and no kid: "
+	    "usage");
+	{
+		char *argv[] = { "keygen", "-r", "agent", "-k", path,
+		    "agent-9", NULL };
+		const struct keygen kg = { "nucleus-test", dir, "test.key",
+		    "tester", usage };
+		pid_t pid;
+		int rc;
+
+		fflush(stdout);
+		if ((pid = fork()) == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			if (fd >= 0)
+				dup2(fd, 1);
+			optind = 0;
+			_exit(keygen_main(&kg, 6, argv));
+		}
+		ok(pid > 0 && waitpid(pid, &rc, 0) == pid && WIFEXITED(rc) &&
+		    WEXITSTATUS(rc) == 0, "-r agent -k file kid");
+	}
+	snprintf(path, sizeof(path), "%s/agent-9.pub", dir);
+	{
+		char line[256] = "";
+		FILE *f = fopen(path, "r");
+
+		ok(f != NULL && fgets(line, sizeof(line), f) != NULL &&
+		    strncmp(line, "agent-9 ed25519 ", 16) == 0 &&
+		    strstr(line, " agent\n") != NULL,
+		    "-r's role is in the public line");
+		if (f != NULL)
+			fclose(f);
+	}
+	is_int(run(dir, "-r", "agnet", "k-7"), 64, "-r with a role no program "
+	    "knows: usage");
+	snprintf(path, sizeof(path), "%s/k-7.key", dir);
+	ok(stat(path, &st) != 0, "and no key is made");
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	(void)!system(path);
 	return done_testing();
