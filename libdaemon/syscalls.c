@@ -98,9 +98,12 @@ syscalls_confine(const char *who, const char *const *allowed, size_t n,
 	 * stays below HEAP_MAX_SIZE, 64 MiB, far below the threshold), it
 	 * never tries.
 	 */
+#if !defined(__SANITIZE_ADDRESS__)
+	/* (A sanitizer's allocator has no arenas, and takes no mallopt.) */
 	if (mallopt(M_ARENA_MAX, SYSCALLS_ARENAS) != 1 ||
 	    mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1)
 		return audit_errf(err, "malloc: cannot set its arenas");
+#endif
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return audit_errf(err, "no_new_privs: %s", strerror(errno));
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
