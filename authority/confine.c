@@ -66,6 +66,31 @@ confine_landlock_abi(void)
 	return v < 0 ? 0 : (int)v;
 }
 
+/*
+ * In a sanitizer build only: LeakSanitizer's tracer, at exit, reads
+ * /proc/<pid>/task, which the ruleset would refuse it.
+ */
+static int
+sanitizer_proc(int ruleset)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	struct landlock_path_beneath_attr pb = { LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR, -1 };
+	int rc;
+
+	if ((pb.parent_fd = open("/proc", O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	rc = (int)syscall(SYS_landlock_add_rule, ruleset,
+	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+	close(pb.parent_fd);
+	return rc;
+#else
+	(void)ruleset;
+	return 0;
+#endif
+}
+
 /* Every file right Landlock has, handled; beneath dir, the log's. */
 static int
 landlock_dir(const char *dir, int abi, struct audit_err *err)
@@ -90,7 +115,8 @@ landlock_dir(const char *dir, int abi, struct audit_err *err)
 		    strerror(errno));
 	if ((pb.parent_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH,
-	    &pb, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    &pb, 0) != 0 || sanitizer_proc(fd) != 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    syscall(SYS_landlock_restrict_self, fd, 0) != 0)
 		audit_errf(err, "landlock: %s: %s", dir, strerror(errno));
 	else
