@@ -28,7 +28,7 @@ test_expect_success 'the files verify as one chain, in any order' '
 	test "$(jq -s "map(select(.ok)) | length" out)" = "$(ls size/a.log* | wc -l)" &&
 	test "$(jq -s "map(.records) | add" out)" -gt 400 &&
 	nucleus-audit-verify -q -k ring $(ls size/a.log* | sort -r) &&
-	test "$(grep -c "\"event\":\"test\"" size/a.log*  | cut -d: -f2 | paste -sd+ | bc)" = 400
+	test "$(cat size/a.log* | grep -c "\"event\":\"test\"")" = 400
 '
 
 test_expect_success 'a log rotates on demand while records flow' '
