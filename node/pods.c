@@ -370,6 +370,15 @@ pods_stop(struct lines_conn *c, struct gate_req *q)
 	node_record(c, json_pack("{s:s, s:s, s:s}", "event", "pod.stop",
 	    "signer", q->kid, "pod", q->pod), node_ok(q->id, json_pack("{s:s, "
 	    "s:s}", "pod", q->pod, "state", "stopping")));
+	/*
+	 * A VM still booting is failed here, not by whichever of its
+	 * VMM's end and its channel's close the loop sees first: its
+	 * creator always hears why.
+	 */
+	if (p->starting) {
+		vmstart_fail(p, "pod.stop ended the VM while its guest booted");
+		return;
+	}
 	sandbox_kill(&p->lp.sb);
 }
 

@@ -65,7 +65,7 @@ test_expect_success 'pod.stop while a pod starts: stopping; its creator is answe
 	jq -e ".result.state == \"stopping\"" out &&
 	test_wait_exit "its creator to be answered" 30 $creator &&
 	jq -e ".error.kind == \"internal\"" create-$pod-stopped.out &&
-	jq -r .error.message create-$pod-stopped.out | grep "the VM ended while its guest booted"
+	jq -r .error.message create-$pod-stopped.out | grep "pod.stop ended the VM while its guest booted"
 '
 
 test_expect_success 'no hello within 60 s: refused as internal, stopped; the node served all along' '
