@@ -84,6 +84,8 @@ struct sandbox {
 	pid_t	 pid;		/* its init, on the host */
 	int	 pidfd;
 	int	 killed;	/* the node killed it (sandbox_kill) */
+	int	 adopted;	/* not the node's child: taken back after a
+				   restart (podstate.c), never waited for */
 	struct cgroup cg;
 };
 
@@ -254,6 +256,9 @@ int	 work_check(int, const struct podspec *, struct audit_err *);
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
 #define LOCAL_PATH_MAX	512
+#define LOCAL_CHAN_NAME	"chan.sock"	/* the pod's channel, in its dir */
+#define LOCAL_CHAN_BACKLOG 4	/* connections waiting on it: the node
+				   makes one at a time */
 #define POD_UID		65534	/* the pods' proxy's uid and gid (nobody) */
 
 struct local_env {
@@ -292,6 +297,7 @@ char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 	    struct audit_err *);
 int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
+int	 local_connect(const struct local_pod *, int64_t, struct audit_err *);
 
 /*
  * The VM drivers (vm.c): a VMM process in its own cgroup, as the pod's

@@ -468,3 +468,53 @@ pods_stop_all(void)
 		}
 	N->nleftovers = 0;
 }
+
+/*
+ * The node stops and leaves its local pods running (SIGUSR2): each one's
+ * requests in flight are answered unavailable, its channel closed; its
+ * entry stays, and the next node on this directory takes it back
+ * (podstate.c).  A VM's VMM does not outlive the node: it is stopped as
+ * pods_stop_all stops it.  The number left running.
+ */
+int
+pods_leave_all(void)
+{
+	struct pod *p, *next;
+	int left = 0;
+
+	for (p = N->pods; p != NULL; p = p->next) {
+		if (p->starting) {
+			vmstart_abort(p, "unavailable", "the node is stopping");
+			continue;
+		}
+		if (!p->running)
+			continue;
+		if (strcmp(p->spec.driver, "local") == 0) {
+			left++;
+			continue;
+		}
+		node_record(NULL, json_pack("{s:s, s:s, s:s, s:s}", "event",
+		    "pod.stop", "signer", N->key->kid, "pod", p->spec.name,
+		    "reason", "the node is stopping"), NULL);
+		sandbox_kill(&p->lp.sb);
+		podstate_forget(p->spec.name);
+	}
+	for (p = N->pods; p != NULL; p = next) {
+		next = p->next;
+		chan_stopped(p, "the node is stopping; the pod runs on, for "
+		    "the next node to take back");
+		if (strcmp(p->spec.driver, "local") == 0 && !p->lp.sb.killed) {
+			/* Neither waited for nor its cgroup removed. */
+			if (p->lp.sb.pidfd >= 0)
+				close(p->lp.sb.pidfd);
+			p->lp.sb.pidfd = -1;
+			p->lp.sb.pid = 0;
+			p->lp.sb.cg.n = 0;
+			pods_free(p, 0);
+		} else
+			pods_free(p, 5000);
+	}
+	N->pods = NULL;
+	N->npods = 0;
+	return left;
+}

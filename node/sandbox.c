@@ -493,19 +493,17 @@ keep_only(const struct child *c)
 }
 
 /*
- * The sandbox ends with the host process that made it: a node killed
- * outright must not leave its pods running, watched by no one, their
- * cgroups in the way of the next pods of their names.  Set once the
- * credentials have changed (a change clears it); a host already gone by
- * then has closed its end of the error pipe, which poll sees.
+ * A started sandbox outlives the host process that made it: a node that
+ * ends without stopping its pods (a crash, an upgrade) finds them again
+ * and takes them back (podstate.c).  One that ended while the sandbox
+ * was still being made has closed its end of the error pipe, which poll
+ * sees: such a sandbox, never stored, ends here.
  */
 static void
-parent_death(int efd)
+host_still_there(int efd)
 {
 	struct pollfd p = { efd, 0, 0 };
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-		fail(efd, "parent death signal");
 	if (poll(&p, 1, 0) != 0)
 		_exit(127);
 }
@@ -529,7 +527,7 @@ init_main(struct child *c)
 	/* Become the uid and gid the host mapped: 0 inside, spec's outside. */
 	if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		fail(efd, "become uid 0 of the user namespace");
-	parent_death(efd);
+	host_still_there(efd);
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		fail(efd, "cgroup namespace");
 	if (sethostname(spec->name, strlen(spec->name)) != 0)
@@ -722,6 +720,11 @@ sandbox_wait(struct sandbox *sb, int *code)
 
 	if (sb->pid <= 0)
 		return -1;
+	if (sb->adopted) {
+		/* Another's child: its pid may be anyone's by now. */
+		sb->pid = 0;
+		return -1;
+	}
 	while (waitpid(sb->pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;

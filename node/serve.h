@@ -123,6 +123,8 @@ struct copy {
 
 int	 copy_open(struct copy *, const char *, const char *,
 	    const struct audit_keyring *, struct audit_err *);
+int	 copy_reopen(struct copy *, const char *, const char *,
+	    const struct audit_keyring *, struct audit_err *);
 int	 copy_line(struct copy *, const char *, size_t, const char *,
 	    const uint8_t[AUDIT_PK_LEN], struct audit_err *);
 int	 copy_sync(struct copy *, struct audit_err *);
@@ -160,6 +162,9 @@ struct copyw_state {
 int	 copyq_start(struct ev_loop *, ev_async *, struct audit_err *);
 void	 copyq_stop(void);
 struct copyw *copyw_open(const char *, const char *,
+	    const uint8_t[AUDIT_PK_LEN], const struct audit_keyring *,
+	    struct audit_err *);
+struct copyw *copyw_reopen(const char *, const char *,
 	    const uint8_t[AUDIT_PK_LEN], const struct audit_keyring *,
 	    struct audit_err *);
 int	 copyw_line(struct copyw *, const char *, size_t);
@@ -280,6 +285,7 @@ struct node {
 	ev_prepare flush;
 	ev_timer tick;
 	struct events events;	/* the operator's lines on stderr */
+	int	 leave_pods;	/* SIGUSR2: stop, leaving the pods running */
 };
 
 extern struct node *N;
@@ -322,6 +328,7 @@ void	 pods_status(struct lines_conn *, struct gate_req *);
 void	 pods_stop(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
 void	 pods_stop_all(void);
+int	 pods_leave_all(void);
 
 /* vmstart.c: a VM pod's start, from its VMM's launch to its hello */
 void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,

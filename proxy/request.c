@@ -484,6 +484,12 @@ request_line(struct conn *c, const char *line, size_t len)
 	struct req *r;
 	json_t *ev;
 
+	/* The node, come (back): what its copy holds first (record.c). */
+	if (c->node_wait) {
+		if (record_resume(c, line, len) != 0)
+			serve_drop(c);
+		return;
+	}
 	/* The node's word on its copy of the log (reclaim.c). */
 	if (c == P->copy_conn && reclaim_line(line, len) == 0)
 		return;
