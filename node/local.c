@@ -321,18 +321,42 @@ chan_listen(const char *dir, struct audit_err *err)
 }
 
 /*
- * Connect to a pod's channel and say what the host copy holds (every
- * record up to seq; -1: none).  The socket must be the node's own, as
- * chan_listen made it.  The descriptor, non-blocking; or -1.
+ * The node's first word on a pod's channel, at each connection: what
+ * its copy of the log holds (every record up to seq; -1: none).  A line
+ * on a new connection: the socket's buffer takes it whole.
+ */
+int
+local_resume(int fd, const char *log, int64_t seq, const char *path,
+    struct audit_err *err)
+{
+	struct audit_buf b = { 0 };
+	json_t *o;
+	int rc = -1;
+
+	o = json_pack("{s:s, s:I, s:s, s:i}", "log", log, "seq",
+	    (json_int_t)seq, "type", "audit.resume", "v", 1);
+	if (o != NULL && cjson_encode(o, &b, err) == 0 &&
+	    audit_buf_add(&b, "\n", 1) == 0 &&
+	    write(fd, b.p, b.len) == (ssize_t)b.len)
+		rc = 0;
+	else
+		audit_errf(err, "%s: the node's word did not go", path);
+	json_decref(o);
+	audit_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Connect to a pod's channel and say what the host copy holds.  The
+ * socket must be the node's own, as chan_listen made it.  The
+ * descriptor, non-blocking; or -1.
  */
 int
 local_connect(const struct local_pod *pod, int64_t seq, struct audit_err *err)
 {
 	char path[LOCAL_PATH_MAX + 16];
-	struct audit_buf b = { 0 };
 	struct sockaddr_un sa;
 	struct stat st;
-	json_t *o;
 	int fd;
 
 	if (chan_addr(pod->dir, &sa, path, sizeof(path), err) != 0)
@@ -344,27 +368,16 @@ local_connect(const struct local_pod *pod, int64_t seq, struct audit_err *err)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) < 0)
 		return audit_errf(err, "socket: %s", strerror(errno));
-	o = json_pack("{s:s, s:I, s:s, s:i}", "log", pod->log, "seq",
-	    (json_int_t)seq, "type", "audit.resume", "v", 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		audit_errf(err, "%s: %s", path, strerror(errno));
-		goto fail;
+		close(fd);
+		return -1;
 	}
-	/* A line on a new connection: the socket's buffer takes it whole. */
-	if (o == NULL || cjson_encode(o, &b, err) != 0 ||
-	    audit_buf_add(&b, "\n", 1) != 0 ||
-	    write(fd, b.p, b.len) != (ssize_t)b.len) {
-		audit_errf(err, "%s: the node's word did not go", path);
-		goto fail;
+	if (local_resume(fd, pod->log, seq, path, err) != 0) {
+		close(fd);
+		return -1;
 	}
-	json_decref(o);
-	audit_buf_free(&b);
 	return fd;
-fail:
-	json_decref(o);
-	audit_buf_free(&b);
-	close(fd);
-	return -1;
 }
 
 /*

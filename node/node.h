@@ -298,6 +298,8 @@ char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
 int	 local_connect(const struct local_pod *, int64_t, struct audit_err *);
+int	 local_resume(int, const char *, int64_t, const char *,
+	    struct audit_err *);
 
 /*
  * The VM drivers (vm.c): a VMM process in its own cgroup, as the pod's
@@ -320,6 +322,8 @@ struct vmm_spec {
 	const char *errpath;	/* its stderr */
 	const char *outpath;	/* its stdout: QEMU's, the guest's
 				   console; or NULL: errpath */
+	int	 outlives;	/* it outlives the node, which takes it back
+				   (QEMU); or it dies with the node */
 };
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
@@ -353,6 +357,10 @@ void	 vmm_limits(const struct podspec *, const struct local_env *,
 int	 qemu_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 int	 qemu_connect(const struct local_pod *);
+int	 qemu_reconnect(const struct local_pod *, const struct local_env *,
+	    int64_t, struct audit_err *);
+#define QEMU_RECONNECT_MS 2000	/* for QEMU to listen again, once the
+				   old node's connection is gone */
 unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);

@@ -195,6 +195,7 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
 	}
 	if (why != NULL) {
 		sandbox_kill(&p->lp.sb);
+		podstate_forget(p->spec.name);
 		pods_refuse(c, kid, id, p->spec.name, "internal", why);
 		if (p->lp.chan >= 0)
 			close(p->lp.chan);
@@ -469,12 +470,21 @@ pods_stop_all(void)
 	N->nleftovers = 0;
 }
 
+/* Does the pod's driver let it outlive the node (Firecracker's not)? */
+static int
+pods_outlive(const struct pod *p)
+{
+	return strcmp(p->spec.driver, "local") == 0 ||
+	    strcmp(p->spec.driver, "qemu") == 0;
+}
+
 /*
- * The node stops and leaves its local pods running (SIGUSR2): each one's
+ * The node stops and leaves its pods running (SIGUSR2): each one's
  * requests in flight are answered unavailable, its channel closed; its
  * entry stays, and the next node on this directory takes it back
- * (podstate.c).  A VM's VMM does not outlive the node: it is stopped as
- * pods_stop_all stops it.  The number left running.
+ * (podstate.c).  Firecracker does not outlive the node: it is stopped
+ * as pods_stop_all stops it; so is a VM still booting.  The number left
+ * running.
  */
 int
 pods_leave_all(void)
@@ -489,7 +499,7 @@ pods_leave_all(void)
 		}
 		if (!p->running)
 			continue;
-		if (strcmp(p->spec.driver, "local") == 0) {
+		if (pods_outlive(p)) {
 			left++;
 			continue;
 		}
@@ -503,7 +513,7 @@ pods_leave_all(void)
 		next = p->next;
 		chan_stopped(p, "the node is stopping; the pod runs on, for "
 		    "the next node to take back");
-		if (strcmp(p->spec.driver, "local") == 0 && !p->lp.sb.killed) {
+		if (pods_outlive(p) && !p->lp.sb.killed) {
 			/* Neither waited for nor its cgroup removed. */
 			if (p->lp.sb.pidfd >= 0)
 				close(p->lp.sb.pidfd);

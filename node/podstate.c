@@ -7,13 +7,15 @@
  * (its pid checked against its start time, so a reused pid is never
  * taken for it) is taken back: its copy verified and continued, its
  * channel connected again (readopt).  One that cannot be (it ended, its
- * copy does not verify, its channel is not there; a VM, whose VMM ends
- * with the node) is stopped if it still runs, its cgroup removed, its
+ * copy does not verify, its channel is not there; a VM that was still
+ * booting, or a Firecracker VM, whose VMM ends with the node) is stopped
+ * if it still runs, its cgroup removed, its
  * host copy verified, and it is kept as "lost": listed, its status
  * shown, refused for calls, until pod.stop removes it.
  *
  *	key	the pod's name
- *	value	CJSON {"spec":{...}, "state":"running"|"lost", "log", "pubkey",
+ *	value	CJSON {"spec":{...}, "state":"starting"|"running"|"lost",
+ *		"log", "pubkey",
  *		"cgroup", "cgroup_dirs":[...], "cgroup_version", "pid",
  *		"pid_start", "started", "audit_copy", "lost_at"?}
  */
@@ -93,7 +95,11 @@ out:
 	return rc;
 }
 
-/* A pod has started: its entry, synced before its creation is answered. */
+/*
+ * A pod has started: its entry, synced before its creation is answered;
+ * a VM's also as it boots, so that a node that ends meanwhile leaves no
+ * QEMU that the next one does not know of.
+ */
 int
 podstate_save(const struct pod *p)
 {
@@ -104,7 +110,8 @@ podstate_save(const struct pod *p)
 		json_array_append_new(dirs, json_string(p->lp.sb.cg.dir[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	v = json_pack("{s:O, s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:I, s:I, "
-	    "s:s}", "spec", p->spec_obj, "state", "running", "log", p->lp.log,
+	    "s:s}", "spec", p->spec_obj, "state", p->starting ? "starting" :
+	    "running", "log", p->lp.log,
 	    "pubkey", b64, "cgroup", p->lp.cgroup, "cgroup_dirs", dirs,
 	    "cgroup_version", p->lp.sb.cg.version, "pid", (int)p->lp.sb.pid,
 	    "pid_start", (json_int_t)p->pid_start, "started",
@@ -402,8 +409,9 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	stored_cgroup(v, &p->lp.sb.cg);
 	p->pid_start = (unsigned long long)json_integer_value(
 	    json_object_get(v, "pid_start"));
-	if (strcmp(p->spec.driver, "local") != 0) {
-		audit_errf(err, "a VM's VMM does not outlive the node");
+	if (strcmp(p->spec.driver, "local") != 0 &&
+	    strcmp(p->spec.driver, "qemu") != 0) {
+		audit_errf(err, "its VMM does not outlive the node");
 		goto fail;
 	}
 	if (p->lp.log[0] == '\0' || !audit_logid_valid(p->lp.log,
@@ -421,7 +429,9 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	p->quota.bytes = (uint64_t)p->cw->c.chain.offset;
 	p->acked = st.durable_seq;
 	p->next_seq = (uint64_t)time(NULL) * READOPT_IDS_PER_S;
-	if ((p->lp.chan = local_connect(&p->lp, st.durable_seq, err)) < 0)
+	if ((p->lp.chan = strcmp(p->spec.driver, "local") == 0 ?
+	    local_connect(&p->lp, st.durable_seq, err) :
+	    qemu_reconnect(&p->lp, &N->lenv, st.durable_seq, err)) < 0)
 		goto fail;
 	p->running = 1;
 	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);
@@ -468,7 +478,9 @@ podstate_recover(void)
 		struct audit_err e = { "the node runs as many pods as it "
 		    "may" };
 
-		if (state != NULL && strcmp(state, "running") == 0) {
+		if (state != NULL && strcmp(state, "starting") == 0)
+			recover_running(name, v, "its VM was booting");
+		else if (state != NULL && strcmp(state, "running") == 0) {
 			if (N->npods < NODE_PODS_MAX &&
 			    readopt(name, v, &e) == 0)
 				continue;

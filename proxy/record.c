@@ -125,10 +125,7 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 		return -1;
 	}
 	p->copy_end = before;
-	if (p->copy_listener)
-		p->copy_rfd = fd;	/* read again for each node */
-	else
-		close(fd);
+	p->copy_rfd = fd;	/* read again for a node that comes back */
 	reclaim_start(p->log_path, before, lines);
 	return 0;
 }

@@ -486,7 +486,8 @@ request_line(struct conn *c, const char *line, size_t len)
 
 	/* The node, come (back): what its copy holds first (record.c). */
 	if (c->node_wait) {
-		if (record_resume(c, line, len) != 0)
+		/* A VM's port is the one channel: it stays, waiting. */
+		if (record_resume(c, line, len) != 0 && !c->persists)
 			serve_drop(c);
 		return;
 	}

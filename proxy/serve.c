@@ -133,7 +133,8 @@ serve_send(struct conn *c, json_t *resp)
 	struct audit_err e;
 	size_t at = c->out.len;
 
-	if (c->closed || resp == NULL)
+	/* A node that has not said what its copy holds gets nothing. */
+	if (c->closed || c->node_wait || resp == NULL)
 		return;
 	/* Straight into the buffer, as compact (canonical) JSON. */
 	if (cjson_encode(resp, &c->out, &e) != 0 ||
@@ -148,7 +149,7 @@ serve_send(struct conn *c, json_t *resp)
 void
 serve_send_raw(struct conn *c, const char *p, size_t len)
 {
-	if (c->closed || len == 0)
+	if (c->closed || c->node_wait || len == 0)
 		return;
 	if (audit_buf_add(&c->out, p, len) != 0) {
 		/* A gap in the node's copy would be worse than no copy. */
@@ -297,6 +298,14 @@ host_back(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	ev_timer_stop(loop, w);
 	c->hostless = 0;
+	/*
+	 * -A: a new node, whose first line says what its copy holds
+	 * (record_resume); what waited for the old one is not its.
+	 */
+	if (c == P->copy_conn) {
+		c->node_wait = 1;
+		c->out.len = c->outoff = 0;
+	}
 	if (c->outoff < c->out.len)
 		ev_io_start(loop, &c->wio);
 	if (pump(c) == 0)
