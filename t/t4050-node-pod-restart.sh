@@ -8,6 +8,13 @@ if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"
 fi
 
+# Pods outlive their node: a failed test leaves none behind.
+test_cleanup() {
+	if [ -s cg ]; then
+		kill -KILL $(cat "$(cat cg)/cgroup.procs") 2>/dev/null
+	fi
+}
+
 node_kill() {
 	pid=$(cat node.pid) &&
 	kill -"$1" "$pid" &&
