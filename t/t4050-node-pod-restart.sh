@@ -11,7 +11,7 @@ fi
 # Pods outlive their node: a failed test leaves none behind.
 test_cleanup() {
 	if [ -s cg ]; then
-		kill -KILL $(cat "$(cat cg)/cgroup.procs") 2>/dev/null
+		kill -KILL $(cat "$(cat cg)/cgroup.procs" 2>/dev/null) 2>/dev/null
 	fi
 }
 
@@ -111,6 +111,22 @@ test_expect_success 'SIGUSR2 stops the node and leaves the pod running; it is ta
 	ncall p-1 write "{\"path\":\"b\",\"content\":\"y\"}" >out &&
 	jq -e .ok out &&
 	nucleus-audit-verify -q -k node.pub "$(cat copy)"
+'
+
+test_expect_success 'while the node is down, a process in the pod'"'"'s PID namespace is not taken for the node' '
+	node_kill KILL &&
+	init=$(awk "/^PPid:/ { print \$2 }" /proc/$(cat proxy.pid)/status) &&
+	{
+		printf "{\"log\":\"%s\",\"seq\":-1,\"type\":\"audit.resume\",\"v\":1}\n" "$(cat log)" |
+		timeout 10 nsenter -t "$init" -p -- unixcat "$PWD/n/pods/p-1/chan.sock" >stolen
+		echo $? >stolen.rc
+	} &&
+	test "$(cat stolen.rc)" != 124 &&
+	! test -s stolen &&
+	node_start &&
+	test_wait_for "the pod taken back a third time" 10 eval "test \"\$(jq -s \"[.[] | select(.event == \\\"pod.adopt\\\")] | length\" n/audit.log)\" = 3" &&
+	ncall p-1 stat "{\"path\":\"b\"}" >out &&
+	jq -e .ok out
 '
 
 test_expect_success 'a pod that dies while the node is down is reported lost; its copy still verifies' '
