@@ -83,7 +83,7 @@ gone(const struct client *cl, const struct audit_err *e)
 	if (cl->raw && (o = json_pack("{s:s, s:b, s:{s:s, s:s}}", "id", "c1",
 	    "ok", 0, "error", "kind", "unavailable", "message", msg)) !=
 	    NULL) {
-		char *line = json_dumps(o, JSON_COMPACT);
+		char *line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 
 		if (line != NULL)
 			printf("%s\n", line);
