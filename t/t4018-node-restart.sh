@@ -8,6 +8,14 @@ if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"
 fi
 
+# Pods outlive a crashed node: a failed test leaves none behind.
+test_cleanup() {
+	[ -f cgs ] || return 0
+	for d in $(cat cgs); do
+		kill -KILL $(cat "$d/cgroup.procs" 2>/dev/null) 2>/dev/null
+	done
+}
+
 node_crash() {
 	pid=$(cat node.pid) &&
 	kill -KILL "$pid" &&
@@ -24,6 +32,7 @@ test_expect_success 'setup: a node with a pod that did some work' '
 	node_setup &&
 	node_start &&
 	pod_create p-1 >out &&
+	pod_cgroup p-1 >>cgs &&
 	jq -r .result.audit_copy out >copy &&
 	ncall p-1 write "{\"path\":\"a\",\"content\":\"x\"}" >out &&
 	jq -e .ok out
@@ -70,6 +79,7 @@ test_expect_success 'it stays lost across another restart, until pod.stop remove
 test_expect_success 'a pod whose channel is gone when the node restarts is stopped and reported lost, its cgroup gone' '
 	pod_create p-2 >out &&
 	cg=$(pod_cgroup p-2) &&
+	echo "$cg" >>cgs &&
 	proxy=$(pod_proxy p-2) &&
 	node_crash &&
 	rm n/pods/p-2/chan.sock &&
@@ -85,6 +95,7 @@ test_expect_success 'a pod whose channel is gone when the node restarts is stopp
 test_expect_success 'a node stopped with SIGTERM stops its pods and loses none' '
 	admin stop p-2 >/dev/null &&
 	pod_create p-3 >/dev/null &&
+	pod_cgroup p-3 >>cgs &&
 	node_stop &&
 	jq -s -e "[.[] | select(.event == \"pod.stop\" and .pod == \"p-3\")][0].reason == \"the node is stopping\"" n/audit.log &&
 	node_start &&
