@@ -7,6 +7,7 @@
 #ifndef NUCLEUS_NODE_H
 #define NUCLEUS_NODE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -93,6 +94,9 @@ int	 sandbox_start(const struct sandbox_spec *, struct sandbox *,
 	    struct audit_err *);
 int	 sandbox_wait(struct sandbox *, int *);
 void	 sandbox_kill(struct sandbox *);
+void	 sandbox_detach(struct sandbox *);
+#define SANDBOX_DETACH_SIGNAL SIGUSR1	/* to its init: it is stored, and
+				   outlives the node from now on */
 int	 sandbox_release(struct sandbox *, int);
 
 /* The gate (gate.c): formats section 4's checks of a request line. */

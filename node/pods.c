@@ -205,6 +205,10 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
 		pods_free(p, RELEASE_WAIT_MS);
 		return;
 	}
+	/* Stored: a local pod outlives the node from now on (a VMM's
+	 * start said so already). */
+	if (strcmp(p->spec.driver, "local") == 0)
+		sandbox_detach(&p->lp.sb);
 	p->running = 1;
 	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);
 	ev_io_init(&p->wio, chan_write, p->lp.chan, EV_WRITE);

@@ -493,17 +493,33 @@ keep_only(const struct child *c)
 }
 
 /*
- * A started sandbox outlives the host process that made it: a node that
- * ends without stopping its pods (a crash, an upgrade) finds them again
- * and takes them back (podstate.c).  One that ended while the sandbox
- * was still being made has closed its end of the error pipe, which poll
- * sees: such a sandbox, never stored, ends here.
+ * The sandbox ends with the host process that made it until that host
+ * has stored it (podstate.c) and says so (sandbox_detach): a node killed
+ * while a pod starts leaves nothing the next node does not know of.
+ * From then on the sandbox outlives the node, whose next start takes it
+ * back.  Set once the credentials have changed (a change clears it); a
+ * host already gone by then has closed its end of the error pipe, which
+ * poll sees.
  */
 static void
-host_still_there(int efd)
+detached(int sig)
+{
+	(void)sig;
+	(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+}
+
+static void
+parent_death(int efd)
 {
 	struct pollfd p = { efd, 0, 0 };
+	struct sigaction sa;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = detached;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SANDBOX_DETACH_SIGNAL, &sa, NULL) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		fail(efd, "parent death signal");
 	if (poll(&p, 1, 0) != 0)
 		_exit(127);
 }
@@ -527,7 +543,7 @@ init_main(struct child *c)
 	/* Become the uid and gid the host mapped: 0 inside, spec's outside. */
 	if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		fail(efd, "become uid 0 of the user namespace");
-	host_still_there(efd);
+	parent_death(efd);
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		fail(efd, "cgroup namespace");
 	if (sethostname(spec->name, strlen(spec->name)) != 0)
@@ -732,6 +748,15 @@ sandbox_wait(struct sandbox *sb, int *code)
 	    WTERMSIG(status);
 	sb->pid = 0;
 	return 0;
+}
+
+/* Stored by the node: from now on the sandbox outlives it. */
+void
+sandbox_detach(struct sandbox *sb)
+{
+	if (sb->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, sb->pidfd,
+		    SANDBOX_DETACH_SIGNAL, NULL, 0);
 }
 
 /* Kill its init: the kernel then kills every process in the sandbox. */

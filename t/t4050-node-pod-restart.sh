@@ -10,9 +10,10 @@ fi
 
 # Pods outlive their node: a failed test leaves none behind.
 test_cleanup() {
-	if [ -s cg ]; then
-		kill -KILL $(cat "$(cat cg)/cgroup.procs" 2>/dev/null) 2>/dev/null
-	fi
+	for f in cg mute.cg; do
+		[ -s $f ] && kill -KILL $(cat "$(cat $f)/cgroup.procs" 2>/dev/null) 2>/dev/null
+	done
+	:
 }
 
 node_kill() {
@@ -41,6 +42,16 @@ slow_call() {
 # run_outcome_: the copy holds the outcome of the run the lost call made.
 run_outcome_() {
 	jq -s -e "([.[] | select(.event == \"decision\" and .op == \"run\")][0].id) as \$id | [.[] | select(.event == \"outcome\" and .id == \$id)] | length == 1" "$(cat copy)" >/dev/null
+}
+
+# The mute pod (pod-tamper that never says hello): its cgroup, and
+# whether pod-tamper runs in it.
+mute_cgroup_() {
+	ls -d /sys/fs/cgroup/pids/nucleus/p-mute-$$.* /sys/fs/cgroup/nucleus/p-mute-$$.* 2>/dev/null | head -n 1
+}
+mute_running_() {
+	d=$(mute_cgroup_) && test -n "$d" &&
+	for pid in $(cat "$d/cgroup.procs"); do cat /proc/$pid/comm 2>/dev/null; done | grep -q "^pod-tamper$"
 }
 
 copy_lines() {
@@ -141,6 +152,23 @@ test_expect_success 'a pod that dies while the node is down is reported lost; it
 	admin stop p-1 >out &&
 	node_stop &&
 	nucleus-audit-verify -q -k node.pub "$(cat copy)" n/audit.log
+'
+
+test_expect_success 'a node killed while a pod starts (before it is stored) takes that pod with it' '
+	mktemp -d /var/tmp/nucleus-t4050.XXXXXX >tamperdir &&
+	test_when_finished "rm -rf \"\$(cat tamperdir)\"" &&
+	chmod 755 "$(cat tamperdir)" &&
+	echo mute >"$(cat tamperdir)/pod-tamper.conf" &&
+	node_start -P "$NUCLEUS_BUILD/t/helper/pod-tamper" -B "$(cat tamperdir)" &&
+	{ pod_create p-mute-$$ >mute.out 2>&1 & } &&
+	test_wait_for "the mute pod to start" 10 mute_running_ &&
+	mute_cgroup_ >mute.cg &&
+	node_kill KILL &&
+	test_wait_for "the mute pod to end with the node" 10 eval "! grep -q . \"\$(cat mute.cg)/cgroup.procs\"" &&
+	node_start &&
+	admin list >out &&
+	jq -e "[.result.pods[] | select(.pod == \"p-mute-$$\")] == []" out &&
+	node_stop
 '
 
 test_done

@@ -19,6 +19,7 @@
  *			naming log LOG, then on standard error "pod-tamper:
  *			key-cert: " and the line the node answered with, or
  *			"pod-tamper: no key-cert"
+ *	mute		no proxy at all, and no hello: it waits to be killed
  *	endless		after the third, a line that never ends
  *	flood		after the third, 200000 answers for requests the
  *			node never sent (half of them with ids it cannot
@@ -293,6 +294,9 @@ main(int argc, char **argv)
 	configure();
 	if (strcmp(mode, "hello") == 0)
 		return hello();
+	if (strcmp(mode, "mute") == 0)
+		for (;;)
+			pause();
 	if (strcmp(mode, "noisy") == 0) {
 		memset(buf, 'e', sizeof(buf));
 		for (size_t k = 0; k < NOISE; k += sizeof(buf))
