@@ -23,8 +23,9 @@
  * unsigned caller learns nothing of which pods exist.  A request whose
  * signature holds spends its (kid, nonce) pair whatever the answer, so
  * that a request refused now (no such pod yet) cannot pass later.  The
- * pair's transaction is synced by the caller before it acts; a token's
- * is synced here, before its request can be forwarded.
+ * pair's and a token's transactions are committed here and synced off
+ * the loop (nsync.c): what the request does waits for that sync, its
+ * bytes to the pod (channel.c) as its record and answer (record.c).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -171,7 +172,7 @@ spend_nonce(struct gate *g, struct gate_req *q)
 
 /*
  * A tool request's approval token, written to the node's ledger of
- * tokens forwarded and synced, before its request can reach a pod: a
+ * tokens forwarded, and durable before its request can reach a pod: a
  * token is used at most once on this node, whatever becomes of its pod
  * (a pod re-created under the same name starts with a fresh proxy
  * state).  Spent once forwarded, whether or not the pod then takes it.
@@ -215,9 +216,10 @@ spend_token(struct gate *g, struct gate_req *q, int64_t now)
 		    "rule 7: the token was already used on this node") :
 		    state_failed(g, q, "token ledger");
 	}
-	/* Synced now, not with the batch: durable before it is sent. */
-	if (mdb_txn_commit(txn) != 0 || mdb_env_sync(g->env, 1) != 0)
+	/* Synced with the nonces: its request is held until then. */
+	if (mdb_txn_commit(txn) != 0)
 		return state_failed(g, q, "token ledger");
+	g->dirty = 1;
 	return 0;
 }
 

@@ -475,6 +475,13 @@ serve_loop(void)
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
+	ev_async_init(&N->synced_async, node_synced);
+	ev_async_start(N->loop, &N->synced_async);
+	if (nsync_start(&N->synced_async, &e) != 0 ||
+	    nsync_env(N->env, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
 	ev_prepare_init(&N->flush, node_flush);
 	ev_prepare_start(N->loop, &N->flush);
 	ev_timer_init(&N->tick, pods_tick, 1., 1.);
@@ -550,6 +557,9 @@ serve_stop(void)
 	copyq_stop();
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
+	nsync_wait();
+	node_synced_run();
+	nsync_stop();
 	events_flush(&N->events);
 	ev = json_pack("{s:s}", "event", "node.stop");
 	if (N->log != NULL) {
