@@ -137,6 +137,39 @@ nsync_ask(void)
 	return gen;
 }
 
+/*
+ * A sync of all committed so far made by the caller itself, when the
+ * syncer has nothing in hand: the loop's, when one request alone waits
+ * for it and there is nothing else to do meanwhile.  Its generation, or
+ * 0 when the syncer is busy (then nsync_ask).
+ */
+uint64_t
+nsync_now(void)
+{
+	uint64_t target;
+	int fd, rc;
+
+	pthread_mutex_lock(&S.mu);
+	if (S.busy || S.asked != S.durable || S.failed || S.fd < 0) {
+		pthread_mutex_unlock(&S.mu);
+		return 0;
+	}
+	target = ++S.asked;
+	fd = S.fd;
+	S.busy = 1;
+	pthread_mutex_unlock(&S.mu);
+	rc = fdatasync(fd) == 0 ? 0 : errno != 0 ? errno : EIO;
+	pthread_mutex_lock(&S.mu);
+	S.busy = 0;
+	if (rc == 0 && target > S.durable)
+		S.durable = target;
+	else if (rc != 0)
+		S.failed = rc;
+	pthread_cond_broadcast(&S.idle);
+	pthread_mutex_unlock(&S.mu);
+	return target;
+}
+
 /* The last generation durable; *failed: an errno once a sync failed. */
 uint64_t
 nsync_durable(int *failed)

@@ -232,6 +232,9 @@ records_submit(void)
  * Before the loop waits: a sync asked of the syncer for the state
  * committed since the last (nsync.c), which the requests forwarded and
  * the records made meanwhile wait for; the records already covered go.
+ * When one request alone came in this turn and the syncer is idle, the
+ * loop makes the sync itself: it has nothing else to do meanwhile, and
+ * the request goes without waiting for two threads to wake.
  */
 void
 node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -239,10 +242,20 @@ node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	uint64_t gen;
+	int n;
+
 	pods_flush();
+	n = gateq_run();
 	if (N->gate.dirty || N->state_dirty) {
-		N->state_asked = nsync_ask();
 		N->gate.dirty = N->state_dirty = 0;
+		/* One request alone: nothing to do while it syncs. */
+		if (n <= 1 && (gen = nsync_now()) != 0) {
+			N->state_asked = gen;
+			node_synced_run();
+			return;
+		}
+		N->state_asked = nsync_ask();
 	}
 	records_submit();
 }

@@ -263,6 +263,7 @@ struct node {
 	uint64_t state_asked;	/* the last sync asked of nsync.c */
 	uint64_t state_durable;	/* the last one it made durable */
 	ev_async synced_async;	/* the syncer made the state durable */
+	ev_async checked_async;	/* the verifier checked a line */
 	struct gate gate;
 	struct local_env lenv;
 	char	 pods_dir[LOCAL_PATH_MAX];
@@ -303,6 +304,7 @@ int	 nsync_start(ev_async *, struct audit_err *);
 void	 nsync_stop(void);
 int	 nsync_env(MDB_env *, struct audit_err *);
 uint64_t nsync_ask(void);
+uint64_t nsync_now(void);
 uint64_t nsync_durable(int *);
 void	 nsync_wait(void);
 
@@ -320,6 +322,14 @@ uint64_t node_state_gen(void);
 void	 node_synced(struct ev_loop *, ev_async *, int);
 void	 node_synced_run(void);
 void	 node_line(struct lines_conn *, const char *, size_t);
+void	 node_line_checked(struct lines_conn *, struct gate_req *, int,
+	    int64_t, const char *, size_t);
+
+/* gateq.c: request lines checked off the loop's turn */
+int	 gateq_start(ev_async *, struct audit_err *);
+void	 gateq_stop(void);
+int	 gateq_run(void);
+void	 gateq_checked(struct ev_loop *, ev_async *, int);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 node_turned_away(struct lines *, uid_t);
 void	 node_turned_away_record(void);
