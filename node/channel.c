@@ -218,7 +218,9 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	f->next = p->fwds;
 	p->fwds = f;
 	out_compact(p);
-	copy = json_deep_copy(q->obj);
+	/* The request is the gate's, done with once it goes: renamed in
+	   place, not copied (its id is held apart, in q->id). */
+	copy = json_incref(q->obj);
 	start = p->out.len;
 	if (audit_fit(name, sizeof(name), &e, "n%llu",
 	    (unsigned long long)f->seq) != 0 ||
