@@ -126,8 +126,10 @@ reload(struct ev_loop *loop, ev_signal *w, int revents)
 		ev = json_pack("{s:s, s:s, s:s}", "event", "node.reload",
 		    "status", "refused", "message", e.msg);
 	} else {
+		pthread_rwlock_wrlock(&N->gate.keys_lock);
 		audit_keyring_free(&N->keys);
 		N->keys = kr;
+		pthread_rwlock_unlock(&N->gate.keys_lock);
 		sodium_free(N->lenv.trust_text);
 		N->lenv.trust_text = text;
 		N->lenv.trust_len = len;
@@ -148,7 +150,7 @@ stop(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /*
- * SIGUSR2: the node stops and leaves its (local) pods running, for the
+ * SIGUSR2: the node stops and leaves its pods running, for the
  * next node on this directory to take back (an upgrade, a restart:
  * nucleus-node(8)).
  */
@@ -456,6 +458,7 @@ serve_state(const char *dir)
 		return 2;
 	}
 	N->gate.keys = &N->keys;
+	pthread_rwlock_init(&N->gate.keys_lock, NULL);
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
 	if (audit_fit(N->log_id, sizeof(N->log_id), &e, "node-%s",
@@ -486,6 +489,19 @@ serve_loop(void)
 	ev_async_init(&N->copied_async, pods_copied);
 	ev_async_start(N->loop, &N->copied_async);
 	if (copyq_start(N->loop, &N->copied_async, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	ev_async_init(&N->checked_async, gateq_checked);
+	ev_async_start(N->loop, &N->checked_async);
+	if (gateq_start(&N->checked_async, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	ev_async_init(&N->synced_async, node_synced);
+	ev_async_start(N->loop, &N->synced_async);
+	if (nsync_start(&N->synced_async, &e) != 0 ||
+	    nsync_env(N->env, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
@@ -563,6 +579,7 @@ serve_stop(void)
 	json_t *ev;
 	int left = 0;
 
+	gateq_stop();
 	if (N->leave_pods)
 		left = pods_leave_all();
 	else
@@ -570,6 +587,9 @@ serve_stop(void)
 	copyq_stop();
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
+	nsync_wait();
+	node_synced_run();
+	nsync_stop();
 	events_flush(&N->events);
 	ev = json_pack("{s:s}", "event", "node.stop");
 	if (ev != NULL && N->leave_pods)
