@@ -261,7 +261,9 @@ int	 work_dir_open(int, const char *, const char *, struct audit_err *);
  * path beneath it, made in memory; and what changed between two of them.
  */
 #define EXPORT_BYTES_MAX (32 * 1024 * 1024)	/* bytes of an archive */
-#define EXPORT_ENTRIES_MAX 100000	/* its entries (as work.copy's) */
+#define EXPORT_ENTRIES_MAX 50000	/* its entries: each at least a 512-byte
+				   header, so that this many still fit in
+				   EXPORT_BYTES_MAX */
 #define DIFF_PATCH_MAX	(16 * 1024 * 1024)	/* bytes of a diff's patch */
 
 struct export_req {
