@@ -418,6 +418,7 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			sandbox_kill(&p->lp.sb);
 		}
 		relay_stray(p, now);
+		podwork_hold(p);
 		while ((f = *pp) != NULL) {
 			json_t *r;
 

@@ -48,6 +48,19 @@ work_fd(struct pod *p, int starting)
 	return fd;
 }
 
+/*
+ * Each second: a running pod with work.export whose /work the node does
+ * not hold (the node started again since the pod did) is held again,
+ * so that its end still finds it.
+ */
+void
+podwork_hold(struct pod *p)
+{
+	if (p->spec.work_export[0] != '\0' && p->wfd == 0 && p->running &&
+	    !p->lost)
+		(void)work_fd(p, 0);
+}
+
 void
 podwork_close(struct pod *p)
 {

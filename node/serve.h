@@ -331,6 +331,7 @@ void	 podwork_export(struct lines_conn *, struct gate_req *);
 void	 podwork_diff(struct lines_conn *, struct gate_req *);
 void	 podwork_end(struct pod *);
 void	 podwork_close(struct pod *);
+void	 podwork_hold(struct pod *);
 
 /* vmstart.c: a VM pod's start, from its VMM's launch to its hello */
 void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,
