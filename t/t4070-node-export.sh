@@ -134,3 +134,9 @@ test_expect_success 'pod diff -j: the lists' '
 	nucleus-node pod -j -k admin.key -l n/node.sock diff $pod >out &&
 	jq -e ".result.added == [\"new.txt\"] and .result.removed == [\"old.txt\"] and .result.modified == [\"README\", \"blob.bin\", \"src/main.c\"]" out
 '
+
+test_expect_success 'the node stops' '
+	node_stop
+'
+
+test_done

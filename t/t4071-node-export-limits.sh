@@ -94,3 +94,9 @@ test_expect_success 'a request'"'"'s own max_bytes, crossed' '
 	export_args "{\"max_bytes\":$((bytes_max + 1))}" &&
 	jq -e ".error.kind == \"bad_request\"" out
 '
+
+test_expect_success 'the node stops' '
+	node_stop
+'
+
+test_done

@@ -97,3 +97,9 @@ test_expect_success 'work.export is checked with the spec: beneath the work root
 	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create bad.json >out &&
 	jq -e ".error.kind == \"bad_request\" and (.error.message | startswith(\"work: \"))" out
 '
+
+test_expect_success 'the node stops' '
+	node_stop
+'
+
+test_done
