@@ -112,7 +112,9 @@ put(struct tarw *t, struct archive_entry *e, const void *data, size_t n)
 		return fail(t, "too_large", "the archive would pass its bound "
 		    "of entries");
 	}
-	if (archive_write_header(t->a, e) != ARCHIVE_OK ||
+	/* ARCHIVE_WARN: a name not UTF-8, kept as its bytes (pax's
+	 * hdrcharset BINARY). */
+	if (archive_write_header(t->a, e) < ARCHIVE_WARN ||
 	    (n > 0 && archive_write_data(t->a, data, n) != (la_ssize_t)n))
 		rc = tar_fail(t);
 	archive_entry_free(e);
@@ -557,8 +559,17 @@ change(json_t *lists[3], struct audit_buf *b, const struct item *o,
 {
 	const struct item *it = o != NULL ? o : n;
 	int which = o == NULL ? 0 : n == NULL ? 1 : 2;
+	size_t len = strlen(it->name);
+	json_t *name = json_stringn(it->name, len);
+	char *esc;
 
-	if (json_array_append_new(lists[which], json_string(it->name)) != 0)
+	/* A name that is not UTF-8: listed with its bytes escaped (\xhh). */
+	if (name == NULL && (esc = malloc(4 * len + 1)) != NULL) {
+		audit_escape(esc, 4 * len + 1, it->name, len);
+		name = json_string(esc);
+		free(esc);
+	}
+	if (json_array_append_new(lists[which], name) != 0)
 		return -1;
 	if ((o != NULL && o->type != AE_IFREG) ||
 	    (n != NULL && n->type != AE_IFREG))

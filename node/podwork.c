@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "serve.h"
 #include "members.h"
@@ -33,16 +35,27 @@
 static int
 work_fd(struct pod *p, int starting)
 {
+	/*
+	 * work beneath the pod's root, following no link: through
+	 * /proc/pid/root an absolute link would lead to the host's root.
+	 */
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS };
 	char path[64];
-	int fd;
+	int root, fd;
 
 	if (p->wfd > 0)
 		return p->wfd - 1;
 	if (strcmp(p->spec.driver, "local") != 0 || (!p->running &&
 	    !starting) || p->lp.sb.pid <= 0)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/root/work", (int)p->lp.sb.pid);
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)p->lp.sb.pid);
+	if ((root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, root, "work", &how, sizeof(how));
+	close(root);
+	if (fd < 0)
 		return -1;
 	p->wfd = fd + 1;
 	return fd;

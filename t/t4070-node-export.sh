@@ -31,6 +31,7 @@ test_expect_success 'setup: a work root with a project, a pod with it copied in'
 	printf "one\ntwo\nthree\n" >root/proj/README &&
 	printf "gone\n" >root/proj/old.txt &&
 	printf "\000\001\002bin" >root/proj/blob.bin &&
+	printf "latin1\n" >"root/proj/$(printf "caf\351")" &&
 	echo "SECRET=1" >root/proj/.env &&
 	ln -s src/main.c root/proj/main.c &&
 	ln -s /etc/passwd root/proj/passwd &&
@@ -49,6 +50,7 @@ test_expect_success 'pod export: /work as a tar archive, recorded with its size 
 	test "$(readlink x/main.c)" = src/main.c &&
 	test "$(readlink x/passwd)" = /etc/passwd &&
 	test -d x/empty &&
+	test_cmp "root/proj/$(printf "caf\351")" "x/$(printf "caf\351")" &&
 	jq -s -e "[.[] | select(.event == \"pod.export\" and .pod == \"$pod\")] | length == 1" n/audit.log &&
 	jq -c "select(.event == \"pod.export\")" n/audit.log >rec &&
 	jq -e ".bytes == $(stat -c %s work.tar) and .signer == \"ops-1\" and .path == \"\"" rec &&
