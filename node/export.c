@@ -559,9 +559,14 @@ change(json_t *lists[3], struct audit_buf *b, const struct item *o,
 {
 	const struct item *it = o != NULL ? o : n;
 	int which = o == NULL ? 0 : n == NULL ? 1 : 2;
-	size_t len = strlen(it->name);
-	json_t *name = json_stringn(it->name, len);
+	size_t len;
+	json_t *name;
 	char *esc;
+
+	if (it == NULL)
+		return -1;
+	len = strlen(it->name);
+	name = json_stringn(it->name, len);
 
 	/* A name that is not UTF-8: listed with its bytes escaped (\xhh). */
 	if (name == NULL && (esc = malloc(4 * len + 1)) != NULL) {
