@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: the bounds of pod export (EXPORT_BYTES_MAX, EXPORT_ENTRIES_MAX, a request'"'"'s own max_bytes and max_entries): past one, too_large and nothing sent'
+test_description='nucleus-node: the bounds of pod export and pod diff (EXPORT_BYTES_MAX, EXPORT_ENTRIES_MAX, a request'"'"'s own max_bytes and max_entries, DIFF_PATCH_MAX): past one, too_large and nothing sent'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -12,6 +12,7 @@ pod=p-xl-$$
 bytes_max=$((32 * 1024 * 1024))
 test_cleanup() {
 	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod >/dev/null 2>&1
+	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod-d >/dev/null 2>&1
 }
 
 nadmin() {
@@ -93,6 +94,20 @@ test_expect_success 'a request'"'"'s own max_bytes, crossed' '
 	jq -e ".error.kind == \"too_large\"" out &&
 	export_args "{\"max_bytes\":$((bytes_max + 1))}" &&
 	jq -e ".error.kind == \"bad_request\"" out
+'
+
+test_expect_success 'past DIFF_PATCH_MAX: pod diff is too_large, and nothing is sent' '
+	mkdir root/lines &&
+	seq 1 2100000 >root/lines/numbers &&
+	test "$(stat -c %s root/lines/numbers)" -lt $((16 * 1024 * 1024)) &&
+	printf "{\"v\":1,\"name\":\"%s-d\",\"policy\":\"local_dev\",\"agents\":[\"agent-7\"],\"resources\":{\"scratch_mib\":64},\"work\":{\"copy\":\"lines\"}}\n" $pod >spec-d.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-d.json >create.out &&
+	jq -e .ok create.out &&
+	ncall $pod-d run "{\"argv\":[\"rm\",\"numbers\"]}" >run.out &&
+	jq -e ".result.exit == 0" run.out &&
+	test_expect_code 2 nadmin diff $pod-d >out 2>err &&
+	test ! -s out &&
+	grep "^nucleus-node: too_large: the patch would pass 16777216 bytes" err
 '
 
 test_expect_success 'the node stops' '
