@@ -117,6 +117,63 @@ test_expect_success 'bad input: unknown tool, arguments against the schema, a ma
 	sed -n 6p out | jq -e ".ping == {} and .after.result.isError == false"
 '
 
+# Raw lines, for what the SDK does not do: the call's id, a tool, args.
+init_line() {
+	echo '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+}
+
+call_line() {
+	printf '{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"%s","arguments":%s}}\n' "$1" "$2" "$3"
+}
+
+lines_are_() {
+	test "$(wc -l <out)" -eq "$1"
+}
+
+pending_count() {
+	nucleus-authority list -d auth | grep -c " pending " || :
+}
+
+test_expect_success 'without -A, approval_required says what is needed' '
+	{
+		init_line &&
+		call_line 1 run_command "{\"argv\":[\"git\",\"push\"]}"
+	} | timeout 60 nucleus-mcp -l n/node.sock -k agent.key p-mcp >out &&
+	jq -c "select(.id == 1)" out | jq -e ".result.isError and (.result.content[0].text | test(\"^approval_required: .*no authority to ask \\\\(nucleus-mcp -A\\\\)\"))"
+'
+
+test_expect_success 'no decision within -w: approval_timeout, and the request still waits' '
+	before=$(pending_count) &&
+	{
+		init_line &&
+		call_line 1 run_command "{\"argv\":[\"git\",\"push\",\"-f\"]}"
+	} | timeout 60 nucleus-mcp -l n/node.sock -k agent.key -A auth/request.sock -w 1 p-mcp >out &&
+	jq -c "select(.id == 1)" out | jq -e ".result.isError and (.result.content[0].text | test(\"^approval_timeout: no operator decided within 1 seconds; approval request [0-9]+ still waits$\"))" &&
+	test "$(pending_count)" = $((before + 1))
+'
+
+test_expect_success 'MCP_QUEUE_MAX (64) calls wait behind the running one; one more is refused' '
+	before=$(pending_count) &&
+	rm -f in && mkfifo in &&
+	{ timeout 120 nucleus-mcp -l n/node.sock -k agent.key -A auth/request.sock -w 60 p-mcp <in >out 2>err & } &&
+	exec 9>in &&
+	init_line >&9 &&
+	call_line 1 run_command "{\"argv\":[\"git\",\"push\",\"--all\"]}" >&9 &&
+	until_pending $((before + 1)) &&
+	i=2 &&
+	while [ $i -le 66 ]; do
+		call_line $i stat "{\"path\":\"hello.c\"}" >&9 || return 1
+		i=$((i + 1))
+	done &&
+	test_wait_for "the 66th call refused" 30 grep -q "\"id\":66," out &&
+	echo "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":1}}" >&9 &&
+	exec 9>&- &&
+	test_wait_for "every answer" 60 lines_are_ 66 &&
+	jq -c "select(.id == 66)" out | jq -e ".result.isError and .result.content[0].text == \"unavailable: 64 tool calls are waiting already; the limit is 64\"" &&
+	jq -s -e "[.[] | select(.id != 0 and .id != 66) | .result.isError == false] | length == 64 and all" out &&
+	test -z "$(jq -c "select(.id == 1)" out)"
+'
+
 test_expect_success 'the logs verify' '
 	node_stop &&
 	auth_verify
