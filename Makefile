@@ -249,7 +249,7 @@ $(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
 
 # The MCP server: the daemons' client side (libdaemon's wire.c and
-# ask.c), a thread for the calls.
+# ask.c).
 $(B)/nucleus-mcp: $(MCP_OBJS) $(B)/libdaemon.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 

@@ -74,20 +74,22 @@ still_open(int fd)
 }
 
 /*
- * The next line from r, by the deadline (0: none), unless the cancel
- * descriptor is readable first, or tick_ms (0: never) passes.
+ * The next line from r, by the deadline (0: none), the client's input
+ * read meanwhile (w): GOT_CANCEL once it cancels the call; or GOT_TICK
+ * when tick_ms (0: never) passes first.
  */
 static int
-next_line(struct wire_reader *r, int cancel, int64_t deadline, int tick_ms,
-    json_t **out, struct audit_err *e)
+next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
+    int tick_ms, json_t **out, struct audit_err *e)
 {
-	struct pollfd p[2] = { { .fd = r->fd, .events = POLLIN },
-	    { .fd = cancel, .events = POLLIN } };
+	struct pollfd p[2];
 	int64_t left;
 	int ms, n;
 
 	*out = NULL;
 	while (r->len == 0 || memchr(r->buf, '\n', r->len) == NULL) {
+		p[0] = (struct pollfd){ .fd = r->fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = w->fd, .events = POLLIN };
 		left = deadline != 0 ? deadline -
 		    audit_now_ms(CLOCK_MONOTONIC) : -1;
 		if (deadline != 0 && left <= 0)
@@ -95,19 +97,26 @@ next_line(struct wire_reader *r, int cancel, int64_t deadline, int tick_ms,
 		ms = left < 0 || left > INT32_MAX ? -1 : (int)left;
 		if (tick_ms > 0 && (ms < 0 || ms > tick_ms))
 			ms = tick_ms;
-		if ((n = poll(p, cancel >= 0 ? 2 : 1, ms)) < 0) {
+		if ((n = poll(p, w->fd >= 0 ? 2 : 1, ms)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return audit_errf(e, "poll: %s", strerror(errno));
 		}
-		if (cancel >= 0 && p[1].revents != 0)
-			return GOT_CANCEL;
 		if (n == 0) {
 			if (tick_ms > 0)
 				return GOT_TICK;
 			continue;
 		}
-		break;
+		if (w->fd >= 0 && p[1].revents != 0) {
+			int rc = w->fn(w->arg);
+
+			if (rc > 0)
+				return GOT_CANCEL;
+			if (rc < 0)
+				w->fd = -1;
+		}
+		if (p[0].revents != 0)
+			break;
 	}
 	return wire_read(r, deadline, out, e) == 0 ? GOT_LINE : GOT_ERROR;
 }
@@ -118,7 +127,7 @@ next_line(struct wire_reader *r, int cancel, int64_t deadline, int tick_ms,
  */
 static int
 node_request(struct mcp_link *l, const char *op, json_t *args,
-    json_t *approval, int cancel, json_t **out, struct audit_err *e)
+    json_t *approval, struct mcp_wake *w, json_t **out, struct audit_err *e)
 {
 	char id[32];
 	json_t *o;
@@ -145,7 +154,7 @@ node_request(struct mcp_link *l, const char *op, json_t *args,
 	for (;;) {
 		const char *got;
 
-		if ((rc = next_line(&l->r, cancel, 0, 0, out, e)) != GOT_LINE) {
+		if ((rc = next_line(&l->r, w, 0, 0, out, e)) != GOT_LINE) {
 			if (rc == GOT_ERROR)
 				wire_reader_free(&l->r);
 			return rc;
@@ -185,7 +194,7 @@ progress_say(struct progress *p, const char *id)
  * token into *token, or a tool error (NULL with *token NULL: cancelled).
  */
 static json_t *
-approval(struct mcp_link *l, const struct mcp_call *c, int cancel,
+approval(struct mcp_link *l, const struct mcp_call *c, struct mcp_wake *w,
     struct progress *pg, json_t **token)
 {
 	struct wire_reader r = { .fd = -1, .max = MCP_ANSWER_MAX };
@@ -206,7 +215,7 @@ approval(struct mcp_link *l, const struct mcp_call *c, int cancel,
 	}
 	for (;;) {
 		json_decref(resp);
-		rc = next_line(&r, cancel, deadline, pg->fn != NULL ?
+		rc = next_line(&r, w, deadline, pg->fn != NULL ?
 		    MCP_PROGRESS_S * 1000 : 0, &resp, &e);
 		if (rc == GOT_CANCEL)
 			goto out;
@@ -290,7 +299,7 @@ tool_result(const json_t *resp, int structured)
  * or NULL when it was cancelled (nothing is then answered).
  */
 json_t *
-mcp_link_call(struct mcp_link *l, struct mcp_call *c, int cancel,
+mcp_link_call(struct mcp_link *l, struct mcp_call *c, struct mcp_wake *w,
     mcp_progress_fn fn, void *arg, int structured)
 {
 	struct progress pg = { .fn = c->progress != NULL ? fn : NULL,
@@ -301,8 +310,7 @@ mcp_link_call(struct mcp_link *l, struct mcp_call *c, int cancel,
 	json_t *resp, *token, *res;
 	int rc;
 
-	rc = node_request(l, op, json_deep_copy(c->args), NULL, cancel, &resp,
-	    &e);
+	rc = node_request(l, op, json_deep_copy(c->args), NULL, w, &resp, &e);
 	if (rc == GOT_CANCEL)
 		return NULL;
 	if (rc != GOT_LINE)
@@ -324,11 +332,11 @@ mcp_link_call(struct mcp_link *l, struct mcp_call *c, int cancel,
 		return res;
 	}
 	json_decref(resp);
-	if ((res = approval(l, c, cancel, &pg, &token)) != NULL ||
+	if ((res = approval(l, c, w, &pg, &token)) != NULL ||
 	    token == NULL)
 		return res;	/* refused, or cancelled (NULL) */
-	rc = node_request(l, op, json_deep_copy(c->args), token, cancel,
-	    &resp, &e);
+	rc = node_request(l, op, json_deep_copy(c->args), token, w, &resp,
+	    &e);
 	if (rc == GOT_CANCEL)
 		return NULL;
 	if (rc != GOT_LINE)

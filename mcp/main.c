@@ -1,15 +1,15 @@
 /*
  * nucleus-mcp: an MCP server for one pod, on stdin and stdout (one
- * JSON-RPC message a line; stderr is the log).  The main thread reads
- * the client and answers at once what needs no pod; tool calls go, in
- * order, to one worker thread that makes each a signed request to the
- * node (link.c).  A cancellation reaches the worker through a pipe.
+ * JSON-RPC message a line; stderr is the log).  One thread: it reads the
+ * client's lines and answers at once what needs no pod; tool calls are
+ * queued and made in order, each a signed request to the node (link.c),
+ * and while one waits the client's lines are read on (link.c calls
+ * wake()), so that a ping is answered, more calls queue, and a
+ * cancellation stops the wait.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,17 +32,17 @@ static const char usage_text[] =
     "[-w seconds] -k keyfile pod\n"
     "       nucleus-mcp --help | --version\n";
 
+/* The client's input, the calls waiting, the one running. */
 static struct {
-	pthread_mutex_t lock;	/* all below, and stdout */
-	pthread_cond_t cond;
-	struct mcp_call *head, *tail;	/* calls waiting */
+	struct mcp_server s;
+	char	*buf;		/* MCP_LINE_MAX + IN_CHUNK bytes */
+	size_t	 len;
+	size_t	 skip;		/* bytes of an overlong line read so far */
+	int	 eof;
+	struct mcp_call *head, *tail;
 	size_t	 queued;
 	struct mcp_call *running;
-	int	 cancel[2];	/* a byte: the running call is cancelled */
-	int	 stop;
-	int	 structured;
-} Q = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
-    .cancel = { -1, -1 } };
+} In;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -50,33 +50,23 @@ usage(void)
 	usage_fail(usage_text);
 }
 
-/* One message out, whole, on its own line; -1 when stdout is gone. */
-static int
-send_locked(json_t *m)
-{
-	char *s;
-	int rc = 0;
-
-	if (m == NULL)
-		return 0;
-	if ((s = json_dumps(m, JSON_COMPACT)) == NULL ||
-	    fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) != 0)
-		rc = -1;
-	free(s);
-	json_decref(m);
-	return rc;
-}
-
-static int
+/* One message out, whole, on its own line; the client gone, the end. */
+static void
 send_msg(json_t *m)
 {
-	int rc;
+	char *s;
 
-	pthread_mutex_lock(&Q.lock);
-	rc = send_locked(m);
-	pthread_mutex_unlock(&Q.lock);
-	return rc;
+	if (m == NULL)
+		return;
+	if ((s = json_dumps(m, JSON_COMPACT)) == NULL ||
+	    fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF ||
+	    fflush(stdout) != 0) {
+		fprintf(stderr, "%s: stdout: %s\n", prog, s == NULL ?
+		    "out of memory" : strerror(errno));
+		exit(0);
+	}
+	free(s);
+	json_decref(m);
 }
 
 static void
@@ -90,109 +80,41 @@ progress(void *arg, int64_t done, int64_t total, const char *msg)
 }
 
 static void
-drain_cancel(void)
-{
-	char buf[64];
-
-	while (read(Q.cancel[0], buf, sizeof(buf)) > 0)
-		;
-}
-
-/* The worker: each call in turn, answered unless cancelled. */
-static void *
-worker(void *arg)
-{
-	struct mcp_link *link = arg;
-	struct mcp_call *c;
-	json_t *res;
-	int cancelled, structured;
-
-	for (;;) {
-		pthread_mutex_lock(&Q.lock);
-		while (Q.head == NULL && !Q.stop)
-			pthread_cond_wait(&Q.cond, &Q.lock);
-		if (Q.head == NULL) {	/* stopped, and nothing left */
-			pthread_mutex_unlock(&Q.lock);
-			return NULL;
-		}
-		c = Q.head;
-		Q.head = c->next;
-		if (Q.head == NULL)
-			Q.tail = NULL;
-		Q.queued--;
-		Q.running = c;
-		drain_cancel();
-		cancelled = c->cancelled;
-		structured = Q.structured;
-		pthread_mutex_unlock(&Q.lock);
-		res = cancelled ? NULL : mcp_link_call(link, c, Q.cancel[0],
-		    progress, c, structured);
-		pthread_mutex_lock(&Q.lock);
-		Q.running = NULL;
-		/* A cancelled request is not answered (the specification). */
-		if (res != NULL && !c->cancelled)
-			send_locked(mcp_result(c->id, res));
-		else
-			json_decref(res);
-		pthread_mutex_unlock(&Q.lock);
-		mcp_call_free(c);
-	}
-}
-
-static void
 enqueue(struct mcp_call *c)
 {
-	pthread_mutex_lock(&Q.lock);
-	if (Q.queued >= MCP_QUEUE_MAX) {
-		send_locked(mcp_result(c->id, mcp_tool_error("unavailable",
+	if (In.queued >= MCP_QUEUE_MAX) {
+		send_msg(mcp_result(c->id, mcp_tool_error("unavailable",
 		    "%d tool calls are waiting already; the limit is %d",
 		    MCP_QUEUE_MAX, MCP_QUEUE_MAX)));
-		pthread_mutex_unlock(&Q.lock);
 		mcp_call_free(c);
 		return;
 	}
-	if (Q.tail != NULL)
-		Q.tail->next = c;
+	if (In.tail != NULL)
+		In.tail->next = c;
 	else
-		Q.head = c;
-	Q.tail = c;
-	Q.queued++;
-	pthread_cond_signal(&Q.cond);
-	pthread_mutex_unlock(&Q.lock);
+		In.head = c;
+	In.tail = c;
+	In.queued++;
 }
 
 /* notifications/cancelled: the call with that id, waiting or running. */
 static void
 cancel(json_t *id)
 {
-	struct mcp_call *c;
-
-	pthread_mutex_lock(&Q.lock);
-	for (c = Q.head; c != NULL; c = c->next)
+	for (struct mcp_call *c = In.head; c != NULL; c = c->next)
 		if (json_equal(c->id, id))
 			c->cancelled = 1;
-	if (Q.running != NULL && json_equal(Q.running->id, id)) {
-		Q.running->cancelled = 1;
-		if (write(Q.cancel[1], "c", 1) < 0)
-			fprintf(stderr, "%s: cancel: %s\n", prog,
-			    strerror(errno));
-	}
-	pthread_mutex_unlock(&Q.lock);
+	if (In.running != NULL && json_equal(In.running->id, id))
+		In.running->cancelled = 1;
 	json_decref(id);
 }
 
 static void
-handle(struct mcp_server *s, const char *line, size_t len)
+handle(const char *line, size_t len)
 {
 	struct mcp_step step;
-	json_t *ans;
 
-	ans = mcp_line(s, line, len, &step);
-	if (ans != NULL && send_msg(ans) != 0)
-		exit(0);	/* the client is gone */
-	pthread_mutex_lock(&Q.lock);
-	Q.structured = s->structured;
-	pthread_mutex_unlock(&Q.lock);
+	send_msg(mcp_line(&In.s, line, len, &step));
 	if (step.call != NULL)
 		enqueue(step.call);
 	if (step.cancel != NULL)
@@ -200,44 +122,76 @@ handle(struct mcp_server *s, const char *line, size_t len)
 }
 
 /*
- * stdin, line by line, to its end: a line longer than MCP_LINE_MAX is
- * read to its newline and refused by its length alone.
+ * Read what stdin has (one read) and handle each whole line: a line
+ * longer than MCP_LINE_MAX is read to its newline and refused by its
+ * length alone.  0, or -1 at its end.
  */
-static void
-serve(struct mcp_server *s)
+static int
+read_input(void)
 {
-	char *buf = malloc(MCP_LINE_MAX + IN_CHUNK), *nl;
-	size_t len = 0, skip = 0;
 	ssize_t n;
+	char *nl;
 
-	if (buf == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		return;
+	do
+		n = read(STDIN_FILENO, In.buf + In.len, IN_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		In.eof = 1;
+		return -1;
 	}
-	for (;;) {
-		n = read(STDIN_FILENO, buf + len, IN_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		while ((nl = memchr(buf, '\n', len)) != NULL) {
-			size_t l = (size_t)(nl - buf);
+	In.len += (size_t)n;
+	while ((nl = memchr(In.buf, '\n', In.len)) != NULL) {
+		size_t l = (size_t)(nl - In.buf);
 
-			if (skip > 0 || l > MCP_LINE_MAX)
-				handle(s, buf, MCP_LINE_MAX + 1);
-			else if (l > 0 && !(l == 1 && buf[0] == '\r'))
-				handle(s, buf, l);
-			skip = 0;
-			len -= l + 1;
-			memmove(buf, nl + 1, len);
-		}
-		if (len > MCP_LINE_MAX) {
-			skip += len;	/* the rest of it, to its newline */
-			len = 0;
-		}
+		if (In.skip > 0 || l > MCP_LINE_MAX)
+			handle(In.buf, MCP_LINE_MAX + 1);
+		else if (l > 0 && !(l == 1 && In.buf[0] == '\r'))
+			handle(In.buf, l);
+		In.skip = 0;
+		In.len -= l + 1;
+		memmove(In.buf, nl + 1, In.len);
 	}
-	free(buf);
+	if (In.len > MCP_LINE_MAX) {
+		In.skip += In.len;	/* the rest of it, to its newline */
+		In.len = 0;
+	}
+	return 0;
+}
+
+/* While a call waits: the client's lines; is the call cancelled? */
+static int
+wake(void *arg)
+{
+	(void)arg;
+	if (read_input() != 0)
+		return -1;
+	return In.running != NULL && In.running->cancelled;
+}
+
+/* The calls waiting, in order; a cancelled one is not answered. */
+static void
+run_calls(struct mcp_link *link)
+{
+	struct mcp_wake w = { .fd = STDIN_FILENO, .fn = wake };
+	struct mcp_call *c;
+	json_t *res;
+
+	while ((c = In.head) != NULL) {
+		In.head = c->next;
+		if (In.head == NULL)
+			In.tail = NULL;
+		In.queued--;
+		In.running = c;
+		w.fd = In.eof ? -1 : STDIN_FILENO;
+		res = c->cancelled ? NULL : mcp_link_call(link, c, &w, progress,
+		    c, In.s.structured);
+		In.running = NULL;
+		if (res != NULL && !c->cancelled)
+			send_msg(mcp_result(c->id, res));
+		else
+			json_decref(res);
+		mcp_call_free(c);
+	}
 }
 
 static int
@@ -259,11 +213,9 @@ main(int argc, char **argv)
 {
 	const char *keyfile = NULL, *node = NULL, *authority = NULL;
 	static char nodebuf[4096];
-	struct mcp_server s = { 0 };
 	struct audit_seckey *key = NULL;
 	struct mcp_link *link;
 	struct audit_err e;
-	pthread_t th;
 	int c, wait = MCP_WAIT_DEFAULT;
 
 	usage_std(argc, argv, prog, usage_text);
@@ -278,10 +230,10 @@ main(int argc, char **argv)
 	}
 	if (keyfile == NULL || argc - optind != 1)
 		usage();
-	s.pod = argv[optind];
-	if (!audit_podname_valid(s.pod, strlen(s.pod))) {
+	In.s.pod = argv[optind];
+	if (!audit_podname_valid(In.s.pod, strlen(In.s.pod))) {
 		fprintf(stderr, "%s: %s: not a pod's name (nucleus-pod(5))\n",
-		    prog, s.pod);
+		    prog, In.s.pod);
 		return USAGE_EXIT;
 	}
 	if (node == NULL) {
@@ -295,31 +247,32 @@ main(int argc, char **argv)
 		}
 		node = nodebuf;
 	}
-	if (sodium_init() < 0 || audit_seckey_load(&key, keyfile, &e) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, sodium_init() < 0 ?
-		    "libsodium cannot start" : e.msg);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium cannot start\n", prog);
+		return 1;
+	}
+	if (audit_seckey_load(&key, keyfile, &e) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (pipe2(Q.cancel, O_CLOEXEC | O_NONBLOCK) != 0 ||
-	    (link = mcp_link_new(node, authority, s.pod, key, wait)) == NULL ||
-	    pthread_create(&th, NULL, worker, link) != 0) {
-		fprintf(stderr, "%s: cannot start: %s\n", prog,
-		    strerror(errno));
+	if ((In.buf = malloc(MCP_LINE_MAX + IN_CHUNK)) == NULL ||
+	    (link = mcp_link_new(node, authority, In.s.pod, key, wait)) ==
+	    NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
-	serve(&s);
 	/*
-	 * The client closed stdin (the specification's shutdown): the calls
-	 * it made are answered, then the end.  A client that cannot wait
-	 * sends SIGTERM.
+	 * Until the client closes stdin (the specification's shutdown);
+	 * then the calls it made are answered, and the end.  A client that
+	 * cannot wait sends SIGTERM.
 	 */
-	pthread_mutex_lock(&Q.lock);
-	Q.stop = 1;
-	pthread_cond_signal(&Q.cond);
-	pthread_mutex_unlock(&Q.lock);
-	pthread_join(th, NULL);
+	while (!In.eof) {
+		(void)read_input();
+		run_calls(link);
+	}
 	mcp_link_free(link);
 	audit_seckey_free(key);
+	free(In.buf);
 	return 0;
 }

@@ -4,8 +4,8 @@
  * (lifecycle, ping, tools/list, bad input); tools.c holds the tools, their
  * schemas and the check of a call's arguments; link.c makes a call one
  * signed request to the node, and asks the authority when an approval is
- * needed; main.c reads stdin, writes stdout, and runs the calls in order
- * beside the reading, so that a cancellation is heard while a call waits.
+ * needed; main.c reads stdin, writes stdout, and runs the calls in order,
+ * reading on while a call waits, so that a cancellation is heard.
  */
 #ifndef NUCLEUS_MCP_H
 #define NUCLEUS_MCP_H
@@ -88,7 +88,19 @@ struct mcp_link *mcp_link_new(const char *, const char *, const char *,
 	    struct audit_seckey *, int);
 void	 mcp_link_free(struct mcp_link *);
 typedef void (*mcp_progress_fn)(void *, int64_t, int64_t, const char *);
-json_t	*mcp_link_call(struct mcp_link *, struct mcp_call *, int,
-	    mcp_progress_fn, void *, int);
+
+/*
+ * While a call waits, the client's input: when fd is readable, fn reads
+ * it and says 1 (the call is cancelled), 0 (wait on) or -1 (the input
+ * ended: wait on without it).
+ */
+struct mcp_wake {
+	int	 fd;
+	int	(*fn)(void *);
+	void	*arg;
+};
+
+json_t	*mcp_link_call(struct mcp_link *, struct mcp_call *,
+	    struct mcp_wake *, mcp_progress_fn, void *, int);
 
 #endif /* NUCLEUS_MCP_H */
