@@ -152,7 +152,7 @@ test_expect_success 'no decision within -w: approval_timeout, and the request st
 	test "$(pending_count)" = $((before + 1))
 '
 
-test_expect_success 'MCP_QUEUE_MAX (64) calls wait behind the running one; one more is refused' '
+test_expect_success 'while a call waits: a ping answered, MCP_QUEUE_MAX (64) calls queued, one more refused' '
 	before=$(pending_count) &&
 	rm -f in && mkfifo in &&
 	{ timeout 120 nucleus-mcp -l n/node.sock -k agent.key -A auth/request.sock -w 60 p-mcp <in >out 2>err & } &&
@@ -160,6 +160,8 @@ test_expect_success 'MCP_QUEUE_MAX (64) calls wait behind the running one; one m
 	init_line >&9 &&
 	call_line 1 run_command "{\"argv\":[\"git\",\"push\",\"--all\"]}" >&9 &&
 	until_pending $((before + 1)) &&
+	echo "{\"jsonrpc\":\"2.0\",\"id\":\"p\",\"method\":\"ping\"}" >&9 &&
+	test_wait_for "a ping answered while the call waits" 30 grep -q "\"id\":\"p\"" out &&
 	i=2 &&
 	while [ $i -le 66 ]; do
 		call_line $i stat "{\"path\":\"hello.c\"}" >&9 || return 1
@@ -168,9 +170,9 @@ test_expect_success 'MCP_QUEUE_MAX (64) calls wait behind the running one; one m
 	test_wait_for "the 66th call refused" 30 grep -q "\"id\":66," out &&
 	echo "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":1}}" >&9 &&
 	exec 9>&- &&
-	test_wait_for "every answer" 60 lines_are_ 66 &&
+	test_wait_for "every answer" 60 lines_are_ 67 &&
 	jq -c "select(.id == 66)" out | jq -e ".result.isError and .result.content[0].text == \"unavailable: 64 tool calls are waiting already; the limit is 64\"" &&
-	jq -s -e "[.[] | select(.id != 0 and .id != 66) | .result.isError == false] | length == 64 and all" out &&
+	jq -s -e "[.[] | select(.id != 0 and .id != 66 and .id != \"p\") | .result.isError == false] | length == 64 and all" out &&
 	test -z "$(jq -c "select(.id == 1)" out)"
 '
 
