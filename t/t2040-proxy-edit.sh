@@ -117,4 +117,12 @@ test_expect_success 'edit_files never: insufficient_capability; an obligation: a
 	test "$(cat root/r.txt)" = x
 '
 
+test_expect_success 'nucleus-policy eval decides an edit as the proxy does: edit_files' '
+	echo "{\"op\":\"edit\",\"args\":{\"path\":\"a.c\",\"old\":\"x\",\"new\":\"y\"}}" >line &&
+	test_expect_code 1 nucleus-policy eval read_only <line >out &&
+	jq -e ".kind == \"insufficient_capability\" and .reason == \"edit_files is never allowed\"" out &&
+	nucleus-policy eval codegen <line >out &&
+	jq -e ".decision == \"allow\"" out
+'
+
 test_done
