@@ -384,9 +384,9 @@ mcp_tool_ok(const json_t *result, int structured)
 	json_t *r = json_pack("{s:o, s:b}", "content", text_of(result),
 	    "isError", 0);
 
+	/* The node's answer is read only from here on: shared, not copied. */
 	if (r != NULL && structured)
-		json_object_set_new(r, "structuredContent",
-		    json_deep_copy(result));
+		json_object_set(r, "structuredContent", (json_t *)result);
 	return r;
 }
 

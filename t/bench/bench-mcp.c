@@ -287,6 +287,27 @@ round_reads(struct wire_reader *r, struct series *d, struct series *m)
 	m->elapsed += (bench_now() - t0) / 2;
 }
 
+/* The CPU seconds process pid has used (its user and system time). */
+static double
+cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* After the command's name in parentheses: fields 3 on. */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void
 print_reads(const char *what, const struct figure *f)
 {
@@ -301,7 +322,8 @@ main(void)
 	struct series d = { 0 }, m = { 0 };
 	struct figure fd, fm;
 	struct audit_err e;
-	double added, *diff, pair;
+	double added, *diff, pair, cpu0, cpu;
+	size_t calls;
 
 	if (sodium_init() < 0)
 		errx(1, "libsodium");
@@ -319,8 +341,11 @@ main(void)
 	start_mcp();
 	if ((r.fd = wire_connect(node_sock, &e)) < 0)
 		errx(1, "%s", e.msg);
+	cpu0 = cpu_seconds(mcp_pid);
 	for (int i = 0; i < ROUNDS; i++)
 		round_reads(&r, &d, &m);
+	cpu = cpu_seconds(mcp_pid) - cpu0;
+	calls = m.n;
 	wire_reader_free(&r);
 	/* The pairs in order (a direct read, then its MCP twin): the
 	 * median of their differences is the adapter's own time, whatever
@@ -342,7 +367,9 @@ main(void)
 	print_reads("mcp read_file 4 KiB, 1", &fm);
 	printf("  mcp/direct: p50 %4.2f x, p99 %4.2f x, rps %4.2f x\n",
 	    fm.p50 / fd.p50, fm.p99 / fd.p99, fm.rps / fd.rps);
-	printf("  mcp - direct, pair by pair: median %+7.1f us\n", pair * 1e6);
+	printf("  mcp - direct, pair by pair: median %+7.1f us; nucleus-mcp's "
+	    "own CPU: %.1f us a call\n", pair * 1e6, calls > 0 ? cpu /
+	    (double)calls * 1e6 : 0);
 	printf("goal: the adapter adds at most %.0f%% to the p50 at "
 	    "concurrency 1: adds %.0f%%: %s\n", GOAL_ADDED * 100, added * 100,
 	    added <= GOAL_ADDED ? "met" : "NOT met");
