@@ -519,6 +519,11 @@ command_run(struct lines_conn *c, struct acmd *q)
 		    "deny or watch");
 		return;
 	}
+	/* No decision the log cannot record: none is stored either. */
+	if (A->stopped && strcmp(q->op, "show") != 0) {
+		refuse(c, q, "unavailable", LOG_STOPPED);
+		return;
+	}
 	if (strcmp(q->op, "deny") == 0 &&
 	    json_object_get(q->args, "agent") != NULL) {
 		if (json_object_get(q->args, "id") != NULL)

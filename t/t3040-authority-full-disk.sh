@@ -30,7 +30,9 @@ test_expect_success 'setup: the authority'"'"'s directory on a 2 MiB tmpfs' '
 	cp -a auth.made/. auth/ &&
 	authority_start &&
 	ask1 0 &&
-	jq -e .result.token out
+	jq -e .result.token out &&
+	ask w p-1 run "{\"argv\":[\"make\",\"release\"]}" &&
+	until_pending 1
 '
 
 test_expect_success 'the disk fills: it says so on stderr once, and answers unavailable at once' '
@@ -50,6 +52,10 @@ test_expect_success 'the disk fills: it says so on stderr once, and answers unav
 	jq -e ".error.kind == \"unavailable\" and (.error.message | test(\"tried again each second\"))" out &&
 	test_must_fail ask1 later &&
 	jq -e ".error.kind == \"unavailable\"" out &&
+	# An operator'"'"'s decision is not taken either, nor stored: the
+	# request is still pending once the log is back (below).
+	test_must_fail nucleus-authority grant -d auth 2 2>err &&
+	grep "unavailable" err &&
 	authority_alive &&
 	test "$(stopped_said)" = 1
 '
@@ -58,7 +64,10 @@ test_expect_success 'space returns: it records the fault and grants again by its
 	test_wait_for "the authority to grant again" 15 granted_ &&
 	grep -q "nucleus-authority: log.fault the audit log is written again, after [0-9]* s ([1-9][0-9]* records not made)" authority.err &&
 	jq -s -e "[.[] | select(.event == \"authority.log_fault\")] | length == 1 and (.[0].unrecorded >= 1) and (.[0].error | test(\"No space\"))" auth/audit.log &&
-	jq -s -e "[.[] | select(.event == \"log.resume\")] | length >= 1" auth/audit.log
+	jq -s -e "[.[] | select(.event == \"log.resume\")] | length >= 1" auth/audit.log &&
+	nucleus-authority grant -d auth 2 &&
+	ask_done w &&
+	test "$(cat w.rc)" = 0
 '
 
 test_expect_success 'its log verifies, ends in a whole line, and the requests a fault left out are written at the next start' '
