@@ -65,6 +65,8 @@
 #define LOG_ROTATE_KB	(64 * 1024)	/* the log rotates once it holds this
 				   many KiB (-R; 0: only on SIGUSR1) */
 #define LOG_ROTATE_KB_MAX (1024 * 1024)
+#define HELD_MAX	1024	/* changes of state kept, while the log has
+				   stopped, to be recorded once it is back */
 
 #define EXIT_DENIED	1	/* the authority refused, or said no */
 #define EXIT_ERR	2	/* usage, or a system error */
@@ -168,6 +170,8 @@ struct authority {
 	char	 stopped_why[256];
 	uint64_t unrecorded;	/* records not made since */
 	uint64_t log_gen;	/* times the log was taken up again */
+	struct job *held[HELD_MAX];	/* their records to make once it is */
+	int	 nheld;
 	int	 rotate_kb;	/* -R */
 	struct audit_log_files log_files;	/* the rotation's: the reader's */
 	int	 landlock;	/* the kernel's Landlock ABI (0: none) */

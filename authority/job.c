@@ -121,6 +121,34 @@ job_fail(struct job *j, const char *why)
 }
 
 /*
+ * A change of state whose records the log could not make (it is in
+ * LMDB): its asker is answered unavailable now, and the job is kept, its
+ * records to be made (marked recovered) once the log is back; then the
+ * connections waiting for its decision hear it.
+ */
+static void
+hold(struct job *j)
+{
+	json_t *r;
+
+	if (j->conn != NULL) {
+		r = authority_error(NULL, "unavailable", LOG_STOPPED);
+		lines_send(j->conn, r);
+		json_decref(r);
+		if (j->wait_echo != NULL)
+			j->conn->holds--;	/* it never came to wait */
+		lines_release(j->conn);
+		j->conn = NULL;
+	}
+	json_decref(j->answer);
+	json_decref(j->wait_echo);
+	j->answer = j->wait_echo = NULL;
+	for (int i = 0; i < j->nev; i++)
+		json_object_set_new(j->events[i], "recovered", json_true());
+	A->held[A->nheld++] = j;
+}
+
+/*
  * A job whose records the log could not make.  The first failure says on
  * stderr that the log has stopped (one of a log since taken up again is
  * not news); requests are answered unavailable until job_log_retry takes
@@ -139,7 +167,10 @@ log_failed(struct job *j, const char *why)
 		    "can be written again (tried each second)", why);
 	}
 	A->unrecorded += (uint64_t)j->nev;
-	job_fail(j, LOG_STOPPED);
+	if (j->logged > 0 && A->nheld < HELD_MAX)
+		hold(j);
+	else
+		job_fail(j, LOG_STOPPED);
 }
 
 /*
@@ -174,6 +205,10 @@ job_log_retry(void)
 		A->unrecorded++;
 	}
 	json_decref(ev);
+	/* The changes kept meanwhile: recorded, in order, as any job. */
+	for (int i = 0; i < A->nheld; i++)
+		job_queue(A->held[i]);
+	A->nheld = 0;
 }
 
 /* Before the loop waits: one sync, then every job's records. */

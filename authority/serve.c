@@ -398,6 +398,11 @@ serve_stop(struct authority *a)
 	if (audit_log_close(a->log, &e) != 0)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 	job_drain(a->loop, &a->done.async, 0);
+	/* Changes kept for a log that did not come back: the next start
+	 * records them (recover.c). */
+	for (int i = 0; i < a->nheld; i++)
+		job_free(a->held[i]);
+	a->nheld = 0;
 	store_close(a->store);
 	audit_seckey_free(a->key);
 	audit_keyring_free(&a->agents);
