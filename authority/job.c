@@ -126,11 +126,24 @@ job_fail(struct job *j, const char *why)
  * records to be made (marked recovered) once the log is back; then the
  * connections waiting for its decision hear it.
  */
-static void
+static int
 hold(struct job *j)
 {
-	json_t *r;
+	json_t *copy[2] = { NULL, NULL }, *r;
 
+	/* Copies: the log may still hold the events it was given. */
+	for (int i = 0; i < j->nev; i++)
+		if ((copy[i] = json_deep_copy(j->events[i])) == NULL ||
+		    json_object_set_new(copy[i], "recovered",
+		    json_true()) != 0) {
+			json_decref(copy[0]);
+			json_decref(copy[1]);
+			return -1;	/* left to the next start */
+		}
+	for (int i = 0; i < j->nev; i++) {
+		json_decref(j->events[i]);
+		j->events[i] = copy[i];
+	}
 	if (j->conn != NULL) {
 		r = authority_error(NULL, "unavailable", LOG_STOPPED);
 		lines_send(j->conn, r);
@@ -143,17 +156,16 @@ hold(struct job *j)
 	json_decref(j->answer);
 	json_decref(j->wait_echo);
 	j->answer = j->wait_echo = NULL;
-	for (int i = 0; i < j->nev; i++)
-		json_object_set_new(j->events[i], "recovered", json_true());
 	A->held[A->nheld++] = j;
+	return 0;
 }
 
 /*
  * A job whose records the log could not make.  The first failure says on
  * stderr that the log has stopped (one of a log since taken up again is
  * not news); requests are answered unavailable until job_log_retry takes
- * it up.  What the job changed in the state is in LMDB: its records are
- * written at the next start (recover.c).
+ * it up.  A job that changed the state is kept (hold); past HELD_MAX its
+ * records are written at the next start (recover.c).
  */
 static void
 log_failed(struct job *j, const char *why)
@@ -167,9 +179,7 @@ log_failed(struct job *j, const char *why)
 		    "can be written again (tried each second)", why);
 	}
 	A->unrecorded += (uint64_t)j->nev;
-	if (j->logged > 0 && A->nheld < HELD_MAX)
-		hold(j);
-	else
+	if (j->logged == 0 || A->nheld >= HELD_MAX || hold(j) != 0)
 		job_fail(j, LOG_STOPPED);
 }
 
