@@ -83,6 +83,8 @@ PKG_SECCOMP = $(call once,PKG_SECCOMP,$(call need,libseccomp,libseccomp-dev))
 PKG_LMDB = $(call once,PKG_LMDB,$(call need,lmdb,liblmdb-dev))
 PKG_SYSTEMD = $(call once,PKG_SYSTEMD,$(call need,libsystemd,libsystemd-dev))
 PKG_PCRE2 = $(call once,PKG_PCRE2,$(call need,libpcre2-8,libpcre2-dev))
+PKG_ARCHIVE = $(call once,PKG_ARCHIVE,$(call need,libarchive,libarchive-dev))
+PKG_GIT2 = $(call once,PKG_GIT2,$(call need,libgit2,libgit2-dev))
 JANSSON_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_JANSSON))
 JANSSON_LIBS = $(filter -l% -L% -Wl%,$(PKG_JANSSON))
 SODIUM_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SODIUM))
@@ -95,6 +97,10 @@ SYSTEMD_LIBS = $(filter -l% -L% -Wl%,$(PKG_SYSTEMD))
 # The proxy's grep matches regular expressions with PCRE2 (search.c).
 PCRE2_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_PCRE2))
 PCRE2_LIBS = $(filter -l% -L% -Wl%,$(PKG_PCRE2))
+# The node's export of a pod's work: tar archives (libarchive) and the
+# patch of what changed (libgit2), export.c.
+WORK_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_ARCHIVE) $(PKG_GIT2))
+WORK_LIBS = $(filter -l% -L% -Wl%,$(PKG_ARCHIVE) $(PKG_GIT2))
 # libev ships no pkg-config file: look for its header.
 EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	found: install the Debian package libev-dev (scripts/install-deps \
@@ -104,14 +110,15 @@ EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 # it, never a program's: libpolicy and libaudit stand alone, libdaemon
 # (the daemons' plumbing) sits on libaudit, and each program on all
 # three.  The tests see everything.
-INCS = -Ilibpolicy -Ilibaudit -Ilibdaemon -Iproxy -Iauthority -Inode
+INCS = -Ilibpolicy -Ilibaudit -Ilibdaemon -Iproxy -Iauthority -Inode -Imcp
 INCS_libpolicy = -Ilibpolicy
 INCS_libaudit = -Ilibaudit
 INCS_libdaemon = -Ilibdaemon -Ilibaudit
 INCS_proxy = -Iproxy -Ilibdaemon -Ilibaudit -Ilibpolicy
 INCS_authority = -Iauthority -Ilibdaemon -Ilibaudit -Ilibpolicy
 INCS_node = -Inode -Ilibdaemon -Ilibaudit -Ilibpolicy
-$(foreach d,libpolicy libaudit libdaemon proxy authority node,$(eval \
+INCS_mcp = -Imcp -Ilibdaemon -Ilibaudit
+$(foreach d,libpolicy libaudit libdaemon proxy authority node mcp,$(eval \
 	$(B)/$(d)/%.o build/fuzz/obj/$(d)/%.o: INCS = $$(INCS_$(d))))
 
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(SAN) $(HARDEN) $(WARN) \
@@ -147,8 +154,12 @@ NODE_SRCS = $(wildcard node/*.c)
 NODE_OBJS = $(NODE_SRCS:%.c=$(B)/%.o)
 NODE_LIB_OBJS = $(filter-out $(B)/node/main.o,$(NODE_OBJS))
 
+MCP_SRCS = $(wildcard mcp/*.c)
+MCP_OBJS = $(MCP_SRCS:%.c=$(B)/%.o)
+MCP_LIB_OBJS = $(filter-out $(B)/mcp/main.o,$(MCP_OBJS))
+
 # Commands of section 1 go to bin, the daemons of section 8 to sbin.
-USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify
+USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-mcp
 DAEMON_PROGRAMS = $(B)/nucleus-proxy $(B)/nucleus-authority $(B)/nucleus-node
 PROGRAMS = $(USER_PROGRAMS) $(DAEMON_PROGRAMS)
 MANPAGES = $(wildcard man/*.[1-8])
@@ -232,6 +243,7 @@ $(B)/static/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 static: $(STATIC)
 
 $(B)/authority/main.o $(B)/node/main.o: ALL_CFLAGS += $(SYSTEMD_CFLAGS)
+$(B)/node/export.o: ALL_CFLAGS += $(WORK_CFLAGS)
 
 $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libdaemon.a \
 	    $(B)/libpolicy.a $(B)/libaudit.a
@@ -241,7 +253,12 @@ $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libdaemon.a \
 $(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	    $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS) $(WORK_LIBS)
+
+# The MCP server: the daemons' client side (libdaemon's wire.c and
+# ask.c).
+$(B)/nucleus-mcp: $(MCP_OBJS) $(B)/libdaemon.a $(B)/libaudit.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
 $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@
@@ -262,7 +279,7 @@ $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
 	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) \
-	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) $(PCRE2_LIBS) -lm
+	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) $(PCRE2_LIBS) $(WORK_LIBS) -lm
 
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libdaemon.a $(B)/libaudit.a \
 	    $(B)/libpolicy.a
@@ -273,7 +290,7 @@ NODE_HELPERS = $(B)/t/helper/fc-config $(B)/t/helper/vsock-connect
 $(NODE_HELPERS): $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libnode.a \
 	    $(B)/libdaemon.a $(B)/libaudit.a $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(WORK_LIBS)
 
 # try-syscall runs inside the command sandbox, under its address-space
 # limit, where ASan's shadow memory cannot be reserved: it is never
@@ -330,8 +347,9 @@ FUZZ_LIB_OBJS = $(POLICY_LIB_SRCS:%.c=build/fuzz/obj/%.o) \
 FUZZ_PROXY_OBJS = $(PROXY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 FUZZ_AUTHORITY_OBJS = $(AUTHORITY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 FUZZ_NODE_OBJS = $(NODE_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
+FUZZ_MCP_OBJS = $(MCP_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h libdaemon/*.h \
-	    proxy/*.h authority/*.h node/*.h)
+	    proxy/*.h authority/*.h node/*.h mcp/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	    $(PCRE2_CFLAGS) -c -o $@ $<
@@ -351,16 +369,23 @@ build/fuzz/libnode.a: $(FUZZ_NODE_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# nucleus-mcp's parts but main(), the same way.
+build/fuzz/libmcp.a: $(FUZZ_MCP_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 # The verifier's state file (a tool's part, not the library's) too.
 FUZZ_TOOL_OBJS = build/fuzz/obj/libaudit/statefile.o
 build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
-	    build/fuzz/libauthority.a build/fuzz/libnode.a build/fuzz/libproxy.a
+	    build/fuzz/libauthority.a build/fuzz/libnode.a build/fuzz/libproxy.a \
+	    build/fuzz/libmcp.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
 	    build/fuzz/libauthority.a build/fuzz/libnode.a \
-	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
+	    build/fuzz/libproxy.a build/fuzz/libmcp.a $(FUZZ_LIB_OBJS) \
+	    $(FUZZ_TOOL_OBJS) \
 	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) \
-	    $(PCRE2_LIBS) -lm
+	    $(PCRE2_LIBS) $(WORK_LIBS) -lm
 
 # Each target runs for FUZZ_SECONDS from its committed seed corpus; a
 # crash, a leak or a hang (over 10 s on one input) fails the run.
