@@ -229,6 +229,8 @@ struct njob {
 	json_t	*answer;
 	int	 audit_error;
 	unsigned log_gen;	/* the opening of the log it went to */
+	void	(*then)(void *, int);	/* node_record_then's */
+	void	*then_arg;
 };
 
 #define NODE_HELD_MAX	1024	/* the node's own events kept while its log
@@ -285,6 +287,7 @@ struct node {
 extern struct node *N;
 
 /* record.c: each answer after its record; request.c: each line */
+void	 node_record_then(json_t *, void (*)(void *, int), void *);
 json_t	*node_error(const json_t *, const char *, const char *);
 json_t	*node_ok(const json_t *, json_t *);
 void	 node_record(struct lines_conn *, json_t *, json_t *);
