@@ -132,7 +132,7 @@ choose(struct gw_conn *c, struct gw_stream *s, int approved)
 			snprintf(why, sizeof(why), "no entry of the pod's "
 			    "network.allow admits %s port %d", s->host,
 			    s->port);
-			refuse(c, s->id, s->host, s->port, "not_allowed", why,
+			refuse(c, s->id, s->host, s->port, "egress_denied", why,
 			    NULL, NULL);
 			return -1;
 		}
@@ -169,7 +169,7 @@ choose(struct gw_conn *c, struct gw_stream *s, int approved)
 			snprintf(why, sizeof(why), "no entry of the pod's "
 			    "network.allow admits %s port %d", a, s->port);
 		refuse(c, s->id, s->host, s->port, class != NULL ?
-		    "forbidden_address" : "not_allowed", why, bad, class);
+		    "forbidden_address" : "egress_denied", why, bad, class);
 		return -1;
 	}
 	if (G->spec.rules[rule].approval && !approved) {

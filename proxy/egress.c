@@ -53,6 +53,7 @@ struct client {
 	char	 name[NET_HOST_MAX + 1];	/* t.host, lower case */
 	int	 rule;		/* netspec's, or -1 */
 	int	 approved;
+	int	 sniffed;	/* the protocol is known */
 	uint64_t id;		/* the gateway's request */
 	struct req *req;	/* its decision, with the log */
 	struct relay relay;
@@ -286,11 +287,17 @@ egress_advance(struct req *r)
 		if (r->audit_error != 0)
 			refuse(c, 503, 1, "unavailable", "the audit log has "
 			    "stopped: nothing is done that it cannot record");
-		else if (!allowed)
+		else if (r->d.verdict == VERDICT_APPROVAL) {
+			/* What a token must name, as a tool call's refusal
+			 * says it. */
+			char why[POLICY_REASON_MAX + 2 * AUDIT_HEX_LEN];
+
+			audit_fmt(why, sizeof(why), "%s\nargs_digest: %s",
+			    r->d.reason, r->args_digest);
+			refuse(c, 403, 2, "approval_required", why);
+		} else if (!allowed)
 			refuse(c, 403, 2, r->kind != NULL ? r->kind :
-			    r->d.verdict == VERDICT_APPROVAL ?
-			    "approval_required" : "egress_denied",
-			    r->d.reason);
+			    "egress_denied", r->d.reason);
 		else if (E.gw < 0 || ask_gateway(c) != 0)
 			refuse(c, 503, 1, "unavailable", "the host's gateway is "
 			    "gone");
@@ -513,9 +520,13 @@ client_read(struct ev_loop *loop, ev_io *w, int revents)
 		client_free(c);
 		return;
 	}
-	if (c->len == 0 && c->stage == CL_HEADER && c->buf[0] == 5) {
-		c->stage = CL_HELLO;
-		c->t.socks = 1;
+	/* The first byte says which: 5 is SOCKS5's version. */
+	if (!c->sniffed) {
+		c->sniffed = 1;
+		if (c->buf[0] == 5) {
+			c->stage = CL_HELLO;
+			c->t.socks = 1;
+		}
 	}
 	c->len += (size_t)n;
 	parse(c);
@@ -549,8 +560,6 @@ egress_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->fd = fd;
 	c->stage = CL_HEADER;
-	c->t.socks = 0;
-	/* The first byte says which: 5 is SOCKS5's version. */
 	c->rule = -1;
 	ev_io_init(&c->rio, client_read, fd, EV_READ);
 	c->rio.data = c;

@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+# egress-ask.py SOCKET REQUEST-JSON [--hold]: ask a pod's gateway for a
+# connection as its proxy would (a hostile one, or one holding a
+# connection open).  Prints the gateway's answer; with --hold and a
+# stream, keeps it open until its standard input ends.
+import array
+import socket
+import sys
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(sys.argv[2].encode())
+fds = array.array("i")
+msg, anc, _, _ = s.recvmsg(2048, socket.CMSG_SPACE(fds.itemsize))
+for level, kind, data in anc:
+    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        fds.frombytes(data[:fds.itemsize])
+print(msg.decode(), flush=True)
+if len(sys.argv) > 3 and sys.argv[3] == "--hold" and len(fds) > 0:
+    sys.stdin.read()
