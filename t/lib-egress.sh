@@ -60,8 +60,9 @@ egress_pod() {
 egress_curl() {
 	p=$1
 	shift
-	args=$(printf '"%s",' "$@") &&
-	call "$p" run "{\"argv\":[\"curl\",\"-sS\",\"-m\",\"20\",${args%,}]}" >resp &&
+	argv=$(python3 -c "import json, sys; print(json.dumps(sys.argv[1:]))" \
+	    curl -sS -m 20 "$@") &&
+	call "$p" run "{\"argv\":$argv}" >resp &&
 	jq -r .result.stdout resp >out &&
 	status=$(jq -r .result.exit resp)
 }

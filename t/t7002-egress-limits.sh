@@ -1,0 +1,113 @@
+#!/bin/sh
+test_description='egress: an approval entry (no token, a token, the token again), max_connections crossed, the header and message limits'
+. "$(dirname "$0")/lib-egress.sh"
+egress_netns "$@"
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-pod.sh"
+. "$TEST_DIRECTORY/lib-egress.sh"
+
+if ! test_have_prereq ROOT; then
+	test_skip_all "the local driver needs root (namespaces and cgroups)"
+fi
+if [ -z "$NUCLEUS_EGRESS_NETNS" ]; then
+	test_skip_all "no network namespace of its own (unshare -n)"
+fi
+
+suffix=$(od -An -N4 -tx1 /dev/urandom | tr -d " \n")
+pod=p-lim-$suffix
+test_cleanup() {
+	[ -f server.pid ] && kill "$(cat server.pid)"
+	[ -f ask.pid ] && kill "$(cat ask.pid)"
+	pods_gone "p-*-$suffix*"
+}
+
+# token DIGEST: a token of the vectors' authority for op connect.
+token() {
+	now=$(date +%s) &&
+	printf '{"type":"approval","v":1,"kid":"authority-1","id":"a-%s","pod":"%s","op":"connect","args_digest":"%s","sub":"agent-1","iat":%s,"exp":%s,"nonce":"%s"}' \
+	    "$suffix" "$pod" "$1" "$now" $((now + 120)) \
+	    "$(od -An -N16 -tx1 /dev/urandom | tr -d " \n")" |
+	    audit-tool sign approval authority.secret
+}
+
+# hold_start: a connection asked of the gateway directly and held open
+# until the asker (ask.pid) is killed.
+hold_start() {
+	rm -f held &&
+	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock \
+	    "{\"id\":1,\"host\":\"ok.test\",\"port\":8080}" \
+	    --hold ask.pid >held &
+}
+
+held_() {
+	grep -q "\"ok\": *true" held
+}
+
+closed_() {
+	test "$(node_events egress.close | grep -c "\"pod\":\"$pod\"")" = "$1"
+}
+
+test_expect_success 'setup: test hosts, a node, a pod of max_connections 1 with an approval entry' '
+	egress_hosts &&
+	cp "$TEST_DIRECTORY/vectors/authority.secret" authority.secret &&
+	chmod 600 authority.secret &&
+	node_setup &&
+	node_start -H "$PWD/hosts" &&
+	egress_pod $pod "{\"allow\":[{\"host\":\"ok.test\",\"ports\":[8080]},{\"host\":\"push.test\",\"ports\":[8080],\"approval\":true}],\"max_connections\":1}"
+'
+
+test_expect_success 'an approval entry without a token: 403 approval_required, naming what a token must' '
+	egress_curl $pod http://push.test:8080/ &&
+	grep -q "^approval_required: a connection to push.test port 8080 needs an approval token" out &&
+	sed -n "s/^args_digest: //p" out >digest &&
+	test "$(wc -c <digest)" = 65 &&
+	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .decision == \"approval_required\" and .args_digest == \"$(cat digest)\")] | length == 1" >/dev/null &&
+	egress_curl $pod -x socks5h://127.0.0.1:3128 http://push.test:8080/ &&
+	test "$status" = 97 &&
+	! grep -q " 198.18.0.2 8080$" seen
+'
+
+test_expect_success 'with a token it goes through, once; the token used again is refused' '
+	token "$(cat digest)" >tok &&
+	egress_curl $pod -f -H "Nucleus-Approval: $(cat tok)" http://push.test:8080/ &&
+	test "$(cat out)" = "hello from 198.18.0.2:8080" &&
+	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .decision == \"allow\" and .approval.id == \"a-$suffix\")] | length == 1" >/dev/null &&
+	test_wait_for "the close record" 10 closed_ 1 &&
+	egress_curl $pod -H "Nucleus-Approval: $(cat tok)" http://push.test:8080/ &&
+	grep -q "^invalid_approval: rule 7" out &&
+	test "$(grep -c " 198.18.0.2 8080$" seen)" = 1
+'
+
+test_expect_success 'max_connections crossed: one held open, the next refused; once it closes, the next goes' '
+	hold_start &&
+	test_wait_for "a connection held" 10 held_ &&
+	egress_curl $pod http://ok.test:8080/ &&
+	grep -q "^too_many: the pod has 1 connections open, its network.max_connections" out &&
+	node_events egress.refused | jq -e -s "[.[] | select(.pod == \"$pod\" and .kind == \"too_many\")] | length == 1" >/dev/null &&
+	kill "$(cat ask.pid)" &&
+	test_wait_for "the held connection closed" 10 closed_ 2 &&
+	egress_curl $pod -f http://ok.test:8080/ &&
+	test "$(cat out)" = "hello from 198.18.0.1:8080"
+'
+
+test_expect_success 'EGRESS_HEADER_MAX (8192): a header below it goes, one past it is refused 400' '
+	pad=$(head -c 7000 /dev/zero | tr "\0" a) &&
+	egress_curl $pod -f -H "X-Pad: $pad" http://ok.test:8080/ &&
+	test "$(cat out)" = "hello from 198.18.0.1:8080" &&
+	pad=$(head -c 9000 /dev/zero | tr "\0" a) &&
+	egress_curl $pod -H "X-Pad: $pad" -w "%{http_code}" http://ok.test:8080/ &&
+	grep -q "^bad_request: the request.s header is longer than EGRESS_HEADER_MAX" out &&
+	grep -q "^400$" out
+'
+
+test_expect_success 'GATEWAY_MSG_MAX (1024): a longer request to the gateway is refused' '
+	long=$(head -c 1100 /dev/zero | tr "\0" a) &&
+	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock "{\"id\":1,\"host\":\"ok.test\",\"port\":8080,\"x\":\"$long\"}" >ans &&
+	jq -e ".ok == false and .kind == \"bad_request\" and (.reason | test(\"GATEWAY_MSG_MAX\"))" ans >/dev/null
+'
+
+test_expect_success 'every log verifies' '
+	nucleus-audit-verify -q -k node.pub n/audit.log n/pods/*/*.log
+'
+
+test_done
