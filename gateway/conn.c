@@ -229,7 +229,7 @@ connected(struct gw_stream *s, int error)
 		snprintf(why, sizeof(why), "connect to %s port %d: %s",
 		    s->addr_text, s->port, strerror(error));
 		close_record(s, error == ETIMEDOUT ? "timeout" :
-		    "unreachable", 0, 0);
+		    error == ECONNABORTED ? "abandoned" : "unreachable", 0, 0);
 		answer(s->conn, json_pack("{s:O, s:b, s:s, s:s}", "id", s->id,
 		    "ok", 0, "kind", "unreachable", "reason", why), -1);
 		stream_free(s);
