@@ -70,4 +70,8 @@ test_expect_success 'network on a VM driver is refused: egress is carried on the
 	refused "{\"allow\":[]}" "^network: egress is carried on the local driver only" "" "\"driver\":\"qemu\""
 '
 
+test_expect_success 'the node stops cleanly (under SANITIZE, nothing reported: the gateways write to its standard error)' '
+	node_stop
+'
+
 test_done

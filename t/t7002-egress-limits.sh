@@ -110,4 +110,8 @@ test_expect_success 'every log verifies' '
 	nucleus-audit-verify -q -k node.pub n/audit.log n/pods/*/*.log
 '
 
+test_expect_success 'the node stops cleanly (under SANITIZE, nothing reported: the gateways write to its standard error)' '
+	node_stop
+'
+
 test_done
