@@ -54,6 +54,7 @@ struct client {
 	int	 rule;		/* netspec's, or -1 */
 	int	 approved;
 	int	 sniffed;	/* the protocol is known */
+	int	 bad;		/* not a request: 1, or 2 a bad greeting */
 	uint64_t id;		/* the gateway's request */
 	struct req *req;	/* its decision, with the log */
 	struct relay relay;
@@ -284,9 +285,14 @@ egress_advance(struct req *r)
 
 	if (c != NULL) {
 		c->req = NULL;
+		if (c->bad == 2)
+			c->stage = CL_HELLO;	/* answered as a greeting */
 		if (r->audit_error != 0)
 			refuse(c, 503, 1, "unavailable", "the audit log has "
 			    "stopped: nothing is done that it cannot record");
+		else if (c->bad)
+			refuse(c, 400, c->t.socks_reply != 0 ? c->t.socks_reply :
+			    1, "bad_request", r->d.reason);
 		else if (r->d.verdict == VERDICT_APPROVAL) {
 			/* What a token must name, as a tool call's refusal
 			 * says it. */
@@ -411,7 +417,7 @@ decide(struct req *r, struct client *c)
 
 /* The header is whole: the operation decided and recorded. */
 static void
-operation(struct client *c)
+operation(struct client *c, const char *bad)
 {
 	struct req *r = calloc(1, sizeof(*r));
 	struct audit_buf b = { 0 };
@@ -430,9 +436,10 @@ operation(struct client *c)
 	snprintf(r->op, sizeof(r->op), "connect");
 	snprintf(r->kid, sizeof(r->kid), "pod");
 	c->rule = -1;
-	/* The args as the client named them, as a token names them. */
-	r->req = json_pack("{s:s, s:i}", "host", c->t.host, "port",
-	    c->t.port);
+	/* The args as the client named them, as a token names them; none
+	 * for a request that could not be read. */
+	r->req = bad != NULL ? json_object() : json_pack("{s:s, s:i}", "host",
+	    c->t.host, "port", c->t.port);
 	r->args = r->req;
 	if (r->req == NULL || cjson_encode(r->args, &b, &e) != 0) {
 		audit_buf_free(&b);
@@ -445,9 +452,16 @@ operation(struct client *c)
 	audit_hex(r->args_digest, h, AUDIT_HASH_LEN);
 	audit_buf_free(&b);
 	r->d.cap = CAP_COUNT;
-	(void)decide(r, c);
+	if (bad != NULL) {
+		c->bad = c->stage == CL_HELLO ? 2 : 1;
+		(void)deny(r, "bad_request", "%s", bad);
+	} else
+		(void)decide(r, c);
 	ev = record_decision(r);
-	if (ev != NULL) {
+	if (ev != NULL && bad != NULL)
+		json_object_set_new(ev, "bytes", json_integer((json_int_t)
+		    c->len));
+	else if (ev != NULL) {
 		json_object_set_new(ev, "host", json_string(c->t.host));
 		json_object_set_new(ev, "port", json_integer(c->t.port));
 		json_object_set_new(ev, "protocol", json_string(c->t.socks ?
@@ -481,8 +495,7 @@ parse(struct client *c)
 	if (c->stage == CL_HELLO) {
 		rc = egress_parse_socks_hello((uint8_t *)c->buf, c->len, &c->t);
 		if (rc == EP_BAD) {
-			refuse(c, 400, c->t.socks_reply, "bad_request",
-			    c->t.why);
+			operation(c, c->t.why);
 			return;
 		}
 		if (rc == EP_MORE)
@@ -495,9 +508,9 @@ parse(struct client *c)
 	rc = c->t.socks ? egress_parse_socks_request((uint8_t *)c->buf,
 	    c->len, &c->t) : egress_parse_http(c->buf, c->len, &c->t);
 	if (rc == EP_BAD)
-		refuse(c, 400, c->t.socks_reply, "bad_request", c->t.why);
+		operation(c, c->t.why);
 	else if (rc == EP_OK)
-		operation(c);
+		operation(c, NULL);
 }
 
 static void
@@ -509,8 +522,9 @@ client_read(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (c->len == sizeof(c->buf)) {
-		refuse(c, 400, 1, "bad_request", "the request's header is "
-		    "longer than EGRESS_HEADER_MAX");
+		c->t.socks_reply = 1;
+		operation(c, "the request's header is longer than "
+		    "EGRESS_HEADER_MAX");
 		return;
 	}
 	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
@@ -540,8 +554,8 @@ client_late(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (c->stage == CL_HELLO || c->stage == CL_HEADER)
-		refuse(c, 400, 1, "bad_request", "the request's header did "
-		    "not come within EGRESS_HEADER_MS");
+		operation(c, "the request's header did not come within "
+		    "EGRESS_HEADER_MS");
 }
 
 static void

@@ -32,6 +32,18 @@ bad(struct egress_target *t, const char *why, int socks_reply)
 	return EP_BAD;
 }
 
+/* Printable ASCII, no space: what a host may be, and a record hold. */
+static int
+printable(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return 0;
+	return 1;
+}
+
 /* A port of 1 to 65535, all digits. */
 static int
 port_of(const char *s, size_t n)
@@ -68,7 +80,7 @@ authority(const char *s, size_t n, int def, struct egress_target *t)
 		colon = memrchr(s, ':', n);
 		hlen = colon != NULL ? (size_t)(colon - s) : n;
 	}
-	if (hlen == 0 || hlen >= sizeof(t->host) || memchr(s, '\0', hlen) ||
+	if (hlen == 0 || hlen >= sizeof(t->host) || !printable(s, hlen) ||
 	    memchr(s, '@', hlen))
 		return -1;
 	memcpy(t->host, s, hlen);
@@ -214,8 +226,9 @@ egress_parse_socks_request(const uint8_t *b, size_t len,
 		return EP_MORE;
 	t->used = 4 + alen + 2;
 	if (b[3] == 3) {
-		if (b[4] == 0 || memchr(b + 5, 0, b[4]) != NULL)
-			return bad(t, "SOCKS5: an empty or NUL name", 1);
+		if (b[4] == 0 || !printable(b + 5, b[4]))
+			return bad(t, "SOCKS5: an empty name, or one of other "
+			    "than printable ASCII", 1);
 		memcpy(t->host, b + 5, b[4]);
 		t->host[b[4]] = '\0';
 	} else if (inet_ntop_host(b[3] == 1, b + 4, t->host,

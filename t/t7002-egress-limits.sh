@@ -97,7 +97,8 @@ test_expect_success 'EGRESS_HEADER_MAX (8192): a header below it goes, one past 
 	pad=$(head -c 9000 /dev/zero | tr "\0" a) &&
 	egress_curl $pod -H "X-Pad: $pad" -w "%{http_code}" http://ok.test:8080/ &&
 	grep -q "^bad_request: the request.s header is longer than EGRESS_HEADER_MAX" out &&
-	grep -q "^400$" out
+	grep -q "^400$" out &&
+	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .decision == \"deny\" and .kind == \"bad_request\" and .bytes == 8192)] | length == 1" >/dev/null
 '
 
 test_expect_success 'GATEWAY_MSG_MAX (1024): a longer request to the gateway is refused' '
