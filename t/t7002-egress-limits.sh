@@ -107,6 +107,38 @@ test_expect_success 'GATEWAY_MSG_MAX (1024): a longer request to the gateway is 
 	jq -e ".ok == false and .kind == \"bad_request\" and (.reason | test(\"GATEWAY_MSG_MAX\"))" ans >/dev/null
 '
 
+# clients_full SOCKET: with the pod's own proxy and 7 more connected, the
+# gateway's GATEWAY_CLIENTS_MAX (8), one more is closed unanswered.
+clients_full() {
+	python3 -c "
+import socket, sys
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    return s
+held = [conn() for i in range(7)]
+s = conn()
+s.settimeout(10)
+try:
+    s.send(b'{\"id\":9,\"host\":\"ok.test\",\"port\":8081}')
+    print(repr(s.recv(2048)))
+except (BrokenPipeError, ConnectionResetError):
+    print(repr(b''))
+" "$1"
+}
+
+answered_() {
+	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock \
+	    "{\"id\":1,\"host\":\"ok.test\",\"port\":8081}" >ans 2>/dev/null &&
+	jq -e ".kind == \"egress_denied\"" ans >/dev/null
+}
+
+test_expect_success 'GATEWAY_CLIENTS_MAX (8): past it a connection to the gateway is closed unanswered; once they go, it answers again' '
+	clients_full n/pods/$pod/egress.sock >full &&
+	test "$(cat full)" = "b'"''"'" &&
+	test_wait_for "the gateway to answer again" 10 answered_
+'
+
 test_expect_success 'every log verifies' '
 	nucleus-audit-verify -q -k node.pub n/audit.log n/pods/*/*.log
 '
