@@ -18,6 +18,7 @@ pod=p-lim-$suffix
 test_cleanup() {
 	[ -f server.pid ] && kill "$(cat server.pid)"
 	[ -f ask.pid ] && kill "$(cat ask.pid)"
+	[ -f stuck.pid ] && kill "$(cat stuck.pid)"
 	pods_gone "p-*-$suffix*"
 }
 
@@ -53,7 +54,7 @@ test_expect_success 'setup: test hosts, a node, a pod of max_connections 1 with 
 	chmod 600 authority.secret &&
 	node_setup &&
 	node_start -H "$PWD/hosts" &&
-	egress_pod $pod "{\"allow\":[{\"host\":\"ok.test\",\"ports\":[8080]},{\"host\":\"push.test\",\"ports\":[8080],\"approval\":true}],\"max_connections\":1}"
+	egress_pod $pod "{\"allow\":[{\"host\":\"ok.test\",\"ports\":[8080]},{\"host\":\"push.test\",\"ports\":[8080],\"approval\":true},{\"host\":\"other.test\",\"ports\":[9000]}],\"max_connections\":1}"
 '
 
 test_expect_success 'an approval entry without a token: 403 approval_required, naming what a token must' '
@@ -137,6 +138,39 @@ test_expect_success 'GATEWAY_CLIENTS_MAX (8): past it a connection to the gatewa
 	clients_full n/pods/$pod/egress.sock >full &&
 	test "$(cat full)" = "b'"''"'" &&
 	test_wait_for "the gateway to answer again" 10 answered_
+'
+
+# stuck_start: 198.18.0.2:9000 listens, its one-place queue full and
+# never accepted, so that a connection's SYN is dropped: connect(2) waits.
+stuck_start() {
+	rm -f stuck.ready &&
+	python3 -c "
+import socket, time
+s = socket.socket()
+s.bind(('198.18.0.2', 9000))
+s.listen(0)
+c = socket.create_connection(('198.18.0.2', 9000))
+d = socket.socket()
+d.setblocking(False)
+d.connect_ex(('198.18.0.2', 9000))
+open('stuck.ready', 'w').close()
+time.sleep(120)
+" &
+	echo $! >stuck.pid
+}
+
+timed_out_() {
+	node_events egress.close | jq -e -s "[.[] | select(.pod == \"$pod\" and .port == 9000 and .how == \"timeout\" and .duration_ms >= 10000)] | length == 1" >/dev/null
+}
+
+test_expect_success 'GATEWAY_CONNECT_MS (10 s): a connection that does not connect ends as a timeout, recorded, and the client told 502' '
+	stuck_start &&
+	test_wait_for "the stuck listener" 10 test -f stuck.ready &&
+	egress_curl $pod -w "%{http_code}" http://other.test:9000/ &&
+	kill "$(cat stuck.pid)" &&
+	grep -q "^unreachable: connect to 198.18.0.2 port 9000: Connection timed out" out &&
+	grep -q "^502$" out &&
+	test_wait_for "its close record" 10 timed_out_
 '
 
 test_expect_success 'every log verifies' '
