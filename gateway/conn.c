@@ -5,7 +5,9 @@
  * durable in the node's log, connected to exactly the address checked,
  * handed back as a stream, relayed, and its close recorded.
  *
- *	request  {"id": ID, "host": H, "port": P, "approved": B}
+ *	request  {"id": ID, "host": H, "port": P, "token": T}
+ *		 (H as the client named it; T, an approval token, for an
+ *		 entry with "approval")
  *	answer   {"id": ID, "ok": true, "address": A, "rule": R}
  *	         + the stream, as SCM_RIGHTS
  *	         {"id": ID, "ok": false, "kind": K, "reason": WHY}
@@ -116,7 +118,8 @@ refuse(struct gw_conn *c, json_t *id, const char *host, int port,
  * class.  0, or -1 with the refusal made.
  */
 static int
-choose(struct gw_conn *c, struct gw_stream *s, int approved)
+choose(struct gw_conn *c, struct gw_stream *s, const json_t *token,
+    const char *named)
 {
 	struct net_addr addrs[GATEWAY_ADDRS_MAX];
 	const struct net_addr *bad = NULL;
@@ -172,10 +175,11 @@ choose(struct gw_conn *c, struct gw_stream *s, int approved)
 		    "forbidden_address" : "egress_denied", why, bad, class);
 		return -1;
 	}
-	if (G->spec.rules[rule].approval && !approved) {
-		refuse(c, s->id, s->host, s->port, "approval_required",
-		    "this entry needs an approval token for each connection",
-		    &s->addr, NULL);
+	if (G->spec.rules[rule].approval && gw_token(token, named, s->port,
+	    why, sizeof(why)) != 0) {
+		refuse(c, s->id, s->host, s->port, token == NULL ?
+		    "approval_required" : "invalid_approval", why, &s->addr,
+		    NULL);
 		return -1;
 	}
 	netspec_addr_text(&s->addr, s->addr_text, sizeof(s->addr_text));
@@ -370,7 +374,8 @@ request(struct gw_conn *c, const char *msg, size_t len)
 		    NULL);
 		goto out;
 	}
-	if (choose(c, s, json_is_true(json_object_get(r, "approved"))) != 0)
+	if (choose(c, s, json_object_get(r, "token"), json_string_value(host))
+	    != 0)
 		goto out;
 	s->conn = c;
 	s->next = G->streams;

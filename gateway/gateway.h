@@ -13,7 +13,11 @@
 #include "netspec.h"
 #include "relay.h"
 
-#define GATEWAY_MSG_MAX		1024	/* bytes of a request or answer */
+#define GATEWAY_MSG_MAX		4096	/* bytes of a request or answer (a
+					   token fits) */
+#define GATEWAY_NONCES_MAX	4096	/* tokens spent on this gateway */
+#define GATEWAY_SKEW_S		60	/* a token's iat, as the proxy's */
+#define GATEWAY_TOKEN_LIFE_S	300	/* a token's longest life, idem */
 #define GATEWAY_CONNECT_MS	10000	/* connect(2) to the remote */
 #define GATEWAY_ADDRS_MAX	16	/* addresses of a name looked at */
 #define GATEWAY_HOSTS_MAX	(1 << 20)	/* bytes of -H's hosts file */
@@ -62,9 +66,15 @@ struct gateway {
 	struct gw_stream *streams;	/* open or opening */
 	int	 open;		/* counted against max_connections */
 	char	*hosts;		/* -H: the hosts file's text, or NULL */
+	struct audit_keyring trust;	/* -T: the authority keys */
+	uint8_t	(*nonces)[AUDIT_NONCE_LEN];	/* tokens spent here */
+	int	 nnonces;
 };
 
 extern struct gateway *G;
+
+/* token.c: an approval entry's token, checked here too */
+int	 gw_token(const json_t *, const char *, int, char *, size_t);
 
 /* conn.c */
 void	 gw_accept(struct ev_loop *, ev_io *, int);

@@ -19,6 +19,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "gateway.h"
 #include "num.h"
 #include "syscalls.h"
@@ -30,7 +32,8 @@ struct gateway *G;
 static struct gateway gateway;
 
 static const char usage_text[] =
-    "usage: nucleus-gateway -p pod -s network -a fd -c fd [-l fd] [-H fd]\n"
+    "usage: nucleus-gateway -p pod -s network -a fd -c fd [-l fd] [-H fd] "
+    "[-T fd]\n"
     "       nucleus-gateway --help | --version\n";
 
 /* What the gateway does once set up; anything else kills it. */
@@ -71,13 +74,14 @@ fd_opt(const char *s)
 static void __attribute__((noreturn))
 hosts_fail(const char *why)
 {
-	fprintf(stderr, "nucleus-gateway: -H: %s\n", why);
+	fprintf(stderr, "nucleus-gateway: -H or -T: %s\n", why);
 	exit(EXIT_ERR);
 }
 
-/* The hosts file's text, GATEWAY_HOSTS_MAX bytes at most, no NUL. */
+/* A file's text (the hosts file's, the trust's), GATEWAY_HOSTS_MAX bytes
+ * at most, no NUL. */
 static char *
-slurp(int fd)
+slurp(int fd, size_t *len)
 {
 	char *buf = malloc(GATEWAY_HOSTS_MAX + 1);
 	size_t n = 0;
@@ -99,6 +103,7 @@ slurp(int fd)
 		hosts_fail("holds a NUL byte");
 	buf[n] = '\0';
 	close(fd);
+	*len = n;
 	return buf;
 }
 
@@ -110,10 +115,12 @@ options(int argc, char **argv)
 	json_t *v;
 	int ch;
 
-	int conn = -1, hosts = -1;
+	int conn = -1, hosts = -1, trust = -1;
+	size_t len;
+	char *text;
 
 	G->audit_fd = G->listen_fd = -1;
-	while ((ch = getopt(argc, argv, "a:c:H:l:p:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:H:l:p:s:T:")) != -1) {
 		switch (ch) {
 		case 'a': G->audit_fd = fd_opt(optarg); break;
 		case 'c': conn = fd_opt(optarg); break;
@@ -125,6 +132,7 @@ options(int argc, char **argv)
 				usage();
 			break;
 		case 's': spec = optarg; break;
+		case 'T': trust = fd_opt(optarg); break;
 		default: usage();
 		}
 	}
@@ -139,7 +147,19 @@ options(int argc, char **argv)
 	}
 	json_decref(v);
 	if (hosts >= 0)
-		G->hosts = slurp(hosts);
+		G->hosts = slurp(hosts, &len);
+	/* The authority keys: without them no approval entry is reached. */
+	if (trust >= 0) {
+		text = slurp(trust, &len);
+		if (audit_keyring_parse(&G->trust, text, len, 0, &e) != 0) {
+			fprintf(stderr, "nucleus-gateway: -T: %s\n", e.msg);
+			exit(EXIT_ERR);
+		}
+		free(text);
+	}
+	if ((G->nonces = calloc(GATEWAY_NONCES_MAX,
+	    sizeof(*G->nonces))) == NULL)
+		hosts_fail("out of memory");
 	gw_add_conn(conn);
 }
 
@@ -149,6 +169,10 @@ main(int argc, char **argv)
 	struct audit_err e;
 
 	usage_std(argc, argv, "nucleus-gateway", usage_text);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "nucleus-gateway: libsodium cannot start\n");
+		return EXIT_ERR;
+	}
 	G = &gateway;
 	G->loop = ev_default_loop(EVFLAG_NOENV);
 	options(argc, argv);

@@ -12,7 +12,9 @@
  *		the gateway dials only then
  *	fd 5	<dir>/egress.sock, listening (root's alone): anything else
  *		that asks, checked as the proxy is
- *	fd 6	-H's hosts file, when the node has one
+ *	fd 6	the authority keys the pods trust (a pipe): an approval
+ *		entry's token is checked again there
+ *	fd 7	-H's hosts file, when the node has one
  *
  * The node takes only egress.* records from it, and names the pod in
  * each itself.
@@ -164,7 +166,7 @@ listener(const char *dir, struct audit_err *err)
 static void __attribute__((noreturn))
 child(const struct local_env *env, int *fds, int nfds, char **argv)
 {
-	int high[4];
+	int high[5];
 
 	for (int i = 0; i < nfds; i++)
 		if ((high[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
@@ -202,9 +204,9 @@ egress_start(const struct podspec *spec, const struct local_env *env,
 {
 	char exe[LOCAL_PATH_MAX], *text = NULL;
 	char *argv[] = { exe, "-p", (char *)spec->name, "-s", NULL, "-c", "3",
-	    "-a", "4", "-l", "5", NULL, NULL, NULL };
-	int ctl[2] = { -1, -1 }, aud[2] = { -1, -1 }, lfd = -1, hfd = -1;
-	int fds[4], rc = -1;
+	    "-a", "4", "-l", "5", "-T", "6", NULL, NULL, NULL };
+	int ctl[2] = { -1, -1 }, aud[2] = { -1, -1 }, tp[2] = { -1, -1 };
+	int fds[5], lfd = -1, hfd = -1, rc = -1;
 	struct egress *g = NULL;
 	pid_t pid;
 
@@ -230,22 +232,32 @@ egress_start(const struct podspec *spec, const struct local_env *env,
 	fds[0] = ctl[0];
 	fds[1] = aud[0];
 	fds[2] = lfd;
+	/* The trust, as the node holds it now: small, a pipe holds it. */
+	if (env->trust_len > EGRESS_TRUST_MAX || pipe2(tp, O_CLOEXEC) != 0 ||
+	    audit_writeall(tp[1], env->trust_text, env->trust_len) != 0) {
+		audit_errf(err, "the gateway's trust: %s", env->trust_len >
+		    EGRESS_TRUST_MAX ? "too long for a pipe" : strerror(errno));
+		goto out;
+	}
+	close(tp[1]);
+	tp[1] = -1;
+	fds[3] = tp[0];
 	if (env->egress_hosts != NULL) {
 		if ((hfd = open(env->egress_hosts, O_RDONLY | O_CLOEXEC)) < 0) {
 			audit_errf(err, "-H %s: %s", env->egress_hosts,
 			    strerror(errno));
 			goto out;
 		}
-		fds[3] = hfd;
-		argv[11] = "-H";
-		argv[12] = "6";
+		fds[4] = hfd;
+		argv[13] = "-H";
+		argv[14] = "7";
 	}
 	if ((pid = fork()) < 0) {
 		audit_errf(err, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0)
-		child(env, fds, hfd >= 0 ? 4 : 3, argv);
+		child(env, fds, hfd >= 0 ? 5 : 4, argv);
 	memcpy(g->pod, spec->name, sizeof(g->pod));
 	g->pid = pid;
 	g->fd = aud[1];
@@ -267,6 +279,8 @@ out:
 			close(ctl[i]);
 		if (aud[i] >= 0)
 			close(aud[i]);
+		if (tp[i] >= 0)
+			close(tp[i]);
 	}
 	if (lfd >= 0)
 		close(lfd);

@@ -294,6 +294,7 @@ struct local_pod {
  * has "network"; *proxy_fd is then the proxy's end of its connection.
  */
 #define EGRESS_MSG_MAX	2048	/* bytes of a gateway's message */
+#define EGRESS_TRUST_MAX 60000	/* bytes of trust a gateway is given */
 struct egress;
 int	 egress_start(const struct podspec *, const struct local_env *,
 	    const char *, struct egress **, int *, struct audit_err *);

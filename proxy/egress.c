@@ -52,7 +52,6 @@ struct client {
 	struct egress_target t;
 	char	 name[NET_HOST_MAX + 1];	/* t.host, lower case */
 	int	 rule;		/* netspec's, or -1 */
-	int	 approved;
 	int	 sniffed;	/* the protocol is known */
 	int	 bad;		/* not a request: 1, or 2 a bad greeting */
 	uint64_t id;		/* the gateway's request */
@@ -162,8 +161,14 @@ ask_gateway(struct client *c)
 	ssize_t n = -1;
 
 	c->id = ++E.next_id;
-	m = json_pack("{s:I, s:s, s:i, s:b}", "id", (json_int_t)c->id,
-	    "host", c->name, "port", c->t.port, "approved", c->approved);
+	/* The host as the client named it (the gateway reads it again, and
+	 * a token names it so), and the token, which the gateway checks
+	 * again for an entry that asks for one. */
+	m = json_pack("{s:I, s:s, s:i}", "id", (json_int_t)c->id, "host",
+	    c->t.host, "port", c->t.port);
+	if (m != NULL && c->t.token != NULL)
+		json_object_set_new(m, "token", json_loadb(c->t.token,
+		    c->t.token_len, JSON_REJECT_DUPLICATES, NULL));
 	text = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	if (text != NULL)
@@ -410,7 +415,6 @@ decide(struct req *r, struct client *c)
 	}
 	if (need && token_check(r, c) != 0)
 		return -1;
-	c->approved = need;
 	r->d.verdict = VERDICT_ALLOW;
 	return 0;
 }

@@ -79,6 +79,19 @@ test_expect_success 'with a token it goes through, once; the token used again is
 	test "$(grep -c " 198.18.0.2 8080$" seen)" = 1
 '
 
+test_expect_success 'a hostile proxy reaches the approval entry with no token, nor with one spent: the gateway checks it again' '
+	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock "{\"id\":1,\"host\":\"push.test\",\"port\":8080,\"approved\":true}" >ans &&
+	jq -e ".ok == false and .kind == \"approval_required\"" ans >/dev/null &&
+	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock "{\"id\":2,\"host\":\"push.test\",\"port\":8080,\"token\":$(cat tok)}" >ans &&
+	jq -e ".ok == false and .kind == \"invalid_approval\" and (.reason | test(\"rule 7\"))" ans >/dev/null &&
+	token "$(cat digest)" >tok2 &&
+	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock "{\"id\":3,\"host\":\"push.test\",\"port\":8081,\"token\":$(cat tok2)}" >ans &&
+	jq -e ".ok == false and .kind == \"egress_denied\"" ans >/dev/null &&
+	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock "{\"id\":4,\"host\":\"PUSH.test\",\"port\":8080,\"token\":$(cat tok2)}" >ans &&
+	jq -e ".ok == false and .kind == \"invalid_approval\" and (.reason | test(\"rule 4\"))" ans >/dev/null &&
+	test "$(grep -c " 198.18.0.2 8080$" seen)" = 1
+'
+
 test_expect_success 'max_connections crossed: one held open, the next refused; once it closes, the next goes' '
 	hold_start &&
 	test_wait_for "a connection held" 10 held_ &&
@@ -102,8 +115,8 @@ test_expect_success 'EGRESS_HEADER_MAX (8192): a header below it goes, one past 
 	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .decision == \"deny\" and .kind == \"bad_request\" and .bytes == 8192)] | length == 1" >/dev/null
 '
 
-test_expect_success 'GATEWAY_MSG_MAX (1024): a longer request to the gateway is refused' '
-	long=$(head -c 1100 /dev/zero | tr "\0" a) &&
+test_expect_success 'GATEWAY_MSG_MAX (4096): a longer request to the gateway is refused' '
+	long=$(head -c 4100 /dev/zero | tr "\0" a) &&
 	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock "{\"id\":1,\"host\":\"ok.test\",\"port\":8080,\"x\":\"$long\"}" >ans &&
 	jq -e ".ok == false and .kind == \"bad_request\" and (.reason | test(\"GATEWAY_MSG_MAX\"))" ans >/dev/null
 '
