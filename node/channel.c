@@ -55,6 +55,7 @@ chan_stopped(struct pod *p, const char *why)
 		copyw_wait(p->cw);
 	relay_answers(p);
 	p->running = 0;
+	p->nhold = 0;
 	ev_io_stop(N->loop, &p->rio);
 	ev_io_stop(N->loop, &p->wio);
 	if (p->lp.chan >= 0)
@@ -75,7 +76,86 @@ out_compact(struct pod *p)
 		return;
 	memmove(p->out.p, p->out.p + p->outoff, p->out.len - p->outoff);
 	p->out.len -= p->outoff;
+	for (int i = 0; i < p->nhold; i++)
+		p->hold[i].at -= p->outoff;
 	p->outoff = 0;
+}
+
+/* How far out may be written: up to the first request held. */
+static size_t
+out_limit(const struct pod *p)
+{
+	return p->nhold > 0 ? p->hold[0].at : p->out.len;
+}
+
+/*
+ * The request forwarded from out's byte at on (seq) waits for the sync
+ * of the state its nonce (and token) went to: a request reaches its pod
+ * only once its nonce is durable, so that a node that crashes refuses
+ * its replay when it starts again.
+ */
+static void
+out_hold(struct pod *p, size_t at, uint64_t seq)
+{
+	uint64_t gen = node_state_gen();
+
+	if (gen <= N->state_durable)
+		return;
+	if (p->nhold > 0 && (p->hold[p->nhold - 1].gen == gen ||
+	    p->nhold == POD_HOLD_MAX)) {
+		p->hold[p->nhold - 1].gen = gen;	/* the later sync */
+		return;
+	}
+	p->hold[p->nhold].at = at;
+	p->hold[p->nhold].gen = gen;
+	p->hold[p->nhold].seq = seq;
+	p->nhold++;
+}
+
+/* The state is durable to sync gen: what waited for it goes. */
+void
+chan_release(struct pod *p, uint64_t gen)
+{
+	int n = 0;
+
+	while (n < p->nhold && p->hold[n].gen <= gen)
+		n++;
+	if (n == 0)
+		return;
+	memmove(p->hold, p->hold + n, (size_t)(p->nhold - n) *
+	    sizeof(p->hold[0]));
+	p->nhold -= n;
+	if (p->running && p->outoff < out_limit(p))
+		ev_io_start(N->loop, &p->wio);
+}
+
+/*
+ * The state's sync failed: the requests held for it never go, and are
+ * answered kind unavailable.
+ */
+void
+chan_drop_held(struct pod *p, const char *why)
+{
+	struct fwd **pp, *f;
+	uint64_t from;
+
+	if (p->nhold == 0)
+		return;
+	from = p->hold[0].seq;
+	p->out.len = p->hold[0].at;
+	p->nhold = 0;
+	for (pp = &p->fwds; (f = *pp) != NULL;) {
+		if (f->seq < from) {
+			pp = &f->next;
+			continue;
+		}
+		*pp = f->next;
+		json_t *r = node_error(f->id, "unavailable", why);
+
+		lines_send(f->conn, r);
+		json_decref(r);
+		chan_fwd_free(f);
+	}
 }
 
 /* Send a tool request to its pod, renamed. */
@@ -138,7 +218,9 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 	f->next = p->fwds;
 	p->fwds = f;
 	out_compact(p);
-	copy = json_deep_copy(q->obj);
+	/* The request is the gate's, done with once it goes: renamed in
+	   place, not copied (its id is held apart, in q->id). */
+	copy = json_incref(q->obj);
 	start = p->out.len;
 	if (audit_fit(name, sizeof(name), &e, "n%llu",
 	    (unsigned long long)f->seq) != 0 ||
@@ -149,9 +231,11 @@ pods_forward(struct lines_conn *c, struct gate_req *q)
 		p->out.len = start;	/* no part of a line goes */
 		chan_fail_fwds(p, "internal", "the request cannot be "
 		    "forwarded");
-	}
+	} else
+		out_hold(p, start, f->seq);
 	json_decref(copy);
-	ev_io_start(N->loop, &p->wio);
+	if (p->outoff < out_limit(p))
+		ev_io_start(N->loop, &p->wio);
 }
 
 /*
@@ -187,7 +271,8 @@ chan_ack_copied(struct pod *p)
 	}
 	json_decref(o);
 	p->acked = st.durable_seq;
-	ev_io_start(N->loop, &p->wio);
+	if (p->outoff < out_limit(p))
+		ev_io_start(N->loop, &p->wio);
 }
 
 void
@@ -195,10 +280,12 @@ chan_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct pod *p = w->data;
 
+	size_t limit = out_limit(p);
+
 	(void)revents;
-	while (p->outoff < p->out.len) {
+	while (p->outoff < limit) {
 		ssize_t n = write(p->lp.chan, p->out.p + p->outoff,
-		    p->out.len - p->outoff);
+		    limit - p->outoff);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -210,7 +297,9 @@ chan_write(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		p->outoff += (size_t)n;
 	}
-	p->out.len = p->outoff = 0;
+	/* All written, or the rest held (chan_release starts it again). */
+	if (p->nhold == 0)
+		p->out.len = p->outoff = 0;
 	ev_io_stop(loop, w);
 }
 

@@ -23,8 +23,9 @@
  * unsigned caller learns nothing of which pods exist.  A request whose
  * signature holds spends its (kid, nonce) pair whatever the answer, so
  * that a request refused now (no such pod yet) cannot pass later.  The
- * pair's transaction is synced by the caller before it acts; a token's
- * is synced here, before its request can be forwarded.
+ * pair's and a token's transactions are committed here and synced off
+ * the loop (nsync.c): what the request does waits for that sync, its
+ * bytes to the pod (channel.c) as its record and answer (record.c).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -171,7 +172,7 @@ spend_nonce(struct gate *g, struct gate_req *q)
 
 /*
  * A tool request's approval token, written to the node's ledger of
- * tokens forwarded and synced, before its request can reach a pod: a
+ * tokens forwarded, and durable before its request can reach a pod: a
  * token is used at most once on this node, whatever becomes of its pod
  * (a pod re-created under the same name starts with a fresh proxy
  * state).  Spent once forwarded, whether or not the pod then takes it.
@@ -215,18 +216,25 @@ spend_token(struct gate *g, struct gate_req *q, int64_t now)
 		    "rule 7: the token was already used on this node") :
 		    state_failed(g, q, "token ledger");
 	}
-	/* Synced now, not with the batch: durable before it is sent. */
-	if (mdb_txn_commit(txn) != 0 || mdb_env_sync(g->env, 1) != 0)
+	/* Synced with the nonces: its request is held until then. */
+	if (mdb_txn_commit(txn) != 0)
 		return state_failed(g, q, "token ledger");
+	g->dirty = 1;
 	return 0;
 }
 
+/*
+ * What needs no state but the keyring: the size, the JSON, the envelope,
+ * the kid and the signature, the ts.  Safe on any thread (gateq.c): the
+ * keyring is read under g->keys_lock, which a reload takes to replace it.
+ */
 int
-gate_check(struct gate *g, const char *line, size_t len, int64_t now,
+gate_verify(struct gate *g, const char *line, size_t len, int64_t now,
     struct gate_req *q)
 {
 	const struct audit_pubkey *key;
 	struct audit_err e;
+	int rc;
 
 	memset(q, 0, sizeof(*q));
 	if (len > g->line_max)
@@ -238,19 +246,42 @@ gate_check(struct gate *g, const char *line, size_t len, int64_t now,
 		    "members, fractions and invalid UTF-8 are refused)");
 	if (envelope(q) != 0)
 		return -1;
-	if (envelope_verify(q->obj, &q->env, g->keys, now, g->skew, "node's",
-	    &key) != 0) {
+	pthread_rwlock_rdlock(&g->keys_lock);
+	rc = envelope_verify(q->obj, &q->env, g->keys, now, g->skew, "node's",
+	    &key);
+	/* A role that does not fit is refused once the nonce is spent. */
+	if (rc == 0 && audit_fit(q->role, sizeof(q->role), NULL, "%s",
+	    key->role) != 0)
+		q->role[0] = '\0';
+	pthread_rwlock_unlock(&g->keys_lock);
+	if (rc != 0) {
 		q->verified = q->env.verified;
 		return refuse(q, q->env.error, q->env.why);
 	}
 	q->verified = 1;
+	return 0;
+}
+
+/* A request gate_verify passed: its nonce, its role, its pod, its token. */
+int
+gate_finish(struct gate *g, struct gate_req *q, int64_t now)
+{
 	if (spend_nonce(g, q) != 0)
 		return -1;
-	if (audit_fit(q->role, sizeof(q->role), NULL, "%s", key->role) != 0)
+	if (q->role[0] == '\0')
 		return refuse(q, "internal", "the key's role does not fit");
-	if (allowed(g, q, key->role) != 0)
+	if (allowed(g, q, q->role) != 0)
 		return -1;
 	return spend_token(g, q, now);
+}
+
+int
+gate_check(struct gate *g, const char *line, size_t len, int64_t now,
+    struct gate_req *q)
+{
+	if (gate_verify(g, line, len, now, q) != 0)
+		return -1;
+	return gate_finish(g, q, now);
 }
 
 /*

@@ -8,6 +8,7 @@
 #define NUCLEUS_NODE_H
 
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -113,6 +114,8 @@ struct gate {
 				   trusted in memory until it is opened
 				   again (node_state_retry) */
 	int	 fault_said;	/* on stderr, until a write succeeds */
+	pthread_rwlock_t keys_lock;	/* keys, read by gate_verify on
+					   any thread, replaced on reload */
 	/* the pods: does it exist; may kid call it (-1: no such pod) */
 	int	(*pod_exists)(void *, const char *);
 	int	(*may_call)(void *, const char *, const char *);
@@ -161,6 +164,9 @@ struct gate_req {
 
 int	 gate_check(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
+int	 gate_verify(struct gate *, const char *, size_t, int64_t,
+	    struct gate_req *);
+int	 gate_finish(struct gate *, struct gate_req *, int64_t);
 void	 gate_prune(struct gate *, int64_t);
 void	 gate_req_free(struct gate_req *);
 

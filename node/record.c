@@ -1,7 +1,7 @@
 /*
  * The node's records: each answer waits for its record.  A record is
- * queued by node_record, submitted to the log's group commit before the
- * loop waits (node_flush, once the nonces are durable), and its answer
+ * queued by node_record, submitted to the log's group commit once the
+ * state before it is durable (node_flush, node_synced), and its answer
  * sent from the loop once the log says it is durable (node_drain); the
  * loop never waits for the disk.
  */
@@ -90,6 +90,7 @@ node_record(struct lines_conn *c, json_t *event, json_t *answer)
 		return;
 	}
 	events_record(&N->events, j->event);
+	j->state_gen = node_state_gen();
 	j->conn = c;
 	if (c != NULL)
 		lines_hold(c);
@@ -119,6 +120,7 @@ node_record_then(json_t *event, void (*then)(void *, int), void *arg)
 		return;
 	}
 	events_record(&N->events, j->event);
+	j->state_gen = node_state_gen();
 	j->then = then;
 	j->then_arg = arg;
 	if (N->batch_tail != NULL)
@@ -226,28 +228,29 @@ node_log_retry(void)
 	N->unrecorded = 0;
 }
 
-/* Before the loop waits: the nonces durable, then the records. */
-void
-node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+/*
+ * The sync that covers what the state holds now: the one asked last, or
+ * the next one when a change was committed since.
+ */
+uint64_t
+node_state_gen(void)
 {
-	struct njob *j, *next;
+	return N->gate.dirty || N->state_dirty ? N->state_asked + 1 :
+	    N->state_asked;
+}
+
+/* The records whose state is durable go to the log, in order. */
+static void
+records_submit(void)
+{
+	struct njob *j;
 	struct audit_err e;
 
-	(void)loop;
-	(void)w;
-	(void)revents;
-	pods_flush();
-	if ((N->gate.dirty || N->state_dirty) && !N->gate.broken &&
-	    N->env != NULL) {
-		if (mdb_env_sync(N->env, 1) == 0)
-			N->gate.dirty = N->state_dirty = 0;
-		else
-			N->gate.broken = 1;
-	}
-	j = N->batch_head;
-	N->batch_head = N->batch_tail = NULL;
-	for (; j != NULL; j = next) {
-		next = j->next;
+	while ((j = N->batch_head) != NULL && j->state_gen <=
+	    N->state_durable) {
+		if ((N->batch_head = j->next) == NULL)
+			N->batch_tail = NULL;
+		j->next = NULL;
 		j->log_gen = N->log_gen;
 		if (N->log == NULL)
 			record_failed(j, N->stopped_why);
@@ -255,6 +258,78 @@ node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 		    &e) != 0)
 			record_failed(j, e.msg);
 	}
+}
+
+/*
+ * Before the loop waits: a sync asked of the syncer for the state
+ * committed since the last (nsync.c), which the requests forwarded and
+ * the records made meanwhile wait for; the records already covered go.
+ * When one request alone came in this turn and the syncer is idle, the
+ * loop makes the sync itself: it has nothing else to do meanwhile, and
+ * the request goes without waiting for two threads to wake.
+ */
+void
+node_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	uint64_t gen;
+	int n;
+
+	pods_flush();
+	n = gateq_run();
+	if (N->gate.dirty || N->state_dirty) {
+		N->gate.dirty = N->state_dirty = 0;
+		/* One request alone: nothing to do while it syncs. */
+		if (n <= 1 && (gen = nsync_now()) != 0) {
+			N->state_asked = gen;
+			node_synced_run();
+			return;
+		}
+		N->state_asked = nsync_ask();
+	}
+	records_submit();
+}
+
+/*
+ * What the syncer made durable: the pods' requests held for it go, and
+ * the records.  A sync that failed leaves LMDB untrusted (the gate
+ * refuses until it is opened again) and the requests held for it are
+ * answered unavailable, never sent; the records go, as they would have.
+ */
+void
+node_synced_run(void)
+{
+	int failed;
+	uint64_t d = nsync_durable(&failed);
+
+	if (failed) {
+		if (!N->gate.fault_said)
+			fprintf(stderr, "nucleus-node: the nonce store cannot "
+			    "be synced (%s); requests are answered "
+			    "unavailable until it can be (tried each "
+			    "second)\n", strerror(failed));
+		N->gate.broken = N->gate.fault_said = 1;
+		for (struct pod *p = N->pods; p != NULL; p = p->next)
+			chan_drop_held(p, "the node's state cannot be written "
+			    "now; it is tried again each second");
+		d = N->state_asked;
+	}
+	if (d > N->state_durable)
+		N->state_durable = d;
+	for (struct pod *p = N->pods; p != NULL; p = p->next)
+		chan_release(p, N->state_durable);
+	records_submit();
+}
+
+void
+node_synced(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	node_synced_run();
 }
 
 void

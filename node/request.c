@@ -1,5 +1,6 @@
 /*
- * nucleus-node serve: every line through the gate; a refusal recorded
+ * nucleus-node serve: every line through the gate (gateq.c, gate.c); a
+ * refusal recorded
  * in the node's log before it is answered; node operations to pods.c;
  * tool operations forwarded to their pod once the (kid, nonce) pair is
  * durable.
@@ -48,11 +49,14 @@ node_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 	refused(c, &q, NULL, len, hash);
 }
 
+/*
+ * A request line, checked by gate_verify (gateq.c, rc its result):
+ * refused, or finished by the gate and given to its operation's handler.
+ */
 void
-node_line(struct lines_conn *c, const char *line, size_t len)
+node_line_checked(struct lines_conn *c, struct gate_req *q, int rc,
+    int64_t now, const char *line, size_t len)
 {
-	struct gate_req q;
-
 	if (N->stopped) {
 		json_t *r = node_error(NULL, "unavailable", "the node's audit "
 		    "log has stopped; it is tried again each second");
@@ -62,11 +66,10 @@ node_line(struct lines_conn *c, const char *line, size_t len)
 		return;
 	}
 	/* Past the gate, the operation is one of node_ops (ops.c). */
-	if (gate_check(&N->gate, line, len, (int64_t)time(NULL), &q) != 0)
-		refused(c, &q, line, len, NULL);
+	if (rc != 0 || gate_finish(&N->gate, q, now) != 0)
+		refused(c, q, line, len, NULL);
 	else
-		q.nop->handler(c, &q);
-	gate_req_free(&q);
+		q->nop->handler(c, q);
 }
 
 /*

@@ -126,8 +126,10 @@ reload(struct ev_loop *loop, ev_signal *w, int revents)
 		ev = json_pack("{s:s, s:s, s:s}", "event", "node.reload",
 		    "status", "refused", "message", e.msg);
 	} else {
+		pthread_rwlock_wrlock(&N->gate.keys_lock);
 		audit_keyring_free(&N->keys);
 		N->keys = kr;
+		pthread_rwlock_unlock(&N->gate.keys_lock);
 		sodium_free(N->lenv.trust_text);
 		N->lenv.trust_text = text;
 		N->lenv.trust_len = len;
@@ -443,6 +445,7 @@ serve_state(const char *dir)
 		return 2;
 	}
 	N->gate.keys = &N->keys;
+	pthread_rwlock_init(&N->gate.keys_lock, NULL);
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
 	if (audit_fit(N->log_id, sizeof(N->log_id), &e, "node-%s",
@@ -473,6 +476,19 @@ serve_loop(void)
 	ev_async_init(&N->copied_async, pods_copied);
 	ev_async_start(N->loop, &N->copied_async);
 	if (copyq_start(N->loop, &N->copied_async, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	ev_async_init(&N->checked_async, gateq_checked);
+	ev_async_start(N->loop, &N->checked_async);
+	if (gateq_start(&N->checked_async, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return 2;
+	}
+	ev_async_init(&N->synced_async, node_synced);
+	ev_async_start(N->loop, &N->synced_async);
+	if (nsync_start(&N->synced_async, &e) != 0 ||
+	    nsync_env(N->env, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 2;
 	}
@@ -547,10 +563,14 @@ serve_stop(void)
 	uint64_t seq;
 	json_t *ev;
 
+	gateq_stop();
 	pods_stop_all();
 	copyq_stop();
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
+	nsync_wait();
+	node_synced_run();
+	nsync_stop();
 	events_flush(&N->events);
 	ev = json_pack("{s:s}", "event", "node.stop");
 	if (N->log != NULL) {

@@ -43,6 +43,9 @@
 				   once a minute */
 #define POD_OUTBUF_MAX	(16 * 1024 * 1024)	/* bytes of requests waiting for
 				   a pod that does not read them */
+#define POD_HOLD_MAX	4	/* marks of a pod's requests waiting for
+				   the state's sync: past it, one waits for
+				   a later sync with the last */
 #define POD_LINE_MAX	(80 * 1024 * 1024)	/* bytes of one answer */
 #define POD_STRAY_RECORD_S 60	/* seconds between records of a pod's
 				   answers for requests never sent */
@@ -219,6 +222,13 @@ struct pod {
 	ev_tstamp start_deadline;
 	char	 hello[HELLO_MAX];
 	size_t	 hellolen;
+	/* out's bytes from hold[0].at on wait for the state's sync of
+	   hold[i].gen: requests forwarded from seq on (channel.c) */
+	struct {
+		size_t	 at;
+		uint64_t gen, seq;
+	}	 hold[POD_HOLD_MAX];
+	int	 nhold;
 };
 
 /* A record to make durable, then an answer to send. */
@@ -229,6 +239,7 @@ struct njob {
 	json_t	*answer;
 	int	 audit_error;
 	unsigned log_gen;	/* the opening of the log it went to */
+	uint64_t state_gen;	/* the state's sync it waits for */
 	void	(*then)(void *, int);	/* node_record_then's */
 	void	*then_arg;
 };
@@ -251,6 +262,10 @@ struct node {
 	char	 state_path[LOCAL_PATH_MAX];
 	MDB_dbi	 pods_dbi;	/* the pods it runs (podstate.c) */
 	int	 state_dirty;	/* a change not yet synced */
+	uint64_t state_asked;	/* the last sync asked of nsync.c */
+	uint64_t state_durable;	/* the last one it made durable */
+	ev_async synced_async;	/* the syncer made the state durable */
+	ev_async checked_async;	/* the verifier checked a line */
 	struct gate gate;
 	struct local_env lenv;
 	char	 pods_dir[LOCAL_PATH_MAX];
@@ -286,6 +301,16 @@ struct node {
 
 extern struct node *N;
 
+/* nsync.c: the state's group commit, off the loop */
+int	 thread_start(pthread_t *, void *(*)(void *));
+int	 nsync_start(ev_async *, struct audit_err *);
+void	 nsync_stop(void);
+int	 nsync_env(MDB_env *, struct audit_err *);
+uint64_t nsync_ask(void);
+uint64_t nsync_now(void);
+uint64_t nsync_durable(int *);
+void	 nsync_wait(void);
+
 /* record.c: each answer after its record; request.c: each line */
 void	 node_record_then(json_t *, void (*)(void *, int), void *);
 json_t	*node_error(const json_t *, const char *, const char *);
@@ -297,7 +322,18 @@ void	 node_drain(struct ev_loop *, ev_async *, int);
 void	 node_log_retry(void);
 int	 node_state_open(struct audit_err *);
 void	 node_state_retry(void);
+uint64_t node_state_gen(void);
+void	 node_synced(struct ev_loop *, ev_async *, int);
+void	 node_synced_run(void);
 void	 node_line(struct lines_conn *, const char *, size_t);
+void	 node_line_checked(struct lines_conn *, struct gate_req *, int,
+	    int64_t, const char *, size_t);
+
+/* gateq.c: request lines checked off the loop's turn */
+int	 gateq_start(ev_async *, struct audit_err *);
+void	 gateq_stop(void);
+int	 gateq_run(void);
+void	 gateq_checked(struct ev_loop *, ev_async *, int);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 node_turned_away(struct lines *, uid_t);
 void	 node_turned_away_record(void);
@@ -340,6 +376,8 @@ void	 chan_stopped(struct pod *, const char *);
 void	 chan_fail_fwds(struct pod *, const char *, const char *);
 void	 chan_fwd_free(struct fwd *);
 void	 chan_ack_copied(struct pod *);
+void	 chan_release(struct pod *, uint64_t);
+void	 chan_drop_held(struct pod *, const char *);
 
 /* answer.c: each answer tied to its own record */
 int	 answer_forwarded(struct fwd *, const json_t *, const char *, size_t);

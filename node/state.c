@@ -35,6 +35,9 @@ node_state_retry(void)
 
 	if (!N->gate.broken)
 		return;
+	/* What the syncer was asked of the last opening, settled first. */
+	nsync_wait();
+	node_synced_run();
 	if (N->env != NULL)
 		mdb_env_close(N->env);
 	N->env = N->gate.env = NULL;
@@ -42,5 +45,10 @@ node_state_retry(void)
 		N->env = N->gate.env = NULL;
 		return;
 	}
+	if (nsync_env(N->env, &e) != 0) {
+		fprintf(stderr, "nucleus-node: %s\n", e.msg);
+		return;
+	}
 	N->gate.broken = 0;
+	node_synced_run();
 }
