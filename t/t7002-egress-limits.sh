@@ -115,6 +115,12 @@ test_expect_success 'EGRESS_HEADER_MAX (8192): a header below it goes, one past 
 	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .decision == \"deny\" and .kind == \"bad_request\" and .bytes == 8192)] | length == 1" >/dev/null
 '
 
+test_expect_success 'EGRESS_HEADER_MS (10 s): a client that never finishes its header is answered 400, and recorded' '
+	egress_curl $pod --noproxy "*" -m 30 telnet://127.0.0.1:3128 &&
+	grep -q "^bad_request: the request.s header did not come within EGRESS_HEADER_MS" out &&
+	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .kind == \"bad_request\" and (.reason | test(\"EGRESS_HEADER_MS\")))] | length == 1" >/dev/null
+'
+
 test_expect_success 'GATEWAY_MSG_MAX (4096): a longer request to the gateway is refused' '
 	long=$(head -c 4100 /dev/zero | tr "\0" a) &&
 	python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$pod/egress.sock "{\"id\":1,\"host\":\"ok.test\",\"port\":8080,\"x\":\"$long\"}" >ans &&
