@@ -9,6 +9,7 @@
 #ifndef NUCLEUS_AUDIT_H
 #define NUCLEUS_AUDIT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -320,5 +321,9 @@ struct audit_tail {
 
 int	 audit_record(struct audit_tail *, const struct audit_seckey *,
 	    const json_t *, int64_t, struct audit_buf *, struct audit_err *);
+
+/* A daemon's thread, started with every signal blocked (thread.c). */
+int	 audit_thread_start(pthread_t *, const pthread_attr_t *,
+	    void *(*)(void *), void *);
 
 #endif /* NUCLEUS_AUDIT_H */

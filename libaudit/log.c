@@ -737,10 +737,10 @@ start_log(struct audit_log *l, int resumed, const json_t *cert,
 	uint64_t seq;
 	int rc;
 
-	if (pthread_create(&l->signer_th, NULL, signer, l) != 0)
+	if (audit_thread_start(&l->signer_th, NULL, signer, l) != 0)
 		return audit_errf(err, "cannot start the log's signer thread");
 	l->threads = 1;
-	if (pthread_create(&l->syncer_th, NULL, syncer, l) != 0)
+	if (audit_thread_start(&l->syncer_th, NULL, syncer, l) != 0)
 		return audit_errf(err, "cannot start the log's syncer thread");
 	l->threads = 2;
 	/* Both started, before the log is handed over (log_running). */

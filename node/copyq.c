@@ -119,7 +119,7 @@ copyq_start(struct ev_loop *loop, ev_async *async, struct audit_err *err)
 	pthread_mutex_init(&Q.mu, NULL);
 	pthread_cond_init(&Q.work, NULL);
 	pthread_cond_init(&Q.done, NULL);
-	if (pthread_create(&Q.th, NULL, copier, NULL) != 0)
+	if (audit_thread_start(&Q.th, NULL, copier, NULL) != 0)
 		return audit_errf(err, "cannot start the copier thread");
 	Q.started = 1;
 	return 0;

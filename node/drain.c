@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +90,6 @@ drain_open(const char *path, struct audit_err *err)
 {
 	struct drain *d = calloc(1, sizeof(*d));
 	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t th;
 	int p[2] = { -1, -1 }, rc;
 
@@ -111,15 +109,11 @@ drain_open(const char *path, struct audit_err *err)
 	}
 	d->in = p[0];
 	sem_init(&d->up, 0, 0);
-	/* The node's signals are its loop's: none comes to this thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, DRAIN_STACK);
-	rc = pthread_create(&th, &attr, drain_run, d);
+	rc = audit_thread_start(&th, &attr, drain_run, d);
 	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		audit_errf(err, "cannot start a thread for %s", path);
 		close(p[0]);

@@ -84,7 +84,7 @@ gateq_start(ev_async *async, struct audit_err *err)
 	int rc;
 
 	V.async = async;
-	if ((rc = thread_start(&V.th, verifier)) != 0)
+	if ((rc = audit_thread_start(&V.th, NULL, verifier, NULL)) != 0)
 		return audit_errf(err, "the gate's verifier: %s",
 		    strerror(rc));
 	V.started = 1;

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,31 +73,13 @@ syncer(void *arg)
 	return NULL;
 }
 
-/*
- * A thread of the node's, with every signal blocked: the loop's watchers
- * take them (libev's handler, run on another thread, left a SIGHUP
- * waiting for the loop's next wakeup, t4036).
- */
-int
-thread_start(pthread_t *th, void *(*fn)(void *))
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(th, NULL, fn, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
 int
 nsync_start(ev_async *async, struct audit_err *err)
 {
 	int rc;
 
 	S.async = async;
-	if ((rc = thread_start(&S.th, syncer)) != 0)
+	if ((rc = audit_thread_start(&S.th, NULL, syncer, NULL)) != 0)
 		return audit_errf(err, "the state's syncer: %s", strerror(rc));
 	S.started = 1;
 	return 0;

@@ -302,7 +302,6 @@ struct node {
 extern struct node *N;
 
 /* nsync.c: the state's group commit, off the loop */
-int	 thread_start(pthread_t *, void *(*)(void *));
 int	 nsync_start(ev_async *, struct audit_err *);
 void	 nsync_stop(void);
 int	 nsync_env(MDB_env *, struct audit_err *);
