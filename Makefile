@@ -104,7 +104,7 @@ EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 # it, never a program's: libpolicy and libaudit stand alone, libdaemon
 # (the daemons' plumbing) sits on libaudit, and each program on all
 # three.  The tests see everything.
-INCS = -Ilibpolicy -Ilibaudit -Ilibdaemon -Iproxy -Iauthority -Inode
+INCS = -Ilibpolicy -Ilibaudit -Ilibdaemon -Iproxy -Iauthority -Inode -Imcp
 INCS_libpolicy = -Ilibpolicy
 INCS_libaudit = -Ilibaudit
 INCS_libdaemon = -Ilibdaemon -Ilibaudit
@@ -112,7 +112,8 @@ INCS_proxy = -Iproxy -Ilibdaemon -Ilibaudit -Ilibpolicy
 INCS_authority = -Iauthority -Ilibdaemon -Ilibaudit -Ilibpolicy
 INCS_node = -Inode -Ilibdaemon -Ilibaudit -Ilibpolicy
 INCS_gateway = -Igateway -Ilibdaemon -Ilibaudit
-$(foreach d,libpolicy libaudit libdaemon proxy authority node gateway,$(eval \
+INCS_mcp = -Imcp -Ilibdaemon -Ilibaudit
+$(foreach d,libpolicy libaudit libdaemon proxy authority node gateway mcp,$(eval \
 	$(B)/$(d)/%.o build/fuzz/obj/$(d)/%.o: INCS = $$(INCS_$(d))))
 
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(SAN) $(HARDEN) $(WARN) \
@@ -148,8 +149,12 @@ NODE_SRCS = $(wildcard node/*.c)
 NODE_OBJS = $(NODE_SRCS:%.c=$(B)/%.o)
 NODE_LIB_OBJS = $(filter-out $(B)/node/main.o,$(NODE_OBJS))
 
+MCP_SRCS = $(wildcard mcp/*.c)
+MCP_OBJS = $(MCP_SRCS:%.c=$(B)/%.o)
+MCP_LIB_OBJS = $(filter-out $(B)/mcp/main.o,$(MCP_OBJS))
+
 # Commands of section 1 go to bin, the daemons of section 8 to sbin.
-USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify
+USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-mcp
 DAEMON_PROGRAMS = $(B)/nucleus-proxy $(B)/nucleus-authority $(B)/nucleus-node \
 	$(B)/nucleus-gateway
 PROGRAMS = $(USER_PROGRAMS) $(DAEMON_PROGRAMS)
@@ -251,6 +256,11 @@ $(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
 
+# The MCP server: the daemons' client side (libdaemon's wire.c and
+# ask.c).
+$(B)/nucleus-mcp: $(MCP_OBJS) $(B)/libdaemon.a $(B)/libaudit.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
+
 $(B)/libproxy.a: $(PROXY_LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -338,8 +348,9 @@ FUZZ_LIB_OBJS = $(POLICY_LIB_SRCS:%.c=build/fuzz/obj/%.o) \
 FUZZ_PROXY_OBJS = $(PROXY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 FUZZ_AUTHORITY_OBJS = $(AUTHORITY_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 FUZZ_NODE_OBJS = $(NODE_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
+FUZZ_MCP_OBJS = $(MCP_LIB_OBJS:$(B)/%=build/fuzz/obj/%)
 build/fuzz/obj/%.o: %.c $(wildcard libpolicy/*.h libaudit/*.h libdaemon/*.h \
-	    proxy/*.h authority/*.h node/*.h)
+	    proxy/*.h authority/*.h node/*.h mcp/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	    $(PCRE2_CFLAGS) -c -o $@ $<
@@ -359,14 +370,21 @@ build/fuzz/libnode.a: $(FUZZ_NODE_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# nucleus-mcp's parts but main(), the same way.
+build/fuzz/libmcp.a: $(FUZZ_MCP_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 # The verifier's state file (a tool's part, not the library's) too.
 FUZZ_TOOL_OBJS = build/fuzz/obj/libaudit/statefile.o
 build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
-	    build/fuzz/libauthority.a build/fuzz/libnode.a build/fuzz/libproxy.a
+	    build/fuzz/libauthority.a build/fuzz/libnode.a build/fuzz/libproxy.a \
+	    build/fuzz/libmcp.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) -o $@ $< \
 	    build/fuzz/libauthority.a build/fuzz/libnode.a \
-	    build/fuzz/libproxy.a $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
+	    build/fuzz/libproxy.a build/fuzz/libmcp.a $(FUZZ_LIB_OBJS) \
+	    $(FUZZ_TOOL_OBJS) \
 	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) \
 	    $(PCRE2_LIBS) -lm
 

@@ -21,6 +21,7 @@ static const struct {
 	{ "write", { "path", "content", "content_base64", "mode", NULL } },
 	{ "mkdir", { "path", NULL } },
 	{ "delete", { "path", NULL } },
+	{ "edit", { "path", "old", "new", "all", NULL } },
 	{ "glob", { "path", "pattern", NULL } },
 	{ "grep", { "path", "pattern", "regex", "ignore_case", NULL } },
 	{ "run", { "argv", "cwd", "timeout", "stdin", NULL } },
@@ -85,6 +86,29 @@ run_check(const json_t *args, char *why, size_t whysz)
 	return 0;
 }
 
+/* An edit's: old a non-empty string, new a string, all a boolean. */
+static int
+edit_check(const json_t *args, char *why, size_t whysz)
+{
+	const json_t *old = json_object_get(args, "old");
+	const json_t *new = json_object_get(args, "new");
+	const json_t *all = json_object_get(args, "all");
+
+	if (!json_is_string(old) || json_string_length(old) == 0) {
+		audit_fmt(why, whysz, "args.old: expected a non-empty string");
+		return -1;
+	}
+	if (!json_is_string(new)) {
+		audit_fmt(why, whysz, "args.new: expected a string");
+		return -1;
+	}
+	if (all != NULL && !json_is_boolean(all)) {
+		audit_fmt(why, whysz, "args.all: expected true or false");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Why args cannot be op's arguments, into why; or 0.  An operation this
  * table does not know is not checked here (the caller knows which it
@@ -111,6 +135,8 @@ args_check(const char *op, const json_t *args, char *why, size_t whysz)
 			audit_fmt(why, whysz, "args.path: expected a string");
 			return -1;
 		}
+		if (strcmp(op, "edit") == 0)
+			return edit_check(args, why, whysz);
 		return strcmp(op, "run") == 0 ? run_check(args, why, whysz) :
 		    0;
 	}

@@ -184,6 +184,37 @@ wire_sign(json_t *o, const char *type, const struct audit_seckey *k,
 }
 
 /*
+ * An agent's or an operator's request of nucleus-protocol(7), signed by
+ * k: id, pod ("" for the node's own operations), op, args and, when
+ * given, an approval token.  args and approval are taken over, whatever
+ * happens.
+ */
+json_t *
+wire_request(const char *id, const char *pod, const char *op, json_t *args,
+    json_t *approval, const struct audit_seckey *k, struct audit_err *err)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "pod", pod,
+	    "op", op, "args", args);
+
+	if (o == NULL) {
+		json_decref(approval);
+		audit_errf(err, "pod and op must be UTF-8 text");
+		return NULL;
+	}
+	if (approval != NULL &&
+	    json_object_set_new(o, "approval", approval) != 0) {
+		json_decref(o);
+		audit_errf(err, "out of memory");
+		return NULL;
+	}
+	if (wire_sign(o, "request", k, err) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
  * Printable characters as they are (libaudit's text.c), every other byte
  * as \xHH, and the backslash doubled: text that came from elsewhere
  * cannot move a terminal's cursor, change its colours or hide itself.

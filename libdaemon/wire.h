@@ -33,6 +33,8 @@ int	 wire_read(struct wire_reader *, int64_t, json_t **,
 void	 wire_reader_free(struct wire_reader *);
 int	 wire_sign(json_t *, const char *, const struct audit_seckey *,
 	    struct audit_err *);
+json_t	*wire_request(const char *, const char *, const char *, json_t *,
+	    json_t *, const struct audit_seckey *, struct audit_err *);
 void	 wire_escape(FILE *, const char *, size_t);
 const char *wire_error(const char *, const json_t *);
 json_t	*wire_args(const char *, struct audit_err *);

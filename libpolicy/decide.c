@@ -117,6 +117,7 @@ op_cap(const struct policy_request *rq, const char **why)
 		[OP_READ] = CAP_READ_FILES, [OP_STAT] = CAP_READ_FILES,
 		[OP_LIST] = CAP_READ_FILES, [OP_WRITE] = CAP_WRITE_FILES,
 		[OP_MKDIR] = CAP_WRITE_FILES, [OP_DELETE] = CAP_EDIT_FILES,
+		[OP_EDIT] = CAP_EDIT_FILES,
 		[OP_GLOB] = CAP_GLOB_SEARCH, [OP_GREP] = CAP_GREP_SEARCH,
 		[OP_RUN] = CAP_RUN_BASH, [OP_WEB_SEARCH] = CAP_WEB_SEARCH,
 		[OP_WEB_FETCH] = CAP_WEB_FETCH,
@@ -238,7 +239,8 @@ check_path(const struct policy *p, const struct policy_request *rq,
 	}
 	len = strlen(norm);
 	if ((rq->op == OP_WRITE || rq->op == OP_MKDIR ||
-	    rq->op == OP_DELETE) && strcmp(norm, ".") == 0) {
+	    rq->op == OP_DELETE || rq->op == OP_EDIT) &&
+	    strcmp(norm, ".") == 0) {
 		deny(d, KIND_BAD_REQUEST, "%s of the root itself",
 		    policy_op_name(rq->op));
 		return -1;

@@ -22,7 +22,8 @@ static const char *const kind_names[KIND_COUNT] = {
 };
 
 static const char *const op_names[OP_COUNT] = {
-	"read", "stat", "list", "write", "mkdir", "delete", "glob", "grep",
+	"read", "stat", "list", "write", "mkdir", "delete", "edit", "glob",
+	"grep",
 	"run", "web_search", "web_fetch",
 };
 

@@ -204,6 +204,7 @@ enum policy_op {
 	OP_WRITE,	/* write_files (new file) or edit_files (exists), path */
 	OP_MKDIR,	/* write_files, path */
 	OP_DELETE,	/* edit_files, path */
+	OP_EDIT,	/* edit_files, path (replace text in a file) */
 	OP_GLOB,	/* glob_search, path (base directory) */
 	OP_GREP,	/* grep_search, path */
 	OP_RUN,		/* classified from argv */

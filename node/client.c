@@ -83,18 +83,9 @@ request(const struct client *cl, const char *pod, const char *op,
 		json_decref(approval);
 		return EXIT_ERR;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:o}", "id", "c1", "pod", pod, "op",
-	    op, "args", args);
-	if (o == NULL) {
-		fprintf(stderr, "%s: pod and op must be UTF-8 text\n", prog);
-		goto out;
-	}
-	if (approval != NULL &&
-	    json_object_set_new(o, "approval", approval) != 0)
-		goto out;
+	o = wire_request("c1", pod, op, args, approval, cl->key, &e);
 	approval = NULL;	/* transferred */
-	if (wire_sign(o, "request", cl->key, &e) != 0 ||
-	    (r.fd = wire_connect(cl->sock, &e)) < 0) {
+	if (o == NULL || (r.fd = wire_connect(cl->sock, &e)) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		goto out;
 	}

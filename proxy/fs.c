@@ -1,6 +1,6 @@
 /*
  * File operations, all beneath the work root: read, stat, list, write
- * (truncate, create, append), mkdir and delete, and the dispatch of every
+ * (truncate, create, append), mkdir, delete and edit, and the dispatch of every
  * file operation, searches included.  Paths are opened through resolve.c;
  * glob and grep are in search.c.
  */
@@ -298,7 +298,7 @@ owned(const struct config *c, int fd)
 /* Write data to a fresh temporary file beside base, then rename it. */
 static int
 replace(struct fsop *o, int dfd, const char *base, const char *target,
-    const char *data, size_t len, int noreplace)
+    const char *data, size_t len, int noreplace, mode_t mode)
 {
 	uint8_t rnd[8];
 	char tmp[64];
@@ -313,7 +313,8 @@ replace(struct fsop *o, int dfd, const char *base, const char *target,
 	    O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
-	if (owned(o->cfg, fd) != 0 || audit_writeall(fd, data, len) != 0 ||
+	if ((mode != 0644 && fchmod(fd, mode) != 0) ||
+	    owned(o->cfg, fd) != 0 || audit_writeall(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
 		fs_fail(o, KIND_NONE, "%s: %s", target, strerror(errno));
 		close(fd);
@@ -413,7 +414,7 @@ do_write(struct fsop *o, const json_t *args)
 	if (strcmp(mode, "append") == 0 ?
 	    append(o, dfd, parent, base, target, data, len, &created) != 0 :
 	    replace(o, dfd, base, target, data, len,
-	    strcmp(mode, "create") == 0) != 0)
+	    strcmp(mode, "create") == 0, 0644) != 0)
 		goto out;
 	outcome_bytes(o->r, data, len);
 	res = json_pack("{s:s, s:I, s:b}", "path", target, "bytes",
@@ -482,6 +483,170 @@ out:
 	return res;
 }
 
+/* The file's text, whole: a regular file of at most the write limit. */
+static char *
+edit_read(struct fsop *o, int dfd, const char *base, const char *target,
+    size_t *len, mode_t *mode)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int fd;
+
+	/* O_NOFOLLOW: a link's target is not what was decided on. */
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		fs_fail(o, KIND_NONE, "%s: %s", target, errno == ELOOP ?
+		    "a symbolic link; edit the file it names" :
+		    strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		fs_fail(o, KIND_NONE, "%s: not a regular file", target);
+	else if ((uint64_t)st.st_size > o->cfg->lim.write)
+		fs_fail(o, KIND_BAD_REQUEST, "%s: %lld bytes; an edit takes "
+		    "files of at most %zu (the write limit)", target,
+		    (long long)st.st_size, o->cfg->lim.write);
+	else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		fs_fail(o, KIND_NONE, "out of memory");
+	else if ((n = pread(fd, buf, (size_t)st.st_size, 0)) !=
+	    (ssize_t)st.st_size) {
+		fs_fail(o, KIND_NONE, "%s: %s", target, n < 0 ?
+		    strerror(errno) : "changed while read");
+		free(buf);
+		buf = NULL;
+	} else if (memchr(buf, '\0', (size_t)n) != NULL) {
+		fs_fail(o, KIND_BAD_REQUEST, "%s: not a text file (it holds "
+		    "NUL bytes)", target);
+		free(buf);
+		buf = NULL;
+	} else {
+		*len = (size_t)n;
+		*mode = st.st_mode & 07777;
+	}
+	close(fd);
+	return buf;
+}
+
+/* How many times old (non-empty) occurs in p, without overlaps. */
+static size_t
+edit_count(const char *p, size_t n, const char *old, size_t oldlen)
+{
+	size_t count = 0;
+	const char *q;
+
+	while (n >= oldlen && (q = memmem(p, n, old, oldlen)) != NULL) {
+		count++;
+		n -= (size_t)(q - p) + oldlen;
+		p = q + oldlen;
+	}
+	return count;
+}
+
+/* p with each old replaced by new: count times, *outlen its length. */
+static char *
+edit_apply(const char *p, size_t n, const json_t *oldv, const json_t *newv,
+    size_t count, size_t *outlen)
+{
+	const char *old = json_string_value(oldv), *new =
+	    json_string_value(newv), *q;
+	size_t oldlen = json_string_length(oldv), newlen =
+	    json_string_length(newv), k, done = 0;
+	char *out, *w;
+
+	*outlen = n - count * oldlen + count * newlen;
+	if ((out = malloc(*outlen + 1)) == NULL)
+		return NULL;
+	w = out;
+	while (done < count && (q = memmem(p, n, old, oldlen)) != NULL) {
+		k = (size_t)(q - p);
+		memcpy(w, p, k);
+		memcpy(w + k, new, newlen);
+		w += k + newlen;
+		n -= k + oldlen;
+		p = q + oldlen;
+		done++;
+	}
+	memcpy(w, p, n);
+	return out;
+}
+
+static void
+hex_digest(char *hex, const char *p, size_t n)
+{
+	uint8_t h[AUDIT_HASH_LEN];
+
+	audit_hash(h, p, n);
+	audit_hex(hex, h, AUDIT_HASH_LEN);
+}
+
+/*
+ * Replace args.old by args.new in a text file: once, where it occurs
+ * once, or everywhere with args.all; the new text to a temporary file,
+ * renamed over the old one (as write), its mode kept.
+ */
+static json_t *
+do_edit(struct fsop *o, const json_t *args)
+{
+	char parent[POLICY_PATH_MAX + 1], target[POLICY_PATH_MAX + 1];
+	char before[AUDIT_HEX_LEN + 1], after[AUDIT_HEX_LEN + 1];
+	const json_t *oldv = json_object_get(args, "old");
+	const json_t *newv = json_object_get(args, "new");
+	int all = json_is_true(json_object_get(args, "all"));
+	char *text = NULL, *out = NULL;
+	size_t len = 0, outlen, count;
+	const char *base;
+	json_t *res = NULL;
+	mode_t mode = 0644;
+	int dfd;
+
+	if ((dfd = resolve_parent(o, parent, &base)) < 0)
+		return NULL;
+	if (resolve_target(o, parent, base, target) != 0 ||
+	    (text = edit_read(o, dfd, base, target, &len, &mode)) == NULL)
+		goto out;
+	count = edit_count(text, len, json_string_value(oldv),
+	    json_string_length(oldv));
+	if (count == 0) {
+		fs_fail(o, KIND_BAD_REQUEST, "%s: old text not found; nothing "
+		    "was changed", target);
+		goto out;
+	}
+	if (count > 1 && !all) {
+		fs_fail(o, KIND_BAD_REQUEST, "%s: old text found %zu times; "
+		    "give more of the text around it to make it unique, or "
+		    "all to replace every one; nothing was changed", target,
+		    count);
+		goto out;
+	}
+	if ((out = edit_apply(text, len, oldv, newv, count, &outlen)) ==
+	    NULL) {
+		fs_fail(o, KIND_NONE, "out of memory");
+		goto out;
+	}
+	if (outlen > o->cfg->lim.write) {
+		fs_fail(o, KIND_BAD_REQUEST, "%s: the edited file would be %zu "
+		    "bytes; the limit is %zu", target, outlen,
+		    o->cfg->lim.write);
+		goto out;
+	}
+	if (replace(o, dfd, base, target, out, outlen, 0, mode) != 0)
+		goto out;
+	hex_digest(before, text, len);
+	hex_digest(after, out, outlen);
+	json_decref(o->r->outcome);
+	o->r->outcome = json_pack("{s:I, s:s, s:s, s:I}", "bytes",
+	    (json_int_t)outlen, "digest", after, "digest_before", before,
+	    "replacements", (json_int_t)count);
+	res = json_pack("{s:s, s:I, s:I}", "path", target, "replacements",
+	    (json_int_t)count, "bytes", (json_int_t)outlen);
+out:
+	free(text);
+	free(out);
+	close(dfd);
+	return res;
+}
+
 /* An operation on r beneath the proxy's root, its refusal not yet said. */
 static void
 fsop_init(struct fsop *o, struct req *r, enum policy_kind *kind, char *why,
@@ -512,12 +677,16 @@ fs_precheck(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
 	const char *mode = "truncate";
 
 	fsop_init(&o, r, kind, why, whysz);
-	if (r->pop != OP_WRITE && r->pop != OP_MKDIR && r->pop != OP_DELETE)
+	if (r->pop != OP_WRITE && r->pop != OP_MKDIR && r->pop != OP_DELETE &&
+	    r->pop != OP_EDIT)
 		return 0;
 	if (resolve_normalize(&o, r->args, 1) != 0 ||
 	    (r->pop == OP_WRITE && write_mode(&o, r->args, &mode) != 0))
 		return -1;
-	return resolve_change(&o, strcmp(mode, "append") == 0);
+	/* An edit never follows a link, but where one leads is checked,
+	 * so that a link to a blocked file is refused as that file. */
+	return resolve_change(&o, strcmp(mode, "append") == 0 ||
+	    r->pop == OP_EDIT);
 }
 
 /*
@@ -552,6 +721,9 @@ fs_do(struct req *r, enum policy_kind *kind, char *why, size_t whysz)
 		break;
 	case OP_DELETE:
 		res = do_delete(&o);
+		break;
+	case OP_EDIT:
+		res = do_edit(&o, r->args);
 		break;
 	case OP_GLOB:
 		res = search_glob(&o, r->args);

@@ -200,6 +200,8 @@ static const char *const self_allowed[] = {
 	"faccessat", "faccessat2",
 	/* what it makes, given to run_as's uid */
 	"fchown", "fchownat",
+	/* an edited file keeps its mode */
+	"fchmod",
 	/* the event loop, sockets and the spawner */
 	"epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "select",
 	"pselect6", "accept4", "accept", "recvfrom", "recvmsg", "sendto",

@@ -8,6 +8,8 @@ test_expect_success 'install into DESTDIR under PREFIX' '
 	make -s -C "$top" install DESTDIR="$PWD/dest" PREFIX=/opt/nucleus >out 2>&1 &&
 	test -x dest/opt/nucleus/bin/nucleus-policy &&
 	test -x dest/opt/nucleus/bin/nucleus-audit-verify &&
+	test -x dest/opt/nucleus/bin/nucleus-mcp &&
+	test -f dest/opt/nucleus/share/man/man1/nucleus-mcp.1 &&
 	test -x dest/opt/nucleus/sbin/nucleus-node &&
 	test -x dest/opt/nucleus/sbin/nucleus-authority &&
 	test -x dest/opt/nucleus/sbin/nucleus-proxy &&

@@ -100,7 +100,7 @@ test_expect_success 'every error kind the programs answer with is one nucleus-pr
 '
 
 test_expect_success 'nucleus-protocol(7) documents every operation the proxy serves' '
-	for op in read stat list write mkdir delete glob grep run; do
+	for op in read stat list write mkdir delete edit glob grep run; do
 		grep -q "^\.It Ic $op Bq" "$man/nucleus-protocol.7" || {
 			echo "missing: $op"; return 1; }
 	done

@@ -3,7 +3,7 @@ test_description='every program: --help and --version, and usage errors that nam
 . "$(dirname "$0")/test-lib.sh"
 
 programs="nucleus-node nucleus-authority nucleus-proxy nucleus-gateway nucleus-audit-verify
-nucleus-policy"
+nucleus-policy nucleus-mcp"
 top=$TEST_DIRECTORY/..
 
 test_expect_success '--help: the usage on stdout, nothing on stderr, status 0' '
@@ -49,7 +49,9 @@ test_expect_success 'a wrong option is named, with the program and its command; 
 	test_expect_code 2 nucleus-proxy -Z 2>err &&
 	grep "nucleus-proxy: invalid option -- '"'"'Z'"'"'" err &&
 	test_expect_code 2 nucleus-audit-verify -Z 2>err &&
-	grep "nucleus-audit-verify: invalid option -- '"'"'Z'"'"'" err
+	grep "nucleus-audit-verify: invalid option -- '"'"'Z'"'"'" err &&
+	test_expect_code 2 nucleus-mcp -Z 2>err &&
+	grep "nucleus-mcp: invalid option -- '"'"'Z'"'"'" err
 '
 
 test_expect_success 'an unknown command is named; status 2' '

@@ -23,7 +23,7 @@ cat >check.py <<\PY
 import re, shlex, subprocess, sys
 
 PROGS = ["nucleus-node", "nucleus-authority", "nucleus-proxy",
-         "nucleus-audit-verify", "nucleus-policy"]
+         "nucleus-audit-verify", "nucleus-policy", "nucleus-mcp"]
 OPS = {"|", "||", "&", "&&", ";", ">", ">>", "<", "<<", "2>", "("}
 
 def forms(prog):

@@ -13,10 +13,12 @@ test_expect_success 'setup: a local_dev pod, and the scripts (sh FILE runs)' '
 	cat >root/chain.sh <<-\EOF &&
 	# chain.sh N [top|hold]: N levels, each in a session of its own
 	# started by the one before, which waits for it; the last writes
-	# to late.txt until it is killed.  The top waits for the last to
-	# start, says so, then exits (top) or sleeps on (hold).
+	# to late.txt (once before it says it started) until it is killed.
+	# The top waits for the last to start, says so, then exits (top)
+	# or sleeps on (hold).
 	n=$1
 	if [ "$n" -eq 0 ]; then
+		echo x >>late.txt
 		: >deep
 		while :; do echo x >>late.txt; sleep 0.1; done
 	fi
