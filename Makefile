@@ -83,6 +83,8 @@ PKG_SECCOMP = $(call once,PKG_SECCOMP,$(call need,libseccomp,libseccomp-dev))
 PKG_LMDB = $(call once,PKG_LMDB,$(call need,lmdb,liblmdb-dev))
 PKG_SYSTEMD = $(call once,PKG_SYSTEMD,$(call need,libsystemd,libsystemd-dev))
 PKG_PCRE2 = $(call once,PKG_PCRE2,$(call need,libpcre2-8,libpcre2-dev))
+PKG_ARCHIVE = $(call once,PKG_ARCHIVE,$(call need,libarchive,libarchive-dev))
+PKG_GIT2 = $(call once,PKG_GIT2,$(call need,libgit2,libgit2-dev))
 JANSSON_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_JANSSON))
 JANSSON_LIBS = $(filter -l% -L% -Wl%,$(PKG_JANSSON))
 SODIUM_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SODIUM))
@@ -95,6 +97,10 @@ SYSTEMD_LIBS = $(filter -l% -L% -Wl%,$(PKG_SYSTEMD))
 # The proxy's grep matches regular expressions with PCRE2 (search.c).
 PCRE2_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_PCRE2))
 PCRE2_LIBS = $(filter -l% -L% -Wl%,$(PKG_PCRE2))
+# The node's export of a pod's work: tar archives (libarchive) and the
+# patch of what changed (libgit2), export.c.
+WORK_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_ARCHIVE) $(PKG_GIT2))
+WORK_LIBS = $(filter -l% -L% -Wl%,$(PKG_ARCHIVE) $(PKG_GIT2))
 # libev ships no pkg-config file: look for its header.
 EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	found: install the Debian package libev-dev (scripts/install-deps \
@@ -239,6 +245,7 @@ $(B)/static/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 static: $(STATIC)
 
 $(B)/authority/main.o $(B)/node/main.o: ALL_CFLAGS += $(SYSTEMD_CFLAGS)
+$(B)/node/export.o: ALL_CFLAGS += $(WORK_CFLAGS)
 
 $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libdaemon.a \
 	    $(B)/libpolicy.a $(B)/libaudit.a
@@ -254,7 +261,7 @@ $(B)/nucleus-gateway: $(GATEWAY_OBJS) $(B)/libdaemon.a $(B)/libaudit.a
 $(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	    $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS) $(WORK_LIBS)
 
 # The MCP server: the daemons' client side (libdaemon's wire.c and
 # ask.c).
@@ -280,7 +287,7 @@ $(B)/t/%.t: $(B)/t/unit/%.o $(TAP_OBJ) $(B)/libproxy.a \
 	    $(B)/libaudit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(AUDIT_LIBS) \
-	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) $(PCRE2_LIBS) -lm
+	    $(LMDB_LIBS) $(SECCOMP_LIBS) $(EV_LIBS) $(PCRE2_LIBS) $(WORK_LIBS) -lm
 
 $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libdaemon.a $(B)/libaudit.a \
 	    $(B)/libpolicy.a
@@ -291,7 +298,7 @@ NODE_HELPERS = $(B)/t/helper/fc-config $(B)/t/helper/vsock-connect
 $(NODE_HELPERS): $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libnode.a \
 	    $(B)/libdaemon.a $(B)/libaudit.a $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS)
+	    $(LMDB_LIBS) $(EV_LIBS) $(WORK_LIBS)
 
 # try-syscall runs inside the command sandbox, under its address-space
 # limit, where ASan's shadow memory cannot be reserved: it is never
@@ -386,7 +393,7 @@ build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
 	    build/fuzz/libproxy.a build/fuzz/libmcp.a $(FUZZ_LIB_OBJS) \
 	    $(FUZZ_TOOL_OBJS) \
 	    $(AUDIT_LIBS) $(SECCOMP_LIBS) $(LMDB_LIBS) $(EV_LIBS) \
-	    $(PCRE2_LIBS) -lm
+	    $(PCRE2_LIBS) $(WORK_LIBS) -lm
 
 # Each target runs for FUZZ_SECONDS from its committed seed corpus; a
 # crash, a leak or a hang (over 10 s on one input) fails the run.

@@ -343,7 +343,7 @@ decide_store(const struct lines_conn *c, uint64_t id, int grant, int ttl,
 	MDB_txn *txn;
 
 	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return no_verdict(v, "internal", "the state cannot be written");
+		return no_verdict(v, "unavailable", STATE_STOPPED);
 	if ((rec = decide_pending(id, txn, now, v)) == NULL) {
 		mdb_txn_abort(txn);
 		return NULL;
@@ -357,11 +357,11 @@ decide_store(const struct lines_conn *c, uint64_t id, int grant, int ttl,
 		/* an open write transaction would block every later one */
 		mdb_txn_abort(txn);
 		json_decref(rec);
-		return no_verdict(v, "internal", "the state cannot be written");
+		return no_verdict(v, "unavailable", STATE_STOPPED);
 	}
 	if (store_commit(A->store, txn, &e) != 0) {
 		json_decref(rec);
-		return no_verdict(v, "internal", "the state cannot be written");
+		return no_verdict(v, "unavailable", STATE_STOPPED);
 	}
 	pending_del(id);
 	return rec;
@@ -517,6 +517,11 @@ command_run(struct lines_conn *c, struct acmd *q)
 		q->op = NULL;
 		refuse(c, q, "bad_request", "op: expected list, show, grant, "
 		    "deny or watch");
+		return;
+	}
+	/* No decision the log cannot record: none is stored either. */
+	if (A->stopped && strcmp(q->op, "show") != 0) {
+		refuse(c, q, "unavailable", LOG_STOPPED);
 		return;
 	}
 	if (strcmp(q->op, "deny") == 0 &&

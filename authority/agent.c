@@ -244,16 +244,15 @@ nonce_spend(struct areq *q)
 	int seen;
 
 	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
+		return fail(q, "unavailable", STATE_STOPPED);
 	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce,
 	    q->env.ts, &e)) != 0) {
 		mdb_txn_abort(txn);
 		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
-		    "from this kid") : fail(q, "internal", "the state cannot "
-		    "be written");
+		    "from this kid") : fail(q, "unavailable", STATE_STOPPED);
 	}
 	if (store_commit(A->store, txn, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
+		return fail(q, "unavailable", STATE_STOPPED);
 	return 0;
 }
 
@@ -331,7 +330,7 @@ new_store(struct areq *q, int64_t now, const struct rule *rule,
 	MDB_txn *txn;
 
 	if (store_begin(A->store, &txn, 0, &e) != 0)
-		return fail(q, "internal", "the state cannot be written");
+		return fail(q, "unavailable", STATE_STOPPED);
 	if (store_next_id(A->store, txn, id, &e) != 0 ||
 	    (*rec = new_record(q, *id, now, rule)) == NULL) {
 		mdb_txn_abort(txn);
@@ -347,7 +346,7 @@ new_store(struct areq *q, int64_t now, const struct rule *rule,
 internal:
 	json_decref(*rec);
 	*rec = NULL;
-	return fail(q, "internal", "the request cannot be stored");
+	return fail(q, "unavailable", STATE_STOPPED);
 }
 
 /* Its records, then its answer; a pending one waits on c for more. */
@@ -479,8 +478,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 	int rc;
 
 	if (A->stopped) {
-		json_t *r = authority_error(NULL, "unavailable", "the "
-		    "authority's audit log has stopped");
+		json_t *r = authority_error(NULL, "unavailable", LOG_STOPPED);
 
 		lines_send(c, r);
 		json_decref(r);

@@ -65,6 +65,8 @@
 #define LOG_ROTATE_KB	(64 * 1024)	/* the log rotates once it holds this
 				   many KiB (-R; 0: only on SIGUSR1) */
 #define LOG_ROTATE_KB_MAX (1024 * 1024)
+#define HELD_MAX	1024	/* changes of state kept, while the log has
+				   stopped, to be recorded once it is back */
 
 #define EXIT_DENIED	1	/* the authority refused, or said no */
 #define EXIT_ERR	2	/* usage, or a system error */
@@ -142,6 +144,7 @@ struct job {
 	json_t	*answer;	/* to conn once durable */
 	json_t	*notify;	/* a decision, to every waiter of id */
 	int	 audit_error;
+	uint64_t log_gen;	/* the log's taking up it was submitted to */
 	int	 logged;	/* the request's logged count after this */
 	json_t	*watch;		/* a request to show to admins watching */
 	json_t	*wait_echo;	/* conn then waits for id's decision */
@@ -161,11 +164,17 @@ struct authority {
 	int	 noperators;
 	int	 ttl, expire, skew;
 	int	 agent_pending;	/* pending requests one agent may have */
-	int	 stopped;	/* the audit log failed: refuse everything */
+	int	 stopped;	/* the audit log failed: requests are answered
+				   unavailable, it is taken up each second */
+	int64_t	 stopped_at;
+	char	 stopped_why[256];
+	uint64_t unrecorded;	/* records not made since */
+	uint64_t log_gen;	/* times the log was taken up again */
+	struct job *held[HELD_MAX];	/* their records to make once it is */
+	int	 nheld;
 	int	 rotate_kb;	/* -R */
-	int	 landlock;	/* the kernel's Landlock ABI; 0: the log cannot
-				   rotate, as the authority cannot confine
-				   the files it would open */
+	struct audit_log_files log_files;	/* the rotation's: the reader's */
+	int	 landlock;	/* the kernel's Landlock ABI (0: none) */
 	/* work waiting for the LMDB sync, then for its records */
 	struct job *batch_head, *batch_tail;
 	struct doneq done;	/* jobs whose last record completed */
@@ -227,6 +236,15 @@ void	 job_queue(struct job *);
 void	 job_flush(struct ev_loop *, ev_prepare *, int);
 void	 job_drain(struct ev_loop *, ev_async *, int);
 void	 job_free(struct job *);
+void	 job_log_retry(void);
+
+/* What a request is answered while the log or the state cannot be
+ * written (unavailable). */
+#define LOG_STOPPED	"the authority cannot record the request: its audit " \
+	"log has stopped; it is tried again each second"
+#define STATE_STOPPED	"the authority's state cannot be written now; it " \
+	"is tried again at the next request"
+
 struct job *job_new(struct lines_conn *, uint64_t);
 int	 job_event(struct job *, json_t *);
 void	 waiter_add(uint64_t, struct lines_conn *, const json_t *);

@@ -1,11 +1,12 @@
 /*
  * Once set up, the authority confines itself with a seccomp allowlist:
  * it reads and writes the sockets, LMDB and the log it already has open,
- * and nothing else.  It cannot start a thread or a program, or make a
- * connection; any other system call kills it (syscalls.c).  It opens,
- * links and renames files only to rotate its log, and only where
- * Landlock keeps those beneath its directory; without Landlock it opens
- * none, and its log does not rotate.
+ * and nothing else.  It cannot start a thread or a program, make a
+ * connection, link or rename a file; any such call kills it
+ * (syscalls.c), and opening a file fails (EACCES).  The files of its
+ * log's rotation are made by the reader (reader.c), which passes the new
+ * one's descriptor.  Where the kernel has Landlock, a ruleset that allows
+ * no file at all is a second line.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,15 +48,14 @@ static const char *const allowed[] = {
 	 * threads to run before it is handed over; this is the second
 	 * line): it cannot make a thread, which needs clone */
 	"rseq", "set_robust_list",
-};
-
-/* What the rotation of the log adds: the successor, the kept name. */
-static const char *const rotating[] = {
-	"openat", "linkat", "renameat", "renameat2", "flock", "newfstatat",
+	/* the log: a torn tail cut when it is taken up after a full disk;
+	 * the lock of a successor the reader made */
+	"ftruncate", "flock",
+	/* the default loop reaps a child that ends: the reader, killed */
+	"wait4",
 };
 
 #define NALLOWED	(sizeof(allowed) / sizeof(allowed[0]))
-#define NROTATING	(sizeof(rotating) / sizeof(rotating[0]))
 
 int
 confine_landlock_abi(void)
@@ -91,12 +91,11 @@ sanitizer_proc(int ruleset)
 #endif
 }
 
-/* Every file right Landlock has, handled; beneath dir, the log's. */
+/* Every file right Landlock has, handled; none allowed. */
 static int
-landlock_dir(const char *dir, int abi, struct audit_err *err)
+landlock_none(int abi, struct audit_err *err)
 {
 	struct landlock_ruleset_attr attr = { .handled_access_fs = LL_FS_V1 };
-	struct landlock_path_beneath_attr pb = { 0, -1 };
 	int fd, rc = -1;
 
 	if (abi >= 2)
@@ -105,45 +104,25 @@ landlock_dir(const char *dir, int abi, struct audit_err *err)
 		attr.handled_access_fs |= LL_FS_TRUNCATE;
 	if (abi >= 5)
 		attr.handled_access_fs |= LL_FS_IOCTL_DEV;
-	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
-	    LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
-	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
-	    (abi >= 2 ? LL_FS_REFER : 0) | (abi >= 3 ? LL_FS_TRUNCATE : 0);
 	if ((fd = (int)syscall(SYS_landlock_create_ruleset, &attr,
 	    sizeof(attr.handled_access_fs), 0)) < 0)
 		return audit_errf(err, "landlock: cannot make a ruleset: %s",
 		    strerror(errno));
-	if ((pb.parent_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH,
-	    &pb, 0) != 0 || sanitizer_proc(fd) != 0 ||
+	if (sanitizer_proc(fd) != 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    syscall(SYS_landlock_restrict_self, fd, 0) != 0)
-		audit_errf(err, "landlock: %s: %s", dir, strerror(errno));
+		audit_errf(err, "landlock: %s", strerror(errno));
 	else
 		rc = 0;
-	if (pb.parent_fd >= 0)
-		close(pb.parent_fd);
 	close(fd);
 	return rc;
 }
 
-/*
- * Confine the authority; with abi > 0 (Landlock), files may still be
- * opened, linked and renamed beneath dir alone: its log rotates.
- */
+/* Confine the authority; with abi > 0, Landlock as well. */
 int
-confine_self(const char *dir, int abi, struct audit_err *err)
+confine_self(int abi, struct audit_err *err)
 {
-	const char *list[NALLOWED + NROTATING];
-	size_t n = 0;
-
-	for (size_t i = 0; i < NALLOWED; i++)
-		list[n++] = allowed[i];
-	if (abi > 0) {
-		if (landlock_dir(dir, abi, err) != 0)
-			return -1;
-		for (size_t i = 0; i < NROTATING; i++)
-			list[n++] = rotating[i];
-	}
-	return syscalls_confine("authority", list, n, err);
+	if (abi > 0 && landlock_none(abi, err) != 0)
+		return -1;
+	return syscalls_confine("authority", allowed, NALLOWED, err);
 }

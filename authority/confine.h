@@ -8,6 +8,6 @@
 #include "audit.h"
 
 int	 confine_landlock_abi(void);
-int	 confine_self(const char *, int, struct audit_err *);
+int	 confine_self(int, struct audit_err *);
 
 #endif

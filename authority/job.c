@@ -112,13 +112,113 @@ job_fail(struct job *j, const char *why)
 {
 	json_t *r;
 
-	A->stopped = 1;
 	if (j->conn != NULL) {
 		r = authority_error(NULL, "unavailable", why);
 		lines_send(j->conn, r);
 		json_decref(r);
 	}
 	job_free(j);
+}
+
+/*
+ * A change of state whose records the log could not make (it is in
+ * LMDB): its asker is answered unavailable now, and the job is kept, its
+ * records to be made (marked recovered) once the log is back; then the
+ * connections waiting for its decision hear it.
+ */
+static int
+hold(struct job *j)
+{
+	json_t *copy[2] = { NULL, NULL }, *r;
+
+	/* Copies: the log may still hold the events it was given. */
+	for (int i = 0; i < j->nev; i++)
+		if ((copy[i] = json_deep_copy(j->events[i])) == NULL ||
+		    json_object_set_new(copy[i], "recovered",
+		    json_true()) != 0) {
+			json_decref(copy[0]);
+			json_decref(copy[1]);
+			return -1;	/* left to the next start */
+		}
+	for (int i = 0; i < j->nev; i++) {
+		json_decref(j->events[i]);
+		j->events[i] = copy[i];
+	}
+	if (j->conn != NULL) {
+		r = authority_error(NULL, "unavailable", LOG_STOPPED);
+		lines_send(j->conn, r);
+		json_decref(r);
+		if (j->wait_echo != NULL)
+			j->conn->holds--;	/* it never came to wait */
+		lines_release(j->conn);
+		j->conn = NULL;
+	}
+	json_decref(j->answer);
+	json_decref(j->wait_echo);
+	j->answer = j->wait_echo = NULL;
+	A->held[A->nheld++] = j;
+	return 0;
+}
+
+/*
+ * A job whose records the log could not make.  The first failure says on
+ * stderr that the log has stopped (one of a log since taken up again is
+ * not news); requests are answered unavailable until job_log_retry takes
+ * it up.  A job that changed the state is kept (hold); past HELD_MAX its
+ * records are written at the next start (recover.c).
+ */
+static void
+log_failed(struct job *j, const char *why)
+{
+	if (!A->stopped && j->log_gen == A->log_gen) {
+		A->stopped = 1;
+		A->stopped_at = audit_now_s();
+		audit_fmt(A->stopped_why, sizeof(A->stopped_why), "%s", why);
+		events_say(&A->events, "log.fault", "the audit log has "
+		    "stopped: %s; requests are answered unavailable until it "
+		    "can be written again (tried each second)", why);
+	}
+	A->unrecorded += (uint64_t)j->nev;
+	if (j->logged == 0 || A->nheld >= HELD_MAX || hold(j) != 0)
+		job_fail(j, LOG_STOPPED);
+}
+
+/*
+ * Each second while the log has stopped: taken up again on its own file
+ * (audit_log_resume: a torn tail cut, log.resume); then the fault is
+ * recorded (authority.log_fault: why, since when, how many records were
+ * not made) and requests are served again.
+ */
+void
+job_log_retry(void)
+{
+	char hash[AUDIT_HEX_LEN + 1];
+	struct audit_err e;
+	uint64_t seq;
+	json_t *ev;
+
+	if (!A->stopped || audit_log_resume(A->log, &e) != 0)
+		return;
+	A->stopped = 0;
+	A->log_gen++;
+	events_say(&A->events, "log.fault", "the audit log is written again, "
+	    "after %lld s (%llu records not made)", (long long)(audit_now_s() -
+	    A->stopped_at), (unsigned long long)A->unrecorded);
+	ev = json_pack("{s:s, s:s, s:I, s:I}", "event", "authority.log_fault",
+	    "error", A->stopped_why, "since", (json_int_t)A->stopped_at,
+	    "unrecorded", (json_int_t)A->unrecorded);
+	A->unrecorded = 0;
+	if (ev == NULL || audit_log_append_wait(A->log, ev, &seq, hash,
+	    &e) != 0) {
+		/* Stopped again at once: its record is the next one's. */
+		A->stopped = 1;
+		A->unrecorded++;
+	}
+	json_decref(ev);
+	/* The changes kept meanwhile: recorded, in order, as any job. */
+	for (int i = 0; i < A->nheld; i++)
+		job_queue(A->held[i]);
+	A->nheld = 0;
 }
 
 /* Before the loop waits: one sync, then every job's records. */
@@ -136,22 +236,22 @@ job_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 		return;
 	A->batch_head = A->batch_tail = NULL;
 	synced = store_sync(A->store, &e) == 0;
-	if (!synced)
-		events_say(&A->events, "state.fault", "%s", e.msg);
 	for (; j != NULL; j = next) {
 		next = j->next;
+		j->log_gen = A->log_gen;
 		if (!synced) {
-			job_fail(j, "the authority's state cannot be synced");
+			job_fail(j, STATE_STOPPED);
+			continue;
+		}
+		if (A->stopped) {
+			log_failed(j, A->stopped_why);
 			continue;
 		}
 		for (int i = 0; i < j->nev; i++)
 			if (audit_log_submit(A->log, j->events[i], i ==
 			    j->nev - 1 ? job_done : noop, j, &e) != 0) {
-				events_say(&A->events, "log.fault", "%s",
-				    e.msg);
-				job_fail(j, "the authority's audit log has "
-				    "stopped");
-				j = NULL;
+				/* (a first record submitted fails too) */
+				log_failed(j, e.msg);
 				break;
 			}
 	}
@@ -222,9 +322,7 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->audit_error != 0) {
-			events_say(&A->events, "log.fault", "the audit log "
-			    "failed: %s", strerror(j->audit_error));
-			job_fail(j, "the authority's audit log has stopped");
+			log_failed(j, strerror(j->audit_error));
 			continue;
 		}
 		if (j->conn != NULL && j->answer != NULL)

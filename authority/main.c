@@ -49,7 +49,7 @@ serve(int argc, char **argv)
 	/* Ready: the sockets listen.  Said before the allowlist, which
 	 * has no socket() for it (systemd, Type=notify). */
 	(void)sd_notify(0, "READY=1");
-	if (confine_self(o.dir, a->landlock, &e) != 0) {
+	if (confine_self(a->landlock, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s: refusing to run "
 		    "without it\n", e.msg);
 		return EXIT_ERR;

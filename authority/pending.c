@@ -144,6 +144,7 @@ pending_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	events_tick(&A->events);
+	job_log_retry();
 	if (A->stopped)
 		return;
 	for (int i = 0; i < A->npend; ) {

@@ -1,6 +1,6 @@
 /*
  * The reader (reader.c): the keyring and the rules file read again for
- * the confined authority.
+ * the confined authority, and the files of its log's rotation made.
  */
 #ifndef NUCLEUS_READER_H
 #define NUCLEUS_READER_H
@@ -24,7 +24,8 @@ struct reader_file {
 };
 
 int	 reader_start(struct reader *, const char *, const char *,
-	    struct audit_err *);
+	    const char *, struct audit_err *);
+void	 reader_log_files(struct reader *, struct audit_log_files *);
 int	 reader_fetch(struct reader *, struct reader_file *,
 	    struct reader_file *, struct audit_err *);
 void	 reader_file_free(struct reader_file *);

@@ -98,7 +98,8 @@ serve_load(struct authority *a, const struct serve_opts *o)
 	/* Before the key is loaded: the reader holds no secret. */
 	a->keyring_path = o->keyring;
 	a->rules_path = o->rulesfile;
-	if (reader_start(&a->reader, o->keyring, o->rulesfile, &e) != 0)
+	if (reader_start(&a->reader, o->keyring, o->rulesfile, o->logpath,
+	    &e) != 0)
 		badconf(e.msg);
 	if (audit_seckey_load(&a->key, o->keyfile, &e) != 0)
 		badconf(e.msg);
@@ -263,13 +264,12 @@ serve_open(struct authority *a, const struct serve_opts *o,
 	    audit_log_open(&a->log, o->logpath, log_id, a->key, NULL,
 	    err) != 0)
 		return -1;
-	/* Rotating opens files: only where Landlock keeps them in dir. */
-	if ((a->landlock = confine_landlock_abi()) > 0 &&
-	    audit_log_rotation(a->log, (off_t)a->rotate_kb * 1024, err) != 0)
+	/* Its files made by the reader: the authority opens none. */
+	reader_log_files(&a->reader, &a->log_files);
+	if (audit_log_rotation_files(a->log, (off_t)a->rotate_kb * 1024,
+	    &a->log_files, err) != 0)
 		return -1;
-	if (a->landlock <= 0)
-		fprintf(stderr, "nucleus-authority: this kernel has no "
-		    "Landlock: the audit log will not rotate\n");
+	a->landlock = confine_landlock_abi();
 	return recover_log(o->logpath, err);
 }
 
@@ -398,6 +398,11 @@ serve_stop(struct authority *a)
 	if (audit_log_close(a->log, &e) != 0)
 		fprintf(stderr, "nucleus-authority: %s\n", e.msg);
 	job_drain(a->loop, &a->done.async, 0);
+	/* Changes kept for a log that did not come back: the next start
+	 * records them (recover.c). */
+	for (int i = 0; i < a->nheld; i++)
+		job_free(a->held[i]);
+	a->nheld = 0;
 	store_close(a->store);
 	audit_seckey_free(a->key);
 	audit_keyring_free(&a->agents);

@@ -30,7 +30,31 @@ struct store {
 	MDB_env	*env;
 	MDB_dbi	 requests, nonces, meta;
 	int	 dirty;		/* committed, not yet synced */
+	int	 fault_said;	/* a write failed: said on stderr */
 };
+
+/* A write of the state failed: said once on stderr, until one works. */
+static int
+write_failed(struct store *s, struct audit_err *err, const char *what,
+    int rc)
+{
+	if (!s->fault_said)
+		fprintf(stderr, "nucleus-authority: the state cannot be "
+		    "written (%s: %s; is the disk full?): requests that change "
+		    "it are answered unavailable until it can be\n", what,
+		    mdb_strerror(rc));
+	s->fault_said = 1;
+	return audit_errf(err, "state: %s: %s", what, mdb_strerror(rc));
+}
+
+static void
+write_worked(struct store *s)
+{
+	if (s->fault_said)
+		fprintf(stderr, "nucleus-authority: the state is written "
+		    "again\n");
+	s->fault_said = 0;
+}
 
 static int
 lmdb_fail(struct audit_err *err, const char *what, int rc)
@@ -78,7 +102,7 @@ store_sync(struct store *s, struct audit_err *err)
 	if (!s->dirty)
 		return 0;
 	if ((rc = mdb_env_sync(s->env, 1)) != 0)
-		return lmdb_fail(err, "sync", rc);
+		return write_failed(s, err, "sync", rc);
 	s->dirty = 0;
 	return 0;
 }
@@ -100,7 +124,8 @@ store_commit(struct store *s, MDB_txn *txn, struct audit_err *err)
 	int rc;
 
 	if ((rc = mdb_txn_commit(txn)) != 0)
-		return lmdb_fail(err, "commit", rc);
+		return write_failed(s, err, "commit", rc);
+	write_worked(s);
 	s->dirty = 1;
 	return 0;
 }

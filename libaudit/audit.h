@@ -301,6 +301,25 @@ int	 audit_log_failed(struct audit_log *);
 const char *audit_log_id(struct audit_log *);
 int	 audit_log_close(struct audit_log *, struct audit_err *);
 int	 audit_log_rotation(struct audit_log *, off_t, struct audit_err *);
+int	 audit_log_resume(struct audit_log *, struct audit_err *);
+
+/*
+ * The files of a rotation, made for a log by someone else (a process
+ * that may open them, for one that cannot): keep the file at the log's
+ * path as NAME.GEN (0, or -1 and why); make an empty .NAME.next beside
+ * it, open for reading and appending (its descriptor, or -1 and why); put
+ * that file at the log's path (0, or -1 and why).  Each makes what it
+ * changed in the directory durable.
+ */
+struct audit_log_files {
+	int	 (*keep)(void *, uint64_t, struct audit_err *);
+	int	 (*create)(void *, struct audit_err *);
+	int	 (*replace)(void *, struct audit_err *);
+	void	*arg;
+};
+
+int	 audit_log_rotation_files(struct audit_log *, off_t,
+	    const struct audit_log_files *, struct audit_err *);
 int	 audit_log_rotate(struct audit_log *, struct audit_err *);
 uint64_t audit_log_generation(struct audit_log *);
 

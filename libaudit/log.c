@@ -60,7 +60,9 @@ struct list {
  * naming the predecessor's id, last seq and hash (nucleus-audit(5)).
  */
 struct rotation {
-	int	 dirfd;			/* the log's directory; -1 until on */
+	int	 on;			/* the log may rotate */
+	int	 dirfd;			/* the log's directory; -1 until used */
+	const struct audit_log_files *files;	/* or the program's own */
 	off_t	 size;			/* bytes in the file */
 	off_t	 max;			/* rotate once past; 0 only asked */
 	int	 due;			/* past max: the next submission
@@ -960,6 +962,17 @@ keep_closed(struct audit_log *l, const char *kept, struct audit_err *err)
 	return 0;
 }
 
+/* The written successor put at the log's path, by its own directory. */
+static int
+replace_here(struct audit_log *l, const char *tmp, struct audit_err *err)
+{
+	if (renameat(l->rot.dirfd, tmp, l->rot.dirfd, file_name(l)) != 0 ||
+	    fsync(l->rot.dirfd) != 0)
+		return audit_errf(err, "%s: cannot put the new log in place: "
+		    "%s", l->path, strerror(errno));
+	return 0;
+}
+
 /* The successor's log.open, naming the closed log's last record. */
 static json_t *
 successor_open(const struct audit_log *l, const char *kept)
@@ -988,19 +1001,26 @@ rotate_finish(struct audit_log *l, const char *next, struct audit_err *err)
 	json_t *ev = NULL;
 	int fd = -1, rc = -1, e;
 
-	if (open_dir(l, err) != 0)
-		return -1;
-	if (audit_fit(kept, sizeof(kept), err, "%s.%llu", file_name(l),
+	if ((l->rot.files == NULL && open_dir(l, err) != 0) ||
+	    audit_fit(kept, sizeof(kept), err, "%s.%llu", file_name(l),
 	    (unsigned long long)l->rot.gen) != 0 || audit_fit(tmp,
-	    sizeof(tmp), err, ".%s.next", file_name(l)) != 0 ||
-	    keep_closed(l, kept, err) != 0)
+	    sizeof(tmp), err, ".%s.next", file_name(l)) != 0)
+		return -1;
+	if (l->rot.files != NULL ? l->rot.files->keep(l->rot.files->arg,
+	    l->rot.gen, err) != 0 : keep_closed(l, kept, err) != 0)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	snprintf(t.log, sizeof(t.log), "%s", next);
 	t.ts = l->tail.ts;
-	fd = openat(l->rot.dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
-	    O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	if (l->rot.files != NULL) {
+		if ((fd = l->rot.files->create(l->rot.files->arg, err)) < 0)
+			goto out;
+	} else if ((fd = openat(l->rot.dirfd, tmp, O_RDWR | O_CREAT |
+	    O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0) {
+		audit_errf(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		audit_errf(err, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -1011,13 +1031,14 @@ rotate_finish(struct audit_log *l, const char *next, struct audit_err *err)
 	if (audit_record(&t, l->key, ev, audit_now_ms(CLOCK_REALTIME), &line,
 	    err) != 0)
 		goto out;
-	if ((e = write_durable(fd, &line)) != 0 ||
-	    renameat(l->rot.dirfd, tmp, l->rot.dirfd, file_name(l)) != 0 ||
-	    fsync(l->rot.dirfd) != 0) {
+	if ((e = write_durable(fd, &line)) != 0) {
 		audit_errf(err, "%s: cannot put the new log in place: %s",
-		    l->path, strerror(e != 0 ? e : errno));
+		    l->path, strerror(e));
 		goto out;
 	}
+	if (l->rot.files != NULL ? l->rot.files->replace(l->rot.files->arg,
+	    err) != 0 : replace_here(l, tmp, err) != 0)
+		goto out;
 	pthread_mutex_lock(&l->mu);
 	close(l->fd);
 	l->fd = fd;
@@ -1112,9 +1133,9 @@ rotate_here(struct audit_log *l, const char *reason, struct audit_err *err)
 	}
 	while (l->rot.busy)
 		pthread_cond_wait(&l->space_cv, &l->mu);
-	if (l->rot.dirfd < 0 || l->failed != 0 || l->closing ||
+	if (!l->rot.on || l->failed != 0 || l->closing ||
 	    (reason == NULL && !l->rot.due)) {
-		rc = l->rot.dirfd < 0 ? audit_errf(err, "%s: this log does "
+		rc = !l->rot.on ? audit_errf(err, "%s: this log does "
 		    "not rotate", l->path) : l->failed != 0 || l->closing ?
 		    audit_errf(err, "%s: the log has stopped", l->path) : 0;
 		pthread_mutex_unlock(&l->mu);
@@ -1153,7 +1174,7 @@ static void
 rotate_grown(struct audit_log *l, size_t len)
 {
 	l->rot.size += (off_t)len;
-	if (l->rot.dirfd >= 0 && l->rot.max > 0 && l->rot.size >= l->rot.max)
+	if (l->rot.on && l->rot.max > 0 && l->rot.size >= l->rot.max)
 		l->rot.due = 1;
 }
 
@@ -1168,14 +1189,28 @@ int
 audit_log_rotation(struct audit_log *l, off_t max_bytes,
     struct audit_err *err)
 {
+	return audit_log_rotation_files(l, max_bytes, NULL, err);
+}
+
+/*
+ * The same, the files made by files (kept by the caller while the log
+ * is open) rather than by the log through its directory: for a program
+ * that can no longer open a file itself (nucleus-authority's reader).
+ */
+int
+audit_log_rotation_files(struct audit_log *l, off_t max_bytes,
+    const struct audit_log_files *files, struct audit_err *err)
+{
 	if (l->rot.has_cert)
 		return audit_errf(err, "%s: a log opened with a key-cert "
 		    "cannot rotate", l->path);
 	if (l->tee != NULL)
 		return audit_errf(err, "%s: a teed log cannot rotate", l->path);
-	if (open_dir(l, err) != 0)
+	if (files == NULL && open_dir(l, err) != 0)
 		return -1;
 	pthread_mutex_lock(&l->mu);
+	l->rot.files = files;
+	l->rot.on = 1;
 	l->rot.max = max_bytes;
 	l->rot.due = max_bytes > 0 && l->rot.size >= max_bytes;
 	pthread_mutex_unlock(&l->mu);
@@ -1202,4 +1237,59 @@ audit_log_generation(struct audit_log *l)
 	g = l->rot.gen;
 	pthread_mutex_unlock(&l->mu);
 	return g;
+}
+
+/*
+ * Take a stopped log (a write or a sync failed: a full disk) up again on
+ * the file it has open, as an open would and without opening anything:
+ * once every record in flight has completed (failed), the bytes after the
+ * last complete line are cut (a write that never became durable), the
+ * chain goes on from that line, and a log.resume says how many bytes were
+ * dropped.  0 once that record is durable (or the log never stopped); -1
+ * while the file still cannot be written, and the log stays stopped.
+ */
+int
+audit_log_resume(struct audit_log *l, struct audit_err *err)
+{
+	off_t size;
+	json_t *ev;
+	uint64_t seq;
+	int rc;
+
+	pthread_mutex_lock(&l->mu);
+	if (l->failed == 0) {
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
+	while (l->inflight > 0 || l->syncing || l->rot.busy)
+		pthread_cond_wait(&l->space_cv, &l->mu);
+	l->syncing = 1;		/* the threads keep off the file meanwhile */
+	l->wbuf.len = 0;
+	pthread_mutex_unlock(&l->mu);
+	/* (Its size by lseek: a confined program may have no fstat.) */
+	if ((size = lseek(l->fd, 0, SEEK_END)) < 0)
+		rc = audit_errf(err, "%s: %s", l->path, strerror(errno));
+	else if ((rc = recover(l, size, err)) == 0)
+		rc = audit_errf(err, "%s: no complete record to go on from",
+		    l->path);
+	else if (rc > 0 && (l->rot.size = lseek(l->fd, 0, SEEK_END)) < 0)
+		rc = audit_errf(err, "%s: %s", l->path, strerror(errno));
+	pthread_mutex_lock(&l->mu);
+	l->syncing = 0;
+	if (rc > 0) {
+		l->failed = 0;
+		l->last_batch = 0;
+		l->rot.due = l->rot.on && l->rot.max > 0 &&
+		    l->rot.size >= l->rot.max;
+	}
+	pthread_cond_broadcast(&l->space_cv);
+	pthread_mutex_unlock(&l->mu);
+	if (rc < 0)
+		return -1;
+	if ((ev = json_pack("{s:s, s:I}", "event", "log.resume",
+	    "dropped_bytes", (json_int_t)l->dropped)) == NULL)
+		return audit_errf(err, "out of memory");
+	rc = audit_log_append_wait(l, ev, &seq, NULL, err);
+	json_decref(ev);
+	return rc;
 }

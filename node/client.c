@@ -21,9 +21,17 @@
 
 #define APPROVE_WAIT_MAX	86400	/* seconds -w may ask for */
 
+/* What a result becomes on stdout. */
+enum client_out {
+	OUT_JSON,	/* the result, one line */
+	OUT_ARCHIVE,	/* pod export: the archive's bytes */
+	OUT_PATCH	/* pod diff: the patch's text */
+};
+
 struct client {
 	const char *sock, *keyfile, *token, *reason;
 	int	 raw, wait;
+	enum client_out out;
 	struct audit_seckey *key;
 };
 
@@ -42,6 +50,53 @@ error_kind(const char *kind)
 	return 0;
 }
 
+/*
+ * pod export's archive, checked against its BLAKE2b, on stdout; pod
+ * diff's patch, its paths counted on stderr.
+ */
+static int
+bytes_out(const struct client *cl, const json_t *res)
+{
+	const char *s = json_string_value(json_object_get(res,
+	    cl->out == OUT_ARCHIVE ? "archive" : "patch"));
+	size_t n = json_string_length(json_object_get(res, cl->out ==
+	    OUT_ARCHIVE ? "archive" : "patch")), len = 0;
+	uint8_t h[AUDIT_HASH_LEN];
+	char hex[AUDIT_HEX_LEN + 1];
+	unsigned char *bin;
+	int rc = EXIT_ERR;
+
+	if (s == NULL) {
+		fprintf(stderr, "%s: the node's answer holds no %s\n", prog,
+		    cl->out == OUT_ARCHIVE ? "archive" : "patch");
+		return EXIT_ERR;
+	}
+	if (cl->out == OUT_PATCH) {
+		fprintf(stderr, "%s: %zu added, %zu removed, %zu modified\n",
+		    prog, json_array_size(json_object_get(res, "added")),
+		    json_array_size(json_object_get(res, "removed")),
+		    json_array_size(json_object_get(res, "modified")));
+		return fwrite(s, 1, n, stdout) == n ? 0 : EXIT_ERR;
+	}
+	if ((bin = malloc(n / 4 * 3 + 3)) == NULL ||
+	    sodium_base642bin(bin, n / 4 * 3 + 3, s, n, NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		fprintf(stderr, "%s: the archive is not base64\n", prog);
+	else {
+		crypto_generichash(h, sizeof(h), bin, len, NULL, 0);
+		audit_hex(hex, h, sizeof(h));
+		if (strcmp(hex, json_string_value(json_object_get(res,
+		    "blake2b")) != NULL ? json_string_value(json_object_get(
+		    res, "blake2b")) : "") != 0)
+			fprintf(stderr, "%s: the archive does not match its "
+			    "BLAKE2b\n", prog);
+		else if (fwrite(bin, 1, len, stdout) == len)
+			rc = 0;
+	}
+	free(bin);
+	return rc;
+}
+
 /* Say the answer, in the form asked for; its exit status. */
 static int
 answer(const struct client *cl, const struct wire_reader *r,
@@ -54,6 +109,8 @@ answer(const struct client *cl, const struct wire_reader *r,
 	if (cl->raw)
 		printf("%s\n", r->line);
 	if (json_is_true(json_object_get(resp, "ok"))) {
+		if (!cl->raw && cl->out != OUT_JSON)
+			return bytes_out(cl, json_object_get(resp, "result"));
 		if (!cl->raw && cjson_encode(json_object_get(resp, "result"),
 		    &b, &e) == 0)
 			printf("%.*s\n", (int)b.len, b.p);
@@ -193,7 +250,7 @@ approve(struct client *cl, int argc, char **argv)
 	return approval_ask(&a);
 }
 
-/* pod create|list|status|stop */
+/* pod create|list|status|stop|export|diff */
 static int
 pod(struct client *cl, int argc, char **argv)
 {
@@ -216,6 +273,16 @@ pod(struct client *cl, int argc, char **argv)
 	    strcmp(argv[0], "stop") == 0)) {
 		snprintf(op, sizeof(op), "pod.%s", argv[0]);
 		return request(cl, argv[1], op, json_object(), NULL);
+	}
+	if ((argc == 2 || argc == 3) && strcmp(argv[0], "export") == 0) {
+		cl->out = OUT_ARCHIVE;
+		return request(cl, argv[1], "pod.export", argc == 3 ?
+		    json_pack("{s:s}", "path", argv[2]) : json_object(),
+		    NULL);
+	}
+	if (argc == 2 && strcmp(argv[0], "diff") == 0) {
+		cl->out = OUT_PATCH;
+		return request(cl, argv[1], "pod.diff", json_object(), NULL);
 	}
 	node_usage();
 }

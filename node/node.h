@@ -226,6 +226,7 @@ struct podspec {
 	struct limits lim;
 	long long timeout_s;
 	char	 work[POD_WORK_MAX + 1];	/* work.copy, or "" */
+	char	 work_export[POD_WORK_MAX + 1];	/* work.export, or "" */
 	struct pod_audit audit;	/* the host copy's quota */
 	json_t	*network;	/* the egress allowlist (netspec.h), or NULL */
 	/* Not the spec's: the log id the node chose for this start of the
@@ -257,6 +258,39 @@ int	 drain_open(const char *, struct audit_err *);
 int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 	    struct audit_err *);
 int	 work_check(int, const struct podspec *, struct audit_err *);
+struct policy;
+int	 work_policy(struct policy *, const json_t *, struct audit_err *);
+int	 work_blocked(const struct policy *, const char *, size_t, int);
+int	 work_dir_open(int, const char *, const char *, struct audit_err *);
+
+/*
+ * A pod's work, out (export.c): a tar archive (pax) of its /work or a
+ * path beneath it, made in memory; and what changed between two of them.
+ */
+#define EXPORT_BYTES_MAX (32 * 1024 * 1024)	/* bytes of an archive */
+#define EXPORT_ENTRIES_MAX 50000	/* its entries: each at least a 512-byte
+				   header, so that this many still fit in
+				   EXPORT_BYTES_MAX */
+#define DIFF_PATCH_MAX	(16 * 1024 * 1024)	/* bytes of a diff's patch */
+
+struct export_req {
+	const char *path;	/* beneath /work, or "" for all of it */
+	const json_t *policy;	/* the pod's: what it blocks stays out */
+	size_t	 max_bytes, max_entries;
+};
+
+struct export_out {
+	struct audit_buf tar;
+	size_t	 entries;	/* in it */
+	size_t	 left_out;	/* blocked by the policy */
+	size_t	 skipped;	/* devices, fifos, sockets: never in it */
+	const char *kind;	/* on failure: the error kind */
+};
+
+int	 export_tar(int, const struct export_req *, struct export_out *,
+	    struct audit_err *);
+int	 export_diff(const struct audit_buf *, const struct audit_buf *,
+	    json_t **, const char **, struct audit_err *);
 
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */

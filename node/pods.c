@@ -99,6 +99,7 @@ pods_free(struct pod *p, int wait_ms)
 	if (sandbox_release(&p->lp.sb, wait_ms) > 0 &&
 	    N->nleftovers < NODE_PODS_MAX)
 		N->leftovers[N->nleftovers++] = p->lp.sb.cg;
+	podwork_close(p);
 	copyw_release(p->cw);
 	json_decref(p->spec_obj);
 	podspec_free(&p->spec);
@@ -144,6 +145,7 @@ pods_exit(struct ev_loop *loop, ev_io *w, int revents)
 		json_object_set_new(ev, "reason", json_string("the memory "
 		    "limit killed the proxy"));
 	node_record(NULL, ev, NULL);
+	podwork_end(p);
 	podstate_forget(p->spec.name);
 	pods_unlink(p);
 	pods_free(p, POD_RELEASE_MS);
@@ -302,6 +304,7 @@ pods_create(struct lines_conn *c, struct gate_req *q)
 			free(p);
 			return;
 		}
+		podwork_start(p);
 		pods_up(p, c, q->kid, q->id, 0);
 		return;
 	}
@@ -417,6 +420,7 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			sandbox_kill(&p->lp.sb);
 		}
 		relay_stray(p, now);
+		podwork_hold(p);
 		while ((f = *pp) != NULL) {
 			json_t *r;
 
@@ -457,6 +461,7 @@ pods_stop_all(void)
 	for (p = N->pods; p != NULL; p = next) {
 		next = p->next;
 		chan_stopped(p, "the node is stopping");
+		podwork_end(p);
 		pods_free(p, 5000);
 	}
 	N->pods = NULL;

@@ -59,37 +59,56 @@ image_name(const char *s)
 }
 
 /*
- * work: {"copy": PATH}, a directory beneath the node's work root to copy
- * into the pod's /work.  The path is relative and never climbs: it is
- * resolved beneath that root, not on the host at large.
+ * A path of work: relative and never climbing, resolved beneath the
+ * node's work root, not on the host at large.
  */
 static int
-work(struct podspec *p, const json_t *w, struct audit_err *err)
+work_path(char *dst, const json_t *c, const char *member,
+    struct audit_err *err)
 {
-	const json_t *c;
 	const char *s, *q;
 	size_t len;
 
-	if (w == NULL)
+	if (c == NULL)
 		return 0;
-	if (!json_is_object(w) || json_object_size(w) != 1 ||
-	    (c = json_object_get(w, "copy")) == NULL)
-		return audit_errf(err, "work: expected {\"copy\": PATH}");
 	s = json_string_value(c);
 	len = s != NULL ? json_string_length(c) : 0;
 	if (len == 0 || len > POD_WORK_MAX || strlen(s) != len || s[0] == '/')
-		return audit_errf(err, "work.copy: expected a relative path of "
-		    "1 to %d bytes", POD_WORK_MAX);
+		return audit_errf(err, "%s: expected a relative path of "
+		    "1 to %d bytes", member, POD_WORK_MAX);
 	for (q = s; *q != '\0'; q = *q == '/' ? q + 1 : q) {
 		size_t n = strcspn(q, "/");
 
 		if (n == 2 && q[0] == '.' && q[1] == '.')
-			return audit_errf(err, "work.copy: \"..\" is not "
-			    "allowed");
+			return audit_errf(err, "%s: \"..\" is not "
+			    "allowed", member);
 		q += n;
 	}
-	memcpy(p->work, s, len + 1);
+	memcpy(dst, s, len + 1);
 	return 0;
+}
+
+/*
+ * work: {"copy": PATH, "export": PATH}, either or both: a directory
+ * beneath the node's work root to copy into the pod's /work; one to
+ * export its /work into when the pod ends (podwork.c).
+ */
+static int
+work(struct podspec *p, const json_t *w, struct audit_err *err)
+{
+	static const char *const names[] = { "copy", "export", NULL };
+
+	if (w == NULL)
+		return 0;
+	if (!json_is_object(w) || json_object_size(w) == 0 ||
+	    members_unknown(w, names) != NULL)
+		return audit_errf(err, "work: expected {\"copy\": PATH, "
+		    "\"export\": PATH}, either or both");
+	if (work_path(p->work, json_object_get(w, "copy"), "work.copy",
+	    err) != 0)
+		return -1;
+	return work_path(p->work_export, json_object_get(w, "export"),
+	    "work.export", err);
 }
 
 /* An integer member in [min, max], or def when absent. */

@@ -222,6 +222,8 @@ struct pod {
 	ev_tstamp start_deadline;
 	char	 hello[HELLO_MAX];
 	size_t	 hellolen;
+	int	 wfd;		/* its /work held open, plus one; 0: none
+				   (podwork.c) */
 	/* out's bytes from hold[0].at on wait for the state's sync of
 	   hold[i].gen: requests forwarded from seq on (channel.c) */
 	struct {
@@ -360,6 +362,14 @@ void	 pods_status(struct lines_conn *, struct gate_req *);
 void	 pods_stop(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
 void	 pods_stop_all(void);
+
+/* podwork.c: a pod's work, out: pod.export, pod.diff, work.export */
+void	 podwork_start(struct pod *);
+void	 podwork_export(struct lines_conn *, struct gate_req *);
+void	 podwork_diff(struct lines_conn *, struct gate_req *);
+void	 podwork_end(struct pod *);
+void	 podwork_close(struct pod *);
+void	 podwork_hold(struct pod *);
 
 /* vmstart.c: a VM pod's start, from its VMM's launch to its hello */
 void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,

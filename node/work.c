@@ -125,17 +125,37 @@ mkdir_as_pod(const struct walk *w, int dfd, const char *name)
 }
 
 /*
+ * Whether the path rel (beneath /work, len bytes) stays out of the pod's
+ * reach and so out of what crosses between host and pod: what the
+ * proxy would refuse to read, judged as it judges it; a directory only
+ * when a block rule names it (what it holds may still be allowed).  A
+ * path too long to judge is left out too: the proxy could not reach it
+ * either.  work.copy and the export (export.c) judge alike.
+ */
+int
+work_blocked(const struct policy *pol, const char *rel, size_t len, int dir)
+{
+	struct policy_split sp;
+	struct policy_decision d;
+
+	if (len > POLICY_PATH_MAX)
+		return 1;
+	if (!dir)
+		return policy_path_permitted(pol, rel, len, &d) != 0;
+	policy_split_path(&sp, rel, len);
+	for (size_t i = 0; i < pol->paths.block.n; i++)
+		if (policy_glob_match_split(&pol->paths.block.v[i], &sp, 1))
+			return 1;
+	return 0;
+}
+
+/*
  * Whether the entry name of the directory being walked stays on the
- * host: what the proxy would refuse to read, judged as it judges it; a
- * directory only when a block rule names it (what it holds may still be
- * allowed).  A path too long to judge is left out too: the proxy could
- * not reach it either.  Sets w->rel to the entry's path.
+ * host (work_blocked).  Sets w->rel to the entry's path.
  */
 static int
 left_out(struct walk *w, const char *name, int dir)
 {
-	struct policy_split sp;
-	struct policy_decision d;
 	size_t n = strlen(name), at = w->rellen;
 
 	if (at + (at > 0) + n > POLICY_PATH_MAX)
@@ -143,13 +163,7 @@ left_out(struct walk *w, const char *name, int dir)
 	if (at > 0)
 		w->rel[at++] = '/';
 	memcpy(w->rel + at, name, n + 1);
-	if (!dir)
-		return policy_path_permitted(w->pol, w->rel, at + n, &d) != 0;
-	policy_split_path(&sp, w->rel, at + n);
-	for (size_t i = 0; i < w->pol->paths.block.n; i++)
-		if (policy_glob_match_split(&w->pol->paths.block.v[i], &sp, 1))
-			return 1;
-	return 0;
+	return work_blocked(w->pol, w->rel, at + n, dir);
 }
 
 static int copy_dir(struct walk *, int, int, int);
@@ -241,7 +255,7 @@ copy_dir(struct walk *w, int sfd, int dfd, int depth)
  * The pod's policy, as the proxy reads it from its pod file: a profile
  * by name, or a policy object.
  */
-static int
+int
 work_policy(struct policy *pol, const json_t *v, struct audit_err *err)
 {
 	struct policy_error pe;
@@ -252,24 +266,35 @@ work_policy(struct policy *pol, const json_t *v, struct audit_err *err)
 	return 0;
 }
 
-/* spec's work.copy, opened beneath root; or -1 and why, naming it. */
-static int
-work_open(int root, const struct podspec *spec, struct audit_err *err)
+/*
+ * The directory rel (a spec's member, named in messages), opened beneath
+ * root; or -1 and why.
+ */
+int
+work_dir_open(int root, const char *rel, const char *member,
+    struct audit_err *err)
 {
 	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 	int fd;
 
 	if (root < 0)
-		return audit_errf(err, "work.copy: %s: the node has no work "
-		    "root to copy from (nucleus-node serve -W)", spec->work);
-	if ((fd = (int)syscall(SYS_openat2, root, spec->work, &how,
+		return audit_errf(err, "%s: %s: the node has no work root "
+		    "(nucleus-node serve -W)", member, rel);
+	if ((fd = (int)syscall(SYS_openat2, root, rel, &how,
 	    sizeof(how))) < 0)
-		return audit_errf(err, "work.copy: %s: %s", spec->work,
+		return audit_errf(err, "%s: %s: %s", member, rel,
 		    errno == EXDEV ? "not beneath the node's work root" :
 		    errno == ENOENT ? "no such directory beneath the node's "
 		    "work root" : strerror(errno));
 	return fd;
+}
+
+/* spec's work.copy, opened beneath root; or -1 and why, naming it. */
+static int
+work_open(int root, const struct podspec *spec, struct audit_err *err)
+{
+	return work_dir_open(root, spec->work, "work.copy", err);
 }
 
 /*
@@ -281,6 +306,16 @@ work_check(int root, const struct podspec *spec, struct audit_err *err)
 {
 	int fd;
 
+	if (spec->work_export[0] != '\0') {
+		if (strcmp(spec->driver, "local") != 0)
+			return audit_errf(err, "work.export: the local "
+			    "driver's only (a VM's /work is out of the "
+			    "node's reach)");
+		if ((fd = work_dir_open(root, spec->work_export,
+		    "work.export", err)) < 0)
+			return -1;
+		close(fd);
+	}
 	if (spec->work[0] == '\0')
 		return 0;
 	if ((fd = work_open(root, spec, err)) < 0)

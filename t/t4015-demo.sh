@@ -23,6 +23,9 @@ test_expect_success 'the demo runs to its end: status 0, every step as shown' '
 	grep -q "^   [0-9]* pending agent-demo demo-[0-9]* run \[\"git\",\"push\",\"origin\",\"main\"\]$" out &&
 	grep -q "the remote.s main is the agent.s commit" out &&
 	grep -q "<- invalid_approval: rule 7: the token was already used" out &&
+	grep -qx "   modified: hello.c" out &&
+	grep -q "the host.s hello.c is the agent.s fix: Hello, world!" out &&
+	grep -q "^work.export kept the session.s work: demo-[0-9]*\..*\.diff demo-.*\.tar$" out &&
 	test "$(grep -c "^verified: " out)" = 3
 '
 
@@ -32,6 +35,9 @@ test_expect_success 'what it shows is what the logs hold, and they verify here t
 	jq -s -e "[.[] | select(.event == \"decision\" and .kind == \"path_denied\")] | length == 2" d/node/pods/demo-*/*.log &&
 	jq -s -e "[.[] | select(.event == \"request.refused\" and .kind == \"invalid_approval\")] | length == 1" d/node/audit.log &&
 	tail -n 1 d/node/audit.log | jq -e ".event == \"node.stop\"" &&
+	grep -q "Hello, world!" d/work/hello/hello.c &&
+	test "$(git -C d/work/hello diff --name-only)" = hello.c &&
+	jq -s -e "[.[] | select(.event == \"pod.diff\")] | length == 1" d/node/audit.log &&
 	tail -n 1 d/auth/audit.log | jq -e ".event == \"authority.stop\""
 '
 

@@ -4,7 +4,14 @@
  * prints "WORD ok" or "WORD errno-name"; the exit status is 0.
  *
  *	try-syscall socket-inet | socket-unix | write PATH | ptrace |
- *	    unshare | mount | clone-newuser | setuid0 | fork-bomb N
+ *	    unshare | mount | clone-newuser | setuid0 | fork-bomb N |
+ *	    filter-of PID | open PATH | link OLD NEW | rename OLD NEW
+ *
+ * (open, link and rename by openat, linkat and renameat.)
+ *
+ * filter-of takes on the seccomp filters of process PID (read with
+ * ptrace, as root): the words after it are tried as that process would
+ * try them.  A call its filter kills ends this one (SIGSYS).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,8 +24,15 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#define FILTERS_MAX	16
+#define FILTER_LEN_MAX	4096	/* BPF_MAXINSNS */
 
 static void
 say(const char *what, int rc)
@@ -33,11 +47,50 @@ child_fn(void *arg)
 	return 0;
 }
 
+/* Process pid's filters, oldest first, installed on this process. */
+static int
+filter_of(pid_t pid)
+{
+	static struct sock_filter insns[FILTERS_MAX][FILTER_LEN_MAX];
+	long lens[FILTERS_MAX];
+	int n = 0, st, rc = 0;
+
+	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) != 0 ||
+	    ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) != 0 ||
+	    waitpid(pid, &st, __WALL) != pid)
+		return -1;
+	for (; n < FILTERS_MAX; n++) {
+		lens[n] = ptrace(PTRACE_SECCOMP_GET_FILTER, pid, (void *)(long)n,
+		    NULL);
+		if (lens[n] <= 0 || lens[n] > FILTER_LEN_MAX)
+			break;
+		if (ptrace(PTRACE_SECCOMP_GET_FILTER, pid, (void *)(long)n,
+		    insns[n]) != lens[n]) {
+			rc = -1;
+			break;
+		}
+	}
+	(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	if (rc != 0 || n == 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	fflush(stdout);
+	while (n-- > 0) {
+		struct sock_fprog prog = { (unsigned short)lens[n], insns[n] };
+
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	static char stack[65536];
+	static char stack[65536], out[4096];
 	int fd;
+
+	/* Its buffer given: no fstat for one, under another's filter. */
+	setvbuf(stdout, out, _IOLBF, sizeof(out));
 
 	for (int i = 1; i < argc; i++) {
 		const char *w = argv[i];
@@ -51,6 +104,17 @@ main(int argc, char **argv)
 		} else if (strcmp(w, "write") == 0 && i + 1 < argc) {
 			fd = open(argv[++i], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 			say(w, fd < 0 ? -1 : 0);
+		} else if (strcmp(w, "filter-of") == 0 && i + 1 < argc)
+			say(w, filter_of((pid_t)atoi(argv[++i])));
+		else if (strcmp(w, "open") == 0 && i + 1 < argc) {
+			fd = open(argv[++i], O_RDONLY);
+			say(w, fd < 0 ? -1 : 0);
+		} else if (strcmp(w, "link") == 0 && i + 2 < argc) {
+			i += 2;
+			say(w, linkat(AT_FDCWD, argv[i - 1], AT_FDCWD, argv[i], 0));
+		} else if (strcmp(w, "rename") == 0 && i + 2 < argc) {
+			i += 2;
+			say(w, renameat(AT_FDCWD, argv[i - 1], AT_FDCWD, argv[i]));
 		} else if (strcmp(w, "ptrace") == 0)
 			say(w, ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0 ?
 			    -1 : 0);

@@ -1,7 +1,7 @@
 /*
  * The audit log writer: creation, appends, group commit under 16 threads,
  * completions, reopening (log.resume, torn lines), refusals, the queue
- * limit, and a disk that fills up.
+ * limit, and a disk that fills up, then has room again.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -294,12 +294,16 @@ disk_full(void)
 	struct audit_log *l;
 	struct audit_err e;
 	char mnt[600], file[700];
+	static char pad[16384];
 	uint64_t seq, durable = 0;
 	long ok_appends = 0, n;
-	int rc = 0;
+	int rc = 0, fd;
 
 	if (getuid() != 0) {
 		skip("disk full: needs root to mount a small tmpfs");
+		skip("disk full: needs root");
+		skip("disk full: needs root");
+		skip("disk full: needs root");
 		skip("disk full: needs root");
 		skip("disk full: needs root");
 		return;
@@ -312,8 +316,17 @@ disk_full(void)
 		skip("disk full: cannot mount a tmpfs here");
 		skip("disk full: cannot mount a tmpfs");
 		skip("disk full: cannot mount a tmpfs");
+		skip("disk full: cannot mount a tmpfs");
+		skip("disk full: cannot mount a tmpfs");
+		skip("disk full: cannot mount a tmpfs");
 		return;
 	}
+	snprintf(file, sizeof(file), "%s/filler", mnt);
+	if ((fd = open(file, O_WRONLY | O_CREAT, 0600)) < 0 ||
+	    write(fd, pad, sizeof(pad)) != (ssize_t)sizeof(pad))
+		diag("no filler: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	snprintf(file, sizeof(file), "%s/f.log", mnt);
 	audit_log_open(&l, file, "pod-f", key, NULL, &e);
 	for (long i = 0; i < 100000 && rc == 0; i++) {
@@ -331,12 +344,24 @@ disk_full(void)
 	    "a full disk stops the log: %s", e.msg);
 	ok(append(l, 0, &seq, NULL) != 0 && audit_log_durable(l) == durable,
 	    "later appends fail; nothing more is durable");
-	audit_log_close(l, &e);
 	n = verify(file, &fi);
 	ok((n == (long)durable) || (n == -1 && fi.fault == FAULT_TORN &&
 	    fi.line == durable + 1), "every record reported durable (%llu) "
 	    "is in the file, and nothing after it but a torn line",
 	    (unsigned long long)durable);
+	/* Space returns: the log is taken up on the file it has open. */
+	snprintf(file, sizeof(file), "%s/filler", mnt);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/f.log", mnt);
+	ok(audit_log_resume(l, &e) == 0 && append(l, 1, &seq, NULL) == 0 &&
+	    seq == durable + 1, "space returned, the log is taken up again "
+	    "without an open: log.resume is seq %llu", (unsigned long long)
+	    durable);
+	ok(audit_log_resume(l, &e) == 0, "taking up a log that runs does "
+	    "nothing");
+	audit_log_close(l, &e);
+	ok(verify(file, &fi) == (long)durable + 2, "the log verifies: the "
+	    "torn line cut, then log.resume and the next record");
 	umount(mnt);
 }
 
