@@ -117,8 +117,9 @@ INCS_libdaemon = -Ilibdaemon -Ilibaudit
 INCS_proxy = -Iproxy -Ilibdaemon -Ilibaudit -Ilibpolicy
 INCS_authority = -Iauthority -Ilibdaemon -Ilibaudit -Ilibpolicy
 INCS_node = -Inode -Ilibdaemon -Ilibaudit -Ilibpolicy
+INCS_gateway = -Igateway -Ilibdaemon -Ilibaudit
 INCS_mcp = -Imcp -Ilibdaemon -Ilibaudit
-$(foreach d,libpolicy libaudit libdaemon proxy authority node mcp,$(eval \
+$(foreach d,libpolicy libaudit libdaemon proxy authority node gateway mcp,$(eval \
 	$(B)/$(d)/%.o build/fuzz/obj/$(d)/%.o: INCS = $$(INCS_$(d))))
 
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(SAN) $(HARDEN) $(WARN) \
@@ -160,7 +161,8 @@ MCP_LIB_OBJS = $(filter-out $(B)/mcp/main.o,$(MCP_OBJS))
 
 # Commands of section 1 go to bin, the daemons of section 8 to sbin.
 USER_PROGRAMS = $(B)/nucleus-policy $(B)/nucleus-audit-verify $(B)/nucleus-mcp
-DAEMON_PROGRAMS = $(B)/nucleus-proxy $(B)/nucleus-authority $(B)/nucleus-node
+DAEMON_PROGRAMS = $(B)/nucleus-proxy $(B)/nucleus-authority $(B)/nucleus-node \
+	$(B)/nucleus-gateway
 PROGRAMS = $(USER_PROGRAMS) $(DAEMON_PROGRAMS)
 MANPAGES = $(wildcard man/*.[1-8])
 UNITS = nucleus-node.service nucleus-authority.service
@@ -249,6 +251,12 @@ $(B)/nucleus-authority: $(AUTHORITY_OBJS) $(B)/libdaemon.a \
 	    $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
 	    $(LMDB_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
+
+GATEWAY_SRCS = $(wildcard gateway/*.c)
+GATEWAY_OBJS = $(GATEWAY_SRCS:%.c=$(B)/%.o)
+
+$(B)/nucleus-gateway: $(GATEWAY_OBJS) $(B)/libdaemon.a $(B)/libaudit.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) $(EV_LIBS)
 
 $(B)/nucleus-node: $(NODE_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
 	    $(B)/libaudit.a

@@ -75,6 +75,8 @@ local_pod_file(const struct podspec *spec, uid_t run_uid, gid_t run_gid,
 	    "state", "/var/lib/nucleus", "trust", "/etc/nucleus/trust",
 	    "path", "/usr/bin", "/bin", "limits", "commands",
 	    (int)spec->lim.commands);
+	if (o != NULL && spec->network != NULL)
+		json_object_set(o, "network", spec->network);
 	if (o != NULL && spec->log[0] != '\0')
 		json_object_set_new(o, "log", json_string(spec->log));
 	if (o != NULL && run_uid != 0)
@@ -387,7 +389,7 @@ local_connect(const struct local_pod *pod, int64_t seq, struct audit_err *err)
  */
 static int
 local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
-    int io[2], struct audit_err *err)
+    int io[2], int gw, struct audit_err *err)
 {
 	char path[LOCAL_PATH_MAX + 16];
 	int errfd, lfd = -1, rc = -1;
@@ -404,7 +406,8 @@ local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
 		goto out;
 	}
 	sp->fds[0] = lfd;
-	sp->fds[1] = -1;
+	sp->fds[1] = gw;	/* -G 4, or -1 */
+	sp->fds[2] = -1;
 	sp->set_stdio = 1;
 	sp->stdio[0] = sp->stdio[1] = io[1];
 	sp->stdio[2] = errfd;
@@ -449,11 +452,11 @@ local_start(const struct podspec *spec, const struct local_env *env,
 {
 	char conf[LOCAL_PATH_MAX], exe[LOCAL_PATH_MAX];
 	char *argv[] = { exe, "-C", "-A", "-f", "3", "-p",
-	    "/etc/nucleus/pod.json", NULL };
+	    "/etc/nucleus/pod.json", NULL, NULL, NULL };
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
 	    .gid = env->gid, .cgroup = pod->cgroup, .keep_admin = 1 };
-	int io[2] = { -1, -1 };
+	int io[2] = { -1, -1 }, gw = -1;
 
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
@@ -463,8 +466,17 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	for (size_t i = 0; i < SANDBOX_BINDS_MAX && env->binds[i] != NULL;
 	    i++)
 		sp.binds[i] = env->binds[i];
-	if (local_spawn(&sp, dir, pod, io, err) != 0)
+	if (egress_start(spec, env, dir, &pod->egress, &gw, err) != 0)
 		goto fail;
+	if (gw >= 0) {
+		argv[7] = "-G";
+		argv[8] = "4";
+	}
+	if (local_spawn(&sp, dir, pod, io, gw, err) != 0)
+		goto fail;
+	if (gw >= 0)
+		close(gw);
+	gw = -1;
 	if (local_ready(spec, env, pod, &io[0], err) != 0) {
 		sandbox_kill(&pod->sb);
 		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
@@ -472,6 +484,10 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	}
 	return 0;
 fail:
+	if (gw >= 0)
+		close(gw);
+	egress_stop(pod->egress);
+	pod->egress = NULL;
 	for (int i = 0; i < 2; i++)
 		if (io[i] >= 0)
 			close(io[i]);

@@ -234,6 +234,7 @@ struct podspec {
 	char	 work[POD_WORK_MAX + 1];	/* work.copy, or "" */
 	char	 work_export[POD_WORK_MAX + 1];	/* work.export, or "" */
 	struct pod_audit audit;	/* the host copy's quota */
+	json_t	*network;	/* the egress allowlist (netspec.h), or NULL */
 	/* Not the spec's: the log id the node chose for this start of the
 	 * pod (pods.c), given to the proxy in its pod file; the only one
 	 * the node certifies. */
@@ -315,6 +316,7 @@ struct local_env {
 	gid_t	 gid;
 	const char *binds[SANDBOX_BINDS_MAX + 1];	/* read-only paths */
 	int	 work_root;	/* -W: what work.copy is beneath; or -1 */
+	const char *egress_hosts;	/* -H: the gateways' hosts file */
 	/* the VM drivers */
 	const char *guest;	/* -G: vmlinux, initramfs.cpio, root.squashfs */
 	const char *qemu;	/* qemu-system-x86_64, or NULL */
@@ -333,7 +335,19 @@ struct local_pod {
 						   node's choice (spec.log) */
 	uint8_t	 pubkey[AUDIT_PK_LEN];		/* and the key it certified */
 	size_t	 work_left_out;	/* entries work.copy kept on the host */
+	struct egress *egress;	/* its gateway (egress.c), or NULL */
 };
+
+/*
+ * A pod's egress gateway (egress.c): started with the pod when its spec
+ * has "network"; *proxy_fd is then the proxy's end of its connection.
+ */
+#define EGRESS_MSG_MAX	2048	/* bytes of a gateway's message */
+#define EGRESS_TRUST_MAX 60000	/* bytes of trust a gateway is given */
+struct egress;
+int	 egress_start(const struct podspec *, const struct local_env *,
+	    const char *, struct egress **, int *, struct audit_err *);
+void	 egress_stop(struct egress *);
 
 int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);

@@ -94,6 +94,8 @@ pod_summary(const struct pod *p)
 void
 pods_free(struct pod *p, int wait_ms)
 {
+	egress_stop(p->lp.egress);
+	p->lp.egress = NULL;
 	if (sandbox_release(&p->lp.sb, wait_ms) > 0 &&
 	    N->nleftovers < NODE_PODS_MAX)
 		N->leftovers[N->nleftovers++] = p->lp.sb.cg;

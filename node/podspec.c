@@ -21,11 +21,12 @@
 
 #include "node.h"
 #include "members.h"
+#include "netspec.h"
 #include "policy.h"
 
 static const char *const spec_members[] = {
 	"v", "name", "driver", "image", "policy", "agents", "resources",
-	"work", "audit", NULL
+	"work", "audit", "network", NULL
 };
 
 static const char *const resource_members[] = {
@@ -136,6 +137,7 @@ podspec_free(struct podspec *p)
 		free(p->agents[i]);
 	free(p->agents);
 	json_decref(p->policy);
+	json_decref(p->network);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -298,6 +300,37 @@ spec_audit(struct podspec *p, const json_t *a, struct audit_err *err)
 	return 0;
 }
 
+/*
+ * network: the egress allowlist (netspec.c), only under a policy whose
+ * web_fetch is at least low_risk: reaching out is the untrusted leg of
+ * the trifecta, and a policy that never fetches says none is wanted.
+ */
+static int
+spec_network(struct podspec *p, const json_t *v, const struct policy *pol,
+    struct audit_err *err)
+{
+	struct netspec *ns;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	if (strcmp(p->driver, "local") != 0)
+		return audit_errf(err, "network: egress is carried on the "
+		    "local driver only, so far");
+	if ((ns = malloc(sizeof(*ns))) == NULL)
+		return audit_errf(err, "out of memory");
+	rc = netspec_parse(ns, v, err);
+	free(ns);
+	if (rc != 0)
+		return -1;
+	if (pol->caps.level[CAP_WEB_FETCH] == LEVEL_NEVER)
+		return audit_errf(err, "network: the policy's web_fetch is "
+		    "never, and egress needs it at least low_risk (a pod that "
+		    "may not fetch may not connect out either)");
+	p->network = json_incref((json_t *)v);
+	return 0;
+}
+
 int
 podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 {
@@ -321,6 +354,10 @@ podspec_parse(struct podspec *p, const json_t *o, struct audit_err *err)
 	if (policy_load_member(&pol, v, (int64_t)time(NULL), &pe) != 0)
 		return audit_errf(err, "policy%s%s: %s", pe.path[0] ? "." : "",
 		    pe.path, pe.message);
+	if (spec_network(p, json_object_get(o, "network"), &pol, err) != 0) {
+		policy_free(&pol);
+		return -1;
+	}
 	policy_free(&pol);
 	p->policy = json_incref((json_t *)v);
 	if (spec_agents(p, json_object_get(o, "agents"), err) != 0 ||

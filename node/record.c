@@ -101,6 +101,35 @@ node_record(struct lines_conn *c, json_t *event, json_t *answer)
 	N->batch_tail = j;
 }
 
+/*
+ * Make event durable, then call then(arg, 0); then(arg, errno) instead
+ * when it cannot be made (and it is not kept to be made later: what
+ * waits on it goes without).
+ */
+void
+node_record_then(json_t *event, void (*then)(void *, int), void *arg)
+{
+	struct audit_err e;
+	json_t *none = NULL;
+	struct njob *j;
+
+	if ((j = node_record_job(event, &none, &e)) == NULL) {
+		fprintf(stderr, "nucleus-node: a record cannot be made: %s\n",
+		    e.msg);
+		then(arg, EINVAL);
+		return;
+	}
+	events_record(&N->events, j->event);
+	j->state_gen = node_state_gen();
+	j->then = then;
+	j->then_arg = arg;
+	if (N->batch_tail != NULL)
+		N->batch_tail->next = j;
+	else
+		N->batch_head = j;
+	N->batch_tail = j;
+}
+
 static void
 job_free(struct njob *j)
 {
@@ -141,7 +170,10 @@ record_failed(struct njob *j, const char *why)
 		    "written again (tried each second)\n", why);
 	}
 	N->unrecorded++;
-	if (j->conn != NULL && j->answer != NULL) {
+	if (j->then != NULL) {
+		j->then(j->then_arg, EIO);
+		j->then = NULL;
+	} else if (j->conn != NULL && j->answer != NULL) {
 		json_t *r = node_error(json_object_get(j->answer, "id"),
 		    "unavailable", "the node cannot record the request: its "
 		    "audit log has stopped");
@@ -317,6 +349,8 @@ node_drain(struct ev_loop *loop, ev_async *w, int revents)
 		}
 		if (j->conn != NULL && j->answer != NULL)
 			lines_send(j->conn, j->answer);
+		if (j->then != NULL)
+			j->then(j->then_arg, 0);
 		job_free(j);
 	}
 }

@@ -263,7 +263,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
 	N->log_rotate_kb = NODE_LOG_ROTATE_KB;
-	while ((c = getopt(argc, argv, "B:C:D:d:G:g:i:K:k:l:M:nP:Q:R:s:T:W:w:"))
+	while ((c = getopt(argc, argv, "B:C:D:d:G:g:H:i:K:k:l:M:nP:Q:R:s:T:W:w:"))
 	    != -1) {
 		switch (c) {
 		case 'B': add_bind(optarg); break;
@@ -285,6 +285,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 			}
 			o->gid = gr->gr_gid;
 			break;
+		case 'H': N->lenv.egress_hosts = optarg; break;
 		case 'i':
 			N->lines.idle_s = opt_num(c, optarg, 1,
 			    NODE_CONN_S_MAX, "seconds");

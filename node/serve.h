@@ -247,6 +247,8 @@ struct njob {
 	int	 audit_error;
 	unsigned log_gen;	/* the opening of the log it went to */
 	uint64_t state_gen;	/* the state's sync it waits for */
+	void	(*then)(void *, int);	/* node_record_then's */
+	void	*then_arg;
 };
 
 #define NODE_HELD_MAX	1024	/* the node's own events kept while its log
@@ -317,6 +319,7 @@ uint64_t nsync_durable(int *);
 void	 nsync_wait(void);
 
 /* record.c: each answer after its record; request.c: each line */
+void	 node_record_then(json_t *, void (*)(void *, int), void *);
 json_t	*node_error(const json_t *, const char *, const char *);
 json_t	*node_ok(const json_t *, json_t *);
 void	 node_record(struct lines_conn *, json_t *, json_t *);

@@ -16,6 +16,7 @@
 
 #include "proxy.h"
 #include "members.h"
+#include "netspec.h"
 
 #define PODFILE_MAX	(1024 * 1024)
 
@@ -326,7 +327,7 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 {
 	static const char *const names[] = { "v", "pod", "policy", "root",
 	    "state", "trust", "path", "env", "run_as", "egress", "skew",
-	    "token_lifetime_max", "limits", "costs", "log", NULL };
+	    "token_lifetime_max", "limits", "costs", "log", "network", NULL };
 	json_t *v;
 	long long n;
 
@@ -362,6 +363,15 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 		}
 		c->egress = json_is_true(v);
 	}
+	/* network: the way out (egress.c); commands get sockets, which on
+	 * the pod's loopback reach only the proxy. */
+	if ((v = json_object_get(o, "network")) != NULL) {
+		if ((c->net = malloc(sizeof(*c->net))) == NULL)
+			return bad(err, "network", "out of memory");
+		if (netspec_parse(c->net, v, err) != 0)
+			return -1;
+		c->egress = 1;
+	}
 	n = c->skew;
 	if (get_int(o, "", "skew", 0, 3600, &n, err) != 0)
 		return -1;
@@ -377,6 +387,8 @@ void
 config_free(struct config *c)
 {
 	policy_free(&c->policy);
+	free(c->net);
+	c->net = NULL;
 	free(c->root);
 	free(c->state);
 	free(c->trust);

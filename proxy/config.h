@@ -85,6 +85,8 @@ struct config {
 	uid_t	 run_uid;
 	gid_t	 run_gid;
 	int	 egress;	/* commands may open internet sockets */
+	struct netspec *net;	/* "network": the allowlist, or NULL */
+	int	 gateway_fd;	/* -G: the host's gateway, or -1 */
 	int	 skew;		/* seconds of clock skew for tokens */
 	int	 token_lifetime_max;	/* seconds */
 	struct limits lim;

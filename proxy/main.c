@@ -40,7 +40,8 @@ static ev_timer sync_timer;
 static ev_signal sigterm, sigint;
 
 static const char usage_text[] =
-    "usage: nucleus-proxy [-ACn] [-f fd] [-l socket] [-v port] -p podfile\n"
+    "usage: nucleus-proxy [-ACn] [-f fd] [-G fd] [-l socket] [-v port] "
+    "-p podfile\n"
     "       nucleus-proxy -I [-v port] [-p podfile]\n"
     "       nucleus-proxy --help | --version\n";
 
@@ -72,7 +73,8 @@ options(int argc, char **argv, struct config *c)
 
 	c->listen_fd = -1;
 	c->vsock_port = -1;
-	while ((ch = getopt(argc, argv, "ACf:Il:np:v:")) != -1) {
+	c->gateway_fd = -1;
+	while ((ch = getopt(argc, argv, "ACf:G:Il:np:v:")) != -1) {
 		switch (ch) {
 		case 'A':
 			c->copy_audit = 1;
@@ -82,6 +84,12 @@ options(int argc, char **argv, struct config *c)
 			break;
 		case 'f':
 			c->listen_fd = number(optarg, INT_MAX);
+			break;
+		case 'G':
+			/* The host's gateway: never a command's. */
+			c->gateway_fd = number(optarg, INT_MAX);
+			if (fcntl(c->gateway_fd, F_SETFD, FD_CLOEXEC) != 0)
+				err(EXIT_ERR, "-G %d", c->gateway_fd);
 			break;
 		case 'I':
 			c->init = 1;
@@ -402,7 +410,8 @@ main(int argc, char **argv)
 	if (open_log(p, &e) != 0 || boot_record(p, &e) != 0)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
 	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||
-	    serve_listen(p, &e) != 0)
+	    serve_listen(p, &e) != 0 ||
+	    egress_listen(p->cfg.net, p->cfg.gateway_fd, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	if (p->cfg.copy_audit && record_copy_start(p, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);

@@ -63,6 +63,8 @@ struct req {
 	enum policy_kind found_kind;
 	char	 found_why[POLICY_REASON_MAX];
 	/* from the audit log's completion */
+	int	 connection;	/* a connection's decision (egress.c) */
+	void	*egress;	/* and its client, or NULL once gone */
 	int	 audit_error;
 	uint64_t audit_seq;
 	char	 audit_hash[AUDIT_HEX_LEN + 1];
@@ -144,6 +146,11 @@ void	 request_line(struct conn *, const char *, size_t);
 void	 request_overlong(struct conn *, size_t, const uint8_t *);
 void	 request_advance(struct req *);
 void	 request_free(struct req *);
+
+/* egress.c: the pod's way out */
+struct netspec;
+int	 egress_listen(struct netspec *, int, struct audit_err *);
+void	 egress_advance(struct req *);
 
 /* record.c */
 #define SUBJECT_RECORD_MAX 4096	/* bytes of a refused request's subject

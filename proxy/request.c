@@ -591,6 +591,10 @@ request_advance(struct req *r)
 {
 	json_t *ev;
 
+	if (r->connection) {
+		egress_advance(r);
+		return;
+	}
 	if (r->audit_error != 0 && r->stage != STAGE_EFFECT) {
 		/* Nothing may happen that the log cannot record. */
 		P->stopped = 1;

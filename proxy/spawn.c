@@ -52,6 +52,7 @@
 #include "reap.h"
 #include "sandbox.h"
 #include "spawn.h"
+#include "egress.h"
 
 #define JOBS_MAX	256
 #define BPF_MAX		(64 * 1024)	/* bytes of the command filter */
@@ -183,13 +184,36 @@ env_git(char **env, size_t *n)
 }
 
 /*
+ * A pod with a network member: every client that honours a proxy finds
+ * the pod's own (egress.c); names are resolved on the host, by the
+ * gateway (socks5h), never in the pod.
+ */
+#define PROXY_URL	"http://127.0.0.1:" EGRESS_PORT_TEXT
+#define PROXY_NENV	8
+static void
+env_proxy(char **env, size_t *n)
+{
+	static const char *const vars[PROXY_NENV][2] = {
+		{ "http_proxy", PROXY_URL }, { "HTTP_PROXY", PROXY_URL },
+		{ "https_proxy", PROXY_URL }, { "HTTPS_PROXY", PROXY_URL },
+		{ "all_proxy", "socks5h://127.0.0.1:" EGRESS_PORT_TEXT },
+		{ "ALL_PROXY", "socks5h://127.0.0.1:" EGRESS_PORT_TEXT },
+		{ "no_proxy", "" }, { "NO_PROXY", "" },
+	};
+
+	for (size_t i = 0; i < PROXY_NENV; i++)
+		env_add(env, n, vars[i][0], vars[i][1]);
+}
+
+/*
  * The environment commands see: the search path, home (for git, not the
  * work root), git's, and the pod's.
  */
 static char **
 make_env(const struct config *c, int git)
 {
-	char **env = calloc(ENV_MAX + GIT_NENV + 2 * policy_git_nforced + 8,
+	char **env = calloc(ENV_MAX + GIT_NENV + 2 * policy_git_nforced + 8 +
+	    PROXY_NENV,
 	    sizeof(*env));
 	size_t n = 0, len = 6;
 	char *path;
@@ -212,6 +236,8 @@ make_env(const struct config *c, int git)
 	env_add(env, &n, "HOME", git ? GIT_HOME : c->root);
 	env[n++] = strdup("LANG=C.UTF-8");
 	env[n++] = strdup("TMPDIR=/tmp");
+	if (c->net != NULL)
+		env_proxy(env, &n);
 	env_git(env, &n);
 	for (size_t i = 0; c->env[i] != NULL; i++)
 		if (!env_has(env, n, c->env[i]))

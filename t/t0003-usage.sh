@@ -2,7 +2,7 @@
 test_description='every program: --help and --version, and usage errors that name what was wrong'
 . "$(dirname "$0")/test-lib.sh"
 
-programs="nucleus-node nucleus-authority nucleus-proxy nucleus-audit-verify
+programs="nucleus-node nucleus-authority nucleus-proxy nucleus-gateway nucleus-audit-verify
 nucleus-policy nucleus-mcp"
 top=$TEST_DIRECTORY/..
 

@@ -1,0 +1,505 @@
+/*
+ * The gateway's work: a request for a connection (from the pod's proxy,
+ * or anything else on its socket: each is checked alike), checked
+ * against the spec the node gave, resolved here, its open record made
+ * durable in the node's log, connected to exactly the address checked,
+ * handed back as a stream, relayed, and its close recorded.
+ *
+ *	request  {"id": ID, "host": H, "port": P, "token": T}
+ *		 (H as the client named it; T, an approval token, for an
+ *		 entry with "approval")
+ *	answer   {"id": ID, "ok": true, "address": A, "rule": R}
+ *	         + the stream, as SCM_RIGHTS
+ *	         {"id": ID, "ok": false, "kind": K, "reason": WHY}
+ *
+ * Each a SOCK_SEQPACKET message of GATEWAY_MSG_MAX bytes at most.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway.h"
+
+static void stream_free(struct gw_stream *);
+
+/* A message to the node: a record, with its sequence number. */
+static uint64_t
+audit_send(json_t *record, int wait)
+{
+	uint64_t seq = ++G->next_seq;
+	json_t *m = json_pack("{s:I, s:b, s:o}", "seq", (json_int_t)seq,
+	    "wait", wait, "record", record);
+	char *text = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
+	ssize_t n = -1;
+
+	json_decref(m);
+	if (text != NULL) {
+		do
+			n = send(G->audit_fd, text, strlen(text),
+			    MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+	}
+	free(text);
+	if (n < 0) {
+		/* No record, no connection: the node is gone. */
+		fprintf(stderr, "nucleus-gateway: the node's channel: %s\n",
+		    strerror(errno));
+		ev_break(G->loop, EVBREAK_ALL);
+		return 0;
+	}
+	return seq;
+}
+
+static void
+answer(struct gw_conn *c, json_t *a, int fd)
+{
+	char *text = json_dumps(a, JSON_COMPACT);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	json_decref(a);
+	if (text == NULL || c == NULL) {
+		free(text);
+		return;
+	}
+	iov.iov_base = text;
+	iov.iov_len = strlen(text);
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	(void)sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(text);
+}
+
+/* Refused: recorded (not awaited: nothing leaves), and answered. */
+static void
+refuse(struct gw_conn *c, json_t *id, const char *host, int port,
+    const char *kind, const char *why, const struct net_addr *addr,
+    const char *class)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "event",
+	    "egress.refused", "pod", G->pod, "host", host, "port", port,
+	    "kind", kind, "reason", why);
+	char text[64];
+
+	if (ev != NULL && addr != NULL) {
+		netspec_addr_text(addr, text, sizeof(text));
+		json_object_set_new(ev, "address", json_string(text));
+		if (class != NULL)
+			json_object_set_new(ev, "address_class",
+			    json_string(class));
+	}
+	if (ev != NULL)
+		(void)audit_send(ev, 0);
+	answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ? id :
+	    json_null(), "ok", 0, "kind", kind, "reason", why), -1);
+}
+
+/*
+ * Which address of host to dial and under which rule: an address a
+ * cidr entry admits, or one of a listed name's that is of no refused
+ * class.  0, or -1 with the refusal made.
+ */
+static int
+choose(struct gw_conn *c, struct gw_stream *s, const json_t *token,
+    const char *named)
+{
+	struct net_addr addrs[GATEWAY_ADDRS_MAX];
+	const struct net_addr *bad = NULL;
+	const char *class = NULL;
+	char why[NET_HOST_MAX + 256];
+	int byname = -1, rule = -1, n;
+
+	if (netspec_literal(s->host, &addrs[0]))
+		n = 1;
+	else {
+		byname = netspec_match_name(&G->spec, s->host, s->port);
+		if (byname < 0 && !netspec_cidr_port(&G->spec, s->port)) {
+			snprintf(why, sizeof(why), "no entry of the pod's "
+			    "network.allow admits %s port %d", s->host,
+			    s->port);
+			refuse(c, s->id, s->host, s->port, "egress_denied", why,
+			    NULL, NULL);
+			return -1;
+		}
+		if ((n = gw_resolve(s->host, addrs, GATEWAY_ADDRS_MAX)) == 0) {
+			snprintf(why, sizeof(why), "%s does not resolve",
+			    s->host);
+			refuse(c, s->id, s->host, s->port, "unresolved", why,
+			    NULL, NULL);
+			return -1;
+		}
+	}
+	for (int i = 0; i < n && rule < 0; i++) {
+		const char *cl = netspec_forbidden(&addrs[i]);
+
+		if ((rule = netspec_match_addr(&G->spec, &addrs[i],
+		    s->port)) < 0 && byname >= 0 && cl == NULL)
+			rule = byname;
+		if (rule >= 0)
+			s->addr = addrs[i];
+		else if (bad == NULL) {
+			bad = &addrs[i];
+			class = cl;
+		}
+	}
+	if (rule < 0) {
+		char a[64];
+
+		netspec_addr_text(bad, a, sizeof(a));
+		if (class != NULL)
+			snprintf(why, sizeof(why), "%s resolves to %s, a %s "
+			    "address, which no cidr entry admits", s->host, a,
+			    class);
+		else
+			snprintf(why, sizeof(why), "no entry of the pod's "
+			    "network.allow admits %s port %d", a, s->port);
+		refuse(c, s->id, s->host, s->port, class != NULL ?
+		    "forbidden_address" : "egress_denied", why, bad, class);
+		return -1;
+	}
+	if (G->spec.rules[rule].approval && gw_token(token, named, s->port,
+	    why, sizeof(why)) != 0) {
+		refuse(c, s->id, s->host, s->port, token == NULL ?
+		    "approval_required" : "invalid_approval", why, &s->addr,
+		    NULL);
+		return -1;
+	}
+	netspec_addr_text(&s->addr, s->addr_text, sizeof(s->addr_text));
+	netspec_rule_text(&G->spec.rules[rule], s->rule, sizeof(s->rule));
+	return 0;
+}
+
+static int64_t
+now_ms(void)
+{
+	return audit_now_ms(CLOCK_MONOTONIC);
+}
+
+static void
+close_record(struct gw_stream *s, const char *how, uint64_t out,
+    uint64_t in)
+{
+	(void)audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:I, "
+	    "s:I, s:s}", "event", "egress.close", "pod", G->pod, "host",
+	    s->host, "port", s->port, "address", s->addr_text, "stream",
+	    (json_int_t)s->seq, "bytes_out", (json_int_t)out, "bytes_in",
+	    (json_int_t)in, "duration_ms", (json_int_t)(now_ms() -
+	    s->opened_ms), "how", how), 0);
+}
+
+static void
+relayed(struct relay *r, void *arg)
+{
+	struct gw_stream *s = arg;
+
+	close_record(s, r->how, r->way[0].bytes, r->way[1].bytes);
+	stream_free(s);
+}
+
+/* Connected (or not): the stream handed over and relayed. */
+static void
+connected(struct gw_stream *s, int error)
+{
+	int pair[2];
+
+	ev_io_stop(G->loop, &s->cio);
+	ev_timer_stop(G->loop, &s->cto);
+	if (error == 0 && s->conn == NULL)
+		error = ECONNABORTED;
+	if (error == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    pair) != 0)
+		error = errno;
+	if (error != 0) {
+		char why[NET_HOST_MAX + 256];
+
+		snprintf(why, sizeof(why), "connect to %s port %d: %s",
+		    s->addr_text, s->port, strerror(error));
+		close_record(s, error == ETIMEDOUT ? "timeout" :
+		    error == ECONNABORTED ? "abandoned" : "unreachable", 0, 0);
+		answer(s->conn, json_pack("{s:O, s:b, s:s, s:s}", "id", s->id,
+		    "ok", 0, "kind", "unreachable", "reason", why), -1);
+		stream_free(s);
+		return;
+	}
+	answer(s->conn, json_pack("{s:O, s:b, s:s, s:s}", "id", s->id, "ok",
+	    1, "address", s->addr_text, "rule", s->rule), pair[1]);
+	close(pair[1]);
+	s->relaying = 1;
+	relay_start(&s->relay, G->loop, pair[0], s->fd, relayed, s);
+	s->fd = -1;	/* the relay's */
+}
+
+static void
+connect_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct gw_stream *s = w->data;
+	int error = 0;
+	socklen_t len = sizeof(error);
+
+	(void)loop;
+	(void)revents;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0)
+		error = errno;
+	connected(s, error);
+}
+
+static void
+connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	connected(w->data, ETIMEDOUT);
+}
+
+/* The open record is durable: now, and only now, connect(2). */
+static void
+dial(struct gw_stream *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (s->addr.family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)s->port);
+		memcpy(&in->sin_addr, s->addr.a, 4);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)s->port);
+		memcpy(&in6->sin6_addr, s->addr.a, 16);
+		len = sizeof(*in6);
+	}
+	s->opened_ms = now_ms();
+	if ((s->fd = socket(s->addr.family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0) {
+		connected(s, errno);
+		return;
+	}
+	if (connect(s->fd, (struct sockaddr *)&ss, len) == 0) {
+		connected(s, 0);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		connected(s, errno);
+		return;
+	}
+	ev_io_init(&s->cio, connect_io, s->fd, EV_WRITE);
+	s->cio.data = s;
+	ev_io_start(G->loop, &s->cio);
+	ev_timer_init(&s->cto, connect_timeout, GATEWAY_CONNECT_MS / 1000.,
+	    0.);
+	s->cto.data = s;
+	ev_timer_start(G->loop, &s->cto);
+}
+
+static void
+stream_free(struct gw_stream *s)
+{
+	for (struct gw_stream **p = &G->streams; *p != NULL; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	G->open--;
+	if (s->fd >= 0)
+		close(s->fd);
+	json_decref(s->id);
+	free(s);
+}
+
+/* One request from c. */
+static void
+request(struct gw_conn *c, const char *msg, size_t len)
+{
+	json_t *r = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *host = json_object_get(r, "host");
+	const json_t *port = json_object_get(r, "port");
+	const json_t *id = json_object_get(r, "id");
+	struct gw_stream *s = NULL;
+	char why[NET_HOST_MAX + 256];
+
+	if (r == NULL || !json_is_string(host) || !json_is_integer(port) ||
+	    json_integer_value(port) < 1 || json_integer_value(port) > 65535 ||
+	    json_string_length(host) > NET_HOST_MAX + 2) {
+		answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ?
+		    id : json_null(), "ok", 0, "kind", "bad_request", "reason",
+		    "expected {\"id\", \"host\", \"port\"}"), -1);
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto out;
+	s->fd = -1;
+	s->id = json_incref(id != NULL ? (json_t *)id : json_null());
+	s->port = (int)json_integer_value(port);
+	if (!netspec_name(json_string_value(host), json_string_length(host),
+	    s->host)) {
+		struct net_addr a;
+
+		if (!netspec_literal(json_string_value(host), &a)) {
+			snprintf(s->host, sizeof(s->host), "%s", "?");
+			refuse(c, s->id, s->host, s->port, "bad_request",
+			    "the host is neither a name nor an address", NULL,
+			    NULL);
+			goto out;
+		}
+		netspec_addr_text(&a, s->host, sizeof(s->host));
+	}
+	if (G->open >= G->spec.max_connections) {
+		snprintf(why, sizeof(why), "the pod has %d connections open, "
+		    "its network.max_connections", G->open);
+		refuse(c, s->id, s->host, s->port, "too_many", why, NULL,
+		    NULL);
+		goto out;
+	}
+	if (choose(c, s, json_object_get(r, "token"), json_string_value(host))
+	    != 0)
+		goto out;
+	s->conn = c;
+	s->next = G->streams;
+	G->streams = s;
+	G->open++;
+	if ((s->seq = audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}",
+	    "event", "egress.open", "pod", G->pod, "host", s->host, "port",
+	    s->port, "address", s->addr_text, "rule", s->rule), 1)) == 0) {
+		s = NULL;	/* the loop ends */
+		goto out;
+	}
+	s = NULL;	/* transferred: waits for its record */
+out:
+	if (s != NULL) {
+		json_decref(s->id);
+		free(s);
+	}
+	json_decref(r);
+}
+
+/* The node's answer: a record is durable, or could not be made. */
+void
+gw_audit_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	char buf[GATEWAY_MSG_MAX];
+	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	json_t *a;
+	uint64_t seq;
+
+	(void)revents;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The node is gone: so is every way out. */
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if ((a = json_loadb(buf, (size_t)n, 0, NULL)) == NULL)
+		return;
+	seq = (uint64_t)json_integer_value(json_object_get(a, "seq"));
+	for (struct gw_stream *s = G->streams; s != NULL; s = s->next) {
+		if (s->seq != seq || s->relaying || s->fd >= 0)
+			continue;
+		if (json_is_true(json_object_get(a, "ok")))
+			dial(s);
+		else {
+			answer(s->conn, json_pack("{s:O, s:b, s:s, s:s}", "id",
+			    s->id, "ok", 0, "kind", "unavailable", "reason",
+			    "the node could not record the connection"), -1);
+			stream_free(s);
+		}
+		break;
+	}
+	json_decref(a);
+}
+
+static void
+conn_gone(struct gw_conn *c)
+{
+	for (struct gw_conn **p = &G->conns; *p != NULL; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	/* Streams handed over live on; those not yet are abandoned. */
+	for (struct gw_stream *s = G->streams; s != NULL; s = s->next)
+		if (s->conn == c)
+			s->conn = NULL;
+	ev_io_stop(G->loop, &c->rio);
+	close(c->fd);
+	G->nconns--;
+	free(c);
+}
+
+static void
+conn_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct gw_conn *c = w->data;
+	char buf[GATEWAY_MSG_MAX + 1];
+	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+
+	(void)loop;
+	(void)revents;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_gone(c);
+		return;
+	}
+	if ((size_t)n > GATEWAY_MSG_MAX) {
+		answer(c, json_pack("{s:n, s:b, s:s, s:s}", "id", "ok", 0,
+		    "kind", "bad_request", "reason", "the request is longer "
+		    "than GATEWAY_MSG_MAX"), -1);
+		return;
+	}
+	request(c, buf, (size_t)n);
+}
+
+void
+gw_add_conn(int fd)
+{
+	struct gw_conn *c;
+
+	if (G->nconns >= GATEWAY_CLIENTS_MAX ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	ev_io_init(&c->rio, conn_read, fd, EV_READ);
+	c->rio.data = c;
+	ev_io_start(G->loop, &c->rio);
+	c->next = G->conns;
+	G->conns = c;
+	G->nconns++;
+}
+
+void
+gw_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)loop;
+	(void)revents;
+	if (fd >= 0)
+		gw_add_conn(fd);
+}

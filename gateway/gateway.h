@@ -1,0 +1,87 @@
+/*
+ * nucleus-gateway: a pod's way out, on the host.  See nucleus-gateway(8).
+ */
+#ifndef NUCLEUS_GATEWAY_H
+#define NUCLEUS_GATEWAY_H
+
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "audit.h"
+#include "netspec.h"
+#include "relay.h"
+
+#define GATEWAY_MSG_MAX		4096	/* bytes of a request or answer (a
+					   token fits) */
+#define GATEWAY_NONCES_MAX	4096	/* tokens spent on this gateway */
+#define GATEWAY_SKEW_S		60	/* a token's iat, as the proxy's */
+#define GATEWAY_TOKEN_LIFE_S	300	/* a token's longest life, idem */
+#define GATEWAY_CONNECT_MS	10000	/* connect(2) to the remote */
+#define GATEWAY_ADDRS_MAX	16	/* addresses of a name looked at */
+#define GATEWAY_HOSTS_MAX	(1 << 20)	/* bytes of -H's hosts file */
+#define GATEWAY_CLIENTS_MAX	8	/* proxies connected at once (the
+					   pod's own and any other on
+					   its socket) */
+
+struct gw_conn;
+
+/* One connection asked for, from its request to its close record. */
+struct gw_stream {
+	struct gw_stream *next;
+	struct gw_conn *conn;	/* NULL once the asker is gone */
+	json_t	*id;
+	char	 host[NET_HOST_MAX + 1];
+	int	 port;
+	struct net_addr addr;
+	char	 addr_text[64];
+	char	 rule[NET_HOST_MAX + 16];
+	int	 fd;		/* the remote socket */
+	ev_io	 cio;		/* its connect */
+	ev_timer cto;
+	uint64_t seq;		/* the open record's, awaited */
+	int64_t	 opened_ms;
+	int	 relaying;
+	struct relay relay;
+};
+
+struct gw_conn {
+	struct gw_conn *next;
+	int	 fd;		/* SOCK_SEQPACKET */
+	ev_io	 rio;
+};
+
+struct gateway {
+	struct ev_loop *loop;
+	char	 pod[64];
+	struct netspec spec;
+	int	 audit_fd;	/* to the node: SOCK_SEQPACKET */
+	ev_io	 audit_io;
+	uint64_t next_seq;
+	int	 listen_fd;
+	ev_io	 listen_io;
+	struct gw_conn *conns;
+	int	 nconns;
+	struct gw_stream *streams;	/* open or opening */
+	int	 open;		/* counted against max_connections */
+	char	*hosts;		/* -H: the hosts file's text, or NULL */
+	struct audit_keyring trust;	/* -T: the authority keys */
+	uint8_t	(*nonces)[AUDIT_NONCE_LEN];	/* tokens spent here */
+	int	 nnonces;
+};
+
+extern struct gateway *G;
+
+/* token.c: an approval entry's token, checked here too */
+int	 gw_token(const json_t *, const char *, int, char *, size_t);
+
+/* conn.c */
+void	 gw_accept(struct ev_loop *, ev_io *, int);
+void	 gw_add_conn(int);
+void	 gw_audit_read(struct ev_loop *, ev_io *, int);
+
+/* resolve.c: up to max addresses of name; 0 when none */
+int	 gw_resolve(const char *, struct net_addr *, int);
+
+#endif /* NUCLEUS_GATEWAY_H */

@@ -1,0 +1,401 @@
+/*
+ * The "network" member of a pod spec (netspec.h):
+ *
+ *	{"allow": [{"host": "github.com", "ports": [443]},
+ *	           {"host": "*.registry.example.org", "ports": [443]},
+ *	           {"cidr": "203.0.113.0/24", "ports": [5432]},
+ *	           {"host": "push.example.org", "ports": [443],
+ *	            "approval": true}],
+ *	 "max_connections": 32}
+ *
+ * Every error names the member it is about.  Names are ASCII letters,
+ * digits and hyphens in dot-separated labels (IDNA names in their
+ * "xn--" form); no trailing dot; compared lower case.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netspec.h"
+#include "members.h"
+
+static const char *const network_members[] = {
+	"allow", "max_connections", NULL
+};
+
+static const char *const rule_members[] = {
+	"host", "cidr", "ports", "approval", NULL
+};
+
+/* A name of labels: 1 with its lower-case form in out. */
+static int
+labels(const char *s, size_t n, char *out)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > NET_HOST_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+		} else if (isalnum(ch) || (ch == '-' && label > 0)) {
+			if (++label > NET_LABEL_MAX)
+				return 0;
+		} else
+			return 0;
+		out[i] = (char)tolower(ch);
+	}
+	if (label == 0 || s[n - 1] == '-')
+		return 0;
+	out[n] = '\0';
+	return 1;
+}
+
+int
+netspec_name(const char *s, size_t n, char *out)
+{
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (memchr(s, '\0', n) != NULL)
+		return 0;
+	/* An address is no name: only cidr entries speak of addresses. */
+	{
+		char tmp[NET_HOST_MAX + 1];
+		struct net_addr a;
+
+		if (n <= NET_HOST_MAX) {
+			memcpy(tmp, s, n);
+			tmp[n] = '\0';
+			if (netspec_literal(tmp, &a))
+				return 0;
+		}
+	}
+	return labels(s, n, out);
+}
+
+int
+netspec_literal(const char *s, struct net_addr *a)
+{
+	char tmp[64];
+	size_t n = strlen(s);
+
+	memset(a, 0, sizeof(*a));
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		if (n - 2 >= sizeof(tmp))
+			return 0;
+		memcpy(tmp, s + 1, n - 2);
+		tmp[n - 2] = '\0';
+		if (inet_pton(AF_INET6, tmp, a->a) != 1)
+			return 0;
+		a->family = AF_INET6;
+		return 1;
+	}
+	if (inet_pton(AF_INET, s, a->a) == 1) {
+		a->family = AF_INET;
+		return 1;
+	}
+	if (inet_pton(AF_INET6, s, a->a) == 1) {
+		a->family = AF_INET6;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cidr(struct net_rule *r, const char *s)
+{
+	char tmp[64];
+	const char *slash = strchr(s, '/');
+	char *end;
+	long p;
+	int bits;
+	size_t n;
+
+	if (slash == NULL || (n = (size_t)(slash - s)) >= sizeof(tmp) ||
+	    slash[1] == '\0' || !isdigit((unsigned char)slash[1]))
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, r->addr) == 1) {
+		r->family = AF_INET;
+		bits = 32;
+	} else if (inet_pton(AF_INET6, tmp, r->addr) == 1) {
+		r->family = AF_INET6;
+		bits = 128;
+	} else
+		return 0;
+	p = strtol(slash + 1, &end, 10);
+	if (*end != '\0' || p < 0 || p > bits || (slash[1] == '0' &&
+	    slash[2] != '\0'))
+		return 0;
+	r->prefix = (int)p;
+	/* Host bits set: a typo, refused rather than guessed at. */
+	for (int i = r->prefix; i < bits; i++)
+		if (r->addr[i / 8] & (0x80 >> (i % 8)))
+			return 0;
+	return 1;
+}
+
+static int
+ports(struct net_rule *r, const json_t *v, const char *where,
+    struct audit_err *err)
+{
+	size_t i;
+	json_t *p;
+
+	if (!json_is_array(v) || json_array_size(v) < 1 ||
+	    json_array_size(v) > NET_PORTS_MAX)
+		return audit_errf(err, "%s.ports: expected 1 to %d ports",
+		    where, NET_PORTS_MAX);
+	json_array_foreach(v, i, p) {
+		if (!json_is_integer(p) || json_integer_value(p) < 1 ||
+		    json_integer_value(p) > 65535)
+			return audit_errf(err, "%s.ports[%zu]: expected a port "
+			    "from 1 to 65535", where, i);
+		r->ports[r->nports++] = (uint16_t)json_integer_value(p);
+	}
+	return 0;
+}
+
+static int
+rule(struct net_rule *r, const json_t *e, const char *where,
+    struct audit_err *err)
+{
+	const json_t *h = json_object_get(e, "host");
+	const json_t *c = json_object_get(e, "cidr");
+	const json_t *a = json_object_get(e, "approval");
+	const char *k;
+
+	if (!json_is_object(e))
+		return audit_errf(err, "%s: expected an object", where);
+	if ((k = members_unknown(e, rule_members)) != NULL)
+		return audit_errf(err, "%s: unknown member \"%.64s\"", where, k);
+	if ((h == NULL) == (c == NULL))
+		return audit_errf(err, "%s: expected one of \"host\" and "
+		    "\"cidr\"", where);
+	if (h != NULL) {
+		const char *s = json_string_value(h);
+		size_t n = s != NULL ? json_string_length(h) : 0;
+
+		if (s != NULL && n > 2 && s[0] == '*' && s[1] == '.') {
+			r->wildcard = 1;
+			s += 2;
+			n -= 2;
+		}
+		if (s == NULL || strlen(s) != n || (n > 0 && s[n - 1] == '.') ||
+		    !netspec_name(s, n, r->host))
+			return audit_errf(err, "%s.host: expected a host name "
+			    "or \"*.\" and one, of letters, digits, hyphens and "
+			    "dots, %d bytes at most", where, NET_HOST_MAX);
+	} else if (!json_is_string(c) || strlen(json_string_value(c)) !=
+	    json_string_length(c) || !cidr(r, json_string_value(c)))
+		return audit_errf(err, "%s.cidr: expected an address and "
+		    "prefix length, its host bits zero (\"10.0.0.0/8\")",
+		    where);
+	r->cidr = c != NULL;
+	if (json_object_get(e, "ports") == NULL)
+		return audit_errf(err, "%s.ports: missing (every entry names "
+		    "its ports)", where);
+	if (ports(r, json_object_get(e, "ports"), where, err) != 0)
+		return -1;
+	if (a != NULL && !json_is_boolean(a))
+		return audit_errf(err, "%s.approval: expected true or false",
+		    where);
+	r->approval = json_is_true(a);
+	return 0;
+}
+
+int
+netspec_parse(struct netspec *ns, const json_t *v, struct audit_err *err)
+{
+	const json_t *allow, *mc, *e;
+	const char *k;
+	char where[48];
+	size_t i;
+
+	memset(ns, 0, sizeof(*ns));
+	ns->max_connections = NET_CONNECTIONS_DEFAULT;
+	if (!json_is_object(v))
+		return audit_errf(err, "network: expected an object");
+	if ((k = members_unknown(v, network_members)) != NULL)
+		return audit_errf(err, "network: unknown member \"%.64s\"", k);
+	allow = json_object_get(v, "allow");
+	if (!json_is_array(allow) || json_array_size(allow) > NET_ALLOW_MAX)
+		return audit_errf(err, "network.allow: expected an array of at "
+		    "most %d entries", NET_ALLOW_MAX);
+	json_array_foreach(allow, i, e) {
+		snprintf(where, sizeof(where), "network.allow[%zu]", i);
+		if (rule(&ns->rules[i], e, where, err) != 0)
+			return -1;
+		ns->nrules++;
+	}
+	if ((mc = json_object_get(v, "max_connections")) != NULL) {
+		if (!json_is_integer(mc) || json_integer_value(mc) < 1 ||
+		    json_integer_value(mc) > NET_CONNECTIONS_MAX)
+			return audit_errf(err, "network.max_connections: "
+			    "expected 1 to %d", NET_CONNECTIONS_MAX);
+		ns->max_connections = (int)json_integer_value(mc);
+	}
+	return 0;
+}
+
+static int
+has_port(const struct net_rule *r, int port)
+{
+	for (int i = 0; i < r->nports; i++)
+		if (r->ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static int
+name_matches(const struct net_rule *r, const char *name)
+{
+	size_t n = strlen(name), h = strlen(r->host);
+
+	if (!r->wildcard)
+		return strcmp(name, r->host) == 0;
+	/* "*.": one or more whole labels before the pattern's name. */
+	return n > h + 1 && name[n - h - 1] == '.' &&
+	    strcmp(name + n - h, r->host) == 0;
+}
+
+static int
+addr_matches(const struct net_rule *r, const struct net_addr *a)
+{
+	if (r->family != a->family)
+		return 0;
+	for (int i = 0; i < r->prefix; i++)
+		if ((r->addr[i / 8] ^ a->a[i / 8]) & (0x80 >> (i % 8)))
+			return 0;
+	return 1;
+}
+
+/* Rules without approval first: a connection needs none when one
+ * admits it without. */
+static int
+first(const struct netspec *ns, int cidr_rules, const char *name,
+    const struct net_addr *a, int port)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < ns->nrules; i++) {
+			const struct net_rule *r = &ns->rules[i];
+
+			if (r->cidr != cidr_rules || r->approval != pass ||
+			    !has_port(r, port))
+				continue;
+			if (cidr_rules ? addr_matches(r, a) :
+			    name_matches(r, name))
+				return i;
+		}
+	return -1;
+}
+
+int
+netspec_match_name(const struct netspec *ns, const char *name, int port)
+{
+	return first(ns, 0, name, NULL, port);
+}
+
+int
+netspec_match_addr(const struct netspec *ns, const struct net_addr *a,
+    int port)
+{
+	return first(ns, 1, NULL, a, port);
+}
+
+int
+netspec_cidr_port(const struct netspec *ns, int port)
+{
+	for (int i = 0; i < ns->nrules; i++)
+		if (ns->rules[i].cidr && has_port(&ns->rules[i], port))
+			return 1;
+	return 0;
+}
+
+static int
+in4(const uint8_t *a, uint32_t net, int prefix)
+{
+	uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+	    (uint32_t)a[2] << 8 | a[3];
+	uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+
+	return (v & mask) == net;
+}
+
+static const char *
+forbidden4(const uint8_t *a)
+{
+	if (in4(a, 0x7f000000, 8))
+		return "loopback";
+	if (in4(a, 0xa9fe0000, 16))
+		return "link-local";
+	if (in4(a, 0x0a000000, 8) || in4(a, 0xac100000, 12) ||
+	    in4(a, 0xc0a80000, 16))
+		return "private";
+	if (in4(a, 0x64400000, 10))
+		return "shared";
+	if (in4(a, 0xe0000000, 4))
+		return "multicast";
+	if (in4(a, 0x00000000, 8))
+		return "unspecified";
+	if (in4(a, 0xffffffff, 32))
+		return "broadcast";
+	return NULL;
+}
+
+const char *
+netspec_forbidden(const struct net_addr *na)
+{
+	static const uint8_t zero[16], mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0xff, 0xff };
+	const uint8_t *a = na->a;
+
+	if (na->family == AF_INET)
+		return forbidden4(a);
+	if (memcmp(a, mapped, 12) == 0) {
+		const char *why = forbidden4(a + 12);
+
+		return why != NULL ? why : "ipv4-mapped";
+	}
+	if (memcmp(a, zero, 15) == 0)
+		return a[15] == 1 ? "loopback" : a[15] == 0 ? "unspecified" :
+		    "ipv4-compatible";
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return "link-local";
+	if ((a[0] & 0xfe) == 0xfc)
+		return "private";
+	if (a[0] == 0xff)
+		return "multicast";
+	return NULL;
+}
+
+void
+netspec_addr_text(const struct net_addr *a, char *out, size_t sz)
+{
+	if (inet_ntop(a->family, a->a, out, (socklen_t)sz) == NULL &&
+	    sz > 0)
+		out[0] = '\0';
+}
+
+void
+netspec_rule_text(const struct net_rule *r, char *out, size_t sz)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (r->cidr) {
+		struct net_addr na = { .family = r->family };
+
+		memcpy(na.a, r->addr, sizeof(na.a));
+		netspec_addr_text(&na, a, sizeof(a));
+		snprintf(out, sz, "%s/%d", a, r->prefix);
+	} else
+		snprintf(out, sz, "%s%s", r->wildcard ? "*." : "", r->host);
+}

@@ -1,0 +1,69 @@
+/*
+ * A pod's egress allowlist, the pod spec's "network" member
+ * (nucleus-pod(5)): parsed and checked alike by the node (at pod.create),
+ * the proxy (each connection it is asked for) and the gateway (each
+ * connection it makes).  One parser, never drifting copies.
+ */
+#ifndef NUCLEUS_NETSPEC_H
+#define NUCLEUS_NETSPEC_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+
+#define NET_ALLOW_MAX	64	/* entries of network.allow */
+#define NET_PORTS_MAX	16	/* ports of one entry */
+#define NET_HOST_MAX	253	/* bytes of a host name or pattern */
+#define NET_LABEL_MAX	63	/* bytes of one label */
+#define NET_CONNECTIONS_MAX 1024	/* the largest max_connections */
+#define NET_CONNECTIONS_DEFAULT 32	/* max_connections when absent */
+
+struct net_rule {
+	int	 cidr;		/* a cidr entry, else a host pattern */
+	char	 host[NET_HOST_MAX + 1];	/* lower case, without "*." */
+	int	 wildcard;	/* "*.": one or more leading labels */
+	int	 family;	/* cidr: AF_INET or AF_INET6 */
+	uint8_t	 addr[16];	/* cidr: the network, host bits zero */
+	int	 prefix;
+	uint16_t ports[NET_PORTS_MAX];
+	int	 nports;
+	int	 approval;
+};
+
+struct netspec {
+	struct net_rule rules[NET_ALLOW_MAX];
+	int	 nrules;
+	int	 max_connections;
+};
+
+/* An address, as the gateway resolved or the client gave it. */
+struct net_addr {
+	int	 family;	/* AF_INET or AF_INET6 */
+	uint8_t	 a[16];
+};
+
+int	 netspec_parse(struct netspec *, const json_t *, struct audit_err *);
+/* A host as a client names it: 1 and *out lower case without its one
+ * trailing dot when it is a name this allowlist can speak of. */
+int	 netspec_name(const char *, size_t, char *);
+/* An address literal ("198.18.0.1", "::1", "[::1]"): 1 and *a. */
+int	 netspec_literal(const char *, struct net_addr *);
+/* The first host rule admitting name:port, else -1; approval rules
+ * only when no other admits it. */
+int	 netspec_match_name(const struct netspec *, const char *, int);
+/* The first cidr rule admitting addr:port, else -1 (idem). */
+int	 netspec_match_addr(const struct netspec *, const struct net_addr *,
+	    int);
+/* Whether some cidr rule names port: a name may still reach it. */
+int	 netspec_cidr_port(const struct netspec *, int);
+/* The refused class an address falls in ("loopback", ...), or NULL. */
+const char *netspec_forbidden(const struct net_addr *);
+/* addr as text, for records. */
+void	 netspec_addr_text(const struct net_addr *, char *, size_t);
+/* The rule as text, for records: "github.com:443" or "10.0.0.0/8". */
+void	 netspec_rule_text(const struct net_rule *, char *, size_t);
+
+#endif /* NUCLEUS_NETSPEC_H */

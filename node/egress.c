@@ -1,0 +1,304 @@
+/*
+ * A pod's egress gateway (nucleus-gateway(8)), from the node's side: the
+ * local driver starts one for each pod whose spec has "network", as the
+ * pod's unprivileged host uid, outside the node's address space, and
+ * gives it the spec's network member, never the pod's word for it.
+ *
+ *	fd 3	the pod's proxy's connection (its other end is the
+ *		proxy's -G descriptor): SOCK_SEQPACKET
+ *	fd 4	the gateway's records, to the node's log: each message
+ *		{"seq": N, "wait": B, "record": {...}}; with wait, the node
+ *		answers {"seq": N, "ok": B} once the record is durable, and
+ *		the gateway dials only then
+ *	fd 5	<dir>/egress.sock, listening (root's alone): anything else
+ *		that asks, checked as the proxy is
+ *	fd 6	the authority keys the pods trust (a pipe): an approval
+ *		entry's token is checked again there
+ *	fd 7	-H's hosts file, when the node has one
+ *
+ * The node takes only egress.* records from it, and names the pod in
+ * each itself.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "serve.h"
+#include "sockaddr.h"
+
+struct egress {
+	char	 pod[POD_NAME_MAX + 1];
+	pid_t	 pid;
+	int	 fd;		/* the gateway's records */
+	ev_io	 rio;
+	int	 refs;		/* this, and each record awaited */
+	int	 stopped;
+};
+
+struct egress_ack {
+	struct egress *g;
+	uint64_t seq;
+};
+
+static const char *const kinds[] = {
+	"egress.open", "egress.close", "egress.refused", NULL
+};
+
+static void
+unref(struct egress *g)
+{
+	if (--g->refs == 0)
+		free(g);
+}
+
+/* A record the gateway waits for is durable (error 0), or not. */
+static void
+acked(void *arg, int error)
+{
+	struct egress_ack *a = arg;
+	char msg[64];
+
+	if (!a->g->stopped) {
+		int n = snprintf(msg, sizeof(msg), "{\"seq\":%llu,\"ok\":%s}",
+		    (unsigned long long)a->seq, error == 0 ? "true" : "false");
+
+		(void)send(a->g->fd, msg, (size_t)n, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+	}
+	unref(a->g);
+	free(a);
+}
+
+/* One message from the gateway: its record, in the node's log. */
+static void
+take(struct egress *g, const char *msg, size_t len)
+{
+	json_t *m = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *rec = json_object_get(m, "record");
+	const char *ev = json_string_value(json_object_get(rec, "event"));
+	struct egress_ack *a;
+	int i;
+
+	for (i = 0; ev != NULL && kinds[i] != NULL; i++)
+		if (strcmp(ev, kinds[i]) == 0)
+			break;
+	if (!json_is_object(rec) || ev == NULL || kinds[i] == NULL ||
+	    !json_is_integer(json_object_get(m, "seq"))) {
+		fprintf(stderr, "nucleus-node: pod %s: the gateway sent what "
+		    "is not one of its records: ignored\n", g->pod);
+		json_decref(m);
+		return;
+	}
+	/* The node names the pod, not the gateway. */
+	json_object_set_new(rec, "pod", json_string(g->pod));
+	json_incref(rec);
+	if (!json_is_true(json_object_get(m, "wait")) ||
+	    (a = calloc(1, sizeof(*a))) == NULL) {
+		node_record(NULL, rec, NULL);
+		json_decref(m);
+		return;
+	}
+	a->g = g;
+	a->seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+	g->refs++;
+	node_record_then(rec, acked, a);
+	json_decref(m);
+}
+
+static void
+egress_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct egress *g = w->data;
+	char buf[EGRESS_MSG_MAX + 1];
+	ssize_t n = recv(g->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+
+	(void)revents;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		ev_io_stop(loop, w);
+		return;
+	}
+	if ((size_t)n > EGRESS_MSG_MAX) {
+		fprintf(stderr, "nucleus-node: pod %s: a gateway message over "
+		    "%d bytes: ignored\n", g->pod, EGRESS_MSG_MAX);
+		return;
+	}
+	take(g, buf, (size_t)n);
+}
+
+/* <dir>/egress.sock, listening, root's alone. */
+static int
+listener(const char *dir, struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 16];
+	struct sockaddr_un sun;
+	int fd;
+
+	if (audit_fit(path, sizeof(path), err, "%s/egress.sock", dir) != 0 ||
+	    sockaddr_un_fill(&sun, path, err) != 0)
+		return -1;
+	(void)unlink(path);
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(path, 0600) != 0 || listen(fd, 8) != 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* In the child: the descriptors at 3.., the pod's uid, the program. */
+static void __attribute__((noreturn))
+child(const struct local_env *env, int *fds, int nfds, char **argv)
+{
+	int high[5];
+
+	for (int i = 0; i < nfds; i++)
+		if ((high[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
+			_exit(127);
+	for (int i = 0; i < nfds; i++)
+		if (dup2(high[i], 3 + i) != 3 + i)
+			_exit(127);
+	(void)syscall(SYS_close_range, 3 + nfds, ~0U, 0);
+	if (setgroups(0, NULL) != 0 ||
+	    setresgid(env->gid, env->gid, env->gid) != 0 ||
+	    setresuid(env->uid, env->uid, env->uid) != 0 || getuid() == 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		_exit(127);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* The gateway program: beside the proxy, as the proxy is beside the
+ * node. */
+static int
+program(const struct local_env *env, char *out, size_t sz,
+    struct audit_err *err)
+{
+	const char *slash = strrchr(env->proxy, '/');
+	int dirlen = slash != NULL ? (int)(slash - env->proxy) : 1;
+
+	return audit_fit(out, sz, err, "%.*s/nucleus-gateway", dirlen,
+	    slash != NULL ? env->proxy : ".");
+}
+
+int
+egress_start(const struct podspec *spec, const struct local_env *env,
+    const char *dir, struct egress **out, int *proxy_fd,
+    struct audit_err *err)
+{
+	char exe[LOCAL_PATH_MAX], *text = NULL;
+	char *argv[] = { exe, "-p", (char *)spec->name, "-s", NULL, "-c", "3",
+	    "-a", "4", "-l", "5", "-T", "6", NULL, NULL, NULL };
+	int ctl[2] = { -1, -1 }, aud[2] = { -1, -1 }, tp[2] = { -1, -1 };
+	int fds[5], lfd = -1, hfd = -1, rc = -1;
+	struct egress *g = NULL;
+	pid_t pid;
+
+	*out = NULL;
+	*proxy_fd = -1;
+	if (spec->network == NULL)
+		return 0;
+	if (program(env, exe, sizeof(exe), err) != 0)
+		return -1;
+	if ((text = json_dumps(spec->network, JSON_COMPACT)) == NULL ||
+	    (g = calloc(1, sizeof(*g))) == NULL) {
+		audit_errf(err, "out of memory");
+		goto out;
+	}
+	argv[4] = text;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, aud) != 0) {
+		audit_errf(err, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	if ((lfd = listener(dir, err)) < 0)
+		goto out;
+	fds[0] = ctl[0];
+	fds[1] = aud[0];
+	fds[2] = lfd;
+	/* The trust, as the node holds it now: small, a pipe holds it. */
+	if (env->trust_len > EGRESS_TRUST_MAX || pipe2(tp, O_CLOEXEC) != 0 ||
+	    audit_writeall(tp[1], env->trust_text, env->trust_len) != 0) {
+		audit_errf(err, "the gateway's trust: %s", env->trust_len >
+		    EGRESS_TRUST_MAX ? "too long for a pipe" : strerror(errno));
+		goto out;
+	}
+	close(tp[1]);
+	tp[1] = -1;
+	fds[3] = tp[0];
+	if (env->egress_hosts != NULL) {
+		if ((hfd = open(env->egress_hosts, O_RDONLY | O_CLOEXEC)) < 0) {
+			audit_errf(err, "-H %s: %s", env->egress_hosts,
+			    strerror(errno));
+			goto out;
+		}
+		fds[4] = hfd;
+		argv[13] = "-H";
+		argv[14] = "7";
+	}
+	if ((pid = fork()) < 0) {
+		audit_errf(err, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child(env, fds, hfd >= 0 ? 5 : 4, argv);
+	memcpy(g->pod, spec->name, sizeof(g->pod));
+	g->pid = pid;
+	g->fd = aud[1];
+	aud[1] = -1;
+	g->refs = 1;
+	ev_io_init(&g->rio, egress_read, g->fd, EV_READ);
+	g->rio.data = g;
+	ev_io_start(N->loop, &g->rio);
+	*proxy_fd = ctl[1];
+	ctl[1] = -1;
+	*out = g;
+	g = NULL;
+	rc = 0;
+out:
+	free(text);
+	free(g);
+	for (int i = 0; i < 2; i++) {
+		if (ctl[i] >= 0)
+			close(ctl[i]);
+		if (aud[i] >= 0)
+			close(aud[i]);
+		if (tp[i] >= 0)
+			close(tp[i]);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	if (hfd >= 0)
+		close(hfd);
+	return rc;
+}
+
+/* The pod is gone: so is its way out. */
+void
+egress_stop(struct egress *g)
+{
+	if (g == NULL || g->stopped)
+		return;
+	g->stopped = 1;
+	ev_io_stop(N->loop, &g->rio);
+	close(g->fd);
+	(void)kill(g->pid, SIGKILL);
+	(void)waitpid(g->pid, NULL, 0);
+	unref(g);
+}
