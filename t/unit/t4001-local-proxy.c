@@ -2,12 +2,14 @@
  * The local driver: nucleus-proxy inside the sandbox, as the node runs
  * it: its pod file and trust keyring read-only at /etc/nucleus, the
  * handshake on its standard descriptors (hello out, the node's key-cert
- * in), then requests on the channel.  Needs root and the built proxy
- * (NUCLEUS_BUILD); skipped otherwise.
+ * in), then requests on the channel, which the node may connect to
+ * again.  Needs root and the built proxy (NUCLEUS_BUILD); skipped
+ * otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +99,7 @@ main(void)
 	struct audit_err e;
 	json_error_t jerr;
 	json_t *o, *r;
-	int code;
+	int code, rc;
 
 	if (geteuid() != 0 || build == NULL) {
 		skip("needs root and NUCLEUS_BUILD");
@@ -162,10 +164,29 @@ main(void)
 	    "an escape is still refused by the proxy");
 	json_decref(r);
 
-	/* The channel closed: the proxy ends, and with it the sandbox. */
+	/*
+	 * The channel closed: the proxy waits for its node to come back
+	 * (a pod outlives its node), and serves the one that connects.
+	 */
 	close(pod.chan);
-	ok(sandbox_wait(&pod.sb, &code) == 0 && code == 0, "it ends with its "
-	    "channel (status %d)", code);
+	pod.chan = local_connect(&pod, -1, &e);
+	if (!ok(pod.chan >= 0, "the node connects to the channel again"))
+		diag("%s", e.msg);
+	else {
+		fcntl(pod.chan, F_SETFL, fcntl(pod.chan, F_GETFL) &
+		    ~O_NONBLOCK);
+		r = ask(pod.chan, "r2", "read", "{\"path\":\"hello.txt\"}");
+		ok(r != NULL && json_is_true(json_object_get(r, "ok")),
+		    "and is served again");
+		json_decref(r);
+	}
+	/* The node stops it: the proxy ends, and with it the sandbox. */
+	sandbox_kill(&pod.sb);
+	rc = sandbox_wait(&pod.sb, &code);
+	ok(rc == 0 && code == 128 + SIGKILL, "it ends when the node kills it "
+	    "(status %d)", code);
+	if (pod.chan >= 0)
+		close(pod.chan);
 	(void)sandbox_release(&pod.sb, 5000);
 	ok(pod.sb.cg.n == 0, "its cgroup is gone");
 
