@@ -346,6 +346,7 @@ $(B)/bench/%: $(B)/t/bench/%.o $(B)/t/bench/lib/bench.o $(B)/libdaemon.a \
 bench: deps
 	$(MAKE) all $(BENCH_BINS) $(HELPERS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@NUCLEUS_BUILD=$(abspath $(B)) t/bench/bench-egress.sh
 
 # The libraries are compiled once with the fuzzer's instrumentation and
 # linked into every target.
