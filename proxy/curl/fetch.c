@@ -157,7 +157,7 @@ hop(CURL *c, struct hop *h, const char *url, long *status,
 	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect_code);
 	if (connect_code == 403) {
 		fail(f, "egress_denied", "the pod's egress refused the "
-		    "connection for %s (the pod's log has the decision)", url);
+		    "connection for %s (its records say why)", url);
 		return -1;
 	}
 	if (connect_code != 0 && connect_code != 200) {
