@@ -6,6 +6,8 @@
 #   /binary       200, 4 bytes that are not UTF-8
 #   /to/URL       302 to URL (the rest of the path, as given)
 #   /chain/N      302 to /chain/N-1 on the same host; /chain/0 is 200 "end"
+#   /hold         200 "held", once /release has been asked (at most 60 s)
+#   /release      200, and every /hold answers
 # With a TLS port, the same over TLS with CERT and KEY.  Runs until
 # killed.
 import http.server
@@ -15,6 +17,7 @@ import threading
 
 log = open(sys.argv[1], "a", buffering=1)
 lock = threading.Lock()
+released = threading.Event()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -45,6 +48,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(200, b"\xff\xfe\x00\x01", "application/octet-stream")
         elif p.startswith("/to/"):
             self.answer(302, b"", location=p[4:])
+        elif p == "/hold":
+            released.wait(60)
+            self.answer(200, b"held\n")
+        elif p == "/release":
+            released.set()
+            self.answer(200, b"released\n")
         elif p == "/chain/0":
             self.answer(200, b"end\n")
         elif p.startswith("/chain/"):
