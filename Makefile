@@ -493,7 +493,7 @@ clean:
 # place: a "shellcheck disable" comment, an assert or a note for
 # scan-build, a "cppcheck-suppress" comment (--inline-suppr).
 LINT_SCRIPTS = $(shell grep -lsm1 '^\#!/bin/sh' $(wildcard scripts/* .ci/*))
-LINT_SRCS = $(filter-out t/%,$(wildcard */*.c))
+LINT_SRCS = $(filter-out t/%,$(wildcard */*.c proxy/curl/*.c))
 # cppcheck does not read system headers by default; jansson's is forced in
 # so that its iteration macros (json_object_foreach) parse.
 CPPCHECK_FLAGS = --quiet --error-exitcode=1 --inline-suppr -j2 --std=c11 \
