@@ -111,6 +111,27 @@ test_expect_success 'TLS is verified against the system CAs (bound by serve -B /
 	! grep -q "^8443 " fetched
 '
 
+# mcp_fetch ARGS-JSON: nucleus-mcp for the pod, its tool web_fetch
+# called once; the tools/call answer in resp.
+mcp_fetch() {
+	{
+		printf '%s\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+		    '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+		    '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+		printf '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"web_fetch","arguments":%s}}\n' "$1"
+	} | timeout 60 nucleus-mcp -l "$PWD/n/node.sock" -k agent-1.key $net >mcp.out &&
+	jq -c "select(.id == 1)" mcp.out >tools &&
+	jq -c "select(.id == 2)" mcp.out >resp
+}
+
+test_expect_success 'nucleus-mcp has web_fetch as a tool (open-world, read-only), its result the operation'"'"'s' '
+	mcp_fetch "{\"url\":\"http://ok.test:8090/hello\",\"max_bytes\":5}" &&
+	jq -e ".result.tools[] | select(.name == \"web_fetch\") | .annotations.openWorldHint and .annotations.readOnlyHint and .inputSchema.required == [\"url\"] and .inputSchema.properties.method.enum == [\"GET\",\"HEAD\"]" tools >/dev/null &&
+	jq -e ".result.isError == false and .result.structuredContent.body == \"hello\" and .result.structuredContent.truncated and .result.structuredContent.status == 200" resp >/dev/null &&
+	mcp_fetch "{\"url\":\"http://ok.test:8091/hello\"}" &&
+	jq -e ".result.isError and (.result.content[0].text | startswith(\"egress_denied: \"))" resp >/dev/null
+'
+
 test_expect_success 'the node stops cleanly' '
 	nucleus-audit-verify -q -k node.pub n/audit.log n/pods/*/*.log &&
 	node_stop
