@@ -124,6 +124,32 @@ answer(const struct client *cl, const struct wire_reader *r,
 }
 
 /* One signed request to the node, one answer. */
+/*
+ * The node went (it crashed, or was stopped) after the request did: no
+ * answer comes, and the call may or may not have been made.  Said as the
+ * node says a pod that cannot answer, unavailable (exit 2); with -j as
+ * its answer line would be.
+ */
+static void
+gone(const struct client *cl, const struct audit_err *e)
+{
+	char msg[sizeof(e->msg) + LOCAL_PATH_MAX + 64];
+	json_t *o;
+
+	audit_fmt(msg, sizeof(msg), "%s: no answer: %s", cl->sock, e->msg);
+	if (cl->raw && (o = json_pack("{s:s, s:b, s:{s:s, s:s}}", "id", "c1",
+	    "ok", 0, "error", "kind", "unavailable", "message", msg)) !=
+	    NULL) {
+		char *line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+		if (line != NULL)
+			printf("%s\n", line);
+		free(line);
+		json_decref(o);
+	}
+	fprintf(stderr, "%s: unavailable: %s\n", prog, msg);
+}
+
 static int
 request(const struct client *cl, const char *pod, const char *op,
     json_t *args, json_t *approval)
@@ -146,8 +172,12 @@ request(const struct client *cl, const char *pod, const char *op,
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		goto out;
 	}
-	if (wire_send(r.fd, o, &e) != 0 || wire_read(&r, 0, &resp, &e) != 0) {
+	if (wire_send(r.fd, o, &e) != 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, cl->sock, e.msg);
+		goto out;
+	}
+	if (wire_read(&r, 0, &resp, &e) != 0) {
+		gone(cl, &e);
 		goto out;
 	}
 	rc = answer(cl, &r, resp);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -44,6 +45,72 @@ copy_open(struct copy *c, const char *dir, const char *log,
 		return -1;
 	}
 	close(dfd);
+	return 0;
+}
+
+/*
+ * Where the file's last whole line ends: a line cut by a crash of the
+ * node as it appended is not the pod's, and goes.
+ */
+static off_t
+whole_end(int fd, off_t size)
+{
+	char buf[4096];
+	off_t at = size;
+
+	while (at > 0) {
+		size_t want = at < (off_t)sizeof(buf) ? (size_t)at :
+		    sizeof(buf);
+		ssize_t n = pread(fd, buf, want, at - (off_t)want);
+
+		if (n != (ssize_t)want)
+			return -1;
+		for (ssize_t i = n - 1; i >= 0; i--)
+			if (buf[i] == '\n')
+				return at - (off_t)want + i + 1;
+		at -= (off_t)want;
+	}
+	return 0;
+}
+
+/*
+ * The copy a node kept before it restarted, taken up again: its cut
+ * last line (if any) cut off, the rest verified from log.open, as the
+ * chain it continues.  The pod must then send the record after the last
+ * one it holds.
+ */
+int
+copy_reopen(struct copy *c, const char *dir, const char *log,
+    const struct audit_keyring *trust, struct audit_err *err)
+{
+	struct audit_fault_info fi;
+	struct stat st;
+	off_t end;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->synced_seq = -1;
+	audit_chain_init(&c->chain, trust);
+	if (audit_fit(c->path, sizeof(c->path), err, "%s/%s.log", dir,
+	    log) != 0)
+		return -1;
+	errno = 0;
+	c->fd = open(c->path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (c->fd < 0 || fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (end = whole_end(c->fd, st.st_size)) < 0 ||
+	    (end != st.st_size && (ftruncate(c->fd, end) != 0 ||
+	    fdatasync(c->fd) != 0)))
+		return audit_errf(err, "%s: %s", c->path, errno != 0 ?
+		    strerror(errno) : "cannot be read");
+	if (audit_chain_stream(&c->chain, c->fd, &fi, err) != 0)
+		return audit_errf(err, "%s: record %llu: %s", c->path,
+		    (unsigned long long)fi.line, fi.fault != 0 ?
+		    fi.detail : err->msg);
+	if (c->chain.lines == 0 || strcmp(c->chain.log, log) != 0)
+		return audit_errf(err, "%s: not the pod's log %s", c->path,
+		    log);
+	c->synced = c->chain.lines;
+	c->synced_seq = c->chain.seq;
 	return 0;
 }
 

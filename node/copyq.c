@@ -165,6 +165,36 @@ copyw_open(const char *dir, const char *log, const uint8_t pk[AUDIT_PK_LEN],
 	return w;
 }
 
+/*
+ * A copy a node kept before it restarted (copy_reopen), for the pod it
+ * takes back: durable as far as it verifies.
+ */
+struct copyw *
+copyw_reopen(const char *dir, const char *log, const uint8_t pk[AUDIT_PK_LEN],
+    const struct audit_keyring *trust, struct audit_err *err)
+{
+	struct copyw *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		audit_errf(err, "out of memory");
+		return NULL;
+	}
+	if (copy_reopen(&w->c, dir, log, trust, err) != 0 ||
+	    (memcmp(w->c.chain.pk, pk, AUDIT_PK_LEN) != 0 &&
+	    audit_errf(err, "%s: not the key the pod said hello with",
+	    w->c.path) != 0) ||
+	    audit_fit(w->log, sizeof(w->log), err, "%s", log) != 0) {
+		copy_close(&w->c);
+		free(w);
+		return NULL;
+	}
+	memcpy(w->pk, pk, AUDIT_PK_LEN);
+	w->queued = w->durable = w->c.synced;
+	w->durable_seq = w->c.synced_seq;
+	w->refs = 1;
+	return w;
+}
+
 /* Hand one line over; -1 when it cannot be (the copy then fails). */
 int
 copyw_line(struct copyw *w, const char *line, size_t len)

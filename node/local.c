@@ -14,7 +14,12 @@
  * its standard output with the key and its log's id, and waits on its
  * standard input for the node's key-cert, which the node signs with its
  * own key; so the pod's log verifies with the node's key alone.  Then
- * it serves the node on descriptor 3, the pod's one channel.  The log's
+ * it serves the node on the pod's one channel, <dir>/chan.sock: the node
+ * makes that socket (mode 0600, its own uid, in dir, which the pod does
+ * not see) and passes it listening as descriptor 3; it connects to it
+ * now, and again when a node restarts and takes the pod back.  Each
+ * connection begins with the node's word on what its copy of the pod's
+ * log holds (audit.resume), from which the proxy sends the log on.  The log's
  * id is the node's choice, in the pod file; a hello naming another is
  * refused and nothing is certified: a proxy hostile from its start
  * gets no key-cert under another pod's log id.
@@ -32,6 +37,7 @@
 #include <unistd.h>
 
 #include "node.h"
+#include "sockaddr.h"
 
 static int
 write_owned(const char *path, const char *text, size_t len, uid_t uid,
@@ -274,29 +280,132 @@ local_names(const struct podspec *spec, const struct local_env *env,
 	return 0;
 }
 
+/* The pod's channel, in its directory: chan.sock. */
+static int
+chan_addr(const char *dir, struct sockaddr_un *sa, char *path, size_t sz,
+    struct audit_err *err)
+{
+	if (audit_fit(path, sz, err, "%s/" LOCAL_CHAN_NAME, dir) != 0)
+		return -1;
+	return sockaddr_un_fill(sa, path, err);
+}
+
+/*
+ * The channel's socket, listening: the node's uid's, mode 0600.  A
+ * stale one (an earlier pod of the name) is replaced; nothing else is.
+ */
+static int
+chan_listen(const char *dir, struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 16];
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd, rc;
+
+	if (chan_addr(dir, &sa, path, sizeof(path), err) != 0)
+		return -1;
+	if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) ||
+	    unlink(path) != 0))
+		return audit_errf(err, "%s: in the way", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return audit_errf(err, "socket: %s", strerror(errno));
+	old = umask(077);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || chmod(path, 0600) != 0 ||
+	    listen(fd, LOCAL_CHAN_BACKLOG) != 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The node's first word on a pod's channel, at each connection: what
+ * its copy of the log holds (every record up to seq; -1: none).  A line
+ * on a new connection: the socket's buffer takes it whole.
+ */
+int
+local_resume(int fd, const char *log, int64_t seq, const char *path,
+    struct audit_err *err)
+{
+	struct audit_buf b = { 0 };
+	json_t *o;
+	int rc = -1;
+
+	o = json_pack("{s:s, s:I, s:s, s:i}", "log", log, "seq",
+	    (json_int_t)seq, "type", "audit.resume", "v", 1);
+	if (o != NULL && cjson_encode(o, &b, err) == 0 &&
+	    audit_buf_add(&b, "\n", 1) == 0 &&
+	    write(fd, b.p, b.len) == (ssize_t)b.len)
+		rc = 0;
+	else
+		audit_errf(err, "%s: the node's word did not go", path);
+	json_decref(o);
+	audit_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Connect to a pod's channel and say what the host copy holds.  The
+ * socket must be the node's own, as chan_listen made it.  The
+ * descriptor, non-blocking; or -1.
+ */
+int
+local_connect(const struct local_pod *pod, int64_t seq, struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 16];
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd;
+
+	if (chan_addr(pod->dir, &sa, path, sizeof(path), err) != 0)
+		return -1;
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		return audit_errf(err, "%s: not the channel the node made",
+		    path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
+		return audit_errf(err, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		audit_errf(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (local_resume(fd, pod->log, seq, path, err) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * The proxy started in the sandbox sp describes, its standard error to
- * dir/proxy.err (drain.c), its channel chan[1] and its standard input and output
- * io[1]; those ends closed once it has them.
+ * dir/proxy.err (drain.c), its channel's listening socket and its
+ * standard input and output io[1]; those closed once it has them.
  */
 static int
 local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
-    int chan[2], int io[2], int gw, struct audit_err *err)
+    int io[2], int gw, struct audit_err *err)
 {
 	char path[LOCAL_PATH_MAX + 16];
-	int errfd, rc = -1;
+	int errfd, lfd = -1, rc = -1;
 
 	if (audit_fit(path, sizeof(path), err, "%s/proxy.err", dir) != 0)
 		return -1;
 	/* Through the node, which writes at most POD_LOG_MAX of it. */
 	if ((errfd = drain_open(path, err)) < 0)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io) != 0) {
+	if ((lfd = chan_listen(dir, err)) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io) != 0) {
 		audit_errf(err, "socketpair: %s", strerror(errno));
 		goto out;
 	}
-	sp->fds[0] = chan[1];
+	sp->fds[0] = lfd;
 	sp->fds[1] = gw;	/* -G 4, or -1 */
 	sp->fds[2] = -1;
 	sp->set_stdio = 1;
@@ -304,42 +413,38 @@ local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
 	sp->stdio[2] = errfd;
 	if (sandbox_start(sp, &pod->sb, err) != 0)
 		goto out;
-	close(chan[1]);
 	close(io[1]);
-	chan[1] = io[1] = -1;
+	io[1] = -1;
 	rc = 0;
 out:
+	if (lfd >= 0)
+		close(lfd);
 	close(errfd);
 	return rc;
 }
 
 /*
  * A started proxy made ready: its hello answered (then io is closed),
- * the work directory copied in, its channel chan non-blocking.
+ * the work directory copied in, its channel connected (non-blocking: the
+ * node's loop must never wait on a pod that stops reading), the copy
+ * holding nothing yet.
  */
 static int
 local_ready(const struct podspec *spec, const struct local_env *env,
-    struct local_pod *pod, int *io, int chan, struct audit_err *err)
+    struct local_pod *pod, int *io, struct audit_err *err)
 {
-	int fl;
-
 	if (handshake(pod, env, *io, err) != 0)
 		return -1;
 	close(*io);
 	*io = -1;
 	if (spec->work[0] != '\0' && work_in(spec, env, pod, err) != 0)
 		return -1;
-	/* The node's loop must never wait on a pod that stops reading. */
-	if ((fl = fcntl(chan, F_GETFL)) < 0 ||
-	    fcntl(chan, F_SETFL, fl | O_NONBLOCK) != 0)
-		return audit_errf(err, "the pod's channel: %s",
-		    strerror(errno));
-	return 0;
+	return (pod->chan = local_connect(pod, -1, err)) < 0 ? -1 : 0;
 }
 
 /*
  * Start spec's pod under dir (made if need be); on success pod->chan is
- * the node's end of the pod's channel.
+ * the node's connection to the pod's channel.
  */
 int
 local_start(const struct podspec *spec, const struct local_env *env,
@@ -351,7 +456,7 @@ local_start(const struct podspec *spec, const struct local_env *env,
 	struct sandbox_spec sp = { .name = spec->name, .exe = env->proxy,
 	    .argv = argv, .conf = conf, .lim = spec->lim, .uid = env->uid,
 	    .gid = env->gid, .cgroup = pod->cgroup, .keep_admin = 1 };
-	int chan[2] = { -1, -1 }, io[2] = { -1, -1 }, gw = -1;
+	int io[2] = { -1, -1 }, gw = -1;
 
 	memset(pod, 0, sizeof(*pod));
 	pod->chan = -1;
@@ -367,28 +472,24 @@ local_start(const struct podspec *spec, const struct local_env *env,
 		argv[7] = "-G";
 		argv[8] = "4";
 	}
-	if (local_spawn(&sp, dir, pod, chan, io, gw, err) != 0)
+	if (local_spawn(&sp, dir, pod, io, gw, err) != 0)
 		goto fail;
 	if (gw >= 0)
 		close(gw);
 	gw = -1;
-	if (local_ready(spec, env, pod, &io[0], chan[0], err) != 0) {
+	if (local_ready(spec, env, pod, &io[0], err) != 0) {
 		sandbox_kill(&pod->sb);
 		(void)sandbox_release(&pod->sb, RELEASE_WAIT_MS);
 		goto fail;
 	}
-	pod->chan = chan[0];
 	return 0;
 fail:
 	if (gw >= 0)
 		close(gw);
 	egress_stop(pod->egress);
 	pod->egress = NULL;
-	for (int i = 0; i < 2; i++) {
-		if (chan[i] >= 0)
-			close(chan[i]);
+	for (int i = 0; i < 2; i++)
 		if (io[i] >= 0)
 			close(io[i]);
-	}
 	return -1;
 }

@@ -7,6 +7,7 @@
 #ifndef NUCLEUS_NODE_H
 #define NUCLEUS_NODE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <sys/types.h>
@@ -85,6 +86,8 @@ struct sandbox {
 	pid_t	 pid;		/* its init, on the host */
 	int	 pidfd;
 	int	 killed;	/* the node killed it (sandbox_kill) */
+	int	 adopted;	/* not the node's child: taken back after a
+				   restart (podstate.c), never waited for */
 	struct cgroup cg;
 };
 
@@ -92,6 +95,9 @@ int	 sandbox_start(const struct sandbox_spec *, struct sandbox *,
 	    struct audit_err *);
 int	 sandbox_wait(struct sandbox *, int *);
 void	 sandbox_kill(struct sandbox *);
+void	 sandbox_detach(struct sandbox *);
+#define SANDBOX_DETACH_SIGNAL SIGUSR1	/* to its init: it is stored, and
+				   outlives the node from now on */
 int	 sandbox_release(struct sandbox *, int);
 
 /* The gate (gate.c): formats section 4's checks of a request line. */
@@ -295,6 +301,9 @@ int	 export_diff(const struct audit_buf *, const struct audit_buf *,
 /* The local driver (local.c): nucleus-proxy in the sandbox. */
 #define LOCAL_HELLO_MS	10000	/* for the proxy's hello, at start */
 #define LOCAL_PATH_MAX	512
+#define LOCAL_CHAN_NAME	"chan.sock"	/* the pod's channel, in its dir */
+#define LOCAL_CHAN_BACKLOG 4	/* connections waiting on it: the node
+				   makes one at a time */
 #define POD_UID		65534	/* the pods' proxy's uid and gid (nobody) */
 
 struct local_env {
@@ -346,6 +355,9 @@ char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 	    struct audit_err *);
 int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
+int	 local_connect(const struct local_pod *, int64_t, struct audit_err *);
+int	 local_resume(int, const char *, int64_t, const char *,
+	    struct audit_err *);
 
 /*
  * The VM drivers (vm.c): a VMM process in its own cgroup, as the pod's
@@ -368,6 +380,8 @@ struct vmm_spec {
 	const char *errpath;	/* its stderr */
 	const char *outpath;	/* its stdout: QEMU's, the guest's
 				   console; or NULL: errpath */
+	int	 outlives;	/* it outlives the node, which takes it back
+				   (QEMU); or it dies with the node */
 };
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
@@ -401,6 +415,10 @@ void	 vmm_limits(const struct podspec *, const struct local_env *,
 int	 qemu_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 int	 qemu_connect(const struct local_pod *);
+int	 qemu_reconnect(const struct local_pod *, const struct local_env *,
+	    int64_t, struct audit_err *);
+#define QEMU_RECONNECT_MS 2000	/* for QEMU to listen again, once the
+				   old node's connection is gone */
 unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);

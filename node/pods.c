@@ -199,6 +199,7 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
 	}
 	if (why != NULL) {
 		sandbox_kill(&p->lp.sb);
+		podstate_forget(p->spec.name);
 		pods_refuse(c, kid, id, p->spec.name, "internal", why);
 		if (p->lp.chan >= 0)
 			close(p->lp.chan);
@@ -208,6 +209,10 @@ pods_up(struct pod *p, struct lines_conn *c, const char *kid,
 		pods_free(p, RELEASE_WAIT_MS);
 		return;
 	}
+	/* Stored: a local pod outlives the node from now on (a VMM's
+	 * start said so already). */
+	if (strcmp(p->spec.driver, "local") == 0)
+		sandbox_detach(&p->lp.sb);
 	p->running = 1;
 	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);
 	ev_io_init(&p->wio, chan_write, p->lp.chan, EV_WRITE);
@@ -474,4 +479,63 @@ pods_stop_all(void)
 			waited += 10;
 		}
 	N->nleftovers = 0;
+}
+
+/* Does the pod's driver let it outlive the node (Firecracker's not)? */
+static int
+pods_outlive(const struct pod *p)
+{
+	return strcmp(p->spec.driver, "local") == 0 ||
+	    strcmp(p->spec.driver, "qemu") == 0;
+}
+
+/*
+ * The node stops and leaves its pods running (SIGUSR2): each one's
+ * requests in flight are answered unavailable, its channel closed; its
+ * entry stays, and the next node on this directory takes it back
+ * (podstate.c).  Firecracker does not outlive the node: it is stopped
+ * as pods_stop_all stops it; so is a VM still booting.  The number left
+ * running.
+ */
+int
+pods_leave_all(void)
+{
+	struct pod *p, *next;
+	int left = 0;
+
+	for (p = N->pods; p != NULL; p = p->next) {
+		if (p->starting) {
+			vmstart_abort(p, "unavailable", "the node is stopping");
+			continue;
+		}
+		if (!p->running)
+			continue;
+		if (pods_outlive(p)) {
+			left++;
+			continue;
+		}
+		node_record(NULL, json_pack("{s:s, s:s, s:s, s:s}", "event",
+		    "pod.stop", "signer", N->key->kid, "pod", p->spec.name,
+		    "reason", "the node is stopping"), NULL);
+		sandbox_kill(&p->lp.sb);
+		podstate_forget(p->spec.name);
+	}
+	for (p = N->pods; p != NULL; p = next) {
+		next = p->next;
+		chan_stopped(p, "the node is stopping; the pod runs on, for "
+		    "the next node to take back");
+		if (pods_outlive(p) && !p->lp.sb.killed) {
+			/* Neither waited for nor its cgroup removed. */
+			if (p->lp.sb.pidfd >= 0)
+				close(p->lp.sb.pidfd);
+			p->lp.sb.pidfd = -1;
+			p->lp.sb.pid = 0;
+			p->lp.sb.cg.n = 0;
+			pods_free(p, 0);
+		} else
+			pods_free(p, 5000);
+	}
+	N->pods = NULL;
+	N->npods = 0;
+	return left;
 }

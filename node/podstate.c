@@ -3,14 +3,19 @@
  * restart never forgets one.  A pod's entry is written when it starts
  * and removed when it ends and that is recorded; an entry the node finds
  * at start is a pod that was running when the node last stopped without
- * stopping it (a crash, a kill).  A local pod's channel does not survive
- * the node: such a pod is stopped if it still runs (its pid checked
- * against its start time, so a reused pid is never signalled), its cgroup
- * removed, its host copy verified, and it is kept as "lost": listed, its
- * status shown, refused for calls, until pod.stop removes it.
+ * stopping it (a crash, a kill, SIGUSR2).  A local pod that still runs
+ * (its pid checked against its start time, so a reused pid is never
+ * taken for it) is taken back: its copy verified and continued, its
+ * channel connected again (readopt).  One that cannot be (it ended, its
+ * copy does not verify, its channel is not there; a VM that was still
+ * booting, or a Firecracker VM, whose VMM ends with the node) is stopped
+ * if it still runs, its cgroup removed, its
+ * host copy verified, and it is kept as "lost": listed, its status
+ * shown, refused for calls, until pod.stop removes it.
  *
  *	key	the pod's name
- *	value	CJSON {"spec":{...}, "state":"running"|"lost", "log", "pubkey",
+ *	value	CJSON {"spec":{...}, "state":"starting"|"running"|"lost",
+ *		"log", "pubkey",
  *		"cgroup", "cgroup_dirs":[...], "cgroup_version", "pid",
  *		"pid_start", "started", "audit_copy", "lost_at"?}
  */
@@ -90,7 +95,11 @@ out:
 	return rc;
 }
 
-/* A pod has started: its entry, synced before its creation is answered. */
+/*
+ * A pod has started: its entry, synced before its creation is answered;
+ * a VM's also as it boots, so that a node that ends meanwhile leaves no
+ * QEMU that the next one does not know of.
+ */
 int
 podstate_save(const struct pod *p)
 {
@@ -101,7 +110,8 @@ podstate_save(const struct pod *p)
 		json_array_append_new(dirs, json_string(p->lp.sb.cg.dir[i]));
 	audit_b64(b64, sizeof(b64), p->lp.pubkey, AUDIT_PK_LEN);
 	v = json_pack("{s:O, s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:I, s:I, "
-	    "s:s}", "spec", p->spec_obj, "state", "running", "log", p->lp.log,
+	    "s:s}", "spec", p->spec_obj, "state", p->starting ? "starting" :
+	    "running", "log", p->lp.log,
 	    "pubkey", b64, "cgroup", p->lp.cgroup, "cgroup_dirs", dirs,
 	    "cgroup_version", p->lp.sb.cg.version, "pid", (int)p->lp.sb.pid,
 	    "pid_start", (json_int_t)p->pid_start, "started",
@@ -139,6 +149,18 @@ podstate_forget(const char *name)
 		N->gate.broken = 1;
 }
 
+/*
+ * Has the process a pidfd names ended?  Not yet reaped, it is still
+ * there to see (a zombie, its parent now another's): the pidfd says.
+ */
+static int
+pidfd_ended(int fd)
+{
+	struct pollfd pf = { fd, POLLIN, 0 };
+
+	return poll(&pf, 1, 0) != 0;
+}
+
 /* Stop a pod left running by the node before: only the process we ran. */
 static int
 stop_stray(pid_t pid, unsigned long long started)
@@ -150,7 +172,7 @@ stop_stray(pid_t pid, unsigned long long started)
 		return 0;
 	/* The pidfd holds the pid: checked after it, the start time is
 	 * that of the process the pidfd names. */
-	if (start_time(pid) != started) {
+	if (start_time(pid) != started || pidfd_ended(fd)) {
 		close(fd);
 		return 0;
 	}
@@ -262,9 +284,9 @@ load_all(void)
 	return found;
 }
 
-/* The stored cgroup's directories removed; those that stay are kept. */
+/* The stored cgroup's directories. */
 static void
-remove_stored_cgroup(const json_t *v)
+stored_cgroup(const json_t *v, struct cgroup *cgp)
 {
 	struct cgroup cg = { 0 };
 	const json_t *dirs = json_object_get(v, "cgroup_dirs");
@@ -279,6 +301,16 @@ remove_stored_cgroup(const json_t *v)
 			break;
 		cg.n = (int)i + 1;
 	}
+	*cgp = cg;
+}
+
+/* The stored cgroup's directories removed; those that stay are kept. */
+static void
+remove_stored_cgroup(const json_t *v)
+{
+	struct cgroup cg;
+
+	stored_cgroup(v, &cg);
 	if (cgroup_remove(&cg) > 0 && N->nleftovers < NODE_PODS_MAX)
 		N->leftovers[N->nleftovers++] = cg;
 }
@@ -288,8 +320,9 @@ remove_stored_cgroup(const json_t *v)
  * cgroup removed, its audit copy checked, pod.lost recorded and stored.
  */
 static void
-recover_running(const char *name, json_t *v)
+recover_running(const char *name, json_t *v, const char *why)
 {
+	char reason[512];
 	uint64_t lines;
 	json_t *check, *ev;
 	int stopped;
@@ -300,12 +333,13 @@ recover_running(const char *name, json_t *v)
 	remove_stored_cgroup(v);
 	check = check_copy(json_string_value(json_object_get(v,
 	    "audit_copy")), &lines);
+	if (stopped)
+		audit_fmt(reason, sizeof(reason), "the node restarted and "
+		    "could not take the pod back (%s): stopped", why);
 	ev = json_pack("{s:s, s:s, s:O, s:s, s:O, s:I, s:o}",
 	    "event", "pod.lost", "pod", name, "pod_log",
-	    json_object_get(v, "log"), "reason", stopped ?
-	    "the node restarted and a local pod's channel does "
-	    "not survive it: stopped" : "the pod ended while "
-	    "the node was not running", "audit_copy",
+	    json_object_get(v, "log"), "reason", stopped ? reason :
+	    "the pod ended while the node was not running", "audit_copy",
 	    json_object_get(v, "audit_copy"), "audit_records",
 	    (json_int_t)lines, "audit_copy_check", check);
 	node_record(NULL, ev, NULL);
@@ -319,9 +353,115 @@ recover_running(const char *name, json_t *v)
 
 
 /*
+ * The pod's init, if it is the process the node started: a pidfd that
+ * holds it, checked against its start time after it is held; or -1.
+ */
+static int
+pod_pidfd(pid_t pid, unsigned long long started)
+{
+	int fd;
+
+	if (pid <= 0 || (fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return -1;
+	if (start_time(pid) != started || pidfd_ended(fd)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Request ids a taken-back pod sees begin past any the node before
+ * could have sent it: the pod may still send the records of those (its
+ * log is sent again from where the copy stops), which must never name a
+ * request of this node's.  A node sends far fewer than this many
+ * requests a second.
+ */
+#define READOPT_IDS_PER_S 1000000ULL
+
+/*
+ * What a node trusts of a pod it takes back: its own stored entry (the
+ * pod's pid and start time, cgroup, log, key), the copy it verifies from
+ * log.open with its own key, and the channel socket it made, in a
+ * directory the pod cannot write (local_connect).  Nothing the pod
+ * wrote.  0: the pod is taken back, recorded as pod.adopt, served.
+ */
+static int
+readopt(const char *name, json_t *v, struct audit_err *err)
+{
+	struct copyw_state st;
+	struct pod *p;
+	json_t *ev;
+	int fd;
+
+	if ((fd = pod_pidfd((pid_t)json_integer_value(json_object_get(v,
+	    "pid")), (unsigned long long)json_integer_value(json_object_get(v,
+	    "pid_start")))) < 0)
+		return audit_errf(err, "it ended");
+	if ((p = lost_pod(name, v)) == NULL) {
+		close(fd);
+		return audit_errf(err, "its entry does not parse");
+	}
+	p->lost = 0;
+	p->lp.sb.pid = (pid_t)json_integer_value(json_object_get(v, "pid"));
+	p->lp.sb.pidfd = fd;
+	p->lp.sb.adopted = 1;
+	stored_cgroup(v, &p->lp.sb.cg);
+	p->pid_start = (unsigned long long)json_integer_value(
+	    json_object_get(v, "pid_start"));
+	if (strcmp(p->spec.driver, "local") != 0 &&
+	    strcmp(p->spec.driver, "qemu") != 0) {
+		audit_errf(err, "its VMM does not outlive the node");
+		goto fail;
+	}
+	if (p->lp.log[0] == '\0' || !audit_logid_valid(p->lp.log,
+	    strlen(p->lp.log)) || audit_fit(p->spec.log, sizeof(p->spec.log),
+	    err, "%s", p->lp.log) != 0 ||
+	    audit_fit(p->lp.dir, sizeof(p->lp.dir), err, "%s/%s",
+	    N->pods_dir, name) != 0)
+		goto fail;
+	if ((p->cw = copyw_reopen(p->lp.dir, p->lp.log, p->lp.pubkey,
+	    &N->self, err)) == NULL ||
+	    audit_fit(p->copy_path, sizeof(p->copy_path), err, "%s",
+	    p->cw->c.path) != 0)
+		goto fail;
+	copyw_state(p->cw, &st);
+	p->quota.bytes = (uint64_t)p->cw->c.chain.offset;
+	p->acked = st.durable_seq;
+	p->next_seq = (uint64_t)time(NULL) * READOPT_IDS_PER_S;
+	if ((p->lp.chan = strcmp(p->spec.driver, "local") == 0 ?
+	    local_connect(&p->lp, st.durable_seq, err) :
+	    qemu_reconnect(&p->lp, &N->lenv, st.durable_seq, err)) < 0)
+		goto fail;
+	p->running = 1;
+	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);
+	ev_io_init(&p->wio, chan_write, p->lp.chan, EV_WRITE);
+	ev_io_init(&p->exit_io, pods_exit, p->lp.sb.pidfd, EV_READ);
+	p->rio.data = p->wio.data = p->exit_io.data = p;
+	ev_io_start(N->loop, &p->rio);
+	ev_io_start(N->loop, &p->exit_io);
+	pods_link(p);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "pod.adopt",
+	    "pod", name, "pod_log", p->lp.log, "audit_copy", p->copy_path,
+	    "audit_records", (json_int_t)st.durable);
+	node_record(NULL, ev, NULL);
+	return 0;
+fail:
+	/* The cgroup and the process stay: recover_running ends them. */
+	p->lp.sb.cg.n = 0;
+	close(p->lp.sb.pidfd);
+	p->lp.sb.pidfd = -1;
+	p->lp.sb.pid = 0;
+	if (p->lp.chan >= 0)
+		close(p->lp.chan);
+	pods_free(p, 0);
+	return -1;
+}
+
+/*
  * At start, before serving: every pod the node ran when it last stopped
- * without stopping them is found, stopped if it still runs, recorded as
- * pod.lost, and kept as lost.
+ * without stopping them is found and taken back; one that cannot be is
+ * stopped if it still runs, recorded as pod.lost, and kept as lost.
  */
 void
 podstate_recover(void)
@@ -335,8 +475,17 @@ podstate_recover(void)
 		    "state"));
 		struct pod *p;
 
-		if (state != NULL && strcmp(state, "running") == 0)
-			recover_running(name, v);
+		struct audit_err e = { "the node runs as many pods as it "
+		    "may" };
+
+		if (state != NULL && strcmp(state, "starting") == 0)
+			recover_running(name, v, "its VM was booting");
+		else if (state != NULL && strcmp(state, "running") == 0) {
+			if (N->npods < NODE_PODS_MAX &&
+			    readopt(name, v, &e) == 0)
+				continue;
+			recover_running(name, v, e.msg);
+		}
 		if (N->npods < NODE_PODS_MAX &&
 		    (p = lost_pod(name, v)) != NULL) {
 			p->next = N->pods;

@@ -9,10 +9,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -158,6 +160,7 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 
 		vmm_limits(spec, env, pod, &vp, &vs);
 		vs.outpath = w.console;
+		vs.outlives = 1;
 		return vmm_start(argv, &vs, &pod->sb, err);
 	}
 }
@@ -178,6 +181,40 @@ qemu_connect(const struct local_pod *pod)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A new node's connection to a VM it takes back: QEMU's socket, the
+ * pod's uid's as QEMU made it, tried until QEMU listens again (it does
+ * once it has seen the old node's connection go), then the node's word
+ * on what its copy holds.  A descriptor, non-blocking; or -1.
+ */
+int
+qemu_reconnect(const struct local_pod *pod, const struct local_env *env,
+    int64_t seq, struct audit_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd = -1;
+
+	if (vm_sock_path(pod->dir, "vm/chan.sock", path, sizeof(path),
+	    err) != 0)
+		return -1;
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid != env->uid)
+		return audit_errf(err, "%s: not QEMU's channel", path);
+	for (int waited = 0; (fd = qemu_connect(pod)) < 0 &&
+	    waited < QEMU_RECONNECT_MS; waited += VM_START_POLL_MS)
+		usleep(VM_START_POLL_MS * 1000);
+	if (fd < 0)
+		return audit_errf(err, "%s: QEMU does not take a connection",
+		    path);
+	if (local_resume(fd, pod->log, seq, path, err) != 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
 		close(fd);
 		return -1;
 	}

@@ -493,18 +493,32 @@ keep_only(const struct child *c)
 }
 
 /*
- * The sandbox ends with the host process that made it: a node killed
- * outright must not leave its pods running, watched by no one, their
- * cgroups in the way of the next pods of their names.  Set once the
- * credentials have changed (a change clears it); a host already gone by
- * then has closed its end of the error pipe, which poll sees.
+ * The sandbox ends with the host process that made it until that host
+ * has stored it (podstate.c) and says so (sandbox_detach): a node killed
+ * while a pod starts leaves nothing the next node does not know of.
+ * From then on the sandbox outlives the node, whose next start takes it
+ * back.  Set once the credentials have changed (a change clears it); a
+ * host already gone by then has closed its end of the error pipe, which
+ * poll sees.
  */
+static void
+detached(int sig)
+{
+	(void)sig;
+	(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+}
+
 static void
 parent_death(int efd)
 {
 	struct pollfd p = { efd, 0, 0 };
+	struct sigaction sa;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = detached;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SANDBOX_DETACH_SIGNAL, &sa, NULL) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		fail(efd, "parent death signal");
 	if (poll(&p, 1, 0) != 0)
 		_exit(127);
@@ -722,6 +736,11 @@ sandbox_wait(struct sandbox *sb, int *code)
 
 	if (sb->pid <= 0)
 		return -1;
+	if (sb->adopted) {
+		/* Another's child: its pid may be anyone's by now. */
+		sb->pid = 0;
+		return -1;
+	}
 	while (waitpid(sb->pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
@@ -729,6 +748,15 @@ sandbox_wait(struct sandbox *sb, int *code)
 	    WTERMSIG(status);
 	sb->pid = 0;
 	return 0;
+}
+
+/* Stored by the node: from now on the sandbox outlives it. */
+void
+sandbox_detach(struct sandbox *sb)
+{
+	if (sb->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, sb->pidfd,
+		    SANDBOX_DETACH_SIGNAL, NULL, 0);
 }
 
 /* Kill its init: the kernel then kills every process in the sandbox. */

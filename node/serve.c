@@ -31,13 +31,13 @@ static const struct lines_ops sockets = {
 	.privileged = node_privileged,
 	.inflight_max = { NODE_INFLIGHT_MAX },
 };
-static ev_signal sigterm, sigint, sighup, sigusr1;
+static ev_signal sigterm, sigint, sighup, sigusr1, sigusr2;
 
 /* The records an operator sees on stderr as they are made (events.c),
  * and those counted: agents' refusals, a summary now and then. */
 static const char *const said[] = { "node.start", "node.stop",
     "node.internal", "pod.create", "pod.refused", "pod.stop", "pod.exit",
-    "pod.timeout", "pod.lost", "pod.audit_fault", "pod.stray_answers",
+    "pod.timeout", "pod.lost", "pod.adopt", "pod.audit_fault", "pod.stray_answers",
     "node.log_fault", NULL };
 static const char *const counted[] = { "request.refused", NULL };
 
@@ -146,6 +146,20 @@ stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)w;
 	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * SIGUSR2: the node stops and leaves its pods running, for the
+ * next node on this directory to take back (an upgrade, a restart:
+ * nucleus-node(8)).
+ */
+static void
+stop_leaving(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	N->leave_pods = 1;
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -504,6 +518,8 @@ serve_loop(void)
 	ev_signal_start(N->loop, &sighup);
 	ev_signal_init(&sigusr1, rotate, SIGUSR1);
 	ev_signal_start(N->loop, &sigusr1);
+	ev_signal_init(&sigusr2, stop_leaving, SIGUSR2);
+	ev_signal_start(N->loop, &sigusr2);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -562,9 +578,13 @@ serve_stop(void)
 	struct audit_err e;
 	uint64_t seq;
 	json_t *ev;
+	int left = 0;
 
 	gateq_stop();
-	pods_stop_all();
+	if (N->leave_pods)
+		left = pods_leave_all();
+	else
+		pods_stop_all();
 	copyq_stop();
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);
@@ -573,6 +593,8 @@ serve_stop(void)
 	nsync_stop();
 	events_flush(&N->events);
 	ev = json_pack("{s:s}", "event", "node.stop");
+	if (ev != NULL && N->leave_pods)
+		json_object_set_new(ev, "pods_left", json_integer(left));
 	if (N->log != NULL) {
 		if (audit_log_append_wait(N->log, ev, &seq, hash, &e) == 0)
 			events_record(&N->events, ev);
@@ -613,7 +635,8 @@ serve_precheck(const struct serve_opts *o)
  * nucleus-node serve, step by step: options, the paths they name, the
  * checks (all of them, or only them with -n), the keys, the drivers'
  * environment, the state and log, the loop, the socket, node.start,
- * then serve until SIGTERM or SIGINT.
+ * then serve until SIGTERM or SIGINT (the pods stopped too) or SIGUSR2
+ * (they are left running).
  */
 int
 node_serve(int argc, char **argv, void (*notify)(const char *))

@@ -126,6 +126,8 @@ struct copy {
 
 int	 copy_open(struct copy *, const char *, const char *,
 	    const struct audit_keyring *, struct audit_err *);
+int	 copy_reopen(struct copy *, const char *, const char *,
+	    const struct audit_keyring *, struct audit_err *);
 int	 copy_line(struct copy *, const char *, size_t, const char *,
 	    const uint8_t[AUDIT_PK_LEN], struct audit_err *);
 int	 copy_sync(struct copy *, struct audit_err *);
@@ -163,6 +165,9 @@ struct copyw_state {
 int	 copyq_start(struct ev_loop *, ev_async *, struct audit_err *);
 void	 copyq_stop(void);
 struct copyw *copyw_open(const char *, const char *,
+	    const uint8_t[AUDIT_PK_LEN], const struct audit_keyring *,
+	    struct audit_err *);
+struct copyw *copyw_reopen(const char *, const char *,
 	    const uint8_t[AUDIT_PK_LEN], const struct audit_keyring *,
 	    struct audit_err *);
 int	 copyw_line(struct copyw *, const char *, size_t);
@@ -299,6 +304,7 @@ struct node {
 	ev_prepare flush;
 	ev_timer tick;
 	struct events events;	/* the operator's lines on stderr */
+	int	 leave_pods;	/* SIGUSR2: stop, leaving the pods running */
 };
 
 extern struct node *N;
@@ -362,6 +368,7 @@ void	 pods_status(struct lines_conn *, struct gate_req *);
 void	 pods_stop(struct lines_conn *, struct gate_req *);
 void	 pods_tick(struct ev_loop *, ev_timer *, int);
 void	 pods_stop_all(void);
+int	 pods_leave_all(void);
 
 /* podwork.c: a pod's work, out: pod.export, pod.diff, work.export */
 void	 podwork_start(struct pod *);

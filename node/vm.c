@@ -331,7 +331,8 @@ vmm_child_io(const struct vmm_spec *vs, struct sandbox *sb, int errfd,
 		vmm_fail(errfd, "close_range");
 }
 
-/* In the child: the pod's uid, death with the node, the filter, exec. */
+/* In the child: the pod's uid, death with the node (but QEMU's), the
+ * filter, exec. */
 static void __attribute__((noreturn))
 vmm_child(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
     int errfd, const int logs[2], pid_t parent)
@@ -346,8 +347,9 @@ vmm_child(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 		vmm_fail(errfd, "still root");
 	}
 	/* After the uid changed, which clears it; the node may have
-	 * gone before. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+	 * gone before.  QEMU outlives the node, which takes it back. */
+	if ((!vs->outlives && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ||
+	    getppid() != parent)
 		vmm_fail(errfd, "the node is gone");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		vmm_fail(errfd, "no_new_privs");
@@ -427,7 +429,8 @@ vmm_logs(const struct vmm_spec *vs, int logs[2], struct audit_err *err)
 /*
  * Fork and execute a VMM: its own cgroup, the pod's uid, no new
  * privileges, the node's filter; stdin /dev/null, stdout and stderr to
- * outpath and errpath, through the node (vmm_logs).  It dies with the node.  Filled: vm->sb.
+ * outpath and errpath, through the node (vmm_logs).  It dies with the
+ * node unless vs->outlives.  Filled: vm->sb.
  */
 int
 vmm_start(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,

@@ -26,6 +26,7 @@ vmstart_abort(struct pod *p, const char *kind, const char *why)
 	ev_timer_stop(N->loop, &p->start_timer);
 	ev_io_stop(N->loop, &p->rio);
 	sandbox_kill(&p->lp.sb);
+	podstate_forget(p->spec.name);
 	if (p->lp.chan >= 0)
 		close(p->lp.chan);
 	p->lp.chan = -1;
@@ -205,6 +206,8 @@ vmstart_begin(struct lines_conn *c, struct gate_req *q, struct pod *p,
 	/* The one log its hello may name (local_hello). */
 	memcpy(p->lp.log, p->spec.log, sizeof(p->lp.log));
 	p->starting = 1;
+	p->pid_start = podstate_start_time(p->lp.sb.pid);
+	(void)podstate_save(p);	/* as "starting" */
 	p->creator = c;
 	lines_hold(c);
 	p->creator_id = json_incref(q->id);

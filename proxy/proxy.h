@@ -92,6 +92,9 @@ struct conn {
 	int	 closed;	/* the peer is gone */
 	int	 persists;	/* a VM's port: its host may come back */
 	int	 hostless;	/* and is gone for now */
+	int	 node_wait;	/* accepted on -f's listener: taken for the
+				   node once it says what its copy holds
+				   (audit.resume, record.c) */
 	ev_timer retry;		/* looking for it again */
 };
 
@@ -110,6 +113,12 @@ struct proxy {
 	struct conn *copy_conn;
 	pthread_mutex_t copy_mu;
 	struct audit_buf copy;
+	off_t	 copy_end;	/* bytes of the log teed so far, under
+				   copy_mu: copy holds the last of them */
+	int	 copy_rfd;	/* the log, read again for a node that
+				   comes back */
+	int	 copy_listener;	/* -f is a listening socket: the node
+				   connects, and may connect again */
 	struct conn *conns;
 	int	 nconns;
 	int	 listen_fds[3];
@@ -129,6 +138,7 @@ int	 serve_listen(struct proxy *, struct audit_err *);
 void	 serve_send(struct conn *, json_t *);
 void	 serve_send_raw(struct conn *, const char *, size_t);
 void	 serve_release(struct conn *);
+void	 serve_drop(struct conn *);
 
 /* -I (init.c): PID 1's work; returns in the proxy proper. */
 void	 init_pid1(struct config *);
@@ -155,6 +165,7 @@ int	 record_submit(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
 int	 record_copy_start(struct proxy *, struct audit_err *);
 void	 record_tell_stopped(void);
+int	 record_resume(struct conn *, const char *, size_t);
 json_t	*record_decision(const struct req *);
 
 /* refusals.c: what one agent's refusals may cost the log */
@@ -170,6 +181,7 @@ void	 reclaim_start(const char *, off_t, uint64_t);
 void	 reclaim_teed(const char *, size_t);
 int	 reclaim_line(const char *, size_t);
 off_t	 reclaim_punched(void);
+void	 reclaim_base(off_t *, uint64_t *);
 
 /* worker.c */
 int	 worker_start(struct audit_err *);

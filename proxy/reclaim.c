@@ -35,7 +35,8 @@ static struct {
 	size_t	 nmarks;
 	struct mark now;	/* the file's end, as teed */
 	off_t	 punched;	/* bytes given back, from the start */
-} R = { PTHREAD_MUTEX_INITIALIZER, -1, { { 0, 0 } }, 0, { 0, 0 }, 0 };
+	uint64_t punched_lines;	/* the lines they held */
+} R = { PTHREAD_MUTEX_INITIALIZER, -1, { { 0, 0 } }, 0, { 0, 0 }, 0, 0 };
 
 static uint64_t
 count_lines(const char *p, size_t len)
@@ -93,11 +94,14 @@ static void
 reclaim_ack(uint64_t seq)
 {
 	off_t upto = R.punched;
+	uint64_t lines = R.punched_lines;
 	size_t used = 0;
 
 	pthread_mutex_lock(&R.mu);
-	while (used < R.nmarks && R.marks[used].lines <= seq + 1)
+	while (used < R.nmarks && R.marks[used].lines <= seq + 1) {
+		lines = R.marks[used].lines;
 		upto = R.marks[used++].end;
+	}
 	memmove(R.marks, R.marks + used, (R.nmarks - used) *
 	    sizeof(R.marks[0]));
 	R.nmarks -= used;
@@ -111,7 +115,10 @@ reclaim_ack(uint64_t seq)
 		R.fd = -1;
 		return;
 	}
+	pthread_mutex_lock(&R.mu);
 	R.punched = upto;
+	R.punched_lines = lines;
+	pthread_mutex_unlock(&R.mu);
 }
 
 /*
@@ -151,4 +158,17 @@ off_t
 reclaim_punched(void)
 {
 	return R.punched;
+}
+
+/*
+ * Where the log's lines are still whole: the first byte not given back,
+ * and how many lines come before it (a node that comes back holds them).
+ */
+void
+reclaim_base(off_t *off, uint64_t *lines)
+{
+	pthread_mutex_lock(&R.mu);
+	*off = R.punched;
+	*lines = R.punched_lines;
+	pthread_mutex_unlock(&R.mu);
 }

@@ -64,6 +64,7 @@ copy_tee(void *arg, const char *lines, size_t len)
 
 	pthread_mutex_lock(&p->copy_mu);
 	failed = audit_buf_add(&p->copy, lines, len) != 0;
+	p->copy_end += (off_t)len;
 	pthread_mutex_unlock(&p->copy_mu);
 	reclaim_teed(lines, len);
 	if (failed)
@@ -74,7 +75,10 @@ copy_tee(void *arg, const char *lines, size_t len)
 /*
  * -A: the node keeps a copy of this log.  It gets the log as it stands
  * (log.open, boot), then every line once it is durable, always before
- * the answer that names it.  The inherited connection is the node.
+ * the answer that names it.  The inherited connection is the node; or,
+ * where -f is a listening socket (the local driver), the node connects
+ * to it, now and again after a restart of its own, and says first what
+ * its copy holds (record_resume).
  */
 int
 record_copy_start(struct proxy *p, struct audit_err *err)
@@ -84,10 +88,12 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 	char *buf;
 	int fd;
 
-	if (p->nlisten != 0 || p->conns == NULL || p->conns->next != NULL)
+	p->copy_rfd = -1;
+	if (!p->copy_listener && (p->nlisten != 0 || p->conns == NULL ||
+	    p->conns->next != NULL))
 		return audit_errf(err, "-A: the audit copy goes to the one "
 		    "connection of -f");
-	p->copy_conn = p->conns;
+	p->copy_conn = p->copy_listener ? NULL : p->conns;
 	pthread_mutex_init(&p->copy_mu, NULL);
 	if (audit_log_tee(p->log, copy_tee, p, &before, err) != 0)
 		return -1;
@@ -107,16 +113,116 @@ record_copy_start(struct proxy *p, struct audit_err *err)
 			    strerror(errno) : "shorter than it was");
 			break;
 		}
-		serve_send_raw(p->copy_conn, buf, (size_t)n);
+		if (p->copy_conn != NULL)
+			serve_send_raw(p->copy_conn, buf, (size_t)n);
 		for (ssize_t i = 0; i < n; i++)
 			lines += buf[i] == '\n';
 		off += n;
 	}
 	free(buf);
-	close(fd);
-	if (off != before)
+	if (off != before) {
+		close(fd);
 		return -1;
+	}
+	p->copy_end = before;
+	p->copy_rfd = fd;	/* read again for a node that comes back */
 	reclaim_start(p->log_path, before, lines);
+	return 0;
+}
+
+/*
+ * Where the line after the first lines lines of the log begins, searched
+ * from off (which has base lines before it) up to end; -1 when the log
+ * has fewer lines than that up to end.
+ */
+static off_t
+line_start(off_t off, uint64_t base, uint64_t lines, off_t end)
+{
+	char buf[65536];
+
+	while (base < lines && off < end) {
+		size_t want = (size_t)(end - off) < sizeof(buf) ?
+		    (size_t)(end - off) : sizeof(buf);
+		ssize_t n = pread(P->copy_rfd, buf, want, off);
+
+		if (n <= 0)
+			return -1;
+		for (ssize_t i = 0; i < n && base < lines; i++, off++)
+			base += buf[i] == '\n';
+	}
+	return base == lines ? off : -1;
+}
+
+/* The log's bytes [from, to) to c, as they are in the file. */
+static int
+send_range(struct conn *c, off_t from, off_t to)
+{
+	char buf[65536];
+
+	while (from < to) {
+		size_t want = (size_t)(to - from) < sizeof(buf) ?
+		    (size_t)(to - from) : sizeof(buf);
+		ssize_t n = pread(P->copy_rfd, buf, want, from);
+
+		if (n <= 0)
+			return -1;
+		serve_send_raw(c, buf, (size_t)n);
+		from += n;
+	}
+	return 0;
+}
+
+/*
+ * The first line of a connection on -f's listener: the node's word on
+ * what its copy holds, {"log":LOG,"seq":N,"type":"audit.resume","v":1}
+ * (every record up to seq N; -1: none).  The log is sent again from the
+ * record after N, read back from the file up to what the tee has not
+ * yet handed over, which follows it; the connection is then the node's,
+ * and any earlier one is not.  0 when it was taken; -1 when it is not
+ * that word, names another log, or a seq this log does not have whole
+ * (the node holds less than it said it held, or more than there is):
+ * the caller closes the connection.
+ */
+int
+record_resume(struct conn *c, const char *line, size_t len)
+{
+	const json_t *log, *seq, *type;
+	struct audit_err e;
+	uint64_t base, want;
+	off_t at, from, to;
+	json_t *o;
+	int ok;
+
+	if (cjson_parse(line, len, &o, &e) != 0)
+		return -1;
+	type = json_object_get(o, "type");
+	log = json_object_get(o, "log");
+	seq = json_object_get(o, "seq");
+	ok = json_is_string(type) && strcmp(json_string_value(type),
+	    "audit.resume") == 0 && json_is_string(log) &&
+	    strcmp(json_string_value(log), P->log_id) == 0 &&
+	    json_is_integer(seq) && json_integer_value(seq) >= -1 &&
+	    P->copy_rfd >= 0;
+	want = ok ? (uint64_t)(json_integer_value(seq) + 1) : 0;
+	json_decref(o);
+	if (!ok)
+		return -1;
+	reclaim_base(&at, &base);
+	pthread_mutex_lock(&P->copy_mu);
+	to = P->copy_end - (off_t)P->copy.len;
+	pthread_mutex_unlock(&P->copy_mu);
+	if (want < base || (from = line_start(at, base, want, to)) < 0)
+		return -1;
+	if (P->copy_conn != NULL && P->copy_conn != c)
+		serve_drop(P->copy_conn);
+	c->node_wait = 0;
+	P->copy_conn = c;
+	P->stop_told = 0;
+	if (send_range(c, from, to) != 0) {
+		P->copy_conn = NULL;
+		return -1;
+	}
+	record_tell_stopped();
 	return 0;
 }
 

@@ -493,6 +493,13 @@ request_line(struct conn *c, const char *line, size_t len)
 	struct req *r;
 	json_t *ev;
 
+	/* The node, come (back): what its copy holds first (record.c). */
+	if (c->node_wait) {
+		/* A VM's port is the one channel: it stays, waiting. */
+		if (record_resume(c, line, len) != 0 && !c->persists)
+			serve_drop(c);
+		return;
+	}
 	/* The node's word on its copy of the log (reclaim.c). */
 	if (c == P->copy_conn && reclaim_line(line, len) == 0)
 		return;

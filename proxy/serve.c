@@ -56,6 +56,15 @@ conn_close(struct conn *c)
 		conn_free(c);
 }
 
+/* A connection that is no longer wanted (a node's that another took). */
+void
+serve_drop(struct conn *c)
+{
+	if (P->copy_conn == c)
+		P->copy_conn = NULL;
+	conn_close(c);
+}
+
 static int pump(struct conn *);
 static void host_gone(struct conn *);
 
@@ -124,7 +133,8 @@ serve_send(struct conn *c, json_t *resp)
 	struct audit_err e;
 	size_t at = c->out.len;
 
-	if (c->closed || resp == NULL)
+	/* A node that has not said what its copy holds gets nothing. */
+	if (c->closed || c->node_wait || resp == NULL)
 		return;
 	/* Straight into the buffer, as compact (canonical) JSON. */
 	if (cjson_encode(resp, &c->out, &e) != 0 ||
@@ -139,7 +149,7 @@ serve_send(struct conn *c, json_t *resp)
 void
 serve_send_raw(struct conn *c, const char *p, size_t len)
 {
-	if (c->closed || len == 0)
+	if (c->closed || c->node_wait || len == 0)
 		return;
 	if (audit_buf_add(&c->out, p, len) != 0) {
 		/* A gap in the node's copy would be worse than no copy. */
@@ -288,6 +298,14 @@ host_back(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	ev_timer_stop(loop, w);
 	c->hostless = 0;
+	/*
+	 * -A: a new node, whose first line says what its copy holds
+	 * (record_resume); what waited for the old one is not its.
+	 */
+	if (c == P->copy_conn) {
+		c->node_wait = 1;
+		c->out.len = c->outoff = 0;
+	}
 	if (c->outoff < c->out.len)
 		ev_io_start(loop, &c->wio);
 	if (pump(c) == 0)
@@ -395,13 +413,65 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		conn_add(fd);
 }
 
+/*
+ * -A with a listening -f (the local driver): only the node may connect.
+ * The socket is the node's, in a directory the pod cannot see, mode
+ * 0600 and the node's uid; and the peer must be outside the proxy's PID
+ * namespace (SO_PEERCRED names it 0 there): nothing the pod runs can be
+ * the node.  While the node's connection is there another is closed at
+ * once; one whose peer has gone gives way.  The connection is the
+ * node's once it says what its copy holds (record_resume).
+ */
+static int
+node_may_connect(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	struct conn *old = P->copy_conn;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
+	    len != sizeof(uc) || uc.pid != 0)
+		return 0;
+	if (old != NULL && !old->closed) {
+		struct pollfd pf = { old->fd, POLLIN, 0 };
+
+		if (poll(&pf, 1, 0) < 0 ||
+		    !(pf.revents & (POLLHUP | POLLERR)))
+			return 0;
+		serve_drop(old);
+	}
+	for (struct conn *c = P->conns; c != NULL; c = c->next)
+		if (c->node_wait && !c->closed)
+			return 0;	/* one that has not spoken yet */
+	return 1;
+}
+
+static void
+node_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int fd;
+
+	(void)loop;
+	(void)revents;
+	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) >= 0) {
+		if (!node_may_connect(fd)) {
+			close(fd);
+			continue;
+		}
+		if (conn_add(fd) == 0)
+			P->conns->node_wait = 1;
+	}
+}
+
 static int
 add_listener(struct proxy *p, int fd)
 {
 	int n = p->nlisten++;
 
 	p->listen_fds[n] = fd;
-	ev_io_init(&p->listen_io[n], accept_cb, fd, EV_READ);
+	ev_io_init(&p->listen_io[n], p->copy_listener && fd ==
+	    p->cfg.listen_fd ? node_accept_cb : accept_cb, fd, EV_READ);
 	ev_io_start(p->loop, &p->listen_io[n]);
 	return 0;
 }
@@ -480,6 +550,7 @@ fd_listener(struct proxy *p, int fd, struct audit_err *err)
 		if (nonblocking(fd) != 0)
 			return audit_errf(err, "-f %d: %s", fd,
 			    strerror(errno));
+		p->copy_listener = p->cfg.copy_audit;
 		return add_listener(p, fd);
 	}
 	if (conn_add(fd) != 0)

@@ -203,14 +203,22 @@ test_expect_success 'the node stops; its log verifies' '
 	nucleus-audit-verify -q -k node.pub n/audit.log
 '
 
-test_expect_success 'a node killed outright takes its pods with it, even one that hangs' '
+test_expect_success 'a node killed outright leaves its pods running, even one that hangs; the next node takes it back' '
 	node_start -B "$probes" &&
 	pod_create $pod-2 &&
 	cg=$(pod_cgroup $pod-2) &&
-	# A stopped proxy cannot see its channel close.
-	kill -STOP $(pod_proxy $pod-2) &&
-	kill -KILL "$(cat node.pid)" &&
-	wait_for 100 eval "! grep -q . \"$cg/cgroup.procs\""
+	proxy=$(pod_proxy $pod-2) &&
+	kill -STOP "$proxy" &&
+	pid=$(cat node.pid) &&
+	kill -KILL "$pid" &&
+	test_wait_for "the killed node to end" 10 test_pid_ended "$pid" &&
+	grep -q "^$proxy\$" "$cg/cgroup.procs" &&
+	kill -CONT "$proxy" &&
+	node_start -B "$probes" &&
+	node_wait_event ".event == \"pod.adopt\"" &&
+	nucleus-node pod -k admin.key -l n/node.sock stop $pod-2 >/dev/null &&
+	wait_for 100 eval "! grep -q . \"$cg/cgroup.procs\"" &&
+	node_stop
 '
 
 test_done

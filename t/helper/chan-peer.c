@@ -2,14 +2,16 @@
  * chan-peer: a test helper.  Be the node's end of a VM pod's channel
  * (QEMU's Unix socket) for a while, then go away.  Not installed.
  *
- *	chan-peer [-H] [-p text] SOCKET < requests > lines
+ *	chan-peer [-H] [-p text] [-t seconds] SOCKET < requests > lines
  *
  * Connects to SOCKET (retrying for up to 30 s while nothing listens).
  * With -H, first reads the proxy's hello, prints it, and answers with a
  * key-cert naming its log and key (unsigned: the proxy checks only that
  * it names them; verifiers check the signature).  Then sends the lines
  * of standard input, prints every line that comes back, and stops once
- * as many responses as requests have come, or after 30 s.  With -p, it
+ * as many responses as requests have come (a line of stdin that is the
+ * node's audit.resume is not a request), or after 30 s (-t: seconds).
+ * With -p, it
  * then sends text with no newline, the start of a line it never ends,
  * and closes.
  * Exit 0 when every response came, 1 otherwise.
@@ -86,14 +88,16 @@ main(int argc, char **argv)
 	int hello = 0, ch, requests = 0, responses = 0;
 	time_t end = time(NULL) + WAIT_S;
 
-	while ((ch = getopt(argc, argv, "Hp:")) != -1)
+	while ((ch = getopt(argc, argv, "Hp:t:")) != -1)
 		switch (ch) {
 		case 'H': hello = 1; break;
 		case 'p': partial = optarg; break;
-		default: errx(2, "usage: chan-peer [-H] [-p text] socket");
+		case 't': end = time(NULL) + atoi(optarg); break;
+		default: errx(2, "usage: chan-peer [-H] [-p text] [-t s] "
+		    "socket");
 		}
 	if (optind + 1 != argc)
-		errx(2, "usage: chan-peer [-H] [-p text] socket");
+		errx(2, "usage: chan-peer [-H] [-p text] [-t s] socket");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[optind]);
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
@@ -121,7 +125,8 @@ main(int argc, char **argv)
 	while (getline(&line, &cap, stdin) > 0) {
 		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
 			err(1, "send");
-		requests++;
+		if (strstr(line, "\"type\":\"audit.resume\"") == NULL)
+			requests++;
 	}
 	while (responses < requests) {
 		char *l = next_line(end);

@@ -1,8 +1,11 @@
 /*
  * pod-tamper: a hostile pod for the node's tests.  Run by the node as a
  * pod's proxy (nucleus-node serve -P), it runs the real nucleus-proxy
- * with its own socketpair as descriptor 3 and carries the channel
- * between the node and it, misbehaving on the way back to the node as
+ * with its own socketpair as descriptor 3, takes the node's connection
+ * on the listening socket it was given as descriptor 3 (the node's first
+ * line, audit.resume, is not passed on: the proxy sends its log from the
+ * start on a socketpair), and carries the channel between the node and
+ * it, misbehaving on the way back to the node as
  * its configuration says.  The configuration is a directory bound into
  * the pod (serve -B) holding pod-tamper.conf (one word, the mode) and
  * nucleus-proxy (the real one); it is found through the pod's mounts.
@@ -16,6 +19,7 @@
  *			naming log LOG, then on standard error "pod-tamper:
  *			key-cert: " and the line the node answered with, or
  *			"pod-tamper: no key-cert"
+ *	mute		no proxy at all, and no hello: it waits to be killed
  *	endless		after the third, a line that never ends
  *	flood		after the third, 200000 answers for requests the
  *			node never sent (half of them with ids it cannot
@@ -258,6 +262,24 @@ hello(void)
 	return 0;
 }
 
+/* The node's connection, as NODE_FD; its first line read and dropped. */
+static void
+node_accept(void)
+{
+	char c;
+	int fd;
+
+	if ((fd = accept(NODE_FD, NULL, NULL)) < 0)
+		err(2, "accept");
+	if (dup2(fd, NODE_FD) != NODE_FD)
+		err(2, "dup2");
+	close(fd);
+	do
+		if (read(NODE_FD, &c, 1) != 1)
+			exit(0);
+	while (c != '\n');
+}
+
 int
 main(int argc, char **argv)
 {
@@ -272,6 +294,9 @@ main(int argc, char **argv)
 	configure();
 	if (strcmp(mode, "hello") == 0)
 		return hello();
+	if (strcmp(mode, "mute") == 0)
+		for (;;)
+			pause();
 	if (strcmp(mode, "noisy") == 0) {
 		memset(buf, 'e', sizeof(buf));
 		for (size_t k = 0; k < NOISE; k += sizeof(buf))
@@ -292,6 +317,7 @@ main(int argc, char **argv)
 		err(2, "%s", proxy);
 	}
 	close(sv[1]);
+	node_accept();
 	pfd[0].fd = NODE_FD;
 	pfd[1].fd = sv[0];
 	pfd[0].events = pfd[1].events = POLLIN;
