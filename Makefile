@@ -85,6 +85,7 @@ PKG_SYSTEMD = $(call once,PKG_SYSTEMD,$(call need,libsystemd,libsystemd-dev))
 PKG_PCRE2 = $(call once,PKG_PCRE2,$(call need,libpcre2-8,libpcre2-dev))
 PKG_ARCHIVE = $(call once,PKG_ARCHIVE,$(call need,libarchive,libarchive-dev))
 PKG_GIT2 = $(call once,PKG_GIT2,$(call need,libgit2,libgit2-dev))
+PKG_CURL = $(call once,PKG_CURL,$(call need,libcurl,libcurl4-openssl-dev))
 JANSSON_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_JANSSON))
 JANSSON_LIBS = $(filter -l% -L% -Wl%,$(PKG_JANSSON))
 SODIUM_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_SODIUM))
@@ -101,6 +102,11 @@ PCRE2_LIBS = $(filter -l% -L% -Wl%,$(PKG_PCRE2))
 # patch of what changed (libgit2), export.c.
 WORK_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_ARCHIVE) $(PKG_GIT2))
 WORK_LIBS = $(filter -l% -L% -Wl%,$(PKG_ARCHIVE) $(PKG_GIT2))
+# The proxy's web_fetch: libcurl, in proxy/curl/ (linked into the
+# dynamic nucleus-proxy alone: the static one answers web_fetch
+# unavailable: libcurl.a would need static OpenSSL, GSSAPI, LDAP, ...).
+CURL_CFLAGS = $(filter-out -l% -L% -Wl%,$(PKG_CURL))
+CURL_LIBS = $(filter -l% -L% -Wl%,$(PKG_CURL))
 # libev ships no pkg-config file: look for its header.
 EV_LIBS = $(if $(wildcard /usr/include/ev.h),-lev,$(error libev not \
 	found: install the Debian package libev-dev (scripts/install-deps \
@@ -217,10 +223,11 @@ $(B)/nucleus-audit-verify: $(B)/libaudit/nucleus-audit-verify.o \
 	    $(B)/libaudit/statefile.o $(VERIFY_ONLY_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
-$(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/libdaemon.a $(B)/libpolicy.a \
-	    $(B)/libaudit.a
+$(B)/proxy/curl/fetch.o: ALL_CFLAGS += $(CURL_CFLAGS)
+$(B)/nucleus-proxy: $(PROXY_OBJS) $(B)/proxy/curl/fetch.o $(B)/libdaemon.a \
+	    $(B)/libpolicy.a $(B)/libaudit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \
-	    $(LMDB_LIBS) $(EV_LIBS) $(PCRE2_LIBS) -lm
+	    $(LMDB_LIBS) $(EV_LIBS) $(PCRE2_LIBS) $(CURL_LIBS) -lm
 
 # The proxy of the guest image, where there is no loader and no library:
 # static, from the -dev packages' .a archives.  static-pie, so that it
@@ -346,6 +353,7 @@ $(B)/bench/%: $(B)/t/bench/%.o $(B)/t/bench/lib/bench.o $(B)/libdaemon.a \
 bench: deps
 	$(MAKE) all $(BENCH_BINS) $(HELPERS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@NUCLEUS_BUILD=$(abspath $(B)) t/bench/bench-egress.sh
 
 # The libraries are compiled once with the fuzzer's instrumentation and
 # linked into every target.
@@ -485,7 +493,7 @@ clean:
 # place: a "shellcheck disable" comment, an assert or a note for
 # scan-build, a "cppcheck-suppress" comment (--inline-suppr).
 LINT_SCRIPTS = $(shell grep -lsm1 '^\#!/bin/sh' $(wildcard scripts/* .ci/*))
-LINT_SRCS = $(filter-out t/%,$(wildcard */*.c))
+LINT_SRCS = $(filter-out t/%,$(wildcard */*.c proxy/curl/*.c))
 # cppcheck does not read system headers by default; jansson's is forced in
 # so that its iteration macros (json_object_foreach) parse.
 CPPCHECK_FLAGS = --quiet --error-exitcode=1 --inline-suppr -j2 --std=c11 \

@@ -25,6 +25,7 @@ static const struct {
 	{ "glob", { "path", "pattern", NULL } },
 	{ "grep", { "path", "pattern", "regex", "ignore_case", NULL } },
 	{ "run", { "argv", "cwd", "timeout", "stdin", NULL } },
+	{ "web_fetch", { "url", "method", "max_bytes", NULL } },
 };
 
 /* A run's argv: 1 to ARGS_ARGV_MAX strings, the first a program's name. */

@@ -39,6 +39,7 @@ struct mcp_tool {
 
 static const char *const write_modes[] = { "truncate", "create", "append",
 	NULL };
+static const char *const fetch_methods[] = { "GET", "HEAD", NULL };
 
 #define S_INT	"{\"type\":\"integer\"}"
 #define S_STR	"{\"type\":\"string\"}"
@@ -162,6 +163,23 @@ static const struct mcp_tool tools[] = {
 	  S_STR ",\"size\":" S_INT ",\"mode\":" S_INT ",\"mtime\":" S_INT "},"
 	  "\"required\":[\"path\",\"type\",\"size\",\"mode\",\"mtime\"]}",
 	  1, 0, 1 },
+	{ "web_fetch", "Fetch a URL", "web_fetch",
+	  "GET (or HEAD) an http or https URL on a host the pod's network "
+	  "member allows: the final URL, the status, the headers that "
+	  "matter and the body up to max_bytes (text, or base64 when it is "
+	  "not UTF-8).  Redirects are followed only where the pod may "
+	  "connect, each checked again; TLS is verified.  Needs web_fetch; "
+	  "a host the pod may not reach is egress_denied." POLICY_NOTE,
+	  { { "url", A_STRING, 1, "The http:// or https:// URL", NULL },
+	    { "method", A_STRING, 0, "GET (default) or HEAD", fetch_methods },
+	    { "max_bytes", A_INTEGER, 0, "Body bytes to keep at most (default "
+	      "262144, at most 1048576)", NULL } },
+	  "{\"type\":\"object\",\"properties\":{\"url\":" S_STR ",\"status\":"
+	  S_INT ",\"headers\":{\"type\":\"object\"},\"redirects\":{\"type\":"
+	  "\"array\",\"items\":" S_STR "},\"bytes\":" S_INT ",\"truncated\":"
+	  S_BOOL ",\"body\":" S_STR ",\"body_base64\":" S_STR "},\"required\":"
+	  "[\"url\",\"status\",\"headers\",\"redirects\",\"bytes\","
+	  "\"truncated\"]}", 1, 0, 0 },
 };
 
 #define NTOOLS	(sizeof(tools) / sizeof(tools[0]))
@@ -201,7 +219,8 @@ input_schema(const struct mcp_tool *t)
 		}
 		if (a->type == A_INTEGER)
 			json_object_set_new(p, "minimum", json_integer(
-			    strcmp(a->name, "timeout") == 0 ? 1 : 0));
+			    strcmp(a->name, "timeout") == 0 ||
+			    strcmp(a->name, "max_bytes") == 0 ? 1 : 0));
 		if (strcmp(a->name, "old") == 0)
 			json_object_set_new(p, "minLength", json_integer(1));
 		if (a->choices != NULL) {
@@ -229,7 +248,7 @@ tool_json(const struct mcp_tool *t, int structured)
 	    t->name, "description", t->desc, "inputSchema", input_schema(t),
 	    "annotations", "title", t->title, "readOnlyHint", t->read_only,
 	    "destructiveHint", t->destructive, "idempotentHint", t->idempotent,
-	    "openWorldHint", 0);
+	    "openWorldHint", strcmp(t->op, "web_fetch") == 0);
 	if (o != NULL && structured) {
 		json_object_set_new(o, "title", json_string(t->title));
 		/* A table of this file's: it parses, or the build is wrong. */

@@ -409,6 +409,8 @@ main(int argc, char **argv)
 	    record_drain);
 	if (open_log(p, &e) != 0 || boot_record(p, &e) != 0)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
+	if (fetch_init(e.msg, sizeof(e.msg)) != 0)
+		errx(EXIT_ERR, "web_fetch: %s", e.msg);
 	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||
 	    serve_listen(p, &e) != 0 ||
 	    egress_listen(p->cfg.net, p->cfg.gateway_fd, &e) != 0)
@@ -416,7 +418,7 @@ main(int argc, char **argv)
 	if (p->cfg.copy_audit && record_copy_start(p, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	start_loop(p);
-	if (sandbox_self(&e) != 0)
+	if (sandbox_self(p->cfg.net != NULL && fetch_backend != NULL, &e) != 0)
 		errx(EXIT_ERR, "%s: refusing to run without it", e.msg);
 	ev_run(p->loop, 0);
 	refusals_tick(1);

@@ -19,6 +19,7 @@
 #include "doneq.h"
 #include "envelope.h"
 #include "config.h"
+#include "fetch.h"
 #include "fs.h"
 #include "policy.h"
 #include "resolve.h"
@@ -31,6 +32,7 @@ enum req_stage {
 	STAGE_DECIDE,		/* decision record submitted */
 	STAGE_SEARCH,		/* a glob or grep is with a worker */
 	STAGE_EFFECT,		/* the side effect is running */
+	STAGE_FETCH,		/* a web_fetch is on its thread (fetch.c) */
 	STAGE_OUTCOME,		/* outcome record submitted */
 	STAGE_DONE
 };
@@ -58,6 +60,7 @@ struct req {
 	json_t	*response;	/* built when the outcome is known */
 	json_t	*outcome;	/* the outcome record's members */
 	struct job *job;	/* a running command */
+	struct fetch *fetch;	/* a running web_fetch */
 	/* from a search worker */
 	json_t	*found;
 	enum policy_kind found_kind;

@@ -259,13 +259,15 @@ policy_request_of(struct req *r, struct policy_request *pr,
 		return denied(r, KIND_BAD_REQUEST, "this proxy serves pod %s",
 		    P->cfg.pod);
 	if (policy_op_from_name(r->op, &pr->op) != 0 ||
-	    pr->op == OP_WEB_SEARCH || pr->op == OP_WEB_FETCH)
+	    pr->op == OP_WEB_SEARCH)
 		return denied(r, KIND_BAD_REQUEST, "unknown operation");
 	r->pop = pr->op;
 	/* The shape first (args.c, as the authority checks it), then what
 	 * the pod's limits bound. */
 	if (args_check(r->op, r->args, why, sizeof(why)) != 0 ||
-	    (pr->op == OP_RUN && exec_check(r->args, why, sizeof(why)) != 0))
+	    (pr->op == OP_RUN && exec_check(r->args, why, sizeof(why)) != 0) ||
+	    (pr->op == OP_WEB_FETCH && fetch_check(r->args, why,
+	    sizeof(why)) != 0))
 		return denied(r, KIND_BAD_REQUEST, "%s", why);
 	if (pathv != NULL) {
 		pr->path = json_string_value(pathv);
@@ -333,9 +335,16 @@ decide(struct req *r)
 		return denied(r, KIND_NONE, "%d commands are running; the limit "
 		    "is %d", P->commands, P->cfg.lim.commands);
 	}
-	if (pstate_reserve(P->state, pr.cost) != 0)
+	if (pr.op == OP_WEB_FETCH && fetch_take(why, sizeof(why)) != 0) {
+		r->kind = P->cfg.net == NULL ? "egress_denied" : "unavailable";
+		return denied(r, KIND_NONE, "%s", why);
+	}
+	if (pstate_reserve(P->state, pr.cost) != 0) {
+		if (pr.op == OP_WEB_FETCH)
+			fetch_give();
 		return denied(r, KIND_BUDGET_EXHAUSTED, "the budget cannot "
 		    "hold the operation's cost");
+	}
 	/* Searches waiting are bounded, in all and per agent (worker.c). */
 	if ((pr.op == OP_GLOB || pr.op == OP_GREP) &&
 	    worker_take(r->kid, why, sizeof(why)) != 0) {
@@ -556,6 +565,10 @@ effect(struct req *r)
 		if (exec_start(r) == 0)
 			return;	/* exec.c moves the request on when done */
 		audit_fmt(why, sizeof(why), "%s", r->d.reason);
+	} else if (r->pop == OP_WEB_FETCH) {
+		if (fetch_start(r) == 0)
+			return;	/* fetch.c moves the request on when done */
+		audit_fmt(why, sizeof(why), "%s", r->d.reason);
 	} else
 		result = fs_do(r, &kind, why, sizeof(why));
 	pstate_settle(P->state, r->reserved, r->reserved);
@@ -615,6 +628,9 @@ request_advance(struct req *r)
 	}
 	case STAGE_DECIDE:
 		effect(r);
+		return;
+	case STAGE_FETCH:
+		fetch_done(r);
 		return;
 	case STAGE_EFFECT:
 		ev = json_pack("{s:s, s:O}", "event", "outcome", "id", r->id);

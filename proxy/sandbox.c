@@ -220,9 +220,26 @@ static const char *const self_allowed[] = {
 	"sysinfo",
 };
 
+/*
+ * With web_fetch (egress and the HTTP client): libcurl's TCP connection
+ * to the pod's own egress listener, and its wake-up pair.  The pod has
+ * no network device: loopback is all a socket can reach.
+ */
+static const char *const fetch_allowed[] = {
+	"socket", "connect", "socketpair",
+};
+
+#define SELF_N	(sizeof(self_allowed) / sizeof(self_allowed[0]))
+#define FETCH_N	(sizeof(fetch_allowed) / sizeof(fetch_allowed[0]))
+
 int
-sandbox_self(struct audit_err *err)
+sandbox_self(int fetch, struct audit_err *err)
 {
-	return syscalls_confine("proxy", self_allowed, sizeof(self_allowed) /
-	    sizeof(self_allowed[0]), err);
+	const char *names[SELF_N + FETCH_N];
+
+	memcpy(names, self_allowed, sizeof(self_allowed));
+	if (fetch)
+		memcpy(names + SELF_N, fetch_allowed, sizeof(fetch_allowed));
+	return syscalls_confine("proxy", names, SELF_N + (fetch ? FETCH_N :
+	    0), err);
 }

@@ -1,0 +1,199 @@
+/*
+ * web_fetch on the loop's side: the args' meaning checked, the fetches
+ * running counted (FETCHES_MAX), each one given a thread of its own for
+ * the backend, and its result made the request's response and outcome
+ * when it comes back through the completion queue (STAGE_FETCH).  The
+ * decision record is durable before the thread starts: the fetch is a
+ * side effect, as a command is.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch.h"
+#include "proxy.h"
+#include "pstate.h"
+
+const struct fetch_backend *fetch_backend;
+static int running;		/* fetches taken, not yet done (loop only) */
+
+/* The backend's set-up, before threads and the filter. */
+int
+fetch_init(char *why, size_t whysz)
+{
+	if (fetch_backend == NULL || P->cfg.net == NULL)
+		return 0;
+	return fetch_backend->init(why, whysz);
+}
+
+static int
+url_check(const json_t *u, char *why, size_t whysz)
+{
+	const char *s = json_string_value(u);
+	size_t n = json_string_length(u);
+
+	if (!json_is_string(u)) {
+		audit_fmt(why, whysz, "args.url: expected a string");
+		return -1;
+	}
+	if (n > FETCH_URL_MAX) {
+		audit_fmt(why, whysz, "args.url: longer than %d bytes",
+		    FETCH_URL_MAX);
+		return -1;
+	}
+	if (strncasecmp(s, "http://", 7) != 0 &&
+	    strncasecmp(s, "https://", 8) != 0) {
+		audit_fmt(why, whysz, "args.url: expected an http:// or "
+		    "https:// URL");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f) {
+			audit_fmt(why, whysz, "args.url: a space or a control "
+			    "character at byte %zu", i);
+			return -1;
+		}
+	return 0;
+}
+
+/* What web_fetch's args mean: url, method GET or HEAD, max_bytes. */
+int
+fetch_check(const json_t *args, char *why, size_t whysz)
+{
+	const json_t *m = json_object_get(args, "method");
+	const json_t *cap = json_object_get(args, "max_bytes");
+
+	if (url_check(json_object_get(args, "url"), why, whysz) != 0)
+		return -1;
+	if (m != NULL && (!json_is_string(m) || (strcmp(json_string_value(m),
+	    "GET") != 0 && strcmp(json_string_value(m), "HEAD") != 0))) {
+		audit_fmt(why, whysz, "args.method: expected \"GET\" or "
+		    "\"HEAD\"");
+		return -1;
+	}
+	if (cap != NULL && (!json_is_integer(cap) ||
+	    json_integer_value(cap) < 1 ||
+	    json_integer_value(cap) > FETCH_BODY_MAX)) {
+		audit_fmt(why, whysz, "args.max_bytes: expected 1 to %d",
+		    FETCH_BODY_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * May one more fetch start?  0, and it is counted; -1 with why, and the
+ * kind the caller answers with (r->kind), when it may not.
+ */
+int
+fetch_take(char *why, size_t whysz)
+{
+	if (P->cfg.net == NULL) {
+		audit_fmt(why, whysz, "the pod has no network member: no "
+		    "connection leaves it");
+		return -1;
+	}
+	if (fetch_backend == NULL) {
+		audit_fmt(why, whysz, "this build of nucleus-proxy has no "
+		    "HTTP client (web_fetch needs libcurl)");
+		return -1;
+	}
+	if (running >= FETCHES_MAX) {
+		audit_fmt(why, whysz, "%d fetches are running; the limit is "
+		    "%d", running, FETCHES_MAX);
+		return -1;
+	}
+	running++;
+	return 0;
+}
+
+/* A fetch taken and not started (its budget refused). */
+void
+fetch_give(void)
+{
+	running--;
+}
+
+static void *
+fetch_thread(void *arg)
+{
+	struct req *r = arg;
+
+	fetch_backend->run(r->fetch);
+	record_done(r, 0, 0, NULL);
+	return NULL;
+}
+
+/*
+ * Start r's fetch on a thread of its own; it comes back to
+ * request_advance in STAGE_FETCH.  -1 with r->d.reason set when it
+ * cannot start.
+ */
+int
+fetch_start(struct req *r)
+{
+	const json_t *m = json_object_get(r->args, "method");
+	const json_t *cap = json_object_get(r->args, "max_bytes");
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	if ((r->fetch = calloc(1, sizeof(*r->fetch))) == NULL) {
+		audit_fmt(r->d.reason, sizeof(r->d.reason), "out of memory");
+		return -1;
+	}
+	/* Checked by fetch_check: it fits. */
+	memcpy(r->fetch->url, json_string_value(json_object_get(r->args,
+	    "url")), json_string_length(json_object_get(r->args, "url")) + 1);
+	r->fetch->head = m != NULL && strcmp(json_string_value(m), "HEAD") == 0;
+	r->fetch->cap = cap != NULL ? (size_t)json_integer_value(cap) :
+	    FETCH_BODY_DEFAULT;
+	r->stage = STAGE_FETCH;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, fetch_thread, r);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		running--;
+		free(r->fetch);
+		r->fetch = NULL;
+		r->stage = STAGE_EFFECT;
+		audit_fmt(r->d.reason, sizeof(r->d.reason), "cannot start a "
+		    "fetch: %s", strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* r's fetch came back: its response and outcome, then its record. */
+void
+fetch_done(struct req *r)
+{
+	struct fetch *f = r->fetch;
+
+	running--;
+	pstate_settle(P->state, r->reserved, r->reserved);
+	r->reserved = 0;
+	r->stage = STAGE_EFFECT;
+	if (r->outcome == NULL)
+		r->outcome = json_object();
+	if (f->result == NULL) {
+		r->response = respond_error(r, f->kind, f->why);
+		json_object_set_new(r->outcome, "status", json_string("error"));
+		json_object_set_new(r->outcome, "kind", json_string(f->kind));
+		json_object_set_new(r->outcome, "reason", json_string(f->why));
+	} else {
+		json_object_set_new(r->outcome, "status", json_string("ok"));
+		json_object_set(r->outcome, "http_status",
+		    json_object_get(f->result, "status"));
+		json_object_set(r->outcome, "url",
+		    json_object_get(f->result, "url"));
+		json_object_set(r->outcome, "bytes",
+		    json_object_get(f->result, "bytes"));
+		r->response = respond_ok(r, f->result);
+		f->result = NULL;
+	}
+	free(f);
+	r->fetch = NULL;
+	request_advance(r);
+}
