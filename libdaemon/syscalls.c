@@ -27,7 +27,8 @@ static const int net_families[] = {
 /*
  * What the sanitizers' runtime does when it reports, and LeakSanitizer
  * stopping the world at exit (a tracer thread walks /proc/self/task and
- * ptrace-attaches to every thread): only in a sanitizer build.
+ * ptrace-attaches to every thread), and its allocator spinning on a lock
+ * (sched_yield, when threads contend: t1103 4): only in a sanitizer build.
  */
 static const char *const sanitizer_allowed[] = {
 	"sched_getaffinity", "prctl", "getrlimit", "prlimit64", "ioctl",
@@ -35,7 +36,7 @@ static const char *const sanitizer_allowed[] = {
 	"getppid", "setrlimit", "kill", "wait4", "uname", "getdents",
 	"getdents64", "epoll_create1", "ptrace", "waitid", "tkill", "clone",
 	"clone3", "sched_setaffinity", "getpgid", "set_robust_list", "rseq",
-	"pipe2",
+	"pipe2", "sched_yield",
 };
 #endif
 
