@@ -50,37 +50,11 @@ static pid_t node_pid, mcp_pid;
 static struct audit_seckey *agent, *admin;
 
 static void
-reap(pid_t *pid)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int i = 0; i < WAIT_MS / 10; i++) {
-		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-			*pid = 0;
-			return;
-		}
-		usleep(10000);
-	}
-	kill(*pid, SIGKILL);
-	waitpid(*pid, NULL, 0);
-	*pid = 0;
-}
-
-static void
 cleanup(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	reap(&mcp_pid);
-	reap(&node_pid);
-	if (getenv("BENCH_KEEP") != NULL) {
-		warnx("kept %s (BENCH_KEEP)", dir);
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		warnx("could not remove %s", dir);
+	bench_stop(&mcp_pid);
+	bench_stop(&node_pid);
+	bench_rmdir(dir);
 }
 
 static struct audit_seckey *

@@ -110,26 +110,6 @@ struct client {
 	long	 id;
 };
 
-/* A daemon we started: SIGTERM, and SIGKILL if it will not go. */
-static void
-reap(pid_t *pid)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int i = 0; i < WAIT_MS / 10; i++) {
-		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-			*pid = 0;
-			return;
-		}
-		usleep(10000);
-	}
-	warnx("pid %d did not stop on SIGTERM: killed", (int)*pid);
-	kill(*pid, SIGKILL);
-	waitpid(*pid, NULL, 0);
-	*pid = 0;
-}
-
 /*
  * On every exit, errors too: the node stops (and stops its pods), the
  * proxy stops, no files are left.
@@ -137,17 +117,9 @@ reap(pid_t *pid)
 static void
 cleanup(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	reap(&node_pid);
-	reap(&proxy_pid);
-	if (getenv("BENCH_KEEP") != NULL) {
-		warnx("kept %s (BENCH_KEEP)", dir);
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		warnx("could not remove %s", dir);
+	bench_stop(&node_pid);
+	bench_stop(&proxy_pid);
+	bench_rmdir(dir);
 }
 
 /* The programs under test, found beside this one. */
@@ -810,7 +782,7 @@ proxy_ready(void)
 		    line, bench_tmp(dir, "ready.err"));
 	t = bench_now() - t0;
 	close(sv[0]);
-	reap(&pid);
+	bench_stop(&pid);
 	audit_buf_free(&probe);
 	json_decref(args);
 	return t;

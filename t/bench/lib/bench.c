@@ -2,11 +2,13 @@
 #define _GNU_SOURCE
 #include <err.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,4 +103,41 @@ bench_beside(const char *name, char *out, size_t sz)
 	snprintf(out, sz, "%s/../%s", dirname(exe), name);
 	if (access(out, X_OK) != 0)
 		err(1, "%s (make bench builds it)", out);
+}
+
+#define BENCH_STOP_MS	10000	/* for a daemon to stop on SIGTERM */
+
+/* A daemon a benchmark started: SIGTERM, and SIGKILL if it will not go. */
+void
+bench_stop(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	for (int i = 0; i < BENCH_STOP_MS / 10; i++) {
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	warnx("pid %d did not stop on SIGTERM: killed", (int)*pid);
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+}
+
+/* A benchmark's scratch directory removed, unless BENCH_KEEP is set. */
+void
+bench_rmdir(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	if (getenv("BENCH_KEEP") != NULL) {
+		warnx("kept %s (BENCH_KEEP)", dir);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		warnx("could not remove %s", dir);
 }

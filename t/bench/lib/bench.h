@@ -27,5 +27,7 @@ int	 bench_cmp_double(const void *, const void *);
 double	 bench_pct(const double *, size_t, double);
 struct figure series_figure(struct series *);
 void	 bench_beside(const char *, char *, size_t);
+void	 bench_stop(pid_t *);
+void	 bench_rmdir(const char *);
 
 #endif
