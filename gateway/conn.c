@@ -244,6 +244,7 @@ connected(struct gw_stream *s, int error)
 	close(pair[1]);
 	s->relaying = 1;
 	relay_start(&s->relay, G->loop, pair[0], s->fd, relayed, s);
+	relay_limit(&s->relay, G->spec.idle_s, &G->budget);
 	s->fd = -1;	/* the relay's */
 }
 
@@ -330,6 +331,47 @@ stream_free(struct gw_stream *s)
 	free(s);
 }
 
+/* Whether connections_per_minute were opened in the last minute. */
+static int
+rate_full(void)
+{
+	return G->nopened == G->spec.per_minute && now_ms() -
+	    G->opened[G->opened_next] < GATEWAY_RATE_MS;
+}
+
+static void
+rate_note(void)
+{
+	G->opened[G->opened_next] = now_ms();
+	G->opened_next = (G->opened_next + 1) % G->spec.per_minute;
+	if (G->nopened < G->spec.per_minute)
+		G->nopened++;
+}
+
+/* A limit of the pod's network member that refuses any connection now:
+ * its kind and why, or NULL. */
+static const char *
+over_limit(char *why, size_t sz)
+{
+	if (G->open >= G->spec.max_connections) {
+		snprintf(why, sz, "the pod has %d connections open, its "
+		    "network.max_connections", G->open);
+		return "too_many";
+	}
+	if (rate_full()) {
+		snprintf(why, sz, "the pod opened %d connections in the last "
+		    "minute, its network.connections_per_minute",
+		    G->spec.per_minute);
+		return "rate_limited";
+	}
+	if (G->budget <= 0) {
+		snprintf(why, sz, "the pod's connections have carried its "
+		    "network.max_bytes, %lld bytes", G->spec.max_bytes);
+		return "bytes_limit";
+	}
+	return NULL;
+}
+
 /* One request from c. */
 static void
 request(struct gw_conn *c, const char *msg, size_t len)
@@ -339,6 +381,7 @@ request(struct gw_conn *c, const char *msg, size_t len)
 	const json_t *port = json_object_get(r, "port");
 	const json_t *id = json_object_get(r, "id");
 	struct gw_stream *s = NULL;
+	const char *limit;
 	char why[NET_HOST_MAX + 256];
 
 	if (r == NULL || !json_is_string(host) || !json_is_integer(port) ||
@@ -367,11 +410,8 @@ request(struct gw_conn *c, const char *msg, size_t len)
 		}
 		netspec_addr_text(&a, s->host, sizeof(s->host));
 	}
-	if (G->open >= G->spec.max_connections) {
-		snprintf(why, sizeof(why), "the pod has %d connections open, "
-		    "its network.max_connections", G->open);
-		refuse(c, s->id, s->host, s->port, "too_many", why, NULL,
-		    NULL);
+	if ((limit = over_limit(why, sizeof(why))) != NULL) {
+		refuse(c, s->id, s->host, s->port, limit, why, NULL, NULL);
 		goto out;
 	}
 	if (choose(c, s, json_object_get(r, "token"), json_string_value(host))
@@ -387,6 +427,7 @@ request(struct gw_conn *c, const char *msg, size_t len)
 		s = NULL;	/* the loop ends */
 		goto out;
 	}
+	rate_note();
 	s = NULL;	/* transferred: waits for its record */
 out:
 	if (s != NULL) {

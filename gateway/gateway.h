@@ -21,6 +21,7 @@
 #define GATEWAY_CONNECT_MS	10000	/* connect(2) to the remote */
 #define GATEWAY_ADDRS_MAX	16	/* addresses of a name looked at */
 #define GATEWAY_HOSTS_MAX	(1 << 20)	/* bytes of -H's hosts file */
+#define GATEWAY_RATE_MS		60000	/* connections_per_minute's window */
 #define GATEWAY_CLIENTS_MAX	8	/* proxies connected at once (the
 					   pod's own and any other on
 					   its socket) */
@@ -65,6 +66,10 @@ struct gateway {
 	int	 nconns;
 	struct gw_stream *streams;	/* open or opening */
 	int	 open;		/* counted against max_connections */
+	int64_t	*opened;	/* when the last connections_per_minute
+				   were opened (ms, a ring) */
+	int	 nopened, opened_next;
+	int64_t	 budget;	/* bytes max_bytes still allows */
 	char	*hosts;		/* -H: the hosts file's text, or NULL */
 	struct audit_keyring trust;	/* -T: the authority keys */
 	uint8_t	(*nonces)[AUDIT_NONCE_LEN];	/* tokens spent here */

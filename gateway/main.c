@@ -157,8 +157,11 @@ options(int argc, char **argv)
 		}
 		free(text);
 	}
+	G->budget = G->spec.max_bytes;
 	if ((G->nonces = calloc(GATEWAY_NONCES_MAX,
-	    sizeof(*G->nonces))) == NULL)
+	    sizeof(*G->nonces))) == NULL ||
+	    (G->opened = calloc((size_t)G->spec.per_minute,
+	    sizeof(*G->opened))) == NULL)
 		hosts_fail("out of memory");
 	gw_add_conn(conn);
 }

@@ -6,7 +6,8 @@
  *	           {"cidr": "203.0.113.0/24", "ports": [5432]},
  *	           {"host": "push.example.org", "ports": [443],
  *	            "approval": true}],
- *	 "max_connections": 32}
+ *	 "max_connections": 32, "connections_per_minute": 120,
+ *	 "max_bytes": 1073741824, "idle_s": 300}
  *
  * Every error names the member it is about.  Names are ASCII letters,
  * digits and hyphens in dot-separated labels (IDNA names in their
@@ -23,7 +24,8 @@
 #include "members.h"
 
 static const char *const network_members[] = {
-	"allow", "max_connections", NULL
+	"allow", "max_connections", "connections_per_minute", "max_bytes",
+	"idle_s", NULL
 };
 
 static const char *const rule_members[] = {
@@ -212,16 +214,34 @@ rule(struct net_rule *r, const json_t *e, const char *where,
 	return 0;
 }
 
+/* An integer member from lo to hi, def when absent. */
+static int
+bounded(const json_t *v, const char *name, long long lo, long long hi,
+    long long def, long long *out, struct audit_err *err)
+{
+	const json_t *m = json_object_get(v, name);
+
+	*out = def;
+	if (m == NULL)
+		return 0;
+	if (!json_is_integer(m) || json_integer_value(m) < lo ||
+	    json_integer_value(m) > hi)
+		return audit_errf(err, "network.%s: expected %lld to %lld",
+		    name, lo, hi);
+	*out = json_integer_value(m);
+	return 0;
+}
+
 int
 netspec_parse(struct netspec *ns, const json_t *v, struct audit_err *err)
 {
-	const json_t *allow, *mc, *e;
+	const json_t *allow, *e;
+	long long n, r, i_s;
 	const char *k;
 	char where[48];
 	size_t i;
 
 	memset(ns, 0, sizeof(*ns));
-	ns->max_connections = NET_CONNECTIONS_DEFAULT;
 	if (!json_is_object(v))
 		return audit_errf(err, "network: expected an object");
 	if ((k = members_unknown(v, network_members)) != NULL)
@@ -236,13 +256,18 @@ netspec_parse(struct netspec *ns, const json_t *v, struct audit_err *err)
 			return -1;
 		ns->nrules++;
 	}
-	if ((mc = json_object_get(v, "max_connections")) != NULL) {
-		if (!json_is_integer(mc) || json_integer_value(mc) < 1 ||
-		    json_integer_value(mc) > NET_CONNECTIONS_MAX)
-			return audit_errf(err, "network.max_connections: "
-			    "expected 1 to %d", NET_CONNECTIONS_MAX);
-		ns->max_connections = (int)json_integer_value(mc);
-	}
+	if (bounded(v, "max_connections", 1, NET_CONNECTIONS_MAX,
+	    NET_CONNECTIONS_DEFAULT, &n, err) != 0 ||
+	    bounded(v, "connections_per_minute", 1, NET_RATE_MAX,
+	    NET_RATE_DEFAULT, &r, err) != 0 ||
+	    bounded(v, "max_bytes", 1, NET_BYTES_MAX, NET_BYTES_DEFAULT,
+	    &ns->max_bytes, err) != 0 ||
+	    bounded(v, "idle_s", 1, NET_IDLE_MAX, NET_IDLE_DEFAULT, &i_s,
+	    err) != 0)
+		return -1;
+	ns->max_connections = (int)n;
+	ns->per_minute = (int)r;
+	ns->idle_s = (int)i_s;
 	return 0;
 }
 

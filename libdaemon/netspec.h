@@ -20,6 +20,12 @@
 #define NET_LABEL_MAX	63	/* bytes of one label */
 #define NET_CONNECTIONS_MAX 1024	/* the largest max_connections */
 #define NET_CONNECTIONS_DEFAULT 32	/* max_connections when absent */
+#define NET_RATE_MAX	6000	/* the largest connections_per_minute */
+#define NET_RATE_DEFAULT 120	/* connections_per_minute when absent */
+#define NET_BYTES_MAX	(1LL << 40)	/* the largest max_bytes (1 TiB) */
+#define NET_BYTES_DEFAULT (1LL << 30)	/* max_bytes when absent (1 GiB) */
+#define NET_IDLE_MAX	300	/* the largest idle_s (RELAY_IDLE_S) */
+#define NET_IDLE_DEFAULT 300	/* idle_s when absent */
 
 struct net_rule {
 	int	 cidr;		/* a cidr entry, else a host pattern */
@@ -37,6 +43,10 @@ struct netspec {
 	struct net_rule rules[NET_ALLOW_MAX];
 	int	 nrules;
 	int	 max_connections;
+	int	 per_minute;	/* connections_per_minute: opened in any
+				   60 s */
+	long long max_bytes;	/* both ways, all its connections, summed */
+	int	 idle_s;	/* a connection carrying nothing, closed */
 };
 
 /* An address, as the gateway resolved or the client gave it. */

@@ -89,11 +89,15 @@ static void
 way_read(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct relay_way *w = io->data;
+	int64_t *budget = w->r->budget;
+	size_t room = RELAY_BUF - w->len;
 	ssize_t n;
 
 	(void)loop;
 	(void)revents;
-	n = read(w->from, w->buf + w->len, RELAY_BUF - w->len);
+	if (budget != NULL && (uint64_t)*budget < room)
+		room = (size_t)*budget + 1;	/* one more: crossing seen */
+	n = read(w->from, w->buf + w->len, room);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN ||
 	    errno == EWOULDBLOCK))
 		return;
@@ -101,6 +105,13 @@ way_read(struct ev_loop *loop, ev_io *io, int revents)
 		finish(w->r, "error");
 		return;
 	}
+	if (budget != NULL && n > *budget) {
+		*budget = 0;
+		finish(w->r, "bytes_limit");
+		return;
+	}
+	if (budget != NULL)
+		*budget -= n;
 	if (n == 0)
 		w->eof = 1;
 	w->len += (size_t)n;
@@ -121,7 +132,7 @@ static void
 idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct relay *r = t->data;
-	ev_tstamp left = r->active + RELAY_IDLE_S - ev_now(loop);
+	ev_tstamp left = r->active + r->idle_s - ev_now(loop);
 
 	(void)revents;
 	if (left > 0) {
@@ -145,6 +156,7 @@ relay_start(struct relay *r, struct ev_loop *loop, int a, int b,
 	r->done = done;
 	r->arg = arg;
 	r->active = ev_now(loop);
+	r->idle_s = RELAY_IDLE_S;
 	for (int i = 0; i < 2; i++) {
 		struct relay_way *w = &r->way[i];
 		int fl = fcntl(fds[i], F_GETFL);
@@ -162,6 +174,18 @@ relay_start(struct relay *r, struct ev_loop *loop, int a, int b,
 	ev_timer_init(&r->idle, idle_cb, RELAY_IDLE_S, 0.);
 	r->idle.data = r;
 	ev_timer_start(loop, &r->idle);
+}
+
+void
+relay_limit(struct relay *r, int idle_s, int64_t *budget)
+{
+	if (idle_s > 0 && idle_s < RELAY_IDLE_S) {
+		r->idle_s = idle_s;
+		ev_timer_stop(r->loop, &r->idle);
+		ev_timer_set(&r->idle, idle_s, 0.);
+		ev_timer_start(r->loop, &r->idle);
+	}
+	r->budget = budget;
 }
 
 void

@@ -35,9 +35,12 @@ struct relay {
 	struct relay_way way[2];	/* [0]: a to b, [1]: b to a */
 	ev_timer idle;
 	ev_tstamp active;
+	ev_tstamp idle_s;	/* RELAY_IDLE_S, or relay_limit's */
+	int64_t	*budget;	/* bytes both ways may still carry, shared
+				   by the relays of one pod; NULL: no end */
 	int	 fds[2];
 	const char *how;	/* how it ended: "eof", "error", "idle",
-				   "closed" */
+				   "closed", "bytes_limit" */
 	void	(*done)(struct relay *, void *);
 	void	*arg;
 };
@@ -47,6 +50,11 @@ struct relay {
  * then. */
 void	 relay_start(struct relay *, struct ev_loop *, int, int,
 	    void (*)(struct relay *, void *), void *);
+/* Limits of one relay, just after relay_start: idle_s seconds without a
+ * byte (at most RELAY_IDLE_S), and the budget: a read that would take it
+ * below zero is not passed on, the budget becomes 0 and the relay ends
+ * ("bytes_limit"). */
+void	 relay_limit(struct relay *, int, int64_t *);
 /* End it now ("closed"): done is called. */
 void	 relay_stop(struct relay *);
 
