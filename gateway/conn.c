@@ -112,81 +112,6 @@ refuse(struct gw_conn *c, json_t *id, const char *host, int port,
 	    json_null(), "ok", 0, "kind", kind, "reason", why), -1);
 }
 
-/*
- * Which address of host to dial and under which rule: an address a
- * cidr entry admits, or one of a listed name's that is of no refused
- * class.  0, or -1 with the refusal made.
- */
-static int
-choose(struct gw_conn *c, struct gw_stream *s, const json_t *token,
-    const char *named)
-{
-	struct net_addr addrs[GATEWAY_ADDRS_MAX];
-	const struct net_addr *bad = NULL;
-	const char *class = NULL;
-	char why[NET_HOST_MAX + 256];
-	int byname = -1, rule = -1, n;
-
-	if (netspec_literal(s->host, &addrs[0]))
-		n = 1;
-	else {
-		byname = netspec_match_name(&G->spec, s->host, s->port);
-		if (byname < 0 && !netspec_cidr_port(&G->spec, s->port)) {
-			snprintf(why, sizeof(why), "no entry of the pod's "
-			    "network.allow admits %s port %d", s->host,
-			    s->port);
-			refuse(c, s->id, s->host, s->port, "egress_denied", why,
-			    NULL, NULL);
-			return -1;
-		}
-		if ((n = gw_resolve(s->host, addrs, GATEWAY_ADDRS_MAX)) == 0) {
-			snprintf(why, sizeof(why), "%s does not resolve",
-			    s->host);
-			refuse(c, s->id, s->host, s->port, "unresolved", why,
-			    NULL, NULL);
-			return -1;
-		}
-	}
-	for (int i = 0; i < n && rule < 0; i++) {
-		const char *cl = netspec_forbidden(&addrs[i]);
-
-		if ((rule = netspec_match_addr(&G->spec, &addrs[i],
-		    s->port)) < 0 && byname >= 0 && cl == NULL)
-			rule = byname;
-		if (rule >= 0)
-			s->addr = addrs[i];
-		else if (bad == NULL) {
-			bad = &addrs[i];
-			class = cl;
-		}
-	}
-	if (rule < 0) {
-		char a[64];
-
-		netspec_addr_text(bad, a, sizeof(a));
-		if (class != NULL)
-			snprintf(why, sizeof(why), "%s resolves to %s, a %s "
-			    "address, which no cidr entry admits", s->host, a,
-			    class);
-		else
-			snprintf(why, sizeof(why), "no entry of the pod's "
-			    "network.allow admits %s port %d", a, s->port);
-		refuse(c, s->id, s->host, s->port, class != NULL ?
-		    "forbidden_address" : "egress_denied", why, bad, class);
-		return -1;
-	}
-	if (G->spec.rules[rule].approval && gw_token(token, named, s->port,
-	    why, sizeof(why)) != 0) {
-		refuse(c, s->id, s->host, s->port, token == NULL ?
-		    "approval_required" : "invalid_approval", why, &s->addr,
-		    NULL);
-		return -1;
-	}
-	netspec_addr_text(&s->addr, s->addr_text, sizeof(s->addr_text));
-	netspec_rule_text(&G->spec.rules[rule], s->rule, sizeof(s->rule));
-	return 0;
-}
-
 static int64_t
 now_ms(void)
 {
@@ -325,9 +250,14 @@ stream_free(struct gw_stream *s)
 			break;
 		}
 	G->open--;
+	if (s->lookup != NULL)
+		gw_resolve_cancel(s->lookup);
+	ev_timer_stop(G->loop, &s->cto);
 	if (s->fd >= 0)
 		close(s->fd);
 	json_decref(s->id);
+	json_decref(s->token);
+	free(s->named);
 	free(s);
 }
 
@@ -372,6 +302,141 @@ over_limit(char *why, size_t sz)
 	return NULL;
 }
 
+/*
+ * Which address of the host to dial and under which rule: an address a
+ * cidr entry admits, or one of a listed name's that is of no refused
+ * class.  0, or -1 with the refusal made.
+ */
+static int
+choose(struct gw_stream *s, const struct net_addr *addrs, int n)
+{
+	const struct net_addr *bad = NULL;
+	const char *class = NULL;
+	char why[NET_HOST_MAX + 256];
+	int rule = -1;
+
+	if (n == 0) {
+		snprintf(why, sizeof(why), "%s does not resolve", s->host);
+		refuse(s->conn, s->id, s->host, s->port, "unresolved", why,
+		    NULL, NULL);
+		return -1;
+	}
+	for (int i = 0; i < n && rule < 0; i++) {
+		const char *cl = netspec_forbidden(&addrs[i]);
+
+		if ((rule = netspec_match_addr(&G->spec, &addrs[i],
+		    s->port)) < 0 && s->byname >= 0 && cl == NULL)
+			rule = s->byname;
+		if (rule >= 0)
+			s->addr = addrs[i];
+		else if (bad == NULL) {
+			bad = &addrs[i];
+			class = cl;
+		}
+	}
+	if (rule < 0) {
+		char a[64];
+
+		netspec_addr_text(bad, a, sizeof(a));
+		if (class != NULL)
+			snprintf(why, sizeof(why), "%s resolves to %s, a %s "
+			    "address, which no cidr entry admits", s->host, a,
+			    class);
+		else
+			snprintf(why, sizeof(why), "no entry of the pod's "
+			    "network.allow admits %s port %d", a, s->port);
+		refuse(s->conn, s->id, s->host, s->port, class != NULL ?
+		    "forbidden_address" : "egress_denied", why, bad, class);
+		return -1;
+	}
+	if (G->spec.rules[rule].approval && gw_token(s->token, s->named,
+	    s->port, why, sizeof(why)) != 0) {
+		refuse(s->conn, s->id, s->host, s->port, s->token == NULL ?
+		    "approval_required" : "invalid_approval", why, &s->addr,
+		    NULL);
+		return -1;
+	}
+	netspec_addr_text(&s->addr, s->addr_text, sizeof(s->addr_text));
+	netspec_rule_text(&G->spec.rules[rule], s->rule, sizeof(s->rule));
+	return 0;
+}
+
+/* The host's addresses: checked, and its open record asked for. */
+static void
+resolved(void *arg, const struct net_addr *addrs, int n)
+{
+	struct gw_stream *s = arg;
+
+	s->lookup = NULL;
+	ev_timer_stop(G->loop, &s->cto);
+	if (s->conn == NULL || choose(s, addrs, n) != 0) {
+		stream_free(s);	/* its asker gone, or refused */
+		return;
+	}
+	if ((s->seq = audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}",
+	    "event", "egress.open", "pod", G->pod, "host", s->host, "port",
+	    s->port, "address", s->addr_text, "rule", s->rule), 1)) == 0)
+		return;	/* the loop ends */
+	rate_note();
+	/* it waits for its record */
+}
+
+static void
+resolve_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct gw_stream *s = w->data;
+	char why[NET_HOST_MAX + 64];
+
+	(void)loop;
+	(void)revents;
+	gw_resolve_cancel(s->lookup);
+	s->lookup = NULL;
+	snprintf(why, sizeof(why), "%s did not resolve within "
+	    "GATEWAY_RESOLVE_MS", s->host);
+	refuse(s->conn, s->id, s->host, s->port, "unresolved", why, NULL,
+	    NULL);
+	stream_free(s);
+}
+
+/* Resolve the stream's host (an address is its own), or refuse it. */
+static void
+resolve(struct gw_stream *s)
+{
+	struct net_addr a;
+	struct lookup *l;
+	char why[NET_HOST_MAX + 64];
+	int refused;
+
+	s->byname = -1;
+	if (netspec_literal(s->host, &a)) {
+		resolved(s, &a, 1);
+		return;
+	}
+	s->byname = netspec_match_name(&G->spec, s->host, s->port);
+	if (s->byname < 0 && !netspec_cidr_port(&G->spec, s->port)) {
+		snprintf(why, sizeof(why), "no entry of the pod's "
+		    "network.allow admits %s port %d", s->host, s->port);
+		refuse(s->conn, s->id, s->host, s->port, "egress_denied", why,
+		    NULL, NULL);
+		stream_free(s);
+		return;
+	}
+	if ((l = gw_resolve(s->host, resolved, s, &refused)) == NULL) {
+		if (refused) {
+			refuse(s->conn, s->id, s->host, s->port, "unresolved",
+			    "the gateway has GATEWAY_LOOKUPS_MAX lookups "
+			    "under way", NULL, NULL);
+			stream_free(s);
+		}
+		return;	/* answered already (-H) */
+	}
+	s->lookup = l;
+	ev_timer_init(&s->cto, resolve_timeout, GATEWAY_RESOLVE_MS / 1000.,
+	    0.);
+	s->cto.data = s;
+	ev_timer_start(G->loop, &s->cto);
+}
+
 /* One request from c. */
 static void
 request(struct gw_conn *c, const char *msg, size_t len)
@@ -414,24 +479,19 @@ request(struct gw_conn *c, const char *msg, size_t len)
 		refuse(c, s->id, s->host, s->port, limit, why, NULL, NULL);
 		goto out;
 	}
-	if (choose(c, s, json_object_get(r, "token"), json_string_value(host))
-	    != 0)
+	if ((s->named = strdup(json_string_value(host))) == NULL)
 		goto out;
+	s->token = json_incref(json_object_get(r, "token"));
 	s->conn = c;
 	s->next = G->streams;
 	G->streams = s;
-	G->open++;
-	if ((s->seq = audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}",
-	    "event", "egress.open", "pod", G->pod, "host", s->host, "port",
-	    s->port, "address", s->addr_text, "rule", s->rule), 1)) == 0) {
-		s = NULL;	/* the loop ends */
-		goto out;
-	}
-	rate_note();
-	s = NULL;	/* transferred: waits for its record */
+	G->open++;	/* counted from now on, resolving too */
+	resolve(s);
+	s = NULL;
 out:
 	if (s != NULL) {
 		json_decref(s->id);
+		free(s->named);
 		free(s);
 	}
 	json_decref(r);

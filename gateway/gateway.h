@@ -21,12 +21,16 @@
 #define GATEWAY_CONNECT_MS	10000	/* connect(2) to the remote */
 #define GATEWAY_ADDRS_MAX	16	/* addresses of a name looked at */
 #define GATEWAY_HOSTS_MAX	(1 << 20)	/* bytes of -H's hosts file */
+#define GATEWAY_RESOLVERS	4	/* threads resolving names (no -H) */
+#define GATEWAY_LOOKUPS_MAX	64	/* lookups waiting or under way */
+#define GATEWAY_RESOLVE_MS	5000	/* a lookup's answer, at most */
 #define GATEWAY_RATE_MS		60000	/* connections_per_minute's window */
 #define GATEWAY_CLIENTS_MAX	8	/* proxies connected at once (the
 					   pod's own and any other on
 					   its socket) */
 
 struct gw_conn;
+struct lookup;
 
 /* One connection asked for, from its request to its close record. */
 struct gw_stream {
@@ -38,9 +42,13 @@ struct gw_stream {
 	struct net_addr addr;
 	char	 addr_text[64];
 	char	 rule[NET_HOST_MAX + 16];
+	int	 byname;	/* the host rule admitting the name, or -1 */
+	json_t	*token;		/* an approval token, as asked */
+	char	*named;		/* the host as the client named it */
+	struct lookup *lookup;	/* resolving: its lookup */
 	int	 fd;		/* the remote socket */
 	ev_io	 cio;		/* its connect */
-	ev_timer cto;
+	ev_timer cto;		/* its lookup's, then its connect's */
 	uint64_t seq;		/* the open record's, awaited */
 	int64_t	 opened_ms;
 	int	 relaying;
@@ -71,6 +79,7 @@ struct gateway {
 	int	 nopened, opened_next;
 	int64_t	 budget;	/* bytes max_bytes still allows */
 	char	*hosts;		/* -H: the hosts file's text, or NULL */
+	char	*etc_hosts;	/* without -H: /etc/hosts's, or NULL */
 	struct audit_keyring trust;	/* -T: the authority keys */
 	uint8_t	(*nonces)[AUDIT_NONCE_LEN];	/* tokens spent here */
 	int	 nnonces;
@@ -86,7 +95,13 @@ void	 gw_accept(struct ev_loop *, ev_io *, int);
 void	 gw_add_conn(int);
 void	 gw_audit_read(struct ev_loop *, ev_io *, int);
 
-/* resolve.c: up to max addresses of name; 0 when none */
-int	 gw_resolve(const char *, struct net_addr *, int);
+/* resolve.c: the resolver threads (none with -H), before the filter */
+int	 gw_resolver_start(void);
+/* name's addresses, up to GATEWAY_ADDRS_MAX, to done(arg, addrs, n): at
+ * once with -H (NULL), else later (the lookup, to cancel while it has
+ * not answered); NULL and *refused with GATEWAY_LOOKUPS_MAX under way */
+struct lookup *gw_resolve(const char *, void (*)(void *,
+	    const struct net_addr *, int), void *, int *);
+void	 gw_resolve_cancel(struct lookup *);
 
 #endif /* NUCLEUS_GATEWAY_H */

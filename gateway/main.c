@@ -11,11 +11,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -50,10 +52,20 @@ static const char *const allowed[] = {
 	"exit", "exit_group", "getrandom", "clock_gettime", "clock_getres",
 	"gettimeofday", "getpid", "gettid", "rt_sigprocmask", "rt_sigaction",
 	"rt_sigreturn", "restart_syscall", "fstat", "newfstatat", "lseek",
-	/* getaddrinfo(3), without -H: its files (refused, not fatal), and
-	 * the resolver's sockets above */
-	"bind", "uname", "stat",
+	/* getaddrinfo(3) in the resolver threads, without -H: its files
+	 * (refused, not fatal), the sockets above, its A and AAAA queries
+	 * sent at once */
+	"bind", "uname", "stat", "sendmmsg",
 };
+
+/* getaddrinfo(3)'s ioctl(FIONREAD) on its answer's socket, and no other
+ * ioctl (the standard error may be the operator's terminal). */
+static int
+fionread(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONREAD, 0));
+}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -148,6 +160,8 @@ options(int argc, char **argv)
 	json_decref(v);
 	if (hosts >= 0)
 		G->hosts = slurp(hosts, &len);
+	else if ((hosts = open("/etc/hosts", O_RDONLY | O_CLOEXEC)) >= 0)
+		G->etc_hosts = slurp(hosts, &len);
 	/* The authority keys: without them no approval entry is reached. */
 	if (trust >= 0) {
 		text = slurp(trust, &len);
@@ -193,8 +207,13 @@ main(int argc, char **argv)
 		if (getaddrinfo("localhost", NULL, NULL, &res) == 0)
 			freeaddrinfo(res);
 	}
-	if (syscalls_confine("gateway", allowed, sizeof(allowed) /
-	    sizeof(allowed[0]), &e) != 0) {
+	if (gw_resolver_start() != 0) {
+		fprintf(stderr, "nucleus-gateway: the resolver threads cannot "
+		    "start\n");
+		return EXIT_ERR;
+	}
+	if (syscalls_confine_more("gateway", allowed, sizeof(allowed) /
+	    sizeof(allowed[0]), G->hosts == NULL ? fionread : NULL, &e) != 0) {
 		fprintf(stderr, "nucleus-gateway: %s\n", e.msg);
 		return EXIT_ERR;
 	}

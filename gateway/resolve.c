@@ -1,22 +1,52 @@
 /*
  * Names, resolved on the host, never in the pod.  With -H, from that
  * hosts file alone (the tests', so that they never need DNS): lines of
- * an address and its names, '#' to the end of a line a comment.  Without
- * it, getaddrinfo(3), as the host resolves.
+ * an address and its names, '#' to the end of a line a comment; answered
+ * at once.  Without it, the host's /etc/hosts as it was at start (the
+ * filter refuses the file after), then getaddrinfo(3), off the loop: GATEWAY_RESOLVERS threads, started before the seccomp filter,
+ * take lookups from a queue (GATEWAY_LOOKUPS_MAX waiting or under way)
+ * and hand the answers back through an ev_async; a lookup not answered
+ * within GATEWAY_RESOLVE_MS is given up (its thread's answer, when it
+ * comes, is dropped), so that a slow name delays no other.
  */
 #define _GNU_SOURCE
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
 #include "gateway.h"
 
+struct lookup {
+	struct lookup *next;
+	char	 name[NET_HOST_MAX + 1];
+	void	(*done)(void *, const struct net_addr *, int);
+	void	*arg;		/* NULL once given up */
+	struct net_addr addrs[GATEWAY_ADDRS_MAX];
+	int	 n;
+	int	 running;	/* a thread has it */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t	cv;
+	struct lookup	*queue, **tail;	/* for the threads */
+	struct lookup	*answered;	/* for the loop */
+	ev_async	 wake;
+	int		 count;		/* waiting or under way, not given up */
+	int		 started;	/* threads running, before the filter */
+} R = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+};
+
 static int
-from_hosts(const char *name, struct net_addr *out, int max)
+from_hosts(const char *p, const char *name, struct net_addr *out, int max)
 {
-	const char *p = G->hosts;
 	int n = 0;
 
 	while (*p != '\0' && n < max) {
@@ -71,10 +101,140 @@ from_system(const char *name, struct net_addr *out, int max)
 	return n;
 }
 
-int
-gw_resolve(const char *name, struct net_addr *out, int max)
+/* A resolver thread: a lookup at a time, each answer to the loop. */
+static void *
+resolver(void *unused)
 {
-	memset(out, 0, sizeof(*out) * (size_t)max);
-	return G->hosts != NULL ? from_hosts(name, out, max) :
-	    from_system(name, out, max);
+	(void)unused;
+	pthread_mutex_lock(&R.mu);
+	R.started++;
+	pthread_cond_broadcast(&R.cv);
+	for (;;) {
+		struct lookup *l;
+
+		while (R.queue == NULL)
+			pthread_cond_wait(&R.cv, &R.mu);
+		l = R.queue;
+		if ((R.queue = l->next) == NULL)
+			R.tail = &R.queue;
+		l->running = 1;
+		pthread_mutex_unlock(&R.mu);
+		l->n = from_system(l->name, l->addrs, GATEWAY_ADDRS_MAX);
+		pthread_mutex_lock(&R.mu);
+		l->next = R.answered;
+		R.answered = l;
+		ev_async_send(G->loop, &R.wake);
+	}
+	return NULL;
+}
+
+/* On the loop: the answers, to those still waiting. */
+static void
+answered(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct lookup *l, *next;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	pthread_mutex_lock(&R.mu);
+	l = R.answered;
+	R.answered = NULL;
+	for (struct lookup *p = l; p != NULL; p = p->next)
+		if (p->arg != NULL)
+			R.count--;
+	pthread_mutex_unlock(&R.mu);
+	for (; l != NULL; l = next) {
+		next = l->next;
+		if (l->arg != NULL)
+			l->done(l->arg, l->addrs, l->n);
+		free(l);
+	}
+}
+
+int
+gw_resolver_start(void)
+{
+	if (G->hosts != NULL)
+		return 0;
+	R.tail = &R.queue;
+	ev_async_init(&R.wake, answered);
+	ev_async_start(G->loop, &R.wake);
+	for (int i = 0; i < GATEWAY_RESOLVERS; i++) {
+		pthread_t th;
+
+		if (audit_thread_start(&th, NULL, resolver, NULL) != 0)
+			return -1;
+		(void)pthread_detach(th);
+	}
+	/* Each has made its first system calls (rseq, the robust list)
+	 * before the filter that would refuse them. */
+	pthread_mutex_lock(&R.mu);
+	while (R.started < GATEWAY_RESOLVERS)
+		pthread_cond_wait(&R.cv, &R.mu);
+	pthread_mutex_unlock(&R.mu);
+	return 0;
+}
+
+struct lookup *
+gw_resolve(const char *name, void (*done)(void *, const struct net_addr *,
+    int), void *arg, int *refused)
+{
+	struct lookup *l;
+
+	*refused = 0;
+	if (G->hosts != NULL) {
+		struct net_addr addrs[GATEWAY_ADDRS_MAX];
+
+		memset(addrs, 0, sizeof(addrs));
+		done(arg, addrs, from_hosts(G->hosts, name, addrs,
+		    GATEWAY_ADDRS_MAX));
+		return NULL;
+	}
+	/* The host's /etc/hosts first, as read at start ("files dns"). */
+	if (G->etc_hosts != NULL) {
+		struct net_addr addrs[GATEWAY_ADDRS_MAX];
+		int n;
+
+		memset(addrs, 0, sizeof(addrs));
+		if ((n = from_hosts(G->etc_hosts, name, addrs,
+		    GATEWAY_ADDRS_MAX)) > 0) {
+			done(arg, addrs, n);
+			return NULL;
+		}
+	}
+	if (R.count >= GATEWAY_LOOKUPS_MAX ||
+	    (l = calloc(1, sizeof(*l))) == NULL) {
+		*refused = 1;
+		return NULL;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->done = done;
+	l->arg = arg;
+	pthread_mutex_lock(&R.mu);
+	R.count++;
+	*R.tail = l;
+	R.tail = &l->next;
+	pthread_cond_broadcast(&R.cv);
+	pthread_mutex_unlock(&R.mu);
+	return l;
+}
+
+void
+gw_resolve_cancel(struct lookup *l)
+{
+	pthread_mutex_lock(&R.mu);
+	R.count--;
+	l->arg = NULL;
+	if (!l->running) {
+		/* Still queued: out of it. */
+		for (struct lookup **p = &R.queue; *p != NULL; p = &(*p)->next)
+			if (*p == l) {
+				if ((*p = l->next) == NULL)
+					R.tail = p;
+				break;
+			}
+		free(l);
+	}
+	pthread_mutex_unlock(&R.mu);
 }

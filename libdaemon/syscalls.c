@@ -86,6 +86,15 @@ int
 syscalls_confine(const char *who, const char *const *allowed, size_t n,
     struct audit_err *err)
 {
+	return syscalls_confine_more(who, allowed, n, NULL, err);
+}
+
+/* The same, with the rules more adds (a call allowed for some arguments
+ * only). */
+int
+syscalls_confine_more(const char *who, const char *const *allowed,
+    size_t n, int (*more)(scmp_filter_ctx), struct audit_err *err)
+{
 	scmp_filter_ctx ctx;
 	int rc;
 
@@ -110,6 +119,8 @@ syscalls_confine(const char *who, const char *const *allowed, size_t n,
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
 		return audit_errf(err, "seccomp: cannot make a filter");
 	rc = allow(ctx, allowed, n);
+	if (rc == 0 && more != NULL)
+		rc = more(ctx);
 #if defined(__SANITIZE_ADDRESS__)
 	if (rc == 0)
 		rc = allow(ctx, sanitizer_allowed, sizeof(sanitizer_allowed) /

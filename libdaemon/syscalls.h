@@ -18,6 +18,8 @@
 
 int	 syscalls_confine(const char *, const char *const *, size_t,
 	    struct audit_err *);
+int	 syscalls_confine_more(const char *, const char *const *, size_t,
+	    int (*)(scmp_filter_ctx), struct audit_err *);
 int	 syscalls_deny_net(scmp_filter_ctx);
 
 #endif /* NUCLEUS_SYSCALLS_H */
