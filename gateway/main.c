@@ -45,8 +45,10 @@ static const char *const allowed[] = {
 	"connect", "socketpair", "accept4", "accept", "recvfrom", "recvmsg",
 	"sendto", "sendmsg", "shutdown", "getsockopt", "setsockopt",
 	"getsockname", "getpeername",
-	/* the event loop */
-	"epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll",
+	/* the event loop (libev makes its epoll set again when it sees an
+	 * event of a descriptor closed and reused) */
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "epoll_create1", "poll",
+	"ppoll",
 	/* memory, time, signals, the end */
 	"brk", "mmap", "munmap", "mremap", "madvise", "mprotect", "futex",
 	"exit", "exit_group", "getrandom", "clock_gettime", "clock_getres",

@@ -325,27 +325,54 @@ chan_listen(const char *dir, struct audit_err *err)
 /*
  * The node's first word on a pod's channel, at each connection: what
  * its copy of the log holds (every record up to seq; -1: none).  A line
- * on a new connection: the socket's buffer takes it whole.
+ * on a new connection: the socket's buffer takes it whole.  With gw (a
+ * pod taken back with network), the new gateway's connection rides on it
+ * (SCM_RIGHTS), for the proxy to ask from now on.
  */
-int
-local_resume(int fd, const char *log, int64_t seq, const char *path,
+static int
+resume_gw(int fd, const char *log, int64_t seq, int gw, const char *path,
     struct audit_err *err)
 {
 	struct audit_buf b = { 0 };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	json_t *o;
 	int rc = -1;
 
 	o = json_pack("{s:s, s:I, s:s, s:i}", "log", log, "seq",
 	    (json_int_t)seq, "type", "audit.resume", "v", 1);
 	if (o != NULL && cjson_encode(o, &b, err) == 0 &&
-	    audit_buf_add(&b, "\n", 1) == 0 &&
-	    write(fd, b.p, b.len) == (ssize_t)b.len)
-		rc = 0;
-	else
+	    audit_buf_add(&b, "\n", 1) == 0) {
+		iov.iov_base = b.p;
+		iov.iov_len = b.len;
+		if (gw >= 0) {
+			struct cmsghdr *cm;
+
+			memset(cbuf, 0, sizeof(cbuf));
+			mh.msg_control = cbuf;
+			mh.msg_controllen = sizeof(cbuf);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &gw, sizeof(int));
+		}
+		if (sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)b.len)
+			rc = 0;
+	}
+	if (rc != 0)
 		audit_errf(err, "%s: the node's word did not go", path);
 	json_decref(o);
 	audit_buf_free(&b);
 	return rc;
+}
+
+int
+local_resume(int fd, const char *log, int64_t seq, const char *path,
+    struct audit_err *err)
+{
+	return resume_gw(fd, log, seq, -1, path, err);
 }
 
 /*
@@ -355,6 +382,13 @@ local_resume(int fd, const char *log, int64_t seq, const char *path,
  */
 int
 local_connect(const struct local_pod *pod, int64_t seq, struct audit_err *err)
+{
+	return local_connect_gw(pod, seq, -1, err);
+}
+
+int
+local_connect_gw(const struct local_pod *pod, int64_t seq, int gw,
+    struct audit_err *err)
 {
 	char path[LOCAL_PATH_MAX + 16];
 	struct sockaddr_un sa;
@@ -375,7 +409,7 @@ local_connect(const struct local_pod *pod, int64_t seq, struct audit_err *err)
 		close(fd);
 		return -1;
 	}
-	if (local_resume(fd, pod->log, seq, path, err) != 0) {
+	if (resume_gw(fd, pod->log, seq, gw, path, err) != 0) {
 		close(fd);
 		return -1;
 	}

@@ -356,6 +356,10 @@ char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
 int	 local_connect(const struct local_pod *, int64_t, struct audit_err *);
+/* The same, a pod taken back: its new gateway's connection (or -1) sent
+ * to its proxy with the node's first word. */
+int	 local_connect_gw(const struct local_pod *, int64_t, int,
+	    struct audit_err *);
 int	 local_resume(int, const char *, int64_t, const char *,
 	    struct audit_err *);
 

@@ -392,7 +392,7 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	struct copyw_state st;
 	struct pod *p;
 	json_t *ev;
-	int fd;
+	int fd, gw = -1;
 
 	if ((fd = pod_pidfd((pid_t)json_integer_value(json_object_get(v,
 	    "pid")), (unsigned long long)json_integer_value(json_object_get(v,
@@ -429,9 +429,16 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	p->quota.bytes = (uint64_t)p->cw->c.chain.offset;
 	p->acked = st.durable_seq;
 	p->next_seq = (uint64_t)time(NULL) * READOPT_IDS_PER_S;
-	if ((p->lp.chan = strcmp(p->spec.driver, "local") == 0 ?
-	    local_connect(&p->lp, st.durable_seq, err) :
-	    qemu_reconnect(&p->lp, &N->lenv, st.durable_seq, err)) < 0)
+	/* A local pod's way out: a new gateway, its proxy told (egress.c). */
+	if (strcmp(p->spec.driver, "local") == 0 && egress_start(&p->spec,
+	    &N->lenv, p->lp.dir, &p->lp.egress, &gw, err) != 0)
+		goto fail;
+	p->lp.chan = strcmp(p->spec.driver, "local") == 0 ?
+	    local_connect_gw(&p->lp, st.durable_seq, gw, err) :
+	    qemu_reconnect(&p->lp, &N->lenv, st.durable_seq, err);
+	if (gw >= 0)
+		close(gw);
+	if (p->lp.chan < 0)
 		goto fail;
 	p->running = 1;
 	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);

@@ -591,6 +591,32 @@ egress_accept(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /*
+ * A node that took the pod back started a new gateway and sent its
+ * connection with its first word (serve.c takes it only from the node's
+ * own connection): asked from now on.  Without a network member, or not
+ * a SOCK_SEQPACKET socket, it is closed.
+ */
+void
+egress_gateway_again(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (E.spec == NULL || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type,
+	    &len) != 0 || type != SOCK_SEQPACKET) {
+		close(fd);
+		return;
+	}
+	if (E.gw >= 0) {
+		ev_io_stop(P->loop, &E.gw_io);
+		close(E.gw);
+	}
+	E.gw = fd;
+	ev_io_init(&E.gw_io, gateway_read, E.gw, EV_READ);
+	ev_io_start(P->loop, &E.gw_io);
+}
+
+/*
  * With a network member and the gateway's descriptor: listen on the
  * pod's loopback (before the proxy's own filter, which has no socket).
  */

@@ -154,6 +154,8 @@ void	 request_free(struct req *);
 struct netspec;
 int	 egress_listen(struct netspec *, int, struct audit_err *);
 void	 egress_advance(struct req *);
+/* A new gateway's connection, from a node that took the pod back. */
+void	 egress_gateway_again(int);
 
 /* record.c */
 #define SUBJECT_RECORD_MAX 4096	/* bytes of a refused request's subject

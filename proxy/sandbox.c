@@ -202,8 +202,11 @@ static const char *const self_allowed[] = {
 	"fchown", "fchownat",
 	/* an edited file keeps its mode */
 	"fchmod",
-	/* the event loop, sockets and the spawner */
-	"epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "select",
+	/* the event loop (libev makes its epoll set again when it sees an
+	 * event of a descriptor closed and reused: a pod's gateway gone),
+	 * sockets and the spawner */
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "epoll_create1", "poll",
+	"ppoll", "select",
 	"pselect6", "accept4", "accept", "recvfrom", "recvmsg", "sendto",
 	"sendmsg", "shutdown", "getsockopt", "setsockopt", "getsockname",
 	"getpeername", "pipe2", "eventfd2",

@@ -329,6 +329,32 @@ host_gone(struct conn *c)
 	ev_timer_start(P->loop, &c->retry);
 }
 
+/*
+ * The node's connection before its first word: read with what may ride
+ * on it (a new gateway's connection, local_connect_gw), which goes to
+ * egress.c.
+ */
+static ssize_t
+node_read(struct conn *c)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { c->rbuf, sizeof(c->rbuf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+
+	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	    cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type ==
+		    SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			egress_gateway_again(fd);
+		}
+	return n;
+}
+
 static void
 conn_read(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -341,7 +367,8 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(P->loop, &c->rio);	/* not all taken yet */
 		return;
 	}
-	n = read(c->fd, c->rbuf, sizeof(c->rbuf));
+	n = c->node_wait && !c->persists ? node_read(c) : read(c->fd, c->rbuf,
+	    sizeof(c->rbuf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0 && c->persists) {
