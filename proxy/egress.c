@@ -225,6 +225,24 @@ streaming(struct client *c, int stream)
 	relay_start(&c->relay, P->loop, fd, stream, relayed, c);
 }
 
+/* The gateway is gone (or given way to a new one): those waiting for
+ * its answer are told so; nothing more goes out through it. */
+static void
+gateway_gone(void)
+{
+	struct client *next;
+
+	ev_io_stop(P->loop, &E.gw_io);
+	close(E.gw);
+	E.gw = -1;
+	for (struct client *c = E.clients; c != NULL; c = next) {
+		next = c->next;
+		if (c->stage == CL_GATEWAY)
+			refuse(c, 503, 1, "unavailable", "the host's gateway "
+			    "is gone");
+	}
+}
+
 /* The gateway's answer, with the stream when it is yes. */
 static void
 gateway_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -239,14 +257,12 @@ gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 	json_t *a;
 	uint64_t id;
 
+	(void)loop;
 	(void)revents;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		/* The host's side is gone: nothing more goes out. */
-		ev_io_stop(loop, w);
-		close(E.gw);
-		E.gw = -1;
+		gateway_gone();
 		return;
 	}
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
@@ -607,10 +623,8 @@ egress_gateway_again(int fd)
 		close(fd);
 		return;
 	}
-	if (E.gw >= 0) {
-		ev_io_stop(P->loop, &E.gw_io);
-		close(E.gw);
-	}
+	if (E.gw >= 0)
+		gateway_gone();
 	E.gw = fd;
 	ev_io_init(&E.gw_io, gateway_read, E.gw, EV_READ);
 	ev_io_start(P->loop, &E.gw_io);

@@ -94,7 +94,21 @@ test_expect_success 'a name that does not resolve: 502 unresolved, recorded' '
 	refused_ nx.test "nx.test does not resolve"
 '
 
-test_expect_success 'GATEWAY_LOOKUPS_MAX (64): with 64 lookups under way, the next is refused at once' '
+test_expect_success 'a connection waiting on the gateway when it dies is told 503, and so is the next; the pod runs on' '
+	: >queries &&
+	slow_start &&
+	test_wait_for "the slow query" 10 queried_ slow.test &&
+	kill -KILL "$(pgrep -f "^$NUCLEUS_BUILD/nucleus-gateway -p $pod ")" &&
+	wait "$(cat slow.pid)" &&
+	rm slow.pid &&
+	jq -r .result.stdout slow.out | grep -q "^unavailable: the host.s gateway is gone" &&
+	egress_curl $pod -w "%{http_code}" http://fast.test:8080/ &&
+	grep -q "^unavailable: the host.s gateway is gone" out &&
+	grep -q "^503$" out
+'
+
+test_expect_success 'GATEWAY_LOOKUPS_MAX (64): with 64 lookups under way, the next is refused at once (a pod of its own: a gateway whose threads are free)' '
+	egress_pod p-dns2-$suffix "{\"allow\":[{\"host\":\"*.slow.test\",\"ports\":[8080]}],\"max_connections\":100}" &&
 	python3 -c "
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -104,7 +118,7 @@ for i in range(65):
 s.settimeout(30)
 a = json.loads(s.recv(4096))
 print(a[\"id\"], a[\"kind\"], a[\"reason\"])
-" n/pods/$pod/egress.sock >first &&
+" n/pods/p-dns2-$suffix/egress.sock >first &&
 	echo "64 unresolved the gateway has GATEWAY_LOOKUPS_MAX lookups under way" >expect &&
 	test_cmp expect first
 '
