@@ -80,10 +80,11 @@ test_expect_success 'FETCH_URL_MAX (2048): a web_fetch of a 2048-byte URL goes, 
 '
 
 # gateway HOSTS: nucleus-gateway run by hand, as nobody, with hosts file
-# HOSTS; its exit status (once its node's channel is closed) and stderr.
+# HOSTS, and asked for a connection: its answer (it started) or, when it
+# ends instead, its exit status; its standard error in gw.err.
 gateway() {
 	python3 -c "
-import os, socket, subprocess, sys
+import os, signal, socket, subprocess, sys
 a = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 c = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 h = os.open(sys.argv[2], os.O_RDONLY)
@@ -92,14 +93,25 @@ p = subprocess.Popen([sys.argv[1], '-p', 'p-hand', '-s', '{\"allow\":[]}',
     pass_fds=(a[1].fileno(), c[1].fileno(), h),
     preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
 a[1].close(); c[1].close(); os.close(h)
-a[0].close()
+c[0].settimeout(30)
+try:
+    c[0].send(b'{\"id\":1,\"host\":\"ok.test\",\"port\":80}')
+    answer = c[0].recv(4096)
+except (ConnectionResetError, BrokenPipeError):
+    answer = b''
+if answer:
+    print(answer.decode())
+    p.kill()
+    p.wait()
+    sys.exit(0)
 sys.exit(p.wait(30))
 " "$NUCLEUS_BUILD/nucleus-gateway" "$1" 2>gw.err
 }
 
 test_expect_success 'GATEWAY_HOSTS_MAX (1 MiB): a hosts file of 1 MiB - 1 bytes is read, of 1 MiB refused at start' '
 	head -c 1048575 /dev/zero | tr "\0" "#" >hosts.big &&
-	gateway hosts.big &&
+	gateway hosts.big >answer &&
+	jq -e ".id == 1 and .ok == false and .kind == \"egress_denied\"" answer >/dev/null &&
 	echo "#" >>hosts.big &&
 	test_expect_code 2 gateway hosts.big &&
 	grep -q "longer than GATEWAY_HOSTS_MAX" gw.err
