@@ -86,35 +86,35 @@ fd_opt(const char *s)
 }
 
 static void __attribute__((noreturn))
-hosts_fail(const char *why)
+hosts_fail(const char *what, const char *why)
 {
-	fprintf(stderr, "nucleus-gateway: -H or -T: %s\n", why);
+	fprintf(stderr, "nucleus-gateway: %s: %s\n", what, why);
 	exit(EXIT_ERR);
 }
 
 /* A file's text (the hosts file's, the trust's), GATEWAY_HOSTS_MAX bytes
  * at most, no NUL. */
 static char *
-slurp(int fd, size_t *len)
+slurp(int fd, size_t *len, const char *what)
 {
 	char *buf = malloc(GATEWAY_HOSTS_MAX + 1);
 	size_t n = 0;
 	ssize_t r;
 
 	if (buf == NULL)
-		hosts_fail("out of memory");
+		hosts_fail(what, "out of memory");
 	while (n < GATEWAY_HOSTS_MAX && (r = read(fd, buf + n,
 	    GATEWAY_HOSTS_MAX - n)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			hosts_fail(strerror(errno));
+			hosts_fail(what, strerror(errno));
 		n += (size_t)r;
 	}
 	if (n == GATEWAY_HOSTS_MAX)
-		hosts_fail("longer than GATEWAY_HOSTS_MAX");
+		hosts_fail(what, "longer than GATEWAY_HOSTS_MAX");
 	if (memchr(buf, '\0', n) != NULL)
-		hosts_fail("holds a NUL byte");
+		hosts_fail(what, "holds a NUL byte");
 	buf[n] = '\0';
 	close(fd);
 	*len = n;
@@ -161,12 +161,12 @@ options(int argc, char **argv)
 	}
 	json_decref(v);
 	if (hosts >= 0)
-		G->hosts = slurp(hosts, &len);
+		G->hosts = slurp(hosts, &len, "-H");
 	else if ((hosts = open("/etc/hosts", O_RDONLY | O_CLOEXEC)) >= 0)
-		G->etc_hosts = slurp(hosts, &len);
+		G->etc_hosts = slurp(hosts, &len, "/etc/hosts");
 	/* The authority keys: without them no approval entry is reached. */
 	if (trust >= 0) {
-		text = slurp(trust, &len);
+		text = slurp(trust, &len, "-T");
 		if (audit_keyring_parse(&G->trust, text, len, 0, &e) != 0) {
 			fprintf(stderr, "nucleus-gateway: -T: %s\n", e.msg);
 			exit(EXIT_ERR);
@@ -178,7 +178,7 @@ options(int argc, char **argv)
 	    sizeof(*G->nonces))) == NULL ||
 	    (G->opened = calloc((size_t)G->spec.per_minute,
 	    sizeof(*G->opened))) == NULL)
-		hosts_fail("out of memory");
+		hosts_fail("its limits", "out of memory");
 	gw_add_conn(conn);
 }
 
