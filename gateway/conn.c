@@ -278,16 +278,12 @@ rate_note(void)
 		G->nopened++;
 }
 
-/* A limit of the pod's network member that refuses any connection now:
- * its kind and why, or NULL. */
+/* connections_per_minute or max_bytes spent, so that no connection
+ * goes now: its kind and why, or NULL.  Asked when a request comes, and
+ * again once its name resolves (others may have opened meanwhile). */
 static const char *
-over_limit(char *why, size_t sz)
+spent_limit(char *why, size_t sz)
 {
-	if (G->open >= G->spec.max_connections) {
-		snprintf(why, sz, "the pod has %d connections open, its "
-		    "network.max_connections", G->open);
-		return "too_many";
-	}
 	if (rate_full()) {
 		snprintf(why, sz, "the pod opened %d connections in the last "
 		    "minute, its network.connections_per_minute",
@@ -300,6 +296,18 @@ over_limit(char *why, size_t sz)
 		return "bytes_limit";
 	}
 	return NULL;
+}
+
+/* A limit of the pod's network member that refuses a request now. */
+static const char *
+over_limit(char *why, size_t sz)
+{
+	if (G->open >= G->spec.max_connections) {
+		snprintf(why, sz, "the pod has %d connections open, its "
+		    "network.max_connections", G->open);
+		return "too_many";
+	}
+	return spent_limit(why, sz);
 }
 
 /*
@@ -366,20 +374,26 @@ static void
 resolved(void *arg, const struct net_addr *addrs, int n)
 {
 	struct gw_stream *s = arg;
+	const char *limit;
+	char why[NET_HOST_MAX + 256];
 
 	s->lookup = NULL;
 	ev_timer_stop(G->loop, &s->cto);
-	if (s->conn == NULL || choose(s, addrs, n) != 0) {
-		stream_free(s);	/* its asker gone, or refused */
-		return;
+	if (s->conn != NULL && (limit = spent_limit(why, sizeof(why))) !=
+	    NULL)
+		refuse(s->conn, s->id, s->host, s->port, limit, why, NULL,
+		    NULL);
+	else if (s->conn != NULL && choose(s, addrs, n) == 0) {
+		if ((s->seq = audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, "
+		    "s:s}", "event", "egress.open", "pod", G->pod, "host",
+		    s->host, "port", s->port, "address", s->addr_text, "rule",
+		    s->rule), 1)) != 0)
+			rate_note();
+		return;	/* it waits for its record (or the loop ends) */
 	}
-	if ((s->seq = audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}",
-	    "event", "egress.open", "pod", G->pod, "host", s->host, "port",
-	    s->port, "address", s->addr_text, "rule", s->rule), 1)) == 0)
-		return;	/* the loop ends */
-	rate_note();
-	/* it waits for its record */
+	stream_free(s);	/* its asker gone, or refused */
 }
+
 
 static void
 resolve_timeout(struct ev_loop *loop, ev_timer *w, int revents)

@@ -31,7 +31,8 @@ test_cleanup() {
 
 dns_start() {
 	python3 "$TEST_DIRECTORY/helper/dns-server.py" "$PWD/queries" 198.18.0.53 \
-	    fast.test=198.18.0.1 slow.test=slow lo.test=127.0.0.2 2>dns.err &
+	    fast.test=198.18.0.1 slow.test=slow lo.test=127.0.0.2 \
+	    gate.test=hold:198.18.0.1 2>dns.err &
 	echo $! >dns.pid
 }
 
@@ -92,6 +93,34 @@ test_expect_success 'a name that does not resolve: 502 unresolved, recorded' '
 	grep -q "^unresolved: nx.test does not resolve" out &&
 	grep -q "^502$" out &&
 	refused_ nx.test "nx.test does not resolve"
+'
+
+# gated_: two lookups of gate.test asked (A and AAAA of each).
+gated_() {
+	test "$(grep -c "^gate.test 1$" queries)" = 2
+}
+
+test_expect_success 'connections_per_minute holds for names resolved at once: of two asked while gate.test resolves, one goes, one is refused rate_limited' '
+	egress_pod p-dns3-$suffix "{\"allow\":[{\"host\":\"gate.test\",\"ports\":[8080]}],\"connections_per_minute\":1}" &&
+	python3 -c "
+import json, os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+for i in range(2):
+    s.send(json.dumps({\"id\": i, \"host\": \"gate.test\", \"port\": 8080}).encode())
+deadline = time.monotonic() + 10
+while [l.split()[0] for l in open(\"queries\")].count(\"gate.test\") < 4 and time.monotonic() < deadline:
+    time.sleep(0.05)
+open(\"queries.release\", \"w\").close()
+s.settimeout(20)
+for i in range(2):
+    a = json.loads(s.recv(4096))
+    print(a[\"id\"], a[\"ok\"], a.get(\"kind\", \"-\"))
+" n/pods/p-dns3-$suffix/egress.sock >gate &&
+	cut -d" " -f2- gate | sort >got &&
+	printf "False rate_limited\nTrue -\n" >expect &&
+	test_cmp expect got &&
+	gated_
 '
 
 test_expect_success 'a connection waiting on the gateway when it dies is told 503, and so is the next; the pod runs on' '

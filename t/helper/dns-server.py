@@ -2,8 +2,10 @@
 # dns-server.py LOG ADDR NAME=ADDRESS...: a tiny DNS server for the
 # egress tests, on ADDR port 53 (UDP).  A query for NAME is answered
 # with its IPv4 ADDRESS (an AAAA query with no answer); NAME=slow is
-# never answered, nor any name under it; any other name is NXDOMAIN.  Each query is logged to
+# never answered, nor any name under it; NAME=hold:ADDRESS is answered
+# once the file LOG.release exists; any other name is NXDOMAIN.  Each query is logged to
 # LOG as "NAME TYPE"; LOG.ready once it listens.
+import os
 import socket
 import struct
 import sys
@@ -24,8 +26,28 @@ def question(q):
     return ".".join(labels).lower(), qtype, q[12:i + 5]
 
 
+def answer(q, peer, name, qtype, qsec, addr):
+    answers = b""
+    rcode = 3 if addr is None else 0
+    if addr is not None and qtype == 1:
+        answers = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) +
+                   socket.inet_aton(addr))
+    head = struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0],
+                       0x8180 | rcode, 1, 1 if answers else 0, 0, 0)
+    s.sendto(head + qsec + answers, peer)
+
+
+held = []
+s.settimeout(0.05)
 while True:
-    q, peer = s.recvfrom(512)
+    if held and os.path.exists(sys.argv[1] + ".release"):
+        for h in held:
+            answer(*h)
+        held = []
+    try:
+        q, peer = s.recvfrom(512)
+    except socket.timeout:
+        continue
     try:
         name, qtype, qsec = question(q)
     except (IndexError, struct.error):
@@ -35,11 +57,7 @@ while True:
     if addr == "slow" or any(v == "slow" and name.endswith("." + k)
                              for k, v in names.items()):
         continue
-    answers = b""
-    rcode = 3 if addr is None else 0
-    if addr is not None and qtype == 1:
-        answers = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) +
-                   socket.inet_aton(addr))
-    head = struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0],
-                       0x8180 | rcode, 1, 1 if answers else 0, 0, 0)
-    s.sendto(head + qsec + answers, peer)
+    if addr is not None and addr.startswith("hold:"):
+        held.append((q, peer, name, qtype, qsec, addr[5:]))
+        continue
+    answer(q, peer, name, qtype, qsec, addr)
