@@ -250,12 +250,16 @@ void	 podspec_free(struct podspec *);
 
 /*
  * A pod's logs on the host (drain.c): proxy.err, vmm.err, vm/console.log,
- * written by a thread of the node's from a pipe the pod writes into.
+ * written by a thread of the node's from a pipe the pod writes into: a
+ * FIFO in the pod's directory, which a node taking the pod back reads
+ * again.
  */
 #define POD_LOG_MAX	(1024 * 1024)	/* bytes of one, at one start of
 				   the pod; past it the rest is dropped */
+#define DRAIN_FIFO_SUFFIX ".pipe"	/* the FIFO: the log's name, this */
 
-int	 drain_open(const char *, struct audit_err *);
+int	 drain_open(const char *, const char *, struct audit_err *);
+int	 drain_reopen(const char *, const char *, struct audit_err *);
 
 /* A pod's work directory, copied in (work.c). */
 #define WORK_DEPTH_MAX	64	/* directories deep */
@@ -380,6 +384,7 @@ struct vmm_spec {
 	const char *errpath;	/* its stderr */
 	const char *outpath;	/* its stdout: QEMU's, the guest's
 				   console; or NULL: errpath */
+	const char *dir;	/* the pod's directory: the logs' FIFOs */
 	int	 outlives;	/* it outlives the node, which takes it back
 				   (QEMU); or it dies with the node */
 };

@@ -371,6 +371,30 @@ pod_pidfd(pid_t pid, unsigned long long started)
 }
 
 /*
+ * A taken-back pod's logs (drain.c): the FIFOs its processes write into
+ * read again, each into its file.  One that cannot be is said on
+ * stderr; the pod is served all the same.
+ */
+static void
+logs_reopen(const struct pod *p)
+{
+	static const char *const local[] = { "proxy.err", NULL };
+	static const char *const qemu[] = { "vmm.err", "vm/console.log",
+	    NULL };
+	static const char *const fc[] = { "vmm.err", NULL };
+	const char *const *names = strcmp(p->spec.driver, "local") == 0 ?
+	    local : strcmp(p->spec.driver, "qemu") == 0 ? qemu : fc;
+	char path[LOCAL_PATH_MAX + 32];
+	struct audit_err e;
+
+	for (; *names != NULL; names++)
+		if (audit_fit(path, sizeof(path), &e, "%s/%s", p->lp.dir,
+		    *names) != 0 || drain_reopen(path, p->lp.dir, &e) != 0)
+			fprintf(stderr, "nucleus-node: pod %s: its log %s is "
+			    "not written: %s\n", p->spec.name, *names, e.msg);
+}
+
+/*
  * Request ids a taken-back pod sees begin past any the node before
  * could have sent it: the pod may still send the records of those (its
  * log is sent again from where the copy stops), which must never name a
@@ -441,6 +465,7 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	ev_io_start(N->loop, &p->rio);
 	ev_io_start(N->loop, &p->exit_io);
 	pods_link(p);
+	logs_reopen(p);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "pod.adopt",
 	    "pod", name, "pod_log", p->lp.log, "audit_copy", p->copy_path,
 	    "audit_records", (json_int_t)st.durable);

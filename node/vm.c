@@ -413,13 +413,13 @@ vmm_logs_close(int logs[2])
 static int
 vmm_logs(const struct vmm_spec *vs, int logs[2], struct audit_err *err)
 {
-	if ((logs[1] = drain_open(vs->errpath, err)) < 0)
+	if ((logs[1] = drain_open(vs->errpath, vs->dir, err)) < 0)
 		return -1;
 	if (vs->outpath == NULL) {
 		logs[0] = logs[1];
 		return 0;
 	}
-	if ((logs[0] = drain_open(vs->outpath, err)) < 0) {
+	if ((logs[0] = drain_open(vs->outpath, vs->dir, err)) < 0) {
 		vmm_logs_close(logs);
 		return -1;
 	}
@@ -572,6 +572,7 @@ vmm_limits(const struct podspec *spec, const struct local_env *env,
 	vs->uid = env->uid;
 	vs->gid = env->gid;
 	vs->errpath = vp->errpath;
+	vs->dir = pod->dir;
 }
 
 /*
