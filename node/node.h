@@ -386,7 +386,8 @@ struct vmm_spec {
 				   console; or NULL: errpath */
 	const char *dir;	/* the pod's directory: the logs' FIFOs */
 	int	 outlives;	/* it outlives the node, which takes it back
-				   (QEMU); or it dies with the node */
+				   (QEMU, Firecracker); or it dies with the
+				   node */
 };
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
@@ -428,6 +429,10 @@ unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 int	 vm_connect(const struct podspec *, const struct local_pod *, int);
+int	 vm_reconnect(const struct podspec *, const struct local_pod *,
+	    const struct local_env *, int64_t, struct audit_err *);
+#define FC_RECONNECT_MS	2000	/* for a Firecracker guest's proxy to take
+				   the node's channel connection */
 void	 vm_probe(struct local_env *);
 
 /* nucleus-node doctor (doctor.c): which drivers can run here; kvm.c:

@@ -8,8 +8,7 @@
  * taken for it) is taken back: its copy verified and continued, its
  * channel connected again (readopt).  One that cannot be (it ended, its
  * copy does not verify, its channel is not there; a VM that was still
- * booting, or a Firecracker VM, whose VMM ends with the node) is stopped
- * if it still runs, its cgroup removed, its
+ * booting) is stopped if it still runs, its cgroup removed, its
  * host copy verified, and it is kept as "lost": listed, its status
  * shown, refused for calls, until pod.stop removes it.
  *
@@ -433,17 +432,14 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	stored_cgroup(v, &p->lp.sb.cg);
 	p->pid_start = (unsigned long long)json_integer_value(
 	    json_object_get(v, "pid_start"));
-	if (strcmp(p->spec.driver, "local") != 0 &&
-	    strcmp(p->spec.driver, "qemu") != 0) {
-		audit_errf(err, "its VMM does not outlive the node");
-		goto fail;
-	}
 	if (p->lp.log[0] == '\0' || !audit_logid_valid(p->lp.log,
 	    strlen(p->lp.log)) || audit_fit(p->spec.log, sizeof(p->spec.log),
 	    err, "%s", p->lp.log) != 0 ||
 	    audit_fit(p->lp.dir, sizeof(p->lp.dir), err, "%s/%s",
 	    N->pods_dir, name) != 0)
 		goto fail;
+	/* Before the channel: what the VMM says meanwhile is kept. */
+	logs_reopen(p);
 	if ((p->cw = copyw_reopen(p->lp.dir, p->lp.log, p->lp.pubkey,
 	    &N->self, err)) == NULL ||
 	    audit_fit(p->copy_path, sizeof(p->copy_path), err, "%s",
@@ -455,7 +451,8 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	p->next_seq = (uint64_t)time(NULL) * READOPT_IDS_PER_S;
 	if ((p->lp.chan = strcmp(p->spec.driver, "local") == 0 ?
 	    local_connect(&p->lp, st.durable_seq, err) :
-	    qemu_reconnect(&p->lp, &N->lenv, st.durable_seq, err)) < 0)
+	    vm_reconnect(&p->spec, &p->lp, &N->lenv, st.durable_seq,
+	    err)) < 0)
 		goto fail;
 	p->running = 1;
 	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);
@@ -465,7 +462,6 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	ev_io_start(N->loop, &p->rio);
 	ev_io_start(N->loop, &p->exit_io);
 	pods_link(p);
-	logs_reopen(p);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "pod.adopt",
 	    "pod", name, "pod_log", p->lp.log, "audit_copy", p->copy_path,
 	    "audit_records", (json_int_t)st.durable);
