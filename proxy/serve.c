@@ -431,7 +431,9 @@ peer_outside(int fd)
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
-	if (getpeername(fd, &a.sa, &alen) != 0)
+	memset(&a, 0, sizeof(a));
+	if (getpeername(fd, &a.sa, &alen) != 0 ||
+	    alen < sizeof(a.sa.sa_family))
 		return 0;
 	if (a.sa.sa_family == AF_VSOCK)
 		return alen >= sizeof(a.vm) && a.vm.svm_cid == VMADDR_CID_HOST;
