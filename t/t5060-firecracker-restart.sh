@@ -52,6 +52,11 @@ connects() {
 	grep -c "^fake-fc: connected to port 1024$" n/pods/$pod/vmm.err
 }
 
+# The copy holds the run's decision: the command runs.
+running_() {
+	jq -s -e "[.[] | select(.event == \"decision\" and .op == \"run\")] | length == 1" "$(cat copy)" >/dev/null
+}
+
 slow_call() {
 	call $pod run "{\"argv\":[\"sleep\",\"4\"]}" >slow.out 2>slow.err
 	echo $? >slow.rc
@@ -86,7 +91,7 @@ test_expect_success FCKVM 'the pod runs: hello on the first connection, the chan
 
 test_expect_success FCKVM 'kill -9 of the node mid-call: the call gets unavailable; the VMM runs on' '
 	{ slow_call & } &&
-	test_wait_for "the command to run" 10 eval "pgrep -x sleep >/dev/null" &&
+	test_wait_for "the command to run in the pod" 10 running_ &&
 	node_kill9 &&
 	test_wait_for "the call to end" 10 test -s slow.rc &&
 	test "$(cat slow.rc)" = 2 &&
