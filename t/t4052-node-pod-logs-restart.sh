@@ -50,6 +50,29 @@ test_expect_success 'after kill -9 of the node and the pod taken back, a new lin
 	jq -e .ok out
 '
 
+# POD_LOG_MAX, 1 MiB of each log at each start of the pod.
+log_max=1048576
+
+size_is_() {
+	test "$(stat -c %s n/pods/p-1/proxy.err)" = "$1"
+}
+
+test_expect_success 'what proxy.err holds counts towards its 1 MiB after the pod is taken back' '
+	fill=$((log_max - 10 - $(stat -c %s n/pods/p-1/proxy.err))) &&
+	timeout 10 sh -c "head -c $fill /dev/zero | tr \"\\\\000\" x >/proc/$(cat proxy.pid)/fd/2" &&
+	test_wait_for "proxy.err 10 bytes short of the limit" 10 size_is_ $((log_max - 10)) &&
+	pid=$(cat node.pid) &&
+	kill -KILL "$pid" &&
+	test_wait_for "the node to end" 20 test_pid_ended "$pid" &&
+	rm -f node.pid &&
+	node_start &&
+	node_wait_event ".event == \"pod.adopt\" and .pod == \"p-1\"" &&
+	proxy_says 0123456789-past-the-limit &&
+	test_wait_for "the line saying the rest is dropped" 10 grep -q "^nucleus-node: this log passed $log_max bytes; the rest is dropped$" n/pods/p-1/proxy.err &&
+	tail -c 80 n/pods/p-1/proxy.err | grep -q "^x*0123456789$" &&
+	! grep -q "past-the-limit" n/pods/p-1/proxy.err
+'
+
 test_expect_success 'a pipe not as the node made it is not read: the pod is served, stderr says why' '
 	pid=$(cat node.pid) &&
 	kill -KILL "$pid" &&
