@@ -110,6 +110,10 @@ struct fwd {
 				   client's */
 	uint64_t need;		/* the pod's lines sent before it */
 	struct fwd_bind bind;	/* and the record it names */
+	/* The node's own word (chan_ask), no client's: its answer, a
+	   result or an error's kind and why, goes to done, at once. */
+	void	(*done)(void *, const json_t *, const char *, const char *);
+	void	*arg;
 };
 
 /* A pod's host-side audit copy (copy.c). */
@@ -229,6 +233,9 @@ struct pod {
 	size_t	 hellolen;
 	int	 wfd;		/* its /work held open, plus one; 0: none
 				   (podwork.c) */
+	int	 end_export;	/* a VM's: work.export under way, the stop
+				   after it (podwork.c) */
+	int	 work_ended;	/* pod.work_export recorded */
 	/* out's bytes from hold[0].at on wait for the state's sync of
 	   hold[i].gen: requests forwarded from seq on (channel.c) */
 	struct {
@@ -377,6 +384,7 @@ void	 podwork_diff(struct lines_conn *, struct gate_req *);
 void	 podwork_end(struct pod *);
 void	 podwork_close(struct pod *);
 void	 podwork_hold(struct pod *);
+int	 podwork_stop(struct pod *);
 
 /* vmstart.c: a VM pod's start, from its VMM's launch to its hello */
 void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,
@@ -391,6 +399,9 @@ void	 chan_write(struct ev_loop *, ev_io *, int);
 void	 chan_stopped(struct pod *, const char *);
 void	 chan_fail_fwds(struct pod *, const char *, const char *);
 void	 chan_fwd_free(struct fwd *);
+void	 chan_fwd_error(struct fwd *, const char *, const char *);
+int	 chan_ask(struct pod *, json_t *, void (*)(void *, const json_t *,
+	    const char *, const char *), void *);
 void	 chan_ack_copied(struct pod *);
 void	 chan_release(struct pod *, uint64_t);
 void	 chan_drop_held(struct pod *, const char *);

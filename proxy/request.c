@@ -503,6 +503,9 @@ request_line(struct conn *c, const char *line, size_t len)
 	/* The node's word on its copy of the log (reclaim.c). */
 	if (c == P->copy_conn && reclaim_line(line, len) == 0)
 		return;
+	/* The node's word on the pod's work (pack.c). */
+	if (c == P->copy_conn && pack_line(c, line, len) == 0)
+		return;
 	/* A line refused as a whole is recorded by its hash; answered
 	 * under its id when it has one, for a peer that routes answers by
 	 * id (the node) would otherwise drop it. */
