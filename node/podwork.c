@@ -181,17 +181,25 @@ podwork_start(struct pod *p)
 	audit_buf_free(&out.tar);
 }
 
-/* The snapshot, read back (at most EXPORT_BYTES_MAX bytes). */
+/* Where the pod's snapshot is kept. */
 static int
-snapshot(const struct pod *p, struct audit_buf *b, struct audit_err *err)
+snapshot_path(const struct pod *p, char *path, size_t n,
+    struct audit_err *err)
 {
-	char path[LOCAL_PATH_MAX + 32], buf[65536];
+	return audit_fit(path, n, err, "%s/" SNAPSHOT, p->lp.dir);
+}
+
+/*
+ * A snapshot, read back (at most EXPORT_BYTES_MAX bytes); b NULL: only
+ * whether it is there.  On any thread.
+ */
+int
+export_snapshot(const char *path, struct audit_buf *b, struct audit_err *err)
+{
+	char buf[65536];
 	ssize_t n;
 	int fd;
 
-	if (audit_fit(path, sizeof(path), err, "%s/" SNAPSHOT, p->lp.dir) !=
-	    0)
-		return -1;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return audit_errf(err, "no snapshot of the pod's /work at its "
 		    "start (within an export's bounds): %s", strerror(errno));
@@ -209,6 +217,16 @@ snapshot(const struct pod *p, struct audit_buf *b, struct audit_err *err)
 	if (n != 0)
 		return audit_errf(err, "%s: cannot be read whole", path);
 	return 0;
+}
+
+static int
+snapshot(const struct pod *p, struct audit_buf *b, struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 32];
+
+	if (snapshot_path(p, path, sizeof(path), err) != 0)
+		return -1;
+	return export_snapshot(path, b, err);
 }
 
 static struct pod *
@@ -320,22 +338,81 @@ diff_record(const char *pod, const json_t *r)
 	    "bytes", (json_int_t)n, "blake2b", hex);
 }
 
-/* pod.diff's answer: recorded, then sent. */
+/* pod.diff's answer r (taken): recorded, then sent. */
 static void
-diff_send(struct lines_conn *c, const char *kid, const json_t *id,
-    const struct pod *p, const struct audit_buf *now)
+diff_answer(struct lines_conn *c, const char *kid, const json_t *id,
+    const char *pod, json_t *r)
 {
-	struct audit_err e;
-	const char *kind;
-	json_t *r, *ev;
+	json_t *ev = diff_record(pod, r);
 
-	if ((r = diff_of(p, now, &kind, &e)) == NULL) {
-		pods_refuse(c, kid, id, p->spec.name, kind, e.msg);
-		return;
-	}
-	ev = diff_record(p->spec.name, r);
 	json_object_set_new(ev, "signer", json_string(kid));
 	node_record(c, ev, node_ok(id, r));
+}
+
+/* On the loop: an export made. */
+static void
+export_made(struct exportq_job *j)
+{
+	if (j->rc != 0)
+		pods_refuse(j->c, j->kid, j->id, j->pod, j->kind, j->e.msg);
+	else
+		export_send(j->c, j->kid, j->id, j->pod, j->path, &j->out);
+}
+
+/* On the loop: a diff made. */
+static void
+diff_made(struct exportq_job *j)
+{
+	if (j->rc != 0)
+		pods_refuse(j->c, j->kid, j->id, j->pod, j->kind, j->e.msg);
+	else {
+		diff_answer(j->c, j->kid, j->id, j->pod, j->diff);
+		j->diff = NULL;
+	}
+}
+
+/*
+ * A job for c's request about p: an export of req (with a snapshot: a
+ * diff), reading the descriptor fd (taken) or cpio (taken).  Refused
+ * here when it cannot be queued.
+ */
+static void
+job_submit(struct pod *p, const struct export_req *req, int diff, int fd,
+    struct audit_buf *cpio, size_t left_out, size_t skipped,
+    struct lines_conn *c, const char *kid, const json_t *id)
+{
+	struct exportq_job *j = exportq_new(p->spec.policy, req->path);
+	struct audit_err e;
+
+	if (j == NULL || (diff && snapshot_path(p, j->snap, sizeof(j->snap),
+	    &e) != 0)) {
+		if (fd >= 0)
+			close(fd);
+		if (j != NULL)
+			exportq_free(j);
+		pods_refuse(c, kid, id, p->spec.name, "internal", "out of "
+		    "memory");
+		return;
+	}
+	j->fd = fd;
+	if (cpio != NULL) {
+		j->cpio = *cpio;
+		*cpio = (struct audit_buf){ 0 };
+	}
+	j->left_out = left_out;
+	j->skipped = skipped;
+	j->req = *req;
+	j->done = diff ? diff_made : export_made;
+	j->c = c;
+	lines_hold(c);
+	j->id = json_incref((json_t *)id);
+	audit_fmt(j->kid, sizeof(j->kid), "%s", kid);
+	audit_fmt(j->pod, sizeof(j->pod), "%s", p->spec.name);
+	if (exportq_submit(j) != 0) {
+		pods_refuse(c, kid, id, p->spec.name, "internal", "the node's "
+		    "export worker cannot start");
+		exportq_free(j);
+	}
 }
 
 /* Write n bytes of p as name in the directory dfd, a new file. */
@@ -480,26 +557,30 @@ vmx_next(struct vmx *x)
 	    "v", 1), vmx_chunk);
 }
 
-/* All of it come: the node's own archive made of it, and used. */
+/*
+ * All of it come: the node's own archive made of it, and used; on the
+ * worker for a client (exportq.c), here at the pod's end.
+ */
 static void
 vmx_done(struct vmx *x)
 {
 	struct export_out out;
 	struct audit_err e;
 
+	if (x->purpose != VMX_END) {
+		job_submit(x->p, &x->req, x->purpose == VMX_DIFF, -1,
+		    &x->pk.cpio, x->pk.left_out, x->pk.skipped, x->c, x->kid,
+		    x->id);
+		vmx_free(x);
+		return;
+	}
 	if (export_repack(&x->pk.cpio, &x->req, &out, &e) != 0) {
 		vmx_failed(x, out.kind, e.msg);
 		return;
 	}
 	out.left_out += x->pk.left_out;
 	out.skipped += x->pk.skipped;
-	if (x->purpose == VMX_EXPORT)
-		export_send(x->c, x->kid, x->id, x->p->spec.name, x->path,
-		    &out);
-	else if (x->purpose == VMX_DIFF)
-		diff_send(x->c, x->kid, x->id, x->p, &out.tar);
-	else
-		end_recorded(x->p, &out, NULL, NULL);
+	end_recorded(x->p, &out, NULL, NULL);
 	audit_buf_free(&out.tar);
 	vmx_free(x);
 }
@@ -584,8 +665,6 @@ void
 podwork_export(struct lines_conn *c, struct gate_req *q)
 {
 	struct export_req req = { 0 };
-	struct export_out out = { 0 };
-	struct audit_err e;
 	const char *why;
 	struct pod *p;
 	int fd;
@@ -608,12 +687,13 @@ podwork_export(struct lines_conn *c, struct gate_req *q)
 		    "pod's only, while it runs)");
 		return;
 	}
-	if (export_tar(fd, &req, &out, &e) != 0) {
-		pods_refuse(c, q->kid, q->id, q->pod, out.kind, e.msg);
+	/* The worker's own: the pod may end before it is done. */
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		pods_refuse(c, q->kid, q->id, q->pod, "internal",
+		    strerror(errno));
 		return;
 	}
-	export_send(c, q->kid, q->id, q->pod, req.path, &out);
-	audit_buf_free(&out.tar);
+	job_submit(p, &req, 0, fd, NULL, 0, 0, c, q->kid, q->id);
 }
 
 /* pod.diff: what changed in /work since work.copy, and its patch. */
@@ -621,9 +701,9 @@ void
 podwork_diff(struct lines_conn *c, struct gate_req *q)
 {
 	struct export_req req;
-	struct export_out now = { 0 };
 	struct audit_err e;
 	struct pod *p;
+	int fd;
 
 	if ((p = named(c, q)) == NULL)
 		return;
@@ -642,12 +722,14 @@ podwork_diff(struct lines_conn *c, struct gate_req *q)
 		vmx_begin(p, VMX_DIFF, c, q->kid, q->id, &req);
 		return;
 	}
-	if (export_all(p, &now, &e) != 0) {
-		pods_refuse(c, q->kid, q->id, q->pod, now.kind, e.msg);
+	if ((fd = work_fd(p, 0)) < 0 || (fd = fcntl(fd, F_DUPFD_CLOEXEC,
+	    0)) < 0) {
+		pods_refuse(c, q->kid, q->id, q->pod, "unavailable", "the "
+		    "pod's /work is not within the node's reach (a local "
+		    "pod's only, while it runs)");
 		return;
 	}
-	diff_send(c, q->kid, q->id, p, &now.tar);
-	audit_buf_free(&now.tar);
+	job_submit(p, &req, 1, fd, NULL, 0, 0, c, q->kid, q->id);
 }
 
 /*

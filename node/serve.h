@@ -378,6 +378,36 @@ void	 pods_stop_all(void);
 int	 pods_leave_all(void);
 
 /* podwork.c: a pod's work, out: pod.export, pod.diff, work.export */
+/*
+ * pod.export and pod.diff, made on a worker (exportq.c): what a job
+ * reads is its own, what it made goes to done on the loop.
+ */
+struct exportq_job {
+	struct exportq_job *next;
+	void	(*done)(struct exportq_job *);	/* on the loop, once made */
+	int	 fd;			/* the pod's /work; -1: cpio */
+	struct audit_buf cpio;		/* what a VM's proxy packed */
+	size_t	 left_out, skipped;	/* as it says */
+	json_t	*policy;		/* a copy of the pod's */
+	char	*path;			/* beneath /work */
+	struct export_req req;		/* its bounds */
+	char	 snap[LOCAL_PATH_MAX + 32];	/* a diff's snapshot, or "" */
+	int	 rc;			/* made: 0, or kind and e say why */
+	struct export_out out;		/* the archive (an export's) */
+	json_t	*diff;			/* the diff (a diff's) */
+	const char *kind;
+	struct audit_err e;
+	struct lines_conn *c;		/* held: whom it answers */
+	json_t	*id;
+	char	 kid[AUDIT_KID_MAX + 1];
+	char	 pod[POD_NAME_MAX + 1];
+};
+
+struct exportq_job *exportq_new(const json_t *, const char *);
+int	 exportq_submit(struct exportq_job *);
+void	 exportq_free(struct exportq_job *);
+int	 export_snapshot(const char *, struct audit_buf *, struct audit_err *);
+
 void	 podwork_start(struct pod *);
 void	 podwork_export(struct lines_conn *, struct gate_req *);
 void	 podwork_diff(struct lines_conn *, struct gate_req *);
