@@ -508,6 +508,8 @@ end_recorded(struct pod *p, const struct export_out *out, const char *kind,
 enum vmx_for { VMX_EXPORT, VMX_DIFF, VMX_END };
 
 struct vmx {
+	struct vmx *next;		/* waiting its turn */
+	int	 active;		/* its turn */
 	struct pod *p;
 	enum vmx_for	 purpose;
 	struct lines_conn *c;		/* held; NULL for work.export */
@@ -518,14 +520,28 @@ struct vmx {
 	struct export_pack pk;
 };
 
+static void vmx_start(struct vmx *);
+
+/* x done with; the next export of its pod, if one waits, begins. */
 static void
 vmx_free(struct vmx *x)
 {
+	struct pod *p = x->p;
+	struct vmx *n;
+	int active = x->active;
+
 	if (x->c != NULL)
 		lines_release(x->c);
 	json_decref(x->id);
 	audit_buf_free(&x->pk.cpio);
 	free(x);
+	if (!active)
+		return;
+	p->vmx_busy = 0;
+	if ((n = p->vmx_wait) != NULL) {
+		p->vmx_wait = n->next;
+		vmx_start(n);
+	}
 }
 
 static void
@@ -649,10 +665,29 @@ vmx_begin(struct pod *p, enum vmx_for purpose, struct lines_conn *c,
 		    "path");
 		return;
 	}
+	vmx_start(x);
+}
+
+/* Its turn, or after those before it: its proxy packs one at a time. */
+static void
+vmx_start(struct vmx *x)
+{
+	struct pod *p = x->p;
+	struct vmx **pp;
+
 	if (!p->running || p->starting || p->log_stopped[0] != '\0') {
 		vmx_failed(x, "unavailable", "the pod is not running");
 		return;
 	}
+	if (p->vmx_busy) {
+		for (pp = &p->vmx_wait; *pp != NULL; pp = &(*pp)->next)
+			;
+		x->next = NULL;
+		*pp = x;
+		return;
+	}
+	p->vmx_busy = 1;
+	x->active = 1;
 	vmx_ask(x, json_pack("{s:{s:s, s:s, s:I, s:I}, s:s, s:i}", "export",
 	    "op", "pack", "path", x->path, "max_bytes",
 	    (json_int_t)x->req.max_bytes, "max_entries",

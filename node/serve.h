@@ -236,6 +236,9 @@ struct pod {
 	int	 end_export;	/* a VM's: work.export under way, the stop
 				   after it (podwork.c) */
 	int	 work_ended;	/* pod.work_export recorded */
+	int	 vmx_busy;	/* a VM's: its proxy packs for the node */
+	struct vmx *vmx_wait;	/* exports waiting their turn (its proxy
+				   holds one archive at a time) */
 	/* out's bytes from hold[0].at on wait for the state's sync of
 	   hold[i].gen: requests forwarded from seq on (channel.c) */
 	struct {
@@ -244,6 +247,8 @@ struct pod {
 	}	 hold[POD_HOLD_MAX];
 	int	 nhold;
 };
+
+struct vmx;
 
 /* A record to make durable, then an answer to send. */
 struct njob {

@@ -76,6 +76,16 @@ test_expect_success 'a path beneath /work: only it; a climbing path refused, a b
 	test ! -s out && grep "^nucleus-node: path_denied:" err
 '
 
+test_expect_success 'two exports at once: each its own archive (the proxy packs one at a time; the second waits its turn)' '
+	{ nadmin export $pod >all2.tar & } &&
+	nadmin export $pod src >src2.tar &&
+	wait $! &&
+	cmp src.tar src2.tar &&
+	tar -tf all2.tar >list2 &&
+	grep "^big.bin$" list2 &&
+	cmp work.tar all2.tar
+'
+
 test_expect_success 'pod diff: the change as a patch git apply takes on the host'"'"'s original' '
 	nadmin diff $pod >change.diff 2>err &&
 	grep "^nucleus-node: 2 added, 1 removed, 1 modified$" err &&
