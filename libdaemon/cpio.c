@@ -4,6 +4,7 @@
  * Owner and group 0; one link; mode is the type and the permissions.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpio.h"
@@ -29,4 +30,51 @@ cpio_newc_add(struct audit_buf *b, const char *name, unsigned mode,
 	    audit_buf_add(b, zero, (4 - len % 4) % 4) != 0)
 		return -1;
 	return 0;
+}
+
+/* Field i (0 to 12) of the header at h, 8 hex digits; -1 if not. */
+static long long
+field(const char *h, int i)
+{
+	char s[9];
+	char *end;
+	long long v;
+
+	memcpy(s, h + 6 + 8 * i, 8);
+	s[8] = '\0';
+	for (int k = 0; k < 8; k++)
+		if (strchr("0123456789abcdefABCDEF", s[k]) == NULL)
+			return -1;
+	v = strtoll(s, &end, 16);
+	return *end == '\0' ? v : -1;
+}
+
+/*
+ * Does the newc archive of len bytes at p hold whole entries up to its
+ * trailer, each header's name and data within the bytes there are?  A
+ * reader trusting a header's sizes (libarchive reads a link's target
+ * whole, asking for as much as its header says) is given only such.
+ */
+int
+cpio_newc_check(const void *p, size_t len)
+{
+	const char *b = p;
+	size_t at = 0, nsz, fsz, off;
+	long long n, f;
+
+	while (len - at >= 110) {
+		if (memcmp(b + at, "070701", 6) != 0 ||
+		    (n = field(b + at, 11)) < 1 || (f = field(b + at, 6)) < 0)
+			return -1;
+		nsz = (size_t)n;
+		fsz = (size_t)f;
+		off = (110 + nsz + 3) & ~(size_t)3;
+		if (off > len - at || ((fsz + 3) & ~(size_t)3) > len - at - off)
+			return -1;
+		if (nsz == sizeof(CPIO_TRAILER) && memcmp(b + at + 110,
+		    CPIO_TRAILER, sizeof(CPIO_TRAILER)) == 0)
+			return 0;
+		at += off + ((fsz + 3) & ~(size_t)3);
+	}
+	return -1;
 }

@@ -26,5 +26,6 @@
 
 int	 cpio_newc_add(struct audit_buf *, const char *, unsigned, uint32_t,
 	    const void *, size_t);
+int	 cpio_newc_check(const void *, size_t);
 
 #endif /* NUCLEUS_CPIO_H */

@@ -513,6 +513,10 @@ repack_body(struct tarw *t, const void *arg)
 
 	if (cpio->len == 0)
 		return 0;	/* nothing: an empty archive */
+	/* Sizes that pass the bytes there are never reach libarchive. */
+	if (cpio_newc_check(cpio->p, cpio->len) != 0)
+		return lie(t, "the pod's proxy sent an archive whose entries "
+		    "are not whole");
 	if ((in = archive_read_new()) == NULL ||
 	    archive_read_support_format_cpio(in) != ARCHIVE_OK ||
 	    archive_read_open_memory(in, cpio->p, cpio->len) != ARCHIVE_OK)

@@ -180,6 +180,19 @@ lies(void)
 	is_str(repack("", EXPORT_ENTRIES_MAX, EXPORT_BYTES_MAX, &out),
 	    "io_error", "a file shorter than its header says");
 
+	/* A link whose header says 4 GB of target (libarchive would ask
+	 * for that much memory at once). */
+	fresh();
+	add("l", S_IFLNK | 0777, "src/a.c");
+	memcpy(cp.p + 6 + 8 * 6, "FFFFFF00", 8);
+	trailer();
+	is_str(repack("", EXPORT_ENTRIES_MAX, EXPORT_BYTES_MAX, &out),
+	    "io_error", "a header saying more bytes than the archive holds");
+	fresh();
+	add("a", S_IFREG | 0644, "x");
+	is_str(repack("", EXPORT_ENTRIES_MAX, EXPORT_BYTES_MAX, &out),
+	    "io_error", "no trailer: not whole");
+
 	fresh();
 	if (audit_buf_add(&cp, "not an archive at all, no", 25) != 0)
 		abort();
