@@ -1,6 +1,7 @@
 #!/bin/sh
 test_description='nucleus-node: pod export, pod diff and work.export of a qemu pod, booted once for real: its proxy packs /work in the guest (what the policy blocks left out, links kept as links) and hands it over in pieces, the node makes the same tar of it, the patch applies on the host, and work.export is written at pod.stop before the VM ends'
 . "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-pod.sh"
 
 guest=${NUCLEUS_GUEST:-$NUCLEUS_BUILD/guest}
@@ -74,6 +75,15 @@ test_expect_success 'a path beneath /work: only it; a climbing path refused, a b
 	test ! -s out && grep "^nucleus-node: bad_request:" err &&
 	test_expect_code 1 nadmin export $pod .env.local >out 2>err &&
 	test ! -s out && grep "^nucleus-node: path_denied:" err
+'
+
+test_expect_success 'bounds asked for, crossed where the guest packs: too_large, and no archive' '
+	nreq x1 ops-1 admin.key $pod pod.export "{\"path\":\"src\",\"max_entries\":3}" | nsend >out &&
+	jq -e ".ok and .result.entries == 3" out &&
+	nreq x2 ops-1 admin.key $pod pod.export "{\"path\":\"src\",\"max_entries\":2}" | nsend >out &&
+	jq -e ".error.kind == \"too_large\" and (.result | not)" out &&
+	nreq x3 ops-1 admin.key $pod pod.export "{\"max_bytes\":600000}" | nsend >out &&
+	jq -e ".error.kind == \"too_large\"" out
 '
 
 test_expect_success 'two exports at once: each its own archive (the proxy packs one at a time; the second waits its turn)' '
