@@ -231,6 +231,8 @@ struct pod {
 	ev_tstamp start_deadline;
 	char	 hello[HELLO_MAX];
 	size_t	 hellolen;
+	int	 hello_fd;	/* Firecracker: the hello's connection, held
+				   while the pod runs, plus one; 0: none */
 	int	 wfd;		/* its /work held open, plus one; 0: none
 				   (podwork.c) */
 	int	 end_export;	/* a VM's: work.export under way, the stop
