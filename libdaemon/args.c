@@ -25,7 +25,9 @@ static const struct {
 	{ "glob", { "path", "pattern", NULL } },
 	{ "grep", { "path", "pattern", "regex", "ignore_case", NULL } },
 	{ "run", { "argv", "cwd", "timeout", "stdin", NULL } },
-	{ "web_fetch", { "url", "method", "max_bytes", NULL } },
+	{ "web_fetch", { "url", "method", "max_bytes", "connect_approval",
+	    NULL } },
+	{ "web_search", { "query", "max_results", NULL } },
 };
 
 /* A run's argv: 1 to ARGS_ARGV_MAX strings, the first a program's name. */

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct hop {
 	size_t	 len;
 	int	 truncated;
 	json_t	*headers;
+	const char *refusal;	/* what the egress said, in words */
 };
 
 static size_t
@@ -123,13 +125,15 @@ fail(struct fetch *f, const char *kind, const char *fmt, ...)
  */
 static int
 hop(CURL *c, struct hop *h, const char *url, long *status,
-    char *next, size_t nextsz)
+    char *next, size_t nextsz, struct curl_slist *proxy_headers)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct fetch *f = h->f;
 	long connect_code = 0;
 	char *loc = NULL;
 	CURLcode rc;
+	struct curl_blob blob = { (void *)(uintptr_t)f->ca, f->ca_len,
+	    CURL_BLOB_NOCOPY };
 
 	curl_easy_reset(c);
 	h->len = 0;
@@ -144,6 +148,10 @@ hop(CURL *c, struct hop *h, const char *url, long *status,
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (f->ca != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	if (proxy_headers != NULL)
+		curl_easy_setopt(c, CURLOPT_PROXYHEADER, proxy_headers);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)FETCH_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_NOBODY, f->head ? 1L : 0L);
@@ -157,7 +165,8 @@ hop(CURL *c, struct hop *h, const char *url, long *status,
 	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect_code);
 	if (connect_code == 403) {
 		fail(f, "egress_denied", "the pod's egress refused the "
-		    "connection for %s (its records say why)", url);
+		    "connection for %s%s (its records say why)", url,
+		    h->refusal);
 		return -1;
 	}
 	if (connect_code != 0 && connect_code != 200) {
@@ -212,9 +221,11 @@ static void
 run(struct fetch *f)
 {
 	char url[FETCH_URL_MAX + 1], next[FETCH_URL_MAX + 1];
-	struct hop h = { f, NULL, 0, 0, json_object() };
+	struct hop h = { f, NULL, 0, 0, json_object(), "" };
 	json_t *redirects = json_array();
 	CURL *c = curl_easy_init();
+	struct curl_slist *token = NULL;
+	char *line = NULL;
 	long status = 0;
 
 	f->kind = "io_error";
@@ -223,10 +234,18 @@ run(struct fetch *f)
 	    (h.body = malloc(f->cap)) == NULL)
 		goto out;
 	memcpy(url, f->url, sizeof(url));
+	/* The token is for the first connection alone: spent on it. */
+	if (f->token != NULL && (asprintf(&line, EGRESS_TOKEN_HEADER ": %s",
+	    f->token) < 0 || (token = curl_slist_append(NULL, line)) == NULL))
+		goto out;
 	for (int n = 0;; n++) {
-		if (hop(c, &h, url, &status, next, sizeof(next)) != 0)
+		h.refusal = n == 0 && token != NULL ? ", its token refused or "
+		    "spent" : n > 0 && f->token != NULL ? ", a redirect's "
+		    "connection, which the token does not cover" : "";
+		if (hop(c, &h, url, &status, next, sizeof(next),
+		    n == 0 ? token : NULL) != 0)
 			goto out;
-		if (next[0] == '\0')
+		if (next[0] == '\0' || f->no_follow)
 			break;
 		if (n == FETCH_REDIRECTS_MAX) {
 			fail(f, "io_error", "%s: more than %d redirects",
@@ -249,6 +268,8 @@ run(struct fetch *f)
 	if (f->result != NULL && !f->head)
 		body_into(f->result, &h);
 out:
+	curl_slist_free_all(token);
+	free(line);
 	json_decref(redirects);
 	json_decref(h.headers);
 	free(h.body);
