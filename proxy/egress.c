@@ -110,6 +110,32 @@ send_all(int fd, const void *p, size_t n)
 static const uint8_t socks_ok[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
 
 /* The client told no, in its protocol's words, and gone. */
+/*
+ * The refusal in headers too, for a client that cannot read a CONNECT's
+ * body (web_fetch's libcurl): EGRESS_REFUSAL_HEADER, the kind (letters
+ * and _ only), and for approval_required EGRESS_DIGEST_HEADER, the
+ * args_digest a token must name.
+ */
+static void
+refusal_headers(const char *kind, const char *why, char *out, size_t outsz)
+{
+	static const char tag[] = "\nargs_digest: ";
+	const char *d;
+
+	out[0] = '\0';
+	if (strspn(kind, "abcdefghijklmnopqrstuvwxyz_") != strlen(kind) ||
+	    strlen(kind) > 32)
+		return;
+	if (strcmp(kind, "approval_required") == 0 &&
+	    (d = strstr(why, tag)) != NULL &&
+	    strspn(d + strlen(tag), "0123456789abcdef") == AUDIT_HEX_LEN)
+		snprintf(out, outsz, EGRESS_REFUSAL_HEADER ": %s\r\n"
+		    EGRESS_DIGEST_HEADER ": %.*s\r\n", kind, AUDIT_HEX_LEN,
+		    d + strlen(tag));
+	else
+		snprintf(out, outsz, EGRESS_REFUSAL_HEADER ": %s\r\n", kind);
+}
+
 static void
 refuse(struct client *c, int status, int socks, const char *kind,
     const char *why)
@@ -125,17 +151,18 @@ refuse(struct client *c, int status, int socks, const char *kind,
 	} else {
 		char msg[POLICY_REASON_MAX + 256];
 		int body = snprintf(msg, sizeof(msg), "%s: %s\n", kind, why);
-		char head[256];
+		char head[512], extra[256];
 		int hn;
 
 		if (body < 0 || (size_t)body >= sizeof(msg))
 			body = (int)strlen(msg);
+		refusal_headers(kind, why, extra, sizeof(extra));
 		hn = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 		    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
-		    "Connection: close\r\n\r\n", status, status == 403 ?
+		    "%sConnection: close\r\n\r\n", status, status == 403 ?
 		    "Forbidden" : status == 400 ? "Bad Request" :
 		    status == 502 ? "Bad Gateway" : "Service Unavailable",
-		    body);
+		    body, extra);
 		send_all(c->fd, head, (size_t)hn);
 		send_all(c->fd, msg, (size_t)body);
 	}

@@ -19,6 +19,9 @@
 #define EGRESS_HEADER_MS	10000	/* for the header to come */
 #define EGRESS_CLIENTS_MAX	256	/* clients at once */
 #define EGRESS_TOKEN_HEADER	"Nucleus-Approval"
+#define EGRESS_REFUSAL_HEADER	"Nucleus-Refusal"	/* a 403's kind */
+#define EGRESS_DIGEST_HEADER	"Nucleus-Args-Digest"	/* what a token
+							   must name */
 
 enum egress_parse {
 	EP_MORE = 0,		/* not whole yet */

@@ -298,6 +298,12 @@ fetch_done(struct req *r)
 		r->outcome = json_object();
 	if (f->result == NULL) {
 		r->response = respond_error(r, f->kind, f->why);
+		/* What a connect token must name, as a refusal says it. */
+		if (f->digest[0] != '\0')
+			json_object_update_new(json_object_get(r->response,
+			    "error"), json_pack("{s:s, s:s, s:s}", "op",
+			    "connect", "args_digest", f->digest, "obligation",
+			    "web_fetch"));
 		json_object_set_new(r->outcome, "status", json_string("error"));
 		json_object_set_new(r->outcome, "kind", json_string(f->kind));
 		json_object_set_new(r->outcome, "reason", json_string(f->why));

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "policy.h"
 
 #define FETCH_URL_MAX		2048	/* bytes of a URL, each hop's too */
@@ -38,6 +39,8 @@ struct fetch {
 	const char *ca;			/* the CAs trusted, PEM, or NULL: */
 	size_t	 ca_len;		/* libcurl's default store */
 	json_t	*result;		/* set on success */
+	char	 digest[AUDIT_HEX_LEN + 1];	/* approval_required: the
+					   args_digest a connect token names */
 	const char *kind;		/* else an error kind */
 	char	 why[POLICY_REASON_MAX];
 };
