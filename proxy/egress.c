@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "proxy.h"
 #include "approval.h"
 #include "egress.h"
@@ -57,6 +59,7 @@ struct client {
 	uint64_t id;		/* the gateway's request */
 	struct req *req;	/* its decision, with the log */
 	struct relay relay;
+	char	*basic;		/* t.basic decoded, when it holds a token */
 };
 
 static struct {
@@ -85,6 +88,7 @@ client_free(struct client *c)
 	ev_timer_stop(P->loop, &c->deadline);
 	if (c->fd >= 0)
 		close(c->fd);
+	free(c->basic);
 	free(c);
 }
 
@@ -517,6 +521,30 @@ operation(struct client *c, const char *bad)
 	json_decref(ev);
 }
 
+/*
+ * A token may also come as the password of Proxy-Authorization's Basic
+ * credentials for user EGRESS_TOKEN_USER: the one way a client such as
+ * git, which sets no header of its own on a CONNECT, can give one.  The
+ * Nucleus-Approval header wins when both are there.
+ */
+static void
+basic_token(struct client *c)
+{
+	static const char user[] = EGRESS_TOKEN_USER ":";
+	size_t n;
+
+	if (c->t.token != NULL || c->t.basic == NULL || c->basic != NULL ||
+	    (c->basic = malloc(c->t.basic_len + 1)) == NULL)
+		return;
+	if (sodium_base642bin((unsigned char *)c->basic, c->t.basic_len,
+	    c->t.basic, c->t.basic_len, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || n < sizeof(user) ||
+	    memcmp(c->basic, user, sizeof(user) - 1) != 0)
+		return;
+	c->t.token = c->basic + sizeof(user) - 1;
+	c->t.token_len = n - (sizeof(user) - 1);
+}
+
 /* What was read so far: is a step's header whole? */
 static void
 parse(struct client *c)
@@ -540,8 +568,10 @@ parse(struct client *c)
 	    c->len, &c->t) : egress_parse_http(c->buf, c->len, &c->t);
 	if (rc == EP_BAD)
 		operation(c, c->t.why);
-	else if (rc == EP_OK)
+	else if (rc == EP_OK) {
+		basic_token(c);
 		operation(c, NULL);
+	}
 }
 
 static void
