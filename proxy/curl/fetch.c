@@ -159,10 +159,13 @@ refused(struct fetch *f, const struct hop *h, const char *url)
 		fail(f, "invalid_approval", "the pod's egress refused the "
 		    "token for the connection for %s%s (its records say why)",
 		    url, h->refusal);
-	else
+	else {
+		int own = strcmp(k, "egress_denied") != 0;
+
 		fail(f, "egress_denied", "the pod's egress refused the "
-		    "connection for %s: %s%s (its records say why)", url, k,
-		    h->refusal);
+		    "connection for %s%s%s%s (its records say why)", url,
+		    own ? ": " : "", own ? k : "", h->refusal);
+	}
 }
 
 /*
