@@ -114,6 +114,27 @@ test_expect_success 'the backend'"'"'s host must be on the pod'"'"'s allowlist; 
 	jq -e ".error.kind == \"egress_denied\" and (.error.message | test(\"no network member\"))" resp >/dev/null
 '
 
+# mcp_search ARGS-JSON: nucleus-mcp for the pod, its tool web_search
+# called once; the tools/list answer in tools, the call's in resp.
+mcp_search() {
+	{
+		printf '%s\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+		    '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+		    '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+		printf '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"web_search","arguments":%s}}\n' "$1"
+	} | timeout 60 nucleus-mcp -l "$PWD/n/node.sock" -k agent-1.key $net >mcp.out &&
+	jq -c "select(.id == 1)" mcp.out >tools &&
+	jq -c "select(.id == 2)" mcp.out >resp
+}
+
+test_expect_success 'nucleus-mcp has web_search as a tool (open-world, read-only), its result the operation'"'"'s' '
+	mcp_search "{\"query\":\"mcp\",\"max_results\":3}" &&
+	jq -e ".result.tools[] | select(.name == \"web_search\") | .annotations.openWorldHint and .annotations.readOnlyHint and .inputSchema.required == [\"query\"]" tools >/dev/null &&
+	jq -e ".result.isError == false and (.result.structuredContent.results | length) == 3 and .result.structuredContent.results[0].title == \"Result 1 for mcp\"" resp >/dev/null &&
+	mcp_search "{\"query\":\"notjson\"}" &&
+	jq -e ".result.isError and (.result.content[0].text | startswith(\"io_error: \"))" resp >/dev/null
+'
+
 test_expect_success 'the node refuses a bad search template or CA file at start' '
 	test_expect_code 2 nucleus-node serve -n -d n -S "http://search.test/search" 2>err &&
 	grep -q "expected {query} exactly once" err &&
