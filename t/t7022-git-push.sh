@@ -5,6 +5,7 @@ egress_netns "$@"
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-pod.sh"
 . "$TEST_DIRECTORY/lib-egress.sh"
+. "$TEST_DIRECTORY/lib-authority.sh"
 
 if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"
@@ -16,7 +17,7 @@ fi
 suffix=$(od -An -N4 -tx1 /dev/urandom | tr -d " \n")
 pod=p-push-$suffix
 test_cleanup() {
-	for f in server.pid git.pid; do
+	for f in server.pid git.pid authority.pid; do
 		[ -f $f ] && kill "$(cat $f)"
 	done
 	pods_gone "p-*-$suffix*"
@@ -48,13 +49,15 @@ git_in() {
 	call $pod run "{\"argv\":$argv}" >resp
 }
 
-# token DIGEST: a token of the vectors' authority for op connect.
-token() {
-	now=$(date +%s) &&
-	printf '{"type":"approval","v":1,"kid":"authority-1","id":"a-%s","pod":"%s","op":"connect","args_digest":"%s","sub":"agent-1","iat":%s,"exp":%s,"nonce":"%s"}' \
-	    "$suffix" "$pod" "$1" "$now" $((now + 120)) \
-	    "$(od -An -N16 -tx1 /dev/urandom | tr -d " \n")" |
-	    audit-tool sign approval authority.secret
+# granted NAME: agent-7 asks the authority for a token of op connect to
+# push.test:8443, an operator grants it; the token in NAME.out.
+granted() {
+	ask "$1" $pod connect "{\"host\":\"push.test\",\"port\":8443}" "push the fix" &&
+	until_pending 1 &&
+	id=$(nucleus-authority list -d auth | awk "/ pending /{print \$1}") &&
+	nucleus-authority grant -d auth "$id" >/dev/null &&
+	ask_done "$1" &&
+	test "$(cat "$1.rc")" = 0
 }
 
 # proxy_with TOKEN-FILE: the repository's http.proxy, the token as the
@@ -72,8 +75,8 @@ pushed() {
 test_expect_success 'setup: test hosts, a git host on push.test:8443 (an approval entry), a node, a pod with a commit to push' '
 	egress_hosts &&
 	git_start &&
-	cp "$TEST_DIRECTORY/vectors/authority.secret" authority.secret &&
-	chmod 600 authority.secret &&
+	authority_setup &&
+	authority_start &&
 	node_setup &&
 	node_start -H "$PWD/hosts" &&
 	egress_pod $pod "{\"allow\":[{\"host\":\"push.test\",\"ports\":[8443],\"approval\":true}]}" &&
@@ -97,15 +100,21 @@ test_expect_success 'without a token: the push is refused at its CONNECT (approv
 	test -z "$(pushed)"
 '
 
-test_expect_success 'with a token as the proxy credentials: pushed, over one connection, the token named by the connect decision' '
-	token "$(cat digest)" >tok &&
-	proxy_with tok &&
+test_expect_success 'the authority issues a token of op connect (an operator grants it), for exactly that connection' '
+	granted push &&
+	jq -e ".op == \"connect\" and .sub == \"agent-7\" and .args_digest == \"$(cat digest)\"" push.out >/dev/null &&
+	test_expect_code 2 nucleus-authority ask -d auth -k agent.key $pod connect "{\"host\":\"push.test\",\"port\":0}" 2>err &&
+	grep -q "args.port: expected 1 to 65535" err
+'
+
+test_expect_success 'with the token as the proxy credentials: pushed, over one connection, the token named by the connect decision' '
+	proxy_with push.out &&
 	git_in push -q https://push.test:8443/repo.git main &&
 	jq -e ".result.exit == 0" resp >/dev/null &&
 	test "$(pushed)" = first &&
 	grep -q "^POST /repo.git/git-receive-pack$" served &&
 	test "$(grep -c "^connection$" served)" = 1 &&
-	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .host == \"push.test\" and .decision == \"allow\" and .approval.id == \"a-$suffix\")] | length == 1" >/dev/null
+	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and .host == \"push.test\" and .decision == \"allow\" and .approval.id == \"$(jq -r .id push.out)\")] | length == 1" >/dev/null
 '
 
 test_expect_success 'the same token again is refused (rule 7): nothing more is pushed' '
@@ -118,9 +127,10 @@ test_expect_success 'the same token again is refused (rule 7): nothing more is p
 	test "$(grep -c "^connection$" served)" = 1
 '
 
-test_expect_success 'every log verifies; the node stops cleanly' '
+test_expect_success 'every log verifies; the node and the authority stop cleanly' '
 	nucleus-audit-verify -q -k node.pub n/audit.log n/pods/*/*.log &&
-	node_stop
+	node_stop &&
+	authority_stop
 '
 
 test_done
