@@ -309,6 +309,9 @@ fetch_done(struct req *r)
 		json_object_set_new(r->outcome, "reason", json_string(f->why));
 	} else if (f->search > 0) {
 		json_object_set_new(r->outcome, "status", json_string("ok"));
+		/* What was searched for (SEARCH_QUERY_MAX bytes at most). */
+		json_object_set(r->outcome, "query", json_object_get(r->args,
+		    "query"));
 		json_object_set_new(r->outcome, "results", json_integer(
 		    (json_int_t)json_array_size(json_object_get(f->result,
 		    "results"))));

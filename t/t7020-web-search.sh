@@ -17,6 +17,7 @@ suffix=$(od -An -N4 -tx1 /dev/urandom | tr -d " \n")
 net=p-snet-$suffix
 other=p-sother-$suffix
 none=p-snone-$suffix
+appr=p-sappr-$suffix
 test_cleanup() {
 	for f in server.pid search.pid; do
 		[ -f $f ] && kill "$(cat $f)"
@@ -54,7 +55,8 @@ test_expect_success 'setup: test hosts, a search backend on search.test:8095, a 
 	node_start -H "$PWD/hosts" -S "http://search.test:8095/search?q={query}&n=20" &&
 	egress_pod $net "{\"allow\":[{\"host\":\"search.test\",\"ports\":[8095]}]}" &&
 	egress_pod $other "{\"allow\":[{\"host\":\"ok.test\",\"ports\":[8080]}]}" &&
-	egress_pod $none
+	egress_pod $none &&
+	egress_pod $appr "{\"allow\":[{\"host\":\"search.test\",\"ports\":[8095],\"approval\":true}]}"
 '
 
 test_expect_success 'a search: results of title, url and snippet, SEARCH_RESULTS_DEFAULT (10) of them, the query percent-encoded into the template' '
@@ -66,7 +68,7 @@ test_expect_success 'a search: results of title, url and snippet, SEARCH_RESULTS
 test_expect_success 'it is recorded: the web_search decision and outcome, the connection as a connect decision and an egress.open' '
 	pod_log $net >log &&
 	jq -e -s "[.[] | select(.event == \"decision\" and .op == \"web_search\" and .decision == \"allow\" and .capability == \"web_search\")] | length == 1" log >/dev/null &&
-	jq -e -s "[.[] | select(.event == \"outcome\" and .status == \"ok\" and .results == 10)] | length == 1" log >/dev/null &&
+	jq -e -s "[.[] | select(.event == \"outcome\" and .status == \"ok\" and .results == 10 and .query == \"nucleus c/é&x\")] | length == 1" log >/dev/null &&
 	jq -e -s "[.[] | select(.event == \"decision\" and .op == \"connect\" and .host == \"search.test\" and .port == 8095 and .decision == \"allow\")] | length == 1" log >/dev/null &&
 	node_events egress.open | jq -e -s "[.[] | select(.host == \"search.test\" and .port == 8095)] | length == 1" >/dev/null
 '
@@ -106,12 +108,14 @@ test_expect_success 'bad backend answers are each a clear io_error: not JSON, to
 	pod_log $net | jq -e -s "[.[] | select(.event == \"outcome\" and .kind == \"io_error\")] | length == 7" >/dev/null
 '
 
-test_expect_success 'the backend'"'"'s host must be on the pod'"'"'s allowlist; a pod without network cannot search' '
+test_expect_success 'the backend'"'"'s host must be on the pod'"'"'s allowlist, not as an approval entry; a pod without network cannot search' '
 	refused 1 $other "{\"query\":\"a\"}" &&
 	jq -e ".error.kind == \"egress_denied\"" resp >/dev/null &&
 	pod_log $other | jq -e -s "[.[] | select(.op == \"connect\" and .host == \"search.test\" and .decision == \"deny\")] | length == 1" >/dev/null &&
 	refused 1 $none "{\"query\":\"a\"}" &&
-	jq -e ".error.kind == \"egress_denied\" and (.error.message | test(\"no network member\"))" resp >/dev/null
+	jq -e ".error.kind == \"egress_denied\" and (.error.message | test(\"no network member\"))" resp >/dev/null &&
+	refused 1 $appr "{\"query\":\"a\"}" &&
+	jq -e ".error.kind == \"egress_denied\" and (.error.message | test(\"must not be an approval entry\"))" resp >/dev/null
 '
 
 # mcp_search ARGS-JSON: nucleus-mcp for the pod, its tool web_search

@@ -149,7 +149,11 @@ refused(struct fetch *f, const struct hop *h, const char *url)
 {
 	const char *k = h->refused[0] != '\0' ? h->refused : "egress_denied";
 
-	if (strcmp(k, "approval_required") == 0 && h->digest[0] != '\0') {
+	if (strcmp(k, "approval_required") == 0 && f->search > 0)
+		fail(f, "egress_denied", "the connection for %s needs an "
+		    "approval token, which a search cannot carry: the search "
+		    "backend's host must not be an approval entry", url);
+	else if (strcmp(k, "approval_required") == 0 && h->digest[0] != '\0') {
 		memcpy(f->digest, h->digest, sizeof(f->digest));
 		fail(f, "approval_required", "the connection for %s needs an "
 		    "approval token%s: give one for op connect, args "
