@@ -181,11 +181,11 @@ static void *
 fetch_thread(void *arg)
 {
 	struct req *r = arg;
-
 	struct fetch *f = r->fetch;
 	json_t *body, *results;
 
 	fetch_backend->run(f);
+	/* A search: the backend's answer read into results, or why not. */
 	if (f->search > 0 && f->result != NULL) {
 		body = json_object_get(f->result, "body");
 		results = websearch_answer(json_string_value(body),

@@ -289,9 +289,14 @@ run(struct fetch *f)
 		goto out;
 	memcpy(url, f->url, sizeof(url));
 	/* The token is for the first connection alone: spent on it. */
-	if (f->token != NULL && (asprintf(&line, EGRESS_TOKEN_HEADER ": %s",
-	    f->token) < 0 || (token = curl_slist_append(NULL, line)) == NULL))
-		goto out;
+	if (f->token != NULL) {
+		if (asprintf(&line, EGRESS_TOKEN_HEADER ": %s", f->token) < 0) {
+			line = NULL;
+			goto out;
+		}
+		if ((token = curl_slist_append(NULL, line)) == NULL)
+			goto out;
+	}
 	for (int n = 0;; n++) {
 		h.refusal = n > 0 && f->token != NULL ? " (a redirect's "
 		    "connection, which connect_approval does not cover)" : "";
