@@ -149,6 +149,25 @@ test_expect_success 'the node refuses a bad search template or CA file at start'
 	grep -q "expected PEM certificates" err
 '
 
+# sized N FILE: FILE of exactly N bytes, starting with PREFIX ($3).
+sized() {
+	python3 -c "import sys; p = sys.argv[3]; sys.stdout.write(p + \"x\" * (int(sys.argv[1]) - len(p)))" "$1" "$2" "$3" >"$2"
+}
+
+test_expect_success 'SEARCH_TEMPLATE_MAX (512) and FETCH_CA_MAX (65536) bound -S and -A' '
+	sized 512 t512 "http://search.test/?q={query}&p=" &&
+	{ nucleus-node serve -n -d n -S "$(cat t512)" 2>err; true; } &&
+	! grep -q "search URL" err &&
+	test_expect_code 2 nucleus-node serve -n -d n -S "$(cat t512)x" 2>err &&
+	grep -q "search URL: longer than 512 bytes" err &&
+	sized 65536 ca.big "-----BEGIN CERTIFICATE-----" &&
+	{ nucleus-node serve -n -d n -A ca.big 2>err; true; } &&
+	! grep -q "CA bundle" err &&
+	echo >>ca.big &&
+	test_expect_code 2 nucleus-node serve -n -d n -A ca.big 2>err &&
+	grep -q "CA bundle: longer than 65536 bytes" err
+'
+
 test_expect_success 'the logs verify; the node stops cleanly' '
 	nucleus-audit-verify -q -k node.pub n/audit.log n/pods/*/*.log &&
 	node_stop
