@@ -386,7 +386,8 @@ token_check(struct req *r, struct client *c)
 	r->kind = "invalid_approval";
 	if (tok == NULL || sub == NULL || strlen(sub) >= sizeof(r->kid)) {
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "the "
-		    EGRESS_TOKEN_HEADER " header holds no token");
+		    EGRESS_TOKEN_HEADER " header (or the password of user "
+		    EGRESS_TOKEN_USER ") holds no token");
 		goto out;
 	}
 	/* The actor is whom the token was issued to: a command has no
@@ -440,8 +441,9 @@ decide(struct req *r, struct client *c)
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "a connection to "
 		    "%s port %d needs an approval token (op connect, args "
 		    "{\"host\", \"port\"}) in the " EGRESS_TOKEN_HEADER
-		    " header%s", c->name, c->t.port, c->t.socks ? ", which "
-		    "SOCKS5 cannot carry: use the HTTP proxy" : "");
+		    " header or as the password of user " EGRESS_TOKEN_USER
+		    "%s", c->name, c->t.port, c->t.socks ? ", which SOCKS5 "
+		    "cannot carry: use the HTTP proxy" : "");
 		return -1;
 	}
 	if (need && token_check(r, c) != 0)

@@ -96,6 +96,7 @@ test_expect_success 'without a token: the push is refused at its CONNECT (approv
 	jq -e ".result.exit != 0" resp >/dev/null &&
 	pod_log $pod | jq -r -s "[.[] | select(.op == \"connect\" and .host == \"push.test\" and .port == 8443 and .decision == \"approval_required\")][0].args_digest" >digest &&
 	test "$(wc -c <digest)" = 65 &&
+	pod_log $pod | jq -e -s "[.[] | select(.op == \"connect\" and (.reason | test(\"or as the password of user approval\")))] | length == 1" >/dev/null &&
 	! grep -q "^connection$" served &&
 	test -z "$(pushed)"
 '
