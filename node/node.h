@@ -369,6 +369,7 @@ int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 	    struct audit_err *);
+void	 local_web(const char *, const char *);
 int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
 int	 local_connect(const struct local_pod *, int64_t, struct audit_err *);
