@@ -27,9 +27,9 @@
 # unshare(1) it says so and does nothing.  The programs are the build's
 # (NUCLEUS_BUILD, else ../../build beside this script).
 
-ROUNDS=5
+ROUNDS=${BENCH_ROUNDS:-5}
 SIZE_MIB=64
-PINGS=20
+PINGS=${BENCH_PINGS:-20}
 SYNCS=50
 GOAL_RATE=0.5
 GOAL_TTFB=2
