@@ -267,8 +267,9 @@ records_submit(void)
 		j->log_gen = N->log_gen;
 		if (N->log == NULL)
 			record_failed(j, N->stopped_why);
-		else if ((alone(j) ? audit_log_submit_here :
-		    audit_log_submit)(N->log, j->event, job_done, j, &e) != 0)
+		else if (alone(j) ? audit_log_submit_here(N->log, j->event,
+		    job_done, j, &e) != 0 : audit_log_submit(N->log, j->event,
+		    job_done, j, &e) != 0)
 			record_failed(j, e.msg);
 	}
 }

@@ -44,8 +44,8 @@ submit(struct req *r, json_t *ev, int here)
 	r->audit_error = 0;
 	if (ev == NULL || audit_event_check(ev, &e) != 0)
 		return -1;
-	if ((here ? audit_log_submit_here : audit_log_submit)(P->log, ev,
-	    record_done, r, &e) != 0) {
+	if (here ? audit_log_submit_here(P->log, ev, record_done, r, &e) != 0 :
+	    audit_log_submit(P->log, ev, record_done, r, &e) != 0) {
 		P->stopped = 1;
 		return -1;
 	}
