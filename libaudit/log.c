@@ -373,13 +373,12 @@ audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
 
 /*
  * As audit_log_submit, except that when the log is idle (nothing queued,
- * signed or syncing, no rotation due, and the last sync held one record)
- * the record is signed, written and synced on the caller's thread, and
- * fn called there before this returns: a lone record then costs no
- * thread wakeup at all (two: the signer's, and the caller's again on
- * completion).  The caller waits for one fdatasync; a program whose
- * thread must not wait for the disk uses audit_log_submit.  Busy, it is
- * audit_log_submit.
+ * signed, syncing or in flight, no rotation due) the record is signed,
+ * written and synced on the caller's thread, and fn called there before
+ * this returns: a lone record then costs no thread wakeup at all (two:
+ * the signer's, and the caller's again on completion).  The caller waits
+ * for one fdatasync; a program whose thread must not wait for the disk
+ * uses audit_log_submit.  Busy, it is audit_log_submit.
  */
 int
 audit_log_submit_here(struct audit_log *l, json_t *event, audit_done_fn fn,
@@ -392,9 +391,8 @@ audit_log_submit_here(struct audit_log *l, json_t *event, audit_done_fn fn,
 		return -1;
 	pthread_mutex_lock(&l->mu);
 	if (l->submitted.head != NULL || l->ready.head != NULL ||
-	    l->syncing || l->here || l->inflight != 0 || l->last_batch > 1 ||
-	    l->failed != 0 || l->closing || l->rot.due || l->rot.busy ||
-	    l->rot.hold) {
+	    l->syncing || l->here || l->inflight != 0 || l->failed != 0 ||
+	    l->closing || l->rot.due || l->rot.busy || l->rot.hold) {
 		pthread_mutex_unlock(&l->mu);
 		return audit_log_submit(l, event, fn, arg, err);
 	}
