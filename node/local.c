@@ -397,7 +397,7 @@ local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
 	if (audit_fit(path, sizeof(path), err, "%s/proxy.err", dir) != 0)
 		return -1;
 	/* Through the node, which writes at most POD_LOG_MAX of it. */
-	if ((errfd = drain_open(path, err)) < 0)
+	if ((errfd = drain_open(path, dir, err)) < 0)
 		return -1;
 	if ((lfd = chan_listen(dir, err)) < 0)
 		goto out;

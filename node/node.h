@@ -250,12 +250,16 @@ void	 podspec_free(struct podspec *);
 
 /*
  * A pod's logs on the host (drain.c): proxy.err, vmm.err, vm/console.log,
- * written by a thread of the node's from a pipe the pod writes into.
+ * written by a thread of the node's from a pipe the pod writes into: a
+ * FIFO in the pod's directory, which a node taking the pod back reads
+ * again.
  */
 #define POD_LOG_MAX	(1024 * 1024)	/* bytes of one, at one start of
 				   the pod; past it the rest is dropped */
+#define DRAIN_FIFO_SUFFIX ".pipe"	/* the FIFO: the log's name, this */
 
-int	 drain_open(const char *, struct audit_err *);
+int	 drain_open(const char *, const char *, struct audit_err *);
+int	 drain_reopen(const char *, const char *, struct audit_err *);
 
 /* A pod's work directory, copied in (work.c). */
 #define WORK_DEPTH_MAX	64	/* directories deep */
@@ -380,8 +384,10 @@ struct vmm_spec {
 	const char *errpath;	/* its stderr */
 	const char *outpath;	/* its stdout: QEMU's, the guest's
 				   console; or NULL: errpath */
+	const char *dir;	/* the pod's directory: the logs' FIFOs */
 	int	 outlives;	/* it outlives the node, which takes it back
-				   (QEMU); or it dies with the node */
+				   (QEMU, Firecracker); or it dies with the
+				   node */
 };
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
@@ -423,6 +429,10 @@ unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 int	 vm_connect(const struct podspec *, const struct local_pod *, int);
+int	 vm_reconnect(const struct podspec *, const struct local_pod *,
+	    const struct local_env *, int64_t, struct audit_err *);
+#define FC_RECONNECT_MS	2000	/* for a Firecracker guest's proxy to take
+				   the node's channel connection */
 void	 vm_probe(struct local_env *);
 
 /* nucleus-node doctor (doctor.c): which drivers can run here; kvm.c:

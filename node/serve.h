@@ -227,6 +227,8 @@ struct pod {
 	ev_tstamp start_deadline;
 	char	 hello[HELLO_MAX];
 	size_t	 hellolen;
+	int	 hello_fd;	/* Firecracker: the hello's connection, held
+				   while the pod runs, plus one; 0: none */
 	int	 wfd;		/* its /work held open, plus one; 0: none
 				   (podwork.c) */
 	/* out's bytes from hold[0].at on wait for the state's sync of
