@@ -45,6 +45,9 @@ static const char *const allowed[] = {
 	"connect", "socketpair", "accept4", "accept", "recvfrom", "recvmsg",
 	"sendto", "sendmsg", "shutdown", "getsockopt", "setsockopt",
 	"getsockname", "getpeername",
+	/* the relay's pipes: bytes from socket to socket, not through
+	 * user space (relay.h) */
+	"pipe2", "splice",
 	/* the event loop (libev makes its epoll set again when it sees an
 	 * event of a descriptor closed and reused) */
 	"epoll_wait", "epoll_pwait", "epoll_ctl", "epoll_create1", "poll",

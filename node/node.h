@@ -16,6 +16,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "cpio.h"
 #include "envelope.h"
 
 #define CG_V1_N		3	/* memory, pids, cpu */
@@ -262,7 +263,6 @@ int	 drain_open(const char *, const char *, struct audit_err *);
 int	 drain_reopen(const char *, const char *, struct audit_err *);
 
 /* A pod's work directory, copied in (work.c). */
-#define WORK_DEPTH_MAX	64	/* directories deep */
 #define WORK_ENTRIES_MAX 100000	/* files, links and directories */
 
 int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
@@ -270,14 +270,12 @@ int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 int	 work_check(int, const struct podspec *, struct audit_err *);
 struct policy;
 int	 work_policy(struct policy *, const json_t *, struct audit_err *);
-int	 work_blocked(const struct policy *, const char *, size_t, int);
 int	 work_dir_open(int, const char *, const char *, struct audit_err *);
 
 /*
  * A pod's work, out (export.c): a tar archive (pax) of its /work or a
  * path beneath it, made in memory; and what changed between two of them.
  */
-#define EXPORT_BYTES_MAX (32 * 1024 * 1024)	/* bytes of an archive */
 #define EXPORT_ENTRIES_MAX 50000	/* its entries: each at least a 512-byte
 				   header, so that this many still fit in
 				   EXPORT_BYTES_MAX */
@@ -298,6 +296,20 @@ struct export_out {
 };
 
 int	 export_tar(int, const struct export_req *, struct export_out *,
+	    struct audit_err *);
+int	 export_repack(const struct audit_buf *, const struct export_req *,
+	    struct export_out *, struct audit_err *);
+
+/* What a VM pod's proxy packed, as it comes (podwork.c, export.c). */
+struct export_pack {
+	size_t	 said;			/* bytes the proxy says it packed */
+	size_t	 left_out, skipped;	/* as it says */
+	struct audit_buf cpio;		/* come so far */
+};
+
+int	 export_packed(const json_t *, size_t, struct export_pack *,
+	    const char **, struct audit_err *);
+int	 export_piece(const json_t *, struct export_pack *, const char **,
 	    struct audit_err *);
 int	 export_diff(const struct audit_buf *, const struct audit_buf *,
 	    json_t **, const char **, struct audit_err *);
@@ -357,6 +369,7 @@ int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 	    struct audit_err *);
+void	 local_web(const char *, const char *);
 int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
 int	 local_connect(const struct local_pod *, int64_t, struct audit_err *);

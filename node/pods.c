@@ -392,6 +392,9 @@ pods_stop(struct lines_conn *c, struct gate_req *q)
 		vmstart_fail(p, "pod.stop ended the VM while its guest booted");
 		return;
 	}
+	/* A VM's work.export first, while its guest runs. */
+	if (podwork_stop(p))
+		return;
 	sandbox_kill(&p->lp.sb);
 }
 
@@ -425,23 +428,19 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			node_record(NULL, json_pack("{s:s, s:s, s:I}", "event",
 			    "pod.timeout", "pod", p->spec.name, "timeout_s",
 			    (json_int_t)p->spec.timeout_s), NULL);
-			sandbox_kill(&p->lp.sb);
+			if (!podwork_stop(p))
+				sandbox_kill(&p->lp.sb);
 		}
 		relay_stray(p, now);
 		podwork_hold(p);
 		while ((f = *pp) != NULL) {
-			json_t *r;
-
 			if (f->deadline > now) {
 				pp = &f->next;
 				continue;
 			}
 			*pp = f->next;
-			r = node_error(f->id, "unavailable", "the pod did not "
+			chan_fwd_error(f, "unavailable", "the pod did not "
 			    "answer in time");
-			lines_send(f->conn, r);
-			json_decref(r);
-			chan_fwd_free(f);
 		}
 	}
 }

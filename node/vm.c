@@ -55,6 +55,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cpio.h"
 #include "node.h"
 #include "sockaddr.h"
 #include "syscalls.h"
@@ -64,26 +65,12 @@
 #define VM_RUN_GID	1000
 #define VM_VSOCK_PORT	1024	/* the guest's proxy, under Firecracker */
 
-/* newc: "070701", 13 fields of 8 hex digits, the name, the data. */
+/* An entry of the initramfs (cpio.c), its time 0. */
 static int
 cpio_add(struct audit_buf *b, const char *name, unsigned mode,
     const void *data, size_t len)
 {
-	static const char zero[4];
-	char h[111];
-	size_t nlen = strlen(name) + 1;
-	static unsigned ino = 0x4e550000;
-
-	snprintf(h, sizeof(h), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X"
-	    "%08X%08X%08X%08X", ino++, mode, 0u, 0u, 1u, 0u, (unsigned)len,
-	    0u, 0u, 0u, 0u, (unsigned)nlen, 0u);
-	if (audit_buf_add(b, h, 110) != 0 ||
-	    audit_buf_add(b, name, nlen) != 0 ||
-	    audit_buf_add(b, zero, (4 - (110 + nlen) % 4) % 4) != 0 ||
-	    (len > 0 && audit_buf_add(b, data, len) != 0) ||
-	    audit_buf_add(b, zero, (4 - len % 4) % 4) != 0)
-		return -1;
-	return 0;
+	return cpio_newc_add(b, name, mode, 0, data, len);
 }
 
 /* The base initramfs, then the pod's own files as a second archive. */

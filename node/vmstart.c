@@ -222,6 +222,7 @@ vmstart_begin(struct lines_conn *c, struct gate_req *q, struct pod *p,
 	}
 	/* The one log its hello may name (local_hello). */
 	memcpy(p->lp.log, p->spec.log, sizeof(p->lp.log));
+	podwork_start(p);	/* the snapshot pod.diff compares with */
 	p->starting = 1;
 	p->pid_start = podstate_start_time(p->lp.sb.pid);
 	(void)podstate_save(p);	/* as "starting" */
