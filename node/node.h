@@ -336,6 +336,7 @@ struct local_pod {
 	uint8_t	 pubkey[AUDIT_PK_LEN];		/* and the key it certified */
 	size_t	 work_left_out;	/* entries work.copy kept on the host */
 	struct egress *egress;	/* its gateway (egress.c), or NULL */
+	struct vmegress *vmegress;	/* a qemu pod's streams to it */
 };
 
 /*
@@ -348,6 +349,11 @@ struct egress;
 int	 egress_start(const struct podspec *, const struct local_env *,
 	    const char *, struct egress **, int *, struct audit_err *);
 void	 egress_stop(struct egress *);
+/* A qemu pod's egress port (vmegress.c): its gateway started, the port
+ * connected and its streams carried to the gateway; and stopped. */
+int	 vmegress_start(const struct podspec *, const struct local_env *,
+	    struct local_pod *, struct audit_err *);
+void	 vmegress_stop(struct local_pod *);
 
 int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
