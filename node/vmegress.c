@@ -162,6 +162,33 @@ port_connect(const char *dir, struct audit_err *err)
 	    "%s", path, strerror(errno));
 }
 
+static void
+fc_record(json_t *rec, void *arg)
+{
+	(void)arg;
+	node_record(NULL, rec, NULL);
+}
+
+/* Firecracker: <vm>/fc.sock_<port>, the pod's uid's, as Firecracker
+ * connects there. */
+static int
+fc_start(const struct podspec *spec, const struct local_env *env,
+    struct local_pod *lp, int gw, struct audit_err *err)
+{
+	char path[PATH_MAX], name[32];
+
+	snprintf(name, sizeof(name), "vm/fc.sock_%d", VM_EGRESS_VSOCK_PORT);
+	if (vm_sock_path(lp->dir, name, path, sizeof(path), err) != 0 ||
+	    (lp->fcegress = fcegress_start(N->loop, path, gw, spec->name,
+	    fc_record, NULL, err)) == NULL) {
+		close(gw);
+		return -1;
+	}
+	if (fcegress_chown(lp->fcegress, env->uid, env->gid) != 0)
+		return audit_errf(err, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
 int
 vmegress_start(const struct podspec *spec, const struct local_env *env,
     struct local_pod *lp, struct audit_err *err)
@@ -169,10 +196,12 @@ vmegress_start(const struct podspec *spec, const struct local_env *env,
 	struct vmegress *v;
 	int gw = -1, fd;
 
-	if (spec->network == NULL || strcmp(spec->driver, "qemu") != 0)
+	if (spec->network == NULL || strcmp(spec->driver, "local") == 0)
 		return 0;
 	if (egress_start(spec, env, lp->dir, &lp->egress, &gw, err) != 0)
 		return -1;
+	if (strcmp(spec->driver, "firecracker") == 0)
+		return fc_start(spec, env, lp, gw, err);
 	if ((fd = port_connect(lp->dir, err)) < 0) {
 		close(gw);
 		return -1;
@@ -198,6 +227,8 @@ vmegress_stop(struct local_pod *lp)
 {
 	struct vmegress *v = lp->vmegress;
 
+	fcegress_stop(lp->fcegress);
+	lp->fcegress = NULL;
 	lp->vmegress = NULL;
 	if (v == NULL)
 		return;
