@@ -88,6 +88,7 @@ struct config {
 	struct netspec *net;	/* "network": the allowlist, or NULL */
 	int	 gateway_fd;	/* -G: the host's gateway, or -1 */
 	int	 egress_port_fd;	/* -E: a VM's egress port, or -1 */
+	int	 egress_vsock;	/* -e: the host's egress vsock port, or -1 */
 	int	 skew;		/* seconds of clock skew for tokens */
 	int	 token_lifetime_max;	/* seconds */
 	struct limits lim;

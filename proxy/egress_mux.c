@@ -6,6 +6,13 @@
  * opened on the port (mux.h), the host's answer comes back as the
  * gateway's, and a yes carries a socketpair end whose other end is the
  * stream's, multiplexed on the port with its own credit.
+ *
+ * Under Firecracker (-e port) there is no port to multiplex on, and no
+ * need: each request is a vsock connection of its own to the host (CID
+ * 2) on that port, which Firecracker makes a connection to the node's
+ * <vm>/fc.sock_<port> (fcegress.c): the request as one line, the answer
+ * as one line, then the connection is the stream, handed to egress.c as
+ * it is.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,15 +21,33 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/vm_sockets.h>
 
 #include "proxy.h"
 #include "mux.h"
+
+#define EGRESS_VSOCK_MS	15000	/* for the host's answer: past its
+				   GATEWAY_CONNECT_MS */
+
+/* A vsock stream until its answer. */
+struct vconn {
+	struct vconn *next;
+	uint64_t id;
+	int	 fd, sent;
+	ev_io	 io;
+	ev_timer deadline;
+	char	 line[MUX_MSG_MAX + 2];
+	size_t	 len;
+};
 
 static struct {
 	struct mux m;
 	int	 ctl;		/* egress.c's gateway, as we stand for it */
 	ev_io	 cio;
-} X = { .ctl = -1 };
+	struct ev_loop *loop;
+	int	 vsock_port;	/* -e, or -1: the port (mux) */
+	struct vconn *vconns;
+} X = { .ctl = -1, .vsock_port = -1 };
 
 /* To egress.c: an answer under its own id, with fd when a yes. */
 static void
@@ -171,6 +196,165 @@ egress_mux_start(struct ev_loop *loop, int chan, int *gw,
 	}
 	X.ctl = sv[1];
 	ev_io_init(&X.cio, ctl_read, X.ctl, EV_READ);
+	ev_io_start(loop, &X.cio);
+	*gw = sv[0];
+	return 0;
+}
+
+static void
+vconn_free(struct vconn *v)
+{
+	for (struct vconn **p = &X.vconns; *p != NULL; p = &(*p)->next)
+		if (*p == v) {
+			*p = v->next;
+			break;
+		}
+	ev_io_stop(X.loop, &v->io);
+	ev_timer_stop(X.loop, &v->deadline);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
+}
+
+/* The answer, a byte at a time: what follows it is the stream's. */
+static void
+vconn_answer(struct vconn *v)
+{
+	for (;;) {
+		ssize_t n;
+		json_t *a;
+
+		if (v->len >= MUX_MSG_MAX) {
+			tell_no(v->id, "the host's answer is too long");
+			vconn_free(v);
+			return;
+		}
+		n = read(v->fd, v->line + v->len, 1);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			tell_no(v->id, "the host closed the stream before "
+			    "its answer");
+			vconn_free(v);
+			return;
+		}
+		if (v->line[v->len] != '\n') {
+			v->len++;
+			continue;
+		}
+		a = json_loadb(v->line, v->len, 0, NULL);
+		if (!json_is_object(a))
+			tell_no(v->id, "the host's answer is not JSON");
+		else if (json_is_true(json_object_get(a, "ok")))
+			tell(v->id, a, v->fd);
+		else
+			tell(v->id, a, -1);
+		json_decref(a);
+		vconn_free(v);	/* egress.c has its own descriptor */
+		return;
+	}
+}
+
+static void
+vconn_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct vconn *v = w->data;
+	socklen_t sl = sizeof(int);
+	int e = 0;
+
+	(void)revents;
+	if (v->sent) {
+		vconn_answer(v);
+		return;
+	}
+	/* Connected (or not): the request, a line into an empty socket. */
+	if (getsockopt(v->fd, SOL_SOCKET, SO_ERROR, &e, &sl) != 0 || e != 0 ||
+	    send(v->fd, v->line, v->len, MSG_NOSIGNAL) != (ssize_t)v->len) {
+		tell_no(v->id, "the host's egress port takes no connection");
+		vconn_free(v);
+		return;
+	}
+	v->sent = 1;
+	v->len = 0;
+	ev_io_stop(loop, w);
+	ev_io_set(w, v->fd, EV_READ);
+	ev_io_start(loop, w);
+}
+
+static void
+vconn_late(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct vconn *v = w->data;
+
+	(void)loop;
+	(void)revents;
+	tell_no(v->id, "no answer from the host within EGRESS_VSOCK_MS");
+	vconn_free(v);
+}
+
+/* egress.c asks: a vsock connection to the host with its request. */
+static void
+vsock_ctl_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
+	    .svm_cid = VMADDR_CID_HOST, .svm_port = (unsigned)X.vsock_port };
+	char buf[MUX_MSG_MAX];
+	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	struct vconn *v;
+	json_t *q;
+	uint64_t id;
+
+	(void)revents;
+	if (n < 0)
+		return;
+	if (n == 0) {
+		ev_io_stop(loop, w);
+		return;
+	}
+	q = json_loadb(buf, (size_t)n, 0, NULL);
+	id = (uint64_t)json_integer_value(json_object_get(q, "id"));
+	json_decref(q);
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		tell_no(id, "out of memory");
+		return;
+	}
+	v->id = id;
+	memcpy(v->line, buf, (size_t)n);
+	v->line[n] = '\n';
+	v->len = (size_t)n + 1;
+	v->fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (v->fd < 0 || (connect(v->fd, (struct sockaddr *)&sa,
+	    sizeof(sa)) != 0 && errno != EINPROGRESS)) {
+		tell_no(id, "the host's egress port takes no connection");
+		if (v->fd >= 0)
+			close(v->fd);
+		free(v);
+		return;
+	}
+	ev_io_init(&v->io, vconn_io, v->fd, EV_WRITE);
+	v->io.data = v;
+	ev_io_start(loop, &v->io);
+	ev_timer_init(&v->deadline, vconn_late, EGRESS_VSOCK_MS / 1000., 0.);
+	v->deadline.data = v;
+	ev_timer_start(loop, &v->deadline);
+	v->next = X.vconns;
+	X.vconns = v;
+}
+
+int
+egress_vsock_start(struct ev_loop *loop, int port, int *gw,
+    struct audit_err *err)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return audit_errf(err, "the egress streams' pair: %s",
+		    strerror(errno));
+	X.loop = loop;
+	X.vsock_port = port;
+	X.ctl = sv[1];
+	ev_io_init(&X.cio, vsock_ctl_read, X.ctl, EV_READ);
 	ev_io_start(loop, &X.cio);
 	*gw = sv[0];
 	return 0;
