@@ -60,6 +60,7 @@ cleanup() {
 	[ -f "$dir/node.pid" ] && kill "$(cat "$dir/node.pid")" 2>/dev/null &&
 	    wait "$(cat "$dir/node.pid")" 2>/dev/null
 	[ -f "$dir/host.pid" ] && kill "$(cat "$dir/host.pid")" 2>/dev/null
+	[ -f "$dir/qnode.pid" ] && kill "$(cat "$dir/qnode.pid")" 2>/dev/null
 	if [ -n "$BENCH_KEEP" ]; then
 		echo "bench-egress: kept $dir (BENCH_KEEP)" >&2
 	else
@@ -204,4 +205,5 @@ printf '  CONNECT answered (tunnel)%8.3f ms\n' "$(calc "$c_tunnel * 1000")"
 printf '  first byte CONNECT       %8.3f ms  %.2fx (direct + fdatasync) (goal <= %s: %s)\n' \
     "$(calc "$c_ttfb * 1000")" "$(calc "$c_ttfb / ($d_ttfb + $sync)")" $GOAL_TTFB \
     "$(met "$c_ttfb <= $GOAL_TTFB * ($d_ttfb + $sync)")"
-echo "  qemu driver: not measured (network is refused on VM drivers)"
+# The qemu driver's figures beside these (bench-egress-qemu.sh).
+. "$here/bench-egress-qemu.sh"
