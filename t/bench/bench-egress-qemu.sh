@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # bench-egress-qemu.sh: sourced by bench-egress.sh, after its local
 # figures, in its namespace, directory and test host: the same download
 # and first byte from a qemu pod (busybox wget in the VM, through its
