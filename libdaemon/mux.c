@@ -261,7 +261,9 @@ arm_all(struct mux *m)
 		return;
 	for (struct mux_stream *s = m->streams; s != NULL; s = s->next)
 		arm(s);
-	if (!m->hostless && queued(m) < MUX_OUTQ_MAX)
+	/* The channel is always read: a side that waited for the other
+	 * to read could wait for one that waits for it. */
+	if (!m->hostless)
 		ev_io_start(m->loop, &m->rio);
 	else
 		ev_io_stop(m->loop, &m->rio);
@@ -547,6 +549,11 @@ chan_read(struct ev_loop *loop, ev_io *w, int revents)
 	memmove(m->in, m->in + off, m->in_len - off);
 	m->in_len -= off;
 	flush(m);
+	if (!m->dead && queued(m) > MUX_OUTQ_HARD) {
+		violation(m, NULL, 0, "more than MUX_OUTQ_HARD bytes of frames "
+		    "left unread", 1);
+		return;
+	}
 	arm_all(m);
 }
 

@@ -21,7 +21,10 @@
  * A peer that breaks the rules: a bad frame, an id reused or never
  * opened, a wrong-way OPEN or ANSWER closes the channel; data past the
  * credit, or credit past the window, resets the stream; a stream past
- * MUX_STREAMS_MAX is refused.  Each is said to the owner (violation).
+ * MUX_STREAMS_MAX is refused; a peer that leaves MUX_OUTQ_HARD bytes of
+ * frames unread closes the channel (data stops at MUX_OUTQ_MAX, so only
+ * a peer that asks and never reads gets there).  Each is said to the
+ * owner (violation).
  */
 #ifndef NUCLEUS_MUX_H
 #define NUCLEUS_MUX_H
@@ -36,7 +39,9 @@
 #define MUX_MSG_MAX	4096	/* an OPEN's or ANSWER's (GATEWAY_MSG_MAX) */
 #define MUX_WINDOW	65536	/* bytes in flight per stream and way */
 #define MUX_STREAMS_MAX	256	/* streams at once on a channel */
-#define MUX_OUTQ_MAX	(1024 * 1024)	/* queued output: input waits */
+#define MUX_OUTQ_MAX	(1024 * 1024)	/* queued: no stream is read */
+#define MUX_OUTQ_HARD	(4 * 1024 * 1024)	/* queued: the peer reads
+						   nothing, the channel closes */
 
 enum mux_type {
 	MUX_OPEN = 1, MUX_ANSWER, MUX_DATA, MUX_CREDIT, MUX_SHUT, MUX_CLOSE

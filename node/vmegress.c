@@ -77,6 +77,12 @@ on_open(struct mux *m, struct mux_stream *s, const char *json, size_t len)
 	json_object_set_new(q, "id", json_integer((json_int_t)s->id));
 	t = json_dumps(q, JSON_COMPACT);
 	json_decref(q);
+	if (t != NULL && strlen(t) > MUX_MSG_MAX) {
+		free(t);
+		violation(m, s->id, "a request over MUX_MSG_MAX bytes", 0);
+		refusal(m, s, "bad_request", "the request is too long");
+		return;
+	}
 	if (t != NULL && v->gw >= 0)
 		n = send(v->gw, t, strlen(t), MSG_NOSIGNAL | MSG_DONTWAIT);
 	free(t);
