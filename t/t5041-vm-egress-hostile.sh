@@ -50,7 +50,7 @@ violations() {
 	node_events egress.violation | jq -s -c "[.[] | select(.pod == \"$1\") | [.stream, .closed, .reason]]"
 }
 
-test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fake-vmm, two pods that come up with network' '
+test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fake-vmm, four pods that come up with network' '
 	egress_hosts &&
 	sink &&
 	mkdir guest &&
@@ -60,7 +60,9 @@ test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fa
 	node_setup &&
 	node_start -G "$PWD/guest" -Q "$NUCLEUS_BUILD/t/helper/fake-vmm" -H "$PWD/hosts" &&
 	create $pod-egress-a &&
-	create $pod-egress-b
+	create $pod-egress-b &&
+	create $pod-egress-c &&
+	create $pod-egress-d
 '
 
 test_expect_success 'a good stream is carried to the gateway and back; each broken rule resets its stream, recorded; the node goes on' '
@@ -88,6 +90,19 @@ test_expect_success 'a frame of no known type closes the channel, recorded' '
 	jq -e ". == [[0, \"channel\", \"an unknown frame type\"]]" v
 '
 
+test_expect_success 'a request of MUX_MSG_MAX bytes is asked of the gateway, one byte more closes the channel; so does a data frame past MUX_FRAME_MAX' '
+	python3 "$TEST_DIRECTORY/helper/mux-guest.py" n/pods/$pod-egress-c/vm/peer.sock bigopen 4096 bigopen 4097 >out &&
+	printf "bigopen 4096 ok\nbigopen 4097 eof\n" >expect &&
+	test_cmp expect out &&
+	violations $pod-egress-c >v &&
+	jq -e ". == [[0, \"channel\", \"a request or answer of 0 or over MUX_MSG_MAX bytes\"]]" v &&
+	python3 "$TEST_DIRECTORY/helper/mux-guest.py" n/pods/$pod-egress-d/vm/peer.sock bigdata ok.test 8080 >out &&
+	echo "bigdata eof" >expect &&
+	test_cmp expect out &&
+	violations $pod-egress-d >v &&
+	jq -e ". == [[0, \"channel\", \"a data frame of 0 or over MUX_FRAME_MAX bytes\"]]" v
+'
+
 opens_closed() {
 	test "$(node_events egress.open | wc -l)" = "$(node_events egress.close | wc -l)"
 }
@@ -96,11 +111,11 @@ opens_closed() {
 # local pod's client that goes: the sink ends those it holds.
 test_expect_success 'the node serves on: its pods listed, each stream of the closed channel closed and recorded once its remote ends, its log verifies, it stops cleanly' '
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
-	jq -e "[.result.pods[] | select(.state == \"running\")] | length == 2" list &&
+	jq -e "[.result.pods[] | select(.state == \"running\")] | length == 4" list &&
 	kill "$(cat sink.pid)" &&
 	rm sink.pid &&
 	test_wait_for "a close record for each open one" 20 opens_closed &&
-	test "$(node_events egress.open | wc -l)" = 259 &&
+	test "$(node_events egress.open | wc -l)" = 261 &&
 	nucleus-audit-verify -q -k node.pub n/audit.log &&
 	node_stop
 '

@@ -13,6 +13,10 @@
 #	many HOST PORT N	N streams at once: "many OK REFUSED-KIND..."
 #	reuse		an OPEN with an id used before: "reuse eof" once the
 #			host closes the channel
+#	bigopen N	an OPEN whose request is N bytes: "bigopen N KIND"
+#			with the answer's kind (or ok), or "bigopen N eof"
+#	bigdata HOST PORT	a stream, a DATA frame of MUX_FRAME_MAX bytes,
+#			then one byte more: "bigdata eof" 
 #	badframe	a frame of an unknown type: "badframe eof"
 import json
 import select
@@ -162,6 +166,27 @@ def reuse():
     print("reuse", "eof" if wait_for(-1, 0) is None else "open")
 
 
+def bigopen(n):
+    global next_id
+    n = int(n)
+    q = {"id": 1, "host": "ok.test", "port": 8080, "pad": ""}
+    q["pad"] = "x" * (n - len(json.dumps(q, separators=(",", ":"))))
+    next_id += 1
+    s.sendall(frame(OPEN, next_id,
+                    json.dumps(q, separators=(",", ":")).encode()))
+    a = answer(next_id)
+    print("bigopen", n, "eof" if a is None else
+          "ok" if a.get("ok") else a.get("kind"))
+
+
+def bigdata(host, port):
+    sid = open_stream(host, port)
+    answer(sid)
+    s.sendall(frame(DATA, sid, b"x" * 16384))
+    s.sendall(struct.pack(">BBHI", DATA, 0, 16385, sid) + b"x" * 16385)
+    print("bigdata", "eof" if wait_for(-1, 0) is None else "open")
+
+
 def badframe():
     s.sendall(struct.pack(">BBHI", 9, 0, 0, 1))
     print("badframe", "eof" if wait_for(-1, 0) is None else "open")
@@ -169,7 +194,8 @@ def badframe():
 
 args = sys.argv[2:]
 steps = {"good": (good, 2), "credit": (credit, 2), "overrun": (overrun, 2),
-         "many": (many, 3), "reuse": (reuse, 0), "badframe": (badframe, 0)}
+         "many": (many, 3), "reuse": (reuse, 0), "badframe": (badframe, 0),
+         "bigopen": (bigopen, 1), "bigdata": (bigdata, 2)}
 while args:
     fn, n = steps[args[0]]
     fn(*args[1:1 + n])
