@@ -206,16 +206,10 @@ stream_new(struct mux *m, uint32_t id, uint64_t tag)
 	return s;
 }
 
+/* A stream out of its channel's list, closed and freed. */
 static void
-stream_free(struct mux_stream *s)
+stream_destroy(struct mux *m, struct mux_stream *s)
 {
-	struct mux *m = s->m;
-
-	for (struct mux_stream **p = &m->streams; *p != NULL; p = &(*p)->next)
-		if (*p == s) {
-			*p = s->next;
-			break;
-		}
 	m->nstreams--;
 	if (!s->answered && !m->host && m->ops->unanswered != NULL)
 		m->ops->unanswered(m, s);
@@ -226,6 +220,34 @@ stream_free(struct mux_stream *s)
 	}
 	free(s->in);
 	free(s);
+}
+
+static void
+stream_free(struct mux_stream *s)
+{
+	struct mux *m = s->m;
+
+	if (m->streams == s)
+		m->streams = s->next;
+	else
+		for (struct mux_stream *p = m->streams; p != NULL; p = p->next)
+			if (p->next == s) {
+				p->next = s->next;
+				break;
+			}
+	stream_destroy(m, s);
+}
+
+/* Every stream of m, gone. */
+static void
+streams_free(struct mux *m)
+{
+	struct mux_stream *s;
+
+	while ((s = m->streams) != NULL) {
+		m->streams = s->next;
+		stream_destroy(m, s);
+	}
 }
 
 void
@@ -487,8 +509,7 @@ on_frame(struct mux *m, const struct mux_frame *f)
 static void
 host_gone(struct mux *m)
 {
-	while (m->streams != NULL)
-		stream_free(m->streams);
+	streams_free(m);
 	m->hostless = 1;
 	m->in_len = 0;
 	m->out_off = m->out_len = 0;
@@ -655,8 +676,7 @@ mux_close(struct mux *m)
 	if (m->dead)
 		return;
 	m->dead = 1;
-	while (m->streams != NULL)
-		stream_free(m->streams);
+	streams_free(m);
 	ev_io_stop(m->loop, &m->rio);
 	ev_io_stop(m->loop, &m->wio);
 	ev_timer_stop(m->loop, &m->retry);

@@ -73,11 +73,15 @@ conn_free(struct fc_conn *c)
 {
 	struct fcegress *f = c->f;
 
-	for (struct fc_conn **p = &f->conns; *p != NULL; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
+	if (f->conns == c)
+		f->conns = c->next;
+	else
+		for (struct fc_conn *p = f->conns; p != NULL; p = p->next)
+			if (p->next == c) {
+				p->next = c->next;
+				break;
+			}
+	c->next = NULL;
 	f->nconns--;
 	ev_io_stop(f->loop, &c->rio);
 	ev_timer_stop(f->loop, &c->deadline);
@@ -354,8 +358,10 @@ fcegress_stop(struct fcegress *f)
 {
 	if (f == NULL)
 		return;
-	while (f->conns != NULL)
-		conn_free(f->conns);
+	for (struct fc_conn *c = f->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		conn_free(c);
+	}
 	ev_io_stop(f->loop, &f->lio);
 	ev_io_stop(f->loop, &f->gio);
 	close(f->lfd);

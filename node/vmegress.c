@@ -149,7 +149,7 @@ port_connect(const char *dir, struct audit_err *err)
 {
 	struct sockaddr_un sa;
 	char path[PATH_MAX];
-	int fd = -1;
+	int fd;
 
 	if (vm_sock_path(dir, "vm/egress.sock", path, sizeof(path),
 	    err) != 0 || sockaddr_un_fill(&sa, path, err) != 0)
@@ -161,7 +161,6 @@ port_connect(const char *dir, struct audit_err *err)
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			return fd;
 		close(fd);
-		fd = -1;
 		usleep(VM_START_POLL_MS * 1000);
 	}
 	return audit_errf(err, "%s: QEMU's egress port takes no connection: "
