@@ -396,6 +396,10 @@ static void
 violation(struct mux *m, struct mux_stream *s, uint32_t id, const char *why,
     int fatal)
 {
+	if (!fatal && ++m->violations > MUX_VIOLATIONS_MAX) {
+		why = "more broken rules than MUX_VIOLATIONS_MAX";
+		fatal = 1;
+	}
 	if (m->ops->violation != NULL)
 		m->ops->violation(m, id, why, fatal);
 	if (fatal)
@@ -424,9 +428,8 @@ on_open(struct mux *m, const struct mux_frame *f)
 	m->last_id = f->id;
 	if (m->nstreams >= MUX_STREAMS_MAX) {
 		send_frame(m, MUX_ANSWER, f->id, full, sizeof(full) - 1);
-		if (m->ops->violation != NULL)
-			m->ops->violation(m, f->id, "more streams than "
-			    "MUX_STREAMS_MAX at once", 0);
+		violation(m, NULL, f->id, "more streams than MUX_STREAMS_MAX "
+		    "at once", 0);
 		return;
 	}
 	if ((s = stream_new(m, f->id, 0)) == NULL) {

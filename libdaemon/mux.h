@@ -23,7 +23,8 @@
  * credit, or credit past the window, resets the stream; a stream past
  * MUX_STREAMS_MAX is refused; a peer that leaves MUX_OUTQ_HARD bytes of
  * frames unread closes the channel (data stops at MUX_OUTQ_MAX, so only
- * a peer that asks and never reads gets there).  Each is said to the
+ * a peer that asks and never reads gets there); so does a broken rule
+ * past MUX_VIOLATIONS_MAX (each is a record of the owner's).  Each is said to the
  * owner (violation).
  */
 #ifndef NUCLEUS_MUX_H
@@ -42,6 +43,8 @@
 #define MUX_OUTQ_MAX	(1024 * 1024)	/* queued: no stream is read */
 #define MUX_OUTQ_HARD	(4 * 1024 * 1024)	/* queued: the peer reads
 						   nothing, the channel closes */
+#define MUX_VIOLATIONS_MAX 64	/* streams reset for broken rules, then
+				   the channel is closed */
 
 enum mux_type {
 	MUX_OPEN = 1, MUX_ANSWER, MUX_DATA, MUX_CREDIT, MUX_SHUT, MUX_CLOSE
@@ -105,7 +108,7 @@ struct mux {
 	uint8_t	*out;
 	size_t	 out_off, out_len, out_cap;
 	struct mux_stream *streams;
-	int	 nstreams;
+	int	 nstreams, violations;
 	uint32_t last_id;
 	const struct mux_ops *ops;
 	void	*arg;

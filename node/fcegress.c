@@ -15,7 +15,9 @@
  * trusted with nothing.  A connection that breaks the rules (a line too
  * long, not JSON, bytes before the answer, no line within
  * FC_EGRESS_LINE_MS, more than FC_EGRESS_STREAMS_MAX at once) is closed
- * and recorded (egress.violation); the node goes on.
+ * and recorded (egress.violation); past FC_EGRESS_VIOLATIONS_MAX the
+ * socket is closed too: no more streams, no more records.  The node goes
+ * on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,18 +56,32 @@ struct fcegress {
 	int	 lfd, gw;
 	ev_io	 lio, gio;
 	struct fc_conn *conns;
-	int	 nconns;
+	int	 nconns, violations;
 	uint32_t next_id;
 	void	(*record)(json_t *, void *);
 	void	*arg;
 };
 
+/* A broken rule, recorded; past FC_EGRESS_VIOLATIONS_MAX the pod gets
+ * no more streams (and makes no more records). */
 static void
 violation(struct fcegress *f, uint32_t id, const char *why)
 {
+	const char *closed = "stream";
+
+	if (++f->violations > FC_EGRESS_VIOLATIONS_MAX + 1)
+		return;
+	if (f->violations > FC_EGRESS_VIOLATIONS_MAX) {
+		why = "more broken rules than FC_EGRESS_VIOLATIONS_MAX";
+		closed = "channel";
+		ev_io_stop(f->loop, &f->lio);
+		close(f->lfd);
+		f->lfd = -1;
+		(void)unlink(f->path);
+	}
 	f->record(json_pack("{s:s, s:s, s:I, s:s, s:s}", "event",
 	    "egress.violation", "pod", f->pod, "stream", (json_int_t)id,
-	    "reason", why, "closed", "stream"), f->arg);
+	    "reason", why, "closed", closed), f->arg);
 }
 
 static void
@@ -364,9 +380,11 @@ fcegress_stop(struct fcegress *f)
 	}
 	ev_io_stop(f->loop, &f->lio);
 	ev_io_stop(f->loop, &f->gio);
-	close(f->lfd);
+	if (f->lfd >= 0) {
+		close(f->lfd);
+		(void)unlink(f->path);
+	}
 	if (f->gw >= 0)
 		close(f->gw);
-	(void)unlink(f->path);
 	free(f);
 }

@@ -364,6 +364,8 @@ void	 vmegress_stop(struct local_pod *);
 #define VM_EGRESS_VSOCK_PORT	1026	/* the guest connects to CID 2 here */
 #define FC_EGRESS_STREAMS_MAX	256	/* streams of a pod at once */
 #define FC_EGRESS_LINE_MS	10000	/* for a stream's request line */
+#define FC_EGRESS_VIOLATIONS_MAX 64	/* broken rules, then no more
+					   streams for the pod */
 struct fcegress;
 struct ev_loop;
 struct fcegress *fcegress_start(struct ev_loop *, const char *, int,

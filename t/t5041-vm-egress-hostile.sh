@@ -50,7 +50,7 @@ violations() {
 	node_events egress.violation | jq -s -c "[.[] | select(.pod == \"$1\") | [.stream, .closed, .reason]]"
 }
 
-test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fake-vmm, four pods that come up with network' '
+test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fake-vmm, five pods that come up with network' '
 	egress_hosts &&
 	sink &&
 	mkdir guest &&
@@ -62,7 +62,8 @@ test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fa
 	create $pod-egress-a &&
 	create $pod-egress-b &&
 	create $pod-egress-c &&
-	create $pod-egress-d
+	create $pod-egress-d &&
+	create $pod-egress-e
 '
 
 test_expect_success 'a good stream is carried to the gateway and back; each broken rule resets its stream, recorded; the node goes on' '
@@ -103,6 +104,14 @@ test_expect_success 'a request of MUX_MSG_MAX bytes is asked of the gateway, one
 	jq -e ". == [[0, \"channel\", \"a data frame of 0 or over MUX_FRAME_MAX bytes\"]]" v
 '
 
+test_expect_success 'MUX_VIOLATIONS_MAX streams reset for broken rules, then the next broken rule closes the channel: the records a guest can make are bounded' '
+	python3 "$TEST_DIRECTORY/helper/mux-guest.py" n/pods/$pod-egress-e/vm/peer.sock flood other.test 8080 65 >out &&
+	echo "flood eof" >expect &&
+	test_cmp expect out &&
+	violations $pod-egress-e >v &&
+	jq -e "length == 65 and ([.[:64][] | select(.[1] == \"stream\" and .[2] == \"credit past the window\")] | length == 64) and .[64] == [65, \"channel\", \"more broken rules than MUX_VIOLATIONS_MAX\"]" v
+'
+
 opens_closed() {
 	test "$(node_events egress.open | wc -l)" = "$(node_events egress.close | wc -l)"
 }
@@ -111,7 +120,7 @@ opens_closed() {
 # local pod's client that goes: the sink ends those it holds.
 test_expect_success 'the node serves on: its pods listed, each stream of the closed channel closed and recorded once its remote ends, its log verifies, it stops cleanly' '
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
-	jq -e "[.result.pods[] | select(.state == \"running\")] | length == 4" list &&
+	jq -e "[.result.pods[] | select(.state == \"running\")] | length == 5" list &&
 	kill "$(cat sink.pid)" &&
 	rm sink.pid &&
 	test_wait_for "a close record for each open one" 20 opens_closed &&

@@ -68,7 +68,17 @@ test_expect_success 'the node side still serves; the gateway recorded the stream
 	guest get ok.test 8080 >out &&
 	grep -q "^get HTTP/1.0 200 OK" out &&
 	node_events egress.open | jq -e -s "length == 2" >/dev/null &&
-	nucleus-audit-verify -q -k node.pub n/audit.log &&
+	nucleus-audit-verify -q -k node.pub n/audit.log
+'
+
+test_expect_success 'past FC_EGRESS_VIOLATIONS_MAX broken rules the socket is closed: no more streams, no more records' '
+	guest flood 100 >out &&
+	echo "flood 61 refused" >expect &&
+	test_cmp expect out &&
+	! test -e v.sock_1026 &&
+	jq -s -c "[.[] | select(.event == \"egress.violation\")] | length, .[-1].closed, .[-1].reason" records >v &&
+	printf "65\n\"channel\"\n\"more broken rules than FC_EGRESS_VIOLATIONS_MAX\"\n" >expect &&
+	test_cmp expect v &&
 	node_stop
 '
 

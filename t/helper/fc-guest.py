@@ -9,6 +9,9 @@
 #	notjson		a line that is not JSON: "notjson KIND"
 #	long		MUX_MSG_MAX + 1 bytes without a newline: "long eof"
 #	early HOST PORT	the line and bytes after it at once: "early eof"
+#	flood N		up to N connections, each a line that is not JSON,
+#			until one is refused: "flood K refused" (K made), or
+#			"flood N open"
 #	many N		N connections at once, saying nothing: "many OPEN
 #			CLOSED" (those the host keeps, and closes at once)
 import json
@@ -75,6 +78,19 @@ def early(host, port):
     print("early", "eof" if rest(s) == b"" else "data")
 
 
+def flood(n):
+    for i in range(int(n)):
+        try:
+            s = conn()
+        except OSError:
+            print("flood", i, "refused")
+            return
+        s.sendall(b"hello\n")
+        rest(s)
+        s.close()
+    print("flood", n, "open")
+
+
 def many(n):
     held = [conn() for _ in range(int(n))]
     time.sleep(0.5)
@@ -93,7 +109,7 @@ def many(n):
 
 args = sys.argv[2:]
 steps = {"get": (get, 2), "notjson": (notjson, 0), "long": (long, 0),
-         "early": (early, 2), "many": (many, 1)}
+         "early": (early, 2), "many": (many, 1), "flood": (flood, 1)}
 while args:
     fn, n = steps[args[0]]
     fn(*args[1:1 + n])

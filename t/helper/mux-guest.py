@@ -13,6 +13,9 @@
 #	many HOST PORT N	N streams at once: "many OK REFUSED-KIND..."
 #	reuse		an OPEN with an id used before: "reuse eof" once the
 #			host closes the channel
+#	flood HOST PORT N	N streams each opened and given credit never
+#			owed in one write: "flood eof" once the host closes
+#			the channel, or "flood open"
 #	bigopen N	an OPEN whose request is N bytes: "bigopen N KIND"
 #			with the answer's kind (or ok), or "bigopen N eof"
 #	bigdata HOST PORT	a stream, a DATA frame of MUX_FRAME_MAX bytes,
@@ -187,6 +190,18 @@ def bigdata(host, port):
     print("bigdata", "eof" if wait_for(-1, 0) is None else "open")
 
 
+def flood(host, port, n):
+    global next_id
+    q = json.dumps({"id": 1, "host": host, "port": int(port)}).encode()
+    out = b""
+    for _ in range(int(n)):
+        next_id += 1
+        out += frame(OPEN, next_id, q) + \
+            frame(CREDIT, next_id, struct.pack(">I", 1))
+    s.sendall(out)
+    print("flood", "eof" if wait_for(-1, 0) is None else "open")
+
+
 def badframe():
     s.sendall(struct.pack(">BBHI", 9, 0, 0, 1))
     print("badframe", "eof" if wait_for(-1, 0) is None else "open")
@@ -195,7 +210,8 @@ def badframe():
 args = sys.argv[2:]
 steps = {"good": (good, 2), "credit": (credit, 2), "overrun": (overrun, 2),
          "many": (many, 3), "reuse": (reuse, 0), "badframe": (badframe, 0),
-         "bigopen": (bigopen, 1), "bigdata": (bigdata, 2)}
+         "bigopen": (bigopen, 1), "bigdata": (bigdata, 2),
+         "flood": (flood, 3)}
 while args:
     fn, n = steps[args[0]]
     fn(*args[1:1 + n])
