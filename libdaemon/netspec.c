@@ -6,7 +6,7 @@
  *	           {"cidr": "203.0.113.0/24", "ports": [5432]},
  *	           {"host": "push.example.org", "ports": [443],
  *	            "approval": true}],
- *	 "max_connections": 32, "connections_per_minute": 120,
+ *	 "max_connections": 32, "connections_per_minute": 600,
  *	 "max_bytes": 1073741824, "idle_s": 300}
  *
  * Every error names the member it is about.  Names are ASCII letters,

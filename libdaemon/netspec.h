@@ -21,7 +21,7 @@
 #define NET_CONNECTIONS_MAX 1024	/* the largest max_connections */
 #define NET_CONNECTIONS_DEFAULT 32	/* max_connections when absent */
 #define NET_RATE_MAX	6000	/* the largest connections_per_minute */
-#define NET_RATE_DEFAULT 120	/* connections_per_minute when absent */
+#define NET_RATE_DEFAULT 600	/* connections_per_minute when absent */
 #define NET_BYTES_MAX	(1LL << 40)	/* the largest max_bytes (1 TiB) */
 #define NET_BYTES_DEFAULT (1LL << 30)	/* max_bytes when absent (1 GiB) */
 #define NET_IDLE_MAX	300	/* the largest idle_s (RELAY_IDLE_S) */
