@@ -50,22 +50,27 @@ usage(void)
 	usage_fail(usage_text);
 }
 
-/* One message out, whole, on its own line; the client gone, the end. */
+/*
+ * One message out, whole, on its own line, in one write (a reader is
+ * woken once a message, not once per stdio buffer); the client gone, the
+ * end.
+ */
 static void
 send_msg(json_t *m)
 {
-	char *s;
+	struct audit_buf b = { 0 };
 
 	if (m == NULL)
 		return;
-	if ((s = json_dumps(m, JSON_COMPACT)) == NULL ||
-	    fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) != 0) {
-		fprintf(stderr, "%s: stdout: %s\n", prog, s == NULL ?
-		    "out of memory" : strerror(errno));
+	if (mcp_encode(m, &b) != 0 || audit_buf_add(&b, "\n", 1) != 0) {
+		fprintf(stderr, "%s: stdout: out of memory\n", prog);
 		exit(0);
 	}
-	free(s);
+	if (audit_writeall(STDOUT_FILENO, b.p, b.len) != 0) {
+		fprintf(stderr, "%s: stdout: %s\n", prog, strerror(errno));
+		exit(0);
+	}
+	audit_buf_free(&b);
 	json_decref(m);
 }
 

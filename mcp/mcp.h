@@ -70,6 +70,7 @@ json_t	*mcp_error(const json_t *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 json_t	*mcp_result(const json_t *, json_t *);
 json_t	*mcp_notification(const char *, json_t *);
+int	 mcp_encode(const json_t *, struct audit_buf *);
 void	 mcp_call_free(struct mcp_call *);
 
 /* tools.c */

@@ -44,6 +44,33 @@ mcp_notification(const char *method, json_t *params)
 	    "params", params);
 }
 
+/*
+ * A message or a value as compact JSON text appended to b, without a
+ * newline: canonical JSON (libaudit's encoder, which copies runs of
+ * plain bytes at once), or jansson's writer for what canonical JSON
+ * refuses (an integer past 2^53, a string holding U+0000).  0, or -1
+ * when out of memory.
+ */
+int
+mcp_encode(const json_t *v, struct audit_buf *b)
+{
+	struct audit_err e;
+	size_t len = b->len;
+	char *s;
+	int rc;
+
+	if (cjson_encode(v, b, &e) == 0)
+		return 0;
+	b->len = len;
+	if (b->p != NULL)
+		b->p[len] = '\0';
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return -1;
+	rc = audit_buf_add(b, s, strlen(s));
+	free(s);
+	return rc;
+}
+
 void
 mcp_call_free(struct mcp_call *c)
 {
