@@ -88,10 +88,9 @@ static void
 enqueue(struct mcp_call *c)
 {
 	if (In.queued >= MCP_QUEUE_MAX) {
-		send_msg(mcp_result(c->id, mcp_tool_error("unavailable",
+		send_msg(mcp_call_end(c, mcp_tool_error("unavailable",
 		    "%d tool calls are waiting already; the limit is %d",
 		    MCP_QUEUE_MAX, MCP_QUEUE_MAX)));
-		mcp_call_free(c);
 		return;
 	}
 	if (In.tail != NULL)
@@ -104,26 +103,32 @@ enqueue(struct mcp_call *c)
 
 /* notifications/cancelled: the call with that id, waiting or running. */
 static void
-cancel(json_t *id)
+cancel(const json_t *id)
 {
 	for (struct mcp_call *c = In.head; c != NULL; c = c->next)
 		if (json_equal(c->id, id))
 			c->cancelled = 1;
 	if (In.running != NULL && json_equal(In.running->id, id))
 		In.running->cancelled = 1;
-	json_decref(id);
 }
 
 static void
 handle(const char *line, size_t len)
 {
 	struct mcp_step step;
+	struct mcp_call *c;
+	const json_t *id;
+	size_t i;
 
 	send_msg(mcp_line(&In.s, line, len, &step));
-	if (step.call != NULL)
-		enqueue(step.call);
-	if (step.cancel != NULL)
-		cancel(step.cancel);
+	while ((c = step.calls) != NULL) {
+		step.calls = c->next;
+		c->next = NULL;
+		enqueue(c);
+	}
+	json_array_foreach(step.cancel, i, id)
+		cancel(id);
+	json_decref(step.cancel);
 }
 
 /*
@@ -191,11 +196,11 @@ run_calls(struct mcp_link *link)
 		res = c->cancelled ? NULL : mcp_link_call(link, c, &w, progress,
 		    c, In.s.structured);
 		In.running = NULL;
-		if (res != NULL && !c->cancelled)
-			send_msg(mcp_result(c->id, res));
-		else
+		if (c->cancelled) {
 			json_decref(res);
-		mcp_call_free(c);
+			res = NULL;	/* a cancelled call is not answered */
+		}
+		send_msg(mcp_call_end(c, res));
 	}
 }
 

@@ -20,6 +20,7 @@
 #define MCP_LINE_MAX	(2 * 1024 * 1024)	/* bytes of one message in */
 #define MCP_ANSWER_MAX	(80 * 1024 * 1024)	/* bytes of a node's answer */
 #define MCP_QUEUE_MAX	64	/* tool calls waiting for the one running */
+#define MCP_BATCH_MAX	64	/* messages in one batch (2025-03-26) */
 #define MCP_WAIT_DEFAULT 300	/* -w: seconds an approval is waited for */
 #define MCP_WAIT_MAX	86400	/* -w at most */
 #define MCP_PROGRESS_S	5	/* seconds between progress notifications */
@@ -43,7 +44,17 @@ struct mcp_server {
 	int	 initialized;	/* initialize answered */
 	int	 ready;		/* notifications/initialized heard */
 	int	 structured;	/* the revision has output schemas */
+	int	 batches;	/* the revision has JSON-RPC batches */
 	const char *version;	/* the revision agreed */
+};
+
+/*
+ * A batch (2025-03-26) whose tool calls are not all done: its answer, an
+ * array, is sent when the last one is.
+ */
+struct mcp_batch {
+	json_t	*answers;	/* the answers so far */
+	size_t	 waiting;	/* its calls not yet done */
 };
 
 /* A tool call to perform: its request's id, and the node's op and args. */
@@ -54,13 +65,14 @@ struct mcp_call {
 	char	*reason;	/* run_command's, for an approval; or NULL */
 	json_t	*progress;	/* _meta.progressToken, or NULL */
 	int	 cancelled;
+	struct mcp_batch *batch; /* the batch it came in, or NULL */
 	struct mcp_call *next;
 };
 
 /* What one line asks of main.c, besides the answer. */
 struct mcp_step {
-	struct mcp_call *call;	/* a tool call to queue */
-	json_t	*cancel;	/* the id of a request to cancel */
+	struct mcp_call *calls;	/* tool calls to queue, in order (->next) */
+	json_t	*cancel;	/* ids of requests to cancel: an array, or NULL */
 };
 
 /* rpc.c */
@@ -72,6 +84,7 @@ json_t	*mcp_result(const json_t *, json_t *);
 json_t	*mcp_notification(const char *, json_t *);
 int	 mcp_encode(const json_t *, struct audit_buf *);
 void	 mcp_call_free(struct mcp_call *);
+json_t	*mcp_call_end(struct mcp_call *, json_t *);
 
 /* tools.c */
 const struct mcp_tool *mcp_tool_find(const char *);
