@@ -13,9 +13,14 @@
  * Both at concurrency 1, one of each in turn over ROUNDS rounds, so that
  * drift on a shared machine (and the disk's syncs) hits both; median and
  * p99 latency, requests a second (each kind counted half of the time),
- * and the ratio of the medians.  Figures, not a test: nothing here fails
- * on speed.  The node and nucleus-mcp are those built beside this program;
- * the node needs root.
+ * and the ratio of the medians.  Both clients are this program, alike
+ * lean: each writes its request whole and parses the answer whole with
+ * jansson; the MCP answer is twice the size (the result as structured
+ * content and again as its text, as the 2025-06-18 revision advises),
+ * and what parsing it costs this client is printed apart, so that the
+ * adapter's own share can be told from the client's.  Figures, not a
+ * test: nothing here fails on speed.  The node and nucleus-mcp are those
+ * built beside this program; the node needs root.
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -43,6 +48,7 @@
 #define WAIT_MS		10000	/* for a daemon to start or stop */
 #define GOAL_ADDED	0.20	/* the adapter adds at most this to the p50 */
 #define ANSWER_MAX	(1024 * 1024)
+#define PARSES		200	/* parses of an answer timed */
 
 static char dir[] = "/tmp/nucleus-bench-mcp-XXXXXX";
 static char node_bin[PATH_MAX], mcp_bin[PATH_MAX], node_sock[PATH_MAX];
@@ -261,6 +267,22 @@ round_reads(struct wire_reader *r, struct series *d, struct series *m)
 	m->elapsed += (bench_now() - t0) / 2;
 }
 
+/*
+ * What a client of this program's kind (jansson) spends parsing one
+ * answer of that text, in seconds: part of either kind's round trip.
+ */
+static double
+parse_cost(const char *line)
+{
+	json_error_t jerr;
+	double t = bench_now();
+
+	for (int i = 0; i < PARSES; i++)
+		json_decref(json_loadb(line, strlen(line),
+		    JSON_REJECT_DUPLICATES, &jerr));
+	return (bench_now() - t) / PARSES;
+}
+
 /* The CPU seconds process pid has used (its user and system time). */
 static double
 cpu_seconds(pid_t pid)
@@ -296,8 +318,8 @@ main(void)
 	struct series d = { 0 }, m = { 0 };
 	struct figure fd, fm;
 	struct audit_err e;
-	double added, *diff, pair, cpu0, cpu;
-	size_t calls;
+	double added, *diff, pair, cpu0, cpu, pd, pm;
+	size_t calls, ld, lm;
 
 	if (sodium_init() < 0)
 		errx(1, "libsodium");
@@ -320,6 +342,10 @@ main(void)
 		round_reads(&r, &d, &m);
 	cpu = cpu_seconds(mcp_pid) - cpu0;
 	calls = m.n;
+	ld = strlen(r.line);
+	lm = strlen(mcp_out.line);
+	pd = parse_cost(r.line);
+	pm = parse_cost(mcp_out.line);
 	wire_reader_free(&r);
 	/* The pairs in order (a direct read, then its MCP twin): the
 	 * median of their differences is the adapter's own time, whatever
@@ -344,6 +370,10 @@ main(void)
 	printf("  mcp - direct, pair by pair: median %+7.1f us; nucleus-mcp's "
 	    "own CPU: %.1f us a call\n", pair * 1e6, calls > 0 ? cpu /
 	    (double)calls * 1e6 : 0);
+	printf("  a client's parse of one answer (jansson, as here): direct "
+	    "%.1f us (%zu bytes), mcp %.1f us (%zu bytes: the result twice, "
+	    "as structuredContent and as its text)\n", pd * 1e6, ld, pm * 1e6,
+	    lm);
 	printf("goal: the adapter adds at most %.0f%% to the p50 at "
 	    "concurrency 1: adds %.0f%%: %s\n", GOAL_ADDED * 100, added * 100,
 	    added <= GOAL_ADDED ? "met" : "NOT met");
