@@ -2,14 +2,17 @@
  * nucleus-mcp: an MCP server for one pod, on stdin and stdout (one
  * JSON-RPC message a line; stderr is the log).  One thread: it reads the
  * client's lines and answers at once what needs no pod; tool calls are
- * queued and made in order, each a signed request to the node (link.c),
- * and while one waits the client's lines are read on (link.c calls
- * wake()), so that a ping is answered, more calls queue, and a
- * cancellation stops the wait.
+ * queued and sent in order, each a signed request to the node (link.c),
+ * up to MCP_INFLIGHT_MAX of them in flight on its connection, and each
+ * is answered as the node's answer comes.  While a call waits for an
+ * operator the client's lines are read on (link.c calls wake()), so that
+ * a ping is answered, more calls queue, and a cancellation stops the
+ * wait.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +44,9 @@ static struct {
 	int	 eof;
 	struct mcp_call *head, *tail;
 	size_t	 queued;
-	struct mcp_call *running;
+	struct mcp_call *flying;	/* sent to the node, not yet ended */
+	size_t	 nflying;
+	struct mcp_call *running;	/* the one being ended */
 } In;
 
 static void __attribute__((noreturn))
@@ -106,6 +111,9 @@ static void
 cancel(const json_t *id)
 {
 	for (struct mcp_call *c = In.head; c != NULL; c = c->next)
+		if (json_equal(c->id, id))
+			c->cancelled = 1;
+	for (struct mcp_call *c = In.flying; c != NULL; c = c->next)
 		if (json_equal(c->id, id))
 			c->cancelled = 1;
 	if (In.running != NULL && json_equal(In.running->id, id))
@@ -178,29 +186,155 @@ wake(void *arg)
 	return In.running != NULL && In.running->cancelled;
 }
 
-/* The calls waiting, in order; a cancelled one is not answered. */
+/* A node's answer: to the call in flight it belongs to, or dropped. */
 static void
-run_calls(struct mcp_link *link)
+node_answer(json_t *resp)
 {
-	struct mcp_wake w = { .fd = STDIN_FILENO, .fn = wake };
-	struct mcp_call *c;
-	json_t *res;
+	const char *rid = json_string_value(json_object_get(resp, "id"));
 
-	while ((c = In.head) != NULL) {
-		In.head = c->next;
+	for (struct mcp_call *c = In.flying; rid != NULL && c != NULL;
+	    c = c->next)
+		if (c->resp == NULL && strcmp(c->rid, rid) == 0) {
+			c->resp = resp;
+			return;
+		}
+	json_decref(resp);
+}
+
+/* A call off the list it is on; its next cleared. */
+static struct mcp_call *
+unlink_call(struct mcp_call **pp)
+{
+	struct mcp_call *c = *pp;
+
+	*pp = c->next;
+	c->next = NULL;
+	return c;
+}
+
+/*
+ * The connection to the node ended: the calls in flight on it are
+ * answered unavailable (what the node did of them is in the pod's log).
+ */
+static void
+lost(const char *why)
+{
+	struct mcp_call *c;
+
+	while (In.flying != NULL) {
+		c = unlink_call(&In.flying);
+		In.nflying--;
+		send_msg(mcp_call_end(c, c->cancelled ? NULL : mcp_tool_error(
+		    "unavailable", "the node: %s", why)));
+	}
+}
+
+/* The calls waiting sent, in order, while fewer than the bound fly. */
+static void
+start_calls(struct mcp_link *link)
+{
+	struct mcp_call *c, **tail;
+	struct audit_err e;
+
+	while (In.head != NULL && In.nflying < MCP_INFLIGHT_MAX) {
+		c = unlink_call(&In.head);
 		if (In.head == NULL)
 			In.tail = NULL;
 		In.queued--;
+		if (c->cancelled) {
+			send_msg(mcp_call_end(c, NULL));
+			continue;
+		}
+		if (mcp_link_send(link, c, In.nflying == 0, &e) != 0) {
+			send_msg(mcp_call_end(c, mcp_tool_error("unavailable",
+			    "the node: %s", e.msg)));
+			if (mcp_link_fd(link) < 0)
+				lost(e.msg);
+			continue;
+		}
+		for (tail = &In.flying; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = c;
+		In.nflying++;
+	}
+}
+
+/*
+ * The calls whose answer came, each ended in turn (an approval waited
+ * for; a cancelled call not answered).
+ */
+static void
+end_calls(struct mcp_link *link)
+{
+	struct mcp_wake w = { .fd = STDIN_FILENO, .fn = wake,
+	    .answer = node_answer };
+	struct mcp_call **pp, *c;
+	json_t *res, *resp;
+
+	for (pp = &In.flying; *pp != NULL; ) {
+		if ((*pp)->resp == NULL) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		c = unlink_call(pp);
+		In.nflying--;
+		resp = c->resp;
+		c->resp = NULL;
 		In.running = c;
 		w.fd = In.eof ? -1 : STDIN_FILENO;
-		res = c->cancelled ? NULL : mcp_link_call(link, c, &w, progress,
-		    c, In.s.structured);
+		res = c->cancelled ? NULL : mcp_link_finish(link, c,
+		    json_incref(resp), In.nflying == 0, &w, progress, c,
+		    In.s.structured);
+		json_decref(resp);
 		In.running = NULL;
 		if (c->cancelled) {
 			json_decref(res);
 			res = NULL;	/* a cancelled call is not answered */
 		}
 		send_msg(mcp_call_end(c, res));
+		if (mcp_link_fd(link) < 0)
+			lost("the connection ended");
+		pp = &In.flying;	/* more may have come meanwhile */
+	}
+}
+
+/*
+ * Until the client closes stdin (the specification's shutdown) and the
+ * calls it made are answered: its lines read, calls sent, the node's
+ * answers read and the calls ended.
+ */
+static void
+serve(struct mcp_link *link)
+{
+	struct pollfd p[2];
+	struct audit_err e;
+	json_t *resp;
+
+	for (;;) {
+		start_calls(link);
+		if (In.eof && In.head == NULL && In.flying == NULL)
+			return;
+		p[0] = (struct pollfd){ .fd = In.eof ? -1 : STDIN_FILENO,
+		    .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = In.flying != NULL ?
+		    mcp_link_fd(link) : -1, .events = POLLIN };
+		if (!mcp_link_buffered(link) && poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: poll: %s\n", prog,
+			    strerror(errno));
+			exit(1);
+		}
+		if (p[0].fd >= 0 && p[0].revents != 0)
+			(void)read_input();
+		if (p[1].fd >= 0 && (p[1].revents != 0 ||
+		    mcp_link_buffered(link))) {
+			if (mcp_link_read(link, &resp, &e) == 0)
+				node_answer(resp);
+			else
+				lost(e.msg);
+		}
+		end_calls(link);
 	}
 }
 
@@ -277,10 +411,7 @@ main(int argc, char **argv)
 	 * then the calls it made are answered, and the end.  A client that
 	 * cannot wait sends SIGTERM.
 	 */
-	while (!In.eof) {
-		(void)read_input();
-		run_calls(link);
-	}
+	serve(link);
 	mcp_link_free(link);
 	audit_seckey_free(key);
 	free(In.buf);

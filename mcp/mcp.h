@@ -21,6 +21,7 @@
 #define MCP_ANSWER_MAX	(80 * 1024 * 1024)	/* bytes of a node's answer */
 #define MCP_QUEUE_MAX	64	/* tool calls waiting for the one running */
 #define MCP_BATCH_MAX	64	/* messages in one batch (2025-03-26) */
+#define MCP_INFLIGHT_MAX 8	/* tool calls in flight on the node's connection */
 #define MCP_WAIT_DEFAULT 300	/* -w: seconds an approval is waited for */
 #define MCP_WAIT_MAX	86400	/* -w at most */
 #define MCP_PROGRESS_S	5	/* seconds between progress notifications */
@@ -65,6 +66,8 @@ struct mcp_call {
 	char	*reason;	/* run_command's, for an approval; or NULL */
 	json_t	*progress;	/* _meta.progressToken, or NULL */
 	int	 cancelled;
+	char	 rid[32];	/* its request's id at the node */
+	json_t	*resp;		/* the node's answer to it, once come */
 	struct mcp_batch *batch; /* the batch it came in, or NULL */
 	struct mcp_call *next;
 };
@@ -106,15 +109,22 @@ typedef void (*mcp_progress_fn)(void *, int64_t, int64_t, const char *);
 /*
  * While a call waits, the client's input: when fd is readable, fn reads
  * it and says 1 (the call is cancelled), 0 (wait on) or -1 (the input
- * ended: wait on without it).
+ * ended: wait on without it).  The node's answers to other calls in
+ * flight, read meanwhile, go to answer.
  */
 struct mcp_wake {
 	int	 fd;
 	int	(*fn)(void *);
 	void	*arg;
+	void	(*answer)(json_t *);
 };
 
-json_t	*mcp_link_call(struct mcp_link *, struct mcp_call *,
+int	 mcp_link_send(struct mcp_link *, struct mcp_call *, int,
+	    struct audit_err *);
+int	 mcp_link_fd(const struct mcp_link *);
+int	 mcp_link_buffered(const struct mcp_link *);
+int	 mcp_link_read(struct mcp_link *, json_t **, struct audit_err *);
+json_t	*mcp_link_finish(struct mcp_link *, struct mcp_call *, json_t *, int,
 	    struct mcp_wake *, mcp_progress_fn, void *, int);
 
 #endif /* NUCLEUS_MCP_H */
