@@ -106,7 +106,7 @@ enqueue(struct mcp_call *c)
 	In.queued++;
 }
 
-/* notifications/cancelled: the call with that id, waiting or running. */
+/* notifications/cancelled: the call with that id, waiting, sent, ending. */
 static void
 cancel(const json_t *id)
 {
@@ -176,7 +176,7 @@ read_input(void)
 	return 0;
 }
 
-/* While a call waits: the client's lines; is the call cancelled? */
+/* While a call waits for an operator: the client's lines; is it cancelled? */
 static int
 wake(void *arg)
 {
