@@ -2,10 +2,10 @@
  * A tool call as the node sees it: one signed request for the pod, on a
  * connection kept open from call to call (made again when the node has
  * closed it), answered under its own id; several calls may be in flight
- * on it (main.c bounds them), their answers in any order.  An approval_required answer,
- * with an authority (-A), becomes an approval request for exactly that
- * operation, waited for (progress said, cancellation heard), and the
- * request made again with the token.
+ * on it (main.c bounds them), their answers in any order.  An
+ * approval_required answer, with an authority (-A), becomes an approval
+ * request for exactly that operation, waited for (progress said,
+ * cancellation heard), and the request made again with the token.
  */
 #define _GNU_SOURCE
 #include <errno.h>
