@@ -309,6 +309,7 @@ serve(struct mcp_link *link)
 	struct pollfd p[2];
 	struct audit_err e;
 	json_t *resp;
+	int buffered;
 
 	for (;;) {
 		start_calls(link);
@@ -318,7 +319,10 @@ serve(struct mcp_link *link)
 		    .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = In.flying != NULL ?
 		    mcp_link_fd(link) : -1, .events = POLLIN };
-		if (!mcp_link_buffered(link) && poll(p, 2, -1) < 0) {
+		/* An answer read already (with none in flight: a late one
+		 * of a call given up on, read with the next). */
+		buffered = p[1].fd >= 0 && mcp_link_buffered(link);
+		if (!buffered && poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "%s: poll: %s\n", prog,
@@ -327,8 +331,7 @@ serve(struct mcp_link *link)
 		}
 		if (p[0].fd >= 0 && p[0].revents != 0)
 			(void)read_input();
-		if (p[1].fd >= 0 && (p[1].revents != 0 ||
-		    mcp_link_buffered(link))) {
+		if (p[1].fd >= 0 && (p[1].revents != 0 || buffered)) {
 			if (mcp_link_read(link, &resp, &e) == 0)
 				node_answer(resp);
 			else
