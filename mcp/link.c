@@ -83,7 +83,7 @@ static int
 next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
     int tick_ms, json_t **out, struct audit_err *e)
 {
-	struct pollfd p[2];
+	struct pollfd p[3];
 	int64_t left;
 	int ms, n;
 
@@ -91,6 +91,8 @@ next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
 	while (r->len == 0 || memchr(r->buf, '\n', r->len) == NULL) {
 		p[0] = (struct pollfd){ .fd = r->fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = w->fd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = w->node_fd != r->fd ?
+		    w->node_fd : -1, .events = POLLIN };
 		left = deadline != 0 ? deadline -
 		    audit_now_ms(CLOCK_MONOTONIC) : -1;
 		if (deadline != 0 && left <= 0)
@@ -98,7 +100,7 @@ next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
 		ms = left < 0 || left > INT32_MAX ? -1 : (int)left;
 		if (tick_ms > 0 && (ms < 0 || ms > tick_ms))
 			ms = tick_ms;
-		if ((n = poll(p, w->fd >= 0 ? 2 : 1, ms)) < 0) {
+		if ((n = poll(p, 3, ms)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return audit_errf(e, "poll: %s", strerror(errno));
@@ -116,6 +118,8 @@ next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
 			if (rc < 0)
 				w->fd = -1;
 		}
+		if (p[2].fd >= 0 && p[2].revents != 0)
+			w->node_fn();	/* other calls' answers */
 		if (p[0].revents != 0)
 			break;
 	}
@@ -334,6 +338,17 @@ out:
 	json_decref(o);
 	wire_reader_free(&r);
 	return err;
+}
+
+/* Ending the call with this answer would wait for an operator. */
+int
+mcp_link_asks(const struct mcp_link *l, const json_t *resp)
+{
+	const char *kind = json_string_value(json_object_get(json_object_get(
+	    resp, "error"), "kind"));
+
+	return l->authority != NULL && kind != NULL &&
+	    strcmp(kind, "approval_required") == 0;
 }
 
 /* A node's answer as a tool's result. */

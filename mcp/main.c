@@ -7,7 +7,7 @@
  * is answered as the node's answer comes.  While a call waits for an
  * operator the client's lines are read on (link.c calls wake()), so that
  * a ping is answered, more calls queue, and a cancellation stops the
- * wait.
+ * wait; and the node's answers to the calls in flight (node_ready()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -259,18 +259,85 @@ start_calls(struct mcp_link *link)
 	}
 }
 
+/* One call whose answer came, ended; w says what to heed meanwhile. */
+static void
+end_call(struct mcp_link *link, struct mcp_call *c, struct mcp_wake *w)
+{
+	json_t *res, *resp = c->resp;
+
+	c->resp = NULL;
+	res = c->cancelled ? NULL : mcp_link_finish(link, c,
+	    json_incref(resp), In.nflying == 0, w, progress, c,
+	    In.s.structured);
+	json_decref(resp);
+	if (c->cancelled) {
+		json_decref(res);
+		res = NULL;	/* a cancelled call is not answered */
+	}
+	send_msg(mcp_call_end(c, res));
+}
+
+/* While a call waits for an operator: what to heed, and the link. */
+static struct {
+	struct mcp_link *link;
+	struct mcp_wake *w;
+} Waiting;
+
+/* The node's connection to heed while an operator is waited for. */
+static int
+node_fd(struct mcp_link *link)
+{
+	return In.flying != NULL ? mcp_link_fd(link) : -1;
+}
+
+/*
+ * While a call waits for an operator, the node's answers to the others:
+ * read, and those calls ended at once, unless they too would wait for
+ * an operator (those are ended after it, in turn).
+ */
+static void
+node_ready(void)
+{
+	struct mcp_link *link = Waiting.link;
+	struct mcp_call **pp, *c;
+	struct audit_err e;
+	json_t *resp;
+
+	do {
+		if (mcp_link_read(link, &resp, &e) != 0) {
+			lost(e.msg);
+			break;
+		}
+		node_answer(resp);
+	} while (mcp_link_buffered(link));
+	for (pp = &In.flying; *pp != NULL; ) {
+		if ((*pp)->resp == NULL || mcp_link_asks(link, (*pp)->resp)) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		c = unlink_call(pp);
+		In.nflying--;
+		end_call(link, c, Waiting.w);
+	}
+	if (mcp_link_fd(link) < 0)
+		lost("the connection ended");
+	Waiting.w->node_fd = node_fd(link);
+}
+
 /*
  * The calls whose answer came, each ended in turn (an approval waited
- * for; a cancelled call not answered).
+ * for, the others' answers heeded meanwhile; a cancelled call not
+ * answered).
  */
 static void
 end_calls(struct mcp_link *link)
 {
 	struct mcp_wake w = { .fd = STDIN_FILENO, .fn = wake,
-	    .answer = node_answer };
+	    .answer = node_answer, .node_fn = node_ready };
 	struct mcp_call **pp, *c;
-	json_t *res, *resp;
 
+	Waiting.link = link;
+	Waiting.w = &w;
 	for (pp = &In.flying; *pp != NULL; ) {
 		if ((*pp)->resp == NULL) {
 			pp = &(*pp)->next;
@@ -278,20 +345,11 @@ end_calls(struct mcp_link *link)
 		}
 		c = unlink_call(pp);
 		In.nflying--;
-		resp = c->resp;
-		c->resp = NULL;
 		In.running = c;
 		w.fd = In.eof ? -1 : STDIN_FILENO;
-		res = c->cancelled ? NULL : mcp_link_finish(link, c,
-		    json_incref(resp), In.nflying == 0, &w, progress, c,
-		    In.s.structured);
-		json_decref(resp);
+		w.node_fd = node_fd(link);
+		end_call(link, c, &w);
 		In.running = NULL;
-		if (c->cancelled) {
-			json_decref(res);
-			res = NULL;	/* a cancelled call is not answered */
-		}
-		send_msg(mcp_call_end(c, res));
 		if (mcp_link_fd(link) < 0)
 			lost("the connection ended");
 		pp = &In.flying;	/* more may have come meanwhile */

@@ -110,13 +110,16 @@ typedef void (*mcp_progress_fn)(void *, int64_t, int64_t, const char *);
  * While a call waits, the client's input: when fd is readable, fn reads
  * it and says 1 (the call is cancelled), 0 (wait on) or -1 (the input
  * ended: wait on without it).  The node's answers to other calls in
- * flight, read meanwhile, go to answer.
+ * flight, read meanwhile, go to answer; while an operator is waited for,
+ * node_fn reads them when node_fd (-1: none) is readable.
  */
 struct mcp_wake {
 	int	 fd;
 	int	(*fn)(void *);
 	void	*arg;
 	void	(*answer)(json_t *);
+	int	 node_fd;
+	void	(*node_fn)(void);
 };
 
 int	 mcp_link_send(struct mcp_link *, struct mcp_call *, int,
@@ -124,6 +127,7 @@ int	 mcp_link_send(struct mcp_link *, struct mcp_call *, int,
 int	 mcp_link_fd(const struct mcp_link *);
 int	 mcp_link_buffered(const struct mcp_link *);
 int	 mcp_link_read(struct mcp_link *, json_t **, struct audit_err *);
+int	 mcp_link_asks(const struct mcp_link *, const json_t *);
 json_t	*mcp_link_finish(struct mcp_link *, struct mcp_call *, json_t *, int,
 	    struct mcp_wake *, mcp_progress_fn, void *, int);
 

@@ -8,13 +8,16 @@ if ! test_have_prereq ROOT; then
 	test_skip_all "the local driver needs root (namespaces and cgroups)"
 fi
 
-# session: nucleus-mcp for p-f reading the fifo "in", which tail(1)
-# fills from in.txt (its pid in tail.pid: killed, the input ends).
+# session [POD [OPTION...]]: nucleus-mcp for POD (p-f) reading the fifo
+# "in", which tail(1) fills from in.txt (its pid in tail.pid: killed, the
+# input ends).
 session() {
+	pod=${1:-p-f} &&
+	shift $(($# > 0 ? 1 : 0)) &&
 	rm -f in in.txt out &&
 	mkfifo in &&
 	: >in.txt &&
-	{ nucleus-mcp -l "$PWD/n/node.sock" -k agent.key p-f <in >out 2>mcp.err & } &&
+	{ nucleus-mcp -l "$PWD/n/node.sock" -k agent.key "$@" "$pod" <in >out 2>mcp.err & } &&
 	echo $! >mcp.pid &&
 	{ tail -n +1 -f in.txt >in & } &&
 	echo $! >tail.pid &&
@@ -43,20 +46,21 @@ input_end() {
 }
 
 sleeper() {
-	send "{\"jsonrpc\":\"2.0\",\"id\":$1,\"method\":\"tools/call\",\"params\":{\"name\":\"run_command\",\"arguments\":{\"argv\":[\"sleep\",\"120\"]}}}"
+	send "{\"jsonrpc\":\"2.0\",\"id\":$1,\"method\":\"tools/call\",\"params\":{\"name\":\"run_command\",\"arguments\":{\"argv\":[\"sleep\",\"100\"],\"timeout\":120}}}"
 }
 
-# The sleep commands running in pod p-f: their pids.
+# sleeps [POD]: the pids of the sleep commands running in POD (p-f).
 sleeps() {
-	d=$(pod_cgroup p-f) &&
+	d=$(pod_cgroup "${1:-p-f}") &&
 	for pid in $(cat "$d/cgroup.procs"); do
 		test "$(cat /proc/$pid/comm 2>/dev/null)" = sleep && echo "$pid"
 	done
 	return 0
 }
 
+# running_ N [POD]: N sleep commands run in POD (p-f).
 running_() {
-	test "$(sleeps | wc -l)" = "$1"
+	test "$(sleeps "$2" | wc -l)" = "$1"
 }
 
 # answered_ ID: out holds the answer to request ID.
@@ -106,6 +110,28 @@ test_expect_success 'a call in flight cancelled is not answered; the others are,
 	test_line_count = 11 out &&
 	jq -s -e "[.[].id] | sort == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11]" out &&
 	! grep -E "Sanitizer|runtime error" mcp.err
+'
+
+test_expect_success 'while a call waits for an operator, another call in flight is answered when it ends' '
+	test_when_failed "session_kill; node_stop" &&
+	authority_start -t 120 &&
+	printf "%s\n" "{\"v\":1,\"name\":\"p-g\",\"policy\":{\"v\":1,\"profile\":\"local_dev\",\"capabilities\":{\"git_push\":\"always\"},\"obligations\":[\"git_push\"]},\"agents\":[\"agent-7\"],\"resources\":{\"memory_mib\":256,\"pids\":64,\"scratch_mib\":32}}" >spec-p-g.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-p-g.json >out &&
+	jq -e ".ok" out &&
+	session p-g -A "$PWD/auth/request.sock" -w 60 &&
+	sleeper 2 &&
+	test_wait_for "the sleep running" 30 running_ 1 p-g &&
+	send "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"run_command\",\"arguments\":{\"argv\":[\"git\",\"push\",\"origin\",\"main\"]}}}" &&
+	until_pending 1 &&
+	kill $(sleeps p-g) &&
+	test_wait_for "the sleep call answered while the other waits" 30 answered_ 2 &&
+	pending_is_ 1 &&
+	id=$(nucleus-authority list -d auth | sed -n "s/^\([0-9]*\) pending .*/\1/p") &&
+	nucleus-authority deny -d auth -r "not now" "$id" >/dev/null &&
+	test_wait_for "the call denied" 30 answered_ 1 &&
+	input_end &&
+	jq -s -e "[.[].id] == [0, 2, 1]" out &&
+	jq -s -e ".[2].result | .isError and (.content[0].text | test(\"^approval_denied: .*not now\"))" out
 '
 
 test_expect_success 'the node gone with calls in flight: each answered unavailable' '
