@@ -280,8 +280,9 @@ end_call(struct mcp_link *link, struct mcp_call *c, struct mcp_wake *w)
 /* While a call waits for an operator: what to heed, and the link. */
 static struct {
 	struct mcp_link *link;
-	struct mcp_wake *w;
-} Waiting;
+	struct mcp_wake w;
+} Waiting = { .w = { .fd = STDIN_FILENO, .fn = wake,
+    .answer = node_answer, .node_fn = NULL } };
 
 /* The node's connection to heed while an operator is waited for. */
 static int
@@ -317,11 +318,11 @@ node_ready(void)
 		}
 		c = unlink_call(pp);
 		In.nflying--;
-		end_call(link, c, Waiting.w);
+		end_call(link, c, &Waiting.w);
 	}
 	if (mcp_link_fd(link) < 0)
 		lost("the connection ended");
-	Waiting.w->node_fd = node_fd(link);
+	Waiting.w.node_fd = node_fd(link);
 }
 
 /*
@@ -332,12 +333,11 @@ node_ready(void)
 static void
 end_calls(struct mcp_link *link)
 {
-	struct mcp_wake w = { .fd = STDIN_FILENO, .fn = wake,
-	    .answer = node_answer, .node_fn = node_ready };
+	struct mcp_wake *w = &Waiting.w;
 	struct mcp_call **pp, *c;
 
 	Waiting.link = link;
-	Waiting.w = &w;
+	w->node_fn = node_ready;
 	for (pp = &In.flying; *pp != NULL; ) {
 		if ((*pp)->resp == NULL) {
 			pp = &(*pp)->next;
@@ -346,9 +346,9 @@ end_calls(struct mcp_link *link)
 		c = unlink_call(pp);
 		In.nflying--;
 		In.running = c;
-		w.fd = In.eof ? -1 : STDIN_FILENO;
-		w.node_fd = node_fd(link);
-		end_call(link, c, &w);
+		w->fd = In.eof ? -1 : STDIN_FILENO;
+		w->node_fd = node_fd(link);
+		end_call(link, c, w);
 		In.running = NULL;
 		if (mcp_link_fd(link) < 0)
 			lost("the connection ended");
