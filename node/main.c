@@ -31,7 +31,7 @@ static const char usage_text[] =
 	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
 	    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
 	    "[-s seconds] [-G guest-dir] [-Q qemu] [-R kilobytes] [-C MiB] "
-	    "[-M MiB] [-H hosts]\n"
+	    "[-M MiB] [-H hosts] [-S search-url] [-A cafile]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] [-r role] kid\n"
 	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod | "

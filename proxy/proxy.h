@@ -162,6 +162,7 @@ void	 egress_advance(struct req *);
 				   is longer */
 void	 record_done(void *, int, uint64_t, const char *);
 int	 record_submit(struct req *, json_t *);
+int	 record_submit_here(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
 int	 record_copy_start(struct proxy *, struct audit_err *);
 void	 record_tell_stopped(void);
@@ -182,6 +183,9 @@ void	 reclaim_teed(const char *, size_t);
 int	 reclaim_line(const char *, size_t);
 off_t	 reclaim_punched(void);
 void	 reclaim_base(off_t *, uint64_t *);
+
+/* pack.c: the pod's work, packed for the node (the VM drivers) */
+int	 pack_line(struct conn *, const char *, size_t);
 
 /* worker.c */
 int	 worker_start(struct audit_err *);
