@@ -83,20 +83,25 @@ fill(struct wire_reader *r, int64_t deadline, struct audit_err *err)
 		r->buf = p;
 		r->cap = cap;
 	}
-	for (;;) {
+	/*
+	 * Without a deadline, read at once (a blocking read waits as poll
+	 * would, one system call fewer an answer); poll first otherwise, and
+	 * after an interruption or EAGAIN.
+	 */
+	for (int now = deadline == 0;; now = 0) {
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 		int64_t left = deadline != 0 ? deadline -
 		    audit_now_ms(CLOCK_MONOTONIC) : -1;
 
 		if (deadline != 0 && left <= 0)
 			return audit_errf(err, "no answer in time");
-		if (poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left) <
-		    0) {
+		if (!now && poll(&pfd, 1, left > INT32_MAX ? INT32_MAX :
+		    (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
 			return audit_errf(err, "poll: %s", strerror(errno));
 		}
-		if (pfd.revents == 0)
+		if (!now && pfd.revents == 0)
 			continue;
 		n = read(r->fd, r->buf + r->len, r->cap - r->len);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))

@@ -1,10 +1,11 @@
 /*
  * A tool call as the node sees it: one signed request for the pod, on a
  * connection kept open from call to call (made again when the node has
- * closed it), answered under its own id.  An approval_required answer,
- * with an authority (-A), becomes an approval request for exactly that
- * operation, waited for (progress said, cancellation heard), and the
- * request made again with the token.
+ * closed it), answered under its own id; several calls may be in flight
+ * on it (main.c bounds them), their answers in any order.  An
+ * approval_required answer, with an authority (-A), becomes an approval
+ * request for exactly that operation, waited for (progress said,
+ * cancellation heard), and the request made again with the token.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -82,7 +83,7 @@ static int
 next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
     int tick_ms, json_t **out, struct audit_err *e)
 {
-	struct pollfd p[2];
+	struct pollfd p[3];
 	int64_t left;
 	int ms, n;
 
@@ -90,6 +91,8 @@ next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
 	while (r->len == 0 || memchr(r->buf, '\n', r->len) == NULL) {
 		p[0] = (struct pollfd){ .fd = r->fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = w->fd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = w->node_fd != r->fd ?
+		    w->node_fd : -1, .events = POLLIN };
 		left = deadline != 0 ? deadline -
 		    audit_now_ms(CLOCK_MONOTONIC) : -1;
 		if (deadline != 0 && left <= 0)
@@ -97,7 +100,7 @@ next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
 		ms = left < 0 || left > INT32_MAX ? -1 : (int)left;
 		if (tick_ms > 0 && (ms < 0 || ms > tick_ms))
 			ms = tick_ms;
-		if ((n = poll(p, w->fd >= 0 ? 2 : 1, ms)) < 0) {
+		if ((n = poll(p, 3, ms)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return audit_errf(e, "poll: %s", strerror(errno));
@@ -115,6 +118,8 @@ next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
 			if (rc < 0)
 				w->fd = -1;
 		}
+		if (p[2].fd >= 0 && p[2].revents != 0)
+			w->node_fn();	/* other calls' answers */
 		if (p[0].revents != 0)
 			break;
 	}
@@ -122,35 +127,50 @@ next_line(struct wire_reader *r, struct mcp_wake *w, int64_t deadline,
 }
 
 /*
- * One request to the node, and its answer (*out), skipping answers to
- * requests given up on.  args is taken over.
+ * Send one request to the node, under id; the connection made again
+ * when none is open, or, when nothing else is in flight on it (idle),
+ * when the node has ended it.  args is taken over.
  */
 static int
-node_request(struct mcp_link *l, const char *op, json_t *args,
-    json_t *approval, struct mcp_wake *w, json_t **out, struct audit_err *e)
+node_send(struct mcp_link *l, const char *id, const char *op, json_t *args,
+    json_t *approval, int idle, struct audit_err *e)
 {
-	char id[32];
 	json_t *o;
 	int rc;
 
-	*out = NULL;
-	snprintf(id, sizeof(id), "m%lu", ++l->seq);
 	if ((o = wire_request(id, l->pod, op, args, approval, l->key, e)) ==
 	    NULL)
-		return GOT_ERROR;
-	if (l->r.fd >= 0 && !still_open(l->r.fd))
+		return -1;
+	if (idle && l->r.fd >= 0 && !still_open(l->r.fd))
 		wire_reader_free(&l->r);
 	l->r.max = MCP_ANSWER_MAX;
 	if (l->r.fd < 0 && (l->r.fd = wire_connect(l->node, e)) < 0) {
 		json_decref(o);
-		return GOT_ERROR;
+		return -1;
 	}
 	rc = wire_send(l->r.fd, o, e);
 	json_decref(o);
-	if (rc != 0) {
+	if (rc != 0)
 		wire_reader_free(&l->r);
+	return rc;
+}
+
+/*
+ * One request to the node, and its answer (*out); the answers to other
+ * calls in flight meanwhile go to w->answer.  args is taken over.
+ */
+static int
+node_request(struct mcp_link *l, const char *op, json_t *args,
+    json_t *approval, int idle, struct mcp_wake *w, json_t **out,
+    struct audit_err *e)
+{
+	char id[32];
+	int rc;
+
+	*out = NULL;
+	snprintf(id, sizeof(id), "m%lu", ++l->seq);
+	if (node_send(l, id, op, args, approval, idle, e) != 0)
 		return GOT_ERROR;
-	}
 	for (;;) {
 		const char *got;
 
@@ -162,8 +182,48 @@ node_request(struct mcp_link *l, const char *op, json_t *args,
 		got = json_string_value(json_object_get(*out, "id"));
 		if (got != NULL && strcmp(got, id) == 0)
 			return GOT_LINE;
-		json_decref(*out);	/* a cancelled call's, late */
+		if (w->answer != NULL)
+			w->answer(*out);	/* another call's */
+		else
+			json_decref(*out);
 	}
+}
+
+/*
+ * A call's request sent to the node, its id in c->rid; its answer is
+ * read by mcp_link_read and taken by mcp_link_finish.  idle: nothing
+ * else is in flight.
+ */
+int
+mcp_link_send(struct mcp_link *l, struct mcp_call *c, int idle,
+    struct audit_err *e)
+{
+	snprintf(c->rid, sizeof(c->rid), "m%lu", ++l->seq);
+	return node_send(l, c->rid, mcp_tool_op(c->tool), json_deep_copy(
+	    c->args), NULL, idle, e);
+}
+
+/* The node's connection (-1: none), and whether an answer is read already. */
+int
+mcp_link_fd(const struct mcp_link *l)
+{
+	return l->r.fd;
+}
+
+int
+mcp_link_buffered(const struct mcp_link *l)
+{
+	return l->r.len > 0 && memchr(l->r.buf, '\n', l->r.len) != NULL;
+}
+
+/* The node's next answer; on an error the connection is closed. */
+int
+mcp_link_read(struct mcp_link *l, json_t **out, struct audit_err *e)
+{
+	if (wire_read(&l->r, 0, out, e) == 0)
+		return 0;
+	wire_reader_free(&l->r);
+	return -1;
 }
 
 struct progress {
@@ -280,6 +340,17 @@ out:
 	return err;
 }
 
+/* Ending the call with this answer would wait for an operator. */
+int
+mcp_link_asks(const struct mcp_link *l, const json_t *resp)
+{
+	const char *kind = json_string_value(json_object_get(json_object_get(
+	    resp, "error"), "kind"));
+
+	return l->authority != NULL && kind != NULL &&
+	    strcmp(kind, "approval_required") == 0;
+}
+
 /* A node's answer as a tool's result. */
 static json_t *
 tool_result(const json_t *resp, int structured)
@@ -295,26 +366,25 @@ tool_result(const json_t *resp, int structured)
 }
 
 /*
- * Perform a tool call: its result (isError for a refusal or a failure),
- * or NULL when it was cancelled (nothing is then answered).
+ * A tool call's end, from the node's answer to its request (resp, taken
+ * over): its result (isError for a refusal or a failure), or NULL when it
+ * was cancelled (nothing is then answered).  An approval is asked for and
+ * waited for here, and the request made again with its token.  idle:
+ * no other call is in flight.
  */
 json_t *
-mcp_link_call(struct mcp_link *l, struct mcp_call *c, struct mcp_wake *w,
-    mcp_progress_fn fn, void *arg, int structured)
+mcp_link_finish(struct mcp_link *l, struct mcp_call *c, json_t *resp,
+    int idle, struct mcp_wake *w, mcp_progress_fn fn, void *arg,
+    int structured)
 {
 	struct progress pg = { .fn = c->progress != NULL ? fn : NULL,
 	    .arg = arg, .start = audit_now_ms(CLOCK_MONOTONIC),
 	    .total = l->wait };
 	const char *op = mcp_tool_op(c->tool), *kind;
 	struct audit_err e;
-	json_t *resp, *token, *res;
+	json_t *token, *res;
 	int rc;
 
-	rc = node_request(l, op, json_deep_copy(c->args), NULL, w, &resp, &e);
-	if (rc == GOT_CANCEL)
-		return NULL;
-	if (rc != GOT_LINE)
-		return mcp_tool_error("unavailable", "the node: %s", e.msg);
 	kind = json_string_value(json_object_get(json_object_get(resp,
 	    "error"), "kind"));
 	if (kind == NULL || strcmp(kind, "approval_required") != 0 ||
@@ -335,8 +405,8 @@ mcp_link_call(struct mcp_link *l, struct mcp_call *c, struct mcp_wake *w,
 	if ((res = approval(l, c, w, &pg, &token)) != NULL ||
 	    token == NULL)
 		return res;	/* refused, or cancelled (NULL) */
-	rc = node_request(l, op, json_deep_copy(c->args), token, w, &resp,
-	    &e);
+	rc = node_request(l, op, json_deep_copy(c->args), token, idle, w,
+	    &resp, &e);
 	if (rc == GOT_CANCEL)
 		return NULL;
 	if (rc != GOT_LINE)

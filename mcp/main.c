@@ -2,14 +2,17 @@
  * nucleus-mcp: an MCP server for one pod, on stdin and stdout (one
  * JSON-RPC message a line; stderr is the log).  One thread: it reads the
  * client's lines and answers at once what needs no pod; tool calls are
- * queued and made in order, each a signed request to the node (link.c),
- * and while one waits the client's lines are read on (link.c calls
- * wake()), so that a ping is answered, more calls queue, and a
- * cancellation stops the wait.
+ * queued and sent in order, each a signed request to the node (link.c),
+ * up to MCP_INFLIGHT_MAX of them in flight on its connection, and each
+ * is answered as the node's answer comes.  While a call waits for an
+ * operator the client's lines are read on (link.c calls wake()), so that
+ * a ping is answered, more calls queue, and a cancellation stops the
+ * wait; and the node's answers to the calls in flight (node_ready()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +44,9 @@ static struct {
 	int	 eof;
 	struct mcp_call *head, *tail;
 	size_t	 queued;
-	struct mcp_call *running;
+	struct mcp_call *flying;	/* sent to the node, not yet ended */
+	size_t	 nflying;
+	struct mcp_call *running;	/* the one being ended */
 } In;
 
 static void __attribute__((noreturn))
@@ -50,22 +55,27 @@ usage(void)
 	usage_fail(usage_text);
 }
 
-/* One message out, whole, on its own line; the client gone, the end. */
+/*
+ * One message out, whole, on its own line, in one write (a reader is
+ * woken once a message, not once per stdio buffer); the client gone, the
+ * end.
+ */
 static void
 send_msg(json_t *m)
 {
-	char *s;
+	struct audit_buf b = { 0 };
 
 	if (m == NULL)
 		return;
-	if ((s = json_dumps(m, JSON_COMPACT)) == NULL ||
-	    fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) != 0) {
-		fprintf(stderr, "%s: stdout: %s\n", prog, s == NULL ?
-		    "out of memory" : strerror(errno));
+	if (mcp_encode(m, &b) != 0 || audit_buf_add(&b, "\n", 1) != 0) {
+		fprintf(stderr, "%s: stdout: out of memory\n", prog);
 		exit(0);
 	}
-	free(s);
+	if (audit_writeall(STDOUT_FILENO, b.p, b.len) != 0) {
+		fprintf(stderr, "%s: stdout: %s\n", prog, strerror(errno));
+		exit(0);
+	}
+	audit_buf_free(&b);
 	json_decref(m);
 }
 
@@ -83,10 +93,9 @@ static void
 enqueue(struct mcp_call *c)
 {
 	if (In.queued >= MCP_QUEUE_MAX) {
-		send_msg(mcp_result(c->id, mcp_tool_error("unavailable",
+		send_msg(mcp_call_end(c, mcp_tool_error("unavailable",
 		    "%d tool calls are waiting already; the limit is %d",
 		    MCP_QUEUE_MAX, MCP_QUEUE_MAX)));
-		mcp_call_free(c);
 		return;
 	}
 	if (In.tail != NULL)
@@ -97,28 +106,37 @@ enqueue(struct mcp_call *c)
 	In.queued++;
 }
 
-/* notifications/cancelled: the call with that id, waiting or running. */
+/* notifications/cancelled: the call with that id, waiting, sent, ending. */
 static void
-cancel(json_t *id)
+cancel(const json_t *id)
 {
 	for (struct mcp_call *c = In.head; c != NULL; c = c->next)
 		if (json_equal(c->id, id))
 			c->cancelled = 1;
+	for (struct mcp_call *c = In.flying; c != NULL; c = c->next)
+		if (json_equal(c->id, id))
+			c->cancelled = 1;
 	if (In.running != NULL && json_equal(In.running->id, id))
 		In.running->cancelled = 1;
-	json_decref(id);
 }
 
 static void
 handle(const char *line, size_t len)
 {
 	struct mcp_step step;
+	struct mcp_call *c;
+	const json_t *id;
+	size_t i;
 
 	send_msg(mcp_line(&In.s, line, len, &step));
-	if (step.call != NULL)
-		enqueue(step.call);
-	if (step.cancel != NULL)
-		cancel(step.cancel);
+	while ((c = step.calls) != NULL) {
+		step.calls = c->next;
+		c->next = NULL;
+		enqueue(c);
+	}
+	json_array_foreach(step.cancel, i, id)
+		cancel(id);
+	json_decref(step.cancel);
 }
 
 /*
@@ -158,7 +176,7 @@ read_input(void)
 	return 0;
 }
 
-/* While a call waits: the client's lines; is the call cancelled? */
+/* While a call waits for an operator: the client's lines; is it cancelled? */
 static int
 wake(void *arg)
 {
@@ -168,29 +186,216 @@ wake(void *arg)
 	return In.running != NULL && In.running->cancelled;
 }
 
-/* The calls waiting, in order; a cancelled one is not answered. */
+/* A node's answer: to the call in flight it belongs to, or dropped. */
 static void
-run_calls(struct mcp_link *link)
+node_answer(json_t *resp)
 {
-	struct mcp_wake w = { .fd = STDIN_FILENO, .fn = wake };
-	struct mcp_call *c;
-	json_t *res;
+	const char *rid = json_string_value(json_object_get(resp, "id"));
 
-	while ((c = In.head) != NULL) {
-		In.head = c->next;
+	for (struct mcp_call *c = In.flying; rid != NULL && c != NULL;
+	    c = c->next)
+		if (c->resp == NULL && strcmp(c->rid, rid) == 0) {
+			c->resp = resp;
+			return;
+		}
+	json_decref(resp);
+}
+
+/* A call off the list it is on; its next cleared. */
+static struct mcp_call *
+unlink_call(struct mcp_call **pp)
+{
+	struct mcp_call *c = *pp;
+
+	*pp = c->next;
+	c->next = NULL;
+	return c;
+}
+
+/*
+ * The connection to the node ended: the calls in flight on it are
+ * answered unavailable (what the node did of them is in the pod's log).
+ */
+static void
+lost(const char *why)
+{
+	struct mcp_call *c;
+
+	while (In.flying != NULL) {
+		c = unlink_call(&In.flying);
+		In.nflying--;
+		send_msg(mcp_call_end(c, c->cancelled ? NULL : mcp_tool_error(
+		    "unavailable", "the node: %s", why)));
+	}
+}
+
+/* The calls waiting sent, in order, while fewer than the bound fly. */
+static void
+start_calls(struct mcp_link *link)
+{
+	struct mcp_call *c, **tail;
+	struct audit_err e;
+
+	while (In.head != NULL && In.nflying < MCP_INFLIGHT_MAX) {
+		c = unlink_call(&In.head);
 		if (In.head == NULL)
 			In.tail = NULL;
 		In.queued--;
+		if (c->cancelled) {
+			send_msg(mcp_call_end(c, NULL));
+			continue;
+		}
+		if (mcp_link_send(link, c, In.nflying == 0, &e) != 0) {
+			send_msg(mcp_call_end(c, mcp_tool_error("unavailable",
+			    "the node: %s", e.msg)));
+			if (mcp_link_fd(link) < 0)
+				lost(e.msg);
+			continue;
+		}
+		for (tail = &In.flying; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = c;
+		In.nflying++;
+	}
+}
+
+/* One call whose answer came, ended; w says what to heed meanwhile. */
+static void
+end_call(struct mcp_link *link, struct mcp_call *c, struct mcp_wake *w)
+{
+	json_t *res, *resp = c->resp;
+
+	c->resp = NULL;
+	res = c->cancelled ? NULL : mcp_link_finish(link, c,
+	    json_incref(resp), In.nflying == 0, w, progress, c,
+	    In.s.structured);
+	json_decref(resp);
+	if (c->cancelled) {
+		json_decref(res);
+		res = NULL;	/* a cancelled call is not answered */
+	}
+	send_msg(mcp_call_end(c, res));
+}
+
+/* While a call waits for an operator: what to heed, and the link. */
+static struct {
+	struct mcp_link *link;
+	struct mcp_wake w;
+} Waiting = { .w = { .fd = STDIN_FILENO, .fn = wake,
+    .answer = node_answer, .node_fn = NULL } };
+
+/* The node's connection to heed while an operator is waited for. */
+static int
+node_fd(struct mcp_link *link)
+{
+	return In.flying != NULL ? mcp_link_fd(link) : -1;
+}
+
+/*
+ * While a call waits for an operator, the node's answers to the others:
+ * read, and those calls ended at once, unless they too would wait for
+ * an operator (those are ended after it, in turn).
+ */
+static void
+node_ready(void)
+{
+	struct mcp_link *link = Waiting.link;
+	struct mcp_call **pp, *c;
+	struct audit_err e;
+	json_t *resp;
+
+	do {
+		if (mcp_link_read(link, &resp, &e) != 0) {
+			lost(e.msg);
+			break;
+		}
+		node_answer(resp);
+	} while (mcp_link_buffered(link));
+	for (pp = &In.flying; *pp != NULL; ) {
+		if ((*pp)->resp == NULL || mcp_link_asks(link, (*pp)->resp)) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		c = unlink_call(pp);
+		In.nflying--;
+		end_call(link, c, &Waiting.w);
+	}
+	if (mcp_link_fd(link) < 0)
+		lost("the connection ended");
+	Waiting.w.node_fd = node_fd(link);
+}
+
+/*
+ * The calls whose answer came, each ended in turn (an approval waited
+ * for, the others' answers heeded meanwhile; a cancelled call not
+ * answered).
+ */
+static void
+end_calls(struct mcp_link *link)
+{
+	struct mcp_wake *w = &Waiting.w;
+	struct mcp_call **pp, *c;
+
+	Waiting.link = link;
+	w->node_fn = node_ready;
+	for (pp = &In.flying; *pp != NULL; ) {
+		if ((*pp)->resp == NULL) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		c = unlink_call(pp);
+		In.nflying--;
 		In.running = c;
-		w.fd = In.eof ? -1 : STDIN_FILENO;
-		res = c->cancelled ? NULL : mcp_link_call(link, c, &w, progress,
-		    c, In.s.structured);
+		w->fd = In.eof ? -1 : STDIN_FILENO;
+		w->node_fd = node_fd(link);
+		end_call(link, c, w);
 		In.running = NULL;
-		if (res != NULL && !c->cancelled)
-			send_msg(mcp_result(c->id, res));
-		else
-			json_decref(res);
-		mcp_call_free(c);
+		if (mcp_link_fd(link) < 0)
+			lost("the connection ended");
+		pp = &In.flying;	/* more may have come meanwhile */
+	}
+}
+
+/*
+ * Until the client closes stdin (the specification's shutdown) and the
+ * calls it made are answered: its lines read, calls sent, the node's
+ * answers read and the calls ended.
+ */
+static void
+serve(struct mcp_link *link)
+{
+	struct pollfd p[2];
+	struct audit_err e;
+	json_t *resp;
+	int buffered;
+
+	for (;;) {
+		start_calls(link);
+		if (In.eof && In.head == NULL && In.flying == NULL)
+			return;
+		p[0] = (struct pollfd){ .fd = In.eof ? -1 : STDIN_FILENO,
+		    .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = In.flying != NULL ?
+		    mcp_link_fd(link) : -1, .events = POLLIN };
+		/* An answer read already (with none in flight: a late one
+		 * of a call given up on, read with the next). */
+		buffered = p[1].fd >= 0 && mcp_link_buffered(link);
+		if (!buffered && poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: poll: %s\n", prog,
+			    strerror(errno));
+			exit(1);
+		}
+		if (p[0].fd >= 0 && p[0].revents != 0)
+			(void)read_input();
+		if (p[1].fd >= 0 && (p[1].revents != 0 || buffered)) {
+			if (mcp_link_read(link, &resp, &e) == 0)
+				node_answer(resp);
+			else
+				lost(e.msg);
+		}
+		end_calls(link);
 	}
 }
 
@@ -267,10 +472,7 @@ main(int argc, char **argv)
 	 * then the calls it made are answered, and the end.  A client that
 	 * cannot wait sends SIGTERM.
 	 */
-	while (!In.eof) {
-		(void)read_input();
-		run_calls(link);
-	}
+	serve(link);
 	mcp_link_free(link);
 	audit_seckey_free(key);
 	free(In.buf);

@@ -20,6 +20,8 @@
 #define MCP_LINE_MAX	(2 * 1024 * 1024)	/* bytes of one message in */
 #define MCP_ANSWER_MAX	(80 * 1024 * 1024)	/* bytes of a node's answer */
 #define MCP_QUEUE_MAX	64	/* tool calls waiting for the one running */
+#define MCP_BATCH_MAX	64	/* messages in one batch (2025-03-26) */
+#define MCP_INFLIGHT_MAX 8	/* tool calls in flight on the node's connection */
 #define MCP_WAIT_DEFAULT 300	/* -w: seconds an approval is waited for */
 #define MCP_WAIT_MAX	86400	/* -w at most */
 #define MCP_PROGRESS_S	5	/* seconds between progress notifications */
@@ -43,7 +45,17 @@ struct mcp_server {
 	int	 initialized;	/* initialize answered */
 	int	 ready;		/* notifications/initialized heard */
 	int	 structured;	/* the revision has output schemas */
+	int	 batches;	/* the revision has JSON-RPC batches */
 	const char *version;	/* the revision agreed */
+};
+
+/*
+ * A batch (2025-03-26) whose tool calls are not all done: its answer, an
+ * array, is sent when the last one is.
+ */
+struct mcp_batch {
+	json_t	*answers;	/* the answers so far */
+	size_t	 waiting;	/* its calls not yet done */
 };
 
 /* A tool call to perform: its request's id, and the node's op and args. */
@@ -54,13 +66,16 @@ struct mcp_call {
 	char	*reason;	/* run_command's, for an approval; or NULL */
 	json_t	*progress;	/* _meta.progressToken, or NULL */
 	int	 cancelled;
+	char	 rid[32];	/* its request's id at the node */
+	json_t	*resp;		/* the node's answer to it, once come */
+	struct mcp_batch *batch; /* the batch it came in, or NULL */
 	struct mcp_call *next;
 };
 
 /* What one line asks of main.c, besides the answer. */
 struct mcp_step {
-	struct mcp_call *call;	/* a tool call to queue */
-	json_t	*cancel;	/* the id of a request to cancel */
+	struct mcp_call *calls;	/* tool calls to queue, in order (->next) */
+	json_t	*cancel;	/* ids of requests to cancel: an array, or NULL */
 };
 
 /* rpc.c */
@@ -70,7 +85,9 @@ json_t	*mcp_error(const json_t *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 json_t	*mcp_result(const json_t *, json_t *);
 json_t	*mcp_notification(const char *, json_t *);
+int	 mcp_encode(const json_t *, struct audit_buf *);
 void	 mcp_call_free(struct mcp_call *);
+json_t	*mcp_call_end(struct mcp_call *, json_t *);
 
 /* tools.c */
 const struct mcp_tool *mcp_tool_find(const char *);
@@ -92,15 +109,26 @@ typedef void (*mcp_progress_fn)(void *, int64_t, int64_t, const char *);
 /*
  * While a call waits, the client's input: when fd is readable, fn reads
  * it and says 1 (the call is cancelled), 0 (wait on) or -1 (the input
- * ended: wait on without it).
+ * ended: wait on without it).  The node's answers to other calls in
+ * flight, read meanwhile, go to answer; while an operator is waited for,
+ * node_fn reads them when node_fd (-1: none) is readable.
  */
 struct mcp_wake {
 	int	 fd;
 	int	(*fn)(void *);
 	void	*arg;
+	void	(*answer)(json_t *);
+	int	 node_fd;
+	void	(*node_fn)(void);
 };
 
-json_t	*mcp_link_call(struct mcp_link *, struct mcp_call *,
+int	 mcp_link_send(struct mcp_link *, struct mcp_call *, int,
+	    struct audit_err *);
+int	 mcp_link_fd(const struct mcp_link *);
+int	 mcp_link_buffered(const struct mcp_link *);
+int	 mcp_link_read(struct mcp_link *, json_t **, struct audit_err *);
+int	 mcp_link_asks(const struct mcp_link *, const json_t *);
+json_t	*mcp_link_finish(struct mcp_link *, struct mcp_call *, json_t *, int,
 	    struct mcp_wake *, mcp_progress_fn, void *, int);
 
 #endif /* NUCLEUS_MCP_H */

@@ -44,6 +44,33 @@ mcp_notification(const char *method, json_t *params)
 	    "params", params);
 }
 
+/*
+ * A message or a value as compact JSON text appended to b, without a
+ * newline: canonical JSON (libaudit's encoder, which copies runs of
+ * plain bytes at once), or jansson's writer for what canonical JSON
+ * refuses (an integer past 2^53, a string holding U+0000).  0, or -1
+ * when out of memory.
+ */
+int
+mcp_encode(const json_t *v, struct audit_buf *b)
+{
+	struct audit_err e;
+	size_t len = b->len;
+	char *s;
+	int rc;
+
+	if (cjson_encode(v, b, &e) == 0)
+		return 0;
+	b->len = len;
+	if (b->p != NULL)
+		b->p[len] = '\0';
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return -1;
+	rc = audit_buf_add(b, s, strlen(s));
+	free(s);
+	return rc;
+}
+
 void
 mcp_call_free(struct mcp_call *c)
 {
@@ -52,6 +79,7 @@ mcp_call_free(struct mcp_call *c)
 	json_decref(c->id);
 	json_decref(c->args);
 	json_decref(c->progress);
+	json_decref(c->resp);
 	free(c->reason);
 	free(c);
 }
@@ -98,6 +126,7 @@ initialize(struct mcp_server *s, const json_t *id, const json_t *params)
 		    "expected an object");
 	s->version = negotiate(json_string_value(v));
 	s->structured = strcmp(s->version, MCP_VERSION_LATEST) == 0;
+	s->batches = strcmp(s->version, MCP_VERSION_PREVIOUS) == 0;
 	s->initialized = 1;
 	server = json_pack("{s:s, s:s}", "name", "nucleus-mcp", "version",
 	    usage_version);
@@ -127,7 +156,7 @@ tools_call(struct mcp_server *s, const json_t *id, const json_t *params,
 	const json_t *meta = json_object_get(params, "_meta");
 	const json_t *token = json_object_get(meta, "progressToken");
 	const struct mcp_tool *t;
-	struct mcp_call *c;
+	struct mcp_call *c, **pp;
 	char why[256];
 	json_t *opargs;
 	char *reason;
@@ -160,15 +189,21 @@ tools_call(struct mcp_server *s, const json_t *id, const json_t *params,
 	c->args = opargs;
 	c->reason = reason;
 	c->progress = token != NULL ? json_deep_copy(token) : NULL;
-	step->call = c;
+	/* After the line's other calls: in a batch they queue in order. */
+	for (pp = &step->calls; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = c;
 	(void)s;
 	return NULL;
 }
 
 static json_t *
 request(struct mcp_server *s, const json_t *id, const char *method,
-    const json_t *params, struct mcp_step *step)
+    const json_t *params, struct mcp_step *step, int batched)
 {
+	if (strcmp(method, "initialize") == 0 && batched)
+		return mcp_error(id, RPC_INVALID_REQUEST, "initialize must not "
+		    "be part of a batch");
 	if (strcmp(method, "initialize") == 0)
 		return initialize(s, id, params);
 	if (strcmp(method, "ping") == 0)
@@ -198,24 +233,134 @@ notification(struct mcp_server *s, const char *method, const json_t *params,
 	if (strcmp(method, "notifications/initialized") == 0)
 		s->ready = 1;
 	else if (strcmp(method, "notifications/cancelled") == 0 &&
-	    id_valid(id = json_object_get(params, "requestId")))
-		step->cancel = json_deep_copy(id);
+	    id_valid(id = json_object_get(params, "requestId"))) {
+		if (step->cancel == NULL)
+			step->cancel = json_array();
+		json_array_append_new(step->cancel, json_deep_copy(id));
+	}
 	/* Any other notification, and a bad one, is ignored. */
 }
 
 /*
- * One message from the client: the answer to write now, or NULL; step
- * says what else it asks for.
+ * One message, m, alone or in a batch: its answer, or NULL (a
+ * notification, an answer, or a tool call, put in step).
+ */
+static json_t *
+message(struct mcp_server *s, const json_t *m, struct mcp_step *step,
+    int batched)
+{
+	const json_t *id, *method, *params, *ver;
+
+	id = json_object_get(m, "id");
+	method = json_object_get(m, "method");
+	params = json_object_get(m, "params");
+	ver = json_object_get(m, "jsonrpc");
+	if (!json_is_object(m) || !json_is_string(ver) ||
+	    strcmp(json_string_value(ver), "2.0") != 0)
+		return mcp_error(id_valid(id) ? id : NULL, RPC_INVALID_REQUEST,
+		    "Invalid Request: not a JSON-RPC 2.0 message");
+	if (method == NULL && id_valid(id) &&
+	    (json_object_get(m, "result") != NULL ||
+	    json_object_get(m, "error") != NULL))
+		return NULL;	/* an answer: this server asks nothing */
+	if (!json_is_string(method) || (id != NULL && !id_valid(id)))
+		return mcp_error(id_valid(id) ? id : NULL, RPC_INVALID_REQUEST,
+		    "Invalid Request: %s", !json_is_string(method) ?
+		    "no method" : "the id must be a string or an integer");
+	if (params != NULL && !json_is_object(params))
+		return id != NULL ? mcp_error(id, RPC_INVALID_PARAMS, "params: "
+		    "expected an object") : NULL;
+	if (id == NULL) {
+		notification(s, json_string_value(method), params, step);
+		return NULL;
+	}
+	return request(s, id, json_string_value(method), params, step,
+	    batched);
+}
+
+/* A batch's answer: the array, or NULL when it holds none.  b is freed. */
+static json_t *
+batch_end(struct mcp_batch *b)
+{
+	json_t *a = b->answers;
+
+	free(b);
+	if (json_array_size(a) > 0)
+		return a;
+	json_decref(a);
+	return NULL;	/* JSON-RPC: never an empty array */
+}
+
+/*
+ * A batch (2025-03-26; 2025-06-18 has none): each message handled in
+ * turn, the answers in one array, sent when its tool calls are done.
+ */
+static json_t *
+batch(struct mcp_server *s, const json_t *a, struct mcp_step *step)
+{
+	struct mcp_batch *b;
+	const json_t *m;
+	json_t *ans;
+	size_t i;
+
+	if (!s->initialized)
+		return mcp_error(NULL, RPC_INVALID_REQUEST, "a batch before "
+		    "initialize: initialize comes first, alone");
+	if (!s->batches)
+		return mcp_error(NULL, RPC_INVALID_REQUEST, "a batch: revision "
+		    "%s has none; send one message a line", s->version);
+	if (json_array_size(a) == 0)
+		return mcp_error(NULL, RPC_INVALID_REQUEST, "Invalid Request: "
+		    "an empty batch");
+	if (json_array_size(a) > MCP_BATCH_MAX)
+		return mcp_error(NULL, RPC_INVALID_REQUEST, "a batch of more "
+		    "than %d messages", MCP_BATCH_MAX);
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->answers = json_array()) == NULL) {
+		free(b);
+		return mcp_error(NULL, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	json_array_foreach(a, i, m)
+		if ((ans = message(s, m, step, 1)) != NULL)
+			json_array_append_new(b->answers, ans);
+	for (struct mcp_call *c = step->calls; c != NULL; c = c->next) {
+		c->batch = b;
+		b->waiting++;
+	}
+	return b->waiting > 0 ? NULL : batch_end(b);
+}
+
+/*
+ * A tool call's end, with its result (NULL: none, it was cancelled):
+ * the message to send now, or NULL (nothing, or not yet: its batch waits
+ * for its other calls).  c is freed.
+ */
+json_t *
+mcp_call_end(struct mcp_call *c, json_t *result)
+{
+	struct mcp_batch *b = c->batch;
+	json_t *msg = result != NULL ? mcp_result(c->id, result) : NULL;
+
+	mcp_call_free(c);
+	if (b == NULL)
+		return msg;
+	if (msg != NULL)
+		json_array_append_new(b->answers, msg);
+	return --b->waiting > 0 ? NULL : batch_end(b);
+}
+
+/*
+ * One line from the client: the answer to write now (a message, or a
+ * batch's array), or NULL; step says what else it asks for.
  */
 json_t *
 mcp_line(struct mcp_server *s, const char *line, size_t len,
     struct mcp_step *step)
 {
-	const json_t *id, *method, *params, *ver;
 	json_error_t jerr;
-	json_t *m, *ans = NULL;
+	json_t *m, *ans;
 
-	step->call = NULL;
+	step->calls = NULL;
 	step->cancel = NULL;
 	if (len > MCP_LINE_MAX)
 		return mcp_error(NULL, RPC_INVALID_REQUEST, "a message of more "
@@ -224,42 +369,7 @@ mcp_line(struct mcp_server *s, const char *line, size_t len,
 	    JSON_ALLOW_NUL, &jerr)) == NULL)
 		return mcp_error(NULL, RPC_PARSE_ERROR, "Parse error: %s",
 		    jerr.text);
-	if (json_is_array(m)) {
-		json_decref(m);
-		return mcp_error(NULL, RPC_INVALID_REQUEST, "a batch: send "
-		    "one message a line");
-	}
-	id = json_object_get(m, "id");
-	method = json_object_get(m, "method");
-	params = json_object_get(m, "params");
-	ver = json_object_get(m, "jsonrpc");
-	if (!json_is_object(m) || !json_is_string(ver) ||
-	    strcmp(json_string_value(ver), "2.0") != 0) {
-		ans = mcp_error(id_valid(id) ? id : NULL, RPC_INVALID_REQUEST,
-		    "Invalid Request: not a JSON-RPC 2.0 message");
-		goto out;
-	}
-	if (method == NULL && id_valid(id) &&
-	    (json_object_get(m, "result") != NULL ||
-	    json_object_get(m, "error") != NULL))
-		goto out;	/* an answer: this server asks nothing */
-	if (!json_is_string(method) || (id != NULL && !id_valid(id))) {
-		ans = mcp_error(id_valid(id) ? id : NULL, RPC_INVALID_REQUEST,
-		    "Invalid Request: %s", !json_is_string(method) ?
-		    "no method" : "the id must be a string or an integer");
-		goto out;
-	}
-	if (params != NULL && !json_is_object(params)) {
-		if (id != NULL)
-			ans = mcp_error(id, RPC_INVALID_PARAMS, "params: "
-			    "expected an object");
-		goto out;
-	}
-	if (id == NULL)
-		notification(s, json_string_value(method), params, step);
-	else
-		ans = request(s, id, json_string_value(method), params, step);
-out:
+	ans = json_is_array(m) ? batch(s, m, step) : message(s, m, step, 0);
 	json_decref(m);
 	return ans;
 }

@@ -399,15 +399,20 @@ mcp_tool_args(const struct mcp_tool *t, const json_t *args, json_t **out,
 	return 0;
 }
 
-/* The text of a value: its compact JSON. */
+/* The text of a value: its compact JSON (valid UTF-8: not checked again). */
 static json_t *
 text_of(const json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_t *c = json_pack("[{s:s, s:s}]", "type", "text", "text",
-	    s != NULL ? s : "");
+	struct audit_buf b = { 0 };
+	json_t *c;
 
-	free(s);
+	if (mcp_encode(v, &b) != 0 || b.p == NULL) {
+		audit_buf_free(&b);
+		return NULL;
+	}
+	c = json_pack("[{s:s, s:o}]", "type", "text", "text",
+	    json_stringn_nocheck(b.p, b.len));
+	audit_buf_free(&b);
 	return c;
 }
 

@@ -15,14 +15,32 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
-check(json_t *ans)
+check_one(const json_t *ans)
 {
-	if (ans == NULL)
-		return;
-	if (strcmp(json_string_value(json_object_get(ans, "jsonrpc")),
-	    "2.0") != 0 || (json_object_get(ans, "result") == NULL) ==
+	const char *v = json_string_value(json_object_get(ans, "jsonrpc"));
+
+	if (v == NULL || strcmp(v, "2.0") != 0 ||
+	    (json_object_get(ans, "result") == NULL) ==
 	    (json_object_get(ans, "error") == NULL))
 		abort();
+}
+
+/* A message, or a batch's answer: a non-empty array of them. */
+static void
+check(json_t *ans)
+{
+	const json_t *m;
+	size_t i;
+
+	if (ans == NULL)
+		return;
+	if (json_is_array(ans)) {
+		if (json_array_size(ans) == 0)
+			abort();
+		json_array_foreach(ans, i, m)
+			check_one(m);
+	} else
+		check_one(ans);
 	json_decref(ans);
 }
 
@@ -32,13 +50,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mcp_server s = { .pod = "p-0001" };
 	const char *p = (const char *)data, *end = p + size, *nl;
 	struct mcp_step step;
+	struct mcp_call *c;
 
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			nl = end;
 		check(mcp_line(&s, p, (size_t)(nl - p), &step));
-		mcp_call_free(step.call);
+		/* Each call ends cancelled: a batch's answer comes with its
+		 * last. */
+		while ((c = step.calls) != NULL) {
+			step.calls = c->next;
+			check(mcp_call_end(c, NULL));
+		}
 		json_decref(step.cancel);
 		p = nl + 1;
 	}
