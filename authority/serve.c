@@ -118,6 +118,16 @@ static const char *const agent_roles[] = { "agent", ROLES_NONE, "admin",
     "node", "authority", NULL };
 #define AGENT_ROLES_ADVICE	"agent (or none)"
 
+/* -N takes requests a node attests: is there a node to attest them? */
+static int
+keyring_has_node(const struct audit_keyring *kr)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		if (strcmp(kr->v[i].role, "node") == 0)
+			return 1;
+	return 0;
+}
+
 /* What the options and these rules say must agree. */
 static int
 rules_agree(const struct authority *a, const struct rules *rs,
@@ -142,6 +152,11 @@ serve_check(const struct authority *a, const struct serve_opts *o)
 
 	bad = roles_check(stderr, "nucleus-authority", o->keyring, &a->agents,
 	    agent_roles, AGENT_ROLES_ADVICE);
+	if (a->via_node && !keyring_has_node(&a->agents)) {
+		fprintf(stderr, "nucleus-authority: -N: %s has no key with the "
+		    "role node, so no request could be taken\n", o->keyring);
+		bad++;
+	}
 	if (rules_agree(a, &a->rules, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s: lower it, or raise "
 		    "-t\n", e.msg);
