@@ -263,9 +263,12 @@ refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 	ev = json_pack("{s:s, s:s, s:s, s:I, s:s}", "event",
 	    "approval.refused", "kind", q->kind, "message", q->why, "bytes",
 	    (json_int_t)len, "line_hash", hex);
+	/* An attestation refused before its request was read: its signer
+	 * is a node's key, or claims to be; not an agent. */
 	if (ev != NULL && q->kid[0] != '\0')
-		json_object_set_new(ev, q->verified ? "agent" : "claimed_kid",
-		    json_string(q->kid));
+		json_object_set_new(ev, !q->verified ? "claimed_kid" :
+		    q->type != NULL && strcmp(q->type, "approval-attested") ==
+		    0 ? "signer" : "agent", json_string(q->kid));
 	if (ev != NULL && q->type != NULL)
 		json_object_set_new(ev, "what", json_string(q->type));
 	if (ev != NULL && q->node[0] != '\0')
