@@ -262,7 +262,7 @@ approve(struct client *cl, int argc, char **argv)
 	    .reason = cl->reason, .raw = cl->raw, .timeout = cl->wait,
 	    .line_max = NODE_OUTBUF_MAX };
 
-	if (argc < 2 || argc > 3)
+	if (argc < 2 || argc > 3 || (cl->node != NULL && cl->sock != NULL))
 		node_usage();
 	a.sock = cl->sock;
 	a.node = cl->node;

@@ -38,8 +38,8 @@ static const char usage_text[] =
 	    "export pod [path] | diff pod\n"
 	    "       nucleus-node call [-j] [-l socket] [-a token-file] "
 	    "-k keyfile pod op [args]\n"
-	    "       nucleus-node approve [-j] [-A authority-socket | "
-	    "-N node-socket] "
+	    "       nucleus-node approve [-j] [-A authority-socket] "
+	    "[-N node-socket] "
 	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
 	    "       nucleus-node doctor [-j]\n"
 	    "       nucleus-node --help | --version\n";

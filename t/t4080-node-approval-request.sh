@@ -23,6 +23,19 @@ via() {
 	) &
 }
 
+# mcp_via: nucleus-mcp -N for p-rel, in the background: a run of git
+# push (which the policy sends for approval); its status in mcp.rc.
+mcp_via() {
+	rm -f mcp.rc
+	(
+		{
+			echo '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+			echo '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_command","arguments":{"argv":["git","push","origin","main"]}}}'
+		} | timeout 60 nucleus-mcp -N -l n/node.sock -k agent.key -w 30 p-rel >mcp.out 2>mcp.err
+		echo $? >mcp.rc
+	) &
+}
+
 # The operator's list is empty, and the authority recorded no request.
 list_empty() {
 	nucleus-authority list -d auth >list &&
@@ -49,6 +62,7 @@ test_expect_success 'setup: an authority that takes requests through a node only
 test_expect_success 'a pod that does not exist: unknown_pod, never on the operator'"'"'s list' '
 	test_expect_code 2 nucleus-node approve -N n/node.sock -k agent.key p-none run "$args" 2>err &&
 	grep -q "unknown_pod" err &&
+	test_expect_code 2 nucleus-node approve -N n/node.sock -A auth/request.sock -k agent.key p-rel run "$args" &&
 	last_refusal | jq -e ".kind == \"unknown_pod\" and .op == \"approval.request\" and .pod == \"p-none\"" &&
 	list_empty
 '
@@ -107,6 +121,20 @@ test_expect_success 'an attestation signed by a key that is not a node'"'"'s: fo
 	    "$(date +%s)" "$(fresh_nonce)" "$(cat inner)" | asign agent.key approval-attested | asend >out &&
 	jq -e ".error.kind == \"forbidden\" and (.error.message | test(\"role node\"))" out &&
 	! nucleus-authority list -d auth | grep -q forged
+'
+
+test_expect_success 'nucleus-mcp -N: a call that needs an approval asks through the node; granted, it runs' '
+	mcp_via &&
+	until_pending 1 &&
+	id=$(nucleus-authority list -d auth | grep " pending " | cut -d" " -f1) &&
+	nucleus-authority list -d auth | grep -q "^$id pending agent-7 p-rel run \[\"git\",\"push\"" &&
+	nucleus-authority grant -d auth "$id" >/dev/null &&
+	test_wait_for "nucleus-mcp to answer" 30 test -s mcp.rc &&
+	test "$(cat mcp.rc)" = 0 &&
+	jq -c "select(.id == 1)" mcp.out >call &&
+	jq -e ".result.isError == false and (.result.structuredContent | has(\"exit\"))" call &&
+	node_wait_event ".event == \"approval.forward\" and .state == \"granted\" and .request == \"$id\"" &&
+	test_expect_code 2 nucleus-mcp -N -A auth/request.sock -k agent.key p-rel </dev/null
 '
 
 test_expect_success 'the logs verify' '
