@@ -92,6 +92,7 @@ test_expect_success 'the attestation itself replayed: replayed' '
 test_expect_success 'a status query straight from the agent is still answered; the log verifies' '
 	astatus agent-7 1 | asign agent.key approval-status | asend >out &&
 	jq -e ".ok and .result.state == \"pending\"" out &&
+	authority_stop &&
 	auth_verify
 '
 

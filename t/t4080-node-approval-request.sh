@@ -107,7 +107,7 @@ test_expect_success 'a good one: on the list (with the node that attested it), g
 '
 
 test_expect_success 'with -N, a request straight to the authority is refused, and not listed' '
-	test_expect_code 1 nucleus-authority ask -d auth -k agent.key p-rel run "{\"argv\":[\"echo\",\"direct\"]}" 2>err &&
+	test_expect_code 1 timeout 30 nucleus-authority ask -d auth -k agent.key p-rel run "{\"argv\":[\"echo\",\"direct\"]}" 2>err &&
 	grep -q "forbidden" err &&
 	grep -q "through a node only" err &&
 	nucleus-authority list -d auth >list &&
@@ -137,7 +137,9 @@ test_expect_success 'nucleus-mcp -N: a call that needs an approval asks through 
 	test_expect_code 2 nucleus-mcp -N -A auth/request.sock -k agent.key p-rel </dev/null
 '
 
-test_expect_success 'the logs verify' '
+test_expect_success 'the node and the authority stop; their logs verify' '
+	node_stop &&
+	authority_stop &&
 	auth_verify &&
 	nucleus-audit-verify -q -k node.pub n/audit.log
 '
