@@ -47,6 +47,8 @@ test_expect_success 'an attested request: pending, listed, its records name the 
 	nucleus-authority list -d auth >list &&
 	test_line_count = 1 list &&
 	grep -q "^1 pending agent-7 p-0001 run" list &&
+	nucleus-authority show -d auth 1 >show &&
+	grep -qx "node: node-1" show &&
 	jq -s -e "[.[] | select(.event == \"approval.request\")] | length == 1 and .[0].node == \"node-1\" and .[0].agent == \"agent-7\" and .[0].request_nonce == \"$(jq -r .nonce inner)\"" auth/audit.log
 '
 
