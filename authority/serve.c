@@ -205,6 +205,11 @@ reload_parse(struct authority *a, struct audit_keyring *kr,
 		    a->keyring_path);
 		goto out;
 	}
+	if (a->via_node && !keyring_has_node(kr)) {
+		audit_errf(err, "-N: %s has no key with the role node, so no "
+		    "request could be taken", a->keyring_path);
+		goto out;
+	}
 	if (rf.status == 0 && rules_from(rs, a->rules_path, rf.buf, rf.len,
 	    err) != 0)
 		goto out;

@@ -13,6 +13,10 @@ attest() {
 	    asign "$1" approval-attested
 }
 
+node_reload_done_() {
+	jq -s -e "[.[] | select(.event == \"authority.reload\")] | length == 1" auth/audit.log >/dev/null
+}
+
 # refused LINE-FILE KIND MESSAGE-REGEX: refused so, recorded so, and
 # nothing new on the operator's list.
 refused() {
@@ -89,6 +93,18 @@ test_expect_success 'the attestation itself replayed: replayed' '
 	asend <line >out &&
 	jq -e ".error.kind == \"replayed\"" out &&
 	tail -n 1 auth/audit.log | jq -e ".kind == \"replayed\" and .signer == \"node-1\""
+'
+
+test_expect_success 'SIGHUP with a keyring that has no node key: refused, the old one kept' '
+	cp auth/keyring keyring.orig &&
+	cp nonode auth/keyring &&
+	kill -HUP "$(cat authority.pid)" &&
+	test_wait_for "the reload record" 10 node_reload_done_ &&
+	jq -c "select(.event == \"authority.reload\")" auth/audit.log | tail -n 1 | jq -e ".status == \"refused\" and (.message | test(\"no key with the role node\"))" &&
+	cp keyring.orig auth/keyring &&
+	areq agent-7 p-0001 run "{\"argv\":[\"make\",\"all\"]}" | asign agent.key | attest node.key >line &&
+	asend <line >out &&
+	jq -e ".ok and .result.state == \"pending\"" out
 '
 
 test_expect_success 'a status query straight from the agent is still answered; the log verifies' '
