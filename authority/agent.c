@@ -214,9 +214,11 @@ agent_body(struct areq *q)
 		    "64 characters of [A-Za-z0-9._-], the first a letter or a "
 		    "digit");
 	v = json_object_get(o, "op");
-	if (!json_is_string(v) || !rules_op_known(json_string_value(v)))
+	/* connect: a pod's connection to an approval entry (egress). */
+	if (!json_is_string(v) || (!rules_op_known(json_string_value(v)) &&
+	    strcmp(json_string_value(v), "connect") != 0))
 		return fail(q, "bad_request", "op: expected a tool operation "
-		    "of nucleus-protocol(7)");
+		    "of nucleus-protocol(7), or connect");
 	/* Arguments its operation cannot take never reach an operator. */
 	if (args_check(json_string_value(v), json_object_get(o, "args"),
 	    q->whybuf, sizeof(q->whybuf)) != 0)

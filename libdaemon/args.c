@@ -25,7 +25,10 @@ static const struct {
 	{ "glob", { "path", "pattern", NULL } },
 	{ "grep", { "path", "pattern", "regex", "ignore_case", NULL } },
 	{ "run", { "argv", "cwd", "timeout", "stdin", NULL } },
-	{ "web_fetch", { "url", "method", "max_bytes", NULL } },
+	{ "web_fetch", { "url", "method", "max_bytes", "connect_approval",
+	    NULL } },
+	{ "web_search", { "query", "max_results", NULL } },
+	{ "connect", { "host", "port", NULL } },
 };
 
 /* A run's argv: 1 to ARGS_ARGV_MAX strings, the first a program's name. */
@@ -115,6 +118,26 @@ edit_check(const json_t *args, char *why, size_t whysz)
  * table does not know is not checked here (the caller knows which it
  * serves).
  */
+/* An egress connection's: host a string, port 1 to 65535. */
+static int
+connect_check(const json_t *args, char *why, size_t whysz)
+{
+	const json_t *h = json_object_get(args, "host");
+	const json_t *p = json_object_get(args, "port");
+
+	if (!json_is_string(h) || json_string_length(h) == 0) {
+		audit_fmt(why, whysz, "args.host: expected a host name or "
+		    "address");
+		return -1;
+	}
+	if (!json_is_integer(p) || json_integer_value(p) < 1 ||
+	    json_integer_value(p) > 65535) {
+		audit_fmt(why, whysz, "args.port: expected 1 to 65535");
+		return -1;
+	}
+	return 0;
+}
+
 int
 args_check(const char *op, const json_t *args, char *why, size_t whysz)
 {
@@ -138,6 +161,8 @@ args_check(const char *op, const json_t *args, char *why, size_t whysz)
 		}
 		if (strcmp(op, "edit") == 0)
 			return edit_check(args, why, whysz);
+		if (strcmp(op, "connect") == 0)
+			return connect_check(args, why, whysz);
 		return strcmp(op, "run") == 0 ? run_check(args, why, whysz) :
 		    0;
 	}

@@ -362,3 +362,30 @@ policy_decide(const struct policy *p, const struct policy_state *st,
 		    policy_cap_name(cap));
 	}
 }
+
+/*
+ * Whether the path rel (beneath /work, len bytes) stays out of the pod's
+ * reach and so out of what crosses between host and pod: what the
+ * proxy would refuse to read, judged as it judges it; a directory only
+ * when a block rule names it (what it holds may still be allowed).  A
+ * path too long to judge is left out too: the proxy could not reach it
+ * either.  The node's work.copy and export, and the proxy's export,
+ * judge alike.
+ */
+int
+policy_work_blocked(const struct policy *pol, const char *rel, size_t len,
+    int dir)
+{
+	struct policy_split sp;
+	struct policy_decision d;
+
+	if (len > POLICY_PATH_MAX)
+		return 1;
+	if (!dir)
+		return policy_path_permitted(pol, rel, len, &d) != 0;
+	policy_split_path(&sp, rel, len);
+	for (size_t i = 0; i < pol->paths.block.n; i++)
+		if (policy_glob_match_split(&pol->paths.block.v[i], &sp, 1))
+			return 1;
+	return 0;
+}

@@ -382,5 +382,6 @@ void	 policy_decide(const struct policy *, const struct policy_state *,
 	    const struct policy_request *, struct policy_decision *);
 int	 policy_path_permitted(const struct policy *, const char *, size_t,
 	    struct policy_decision *);
+int	 policy_work_blocked(const struct policy *, const char *, size_t, int);
 
 #endif /* NUCLEUS_POLICY_H */

@@ -180,6 +180,21 @@ static const struct mcp_tool tools[] = {
 	  S_BOOL ",\"body\":" S_STR ",\"body_base64\":" S_STR "},\"required\":"
 	  "[\"url\",\"status\",\"headers\",\"redirects\",\"bytes\","
 	  "\"truncated\"]}", 1, 0, 0 },
+	{ "web_search", "Search the web", "web_search",
+	  "Send a query to the node's search backend, through the pod's own "
+	  "network (the backend's host must be one the pod's network member "
+	  "allows): results of title, url and snippet, at most max_results.  "
+	  "Needs web_search; a node without a backend answers unavailable, a "
+	  "backend the pod may not reach is egress_denied." POLICY_NOTE,
+	  { { "query", A_STRING, 1, "What to search for (at most 512 bytes)",
+	      NULL },
+	    { "max_results", A_INTEGER, 0, "Results to return at most "
+	      "(default 10, 1 to 20)", NULL } },
+	  "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":"
+	  "\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+	  "\"title\":" S_STR ",\"url\":" S_STR ",\"snippet\":" S_STR "},"
+	  "\"required\":[\"title\",\"url\",\"snippet\"]}}},\"required\":"
+	  "[\"results\"]}", 1, 0, 0 },
 };
 
 #define NTOOLS	(sizeof(tools) / sizeof(tools[0]))
@@ -248,7 +263,7 @@ tool_json(const struct mcp_tool *t, int structured)
 	    t->name, "description", t->desc, "inputSchema", input_schema(t),
 	    "annotations", "title", t->title, "readOnlyHint", t->read_only,
 	    "destructiveHint", t->destructive, "idempotentHint", t->idempotent,
-	    "openWorldHint", strcmp(t->op, "web_fetch") == 0);
+	    "openWorldHint", strncmp(t->op, "web_", 4) == 0);
 	if (o != NULL && structured) {
 		json_object_set_new(o, "title", json_string(t->title));
 		/* A table of this file's: it parses, or the build is wrong. */

@@ -1,6 +1,6 @@
 /*
  * approval.request: an agent's approval request, checked by the node
- * before any operator sees it, then taken to the authority (serve -A).
+ * before any operator sees it, then taken to the authority (serve -a).
  *
  * The gate has checked the node's request as every other (signature,
  * nonce, the key's role agent, the pod one the node has and that names
@@ -341,7 +341,7 @@ approvals_request(struct lines_conn *c, struct gate_req *q)
 
 	if (N->authority_sock == NULL) {
 		refuse(c, q, "unavailable", "this node takes no approval "
-		    "requests: it names no authority (nucleus-node serve -A)");
+		    "requests: it names no authority (nucleus-node serve -a)");
 		return;
 	}
 	if (inner_check(q, r, &kind, why, sizeof(why)) != 0) {

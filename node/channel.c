@@ -18,21 +18,23 @@
 #define RECORD_END	"\"type\":\"audit\",\"v\":1}"
 #define POD_IN_KEEP	(1024 * 1024)	/* a line buffer kept past its line */
 
+static void out_compact(struct pod *);
+static size_t out_limit(const struct pod *);
+static void out_hold(struct pod *, size_t, uint64_t);
+
 /* Answer every request still waiting on p with kind. */
 void
 chan_fail_fwds(struct pod *p, const char *kind, const char *why)
 {
 	struct fwd *f, *next;
 
-	for (f = p->fwds; f != NULL; f = next) {
-		json_t *r = node_error(f->id, kind, why);
-
-		next = f->next;
-		lines_send(f->conn, r);
-		json_decref(r);
-		chan_fwd_free(f);
-	}
+	/* Taken off first: a word's done may ask again, or stop the pod. */
+	f = p->fwds;
 	p->fwds = NULL;
+	for (; f != NULL; f = next) {
+		next = f->next;
+		chan_fwd_error(f, kind, why);
+	}
 }
 
 void
@@ -41,8 +43,87 @@ chan_fwd_free(struct fwd *f)
 	json_decref(f->answer);
 	audit_buf_free(&f->raw);
 	json_decref(f->id);
-	lines_release(f->conn);
+	if (f->conn != NULL)
+		lines_release(f->conn);
 	free(f);
+}
+
+/* f answered with an error by the node itself (and freed). */
+void
+chan_fwd_error(struct fwd *f, const char *kind, const char *why)
+{
+	json_t *r;
+
+	if (f->done != NULL)
+		f->done(f->arg, NULL, kind, why);
+	else {
+		r = node_error(f->id, kind, why);
+		lines_send(f->conn, r);
+		json_decref(r);
+	}
+	chan_fwd_free(f);
+}
+
+/* A word's answer, ok or error, to its done (and f freed). */
+static void
+word_answered(struct fwd *f, const json_t *ok, const json_t *result,
+    const json_t *error)
+{
+	const char *kind = json_string_value(json_object_get(error, "kind"));
+	const char *why = json_string_value(json_object_get(error,
+	    "message"));
+
+	if (json_is_true(ok) && result != NULL)
+		f->done(f->arg, result, NULL, NULL);
+	else
+		f->done(f->arg, NULL, kind != NULL ? kind : "internal",
+		    why != NULL ? why : "the pod's proxy answered out of form");
+	chan_fwd_free(f);
+}
+
+/*
+ * The node's own word to the pod's proxy (never an agent's request:
+ * word is not one, pack.c says which it hears), taken over; its answer
+ * to done(arg, ...), once, also when the pod ends or does not answer in
+ * time.  0, or -1 when it cannot go (done is not called).
+ */
+int
+chan_ask(struct pod *p, json_t *word, void (*done)(void *, const json_t *,
+    const char *, const char *), void *arg)
+{
+	struct audit_err e;
+	struct fwd *f;
+	char name[24];
+	size_t start;
+
+	if (!p->running || p->out.len - p->outoff > POD_OUTBUF_MAX ||
+	    (f = calloc(1, sizeof(*f))) == NULL) {
+		json_decref(word);
+		return -1;
+	}
+	f->seq = ++p->next_seq;
+	f->done = done;
+	f->arg = arg;
+	f->deadline = ev_now(N->loop) + N->fwd_deadline;
+	out_compact(p);
+	start = p->out.len;
+	if (audit_fit(name, sizeof(name), &e, "n%llu",
+	    (unsigned long long)f->seq) != 0 ||
+	    json_object_set_new(word, "id", json_string(name)) != 0 ||
+	    cjson_encode(word, &p->out, &e) != 0 ||
+	    audit_buf_add(&p->out, "\n", 1) != 0) {
+		p->out.len = start;
+		json_decref(word);
+		free(f);
+		return -1;
+	}
+	json_decref(word);
+	f->next = p->fwds;
+	p->fwds = f;
+	out_hold(p, start, f->seq);
+	if (p->outoff < out_limit(p))
+		ev_io_start(N->loop, &p->wio);
+	return 0;
 }
 
 void
@@ -136,7 +217,7 @@ chan_release(struct pod *p, uint64_t gen)
 void
 chan_drop_held(struct pod *p, const char *why)
 {
-	struct fwd **pp, *f;
+	struct fwd **pp, *f, *dropped = NULL;
 	uint64_t from;
 
 	if (p->nhold == 0)
@@ -150,11 +231,12 @@ chan_drop_held(struct pod *p, const char *why)
 			continue;
 		}
 		*pp = f->next;
-		json_t *r = node_error(f->id, "unavailable", why);
-
-		lines_send(f->conn, r);
-		json_decref(r);
-		chan_fwd_free(f);
+		f->next = dropped;
+		dropped = f;
+	}
+	for (; (f = dropped) != NULL; ) {
+		dropped = f->next;
+		chan_fwd_error(f, "unavailable", why);
 	}
 }
 
@@ -417,6 +499,15 @@ answer_raw(struct pod *p, const char *line, size_t len)
 		json_decref(a);
 		return 0;	/* not asked, or given up on: dropped */
 	}
+	if (f->done != NULL) {
+		json_t *r = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+
+		json_decref(a);
+		word_answered(f, json_object_get(r, "ok"), json_object_get(r,
+		    "result"), json_object_get(r, "error"));
+		json_decref(r);
+		return 0;
+	}
 	answer_raw_named(f, a, ok, error);
 	json_decref(a);
 	if (audit_buf_add(&b, line, (size_t)(id->val - line)) != 0 ||
@@ -477,6 +568,12 @@ pod_answer(struct pod *p, json_t *r)
 	if ((f = take_fwd(p, id, strlen(id))) == NULL) {
 		json_decref(r);
 		return;		/* not asked, or given up on: dropped */
+	}
+	if (f->done != NULL) {
+		word_answered(f, json_object_get(r, "ok"), json_object_get(r,
+		    "result"), json_object_get(r, "error"));
+		json_decref(r);
+		return;
 	}
 	answer_named(f, audit, json_object_get(r, "ok"),
 	    json_object_get(r, "error"));

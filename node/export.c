@@ -10,8 +10,8 @@
  * is, never read through), a hard link as one more file.  Devices,
  * fifos and sockets are never in it (counted as skipped).  What the
  * pod's policy would not let it read is left out, judged as work.copy
- * judges (work_blocked).  A file that changes while it is read (its
- * size or its modification time) fails the export as io_error: an
+ * judges (policy_work_blocked).  A file that changes while it is read
+ * (its size or its modification time) fails the export as io_error: an
  * archive holds what each file was at one moment, or is not made.
  *
  * And what changed: two such archives, the pod's /work as it was copied
@@ -34,11 +34,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <git2.h>
+#include <sodium.h>
 
+#include "cpio.h"
 #include "node.h"
 #include "policy.h"
 
-#define EXPORT_LINK_MAX	4096	/* bytes of a symbolic link's target */
 
 struct tarw {
 	struct archive *a;
@@ -198,7 +199,8 @@ add_entry(struct tarw *t, int dfd, const char *name, int depth)
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return fail(t, "io_error", strerror(errno));
-	if (work_blocked(&t->pol, t->rel, t->rellen, S_ISDIR(st.st_mode))) {
+	if (policy_work_blocked(&t->pol, t->rel, t->rellen,
+	    S_ISDIR(st.st_mode))) {
 		t->out->left_out++;
 		return 0;
 	}
@@ -344,13 +346,13 @@ walk(struct tarw *t, int work)
 	if (start(t, work, t->req->path, &parent, &name) != 0)
 		return -1;
 	/* Denied whether or not it is there, as the proxy denies it. */
-	if (work_blocked(&t->pol, t->rel, t->rellen, 0))
+	if (policy_work_blocked(&t->pol, t->rel, t->rellen, 0))
 		rc = fail(t, "path_denied", "the pod's policy blocks it");
 	else if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		rc = fail(t, errno == ENOENT ? "bad_request" : "io_error",
 		    strerror(errno));
-	else if (S_ISDIR(st.st_mode) && work_blocked(&t->pol, t->rel,
-	    t->rellen, 1))
+	else if (S_ISDIR(st.st_mode) && policy_work_blocked(&t->pol,
+	    t->rel, t->rellen, 1))
 		rc = fail(t, "path_denied", "the pod's policy blocks it");
 	else
 		rc = add_entry(t, parent, name, 0);
@@ -358,14 +360,11 @@ walk(struct tarw *t, int work)
 	return rc;
 }
 
-/*
- * The archive of req's path beneath the directory work (the pod's
- * /work, seen from the host), in out->tar; on failure, nothing in it
- * and out->kind says why.
- */
-int
-export_tar(int work, const struct export_req *req, struct export_out *out,
-    struct audit_err *err)
+/* An archive, made by body(t, arg) into out->tar within req's bounds. */
+static int
+tar_made(const struct export_req *req, struct export_out *out,
+    struct audit_err *err, int (*body)(struct tarw *, const void *),
+    const void *arg)
 {
 	struct tarw *t;
 	int rc = -1;
@@ -391,7 +390,7 @@ export_tar(int work, const struct export_req *req, struct export_out *out,
 	    archive_write_open2(t->a, t, NULL, tar_write, NULL, NULL) !=
 	    ARCHIVE_OK)
 		tar_fail(t);
-	else if (walk(t, work) == 0) {
+	else if (body(t, arg) == 0) {
 		rel_pop(t, 0);
 		if (archive_write_close(t->a) == ARCHIVE_OK)
 			rc = 0;
@@ -404,6 +403,222 @@ export_tar(int work, const struct export_req *req, struct export_out *out,
 	free(t);
 	if (rc != 0)
 		audit_buf_free(&out->tar);
+	return rc;
+}
+
+static int
+walk_body(struct tarw *t, const void *arg)
+{
+	return walk(t, *(const int *)arg);
+}
+
+/*
+ * The archive of req's path beneath the directory work (the pod's
+ * /work, seen from the host), in out->tar; on failure, nothing in it
+ * and out->kind says why.
+ */
+int
+export_tar(int work, const struct export_req *req, struct export_out *out,
+    struct audit_err *err)
+{
+	return tar_made(req, out, err, walk_body, &work);
+}
+
+/* What a pod's proxy sent that cannot be so: refused, never archived. */
+static int
+lie(struct tarw *t, const char *why)
+{
+	return fail(t, "io_error", why);
+}
+
+/* A file's bytes from the proxy's archive, its header's size. */
+static int
+repack_file(struct tarw *t, struct archive *in, const struct stat *st,
+    la_int64_t size)
+{
+	la_ssize_t n = 1;
+	size_t got = 0;
+	char *data;
+	int rc;
+
+	if (size < 0 || (uint64_t)size > t->req->max_bytes - t->out->tar.len)
+		return fail(t, "too_large", "the archive would pass its bound "
+		    "of bytes");
+	if ((data = malloc((size_t)size + 1)) == NULL)
+		return fail(t, "internal", "out of memory");
+	while (got < (size_t)size && (n = archive_read_data(in, data + got,
+	    (size_t)size - got)) > 0)
+		got += (size_t)n;
+	if (got != (size_t)size)
+		rc = lie(t, "the pod's proxy sent a file shorter than it said");
+	else
+		rc = put(t, header(t, st, AE_IFREG, size), data, (size_t)size);
+	free(data);
+	return rc;
+}
+
+/*
+ * One entry of the archive a pod's proxy sent, checked as if nothing it
+ * says were true: a name beneath the path asked for, in the form
+ * path_ok takes; a file, directory or link; not blocked by the policy.
+ */
+static int
+repack_entry(struct tarw *t, struct archive *in, struct archive_entry *e)
+{
+	const char *name = archive_entry_pathname(e), *target;
+	size_t plen = strlen(t->req->path);
+	mode_t type = archive_entry_filetype(e);
+	struct archive_entry *o;
+	struct stat st = { 0 };
+
+	rel_pop(t, 0);
+	if (name == NULL || name[0] == '\0' || !path_ok(name) ||
+	    (plen > 0 && (strncmp(name, t->req->path, plen) != 0 ||
+	    (name[plen] != '\0' && name[plen] != '/'))))
+		return lie(t, "the pod's proxy sent a name not beneath the "
+		    "path asked for");
+	if (audit_fit(t->rel, sizeof(t->rel), NULL, "%s", name) != 0)
+		return lie(t, "the pod's proxy sent a name too long");
+	t->rellen = strlen(t->rel);
+	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+		return lie(t, "the pod's proxy sent an entry neither a file, "
+		    "a directory nor a link");
+	if (policy_work_blocked(&t->pol, t->rel, t->rellen, type ==
+	    AE_IFDIR)) {
+		t->out->left_out++;
+		return 0;
+	}
+	st.st_mode = archive_entry_perm(e) & 0777;
+	st.st_mtim.tv_sec = archive_entry_mtime(e);
+	if (type == AE_IFREG)
+		return repack_file(t, in, &st, archive_entry_size(e));
+	if (type == AE_IFDIR)
+		return put(t, header(t, &st, AE_IFDIR, 0), NULL, 0);
+	if ((target = archive_entry_symlink(e)) == NULL ||
+	    strlen(target) >= EXPORT_LINK_MAX)
+		return lie(t, "the pod's proxy sent a link without a target "
+		    "the node takes");
+	if ((o = header(t, &st, AE_IFLNK, 0)) != NULL)
+		archive_entry_copy_symlink(o, target);
+	return put(t, o, NULL, 0);
+}
+
+static int
+repack_body(struct tarw *t, const void *arg)
+{
+	const struct audit_buf *cpio = arg;
+	struct archive *in;
+	struct archive_entry *e;
+	int r, rc = 0;
+
+	if (cpio->len == 0)
+		return 0;	/* nothing: an empty archive */
+	/* Sizes that pass the bytes there are never reach libarchive. */
+	if (cpio_newc_check(cpio->p, cpio->len) != 0)
+		return lie(t, "the pod's proxy sent an archive whose entries "
+		    "are not whole");
+	if ((in = archive_read_new()) == NULL ||
+	    archive_read_support_format_cpio(in) != ARCHIVE_OK ||
+	    archive_read_open_memory(in, cpio->p, cpio->len) != ARCHIVE_OK)
+		rc = lie(t, "the pod's proxy sent no archive the node reads");
+	while (rc == 0 && (r = archive_read_next_header(in, &e)) !=
+	    ARCHIVE_EOF)
+		rc = r != ARCHIVE_OK ? lie(t, "the pod's proxy sent an "
+		    "archive the node cannot read whole") :
+		    repack_entry(t, in, e);
+	if (in != NULL)
+		archive_read_free(in);
+	return rc;
+}
+
+/*
+ * The archive of req's path made from the cpio archive a VM pod's proxy
+ * packed (proxy/pack.c): each entry checked again (repack_entry) and
+ * written as export_tar writes it, within the same bounds; on failure,
+ * nothing, and out->kind says why.
+ */
+int
+export_repack(const struct audit_buf *cpio, const struct export_req *req,
+    struct export_out *out, struct audit_err *err)
+{
+	return tar_made(req, out, err, repack_body, cpio);
+}
+
+#define PACK_COUNT_MAX	UINT32_MAX	/* a count the proxy may say */
+
+/*
+ * The pod's proxy's answer to its pack word: the bytes it packed, at
+ * least 1 and at most max; what it left out and skipped.  0, or -1 with
+ * *kind (too_large past max, io_error out of form) and why.
+ */
+int
+export_packed(const json_t *result, size_t max, struct export_pack *pk,
+    const char **kind, struct audit_err *err)
+{
+	const json_t *b = json_object_get(result, "bytes");
+	const json_t *l = json_object_get(result, "left_out");
+	const json_t *s = json_object_get(result, "skipped");
+
+	*kind = "io_error";
+	if (!json_is_integer(b) || !json_is_integer(l) ||
+	    !json_is_integer(s) || json_integer_value(b) < 1 ||
+	    json_integer_value(l) < 0 || json_integer_value(l) >
+	    PACK_COUNT_MAX || json_integer_value(s) < 0 ||
+	    json_integer_value(s) > PACK_COUNT_MAX)
+		return audit_errf(err, "the pod's proxy answered out of form "
+		    "(bytes, left_out, skipped)");
+	if ((uint64_t)json_integer_value(b) > max) {
+		*kind = "too_large";
+		return audit_errf(err, "the archive would pass its bound of "
+		    "bytes (the pod's proxy packed more)");
+	}
+	pk->said = (size_t)json_integer_value(b);
+	pk->left_out = (size_t)json_integer_value(l);
+	pk->skipped = (size_t)json_integer_value(s);
+	return 0;
+}
+
+/*
+ * A piece of it, appended to pk->cpio: where it was asked for (the
+ * bytes come so far), base64 of 1 to EXPORT_CHUNK_MAX bytes, not past
+ * what was said.  1 when all of it has come, 0 when more is to come,
+ * -1 with *kind and why.
+ */
+int
+export_piece(const json_t *result, struct export_pack *pk,
+    const char **kind, struct audit_err *err)
+{
+	const json_t *off = json_object_get(result, "offset");
+	const json_t *data = json_object_get(result, "data");
+	uint8_t *buf;
+	size_t n = 0;
+	int rc = -1;
+
+	*kind = "io_error";
+	if (!json_is_integer(off) || json_integer_value(off) !=
+	    (json_int_t)pk->cpio.len || !json_is_string(data) ||
+	    json_string_length(data) >= audit_b64_len(EXPORT_CHUNK_MAX))
+		return audit_errf(err, "the pod's proxy answered a piece of "
+		    "its archive out of form (where asked, base64 of at most "
+		    "%d bytes)", EXPORT_CHUNK_MAX);
+	if ((buf = malloc(EXPORT_CHUNK_MAX)) == NULL) {
+		*kind = "internal";
+		return audit_errf(err, "out of memory");
+	}
+	if (sodium_base642bin(buf, EXPORT_CHUNK_MAX, json_string_value(data),
+	    json_string_length(data), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || n == 0)
+		audit_errf(err, "the pod's proxy sent a piece that is not "
+		    "base64 of some bytes");
+	else if (n > pk->said - pk->cpio.len)
+		audit_errf(err, "the pod's proxy sent more than it said it "
+		    "packed (%zu bytes)", pk->said);
+	else if (audit_buf_add(&pk->cpio, buf, n) != 0) {
+		*kind = "internal";
+		audit_errf(err, "out of memory");
+	} else
+		rc = pk->cpio.len == pk->said;
+	free(buf);
 	return rc;
 }
 

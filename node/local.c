@@ -58,6 +58,16 @@ write_owned(const char *path, const char *text, size_t len, uid_t uid,
 	return 0;
 }
 
+/* serve -S and -A: what every pod file says of the web (webconf.h). */
+static const char *web_search_url, *web_ca;
+
+void
+local_web(const char *search_url, const char *ca)
+{
+	web_search_url = search_url;
+	web_ca = ca;
+}
+
 /*
  * The proxy's pod file, from the spec; with run_uid (not 0), its
  * commands run as that uid and gid (a VM's guest, where the proxy is
@@ -77,6 +87,11 @@ local_pod_file(const struct podspec *spec, uid_t run_uid, gid_t run_gid,
 	    (int)spec->lim.commands);
 	if (o != NULL && spec->network != NULL)
 		json_object_set(o, "network", spec->network);
+	if (o != NULL && web_search_url != NULL)
+		json_object_set_new(o, "search_url",
+		    json_string(web_search_url));
+	if (o != NULL && web_ca != NULL)
+		json_object_set_new(o, "fetch_ca", json_string(web_ca));
 	if (o != NULL && spec->log[0] != '\0')
 		json_object_set_new(o, "log", json_string(spec->log));
 	if (o != NULL && run_uid != 0)
@@ -397,7 +412,7 @@ local_spawn(struct sandbox_spec *sp, const char *dir, struct local_pod *pod,
 	if (audit_fit(path, sizeof(path), err, "%s/proxy.err", dir) != 0)
 		return -1;
 	/* Through the node, which writes at most POD_LOG_MAX of it. */
-	if ((errfd = drain_open(path, err)) < 0)
+	if ((errfd = drain_open(path, dir, err)) < 0)
 		return -1;
 	if ((lfd = chan_listen(dir, err)) < 0)
 		goto out;

@@ -16,6 +16,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "cpio.h"
 #include "envelope.h"
 
 #define CG_V1_N		3	/* memory, pids, cpu */
@@ -250,15 +251,18 @@ void	 podspec_free(struct podspec *);
 
 /*
  * A pod's logs on the host (drain.c): proxy.err, vmm.err, vm/console.log,
- * written by a thread of the node's from a pipe the pod writes into.
+ * written by a thread of the node's from a pipe the pod writes into: a
+ * FIFO in the pod's directory, which a node taking the pod back reads
+ * again.
  */
 #define POD_LOG_MAX	(1024 * 1024)	/* bytes of one, at one start of
 				   the pod; past it the rest is dropped */
+#define DRAIN_FIFO_SUFFIX ".pipe"	/* the FIFO: the log's name, this */
 
-int	 drain_open(const char *, struct audit_err *);
+int	 drain_open(const char *, const char *, struct audit_err *);
+int	 drain_reopen(const char *, const char *, struct audit_err *);
 
 /* A pod's work directory, copied in (work.c). */
-#define WORK_DEPTH_MAX	64	/* directories deep */
 #define WORK_ENTRIES_MAX 100000	/* files, links and directories */
 
 int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
@@ -266,14 +270,12 @@ int	 work_copy(int, const struct podspec *, int, uid_t, gid_t, size_t *,
 int	 work_check(int, const struct podspec *, struct audit_err *);
 struct policy;
 int	 work_policy(struct policy *, const json_t *, struct audit_err *);
-int	 work_blocked(const struct policy *, const char *, size_t, int);
 int	 work_dir_open(int, const char *, const char *, struct audit_err *);
 
 /*
  * A pod's work, out (export.c): a tar archive (pax) of its /work or a
  * path beneath it, made in memory; and what changed between two of them.
  */
-#define EXPORT_BYTES_MAX (32 * 1024 * 1024)	/* bytes of an archive */
 #define EXPORT_ENTRIES_MAX 50000	/* its entries: each at least a 512-byte
 				   header, so that this many still fit in
 				   EXPORT_BYTES_MAX */
@@ -294,6 +296,20 @@ struct export_out {
 };
 
 int	 export_tar(int, const struct export_req *, struct export_out *,
+	    struct audit_err *);
+int	 export_repack(const struct audit_buf *, const struct export_req *,
+	    struct export_out *, struct audit_err *);
+
+/* What a VM pod's proxy packed, as it comes (podwork.c, export.c). */
+struct export_pack {
+	size_t	 said;			/* bytes the proxy says it packed */
+	size_t	 left_out, skipped;	/* as it says */
+	struct audit_buf cpio;		/* come so far */
+};
+
+int	 export_packed(const json_t *, size_t, struct export_pack *,
+	    const char **, struct audit_err *);
+int	 export_piece(const json_t *, struct export_pack *, const char **,
 	    struct audit_err *);
 int	 export_diff(const struct audit_buf *, const struct audit_buf *,
 	    json_t **, const char **, struct audit_err *);
@@ -353,6 +369,7 @@ int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 char	*local_pod_file(const struct podspec *, uid_t, gid_t, size_t *,
 	    struct audit_err *);
+void	 local_web(const char *, const char *);
 int	 local_hello(struct local_pod *, const struct local_env *,
 	    const char *, struct audit_buf *, struct audit_err *);
 int	 local_connect(const struct local_pod *, int64_t, struct audit_err *);
@@ -380,8 +397,10 @@ struct vmm_spec {
 	const char *errpath;	/* its stderr */
 	const char *outpath;	/* its stdout: QEMU's, the guest's
 				   console; or NULL: errpath */
+	const char *dir;	/* the pod's directory: the logs' FIFOs */
 	int	 outlives;	/* it outlives the node, which takes it back
-				   (QEMU); or it dies with the node */
+				   (QEMU, Firecracker); or it dies with the
+				   node */
 };
 
 int	 vmm_start(char *const [], const struct vmm_spec *, struct sandbox *,
@@ -423,6 +442,10 @@ unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
 int	 vm_connect(const struct podspec *, const struct local_pod *, int);
+int	 vm_reconnect(const struct podspec *, const struct local_pod *,
+	    const struct local_env *, int64_t, struct audit_err *);
+#define FC_RECONNECT_MS	2000	/* for a Firecracker guest's proxy to take
+				   the node's channel connection */
 void	 vm_probe(struct local_env *);
 
 /* nucleus-node doctor (doctor.c): which drivers can run here; kvm.c:

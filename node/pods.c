@@ -96,6 +96,9 @@ pods_free(struct pod *p, int wait_ms)
 {
 	egress_stop(p->lp.egress);
 	p->lp.egress = NULL;
+	if (p->hello_fd > 0)
+		close(p->hello_fd - 1);
+	p->hello_fd = 0;
 	if (sandbox_release(&p->lp.sb, wait_ms) > 0 &&
 	    N->nleftovers < NODE_PODS_MAX)
 		N->leftovers[N->nleftovers++] = p->lp.sb.cg;
@@ -389,6 +392,9 @@ pods_stop(struct lines_conn *c, struct gate_req *q)
 		vmstart_fail(p, "pod.stop ended the VM while its guest booted");
 		return;
 	}
+	/* A VM's work.export first, while its guest runs. */
+	if (podwork_stop(p))
+		return;
 	sandbox_kill(&p->lp.sb);
 }
 
@@ -422,23 +428,19 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 			node_record(NULL, json_pack("{s:s, s:s, s:I}", "event",
 			    "pod.timeout", "pod", p->spec.name, "timeout_s",
 			    (json_int_t)p->spec.timeout_s), NULL);
-			sandbox_kill(&p->lp.sb);
+			if (!podwork_stop(p))
+				sandbox_kill(&p->lp.sb);
 		}
 		relay_stray(p, now);
 		podwork_hold(p);
 		while ((f = *pp) != NULL) {
-			json_t *r;
-
 			if (f->deadline > now) {
 				pp = &f->next;
 				continue;
 			}
 			*pp = f->next;
-			r = node_error(f->id, "unavailable", "the pod did not "
+			chan_fwd_error(f, "unavailable", "the pod did not "
 			    "answer in time");
-			lines_send(f->conn, r);
-			json_decref(r);
-			chan_fwd_free(f);
 		}
 	}
 }
@@ -481,20 +483,11 @@ pods_stop_all(void)
 	N->nleftovers = 0;
 }
 
-/* Does the pod's driver let it outlive the node (Firecracker's not)? */
-static int
-pods_outlive(const struct pod *p)
-{
-	return strcmp(p->spec.driver, "local") == 0 ||
-	    strcmp(p->spec.driver, "qemu") == 0;
-}
-
 /*
  * The node stops and leaves its pods running (SIGUSR2): each one's
  * requests in flight are answered unavailable, its channel closed; its
  * entry stays, and the next node on this directory takes it back
- * (podstate.c).  Firecracker does not outlive the node: it is stopped
- * as pods_stop_all stops it; so is a VM still booting.  The number left
+ * (podstate.c).  A VM still booting is stopped.  The number left
  * running.
  */
 int
@@ -508,23 +501,14 @@ pods_leave_all(void)
 			vmstart_abort(p, "unavailable", "the node is stopping");
 			continue;
 		}
-		if (!p->running)
-			continue;
-		if (pods_outlive(p)) {
+		if (p->running)
 			left++;
-			continue;
-		}
-		node_record(NULL, json_pack("{s:s, s:s, s:s, s:s}", "event",
-		    "pod.stop", "signer", N->key->kid, "pod", p->spec.name,
-		    "reason", "the node is stopping"), NULL);
-		sandbox_kill(&p->lp.sb);
-		podstate_forget(p->spec.name);
 	}
 	for (p = N->pods; p != NULL; p = next) {
 		next = p->next;
 		chan_stopped(p, "the node is stopping; the pod runs on, for "
 		    "the next node to take back");
-		if (pods_outlive(p) && !p->lp.sb.killed) {
+		if (!p->lp.sb.killed) {
 			/* Neither waited for nor its cgroup removed. */
 			if (p->lp.sb.pidfd >= 0)
 				close(p->lp.sb.pidfd);

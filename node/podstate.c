@@ -8,8 +8,7 @@
  * taken for it) is taken back: its copy verified and continued, its
  * channel connected again (readopt).  One that cannot be (it ended, its
  * copy does not verify, its channel is not there; a VM that was still
- * booting, or a Firecracker VM, whose VMM ends with the node) is stopped
- * if it still runs, its cgroup removed, its
+ * booting) is stopped if it still runs, its cgroup removed, its
  * host copy verified, and it is kept as "lost": listed, its status
  * shown, refused for calls, until pod.stop removes it.
  *
@@ -371,6 +370,30 @@ pod_pidfd(pid_t pid, unsigned long long started)
 }
 
 /*
+ * A taken-back pod's logs (drain.c): the FIFOs its processes write into
+ * read again, each into its file.  One that cannot be is said on
+ * stderr; the pod is served all the same.
+ */
+static void
+logs_reopen(const struct pod *p)
+{
+	static const char *const local[] = { "proxy.err", NULL };
+	static const char *const qemu[] = { "vmm.err", "vm/console.log",
+	    NULL };
+	static const char *const fc[] = { "vmm.err", NULL };
+	const char *const *names = strcmp(p->spec.driver, "local") == 0 ?
+	    local : strcmp(p->spec.driver, "qemu") == 0 ? qemu : fc;
+	char path[LOCAL_PATH_MAX + 32];
+	struct audit_err e;
+
+	for (; *names != NULL; names++)
+		if (audit_fit(path, sizeof(path), &e, "%s/%s", p->lp.dir,
+		    *names) != 0 || drain_reopen(path, p->lp.dir, &e) != 0)
+			fprintf(stderr, "nucleus-node: pod %s: its log %s is "
+			    "not written: %s\n", p->spec.name, *names, e.msg);
+}
+
+/*
  * Request ids a taken-back pod sees begin past any the node before
  * could have sent it: the pod may still send the records of those (its
  * log is sent again from where the copy stops), which must never name a
@@ -409,17 +432,14 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	stored_cgroup(v, &p->lp.sb.cg);
 	p->pid_start = (unsigned long long)json_integer_value(
 	    json_object_get(v, "pid_start"));
-	if (strcmp(p->spec.driver, "local") != 0 &&
-	    strcmp(p->spec.driver, "qemu") != 0) {
-		audit_errf(err, "its VMM does not outlive the node");
-		goto fail;
-	}
 	if (p->lp.log[0] == '\0' || !audit_logid_valid(p->lp.log,
 	    strlen(p->lp.log)) || audit_fit(p->spec.log, sizeof(p->spec.log),
 	    err, "%s", p->lp.log) != 0 ||
 	    audit_fit(p->lp.dir, sizeof(p->lp.dir), err, "%s/%s",
 	    N->pods_dir, name) != 0)
 		goto fail;
+	/* Before the channel: what the VMM says meanwhile is kept. */
+	logs_reopen(p);
 	if ((p->cw = copyw_reopen(p->lp.dir, p->lp.log, p->lp.pubkey,
 	    &N->self, err)) == NULL ||
 	    audit_fit(p->copy_path, sizeof(p->copy_path), err, "%s",
@@ -431,7 +451,8 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	p->next_seq = (uint64_t)time(NULL) * READOPT_IDS_PER_S;
 	if ((p->lp.chan = strcmp(p->spec.driver, "local") == 0 ?
 	    local_connect(&p->lp, st.durable_seq, err) :
-	    qemu_reconnect(&p->lp, &N->lenv, st.durable_seq, err)) < 0)
+	    vm_reconnect(&p->spec, &p->lp, &N->lenv, st.durable_seq,
+	    err)) < 0)
 		goto fail;
 	p->running = 1;
 	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);

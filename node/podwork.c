@@ -4,13 +4,20 @@
  * and work.export (the archive and the patch written beneath the node's
  * work root when the pod ends, however it ends).  Each made by export.c
  * from the pod's /work, which the node holds open from the pod's start
- * (a local pod's; the VM drivers' /work is inside the guest, where the
- * node does not reach: unavailable there).
+ * (a local pod's).  A VM's /work is inside its guest, where the node
+ * does not reach: its proxy packs it (proxy/pack.c) and hands it over
+ * in pieces, each one answer on the pod's channel, asked for one after
+ * the other as the answers come (the loop is never held), and the node
+ * makes the same archive of it (export_repack), believing nothing the
+ * guest says.  A VM's work.export is made at pod.stop and timeout_s,
+ * while its guest still runs; the stop comes after it.
  *
  * The original a diff is made against is the pod's /work as it was once
  * work.copy had copied it in: an archive of it, the snapshot, kept in the
  * pod's directory (work.orig.tar), so that the host directory changing
- * later does not change what the pod's work is compared with.
+ * later does not change what the pod's work is compared with.  A VM's
+ * is made at its start from the host directory work.copy names, as
+ * work.copy judges it: what the guest's /work starts with.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +32,7 @@
 
 #include "serve.h"
 #include "members.h"
+#include "policy.h"
 
 #define SNAPSHOT	"work.orig.tar"
 
@@ -107,10 +115,47 @@ blake2b_hex(char hex[AUDIT_HEX_LEN + 1], const void *p, size_t n)
 	audit_hex(hex, h, sizeof(h));
 }
 
+static int
+is_local(const struct pod *p)
+{
+	return strcmp(p->spec.driver, "local") == 0;
+}
+
+/* All of a pod's /work, within the node's bounds. */
+static void
+req_all(const struct pod *p, struct export_req *req)
+{
+	*req = (struct export_req){ .path = "", .policy = p->spec.policy,
+	    .max_bytes = EXPORT_BYTES_MAX, .max_entries = EXPORT_ENTRIES_MAX };
+}
+
 /*
- * At a local pod's start, once work.copy is in: its /work held open, and
- * the snapshot kept.  Without one (a /work past an export's bounds, say)
- * the pod runs, and pod.diff says why it cannot answer.
+ * What a VM's /work starts with, as the node sees it: the host directory
+ * work.copy names, judged as work.copy judges it (nothing: empty).
+ */
+static int
+vm_origin(const struct pod *p, struct export_out *out, struct audit_err *e)
+{
+	static const struct audit_buf none = { 0 };
+	struct export_req req;
+	int fd, rc;
+
+	req_all(p, &req);
+	if (p->spec.work[0] == '\0')
+		return export_repack(&none, &req, out, e);
+	if ((fd = work_dir_open(N->lenv.work_root, p->spec.work, "work.copy",
+	    e)) < 0)
+		return -1;
+	rc = export_tar(fd, &req, out, e);
+	close(fd);
+	return rc;
+}
+
+/*
+ * At a pod's start, once work.copy is in (a VM's: once its drive is
+ * made): a local pod's /work held open, and the snapshot kept.  Without
+ * one (a /work past an export's bounds, say) the pod runs, and pod.diff
+ * says why it cannot answer.
  */
 void
 podwork_start(struct pod *p)
@@ -124,7 +169,8 @@ podwork_start(struct pod *p)
 	    0)
 		return;
 	(void)unlink(path);
-	if (work_fd(p, 1) < 0 || export_all(p, &out, &e) != 0)
+	if (is_local(p) ? work_fd(p, 1) < 0 || export_all(p, &out, &e) != 0 :
+	    vm_origin(p, &out, &e) != 0)
 		return;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) < 0 || audit_writeall(fd, out.tar.p,
@@ -135,21 +181,32 @@ podwork_start(struct pod *p)
 	audit_buf_free(&out.tar);
 }
 
-/* The snapshot, read back (at most EXPORT_BYTES_MAX bytes). */
+/* Where the pod's snapshot is kept. */
 static int
-snapshot(const struct pod *p, struct audit_buf *b, struct audit_err *err)
+snapshot_path(const struct pod *p, char *path, size_t n,
+    struct audit_err *err)
 {
-	char path[LOCAL_PATH_MAX + 32], buf[65536];
+	return audit_fit(path, n, err, "%s/" SNAPSHOT, p->lp.dir);
+}
+
+/*
+ * A snapshot, read back (at most EXPORT_BYTES_MAX bytes); b NULL: only
+ * whether it is there.  On any thread.
+ */
+int
+export_snapshot(const char *path, struct audit_buf *b, struct audit_err *err)
+{
+	char buf[65536];
 	ssize_t n;
 	int fd;
 
-	if (audit_fit(path, sizeof(path), err, "%s/" SNAPSHOT, p->lp.dir) !=
-	    0)
-		return -1;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return audit_errf(err, "no snapshot of the pod's /work at its "
-		    "start (a local pod's, within an export's bounds): %s",
-		    strerror(errno));
+		    "start (within an export's bounds): %s", strerror(errno));
+	if (b == NULL) {
+		close(fd);	/* there: enough */
+		return 0;
+	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0 &&
 	    b->len + (size_t)n <= EXPORT_BYTES_MAX)
 		if (audit_buf_add(b, buf, (size_t)n) != 0) {
@@ -160,6 +217,16 @@ snapshot(const struct pod *p, struct audit_buf *b, struct audit_err *err)
 	if (n != 0)
 		return audit_errf(err, "%s: cannot be read whole", path);
 	return 0;
+}
+
+static int
+snapshot(const struct pod *p, struct audit_buf *b, struct audit_err *err)
+{
+	char path[LOCAL_PATH_MAX + 32];
+
+	if (snapshot_path(p, path, sizeof(path), err) != 0)
+		return -1;
+	return export_snapshot(path, b, err);
 }
 
 static struct pod *
@@ -213,76 +280,45 @@ export_args(const json_t *args, struct export_req *req)
 	return NULL;
 }
 
-/* pod.export: the archive, recorded (its BLAKE2b and size), then sent. */
-void
-podwork_export(struct lines_conn *c, struct gate_req *q)
+/* An archive made: recorded (its BLAKE2b and size), then sent. */
+static void
+export_send(struct lines_conn *c, const char *kid, const json_t *id,
+    const char *pod, const char *path, const struct export_out *out)
 {
-	struct export_req req = { 0 };
-	struct export_out out = { 0 };
-	struct audit_err e;
 	char hex[AUDIT_HEX_LEN + 1], *b64;
-	const char *why;
-	struct pod *p;
-	int fd;
 
-	if ((p = named(c, q)) == NULL)
-		return;
-	if ((why = export_args(json_object_get(q->obj, "args"), &req)) !=
-	    NULL) {
-		pods_refuse(c, q->kid, q->id, q->pod, "bad_request", why);
+	blake2b_hex(hex, out->tar.p, out->tar.len);
+	if ((b64 = malloc(audit_b64_len(out->tar.len))) == NULL) {
+		pods_refuse(c, kid, id, pod, "internal", "out of memory");
 		return;
 	}
-	req.policy = p->spec.policy;
-	if ((fd = work_fd(p, 0)) < 0) {
-		pods_refuse(c, q->kid, q->id, q->pod, "unavailable", "the "
-		    "pod's /work is not within the node's reach (a local "
-		    "pod's only, while it runs)");
-		return;
-	}
-	if (export_tar(fd, &req, &out, &e) != 0) {
-		pods_refuse(c, q->kid, q->id, q->pod, out.kind, e.msg);
-		return;
-	}
-	blake2b_hex(hex, out.tar.p, out.tar.len);
-	if ((b64 = malloc(audit_b64_len(out.tar.len))) == NULL) {
-		audit_buf_free(&out.tar);
-		pods_refuse(c, q->kid, q->id, q->pod, "internal", "out of "
-		    "memory");
-		return;
-	}
-	audit_b64(b64, audit_b64_len(out.tar.len), (const uint8_t *)out.tar.p,
-	    out.tar.len);
+	audit_b64(b64, audit_b64_len(out->tar.len), (const uint8_t *)
+	    out->tar.p, out->tar.len);
 	node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, "
-	    "s:I}", "event", "pod.export", "signer", q->kid, "pod", q->pod,
-	    "path", req.path, "bytes", (json_int_t)out.tar.len, "blake2b", hex,
-	    "entries", (json_int_t)out.entries, "left_out",
-	    (json_int_t)out.left_out, "skipped", (json_int_t)out.skipped),
-	    node_ok(q->id, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s}",
-	    "path", req.path, "bytes", (json_int_t)out.tar.len, "blake2b", hex,
-	    "entries", (json_int_t)out.entries, "left_out",
-	    (json_int_t)out.left_out, "skipped", (json_int_t)out.skipped,
+	    "s:I}", "event", "pod.export", "signer", kid, "pod", pod, "path",
+	    path, "bytes", (json_int_t)out->tar.len, "blake2b", hex,
+	    "entries", (json_int_t)out->entries, "left_out",
+	    (json_int_t)out->left_out, "skipped", (json_int_t)out->skipped),
+	    node_ok(id, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s}",
+	    "path", path, "bytes", (json_int_t)out->tar.len, "blake2b", hex,
+	    "entries", (json_int_t)out->entries, "left_out",
+	    (json_int_t)out->left_out, "skipped", (json_int_t)out->skipped,
 	    "archive", b64)));
 	free(b64);
-	audit_buf_free(&out.tar);
 }
 
-/* The diff of the pod's /work against its snapshot; NULL and why. */
+/* The diff of the archive now against the pod's snapshot; NULL and why. */
 static json_t *
-diff(struct pod *p, const char **kind, struct audit_err *e)
+diff_of(const struct pod *p, const struct audit_buf *now, const char **kind,
+    struct audit_err *e)
 {
 	struct audit_buf orig = { 0 };
-	struct export_out now = { 0 };
 	json_t *r = NULL;
 
 	*kind = "unavailable";
-	if (snapshot(p, &orig, e) == 0) {
-		if (export_all(p, &now, e) != 0)
-			*kind = now.kind;
-		else
-			(void)export_diff(&orig, &now.tar, &r, kind, e);
-	}
+	if (snapshot(p, &orig, e) == 0)
+		(void)export_diff(&orig, now, &r, kind, e);
 	audit_buf_free(&orig);
-	audit_buf_free(&now.tar);
 	return r;
 }
 
@@ -302,29 +338,81 @@ diff_record(const char *pod, const json_t *r)
 	    "bytes", (json_int_t)n, "blake2b", hex);
 }
 
-/* pod.diff: what changed in /work since work.copy, and its patch. */
-void
-podwork_diff(struct lines_conn *c, struct gate_req *q)
+/* pod.diff's answer r (taken): recorded, then sent. */
+static void
+diff_answer(struct lines_conn *c, const char *kid, const json_t *id,
+    const char *pod, json_t *r)
 {
-	struct audit_err e;
-	const char *kind;
-	struct pod *p;
-	json_t *r, *ev;
+	json_t *ev = diff_record(pod, r);
 
-	if ((p = named(c, q)) == NULL)
-		return;
-	if (json_object_size(json_object_get(q->obj, "args")) != 0) {
-		pods_refuse(c, q->kid, q->id, q->pod, "bad_request", "pod.diff "
-		    "takes no args");
+	json_object_set_new(ev, "signer", json_string(kid));
+	node_record(c, ev, node_ok(id, r));
+}
+
+/* On the loop: an export made. */
+static void
+export_made(struct exportq_job *j)
+{
+	if (j->rc != 0)
+		pods_refuse(j->c, j->kid, j->id, j->pod, j->kind, j->e.msg);
+	else
+		export_send(j->c, j->kid, j->id, j->pod, j->path, &j->out);
+}
+
+/* On the loop: a diff made. */
+static void
+diff_made(struct exportq_job *j)
+{
+	if (j->rc != 0)
+		pods_refuse(j->c, j->kid, j->id, j->pod, j->kind, j->e.msg);
+	else {
+		diff_answer(j->c, j->kid, j->id, j->pod, j->diff);
+		j->diff = NULL;
+	}
+}
+
+/*
+ * A job for c's request about p: an export of req (with a snapshot: a
+ * diff), reading the descriptor fd (taken) or cpio (taken).  Refused
+ * here when it cannot be queued.
+ */
+static void
+job_submit(struct pod *p, const struct export_req *req, int diff, int fd,
+    struct audit_buf *cpio, size_t left_out, size_t skipped,
+    struct lines_conn *c, const char *kid, const json_t *id)
+{
+	struct exportq_job *j = exportq_new(p->spec.policy, req->path);
+	struct audit_err e;
+
+	if (j == NULL || (diff && snapshot_path(p, j->snap, sizeof(j->snap),
+	    &e) != 0)) {
+		if (fd >= 0)
+			close(fd);
+		if (j != NULL)
+			exportq_free(j);
+		pods_refuse(c, kid, id, p->spec.name, "internal", "out of "
+		    "memory");
 		return;
 	}
-	if ((r = diff(p, &kind, &e)) == NULL) {
-		pods_refuse(c, q->kid, q->id, q->pod, kind, e.msg);
-		return;
+	j->fd = fd;
+	if (cpio != NULL) {
+		j->cpio = *cpio;
+		*cpio = (struct audit_buf){ 0 };
 	}
-	ev = diff_record(q->pod, r);
-	json_object_set_new(ev, "signer", json_string(q->kid));
-	node_record(c, ev, node_ok(q->id, r));
+	j->left_out = left_out;
+	j->skipped = skipped;
+	j->req = *req;
+	j->done = diff ? diff_made : export_made;
+	j->c = c;
+	lines_hold(c);
+	j->id = json_incref((json_t *)id);
+	audit_fmt(j->kid, sizeof(j->kid), "%s", kid);
+	audit_fmt(j->pod, sizeof(j->pod), "%s", p->spec.name);
+	if (exportq_submit(j) != 0) {
+		pods_refuse(c, kid, id, p->spec.name, "internal", "the node's "
+		    "export worker cannot start");
+		exportq_free(j);
+	}
 }
 
 /* Write n bytes of p as name in the directory dfd, a new file. */
@@ -347,26 +435,21 @@ write_new(int dfd, const char *name, const void *p, size_t n,
 
 /* work.export's files, <log>.tar and <log>.diff, in the directory dfd. */
 static int
-end_files(struct pod *p, int dfd, json_t *ev, struct audit_err *err)
+end_files(struct pod *p, int dfd, json_t *ev, const struct export_out *out,
+    struct audit_err *err)
 {
-	struct export_out out = { 0 };
 	char name[AUDIT_LOGID_MAX + 8], hex[AUDIT_HEX_LEN + 1];
 	const char *kind;
 	json_t *r;
-	int rc = -1;
+	int rc;
 
-	if (export_all(p, &out, err) != 0)
-		return -1;
 	snprintf(name, sizeof(name), "%s.tar", p->lp.log);
-	blake2b_hex(hex, out.tar.p, out.tar.len);
-	if (write_new(dfd, name, out.tar.p, out.tar.len, err) == 0) {
-		json_object_set_new(ev, "archive", json_pack("{s:s, s:I, s:s}",
-		    "name", name, "bytes", (json_int_t)out.tar.len, "blake2b",
-		    hex));
-		rc = 0;
-	}
-	audit_buf_free(&out.tar);
-	if (rc != 0 || (r = diff(p, &kind, err)) == NULL)
+	blake2b_hex(hex, out->tar.p, out->tar.len);
+	if (write_new(dfd, name, out->tar.p, out->tar.len, err) != 0)
+		return -1;
+	json_object_set_new(ev, "archive", json_pack("{s:s, s:I, s:s}",
+	    "name", name, "bytes", (json_int_t)out->tar.len, "blake2b", hex));
+	if ((r = diff_of(p, &out->tar, &kind, err)) == NULL)
 		return -1;
 	snprintf(name, sizeof(name), "%s.diff", p->lp.log);
 	rc = write_new(dfd, name, json_string_value(json_object_get(r,
@@ -384,29 +467,347 @@ end_files(struct pod *p, int dfd, json_t *ev, struct audit_err *err)
 }
 
 /*
+ * work.export at the pod's end: the archive out and its diff written
+ * and recorded, or (out NULL) why not; a VM whose stop waited for it is
+ * stopped now.
+ */
+static void
+end_recorded(struct pod *p, const struct export_out *out, const char *kind,
+    const char *why)
+{
+	struct audit_err e;
+	json_t *ev;
+	int dfd = -1;
+
+	ev = json_pack("{s:s, s:s, s:s}", "event", "pod.work_export", "pod",
+	    p->spec.name, "dir", p->spec.work_export);
+	if (out != NULL && ((dfd = work_dir_open(N->lenv.work_root,
+	    p->spec.work_export, "work.export", &e)) < 0 ||
+	    end_files(p, dfd, ev, out, &e) != 0)) {
+		kind = "io_error";
+		why = e.msg;
+	}
+	if (out == NULL || kind != NULL) {
+		json_object_set_new(ev, "kind", json_string(kind));
+		json_object_set_new(ev, "message", json_string(why));
+	}
+	if (dfd >= 0)
+		close(dfd);
+	node_record(NULL, ev, NULL);
+	p->work_ended = 1;
+	if (p->end_export) {
+		p->end_export = 0;
+		sandbox_kill(&p->lp.sb);
+	}
+}
+
+/*
+ * A VM pod's work, out: its proxy asked to pack it, then for each piece
+ * in turn, each answer taken as it comes on the loop.
+ */
+enum vmx_for { VMX_EXPORT, VMX_DIFF, VMX_END };
+
+struct vmx {
+	struct vmx *next;		/* waiting its turn */
+	int	 active;		/* its turn */
+	struct pod *p;
+	enum vmx_for	 purpose;
+	struct lines_conn *c;		/* held; NULL for work.export */
+	json_t	*id;
+	char	 kid[AUDIT_KID_MAX + 1];
+	char	 path[POLICY_PATH_MAX + 1];
+	struct export_req req;
+	struct export_pack pk;
+};
+
+static void vmx_start(struct vmx *);
+
+/* x done with; the next export of its pod, if one waits, begins. */
+static void
+vmx_free(struct vmx *x)
+{
+	struct pod *p = x->p;
+	struct vmx *n;
+	int active = x->active;
+
+	if (x->c != NULL)
+		lines_release(x->c);
+	json_decref(x->id);
+	audit_buf_free(&x->pk.cpio);
+	free(x);
+	if (!active)
+		return;
+	p->vmx_busy = 0;
+	if ((n = p->vmx_wait) != NULL) {
+		p->vmx_wait = n->next;
+		vmx_start(n);
+	}
+}
+
+static void
+vmx_failed(struct vmx *x, const char *kind, const char *why)
+{
+	if (x->purpose == VMX_END)
+		end_recorded(x->p, NULL, kind, why);
+	else
+		pods_refuse(x->c, x->kid, x->id, x->p->spec.name, kind, why);
+	vmx_free(x);
+}
+
+static void vmx_chunk(void *, const json_t *, const char *, const char *);
+
+static void
+vmx_ask(struct vmx *x, json_t *word, void (*done)(void *, const json_t *,
+    const char *, const char *))
+{
+	if (word == NULL || chan_ask(x->p, word, done, x) != 0)
+		vmx_failed(x, "unavailable", "the pod is not running, or not "
+		    "taking its requests");
+}
+
+static void
+vmx_next(struct vmx *x)
+{
+	vmx_ask(x, json_pack("{s:{s:s, s:I}, s:s, s:i}", "export", "op",
+	    "chunk", "offset", (json_int_t)x->pk.cpio.len, "type", "work.export",
+	    "v", 1), vmx_chunk);
+}
+
+/*
+ * All of it come: the node's own archive made of it, and used; on the
+ * worker for a client (exportq.c), here at the pod's end.
+ */
+static void
+vmx_done(struct vmx *x)
+{
+	struct export_out out;
+	struct audit_err e;
+
+	if (x->purpose != VMX_END) {
+		job_submit(x->p, &x->req, x->purpose == VMX_DIFF, -1,
+		    &x->pk.cpio, x->pk.left_out, x->pk.skipped, x->c, x->kid,
+		    x->id);
+		vmx_free(x);
+		return;
+	}
+	if (export_repack(&x->pk.cpio, &x->req, &out, &e) != 0) {
+		vmx_failed(x, out.kind, e.msg);
+		return;
+	}
+	out.left_out += x->pk.left_out;
+	out.skipped += x->pk.skipped;
+	end_recorded(x->p, &out, NULL, NULL);
+	audit_buf_free(&out.tar);
+	vmx_free(x);
+}
+
+/* A piece: where asked, no longer than EXPORT_CHUNK_MAX or than said. */
+static void
+vmx_chunk(void *arg, const json_t *result, const char *kind,
+    const char *why)
+{
+	struct vmx *x = arg;
+	struct audit_err e;
+	int rc;
+
+	if (result == NULL)
+		vmx_failed(x, kind, why);
+	else if ((rc = export_piece(result, &x->pk, &kind, &e)) < 0)
+		vmx_failed(x, kind, e.msg);
+	else if (rc == 0)
+		vmx_next(x);
+	else
+		vmx_done(x);
+}
+
+/* The proxy packed it: its size within the bound asked for. */
+static void
+vmx_packed(void *arg, const json_t *result, const char *kind,
+    const char *why)
+{
+	struct vmx *x = arg;
+	struct audit_err e;
+
+	if (result == NULL)
+		vmx_failed(x, kind, why);
+	else if (export_packed(result, x->req.max_bytes, &x->pk, &kind,
+	    &e) != 0)
+		vmx_failed(x, kind, e.msg);
+	else
+		vmx_next(x);
+}
+
+/* A VM pod's work asked of its proxy, for purpose; c NULL at its end. */
+static void
+vmx_begin(struct pod *p, enum vmx_for purpose, struct lines_conn *c,
+    const char *kid, const json_t *id, const struct export_req *req)
+{
+	struct vmx *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		if (c != NULL)
+			pods_refuse(c, kid, id, p->spec.name, "internal",
+			    "out of memory");
+		else
+			end_recorded(p, NULL, "internal", "out of memory");
+		return;
+	}
+	x->p = p;
+	x->purpose = purpose;
+	if ((x->c = c) != NULL)
+		lines_hold(c);
+	x->id = json_incref((json_t *)id);
+	audit_fmt(x->kid, sizeof(x->kid), "%s", kid != NULL ? kid : "");
+	x->req = *req;
+	x->req.path = x->path;
+	if (audit_fit(x->path, sizeof(x->path), NULL, "%s", req->path) != 0) {
+		vmx_failed(x, "bad_request", "path: longer than a policy "
+		    "path");
+		return;
+	}
+	vmx_start(x);
+}
+
+/* Its turn, or after those before it: its proxy packs one at a time. */
+static void
+vmx_start(struct vmx *x)
+{
+	struct pod *p = x->p;
+	struct vmx **pp;
+
+	if (!p->running || p->starting || p->log_stopped[0] != '\0') {
+		vmx_failed(x, "unavailable", "the pod is not running");
+		return;
+	}
+	if (p->vmx_busy) {
+		for (pp = &p->vmx_wait; *pp != NULL; pp = &(*pp)->next)
+			;
+		x->next = NULL;
+		*pp = x;
+		return;
+	}
+	p->vmx_busy = 1;
+	x->active = 1;
+	vmx_ask(x, json_pack("{s:{s:s, s:s, s:I, s:I}, s:s, s:i}", "export",
+	    "op", "pack", "path", x->path, "max_bytes",
+	    (json_int_t)x->req.max_bytes, "max_entries",
+	    (json_int_t)x->req.max_entries, "type", "work.export", "v", 1),
+	    vmx_packed);
+}
+
+/* pod.export: the archive, recorded (its BLAKE2b and size), then sent. */
+void
+podwork_export(struct lines_conn *c, struct gate_req *q)
+{
+	struct export_req req = { 0 };
+	const char *why;
+	struct pod *p;
+	int fd;
+
+	if ((p = named(c, q)) == NULL)
+		return;
+	if ((why = export_args(json_object_get(q->obj, "args"), &req)) !=
+	    NULL) {
+		pods_refuse(c, q->kid, q->id, q->pod, "bad_request", why);
+		return;
+	}
+	req.policy = p->spec.policy;
+	if (!is_local(p)) {
+		vmx_begin(p, VMX_EXPORT, c, q->kid, q->id, &req);
+		return;
+	}
+	if ((fd = work_fd(p, 0)) < 0) {
+		pods_refuse(c, q->kid, q->id, q->pod, "unavailable", "the "
+		    "pod's /work is not within the node's reach (a local "
+		    "pod's only, while it runs)");
+		return;
+	}
+	/* The worker's own: the pod may end before it is done. */
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		pods_refuse(c, q->kid, q->id, q->pod, "internal",
+		    strerror(errno));
+		return;
+	}
+	job_submit(p, &req, 0, fd, NULL, 0, 0, c, q->kid, q->id);
+}
+
+/* pod.diff: what changed in /work since work.copy, and its patch. */
+void
+podwork_diff(struct lines_conn *c, struct gate_req *q)
+{
+	struct export_req req;
+	struct audit_err e;
+	struct pod *p;
+	int fd;
+
+	if ((p = named(c, q)) == NULL)
+		return;
+	if (json_object_size(json_object_get(q->obj, "args")) != 0) {
+		pods_refuse(c, q->kid, q->id, q->pod, "bad_request", "pod.diff "
+		    "takes no args");
+		return;
+	}
+	/* No snapshot: said before the pod's work is asked for. */
+	if (snapshot(p, NULL, &e) != 0) {
+		pods_refuse(c, q->kid, q->id, q->pod, "unavailable", e.msg);
+		return;
+	}
+	req_all(p, &req);
+	if (!is_local(p)) {
+		vmx_begin(p, VMX_DIFF, c, q->kid, q->id, &req);
+		return;
+	}
+	if ((fd = work_fd(p, 0)) < 0 || (fd = fcntl(fd, F_DUPFD_CLOEXEC,
+	    0)) < 0) {
+		pods_refuse(c, q->kid, q->id, q->pod, "unavailable", "the "
+		    "pod's /work is not within the node's reach (a local "
+		    "pod's only, while it runs)");
+		return;
+	}
+	job_submit(p, &req, 1, fd, NULL, 0, 0, c, q->kid, q->id);
+}
+
+/*
+ * pod.stop or timeout_s of a running VM pod with work.export: its /work
+ * asked for first, the stop once it is written (end_recorded).  1 when
+ * so; 0: stop it now (a local pod's /work is held past its end).
+ */
+int
+podwork_stop(struct pod *p)
+{
+	struct export_req req;
+
+	if (is_local(p) || p->spec.work_export[0] == '\0' || p->end_export ||
+	    p->work_ended || !p->running || p->starting)
+		return 0;
+	p->end_export = 1;
+	req_all(p, &req);
+	vmx_begin(p, VMX_END, NULL, NULL, NULL, &req);
+	return 1;
+}
+
+/*
  * A pod ends (its init's end, its timeout, pod.stop, the node
  * stopping): its work.export written, recorded either way; its /work
- * let go.
+ * let go.  A VM's was written before its stop, or cannot be now.
  */
 void
 podwork_end(struct pod *p)
 {
+	struct export_out out = { 0 };
 	struct audit_err e;
-	json_t *ev;
-	int dfd;
 
-	if (p->spec.work_export[0] != '\0' && p->wfd > 0) {
-		ev = json_pack("{s:s, s:s, s:s}", "event", "pod.work_export",
-		    "pod", p->spec.name, "dir", p->spec.work_export);
-		if ((dfd = work_dir_open(N->lenv.work_root,
-		    p->spec.work_export, "work.export", &e)) < 0 ||
-		    end_files(p, dfd, ev, &e) != 0) {
-			json_object_set_new(ev, "kind", json_string("io_error"));
-			json_object_set_new(ev, "message", json_string(e.msg));
-		}
-		if (dfd >= 0)
-			close(dfd);
-		node_record(NULL, ev, NULL);
+	if (p->spec.work_export[0] != '\0' && !p->work_ended) {
+		if (p->wfd > 0) {
+			if (export_all(p, &out, &e) != 0)
+				end_recorded(p, NULL, "io_error", e.msg);
+			else
+				end_recorded(p, &out, NULL, NULL);
+			audit_buf_free(&out.tar);
+		} else if (!is_local(p))
+			end_recorded(p, NULL, "unavailable", "the VM ended "
+			    "before its /work was exported (a VM's is, at "
+			    "pod.stop and timeout_s, while its guest runs)");
 	}
 	podwork_close(p);
 }

@@ -19,6 +19,7 @@
 #include "doctor.h"
 #include "serve.h"
 #include "statedb.h"
+#include "webconf.h"
 
 #define EXIT_ERR	2
 
@@ -222,10 +223,47 @@ add_bind(const char *path)
 	N->lenv.binds[n++] = path;
 }
 
+/*
+ * -S: web_search's backend, a URL template; -A: a PEM file of CAs
+ * web_fetch trusts beside the system's.  Both checked now, given to every
+ * pod in its pod file (local.c), never taken from a spec.
+ */
+static void
+web_options(const char *search, const char *cafile)
+{
+	static char ca[FETCH_CA_MAX + 2];
+	char why[256];
+	size_t n = 0;
+	FILE *f;
+
+	if (search != NULL && webconf_search_check(search, why,
+	    sizeof(why)) != 0) {
+		fprintf(stderr, "nucleus-node: -S %s: %s\n", search, why);
+		exit(EXIT_ERR);
+	}
+	if (cafile != NULL) {
+		if ((f = fopen(cafile, "re")) == NULL) {
+			fprintf(stderr, "nucleus-node: -A %s: %s\n", cafile,
+			    strerror(errno));
+			exit(EXIT_ERR);
+		}
+		n = fread(ca, 1, sizeof(ca) - 1, f);
+		fclose(f);
+		ca[n] = '\0';
+		if (webconf_ca_check(ca, n, why, sizeof(why)) != 0) {
+			fprintf(stderr, "nucleus-node: -A %s: %s\n", cafile,
+			    why);
+			exit(EXIT_ERR);
+		}
+	}
+	local_web(search, cafile != NULL ? ca : NULL);
+}
+
 /* What serve's options say, the defaults filled in. */
 struct serve_opts {
 	const char *dir, *keyfile, *keyring, *trust, *sock, *proxy;
 	const char *workroot, *guest, *qemu;
+	const char *search, *cafile;	/* -S, -A */
 	gid_t	 gid;		/* -g: the socket's group, or -1 */
 	int	 check_only;	/* -n: check, say, exit */
 	char	*absdir;	/* dir, absolute: the sandbox binds from / */
@@ -263,10 +301,11 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
 	N->log_rotate_kb = NODE_LOG_ROTATE_KB;
-	while ((c = getopt(argc, argv, "A:B:C:D:d:G:g:H:i:K:k:l:M:nP:Q:R:s:T:W:w:"))
+	while ((c = getopt(argc, argv, "A:a:B:C:D:d:G:g:H:i:K:k:l:M:nP:Q:R:S:s:T:W:w:"))
 	    != -1) {
 		switch (c) {
-		case 'A': N->authority_sock = optarg; break;
+		case 'A': o->cafile = optarg; break;
+		case 'a': N->authority_sock = optarg; break;
 		case 'B': add_bind(optarg); break;
 		case 'C':
 			N->copy_mib = (uint64_t)opt_num(c, optarg, 1,
@@ -306,6 +345,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 			N->log_rotate_kb = opt_num(c, optarg, 0,
 			    NODE_LOG_ROTATE_KB_MAX, "KiB");
 			break;
+		case 'S': o->search = optarg; break;
 		case 's':
 			N->lines.line_s = opt_num(c, optarg, 1,
 			    NODE_CONN_S_MAX, "seconds");
@@ -320,6 +360,7 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	}
 	if (optind != argc)
 		node_usage();
+	web_options(o->search, o->cafile);
 }
 
 /* The directory made absolute, and each path it holds by default: 1 if

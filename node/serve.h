@@ -114,6 +114,10 @@ struct fwd {
 				   client's */
 	uint64_t need;		/* the pod's lines sent before it */
 	struct fwd_bind bind;	/* and the record it names */
+	/* The node's own word (chan_ask), no client's: its answer, a
+	   result or an error's kind and why, goes to done, at once. */
+	void	(*done)(void *, const json_t *, const char *, const char *);
+	void	*arg;
 };
 
 /* A pod's host-side audit copy (copy.c). */
@@ -231,8 +235,16 @@ struct pod {
 	ev_tstamp start_deadline;
 	char	 hello[HELLO_MAX];
 	size_t	 hellolen;
+	int	 hello_fd;	/* Firecracker: the hello's connection, held
+				   while the pod runs, plus one; 0: none */
 	int	 wfd;		/* its /work held open, plus one; 0: none
 				   (podwork.c) */
+	int	 end_export;	/* a VM's: work.export under way, the stop
+				   after it (podwork.c) */
+	int	 work_ended;	/* pod.work_export recorded */
+	int	 vmx_busy;	/* a VM's: its proxy packs for the node */
+	struct vmx *vmx_wait;	/* exports waiting their turn (its proxy
+				   holds one archive at a time) */
 	/* out's bytes from hold[0].at on wait for the state's sync of
 	   hold[i].gen: requests forwarded from seq on (channel.c) */
 	struct {
@@ -241,6 +253,8 @@ struct pod {
 	}	 hold[POD_HOLD_MAX];
 	int	 nhold;
 };
+
+struct vmx;
 
 /* A record to make durable, then an answer to send. */
 struct njob {
@@ -376,12 +390,43 @@ void	 pods_stop_all(void);
 int	 pods_leave_all(void);
 
 /* podwork.c: a pod's work, out: pod.export, pod.diff, work.export */
+/*
+ * pod.export and pod.diff, made on a worker (exportq.c): what a job
+ * reads is its own, what it made goes to done on the loop.
+ */
+struct exportq_job {
+	struct exportq_job *next;
+	void	(*done)(struct exportq_job *);	/* on the loop, once made */
+	int	 fd;			/* the pod's /work; -1: cpio */
+	struct audit_buf cpio;		/* what a VM's proxy packed */
+	size_t	 left_out, skipped;	/* as it says */
+	json_t	*policy;		/* a copy of the pod's */
+	char	*path;			/* beneath /work */
+	struct export_req req;		/* its bounds */
+	char	 snap[LOCAL_PATH_MAX + 32];	/* a diff's snapshot, or "" */
+	int	 rc;			/* made: 0, or kind and e say why */
+	struct export_out out;		/* the archive (an export's) */
+	json_t	*diff;			/* the diff (a diff's) */
+	const char *kind;
+	struct audit_err e;
+	struct lines_conn *c;		/* held: whom it answers */
+	json_t	*id;
+	char	 kid[AUDIT_KID_MAX + 1];
+	char	 pod[POD_NAME_MAX + 1];
+};
+
+struct exportq_job *exportq_new(const json_t *, const char *);
+int	 exportq_submit(struct exportq_job *);
+void	 exportq_free(struct exportq_job *);
+int	 export_snapshot(const char *, struct audit_buf *, struct audit_err *);
+
 void	 podwork_start(struct pod *);
 void	 podwork_export(struct lines_conn *, struct gate_req *);
 void	 podwork_diff(struct lines_conn *, struct gate_req *);
 void	 podwork_end(struct pod *);
 void	 podwork_close(struct pod *);
 void	 podwork_hold(struct pod *);
+int	 podwork_stop(struct pod *);
 
 /* vmstart.c: a VM pod's start, from its VMM's launch to its hello */
 void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,
@@ -400,6 +445,9 @@ void	 chan_write(struct ev_loop *, ev_io *, int);
 void	 chan_stopped(struct pod *, const char *);
 void	 chan_fail_fwds(struct pod *, const char *, const char *);
 void	 chan_fwd_free(struct fwd *);
+void	 chan_fwd_error(struct fwd *, const char *, const char *);
+int	 chan_ask(struct pod *, json_t *, void (*)(void *, const json_t *,
+	    const char *, const char *), void *);
 void	 chan_ack_copied(struct pod *);
 void	 chan_release(struct pod *, uint64_t);
 void	 chan_drop_held(struct pod *, const char *);

@@ -13,7 +13,9 @@
  *	<dir>/vm/console.log	qemu: the guest's serial console
  *	<dir>/vm/firecracker.json  firecracker: its configuration
  *	<dir>/vm/fc.sock	firecracker: its hybrid vsock, which the node
- *				connects to guest port VM_VSOCK_PORT through
+ *				connects to guest port VM_VSOCK_PORT through:
+ *				once for the hello, then for the channel (again
+ *				when a new node takes the VM back)
  *	<dir>/vmm.err		what the VMM says (Firecracker: the guest's
  *				console too)
  *
@@ -53,6 +55,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cpio.h"
 #include "node.h"
 #include "sockaddr.h"
 #include "syscalls.h"
@@ -62,26 +65,12 @@
 #define VM_RUN_GID	1000
 #define VM_VSOCK_PORT	1024	/* the guest's proxy, under Firecracker */
 
-/* newc: "070701", 13 fields of 8 hex digits, the name, the data. */
+/* An entry of the initramfs (cpio.c), its time 0. */
 static int
 cpio_add(struct audit_buf *b, const char *name, unsigned mode,
     const void *data, size_t len)
 {
-	static const char zero[4];
-	char h[111];
-	size_t nlen = strlen(name) + 1;
-	static unsigned ino = 0x4e550000;
-
-	snprintf(h, sizeof(h), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X"
-	    "%08X%08X%08X%08X", ino++, mode, 0u, 0u, 1u, 0u, (unsigned)len,
-	    0u, 0u, 0u, 0u, (unsigned)nlen, 0u);
-	if (audit_buf_add(b, h, 110) != 0 ||
-	    audit_buf_add(b, name, nlen) != 0 ||
-	    audit_buf_add(b, zero, (4 - (110 + nlen) % 4) % 4) != 0 ||
-	    (len > 0 && audit_buf_add(b, data, len) != 0) ||
-	    audit_buf_add(b, zero, (4 - len % 4) % 4) != 0)
-		return -1;
-	return 0;
+	return cpio_newc_add(b, name, mode, 0, data, len);
 }
 
 /* The base initramfs, then the pod's own files as a second archive. */
@@ -331,8 +320,8 @@ vmm_child_io(const struct vmm_spec *vs, struct sandbox *sb, int errfd,
 		vmm_fail(errfd, "close_range");
 }
 
-/* In the child: the pod's uid, death with the node (but QEMU's), the
- * filter, exec. */
+/* In the child: the pod's uid, death with the node unless the VMM
+ * outlives it, the filter, exec. */
 static void __attribute__((noreturn))
 vmm_child(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
     int errfd, const int logs[2], pid_t parent)
@@ -347,7 +336,7 @@ vmm_child(char *const argv[], const struct vmm_spec *vs, struct sandbox *sb,
 		vmm_fail(errfd, "still root");
 	}
 	/* After the uid changed, which clears it; the node may have
-	 * gone before.  QEMU outlives the node, which takes it back. */
+	 * gone before.  A VMM outlives the node, which takes it back. */
 	if ((!vs->outlives && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ||
 	    getppid() != parent)
 		vmm_fail(errfd, "the node is gone");
@@ -413,13 +402,13 @@ vmm_logs_close(int logs[2])
 static int
 vmm_logs(const struct vmm_spec *vs, int logs[2], struct audit_err *err)
 {
-	if ((logs[1] = drain_open(vs->errpath, err)) < 0)
+	if ((logs[1] = drain_open(vs->errpath, vs->dir, err)) < 0)
 		return -1;
 	if (vs->outpath == NULL) {
 		logs[0] = logs[1];
 		return 0;
 	}
-	if ((logs[0] = drain_open(vs->outpath, err)) < 0) {
+	if ((logs[0] = drain_open(vs->outpath, vs->dir, err)) < 0) {
 		vmm_logs_close(logs);
 		return -1;
 	}
@@ -572,6 +561,7 @@ vmm_limits(const struct podspec *spec, const struct local_env *env,
 	vs->uid = env->uid;
 	vs->gid = env->gid;
 	vs->errpath = vp->errpath;
+	vs->dir = pod->dir;
 }
 
 /*
@@ -620,6 +610,7 @@ fc_launch(const struct podspec *spec, const struct local_env *env,
 	if (rc != 0 || fc_argv(&cmd, &fx, spec->name, conf, err) != 0)
 		return -1;
 	vmm_limits(spec, env, pod, &vp, &vs);
+	vs.outlives = 1;
 	return vmm_start(cmd.argv, &vs, &pod->sb, err);
 }
 
@@ -655,6 +646,53 @@ vm_connect(const struct podspec *spec, const struct local_pod *pod, int ms)
 		return fc_vsock_connect(path, VM_VSOCK_PORT, ms, &e);
 	}
 	return qemu_connect(pod);
+}
+
+/*
+ * The node's channel to a Firecracker guest's proxy: a connection to
+ * its port through the VMM's socket (the pods' uid's, as Firecracker
+ * made it), then the node's word on what its copy holds, as on a local
+ * pod's chan.sock.  The proxy takes it once the node's connection
+ * before has gone.  A descriptor, non-blocking; or -1.
+ */
+static int
+fc_channel(const struct local_pod *pod, const struct local_env *env,
+    int64_t seq, struct audit_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (vm_sock_path(pod->dir, "vm/fc.sock", path, sizeof(path),
+	    err) != 0)
+		return -1;
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid != env->uid)
+		return audit_errf(err, "%s: not Firecracker's vsock", path);
+	if ((fd = fc_vsock_connect(path, VM_VSOCK_PORT, FC_RECONNECT_MS,
+	    err)) < 0)
+		return -1;
+	if (local_resume(fd, pod->log, seq, path, err) != 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The channel of a VM the node takes back (seq: the last record its
+ * copy holds), or, under Firecracker, of one whose guest has just said
+ * hello (seq -1): QEMU's socket again, or a new connection to the
+ * Firecracker guest's port.  A descriptor, non-blocking; or -1.
+ */
+int
+vm_reconnect(const struct podspec *spec, const struct local_pod *pod,
+    const struct local_env *env, int64_t seq, struct audit_err *err)
+{
+	if (strcmp(spec->driver, "firecracker") == 0)
+		return fc_channel(pod, env, seq, err);
+	return qemu_reconnect(pod, env, seq, err);
 }
 
 /* For the node's start: how this host runs guests. */

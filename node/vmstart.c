@@ -62,7 +62,24 @@ start_done(struct pod *p)
 {
 	struct lines_conn *c = p->creator;
 	json_t *id = p->creator_id;
+	struct audit_err e;
+	int fd;
 
+	/*
+	 * Firecracker: the hello's connection is not the channel, which
+	 * the node connects to as it would after a restart of its own
+	 * (its copy holding nothing yet).  The hello's stays open while
+	 * the pod runs: the key-cert may still be on its way.
+	 */
+	if (strcmp(p->spec.driver, "firecracker") == 0) {
+		if ((fd = vm_reconnect(&p->spec, &p->lp, &N->lenv, -1,
+		    &e)) < 0) {
+			vmstart_fail(p, e.msg);
+			return;
+		}
+		p->hello_fd = p->lp.chan + 1;
+		p->lp.chan = fd;
+	}
 	ev_timer_stop(N->loop, &p->start_timer);
 	ev_io_stop(N->loop, &p->rio);
 	p->starting = 0;
@@ -205,6 +222,7 @@ vmstart_begin(struct lines_conn *c, struct gate_req *q, struct pod *p,
 	}
 	/* The one log its hello may name (local_hello). */
 	memcpy(p->lp.log, p->spec.log, sizeof(p->lp.log));
+	podwork_start(p);	/* the snapshot pod.diff compares with */
 	p->starting = 1;
 	p->pid_start = podstate_start_time(p->lp.sb.pid);
 	(void)podstate_save(p);	/* as "starting" */

@@ -125,33 +125,8 @@ mkdir_as_pod(const struct walk *w, int dfd, const char *name)
 }
 
 /*
- * Whether the path rel (beneath /work, len bytes) stays out of the pod's
- * reach and so out of what crosses between host and pod: what the
- * proxy would refuse to read, judged as it judges it; a directory only
- * when a block rule names it (what it holds may still be allowed).  A
- * path too long to judge is left out too: the proxy could not reach it
- * either.  work.copy and the export (export.c) judge alike.
- */
-int
-work_blocked(const struct policy *pol, const char *rel, size_t len, int dir)
-{
-	struct policy_split sp;
-	struct policy_decision d;
-
-	if (len > POLICY_PATH_MAX)
-		return 1;
-	if (!dir)
-		return policy_path_permitted(pol, rel, len, &d) != 0;
-	policy_split_path(&sp, rel, len);
-	for (size_t i = 0; i < pol->paths.block.n; i++)
-		if (policy_glob_match_split(&pol->paths.block.v[i], &sp, 1))
-			return 1;
-	return 0;
-}
-
-/*
  * Whether the entry name of the directory being walked stays on the
- * host (work_blocked).  Sets w->rel to the entry's path.
+ * host (policy_work_blocked).  Sets w->rel to the entry's path.
  */
 static int
 left_out(struct walk *w, const char *name, int dir)
@@ -163,7 +138,7 @@ left_out(struct walk *w, const char *name, int dir)
 	if (at > 0)
 		w->rel[at++] = '/';
 	memcpy(w->rel + at, name, n + 1);
-	return work_blocked(w->pol, w->rel, at + n, dir);
+	return policy_work_blocked(w->pol, w->rel, at + n, dir);
 }
 
 static int copy_dir(struct walk *, int, int, int);
@@ -307,10 +282,6 @@ work_check(int root, const struct podspec *spec, struct audit_err *err)
 	int fd;
 
 	if (spec->work_export[0] != '\0') {
-		if (strcmp(spec->driver, "local") != 0)
-			return audit_errf(err, "work.export: the local "
-			    "driver's only (a VM's /work is out of the "
-			    "node's reach)");
 		if ((fd = work_dir_open(root, spec->work_export,
 		    "work.export", err)) < 0)
 			return -1;

@@ -17,6 +17,7 @@
 #include "proxy.h"
 #include "members.h"
 #include "netspec.h"
+#include "websearch.h"
 
 #define PODFILE_MAX	(1024 * 1024)
 
@@ -321,13 +322,36 @@ required_paths(struct config *c, struct audit_err *err)
 	return 0;
 }
 
+/*
+ * search_url: web_search's backend, a URL template (websearch.c);
+ * fetch_ca: PEM certificates web_fetch trusts beside the system's.  Both
+ * the node's (-S, -A), never the spec's.
+ */
+static int
+load_web(struct config *c, json_t *o, struct audit_err *err)
+{
+	char why[POLICY_REASON_MAX];
+
+	if (get_string(o, "search_url", &c->search_url, err) != 0 ||
+	    get_string(o, "fetch_ca", &c->fetch_ca, err) != 0)
+		return -1;
+	if (c->search_url != NULL && webconf_search_check(c->search_url,
+	    why, sizeof(why)) != 0)
+		return audit_errf(err, "search_url: %s", why);
+	if (c->fetch_ca != NULL && webconf_ca_check(c->fetch_ca,
+	    strlen(c->fetch_ca), why, sizeof(why)) != 0)
+		return audit_errf(err, "fetch_ca: %s", why);
+	return 0;
+}
+
 /* The pod file's object o into c; config_free(c) after, either way. */
 int
 config_from_json(struct config *c, json_t *o, struct audit_err *err)
 {
 	static const char *const names[] = { "v", "pod", "policy", "root",
 	    "state", "trust", "path", "env", "run_as", "egress", "skew",
-	    "token_lifetime_max", "limits", "costs", "log", "network", NULL };
+	    "token_lifetime_max", "limits", "costs", "log", "network",
+	    "search_url", "fetch_ca", NULL };
 	json_t *v;
 	long long n;
 
@@ -372,6 +396,8 @@ config_from_json(struct config *c, json_t *o, struct audit_err *err)
 			return -1;
 		c->egress = 1;
 	}
+	if (load_web(c, o, err) != 0)
+		return -1;
 	n = c->skew;
 	if (get_int(o, "", "skew", 0, 3600, &n, err) != 0)
 		return -1;
@@ -389,6 +415,9 @@ config_free(struct config *c)
 	policy_free(&c->policy);
 	free(c->net);
 	c->net = NULL;
+	free(c->search_url);
+	free(c->fetch_ca);
+	c->search_url = c->fetch_ca = NULL;
 	free(c->root);
 	free(c->state);
 	free(c->trust);

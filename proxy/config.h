@@ -86,6 +86,8 @@ struct config {
 	gid_t	 run_gid;
 	int	 egress;	/* commands may open internet sockets */
 	struct netspec *net;	/* "network": the allowlist, or NULL */
+	char	*search_url;	/* web_search's backend (the node's -S) */
+	char	*fetch_ca;	/* more CAs for web_fetch, PEM (-A) */
 	int	 gateway_fd;	/* -G: the host's gateway, or -1 */
 	int	 skew;		/* seconds of clock skew for tokens */
 	int	 token_lifetime_max;	/* seconds */

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "proxy.h"
 #include "approval.h"
 #include "egress.h"
@@ -57,6 +59,7 @@ struct client {
 	uint64_t id;		/* the gateway's request */
 	struct req *req;	/* its decision, with the log */
 	struct relay relay;
+	char	*basic;		/* t.basic decoded, when it holds a token */
 };
 
 static struct {
@@ -85,6 +88,7 @@ client_free(struct client *c)
 	ev_timer_stop(P->loop, &c->deadline);
 	if (c->fd >= 0)
 		close(c->fd);
+	free(c->basic);
 	free(c);
 }
 
@@ -110,6 +114,32 @@ send_all(int fd, const void *p, size_t n)
 static const uint8_t socks_ok[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
 
 /* The client told no, in its protocol's words, and gone. */
+/*
+ * The refusal in headers too, for a client that cannot read a CONNECT's
+ * body (web_fetch's libcurl): EGRESS_REFUSAL_HEADER, the kind (letters
+ * and _ only), and for approval_required EGRESS_DIGEST_HEADER, the
+ * args_digest a token must name.
+ */
+static void
+refusal_headers(const char *kind, const char *why, char *out, size_t outsz)
+{
+	static const char tag[] = "\nargs_digest: ";
+	const char *d;
+
+	out[0] = '\0';
+	if (strspn(kind, "abcdefghijklmnopqrstuvwxyz_") != strlen(kind) ||
+	    strlen(kind) > 32)
+		return;
+	if (strcmp(kind, "approval_required") == 0 &&
+	    (d = strstr(why, tag)) != NULL &&
+	    strspn(d + strlen(tag), "0123456789abcdef") == AUDIT_HEX_LEN)
+		snprintf(out, outsz, EGRESS_REFUSAL_HEADER ": %s\r\n"
+		    EGRESS_DIGEST_HEADER ": %.*s\r\n", kind, AUDIT_HEX_LEN,
+		    d + strlen(tag));
+	else
+		snprintf(out, outsz, EGRESS_REFUSAL_HEADER ": %s\r\n", kind);
+}
+
 static void
 refuse(struct client *c, int status, int socks, const char *kind,
     const char *why)
@@ -125,17 +155,18 @@ refuse(struct client *c, int status, int socks, const char *kind,
 	} else {
 		char msg[POLICY_REASON_MAX + 256];
 		int body = snprintf(msg, sizeof(msg), "%s: %s\n", kind, why);
-		char head[256];
+		char head[512], extra[256];
 		int hn;
 
 		if (body < 0 || (size_t)body >= sizeof(msg))
 			body = (int)strlen(msg);
+		refusal_headers(kind, why, extra, sizeof(extra));
 		hn = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 		    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
-		    "Connection: close\r\n\r\n", status, status == 403 ?
+		    "%sConnection: close\r\n\r\n", status, status == 403 ?
 		    "Forbidden" : status == 400 ? "Bad Request" :
 		    status == 502 ? "Bad Gateway" : "Service Unavailable",
-		    body);
+		    body, extra);
 		send_all(c->fd, head, (size_t)hn);
 		send_all(c->fd, msg, (size_t)body);
 	}
@@ -355,7 +386,8 @@ token_check(struct req *r, struct client *c)
 	r->kind = "invalid_approval";
 	if (tok == NULL || sub == NULL || strlen(sub) >= sizeof(r->kid)) {
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "the "
-		    EGRESS_TOKEN_HEADER " header holds no token");
+		    EGRESS_TOKEN_HEADER " header (or the password of user "
+		    EGRESS_TOKEN_USER ") holds no token");
 		goto out;
 	}
 	/* The actor is whom the token was issued to: a command has no
@@ -409,8 +441,9 @@ decide(struct req *r, struct client *c)
 		audit_fmt(r->d.reason, sizeof(r->d.reason), "a connection to "
 		    "%s port %d needs an approval token (op connect, args "
 		    "{\"host\", \"port\"}) in the " EGRESS_TOKEN_HEADER
-		    " header%s", c->name, c->t.port, c->t.socks ? ", which "
-		    "SOCKS5 cannot carry: use the HTTP proxy" : "");
+		    " header or as the password of user " EGRESS_TOKEN_USER
+		    "%s", c->name, c->t.port, c->t.socks ? ", which SOCKS5 "
+		    "cannot carry: use the HTTP proxy" : "");
 		return -1;
 	}
 	if (need && token_check(r, c) != 0)
@@ -490,6 +523,30 @@ operation(struct client *c, const char *bad)
 	json_decref(ev);
 }
 
+/*
+ * A token may also come as the password of Proxy-Authorization's Basic
+ * credentials for user EGRESS_TOKEN_USER: the one way a client such as
+ * git, which sets no header of its own on a CONNECT, can give one.  The
+ * Nucleus-Approval header wins when both are there.
+ */
+static void
+basic_token(struct client *c)
+{
+	static const char user[] = EGRESS_TOKEN_USER ":";
+	size_t n;
+
+	if (c->t.token != NULL || c->t.basic == NULL || c->basic != NULL ||
+	    (c->basic = malloc(c->t.basic_len + 1)) == NULL)
+		return;
+	if (sodium_base642bin((unsigned char *)c->basic, c->t.basic_len,
+	    c->t.basic, c->t.basic_len, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || n < sizeof(user) ||
+	    memcmp(c->basic, user, sizeof(user) - 1) != 0)
+		return;
+	c->t.token = c->basic + sizeof(user) - 1;
+	c->t.token_len = n - (sizeof(user) - 1);
+}
+
 /* What was read so far: is a step's header whole? */
 static void
 parse(struct client *c)
@@ -513,8 +570,10 @@ parse(struct client *c)
 	    c->len, &c->t) : egress_parse_http(c->buf, c->len, &c->t);
 	if (rc == EP_BAD)
 		operation(c, c->t.why);
-	else if (rc == EP_OK)
+	else if (rc == EP_OK) {
+		basic_token(c);
 		operation(c, NULL);
+	}
 }
 
 static void

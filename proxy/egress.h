@@ -19,6 +19,10 @@
 #define EGRESS_HEADER_MS	10000	/* for the header to come */
 #define EGRESS_CLIENTS_MAX	256	/* clients at once */
 #define EGRESS_TOKEN_HEADER	"Nucleus-Approval"
+#define EGRESS_TOKEN_USER	"approval"	/* Proxy-Authorization's */
+#define EGRESS_REFUSAL_HEADER	"Nucleus-Refusal"	/* a 403's kind */
+#define EGRESS_DIGEST_HEADER	"Nucleus-Args-Digest"	/* what a token
+							   must name */
 
 enum egress_parse {
 	EP_MORE = 0,		/* not whole yet */
@@ -35,6 +39,10 @@ struct egress_target {
 	/* HTTP: the approval token's header value */
 	const char *token;
 	size_t	 token_len;
+	/* HTTP: Proxy-Authorization's Basic credentials, base64 (a token
+	 * as the password of user EGRESS_TOKEN_USER: egress.c) */
+	const char *basic;
+	size_t	 basic_len;
 	/* a plain HTTP request: method and origin-form target */
 	const char *method, *path;
 	size_t	 method_len, path_len;

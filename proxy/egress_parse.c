@@ -104,6 +104,30 @@ egress_header_kept(const char *line, size_t n)
 	return 1;
 }
 
+/* Proxy-Authorization: Basic CREDENTIALS, their base64 in t. */
+static void
+basic(const char *v, size_t vn, struct egress_target *t)
+{
+	static const char name[] = "Proxy-Authorization:";
+
+	if (vn <= sizeof(name) - 1 || strncasecmp(v, name, sizeof(name) - 1))
+		return;
+	v += sizeof(name) - 1;
+	vn -= sizeof(name) - 1;
+	while (vn > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vn--;
+	}
+	if (vn <= 6 || strncasecmp(v, "Basic ", 6) != 0)
+		return;
+	v += 6;
+	vn -= 6;
+	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+		vn--;
+	t->basic = v;
+	t->basic_len = vn;
+}
+
 /* The token header's value, if the header has one. */
 static void
 headers(const char *p, const char *end, struct egress_target *t)
@@ -129,6 +153,7 @@ headers(const char *p, const char *end, struct egress_target *t)
 			t->token = v;
 			t->token_len = vn;
 		}
+		basic(p, n, t);
 		p += n + 2;
 	}
 }

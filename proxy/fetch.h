@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "policy.h"
 
 #define FETCH_URL_MAX		2048	/* bytes of a URL, each hop's too */
@@ -23,12 +24,23 @@
 #define FETCH_TIMEOUT_S		30	/* the whole fetch, every hop */
 #define FETCHES_MAX		4	/* fetches running in the pod */
 
+#define FETCH_SYSTEM_CA		"/etc/ssl/certs/ca-certificates.crt"
+#define FETCH_SYSTEM_CA_MAX	(4 * 1024 * 1024)	/* bytes of it read */
+
 /* One fetch, from the loop to the backend's thread and back. */
 struct fetch {
 	char	 url[FETCH_URL_MAX + 1];
 	int	 head;
 	size_t	 cap;
+	int	 no_follow;		/* a redirect is the answer (search) */
+	size_t	 search;		/* web_search: results wanted, or 0 */
+	char	*token;			/* the first connection's approval
+					   token, its JSON text, or NULL */
+	const char *ca;			/* the CAs trusted, PEM, or NULL: */
+	size_t	 ca_len;		/* libcurl's default store */
 	json_t	*result;		/* set on success */
+	char	 digest[AUDIT_HEX_LEN + 1];	/* approval_required: the
+					   args_digest a connect token names */
 	const char *kind;		/* else an error kind */
 	char	 why[POLICY_REASON_MAX];
 };
@@ -43,7 +55,7 @@ struct req;
 
 int	 fetch_init(char *, size_t);
 int	 fetch_check(const json_t *, char *, size_t);
-int	 fetch_take(char *, size_t);
+int	 fetch_take(int, const char **, char *, size_t);
 void	 fetch_give(void);
 int	 fetch_start(struct req *);
 void	 fetch_done(struct req *);

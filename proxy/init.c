@@ -21,6 +21,10 @@
  *	or, with -v, the first connection to that vsock port;
  *	forks the proxy proper, which says hello on the channel, takes
  *	the node's key-cert from it, writes its boot record and serves;
+ *	with -v it serves the node's later connections to the port, one
+ *	at a time, each from the host and taken once it has said what
+ *	the node's copy holds (audit.resume), as the local driver's
+ *	proxy serves chan.sock: a Firecracker VM outlives its node;
  *	and then only reaps orphans, until the proxy ends, when it powers
  *	the VM off.
  *
@@ -275,7 +279,8 @@ open_port(void)
 	}
 }
 
-/* With -v: the first connection to the vsock port (the host's). */
+/* With -v: the first connection to the vsock port (the host's); the
+ * listener stays, for the node's later ones. */
 static int
 accept_vsock(int port, int *listener)
 {
@@ -322,18 +327,22 @@ init_pid1(struct config *c)
 	if ((proxy = fork()) < 0)
 		die("fork: %s", strerror(errno));
 	if (proxy == 0) {
-		if (dup2(chan, INIT_CHANNEL_FD) != INIT_CHANNEL_FD ||
-		    dup2(chan, 0) != 0 || dup2(chan, 1) != 1)
+		/*
+		 * A port is the channel, hello and requests alike, and stays
+		 * when its host goes.  A vsock connection does not: the first
+		 * carries the hello and the key-cert only, and the listener
+		 * is the channel's, for the node's connections (-f 3).
+		 */
+		if (dup2(listener >= 0 ? listener : chan, INIT_CHANNEL_FD) !=
+		    INIT_CHANNEL_FD || dup2(chan, 0) != 0 || dup2(chan, 1) != 1)
 			die("the channel: %s", strerror(errno));
 		if (chan != INIT_CHANNEL_FD)
 			close(chan);
-		if (listener >= 0)
+		if (listener >= 0 && listener != INIT_CHANNEL_FD)
 			close(listener);
 		/* The key-cert is one line; what follows it is requests. */
 		setvbuf(stdin, NULL, _IONBF, 0);
 		c->listen_fd = INIT_CHANNEL_FD;
-		/* A port stays when its host goes; a vsock connection
-		 * does not. */
 		c->channel_persists = c->vsock_port < 0;
 		c->vsock_port = -1;
 		c->want_cert = 1;

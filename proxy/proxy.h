@@ -183,6 +183,9 @@ int	 reclaim_line(const char *, size_t);
 off_t	 reclaim_punched(void);
 void	 reclaim_base(off_t *, uint64_t *);
 
+/* pack.c: the pod's work, packed for the node (the VM drivers) */
+int	 pack_line(struct conn *, const char *, size_t);
+
 /* worker.c */
 int	 worker_start(struct audit_err *);
 void	 worker_submit(struct req *);

@@ -29,6 +29,7 @@ _Static_assert(ARGS_ARGV_MAX == POLICY_ARGV_MAX,
     "args.c and libpolicy agree on a run's argv");
 #include "exec.h"
 #include "pstate.h"
+#include "websearch.h"
 
 static const char *const req_members[] = {
 	"type", "v", "id", "kid", "ts", "nonce", "pod", "op", "args",
@@ -258,8 +259,7 @@ policy_request_of(struct req *r, struct policy_request *pr,
 	    P->cfg.pod) != 0)
 		return denied(r, KIND_BAD_REQUEST, "this proxy serves pod %s",
 		    P->cfg.pod);
-	if (policy_op_from_name(r->op, &pr->op) != 0 ||
-	    pr->op == OP_WEB_SEARCH)
+	if (policy_op_from_name(r->op, &pr->op) != 0)
 		return denied(r, KIND_BAD_REQUEST, "unknown operation");
 	r->pop = pr->op;
 	/* The shape first (args.c, as the authority checks it), then what
@@ -267,7 +267,8 @@ policy_request_of(struct req *r, struct policy_request *pr,
 	if (args_check(r->op, r->args, why, sizeof(why)) != 0 ||
 	    (pr->op == OP_RUN && exec_check(r->args, why, sizeof(why)) != 0) ||
 	    (pr->op == OP_WEB_FETCH && fetch_check(r->args, why,
-	    sizeof(why)) != 0))
+	    sizeof(why)) != 0) || (pr->op == OP_WEB_SEARCH &&
+	    websearch_check(r->args, why, sizeof(why)) != 0))
 		return denied(r, KIND_BAD_REQUEST, "%s", why);
 	if (pathv != NULL) {
 		pr->path = json_string_value(pathv);
@@ -335,12 +336,12 @@ decide(struct req *r)
 		return denied(r, KIND_NONE, "%d commands are running; the limit "
 		    "is %d", P->commands, P->cfg.lim.commands);
 	}
-	if (pr.op == OP_WEB_FETCH && fetch_take(why, sizeof(why)) != 0) {
-		r->kind = P->cfg.net == NULL ? "egress_denied" : "unavailable";
+	if ((pr.op == OP_WEB_FETCH || pr.op == OP_WEB_SEARCH) &&
+	    fetch_take(pr.op == OP_WEB_SEARCH, &r->kind, why,
+	    sizeof(why)) != 0)
 		return denied(r, KIND_NONE, "%s", why);
-	}
 	if (pstate_reserve(P->state, pr.cost) != 0) {
-		if (pr.op == OP_WEB_FETCH)
+		if (pr.op == OP_WEB_FETCH || pr.op == OP_WEB_SEARCH)
 			fetch_give();
 		return denied(r, KIND_BUDGET_EXHAUSTED, "the budget cannot "
 		    "hold the operation's cost");
@@ -503,6 +504,9 @@ request_line(struct conn *c, const char *line, size_t len)
 	/* The node's word on its copy of the log (reclaim.c). */
 	if (c == P->copy_conn && reclaim_line(line, len) == 0)
 		return;
+	/* The node's word on the pod's work (pack.c). */
+	if (c == P->copy_conn && pack_line(c, line, len) == 0)
+		return;
 	/* A line refused as a whole is recorded by its hash; answered
 	 * under its id when it has one, for a peer that routes answers by
 	 * id (the node) would otherwise drop it. */
@@ -565,7 +569,7 @@ effect(struct req *r)
 		if (exec_start(r) == 0)
 			return;	/* exec.c moves the request on when done */
 		audit_fmt(why, sizeof(why), "%s", r->d.reason);
-	} else if (r->pop == OP_WEB_FETCH) {
+	} else if (r->pop == OP_WEB_FETCH || r->pop == OP_WEB_SEARCH) {
 		if (fetch_start(r) == 0)
 			return;	/* fetch.c moves the request on when done */
 		audit_fmt(why, sizeof(why), "%s", r->d.reason);

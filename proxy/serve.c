@@ -414,29 +414,54 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /*
- * -A with a listening -f (the local driver): only the node may connect.
- * The socket is the node's, in a directory the pod cannot see, mode
- * 0600 and the node's uid; and the peer must be outside the proxy's PID
- * namespace (SO_PEERCRED names it 0 there): nothing the pod runs can be
- * the node.  While the node's connection is there another is closed at
- * once; one whose peer has gone gives way.  The connection is the
+ * Is fd's peer outside the pod?  A vsock's: the host (the VM's -v
+ * listener, under Firecracker), never the guest itself.  A Unix
+ * socket's (the local driver's chan.sock): outside the proxy's PID
+ * namespace, where SO_PEERCRED names it 0: nothing the pod runs.
+ */
+static int
+peer_outside(int fd)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_vm vm;
+		struct sockaddr_un un;
+	} a;
+	socklen_t alen = sizeof(a);
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	memset(&a, 0, sizeof(a));
+	if (getpeername(fd, &a.sa, &alen) != 0 ||
+	    alen < sizeof(a.sa.sa_family))
+		return 0;
+	if (a.sa.sa_family == AF_VSOCK)
+		return alen >= sizeof(a.vm) && a.vm.svm_cid == VMADDR_CID_HOST;
+	return a.sa.sa_family == AF_UNIX && getsockopt(fd, SOL_SOCKET,
+	    SO_PEERCRED, &uc, &len) == 0 && len == sizeof(uc) && uc.pid == 0;
+}
+
+/*
+ * -A with a listening -f (the local driver; a Firecracker VM's vsock):
+ * only the node may connect.  A local pod's socket is the node's, in a
+ * directory the pod cannot see, mode 0600 and the node's uid; and the
+ * peer must be outside the pod (peer_outside).  While the node's
+ * connection is there another is closed at once; one whose peer has
+ * gone (hung up, or done sending) gives way.  The connection is the
  * node's once it says what its copy holds (record_resume).
  */
 static int
 node_may_connect(int fd)
 {
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
 	struct conn *old = P->copy_conn;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
-	    len != sizeof(uc) || uc.pid != 0)
+	if (!peer_outside(fd))
 		return 0;
 	if (old != NULL && !old->closed) {
-		struct pollfd pf = { old->fd, POLLIN, 0 };
+		struct pollfd pf = { old->fd, POLLIN | POLLRDHUP, 0 };
 
 		if (poll(&pf, 1, 0) < 0 ||
-		    !(pf.revents & (POLLHUP | POLLERR)))
+		    !(pf.revents & (POLLHUP | POLLERR | POLLRDHUP)))
 			return 0;
 		serve_drop(old);
 	}

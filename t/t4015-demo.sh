@@ -15,6 +15,13 @@ test_expect_success 'the demo runs to its end: status 0, every step as shown' '
 	"$demo" -k -d "$PWD/d" >out 2>err &&
 	grep -qx "demo: ok" out &&
 	grep -q "<- ok: {\"matches\":\[\"hello.c:7: .*wrold" out &&
+	if unshare -n true 2>/dev/null && command -v python3 >/dev/null; then
+		grep -q "<- ok: {\"body\":\"a package index" out &&
+		grep -q "<- egress_denied: .*http://other.demo.test:8080/index.txt" out &&
+		grep -q "^   deny: connect other.demo.test (egress_denied)$" out
+	else
+		grep -q "^skipped: " out
+	fi &&
 	grep -q "<- approval_required: run_bash needs an approval" out &&
 	grep -q "<- granted by the rule: token 1," out &&
 	grep -q "<- path_denied: .env is blocked" out &&

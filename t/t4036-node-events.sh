@@ -28,6 +28,12 @@ test_expect_success 'a pod created, then stopped: one line each, naming it' '
 	    grep -q "^nucleus-node: pod.stop .*pod=$pod" node.err
 '
 
+# Counted at each try (an argument of test_wait_for would be counted
+# once, before the wait).
+refused_twice_() {
+	test "$(grep -c "reload refused" node.err)" = 2
+}
+
 test_expect_success 'SIGHUP with a typo in a keyring role, or an agent in the trust file: refused, the key named, as at start' '
 	cp n/keyring keyring.good && cp n/trust trust.good &&
 	test_when_finished "cp keyring.good n/keyring && cp trust.good n/trust" &&
@@ -40,8 +46,7 @@ test_expect_success 'SIGHUP with a typo in a keyring role, or an agent in the tr
 	cp keyring.good n/keyring &&
 	grep "^agent-7 " "$TEST_DIRECTORY/vectors/keyring" >n/trust &&
 	kill -HUP "$(cat node.pid)" &&
-	test_wait_for "the second refused reload" 10 \
-	    test "$(grep -c "reload refused" node.err)" = 2 &&
+	test_wait_for "the second refused reload" 10 refused_twice_ &&
 	grep -F "/trust: key agent-7 has the role agent: give it the role authority (or none)" node.err
 '
 

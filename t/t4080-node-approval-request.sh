@@ -43,14 +43,14 @@ list_empty() {
 	jq -s -e "[.[] | select(.event == \"approval.request\")] | length == 0" auth/audit.log >/dev/null
 }
 
-test_expect_success 'setup: an authority that takes requests through a node only (-N), a node that names it (-A), two pods' '
+test_expect_success 'setup: an authority that takes requests through a node only (-N), a node that names it (-a), two pods' '
 	authority_setup &&
 	node_setup &&
 	grep -v "^node-1 " auth/keyring >k &&
 	cat node.pub >>k &&
 	cat k >auth/keyring &&
 	authority_start -N -t 300 &&
-	node_start -A "$PWD/auth/request.sock" &&
+	node_start -a "$PWD/auth/request.sock" &&
 	printf "{\"v\":1,\"name\":\"p-rel\",\"policy\":\"release\",\"agents\":[\"agent-7\"]}\n" >spec-rel.json &&
 	nucleus-node pod -j -k admin.key -l n/node.sock create spec-rel.json >out &&
 	jq -e ".ok" out &&

@@ -29,6 +29,9 @@ test_expect_success 'the demo runs to its end in a VM: status 0, every step as s
 	grep -q "<- path_denied: .env is blocked" out &&
 	grep -q "the remote.s main is the agent.s commit" out &&
 	grep -q "<- invalid_approval: rule 7: the token was already used" out &&
+	grep -q "the host.s hello.c is the agent.s fix: Hello, world!" out &&
+	grep -q "^work.export kept the session.s work: demo-[0-9]*\..*\.diff demo-.*\.tar$" out &&
+	test "$(git -C d/work/hello diff --name-only)" = hello.c &&
 	test "$(grep -c "^verified: " out)" = 3
 '
 

@@ -67,7 +67,7 @@ test_expect_success 'kill -9 of the node mid-call: the call gets unavailable; QE
 	kill -0 "$(cat qemu.pid)"
 '
 
-test_expect_success 'the next node takes the VM back: its log, its file, its next call; the copy verifies across the gap' '
+test_expect_success 'the next node takes the VM back: its log, its file, its next call; the copy verifies across the gap; its logs still written' '
 	node_start -G "$guest" &&
 	wait_for 300 eval "node_events pod.adopt | grep -q \"\\\"pod\\\":\\\"$pod\\\"\"" &&
 	nucleus-node pod -j -k admin.key -l n/node.sock status $pod >out &&
@@ -77,6 +77,12 @@ test_expect_success 'the next node takes the VM back: its log, its file, its nex
 	jq -e ".result.data == \"kept\"" out &&
 	test_wait_for "the run outcome in the copy" 30 run_outcome_ &&
 	nucleus-audit-verify -q -k node.pub "$(cat copy)" &&
+	# QEMU'"'"'s standard error and output (the console) still reach
+	# vmm.err and vm/console.log: the new node reads their FIFOs.
+	timeout 10 sh -c "echo vmm-after-restart >/proc/$(cat qemu.pid)/fd/2" &&
+	timeout 10 sh -c "echo console-after-restart >/proc/$(cat qemu.pid)/fd/1" &&
+	test_wait_for "the line in vmm.err" 10 grep -q "^vmm-after-restart$" n/pods/$pod/vmm.err &&
+	test_wait_for "the line in console.log" 10 grep -q "^console-after-restart$" n/pods/$pod/vm/console.log &&
 	nucleus-node pod -k admin.key -l n/node.sock stop $pod >/dev/null &&
 	wait_for 300 eval "node_events pod.exit | grep -q \"\\\"pod\\\":\\\"$pod\\\"\"" &&
 	node_stop &&

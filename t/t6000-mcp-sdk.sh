@@ -23,10 +23,10 @@ test_expect_success 'initialize and tools/list: every tool, its schemas and anno
 	jq -e ".server.name == \"nucleus-mcp\" and .capabilities.tools != null" out &&
 	jq -e ".instructions | test(\"pod p-mcp\")" out &&
 	jq -r ".tools[].name" out | sort >names &&
-	printf "%s\n" edit_file glob grep list_directory read_file run_command stat web_fetch write_file >expect &&
+	printf "%s\n" edit_file glob grep list_directory read_file run_command stat web_fetch web_search write_file >expect &&
 	test_cmp expect names &&
 	jq -e "[.tools[] | .inputSchema.type == \"object\" and .outputSchema.type == \"object\" and (.annotations | has(\"readOnlyHint\") and has(\"destructiveHint\"))] | all" out &&
-	jq -e "[.tools[] | select(.annotations.readOnlyHint) | .name] | sort == [\"glob\",\"grep\",\"list_directory\",\"read_file\",\"stat\",\"web_fetch\"]" out &&
+	jq -e "[.tools[] | select(.annotations.readOnlyHint) | .name] | sort == [\"glob\",\"grep\",\"list_directory\",\"read_file\",\"stat\",\"web_fetch\",\"web_search\"]" out &&
 	jq -e ".tools[] | select(.name == \"run_command\") | .inputSchema.properties.argv.type == \"array\" and .inputSchema.properties.reason.type == \"string\" and .inputSchema.required == [\"argv\"]" out &&
 	jq -e ".tools[] | select(.name == \"edit_file\") | .annotations.destructiveHint and (.description | test(\"how many\"))" out
 '

@@ -41,7 +41,7 @@ test_expect_success '2025-03-26 has no output schemas or structured content; 202
 		init 2025-06-18
 		echo "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}"
 	} | mcp >out &&
-	ans 1 | jq -e "[.result.tools[] | has(\"outputSchema\")] | all and length == 9"
+	ans 1 | jq -e "[.result.tools[] | has(\"outputSchema\")] | all and length == 10"
 '
 
 test_expect_success 'before initialize only ping is served; initialize once only' '

@@ -11,6 +11,8 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,22 @@ struct hop {
 	size_t	 len;
 	int	 truncated;
 	json_t	*headers;
+	const char *refusal;	/* what the egress said, in words */
+	char	 refused[33];	/* EGRESS_REFUSAL_HEADER of a 403 */
+	char	 digest[AUDIT_HEX_LEN + 1];	/* EGRESS_DIGEST_HEADER */
 };
+
+/* A header of the egress listener's refusal, its value kept in out. */
+static void
+refusal_header(const char *p, size_t name, const char *v, size_t vlen,
+    const char *want, char *out, size_t outsz)
+{
+	if (strlen(want) == name && strncasecmp(p, want, name) == 0 &&
+	    vlen < outsz) {
+		memcpy(out, v, vlen);
+		out[vlen] = '\0';
+	}
+}
 
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
@@ -62,9 +79,11 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	size_t all = size * n, len = all, name;
 	const char *v;
 
-	/* A status line starts a new answer (1xx before the last). */
+	/* A status line starts a new answer (the CONNECT's, 1xx before
+	 * the last). */
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		json_object_clear(h->headers);
+		h->refused[0] = h->digest[0] = '\0';
 		return all;
 	}
 	if ((v = memchr(p, ':', len)) == NULL)
@@ -75,6 +94,10 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
 	    p[len - 1] == ' '))
 		len--;
+	refusal_header(p, name, v, p + len > v ? (size_t)(p + len - v) : 0,
+	    EGRESS_REFUSAL_HEADER, h->refused, sizeof(h->refused));
+	refusal_header(p, name, v, p + len > v ? (size_t)(p + len - v) : 0,
+	    EGRESS_DIGEST_HEADER, h->digest, sizeof(h->digest));
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
 		size_t vlen = p + len > v ? (size_t)(p + len - v) : 0;
 		char lower[32];
@@ -117,33 +140,74 @@ fail(struct fetch *f, const char *kind, const char *fmt, ...)
 }
 
 /*
+ * The egress refused the connection for url: approval_required (with
+ * what a connect token must name) and invalid_approval as they are, any
+ * other refusal egress_denied, the egress's own kind in the message.
+ */
+static void
+refused(struct fetch *f, const struct hop *h, const char *url)
+{
+	const char *k = h->refused[0] != '\0' ? h->refused : "egress_denied";
+
+	if (strcmp(k, "approval_required") == 0 && f->search > 0)
+		fail(f, "egress_denied", "the connection for %s needs an "
+		    "approval token, which a search cannot carry: the search "
+		    "backend's host must not be an approval entry", url);
+	else if (strcmp(k, "approval_required") == 0 && h->digest[0] != '\0') {
+		memcpy(f->digest, h->digest, sizeof(f->digest));
+		fail(f, "approval_required", "the connection for %s needs an "
+		    "approval token%s: give one for op connect, args "
+		    "{\"host\", \"port\"}, as connect_approval", url,
+		    h->refusal);
+	} else if (strcmp(k, "invalid_approval") == 0)
+		fail(f, "invalid_approval", "the pod's egress refused the "
+		    "token for the connection for %s%s (its records say why)",
+		    url, h->refusal);
+	else {
+		int own = strcmp(k, "egress_denied") != 0;
+
+		fail(f, "egress_denied", "the pod's egress refused the "
+		    "connection for %s%s%s%s (its records say why)", url,
+		    own ? ": " : "", own ? k : "", h->refusal);
+	}
+}
+
+/*
  * One hop: url fetched through the egress listener.  0 with *status
  * and, for a redirect, next (the Location, resolved) set; -1 with f's
  * error set.
  */
 static int
 hop(CURL *c, struct hop *h, const char *url, long *status,
-    char *next, size_t nextsz)
+    char *next, size_t nextsz, struct curl_slist *proxy_headers)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct fetch *f = h->f;
 	long connect_code = 0;
 	char *loc = NULL;
 	CURLcode rc;
+	struct curl_blob blob = { (void *)(uintptr_t)f->ca, f->ca_len,
+	    CURL_BLOB_NOCOPY };
 
 	curl_easy_reset(c);
+	h->refused[0] = h->digest[0] = '\0';
 	h->len = 0;
 	h->truncated = 0;
 	json_object_clear(h->headers);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROXY, "http://127.0.0.1:" EGRESS_PORT_TEXT);
 	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
-	curl_easy_setopt(c, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+	/* The CONNECT's headers come to on_header: a refusal's kind. */
+	curl_easy_setopt(c, CURLOPT_SUPPRESS_CONNECT_HEADERS, 0L);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (f->ca != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	if (proxy_headers != NULL)
+		curl_easy_setopt(c, CURLOPT_PROXYHEADER, proxy_headers);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)FETCH_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_NOBODY, f->head ? 1L : 0L);
@@ -156,8 +220,7 @@ hop(CURL *c, struct hop *h, const char *url, long *status,
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect_code);
 	if (connect_code == 403) {
-		fail(f, "egress_denied", "the pod's egress refused the "
-		    "connection for %s (its records say why)", url);
+		refused(f, h, url);
 		return -1;
 	}
 	if (connect_code != 0 && connect_code != 200) {
@@ -212,9 +275,11 @@ static void
 run(struct fetch *f)
 {
 	char url[FETCH_URL_MAX + 1], next[FETCH_URL_MAX + 1];
-	struct hop h = { f, NULL, 0, 0, json_object() };
+	struct hop h = { f, NULL, 0, 0, json_object(), "", "", "" };
 	json_t *redirects = json_array();
 	CURL *c = curl_easy_init();
+	struct curl_slist *token = NULL;
+	char *line = NULL;
 	long status = 0;
 
 	f->kind = "io_error";
@@ -223,10 +288,22 @@ run(struct fetch *f)
 	    (h.body = malloc(f->cap)) == NULL)
 		goto out;
 	memcpy(url, f->url, sizeof(url));
-	for (int n = 0;; n++) {
-		if (hop(c, &h, url, &status, next, sizeof(next)) != 0)
+	/* The token is for the first connection alone: spent on it. */
+	if (f->token != NULL) {
+		if (asprintf(&line, EGRESS_TOKEN_HEADER ": %s", f->token) < 0) {
+			line = NULL;
 			goto out;
-		if (next[0] == '\0')
+		}
+		if ((token = curl_slist_append(NULL, line)) == NULL)
+			goto out;
+	}
+	for (int n = 0;; n++) {
+		h.refusal = n > 0 && f->token != NULL ? " (a redirect's "
+		    "connection, which connect_approval does not cover)" : "";
+		if (hop(c, &h, url, &status, next, sizeof(next),
+		    n == 0 ? token : NULL) != 0)
+			goto out;
+		if (next[0] == '\0' || f->no_follow)
 			break;
 		if (n == FETCH_REDIRECTS_MAX) {
 			fail(f, "io_error", "%s: more than %d redirects",
@@ -249,6 +326,8 @@ run(struct fetch *f)
 	if (f->result != NULL && !f->head)
 		body_into(f->result, &h);
 out:
+	curl_slist_free_all(token);
+	free(line);
 	json_decref(redirects);
 	json_decref(h.headers);
 	free(h.body);
