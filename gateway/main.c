@@ -43,6 +43,9 @@ static const char *const allowed[] = {
 	"connect", "socketpair", "accept4", "accept", "recvfrom", "recvmsg",
 	"sendto", "sendmsg", "shutdown", "getsockopt", "setsockopt",
 	"getsockname", "getpeername",
+	/* the relay's pipes: bytes from socket to socket, not through
+	 * user space (relay.h) */
+	"pipe2", "splice",
 	/* the event loop */
 	"epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll",
 	/* memory, time, signals, the end */

@@ -289,6 +289,8 @@ int	 audit_log_open(struct audit_log **, const char *, const char *,
 	    const struct audit_seckey *, const json_t *, struct audit_err *);
 int	 audit_log_submit(struct audit_log *, json_t *, audit_done_fn, void *,
 	    struct audit_err *);
+int	 audit_log_submit_here(struct audit_log *, json_t *, audit_done_fn,
+	    void *, struct audit_err *);
 int	 audit_log_append_wait(struct audit_log *, json_t *, uint64_t *, char *,
 	    struct audit_err *);
 int	 audit_log_tee(struct audit_log *, audit_tee_fn, void *, off_t *,

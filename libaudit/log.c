@@ -106,6 +106,8 @@ struct audit_log {
 	int	 closing;
 	int	 signer_done;
 	int	 syncing;		/* a thread is writing and syncing */
+	int	 here;			/* a submitter signs (submit_here):
+					   the signer waits */
 	size_t	 last_batch;		/* records in the last sync */
 	audit_tee_fn tee;		/* told each durable batch's lines */
 	void	*tee_arg;
@@ -182,8 +184,8 @@ signer(void *arg)
 	pthread_mutex_lock(&l->mu);
 	log_running(l);
 	for (;;) {
-		while (l->submitted.head == NULL && !l->closing &&
-		    !l->rot.hold)
+		while ((l->submitted.head == NULL || l->here) &&
+		    !l->closing && !l->rot.hold)
 			pthread_cond_wait(&l->sign_cv, &l->mu);
 		if (l->rot.hold) {
 			/* A rotation runs on the thread that asked for it. */
@@ -367,6 +369,59 @@ audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
 		free(en);
 	}
 	return rc;
+}
+
+/*
+ * As audit_log_submit, except that when the log is idle (nothing queued,
+ * signed, syncing or in flight, no rotation due) the record is signed,
+ * written and synced on the caller's thread, and fn called there before
+ * this returns: a lone record then costs no thread wakeup at all (two:
+ * the signer's, and the caller's again on completion).  The caller waits
+ * for one fdatasync; a program whose thread must not wait for the disk
+ * uses audit_log_submit.  Busy, it is audit_log_submit.
+ */
+int
+audit_log_submit_here(struct audit_log *l, json_t *event, audit_done_fn fn,
+    void *arg, struct audit_err *err)
+{
+	struct audit_buf line = { 0 }, own = { 0 };
+	struct entry *en;
+
+	if (audit_event_check(event, err) != 0)
+		return -1;
+	pthread_mutex_lock(&l->mu);
+	if (l->submitted.head != NULL || l->ready.head != NULL ||
+	    l->syncing || l->here || l->inflight != 0 || l->failed != 0 ||
+	    l->closing || l->rot.due || l->rot.busy || l->rot.hold) {
+		pthread_mutex_unlock(&l->mu);
+		return audit_log_submit(l, event, fn, arg, err);
+	}
+	if ((en = calloc(1, sizeof(*en))) == NULL) {
+		pthread_mutex_unlock(&l->mu);
+		return audit_errf(err, "out of memory");
+	}
+	en->event = json_incref(event);
+	en->fn = fn;
+	en->arg = arg;
+	/* The chain is this thread's until here is clear: the signer
+	 * waits, and syncing holds off the syncer and a rotation. */
+	l->here = l->syncing = 1;
+	l->inflight++;
+	pthread_mutex_unlock(&l->mu);
+	sign_one(l, en, &line);
+	pthread_mutex_lock(&l->mu);
+	if (en->error == 0 && audit_buf_add(&l->wbuf, line.p, line.len) != 0)
+		en->error = l->failed = ENOMEM;
+	list_add(&l->ready, en);
+	l->syncing = 0;
+	sync_batch(l, &own);	/* completes en, on this thread */
+	l->here = 0;
+	if (l->submitted.head != NULL)
+		pthread_cond_signal(&l->sign_cv);
+	pthread_mutex_unlock(&l->mu);
+	audit_buf_free(&line);
+	audit_buf_free(&own);
+	return 0;
 }
 
 struct waiter {

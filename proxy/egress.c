@@ -513,7 +513,7 @@ operation(struct client *c, const char *bad)
 	c->stage = CL_DECIDING;
 	ev_io_stop(P->loop, &c->rio);
 	r->stage = STAGE_DECIDE;
-	if (record_submit(r, ev) != 0) {
+	if (record_submit_here(r, ev) != 0) {
 		c->req = NULL;
 		r->egress = NULL;
 		request_free(r);

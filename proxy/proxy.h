@@ -162,6 +162,7 @@ void	 egress_advance(struct req *);
 				   is longer */
 void	 record_done(void *, int, uint64_t, const char *);
 int	 record_submit(struct req *, json_t *);
+int	 record_submit_here(struct req *, json_t *);
 void	 record_drain(struct ev_loop *, ev_async *, int);
 int	 record_copy_start(struct proxy *, struct audit_err *);
 void	 record_tell_stopped(void);

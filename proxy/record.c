@@ -36,19 +36,38 @@ record_done(void *arg, int error, uint64_t seq, const char *hash)
  * not one (a bug, for this request alone), or a log that has stopped
  * (then the proxy stops doing anything).
  */
-int
-record_submit(struct req *r, json_t *ev)
+static int
+submit(struct req *r, json_t *ev, int here)
 {
 	struct audit_err e;
 
 	r->audit_error = 0;
 	if (ev == NULL || audit_event_check(ev, &e) != 0)
 		return -1;
-	if (audit_log_submit(P->log, ev, record_done, r, &e) != 0) {
+	if (here ? audit_log_submit_here(P->log, ev, record_done, r, &e) != 0 :
+	    audit_log_submit(P->log, ev, record_done, r, &e) != 0) {
 		P->stopped = 1;
 		return -1;
 	}
 	return 0;
+}
+
+int
+record_submit(struct req *r, json_t *ev)
+{
+	return submit(r, ev, 0);
+}
+
+/*
+ * As record_submit, but an idle log signs and syncs the record on the
+ * loop's thread (audit_log_submit_here): for a connection's decision,
+ * which the client and the gateway wait on, and which no thread wakeup
+ * should delay.
+ */
+int
+record_submit_here(struct req *r, json_t *ev)
+{
+	return submit(r, ev, 1);
 }
 
 /*
@@ -265,6 +284,22 @@ record_drain(struct ev_loop *loop, ev_async *w, int revents)
 	 * would go out ahead of its lines).
 	 */
 	r = doneq_take(&P->done);
+	/*
+	 * A connection's decision first: what it does next (the gateway
+	 * asked, or the client refused) answers nothing through the node,
+	 * so it need not follow the lines, and the node woken by them
+	 * would only delay it.
+	 */
+	for (struct req **p = &r; *p != NULL; ) {
+		struct req *c = *p;
+
+		if (!c->connection) {
+			p = &c->next;
+			continue;
+		}
+		*p = c->next;
+		request_advance(c);
+	}
 	if (P->cfg.copy_audit) {
 		struct audit_buf b;
 
