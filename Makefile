@@ -301,7 +301,8 @@ $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libdaemon.a $(B)/libaudit.a \
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS)
 
 # Helpers that call the node's parts (the Firecracker driver's).
-NODE_HELPERS = $(B)/t/helper/fc-config $(B)/t/helper/vsock-connect
+NODE_HELPERS = $(B)/t/helper/fc-config $(B)/t/helper/vsock-connect \
+	$(B)/t/helper/fc-egress
 $(NODE_HELPERS): $(B)/t/helper/%: $(B)/t/helper/%.o $(B)/libnode.a \
 	    $(B)/libdaemon.a $(B)/libaudit.a $(B)/libpolicy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUDIT_LIBS) $(SECCOMP_LIBS) \

@@ -352,6 +352,8 @@ struct local_pod {
 	uint8_t	 pubkey[AUDIT_PK_LEN];		/* and the key it certified */
 	size_t	 work_left_out;	/* entries work.copy kept on the host */
 	struct egress *egress;	/* its gateway (egress.c), or NULL */
+	struct vmegress *vmegress;	/* a qemu pod's streams to it */
+	struct fcegress *fcegress;	/* a Firecracker pod's */
 };
 
 /*
@@ -364,6 +366,29 @@ struct egress;
 int	 egress_start(const struct podspec *, const struct local_env *,
 	    const char *, struct egress **, int *, struct audit_err *);
 void	 egress_stop(struct egress *);
+/* A VM pod's egress (vmegress.c): its gateway started, and a qemu pod's
+ * port connected (a Firecracker pod's socket listened on: fcegress.c),
+ * its streams carried to the gateway; and stopped. */
+int	 vmegress_start(const struct podspec *, const struct local_env *,
+	    struct local_pod *, struct audit_err *);
+void	 vmegress_stop(struct local_pod *);
+/*
+ * A Firecracker pod's egress streams (fcegress.c): one vsock connection
+ * per stream, which Firecracker makes a connection to the Unix socket
+ * <vm>/fc.sock_<VM_EGRESS_VSOCK_PORT>, where the node listens.
+ */
+#define VM_EGRESS_VSOCK_PORT	1026	/* the guest connects to CID 2 here */
+#define FC_EGRESS_STREAMS_MAX	256	/* streams of a pod at once */
+#define FC_EGRESS_LINE_MS	10000	/* for a stream's request line */
+#define FC_EGRESS_VIOLATIONS_MAX 64	/* broken rules, then no more
+					   streams for the pod */
+struct fcegress;
+struct ev_loop;
+struct fcegress *fcegress_start(struct ev_loop *, const char *, int,
+	    const char *, void (*)(json_t *, void *), void *,
+	    struct audit_err *);
+int	 fcegress_chown(struct fcegress *, uid_t, gid_t);
+void	 fcegress_stop(struct fcegress *);
 
 int	 local_start(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);

@@ -94,6 +94,7 @@ pod_summary(const struct pod *p)
 void
 pods_free(struct pod *p, int wait_ms)
 {
+	vmegress_stop(&p->lp);
 	egress_stop(p->lp.egress);
 	p->lp.egress = NULL;
 	if (p->hello_fd > 0)

@@ -314,9 +314,6 @@ spec_network(struct podspec *p, const json_t *v, const struct policy *pol,
 
 	if (v == NULL)
 		return 0;
-	if (strcmp(p->driver, "local") != 0)
-		return audit_errf(err, "network: egress is carried on the "
-		    "local driver only, so far");
 	if ((ns = malloc(sizeof(*ns))) == NULL)
 		return audit_errf(err, "out of memory");
 	rc = netspec_parse(ns, v, err);

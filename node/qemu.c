@@ -6,6 +6,9 @@
  *	<dir>/vm/chan.sock	the channel: QEMU listens, the node connects;
  *				the guest's virtio serial port VM_PORT_NAME
  *	<dir>/vm/console.log	the guest's serial console, through the node
+ *	<dir>/vm/egress.sock	with "network": the egress streams (QEMU
+ *				listens, the node connects: vmegress.c); the
+ *				guest's port VM_EGRESS_PORT_NAME
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +25,8 @@
 #include "sockaddr.h"
 
 #define VM_PORT_NAME	"org.nucleus.channel"	/* the guest's serial port */
+#define VM_EGRESS_PORT_NAME "org.nucleus.egress"	/* its egress streams */
+#define VM_EGRESS_FD	"4"	/* where the guest's proxy has that port */
 
 /* The host's TSC rate, which a guest under TCG must be told. */
 unsigned
@@ -58,6 +63,7 @@ struct qemu_words {
 	char	 drive_scratch[LOCAL_PATH_MAX + 24 + 64];
 	char	 chardev[LOCAL_PATH_MAX + 16 + 64];	/* vm_paths.sock */
 	char	 console[LOCAL_PATH_MAX + 8 + 32];	/* vm_paths.vm */
+	char	 egress[LOCAL_PATH_MAX + 16 + 64];	/* vm_paths.vm */
 };
 
 /*
@@ -68,16 +74,18 @@ struct qemu_words {
  * random numbers trusted, or the boot stalls.
  */
 static int
-qemu_append(const struct local_env *env, char *append, size_t size,
-    struct audit_err *err)
+qemu_append(const struct podspec *spec, const struct local_env *env,
+    char *append, size_t size, struct audit_err *err)
 {
+	const char *egress = spec->network != NULL ? " -E " VM_EGRESS_FD : "";
 	int rc;
 
 	if (env->kvm)
-		rc = snprintf(append, size, "%s -- -I", VM_APPEND);
+		rc = snprintf(append, size, "%s -- -I%s", VM_APPEND, egress);
 	else
 		rc = snprintf(append, size, "%s tsc=reliable "
-		    "tsc_early_khz=%u -- -I", VM_APPEND, env->tsc_khz);
+		    "tsc_early_khz=%u -- -I%s", VM_APPEND, env->tsc_khz,
+		    egress);
 	if (rc < 0 || (size_t)rc >= size)
 		return audit_errf(err, "the kernel's arguments are too long");
 	return 0;
@@ -88,12 +96,13 @@ qemu_words_fill(const struct podspec *spec, const struct local_env *env,
     const struct vm_paths *vp, struct qemu_words *w, struct audit_err *err)
 {
 	unsigned cpus = (spec->lim.cpus_milli + 999) / 1000;
+	char path[PATH_MAX];
 
 	if (audit_fit(w->mem, sizeof(w->mem), err, "%llu",
 	    (unsigned long long)spec->lim.memory_mib) != 0 ||
 	    audit_fit(w->smp, sizeof(w->smp), err, "%u", cpus > 0 ? cpus :
 	    1) != 0 ||
-	    qemu_append(env, w->append, sizeof(w->append), err) != 0)
+	    qemu_append(spec, env, w->append, sizeof(w->append), err) != 0)
 		return -1;
 	if (audit_fit(w->drive_root, sizeof(w->drive_root), err, "file=%s,"
 	    "if=none,id=root,format=raw,readonly=on", vp->root) != 0 ||
@@ -103,7 +112,13 @@ qemu_words_fill(const struct podspec *spec, const struct local_env *env,
 	    audit_fit(w->chardev, sizeof(w->chardev), err, "socket,id=chan,"
 	    "path=%s,server=on,wait=off", vp->sock) != 0 ||
 	    audit_fit(w->console, sizeof(w->console), err, "%s/console.log",
-	    vp->vm) != 0)
+	    vp->vm) != 0 ||
+	    audit_fit(w->egress, sizeof(w->egress), err, "socket,id=egress,"
+	    "path=%s/egress.sock,server=on,wait=off", vp->vm) != 0)
+		return -1;
+	/* Its socket's path whole, or the pod refused, as the channel's. */
+	if (spec->network != NULL && vm_sock_path(vp->vm, "egress.sock",
+	    path, sizeof(path), err) != 0)
 		return -1;
 	if (env->kvm)
 		return audit_fit(w->accel, sizeof(w->accel), err, "kvm");
@@ -153,10 +168,20 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 		    "virtio-blk-device,drive=root",
 		    "-drive", w.drive_scratch, "-device",
 		    "virtio-blk-device,drive=scratch",
-		    "-device", "virtio-serial-device,max_ports=2",
+		    "-device", "virtio-serial-device,max_ports=3",
 		    "-chardev", w.chardev, "-device",
 		    "virtserialport,chardev=chan,name=" VM_PORT_NAME,
-		    NULL };
+		    NULL, NULL, NULL, NULL, NULL };
+		/* With "network": the egress streams' port, beside it. */
+		if (spec->network != NULL) {
+			size_t n = sizeof(argv) / sizeof(argv[0]) - 5;
+
+			argv[n] = "-chardev";
+			argv[n + 1] = w.egress;
+			argv[n + 2] = "-device";
+			argv[n + 3] = "virtserialport,chardev=egress,name="
+			    VM_EGRESS_PORT_NAME;
+		}
 
 		vmm_limits(spec, env, pod, &vp, &vs);
 		vs.outpath = w.console;

@@ -589,8 +589,14 @@ fc_launch(const struct podspec *spec, const struct local_env *env,
 		return -1;
 	if (audit_fit(uds, sizeof(uds), err, "%s", vp.sock) != 0)
 		return -1;
-	rc = snprintf(append, sizeof(append), "%s -- -I -v %d", VM_APPEND,
-	    VM_VSOCK_PORT);
+	/* With "network": the guest's streams to the host's vsock port
+	 * (fcegress.c). */
+	if (spec->network != NULL)
+		rc = snprintf(append, sizeof(append), "%s -- -I -v %d -e %d",
+		    VM_APPEND, VM_VSOCK_PORT, VM_EGRESS_VSOCK_PORT);
+	else
+		rc = snprintf(append, sizeof(append), "%s -- -I -v %d",
+		    VM_APPEND, VM_VSOCK_PORT);
 	if (rc < 0 || (size_t)rc >= sizeof(append))
 		return audit_errf(err, "the kernel's arguments are too long");
 	ff.kernel = vp.kernel;

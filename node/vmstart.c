@@ -132,6 +132,11 @@ hello_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	audit_buf_free(&cert);
+	/* Its way out, before any command can ask for it. */
+	if (vmegress_start(&p->spec, &N->lenv, &p->lp, &e) != 0) {
+		vmstart_fail(p, e.msg);
+		return;
+	}
 	start_done(p);
 }
 

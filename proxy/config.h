@@ -89,6 +89,8 @@ struct config {
 	char	*search_url;	/* web_search's backend (the node's -S) */
 	char	*fetch_ca;	/* more CAs for web_fetch, PEM (-A) */
 	int	 gateway_fd;	/* -G: the host's gateway, or -1 */
+	int	 egress_port_fd;	/* -E: a VM's egress port, or -1 */
+	int	 egress_vsock;	/* -e: the host's egress vsock port, or -1 */
 	int	 skew;		/* seconds of clock skew for tokens */
 	int	 token_lifetime_max;	/* seconds */
 	struct limits lim;

@@ -17,8 +17,11 @@
  *	mounts a tmpfs of INIT_STATE_MIB at /var/lib/nucleus, the proxy's
  *	state, which no command can fill;
  *	makes the initramfs itself read-only;
+ *	sets the loopback interface up (the only one there is);
  *	opens its channel: the virtio serial port named INIT_PORT_NAME,
  *	or, with -v, the first connection to that vsock port;
+ *	with -E fd, opens the port INIT_EGRESS_PORT_NAME too, the pod's
+ *	egress streams (egress_mux.c), at fd for the proxy proper;
  *	forks the proxy proper, which says hello on the channel, takes
  *	the node's key-cert from it, writes its boot record and serves;
  *	with -v it serves the node's later connections to the port, one
@@ -41,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -50,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
+#include <net/if.h>
 
 #include "proxy.h"
 
@@ -57,6 +62,7 @@
 #define INIT_DEVICE_MS	10000	/* for the drives and the port to show */
 #define INIT_STATE_MIB	64	/* the proxy's state tmpfs */
 #define INIT_PORT_NAME	"org.nucleus.channel"
+#define INIT_EGRESS_PORT_NAME "org.nucleus.egress"	/* with -E */
 #define INIT_PODFILE	"/etc/nucleus/pod.json"
 #define INIT_CHANNEL_FD	3
 
@@ -236,9 +242,9 @@ mount_drives(void)
 	must_mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL);
 }
 
-/* The virtio serial port the node named, once it shows. */
+/* The virtio serial port named name, once it shows. */
 static int
-open_port(void)
+open_port(const char *want)
 {
 	int64_t t0;
 
@@ -262,7 +268,7 @@ open_port(void)
 				name[0] = '\0';
 			fclose(f);
 			name[strcspn(name, "\n")] = '\0';
-			if (strcmp(name, INIT_PORT_NAME) != 0)
+			if (strcmp(name, want) != 0)
 				continue;
 			snprintf(path, sizeof(path), "/dev/%s", de->d_name);
 			if ((fd = open(path, O_RDWR | O_NOCTTY)) < 0)
@@ -273,10 +279,28 @@ open_port(void)
 		if (fd >= 0)
 			return fd;
 		if (audit_now_ms(CLOCK_MONOTONIC) - t0 > INIT_DEVICE_MS)
-			die("no virtio port named %s within %d ms",
-			    INIT_PORT_NAME, INIT_DEVICE_MS);
+			die("no virtio port named %s within %d ms", want,
+			    INIT_DEVICE_MS);
 		nap();
 	}
+}
+
+/* The loopback interface up: the pod's proxy listens there (a local
+ * pod's is up in its namespace; the VM's kernel leaves it down). */
+static void
+loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+		die("lo: %s", strerror(errno));
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+		die("lo up: %s", strerror(errno));
+	close(fd);
 }
 
 /* With -v: the first connection to the vsock port (the host's); the
@@ -314,7 +338,7 @@ init_pid1(struct config *c)
 {
 	sigset_t all;
 	pid_t proxy;
-	int chan, listener = -1;
+	int chan, listener = -1, egress = -1;
 
 	if (getpid() != 1)
 		errx(2, "-I: only the first process of a VM runs as its init");
@@ -322,11 +346,25 @@ init_pid1(struct config *c)
 	mount_base();
 	load_modules();
 	mount_drives();
+	loopback_up();
 	chan = c->vsock_port >= 0 ? accept_vsock(c->vsock_port, &listener) :
-	    open_port();
+	    open_port(INIT_PORT_NAME);
+	if (c->egress_port_fd > 2 && c->egress_port_fd != INIT_CHANNEL_FD)
+		egress = open_port(INIT_EGRESS_PORT_NAME);
+	else
+		c->egress_port_fd = -1;
 	if ((proxy = fork()) < 0)
 		die("fork: %s", strerror(errno));
 	if (proxy == 0) {
+		/* Out of the way of the channel's numbers first. */
+		if (egress >= 0) {
+			int high = fcntl(egress, F_DUPFD_CLOEXEC, 64);
+
+			if (high < 0)
+				die("the egress port: %s", strerror(errno));
+			close(egress);
+			egress = high;
+		}
 		/*
 		 * A port is the channel, hello and requests alike, and stays
 		 * when its host goes.  A vsock connection does not: the first
@@ -338,6 +376,10 @@ init_pid1(struct config *c)
 			die("the channel: %s", strerror(errno));
 		if (chan != INIT_CHANNEL_FD)
 			close(chan);
+		/* No command's: close-on-exec. */
+		if (egress >= 0 && (dup3(egress, c->egress_port_fd,
+		    O_CLOEXEC) != c->egress_port_fd || close(egress) != 0))
+			die("the egress port: %s", strerror(errno));
 		if (listener >= 0 && listener != INIT_CHANNEL_FD)
 			close(listener);
 		/* The key-cert is one line; what follows it is requests. */
@@ -352,6 +394,8 @@ init_pid1(struct config *c)
 		return;
 	}
 	close(chan);
+	if (egress >= 0)
+		close(egress);
 	if (listener >= 0)
 		close(listener);
 	/* Orphans come here; signals do not: PID 1 ignores them all. */

@@ -40,9 +40,9 @@ static ev_timer sync_timer;
 static ev_signal sigterm, sigint;
 
 static const char usage_text[] =
-    "usage: nucleus-proxy [-ACn] [-f fd] [-G fd] [-l socket] [-v port] "
-    "-p podfile\n"
-    "       nucleus-proxy -I [-v port] [-p podfile]\n"
+    "usage: nucleus-proxy [-ACn] [-E fd | -e port] [-f fd] [-G fd] "
+    "[-l socket] [-v port] -p podfile\n"
+    "       nucleus-proxy -I [-E fd | -e port] [-v port] [-p podfile]\n"
     "       nucleus-proxy --help | --version\n";
 
 static void __attribute__((noreturn))
@@ -74,13 +74,28 @@ options(int argc, char **argv, struct config *c)
 	c->listen_fd = -1;
 	c->vsock_port = -1;
 	c->gateway_fd = -1;
-	while ((ch = getopt(argc, argv, "ACf:G:Il:np:v:")) != -1) {
+	c->egress_port_fd = -1;
+	c->egress_vsock = -1;
+	while ((ch = getopt(argc, argv, "ACE:e:f:G:Il:np:v:")) != -1) {
 		switch (ch) {
 		case 'A':
 			c->copy_audit = 1;
 			break;
 		case 'C':
 			c->want_cert = 1;
+			break;
+		case 'E':
+			/* A VM's egress port (egress_mux.c); under -I, where
+			 * init puts it for the proxy proper. */
+			c->egress_port_fd = number(optarg, INT_MAX);
+			if (!c->init && fcntl(c->egress_port_fd, F_SETFD,
+			    FD_CLOEXEC) != 0)
+				err(EXIT_ERR, "-E %d", c->egress_port_fd);
+			break;
+		case 'e':
+			/* Under Firecracker: a vsock connection to the host
+			 * (CID 2) on this port per stream (egress_mux.c). */
+			c->egress_vsock = number(optarg, INT_MAX);
 			break;
 		case 'f':
 			c->listen_fd = number(optarg, INT_MAX);
@@ -411,6 +426,14 @@ main(int argc, char **argv)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
 	if (fetch_init(e.msg, sizeof(e.msg)) != 0)
 		errx(EXIT_ERR, "web_fetch: %s", e.msg);
+	if (p->cfg.egress_port_fd >= 0 && p->cfg.gateway_fd < 0 &&
+	    p->cfg.net != NULL && egress_mux_start(p->loop,
+	    p->cfg.egress_port_fd, &p->cfg.gateway_fd, &e) != 0)
+		errx(EXIT_ERR, "%s", e.msg);
+	if (p->cfg.egress_vsock >= 0 && p->cfg.gateway_fd < 0 &&
+	    p->cfg.net != NULL && egress_vsock_start(p->loop,
+	    p->cfg.egress_vsock, &p->cfg.gateway_fd, &e) != 0)
+		errx(EXIT_ERR, "%s", e.msg);
 	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||
 	    serve_listen(p, &e) != 0 ||
 	    egress_listen(p->cfg.net, p->cfg.gateway_fd, &e) != 0)
@@ -418,7 +441,11 @@ main(int argc, char **argv)
 	if (p->cfg.copy_audit && record_copy_start(p, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	start_loop(p);
-	if (sandbox_self(p->cfg.net != NULL && fetch_backend != NULL, &e) != 0)
+	/* A vsock stream per connection needs socket and connect, as the
+	 * HTTP client's does (the VM has no network device). */
+	if (sandbox_self(p->cfg.net != NULL && (fetch_backend != NULL ||
+	    p->cfg.egress_vsock >= 0), p->cfg.net != NULL &&
+	    p->cfg.egress_port_fd >= 0, &e) != 0)
 		errx(EXIT_ERR, "%s: refusing to run without it", e.msg);
 	ev_run(p->loop, 0);
 	refusals_tick(1);

@@ -153,6 +153,10 @@ void	 request_free(struct req *);
 /* egress.c: the pod's way out */
 struct netspec;
 int	 egress_listen(struct netspec *, int, struct audit_err *);
+/* A VM's egress port (egress_mux.c): *gw is egress_listen's gateway. */
+int	 egress_mux_start(struct ev_loop *, int, int *, struct audit_err *);
+/* Under Firecracker: a vsock connection per stream to the host's port. */
+int	 egress_vsock_start(struct ev_loop *, int, int *, struct audit_err *);
 void	 egress_advance(struct req *);
 
 /* record.c */

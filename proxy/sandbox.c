@@ -234,14 +234,20 @@ static const char *const fetch_allowed[] = {
 #define SELF_N	(sizeof(self_allowed) / sizeof(self_allowed[0]))
 #define FETCH_N	(sizeof(fetch_allowed) / sizeof(fetch_allowed[0]))
 
+/* With a VM's egress port (egress_mux.c): a socketpair per stream. */
+static const char *const port_allowed[] = { "socketpair" };
+
 int
-sandbox_self(int fetch, struct audit_err *err)
+sandbox_self(int fetch, int port, struct audit_err *err)
 {
 	const char *names[SELF_N + FETCH_N];
+	size_t n = SELF_N;
 
 	memcpy(names, self_allowed, sizeof(self_allowed));
-	if (fetch)
-		memcpy(names + SELF_N, fetch_allowed, sizeof(fetch_allowed));
-	return syscalls_confine("proxy", names, SELF_N + (fetch ? FETCH_N :
-	    0), err);
+	if (fetch) {
+		memcpy(names + n, fetch_allowed, sizeof(fetch_allowed));
+		n += FETCH_N;
+	} else if (port)
+		names[n++] = port_allowed[0];
+	return syscalls_confine("proxy", names, n, err);
 }

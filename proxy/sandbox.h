@@ -12,6 +12,6 @@
 scmp_filter_ctx sandbox_command_filter(int, struct audit_err *);
 int	 sandbox_landlock(const char *, int, int *, struct audit_err *);
 int	 sandbox_landlock_abi(void);
-int	 sandbox_self(int, struct audit_err *);
+int	 sandbox_self(int, int, struct audit_err *);
 
 #endif

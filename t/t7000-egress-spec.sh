@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='egress: the pod spec'"'"'s network member, checked at pod.create: each error names its member; network needs web_fetch; the local driver only, so far'
+test_description='egress: the pod spec'"'"'s network member, checked at pod.create: each error names its member; network needs web_fetch; on every driver'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-pod.sh"
 . "$TEST_DIRECTORY/lib-egress.sh"
@@ -66,8 +66,15 @@ test_expect_success 'network under a policy whose web_fetch is never is refused,
 	refused "{\"allow\":[]}" "^network: the policy.s web_fetch is never, and egress needs it at least low_risk" "\"local_dev\""
 '
 
-test_expect_success 'network on a VM driver is refused: egress is carried on the local driver only' '
-	refused "{\"allow\":[]}" "^network: egress is carried on the local driver only" "" "\"driver\":\"qemu\""
+test_expect_success 'network on a VM driver is checked as on the local driver, and never refused for the driver' '
+	refused "{\"allow\":[],\"deny\":[]}" "^network: unknown member \"deny\"" "" "\"driver\":\"qemu\"" &&
+	refused "{\"allow\":[{\"host\":\"a.test\"}]}" "^network.allow\\[0\\]" "" "\"driver\":\"firecracker\"" &&
+	for d in qemu firecracker; do
+		printf "{\"v\":1,\"name\":\"p-vm\",\"driver\":\"%s\",\"policy\":%s,\"agents\":[\"agent-1\"],\"network\":{\"allow\":[{\"host\":\"a.test\",\"ports\":[443]}]}}\n" \
+		    $d "$egress_policy" >spec.json &&
+		test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec.json >out 2>/dev/null &&
+		jq -e ".ok == false and (.error.message | test(\"network\") | not)" out >/dev/null || return 1
+	done
 '
 
 test_expect_success 'the node stops cleanly (under SANITIZE, nothing reported: the gateways write to its standard error)' '

@@ -68,6 +68,7 @@ cleanup() {
 	[ -f "$dir/node.pid" ] && kill "$(cat "$dir/node.pid")" 2>/dev/null &&
 	    wait "$(cat "$dir/node.pid")" 2>/dev/null
 	[ -f "$dir/host.pid" ] && kill "$(cat "$dir/host.pid")" 2>/dev/null
+	[ -f "$dir/qnode.pid" ] && kill "$(cat "$dir/qnode.pid")" 2>/dev/null
 	if [ -n "$BENCH_KEEP" ]; then
 		echo "bench-egress: kept $dir (BENCH_KEEP)" >&2
 	else
@@ -240,4 +241,5 @@ printf '  first byte CONNECT       %8.3f ms  %.2fx (direct + fdatasync) (goal <=
     "$(met "$c_ttfb <= $GOAL_TTFB * ($d_ttfb + $sync)")"
 printf '  first byte CONNECT, against direct + two fdatasyncs at once: %.2fx\n' \
     "$(calc "$c_ttfb / ($d_ttfb + $sync2)")"
-echo "  qemu driver: not measured (network is refused on VM drivers)"
+# The qemu driver's figures beside these (bench-egress-qemu.sh).
+. "$here/bench-egress-qemu.sh"
