@@ -27,9 +27,21 @@ static const char *const status_members[] = {
 	"type", "v", "kid", "ts", "nonce", "id", "sig", NULL
 };
 
+/* A node's word for an agent's request: the request, unchanged, inside. */
+static const char *const attested_members[] = {
+	"type", "v", "kid", "ts", "nonce", "request", "sig", NULL
+};
+
 static const struct envelope_kind kinds[] = {
 	{ "approval-request", request_members, 0 },
 	{ "approval-status", status_members, 0 },
+	{ "approval-attested", attested_members, 0 },
+	{ NULL, NULL, 0 }
+};
+
+/* What a node may attest: an agent's approval request, nothing else. */
+static const struct envelope_kind attested_kinds[] = {
+	{ "approval-request", request_members, 0 },
 	{ NULL, NULL, 0 }
 };
 
@@ -80,9 +92,9 @@ fail(struct areq *q, const char *kind, const char *why)
 
 /* The envelope both kinds of line share (envelope.c). */
 static int
-envelope(struct areq *q)
+envelope(struct areq *q, const struct envelope_kind *ks)
 {
-	int rc = envelope_read(q->obj, kinds, &q->env);
+	int rc = envelope_read(q->obj, ks, &q->env);
 
 	/* The nonce is the answer's id: echoed when it could be read. */
 	if (q->env.nonce_read)
@@ -122,6 +134,60 @@ agent_role(struct areq *q)
 		return fail(q, "forbidden", "only keys with the role agent "
 		    "may ask for approvals");
 	return 0;
+}
+
+static int nonce_spend(struct areq *);
+
+/*
+ * A node's attestation (approval-attested, its signature and nonce
+ * checked already): its signer must be a key of the role node; the
+ * agent's request inside then takes the place of the line, and is
+ * checked as if it had come alone (its own signature, its own nonce).
+ * An agent's request that came alone is refused when a node must attest.
+ */
+static int
+attested(struct areq *q, int64_t now)
+{
+	json_t *outer_echo, *inner;
+
+	if (strcmp(q->type, "approval-attested") != 0) {
+		if (strcmp(q->type, "approval-request") == 0 && A->via_node)
+			return fail(q, "forbidden", "this authority takes "
+			    "approval requests through a node only "
+			    "(nucleus-node approval.request), which checks "
+			    "the pod first");
+		return 0;
+	}
+	if (strcmp(q->role, "node") != 0)
+		return fail(q, "forbidden", "only keys with the role node may "
+		    "attest an agent's request");
+	memcpy(q->node, q->kid, sizeof(q->node));
+	inner = json_incref(json_object_get(q->obj, "request"));
+	json_decref(q->obj);
+	q->obj = inner;
+	q->kid[0] = '\0';
+	q->role[0] = '\0';
+	q->verified = 0;
+	outer_echo = q->echo;
+	q->echo = NULL;
+	memset(&q->env, 0, sizeof(q->env));
+	if (!json_is_object(inner)) {
+		q->type = NULL;
+		q->echo = outer_echo;
+		return fail(q, "bad_request", "request: expected an agent's "
+		    "approval-request");
+	}
+	/* The answer goes to the node: its nonce is the answer's id. */
+	if (envelope(q, attested_kinds) != 0) {
+		json_decref(q->echo);
+		q->echo = outer_echo;
+		return -1;
+	}
+	json_decref(q->echo);
+	q->echo = outer_echo;
+	if (agent_authenticate(q, &A->agents, A->skew, now) != 0)
+		return -1;
+	return nonce_spend(q);
 }
 
 static int parse_id(const json_t *, uint64_t *);
@@ -199,11 +265,16 @@ refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 	ev = json_pack("{s:s, s:s, s:s, s:I, s:s}", "event",
 	    "approval.refused", "kind", q->kind, "message", q->why, "bytes",
 	    (json_int_t)len, "line_hash", hex);
+	/* An attestation refused before its request was read: its signer
+	 * is a node's key, or claims to be; not an agent. */
 	if (ev != NULL && q->kid[0] != '\0')
-		json_object_set_new(ev, q->verified ? "agent" : "claimed_kid",
-		    json_string(q->kid));
+		json_object_set_new(ev, !q->verified ? "claimed_kid" :
+		    q->type != NULL && strcmp(q->type, "approval-attested") ==
+		    0 ? "signer" : "agent", json_string(q->kid));
 	if (ev != NULL && q->type != NULL)
 		json_object_set_new(ev, "what", json_string(q->type));
+	if (ev != NULL && q->node[0] != '\0')
+		json_object_set_new(ev, "node", json_string(q->node));
 	j = job_new(c, 0);
 	if (j == NULL || job_event(j, ev) != 0) {
 		job_free(j);
@@ -307,6 +378,8 @@ new_record(const struct areq *q, uint64_t id, int64_t now,
 	    "reason", json_object_get(o, "reason"), "nonce",
 	    json_object_get(o, "nonce"), "received", (json_int_t)now,
 	    "expires", (json_int_t)(now + A->expire), "logged", 0);
+	if (rec != NULL && q->node[0] != '\0')
+		json_object_set_new(rec, "node", json_string(q->node));
 	if (rec == NULL || rule == NULL)
 		return rec;
 	token = mint_token(rec, id, now, rule->ttl > 0 ? rule->ttl : A->ttl,
@@ -461,7 +534,7 @@ agent_parse(struct areq *q, const char *line, size_t len)
 	    !json_is_object(q->obj))
 		return fail(q, "bad_request", "not a JSON object (duplicate "
 		    "members, fractions and invalid UTF-8 are refused)");
-	return envelope(q);
+	return envelope(q, kinds);
 }
 
 void
@@ -489,6 +562,7 @@ agent_line(struct lines_conn *c, const char *line, size_t len)
 	if ((rc = agent_parse(&q, line, len)) == 0 &&
 	    (rc = agent_authenticate(&q, &A->agents, A->skew, now)) == 0 &&
 	    (rc = nonce_spend(&q)) == 0 &&
+	    (rc = attested(&q, now)) == 0 &&
 	    (rc = agent_role(&q)) == 0 &&
 	    (rc = agent_body(&q)) == 0)
 		rc = strcmp(q.type, "approval-request") == 0 ?

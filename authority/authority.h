@@ -163,6 +163,8 @@ struct authority {
 	uid_t	 operators[OPERATORS_MAX];
 	int	 noperators;
 	int	 ttl, expire, skew;
+	int	 via_node;	/* -N: agents' requests only as a node
+				   attests them */
 	int	 agent_pending;	/* pending requests one agent may have */
 	int	 stopped;	/* the audit log failed: requests are answered
 				   unavailable, it is taken up each second */
@@ -208,6 +210,8 @@ struct areq {
 	const char *why;	/* and a message */
 	char	 whybuf[256];	/* for a message made for this request */
 	int	 verified;	/* its signature verified */
+	char	 node[AUDIT_KID_MAX + 1];	/* the node that attested it,
+						   or "" */
 };
 
 int	 agent_parse(struct areq *, const char *, size_t);

@@ -185,6 +185,7 @@ put_request(const json_t *rec)
 	put_field("state", json_object_get(rec, "state"));
 	put_field("agent", json_object_get(rec, "agent"));
 	put_field("pod", json_object_get(rec, "pod"));
+	put_field("node", json_object_get(rec, "node"));
 	put_field("op", json_object_get(rec, "op"));
 	fputs("args: ", stdout);
 	put_json(json_object_get(rec, "args"), 0);

@@ -99,6 +99,10 @@ decision_event(const char *event, const json_t *rec, uint64_t id)
 		    "nonce"));
 		json_object_set(ev, "expires", json_object_get(rec,
 		    "expires"));
+		/* Which node attested it, when one did. */
+		if (json_object_get(rec, "node") != NULL)
+			json_object_set(ev, "node", json_object_get(rec,
+			    "node"));
 	} else if (strcmp(event, "approval.grant") == 0) {
 		const json_t *t = json_object_get(rec, "token");
 

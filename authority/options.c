@@ -21,7 +21,7 @@ const char authority_usage_text[] =
 	    "usage: nucleus-authority serve [-n] [-d dir] [-k keyfile] "
 	    "[-K keyring] [-r rules] [-l socket] [-a admin-socket] [-g group] "
 	    "[-o operators] [-e seconds] [-t seconds] [-w seconds] "
-	    "[-i seconds] [-s seconds] [-q count] [-R kilobytes]\n"
+	    "[-i seconds] [-s seconds] [-q count] [-R kilobytes] [-N]\n"
 	    "       nucleus-authority keygen [-d dir] [-k keyfile] [-r role] kid\n"
 	    "       nucleus-authority list [-j] [-d dir] [-a admin-socket]\n"
 	    "       nucleus-authority show [-j] [-d dir] [-a admin-socket] id\n"
@@ -179,7 +179,7 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 	a->noperators = 1;
 	if (geteuid() != 0)
 		a->operators[a->noperators++] = geteuid();
-	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:no:q:R:r:s:t:w:")) !=
+	while ((c = getopt(argc, argv, "a:d:e:g:i:K:k:l:Nno:q:R:r:s:t:w:")) !=
 	    -1) {
 		switch (c) {
 		case 'a': o->adminsock = optarg; break;
@@ -190,6 +190,7 @@ serve_options(struct authority *a, struct serve_opts *o, int argc,
 		case 'K': o->keyring = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'l': o->reqsock = optarg; break;
+		case 'N': a->via_node = 1; break;
 		case 'n': o->check_only = 1; break;
 		case 'o': operators(a, optarg); break;
 		case 'q':

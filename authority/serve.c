@@ -118,6 +118,16 @@ static const char *const agent_roles[] = { "agent", ROLES_NONE, "admin",
     "node", "authority", NULL };
 #define AGENT_ROLES_ADVICE	"agent (or none)"
 
+/* -N takes requests a node attests: is there a node to attest them? */
+static int
+keyring_has_node(const struct audit_keyring *kr)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		if (strcmp(kr->v[i].role, "node") == 0)
+			return 1;
+	return 0;
+}
+
 /* What the options and these rules say must agree. */
 static int
 rules_agree(const struct authority *a, const struct rules *rs,
@@ -142,6 +152,11 @@ serve_check(const struct authority *a, const struct serve_opts *o)
 
 	bad = roles_check(stderr, "nucleus-authority", o->keyring, &a->agents,
 	    agent_roles, AGENT_ROLES_ADVICE);
+	if (a->via_node && !keyring_has_node(&a->agents)) {
+		fprintf(stderr, "nucleus-authority: -N: %s has no key with the "
+		    "role node, so no request could be taken\n", o->keyring);
+		bad++;
+	}
 	if (rules_agree(a, &a->rules, &e) != 0) {
 		fprintf(stderr, "nucleus-authority: %s: lower it, or raise "
 		    "-t\n", e.msg);
@@ -188,6 +203,11 @@ reload_parse(struct authority *a, struct audit_keyring *kr,
 	    agent_roles, AGENT_ROLES_ADVICE) != 0) {
 		audit_errf(err, "%s: a key's role is one no program knows",
 		    a->keyring_path);
+		goto out;
+	}
+	if (a->via_node && !keyring_has_node(kr)) {
+		audit_errf(err, "-N: %s has no key with the role node, so no "
+		    "request could be taken", a->keyring_path);
 		goto out;
 	}
 	if (rf.status == 0 && rules_from(rs, a->rules_path, rf.buf, rf.len,

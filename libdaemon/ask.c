@@ -64,6 +64,27 @@ approval_request(const struct audit_seckey *k, const char *pod,
 	return o;
 }
 
+/*
+ * The node's approval.request that carries req (taken over, whatever
+ * happens) for pod, signed by k as req is: the node checks the pod and
+ * the arguments, then takes req, unchanged, to its authority.
+ */
+json_t *
+approval_via_node(json_t *req, const char *pod, const struct audit_seckey *k,
+    struct audit_err *err)
+{
+	json_t *args;
+
+	if (req == NULL)
+		return NULL;
+	if ((args = json_pack("{s:o}", "request", req)) == NULL) {
+		audit_errf(err, "out of memory");
+		return NULL;
+	}
+	return wire_request("approval", pod, "approval.request", args, NULL,
+	    k, err);
+}
+
 static int
 is_pending(const json_t *resp)
 {
@@ -174,6 +195,10 @@ approval_ask(struct approval_ask *a)
 
 	o = approval_request(a->key, a->pod, a->op, a->args, a->reason, &e);
 	a->args = NULL;		/* transferred */
+	if (a->node != NULL) {
+		o = approval_via_node(o, a->pod, a->key, &e);
+		a->sock = a->node;
+	}
 	if (o == NULL || (r.fd = wire_connect(a->sock, &e)) < 0) {
 		fprintf(stderr, "%s: %s\n", a->prog, e.msg);
 		goto out;

@@ -28,6 +28,8 @@ typedef void (*approval_line_fn)(void *, const struct wire_reader *,
 struct approval_ask {
 	const char *prog;	/* who says what happens, on stderr */
 	const char *sock;	/* the authority's request socket */
+	const char *node;	/* or, when set, the node's socket: the
+				   request goes through the node */
 	const struct audit_seckey *key;	/* the agent's */
 	const char *pod, *op, *reason;
 	json_t	*args;		/* taken over */
@@ -40,6 +42,8 @@ const char *authority_dir_default(void);
 int	 authority_refused(const char *);
 json_t	*approval_request(const struct audit_seckey *, const char *,
 	    const char *, json_t *, const char *, struct audit_err *);
+json_t	*approval_via_node(json_t *, const char *,
+	    const struct audit_seckey *, struct audit_err *);
 int	 approval_wait(struct wire_reader *, int64_t, approval_line_fn, void *,
 	    json_t **, struct audit_err *);
 int	 approval_report(const char *, const json_t *, int);

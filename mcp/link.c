@@ -27,6 +27,7 @@ struct mcp_link {
 	int	 wait;		/* seconds for an approval */
 	struct wire_reader r;	/* the node's connection; fd -1: none */
 	unsigned long seq;	/* the last request's number */
+	int	 via_node;	/* -N: approvals asked through the node */
 };
 
 /* What waiting for a line came to. */
@@ -51,6 +52,14 @@ mcp_link_new(const char *node, const char *authority, const char *pod,
 	l->r.fd = -1;
 	l->r.max = MCP_ANSWER_MAX;
 	return l;
+}
+
+/* Ask for approvals through the node, which checks them first. */
+void
+mcp_link_via_node(struct mcp_link *l)
+{
+	l->via_node = 1;
+	l->authority = l->node;
 }
 
 void
@@ -268,6 +277,8 @@ approval(struct mcp_link *l, const struct mcp_call *c, struct mcp_wake *w,
 	*token = NULL;
 	o = approval_request(l->key, l->pod, mcp_tool_op(c->tool),
 	    json_deep_copy(c->args), c->reason, &e);
+	if (l->via_node)
+		o = approval_via_node(o, l->pod, l->key, &e);
 	if (o == NULL || (r.fd = wire_connect(l->authority, &e)) < 0 ||
 	    wire_send(r.fd, o, &e) != 0) {
 		err = mcp_tool_error("unavailable", "the authority: %s", e.msg);

@@ -31,7 +31,7 @@
 static const char *const prog = "nucleus-mcp";
 
 static const char usage_text[] =
-    "usage: nucleus-mcp [-A authority-socket] [-l node-socket] "
+    "usage: nucleus-mcp [-A authority-socket] [-N] [-l node-socket] "
     "[-w seconds] -k keyfile pod\n"
     "       nucleus-mcp --help | --version\n";
 
@@ -421,19 +421,21 @@ main(int argc, char **argv)
 	struct audit_seckey *key = NULL;
 	struct mcp_link *link;
 	struct audit_err e;
-	int c, wait = MCP_WAIT_DEFAULT;
+	int c, wait = MCP_WAIT_DEFAULT, via_node = 0;
 
 	usage_std(argc, argv, prog, usage_text);
-	while ((c = getopt(argc, argv, "A:k:l:w:")) != -1) {
+	while ((c = getopt(argc, argv, "A:k:l:Nw:")) != -1) {
 		switch (c) {
 		case 'A': authority = optarg; break;
 		case 'k': keyfile = optarg; break;
 		case 'l': node = optarg; break;
+		case 'N': via_node = 1; break;
 		case 'w': wait = seconds(optarg); break;
 		default: usage();
 		}
 	}
-	if (keyfile == NULL || argc - optind != 1)
+	if (keyfile == NULL || argc - optind != 1 || (via_node &&
+	    authority != NULL))
 		usage();
 	In.s.pod = argv[optind];
 	if (!audit_podname_valid(In.s.pod, strlen(In.s.pod))) {
@@ -467,6 +469,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
+	if (via_node)
+		mcp_link_via_node(link);
 	/*
 	 * Until the client closes stdin (the specification's shutdown);
 	 * then the calls it made are answered, and the end.  A client that

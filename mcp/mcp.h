@@ -103,6 +103,7 @@ json_t	*mcp_tool_error(const char *, const char *, ...)
 struct mcp_link;
 struct mcp_link *mcp_link_new(const char *, const char *, const char *,
 	    struct audit_seckey *, int);
+void	 mcp_link_via_node(struct mcp_link *);
 void	 mcp_link_free(struct mcp_link *);
 typedef void (*mcp_progress_fn)(void *, int64_t, int64_t, const char *);
 

@@ -30,6 +30,7 @@ enum client_out {
 
 struct client {
 	const char *sock, *keyfile, *token, *reason;
+	const char *node;	/* approve -N: through the node */
 	int	 raw, wait;
 	enum client_out out;
 	struct audit_seckey *key;
@@ -212,7 +213,7 @@ static const struct option longopts[] = {
 static void
 options(struct client *cl, const char *cmd, int argc, char **argv)
 {
-	const char *optstring = strcmp(cmd, "approve") == 0 ? "+A:jk:r:w:" :
+	const char *optstring = strcmp(cmd, "approve") == 0 ? "+A:jk:N:r:w:" :
 	    strcmp(cmd, "call") == 0 ? "+a:jk:l:" : "+jk:l:";
 	int c;
 
@@ -226,6 +227,7 @@ options(struct client *cl, const char *cmd, int argc, char **argv)
 		case 'j': cl->raw = 1; break;
 		case 'k': cl->keyfile = optarg; break;
 		case 'l': cl->sock = optarg; break;
+		case 'N': cl->node = optarg; break;
 		case 'r': cl->reason = optarg; break;
 		case 'w': cl->wait = seconds(optarg); break;
 		default: node_usage();
@@ -260,10 +262,11 @@ approve(struct client *cl, int argc, char **argv)
 	    .reason = cl->reason, .raw = cl->raw, .timeout = cl->wait,
 	    .line_max = NODE_OUTBUF_MAX };
 
-	if (argc < 2 || argc > 3)
+	if (argc < 2 || argc > 3 || (cl->node != NULL && cl->sock != NULL))
 		node_usage();
 	a.sock = cl->sock;
-	if (a.sock == NULL) {
+	a.node = cl->node;
+	if (a.sock == NULL && a.node == NULL) {
 		struct audit_err e;
 
 		if (audit_fit(sock, sizeof(sock), &e, "%s/request.sock",

@@ -31,7 +31,8 @@ static const char usage_text[] =
 	    "[-K keyring] [-T trust] [-l socket] [-g group] [-P proxy] "
 	    "[-W workroot] [-D seconds] [-w seconds] [-i seconds] "
 	    "[-s seconds] [-G guest-dir] [-Q qemu] [-R kilobytes] [-C MiB] "
-	    "[-M MiB] [-H hosts] [-S search-url] [-A cafile]\n"
+	    "[-M MiB] [-H hosts] [-S search-url] [-A cafile] "
+	    "[-a authority-socket]\n"
 	    "       nucleus-node keygen [-d dir] [-k keyfile] [-r role] kid\n"
 	    "       nucleus-node pod [-j] [-l socket] -k keyfile "
 	    "create spec.json | list | status pod | stop pod | "
@@ -39,6 +40,7 @@ static const char usage_text[] =
 	    "       nucleus-node call [-j] [-l socket] [-a token-file] "
 	    "-k keyfile pod op [args]\n"
 	    "       nucleus-node approve [-j] [-A authority-socket] "
+	    "[-N node-socket] "
 	    "[-r reason] [-w seconds] -k keyfile pod op [args]\n"
 	    "       nucleus-node doctor [-j]\n"
 	    "       nucleus-node --help | --version\n";

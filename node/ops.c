@@ -20,6 +20,7 @@ const struct node_op node_ops[] = {
 	{ "pod.stop", NODE_ROLE_ADMIN, 1, pods_stop },
 	{ "pod.export", NODE_ROLE_ADMIN, 1, podwork_export },
 	{ "pod.diff", NODE_ROLE_ADMIN, 1, podwork_diff },
+	{ "approval.request", NODE_ROLE_AGENT, 1, approvals_request },
 	{ NULL, NODE_ROLE_AGENT, 1, pods_forward },	/* a tool operation */
 };
 const size_t node_ops_n = sizeof(node_ops) / sizeof(node_ops[0]);

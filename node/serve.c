@@ -301,10 +301,11 @@ serve_options(int argc, char **argv, struct serve_opts *o)
 	N->lines.idle_s = NODE_IDLE_S;
 	N->lines.line_s = NODE_LINE_S;
 	N->log_rotate_kb = NODE_LOG_ROTATE_KB;
-	while ((c = getopt(argc, argv, "A:B:C:D:d:G:g:H:i:K:k:l:M:nP:Q:R:S:s:T:W:w:"))
+	while ((c = getopt(argc, argv, "A:a:B:C:D:d:G:g:H:i:K:k:l:M:nP:Q:R:S:s:T:W:w:"))
 	    != -1) {
 		switch (c) {
 		case 'A': o->cafile = optarg; break;
+		case 'a': N->authority_sock = optarg; break;
 		case 'B': add_bind(optarg); break;
 		case 'C':
 			N->copy_mib = (uint64_t)opt_num(c, optarg, 1,
@@ -626,6 +627,7 @@ serve_stop(void)
 		left = pods_leave_all();
 	else
 		pods_stop_all();
+	approvals_stop_all();
 	copyq_stop();
 	node_turned_away_record();
 	node_flush(N->loop, &N->flush, 0);

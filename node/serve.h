@@ -28,6 +28,10 @@
 #define NODE_LINE_S	30	/* seconds a request line may take (-s) */
 #define NODE_CONN_S_MAX	3600	/* -i and -s at most */
 #define NODE_PODS_MAX	64	/* pods at once */
+#define NODE_APPROVALS_MAX 64	/* approval requests waiting on the
+				   authority at once (approve.c) */
+#define NODE_APPROVAL_LINE_MAX (64 * 1024)	/* bytes in an answer line
+				   from the authority */
 #define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer by default
 				   (-D, 1 to NODE_FWD_DEADLINE_MAX), past any
 				   command timeout it was asked for */
@@ -319,6 +323,7 @@ struct node {
 	ev_timer tick;
 	struct events events;	/* the operator's lines on stderr */
 	int	 leave_pods;	/* SIGUSR2: stop, leaving the pods running */
+	const char *authority_sock;	/* -A: approval requests go there */
 };
 
 extern struct node *N;
@@ -428,6 +433,10 @@ void	 vmstart_begin(struct lines_conn *, struct gate_req *, struct pod *,
 	    const char *);
 void	 vmstart_abort(struct pod *, const char *, const char *);
 void	 vmstart_fail(struct pod *, const char *);
+
+/* approve.c: approval.request, checked, then to the authority */
+void	 approvals_request(struct lines_conn *, struct gate_req *);
+void	 approvals_stop_all(void);
 
 /* channel.c: requests out to a pod, its lines back */
 void	 pods_forward(struct lines_conn *, struct gate_req *);

@@ -10,7 +10,7 @@ test_expect_success MANDOC 'every page is lint-clean under mandoc -Tlint' '
 
 # The SYNOPSIS as mandoc renders it: one line per command form.
 synopsis() {
-	MANWIDTH=300 mandoc -Tascii -Owidth=300 "$1" | col -b |
+	MANWIDTH=400 mandoc -Tascii -Owidth=400 "$1" | col -b |
 	    sed -n "/^SYNOPSIS/,/^[A-Z]/p" | sed "1d;\$d" |
 	    sed "s/^ *//" | grep .
 }
