@@ -1,11 +1,15 @@
 /*
  * The shape of a tool call's arguments, by operation, as
  * nucleus-protocol(7) gives them: only the members the operation takes,
- * each of its type.  What depends on a pod's limits (a run's timeout and
- * the size of its stdin) is the proxy's to check; what the arguments mean
- * (a path beneath the root, a command the rules allow) is the policy's.
+ * each of its type, and the bounds that are the protocol's own.  The
+ * proxy, the node and the authority check with it, so an approval is
+ * never asked for arguments the operation cannot take.  What depends on a
+ * pod's limits (a read's length, a write's size, a run's timeout and
+ * stdin) is the proxy's to check; what the arguments mean (a path beneath
+ * the root, a command the rules allow) is the policy's.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "args.h"
 #include "audit.h"
@@ -113,11 +117,6 @@ edit_check(const json_t *args, char *why, size_t whysz)
 	return 0;
 }
 
-/*
- * Why args cannot be op's arguments, into why; or 0.  An operation this
- * table does not know is not checked here (the caller knows which it
- * serves).
- */
 /* An egress connection's: host a string, port 1 to 65535. */
 static int
 connect_check(const json_t *args, char *why, size_t whysz)
@@ -138,6 +137,237 @@ connect_check(const json_t *args, char *why, size_t whysz)
 	return 0;
 }
 
+/* A member that, when given, is a boolean. */
+static int
+bool_check(const json_t *args, const char *name, char *why, size_t whysz)
+{
+	const json_t *v = json_object_get(args, name);
+
+	if (v != NULL && !json_is_boolean(v)) {
+		audit_fmt(why, whysz, "args.%s: expected true or false", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* A read's: offset and length integers of 0 or more, an encoding. */
+static int
+read_check(const json_t *args, char *why, size_t whysz)
+{
+	const json_t *off = json_object_get(args, "offset");
+	const json_t *len = json_object_get(args, "length");
+	const json_t *enc = json_object_get(args, "encoding");
+
+	if (off != NULL && (!json_is_integer(off) ||
+	    json_integer_value(off) < 0 ||
+	    json_integer_value(off) > ARGS_OFFSET_MAX)) {
+		audit_fmt(why, whysz, "args.offset: expected an integer from 0 "
+		    "to %lld", (long long)ARGS_OFFSET_MAX);
+		return -1;
+	}
+	if (len != NULL && (!json_is_integer(len) ||
+	    json_integer_value(len) < 0)) {
+		audit_fmt(why, whysz, "args.length: expected an integer of 0 "
+		    "or more");
+		return -1;
+	}
+	if (enc != NULL && (!json_is_string(enc) ||
+	    (strcmp(json_string_value(enc), "text") != 0 &&
+	    strcmp(json_string_value(enc), "base64") != 0))) {
+		audit_fmt(why, whysz, "args.encoding: expected \"text\" or "
+		    "\"base64\"");
+		return -1;
+	}
+	return 0;
+}
+
+/* A write's: content or content_base64, a string; mode one of three. */
+static int
+write_check(const json_t *args, char *why, size_t whysz)
+{
+	const json_t *t = json_object_get(args, "content");
+	const json_t *b = json_object_get(args, "content_base64");
+	const json_t *m = json_object_get(args, "mode");
+
+	if ((t == NULL) == (b == NULL)) {
+		audit_fmt(why, whysz, "give args.content or "
+		    "args.content_base64");
+		return -1;
+	}
+	if (!json_is_string(t != NULL ? t : b)) {
+		audit_fmt(why, whysz, "args.%s: expected a string", t != NULL ?
+		    "content" : "content_base64");
+		return -1;
+	}
+	if (m != NULL && (!json_is_string(m) ||
+	    (strcmp(json_string_value(m), "create") != 0 &&
+	    strcmp(json_string_value(m), "truncate") != 0 &&
+	    strcmp(json_string_value(m), "append") != 0))) {
+		audit_fmt(why, whysz, "args.mode: expected create, truncate or "
+		    "append");
+		return -1;
+	}
+	return 0;
+}
+
+/* A glob's pattern a string; a grep's 1 to ARGS_PATTERN_MAX bytes. */
+static int
+pattern_check(const char *op, const json_t *args, char *why, size_t whysz)
+{
+	const json_t *p = json_object_get(args, "pattern");
+
+	if (strcmp(op, "glob") == 0) {
+		if (!json_is_string(p)) {
+			audit_fmt(why, whysz, "args.pattern: expected a glob");
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_is_string(p) || json_string_length(p) == 0 ||
+	    json_string_length(p) > ARGS_PATTERN_MAX) {
+		audit_fmt(why, whysz, "args.pattern: expected 1 to %d bytes",
+		    ARGS_PATTERN_MAX);
+		return -1;
+	}
+	if (bool_check(args, "regex", why, whysz) != 0 ||
+	    bool_check(args, "ignore_case", why, whysz) != 0)
+		return -1;
+	return 0;
+}
+
+/* A URL to fetch: http or https, bounded, no space or control byte. */
+static int
+url_check(const json_t *u, char *why, size_t whysz)
+{
+	const char *s = json_string_value(u);
+	size_t n = json_string_length(u);
+
+	if (!json_is_string(u)) {
+		audit_fmt(why, whysz, "args.url: expected a string");
+		return -1;
+	}
+	if (n > FETCH_URL_MAX) {
+		audit_fmt(why, whysz, "args.url: longer than %d bytes",
+		    FETCH_URL_MAX);
+		return -1;
+	}
+	if (strncasecmp(s, "http://", 7) != 0 &&
+	    strncasecmp(s, "https://", 8) != 0) {
+		audit_fmt(why, whysz, "args.url: expected an http:// or "
+		    "https:// URL");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f) {
+			audit_fmt(why, whysz, "args.url: a space or a control "
+			    "character at byte %zu", i);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * A web_fetch's: url, method GET or HEAD, max_bytes, and
+ * connect_approval, a token (op connect, args {"host","port"} of the
+ * URL) for its first connection.
+ */
+static int
+fetch_check(const json_t *args, char *why, size_t whysz)
+{
+	const json_t *m = json_object_get(args, "method");
+	const json_t *cap = json_object_get(args, "max_bytes");
+	const json_t *tok = json_object_get(args, "connect_approval");
+
+	if (url_check(json_object_get(args, "url"), why, whysz) != 0)
+		return -1;
+	if (tok != NULL && !json_is_object(tok)) {
+		audit_fmt(why, whysz, "args.connect_approval: expected a "
+		    "token object");
+		return -1;
+	}
+	if (m != NULL && (!json_is_string(m) || (strcmp(json_string_value(m),
+	    "GET") != 0 && strcmp(json_string_value(m), "HEAD") != 0))) {
+		audit_fmt(why, whysz, "args.method: expected \"GET\" or "
+		    "\"HEAD\"");
+		return -1;
+	}
+	if (cap != NULL && (!json_is_integer(cap) ||
+	    json_integer_value(cap) < 1 ||
+	    json_integer_value(cap) > FETCH_BODY_MAX)) {
+		audit_fmt(why, whysz, "args.max_bytes: expected 1 to %d",
+		    FETCH_BODY_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* A web_search's: a query, and max_results. */
+static int
+search_check(const json_t *args, char *why, size_t whysz)
+{
+	const json_t *q = json_object_get(args, "query");
+	const json_t *m = json_object_get(args, "max_results");
+
+	if (!json_is_string(q) || json_string_length(q) == 0) {
+		audit_fmt(why, whysz, "args.query: expected a non-empty "
+		    "string");
+		return -1;
+	}
+	if (json_string_length(q) > SEARCH_QUERY_MAX) {
+		audit_fmt(why, whysz, "args.query: longer than %d bytes",
+		    SEARCH_QUERY_MAX);
+		return -1;
+	}
+	if (m != NULL && (!json_is_integer(m) || json_integer_value(m) < 1 ||
+	    json_integer_value(m) > SEARCH_RESULTS_MAX)) {
+		audit_fmt(why, whysz, "args.max_results: expected 1 to %d",
+		    SEARCH_RESULTS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* An operation on one named file or directory needs its path. */
+static int
+needs_path(const char *op)
+{
+	static const char *const ops_[] = { "read", "stat", "write", "mkdir",
+	    "delete", "edit" };
+
+	for (size_t i = 0; i < sizeof(ops_) / sizeof(ops_[0]); i++)
+		if (strcmp(op, ops_[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* An operation's own members, past the ones every operation shares. */
+static int
+op_check(const char *op, const json_t *args, char *why, size_t whysz)
+{
+	if (strcmp(op, "read") == 0)
+		return read_check(args, why, whysz);
+	if (strcmp(op, "write") == 0)
+		return write_check(args, why, whysz);
+	if (strcmp(op, "edit") == 0)
+		return edit_check(args, why, whysz);
+	if (strcmp(op, "glob") == 0 || strcmp(op, "grep") == 0)
+		return pattern_check(op, args, why, whysz);
+	if (strcmp(op, "run") == 0)
+		return run_check(args, why, whysz);
+	if (strcmp(op, "web_fetch") == 0)
+		return fetch_check(args, why, whysz);
+	if (strcmp(op, "web_search") == 0)
+		return search_check(args, why, whysz);
+	if (strcmp(op, "connect") == 0)
+		return connect_check(args, why, whysz);
+	return 0;
+}
+
+/*
+ * Why args cannot be op's arguments, into why; or 0.  An operation this
+ * table does not know is not checked here (the caller knows which it
+ * serves).
+ */
 int
 args_check(const char *op, const json_t *args, char *why, size_t whysz)
 {
@@ -159,12 +389,11 @@ args_check(const char *op, const json_t *args, char *why, size_t whysz)
 			audit_fmt(why, whysz, "args.path: expected a string");
 			return -1;
 		}
-		if (strcmp(op, "edit") == 0)
-			return edit_check(args, why, whysz);
-		if (strcmp(op, "connect") == 0)
-			return connect_check(args, why, whysz);
-		return strcmp(op, "run") == 0 ? run_check(args, why, whysz) :
-		    0;
+		if (path == NULL && needs_path(op)) {
+			audit_fmt(why, whysz, "args.path: required");
+			return -1;
+		}
+		return op_check(op, args, why, whysz);
 	}
 	return 0;
 }

@@ -14,12 +14,11 @@
 
 #include <jansson.h>
 
+#include "args.h"
 #include "audit.h"
 #include "policy.h"
 
-#define FETCH_URL_MAX		2048	/* bytes of a URL, each hop's too */
 #define FETCH_BODY_DEFAULT	262144	/* body bytes kept without max_bytes */
-#define FETCH_BODY_MAX		1048576	/* the most max_bytes may ask */
 #define FETCH_REDIRECTS_MAX	5	/* redirects followed, each re-checked */
 #define FETCH_TIMEOUT_S		30	/* the whole fetch, every hop */
 #define FETCHES_MAX		4	/* fetches running in the pod */
@@ -54,7 +53,6 @@ extern const struct fetch_backend *fetch_backend;
 struct req;
 
 int	 fetch_init(char *, size_t);
-int	 fetch_check(const json_t *, char *, size_t);
 int	 fetch_take(int, const char **, char *, size_t);
 void	 fetch_give(void);
 int	 fetch_start(struct req *);

@@ -265,10 +265,7 @@ policy_request_of(struct req *r, struct policy_request *pr,
 	/* The shape first (args.c, as the authority checks it), then what
 	 * the pod's limits bound. */
 	if (args_check(r->op, r->args, why, sizeof(why)) != 0 ||
-	    (pr->op == OP_RUN && exec_check(r->args, why, sizeof(why)) != 0) ||
-	    (pr->op == OP_WEB_FETCH && fetch_check(r->args, why,
-	    sizeof(why)) != 0) || (pr->op == OP_WEB_SEARCH &&
-	    websearch_check(r->args, why, sizeof(why)) != 0))
+	    (pr->op == OP_RUN && exec_check(r->args, why, sizeof(why)) != 0))
 		return denied(r, KIND_BAD_REQUEST, "%s", why);
 	if (pathv != NULL) {
 		pr->path = json_string_value(pathv);

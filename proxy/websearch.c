@@ -13,32 +13,6 @@
 #include "audit.h"
 #include "websearch.h"
 
-/* What web_search's args mean: query, max_results. */
-int
-websearch_check(const json_t *args, char *why, size_t whysz)
-{
-	const json_t *q = json_object_get(args, "query");
-	const json_t *m = json_object_get(args, "max_results");
-
-	if (!json_is_string(q) || json_string_length(q) == 0) {
-		audit_fmt(why, whysz, "args.query: expected a non-empty "
-		    "string");
-		return -1;
-	}
-	if (json_string_length(q) > SEARCH_QUERY_MAX) {
-		audit_fmt(why, whysz, "args.query: longer than %d bytes",
-		    SEARCH_QUERY_MAX);
-		return -1;
-	}
-	if (m != NULL && (!json_is_integer(m) || json_integer_value(m) < 1 ||
-	    json_integer_value(m) > SEARCH_RESULTS_MAX)) {
-		audit_fmt(why, whysz, "args.max_results: expected 1 to %d",
-		    SEARCH_RESULTS_MAX);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * The search URL: template with its placeholder replaced by the query
  * (qlen bytes), every byte but RFC 3986's unreserved ones as %XX.  0, or

@@ -21,9 +21,7 @@
 #include "fetch.h"
 #include "webconf.h"
 
-#define SEARCH_QUERY_MAX	512	/* bytes of a query */
 #define SEARCH_RESULTS_DEFAULT	10	/* results without max_results */
-#define SEARCH_RESULTS_MAX	20	/* the most max_results may ask */
 #define SEARCH_RESPONSE_MAX	262144	/* bytes of the backend's answer */
 #define SEARCH_TITLE_MAX	512	/* bytes of a result's title, cut */
 #define SEARCH_SNIPPET_MAX	2048	/* bytes of a result's snippet, cut */
@@ -32,7 +30,6 @@
 _Static_assert(SEARCH_TEMPLATE_MAX + 3 * SEARCH_QUERY_MAX <= FETCH_URL_MAX,
     "a search URL fits FETCH_URL_MAX");
 
-int	 websearch_check(const json_t *, char *, size_t);
 int	 websearch_url(const char *, const char *, size_t, char *, size_t);
 json_t	*websearch_answer(const char *, size_t, long, int, size_t, char *,
 	    size_t);

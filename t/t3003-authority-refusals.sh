@@ -79,6 +79,36 @@ test_expect_success 'arguments the operation cannot take are refused before an o
 	test_cmp before after
 '
 
+test_expect_success 'each member of each operation is of its type before an operator sees it' '
+	nucleus-authority list -d auth >before &&
+	n=0 &&
+	while IFS="	" read -r op args want
+	do
+		n=$((n + 1)) &&
+		areq agent-7 p-0001 "$op" "$args" | asign agent.key >m$n &&
+		refused m$n bad_request "$want" || return 1
+	done <<-\EOF &&
+	read	{}	^args.path: required$
+	delete	{"path":"x","extra":1}	^args.extra: unknown member$
+	read	{"path":"x","offset":-1}	^args.offset: expected an integer from 0 to 4611686018427387903$
+	read	{"path":"x","length":"9"}	^args.length: expected an integer of 0 or more$
+	read	{"path":"x","encoding":"hex"}	^args.encoding: expected .text. or .base64.$
+	write	{"path":"x"}	^give args.content or args.content_base64$
+	write	{"path":"x","content":"a","content_base64":"YQ=="}	^give args.content or args.content_base64$
+	write	{"path":"x","content":1}	^args.content: expected a string$
+	write	{"path":"x","content":"a","mode":"over"}	^args.mode: expected create, truncate or append$
+	glob	{"pattern":1}	^args.pattern: expected a glob$
+	grep	{"pattern":""}	^args.pattern: expected 1 to 4096 bytes$
+	grep	{"pattern":"a","regex":"yes"}	^args.regex: expected true or false$
+	web_fetch	{"url":"ftp://a.test/"}	^args.url: expected an http:// or https:// URL$
+	web_fetch	{"url":"http://a.test/","method":"POST"}	^args.method: expected .GET. or .HEAD.$
+	web_search	{"query":""}	^args.query: expected a non-empty string$
+	connect	{"host":"a.test","port":0}	^args.port: expected 1 to 65535$
+	EOF
+	nucleus-authority list -d auth >after &&
+	test_cmp before after
+'
+
 test_expect_success 'a forged request: another key under agent-7, or changed after signing' '
 	audit-tool keygen agent-7 forger.key >/dev/null &&
 	areq agent-7 p-0001 run "$push" | asign forger.key >l9 &&
@@ -181,7 +211,7 @@ test_expect_success 'the daemon kept serving and the log verifies, every refusal
 	authority_alive &&
 	areq agent-7 p-0001 run "$push" | asign agent.key | asend >out &&
 	jq -e ".ok" out &&
-	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 36 &&
+	test "$(jq -c "select(.event == \"approval.refused\")" auth/audit.log | wc -l)" = 52 &&
 	auth_verify
 '
 
