@@ -35,6 +35,31 @@ wire_connect(const char *path, struct audit_err *err)
 	return fd;
 }
 
+/*
+ * All of p on the socket fd, never raising SIGPIPE: a daemon that
+ * refuses a client (an operator's uid, a full queue) answers and closes
+ * at once, maybe before the client's line is written.  0 then too: what
+ * the daemon said before it closed is the client's next read, and an
+ * end without it is the reader's to report.
+ */
+static int
+send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return 0;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* v as one canonical line. */
 int
 wire_send(int fd, const json_t *v, struct audit_err *err)
@@ -45,7 +70,7 @@ wire_send(int fd, const json_t *v, struct audit_err *err)
 	if (cjson_encode(v, &b, err) != 0)
 		goto out;
 	if (audit_buf_add(&b, "\n", 1) != 0 ||
-	    audit_writeall(fd, b.p, b.len) != 0) {
+	    send_all(fd, b.p, b.len) != 0) {
 		audit_errf(err, "cannot send: %s", strerror(errno));
 		goto out;
 	}
