@@ -53,7 +53,7 @@ test_expect_success 'a rule grants only what it names: another agent, pod, op, o
 	grep -q "granted=0 pending=1 " load &&
 	approval-load -p -c 1 -n 1 -o delete auth/request.sock load-1.key >load &&
 	grep -q "granted=0 pending=1 " load &&
-	areq agent-7 p-0001 write "{\"path\":\"reports/../secrets/x\"}" | asign agent.key >line &&
+	areq agent-7 p-0001 write "{\"path\":\"reports/../secrets/x\",\"content\":\"x\"}" | asign agent.key >line &&
 	nucleus-authority list -d auth | grep -c " pending " >before &&
 	(asend <line >out &) &&
 	test_wait_for "one more pending request" 5 pending_is_ $(($(cat before) + 1))

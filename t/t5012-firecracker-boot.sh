@@ -60,7 +60,7 @@ test_expect_success 'no network device in the VM but loopback' '
 '
 
 test_expect_success 'the root is read-only, the scratch drive writable' '
-	call $pod write "{\"path\":\"x.txt\",\"data\":\"hi\\n\"}" >out &&
+	call $pod write "{\"path\":\"x.txt\",\"content\":\"hi\\n\"}" >out &&
 	jq -e ".ok" out &&
 	call $pod run "{\"argv\":[\"touch\",\"/usr/x\"]}" >out &&
 	jq -e ".result.exit != 0" out

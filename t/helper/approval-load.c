@@ -78,9 +78,15 @@ make_request(struct conn *c, int i, struct audit_buf *out)
 
 	snprintf(name, sizeof(name), "%s-%d-%d", strcmp(op, "run") == 0 ?
 	    "b" : "reports/r", c->index, i);
-	args = strcmp(op, "run") == 0 ? json_pack("{s:[s,s,s,s]}", "argv",
-	    "git", "push", "origin", name) : json_pack("{s:s}", "path",
-	    name);
+	/* Arguments a pod would take (args.c): a write has its content. */
+	if (strcmp(op, "run") == 0)
+		args = json_pack("{s:[s,s,s,s]}", "argv", "git", "push",
+		    "origin", name);
+	else if (strcmp(op, "write") == 0)
+		args = json_pack("{s:s, s:s}", "path", name, "content",
+		    "load");
+	else
+		args = json_pack("{s:s}", "path", name);
 	randombytes_buf(nonce, sizeof(nonce));
 	audit_hex(c->nonces[i], nonce, sizeof(nonce));
 	o = json_pack("{s:s, s:i, s:s, s:I, s:s, s:s, s:s, s:O, s:s}", "type",
