@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdmsg.h"
 #include "gateway.h"
 
 static void stream_free(struct gw_stream *);
@@ -61,30 +62,10 @@ static void
 answer(struct gw_conn *c, json_t *a, int fd)
 {
 	char *text = json_dumps(a, JSON_COMPACT);
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	json_decref(a);
-	if (text == NULL || c == NULL) {
-		free(text);
-		return;
-	}
-	iov.iov_base = text;
-	iov.iov_len = strlen(text);
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	(void)sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (text != NULL && c != NULL)
+		(void)fdmsg_send(c->fd, text, strlen(text), fd);
 	free(text);
 }
 

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fdmsg.h"
 #include "serve.h"
 #include "mux.h"
 #include "sockaddr.h"
@@ -105,14 +106,10 @@ static void
 gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct vmegress *v = w->data;
-	char buf[MUX_MSG_MAX], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	char buf[MUX_MSG_MAX];
 	struct mux_stream *s;
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	int fd = -1;
+	int fd;
+	ssize_t n = fdmsg_recv(w->fd, buf, sizeof(buf), &fd);
 	json_t *a;
 
 	(void)revents;
@@ -124,10 +121,6 @@ gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 		v->gw = -1;
 		return;
 	}
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type ==
-		    SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	a = json_loadb(buf, (size_t)n, 0, NULL);
 	s = v->m.dead ? NULL : mux_find(&v->m, (uint32_t)json_integer_value(
 	    json_object_get(a, "id")));

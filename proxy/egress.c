@@ -29,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "fdmsg.h"
 #include "proxy.h"
 #include "approval.h"
 #include "egress.h"
@@ -278,13 +279,9 @@ gateway_gone(void)
 static void
 gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 {
-	char buf[1024], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { buf, sizeof(buf) - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	int stream = -1;
+	char buf[1024];
+	int stream;
+	ssize_t n = fdmsg_recv(w->fd, buf, sizeof(buf) - 1, &stream);
 	json_t *a;
 	uint64_t id;
 
@@ -296,10 +293,6 @@ gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 		gateway_gone();
 		return;
 	}
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type ==
-		    SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&stream, CMSG_DATA(cm), sizeof(int));
 	a = json_loadb(buf, (size_t)n, 0, NULL);
 	id = (uint64_t)json_integer_value(json_object_get(a, "id"));
 	for (struct client *c = E.clients; c != NULL; c = c->next) {

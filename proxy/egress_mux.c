@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "fdmsg.h"
 #include "proxy.h"
 #include "mux.h"
 
@@ -53,29 +54,12 @@ static struct {
 static void
 tell(uint64_t id, json_t *a, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	char *t;
 
 	json_object_set_new(a, "id", json_integer((json_int_t)id));
 	if ((t = json_dumps(a, JSON_COMPACT)) == NULL)
 		return;
-	iov.iov_base = t;
-	iov.iov_len = strlen(t);
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	(void)sendmsg(X.ctl, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)fdmsg_send(X.ctl, t, strlen(t), fd);
 	free(t);
 }
 
