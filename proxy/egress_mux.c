@@ -134,25 +134,38 @@ static const struct mux_ops guest_ops = {
 	.violation = on_violation, .gone = on_gone,
 };
 
+/*
+ * egress.c's next request on w, into buf, and its id; -1 when there is
+ * none (nothing yet, or egress.c gone: then w is stopped).
+ */
+static ssize_t
+ctl_request(struct ev_loop *loop, ev_io *w, char *buf, size_t size,
+    uint64_t *id)
+{
+	ssize_t n = recv(w->fd, buf, size, MSG_DONTWAIT);
+	json_t *q;
+
+	if (n == 0)
+		ev_io_stop(loop, w);
+	if (n <= 0)
+		return -1;
+	q = json_loadb(buf, (size_t)n, 0, NULL);
+	*id = (uint64_t)json_integer_value(json_object_get(q, "id"));
+	json_decref(q);
+	return n;
+}
+
 /* egress.c asks: a stream opened with its request. */
 static void
 ctl_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	char buf[MUX_MSG_MAX];
-	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
-	json_t *q;
+	ssize_t n;
 	uint64_t id;
 
 	(void)revents;
-	if (n < 0)
+	if ((n = ctl_request(loop, w, buf, sizeof(buf), &id)) < 0)
 		return;
-	if (n == 0) {
-		ev_io_stop(loop, w);
-		return;
-	}
-	q = json_loadb(buf, (size_t)n, 0, NULL);
-	id = (uint64_t)json_integer_value(json_object_get(q, "id"));
-	json_decref(q);
 	if (mux_open(&X.m, buf, (size_t)n, id) == NULL)
 		tell_no(id, X.m.dead ? "the host's egress port closed" :
 		    X.m.hostless ? "the host's egress port has no host" :
@@ -283,21 +296,13 @@ vsock_ctl_read(struct ev_loop *loop, ev_io *w, int revents)
 	struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
 	    .svm_cid = VMADDR_CID_HOST, .svm_port = (unsigned)X.vsock_port };
 	char buf[MUX_MSG_MAX];
-	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	ssize_t n;
 	struct vconn *v;
-	json_t *q;
 	uint64_t id;
 
 	(void)revents;
-	if (n < 0)
+	if ((n = ctl_request(loop, w, buf, sizeof(buf), &id)) < 0)
 		return;
-	if (n == 0) {
-		ev_io_stop(loop, w);
-		return;
-	}
-	q = json_loadb(buf, (size_t)n, 0, NULL);
-	id = (uint64_t)json_integer_value(json_object_get(q, "id"));
-	json_decref(q);
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		tell_no(id, "out of memory");
 		return;
