@@ -39,7 +39,9 @@
  * frames unread closes the channel (data stops at MUX_OUTQ_MAX, so only
  * a peer that asks and never reads gets there); so does a broken rule
  * past MUX_VIOLATIONS_MAX (each is a record of the owner's).  Each is said to the
- * owner (violation).
+ * owner (violation).  A guest whose host breaks a rule that would close
+ * the channel is out of step with it instead: it hunts for the next
+ * session's SYNC.
  */
 #ifndef NUCLEUS_MUX_H
 #define NUCLEUS_MUX_H
