@@ -157,7 +157,8 @@ spend_nonce(struct gate *g, struct gate_req *q)
 	if ((seen = replay_put(txn, g->nonces, q->kid, q->env.nonce,
 	    q->env.ts, &e)) != 0) {
 		mdb_txn_abort(txn);
-		return seen > 0 ? refuse(q, "replayed", "nonce: seen before "
+		return seen == 2 ? refuse(q, "replayed", REPLAY_FLOOR_WHY) :
+		    seen > 0 ? refuse(q, "replayed", "nonce: seen before "
 		    "from this kid") : state_failed(g, q, "nonce store");
 	}
 	if (mdb_txn_commit(txn) != 0)
@@ -210,6 +211,12 @@ spend_token(struct gate *g, struct gate_req *q, int64_t now)
 		    "written now; it is tried again each second");
 	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
 		return state_failed(g, q, "token ledger");
+	/* Past the ledger's floor, its nonce may have been forgotten. */
+	if (until < replay_floor(txn, g->tokens)) {
+		mdb_txn_abort(txn);
+		return refuse(q, "invalid_approval", "rule 6: the token has "
+		    "expired");
+	}
 	if ((rc = mdb_put(txn, g->tokens, &k, &v, MDB_NOOVERWRITE)) != 0) {
 		mdb_txn_abort(txn);
 		return rc == MDB_KEYEXIST ? refuse(q, "invalid_approval",
