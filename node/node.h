@@ -175,6 +175,8 @@ int	 gate_verify(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
 int	 gate_finish(struct gate *, struct gate_req *, int64_t);
 void	 gate_prune(struct gate *, int64_t);
+int	 gate_ledger_spend(struct gate *, const char *, const json_t *,
+	    int64_t, const char **, const char **);
 void	 gate_req_free(struct gate_req *);
 
 /* A pod spec (podspec.c); each limit checked by crossing it in t4003. */
