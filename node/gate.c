@@ -16,8 +16,9 @@
  *			pod.status, pod.stop; agent: a tool
  *			operation on a pod that names it	forbidden
  *	pod		one the node has			unknown_pod
- *	approval	a tool request's token: its nonce never
- *			forwarded before; kept in LMDB		invalid_approval
+ *	approval	a tool request's token: signed by an
+ *			authority of the trust file, its nonce
+ *			never forwarded before; kept in LMDB	invalid_approval
  *
  * The role and the pod are checked only once the signature holds, so an
  * unsigned caller learns nothing of which pods exist.  A request whose
@@ -250,10 +251,38 @@ spend_token(struct gate *g, struct gate_req *q, int64_t now)
 
 	if (t == NULL || q->node_op)
 		return 0;
+	if (q->token_bad != NULL)
+		return refuse(q, "invalid_approval", q->token_bad);
 	if (gate_ledger_spend(g, json_string_value(json_object_get(t,
 	    "nonce")), json_object_get(t, "exp"), now, &kind, &why) != 0)
 		return refuse(q, kind, why);
 	return 0;
+}
+
+/*
+ * A tool request's token is signed by an authority of the trust file
+ * (rule 1 of approval.c, the proxy's first): checked here, with the
+ * keys, so that a made-up token costs the ledger nothing (a hostile
+ * agent's forged nonces, each kept until its exp, would fill the node's
+ * state for every pod) and is refused at the gate, once the request's
+ * nonce is spent (spend_token).  The proxy checks all seven rules again.
+ */
+static void
+token_signed(const struct gate *g, struct gate_req *q)
+{
+	const json_t *t = json_object_get(q->obj, "approval");
+	const struct audit_pubkey *signer;
+	struct audit_err e;
+
+	if (t == NULL || q->node_op || g->trust == NULL)
+		return;
+	if (audit_verify(t, "approval", g->trust, &signer, &e) != 0)
+		q->token_bad = "rule 1: the token does not verify under a "
+		    "trusted authority key";
+	else if (signer->role[0] != '\0' && strcmp(signer->role,
+	    "authority") != 0)
+		q->token_bad = "rule 1: the token is signed by a key whose "
+		    "role is not authority";
 }
 
 /*
@@ -286,6 +315,8 @@ gate_verify(struct gate *g, const char *line, size_t len, int64_t now,
 	if (rc == 0 && audit_fit(q->role, sizeof(q->role), NULL, "%s",
 	    key->role) != 0)
 		q->role[0] = '\0';
+	if (rc == 0)
+		token_signed(g, q);
 	pthread_rwlock_unlock(&g->keys_lock);
 	if (rc != 0) {
 		q->verified = q->env.verified;

@@ -276,6 +276,7 @@ struct node {
 	struct ev_loop *loop;
 	struct audit_seckey *key;
 	struct audit_keyring keys;
+	struct audit_keyring trust;	/* -T, parsed: tokens' signers */
 	char	 keyring_path[LOCAL_PATH_MAX];	/* -K, read again on SIGHUP */
 	char	 trust_path[LOCAL_PATH_MAX];	/* -T, the same */
 	struct audit_keyring self;	/* the node's own key: pods' copies */

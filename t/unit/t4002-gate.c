@@ -311,6 +311,48 @@ tokens(void)
 	json_decref(bad);
 }
 
+/*
+ * A token not signed by an authority of the trust file is refused at the
+ * gate and costs the ledger nothing: its nonce stays free for the real
+ * token that bears it.
+ */
+static void
+forged(void)
+{
+	struct audit_seckey *auth = key_of("authority", "authority-1");
+	struct audit_seckey *fake = key_of("intruder", "authority-1");
+	struct audit_keyring trust;
+	struct audit_err e;
+	char line[512];
+	json_t *t;
+
+	audit_keyring_line(auth, "authority", line, sizeof(line));
+	if (audit_keyring_parse(&trust, line, strlen(line), 1, &e) != 0) {
+		printf("Bail out! %s\n", e.msg);
+		exit(1);
+	}
+	g.trust = &trust;
+	t = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type", "approval", "v", 1,
+	    "kid", "authority-1", "nonce", "0000000000000000000000000000f00d",
+	    "exp", (json_int_t)(VTS + 2100));
+	expect_token(t, "p-0001", "run", VTS + 2000, "invalid_approval",
+	    "an unsigned token: refused at the gate");
+	audit_sign(t, "approval", fake, &e);
+	expect_token(t, "p-0001", "run", VTS + 2000, "invalid_approval",
+	    "a token signed by another key under the authority's kid");
+	json_object_del(t, "sig");
+	audit_sign(t, "approval", auth, &e);
+	expect_token(t, "p-0001", "run", VTS + 2000, "ok", "the authority's "
+	    "token of the same nonce: the forgeries spent nothing");
+	expect_token(t, "p-0001", "run", VTS + 2000, "invalid_approval",
+	    "and it is spent once");
+	g.trust = NULL;
+	json_decref(t);
+	audit_keyring_free(&trust);
+	audit_seckey_free(auth);
+	audit_seckey_free(fake);
+}
+
 int
 main(void)
 {
@@ -438,6 +480,7 @@ main(void)
 	refused_spent();
 	tokens();
 	floor_kept();
+	forged();
 	ok(g.dirty, "the accepted pairs wait for the caller's sync");
 	mdb_env_close(env);
 	audit_keyring_free(&ring);
