@@ -30,6 +30,8 @@
 #define NODE_PODS_MAX	64	/* pods at once */
 #define NODE_APPROVALS_MAX 64	/* approval requests waiting on the
 				   authority at once (approve.c) */
+#define NODE_APPROVALS_AGENT_MAX 16	/* of them, one agent's: one agent
+				   cannot take every place */
 #define NODE_APPROVAL_LINE_MAX (64 * 1024)	/* bytes in an answer line
 				   from the authority */
 #define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer by default
