@@ -40,6 +40,13 @@ test_expect_success 'an append approved for reports/file does not append to src/
 	test_cmp expect root/src/main.c
 '
 
+test_expect_success 'a command approved to run in reports/dir does not run in src' '
+	approved c1 run "{\"argv\":[\"pwd\"],\"cwd\":\"reports/dir\"}" &&
+	resp c1 | jq -e ".error.kind == \"path_denied\" and (.error.message | test(\"^args.cwd: reports/dir: approved as named\"))" &&
+	approved c2 run "{\"argv\":[\"pwd\"],\"cwd\":\"src\"}" &&
+	resp c2 | jq -e ".ok and (.result.stdout | endswith(\"/src\\n\"))"
+'
+
 test_expect_success 'the path as named is approved as before; the proxy still serves, its log verifies' '
 	approved w2 write "{\"path\":\"reports/summary.md\",\"content\":\"ok\\n\"}" &&
 	resp w2 | jq -e ".ok" &&
