@@ -36,6 +36,10 @@ ask() {
 	    "{\"id\":$1,\"host\":\"push.test\",\"port\":8080,\"token\":$(cat "$2")}" >ans
 }
 
+node_gone_() {
+	! kill -0 "$(cat node.pid)" 2>/dev/null
+}
+
 network='{"allow":[{"host":"push.test","ports":[8080],"approval":true}]}'
 
 test_expect_success 'setup: test hosts, a node, a pod with an approval entry, a token taken once' '
@@ -65,6 +69,7 @@ test_expect_success 'the pod made again under its name: its new gateway is refus
 test_expect_success 'the node killed and started again, the pod made again: still refused; a fresh token goes' '
 	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod >/dev/null &&
 	kill -KILL "$(cat node.pid)" &&
+	test_wait_for "the node to end" 10 node_gone_ &&
 	node_start -H "$PWD/hosts" &&
 	egress_pod $pod "$network" &&
 	ask 3 tok &&
