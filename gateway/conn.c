@@ -503,6 +503,7 @@ gw_audit_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	char buf[GATEWAY_MSG_MAX];
 	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	const char *kind, *why;
 	json_t *a;
 	uint64_t seq;
 
@@ -520,11 +521,8 @@ gw_audit_read(struct ev_loop *loop, ev_io *w, int revents)
 	for (struct gw_stream *s = G->streams; s != NULL; s = s->next) {
 		if (s->seq != seq || s->relaying || s->fd >= 0)
 			continue;
-		const char *kind = json_string_value(json_object_get(a,
-		    "kind"));
-		const char *why = json_string_value(json_object_get(a,
-		    "reason"));
-
+		kind = json_string_value(json_object_get(a, "kind"));
+		why = json_string_value(json_object_get(a, "reason"));
 		if (json_is_true(json_object_get(a, "ok")))
 			dial(s);
 		else {
