@@ -1,0 +1,165 @@
+/*
+ * The address classes the gateway refuses (libdaemon/netspec.c), as a
+ * hostile agent would spell them: IPv6 forms that carry a refused IPv4
+ * address (mapped, compatible, NAT64, 6to4, Teredo), and cidr entries
+ * wider than a class ("0.0.0.0/0", "::/0"), which admit public addresses
+ * but never name loopback, metadata or a private network; and the names a
+ * client may give, as the allowlist compares them.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "netspec.h"
+#include "tap.h"
+
+static const char *
+class_of(const char *text)
+{
+	struct net_addr a;
+
+	if (!netspec_literal(text, &a))
+		return "(not an address)";
+	return netspec_forbidden(&a);
+}
+
+static void
+is_class(const char *text, const char *want)
+{
+	const char *got = class_of(text);
+
+	if (want == NULL)
+		ok(got == NULL, "%s: no refused class (got %s)", text,
+		    got != NULL ? got : "none");
+	else
+		is_str(got != NULL ? got : "none", want, "%s: %s", text, want);
+}
+
+static int
+admits(const char *spec, const char *addr, int port)
+{
+	json_error_t je;
+	json_t *v = json_loads(spec, 0, &je);
+	struct netspec ns;
+	struct audit_err e;
+	struct net_addr a;
+	int rule = -2;
+
+	if (v != NULL && netspec_parse(&ns, v, &e) == 0 &&
+	    netspec_literal(addr, &a))
+		rule = netspec_match_addr(&ns, &a, port);
+	json_decref(v);
+	return rule;
+}
+
+static void
+names(void)
+{
+	char out[NET_HOST_MAX + 1];
+	static const char *const bad[] = { "a..b", ".a",
+	    "a_b.test", "ok.test..", "127.0.0.1", "127.0.0.1.", "[::1]",
+	    "::ffff:127.0.0.1", "allowed@evil.test", "ok.test:80",
+	    "ok%2etest", "-a.test", "a-.test", "\xc3\xa9.test", NULL };
+
+	ok(netspec_name("OK.Test.", 8, out) && strcmp(out, "ok.test") == 0,
+	    "upper case and one trailing dot: ok.test");
+	ok(!netspec_name("ok.test\0.evil", 13, out),
+	    "a NUL inside a name: refused");
+	for (int i = 0; bad[i] != NULL; i++)
+		ok(!netspec_name(bad[i], strlen(bad[i]), out), "%s: not a name the allowlist speaks of", bad[i]);
+}
+
+int
+main(void)
+{
+	static const char *const v4[][2] = {
+		{ "127.0.0.1", "loopback" }, { "127.255.255.254", "loopback" },
+		{ "169.254.169.254", "link-local" },
+		{ "10.0.0.1", "private" }, { "172.31.255.255", "private" },
+		{ "192.168.1.1", "private" }, { "100.64.0.1", "shared" },
+		{ "100.127.255.255", "shared" }, { "224.0.0.1", "multicast" },
+		{ "0.0.0.0", "unspecified" }, { "0.1.2.3", "unspecified" },
+		{ "255.255.255.255", "broadcast" }, { "240.0.0.1", "reserved" },
+		{ "172.32.0.1", NULL }, { "100.128.0.1", NULL },
+		{ "198.18.0.1", NULL }, { "198.19.255.255", NULL },
+		{ "11.0.0.1", NULL }, { "223.255.255.255", NULL },
+	};
+	static const char *const v6[][2] = {
+		{ "::1", "loopback" }, { "::", "unspecified" },
+		{ "[::1]", "loopback" },
+		{ "::ffff:127.0.0.1", "loopback" },
+		{ "::ffff:169.254.169.254", "link-local" },
+		{ "::ffff:198.18.0.1", "ipv4-mapped" },
+		/* IPv4-compatible, deprecated: whatever it carries */
+		{ "::127.0.0.1", "loopback" }, { "::10.0.0.1", "private" },
+		{ "::198.18.0.1", "ipv4-compatible" },
+		/* NAT64's well-known prefix reaches the address it carries */
+		{ "64:ff9b::169.254.169.254", "link-local" },
+		{ "64:ff9b::a00:1", "private" },
+		{ "64:ff9b::7f00:1", "loopback" },
+		{ "64:ff9b::198.18.0.1", NULL },
+		{ "64:ff9b:1::1", "private" },
+		/* 6to4 */
+		{ "2002:a9fe:a9fe::1", "link-local" },
+		{ "2002:7f00:1::", "loopback" },
+		{ "2002:c612:1::1", NULL },
+		/* Teredo: the server's address, the client's inverted */
+		{ "2001:0:a00:1::1", "private" },
+		{ "2001:0:c612:1::f5ff:fffe", "private" },
+		{ "2001:0:c612:1::39ed:fffe", NULL },
+		{ "fe80::1", "link-local" }, { "febf::1", "link-local" },
+		{ "fec0::1", "private" }, { "fc00::1", "private" },
+		{ "fdff::1", "private" }, { "ff02::1", "multicast" },
+		{ "2001:db8::1", NULL }, { "2606:4700::1", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+		is_class(v4[i][0], v4[i][1]);
+	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++)
+		is_class(v6[i][0], v6[i][1]);
+
+	/* A cidr entry wider than a class admits its public addresses,
+	 * never the refused ones; one inside the class names them. */
+	{
+		const char *any = "{\"allow\":[{\"cidr\":\"0.0.0.0/0\","
+		    "\"ports\":[80]},{\"cidr\":\"::/0\",\"ports\":[80]}]}";
+		const char *named = "{\"allow\":[{\"cidr\":\"127.0.0.0/8\","
+		    "\"ports\":[80]},{\"cidr\":\"169.254.169.254/32\","
+		    "\"ports\":[80]},{\"cidr\":\"::ffff:10.0.0.0/104\","
+		    "\"ports\":[80]},{\"cidr\":\"64:ff9b::a00:0/104\","
+		    "\"ports\":[80]}]}";
+		static const char *const never[] = { "127.0.0.1",
+		    "169.254.169.254", "10.0.0.1", "0.0.0.0", "100.64.0.1",
+		    "224.0.0.1", "::1", "::", "::ffff:127.0.0.1",
+		    "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe",
+		    "2002:a9fe:a9fe::", "fe80::1", "fd00::1",
+		    "::ffff:198.18.0.1", NULL };
+
+		is_int(admits(any, "198.18.0.1", 80), 0,
+		    "0.0.0.0/0 admits a public address");
+		is_int(admits(any, "2001:db8::1", 80), 1,
+		    "::/0 admits a public address");
+		is_int(admits(any, "198.18.0.1", 81), -1,
+		    "0.0.0.0/0 on another port: no");
+		for (int i = 0; never[i] != NULL; i++)
+			is_int(admits(any, never[i], 80), -1,
+			    "0.0.0.0/0 and ::/0 do not name %s", never[i]);
+		is_int(admits(named, "127.0.0.2", 80), 0,
+		    "127.0.0.0/8 names loopback");
+		is_int(admits(named, "169.254.169.254", 80), 1,
+		    "169.254.169.254/32 names it");
+		is_int(admits(named, "169.254.169.253", 80), -1,
+		    "but not its neighbour");
+		is_int(admits(named, "::ffff:10.1.2.3", 80), 2,
+		    "::ffff:10.0.0.0/104 names the mapped private network");
+		is_int(admits(named, "64:ff9b::a01:203", 80), 3,
+		    "64:ff9b::a00:0/104 names 10/8 through NAT64");
+		is_int(admits("{\"allow\":[{\"cidr\":\"10.0.0.0/7\","
+		    "\"ports\":[80]}]}", "10.0.0.1", 80), -1,
+		    "10.0.0.0/7, wider than 10/8, does not name it");
+		is_int(admits("{\"allow\":[{\"cidr\":\"10.0.0.0/7\","
+		    "\"ports\":[80]}]}", "11.0.0.1", 80), 0,
+		    "but admits 11.0.0.1");
+	}
+	names();
+	return done_testing();
+}
