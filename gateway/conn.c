@@ -338,7 +338,8 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 		    "forbidden_address" : "egress_denied", why, bad, class);
 		return -1;
 	}
-	if (G->spec.rules[rule].approval && gw_token(s->token, s->named,
+	if ((G->spec.rules[rule].approval || G->every_approval) &&
+	    gw_token(s->token, s->named,
 	    s->port, why, sizeof(why)) != 0) {
 		refuse(s->conn, s->id, s->host, s->port, s->token == NULL ?
 		    "approval_required" : "invalid_approval", why, &s->addr,

@@ -81,6 +81,8 @@ struct gateway {
 	char	*hosts;		/* -H: the hosts file's text, or NULL */
 	char	*etc_hosts;	/* without -H: /etc/hosts's, or NULL */
 	struct audit_keyring trust;	/* -T: the authority keys */
+	int	 every_approval;	/* -A: every connection needs a token
+					   (the policy's obligations) */
 	uint8_t	(*nonces)[AUDIT_NONCE_LEN];	/* tokens spent here */
 	int	 nnonces;
 };
