@@ -3,7 +3,8 @@
  * from the bytes read so far: never past len, never kept.
  *
  *	CONNECT host:port HTTP/1.1		any TCP, by name or address
- *	GET http://host[:port]/path HTTP/1.1	plain HTTP
+ *	GET http://host[:port]/path HTTP/1.1	plain HTTP (its Host
+ *						header the URL's)
  *	SOCKS5: 05 n methods...; then 05 01 00 atyp addr port
  */
 #define _GNU_SOURCE
@@ -92,8 +93,12 @@ authority(const char *s, size_t n, int def, struct egress_target *t)
 int
 egress_header_kept(const char *line, size_t n)
 {
+	/* Host too: the request's own URL names the host (RFC 9112
+	 * 3.2.2), and the proxy says it again, so that the server the
+	 * gateway dialled is asked for the name the allowlist admitted,
+	 * not another it may also serve. */
 	static const char *const dropped[] = { "proxy-", "connection:",
-	    "keep-alive:", EGRESS_TOKEN_HEADER ":", NULL };
+	    "keep-alive:", "host:", EGRESS_TOKEN_HEADER ":", NULL };
 
 	for (int i = 0; dropped[i] != NULL; i++) {
 		size_t d = strlen(dropped[i]);
