@@ -303,30 +303,41 @@ addr_matches(const struct net_rule *r, const struct net_addr *a)
 	return 1;
 }
 
-/* Rules without approval first: a connection needs none when one
- * admits it without.  An address of a refused class only by a cidr
- * entry inside that class's range (netspec_forbidden_range). */
+/*
+ * The entry that decides for name (host entries) or a (cidr entries) on
+ * port: of those admitting it, the most specific (the name itself before
+ * any "*." pattern, a longer pattern or prefix before a shorter), and of
+ * equally specific ones, one asking for approval; so that
+ * {"host": "push.example.org", "approval": true} beside
+ * "*.example.org" still asks a token for push.example.org.  An address
+ * of a refused class only by a cidr entry inside that class's range
+ * (netspec_forbidden_range).
+ */
 static int
 first(const struct netspec *ns, int cidr_rules, const char *name,
     const struct net_addr *a, int port)
 {
-	int need = 0;
+	int need = 0, best = -1, best_score = -1;
 
 	if (cidr_rules && netspec_forbidden_range(a, &need) == NULL)
 		need = 0;
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < ns->nrules; i++) {
-			const struct net_rule *r = &ns->rules[i];
+	for (int i = 0; i < ns->nrules; i++) {
+		const struct net_rule *r = &ns->rules[i];
+		int score;
 
-			if (r->cidr != cidr_rules || r->approval != pass ||
-			    !has_port(r, port) || (cidr_rules &&
-			    r->prefix < need))
-				continue;
-			if (cidr_rules ? addr_matches(r, a) :
-			    name_matches(r, name))
-				return i;
+		if (r->cidr != cidr_rules || !has_port(r, port) ||
+		    (cidr_rules && r->prefix < need))
+			continue;
+		if (cidr_rules ? !addr_matches(r, a) : !name_matches(r, name))
+			continue;
+		score = 2 * (cidr_rules ? r->prefix : r->wildcard ?
+		    (int)strlen(r->host) : NET_HOST_MAX + 1) + r->approval;
+		if (score > best_score) {
+			best = i;
+			best_score = score;
 		}
-	return -1;
+	}
+	return best;
 }
 
 int

@@ -51,6 +51,64 @@ admits(const char *spec, const char *addr, int port)
 	return rule;
 }
 
+static int
+by_name(const char *spec, const char *name, int port)
+{
+	json_error_t je;
+	json_t *v = json_loads(spec, 0, &je);
+	struct netspec ns;
+	struct audit_err e;
+	int rule = -2;
+
+	if (v != NULL && netspec_parse(&ns, v, &e) == 0)
+		rule = netspec_match_name(&ns, name, port);
+	json_decref(v);
+	return rule;
+}
+
+/* Several entries admit a name or an address: the most specific
+ * decides, of equals one asking for approval, whatever their order. */
+static void
+specific(void)
+{
+	const char *push = "{\"allow\":[{\"host\":\"*.example.org\","
+	    "\"ports\":[443]},{\"host\":\"push.example.org\",\"ports\":"
+	    "[443],\"approval\":true}]}";
+	const char *push2 = "{\"allow\":[{\"host\":\"push.example.org\","
+	    "\"ports\":[443],\"approval\":true},{\"host\":"
+	    "\"*.example.org\",\"ports\":[443]}]}";
+	const char *free_docs = "{\"allow\":[{\"host\":\"*.example.org\","
+	    "\"ports\":[443],\"approval\":true},{\"host\":"
+	    "\"docs.example.org\",\"ports\":[443]},{\"host\":"
+	    "\"*.cdn.example.org\",\"ports\":[443]}]}";
+	const char *twice = "{\"allow\":[{\"host\":\"a.test\",\"ports\":"
+	    "[443]},{\"host\":\"a.test\",\"ports\":[443],\"approval\":"
+	    "true}]}";
+	const char *nets = "{\"allow\":[{\"cidr\":\"203.0.113.0/24\","
+	    "\"ports\":[443]},{\"cidr\":\"203.0.113.5/32\",\"ports\":"
+	    "[443],\"approval\":true}]}";
+
+	is_int(by_name(push, "push.example.org", 443), 1,
+	    "push.example.org's approval entry decides beside *.example.org");
+	is_int(by_name(push2, "push.example.org", 443), 0,
+	    "whatever the order");
+	is_int(by_name(push, "docs.example.org", 443), 0,
+	    "another name: the pattern");
+	is_int(by_name(push, "push.example.org", 8443), -1,
+	    "another port: none");
+	is_int(by_name(free_docs, "docs.example.org", 443), 1,
+	    "a name without approval beside an approval pattern");
+	is_int(by_name(free_docs, "a.cdn.example.org", 443), 2,
+	    "a longer pattern before a shorter");
+	is_int(by_name(free_docs, "www.example.org", 443), 0,
+	    "the approval pattern for the rest");
+	is_int(by_name(twice, "a.test", 443), 1,
+	    "of two equal entries, the one asking for approval");
+	is_int(admits(nets, "203.0.113.5", 443), 1,
+	    "a /32 asking for approval beside its /24");
+	is_int(admits(nets, "203.0.113.6", 443), 0, "the /24 for the rest");
+}
+
 static void
 names(void)
 {
@@ -161,5 +219,6 @@ main(void)
 		    "but admits 11.0.0.1");
 	}
 	names();
+	specific();
 	return done_testing();
 }
