@@ -57,6 +57,11 @@ labels(const char *s, size_t n, char *out)
 	if (label == 0 || s[n - 1] == '-')
 		return 0;
 	out[n] = '\0';
+	/* The last label all digits: an address in another spelling
+	 * ("127.1", "2130706433"), which a resolver would take as one
+	 * (inet_aton(3)); never a name (RFC 3696 2). */
+	if (strspn(out + n - label, "0123456789") == label)
+		return 0;
 	return 1;
 }
 
@@ -67,15 +72,18 @@ netspec_name(const char *s, size_t n, char *out)
 		n--;
 	if (memchr(s, '\0', n) != NULL)
 		return 0;
-	/* An address is no name: only cidr entries speak of addresses. */
+	/* An address is no name: only cidr entries speak of addresses,
+	 * in whatever spelling a resolver would read one ("0x7f000001",
+	 * "0177.0.0.1", "127.1"). */
 	{
 		char tmp[NET_HOST_MAX + 1];
 		struct net_addr a;
+		struct in_addr in;
 
 		if (n <= NET_HOST_MAX) {
 			memcpy(tmp, s, n);
 			tmp[n] = '\0';
-			if (netspec_literal(tmp, &a))
+			if (netspec_literal(tmp, &a) || inet_aton(tmp, &in))
 				return 0;
 		}
 	}

@@ -163,6 +163,18 @@ headers(const char *p, const char *end, struct egress_target *t)
 	}
 }
 
+/* A CR or LF that is not part of a CRLF: lines a server downstream may
+ * split where the proxy did not. */
+static int
+bare_eol(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')) ||
+		    (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')))
+			return 1;
+	return 0;
+}
+
 int
 egress_parse_http(const char *buf, size_t len, struct egress_target *t)
 {
@@ -176,6 +188,8 @@ egress_parse_http(const char *buf, size_t len, struct egress_target *t)
 		    "is longer than EGRESS_HEADER_MAX", 0) : EP_MORE;
 	if (memchr(buf, '\0', (size_t)(end - buf)) != NULL)
 		return bad(t, "a NUL byte in the header", 0);
+	if (bare_eol(buf, (size_t)(end - buf) + 2))
+		return bad(t, "a CR or LF not ending a line in the header", 0);
 	t->used = (size_t)(end - buf) + 4;
 	eol = memmem(buf, (size_t)(end - buf) + 2, "\r\n", 2);
 	if ((sp1 = memchr(buf, ' ', (size_t)(eol - buf))) == NULL ||

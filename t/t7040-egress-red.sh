@@ -79,7 +79,7 @@ test_expect_success 'setup: test hosts, names of IPv6 forms carrying refused add
 	egress_policy=$saved
 '
 
-test_expect_success '0.0.0.0/0 reaches a public address, never loopback, metadata or a private one named by address' '
+test_expect_success '0.0.0.0/0 reaches a public address, never loopback, metadata or a private one named by address, in any spelling' '
 	egress_curl $any -f http://198.18.0.1:8080/ &&
 	test "$(cat out)" = "hello from 198.18.0.1:8080" &&
 	for a in 127.0.0.2:loopback 169.254.169.254:link-local 10.0.0.1:private; do
@@ -87,7 +87,14 @@ test_expect_success '0.0.0.0/0 reaches a public address, never loopback, metadat
 		egress_curl $any http://$addr:8080/ || return 1
 		grep -q "^forbidden_address: $addr is a $class address" out &&
 		! grep -q " $addr 8080$" seen || return 1
-	done
+	done &&
+	for odd in 2130706434 0x7f000002 127.2; do
+		egress_curl $any http://$odd:8080/ || return 1
+		grep -q "^forbidden_address: 127.0.0.2 is a loopback address" out &&
+		ask $any "{\"id\":1,\"host\":\"$odd\",\"port\":8080}" &&
+		jq -e ".ok == false and .kind == \"bad_request\"" ans >/dev/null || return 1
+	done &&
+	! grep -q " 127.0.0.2 8080$" seen
 '
 
 test_expect_success 'nor by a name that resolves there, nor through SOCKS5 as ::ffff:127.0.0.2, nor from a hostile proxy as ::ffff:169.254.169.254' '

@@ -4,11 +4,13 @@
  * address (mapped, compatible, NAT64, 6to4, Teredo), and cidr entries
  * wider than a class ("0.0.0.0/0", "::/0"), which admit public addresses
  * but never name loopback, metadata or a private network; and the names a
- * client may give, as the allowlist compares them.
+ * client may give, as the allowlist compares them; and proxy requests
+ * spelt to be read one way by the proxy and another by a server.
  */
 #define _GNU_SOURCE
 #include <string.h>
 
+#include "egress.h"
 #include "netspec.h"
 #include "tap.h"
 
@@ -109,6 +111,50 @@ specific(void)
 	is_int(admits(nets, "203.0.113.6", 443), 0, "the /24 for the rest");
 }
 
+static int
+http(const char *req, struct egress_target *t)
+{
+	return egress_parse_http(req, strlen(req), t);
+}
+
+static void
+requests(void)
+{
+	static const char *const bad[] = {
+		"GET http://ok.test/\nHost: evil.test HTTP/1.1\r\n\r\n",
+		"GET http://ok.test/ HTTP/1.1\r\nX: a\rHost: evil\r\n\r\n",
+		"GET http://ok.test/ HTTP/1.1\r\nX: a\nHost: evil\r\n\r\n",
+		"CONNECT ok.test:0 HTTP/1.1\r\n\r\n",
+		"CONNECT ok.test:65536 HTTP/1.1\r\n\r\n",
+		"CONNECT ok.test HTTP/1.1\r\n\r\n",
+		"CONNECT allowed.test@evil.test:443 HTTP/1.1\r\n\r\n",
+		"GET http://u@ok.test/ HTTP/1.1\r\n\r\n",
+		"GET http://ok.test:80@evil.test/ HTTP/1.1\r\n\r\n",
+		"GET file:///etc/passwd HTTP/1.1\r\n\r\n",
+		NULL };
+	struct egress_target t;
+	static const uint8_t mapped[] = { 5, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0xff, 0xff, 127, 0, 0, 1, 0, 80 };
+
+	for (int i = 0; bad[i] != NULL; i++)
+		is_int(http(bad[i], &t), EP_BAD, "a request spelt to mislead, %d, refused", i);
+	ok(http("GET http://OK.test/x HTTP/1.1\r\nHost: evil\r\n\r\n",
+	    &t) == EP_OK && strcmp(t.host, "OK.test") == 0 && t.port == 80,
+	    "a plain request: its URL's host and port");
+	ok(http("CONNECT ok.test:0443 HTTP/1.1\r\n\r\n", &t) == EP_OK &&
+	    t.port == 443, "a port's leading zeros");
+	ok(http("CONNECT [::ffff:127.0.0.1]:80 HTTP/1.1\r\n\r\n", &t) ==
+	    EP_OK && strcmp(t.host, "[::ffff:127.0.0.1]") == 0,
+	    "a bracketed IPv6 address, kept as named");
+	ok(egress_parse_socks_request(mapped, sizeof(mapped), &t) == EP_OK &&
+	    strcmp(t.host, "::ffff:127.0.0.1") == 0 && t.port == 80,
+	    "SOCKS5, an IPv6 address: its text");
+	ok(!egress_header_kept("Host: evil", 10) &&
+	    !egress_header_kept("hOsT:evil", 9) &&
+	    egress_header_kept("X-Host: a", 9),
+	    "a plain request's Host lines are the proxy's to say");
+}
+
 static void
 names(void)
 {
@@ -116,12 +162,20 @@ names(void)
 	static const char *const bad[] = { "a..b", ".a",
 	    "a_b.test", "ok.test..", "127.0.0.1", "127.0.0.1.", "[::1]",
 	    "::ffff:127.0.0.1", "allowed@evil.test", "ok.test:80",
-	    "ok%2etest", "-a.test", "a-.test", "\xc3\xa9.test", NULL };
+	    "ok%2etest", "-a.test", "a-.test", "\xc3\xa9.test",
+	    /* addresses in a resolver's other spellings */
+	    "127.1", "2130706433", "0x7f000001", "0177.0.0.1", "0x7f.0.0.1",
+	    "1.2.3.4.5", "a.123", NULL };
+	static const char *const good[] = { "123.example", "1a.test",
+	    "xn--bcher-kva.example", "a-b.c0", NULL };
 
 	ok(netspec_name("OK.Test.", 8, out) && strcmp(out, "ok.test") == 0,
 	    "upper case and one trailing dot: ok.test");
 	ok(!netspec_name("ok.test\0.evil", 13, out),
 	    "a NUL inside a name: refused");
+	for (int i = 0; good[i] != NULL; i++)
+		ok(netspec_name(good[i], strlen(good[i]), out), "%s: a name",
+		    good[i]);
 	for (int i = 0; bad[i] != NULL; i++)
 		ok(!netspec_name(bad[i], strlen(bad[i]), out), "%s: not a name the allowlist speaks of", bad[i]);
 }
@@ -220,5 +274,6 @@ main(void)
 	}
 	names();
 	specific();
+	requests();
 	return done_testing();
 }
