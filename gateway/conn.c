@@ -69,6 +69,27 @@ answer(struct gw_conn *c, json_t *a, int fd)
 	free(text);
 }
 
+static int64_t now_ms(void);
+
+/* Whether this refusal may be recorded: GATEWAY_REFUSALS_MAX in the
+ * last GATEWAY_RATE_MS were. */
+static int
+refusal_recorded(void)
+{
+	int64_t now = now_ms();
+
+	if (G->nrefused == GATEWAY_REFUSALS_MAX && now -
+	    G->refused[G->refused_next] < GATEWAY_RATE_MS) {
+		G->unrecorded++;
+		return 0;
+	}
+	G->refused[G->refused_next] = now;
+	G->refused_next = (G->refused_next + 1) % GATEWAY_REFUSALS_MAX;
+	if (G->nrefused < GATEWAY_REFUSALS_MAX)
+		G->nrefused++;
+	return 1;
+}
+
 /* Refused: recorded (not awaited: nothing leaves), and answered. */
 static void
 refuse(struct gw_conn *c, json_t *id, const char *host, int port,
@@ -87,8 +108,14 @@ refuse(struct gw_conn *c, json_t *id, const char *host, int port,
 			json_object_set_new(ev, "address_class",
 			    json_string(class));
 	}
-	if (ev != NULL)
-		(void)audit_send(ev, 0);
+	if (ev != NULL && refusal_recorded()) {
+		if (G->unrecorded > 0)
+			json_object_set_new(ev, "unrecorded", json_integer(
+			    (json_int_t)G->unrecorded));
+		G->unrecorded = 0;
+		(void)audit_send(ev, 0);	/* it takes ev */
+	} else
+		json_decref(ev);
 	answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ? id :
 	    json_null(), "ok", 0, "kind", kind, "reason", why), -1);
 }

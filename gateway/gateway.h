@@ -25,6 +25,13 @@
 #define GATEWAY_LOOKUPS_MAX	64	/* lookups waiting or under way */
 #define GATEWAY_RESOLVE_MS	5000	/* a lookup's answer, at most */
 #define GATEWAY_RATE_MS		60000	/* connections_per_minute's window */
+#define GATEWAY_REFUSALS_MAX	600	/* refusals recorded one by one in
+					   any GATEWAY_RATE_MS; past it
+					   answered, and counted in the
+					   next one recorded ("unrecorded"),
+					   so that a hostile proxy asking
+					   without end cannot fill the
+					   node's log */
 #define GATEWAY_CLIENTS_MAX	8	/* proxies connected at once (the
 					   pod's own and any other on
 					   its socket) */
@@ -77,6 +84,10 @@ struct gateway {
 	int64_t	*opened;	/* when the last connections_per_minute
 				   were opened (ms, a ring) */
 	int	 nopened, opened_next;
+	int64_t	 refused[GATEWAY_REFUSALS_MAX];	/* when the last refusals
+						   were recorded (a ring) */
+	int	 nrefused, refused_next;
+	long long unrecorded;	/* refusals answered, not recorded since */
 	int64_t	 budget;	/* bytes max_bytes still allows */
 	char	*hosts;		/* -H: the hosts file's text, or NULL */
 	char	*etc_hosts;	/* without -H: /etc/hosts's, or NULL */

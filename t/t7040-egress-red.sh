@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='egress, as a hostile agent and a hostile guest would try it: a cidr wider than a refused class (0.0.0.0/0, ::/0) never names loopback, metadata or a private address, by address, by name, through SOCKS5 or from the gateway'"'"'s socket; IPv6 forms carrying a refused IPv4 address (NAT64, 6to4, mapped) refused before any open record; a plain request'"'"'s Host is its URL'"'"'s; a policy whose obligations hold web_fetch makes the gateway ask a token too'
+test_description='egress, as a hostile agent and a hostile guest would try it: a cidr wider than a refused class (0.0.0.0/0, ::/0) never names loopback, metadata or a private address, by address, by name, through SOCKS5 or from the gateway'"'"'s socket; IPv6 forms carrying a refused IPv4 address (NAT64, 6to4, mapped) refused before any open record; a plain request'"'"'s Host is its URL'"'"'s; a policy whose obligations hold web_fetch makes the gateway ask a token too; a hostile proxy asking without end cannot fill the node'"'"'s log'
 . "$(dirname "$0")/lib-egress.sh"
 egress_netns "$@"
 . "$(dirname "$0")/test-lib.sh"
@@ -137,6 +137,21 @@ test_expect_success 'web_fetch among the obligations: the proxy asks a token of 
 	ask $obl "{\"id\":1,\"host\":\"ok.test\",\"port\":8080}" &&
 	jq -e ".ok == false and .kind == \"approval_required\"" ans >/dev/null &&
 	test "$(grep -c " 198.18.0.1 8080$" seen)" = 2
+'
+
+test_expect_success 'a hostile proxy asking without end: every refusal answered, GATEWAY_REFUSALS_MAX (600) of them recorded in a minute' '
+	python3 - n/pods/$any/egress.sock >flood <<-\PY &&
+	import json, socket, sys
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+	s.connect(sys.argv[1])
+	n = 0
+	for i in range(1000):
+	    s.send(b"{\"id\":1,\"host\":\"ok.test\",\"port\":8081}")
+	    n += json.loads(s.recv(4096))["kind"] == "egress_denied"
+	print(n)
+	PY
+	test "$(cat flood)" = 1000 &&
+	test "$(node_events egress.refused | jq -s "[.[] | select(.pod == \"$any\")] | length")" = 600
 '
 
 opens_closed() {
