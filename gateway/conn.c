@@ -69,7 +69,11 @@ answer(struct gw_conn *c, json_t *a, int fd)
 	free(text);
 }
 
-static int64_t now_ms(void);
+static int64_t
+now_ms(void)
+{
+	return audit_now_ms(CLOCK_MONOTONIC);
+}
 
 /* Whether this refusal may be recorded: GATEWAY_REFUSALS_MAX in the
  * last GATEWAY_RATE_MS were. */
@@ -118,12 +122,6 @@ refuse(struct gw_conn *c, json_t *id, const char *host, int port,
 		json_decref(ev);
 	answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ? id :
 	    json_null(), "ok", 0, "kind", kind, "reason", why), -1);
-}
-
-static int64_t
-now_ms(void)
-{
-	return audit_now_ms(CLOCK_MONOTONIC);
 }
 
 static void
@@ -366,8 +364,7 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 		return -1;
 	}
 	if ((G->spec.rules[rule].approval || G->every_approval) &&
-	    gw_token(s->token, s->named,
-	    s->port, why, sizeof(why)) != 0) {
+	    gw_token(s->token, s->named, s->port, why, sizeof(why)) != 0) {
 		refuse(s->conn, s->id, s->host, s->port, s->token == NULL ?
 		    "approval_required" : "invalid_approval", why, &s->addr,
 		    NULL);
