@@ -330,7 +330,9 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 	int rule = -1;
 
 	if (n == 0) {
-		snprintf(why, sizeof(why), "%s does not resolve", s->host);
+		snprintf(why, sizeof(why), "%s does not resolve%s", s->host,
+		    s->byname < 0 ? " from the hosts file (a name no host entry "
+		    "admits is not asked of DNS)" : "");
 		refuse(s->conn, s->id, s->host, s->port, "unresolved", why,
 		    NULL, NULL);
 		return -1;
@@ -441,7 +443,8 @@ resolve(struct gw_stream *s)
 		stream_free(s);
 		return;
 	}
-	if ((l = gw_resolve(s->host, resolved, s, &refused)) == NULL) {
+	if ((l = gw_resolve(s->host, s->byname < 0, resolved, s,
+	    &refused)) == NULL) {
 		if (refused) {
 			refuse(s->conn, s->id, s->host, s->port, "unresolved",
 			    "the gateway has GATEWAY_LOOKUPS_MAX lookups "

@@ -111,9 +111,11 @@ void	 gw_audit_read(struct ev_loop *, ev_io *, int);
 /* resolve.c: the resolver threads (none with -H), before the filter */
 int	 gw_resolver_start(void);
 /* name's addresses, up to GATEWAY_ADDRS_MAX, to done(arg, addrs, n): at
- * once with -H (NULL), else later (the lookup, to cancel while it has
- * not answered); NULL and *refused with GATEWAY_LOOKUPS_MAX under way */
-struct lookup *gw_resolve(const char *, void (*)(void *,
+ * once with -H or from /etc/hosts (NULL), else later (the lookup, to
+ * cancel while it has not answered); NULL and *refused with
+ * GATEWAY_LOOKUPS_MAX under way.  With files_only (a name no host entry
+ * admits), from the hosts files alone: no DNS query carries it. */
+struct lookup *gw_resolve(const char *, int, void (*)(void *,
 	    const struct net_addr *, int), void *, int *);
 void	 gw_resolve_cancel(struct lookup *);
 
