@@ -200,6 +200,57 @@ lies(void)
 	    "io_error", "bytes that are no archive");
 }
 
+/* Two entries (a then b), the second beneath path p: the kind. */
+static const char *
+two(const char *p, const char *a, unsigned am, const char *ad,
+    const char *b, unsigned bm, const char *bd)
+{
+	static struct export_out out;
+	const char *kind;
+
+	fresh();
+	add(a, am, ad);
+	add(b, bm, bd);
+	trailer();
+	kind = repack(p, EXPORT_ENTRIES_MAX, EXPORT_BYTES_MAX, &out);
+	if (kind[0] == '\0')
+		audit_buf_free(&out.tar);
+	return kind;
+}
+
+/*
+ * Archives that would make GNU tar or bsdtar write through what they
+ * made themselves: a link and then a file beneath its name, a name
+ * twice, an entry whose directory never came.
+ */
+static void
+shapes(void)
+{
+	is_str(two("", "a", S_IFLNK | 0777, "/etc", "a/passwd", S_IFREG |
+	    0644, "root::0:0::/:/bin/sh\n"), "io_error",
+	    "a file beneath a link to /etc");
+	is_str(two("", "r", S_IFLNK | 0777, "../..", "r/x", S_IFREG | 0644,
+	    "x"), "io_error", "a file beneath a link climbing out");
+	is_str(two("", "a", S_IFLNK | 0777, "/etc", "a", S_IFDIR | 0755,
+	    NULL), "io_error", "a link and a directory of one name");
+	is_str(two("", "x", S_IFREG | 0644, "1", "x", S_IFREG | 0644, "2"),
+	    "io_error", "a file twice");
+	is_str(two("", "f", S_IFREG | 0644, "1", "f/x", S_IFREG | 0644, "2"),
+	    "io_error", "a file beneath a file");
+	is_str(two("", "d/x", S_IFREG | 0644, "1", "d", S_IFDIR | 0755, NULL),
+	    "io_error", "a file before its directory");
+	is_str(two("src", "src", S_IFDIR | 0755, NULL, "src/a/b", S_IFREG |
+	    0644, "1"), "io_error", "a file whose directory never came");
+	is_str(two("src", "src", S_IFLNK | 0777, "/etc", "src/passwd",
+	    S_IFREG | 0644, "x"), "io_error",
+	    "the path asked for a link, a file beneath it");
+	is_str(two("", "d", S_IFDIR | 0755, NULL, "d/x", S_IFREG | 0644, "1"),
+	    "", "a directory, then its file: taken");
+	is_str(two("src/a", "src/a", S_IFDIR | 0755, NULL, "src/a/x",
+	    S_IFREG | 0644, "1"), "", "the path asked for and beneath it: "
+	    "taken");
+}
+
 static json_t *
 piece(long long off, const char *bytes, size_t n)
 {
@@ -284,6 +335,7 @@ main(void)
 {
 	honest();
 	lies();
+	shapes();
 	pieces();
 	fresh();
 	return done_testing();
