@@ -84,6 +84,23 @@ test_expect_success 'work.export into a directory with no room: recorded io_erro
 	test -z "$(ls -A root/full)"
 '
 
+test_expect_success 'work.export through a link, even one beneath the work root: refused at create, and at the end (a link put there meanwhile)' '
+	mkdir root/out2 root/elsewhere &&
+	ln -s out2 root/lnk &&
+	sed -e "s/\"export\":\"full\"/\"export\":\"lnk\"/" -e "s/\"name\":\"$pod\"/\"name\":\"$pod-l\"/" spec.json >spec-l.json &&
+	test_expect_code 2 nucleus-node pod -j -k admin.key -l n/node.sock create spec-l.json >out &&
+	jq -e ".error.kind == \"bad_request\" and (.error.message | test(\"work.export: lnk: a link on the way\"))" out &&
+	sed -e "s/\"export\":\"full\"/\"export\":\"out2\"/" spec.json >spec-2.json &&
+	nucleus-node pod -j -k admin.key -l n/node.sock create spec-2.json >out &&
+	jq -e .ok out &&
+	rmdir root/out2 && ln -s elsewhere root/out2 &&
+	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod >out &&
+	node_wait_event ".event == \"pod.work_export\" and .pod == \"$pod\" and .dir == \"out2\"" &&
+	jq -c "select(.event == \"pod.work_export\" and .dir == \"out2\")" n/audit.log >rec &&
+	jq -e ".kind == \"io_error\" and (.message | test(\"a link on the way\"))" rec &&
+	test -z "$(ls -A root/elsewhere)"
+'
+
 test_expect_success 'the node stops' '
 	node_stop
 '
