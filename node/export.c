@@ -828,7 +828,40 @@ out:
 
 #define PATCH_OVER	(-2)	/* past DIFF_PATCH_MAX */
 
-/* Is it absent, or UTF-8 text without NUL? */
+/*
+ * Would a terminal show these bytes as they are?  Not with a control
+ * character but a tab, a newline, a form feed or a carriage return
+ * before a newline (ESC can erase a line, a lone carriage return write
+ * over one), DEL, a C1 control (U+0080 to U+009F), or a bidirectional
+ * override or isolate (U+202A to U+202E, U+2066 to U+2069: text shown
+ * in another order than it is read).
+ */
+static int
+shown_as_is(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\f' &&
+		    !(c == '\r' && i + 1 < n && p[i + 1] == '\n')) ||
+		    c == 0x7f)
+			return 0;
+		if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f)
+			return 0;
+		if (c == 0xe2 && i + 2 < n && ((p[i + 1] == 0x80 &&
+		    p[i + 2] >= 0xaa && p[i + 2] <= 0xae) || (p[i + 1] ==
+		    0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Is it absent, or UTF-8 text a terminal shows as it is?  Anything else
+ * goes as a binary patch: the patch travels as JSON text, and what an
+ * operator reads of it is what applies.
+ */
 static int
 utf8(const struct item *it)
 {
@@ -837,6 +870,7 @@ utf8(const struct item *it)
 	if (it == NULL || it->len == 0)
 		return 1;
 	if (memchr(it->data, '\0', it->len) != NULL ||
+	    !shown_as_is((const unsigned char *)it->data, it->len) ||
 	    (s = json_stringn(it->data, it->len)) == NULL)
 		return 0;
 	json_decref(s);

@@ -53,6 +53,9 @@ test_expect_success 'pod diff: git apply takes it whole, without excludes; git'"
 	echo x >sub/.GIT/config && echo x >git~1/x && echo x >".git. /x"
 	e="evil$(printf "\n+++ b")" && mkdir -p "$e/.git/hooks" && printf x >"$e/.git/hooks/pre-commit"
 	i="inj$(printf "\n+++ b")" && mkdir "$i" && printf x >"$i/y"
+	printf "ok();\n\033[1A\033[2Kevil();\n" >esc.c
+	printf "evil();\rok();    \n" >cr.c
+	printf "ok(); // \342\200\256 ;)(live\n" >bidi.c
 	EOS
 	in_pod "set -e; $(cat script)" &&
 	nucleus-node pod -k admin.key -l n/node.sock diff $pod >patch 2>counts &&
@@ -69,6 +72,13 @@ test_expect_success 'pod diff: git apply takes it whole, without excludes; git'"
 	done &&
 	printf "one\r\ntwo\r\nnew" >expect && test_cmp expect orig/crlf.txt &&
 	printf "no newlinenew" >expect && test_cmp expect orig/nonl.txt &&
+	for f in esc.c cr.c bidi.c; do
+		sed -n "/^diff --git a\/$f /,/^diff --git/p" patch >one &&
+		grep -q "^GIT binary patch" one || return 1
+	done &&
+	test "$(grep -c "$(printf "\033")" patch)" = 0 &&
+	test "$(LC_ALL=C grep -c "$(printf "\r")." patch)" = 0 &&
+	printf "ok();\n\033[1A\033[2Kevil();\n" >expect && test_cmp expect orig/esc.c &&
 	test "$(cat "orig/inj$nl+++ b/y")" = x &&
 	! test -e orig/y &&
 	! test -e "orig/evil$nl+++ b" &&
