@@ -191,6 +191,13 @@ tar_fail(struct tarw *t)
 	    archive_error_string(t->a) : "the archive cannot be made");
 }
 
+/*
+ * The permission bits an archive carries of a file or a directory: no
+ * set-id or sticky bit, and no write for group or others, so that an
+ * archive extracted as root never makes what other users may change.
+ */
+#define EXPORT_PERM_MASK	0755
+
 /* A header for the entry t->rel, as st says (owner and group left 0). */
 static struct archive_entry *
 header(struct tarw *t, const struct stat *st, mode_t type, int64_t size)
@@ -201,7 +208,8 @@ header(struct tarw *t, const struct stat *st, mode_t type, int64_t size)
 		return NULL;
 	archive_entry_copy_pathname(e, t->rel);
 	archive_entry_set_filetype(e, type);
-	archive_entry_set_perm(e, st->st_mode & 0777);
+	archive_entry_set_perm(e, st->st_mode & (type == AE_IFLNK ? 0777 :
+	    EXPORT_PERM_MASK));
 	archive_entry_set_size(e, size);
 	archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 	return e;

@@ -251,6 +251,44 @@ shapes(void)
 	    "taken");
 }
 
+/* The permission bits of the tar's entry name, or -1. */
+static int
+perm_of(const struct audit_buf *tar, const char *name)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int perm = -1;
+
+	archive_read_support_format_tar(a);
+	if (archive_read_open_memory(a, tar->p, tar->len) == ARCHIVE_OK)
+		while (archive_read_next_header(a, &e) == ARCHIVE_OK)
+			if (strcmp(archive_entry_pathname(e), name) == 0)
+				perm = (int)archive_entry_perm(e);
+	archive_read_free(a);
+	return perm;
+}
+
+/* Set-id, sticky and others' write bits never reach the operator. */
+static void
+perms(void)
+{
+	struct export_out out;
+
+	fresh();
+	add("d", S_IFDIR | 01777, NULL);
+	add("d/suid", S_IFREG | 06777, "x");
+	add("d/rw", S_IFREG | 0666, "x");
+	add("d/l", S_IFLNK | 0777, "rw");
+	trailer();
+	is_str(repack("", EXPORT_ENTRIES_MAX, EXPORT_BYTES_MAX, &out), "",
+	    "an archive with every mode bit");
+	is_int(perm_of(&out.tar, "d/"), 0755, "a directory: 0755 of 1777");
+	is_int(perm_of(&out.tar, "d/suid"), 0755, "a file: 0755 of 6777");
+	is_int(perm_of(&out.tar, "d/rw"), 0644, "a file: 0644 of 0666");
+	is_int(perm_of(&out.tar, "d/l"), 0777, "a link: as it is");
+	audit_buf_free(&out.tar);
+}
+
 static json_t *
 piece(long long off, const char *bytes, size_t n)
 {
@@ -336,6 +374,7 @@ main(void)
 	honest();
 	lies();
 	shapes();
+	perms();
 	pieces();
 	fresh();
 	return done_testing();
