@@ -86,6 +86,13 @@ test_expect_success 'pod diff: git apply takes it whole, without excludes; git'"
 	! ls /tmp/pwned* 2>/dev/null
 '
 
+test_expect_success 'pod export to a terminal: refused before anything is asked (the bytes are the agent'"'"'s), exit 2' '
+	before=$(jq -s "[.[] | select(.event == \"pod.export\")] | length" n/audit.log) &&
+	test_expect_code 2 script -qec "nucleus-node pod -k admin.key -l n/node.sock export $pod" /dev/null >tty.out &&
+	grep -q "refusing to write an archive to a terminal" tty.out &&
+	test "$(jq -s "[.[] | select(.event == \"pod.export\")] | length" n/audit.log)" = "$before"
+'
+
 test_expect_success 'work.export into a directory with no room: recorded io_error, and no torn file left there' '
 	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod >out &&
 	node_wait_event ".event == \"pod.work_export\" and .pod == \"$pod\"" &&
