@@ -837,52 +837,38 @@ out:
 #define PATCH_OVER	(-2)	/* past DIFF_PATCH_MAX */
 
 /*
- * Would a terminal show these bytes as they are?  Not with a control
- * character but a tab, a newline, a form feed or a carriage return
- * before a newline (ESC can erase a line, a lone carriage return write
- * over one), DEL, a C1 control (U+0080 to U+009F), or a bidirectional
- * override or isolate (U+202A to U+202E, U+2066 to U+2069: text shown
- * in another order than it is read).
+ * Would a terminal show these bytes as they are?  UTF-8 of printable
+ * characters (audit_glyph, what every client prints as it is), or a
+ * tab, a newline, a form feed, a carriage return before a newline; not
+ * NUL or another control (ESC can erase a line, a lone carriage return
+ * write over one), DEL, a C1 control, nor a bidirectional mark,
+ * override or isolate (text shown in another order than it is read).
  */
 static int
-shown_as_is(const unsigned char *p, size_t n)
+shown_as_is(const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = p[i];
+	size_t len;
 
-		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\f' &&
-		    !(c == '\r' && i + 1 < n && p[i + 1] == '\n')) ||
-		    c == 0x7f)
-			return 0;
-		if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
-		    p[i + 1] <= 0x9f)
-			return 0;
-		if (c == 0xe2 && i + 2 < n && ((p[i + 1] == 0x80 &&
-		    p[i + 2] >= 0xaa && p[i + 2] <= 0xae) || (p[i + 1] ==
-		    0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
+	for (size_t i = 0; i < n; i += len) {
+		len = 1;
+		if (p[i] == '\t' || p[i] == '\n' || p[i] == '\f' ||
+		    (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
+			continue;
+		if ((len = audit_glyph(p + i, n - i)) == 0)
 			return 0;
 	}
 	return 1;
 }
 
 /*
- * Is it absent, or UTF-8 text a terminal shows as it is?  Anything else
- * goes as a binary patch: the patch travels as JSON text, and what an
+ * Is it absent, or text a terminal shows as it is?  Anything else goes
+ * as a binary patch: the patch travels as JSON text, and what an
  * operator reads of it is what applies.
  */
 static int
 utf8(const struct item *it)
 {
-	json_t *s;
-
-	if (it == NULL || it->len == 0)
-		return 1;
-	if (memchr(it->data, '\0', it->len) != NULL ||
-	    !shown_as_is((const unsigned char *)it->data, it->len) ||
-	    (s = json_stringn(it->data, it->len)) == NULL)
-		return 0;
-	json_decref(s);
-	return 1;
+	return it == NULL || shown_as_is(it->data, it->len);
 }
 
 /* The git patch of one path, old or new NULL when it is not there. */
