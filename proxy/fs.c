@@ -624,15 +624,19 @@ do_edit(struct fsop *o, const json_t *args)
 		    count);
 		goto out;
 	}
-	if ((out = edit_apply(text, len, oldv, newv, count, &outlen)) ==
-	    NULL) {
-		fs_fail(o, KIND_NONE, "out of memory");
-		goto out;
-	}
+	/* Its size before any memory for it: count times new may be far
+	 * past the limit (a file of "a", each "a" made a long text). */
+	outlen = len - count * json_string_length(oldv) + count *
+	    json_string_length(newv);
 	if (outlen > o->cfg->lim.write) {
 		fs_fail(o, KIND_BAD_REQUEST, "%s: the edited file would be %zu "
 		    "bytes; the limit is %zu", target, outlen,
 		    o->cfg->lim.write);
+		goto out;
+	}
+	if ((out = edit_apply(text, len, oldv, newv, count, &outlen)) ==
+	    NULL) {
+		fs_fail(o, KIND_NONE, "out of memory");
 		goto out;
 	}
 	if (replace(o, dfd, base, target, out, outlen, 0, mode) != 0)
