@@ -952,9 +952,14 @@ change(json_t *lists[3], struct audit_buf *b, const struct item *o,
 	if (it == NULL)
 		return -1;
 	len = strlen(it->name);
-	name = json_stringn(it->name, len);
-
-	/* A name that is not UTF-8: listed with its bytes escaped (\xhh). */
+	/*
+	 * A name as it is when it is printable text without a backslash;
+	 * else with those bytes, and the backslash, escaped (\xhh), as
+	 * audit_escape says text from elsewhere: one name is never listed
+	 * as another, nor moves the terminal of an operator reading it.
+	 */
+	name = audit_printable(it->name, len) && memchr(it->name, '\\',
+	    len) == NULL ? json_stringn(it->name, len) : NULL;
 	if (name == NULL && (esc = malloc(4 * len + 1)) != NULL) {
 		audit_escape(esc, 4 * len + 1, it->name, len);
 		name = json_string(esc);

@@ -61,6 +61,7 @@ test_expect_success 'pod diff: git apply takes it whole, without excludes; git'"
 	nucleus-node pod -k admin.key -l n/node.sock diff $pod >patch 2>counts &&
 	nucleus-node pod -j -k admin.key -l n/node.sock diff $pod >diff.json &&
 	jq -e "[.result.added[] | select(test(\"post-checkout|pre-commit|GIT/config|git~1/x|git. /x\"))] | length == 5" diff.json &&
+	jq -e ".result.modified | index(\"back\\\\x5cslash\") and index(\"new\\\\x0aline\") and index(\"ta\\\\x09b\") and index(\"caf\\\\xe9\")" diff.json &&
 	! grep -e "fsmonitor" -e "pwned" -e "GIT/config" -e "git~1" patch &&
 	cp -R root/proj orig &&
 	(cd orig && git apply ../patch) &&
