@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='egress: a connection is made only once the proxy'"'"'s decision is durable in the node'"'"'s copy of the pod'"'"'s log as well as its egress.open in the node'"'"'s log (the copier held as a sync that never ends: the connection waits, pod.status says so, egress.open is durable all the same); and the gateway'"'"'s records nobody waits on, deferred, are all in the node'"'"'s log once it closes'
+test_description='egress: a connection is made only once the proxy'"'"'s decision is durable in the node'"'"'s copy of the pod'"'"'s log as well as its egress.open in the node'"'"'s log (the copier held as a sync that never ends: the connection waits, pod.status says so, egress.open is durable all the same; a decision never made holds that connection alone, for ever); and the gateway'"'"'s records nobody waits on, deferred, are all in the node'"'"'s log once it closes'
 . "$(dirname "$0")/lib-egress.sh"
 egress_netns "$@"
 . "$(dirname "$0")/test-lib.sh"
@@ -17,6 +17,7 @@ suffix=$(od -An -N4 -tx1 /dev/urandom | tr -d " \n")
 net=p-dc-$suffix
 test_cleanup() {
 	[ -f stop.pid ] && kill "$(cat stop.pid)" 2>/dev/null
+	[ -f far.pid ] && kill "$(cat far.pid)" 2>/dev/null
 	[ -f server.pid ] && kill "$(cat server.pid)"
 	pods_gone "p-*-$suffix*"
 }
@@ -28,6 +29,9 @@ seen_ok() {
 waiting() {
 	nucleus-node pod -j -k admin.key -l n/node.sock status $net >st &&
 	jq -r .result.egress_waiting st
+}
+waiting_is() {
+	test "$(waiting)" = "$1"
 }
 # Until the connection waits for the copy, or was made (the old way).
 waits_or_made() {
@@ -75,9 +79,24 @@ test_expect_success 'the pod'"'"'s copy holds the decision each connection follo
 	pod_log $net | jq -e -s "[.[] | select(.event == \"decision\" and .op == \"connect\" and .host == \"ok.test\" and .decision == \"allow\")] | length == 2" >/dev/null
 '
 
+test_expect_success 'a request naming a decision the pod'"'"'s log never makes waits, alone: others are made meanwhile; it never is' '
+	seen_ok >seen0 &&
+	{ python3 "$TEST_DIRECTORY/helper/egress-ask.py" n/pods/$net/egress.sock "{\"id\":9,\"host\":\"ok.test\",\"port\":8080,\"decision\":1000000}" >far & } &&
+	echo $! >far.pid &&
+	test_wait_for "the request waiting" 30 waiting_is 1 &&
+	egress_curl $net -f -p http://ok.test:8080/ &&
+	test "$(cat out)" = "hello from 198.18.0.1:8080" &&
+	test "$(waiting)" = 1 &&
+	test "$(seen_ok)" = $(($(cat seen0) + 1)) &&
+	nucleus-node pod -j -k admin.key -l n/node.sock stop $net >stop.out &&
+	test_wait_for "the asker told" 30 test_child_ended "$(cat far.pid)" &&
+	! grep -q "\"ok\":true" far &&
+	test "$(seen_ok)" = $(($(cat seen0) + 1))
+'
+
 test_expect_success 'the node stopped: every egress.close (deferred, nobody waits on it) is in its log, which verifies' '
 	node_stop &&
-	test "$(node_events egress.close | wc -l)" = "$(node_events egress.open | wc -l)" &&
+	test "$(node_events egress.close | wc -l)" = $(($(node_events egress.open | wc -l) - 1)) &&
 	nucleus-audit-verify -q -k node.pub n/audit.log
 '
 
