@@ -246,6 +246,7 @@ stream_free(struct gw_stream *s)
 		close(s->fd);
 	json_decref(s->id);
 	json_decref(s->token);
+	json_decref(s->approval);
 	free(s->named);
 	free(s);
 }
@@ -347,7 +348,7 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 		return -1;
 	}
 	if (G->spec.rules[rule].approval && gw_token(s->token, s->named,
-	    s->port, why, sizeof(why)) != 0) {
+	    s->port, &s->approval, why, sizeof(why)) != 0) {
 		refuse(s->conn, s->id, s->host, s->port, s->token == NULL ?
 		    "approval_required" : "invalid_approval", why, &s->addr,
 		    NULL);
@@ -373,10 +374,14 @@ resolved(void *arg, const struct net_addr *addrs, int n)
 		refuse(s->conn, s->id, s->host, s->port, limit, why, NULL,
 		    NULL);
 	else if (s->conn != NULL && choose(s, addrs, n) == 0) {
-		if ((s->seq = audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, "
-		    "s:s}", "event", "egress.open", "pod", G->pod, "host",
-		    s->host, "port", s->port, "address", s->addr_text, "rule",
-		    s->rule), 1, s->decision)) != 0)
+		json_t *open = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}",
+		    "event", "egress.open", "pod", G->pod, "host", s->host,
+		    "port", s->port, "address", s->addr_text, "rule", s->rule);
+
+		/* The token it spends: the node's ledger takes it too. */
+		if (open != NULL && s->approval != NULL)
+			json_object_set(open, "approval", s->approval);
+		if ((s->seq = audit_send(open, 1, s->decision)) != 0)
 			rate_note();
 		return;	/* it waits for its record (or the loop ends) */
 	}
@@ -519,6 +524,7 @@ gw_audit_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	char buf[GATEWAY_MSG_MAX];
 	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	const char *kind, *why;
 	json_t *a;
 	uint64_t seq;
 
@@ -536,12 +542,17 @@ gw_audit_read(struct ev_loop *loop, ev_io *w, int revents)
 	for (struct gw_stream *s = G->streams; s != NULL; s = s->next) {
 		if (s->seq != seq || s->relaying || s->fd >= 0)
 			continue;
+		kind = json_string_value(json_object_get(a, "kind"));
+		why = json_string_value(json_object_get(a, "reason"));
 		if (json_is_true(json_object_get(a, "ok")))
 			dial(s);
 		else {
+			/* The node's refusal (a token it saw spent), or none. */
 			answer(s->conn, json_pack("{s:O, s:b, s:s, s:s}", "id",
-			    s->id, "ok", 0, "kind", "unavailable", "reason",
-			    "the node could not record the connection"), -1);
+			    s->id, "ok", 0, "kind", kind != NULL && why != NULL ?
+			    kind : "unavailable", "reason", kind != NULL &&
+			    why != NULL ? why : "the node could not record "
+			    "the connection"), -1);
 			stream_free(s);
 		}
 		break;

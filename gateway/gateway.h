@@ -44,6 +44,7 @@ struct gw_stream {
 	char	 rule[NET_HOST_MAX + 16];
 	int	 byname;	/* the host rule admitting the name, or -1 */
 	json_t	*token;		/* an approval token, as asked */
+	json_t	*approval;	/* its id, nonce and exp, once checked */
 	char	*named;		/* the host as the client named it */
 	struct lookup *lookup;	/* resolving: its lookup */
 	int	 fd;		/* the remote socket */
@@ -89,7 +90,8 @@ struct gateway {
 extern struct gateway *G;
 
 /* token.c: an approval entry's token, checked here too */
-int	 gw_token(const json_t *, const char *, int, char *, size_t);
+int	 gw_token(const json_t *, const char *, int, json_t **, char *,
+	    size_t);
 
 /* conn.c */
 void	 gw_accept(struct ev_loop *, ev_io *, int);

@@ -193,6 +193,42 @@ copy_queued(const struct egress *g)
 	return st.queued;
 }
 
+/*
+ * An egress.open under an approval entry names the token it spends: the
+ * node's ledger takes its nonce (gate.c), so that a token spent before
+ * this gateway started (a pod made again, a node restarted and its VM
+ * pods taken back with a new gateway) is not taken twice.  Refused: the
+ * gateway is told at once, and dials nothing.
+ */
+static int
+spent_before(struct egress *g, const json_t *m, json_t *rec, const char *ev)
+{
+	const json_t *ap = json_object_get(rec, "approval");
+	const char *kind, *why;
+	char *text;
+	json_t *a;
+
+	if (strcmp(ev, "egress.open") != 0 || ap == NULL ||
+	    gate_ledger_spend(&N->gate, json_string_value(json_object_get(ap,
+	    "nonce")), json_object_get(ap, "exp"), (int64_t)time(NULL),
+	    &kind, &why) == 0)
+		return 0;
+	if ((a = json_pack("{s:s, s:s, s:s, s:s}", "event", "egress.refused",
+	    "pod", g->pod, "kind", kind, "reason", why)) != NULL) {
+		json_object_set(a, "host", json_object_get(rec, "host"));
+		json_object_set(a, "port", json_object_get(rec, "port"));
+		node_record(NULL, a, NULL);
+	}
+	a = json_pack("{s:O, s:b, s:s, s:s}", "seq", json_object_get(m, "seq"),
+	    "ok", 0, "kind", kind, "reason", why);
+	if ((text = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL) != NULL)
+		(void)send(g->fd, text, strlen(text), MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+	free(text);
+	json_decref(a);
+	return 1;
+}
+
 /* One message from the gateway: its record, in the node's log. */
 static void
 take(struct egress *g, const char *msg, size_t len)
@@ -215,6 +251,10 @@ take(struct egress *g, const char *msg, size_t len)
 	}
 	/* The node names the pod, not the gateway. */
 	json_object_set_new(rec, "pod", json_string(g->pod));
+	if (spent_before(g, m, rec, ev)) {
+		json_decref(m);
+		return;
+	}
 	json_incref(rec);
 	if (!json_is_true(json_object_get(m, "wait")) ||
 	    (a = calloc(1, sizeof(*a))) == NULL) {
