@@ -77,6 +77,31 @@ answer(struct gw_conn *c, json_t *a, int fd)
 	free(text);
 }
 
+static int64_t
+now_ms(void)
+{
+	return audit_now_ms(CLOCK_MONOTONIC);
+}
+
+/* Whether this refusal may be recorded: GATEWAY_REFUSALS_MAX in the
+ * last GATEWAY_RATE_MS were. */
+static int
+refusal_recorded(void)
+{
+	int64_t now = now_ms();
+
+	if (G->nrefused == GATEWAY_REFUSALS_MAX && now -
+	    G->refused[G->refused_next] < GATEWAY_RATE_MS) {
+		G->unrecorded++;
+		return 0;
+	}
+	G->refused[G->refused_next] = now;
+	G->refused_next = (G->refused_next + 1) % GATEWAY_REFUSALS_MAX;
+	if (G->nrefused < GATEWAY_REFUSALS_MAX)
+		G->nrefused++;
+	return 1;
+}
+
 /* Refused: recorded (not awaited: nothing leaves), and answered. */
 static void
 refuse(struct gw_conn *c, json_t *id, const char *host, int port,
@@ -95,16 +120,16 @@ refuse(struct gw_conn *c, json_t *id, const char *host, int port,
 			json_object_set_new(ev, "address_class",
 			    json_string(class));
 	}
-	if (ev != NULL)
-		(void)audit_send(ev, 0, -1);
+	if (ev != NULL && refusal_recorded()) {
+		if (G->unrecorded > 0)
+			json_object_set_new(ev, "unrecorded", json_integer(
+			    (json_int_t)G->unrecorded));
+		G->unrecorded = 0;
+		(void)audit_send(ev, 0, -1);	/* it takes ev */
+	} else
+		json_decref(ev);
 	answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ? id :
 	    json_null(), "ok", 0, "kind", kind, "reason", why), -1);
-}
-
-static int64_t
-now_ms(void)
-{
-	return audit_now_ms(CLOCK_MONOTONIC);
 }
 
 static void
@@ -314,7 +339,9 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 	int rule = -1;
 
 	if (n == 0) {
-		snprintf(why, sizeof(why), "%s does not resolve", s->host);
+		snprintf(why, sizeof(why), "%s does not resolve%s", s->host,
+		    s->byname < 0 ? " from the hosts file (a name no host entry "
+		    "admits is not asked of DNS)" : "");
 		refuse(s->conn, s->id, s->host, s->port, "unresolved", why,
 		    NULL, NULL);
 		return -1;
@@ -347,8 +374,9 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 		    "forbidden_address" : "egress_denied", why, bad, class);
 		return -1;
 	}
-	if (G->spec.rules[rule].approval && gw_token(s->token, s->named,
-	    s->port, &s->approval, why, sizeof(why)) != 0) {
+	if ((G->spec.rules[rule].approval || G->every_approval) &&
+	    gw_token(s->token, s->named, s->port, &s->approval, why,
+	    sizeof(why)) != 0) {
 		refuse(s->conn, s->id, s->host, s->port, s->token == NULL ?
 		    "approval_required" : "invalid_approval", why, &s->addr,
 		    NULL);
@@ -429,7 +457,8 @@ resolve(struct gw_stream *s)
 		stream_free(s);
 		return;
 	}
-	if ((l = gw_resolve(s->host, resolved, s, &refused)) == NULL) {
+	if ((l = gw_resolve(s->host, s->byname < 0, resolved, s,
+	    &refused)) == NULL) {
 		if (refused) {
 			refuse(s->conn, s->id, s->host, s->port, "unresolved",
 			    "the gateway has GATEWAY_LOOKUPS_MAX lookups "

@@ -358,7 +358,8 @@ egress_start(const struct podspec *spec, const struct local_env *env,
 {
 	char exe[LOCAL_PATH_MAX], *text = NULL;
 	char *argv[] = { exe, "-p", (char *)spec->name, "-s", NULL, "-c", "3",
-	    "-a", "4", "-l", "5", "-T", "6", NULL, NULL, NULL };
+	    "-a", "4", "-l", "5", "-T", "6", NULL, NULL, NULL, NULL };
+	int argc = 13;
 	int ctl[2] = { -1, -1 }, aud[2] = { -1, -1 }, tp[2] = { -1, -1 };
 	int fds[5], lfd = -1, hfd = -1, rc = -1;
 	struct egress *g = NULL;
@@ -403,9 +404,11 @@ egress_start(const struct podspec *spec, const struct local_env *env,
 			goto out;
 		}
 		fds[4] = hfd;
-		argv[13] = "-H";
-		argv[14] = "7";
+		argv[argc++] = "-H";
+		argv[argc++] = "7";
 	}
+	if (spec->connect_approval)
+		argv[argc++] = "-A";
 	if ((pid = fork()) < 0) {
 		audit_errf(err, "fork: %s", strerror(errno));
 		goto out;

@@ -240,6 +240,10 @@ struct podspec {
 	char	 work_export[POD_WORK_MAX + 1];	/* work.export, or "" */
 	struct pod_audit audit;	/* the host copy's quota */
 	json_t	*network;	/* the egress allowlist (netspec.h), or NULL */
+	int	 connect_approval;	/* the policy's obligations hold
+					   web_fetch: every connection needs
+					   a token, the gateway checks it
+					   too (its -A) */
 	/* Not the spec's: the log id the node chose for this start of the
 	 * pod (pods.c), given to the proxy in its pod file; the only one
 	 * the node certifies. */
