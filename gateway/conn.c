@@ -5,9 +5,12 @@
  * durable in the node's log, connected to exactly the address checked,
  * handed back as a stream, relayed, and its close recorded.
  *
- *	request  {"id": ID, "host": H, "port": P, "token": T}
+ *	request  {"id": ID, "host": H, "port": P, "token": T,
+ *		 "decision": S}
  *		 (H as the client named it; T, an approval token, for an
- *		 entry with "approval")
+ *		 entry with "approval"; S, the seq of the proxy's decision
+ *		 record in the pod's log, which the node has durably in its
+ *		 copy before it says the open record is)
  *	answer   {"id": ID, "ok": true, "address": A, "rule": R}
  *	         + the stream, as SCM_RIGHTS
  *	         {"id": ID, "ok": false, "kind": K, "reason": WHY}
@@ -30,13 +33,18 @@
 
 static void stream_free(struct gw_stream *);
 
-/* A message to the node: a record, with its sequence number. */
+/* A message to the node: a record, with its sequence number, and the
+ * decision it follows when the asker named one (-1: none). */
 static uint64_t
-audit_send(json_t *record, int wait)
+audit_send(json_t *record, int wait, int64_t decision)
 {
 	uint64_t seq = ++G->next_seq;
 	json_t *m = json_pack("{s:I, s:b, s:o}", "seq", (json_int_t)seq,
 	    "wait", wait, "record", record);
+
+	if (m != NULL && decision >= 0)
+		json_object_set_new(m, "decision", json_integer(
+		    (json_int_t)decision));
 	char *text = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	ssize_t n = -1;
 
@@ -117,7 +125,7 @@ refuse(struct gw_conn *c, json_t *id, const char *host, int port,
 			json_object_set_new(ev, "unrecorded", json_integer(
 			    (json_int_t)G->unrecorded));
 		G->unrecorded = 0;
-		(void)audit_send(ev, 0);	/* it takes ev */
+		(void)audit_send(ev, 0, -1);	/* it takes ev */
 	} else
 		json_decref(ev);
 	answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ? id :
@@ -133,7 +141,7 @@ close_record(struct gw_stream *s, const char *how, uint64_t out,
 	    s->host, "port", s->port, "address", s->addr_text, "stream",
 	    (json_int_t)s->seq, "bytes_out", (json_int_t)out, "bytes_in",
 	    (json_int_t)in, "duration_ms", (json_int_t)(now_ms() -
-	    s->opened_ms), "how", how), 0);
+	    s->opened_ms), "how", how), 0, -1);
 }
 
 static void
@@ -401,7 +409,7 @@ resolved(void *arg, const struct net_addr *addrs, int n)
 		/* The token it spends: the node's ledger takes it too. */
 		if (open != NULL && s->approval != NULL)
 			json_object_set(open, "approval", s->approval);
-		if ((s->seq = audit_send(open, 1)) != 0)
+		if ((s->seq = audit_send(open, 1, s->decision)) != 0)
 			rate_note();
 		return;	/* it waits for its record (or the loop ends) */
 	}
@@ -466,6 +474,18 @@ resolve(struct gw_stream *s)
 	ev_timer_start(G->loop, &s->cto);
 }
 
+/* The seq of the decision the asker named, or -1. */
+static int64_t
+decision_of(const json_t *r)
+{
+	const json_t *d = json_object_get(r, "decision");
+
+	if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+	    json_integer_value(d) > CJSON_INT_MAX)
+		return -1;
+	return (int64_t)json_integer_value(d);
+}
+
 /* One request from c. */
 static void
 request(struct gw_conn *c, const char *msg, size_t len)
@@ -511,6 +531,7 @@ request(struct gw_conn *c, const char *msg, size_t len)
 	if ((s->named = strdup(json_string_value(host))) == NULL)
 		goto out;
 	s->token = json_incref(json_object_get(r, "token"));
+	s->decision = decision_of(r);
 	s->conn = c;
 	s->next = G->streams;
 	G->streams = s;

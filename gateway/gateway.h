@@ -58,6 +58,7 @@ struct gw_stream {
 	ev_io	 cio;		/* its connect */
 	ev_timer cto;		/* its lookup's, then its connect's */
 	uint64_t seq;		/* the open record's, awaited */
+	int64_t	 decision;	/* the proxy's decision's seq, or -1 */
 	int64_t	 opened_ms;
 	int	 relaying;
 	struct relay relay;

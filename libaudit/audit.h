@@ -28,6 +28,9 @@
 #define AUDIT_KEYFILE_MAX	(256 * 1024)	/* bytes in a key file */
 #define AUDIT_ROLE_MAX		32	/* characters in a keyring role */
 #define AUDIT_QUEUE_MAX		65536	/* records in flight in one log */
+#define AUDIT_DEFER_IDLE_MS	5	/* a record nobody waits on is synced
+					   once no line was written for this */
+#define AUDIT_DEFER_MAX_MS	50	/* and at most this after it was */
 #define CJSON_INT_MAX		9007199254740991LL	/* 2^53-1 */
 
 #define AUDIT_HASH_LEN		32	/* BLAKE2b-256 */
@@ -278,7 +281,9 @@ void	 audit_chain_free(struct audit_chain *);
  * signer thread and made durable by a syncer thread with group commit:
  * one write(2) and one fdatasync(2) cover every record signed while the
  * previous sync was in flight.  A record's completion is called, from the
- * syncer thread, only once it is durable.
+ * syncer thread, only once it is durable.  A record nobody waits on
+ * (submit_deferred) is written as soon, and synced with the next record
+ * someone waits on, or by a thread of the log's within AUDIT_DEFER_*_MS.
  */
 struct audit_log;
 
@@ -291,6 +296,10 @@ int	 audit_log_submit(struct audit_log *, json_t *, audit_done_fn, void *,
 	    struct audit_err *);
 int	 audit_log_submit_here(struct audit_log *, json_t *, audit_done_fn,
 	    void *, struct audit_err *);
+int	 audit_log_submit_deferred(struct audit_log *, json_t *, audit_done_fn,
+	    void *, struct audit_err *);
+void	 audit_log_defer(struct audit_log *, int, int);
+uint64_t audit_log_flushes(struct audit_log *);
 int	 audit_log_append_wait(struct audit_log *, json_t *, uint64_t *, char *,
 	    struct audit_err *);
 int	 audit_log_tee(struct audit_log *, audit_tee_fn, void *, off_t *,

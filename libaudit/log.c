@@ -21,6 +21,15 @@
  * record not yet durable, and every later submission, fails; nothing is
  * reported durable that was not synced.
  *
+ * A record nobody waits on (audit_log_submit_deferred: the node's
+ * egress.close, say) is written at once, so that a crash of the program
+ * keeps it, but its sync is deferred: the next sync of a record someone
+ * waits on covers it, or a thread of its own, the flusher, syncs it once
+ * no line has been written for AUDIT_DEFER_IDLE_MS, and at most
+ * AUDIT_DEFER_MAX_MS after it was written; a close, a rotation or a tee
+ * syncs it first.  A record someone waits on never waits for the
+ * flusher's sync: its own write and sync go on meanwhile.
+ *
  * Reopening a log cuts off a torn last line (bytes after the last newline:
  * a write that never became durable, so was never acknowledged), and
  * appends a log.resume record saying how many bytes were dropped.
@@ -45,6 +54,7 @@ struct entry {
 	audit_done_fn fn;
 	void	*arg;
 	int	 error;		/* errno-style; 0 once signed */
+	int	 deferred;	/* nobody waits on it: its sync may wait */
 	uint64_t seq;
 	char	 hash[AUDIT_HEX_LEN + 1];
 };
@@ -89,8 +99,9 @@ struct audit_log {
 	pthread_cond_t sync_cv;		/* the syncer: lines are ready */
 	pthread_cond_t space_cv;	/* submitters: the queue has room */
 	pthread_cond_t run_cv;		/* the opener: a thread runs */
+	pthread_cond_t flush_cv;	/* the flusher: deferred records */
 	int	 running;		/* threads past their start */
-	pthread_t signer_th, syncer_th;
+	pthread_t signer_th, syncer_th, flusher_th;
 	int	 threads;		/* how many started */
 	int	 fd;
 	const struct audit_seckey *key;
@@ -109,6 +120,15 @@ struct audit_log {
 	int	 here;			/* a submitter signs (submit_here):
 					   the signer waits */
 	size_t	 last_batch;		/* records in the last sync */
+	struct list unsynced;		/* deferred: written, not yet synced */
+	size_t	 deferred;		/* deferred records written, not yet
+					   completed (unsynced or flushing) */
+	int	 flushing;		/* the flusher syncs */
+	int	 syncer_done;
+	int64_t	 written_ms;		/* monotonic: a line was last written */
+	int64_t	 unsynced_ms;		/* the oldest unsynced one was */
+	int	 idle_ms, max_ms;	/* AUDIT_DEFER_IDLE_MS, _MAX_MS */
+	uint64_t flushes;		/* the flusher's syncs */
 	audit_tee_fn tee;		/* told each durable batch's lines */
 	void	*tee_arg;
 	char	 path[4096];
@@ -247,18 +267,72 @@ complete(struct list *batch, int failed)
 	}
 }
 
+/* Whether a batch must be synced now: someone waits on one of its
+ * records, or its lines go to a tee, or the log closes. */
+static int
+batch_awaited(const struct audit_log *l, const struct list *batch)
+{
+	if (l->tee != NULL || l->closing)
+		return 1;
+	for (const struct entry *en = batch->head; en != NULL; en = en->next)
+		if (!en->deferred)
+			return 1;
+	return 0;
+}
+
+/* The highest seq of a list's signed records, plus one; 0 when none. */
+static uint64_t
+list_upto(const struct list *list)
+{
+	uint64_t upto = 0;
+
+	for (const struct entry *en = list->head; en != NULL; en = en->next)
+		if (en->error == 0 && en->seq + 1 > upto)
+			upto = en->seq + 1;
+	return upto;
+}
+
+/*
+ * With l->mu held: a deferred batch was written.  Its records wait in
+ * l->unsynced for a sync; those that failed alone (not signed) go to
+ * *now, to be completed at once.
+ */
+static void
+defer_batch(struct audit_log *l, struct list *batch, struct list *now)
+{
+	struct entry *en, *next;
+
+	for (en = batch->head; en != NULL; en = next) {
+		next = en->next;
+		if (en->error != 0) {
+			list_add(now, en);
+			continue;
+		}
+		if (l->unsynced.head == NULL)
+			l->unsynced_ms = l->written_ms;
+		list_add(&l->unsynced, en);
+		l->deferred++;
+	}
+	memset(batch, 0, sizeof(*batch));
+	pthread_cond_signal(&l->flush_cv);
+}
+
 /*
  * With l->mu held and l->syncing clear: write every signed line with one
- * write and one fdatasync, then complete their records.  out is the
- * caller's spare buffer, swapped with the log's.  Returns with l->mu held.
+ * write, and, when anyone waits on one of them, one fdatasync, which
+ * also covers the deferred records written before (l->unsynced); then
+ * complete their records.  A batch of deferred records alone is written
+ * and left to the flusher (or the next sync).  out is the caller's spare
+ * buffer, swapped with the log's.  Returns with l->mu held.
  */
 static void
 sync_batch(struct audit_log *l, struct audit_buf *out)
 {
 	struct audit_buf tmp;
-	struct list batch;
-	uint64_t upto = 0;
-	int rc = 0, failed;
+	struct list batch, folded = { 0 }, now = { 0 };
+	uint64_t upto, fupto;
+	size_t nbatch;
+	int rc = 0, failed, awaited, synced = 0;
 
 	l->syncing = 1;
 	/* Take every signed line; the signer refills the other buffer. */
@@ -267,36 +341,54 @@ sync_batch(struct audit_log *l, struct audit_buf *out)
 	l->wbuf.len = 0;
 	*out = tmp;
 	batch = list_take(&l->ready);
+	nbatch = batch.n;
 	failed = l->failed;
+	if ((awaited = batch_awaited(l, &batch)) != 0)
+		folded = list_take(&l->unsynced);
 	pthread_mutex_unlock(&l->mu);
 
-	for (struct entry *en = batch.head; en; en = en->next)
-		if (en->error == 0)
-			upto = en->seq + 1;
-	if (failed == 0 && out->len > 0) {
+	upto = list_upto(&batch);
+	fupto = list_upto(&folded);
+	if (failed == 0 && out->len > 0)
 		rc = audit_writeall(l->fd, out->p, out->len);
-		if (rc == 0)
-			rc = fdatasync(l->fd);
-		if (rc != 0)
-			failed = errno != 0 ? errno : EIO;
+	if (failed == 0 && rc == 0 && awaited && (out->len > 0 ||
+	    folded.head != NULL)) {
+		rc = fdatasync(l->fd);
+		synced = 1;
 	}
+	if (rc != 0)
+		failed = errno != 0 ? errno : EIO;
 
 	pthread_mutex_lock(&l->mu);
-	if (failed != 0 && l->failed == 0)
+	if (failed != 0 && l->failed == 0) {
 		l->failed = failed;
+		pthread_cond_signal(&l->flush_cv);	/* its records fail */
+	}
 	if (failed == 0 && out->len > 0) {
-		l->durable = upto;
-		l->syncs++;
+		l->written_ms = audit_now_ms(CLOCK_MONOTONIC);
 		rotate_grown(l, out->len);
 	}
+	if (failed == 0 && synced) {
+		if (upto < fupto)
+			upto = fupto;
+		if (upto > l->durable)
+			l->durable = upto;
+		l->syncs++;
+	}
+	l->deferred -= folded.n;
+	if (failed == 0 && !awaited)
+		defer_batch(l, &batch, &now);
+	else
+		now = batch;
 	pthread_mutex_unlock(&l->mu);
 	/* The lines go to the tee before any of their records completes. */
-	if (failed == 0 && out->len > 0 && l->tee != NULL)
+	if (synced && out->len > 0 && l->tee != NULL)
 		l->tee(l->tee_arg, out->p, out->len);
-	complete(&batch, failed);
+	complete(&folded, failed);
+	complete(&now, failed);
 	pthread_mutex_lock(&l->mu);
-	l->inflight -= batch.n;
-	l->last_batch = batch.n;
+	l->inflight -= folded.n + now.n;
+	l->last_batch = nbatch;
 	l->syncing = 0;
 	pthread_cond_broadcast(&l->space_cv);
 	/* Lines signed meanwhile are the syncer's. */
@@ -320,22 +412,96 @@ syncer(void *arg)
 			break;
 		sync_batch(l, &out);
 	}
+	/* The flusher syncs what is left, and ends. */
+	l->syncer_done = 1;
+	pthread_cond_signal(&l->flush_cv);
 	pthread_mutex_unlock(&l->mu);
 	audit_buf_free(&out);
 	return NULL;
 }
 
 /*
- * Queue an event to be signed, chained and made durable; fn(arg, error,
- * seq, hash) is called from the log's own thread once it is (error 0), or
- * once it cannot be (an errno value, seq 0 and hash NULL).  The log keeps
- * a reference to event until then: do not change it.  Blocks while
- * AUDIT_QUEUE_MAX records are in flight.  Returns -1 at once when the
- * event is not one, or the log has stopped.
+ * With l->mu held and l->unsynced not empty: when its records are due
+ * (monotonic ms): once no line has been written for idle_ms, and at most
+ * max_ms after the oldest was.
  */
-int
-audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
-    void *arg, struct audit_err *err)
+static int64_t
+flush_due(const struct audit_log *l)
+{
+	int64_t idle = l->written_ms + l->idle_ms;
+	int64_t max = l->unsynced_ms + l->max_ms;
+
+	return idle < max ? idle : max;
+}
+
+/* With l->mu held: sync the deferred records written so far, and
+ * complete them.  Returns with l->mu held. */
+static void
+flush_now(struct audit_log *l)
+{
+	struct list list = list_take(&l->unsynced);
+	uint64_t upto = list_upto(&list);
+	int failed = l->failed;
+
+	l->flushing = 1;
+	pthread_mutex_unlock(&l->mu);
+	if (failed == 0 && fdatasync(l->fd) != 0)
+		failed = errno != 0 ? errno : EIO;
+	pthread_mutex_lock(&l->mu);
+	if (failed != 0 && l->failed == 0)
+		l->failed = failed;
+	if (failed == 0) {
+		if (upto > l->durable)
+			l->durable = upto;
+		l->syncs++;
+		l->flushes++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	complete(&list, failed);
+	pthread_mutex_lock(&l->mu);
+	l->inflight -= list.n;
+	l->deferred -= list.n;
+	l->flushing = 0;
+	pthread_cond_broadcast(&l->space_cv);
+}
+
+/*
+ * The flusher: the deferred records nobody's sync covered, synced when
+ * due; at once when the log has stopped (they fail) or the syncer has
+ * ended (the log closes).  Never while a rotation runs: it syncs them.
+ */
+static void *
+flusher(void *arg)
+{
+	struct audit_log *l = arg;
+	struct timespec ts;
+	int64_t due;
+
+	pthread_mutex_lock(&l->mu);
+	log_running(l);
+	for (;;) {
+		if (l->unsynced.head == NULL || l->rot.busy) {
+			if (l->syncer_done && l->unsynced.head == NULL)
+				break;
+			pthread_cond_wait(&l->flush_cv, &l->mu);
+			continue;
+		}
+		if (l->failed == 0 && !l->syncer_done &&
+		    (due = flush_due(l)) > audit_now_ms(CLOCK_MONOTONIC)) {
+			ts.tv_sec = (time_t)(due / 1000);
+			ts.tv_nsec = (long)(due % 1000) * 1000000;
+			(void)pthread_cond_timedwait(&l->flush_cv, &l->mu, &ts);
+			continue;
+		}
+		flush_now(l);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+static int
+enqueue(struct audit_log *l, json_t *event, audit_done_fn fn, void *arg,
+    int deferred, struct audit_err *err)
 {
 	struct entry *en;
 	int rc = -1;
@@ -348,6 +514,7 @@ audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
 	en->event = json_incref(event);
 	en->fn = fn;
 	en->arg = arg;
+	en->deferred = deferred;
 	pthread_mutex_lock(&l->mu);
 	while (l->inflight >= AUDIT_QUEUE_MAX && l->failed == 0)
 		pthread_cond_wait(&l->space_cv, &l->mu);
@@ -372,13 +539,70 @@ audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
 }
 
 /*
+ * Queue an event to be signed, chained and made durable; fn(arg, error,
+ * seq, hash) is called from the log's own thread once it is (error 0), or
+ * once it cannot be (an errno value, seq 0 and hash NULL).  The log keeps
+ * a reference to event until then: do not change it.  Blocks while
+ * AUDIT_QUEUE_MAX records are in flight.  Returns -1 at once when the
+ * event is not one, or the log has stopped.
+ */
+int
+audit_log_submit(struct audit_log *l, json_t *event, audit_done_fn fn,
+    void *arg, struct audit_err *err)
+{
+	return enqueue(l, event, fn, arg, 0, err);
+}
+
+/*
+ * As audit_log_submit, for a record nobody waits on: it is signed and
+ * written as soon as any other, in the chain's order, but its sync is
+ * deferred (the log's header says until when), and so is fn.  A record
+ * someone waits on never waits for its sync.
+ */
+int
+audit_log_submit_deferred(struct audit_log *l, json_t *event,
+    audit_done_fn fn, void *arg, struct audit_err *err)
+{
+	return enqueue(l, event, fn, arg, 1, err);
+}
+
+/*
+ * How long deferred records may wait for their sync: idle_ms after the
+ * last line written, max_ms after their own; AUDIT_DEFER_IDLE_MS and
+ * AUDIT_DEFER_MAX_MS unless a program (a test) says otherwise.
+ */
+void
+audit_log_defer(struct audit_log *l, int idle_ms, int max_ms)
+{
+	pthread_mutex_lock(&l->mu);
+	l->idle_ms = idle_ms;
+	l->max_ms = max_ms;
+	pthread_cond_signal(&l->flush_cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* How many syncs the flusher made (deferred records no one else's sync
+ * covered). */
+uint64_t
+audit_log_flushes(struct audit_log *l)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->flushes;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+/*
  * As audit_log_submit, except that when the log is idle (nothing queued,
- * signed, syncing or in flight, no rotation due) the record is signed,
+ * signed, syncing or in flight but deferred records, no rotation due) the record is signed,
  * written and synced on the caller's thread, and fn called there before
  * this returns: a lone record then costs no thread wakeup at all (two:
  * the signer's, and the caller's again on completion).  The caller waits
  * for one fdatasync; a program whose thread must not wait for the disk
- * uses audit_log_submit.  Busy, it is audit_log_submit.
+ * uses audit_log_submit.  Its sync covers the deferred records written
+ * before it.  Busy, it is audit_log_submit.
  */
 int
 audit_log_submit_here(struct audit_log *l, json_t *event, audit_done_fn fn,
@@ -391,7 +615,8 @@ audit_log_submit_here(struct audit_log *l, json_t *event, audit_done_fn fn,
 		return -1;
 	pthread_mutex_lock(&l->mu);
 	if (l->submitted.head != NULL || l->ready.head != NULL ||
-	    l->syncing || l->here || l->inflight != 0 || l->failed != 0 ||
+	    l->syncing || l->here || l->inflight != l->deferred ||
+	    l->failed != 0 ||
 	    l->closing || l->rot.due || l->rot.busy || l->rot.hold) {
 		pthread_mutex_unlock(&l->mu);
 		return audit_log_submit(l, event, fn, arg, err);
@@ -586,6 +811,8 @@ audit_log_close(struct audit_log *l, struct audit_err *err)
 		pthread_join(l->signer_th, NULL);
 	if (l->threads > 1)
 		pthread_join(l->syncer_th, NULL);
+	if (l->threads > 2)
+		pthread_join(l->flusher_th, NULL);
 	if (l->failed != 0)
 		rc = audit_errf(err, "%s: %s", l->path, strerror(l->failed));
 	if (l->fd >= 0)
@@ -598,6 +825,7 @@ audit_log_close(struct audit_log *l, struct audit_err *err)
 	pthread_cond_destroy(&l->sync_cv);
 	pthread_cond_destroy(&l->space_cv);
 	pthread_cond_destroy(&l->run_cv);
+	pthread_cond_destroy(&l->flush_cv);
 	free(l);
 	return rc;
 }
@@ -800,9 +1028,12 @@ start_log(struct audit_log *l, int resumed, const json_t *cert,
 	if (audit_thread_start(&l->syncer_th, NULL, syncer, l) != 0)
 		return audit_errf(err, "cannot start the log's syncer thread");
 	l->threads = 2;
-	/* Both started, before the log is handed over (log_running). */
+	if (audit_thread_start(&l->flusher_th, NULL, flusher, l) != 0)
+		return audit_errf(err, "cannot start the log's flusher thread");
+	l->threads = 3;
+	/* All started, before the log is handed over (log_running). */
 	pthread_mutex_lock(&l->mu);
-	while (l->running < 2)
+	while (l->running < 3)
 		pthread_cond_wait(&l->run_cv, &l->mu);
 	pthread_mutex_unlock(&l->mu);
 	if (resumed)
@@ -847,6 +1078,7 @@ audit_log_open(struct audit_log **out, const char *path, const char *log_id,
 {
 	struct audit_log *l;
 	struct stat st;
+	pthread_condattr_t ca;
 	int resumed = 0;
 
 	*out = NULL;
@@ -869,6 +1101,12 @@ audit_log_open(struct audit_log **out, const char *path, const char *log_id,
 	pthread_cond_init(&l->run_cv, NULL);
 	pthread_cond_init(&l->sync_cv, NULL);
 	pthread_cond_init(&l->space_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->flush_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	l->idle_ms = AUDIT_DEFER_IDLE_MS;
+	l->max_ms = AUDIT_DEFER_MAX_MS;
 	snprintf(l->path, sizeof(l->path), "%s", path);
 	snprintf(l->tail.log, sizeof(l->tail.log), "%s", log_id);
 	l->key = key;
@@ -1178,6 +1416,7 @@ static int
 rotate_here(struct audit_log *l, const char *reason, struct audit_err *err)
 {
 	struct audit_err e = { .msg = "" };
+	struct list pending;
 	int failed = 0, rc = 0;
 	uint64_t gen;
 
@@ -1199,13 +1438,24 @@ rotate_here(struct audit_log *l, const char *reason, struct audit_err *err)
 	l->rot.busy = l->rot.hold = 1;
 	pthread_cond_signal(&l->sign_cv);
 	while ((!l->rot.parked && !l->signer_done) || l->ready.head != NULL ||
-	    l->syncing)
+	    l->syncing || l->flushing)
 		pthread_cond_wait(&l->space_cv, &l->mu);
 	l->syncing = 1;
 	gen = l->rot.gen;
+	/* Deferred records are made durable in the file they are in. */
+	pending = list_take(&l->unsynced);
 	pthread_mutex_unlock(&l->mu);
-	failed = rotate_io(l, reason != NULL ? reason : "size", gen, &e);
+	if (pending.head != NULL && fdatasync(l->fd) != 0) {
+		failed = errno != 0 ? errno : EIO;
+		audit_errf(&e, "%s: %s", l->path, strerror(failed));
+	}
+	complete(&pending, failed);
+	if (failed == 0)
+		failed = rotate_io(l, reason != NULL ? reason : "size", gen,
+		    &e);
 	pthread_mutex_lock(&l->mu);
+	l->inflight -= pending.n;
+	l->deferred -= pending.n;
 	if (failed != 0 && l->failed == 0)
 		l->failed = failed;
 	else if (e.msg[0] == '\0') {
@@ -1218,6 +1468,7 @@ rotate_here(struct audit_log *l, const char *reason, struct audit_err *err)
 	l->syncing = 0;
 	pthread_cond_broadcast(&l->sign_cv);
 	pthread_cond_broadcast(&l->space_cv);
+	pthread_cond_signal(&l->flush_cv);
 	pthread_mutex_unlock(&l->mu);
 	if (e.msg[0] != '\0')
 		return audit_errf(err, "%s", e.msg);

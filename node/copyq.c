@@ -57,6 +57,8 @@ copier(void *arg)
 	struct audit_err e;
 
 	(void)arg;
+	/* Named, for a test that holds it (thread-stop). */
+	(void)pthread_setname_np(pthread_self(), "copier");
 	pthread_mutex_lock(&Q.mu);
 	for (;;) {
 		while (Q.head == NULL && !Q.stopping)

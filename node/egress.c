@@ -7,9 +7,12 @@
  *	fd 3	the pod's proxy's connection (its other end is the
  *		proxy's -G descriptor): SOCK_SEQPACKET
  *	fd 4	the gateway's records, to the node's log: each message
- *		{"seq": N, "wait": B, "record": {...}}; with wait, the node
- *		answers {"seq": N, "ok": B} once the record is durable, and
- *		the gateway dials only then
+ *		{"seq": N, "wait": B, "decision": S, "record": {...}}; with
+ *		wait, the node answers {"seq": N, "ok": B} once the record
+ *		is durable and so is the pod's host copy, through the
+ *		proxy's decision S (the seq of its record in the pod's log,
+ *		as the proxy named it) and every line the pod had sent by
+ *		then; the gateway dials only then
  *	fd 5	<dir>/egress.sock, listening (root's alone): anything else
  *		that asks, checked as the proxy is
  *	fd 6	the authority keys the pods trust (a pipe): an approval
@@ -38,6 +41,14 @@
 #include "serve.h"
 #include "sockaddr.h"
 
+struct egress_ack {
+	struct egress_ack *next;
+	struct egress *g;
+	uint64_t seq;		/* the gateway's message's */
+	uint64_t lines;		/* the pod's copy must hold these durably */
+	int64_t	 decision;	/* and this record of the pod's; or -1 */
+};
+
 struct egress {
 	char	 pod[POD_NAME_MAX + 1];
 	pid_t	 pid;
@@ -45,11 +56,8 @@ struct egress {
 	ev_io	 rio;
 	int	 refs;		/* this, and each record awaited */
 	int	 stopped;
-};
-
-struct egress_ack {
-	struct egress *g;
-	uint64_t seq;
+	struct egress_ack *waiting;	/* durable, the pod's copy not yet */
+	int	 nwaiting;
 };
 
 static const char *const kinds[] = {
@@ -63,22 +71,126 @@ unref(struct egress *g)
 		free(g);
 }
 
-/* A record the gateway waits for is durable (error 0), or not. */
+/* The gateway told: it may dial (ok), or not. */
 static void
-acked(void *arg, int error)
+answer(struct egress_ack *a, int ok)
 {
-	struct egress_ack *a = arg;
 	char msg[64];
 
 	if (!a->g->stopped) {
 		int n = snprintf(msg, sizeof(msg), "{\"seq\":%llu,\"ok\":%s}",
-		    (unsigned long long)a->seq, error == 0 ? "true" : "false");
+		    (unsigned long long)a->seq, ok ? "true" : "false");
 
 		(void)send(a->g->fd, msg, (size_t)n, MSG_NOSIGNAL |
 		    MSG_DONTWAIT);
 	}
 	unref(a->g);
 	free(a);
+}
+
+/* The pod whose gateway g is, while it runs with it. */
+static struct pod *
+pod_of(const struct egress *g)
+{
+	struct pod *p = pods_find(g->pod);
+
+	return p != NULL && p->lp.egress == g ? p : NULL;
+}
+
+/*
+ * Whether a's connection may be made as far as the pod's host copy goes:
+ * 1 once the copy holds durably what a needs, 0 not yet, -1 never (the
+ * copy failed, the pod is gone).  A pod with no copy of its own (none
+ * kept by this node) has nothing to wait for.
+ */
+static int
+copy_ready(const struct egress_ack *a)
+{
+	struct pod *p = pod_of(a->g);
+	struct copyw_state st;
+
+	if (p == NULL || p->copy_failed)
+		return -1;
+	if (p->cw == NULL)
+		return 1;
+	copyw_state(p->cw, &st);
+	if (st.failed)
+		return -1;
+	return st.durable >= a->lines && st.durable_seq >= a->decision;
+}
+
+/*
+ * A record the gateway waits for is durable (error 0), or not.  Its
+ * connection waits, besides, for the pod's copy of the decision behind
+ * it: both syncs run at once, the node's log's and the copy's.
+ */
+static void
+acked(void *arg, int error)
+{
+	struct egress_ack *a = arg;
+	int ready = error == 0 ? copy_ready(a) : -1;
+
+	if (ready != 0) {
+		answer(a, ready > 0);
+		return;
+	}
+	a->next = a->g->waiting;
+	a->g->waiting = a;
+	a->g->nwaiting++;
+}
+
+/*
+ * The pod's copy was made durable further (or failed): the connections
+ * waiting for it go (or are refused).
+ */
+void
+egress_copied(struct egress *g)
+{
+	struct egress_ack **pa = &g->waiting, *a;
+	int ready;
+
+	while ((a = *pa) != NULL) {
+		if ((ready = copy_ready(a)) == 0) {
+			pa = &a->next;
+			continue;
+		}
+		*pa = a->next;
+		g->nwaiting--;
+		answer(a, ready > 0);
+	}
+}
+
+/* How many connections wait for the pod's copy (pod.status). */
+int
+egress_waiting(const struct egress *g)
+{
+	return g != NULL ? g->nwaiting : 0;
+}
+
+/* The decision the proxy named: the seq of a record of the pod's, or
+ * -1 when it named none. */
+static int64_t
+decision_of(const json_t *m)
+{
+	const json_t *d = json_object_get(m, "decision");
+
+	if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+	    json_integer_value(d) > CJSON_INT_MAX)
+		return -1;
+	return (int64_t)json_integer_value(d);
+}
+
+/* The lines the pod had sent when the record came. */
+static uint64_t
+copy_queued(const struct egress *g)
+{
+	struct pod *p = pod_of(g);
+	struct copyw_state st;
+
+	if (p == NULL || p->cw == NULL)
+		return 0;
+	copyw_state(p->cw, &st);
+	return st.queued;
 }
 
 /*
@@ -152,6 +264,8 @@ take(struct egress *g, const char *msg, size_t len)
 	}
 	a->g = g;
 	a->seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+	a->decision = decision_of(m);
+	a->lines = copy_queued(g);
 	g->refs++;
 	node_record_then(rec, acked, a);
 	json_decref(m);
@@ -339,6 +453,14 @@ egress_stop(struct egress *g)
 	if (g == NULL || g->stopped)
 		return;
 	g->stopped = 1;
+	/* What waited for the pod's copy goes with the pod. */
+	while (g->waiting != NULL) {
+		struct egress_ack *a = g->waiting;
+
+		g->waiting = a->next;
+		answer(a, 0);
+	}
+	g->nwaiting = 0;
 	ev_io_stop(N->loop, &g->rio);
 	close(g->fd);
 	(void)kill(g->pid, SIGKILL);

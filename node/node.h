@@ -374,6 +374,8 @@ struct egress;
 int	 egress_start(const struct podspec *, const struct local_env *,
 	    const char *, struct egress **, int *, struct audit_err *);
 void	 egress_stop(struct egress *);
+void	 egress_copied(struct egress *);
+int	 egress_waiting(const struct egress *);
 /* A VM pod's egress (vmegress.c): its gateway started, and a qemu pod's
  * port connected (a Firecracker pod's socket listened on: fcegress.c),
  * its streams carried to the gateway; and stopped. */

@@ -76,6 +76,9 @@ pod_summary(const struct pod *p)
 	    (json_int_t)p->spec.lim.pids, "scratch_mib",
 	    (json_int_t)p->spec.lim.scratch_mib, "commands",
 	    (json_int_t)p->spec.lim.commands);
+	if (o != NULL && p->lp.egress != NULL)
+		json_object_set_new(o, "egress_waiting", json_integer(
+		    egress_waiting(p->lp.egress)));
 	if (o != NULL && p->not_after != INT64_MAX)
 		json_object_set_new(o, "not_after",
 		    json_integer((json_int_t)p->not_after));

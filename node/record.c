@@ -259,6 +259,19 @@ alone(const struct njob *j)
 	return 1;
 }
 
+/*
+ * A record nobody waits on: no answer, no connection, nothing to call
+ * (a gateway's egress.close and egress.refused, a pod's end).  It is
+ * written at once and synced with the next record someone waits on, or
+ * within AUDIT_DEFER_MAX_MS (audit_log_submit_deferred), so that it
+ * never holds up one that is waited on.
+ */
+static int
+unawaited(const struct njob *j)
+{
+	return j->then == NULL && j->conn == NULL && j->answer == NULL;
+}
+
 /* The records whose state is durable go to the log, in order. */
 static void
 records_submit(void)
@@ -275,8 +288,10 @@ records_submit(void)
 		if (N->log == NULL)
 			record_failed(j, N->stopped_why);
 		else if (alone(j) ? audit_log_submit_here(N->log, j->event,
-		    job_done, j, &e) != 0 : audit_log_submit(N->log, j->event,
-		    job_done, j, &e) != 0)
+		    job_done, j, &e) != 0 : unawaited(j) ?
+		    audit_log_submit_deferred(N->log, j->event, job_done, j,
+		    &e) != 0 : audit_log_submit(N->log, j->event, job_done, j,
+		    &e) != 0)
 			record_failed(j, e.msg);
 	}
 }

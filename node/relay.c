@@ -83,6 +83,8 @@ relay_fault(struct pod *p, const char *why)
 	    "pod.audit_fault", "pod", p->spec.name, "pod_log", p->lp.log,
 	    "message", why, "records", (json_int_t)relay_records(p)), NULL);
 	p->copy_failed = 1;
+	if (p->lp.egress != NULL)
+		egress_copied(p->lp.egress);	/* refused, all */
 	for (f = p->relay_head; f != NULL; f = next) {
 		json_t *r = node_error(f->id, "unavailable", "the pod's audit "
 		    "copy failed; the pod is stopped");
@@ -127,8 +129,9 @@ pods_flush(void)
 }
 
 /*
- * The copier made copies durable: answers go, paused pods are read; a
- * copy that failed stops its pod now, whether an answer waits or not.
+ * The copier made copies durable: answers go, connections waiting for
+ * their decision's copy go, paused pods are read; a copy that failed
+ * stops its pod now, whether an answer waits or not.
  */
 void
 pods_copied(struct ev_loop *loop, ev_async *w, int revents)
@@ -139,6 +142,8 @@ pods_copied(struct ev_loop *loop, ev_async *w, int revents)
 	for (struct pod *p = N->pods; p != NULL; p = p->next) {
 		relay_answers(p);
 		chan_ack_copied(p);
+		if (p->lp.egress != NULL)
+			egress_copied(p->lp.egress);
 		if (p->copy_paused && p->running && p->cw != NULL &&
 		    relay_behind(p) < COPY_BACKLOG_MAX) {
 			p->copy_paused = 0;

@@ -184,9 +184,11 @@ relayed(struct relay *r, void *arg)
 	client_free(c);
 }
 
-/* The request to the gateway: one message. */
+/* The request to the gateway: one message, naming the decision's
+ * record (its seq in this log), which the node holds durably in its
+ * copy before the connection is made. */
 static int
-ask_gateway(struct client *c)
+ask_gateway(struct client *c, uint64_t decision)
 {
 	json_t *m;
 	char *text;
@@ -196,8 +198,9 @@ ask_gateway(struct client *c)
 	/* The host as the client named it (the gateway reads it again, and
 	 * a token names it so), and the token, which the gateway checks
 	 * again for an entry that asks for one. */
-	m = json_pack("{s:I, s:s, s:i}", "id", (json_int_t)c->id, "host",
-	    c->t.host, "port", c->t.port);
+	m = json_pack("{s:I, s:s, s:i, s:I}", "id", (json_int_t)c->id,
+	    "host", c->t.host, "port", c->t.port, "decision",
+	    (json_int_t)decision);
 	if (m != NULL && c->t.token != NULL)
 		json_object_set_new(m, "token", json_loadb(c->t.token,
 		    c->t.token_len, JSON_REJECT_DUPLICATES, NULL));
@@ -364,7 +367,7 @@ egress_advance(struct req *r)
 		} else if (!allowed)
 			refuse(c, 403, 2, r->kind != NULL ? r->kind :
 			    "egress_denied", r->d.reason);
-		else if (E.gw < 0 || ask_gateway(c) != 0)
+		else if (E.gw < 0 || ask_gateway(c, r->audit_seq) != 0)
 			refuse(c, 503, 1, "unavailable", "the host's gateway is "
 			    "gone");
 	}

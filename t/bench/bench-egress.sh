@@ -11,7 +11,8 @@
 #	first byte	from the end of the TCP connect to the pod's
 #			proxy to the first byte of the host's answer
 #			(CONNECT decided and recorded, egress.open durable
-#			in the node's log, the gateway's connect, the
+#			in the node's log and the decision in the node's
+#			copy of the pod's log, the gateway's connect, the
 #			tunnel, the request): the median of PINGS, against
 #			a direct connect-to-first-byte plus one fdatasync
 #			(the median of SYNCS in the node's directory); and
@@ -24,7 +25,7 @@
 #			the node's log)
 #
 # BENCH_ROUNDS and BENCH_PINGS, when set, replace ROUNDS and PINGS
-# (at most 85 pings: one command's argv).
+# (at most 83 pings: one command's argv, of at most 256 items).
 #
 # The goals (issue 18): the download through the gateway at least
 # GOAL_RATE of the direct one; the first byte within GOAL_TTFB times a
@@ -191,7 +192,7 @@ EOF
 # What the node's disk does for each connection on the local driver:
 # the pod's log is on a tmpfs in the pod, so its decision line becomes
 # durable in the node's copy of it while egress.open does in the node's
-# log, two files synced at once (only egress.open is waited for).
+# log, two files synced at once (the gateway waits for both).
 python3 - n/bench.sync2a n/bench.sync2b $SYNCS >sync2.s <<\EOF || die "no fdatasync figure"
 import os, sys, threading, time
 fds = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
