@@ -4,7 +4,8 @@
  * (lifecycle, ping, tools/list, bad input); tools.c holds the tools, their
  * schemas and the check of a call's arguments; link.c makes a call one
  * signed request to the node, and asks the authority when an approval is
- * needed; main.c reads stdin, writes stdout, and runs the calls in order,
+ * needed; pass.c passes a node's ok answer in canonical form on as its
+ * bytes; main.c reads stdin, writes stdout, and runs the calls in order,
  * reading on while a call waits, so that a cancellation is heard.
  */
 #ifndef NUCLEUS_MCP_H
@@ -126,8 +127,9 @@ typedef void (*mcp_progress_fn)(void *, int64_t, int64_t, const char *);
  * While a call waits, the client's input: when fd is readable, fn reads
  * it and says 1 (the call is cancelled), 0 (wait on) or -1 (the input
  * ended: wait on without it).  The node's answers to other calls in
- * flight, read meanwhile, go to answer; while an operator is waited for,
- * node_fn reads them when node_fd (-1: none) is readable.
+ * flight, read meanwhile, go to answer (parsed whole: no raw bytes);
+ * while an operator is waited for, node_fn reads them when node_fd (-1:
+ * none) is readable.
  */
 struct mcp_wake {
 	int	 fd;
