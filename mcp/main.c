@@ -295,7 +295,7 @@ end_raw(struct mcp_call *c)
 		return 0;
 	}
 	audit_buf_free(&b);
-	res = json_loadb(c->raw, c->rawlen, 0, NULL);
+	res = mcp_ok_result(c->raw, c->rawlen);
 	free(c->raw);
 	c->raw = NULL;
 	if (res == NULL || json_object_set_new(c->resp, "result", res) != 0) {

@@ -104,6 +104,7 @@ struct mcp_ok {
 int	 mcp_answer_scan(const char *, size_t, struct mcp_ok *);
 int	 mcp_encode_ok(const json_t *, const char *, size_t, int,
 	    struct audit_buf *);
+json_t	*mcp_ok_result(const char *, size_t);
 
 /* tools.c */
 const struct mcp_tool *mcp_tool_find(const char *);

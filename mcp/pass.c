@@ -88,3 +88,14 @@ mcp_encode_ok(const json_t *id, const char *result, size_t len,
 	}
 	return rc;
 }
+
+/*
+ * The tree of a result kept as its bytes (canonical JSON, any value),
+ * for an answer that goes the tree's way after all (a batch's): NULL
+ * only when memory runs out.
+ */
+json_t *
+mcp_ok_result(const char *result, size_t len)
+{
+	return json_loadb(result, len, JSON_DECODE_ANY, NULL);
+}

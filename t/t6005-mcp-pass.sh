@@ -50,6 +50,8 @@ test_expect_success 'setup: a key, the fake node, its answers' '
 	printf "{\"audit\":{\"hash\":\"00\",\"log\":\"l-1\",\"seq\":1},\"id\":@ID@,\"ok\":true,\"result\":%s,\"type\":\"response\",\"v\":1}\n" "$(cat r-canon)" >a/canon &&
 	printf "[1,-2,true,null,{\"a\":\"\\\\\\\\\",\"b\":[]}]" >r-array &&
 	printf "{\"id\":@ID@,\"ok\":true,\"result\":%s}\n" "$(cat r-array)" >a/array &&
+	printf "\"a\\\\tb\"" >r-string &&
+	printf "{\"id\":@ID@,\"ok\":true,\"result\":%s}\n" "$(cat r-string)" >a/string &&
 	printf "{\"content\":\"é/x\",\"length\":2}" >r-loose &&
 	printf "{ \"type\": \"response\", \"ok\": true, \"id\": @ID@, \"result\": {\"length\": 2, \"content\": \"\\\\u00e9\\\\/x\"} }\n" >a/loose &&
 	printf "{\"x\":1}" >r-eid &&
@@ -80,11 +82,11 @@ test_expect_success '2025-06-18: each result the node sent, as text and as struc
 	grep -q "\"id\":9007199254740993[,}]" out
 '
 
-test_expect_success '2025-03-26: the same results as text only; a batch answered whole' '
+test_expect_success '2025-03-26: the same results as text only; a batch answered whole, whatever its results' '
 	{
 		read_ 1 canon && echo &&
 		read_ 2 array && echo &&
-		printf "[%s,%s]\n" "$(read_ 5 canon)" "$(read_ 6 loose)"
+		printf "[%s,%s,%s]\n" "$(read_ 5 canon)" "$(read_ 6 loose)" "$(read_ 8 string)"
 	} | session 2025-03-26 &&
 	for c in 1:canon 2:array; do
 		expect ${c%%:*} r-${c#*:} 0 >expected &&
@@ -92,7 +94,7 @@ test_expect_success '2025-03-26: the same results as text only; a batch answered
 		test_cmp expected got || return 1
 	done &&
 	jq -c "select(type == \"array\") | .[]" out | sort >got &&
-	{ expect 5 r-canon 0 && expect 6 r-loose 0; } | jq -c . | sort >expected &&
+	{ expect 5 r-canon 0 && expect 6 r-loose 0 && expect 8 r-string 0; } | jq -c . | sort >expected &&
 	test_cmp expected got
 '
 

@@ -65,8 +65,7 @@ check_pass(const char *line, size_t len, const json_t *id, int structured)
 	r = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	res = json_object_get(r, "result");
 	rid = json_string_value(json_object_get(r, "id"));
-	raw = json_loadb(ok.result, ok.resultlen, JSON_DECODE_ANY |
-	    JSON_REJECT_DUPLICATES, NULL);
+	raw = mcp_ok_result(ok.result, ok.resultlen);
 	if (r == NULL || !json_is_true(json_object_get(r, "ok")) ||
 	    res == NULL || rid == NULL || strlen(rid) != ok.idlen ||
 	    memcmp(rid, ok.id, ok.idlen) != 0 || !json_equal(raw, res))
