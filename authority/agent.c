@@ -17,6 +17,7 @@
 
 #include "args.h"
 #include "authority.h"
+#include "nonces.h"
 
 static const char *const request_members[] = {
 	"type", "v", "kid", "ts", "nonce", "pod", "op", "args", "reason",
@@ -321,7 +322,8 @@ nonce_spend(struct areq *q)
 	if ((seen = store_nonce_put(A->store, txn, q->kid, q->env.nonce,
 	    q->env.ts, &e)) != 0) {
 		mdb_txn_abort(txn);
-		return seen > 0 ? fail(q, "replayed", "nonce: seen before "
+		return seen == 2 ? fail(q, "replayed", REPLAY_FLOOR_WHY) :
+		    seen > 0 ? fail(q, "replayed", "nonce: seen before "
 		    "from this kid") : fail(q, "unavailable", STATE_STOPPED);
 	}
 	if (store_commit(A->store, txn, &e) != 0)

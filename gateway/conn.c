@@ -69,6 +69,31 @@ answer(struct gw_conn *c, json_t *a, int fd)
 	free(text);
 }
 
+static int64_t
+now_ms(void)
+{
+	return audit_now_ms(CLOCK_MONOTONIC);
+}
+
+/* Whether this refusal may be recorded: GATEWAY_REFUSALS_MAX in the
+ * last GATEWAY_RATE_MS were. */
+static int
+refusal_recorded(void)
+{
+	int64_t now = now_ms();
+
+	if (G->nrefused == GATEWAY_REFUSALS_MAX && now -
+	    G->refused[G->refused_next] < GATEWAY_RATE_MS) {
+		G->unrecorded++;
+		return 0;
+	}
+	G->refused[G->refused_next] = now;
+	G->refused_next = (G->refused_next + 1) % GATEWAY_REFUSALS_MAX;
+	if (G->nrefused < GATEWAY_REFUSALS_MAX)
+		G->nrefused++;
+	return 1;
+}
+
 /* Refused: recorded (not awaited: nothing leaves), and answered. */
 static void
 refuse(struct gw_conn *c, json_t *id, const char *host, int port,
@@ -87,16 +112,16 @@ refuse(struct gw_conn *c, json_t *id, const char *host, int port,
 			json_object_set_new(ev, "address_class",
 			    json_string(class));
 	}
-	if (ev != NULL)
-		(void)audit_send(ev, 0);
+	if (ev != NULL && refusal_recorded()) {
+		if (G->unrecorded > 0)
+			json_object_set_new(ev, "unrecorded", json_integer(
+			    (json_int_t)G->unrecorded));
+		G->unrecorded = 0;
+		(void)audit_send(ev, 0);	/* it takes ev */
+	} else
+		json_decref(ev);
 	answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ? id :
 	    json_null(), "ok", 0, "kind", kind, "reason", why), -1);
-}
-
-static int64_t
-now_ms(void)
-{
-	return audit_now_ms(CLOCK_MONOTONIC);
 }
 
 static void
@@ -238,6 +263,7 @@ stream_free(struct gw_stream *s)
 		close(s->fd);
 	json_decref(s->id);
 	json_decref(s->token);
+	json_decref(s->approval);
 	free(s->named);
 	free(s);
 }
@@ -305,7 +331,9 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 	int rule = -1;
 
 	if (n == 0) {
-		snprintf(why, sizeof(why), "%s does not resolve", s->host);
+		snprintf(why, sizeof(why), "%s does not resolve%s", s->host,
+		    s->byname < 0 ? " from the hosts file (a name no host entry "
+		    "admits is not asked of DNS)" : "");
 		refuse(s->conn, s->id, s->host, s->port, "unresolved", why,
 		    NULL, NULL);
 		return -1;
@@ -338,8 +366,9 @@ choose(struct gw_stream *s, const struct net_addr *addrs, int n)
 		    "forbidden_address" : "egress_denied", why, bad, class);
 		return -1;
 	}
-	if (G->spec.rules[rule].approval && gw_token(s->token, s->named,
-	    s->port, why, sizeof(why)) != 0) {
+	if ((G->spec.rules[rule].approval || G->every_approval) &&
+	    gw_token(s->token, s->named, s->port, &s->approval, why,
+	    sizeof(why)) != 0) {
 		refuse(s->conn, s->id, s->host, s->port, s->token == NULL ?
 		    "approval_required" : "invalid_approval", why, &s->addr,
 		    NULL);
@@ -365,10 +394,14 @@ resolved(void *arg, const struct net_addr *addrs, int n)
 		refuse(s->conn, s->id, s->host, s->port, limit, why, NULL,
 		    NULL);
 	else if (s->conn != NULL && choose(s, addrs, n) == 0) {
-		if ((s->seq = audit_send(json_pack("{s:s, s:s, s:s, s:i, s:s, "
-		    "s:s}", "event", "egress.open", "pod", G->pod, "host",
-		    s->host, "port", s->port, "address", s->addr_text, "rule",
-		    s->rule), 1)) != 0)
+		json_t *open = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}",
+		    "event", "egress.open", "pod", G->pod, "host", s->host,
+		    "port", s->port, "address", s->addr_text, "rule", s->rule);
+
+		/* The token it spends: the node's ledger takes it too. */
+		if (open != NULL && s->approval != NULL)
+			json_object_set(open, "approval", s->approval);
+		if ((s->seq = audit_send(open, 1)) != 0)
 			rate_note();
 		return;	/* it waits for its record (or the loop ends) */
 	}
@@ -416,7 +449,8 @@ resolve(struct gw_stream *s)
 		stream_free(s);
 		return;
 	}
-	if ((l = gw_resolve(s->host, resolved, s, &refused)) == NULL) {
+	if ((l = gw_resolve(s->host, s->byname < 0, resolved, s,
+	    &refused)) == NULL) {
 		if (refused) {
 			refuse(s->conn, s->id, s->host, s->port, "unresolved",
 			    "the gateway has GATEWAY_LOOKUPS_MAX lookups "
@@ -498,6 +532,7 @@ gw_audit_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	char buf[GATEWAY_MSG_MAX];
 	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	const char *kind, *why;
 	json_t *a;
 	uint64_t seq;
 
@@ -515,12 +550,17 @@ gw_audit_read(struct ev_loop *loop, ev_io *w, int revents)
 	for (struct gw_stream *s = G->streams; s != NULL; s = s->next) {
 		if (s->seq != seq || s->relaying || s->fd >= 0)
 			continue;
+		kind = json_string_value(json_object_get(a, "kind"));
+		why = json_string_value(json_object_get(a, "reason"));
 		if (json_is_true(json_object_get(a, "ok")))
 			dial(s);
 		else {
+			/* The node's refusal (a token it saw spent), or none. */
 			answer(s->conn, json_pack("{s:O, s:b, s:s, s:s}", "id",
-			    s->id, "ok", 0, "kind", "unavailable", "reason",
-			    "the node could not record the connection"), -1);
+			    s->id, "ok", 0, "kind", kind != NULL && why != NULL ?
+			    kind : "unavailable", "reason", kind != NULL &&
+			    why != NULL ? why : "the node could not record "
+			    "the connection"), -1);
 			stream_free(s);
 		}
 		break;

@@ -25,6 +25,13 @@
 #define GATEWAY_LOOKUPS_MAX	64	/* lookups waiting or under way */
 #define GATEWAY_RESOLVE_MS	5000	/* a lookup's answer, at most */
 #define GATEWAY_RATE_MS		60000	/* connections_per_minute's window */
+#define GATEWAY_REFUSALS_MAX	600	/* refusals recorded one by one in
+					   any GATEWAY_RATE_MS; past it
+					   answered, and counted in the
+					   next one recorded ("unrecorded"),
+					   so that a hostile proxy asking
+					   without end cannot fill the
+					   node's log */
 #define GATEWAY_CLIENTS_MAX	8	/* proxies connected at once (the
 					   pod's own and any other on
 					   its socket) */
@@ -44,6 +51,7 @@ struct gw_stream {
 	char	 rule[NET_HOST_MAX + 16];
 	int	 byname;	/* the host rule admitting the name, or -1 */
 	json_t	*token;		/* an approval token, as asked */
+	json_t	*approval;	/* its id, nonce and exp, once checked */
 	char	*named;		/* the host as the client named it */
 	struct lookup *lookup;	/* resolving: its lookup */
 	int	 fd;		/* the remote socket */
@@ -77,10 +85,16 @@ struct gateway {
 	int64_t	*opened;	/* when the last connections_per_minute
 				   were opened (ms, a ring) */
 	int	 nopened, opened_next;
+	int64_t	 refused[GATEWAY_REFUSALS_MAX];	/* when the last refusals
+						   were recorded (a ring) */
+	int	 nrefused, refused_next;
+	long long unrecorded;	/* refusals answered, not recorded since */
 	int64_t	 budget;	/* bytes max_bytes still allows */
 	char	*hosts;		/* -H: the hosts file's text, or NULL */
 	char	*etc_hosts;	/* without -H: /etc/hosts's, or NULL */
 	struct audit_keyring trust;	/* -T: the authority keys */
+	int	 every_approval;	/* -A: every connection needs a token
+					   (the policy's obligations) */
 	uint8_t	(*nonces)[AUDIT_NONCE_LEN];	/* tokens spent here */
 	int	 nnonces;
 };
@@ -88,7 +102,8 @@ struct gateway {
 extern struct gateway *G;
 
 /* token.c: an approval entry's token, checked here too */
-int	 gw_token(const json_t *, const char *, int, char *, size_t);
+int	 gw_token(const json_t *, const char *, int, json_t **, char *,
+	    size_t);
 
 /* conn.c */
 void	 gw_accept(struct ev_loop *, ev_io *, int);
@@ -98,9 +113,11 @@ void	 gw_audit_read(struct ev_loop *, ev_io *, int);
 /* resolve.c: the resolver threads (none with -H), before the filter */
 int	 gw_resolver_start(void);
 /* name's addresses, up to GATEWAY_ADDRS_MAX, to done(arg, addrs, n): at
- * once with -H (NULL), else later (the lookup, to cancel while it has
- * not answered); NULL and *refused with GATEWAY_LOOKUPS_MAX under way */
-struct lookup *gw_resolve(const char *, void (*)(void *,
+ * once with -H or from /etc/hosts (NULL), else later (the lookup, to
+ * cancel while it has not answered); NULL and *refused with
+ * GATEWAY_LOOKUPS_MAX under way.  With files_only (a name no host entry
+ * admits), from the hosts files alone: no DNS query carries it. */
+struct lookup *gw_resolve(const char *, int, void (*)(void *,
 	    const struct net_addr *, int), void *, int *);
 void	 gw_resolve_cancel(struct lookup *);
 

@@ -34,8 +34,8 @@ struct gateway *G;
 static struct gateway gateway;
 
 static const char usage_text[] =
-    "usage: nucleus-gateway -p pod -s network -a fd -c fd [-l fd] [-H fd] "
-    "[-T fd]\n"
+    "usage: nucleus-gateway -p pod -s network -a fd -c fd [-A] [-l fd] "
+    "[-H fd] [-T fd]\n"
     "       nucleus-gateway --help | --version\n";
 
 /* What the gateway does once set up; anything else kills it. */
@@ -137,8 +137,9 @@ options(int argc, char **argv)
 	char *text;
 
 	G->audit_fd = G->listen_fd = -1;
-	while ((ch = getopt(argc, argv, "a:c:H:l:p:s:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "Aa:c:H:l:p:s:T:")) != -1) {
 		switch (ch) {
+		case 'A': G->every_approval = 1; break;
 		case 'a': G->audit_fd = fd_opt(optarg); break;
 		case 'c': conn = fd_opt(optarg); break;
 		case 'H': hosts = fd_opt(optarg); break;

@@ -177,8 +177,8 @@ gw_resolver_start(void)
 }
 
 struct lookup *
-gw_resolve(const char *name, void (*done)(void *, const struct net_addr *,
-    int), void *arg, int *refused)
+gw_resolve(const char *name, int files_only, void (*done)(void *,
+    const struct net_addr *, int), void *arg, int *refused)
 {
 	struct lookup *l;
 
@@ -198,10 +198,16 @@ gw_resolve(const char *name, void (*done)(void *, const struct net_addr *,
 
 		memset(addrs, 0, sizeof(addrs));
 		if ((n = from_hosts(G->etc_hosts, name, addrs,
-		    GATEWAY_ADDRS_MAX)) > 0) {
+		    GATEWAY_ADDRS_MAX)) > 0 || files_only) {
 			done(arg, addrs, n);
 			return NULL;
 		}
+	}
+	/* A name no host entry admits asks no DNS server anything: the
+	 * query itself would carry what the pod put in the name. */
+	if (files_only) {
+		done(arg, NULL, 0);
+		return NULL;
 	}
 	if (R.count >= GATEWAY_LOOKUPS_MAX ||
 	    (l = calloc(1, sizeof(*l))) == NULL) {

@@ -25,10 +25,14 @@ spent(void *arg, const uint8_t nonce[AUDIT_NONCE_LEN])
 	return 0;
 }
 
-/* 0 and the token spent, or -1 and why. */
+/*
+ * 0 and the token spent, with *approval its id, nonce and exp for the
+ * egress.open record (the node spends the nonce in its ledger too, which
+ * outlives this gateway: egress.c), or -1 and why.
+ */
 int
-gw_token(const json_t *token, const char *host, int port, char *why,
-    size_t whysz)
+gw_token(const json_t *token, const char *host, int port, json_t **approval,
+    char *why, size_t whysz)
 {
 	struct approval_ctx ctx = { G->pod, time(NULL), GATEWAY_SKEW_S,
 	    GATEWAY_TOKEN_LIFE_S, &G->trust, spent, NULL };
@@ -65,6 +69,11 @@ gw_token(const json_t *token, const char *host, int port, char *why,
 	if (approval_verify(token, &ctx, "connect", digest, sub, &a, &which,
 	    why, whysz) != 0)
 		return -1;
+	if ((*approval = json_pack("{s:s, s:s, s:I}", "id", a.id, "nonce",
+	    a.nonce_hex, "exp", (json_int_t)a.exp)) == NULL) {
+		snprintf(why, whysz, "out of memory");
+		return -1;
+	}
 	memcpy(G->nonces[G->nnonces++], a.nonce, AUDIT_NONCE_LEN);
 	return 0;
 }

@@ -57,6 +57,11 @@ labels(const char *s, size_t n, char *out)
 	if (label == 0 || s[n - 1] == '-')
 		return 0;
 	out[n] = '\0';
+	/* The last label all digits: an address in another spelling
+	 * ("127.1", "2130706433"), which a resolver would take as one
+	 * (inet_aton(3)); never a name (RFC 3696 2). */
+	if (strspn(out + n - label, "0123456789") == label)
+		return 0;
 	return 1;
 }
 
@@ -67,15 +72,18 @@ netspec_name(const char *s, size_t n, char *out)
 		n--;
 	if (memchr(s, '\0', n) != NULL)
 		return 0;
-	/* An address is no name: only cidr entries speak of addresses. */
+	/* An address is no name: only cidr entries speak of addresses,
+	 * in whatever spelling a resolver would read one ("0x7f000001",
+	 * "0177.0.0.1", "127.1"). */
 	{
 		char tmp[NET_HOST_MAX + 1];
 		struct net_addr a;
+		struct in_addr in;
 
 		if (n <= NET_HOST_MAX) {
 			memcpy(tmp, s, n);
 			tmp[n] = '\0';
-			if (netspec_literal(tmp, &a))
+			if (netspec_literal(tmp, &a) || inet_aton(tmp, &in))
 				return 0;
 		}
 	}
@@ -303,24 +311,41 @@ addr_matches(const struct net_rule *r, const struct net_addr *a)
 	return 1;
 }
 
-/* Rules without approval first: a connection needs none when one
- * admits it without. */
+/*
+ * The entry that decides for name (host entries) or a (cidr entries) on
+ * port: of those admitting it, the most specific (the name itself before
+ * any "*." pattern, a longer pattern or prefix before a shorter), and of
+ * equally specific ones, one asking for approval; so that
+ * {"host": "push.example.org", "approval": true} beside
+ * "*.example.org" still asks a token for push.example.org.  An address
+ * of a refused class only by a cidr entry inside that class's range
+ * (netspec_forbidden_range).
+ */
 static int
 first(const struct netspec *ns, int cidr_rules, const char *name,
     const struct net_addr *a, int port)
 {
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < ns->nrules; i++) {
-			const struct net_rule *r = &ns->rules[i];
+	int need = 0, best = -1, best_score = -1;
 
-			if (r->cidr != cidr_rules || r->approval != pass ||
-			    !has_port(r, port))
-				continue;
-			if (cidr_rules ? addr_matches(r, a) :
-			    name_matches(r, name))
-				return i;
+	if (cidr_rules && netspec_forbidden_range(a, &need) == NULL)
+		need = 0;
+	for (int i = 0; i < ns->nrules; i++) {
+		const struct net_rule *r = &ns->rules[i];
+		int score;
+
+		if (r->cidr != cidr_rules || !has_port(r, port) ||
+		    (cidr_rules && r->prefix < need))
+			continue;
+		if (cidr_rules ? !addr_matches(r, a) : !name_matches(r, name))
+			continue;
+		score = 2 * (cidr_rules ? r->prefix : r->wildcard ?
+		    (int)strlen(r->host) : NET_HOST_MAX + 1) + r->approval;
+		if (score > best_score) {
+			best = i;
+			best_score = score;
 		}
-	return -1;
+	}
+	return best;
 }
 
 int
@@ -345,61 +370,136 @@ netspec_cidr_port(const struct netspec *ns, int port)
 	return 0;
 }
 
-static int
-in4(const uint8_t *a, uint32_t net, int prefix)
+/*
+ * The refused classes of IPv4, each with the range it spans: a cidr
+ * entry admits an address of one only when the entry lies inside that
+ * range (its prefix at least the range's), so that "0.0.0.0/0" for any
+ * public address never names the metadata service or loopback.
+ * Broadcast before the reserved 240.0.0.0/4 that holds it.
+ */
+static const struct {
+	uint32_t net;
+	int	 prefix;
+	const char *class;
+} refused4[] = {
+	{ 0x7f000000, 8, "loopback" },
+	{ 0xa9fe0000, 16, "link-local" },
+	{ 0x0a000000, 8, "private" },
+	{ 0xac100000, 12, "private" },
+	{ 0xc0a80000, 16, "private" },
+	{ 0x64400000, 10, "shared" },
+	{ 0xe0000000, 4, "multicast" },
+	{ 0x00000000, 8, "unspecified" },
+	{ 0xffffffff, 32, "broadcast" },
+	{ 0xf0000000, 4, "reserved" },
+};
+
+static const char *
+class4(const uint8_t *a, int *prefix)
 {
 	uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
 	    (uint32_t)a[2] << 8 | a[3];
-	uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
 
-	return (v & mask) == net;
+	for (size_t i = 0; i < sizeof(refused4) / sizeof(refused4[0]); i++) {
+		int p = refused4[i].prefix;
+		uint32_t mask = p == 0 ? 0 : 0xffffffffu << (32 - p);
+
+		if ((v & mask) == refused4[i].net) {
+			*prefix = p;
+			return refused4[i].class;
+		}
+	}
+	return NULL;
 }
 
+/* An IPv4 address embedded at bit offset `at` of an IPv6 one: its
+ * class, the range counted in the IPv6 address's bits. */
 static const char *
-forbidden4(const uint8_t *a)
+embedded(const uint8_t *v4, int at, int *prefix)
 {
-	if (in4(a, 0x7f000000, 8))
-		return "loopback";
-	if (in4(a, 0xa9fe0000, 16))
-		return "link-local";
-	if (in4(a, 0x0a000000, 8) || in4(a, 0xac100000, 12) ||
-	    in4(a, 0xc0a80000, 16))
+	const char *why = class4(v4, prefix);
+
+	*prefix += at;
+	return why;
+}
+
+const char *
+netspec_forbidden_range(const struct net_addr *na, int *prefix)
+{
+	static const uint8_t zero[16], mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0xff, 0xff }, nat64[12] = { 0, 0x64, 0xff, 0x9b },
+	    nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
+	const uint8_t *a = na->a;
+	const char *why;
+	int p = 0;
+
+	if (prefix == NULL)
+		prefix = &p;
+	if (na->family == AF_INET)
+		return class4(a, prefix);
+	/* IPv6 forms that carry an IPv4 address: its class is theirs. */
+	if (memcmp(a, mapped, 12) == 0) {
+		if ((why = embedded(a + 12, 96, prefix)) != NULL)
+			return why;
+		*prefix = 96;
+		return "ipv4-mapped";
+	}
+	if (memcmp(a, zero, 12) == 0) {
+		*prefix = 128;
+		if (memcmp(a, zero, 15) == 0 && a[15] <= 1)
+			return a[15] == 1 ? "loopback" : "unspecified";
+		if ((why = embedded(a + 12, 96, prefix)) != NULL)
+			return why;
+		*prefix = 96;
+		return "ipv4-compatible";
+	}
+	/* NAT64 (RFC 6052): the well-known prefix carries the address it
+	 * reaches; the local-use one (RFC 8215) is a network's own. */
+	if (memcmp(a, nat64, 12) == 0)
+		return embedded(a + 12, 96, prefix);
+	if (memcmp(a, nat64_local, 6) == 0) {
+		*prefix = 48;
 		return "private";
-	if (in4(a, 0x64400000, 10))
-		return "shared";
-	if (in4(a, 0xe0000000, 4))
+	}
+	/* 6to4 (RFC 3056): 2002:V4ADDR::/48. */
+	if (a[0] == 0x20 && a[1] == 0x02)
+		return embedded(a + 2, 16, prefix);
+	/* Teredo (RFC 4380): the server's address, and the client's
+	 * inverted; either refused, the whole address must be named. */
+	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) {
+		uint8_t client[4] = { (uint8_t)~a[12], (uint8_t)~a[13],
+		    (uint8_t)~a[14], (uint8_t)~a[15] };
+
+		if ((why = class4(a + 4, prefix)) != NULL ||
+		    (why = class4(client, prefix)) != NULL) {
+			*prefix = 128;
+			return why;
+		}
+		return NULL;
+	}
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) {
+		*prefix = 10;
+		return "link-local";
+	}
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) {
+		*prefix = 10;	/* site-local, deprecated: a network's own */
+		return "private";
+	}
+	if ((a[0] & 0xfe) == 0xfc) {
+		*prefix = 7;
+		return "private";
+	}
+	if (a[0] == 0xff) {
+		*prefix = 8;
 		return "multicast";
-	if (in4(a, 0x00000000, 8))
-		return "unspecified";
-	if (in4(a, 0xffffffff, 32))
-		return "broadcast";
+	}
 	return NULL;
 }
 
 const char *
 netspec_forbidden(const struct net_addr *na)
 {
-	static const uint8_t zero[16], mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 0xff, 0xff };
-	const uint8_t *a = na->a;
-
-	if (na->family == AF_INET)
-		return forbidden4(a);
-	if (memcmp(a, mapped, 12) == 0) {
-		const char *why = forbidden4(a + 12);
-
-		return why != NULL ? why : "ipv4-mapped";
-	}
-	if (memcmp(a, zero, 15) == 0)
-		return a[15] == 1 ? "loopback" : a[15] == 0 ? "unspecified" :
-		    "ipv4-compatible";
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-		return "link-local";
-	if ((a[0] & 0xfe) == 0xfc)
-		return "private";
-	if (a[0] == 0xff)
-		return "multicast";
-	return NULL;
+	return netspec_forbidden_range(na, NULL);
 }
 
 void

@@ -61,16 +61,25 @@ int	 netspec_parse(struct netspec *, const json_t *, struct audit_err *);
 int	 netspec_name(const char *, size_t, char *);
 /* An address literal ("198.18.0.1", "::1", "[::1]"): 1 and *a. */
 int	 netspec_literal(const char *, struct net_addr *);
-/* The first host rule admitting name:port, else -1; approval rules
- * only when no other admits it. */
+/* The host rule deciding for name:port, else -1: the most specific that
+ * admits it (the name before a "*." pattern, a longer pattern before a
+ * shorter), of equals one asking for approval. */
 int	 netspec_match_name(const struct netspec *, const char *, int);
-/* The first cidr rule admitting addr:port, else -1 (idem). */
+/* The cidr rule deciding for addr:port, else -1: the longest prefix
+ * (idem); an address of a refused class only by an entry inside that
+ * class's range. */
 int	 netspec_match_addr(const struct netspec *, const struct net_addr *,
 	    int);
 /* Whether some cidr rule names port: a name may still reach it. */
 int	 netspec_cidr_port(const struct netspec *, int);
-/* The refused class an address falls in ("loopback", ...), or NULL. */
+/* The refused class an address falls in ("loopback", ...), or NULL;
+ * IPv6 forms carrying an IPv4 address (mapped, compatible, NAT64, 6to4,
+ * Teredo) take its class. */
 const char *netspec_forbidden(const struct net_addr *);
+/* The same, and in *prefix the length of that class's range in the
+ * address's bits: a cidr entry admits the address only with a prefix at
+ * least that long (netspec_match_addr). */
+const char *netspec_forbidden_range(const struct net_addr *, int *);
 /* addr as text, for records. */
 void	 netspec_addr_text(const struct net_addr *, char *, size_t);
 /* The rule as text, for records: "github.com:443" or "10.0.0.0/8". */

@@ -125,6 +125,17 @@ inner_check(const struct gate_req *q, const json_t *r, const char **kind,
 	return 0;
 }
 
+/* How many of kid's approval requests wait on the authority. */
+static int
+agent_waiting(const char *kid)
+{
+	int n = 0;
+
+	for (const struct approval_fwd *f = fwds; f != NULL; f = f->next)
+		n += strcmp(f->kid, kid) == 0;
+	return n;
+}
+
 static void
 fwd_free(struct approval_fwd *f)
 {
@@ -351,6 +362,13 @@ approvals_request(struct lines_conn *c, struct gate_req *q)
 	if (nfwds >= NODE_APPROVALS_MAX) {
 		audit_fmt(why, sizeof(why), "%d approval requests wait for the "
 		    "authority already", NODE_APPROVALS_MAX);
+		refuse(c, q, "unavailable", why);
+		return;
+	}
+	if (agent_waiting(q->kid) >= NODE_APPROVALS_AGENT_MAX) {
+		audit_fmt(why, sizeof(why), "%d approval requests of this "
+		    "agent wait for the authority already",
+		    NODE_APPROVALS_AGENT_MAX);
 		refuse(c, q, "unavailable", why);
 		return;
 	}

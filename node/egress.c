@@ -81,6 +81,42 @@ acked(void *arg, int error)
 	free(a);
 }
 
+/*
+ * An egress.open under an approval entry names the token it spends: the
+ * node's ledger takes its nonce (gate.c), so that a token spent before
+ * this gateway started (a pod made again, a node restarted and its VM
+ * pods taken back with a new gateway) is not taken twice.  Refused: the
+ * gateway is told at once, and dials nothing.
+ */
+static int
+spent_before(struct egress *g, const json_t *m, json_t *rec, const char *ev)
+{
+	const json_t *ap = json_object_get(rec, "approval");
+	const char *kind, *why;
+	char *text;
+	json_t *a;
+
+	if (strcmp(ev, "egress.open") != 0 || ap == NULL ||
+	    gate_ledger_spend(&N->gate, json_string_value(json_object_get(ap,
+	    "nonce")), json_object_get(ap, "exp"), (int64_t)time(NULL),
+	    &kind, &why) == 0)
+		return 0;
+	if ((a = json_pack("{s:s, s:s, s:s, s:s}", "event", "egress.refused",
+	    "pod", g->pod, "kind", kind, "reason", why)) != NULL) {
+		json_object_set(a, "host", json_object_get(rec, "host"));
+		json_object_set(a, "port", json_object_get(rec, "port"));
+		node_record(NULL, a, NULL);
+	}
+	a = json_pack("{s:O, s:b, s:s, s:s}", "seq", json_object_get(m, "seq"),
+	    "ok", 0, "kind", kind, "reason", why);
+	if ((text = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL) != NULL)
+		(void)send(g->fd, text, strlen(text), MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+	free(text);
+	json_decref(a);
+	return 1;
+}
+
 /* One message from the gateway: its record, in the node's log. */
 static void
 take(struct egress *g, const char *msg, size_t len)
@@ -103,6 +139,10 @@ take(struct egress *g, const char *msg, size_t len)
 	}
 	/* The node names the pod, not the gateway. */
 	json_object_set_new(rec, "pod", json_string(g->pod));
+	if (spent_before(g, m, rec, ev)) {
+		json_decref(m);
+		return;
+	}
 	json_incref(rec);
 	if (!json_is_true(json_object_get(m, "wait")) ||
 	    (a = calloc(1, sizeof(*a))) == NULL) {
@@ -204,7 +244,8 @@ egress_start(const struct podspec *spec, const struct local_env *env,
 {
 	char exe[LOCAL_PATH_MAX], *text = NULL;
 	char *argv[] = { exe, "-p", (char *)spec->name, "-s", NULL, "-c", "3",
-	    "-a", "4", "-l", "5", "-T", "6", NULL, NULL, NULL };
+	    "-a", "4", "-l", "5", "-T", "6", NULL, NULL, NULL, NULL };
+	int argc = 13;
 	int ctl[2] = { -1, -1 }, aud[2] = { -1, -1 }, tp[2] = { -1, -1 };
 	int fds[5], lfd = -1, hfd = -1, rc = -1;
 	struct egress *g = NULL;
@@ -249,9 +290,11 @@ egress_start(const struct podspec *spec, const struct local_env *env,
 			goto out;
 		}
 		fds[4] = hfd;
-		argv[13] = "-H";
-		argv[14] = "7";
+		argv[argc++] = "-H";
+		argv[argc++] = "7";
 	}
+	if (spec->connect_approval)
+		argv[argc++] = "-A";
 	if ((pid = fork()) < 0) {
 		audit_errf(err, "fork: %s", strerror(errno));
 		goto out;

@@ -16,8 +16,9 @@
  *			pod.status, pod.stop; agent: a tool
  *			operation on a pod that names it	forbidden
  *	pod		one the node has			unknown_pod
- *	approval	a tool request's token: its nonce never
- *			forwarded before; kept in LMDB		invalid_approval
+ *	approval	a tool request's token: signed by an
+ *			authority of the trust file, its nonce
+ *			never forwarded before; kept in LMDB	invalid_approval
  *
  * The role and the pod are checked only once the signature holds, so an
  * unsigned caller learns nothing of which pods exist.  A request whose
@@ -129,14 +130,20 @@ allowed(const struct gate *g, struct gate_req *q, const char *role)
  * LMDB's own memory may not be trusted, so nothing touches it until the
  * node has opened it again (node_state_retry, each second).
  */
-static int
-state_failed(struct gate *g, struct gate_req *q, const char *what)
+static void
+state_said(struct gate *g, const char *what)
 {
 	if (!g->fault_said)
 		fprintf(stderr, "nucleus-node: the %s cannot be written (is "
 		    "the disk full?); requests are answered unavailable "
 		    "until it can be (tried each second)\n", what);
 	g->broken = g->fault_said = 1;
+}
+
+static int
+state_failed(struct gate *g, struct gate_req *q, const char *what)
+{
+	state_said(g, what);
 	return refuse(q, "unavailable", "the node's state cannot be written "
 	    "now; it is tried again each second");
 }
@@ -157,7 +164,8 @@ spend_nonce(struct gate *g, struct gate_req *q)
 	if ((seen = replay_put(txn, g->nonces, q->kid, q->env.nonce,
 	    q->env.ts, &e)) != 0) {
 		mdb_txn_abort(txn);
-		return seen > 0 ? refuse(q, "replayed", "nonce: seen before "
+		return seen == 2 ? refuse(q, "replayed", REPLAY_FLOOR_WHY) :
+		    seen > 0 ? refuse(q, "replayed", "nonce: seen before "
 		    "from this kid") : state_failed(g, q, "nonce store");
 	}
 	if (mdb_txn_commit(txn) != 0)
@@ -166,6 +174,61 @@ spend_nonce(struct gate *g, struct gate_req *q)
 		fprintf(stderr, "nucleus-node: the state is written again\n");
 		g->fault_said = 0;
 	}
+	g->dirty = 1;
+	return 0;
+}
+
+/*
+ * An approval token's nonce, hex, into the node's ledger of tokens
+ * spent, kept until its exp is past (gate_prune): 0, or -1 with the
+ * kind and why of the refusal.  Committed here; durable with the next
+ * sync of the state, which what it lets through waits for (g->dirty).
+ * Shared by the tool requests' tokens (below) and the connect tokens a
+ * pod's gateway took (egress.c), so that no token is used twice on this
+ * node, whichever way it comes, across pods made again and restarts.
+ */
+int
+gate_ledger_spend(struct gate *g, const char *hex, const json_t *exp,
+    int64_t now, const char **kind, const char **why)
+{
+	uint8_t nonce[AUDIT_NONCE_LEN];
+	int64_t until;
+	MDB_val k = { sizeof(nonce), nonce }, v = { sizeof(until), &until };
+	MDB_txn *txn;
+	int rc;
+
+	*kind = "invalid_approval";
+	if (hex == NULL || audit_unhex(nonce, sizeof(nonce), hex,
+	    strlen(hex)) != 0)
+		return *why = "rule 7: the token has no valid nonce", -1;
+	if (!json_is_integer(exp))
+		return *why = "rule 6: the token has no iat or exp", -1;
+	if ((until = json_integer_value(exp)) > now + GATE_TOKEN_AHEAD)
+		return *why = "rule 6: the token lives longer than allowed",
+		    -1;
+	*kind = "unavailable";
+	*why = "the node's state cannot be written now; it is tried again "
+	    "each second";
+	if (g->broken || g->env == NULL)
+		return -1;
+	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
+		return state_said(g, "token ledger"), -1;
+	/* Past the ledger's floor, its nonce may have been forgotten. */
+	if (until < replay_floor(txn, g->tokens)) {
+		mdb_txn_abort(txn);
+		*kind = "invalid_approval";
+		return *why = "rule 6: the token has expired", -1;
+	}
+	if ((rc = mdb_put(txn, g->tokens, &k, &v, MDB_NOOVERWRITE)) != 0) {
+		mdb_txn_abort(txn);
+		if (rc != MDB_KEYEXIST)
+			return state_said(g, "token ledger"), -1;
+		*kind = "invalid_approval";
+		return *why = "rule 7: the token was already used on this "
+		    "node", -1;
+	}
+	if (mdb_txn_commit(txn) != 0)
+		return state_said(g, "token ledger"), -1;
 	g->dirty = 1;
 	return 0;
 }
@@ -183,44 +246,43 @@ spend_nonce(struct gate *g, struct gate_req *q)
 static int
 spend_token(struct gate *g, struct gate_req *q, int64_t now)
 {
-	const json_t *t = json_object_get(q->obj, "approval"), *exp;
-	uint8_t nonce[AUDIT_NONCE_LEN];
-	const char *hex;
-	int64_t until;
-	MDB_val k = { sizeof(nonce), nonce }, v = { sizeof(until), &until };
-	MDB_txn *txn;
-	int rc;
+	const json_t *t = json_object_get(q->obj, "approval");
+	const char *kind, *why;
 
 	if (t == NULL || q->node_op)
 		return 0;
-	hex = json_string_value(json_object_get(t, "nonce"));
-	if (hex == NULL || audit_unhex(nonce, sizeof(nonce), hex,
-	    strlen(hex)) != 0)
-		return refuse(q, "invalid_approval", "rule 7: the token has "
-		    "no valid nonce");
-	exp = json_object_get(t, "exp");
-	if (!json_is_integer(exp))
-		return refuse(q, "invalid_approval", "rule 6: the token has "
-		    "no iat or exp");
-	if ((until = json_integer_value(exp)) > now + GATE_TOKEN_AHEAD)
-		return refuse(q, "invalid_approval", "rule 6: the token lives "
-		    "longer than allowed");
-	if (g->broken || g->env == NULL)
-		return refuse(q, "unavailable", "the node's state cannot be "
-		    "written now; it is tried again each second");
-	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
-		return state_failed(g, q, "token ledger");
-	if ((rc = mdb_put(txn, g->tokens, &k, &v, MDB_NOOVERWRITE)) != 0) {
-		mdb_txn_abort(txn);
-		return rc == MDB_KEYEXIST ? refuse(q, "invalid_approval",
-		    "rule 7: the token was already used on this node") :
-		    state_failed(g, q, "token ledger");
-	}
-	/* Synced with the nonces: its request is held until then. */
-	if (mdb_txn_commit(txn) != 0)
-		return state_failed(g, q, "token ledger");
-	g->dirty = 1;
+	if (q->token_bad != NULL)
+		return refuse(q, "invalid_approval", q->token_bad);
+	if (gate_ledger_spend(g, json_string_value(json_object_get(t,
+	    "nonce")), json_object_get(t, "exp"), now, &kind, &why) != 0)
+		return refuse(q, kind, why);
 	return 0;
+}
+
+/*
+ * A tool request's token is signed by an authority of the trust file
+ * (rule 1 of approval.c, the proxy's first): checked here, with the
+ * keys, so that a made-up token costs the ledger nothing (a hostile
+ * agent's forged nonces, each kept until its exp, would fill the node's
+ * state for every pod) and is refused at the gate, once the request's
+ * nonce is spent (spend_token).  The proxy checks all seven rules again.
+ */
+static void
+token_signed(const struct gate *g, struct gate_req *q)
+{
+	const json_t *t = json_object_get(q->obj, "approval");
+	const struct audit_pubkey *signer;
+	struct audit_err e;
+
+	if (t == NULL || q->node_op || g->trust == NULL)
+		return;
+	if (audit_verify(t, "approval", g->trust, &signer, &e) != 0)
+		q->token_bad = "rule 1: the token does not verify under a "
+		    "trusted authority key";
+	else if (signer->role[0] != '\0' && strcmp(signer->role,
+	    "authority") != 0)
+		q->token_bad = "rule 1: the token is signed by a key whose "
+		    "role is not authority";
 }
 
 /*
@@ -253,6 +315,8 @@ gate_verify(struct gate *g, const char *line, size_t len, int64_t now,
 	if (rc == 0 && audit_fit(q->role, sizeof(q->role), NULL, "%s",
 	    key->role) != 0)
 		q->role[0] = '\0';
+	if (rc == 0)
+		token_signed(g, q);
 	pthread_rwlock_unlock(&g->keys_lock);
 	if (rc != 0) {
 		q->verified = q->env.verified;

@@ -111,6 +111,7 @@ int	 sandbox_release(struct sandbox *, int);
 
 struct gate {
 	const struct audit_keyring *keys;	/* with roles */
+	const struct audit_keyring *trust;	/* authorities: tokens */
 	MDB_env	*env;		/* the seen (kid, nonce) pairs */
 	MDB_dbi	 nonces;
 	MDB_dbi	 tokens;	/* approval tokens forwarded: nonce -> exp */
@@ -165,6 +166,7 @@ struct gate_req {
 	const struct node_op *nop;	/* its entry in node_ops */
 	int	 node_op;	/* pod.* rather than a tool operation */
 	int	 verified;	/* its signature held */
+	const char *token_bad;	/* its approval token's does not (rule 1) */
 	const char *kind;	/* refused: the error kind */
 	const char *why;	/* and the message */
 };
@@ -175,6 +177,8 @@ int	 gate_verify(struct gate *, const char *, size_t, int64_t,
 	    struct gate_req *);
 int	 gate_finish(struct gate *, struct gate_req *, int64_t);
 void	 gate_prune(struct gate *, int64_t);
+int	 gate_ledger_spend(struct gate *, const char *, const json_t *,
+	    int64_t, const char **, const char **);
 void	 gate_req_free(struct gate_req *);
 
 /* A pod spec (podspec.c); each limit checked by crossing it in t4003. */
@@ -236,6 +240,10 @@ struct podspec {
 	char	 work_export[POD_WORK_MAX + 1];	/* work.export, or "" */
 	struct pod_audit audit;	/* the host copy's quota */
 	json_t	*network;	/* the egress allowlist (netspec.h), or NULL */
+	int	 connect_approval;	/* the policy's obligations hold
+					   web_fetch: every connection needs
+					   a token, the gateway checks it
+					   too (its -A) */
 	/* Not the spec's: the log id the node chose for this start of the
 	 * pod (pods.c), given to the proxy in its pod file; the only one
 	 * the node certifies. */

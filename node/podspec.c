@@ -325,6 +325,9 @@ spec_network(struct podspec *p, const json_t *v, const struct policy *pol,
 		    "never, and egress needs it at least low_risk (a pod that "
 		    "may not fetch may not connect out either)");
 	p->network = json_incref((json_t *)v);
+	/* The proxy asks a token of every connection then: so must the
+	 * gateway, or a hostile guest's proxy would simply not ask. */
+	p->connect_approval = (pol->obligations & CAPSET(CAP_WEB_FETCH)) != 0;
 	return 0;
 }
 

@@ -78,7 +78,7 @@ self_keyring(struct audit_keyring *kr, const struct audit_seckey *key,
  */
 static int
 trust_load(const char *path, char **text, size_t *len,
-    struct audit_err *err)
+    struct audit_keyring *out, struct audit_err *err)
 {
 	struct audit_keyring kr = { 0, NULL };
 	struct audit_err e;
@@ -93,7 +93,7 @@ trust_load(const char *path, char **text, size_t *len,
 		*text = NULL;
 		return audit_errf(err, "%s: %s", path, e.msg);
 	}
-	audit_keyring_free(&kr);
+	*out = kr;	/* the gate checks tokens' signatures with it */
 	return 0;
 }
 
@@ -107,7 +107,7 @@ trust_load(const char *path, char **text, size_t *len,
 static void
 reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct audit_keyring kr = { 0, NULL };
+	struct audit_keyring kr = { 0, NULL }, tr = { 0, NULL };
 	struct audit_err e;
 	char *text = NULL;
 	size_t len = 0;
@@ -120,7 +120,7 @@ reload(struct ev_loop *loop, ev_signal *w, int revents)
 	    (node_roles_check(N->keyring_path, &kr, 0) != 0 && audit_errf(&e,
 	    "%s: a key's role is not admin or agent", N->keyring_path) !=
 	    0) ||
-	    trust_load(N->trust_path, &text, &len, &e) != 0) {
+	    trust_load(N->trust_path, &text, &len, &tr, &e) != 0) {
 		audit_keyring_free(&kr);
 		fprintf(stderr, "nucleus-node: reload refused, the keyring "
 		    "and trust in force are kept: %s\n", e.msg);
@@ -130,6 +130,8 @@ reload(struct ev_loop *loop, ev_signal *w, int revents)
 		pthread_rwlock_wrlock(&N->gate.keys_lock);
 		audit_keyring_free(&N->keys);
 		N->keys = kr;
+		audit_keyring_free(&N->trust);
+		N->trust = tr;
 		pthread_rwlock_unlock(&N->gate.keys_lock);
 		sodium_free(N->lenv.trust_text);
 		N->lenv.trust_text = text;
@@ -411,7 +413,7 @@ serve_keys(const struct serve_opts *o)
 	if (audit_seckey_load(&N->key, o->keyfile, &e) != 0 ||
 	    audit_keyring_load(&N->keys, o->keyring, &e) != 0 ||
 	    trust_load(o->trust, &N->lenv.trust_text, &N->lenv.trust_len,
-	    &e) != 0 ||
+	    &N->trust, &e) != 0 ||
 	    self_keyring(&N->self, N->key, &e) != 0) {
 		fprintf(stderr, "nucleus-node: %s\n", e.msg);
 		return 1;
@@ -501,6 +503,7 @@ serve_state(const char *dir)
 		return 2;
 	}
 	N->gate.keys = &N->keys;
+	N->gate.trust = &N->trust;
 	pthread_rwlock_init(&N->gate.keys_lock, NULL);
 	N->gate.pod_exists = pod_exists;
 	N->gate.may_call = may_call;
@@ -652,6 +655,7 @@ serve_stop(void)
 	}
 	sodium_free(N->lenv.trust_text);
 	N->lenv.trust_text = NULL;
+	audit_keyring_free(&N->trust);
 }
 
 /*

@@ -30,6 +30,8 @@
 #define NODE_PODS_MAX	64	/* pods at once */
 #define NODE_APPROVALS_MAX 64	/* approval requests waiting on the
 				   authority at once (approve.c) */
+#define NODE_APPROVALS_AGENT_MAX 16	/* of them, one agent's: one agent
+				   cannot take every place */
 #define NODE_APPROVAL_LINE_MAX (64 * 1024)	/* bytes in an answer line
 				   from the authority */
 #define NODE_FWD_DEADLINE 60	/* seconds a pod has to answer by default
@@ -276,6 +278,7 @@ struct node {
 	struct ev_loop *loop;
 	struct audit_seckey *key;
 	struct audit_keyring keys;
+	struct audit_keyring trust;	/* -T, parsed: tokens' signers */
 	char	 keyring_path[LOCAL_PATH_MAX];	/* -K, read again on SIGHUP */
 	char	 trust_path[LOCAL_PATH_MAX];	/* -T, the same */
 	struct audit_keyring self;	/* the node's own key: pods' copies */

@@ -213,6 +213,20 @@ ask_gateway(struct client *c)
 	return 0;
 }
 
+/* A plain request's Host: its URL's authority, the host as the client
+ * named it (brackets and all) and a port other than 80. */
+static void
+host_header(int stream, const struct egress_target *t)
+{
+	char line[NET_HOST_MAX + 32];
+	int n = t->port != 80 ? snprintf(line, sizeof(line), "Host: %s:%d\r\n",
+	    t->host, t->port) : snprintf(line, sizeof(line), "Host: %s\r\n",
+	    t->host);
+
+	if (n > 0 && (size_t)n < sizeof(line))
+		send_all(stream, line, (size_t)n);
+}
+
 /* The stream is here: the client told, and bytes relayed. */
 static void
 streaming(struct client *c, int stream)
@@ -237,6 +251,7 @@ streaming(struct client *c, int stream)
 		send_all(stream, " ", 1);
 		send_all(stream, c->t.path, c->t.path_len);
 		send_all(stream, " HTTP/1.1\r\n", 11);
+		host_header(stream, &c->t);
 		while (p < end) {
 			const char *eol = memmem(p, (size_t)(end - p), "\r\n",
 			    2);
@@ -439,6 +454,11 @@ decide(struct req *r, struct client *c)
 		    "name nor an address");
 	else
 		c->rule = netspec_match_name(E.spec, c->name, c->t.port);
+	if (c->rule < 0 && literal && netspec_forbidden(&a) != NULL &&
+	    netspec_cidr_port(E.spec, c->t.port))
+		return deny(r, "forbidden_address", "%s is a %s address, "
+		    "which only a cidr entry inside that class's range admits",
+		    c->name, netspec_forbidden(&a));
 	if (c->rule < 0 && (literal || !netspec_cidr_port(E.spec,
 	    c->t.port)))
 		return deny(r, "egress_denied", "no entry of the pod's "

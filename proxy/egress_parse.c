@@ -3,7 +3,8 @@
  * from the bytes read so far: never past len, never kept.
  *
  *	CONNECT host:port HTTP/1.1		any TCP, by name or address
- *	GET http://host[:port]/path HTTP/1.1	plain HTTP
+ *	GET http://host[:port]/path HTTP/1.1	plain HTTP (its Host
+ *						header the URL's)
  *	SOCKS5: 05 n methods...; then 05 01 00 atyp addr port
  */
 #define _GNU_SOURCE
@@ -92,8 +93,12 @@ authority(const char *s, size_t n, int def, struct egress_target *t)
 int
 egress_header_kept(const char *line, size_t n)
 {
+	/* Host too: the request's own URL names the host (RFC 9112
+	 * 3.2.2), and the proxy says it again, so that the server the
+	 * gateway dialled is asked for the name the allowlist admitted,
+	 * not another it may also serve. */
 	static const char *const dropped[] = { "proxy-", "connection:",
-	    "keep-alive:", EGRESS_TOKEN_HEADER ":", NULL };
+	    "keep-alive:", "host:", EGRESS_TOKEN_HEADER ":", NULL };
 
 	for (int i = 0; dropped[i] != NULL; i++) {
 		size_t d = strlen(dropped[i]);
@@ -158,6 +163,18 @@ headers(const char *p, const char *end, struct egress_target *t)
 	}
 }
 
+/* A CR or LF that is not part of a CRLF: lines a server downstream may
+ * split where the proxy did not. */
+static int
+bare_eol(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')) ||
+		    (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')))
+			return 1;
+	return 0;
+}
+
 int
 egress_parse_http(const char *buf, size_t len, struct egress_target *t)
 {
@@ -171,6 +188,8 @@ egress_parse_http(const char *buf, size_t len, struct egress_target *t)
 		    "is longer than EGRESS_HEADER_MAX", 0) : EP_MORE;
 	if (memchr(buf, '\0', (size_t)(end - buf)) != NULL)
 		return bad(t, "a NUL byte in the header", 0);
+	if (bare_eol(buf, (size_t)(end - buf) + 2))
+		return bad(t, "a CR or LF not ending a line in the header", 0);
 	t->used = (size_t)(end - buf) + 4;
 	eol = memmem(buf, (size_t)(end - buf) + 2, "\r\n", 2);
 	if ((sp1 = memchr(buf, ' ', (size_t)(eol - buf))) == NULL ||

@@ -466,6 +466,16 @@ open_cwd(struct req *r)
 		close(fd);
 		return -1;
 	}
+	/* Approved, the command runs where it was named (resolve.c). */
+	if (json_object_get(r->req, "approval") != NULL &&
+	    strcmp(real, norm) != 0) {
+		r->kind = "path_denied";
+		audit_fmt(r->d.reason, sizeof(r->d.reason), "args.cwd: %s: "
+		    "approved as named, but a symbolic link on its way leads "
+		    "elsewhere", norm);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 

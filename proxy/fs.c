@@ -659,6 +659,8 @@ fsop_init(struct fsop *o, struct req *r, enum policy_kind *kind, char *why,
 	o->kind = kind;
 	o->why = why;
 	o->whysz = whysz;
+	/* What an operator approved is the path as named (resolve.c). */
+	o->exact = json_object_get(r->req, "approval") != NULL;
 	*kind = KIND_NONE;
 	why[0] = '\0';
 }

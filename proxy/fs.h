@@ -28,6 +28,8 @@ struct fsop {
 	size_t	 whysz;
 	char	 norm[POLICY_PATH_MAX + 1];	/* the request's path */
 	size_t	 normlen;
+	int	 exact;		/* under an approval token: the path as
+				   named, no symbolic link on its way */
 };
 
 int	 fs_fail(struct fsop *, enum policy_kind, const char *, ...)

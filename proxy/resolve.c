@@ -13,6 +13,11 @@
  * last component is never resolved twice (resolve_parent); an append,
  * the one change that follows a symbolic link, finds where the link leads
  * and checks it before anything is made there (resolve_append).
+ *
+ * A request under an approval token is done on the path as it was
+ * named, which is what the token binds and the operator (or the rule's
+ * path glob) approved: no symbolic link may lead it elsewhere, even
+ * within the root (o->exact; not_exact).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,6 +77,14 @@ resolve_open(const struct resolve_root *root, const char *path,
     uint64_t flags, mode_t mode)
 {
 	return open_how(root, path, flags, mode, RESOLVE);
+}
+
+/* An approved path that a symbolic link would take elsewhere. */
+static int
+not_exact(struct fsop *o)
+{
+	return fs_fail(o, KIND_PATH_DENIED, "%s: approved as named, but a "
+	    "symbolic link on its way leads elsewhere", o->norm);
 }
 
 /* Map an openat2 failure to the protocol's kinds. */
@@ -157,6 +170,8 @@ resolve_checked(struct fsop *o, uint64_t flags, char *real)
 	}
 	if (errno != ELOOP)
 		return resolve_error(o, o->norm);
+	if (o->exact)
+		return not_exact(o);
 	fd = resolve_open(o->root, o->norm, flags, 0);
 	if (fd < 0)
 		return resolve_error(o, o->norm);
@@ -247,6 +262,10 @@ resolve_parent(struct fsop *o, char *parent_real, const char **base)
 	if (resolve_recheck(o, fd, parent_real) != 0) {
 		close(fd);
 		return -1;
+	}
+	if (o->exact && strcmp(parent_real, dir) != 0) {
+		close(fd);
+		return not_exact(o);
 	}
 	return fd;
 }
@@ -343,6 +362,8 @@ append_through(struct fsop *o, int dfd, const char *parent_real,
 	char leaf[NAME_MAX + 1];
 	int fd, ldfd;
 
+	if (o->exact)
+		return not_exact(o);
 	fd = resolve_open(o->root, o->norm, O_WRONLY | O_APPEND | O_NONBLOCK,
 	    0);
 	if (fd >= 0) {
@@ -422,6 +443,10 @@ resolve_change(struct fsop *o, int follow)
 	if (!follow || fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    !S_ISLNK(st.st_mode))
 		goto out;
+	if (o->exact) {
+		rc = not_exact(o);
+		goto out;
+	}
 	if ((fd = resolve_open(o->root, o->norm, O_PATH, 0)) >= 0) {
 		rc = resolve_recheck(o, fd, target);
 		close(fd);

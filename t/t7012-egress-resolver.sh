@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='egress: without a hosts file the gateway resolves through the host'"'"'s resolver, off its loop: a slow name delays no other, GATEWAY_RESOLVE_MS and GATEWAY_LOOKUPS_MAX crossed, a name that does not resolve refused and recorded'
+test_description='egress: without a hosts file the gateway resolves through the host'"'"'s resolver, off its loop, names a host entry admits alone: a slow name delays no other, GATEWAY_RESOLVE_MS and GATEWAY_LOOKUPS_MAX crossed, a name that does not resolve refused and recorded'
 . "$(dirname "$0")/lib-egress.sh"
 # A network namespace, and a mount namespace in which /etc/resolv.conf
 # names the test's DNS server.
@@ -74,6 +74,15 @@ test_expect_success 'a name resolves through the DNS server, one in /etc/hosts f
 	! queried_ etc.test &&
 	egress_curl $pod http://lo.test:8080/ &&
 	grep -q "^forbidden_address: lo.test resolves to 127.0.0.2, a loopback address" out
+'
+
+test_expect_success 'a name only a cidr entry could admit is resolved from /etc/hosts alone: no DNS query carries it' '
+	egress_pod p-dnsc-$suffix "{\"allow\":[{\"cidr\":\"198.18.0.0/15\",\"ports\":[8080]}]}" &&
+	egress_curl p-dnsc-$suffix -f http://etc.test:8080/ &&
+	test "$(cat out)" = "hello from 198.18.0.2:8080" &&
+	egress_curl p-dnsc-$suffix http://leak-4a6f.test:8080/ &&
+	grep -q "^unresolved: leak-4a6f.test does not resolve from the hosts file (a name no host entry admits is not asked of DNS)" out &&
+	! queried_ leak-4a6f.test
 '
 
 test_expect_success 'a slow name delays no other; past GATEWAY_RESOLVE_MS (5 s) it is refused unresolved, recorded' '

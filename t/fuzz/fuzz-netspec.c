@@ -55,11 +55,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    r->ports[0]) < 0 && !r->wildcard)
 			abort();	/* an entry admits its own name */
 		if (r->cidr) {
+			int need = 0;
+
 			memset(&a, 0, sizeof(a));
 			a.family = r->family;
 			memcpy(a.a, r->addr, sizeof(a.a));
-			if (netspec_match_addr(&ns, &a, r->ports[0]) < 0)
-				abort();	/* and its own network */
+			/* and its own network, unless that is of a refused
+			 * class whose range is narrower than the entry */
+			if (netspec_match_addr(&ns, &a, r->ports[0]) < 0 &&
+			    (netspec_forbidden_range(&a, &need) == NULL ||
+			    r->prefix >= need))
+				abort();
 		}
 	}
 	json_decref(o);

@@ -221,6 +221,38 @@ refused_spent(void)
 	free(line);
 }
 
+/*
+ * What a prune forgot stays refused: a node restarted with a wider skew
+ * (-w), or whose clock was set back, does not take a line again whose
+ * pair it no longer holds (the floor, libdaemon/nonces.c).
+ */
+static void
+floor_kept(void)
+{
+	char *line = req(admin, "", "pod.list", VTS + 1000);
+	char *fresh = req(admin, "", "pod.list", VTS + 1000);
+	char *now = req(admin, "", "pod.list", VTS + 1100);
+
+	expect(line, VTS + 1030, "ok", "a line 30 s old, within the skew");
+	g.skew = 5;
+	gate_prune(&g, VTS + 1030);
+	g.skew = GATE_SKEW;
+	mdb_env_close(env);
+	open_store();
+	expect(line, VTS + 1031, "replayed", "the same line after a prune "
+	    "under -w 5 and a restart under -w 60");
+	expect(line, VTS + 990, "replayed", "the same line under a clock "
+	    "set back");
+	expect(fresh, VTS + 1031, "replayed", "a new line as old: below the "
+	    "floor, refused");
+	expect(now, VTS + 1100, "ok", "a line of now is taken");
+	gate_prune(&g, VTS + 100);
+	expect(line, VTS + 1031, "replayed", "the floor never falls");
+	free(line);
+	free(fresh);
+	free(now);
+}
+
 /* A token as the gate reads it: its nonce and exp (the proxy checks the
  * rest). */
 static json_t *
@@ -260,19 +292,65 @@ tokens(void)
 	open_store();
 	expect_token(t, "p-0001", "run", VTS + 1, "invalid_approval", "the "
 	    "same token after the store is reopened, as after a restart");
-	gate_prune(&g, VTS + 120 + GATE_SKEW);
-	expect_token(t, "p-0001", "run", VTS + 2, "invalid_approval", "kept "
-	    "until its exp is past by more than the skew");
 	expect_token(far, "p-0001", "run", VTS, "invalid_approval", "a token "
 	    "whose exp is further than any pod accepts");
 	expect_token(bad, "p-0001", "run", VTS, "invalid_approval", "a token "
 	    "without a nonce");
+	gate_prune(&g, VTS + 120 + GATE_SKEW);
+	expect_token(t, "p-0001", "run", VTS + 120 + GATE_SKEW,
+	    "invalid_approval", "kept until its exp is past by more than the "
+	    "skew");
 	gate_prune(&g, VTS + 120 + GATE_SKEW + 1);
-	expect_token(t, "p-0001", "run", VTS + 3, "ok", "forgotten once its "
-	    "exp is past by more than the skew (a pod refuses it expired)");
+	expect_token(t, "p-0001", "run", VTS + 120 + GATE_SKEW + 1,
+	    "invalid_approval", "forgotten once its exp is past by more than "
+	    "the skew, and refused all the same: below the ledger's floor");
+	expect_token(t, "p-0001", "run", VTS + 3, "replayed", "and under a "
+	    "clock set back, its request is below the nonces' floor");
 	json_decref(t);
 	json_decref(far);
 	json_decref(bad);
+}
+
+/*
+ * A token not signed by an authority of the trust file is refused at the
+ * gate and costs the ledger nothing: its nonce stays free for the real
+ * token that bears it.
+ */
+static void
+forged(void)
+{
+	struct audit_seckey *auth = key_of("authority", "authority-1");
+	struct audit_seckey *fake = key_of("intruder", "authority-1");
+	struct audit_keyring trust;
+	struct audit_err e;
+	char line[512];
+	json_t *t;
+
+	audit_keyring_line(auth, "authority", line, sizeof(line));
+	if (audit_keyring_parse(&trust, line, strlen(line), 1, &e) != 0) {
+		printf("Bail out! %s\n", e.msg);
+		exit(1);
+	}
+	g.trust = &trust;
+	t = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type", "approval", "v", 1,
+	    "kid", "authority-1", "nonce", "0000000000000000000000000000f00d",
+	    "exp", (json_int_t)(VTS + 2100));
+	expect_token(t, "p-0001", "run", VTS + 2000, "invalid_approval",
+	    "an unsigned token: refused at the gate");
+	audit_sign(t, "approval", fake, &e);
+	expect_token(t, "p-0001", "run", VTS + 2000, "invalid_approval",
+	    "a token signed by another key under the authority's kid");
+	json_object_del(t, "sig");
+	audit_sign(t, "approval", auth, &e);
+	expect_token(t, "p-0001", "run", VTS + 2000, "ok", "the authority's "
+	    "token of the same nonce: the forgeries spent nothing");
+	expect_token(t, "p-0001", "run", VTS + 2000, "invalid_approval",
+	    "and it is spent once");
+	g.trust = NULL;
+	json_decref(t);
+	audit_keyring_free(&trust);
+	audit_seckey_free(auth);
+	audit_seckey_free(fake);
 }
 
 int
@@ -401,6 +479,8 @@ main(void)
 
 	refused_spent();
 	tokens();
+	floor_kept();
+	forged();
 	ok(g.dirty, "the accepted pairs wait for the caller's sync");
 	mdb_env_close(env);
 	audit_keyring_free(&ring);
