@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ static void chan_write(struct ev_loop *, ev_io *, int);
 static void stream_read(struct ev_loop *, ev_io *, int);
 static void stream_write(struct ev_loop *, ev_io *, int);
 static void arm_all(struct mux *);
+static void resync(struct mux *, const struct mux_frame *);
 
 static uint32_t
 get32(const uint8_t *p)
@@ -55,11 +57,13 @@ mux_frame_parse(const uint8_t *b, size_t n, struct mux_frame *f,
 	f->type = b[0];
 	f->id = get32(b + 4);
 	*why = NULL;
-	if (f->type < MUX_OPEN || f->type > MUX_CLOSE)
+	if (f->type < MUX_OPEN || f->type > MUX_SYNC)
 		*why = "an unknown frame type";
 	else if (b[1] != 0)
 		*why = "a frame's flags are not 0";
-	else if (f->id == 0)
+	else if (f->type == MUX_SYNC && (f->id != 0 || len != MUX_SYNC_NONCE))
+		*why = "a SYNC not on stream 0 or not of MUX_SYNC_NONCE bytes";
+	else if (f->type != MUX_SYNC && f->id == 0)
 		*why = "stream 0";
 	else if ((f->type == MUX_OPEN || f->type == MUX_ANSWER) &&
 	    (len == 0 || len > MUX_MSG_MAX))
@@ -155,7 +159,7 @@ send_frame(struct mux *m, uint8_t type, uint32_t id, const void *p,
 {
 	uint8_t *b;
 
-	if (m->dead || m->hostless)
+	if (m->dead || m->hostless || m->hunting)
 		return;
 	if ((b = reserve(m, MUX_HDR + len)) == NULL) {
 		mux_close(m);
@@ -266,7 +270,7 @@ arm(struct mux_stream *s)
 	if (s->fd < 0)
 		return;
 	if (!s->eof_local && s->credit > 0 && !m->dead && !m->hostless &&
-	    queued(m) < MUX_OUTQ_MAX)
+	    !m->hunting && !m->syncing && queued(m) < MUX_OUTQ_MAX)
 		ev_io_start(m->loop, &s->rio);
 	else
 		ev_io_stop(m->loop, &s->rio);
@@ -402,7 +406,9 @@ violation(struct mux *m, struct mux_stream *s, uint32_t id, const char *why,
 	}
 	if (m->ops->violation != NULL)
 		m->ops->violation(m, id, why, fatal);
-	if (fatal)
+	if (fatal && !m->host)
+		m->hunting = 1;	/* the host is out of step: a new session */
+	else if (fatal)
 		mux_close(m);
 	else if (s != NULL)
 		mux_reset(s);
@@ -449,6 +455,14 @@ on_frame(struct mux *m, const struct mux_frame *f)
 		on_open(m, f);
 		return;
 	}
+	if (f->type == MUX_SYNC) {
+		if (m->host)
+			violation(m, NULL, 0, "a SYNC the host did not ask "
+			    "for", 1);
+		else
+			resync(m, f);
+		return;
+	}
 	if ((s = mux_find(m, f->id)) == NULL) {
 		/* A stream that ended here meanwhile: its late frames go.
 		 * One never opened: a peer that lies. */
@@ -458,6 +472,8 @@ on_frame(struct mux *m, const struct mux_frame *f)
 		return;
 	}
 	switch (f->type) {
+	case MUX_SYNC:
+		break;	/* never a stream's (on_frame) */
 	case MUX_ANSWER:
 		if (m->host || s->answered) {
 			violation(m, s, f->id, "an ANSWER the guest may not "
@@ -507,6 +523,62 @@ on_frame(struct mux *m, const struct mux_frame *f)
 	}
 }
 
+/*
+ * Guest: a host begins a session.  Every stream of the one before ends
+ * (a client not yet answered is told no), what was queued for that host
+ * goes, and the SYNC goes back first.
+ */
+static void
+resync(struct mux *m, const struct mux_frame *f)
+{
+	streams_free(m);
+	m->out_off = m->out_len = 0;
+	m->hunting = 0;
+	send_frame(m, MUX_SYNC, 0, f->p, f->len);
+}
+
+/* Where b holds pat (n bytes), or NULL. */
+static const uint8_t *
+find(const uint8_t *b, size_t len, const uint8_t *pat, size_t n)
+{
+	return memmem(b, len, pat, n);
+}
+
+/*
+ * Bytes to skip at in + *off until a session's start: the host's echo
+ * whole (host), or a SYNC's header (guest, which then parses it).  1:
+ * found, *off at what follows; 0: not yet (the last bytes that may begin
+ * it kept), or the channel closed.
+ */
+static int
+skip_to_sync(struct mux *m, size_t *off)
+{
+	uint8_t pat[MUX_HDR + MUX_SYNC_NONCE];
+	size_t n = m->host ? sizeof(pat) : MUX_HDR, have = m->in_len - *off;
+	const uint8_t *at;
+
+	mux_frame_put(pat, MUX_SYNC, 0, m->nonce, MUX_SYNC_NONCE);
+	if ((at = find(m->in + *off, have, pat, n)) != NULL)
+		m->skipped += (size_t)(at - (m->in + *off));
+	else if (have >= n) {
+		m->skipped += have - (n - 1);
+		*off = m->in_len - (n - 1);
+	}
+	if (m->host && m->skipped > MUX_SYNC_SKIP_MAX) {
+		violation(m, NULL, 0, "no SYNC echo within MUX_SYNC_SKIP_MAX "
+		    "bytes", 1);
+		return 0;
+	}
+	if (at == NULL)
+		return 0;
+	*off = (size_t)(at - m->in) + (m->host ? n : 0);
+	if (m->host)
+		m->syncing = 0;
+	else
+		m->hunting = 0;
+	return 1;
+}
+
 /* The port's host went (guest side): each stream with it, until it is
  * back. */
 static void
@@ -514,6 +586,7 @@ host_gone(struct mux *m)
 {
 	streams_free(m);
 	m->hostless = 1;
+	m->hunting = 1;
 	m->in_len = 0;
 	m->out_off = m->out_len = 0;
 	ev_io_stop(m->loop, &m->rio);
@@ -559,17 +632,24 @@ chan_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	m->in_len += (size_t)n;
-	while (!m->dead && !m->hostless && (rc = mux_frame_parse(m->in + off,
-	    m->in_len - off, &f, &used, &why)) == MUX_F_OK) {
-		on_frame(m, &f);
-		off += used;
+	while (!m->dead && !m->hostless) {
+		if (m->syncing || m->hunting) {
+			if (!skip_to_sync(m, &off))
+				break;
+			continue;
+		}
+		if ((rc = mux_frame_parse(m->in + off, m->in_len - off, &f,
+		    &used, &why)) == MUX_F_MORE)
+			break;
+		if (rc == MUX_F_BAD)
+			violation(m, NULL, 0, why, 1);	/* guest: hunts */
+		else {
+			on_frame(m, &f);
+			off += used;
+		}
 	}
 	if (m->dead || m->hostless)
 		return;
-	if (rc == MUX_F_BAD) {
-		violation(m, NULL, 0, why, 1);
-		return;
-	}
 	memmove(m->in, m->in + off, m->in_len - off);
 	m->in_len -= off;
 	flush(m);
@@ -597,6 +677,7 @@ mux_init(struct mux *m, struct ev_loop *loop, int fd, int host,
     const struct mux_ops *ops, void *arg)
 {
 	int fl = fcntl(fd, F_GETFL);
+	uint8_t *b;
 
 	memset(m, 0, sizeof(*m));
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
@@ -610,10 +691,25 @@ mux_init(struct mux *m, struct ev_loop *loop, int fd, int host,
 	ev_io_init(&m->wio, chan_write, fd, EV_WRITE);
 	ev_timer_init(&m->retry, host_back, MUX_RETRY_S, MUX_RETRY_S);
 	m->rio.data = m->wio.data = m->retry.data = m;
-	if (host)
-		ev_io_start(loop, &m->rio);
-	else
+	if (!host) {
 		host_gone(m);	/* until the port says its host is there */
+		return 0;
+	}
+	/* A session of its own: zeros to end any frame an earlier host
+	 * left half sent, then the SYNC the guest must echo. */
+	if (getrandom(m->nonce, sizeof(m->nonce), 0) !=
+	    (ssize_t)sizeof(m->nonce) ||
+	    (b = reserve(m, MUX_SYNC_PAD)) == NULL) {
+		free(m->out);
+		m->out = NULL;
+		return -1;
+	}
+	memset(b, 0, MUX_SYNC_PAD);
+	m->out_len += MUX_SYNC_PAD;
+	m->syncing = 1;
+	send_frame(m, MUX_SYNC, 0, m->nonce, MUX_SYNC_NONCE);
+	ev_io_start(loop, &m->rio);
+	flush(m);
 	return 0;
 }
 
@@ -622,7 +718,8 @@ mux_open(struct mux *m, const char *json, size_t len, uint64_t tag)
 {
 	struct mux_stream *s;
 
-	if (m->dead || m->hostless || len == 0 || len > MUX_MSG_MAX ||
+	if (m->dead || m->hostless || m->hunting || len == 0 ||
+	    len > MUX_MSG_MAX ||
 	    m->nstreams >= MUX_STREAMS_MAX || m->last_id == UINT32_MAX ||
 	    (s = stream_new(m, m->last_id + 1, tag)) == NULL)
 		return NULL;

@@ -17,6 +17,20 @@
  *		stream and way, MUX_WINDOW at most in flight)
  *	SHUT	the sender sends no more on this stream (half-close)
  *	CLOSE	the stream is gone, both ways (reset)
+ *	SYNC	stream 0, MUX_SYNC_NONCE bytes: a session begins (below)
+ *
+ * A session: a host that connects to the port (the node, at a pod's
+ * start or when it takes the pod back after a restart of its own) first
+ * sends MUX_SYNC_PAD zero bytes and a SYNC frame with a nonce of its
+ * own, then nothing until the guest sends that SYNC back; every byte
+ * before the echo is skipped (the tail of an earlier session's frame),
+ * MUX_SYNC_SKIP_MAX at most, then the channel is closed.  The guest
+ * skips every byte until a SYNC frame's header (the zeros end whatever
+ * frame an earlier host left half sent, and are never one), ends every
+ * stream of the session before (their clients see them close), drops
+ * what it had queued for that host, and echoes the SYNC: both sides
+ * then begin at a frame's start with no stream open.  The guest hunts
+ * again when its host goes, or when the host's bytes break a rule.
  *
  * A peer that breaks the rules: a bad frame, an id reused or never
  * opened, a wrong-way OPEN or ANSWER closes the channel; data past the
@@ -25,7 +39,9 @@
  * frames unread closes the channel (data stops at MUX_OUTQ_MAX, so only
  * a peer that asks and never reads gets there); so does a broken rule
  * past MUX_VIOLATIONS_MAX (each is a record of the owner's).  Each is said to the
- * owner (violation).
+ * owner (violation).  A guest whose host breaks a rule that would close
+ * the channel is out of step with it instead: it hunts for the next
+ * session's SYNC.
  */
 #ifndef NUCLEUS_MUX_H
 #define NUCLEUS_MUX_H
@@ -43,11 +59,16 @@
 #define MUX_OUTQ_MAX	(1024 * 1024)	/* queued: no stream is read */
 #define MUX_OUTQ_HARD	(4 * 1024 * 1024)	/* queued: the peer reads
 						   nothing, the channel closes */
+#define MUX_SYNC_NONCE	16	/* a SYNC's payload: the host's nonce */
+#define MUX_SYNC_PAD	(MUX_HDR + MUX_FRAME_MAX)	/* zeros before it */
+#define MUX_SYNC_SKIP_MAX (MUX_OUTQ_HARD + MUX_HDR + MUX_FRAME_MAX)
+				/* bytes before the echo, at most */
 #define MUX_VIOLATIONS_MAX 64	/* streams reset for broken rules, then
 				   the channel is closed */
 
 enum mux_type {
-	MUX_OPEN = 1, MUX_ANSWER, MUX_DATA, MUX_CREDIT, MUX_SHUT, MUX_CLOSE
+	MUX_OPEN = 1, MUX_ANSWER, MUX_DATA, MUX_CREDIT, MUX_SHUT, MUX_CLOSE,
+	MUX_SYNC
 };
 
 struct mux_frame {
@@ -101,6 +122,10 @@ struct mux_ops {
 struct mux {
 	struct ev_loop *loop;
 	int	 fd, host, dead, hostless;
+	int	 syncing;	/* host: until the guest echoes the SYNC */
+	int	 hunting;	/* guest: until a SYNC's header */
+	uint8_t	 nonce[MUX_SYNC_NONCE];
+	size_t	 skipped;	/* host: bytes before the echo */
 	ev_io	 rio, wio;
 	ev_timer retry;		/* a port without its host */
 	uint8_t	 in[MUX_HDR + MUX_FRAME_MAX];

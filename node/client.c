@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "serve.h"
 #include "ask.h"
@@ -308,6 +309,13 @@ pod(struct client *cl, int argc, char **argv)
 		return request(cl, argv[1], op, json_object(), NULL);
 	}
 	if ((argc == 2 || argc == 3) && strcmp(argv[0], "export") == 0) {
+		/* Its bytes are the agent's: never to a terminal (as tar). */
+		if (!cl->raw && isatty(STDOUT_FILENO)) {
+			fprintf(stderr, "%s: refusing to write an archive to a "
+			    "terminal; redirect standard output "
+			    "(>work.tar)\n", prog);
+			return EXIT_ERR;
+		}
 		cl->out = OUT_ARCHIVE;
 		return request(cl, argv[1], "pod.export", argc == 3 ?
 		    json_pack("{s:s}", "path", argv[2]) : json_object(),

@@ -41,8 +41,19 @@
 #include "policy.h"
 
 
+/* The names an archive holds so far, and which are directories. */
+struct nameset {
+	struct name {
+		char	*s;
+		int	 dir;
+	}	*v;
+	size_t	 n, cap;		/* cap a power of two, or 0 */
+	uint8_t	 key[crypto_shorthash_KEYBYTES];
+};
+
 struct tarw {
 	struct archive *a;
+	struct nameset names;
 	struct export_out *out;
 	const struct export_req *req;
 	struct policy pol;
@@ -58,6 +69,101 @@ fail(struct tarw *t, const char *kind, const char *why)
 	t->out->kind = kind;
 	return audit_errf(t->err, "%s: %s", t->rel[0] != '\0' ? t->rel :
 	    "/work", why);
+}
+
+static size_t
+name_slot(const struct nameset *ns, const char *s, size_t len)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t x;
+	size_t i;
+
+	/* Keyed (SipHash): names a guest chose cannot all collide. */
+	crypto_shorthash(h, (const uint8_t *)s, len, ns->key);
+	memcpy(&x, h, sizeof(x));
+	for (i = (size_t)x & (ns->cap - 1); ns->v[i].s != NULL &&
+	    (strncmp(ns->v[i].s, s, len) != 0 || ns->v[i].s[len] != '\0');
+	    i = (i + 1) & (ns->cap - 1))
+		;
+	return i;
+}
+
+/* The entry of the first len bytes of s, or NULL. */
+static const struct name *
+name_get(const struct nameset *ns, const char *s, size_t len)
+{
+	const struct name *e;
+
+	if (ns->cap == 0)
+		return NULL;
+	e = &ns->v[name_slot(ns, s, len)];
+	return e->s != NULL ? e : NULL;
+}
+
+static int
+name_add(struct nameset *ns, const char *s, int dir)
+{
+	size_t len = strlen(s);
+	struct name *e;
+
+	if (2 * (ns->n + 1) > ns->cap) {
+		struct nameset big = { .cap = ns->cap != 0 ? 2 * ns->cap :
+		    1024 };
+
+		memcpy(big.key, ns->key, sizeof(big.key));
+		if (ns->cap == 0)
+			randombytes_buf(big.key, sizeof(big.key));
+		if ((big.v = calloc(big.cap, sizeof(*big.v))) == NULL)
+			return -1;
+		for (size_t i = 0; i < ns->cap; i++)
+			if (ns->v[i].s != NULL)
+				big.v[name_slot(&big, ns->v[i].s,
+				    strlen(ns->v[i].s))] = ns->v[i];
+		big.n = ns->n;
+		free(ns->v);
+		*ns = big;
+	}
+	e = &ns->v[name_slot(ns, s, len)];
+	if ((e->s = strdup(s)) == NULL)
+		return -1;
+	e->dir = dir;
+	ns->n++;
+	return 0;
+}
+
+static void
+names_free(struct nameset *ns)
+{
+	for (size_t i = 0; i < ns->cap; i++)
+		free(ns->v[i].s);
+	free(ns->v);
+}
+
+/*
+ * The archive's shape, whatever a walk met or a guest said: no name is
+ * in it twice, and every entry but the path asked for lies in a
+ * directory that came before it; so no link or file is ever extracted
+ * through (a link "a", then "a/x").  0, or -1: not made.
+ */
+static int
+name_ok(struct tarw *t, int dir)
+{
+	const char *slash = strrchr(t->rel, '/');
+	const struct name *up;
+
+	if (name_get(&t->names, t->rel, t->rellen) != NULL)
+		return fail(t, "io_error", "twice in the archive (it changed "
+		    "while it was read, or the pod's proxy lied): not made");
+	if (strcmp(t->rel, t->req->path) != 0 && (slash != NULL ||
+	    t->req->path[0] != '\0') && (slash == NULL || (up = name_get(
+	    &t->names, t->rel, (size_t)(slash - t->rel))) == NULL ||
+	    !up->dir))
+		return fail(t, "io_error", "not in a directory the archive "
+		    "holds before it (it changed while it was read, or the "
+		    "pod's proxy lied): not made");
+	if (name_add(&t->names, t->rel, dir) != 0)
+		return fail(t, "internal", "out of memory");
+	return 0;
 }
 
 static la_ssize_t
@@ -85,6 +191,13 @@ tar_fail(struct tarw *t)
 	    archive_error_string(t->a) : "the archive cannot be made");
 }
 
+/*
+ * The permission bits an archive carries of a file or a directory: no
+ * set-id or sticky bit, and no write for group or others, so that an
+ * archive extracted as root never makes what other users may change.
+ */
+#define EXPORT_PERM_MASK	0755
+
 /* A header for the entry t->rel, as st says (owner and group left 0). */
 static struct archive_entry *
 header(struct tarw *t, const struct stat *st, mode_t type, int64_t size)
@@ -95,7 +208,8 @@ header(struct tarw *t, const struct stat *st, mode_t type, int64_t size)
 		return NULL;
 	archive_entry_copy_pathname(e, t->rel);
 	archive_entry_set_filetype(e, type);
-	archive_entry_set_perm(e, st->st_mode & 0777);
+	archive_entry_set_perm(e, st->st_mode & (type == AE_IFLNK ? 0777 :
+	    EXPORT_PERM_MASK));
 	archive_entry_set_size(e, size);
 	archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 	return e;
@@ -112,6 +226,10 @@ put(struct tarw *t, struct archive_entry *e, const void *data, size_t n)
 		archive_entry_free(e);
 		return fail(t, "too_large", "the archive would pass its bound "
 		    "of entries");
+	}
+	if (name_ok(t, archive_entry_filetype(e) == AE_IFDIR) != 0) {
+		archive_entry_free(e);
+		return -1;
 	}
 	/* ARCHIVE_WARN: a name not UTF-8, kept as its bytes (pax's
 	 * hdrcharset BINARY). */
@@ -400,6 +518,7 @@ tar_made(const struct export_req *req, struct export_out *out,
 	if (t->a != NULL)
 		archive_write_free(t->a);
 	policy_free(&t->pol);
+	names_free(&t->names);
 	free(t);
 	if (rc != 0)
 		audit_buf_free(&out->tar);
@@ -717,19 +836,39 @@ out:
 
 #define PATCH_OVER	(-2)	/* past DIFF_PATCH_MAX */
 
-/* Is it absent, or UTF-8 text without NUL? */
+/*
+ * Would a terminal show these bytes as they are?  UTF-8 of printable
+ * characters (audit_glyph, what every client prints as it is), or a
+ * tab, a newline, a form feed, a carriage return before a newline; not
+ * NUL or another control (ESC can erase a line, a lone carriage return
+ * write over one), DEL, a C1 control, nor a bidirectional mark,
+ * override or isolate (text shown in another order than it is read).
+ */
+static int
+shown_as_is(const char *p, size_t n)
+{
+	size_t len;
+
+	for (size_t i = 0; i < n; i += len) {
+		len = 1;
+		if (p[i] == '\t' || p[i] == '\n' || p[i] == '\f' ||
+		    (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
+			continue;
+		if ((len = audit_glyph(p + i, n - i)) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Is it absent, or text a terminal shows as it is?  Anything else goes
+ * as a binary patch: the patch travels as JSON text, and what an
+ * operator reads of it is what applies.
+ */
 static int
 utf8(const struct item *it)
 {
-	json_t *s;
-
-	if (it == NULL || it->len == 0)
-		return 1;
-	if (memchr(it->data, '\0', it->len) != NULL ||
-	    (s = json_stringn(it->data, it->len)) == NULL)
-		return 0;
-	json_decref(s);
-	return 1;
+	return it == NULL || shown_as_is(it->data, it->len);
 }
 
 /* The git patch of one path, old or new NULL when it is not there. */
@@ -760,6 +899,38 @@ patch_add(struct audit_buf *b, const struct item *o, const struct item *n)
 	return rc;
 }
 
+/*
+ * Is a component of name one git would refuse to write (its
+ * verify_path, the NTFS and HFS+ protections on)?  ".git" in any case,
+ * or "git~1", after it only dots and spaces or a ':' stream name; the
+ * bytes that are not ASCII dropped first (HFS+ ignores some such
+ * characters).  Such a path's change is listed, never patched: git apply
+ * would refuse the whole patch, and it could only be git's own files.
+ */
+static int
+git_refuses(const char *name)
+{
+	for (const char *q = name; *q != '\0'; ) {
+		size_t c = strcspn(q, "/"), k = 0;
+		char a[64];
+		const char *r;
+
+		for (size_t i = 0; i < c && k < sizeof(a) - 1; i++)
+			if ((unsigned char)q[i] < 0x80)
+				a[k++] = (char)(q[i] >= 'A' && q[i] <= 'Z' ?
+				    q[i] - 'A' + 'a' : q[i]);
+		a[k] = '\0';
+		r = strncmp(a, ".git", 4) == 0 ? a + 4 : strncmp(a, "git~1",
+		    5) == 0 ? a + 5 : NULL;
+		if (r != NULL && (r[strspn(r, ". ")] == '\0' ||
+		    r[strspn(r, ". ")] == ':'))
+			return 1;
+		q += c;
+		q += *q == '/';
+	}
+	return 0;
+}
+
 static int
 same(const struct item *a, const struct item *b)
 {
@@ -781,9 +952,14 @@ change(json_t *lists[3], struct audit_buf *b, const struct item *o,
 	if (it == NULL)
 		return -1;
 	len = strlen(it->name);
-	name = json_stringn(it->name, len);
-
-	/* A name that is not UTF-8: listed with its bytes escaped (\xhh). */
+	/*
+	 * A name as it is when it is printable text without a backslash;
+	 * else with those bytes, and the backslash, escaped (\xhh), as
+	 * audit_escape says text from elsewhere: one name is never listed
+	 * as another, nor moves the terminal of an operator reading it.
+	 */
+	name = audit_printable(it->name, len) && memchr(it->name, '\\',
+	    len) == NULL ? json_stringn(it->name, len) : NULL;
 	if (name == NULL && (esc = malloc(4 * len + 1)) != NULL) {
 		audit_escape(esc, 4 * len + 1, it->name, len);
 		name = json_string(esc);
@@ -794,6 +970,8 @@ change(json_t *lists[3], struct audit_buf *b, const struct item *o,
 	if ((o != NULL && o->type != AE_IFREG) ||
 	    (n != NULL && n->type != AE_IFREG))
 		return 0;	/* a link's change: listed, not patched */
+	if (git_refuses(it->name))
+		return 0;	/* git's own: listed, not patched */
 	return patch_add(b, o, n);
 }
 

@@ -355,11 +355,13 @@ fcegress_start(struct ev_loop *loop, const char *path, int gw,
 	return f;
 }
 
-/* The socket's owner: Firecracker connects as the pod's uid. */
+/* The socket's owner: Firecracker connects as the pod's uid.  Its
+ * directory is the pod's uid's too: a link put in the socket's place is
+ * never followed. */
 int
 fcegress_chown(struct fcegress *f, uid_t uid, gid_t gid)
 {
-	return chown(f->path, uid, gid);
+	return lchown(f->path, uid, gid);
 }
 
 void

@@ -403,6 +403,40 @@ logs_reopen(const struct pod *p)
 #define READOPT_IDS_PER_S 1000000ULL
 
 /*
+ * A VM pod taken back gets its way out again (vmegress.c): a new
+ * gateway, and a new session on its egress port (QEMU; the guest ends
+ * the streams of the session before) or the node's socket for its
+ * streams again (Firecracker).  A pod whose egress cannot start is
+ * still served: its streams are refused in the guest (unavailable).
+ */
+static void
+resume_vm_egress(struct pod *p)
+{
+	struct audit_err e;
+
+	if (strcmp(p->spec.driver, "local") != 0 &&
+	    vmegress_start(&p->spec, &N->lenv, &p->lp, &e) != 0)
+		fprintf(stderr, "nucleus-node: pod %s: its egress is not "
+		    "taken back: %s\n", p->spec.name, e.msg);
+}
+
+/*
+ * Said in the node's log once a pod taken back has a new gateway: each
+ * of its connections the node before recorded as open and not closed
+ * ended with that node (its gateway went with it; a VM's guest ends the
+ * streams of the session before).
+ */
+static void
+egress_resumed(const struct pod *p)
+{
+	if (p->lp.egress != NULL && (strcmp(p->spec.driver, "local") == 0 ||
+	    p->lp.vmegress != NULL || p->lp.fcegress != NULL))
+		node_record(NULL, json_pack("{s:s, s:s, s:s}", "event",
+		    "egress.resume", "pod", p->spec.name, "driver",
+		    p->spec.driver), NULL);
+}
+
+/*
  * What a node trusts of a pod it takes back: its own stored entry (the
  * pod's pid and start time, cgroup, log, key), the copy it verifies from
  * log.open with its own key, and the channel socket it made, in a
@@ -460,6 +494,8 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 		close(gw);
 	if (p->lp.chan < 0)
 		goto fail;
+	/* A VM's way out: a new gateway, a new session on its port. */
+	resume_vm_egress(p);
 	p->running = 1;
 	ev_io_init(&p->rio, chan_read, p->lp.chan, EV_READ);
 	ev_io_init(&p->wio, chan_write, p->lp.chan, EV_WRITE);
@@ -472,6 +508,7 @@ readopt(const char *name, json_t *v, struct audit_err *err)
 	    "pod", name, "pod_log", p->lp.log, "audit_copy", p->copy_path,
 	    "audit_records", (json_int_t)st.durable);
 	node_record(NULL, ev, NULL);
+	egress_resumed(p);
 	return 0;
 fail:
 	/* The cgroup and the process stay: recover_running ends them. */

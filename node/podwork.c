@@ -425,9 +425,10 @@ write_new(int dfd, const char *name, const void *p, size_t n,
 	if ((fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) < 0)
 		return audit_errf(err, "%s: %s", name, strerror(errno));
-	if (audit_writeall(fd, p, n) != 0 || fsync(fd) != 0)
+	if (audit_writeall(fd, p, n) != 0 || fsync(fd) != 0) {
 		audit_errf(err, "%s: %s", name, strerror(errno));
-	else
+		unlinkat(dfd, name, 0);	/* never a torn file left */
+	} else
 		rc = 0;
 	close(fd);
 	return rc;
@@ -449,11 +450,17 @@ end_files(struct pod *p, int dfd, json_t *ev, const struct export_out *out,
 		return -1;
 	json_object_set_new(ev, "archive", json_pack("{s:s, s:I, s:s}",
 	    "name", name, "bytes", (json_int_t)out->tar.len, "blake2b", hex));
-	if ((r = diff_of(p, &out->tar, &kind, err)) == NULL)
+	if ((r = diff_of(p, &out->tar, &kind, err)) == NULL) {
+		unlinkat(dfd, name, 0);	/* both files, or neither */
 		return -1;
+	}
 	snprintf(name, sizeof(name), "%s.diff", p->lp.log);
 	rc = write_new(dfd, name, json_string_value(json_object_get(r,
 	    "patch")), json_string_length(json_object_get(r, "patch")), err);
+	if (rc != 0) {
+		snprintf(name, sizeof(name), "%s.tar", p->lp.log);
+		unlinkat(dfd, name, 0);
+	}
 	if (rc == 0) {
 		json_t *d = diff_record(p->spec.name, r);
 

@@ -7,6 +7,9 @@
  * request on the gateway's SOCK_SEQPACKET connection (the id the node's,
  * the stream's), the gateway's answer back to the guest, and the
  * socketpair end the gateway hands over relayed as the stream's frames.
+ * A node that takes the pod back after a restart connects again and
+ * begins a new session (mux.h: its SYNC), so that nothing of the old
+ * one is taken for the new.
  * The gateway checks, resolves, records and dials as for any pod: the
  * guest is trusted with nothing.  A guest that breaks the frames' rules
  * gets its stream or its channel closed and an egress.violation record;
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -136,11 +140,14 @@ gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 	json_decref(a);
 }
 
-/* QEMU's socket for the port: there once the guest said hello. */
+/* QEMU's socket for the port (the pods' uid's, as QEMU made it): there
+ * once the guest said hello. */
 static int
-port_connect(const char *dir, struct audit_err *err)
+port_connect(const char *dir, const struct local_env *env,
+    struct audit_err *err)
 {
 	struct sockaddr_un sa;
+	struct stat st;
 	char path[PATH_MAX];
 	int fd;
 
@@ -149,6 +156,9 @@ port_connect(const char *dir, struct audit_err *err)
 		return -1;
 	for (int waited = 0; waited <= VMEGRESS_CONNECT_MS;
 	    waited += VM_START_POLL_MS) {
+		if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) ||
+		    st.st_uid != env->uid))
+			return audit_errf(err, "%s: not QEMU's socket", path);
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 			break;
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
@@ -200,7 +210,7 @@ vmegress_start(const struct podspec *spec, const struct local_env *env,
 		return -1;
 	if (strcmp(spec->driver, "firecracker") == 0)
 		return fc_start(spec, env, lp, gw, err);
-	if ((fd = port_connect(lp->dir, err)) < 0) {
+	if ((fd = port_connect(lp->dir, env, err)) < 0) {
 		close(gw);
 		return -1;
 	}

@@ -243,7 +243,9 @@ work_policy(struct policy *pol, const json_t *v, struct audit_err *err)
 
 /*
  * The directory rel (a spec's member, named in messages), opened beneath
- * root; or -1 and why.
+ * root; or -1 and why.  work.export's, which the node writes into, by no
+ * link at all: a link there may be one an agent made, in an archive the
+ * operator extracted beneath the root.
  */
 int
 work_dir_open(int root, const char *rel, const char *member,
@@ -253,6 +255,9 @@ work_dir_open(int root, const char *rel, const char *member,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 	int fd;
 
+	if (strcmp(member, "work.export") == 0)
+		how.resolve |= RESOLVE_NO_SYMLINKS;
+
 	if (root < 0)
 		return audit_errf(err, "%s: %s: the node has no work root "
 		    "(nucleus-node serve -W)", member, rel);
@@ -260,6 +265,7 @@ work_dir_open(int root, const char *rel, const char *member,
 	    sizeof(how))) < 0)
 		return audit_errf(err, "%s: %s: %s", member, rel,
 		    errno == EXDEV ? "not beneath the node's work root" :
+		    errno == ELOOP ? "a link on the way: not followed" :
 		    errno == ENOENT ? "no such directory beneath the node's "
 		    "work root" : strerror(errno));
 	return fd;

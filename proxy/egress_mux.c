@@ -120,7 +120,8 @@ on_violation(struct mux *m, uint32_t id, const char *why, int fatal)
 {
 	(void)m;
 	fprintf(stderr, "nucleus-proxy: egress port: stream %u: %s: %s\n",
-	    (unsigned)id, why, fatal ? "port closed" : "stream reset");
+	    (unsigned)id, why, fatal ? "out of step, until the host's next "
+	    "SYNC" : "stream reset");
 }
 
 static void

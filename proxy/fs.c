@@ -509,8 +509,8 @@ edit_read(struct fsop *o, int dfd, const char *base, const char *target,
 		    (long long)st.st_size, o->cfg->lim.write);
 	else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
 		fs_fail(o, KIND_NONE, "out of memory");
-	else if ((n = pread(fd, buf, (size_t)st.st_size, 0)) !=
-	    (ssize_t)st.st_size) {
+	else if ((n = pread(fd, buf, (size_t)st.st_size + 1, 0)) !=
+	    (ssize_t)st.st_size) {	/* one byte more: it grew */
 		fs_fail(o, KIND_NONE, "%s: %s", target, n < 0 ?
 		    strerror(errno) : "changed while read");
 		free(buf);
@@ -528,17 +528,22 @@ edit_read(struct fsop *o, int dfd, const char *base, const char *target,
 	return buf;
 }
 
-/* How many times old (non-empty) occurs in p, without overlaps. */
+/*
+ * How many times old (non-empty) occurs in p: without overlaps (what
+ * all replaces), or every place it starts (overlapping: "aa" is twice
+ * in "aaa"), so that an edit of one occurrence is never a guess.
+ */
 static size_t
-edit_count(const char *p, size_t n, const char *old, size_t oldlen)
+edit_count(const char *p, size_t n, const char *old, size_t oldlen,
+    int overlapping)
 {
-	size_t count = 0;
+	size_t count = 0, step = overlapping ? 1 : oldlen;
 	const char *q;
 
 	while (n >= oldlen && (q = memmem(p, n, old, oldlen)) != NULL) {
 		count++;
-		n -= (size_t)(q - p) + oldlen;
-		p = q + oldlen;
+		n -= (size_t)(q - p) + step;
+		p = q + step;
 	}
 	return count;
 }
@@ -606,7 +611,7 @@ do_edit(struct fsop *o, const json_t *args)
 	    (text = edit_read(o, dfd, base, target, &len, &mode)) == NULL)
 		goto out;
 	count = edit_count(text, len, json_string_value(oldv),
-	    json_string_length(oldv));
+	    json_string_length(oldv), !all);
 	if (count == 0) {
 		fs_fail(o, KIND_BAD_REQUEST, "%s: old text not found; nothing "
 		    "was changed", target);
@@ -619,15 +624,19 @@ do_edit(struct fsop *o, const json_t *args)
 		    count);
 		goto out;
 	}
-	if ((out = edit_apply(text, len, oldv, newv, count, &outlen)) ==
-	    NULL) {
-		fs_fail(o, KIND_NONE, "out of memory");
-		goto out;
-	}
+	/* Its size before any memory for it: count times new may be far
+	 * past the limit (a file of "a", each "a" made a long text). */
+	outlen = len - count * json_string_length(oldv) + count *
+	    json_string_length(newv);
 	if (outlen > o->cfg->lim.write) {
 		fs_fail(o, KIND_BAD_REQUEST, "%s: the edited file would be %zu "
 		    "bytes; the limit is %zu", target, outlen,
 		    o->cfg->lim.write);
+		goto out;
+	}
+	if ((out = edit_apply(text, len, oldv, newv, count, &outlen)) ==
+	    NULL) {
+		fs_fail(o, KIND_NONE, "out of memory");
 		goto out;
 	}
 	if (replace(o, dfd, base, target, out, outlen, 0, mode) != 0)

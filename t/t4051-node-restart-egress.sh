@@ -48,6 +48,7 @@ test_expect_success 'kill -9 of the node: its gateway goes with it, the pod runs
 test_expect_success 'the next node takes the pod back with a new gateway: curl through the proxy reaches ok.test again, recorded' '
 	node_start -H "$PWD/hosts" &&
 	node_wait_event ".event == \"pod.adopt\" and .pod == \"$pod\"" &&
+	node_events egress.resume | jq -s -e "length == 1 and .[0].pod == \"$pod\" and .[0].driver == \"local\"" >/dev/null &&
 	pgrep -f "^$NUCLEUS_BUILD/nucleus-gateway -p $pod " >/dev/null &&
 	egress_curl $pod -f http://ok.test:8080/ &&
 	test "$(cat out)" = "hello from 198.18.0.1:8080" &&

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='egress on the qemu driver, without a VM: a stand-in for QEMU (fake-vmm) comes up and lets the test play the guest'"'"'s side of the egress port (mux-guest.py): a good stream, then credit never owed, data past the credit, more streams than MUX_STREAMS_MAX, a stream id used again, a frame of no known type: each stream reset or the channel closed, recorded, the node serving on'
+test_description='egress on the qemu driver, without a VM: a stand-in for QEMU (fake-vmm) comes up and lets the test play the guest'"'"'s side of the egress port (mux-guest.py): a good stream, then credit never owed, data past the credit, more streams than MUX_STREAMS_MAX, a stream id used again, a frame of no known type, a session begun out of step (bytes before the echo of the host'"'"'s SYNC, a SYNC of another nonce, a SYNC again): each stream reset or the channel closed, recorded, the node serving on'
 . "$(dirname "$0")/lib-egress.sh"
 egress_netns "$@"
 . "$(dirname "$0")/test-lib.sh"
@@ -50,7 +50,7 @@ violations() {
 	node_events egress.violation | jq -s -c "[.[] | select(.pod == \"$1\") | [.stream, .closed, .reason]]"
 }
 
-test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fake-vmm, five pods that come up with network' '
+test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fake-vmm, eight pods that come up with network' '
 	egress_hosts &&
 	sink &&
 	mkdir guest &&
@@ -63,7 +63,10 @@ test_expect_success 'setup: test hosts in the namespace, a node whose QEMU is fa
 	create $pod-egress-b &&
 	create $pod-egress-c &&
 	create $pod-egress-d &&
-	create $pod-egress-e
+	create $pod-egress-e &&
+	create $pod-egress-f &&
+	create $pod-egress-g &&
+	create $pod-egress-h
 '
 
 test_expect_success 'a good stream is carried to the gateway and back; each broken rule resets its stream, recorded; the node goes on' '
@@ -112,6 +115,30 @@ test_expect_success 'MUX_VIOLATIONS_MAX streams reset for broken rules, then the
 	jq -e "length == 65 and ([.[:64][] | select(.[1] == \"stream\" and .[2] == \"credit past the window\")] | length == 64) and .[64] == [65, \"channel\", \"more broken rules than MUX_VIOLATIONS_MAX\"]" v
 '
 
+test_expect_success 'a session: a SYNC of another nonce and an OPEN before the echo are skipped (never asked of the gateway); a SYNC in the session closes the channel, recorded' '
+	before=$(node_events egress.open | wc -l) &&
+	python3 "$TEST_DIRECTORY/helper/mux-guest.py" n/pods/$pod-egress-f/vm/peer.sock \
+	    fake other.test 8083 good ok.test 8080 resync >out &&
+	printf "good HTTP/1.0 200 OK\nresync eof\n" >expect &&
+	test_cmp expect out &&
+	test "$(node_events egress.open | wc -l)" = $((before + 1)) &&
+	violations $pod-egress-f >v &&
+	jq -e ". == [[0, \"channel\", \"a SYNC the host did not ask for\"]]" v
+'
+
+test_expect_success 'MUX_SYNC_SKIP_MAX bytes before the echo are skipped and the session begins; one byte more closes the channel, recorded' '
+	python3 "$TEST_DIRECTORY/helper/mux-guest.py" n/pods/$pod-egress-g/vm/peer.sock junk 4210696 >out &&
+	echo "junk synced" >expect &&
+	test_cmp expect out &&
+	violations $pod-egress-g >v &&
+	jq -e ". == []" v &&
+	python3 "$TEST_DIRECTORY/helper/mux-guest.py" n/pods/$pod-egress-h/vm/peer.sock junk 4210697 >out &&
+	echo "junk eof" >expect &&
+	test_cmp expect out &&
+	violations $pod-egress-h >v &&
+	jq -e ". == [[0, \"channel\", \"no SYNC echo within MUX_SYNC_SKIP_MAX bytes\"]]" v
+'
+
 opens_closed() {
 	test "$(node_events egress.open | wc -l)" = "$(node_events egress.close | wc -l)"
 }
@@ -120,11 +147,11 @@ opens_closed() {
 # local pod's client that goes: the sink ends those it holds.
 test_expect_success 'the node serves on: its pods listed, each stream of the closed channel closed and recorded once its remote ends, its log verifies, it stops cleanly' '
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
-	jq -e "[.result.pods[] | select(.state == \"running\")] | length == 5" list &&
+	jq -e "[.result.pods[] | select(.state == \"running\")] | length == 8" list &&
 	kill "$(cat sink.pid)" &&
 	rm sink.pid &&
 	test_wait_for "a close record for each open one" 20 opens_closed &&
-	test "$(node_events egress.open | wc -l)" = 261 &&
+	test "$(node_events egress.open | wc -l)" = 263 &&
 	nucleus-audit-verify -q -k node.pub n/audit.log &&
 	node_stop
 '

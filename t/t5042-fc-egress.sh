@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='egress on the Firecracker driver, the node'"'"'s side (Firecracker cannot run here): one connection per stream on <vm>/fc.sock_<port>, as Firecracker makes them, asked of a real gateway (a local pod'"'"'s), relayed; refusals answered, broken rules closed and recorded'
+test_description='egress on the Firecracker driver, the node'"'"'s side (Firecracker cannot run here): one connection per stream on <vm>/fc.sock_<port>, as Firecracker makes them, asked of a real gateway (a local pod'"'"'s), relayed; refusals answered, broken rules closed and recorded, a request line not come within FC_EGRESS_LINE_MS among them'
 . "$(dirname "$0")/lib-egress.sh"
 egress_netns "$@"
 . "$(dirname "$0")/test-lib.sh"
@@ -17,11 +17,33 @@ pod=p-fcnet-$$
 test_cleanup() {
 	[ -f server.pid ] && kill "$(cat server.pid)"
 	[ -f fc.pid ] && kill "$(cat fc.pid)"
+	[ -f fc2.pid ] && kill "$(cat fc2.pid)" 2>/dev/null
+	[ -f slow.pid ] && kill "$(cat slow.pid)"
 	pods_gone "$pod*"
 }
 
 guest() {
 	python3 "$TEST_DIRECTORY/helper/fc-guest.py" v.sock_1026 "$@"
+}
+
+# slow_start: a second node side (fc-egress, its records in records2)
+# and a guest that sends half a request line and no more; once the node
+# closes it, the milliseconds since it connected are in slow.ms.
+slow_start() {
+	{ fc-egress n/pods/$pod/egress.sock v2.sock_1026 $pod >records2 2>fc2.err & } &&
+	echo $! >fc2.pid &&
+	test_wait_for "the second node side to listen" 10 test -S v2.sock_1026 &&
+	{ python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+t0 = time.monotonic()
+s.sendall(b"{\"host\":\"ok.test\",")
+while s.recv(4096):
+    pass
+open(sys.argv[2] + ".tmp", "w").write("%d\n" % ((time.monotonic() - t0) * 1000))
+' v2.sock_1026 slow.ms && mv slow.ms.tmp slow.ms; } &
+	echo $! >slow.pid
 }
 
 test_expect_success 'setup: test hosts, a node, a pod with network whose gateway the node'"'"'s Firecracker side (fc-egress) asks' '
@@ -31,7 +53,8 @@ test_expect_success 'setup: test hosts, a node, a pod with network whose gateway
 	egress_pod $pod "{\"allow\":[{\"host\":\"ok.test\",\"ports\":[8080]}]}" &&
 	{ fc-egress n/pods/$pod/egress.sock v.sock_1026 $pod >records 2>fc.err & } &&
 	echo $! >fc.pid &&
-	test_wait_for "the node side to listen" 10 test -S v.sock_1026
+	test_wait_for "the node side to listen" 10 test -S v.sock_1026 &&
+	slow_start
 '
 
 test_expect_success 'a stream to an allowed host: the answer line, then the connection is the stream' '
@@ -69,6 +92,15 @@ test_expect_success 'the node side still serves; the gateway recorded the stream
 	grep -q "^get HTTP/1.0 200 OK" out &&
 	node_events egress.open | jq -e -s "length == 2" >/dev/null &&
 	nucleus-audit-verify -q -k node.pub n/audit.log
+'
+
+test_expect_success 'half a request line and no more: closed no sooner than FC_EGRESS_LINE_MS after it came, recorded' '
+	test_wait_for "the half line to be closed" 30 test -s slow.ms &&
+	rm -f slow.pid &&
+	test "$(cat slow.ms)" -ge 10000 &&
+	jq -s -c "[.[] | select(.event == \"egress.violation\") | [.stream, .reason]]" records2 >v &&
+	echo "[[1,\"no request line within FC_EGRESS_LINE_MS\"]]" >expect &&
+	test_cmp expect v
 '
 
 test_expect_success 'past FC_EGRESS_VIOLATIONS_MAX broken rules the socket is closed: no more streams, no more records' '

@@ -21,13 +21,23 @@
 #	bigdata HOST PORT	a stream, a DATA frame of MUX_FRAME_MAX bytes,
 #			then one byte more: "bigdata eof" 
 #	badframe	a frame of an unknown type: "badframe eof"
+#	junk N		before the echo of the host's SYNC, N bytes that are
+#			not it: "junk synced", or "junk eof" once the host
+#			closes the channel
+#	fake HOST PORT	before the echo, a SYNC with another nonce and a
+#			stream's OPEN after it (the host must skip both)
+#	resync		the host's SYNC echoed again, in the session: "resync
+#			eof" once the host closes the channel
+#
+# Each session begins with the host's zeros and SYNC (mux.h), which the
+# guest echoes before its first step (but junk and fake) needs it.
 import json
 import select
 import socket
 import struct
 import sys
 
-OPEN, ANSWER, DATA, CREDIT, SHUT, CLOSE = range(1, 7)
+OPEN, ANSWER, DATA, CREDIT, SHUT, CLOSE, SYNC = range(1, 8)
 WINDOW = 65536
 
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -202,6 +212,51 @@ def flood(host, port, n):
     print("flood", "eof" if wait_for(-1, 0) is None else "open")
 
 
+def host_sync():
+    f = wait_for(SYNC, 0)
+    return frame(SYNC, 0, f[2])
+
+
+echo = host_sync()
+synced = False
+
+
+def sync():
+    global synced
+    if not synced:
+        s.sendall(echo)
+        synced = True
+
+
+def junk(n):
+    global next_id, synced
+    # then a stream, to say whether the host took the echo
+    next_id += 1
+    q = json.dumps({"id": 1, "host": "ok.test", "port": 8080})
+    try:
+        s.sendall(b"\x01" * int(n) + echo +
+                  frame(OPEN, next_id, q.encode()))
+        synced = True
+        a = answer(next_id)
+    except OSError:
+        a = None
+    print("junk", "eof" if a is None else "synced")
+
+
+def fake(host, port):
+    global next_id
+    next_id += 1
+    q = json.dumps({"id": 1, "host": host, "port": int(port)})
+    s.sendall(frame(SYNC, 0, b"\x00" * 16) +
+              frame(OPEN, next_id, q.encode()))
+    sync()
+
+
+def resync():
+    s.sendall(echo)
+    print("resync", "eof" if wait_for(-1, 0) is None else "open")
+
+
 def badframe():
     s.sendall(struct.pack(">BBHI", 9, 0, 0, 1))
     print("badframe", "eof" if wait_for(-1, 0) is None else "open")
@@ -211,9 +266,12 @@ args = sys.argv[2:]
 steps = {"good": (good, 2), "credit": (credit, 2), "overrun": (overrun, 2),
          "many": (many, 3), "reuse": (reuse, 0), "badframe": (badframe, 0),
          "bigopen": (bigopen, 1), "bigdata": (bigdata, 2),
-         "flood": (flood, 3)}
+         "flood": (flood, 3), "junk": (junk, 1), "fake": (fake, 2),
+         "resync": (resync, 0)}
 while args:
     fn, n = steps[args[0]]
+    if fn not in (junk, fake, resync):
+        sync()
     fn(*args[1:1 + n])
     sys.stdout.flush()
     args = args[1 + n:]

@@ -200,6 +200,95 @@ lies(void)
 	    "io_error", "bytes that are no archive");
 }
 
+/* Two entries (a then b), the second beneath path p: the kind. */
+static const char *
+two(const char *p, const char *a, unsigned am, const char *ad,
+    const char *b, unsigned bm, const char *bd)
+{
+	static struct export_out out;
+	const char *kind;
+
+	fresh();
+	add(a, am, ad);
+	add(b, bm, bd);
+	trailer();
+	kind = repack(p, EXPORT_ENTRIES_MAX, EXPORT_BYTES_MAX, &out);
+	if (kind[0] == '\0')
+		audit_buf_free(&out.tar);
+	return kind;
+}
+
+/*
+ * Archives that would make GNU tar or bsdtar write through what they
+ * made themselves: a link and then a file beneath its name, a name
+ * twice, an entry whose directory never came.
+ */
+static void
+shapes(void)
+{
+	is_str(two("", "a", S_IFLNK | 0777, "/etc", "a/passwd", S_IFREG |
+	    0644, "root::0:0::/:/bin/sh\n"), "io_error",
+	    "a file beneath a link to /etc");
+	is_str(two("", "r", S_IFLNK | 0777, "../..", "r/x", S_IFREG | 0644,
+	    "x"), "io_error", "a file beneath a link climbing out");
+	is_str(two("", "a", S_IFLNK | 0777, "/etc", "a", S_IFDIR | 0755,
+	    NULL), "io_error", "a link and a directory of one name");
+	is_str(two("", "x", S_IFREG | 0644, "1", "x", S_IFREG | 0644, "2"),
+	    "io_error", "a file twice");
+	is_str(two("", "f", S_IFREG | 0644, "1", "f/x", S_IFREG | 0644, "2"),
+	    "io_error", "a file beneath a file");
+	is_str(two("", "d/x", S_IFREG | 0644, "1", "d", S_IFDIR | 0755, NULL),
+	    "io_error", "a file before its directory");
+	is_str(two("src", "src", S_IFDIR | 0755, NULL, "src/a/b", S_IFREG |
+	    0644, "1"), "io_error", "a file whose directory never came");
+	is_str(two("src", "src", S_IFLNK | 0777, "/etc", "src/passwd",
+	    S_IFREG | 0644, "x"), "io_error",
+	    "the path asked for a link, a file beneath it");
+	is_str(two("", "d", S_IFDIR | 0755, NULL, "d/x", S_IFREG | 0644, "1"),
+	    "", "a directory, then its file: taken");
+	is_str(two("src/a", "src/a", S_IFDIR | 0755, NULL, "src/a/x",
+	    S_IFREG | 0644, "1"), "", "the path asked for and beneath it: "
+	    "taken");
+}
+
+/* The permission bits of the tar's entry name, or -1. */
+static int
+perm_of(const struct audit_buf *tar, const char *name)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int perm = -1;
+
+	archive_read_support_format_tar(a);
+	if (archive_read_open_memory(a, tar->p, tar->len) == ARCHIVE_OK)
+		while (archive_read_next_header(a, &e) == ARCHIVE_OK)
+			if (strcmp(archive_entry_pathname(e), name) == 0)
+				perm = (int)archive_entry_perm(e);
+	archive_read_free(a);
+	return perm;
+}
+
+/* Set-id, sticky and others' write bits never reach the operator. */
+static void
+perms(void)
+{
+	struct export_out out;
+
+	fresh();
+	add("d", S_IFDIR | 01777, NULL);
+	add("d/suid", S_IFREG | 06777, "x");
+	add("d/rw", S_IFREG | 0666, "x");
+	add("d/l", S_IFLNK | 0777, "rw");
+	trailer();
+	is_str(repack("", EXPORT_ENTRIES_MAX, EXPORT_BYTES_MAX, &out), "",
+	    "an archive with every mode bit");
+	is_int(perm_of(&out.tar, "d/"), 0755, "a directory: 0755 of 1777");
+	is_int(perm_of(&out.tar, "d/suid"), 0755, "a file: 0755 of 6777");
+	is_int(perm_of(&out.tar, "d/rw"), 0644, "a file: 0644 of 0666");
+	is_int(perm_of(&out.tar, "d/l"), 0777, "a link: as it is");
+	audit_buf_free(&out.tar);
+}
+
 static json_t *
 piece(long long off, const char *bytes, size_t n)
 {
@@ -284,6 +373,8 @@ main(void)
 {
 	honest();
 	lies();
+	shapes();
+	perms();
 	pieces();
 	fresh();
 	return done_testing();
