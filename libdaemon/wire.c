@@ -142,19 +142,17 @@ fill(struct wire_reader *r, int64_t deadline, struct audit_err *err)
 }
 
 /*
- * The next line, parsed: at most r->max bytes, valid JSON without
- * duplicate members, by the deadline (0: none).  Its text stays in
- * r->line until the next call.
+ * The next line, unparsed: at most r->max bytes, no NUL byte, by the
+ * deadline (0: none).  Its text is in r->line (NUL-terminated), its
+ * length in *len, until the next call.
  */
 int
-wire_read(struct wire_reader *r, int64_t deadline, json_t **out,
+wire_read_line(struct wire_reader *r, int64_t deadline, size_t *len,
     struct audit_err *err)
 {
-	json_error_t jerr;
 	char *nl;
 	size_t n;
 
-	*out = NULL;
 	free(r->line);
 	r->line = NULL;
 	while ((nl = r->len > 0 ? memchr(r->buf, '\n', r->len) : NULL) ==
@@ -170,6 +168,25 @@ wire_read(struct wire_reader *r, int64_t deadline, json_t **out,
 	memmove(r->buf, nl + 1, r->len);
 	if (strlen(r->line) != n)
 		return audit_errf(err, "an answer holds a NUL byte");
+	*len = n;
+	return 0;
+}
+
+/*
+ * The next line, parsed: at most r->max bytes, valid JSON without
+ * duplicate members, by the deadline (0: none).  Its text stays in
+ * r->line until the next call.
+ */
+int
+wire_read(struct wire_reader *r, int64_t deadline, json_t **out,
+    struct audit_err *err)
+{
+	json_error_t jerr;
+	size_t n;
+
+	*out = NULL;
+	if (wire_read_line(r, deadline, &n, err) != 0)
+		return -1;
 	if ((*out = json_loadb(r->line, n, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL || !json_is_object(*out)) {
 		json_decref(*out);

@@ -28,6 +28,8 @@ struct wire_reader {
 int	 wire_connect(const char *, struct audit_err *);
 int	 wire_send(int, const json_t *, struct audit_err *);
 int64_t	 wire_deadline(int);
+int	 wire_read_line(struct wire_reader *, int64_t, size_t *,
+	    struct audit_err *);
 int	 wire_read(struct wire_reader *, int64_t, json_t **,
 	    struct audit_err *);
 void	 wire_reader_free(struct wire_reader *);

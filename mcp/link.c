@@ -192,7 +192,7 @@ node_request(struct mcp_link *l, const char *op, json_t *args,
 		if (got != NULL && strcmp(got, id) == 0)
 			return GOT_LINE;
 		if (w->answer != NULL)
-			w->answer(*out);	/* another call's */
+			w->answer(*out, NULL, 0);	/* another call's */
 		else
 			json_decref(*out);
 	}
@@ -225,12 +225,46 @@ mcp_link_buffered(const struct mcp_link *l)
 	return l->r.len > 0 && memchr(l->r.buf, '\n', l->r.len) != NULL;
 }
 
-/* The node's next answer; on an error the connection is closed. */
+/*
+ * The node's next answer; on an error the connection is closed.  An ok
+ * answer in canonical form is not parsed: *out holds only its id and ok,
+ * and *raw (the caller's to free) its result's bytes, to be passed on as
+ * they are (pass.c); any other answer is parsed whole (*raw NULL).
+ */
 int
-mcp_link_read(struct mcp_link *l, json_t **out, struct audit_err *e)
+mcp_link_read(struct mcp_link *l, json_t **out, char **raw, size_t *rawlen,
+    struct audit_err *e)
 {
-	if (wire_read(&l->r, 0, out, e) == 0)
+	struct mcp_ok ok;
+	json_error_t jerr;
+	size_t n;
+
+	*out = NULL;
+	*raw = NULL;
+	*rawlen = 0;
+	if (wire_read_line(&l->r, 0, &n, e) != 0)
+		goto fail;
+	if (mcp_answer_scan(l->r.line, n, &ok) == 0) {
+		if ((*raw = malloc(ok.resultlen + 1)) == NULL ||
+		    (*out = json_pack("{s:s%, s:b}", "id", ok.id, ok.idlen,
+		    "ok", 1)) == NULL) {
+			free(*raw);
+			*raw = NULL;
+			audit_errf(e, "out of memory");
+			goto fail;
+		}
+		memcpy(*raw, ok.result, ok.resultlen);
+		(*raw)[ok.resultlen] = '\0';
+		*rawlen = ok.resultlen;
 		return 0;
+	}
+	if ((*out = json_loadb(l->r.line, n, JSON_REJECT_DUPLICATES,
+	    &jerr)) != NULL && json_is_object(*out))
+		return 0;
+	json_decref(*out);
+	*out = NULL;
+	audit_errf(e, "an answer is not a JSON object");
+fail:
 	wire_reader_free(&l->r);
 	return -1;
 }

@@ -56,10 +56,25 @@ usage(void)
 }
 
 /*
- * One message out, whole, on its own line, in one write (a reader is
+ * Bytes out, a whole message and its newline, in one write (a reader is
  * woken once a message, not once per stdio buffer); the client gone, the
- * end.
+ * end.  b is freed.
  */
+static void
+send_buf(struct audit_buf *b)
+{
+	if (audit_buf_add(b, "\n", 1) != 0) {
+		fprintf(stderr, "%s: stdout: out of memory\n", prog);
+		exit(0);
+	}
+	if (audit_writeall(STDOUT_FILENO, b->p, b->len) != 0) {
+		fprintf(stderr, "%s: stdout: %s\n", prog, strerror(errno));
+		exit(0);
+	}
+	audit_buf_free(b);
+}
+
+/* One message out, whole, on its own line. */
 static void
 send_msg(json_t *m)
 {
@@ -67,15 +82,11 @@ send_msg(json_t *m)
 
 	if (m == NULL)
 		return;
-	if (mcp_encode(m, &b) != 0 || audit_buf_add(&b, "\n", 1) != 0) {
+	if (mcp_encode(m, &b) != 0) {
 		fprintf(stderr, "%s: stdout: out of memory\n", prog);
 		exit(0);
 	}
-	if (audit_writeall(STDOUT_FILENO, b.p, b.len) != 0) {
-		fprintf(stderr, "%s: stdout: %s\n", prog, strerror(errno));
-		exit(0);
-	}
-	audit_buf_free(&b);
+	send_buf(&b);
 	json_decref(m);
 }
 
@@ -186,9 +197,12 @@ wake(void *arg)
 	return In.running != NULL && In.running->cancelled;
 }
 
-/* A node's answer: to the call in flight it belongs to, or dropped. */
+/*
+ * A node's answer (resp, and raw: its result's bytes or NULL; both taken
+ * over): to the call in flight it belongs to, or dropped.
+ */
 static void
-node_answer(json_t *resp)
+node_answer(json_t *resp, char *raw, size_t rawlen)
 {
 	const char *rid = json_string_value(json_object_get(resp, "id"));
 
@@ -196,9 +210,12 @@ node_answer(json_t *resp)
 	    c = c->next)
 		if (c->resp == NULL && strcmp(c->rid, rid) == 0) {
 			c->resp = resp;
+			c->raw = raw;
+			c->rawlen = rawlen;
 			return;
 		}
 	json_decref(resp);
+	free(raw);
 }
 
 /* A call off the list it is on; its next cleared. */
@@ -259,12 +276,45 @@ start_calls(struct mcp_link *link)
 	}
 }
 
+/*
+ * A call whose answer is an ok one passed on as bytes (pass.c): its
+ * answer written around them, and 0; -1 when it must go the tree's way
+ * (a batch's, or an id not written canonically): the result is then
+ * parsed into c->resp.
+ */
+static int
+end_raw(struct mcp_call *c)
+{
+	struct audit_buf b = { 0 };
+	json_t *res;
+
+	if (c->batch == NULL && mcp_encode_ok(c->id, c->raw, c->rawlen,
+	    In.s.structured, &b) == 0) {
+		send_buf(&b);
+		mcp_call_free(c);
+		return 0;
+	}
+	audit_buf_free(&b);
+	res = mcp_ok_result(c->raw, c->rawlen);
+	free(c->raw);
+	c->raw = NULL;
+	if (res == NULL || json_object_set_new(c->resp, "result", res) != 0) {
+		json_decref(c->resp);
+		c->resp = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error",
+		    "kind", "internal", "message", "out of memory");
+	}
+	return -1;
+}
+
 /* One call whose answer came, ended; w says what to heed meanwhile. */
 static void
 end_call(struct mcp_link *link, struct mcp_call *c, struct mcp_wake *w)
 {
-	json_t *res, *resp = c->resp;
+	json_t *res, *resp;
 
+	if (c->raw != NULL && !c->cancelled && end_raw(c) == 0)
+		return;
+	resp = c->resp;
 	c->resp = NULL;
 	res = c->cancelled ? NULL : mcp_link_finish(link, c,
 	    json_incref(resp), In.nflying == 0, w, progress, c,
@@ -303,13 +353,15 @@ node_ready(void)
 	struct mcp_call **pp, *c;
 	struct audit_err e;
 	json_t *resp;
+	size_t rawlen;
+	char *raw;
 
 	do {
-		if (mcp_link_read(link, &resp, &e) != 0) {
+		if (mcp_link_read(link, &resp, &raw, &rawlen, &e) != 0) {
 			lost(e.msg);
 			break;
 		}
-		node_answer(resp);
+		node_answer(resp, raw, rawlen);
 	} while (mcp_link_buffered(link));
 	for (pp = &In.flying; *pp != NULL; ) {
 		if ((*pp)->resp == NULL || mcp_link_asks(link, (*pp)->resp)) {
@@ -367,7 +419,9 @@ serve(struct mcp_link *link)
 	struct pollfd p[2];
 	struct audit_err e;
 	json_t *resp;
+	size_t rawlen;
 	int buffered;
+	char *raw;
 
 	for (;;) {
 		start_calls(link);
@@ -390,8 +444,8 @@ serve(struct mcp_link *link)
 		if (p[0].fd >= 0 && p[0].revents != 0)
 			(void)read_input();
 		if (p[1].fd >= 0 && (p[1].revents != 0 || buffered)) {
-			if (mcp_link_read(link, &resp, &e) == 0)
-				node_answer(resp);
+			if (mcp_link_read(link, &resp, &raw, &rawlen, &e) == 0)
+				node_answer(resp, raw, rawlen);
 			else
 				lost(e.msg);
 		}

@@ -4,7 +4,8 @@
  * (lifecycle, ping, tools/list, bad input); tools.c holds the tools, their
  * schemas and the check of a call's arguments; link.c makes a call one
  * signed request to the node, and asks the authority when an approval is
- * needed; main.c reads stdin, writes stdout, and runs the calls in order,
+ * needed; pass.c passes a node's ok answer in canonical form on as its
+ * bytes; main.c reads stdin, writes stdout, and runs the calls in order,
  * reading on while a call waits, so that a cancellation is heard.
  */
 #ifndef NUCLEUS_MCP_H
@@ -68,6 +69,9 @@ struct mcp_call {
 	int	 cancelled;
 	char	 rid[32];	/* its request's id at the node */
 	json_t	*resp;		/* the node's answer to it, once come */
+	char	*raw;		/* or, an ok answer in canonical form, its
+				   result's bytes (resp: its id and ok) */
+	size_t	 rawlen;
 	struct mcp_batch *batch; /* the batch it came in, or NULL */
 	struct mcp_call *next;
 };
@@ -88,6 +92,19 @@ json_t	*mcp_notification(const char *, json_t *);
 int	 mcp_encode(const json_t *, struct audit_buf *);
 void	 mcp_call_free(struct mcp_call *);
 json_t	*mcp_call_end(struct mcp_call *, json_t *);
+
+/* pass.c: a node's ok answer in canonical form, as spans of its line. */
+struct mcp_ok {
+	const char *id;		/* the id's text, without quotes */
+	size_t	 idlen;
+	const char *result;	/* the result's canonical text */
+	size_t	 resultlen;
+};
+
+int	 mcp_answer_scan(const char *, size_t, struct mcp_ok *);
+int	 mcp_encode_ok(const json_t *, const char *, size_t, int,
+	    struct audit_buf *);
+json_t	*mcp_ok_result(const char *, size_t);
 
 /* tools.c */
 const struct mcp_tool *mcp_tool_find(const char *);
@@ -111,14 +128,15 @@ typedef void (*mcp_progress_fn)(void *, int64_t, int64_t, const char *);
  * While a call waits, the client's input: when fd is readable, fn reads
  * it and says 1 (the call is cancelled), 0 (wait on) or -1 (the input
  * ended: wait on without it).  The node's answers to other calls in
- * flight, read meanwhile, go to answer; while an operator is waited for,
- * node_fn reads them when node_fd (-1: none) is readable.
+ * flight, read meanwhile, go to answer (parsed whole: no raw bytes);
+ * while an operator is waited for, node_fn reads them when node_fd (-1:
+ * none) is readable.
  */
 struct mcp_wake {
 	int	 fd;
 	int	(*fn)(void *);
 	void	*arg;
-	void	(*answer)(json_t *);
+	void	(*answer)(json_t *, char *, size_t);
 	int	 node_fd;
 	void	(*node_fn)(void);
 };
@@ -127,7 +145,8 @@ int	 mcp_link_send(struct mcp_link *, struct mcp_call *, int,
 	    struct audit_err *);
 int	 mcp_link_fd(const struct mcp_link *);
 int	 mcp_link_buffered(const struct mcp_link *);
-int	 mcp_link_read(struct mcp_link *, json_t **, struct audit_err *);
+int	 mcp_link_read(struct mcp_link *, json_t **, char **, size_t *,
+	    struct audit_err *);
 int	 mcp_link_asks(const struct mcp_link *, const json_t *);
 json_t	*mcp_link_finish(struct mcp_link *, struct mcp_call *, json_t *, int,
 	    struct mcp_wake *, mcp_progress_fn, void *, int);

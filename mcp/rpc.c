@@ -80,6 +80,7 @@ mcp_call_free(struct mcp_call *c)
 	json_decref(c->args);
 	json_decref(c->progress);
 	json_decref(c->resp);
+	free(c->raw);
 	free(c->reason);
 	free(c);
 }

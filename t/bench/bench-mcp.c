@@ -4,10 +4,14 @@
  *
  *	direct	a signed read of a 4 KiB file on a connection kept open
  *		to the node, one request at a time (libdaemon's
- *		wire_request, as nucleus-node call and nucleus-mcp make it)
+ *		wire_request, as nucleus-node call and nucleus-mcp make it),
+ *		its answer read and parsed whole (wire_read, as nucleus-node
+ *		call does); the node's answers carry no signature
+ *		(nucleus-protocol(7)), so there is none to check on either side
  *	mcp	the same read as an MCP tools/call of read_file, written
  *		to nucleus-mcp's stdin and read back from its stdout:
  *		JSON-RPC, the tool's checks, the signed request, the
+ *		node's answer checked (canonical JSON, or parsed), the
  *		result as content and structured content
  *
  * Both at concurrency 1, one of each in turn over ROUNDS rounds, so that
