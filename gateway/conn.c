@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fdmsg.h"
+#include "members.h"
 #include "gateway.h"
 
 static void stream_free(struct gw_stream *);
@@ -474,18 +475,6 @@ resolve(struct gw_stream *s)
 	ev_timer_start(G->loop, &s->cto);
 }
 
-/* The seq of the decision the asker named, or -1. */
-static int64_t
-decision_of(const json_t *r)
-{
-	const json_t *d = json_object_get(r, "decision");
-
-	if (!json_is_integer(d) || json_integer_value(d) < 0 ||
-	    json_integer_value(d) > CJSON_INT_MAX)
-		return -1;
-	return (int64_t)json_integer_value(d);
-}
-
 /* One request from c. */
 static void
 request(struct gw_conn *c, const char *msg, size_t len)
@@ -531,7 +520,7 @@ request(struct gw_conn *c, const char *msg, size_t len)
 	if ((s->named = strdup(json_string_value(host))) == NULL)
 		goto out;
 	s->token = json_incref(json_object_get(r, "token"));
-	s->decision = decision_of(r);
+	s->decision = members_seq(r, "decision");
 	s->conn = c;
 	s->next = G->streams;
 	G->streams = s;

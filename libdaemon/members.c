@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "audit.h"
 #include "members.h"
 
 /*
@@ -28,4 +29,20 @@ members_unknown(const json_t *o, const char *const *names)
 			return k;
 	}
 	return NULL;
+}
+
+/*
+ * Member name of o as a seq (a record's place in a log, 0 to 2^53-1, as
+ * the gateway's requests name the proxy's decision), or -1 when o has
+ * none of that shape.
+ */
+int64_t
+members_seq(const json_t *o, const char *name)
+{
+	const json_t *d = json_object_get(o, name);
+
+	if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+	    json_integer_value(d) > CJSON_INT_MAX)
+		return -1;
+	return (int64_t)json_integer_value(d);
 }

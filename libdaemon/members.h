@@ -6,8 +6,11 @@
 #ifndef NUCLEUS_MEMBERS_H
 #define NUCLEUS_MEMBERS_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 const char *members_unknown(const json_t *, const char *const *);
+int64_t	 members_seq(const json_t *, const char *);
 
 #endif /* NUCLEUS_MEMBERS_H */

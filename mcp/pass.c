@@ -8,7 +8,7 @@
  * kept as it came, and the tool call's answer written around it, byte
  * for byte what the tree's encoding would be.  Anything else (an error,
  * an answer not canonical, an id to write otherwise) goes the tree's
- * way.  Nothing here reads or writes a file descriptor (fuzz-mcp-answer
+ * way.  Nothing here reads or writes a file descriptor (fuzz-mcp
  * compares both ways on every input).
  */
 #include <string.h>

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "members.h"
 #include "sockaddr.h"
 
 struct egress_ack {
@@ -167,19 +168,6 @@ egress_waiting(const struct egress *g)
 	return g != NULL ? g->nwaiting : 0;
 }
 
-/* The decision the proxy named: the seq of a record of the pod's, or
- * -1 when it named none. */
-static int64_t
-decision_of(const json_t *m)
-{
-	const json_t *d = json_object_get(m, "decision");
-
-	if (!json_is_integer(d) || json_integer_value(d) < 0 ||
-	    json_integer_value(d) > CJSON_INT_MAX)
-		return -1;
-	return (int64_t)json_integer_value(d);
-}
-
 /* The lines the pod had sent when the record came. */
 static uint64_t
 copy_queued(const struct egress *g)
@@ -264,7 +252,7 @@ take(struct egress *g, const char *msg, size_t len)
 	}
 	a->g = g;
 	a->seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
-	a->decision = decision_of(m);
+	a->decision = members_seq(m, "decision");
 	a->lines = copy_queued(g);
 	g->refs++;
 	node_record_then(rec, acked, a);
