@@ -41,6 +41,32 @@ str(const json_t *o, const char *name)
 }
 
 /*
+ * Rule 1's signature: token verifies under trust, signed by a key whose
+ * keyring role is authority or none (a keyring shared with agents or
+ * nodes must not let them mint).  0, or -1 with why.  Also the node's
+ * check at its gate, before a token's nonce costs its ledger anything.
+ */
+int
+approval_signed(const json_t *token, const struct audit_keyring *trust,
+    char *why, size_t whysz)
+{
+	const struct audit_pubkey *signer;
+	struct audit_err e;
+
+	if (audit_verify(token, "approval", trust, &signer, &e) != 0) {
+		audit_fmt(why, whysz, "rule 1: the token does not verify under "
+		    "a trusted authority key: %s", e.msg);
+		return -1;
+	}
+	if (signer->role[0] != '\0' && strcmp(signer->role, "authority") != 0) {
+		audit_fmt(why, whysz, "rule 1: the token is signed by a key "
+		    "whose role is not authority");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Check token for a request (op, args_digest, signed by sub).  Returns 0
  * with *out filled, or -1 with the failing rule in *which and a reason.
  * Longer than most on purpose: the seven rules read in their order, one
@@ -51,22 +77,14 @@ approval_verify(const json_t *token, const struct approval_ctx *ctx,
     const char *op, const char *args_digest, const char *sub,
     struct approval *out, int *which, char *why, size_t whysz)
 {
-	const struct audit_pubkey *signer;
 	const json_t *iat, *exp, *v;
 	const char *s, *nonce, *id;
-	struct audit_err e;
 
 	memset(out, 0, sizeof(*out));
-	if (audit_verify(token, "approval", ctx->trust, &signer, &e) != 0) {
-		audit_fmt(why, whysz, "rule 1: the token does not verify under "
-		    "a trusted authority key: %s", e.msg);
+	if (approval_signed(token, ctx->trust, why, whysz) != 0) {
 		*which = 1;
 		return -1;
 	}
-	/* A keyring shared with agents or nodes must not let them mint. */
-	if (signer->role[0] != '\0' && strcmp(signer->role, "authority") != 0)
-		return rule(which, 1, why, whysz, "the token is signed by a "
-		    "key whose role is not authority");
 	v = json_object_get(token, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != 1)
 		return rule(which, 1, why, whysz, "not a version 1 token");

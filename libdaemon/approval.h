@@ -28,6 +28,8 @@ struct approval {
 	int64_t	 exp;
 };
 
+int	 approval_signed(const json_t *, const struct audit_keyring *, char *,
+	    size_t);
 int	 approval_verify(const json_t *, const struct approval_ctx *,
 	    const char *, const char *, const char *, struct approval *,
 	    int *, char *, size_t);

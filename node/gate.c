@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "approval.h"
 #include "node.h"
 #include "nonces.h"
 
@@ -251,7 +252,7 @@ spend_token(struct gate *g, struct gate_req *q, int64_t now)
 
 	if (t == NULL || q->node_op)
 		return 0;
-	if (q->token_bad != NULL)
+	if (q->token_bad[0] != '\0')
 		return refuse(q, "invalid_approval", q->token_bad);
 	if (gate_ledger_spend(g, json_string_value(json_object_get(t,
 	    "nonce")), json_object_get(t, "exp"), now, &kind, &why) != 0)
@@ -271,18 +272,11 @@ static void
 token_signed(const struct gate *g, struct gate_req *q)
 {
 	const json_t *t = json_object_get(q->obj, "approval");
-	const struct audit_pubkey *signer;
-	struct audit_err e;
 
 	if (t == NULL || q->node_op || g->trust == NULL)
 		return;
-	if (audit_verify(t, "approval", g->trust, &signer, &e) != 0)
-		q->token_bad = "rule 1: the token does not verify under a "
-		    "trusted authority key";
-	else if (signer->role[0] != '\0' && strcmp(signer->role,
-	    "authority") != 0)
-		q->token_bad = "rule 1: the token is signed by a key whose "
-		    "role is not authority";
+	(void)approval_signed(t, g->trust, q->token_bad,
+	    sizeof(q->token_bad));
 }
 
 /*

@@ -166,7 +166,8 @@ struct gate_req {
 	const struct node_op *nop;	/* its entry in node_ops */
 	int	 node_op;	/* pod.* rather than a tool operation */
 	int	 verified;	/* its signature held */
-	const char *token_bad;	/* its approval token's does not (rule 1) */
+	char	 token_bad[256];	/* why its approval token's does not
+				   (rule 1); "" when it does */
 	const char *kind;	/* refused: the error kind */
 	const char *why;	/* and the message */
 };
