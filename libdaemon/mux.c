@@ -537,13 +537,6 @@ resync(struct mux *m, const struct mux_frame *f)
 	send_frame(m, MUX_SYNC, 0, f->p, f->len);
 }
 
-/* Where b holds pat (n bytes), or NULL. */
-static const uint8_t *
-find(const uint8_t *b, size_t len, const uint8_t *pat, size_t n)
-{
-	return memmem(b, len, pat, n);
-}
-
 /*
  * Bytes to skip at in + *off until a session's start: the host's echo
  * whole (host), or a SYNC's header (guest, which then parses it).  1:
@@ -558,7 +551,7 @@ skip_to_sync(struct mux *m, size_t *off)
 	const uint8_t *at;
 
 	mux_frame_put(pat, MUX_SYNC, 0, m->nonce, MUX_SYNC_NONCE);
-	if ((at = find(m->in + *off, have, pat, n)) != NULL)
+	if ((at = memmem(m->in + *off, have, pat, n)) != NULL)
 		m->skipped += (size_t)(at - (m->in + *off));
 	else if (have >= n) {
 		m->skipped += have - (n - 1);
