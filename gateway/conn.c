@@ -42,13 +42,13 @@ audit_send(json_t *record, int wait, int64_t decision)
 	uint64_t seq = ++G->next_seq;
 	json_t *m = json_pack("{s:I, s:b, s:o}", "seq", (json_int_t)seq,
 	    "wait", wait, "record", record);
+	char *text;
+	ssize_t n = -1;
 
 	if (m != NULL && decision >= 0)
 		json_object_set_new(m, "decision", json_integer(
 		    (json_int_t)decision));
-	char *text = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
-	ssize_t n = -1;
-
+	text = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	if (text != NULL) {
 		do
