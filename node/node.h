@@ -461,6 +461,8 @@ struct vm_paths {
 #define VM_APPEND	"console=ttyS0 loglevel=3 panic=-1 random.trust_cpu=on " \
 			"lsm=landlock,yama rdinit=/init"
 
+int	 vm_sock_pin(const char *, uid_t, char *, size_t, struct audit_err *);
+int	 vm_sock_connect(const char *, uid_t, struct audit_err *);
 int	 vm_sock_path(const char *, const char *, char *, size_t,
 	    struct audit_err *);
 int	 vm_files(const struct podspec *, const struct local_env *,
@@ -473,7 +475,7 @@ void	 vmm_limits(const struct podspec *, const struct local_env *,
 /* The QEMU driver (qemu.c): its command line, its channel. */
 int	 qemu_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
-int	 qemu_connect(const struct local_pod *);
+int	 qemu_connect(const struct local_pod *, uid_t, struct audit_err *);
 int	 qemu_reconnect(const struct local_pod *, const struct local_env *,
 	    int64_t, struct audit_err *);
 #define QEMU_RECONNECT_MS 2000	/* for QEMU to listen again, once the
@@ -481,7 +483,8 @@ int	 qemu_reconnect(const struct local_pod *, const struct local_env *,
 unsigned qemu_tsc_khz(void);
 int	 vm_launch(const struct podspec *, const struct local_env *,
 	    const char *, struct local_pod *, struct audit_err *);
-int	 vm_connect(const struct podspec *, const struct local_pod *, int);
+int	 vm_connect(const struct podspec *, const struct local_pod *, uid_t,
+	    int);
 int	 vm_reconnect(const struct podspec *, const struct local_pod *,
 	    const struct local_env *, int64_t, struct audit_err *);
 #define FC_RECONNECT_MS	2000	/* for a Firecracker guest's proxy to take

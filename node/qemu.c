@@ -193,23 +193,14 @@ qemu_launch(const struct podspec *spec, const struct local_env *env,
 /* One try at QEMU's channel socket: a descriptor, or -1 while it is not
  * listening yet. */
 int
-qemu_connect(const struct local_pod *pod)
+qemu_connect(const struct local_pod *pod, uid_t uid, struct audit_err *err)
 {
-	struct sockaddr_un sa;
-	struct audit_err e;
 	char path[PATH_MAX];
-	int fd;
 
 	if (vm_sock_path(pod->dir, "vm/chan.sock", path, sizeof(path),
-	    &e) != 0 || sockaddr_un_fill(&sa, path, &e) != 0)
+	    err) != 0)
 		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return vm_sock_connect(path, uid, err);
 }
 
 /*
@@ -223,18 +214,17 @@ qemu_reconnect(const struct local_pod *pod, const struct local_env *env,
     int64_t seq, struct audit_err *err)
 {
 	char path[PATH_MAX];
-	struct stat st;
 	int fd = -1;
 
 	if (vm_sock_path(pod->dir, "vm/chan.sock", path, sizeof(path),
 	    err) != 0)
 		return -1;
-	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-	    st.st_uid != env->uid)
-		return audit_errf(err, "%s: not QEMU's channel", path);
-	for (int waited = 0; (fd = qemu_connect(pod)) < 0 &&
-	    waited < QEMU_RECONNECT_MS; waited += VM_START_POLL_MS)
+	for (int waited = 0; (fd = qemu_connect(pod, env->uid, err)) < 0 &&
+	    errno != EPERM && waited < QEMU_RECONNECT_MS;
+	    waited += VM_START_POLL_MS)
 		usleep(VM_START_POLL_MS * 1000);
+	if (fd < 0 && errno == EPERM)
+		return -1;	/* not QEMU's channel: err says so */
 	if (fd < 0)
 		return audit_errf(err, "%s: QEMU does not take a connection",
 		    path);

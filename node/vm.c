@@ -261,6 +261,68 @@ vm_sock_path(const char *vm, const char *name, char *out, size_t outsz,
 	return 0;
 }
 
+/*
+ * The VMM's socket at path, in <dir>/vm, which the VMM's uid owns and
+ * so could change between a check and a connect: held by an O_PATH
+ * descriptor that follows no link, checked there (a socket of uid), and
+ * named for connect(2) and the VMM's own socket protocols through
+ * /proc/self/fd (*proc), so that what is checked is what is connected
+ * to, never a link or another socket put in its place meanwhile.  The
+ * descriptor, which the caller closes once connected, or -1: errno
+ * ENOENT while the VMM has made no socket yet, EPERM when what is there
+ * is not its socket (err says which).
+ */
+int
+vm_sock_pin(const char *path, uid_t uid, char *proc, size_t procsz,
+    struct audit_err *err)
+{
+	struct stat st;
+	int fd, saved;
+
+	if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		saved = errno;
+		audit_errf(err, "%s: %s", path, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != uid ||
+	    audit_fit(proc, procsz, NULL, "/proc/self/fd/%d", fd) != 0) {
+		close(fd);
+		audit_errf(err, "%s: not the VMM's socket (a socket of the "
+		    "pods' uid)", path);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/* A connection to the VMM's socket at path (vm_sock_pin), blocking; or
+ * -1, errno as vm_sock_pin's or connect(2)'s (ECONNREFUSED: it does not
+ * listen yet). */
+int
+vm_sock_connect(const char *path, uid_t uid, struct audit_err *err)
+{
+	struct sockaddr_un sa;
+	char proc[64];
+	int pin, fd = -1, saved;
+
+	if ((pin = vm_sock_pin(path, uid, proc, sizeof(proc), err)) < 0)
+		return -1;
+	if (sockaddr_un_fill(&sa, proc, err) == 0 &&
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		saved = errno;
+		close(fd);
+		fd = -1;
+		audit_errf(err, "%s: %s", path, strerror(saved));
+		errno = saved;
+	}
+	saved = errno;
+	close(pin);
+	errno = saved;
+	return fd;
+}
+
 static int
 vmm_filter(void)
 {
@@ -640,18 +702,23 @@ vm_launch(const struct podspec *spec, const struct local_env *env,
  * while there is none yet.
  */
 int
-vm_connect(const struct podspec *spec, const struct local_pod *pod, int ms)
+vm_connect(const struct podspec *spec, const struct local_pod *pod,
+    uid_t uid, int ms)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], proc[64];
 	struct audit_err e;
+	int pin, fd;
 
 	if (strcmp(spec->driver, "firecracker") == 0) {
 		if (vm_sock_path(pod->dir, "vm/fc.sock", path, sizeof(path),
-		    &e) != 0)
+		    &e) != 0 || (pin = vm_sock_pin(path, uid, proc,
+		    sizeof(proc), &e)) < 0)
 			return -1;
-		return fc_vsock_connect(path, VM_VSOCK_PORT, ms, &e);
+		fd = fc_vsock_connect(proc, VM_VSOCK_PORT, ms, &e);
+		close(pin);
+		return fd;
 	}
-	return qemu_connect(pod);
+	return qemu_connect(pod, uid, &e);
 }
 
 /*
@@ -665,18 +732,16 @@ static int
 fc_channel(const struct local_pod *pod, const struct local_env *env,
     int64_t seq, struct audit_err *err)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	int fd;
+	char path[PATH_MAX], proc[64];
+	int fd, pin;
 
 	if (vm_sock_path(pod->dir, "vm/fc.sock", path, sizeof(path),
-	    err) != 0)
+	    err) != 0 || (pin = vm_sock_pin(path, env->uid, proc,
+	    sizeof(proc), err)) < 0)
 		return -1;
-	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-	    st.st_uid != env->uid)
-		return audit_errf(err, "%s: not Firecracker's vsock", path);
-	if ((fd = fc_vsock_connect(path, VM_VSOCK_PORT, FC_RECONNECT_MS,
-	    err)) < 0)
+	fd = fc_vsock_connect(proc, VM_VSOCK_PORT, FC_RECONNECT_MS, err);
+	close(pin);
+	if (fd < 0)
 		return -1;
 	if (local_resume(fd, pod->log, seq, path, err) != 0 ||
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {

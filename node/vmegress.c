@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -146,24 +145,18 @@ static int
 port_connect(const char *dir, const struct local_env *env,
     struct audit_err *err)
 {
-	struct sockaddr_un sa;
-	struct stat st;
 	char path[PATH_MAX];
 	int fd;
 
 	if (vm_sock_path(dir, "vm/egress.sock", path, sizeof(path),
-	    err) != 0 || sockaddr_un_fill(&sa, path, err) != 0)
+	    err) != 0)
 		return -1;
 	for (int waited = 0; waited <= VMEGRESS_CONNECT_MS;
 	    waited += VM_START_POLL_MS) {
-		if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) ||
-		    st.st_uid != env->uid))
-			return audit_errf(err, "%s: not QEMU's socket", path);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-			break;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		if ((fd = vm_sock_connect(path, env->uid, err)) >= 0)
 			return fd;
-		close(fd);
+		if (errno == EPERM)
+			return -1;	/* not QEMU's socket: err says so */
 		usleep(VM_START_POLL_MS * 1000);
 	}
 	return audit_errf(err, "%s: QEMU's egress port takes no connection: "

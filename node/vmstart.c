@@ -157,7 +157,8 @@ start_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (p->lp.chan >= 0)
 		return;
-	if ((fd = vm_connect(&p->spec, &p->lp, VM_CONNECT_MS)) < 0)
+	if ((fd = vm_connect(&p->spec, &p->lp, N->lenv.uid,
+	    VM_CONNECT_MS)) < 0)
 		return;		/* not yet */
 	/* The node's loop must never wait on a guest that stops reading. */
 	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
