@@ -546,7 +546,8 @@ int	 fc_config_write(const char *, const json_t *, uid_t, gid_t, char *,
 #define FC_VSOCK_BACKOFF_MIN_MS 10	/* between attempts: first */
 #define FC_VSOCK_BACKOFF_MAX_MS 200	/* doubling up to this */
 
-int	 fc_vsock_connect(const char *, unsigned, int, struct audit_err *);
+int	 fc_vsock_connect(const char *, const char *, unsigned, int,
+	    struct audit_err *);
 int	 fc_vsock_answer_ok(const char *, size_t);
 
 /*

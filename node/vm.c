@@ -309,10 +309,11 @@ vm_sock_connect(const char *path, uid_t uid, struct audit_err *err)
 	if ((pin = vm_sock_pin(path, uid, proc, sizeof(proc), err)) < 0)
 		return -1;
 	if (sockaddr_un_fill(&sa, proc, err) == 0 &&
-	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	    ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)) {
 		saved = errno;
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		fd = -1;
 		audit_errf(err, "%s: %s", path, strerror(saved));
 		errno = saved;
@@ -714,7 +715,7 @@ vm_connect(const struct podspec *spec, const struct local_pod *pod,
 		    &e) != 0 || (pin = vm_sock_pin(path, uid, proc,
 		    sizeof(proc), &e)) < 0)
 			return -1;
-		fd = fc_vsock_connect(proc, VM_VSOCK_PORT, ms, &e);
+		fd = fc_vsock_connect(proc, path, VM_VSOCK_PORT, ms, &e);
 		close(pin);
 		return fd;
 	}
@@ -739,7 +740,8 @@ fc_channel(const struct local_pod *pod, const struct local_env *env,
 	    err) != 0 || (pin = vm_sock_pin(path, env->uid, proc,
 	    sizeof(proc), err)) < 0)
 		return -1;
-	fd = fc_vsock_connect(proc, VM_VSOCK_PORT, FC_RECONNECT_MS, err);
+	fd = fc_vsock_connect(proc, path, VM_VSOCK_PORT,
+	    FC_RECONNECT_MS, err);
 	close(pin);
 	if (fd < 0)
 		return -1;

@@ -153,11 +153,13 @@ attempt(const struct sockaddr_un *sa, unsigned port, int wait_ms, int *fdp,
  * Connect to guest port `port' through the VMM's socket uds_path, within
  * deadline_ms.  Returns a connected, blocking, close-on-exec descriptor
  * whose next bytes are the guest's; or -1 and a message saying which:
- * refused, no OK within the deadline, or a bad answer.
+ * refused, no OK within the deadline, or a bad answer, naming the socket
+ * as `name' (the path the caller checked, when it connects through
+ * /proc/self/fd; NULL: uds_path).
  */
 int
-fc_vsock_connect(const char *uds_path, unsigned port, int deadline_ms,
-    struct audit_err *err)
+fc_vsock_connect(const char *uds_path, const char *name, unsigned port,
+    int deadline_ms, struct audit_err *err)
 {
 	struct sockaddr_un sa;
 	long long end, left;
@@ -168,6 +170,8 @@ fc_vsock_connect(const char *uds_path, unsigned port, int deadline_ms,
 
 	if (sockaddr_un_fill(&sa, uds_path, err) != 0)
 		return -1;
+	if (name == NULL)
+		name = uds_path;
 	if (deadline_ms < 1)
 		deadline_ms = 1;
 	end = audit_now_ms(CLOCK_MONOTONIC) + deadline_ms;
@@ -193,20 +197,20 @@ fc_vsock_connect(const char *uds_path, unsigned port, int deadline_ms,
 	case ATT_BAD:
 		audit_escape(shown, sizeof(shown), line, len);
 		return audit_errf(err, "vsock %.100s port %u: bad answer "
-		    "\"%s\"", uds_path, port, shown);
+		    "\"%s\"", name, port, shown);
 	case ATT_NO_OK:
 		return audit_errf(err, "vsock %.100s port %u: no OK within "
-		    "%d ms (%d attempts)", uds_path, port, deadline_ms, tries);
+		    "%d ms (%d attempts)", name, port, deadline_ms, tries);
 	case ATT_CLOSED:
 		return audit_errf(err, "vsock %.100s port %u: refused for %d "
 		    "ms (%d attempts): closed after CONNECT, nothing listening "
-		    "in the guest", uds_path, port, deadline_ms, tries);
+		    "in the guest", name, port, deadline_ms, tries);
 	case ATT_REFUSED:
 		return audit_errf(err, "vsock %.100s port %u: refused for %d "
-		    "ms (%d attempts): %s", uds_path, port, deadline_ms, tries,
+		    "ms (%d attempts): %s", name, port, deadline_ms, tries,
 		    strerror(errnum));
 	default:
-		return audit_errf(err, "vsock %.100s port %u: %s", uds_path,
-		    port, strerror(errnum));
+		return audit_errf(err, "vsock %.100s port %u: %s", name, port,
+		    strerror(errnum));
 	}
 }

@@ -34,7 +34,7 @@ main(int argc, char **argv)
 		    "deadline-ms\n");
 		return 2;
 	}
-	fd = fc_vsock_connect(argv[1], (unsigned)xnum(argv[2], 0, UINT_MAX),
+	fd = fc_vsock_connect(argv[1], NULL, (unsigned)xnum(argv[2], 0, UINT_MAX),
 	    (int)xnum(argv[3], 0, INT_MAX), &e);
 	if (fd < 0)
 		errx(1, "%s", e.msg);
