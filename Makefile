@@ -340,9 +340,11 @@ test: all $(STATIC) $(UNIT_TESTS) $(HELPERS)
 	$(if $(filter 1,$(SANITIZE)),,$(MAKE) guest guest-tools || \
 	    echo "make test: no guest image: the VM tests skip (t5001 and t5005 say why)")
 	$(if $(MANPAGES),mandoc -Tlint -Wwarning $(MANPAGES))
+	@rm -f $(B)/test-failures.log
 	NUCLEUS_BUILD=$(abspath $(B)) TEST_DIRECTORY=$(abspath t) \
 	    SANITIZE=$(SANITIZE) \
-	    $(PROVE) $(PROVE_FLAGS) --exec '' t/t[0-9]*.sh $(UNIT_TESTS)
+	    $(PROVE) $(PROVE_FLAGS) --exec '' t/t[0-9]*.sh $(UNIT_TESTS) || \
+	    { t/failures-say $(B)/test-failures.log; exit 1; }
 
 BENCH_BINS = $(patsubst t/bench/%.c,$(B)/bench/%,$(wildcard t/bench/*.c))
 $(B)/t/bench/%.o: ALL_CFLAGS += -It/bench/lib

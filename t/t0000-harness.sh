@@ -32,6 +32,23 @@ test_expect_success 'a failing test prints not ok, its body, and exits 1' '
 	grep "^1..1$" out
 '
 
+test_expect_success 'a failure is noted for the end of the run: the test, its output, its daemons'"'"' last words' '
+	write_sub noted <<-\EOT &&
+	test_expect_success "passes" "true"
+	test_expect_success "fails" "echo said-before && echo daemon-said >d.err && false"
+	EOT
+	f=$PWD/noted.log &&
+	test_expect_code 1 env NUCLEUS_TEST_FAILURES="$f" ./noted.sh >out &&
+	grep "^=== noted 2 - fails$" "$f" &&
+	! grep "passes" "$f" &&
+	grep "^said-before$" "$f" &&
+	grep -x -e "--- d.err (last lines)" "$f" &&
+	grep "^daemon-said$" "$f" &&
+	"$TEST_DIRECTORY/failures-say" "$f" >said &&
+	tail -n 1 said | grep "^daemon-said$" &&
+	sed -n 2p said | grep "^=== noted 2 - fails$"
+'
+
 test_expect_success 'a known breakage is TODO and does not fail the script' '
 	write_sub todo <<-\EOT &&
 	test_expect_failure "a known bug" "false"

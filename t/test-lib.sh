@@ -126,6 +126,11 @@ rm -rf "$TRASH_DIRECTORY"
 mkdir -p "$TRASH_DIRECTORY" || exit 2
 cd "$TRASH_DIRECTORY" || exit 2
 test_output=$TRASH_DIRECTORY/.test-output
+# Where this script's failures are noted (test_failure_note_); a test
+# script run by one of its tests (t0000's) notes its own in the trash.
+test_failures_=${NUCLEUS_TEST_FAILURES:-$NUCLEUS_BUILD/test-failures.log}
+NUCLEUS_TEST_FAILURES=$TRASH_DIRECTORY/.nested-failures.log
+export NUCLEUS_TEST_FAILURES
 
 say() {
 	printf '%s\n' "$*"
@@ -359,8 +364,28 @@ test_expect_success() {
 		say "not ok $test_count - $1"
 		[ -n "$verbose" ] || say_file "$test_output"
 		printf '%s\n' "$2" | sed 's/^/#	/'
+		test_failure_note_ "$1"
 		test_immediate_
 	fi
+}
+
+# A failure, kept for the end of the run too: a whole run's output is
+# long and a log is often seen only by its tail, so "make test" prints
+# NUCLEUS_BUILD/test-failures.log (made afresh each run) last when a
+# test failed (t/failures-say): which failed, then the first one's
+# output and the last lines of each daemon's standard error (*.err) in
+# its trash directory.
+test_failure_note_() {
+	{
+		echo "=== $TEST_NAME $test_count - $1"
+		tail -n 20 "$test_output"
+		for f in "$TRASH_DIRECTORY"/*.err; do
+			[ -s "$f" ] || continue
+			echo "--- ${f##*/} (last lines)"
+			tail -n 8 "$f"
+		done
+	} >>"$test_failures_" 2>/dev/null
+	return 0
 }
 
 # A known bug: a failure is reported as TODO; a pass says it was fixed.
