@@ -61,6 +61,31 @@ replay_put(MDB_txn *txn, MDB_dbi dbi, const char *kid,
 }
 
 /*
+ * An approval token's nonce spent in dbi (keyed by the nonce alone),
+ * kept until its exp is past: 0 when new and now stored, 1 when spent
+ * before, 2 when exp is below the floor (a token spent then may have
+ * been forgotten since), -1 on error.  The node's ledger and the
+ * proxy's state both spend tokens so.
+ */
+int
+replay_spend(MDB_txn *txn, MDB_dbi dbi, const uint8_t nonce[AUDIT_NONCE_LEN],
+    int64_t exp, struct audit_err *err)
+{
+	MDB_val k = { AUDIT_NONCE_LEN, (void *)nonce }, v = { sizeof(exp),
+	    &exp };
+	int rc;
+
+	if (exp < replay_floor(txn, dbi))
+		return 2;
+	rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return 1;
+	if (rc != 0)
+		return audit_errf(err, "replay: %s", mdb_strerror(rc));
+	return 0;
+}
+
+/*
  * Forget entries whose value (a ts, a token's exp) is before `before`:
  * they are refused anyway; the floor rises to `before`, never falls.
  */

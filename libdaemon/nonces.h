@@ -4,7 +4,8 @@
  * restart does not reopen the window.  The caller owns the environment
  * and the transaction; a pair's value is the request's ts, by which
  * pairs older than the window are pruned, leaving a floor below which
- * every ts is refused (nonces.c).
+ * every ts is refused (nonces.c).  Approval tokens are spent the same
+ * way, by nonce, kept until their exp, under the same floor.
  */
 #ifndef NUCLEUS_NONCES_H
 #define NUCLEUS_NONCES_H
@@ -21,6 +22,8 @@
 
 int	 replay_put(MDB_txn *, MDB_dbi, const char *,
 	    const uint8_t[AUDIT_NONCE_LEN], int64_t, struct audit_err *);
+int	 replay_spend(MDB_txn *, MDB_dbi, const uint8_t[AUDIT_NONCE_LEN],
+	    int64_t, struct audit_err *);
 int	 replay_prune(MDB_env *, MDB_dbi, int64_t);
 int64_t	 replay_floor(MDB_txn *, MDB_dbi);
 

@@ -194,7 +194,6 @@ gate_ledger_spend(struct gate *g, const char *hex, const json_t *exp,
 {
 	uint8_t nonce[AUDIT_NONCE_LEN];
 	int64_t until;
-	MDB_val k = { sizeof(nonce), nonce }, v = { sizeof(until), &until };
 	MDB_txn *txn;
 	int rc;
 
@@ -215,18 +214,13 @@ gate_ledger_spend(struct gate *g, const char *hex, const json_t *exp,
 	if (mdb_txn_begin(g->env, NULL, 0, &txn) != 0)
 		return state_said(g, "token ledger"), -1;
 	/* Past the ledger's floor, its nonce may have been forgotten. */
-	if (until < replay_floor(txn, g->tokens)) {
+	if ((rc = replay_spend(txn, g->tokens, nonce, until, NULL)) != 0) {
 		mdb_txn_abort(txn);
-		*kind = "invalid_approval";
-		return *why = "rule 6: the token has expired", -1;
-	}
-	if ((rc = mdb_put(txn, g->tokens, &k, &v, MDB_NOOVERWRITE)) != 0) {
-		mdb_txn_abort(txn);
-		if (rc != MDB_KEYEXIST)
+		if (rc < 0)
 			return state_said(g, "token ledger"), -1;
 		*kind = "invalid_approval";
-		return *why = "rule 7: the token was already used on this "
-		    "node", -1;
+		return *why = rc == 2 ? "rule 6: the token has expired" :
+		    "rule 7: the token was already used on this node", -1;
 	}
 	if (mdb_txn_commit(txn) != 0)
 		return state_said(g, "token ledger"), -1;

@@ -5,7 +5,10 @@
  *		expiry; written and synced before the operation's decision
  *		record, so a crash can burn a token but never let it be
  *		used twice.  Expired ones are pruned: a token past its exp
- *		is refused anyway.
+ *		is refused anyway, and one whose exp is below what was
+ *		pruned (the floor, libdaemon/nonces.c) is refused however
+ *		wide the skew or late the clock is now, as the node's
+ *		ledger does.
  *	budget	the micro-dollars used (consumed plus held by operations
  *		in flight).  Kept in memory, written and synced each second
  *		(a transaction per operation cost more than the operation);
@@ -21,6 +24,7 @@
 
 #include <lmdb.h>
 
+#include "nonces.h"
 #include "pstate.h"
 #include "statedb.h"
 
@@ -183,16 +187,15 @@ pstate_nonce_consume(struct pstate *s, const uint8_t nonce[AUDIT_NONCE_LEN],
     int64_t exp, struct audit_err *err)
 {
 	MDB_txn *txn;
-	MDB_val k = { AUDIT_NONCE_LEN, (void *)nonce }, v = { sizeof(exp),
-	    &exp };
 	int rc;
 
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return lmdb_fail(err, "nonce", rc);
-	if ((rc = mdb_put(txn, s->nonces, &k, &v, MDB_NOOVERWRITE)) != 0) {
+	if ((rc = replay_spend(txn, s->nonces, nonce, exp, err)) != 0) {
 		mdb_txn_abort(txn);
-		return rc == MDB_KEYEXIST ? audit_errf(err, "the nonce was "
-		    "already used") : lmdb_fail(err, "nonce", rc);
+		return rc == 1 ? audit_errf(err, "the nonce was already "
+		    "used") : rc == 2 ? audit_errf(err, "%s",
+		    PSTATE_FLOOR_WHY) : -1;
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return lmdb_fail(err, "nonce", rc);
@@ -213,32 +216,10 @@ pstate_sync(struct pstate *s)
 	return 0;
 }
 
-/* Forget nonces whose tokens expired before `before`. */
+/* Forget nonces whose tokens expired before `before`, which becomes
+ * the floor. */
 int
 pstate_prune(struct pstate *s, int64_t before)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int n = 0;
-
-	if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
-		return -1;
-	if (mdb_cursor_open(txn, s->nonces, &cur) != 0) {
-		mdb_txn_abort(txn);
-		return -1;
-	}
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		int64_t exp;
-
-		if (v.mv_size != sizeof(exp))
-			continue;
-		memcpy(&exp, v.mv_data, sizeof(exp));
-		if (exp < before && mdb_cursor_del(cur, 0) == 0)
-			n++;
-	}
-	mdb_cursor_close(cur);
-	if (mdb_txn_commit(txn) != 0)
-		return -1;
-	return n;
+	return replay_prune(s->env, s->nonces, before);
 }

@@ -11,6 +11,11 @@
 
 struct pstate;
 
+/* Why a token whose exp is below the floor is refused. */
+#define PSTATE_FLOOR_WHY "the token expired before the oldest nonce this " \
+	"pod still remembers (the skew was wider, or the clock later, when " \
+	"it was forgotten)"
+
 int	 pstate_open(struct pstate **, const char *, int64_t, int64_t,
 	    struct audit_err *);
 void	 pstate_close(struct pstate *);
