@@ -36,6 +36,17 @@ ask() {
 	    "{\"id\":$1,\"host\":\"push.test\",\"port\":8080,\"token\":$(cat "$2")}" >ans
 }
 
+# pod_stopped N: the pod is stopped, and ended for the Nth time (its
+# pod.exit recorded): a pod stop is answered "stopping", and a node
+# killed before the end is recorded finds the pod lost.
+exits_() {
+	test "$(node_events pod.exit | jq -s "[.[] | select(.pod == \"$pod\")] | length")" = "$1"
+}
+pod_stopped() {
+	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod >/dev/null &&
+	test_wait_for "the pod to end" 10 exits_ "$1"
+}
+
 node_gone_() {
 	! kill -0 "$(cat node.pid)" 2>/dev/null
 }
@@ -58,7 +69,7 @@ test_expect_success 'setup: test hosts, a node, a pod with an approval entry, a 
 '
 
 test_expect_success 'the pod made again under its name: its new gateway is refused the token by the node' '
-	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod >/dev/null &&
+	pod_stopped 1 &&
 	egress_pod $pod "$network" &&
 	ask 2 tok &&
 	jq -e ".ok == false and .kind == \"invalid_approval\" and (.reason | test(\"rule 7: the token was already used on this node\"))" ans >/dev/null &&
@@ -67,7 +78,7 @@ test_expect_success 'the pod made again under its name: its new gateway is refus
 '
 
 test_expect_success 'the node killed and started again, the pod made again: still refused; a fresh token goes' '
-	nucleus-node pod -j -k admin.key -l n/node.sock stop $pod >/dev/null &&
+	pod_stopped 2 &&
 	kill -KILL "$(cat node.pid)" &&
 	test_wait_for "the node to end" 10 node_gone_ &&
 	node_start -H "$PWD/hosts" &&
