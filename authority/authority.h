@@ -33,6 +33,9 @@
 #define LINE_MAX_BYTES	(1024 * 1024)	/* bytes in one request line */
 #define CONNS_MAX	128	/* connections at once, both sockets */
 #define CONNS_RESERVE	16	/* more, for operators on the admin socket */
+#define CONNS_PER_UID	64	/* of CONNS_MAX, one uid's (but operators on
+				   the admin socket): one local user cannot
+				   take the node's or other agents' */
 #define OUTBUF_TOTAL	(32 * 1024 * 1024)	/* unsent bytes, all conns:
 				   past it, those holding some are not read */
 #define OUTBUF_SHED	(128 * 1024 * 1024)	/* past it, those holding the

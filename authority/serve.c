@@ -356,6 +356,7 @@ serve_listen(struct authority *a, const struct serve_opts *o,
 	a->lines.outbuf_max = OUTBUF_MAX;
 	a->lines.conns_max = CONNS_MAX;
 	a->lines.conns_reserve = CONNS_RESERVE;
+	a->lines.conns_per_uid = CONNS_PER_UID;
 	a->lines.outbuf_total = OUTBUF_TOTAL;
 	a->lines.outbuf_shed = OUTBUF_SHED;
 	if (lines_listen_unix(&a->lines, LISTEN_ADMIN, o->adminsock, o->gid,

@@ -30,6 +30,9 @@ static void arm(struct lines_conn *);
 static const char busy[] = "{\"error\":{\"kind\":\"unavailable\","
     "\"message\":\"too many connections\"},\"ok\":false,"
     "\"type\":\"response\",\"v\":1}\n";
+static const char busy_uid[] = "{\"error\":{\"kind\":\"unavailable\","
+    "\"message\":\"too many connections of this uid\"},\"ok\":false,"
+    "\"type\":\"response\",\"v\":1}\n";
 static const char slow[] = "{\"error\":{\"kind\":\"unavailable\","
     "\"message\":\"the line did not end in time\"},\"ok\":false,"
     "\"type\":\"response\",\"v\":1}\n";
@@ -505,17 +508,27 @@ peer(int fd, uid_t *uid, pid_t *pid)
 
 /*
  * Room for one more: conns_max for any peer, and conns_reserve more
- * for those the server calls privileged, which others cannot take.
+ * for those the server calls privileged, which others cannot take; of
+ * conns_max, at most conns_per_uid for one unprivileged uid, so that
+ * one local user cannot take every slot from the others.  NULL when
+ * there is room; else what the peer is told.
  */
-static int
+static const char *
 room(const struct lines *srv, int index, uid_t uid)
 {
-	int max = srv->conns_max;
+	int max = srv->conns_max, mine = 0;
 
 	if (srv->ops->privileged != NULL &&
 	    srv->ops->privileged(srv, index, uid))
-		max += srv->conns_reserve;
-	return srv->nconns < max;
+		return srv->nconns < max + srv->conns_reserve ? NULL : busy;
+	if (srv->nconns >= max)
+		return busy;
+	if (srv->conns_per_uid <= 0)
+		return NULL;
+	for (const struct lines_conn *c = srv->conns; c != NULL; c = c->next)
+		if (c->uid == uid && !c->privileged)
+			mine++;
+	return mine < srv->conns_per_uid ? NULL : busy_uid;
 }
 
 static void
@@ -524,6 +537,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct lines *srv = w->data;
 	struct lines_conn *c = NULL;
 	int fd, index = (int)(w - srv->listen);
+	const char *why;
 	uid_t uid;
 	pid_t pid;
 
@@ -532,8 +546,11 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	    SOCK_CLOEXEC)) < 0)
 		return;
 	peer(fd, &uid, &pid);
-	if (!room(srv, index, uid) || (c = calloc(1, sizeof(*c))) == NULL) {
-		(void)!write(fd, busy, sizeof(busy) - 1);
+	if ((why = room(srv, index, uid)) != NULL ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		if (why == NULL)
+			why = busy;
+		(void)!write(fd, why, strlen(why));
 		if (srv->ops->turned_away != NULL)
 			srv->ops->turned_away(srv, uid);
 		close(fd);
@@ -544,6 +561,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	c->fd = fd;
 	c->uid = uid;
 	c->pid = pid;
+	c->privileged = srv->ops->privileged != NULL &&
+	    srv->ops->privileged(srv, index, uid);
 	ev_io_init(&c->rio, conn_read, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
 	ev_init(&c->tio, conn_timeout);

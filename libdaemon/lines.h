@@ -13,7 +13,9 @@
  * read, and a connection that waits on its peer alone (nothing in
  * flight, held or lingering; nothing read or sent) is closed after
  * idle_s seconds; 0 is no deadline.  conns_max connections at once, and
- * conns_reserve more that only peers ops->privileged names may take.
+ * conns_reserve more that only peers ops->privileged names may take; of
+ * conns_max, one uid the server does not call privileged holds at most
+ * conns_per_uid.
  * Past outbuf_total unsent bytes across all connections, no connection
  * holding unsent bytes is read; past outbuf_shed, those holding the most
  * are closed until the total is within it.
@@ -41,6 +43,7 @@ struct lines_conn {
 	int	 listener;	/* which socket accepted it */
 	int	 fd;
 	uid_t	 uid;		/* the peer, from SO_PEERCRED */
+	int	 privileged;	/* as the server called it at accept */
 	pid_t	 pid;
 	ev_io	 rio, wio;
 	char	 rbuf[65536];	/* read, not yet taken */
@@ -90,6 +93,8 @@ struct lines {
 	size_t	 outbuf_max;
 	int	 conns_max;	/* any peer */
 	int	 conns_reserve;	/* more, privileged peers only */
+	int	 conns_per_uid;	/* of conns_max, one unprivileged uid's
+				   at most; 0: no share */
 	size_t	 outbuf_total;	/* unsent bytes, all connections: stop
 				   reading those that hold some */
 	size_t	 outbuf_shed;	/* past it, close those holding most */

@@ -581,6 +581,7 @@ serve_listen(const char *sock, gid_t gid)
 	N->lines.outbuf_max = NODE_OUTBUF_MAX;
 	N->lines.conns_max = NODE_CONNS_MAX;
 	N->lines.conns_reserve = NODE_CONNS_RESERVE;
+	N->lines.conns_per_uid = NODE_CONNS_PER_UID;
 	N->lines.outbuf_total = NODE_OUTBUF_TOTAL;
 	N->lines.outbuf_shed = NODE_OUTBUF_SHED;
 	if (lines_listen_unix(&N->lines, 0, sock, gid, &e) != 0) {

@@ -18,6 +18,8 @@
 
 #define NODE_CONNS_MAX	64	/* clients at once, of any uid */
 #define NODE_CONNS_RESERVE 16	/* more, for root and the node's uid only */
+#define NODE_CONNS_PER_UID 32	/* of NODE_CONNS_MAX, one agent uid's: one
+				   local user cannot take every slot */
 #define NODE_INFLIGHT_MAX 64	/* requests of one client in flight */
 #define NODE_OUTBUF_MAX	(64 * 1024 * 1024)	/* unsent bytes, per client */
 #define NODE_OUTBUF_TOTAL (64 * 1024 * 1024)	/* unsent bytes, all clients:

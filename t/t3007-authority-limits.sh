@@ -43,13 +43,32 @@ test_expect_success 'list returns at most 10000 requests, pending first, and say
 	test_line_count = 10000 lines
 '
 
-test_expect_success 'at most 128 connections; the next is told it is one too many' '
-	echo "{}" | sockload hold-lines "$PWD/auth/request.sock" 129 >answers &&
-	test_line_count = 129 answers &&
-	head -n 128 answers | jq -r .error.kind | sort -u >kinds &&
+test_expect_success 'at most 64 connections of one uid and 128 in all; the next is told which' '
+	authority_stop &&
+	chmod 711 auth &&
+	authority_start -q 4096 -g nogroup &&
+	echo "{}" | sockload hold-lines "$PWD/auth/request.sock" 65 >answers &&
+	test_line_count = 65 answers &&
+	head -n 64 answers | jq -r .error.kind | sort -u >kinds &&
 	echo bad_request >expect &&
 	test_cmp expect kinds &&
-	tail -n 1 answers | jq -e ".error.kind == \"unavailable\" and .error.message == \"too many connections\"" &&
+	tail -n 1 answers | jq -e ".error.kind == \"unavailable\" and .error.message == \"too many connections of this uid\"" &&
+	# root and an agent uid, 64 each: 128, and the next of a third uid
+	# is one too many
+	test_when_finished "touch go" &&
+	{ sockload quiet auth/request.sock 64 go >root & } &&
+	held1=$! &&
+	{ sockload -u 65534 quiet auth/request.sock 65 go >agent & } &&
+	held2=$! &&
+	test_wait_for "the connections" 30 eval "test -s root && test -s agent" &&
+	echo "open=64 refused=0" >expect &&
+	test_cmp expect root &&
+	echo "open=64 refused=1" >expect &&
+	test_cmp expect agent &&
+	sockload -u 65533:65534 wait auth/request.sock "" >said &&
+	head -n 1 said | jq -e ".error.kind == \"unavailable\" and .error.message == \"too many connections\"" &&
+	touch go &&
+	test_wait_for "the connections to close" 30 eval "test_pid_ended $held1 && test_pid_ended $held2" &&
 	areq agent-7 p-0001 run "{\"argv\":[\"git\",\"push\"]}" | asign agent.key | asend >out &&
 	jq -e ".ok" out
 '

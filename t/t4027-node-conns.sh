@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='nucleus-node: connections in time and in number: the operator keeps 16 that agents cannot take, a quiet client goes after -i, a line must end within -s, a client must take its answers'
+test_description='nucleus-node: connections in time and in number: one agent uid holds at most 32, the operator keeps 16 that agents cannot take, a quiet client goes after -i, a line must end within -s, a client must take its answers'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 . "$TEST_DIRECTORY/lib-node.sh"
@@ -14,12 +14,21 @@ test_expect_success 'setup: a node whose socket agents (uid 65534) may reach' '
 	node_start -g nogroup
 '
 
-test_expect_success '64 quiet connections of an agent: the 65th is turned away, root is still answered' '
+test_expect_success '32 quiet connections of one agent uid, 64 of all: the next is turned away, saying which; root is still answered' '
 	test_when_finished "touch go" &&
-	{ sockload -u 65534 quiet n/node.sock 65 go >agents & } &&
-	test_wait_for "the agent'"'"'s connections" 30 test -s agents &&
-	echo "open=64 refused=1" >expect &&
-	test_cmp expect agents &&
+	{ sockload -u 65534 quiet n/node.sock 33 go >agent1 & } &&
+	test_wait_for "the first agent'"'"'s connections" 30 test -s agent1 &&
+	echo "open=32 refused=1" >expect &&
+	test_cmp expect agent1 &&
+	sockload -u 65534 wait n/node.sock "" >said &&
+	head -n 1 said | jq -e ".error.kind == \"unavailable\" and .error.message == \"too many connections of this uid\"" &&
+	# another agent uid still gets in, up to the 64 of all
+	{ sockload -u 65533:65534 quiet n/node.sock 32 go >agent2 & } &&
+	test_wait_for "the second agent'"'"'s connections" 30 test -s agent2 &&
+	echo "open=32 refused=0" >expect &&
+	test_cmp expect agent2 &&
+	sockload -u 65532:65534 wait n/node.sock "" >said &&
+	head -n 1 said | jq -e ".error.kind == \"unavailable\" and .error.message == \"too many connections\"" &&
 	nucleus-node pod -j -k admin.key -l n/node.sock list >list &&
 	jq -e ".ok and (.result.pods | length) == 0" list &&
 	# root has 16 more of its own, and no more

@@ -23,7 +23,8 @@
  *					said and "closed after N s", or "open
  *					after 20 s" and exit 1
  *
- * -u UID, first: connect as that uid (and gid), not as root.
+ * -u UID[:GID], first: connect as that uid (and gid: UID's number, or
+ * GID), not as root.
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -228,7 +229,8 @@ wait_closed(const char *path, const char *text)
 	int fd = dial(path);
 	double t0 = now();
 
-	if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0)
+	/* Nothing to send: the server may have said its word and closed. */
+	if (*text != '\0' && send(fd, text, strlen(text), MSG_NOSIGNAL) < 0)
 		err(2, "send");
 	if (!closed_within(fd, 20000, stdout)) {
 		printf("open after 20 s\n");
@@ -242,9 +244,16 @@ wait_closed(const char *path, const char *text)
 static void
 become(const char *s)
 {
-	uid_t id = (uid_t)xnum(s, 1, 1 << 30);
+	char buf[32], *colon;
+	uid_t id;
+	gid_t gid;
 
-	if (setgroups(0, NULL) != 0 || setgid(id) != 0 || setuid(id) != 0)
+	snprintf(buf, sizeof(buf), "%s", s);
+	if ((colon = strchr(buf, ':')) != NULL)
+		*colon++ = '\0';
+	id = (uid_t)xnum(buf, 1, 1 << 30);
+	gid = colon != NULL ? (gid_t)xnum(colon, 1, 1 << 30) : id;
+	if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(id) != 0)
 		err(2, "-u %s", s);
 }
 
@@ -271,7 +280,7 @@ main(int argc, char **argv)
 	fprintf(stderr, "usage: sockload hold|hold-lines socket n | "
 	    "sockload stall socket seconds | "
 	    "sockload stall-until socket file | "
-	    "sockload [-u uid] quiet socket n file | "
+	    "sockload [-u uid[:gid]] quiet socket n file | "
 	    "sockload wait socket text\n");
 	return 2;
 }
