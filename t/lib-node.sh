@@ -85,11 +85,16 @@ pod_cgroup() {
 	return 1
 }
 
+# The proxy is the pod's init's child.  Its spawner and each command's
+# init are nucleus-proxy too, and pid numbers wrap (pid_max): the first
+# nucleus-proxy in the cgroup is not always the proxy.
 pod_proxy() {
 	d=$(pod_cgroup "$1") || return 1
 	for pid in $(cat "$d/cgroup.procs"); do
+		pp=$(awk '/^PPid:/ { print $2 }' /proc/$pid/status 2>/dev/null) &&
 		[ "$(cat /proc/$pid/comm 2>/dev/null)" = nucleus-proxy ] &&
-		    echo "$pid" && return 0
+		[ "$(cat /proc/$pp/comm 2>/dev/null)" = nucleus-node ] &&
+		echo "$pid" && return 0
 	done
 	return 1
 }

@@ -1,6 +1,7 @@
 # lib-pod.sh: what the tests of pods and of the node's limits (t4011,
 # t4013) share.  Source after test-lib.sh; it brings lib-node.sh's
-# node_start, node_stop, nreq and nsend, and has its own agents.
+# node_start, node_stop, nreq, nsend and pod_proxy, and has its own
+# agents.
 #
 #	node_setup [AGENTS]	n/: a node key (node.pub), a keyring with the
 #				admin ops-1 (admin.key) and agents agent-1 ...
@@ -75,16 +76,6 @@ pod_cgroup() {
 
 pod_procs() {
 	cat "$(pod_cgroup "$1")/cgroup.procs"
-}
-
-pod_proxy() {
-	for p in $(pod_procs "$1"); do
-		pp=$(awk '/^PPid:/ { print $2 }' /proc/$p/status 2>/dev/null) &&
-		[ "$(cat /proc/$p/comm 2>/dev/null)" = nucleus-proxy ] &&
-		[ "$(cat /proc/$pp/comm 2>/dev/null)" = nucleus-node ] &&
-		echo "$p" && return 0
-	done
-	return 1
 }
 
 pod_log() {
