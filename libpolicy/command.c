@@ -160,7 +160,9 @@ env_splits(const char *const *argv, size_t argc)
  * their arguments as a shell's command line, and runuser hands what
  * follows its user to that user's shell.  No rule can see what runs.
  */
-static const char *const shell_wrappers[] = { "parallel", "runuser", "watch" };
+static const char *const shell_wrappers[] = {
+	"capsh", "newgrp", "parallel", "runuser", "sem", "sg", "watch",
+};
 
 /* Wrappers whose -c (--command) takes a shell's command line. */
 static const char *const dash_c_wrappers[] = { "flock", "script" };
@@ -209,8 +211,9 @@ wrapper_refused(const char *prog, const char *const *argv, size_t argc)
 		    "splits is a command line the rules cannot see";
 	if (named(shell_wrappers, sizeof(shell_wrappers) /
 	    sizeof(shell_wrappers[0]), prog))
-		return "watch, parallel and runuser are refused: they hand "
-		    "a string to a shell, which the rules cannot see";
+		return "watch, parallel, sem, runuser, sg, newgrp and capsh "
+		    "are refused: they hand a string to a shell, which the "
+		    "rules cannot see";
 	if (named(dash_c_wrappers, sizeof(dash_c_wrappers) /
 	    sizeof(dash_c_wrappers[0]), prog) && has_dash_c(argv, argc))
 		return "flock -c and script -c are refused: their command is "
@@ -219,9 +222,81 @@ wrapper_refused(const char *prog, const char *const *argv, size_t argc)
 }
 
 /*
+ * What a git subcommand exercises, given the arguments after it: commit
+ * is git_commit; push, and the plumbing that pushes as it does
+ * (send-pack, http-push, and subtree push, a script that runs git push),
+ * are git_push.
+ */
+static enum policy_cap
+git_sub_cap(const char *sub, const char *const *rest, size_t nrest)
+{
+	if (strcmp(sub, "commit") == 0)
+		return CAP_GIT_COMMIT;
+	if (strcmp(sub, "push") == 0 || strcmp(sub, "send-pack") == 0 ||
+	    strcmp(sub, "http-push") == 0)
+		return CAP_GIT_PUSH;
+	if (strcmp(sub, "subtree") == 0)
+		for (size_t i = 0; i < nrest; i++)
+			if (strcmp(rest[i], "push") == 0)
+				return CAP_GIT_PUSH;
+	return CAP_RUN_BASH;
+}
+
+/*
+ * gh's command words as its command parser (cobra) finds them: an option
+ * is skipped, and so is the word after one that holds no '=' (the
+ * option's value, unless the option is a switch).  With consume 0 the
+ * words after options are kept instead.  Stops at "--".  Returns how many
+ * words (at most 2) it put in w.
+ */
+static size_t
+gh_words(const char *const *argv, size_t argc, int consume,
+    const char *w[2])
+{
+	size_t n = 0;
+
+	for (size_t i = 1; i < argc && n < 2; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (a[0] != '-' || a[1] == '\0') {
+			w[n++] = a;
+			continue;
+		}
+		if (consume && strchr(a, '=') == NULL &&
+		    (a[1] == '-' || a[2] == '\0'))
+			i++;
+	}
+	return n;
+}
+
+/*
+ * Is this gh command line "gh pr create" (or "gh pr new"), with gh's
+ * options anywhere before the words ("gh -R o/r pr create")?  Both
+ * readings of an option's next word are tried: a switch gh knows does not
+ * take it, an option does.
+ */
+static int
+gh_creates_pr(const char *const *argv, size_t argc)
+{
+	for (int consume = 0; consume <= 1; consume++) {
+		const char *w[2];
+
+		if (gh_words(argv, argc, consume, w) == 2 &&
+		    strcmp(w[0], "pr") == 0 &&
+		    (strcmp(w[1], "create") == 0 || strcmp(w[1], "new") == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * The capability a command exercises: git commit is git_commit, git push
- * is git_push, gh pr create (or its alias gh pr new) is create_pr, and
- * everything else is run_bash.  CAP_COUNT, with *why, for a command that
+ * (and git's plumbing that pushes: send-pack, http-push, subtree push)
+ * is git_push, gh pr create (or its alias gh pr new), with gh's options
+ * anywhere among its words, is create_pr, and everything else is
+ * run_bash.  CAP_COUNT, with *why, for a command that
  * is refused rather than classified.
  */
 enum policy_cap
@@ -242,11 +317,8 @@ policy_classify_why(const char *const *argv, size_t argc, const char **why)
 			return CAP_COUNT;
 		}
 		sub = policy_git_subcommand(argv, argc);
-		if (sub > 0 && strcmp(argv[sub], "commit") == 0)
-			return CAP_GIT_COMMIT;
-		if (sub > 0 && strcmp(argv[sub], "push") == 0)
-			return CAP_GIT_PUSH;
-		return CAP_RUN_BASH;
+		return sub > 0 ? git_sub_cap(argv[sub], argv + sub + 1,
+		    argc - (size_t)sub - 1) : CAP_RUN_BASH;
 	}
 	/*
 	 * git's own helpers, as found in its exec path: git-SUB ARGS is
@@ -267,12 +339,9 @@ policy_classify_why(const char *const *argv, size_t argc, const char **why)
 			return CAP_COUNT;
 		}
 	}
-	if (strcmp(prog, "git-commit") == 0)
-		return CAP_GIT_COMMIT;
-	if (strcmp(prog, "git-push") == 0)
-		return CAP_GIT_PUSH;
-	if (strcmp(prog, "gh") == 0 && argc >= 3 && strcmp(argv[1], "pr") == 0 &&
-	    (strcmp(argv[2], "create") == 0 || strcmp(argv[2], "new") == 0))
+	if (strncmp(prog, "git-", 4) == 0 && prog[4] != '\0')
+		return git_sub_cap(prog + 4, argv + 1, argc - 1);
+	if (strcmp(prog, "gh") == 0 && gh_creates_pr(argv, argc))
 		return CAP_CREATE_PR;
 	return CAP_RUN_BASH;
 }

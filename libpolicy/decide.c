@@ -27,29 +27,29 @@
  * "timeout 9 git push" is a git_push.
  */
 static const char *const wrappers[] = {
-	"busybox", "chrt", "chroot", "env", "find", "flock", "ionice",
-	"ltrace", "nice", "nohup", "nsenter", "parallel", "runuser", "script",
-	"setpriv", "setsid", "stdbuf", "strace", "taskset", "time", "timeout",
-	"unshare", "watch", "xargs",
+	"busybox", "bwrap", "catchsegv", "cgexec", "choom", "chroot", "chrt",
+	"dbus-run-session", "eatmydata", "env", "fakeroot", "faketime",
+	"find", "firejail", "flock", "i386", "ionice", "ld.so", "linux32",
+	"linux64", "ltrace", "nice", "nohup", "nsenter", "numactl",
+	"parallel", "prlimit", "proxychains", "proxychains4", "rlwrap",
+	"runcon", "runuser", "script", "setarch", "setpriv", "setsid",
+	"ssh-agent", "start-stop-daemon", "stdbuf", "strace", "systemd-run",
+	"taskset", "time", "timeout", "torsocks", "unbuffer", "unshare",
+	"valgrind", "watch", "x86_64", "xargs", "xvfb-run",
 };
 
+/*
+ * A plain scan: a binary search needs the list sorted, and once it was
+ * not ("chrt" before "chroot"), so chroot was never seen through.
+ */
 static int
 is_wrapper(const char *argv0)
 {
 	const char *name = policy_program_name(argv0);
-	size_t lo = 0, hi = sizeof(wrappers) / sizeof(wrappers[0]);
 
-	while (lo < hi) {	/* the list is sorted */
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(wrappers[mid], name);
-
-		if (c == 0)
+	for (size_t i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
+		if (strcmp(wrappers[i], name) == 0)
 			return 1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return 0;
 }
 

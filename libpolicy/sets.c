@@ -73,10 +73,12 @@ static const char database_allow[] = "["
 /* demo: every shell and interpreter, whatever its arguments. */
 static const char demo_block[] = "["
 	ANY_ARGS("bash") "," ANY_ARGS("sh") "," ANY_ARGS("zsh") ","
-	ANY_ARGS("fish") "," ANY_ARGS("dash") "," ANY_ARGS("pwsh") ","
+	ANY_ARGS("fish") "," ANY_ARGS("dash") "," ANY_ARGS("ksh") ","
+	ANY_ARGS("mksh") "," ANY_ARGS("csh") "," ANY_ARGS("tcsh") ","
+	ANY_ARGS("pwsh") ","
 	ANY_ARGS("powershell") "," ANY_ARGS("python*")
 	"," ANY_ARGS("node") "," ANY_ARGS("nodejs") "," ANY_ARGS("ruby*") ","
-	ANY_ARGS("perl*")
+	ANY_ARGS("perl*") "," ANY_ARGS("php*")
 	"]";
 
 struct command_set {

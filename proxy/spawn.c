@@ -562,6 +562,7 @@ git_safe_args(char **argv, size_t *argc, char **alias)
 		{ "blame", "--no-textconv", NULL },
 		{ "annotate", "--no-textconv", NULL },
 		{ "push", "--receive-pack=git-receive-pack", NULL },
+		{ "send-pack", "--receive-pack=git-receive-pack", NULL },
 		{ "fetch", "--upload-pack=git-upload-pack", NULL },
 		{ "pull", "--upload-pack=git-upload-pack", NULL },
 		{ "ls-remote", "--upload-pack=git-upload-pack", NULL },

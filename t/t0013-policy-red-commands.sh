@@ -1,0 +1,75 @@
+#!/bin/sh
+test_description='nucleus-policy eval: what a hostile agent tries on the command rules (wrappers, git plumbing, gh options)'
+. "$(dirname "$0")/test-lib.sh"
+
+# run PROFILE ARGV-JSON EXPECTED-LINE: the decision on running ARGV.
+run() {
+	case $3 in
+	*'"decision":"allow"'*) want=0 ;;
+	*) want=1 ;;
+	esac &&
+	echo "{\"op\":\"run\",\"args\":{\"argv\":$2}}" |
+	test_expect_code $want nucleus-policy eval -t 1000 "$1" >out &&
+	printf '%s\n' "$3" >expect &&
+	test_cmp expect out
+}
+
+push_never='{"decision":"deny","kind":"insufficient_capability","reason":"git_push is never allowed"}'
+pr_never='{"decision":"deny","kind":"insufficient_capability","reason":"create_pr is never allowed"}'
+sudo_blocked='{"decision":"deny","kind":"command_denied","reason":"sudo is blocked by the rule {\"program\":\"sudo\"}"}'
+
+test_expect_success 'chroot, as listed, is seen through (its list was searched unsorted)' '
+	run local_dev "[\"chroot\",\"/\",\"sudo\",\"id\"]" "$sudo_blocked" &&
+	run local_dev "[\"chroot\",\"/\",\"git\",\"push\"]" "$push_never"
+'
+
+test_expect_success 'wrappers that exec their arguments are seen through' '
+	for w in "\"prlimit\",\"--cpu=5\"" "\"setarch\",\"x86_64\"" "\"linux64\"" \
+	    "\"choom\",\"-n\",\"1\"" "\"runcon\",\"x\"" "\"fakeroot\"" \
+	    "\"valgrind\"" "\"ssh-agent\"" "\"dbus-run-session\",\"--\"" \
+	    "\"ld.so\",\"--library-path\",\"x\""
+	do
+		run local_dev "[$w,\"sudo\",\"id\"]" "$sudo_blocked" &&
+		run local_dev "[$w,\"git\",\"push\"]" "$push_never" || return 1
+	done &&
+	run demo "[\"prlimit\",\"bash\",\"x.sh\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"bash is blocked by the rule {\\\"program\\\":\\\"bash\\\"}\"}" &&
+	run local_dev "[\"ld.so\",\"/usr/bin/git\",\"push\"]" "$push_never"
+'
+
+test_expect_success 'demo blocks every shell of the baseline, and php' '
+	for sh in ksh mksh csh tcsh php8.2; do
+		run demo "[\"$sh\",\"x\"]" "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$sh is blocked by the rule {\\\"program\\\":\\\"${sh%8.2}$(test $sh = php8.2 && echo "*")\\\"}\"}" || return 1
+	done
+'
+
+test_expect_success 'capsh, sg, newgrp and sem hand a string to a shell: refused' '
+	why="watch, parallel, sem, runuser, sg, newgrp and capsh are refused: they hand a string to a shell, which the rules cannot see" &&
+	for a in "\"capsh\",\"--\",\"-c\",\"id\"" "\"sg\",\"users\",\"id\"" "\"newgrp\"" \
+	    "\"sem\",\"git push\"" "\"nice\",\"sg\",\"users\",\"-c\",\"id\""
+	do
+		run local_dev "[$a]" "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" || return 1
+	done
+'
+
+test_expect_success 'git plumbing that pushes is git_push' '
+	run local_dev "[\"git\",\"send-pack\",\"origin\",\"main\"]" "$push_never" &&
+	run local_dev "[\"git\",\"-C\",\".\",\"http-push\",\"x\"]" "$push_never" &&
+	run local_dev "[\"git-send-pack\",\"x\"]" "$push_never" &&
+	run local_dev "[\"git-http-push\",\"x\"]" "$push_never" &&
+	run local_dev "[\"git\",\"subtree\",\"-P\",\"lib\",\"push\",\"origin\",\"main\"]" "$push_never" &&
+	run local_dev "[\"git\",\"subtree\",\"split\",\"-P\",\"lib\"]" "{\"decision\":\"allow\"}" &&
+	run local_dev "[\"git\",\"fetch-pack\",\"x\"]" "{\"decision\":\"allow\"}"
+'
+
+test_expect_success 'gh pr create with gh options before or between its words is create_pr' '
+	run local_dev "[\"gh\",\"-R\",\"o/r\",\"pr\",\"create\"]" "$pr_never" &&
+	run local_dev "[\"gh\",\"--repo\",\"o/r\",\"pr\",\"create\"]" "$pr_never" &&
+	run local_dev "[\"gh\",\"pr\",\"-R\",\"o/r\",\"new\"]" "$pr_never" &&
+	run local_dev "[\"gh\",\"pr\",\"--repo=o/r\",\"create\"]" "$pr_never" &&
+	run local_dev "[\"gh\",\"--help\",\"pr\",\"create\"]" "$pr_never" &&
+	run local_dev "[\"gh\",\"pr\",\"list\",\"-R\",\"o/r\"]" "{\"decision\":\"allow\"}" &&
+	run local_dev "[\"gh\",\"issue\",\"create\",\"--title\",\"pr\"]" "{\"decision\":\"allow\"}"
+'
+
+test_done
