@@ -161,7 +161,8 @@ env_splits(const char *const *argv, size_t argc)
  * follows its user to that user's shell.  No rule can see what runs.
  */
 static const char *const shell_wrappers[] = {
-	"capsh", "newgrp", "parallel", "runuser", "sem", "sg", "watch",
+	"capsh", "newgrp", "parallel", "runuser", "screen", "sem", "sg",
+	"tmux", "watch",
 };
 
 /* Wrappers whose -c (--command) takes a shell's command line. */
@@ -202,46 +203,6 @@ has_dash_c(const char *const *argv, size_t argc)
 	return 0;
 }
 
-/* Why a wrapper is refused rather than seen through, or NULL. */
-static const char *
-wrapper_refused(const char *prog, const char *const *argv, size_t argc)
-{
-	if (strcmp(prog, "env") == 0 && env_splits(argv, argc))
-		return "env -S (--split-string) is refused: the string it "
-		    "splits is a command line the rules cannot see";
-	if (named(shell_wrappers, sizeof(shell_wrappers) /
-	    sizeof(shell_wrappers[0]), prog))
-		return "watch, parallel, sem, runuser, sg, newgrp and capsh "
-		    "are refused: they hand a string to a shell, which the "
-		    "rules cannot see";
-	if (named(dash_c_wrappers, sizeof(dash_c_wrappers) /
-	    sizeof(dash_c_wrappers[0]), prog) && has_dash_c(argv, argc))
-		return "flock -c and script -c are refused: their command is "
-		    "a string for a shell, which the rules cannot see";
-	return NULL;
-}
-
-/*
- * What a git subcommand exercises, given the arguments after it: commit
- * is git_commit; push, and the plumbing that pushes as it does
- * (send-pack, http-push, and subtree push, a script that runs git push),
- * are git_push.
- */
-static enum policy_cap
-git_sub_cap(const char *sub, const char *const *rest, size_t nrest)
-{
-	if (strcmp(sub, "commit") == 0)
-		return CAP_GIT_COMMIT;
-	if (strcmp(sub, "push") == 0 || strcmp(sub, "send-pack") == 0 ||
-	    strcmp(sub, "http-push") == 0)
-		return CAP_GIT_PUSH;
-	if (strcmp(sub, "subtree") == 0)
-		for (size_t i = 0; i < nrest; i++)
-			if (strcmp(rest[i], "push") == 0)
-				return CAP_GIT_PUSH;
-	return CAP_RUN_BASH;
-}
-
 /*
  * gh's command words as its command parser (cobra) finds them: an option
  * is skipped, and so is the word after one that holds no '=' (the
@@ -269,6 +230,65 @@ gh_words(const char *const *argv, size_t argc, int consume,
 			i++;
 	}
 	return n;
+}
+
+/* Is gh's first command word, in either reading of its options, a or b? */
+static int
+gh_first_is(const char *const *argv, size_t argc, const char *a,
+    const char *b)
+{
+	for (int consume = 0; consume <= 1; consume++) {
+		const char *w[2];
+
+		if (gh_words(argv, argc, consume, w) >= 1 &&
+		    (strcmp(w[0], a) == 0 || strcmp(w[0], b) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* Why a wrapper is refused rather than seen through, or NULL. */
+static const char *
+wrapper_refused(const char *prog, const char *const *argv, size_t argc)
+{
+	if (strcmp(prog, "env") == 0 && env_splits(argv, argc))
+		return "env -S (--split-string) is refused: the string it "
+		    "splits is a command line the rules cannot see";
+	if (named(shell_wrappers, sizeof(shell_wrappers) /
+	    sizeof(shell_wrappers[0]), prog))
+		return "watch, parallel, sem, runuser, sg, newgrp, capsh, "
+		    "tmux and screen are refused: they hand a string to a "
+		    "shell, which the rules cannot see";
+	if (strcmp(prog, "gh") == 0 && argc > 1 && argv[1][0] == '-' &&
+	    gh_first_is(argv, argc, "auth", "config"))
+		return "gh auth and gh config are refused, with gh's options "
+		    "before them too";
+	if (named(dash_c_wrappers, sizeof(dash_c_wrappers) /
+	    sizeof(dash_c_wrappers[0]), prog) && has_dash_c(argv, argc))
+		return "flock -c and script -c are refused: their command is "
+		    "a string for a shell, which the rules cannot see";
+	return NULL;
+}
+
+/*
+ * What a git subcommand exercises, given the arguments after it: commit
+ * is git_commit; push, and the plumbing that pushes as it does
+ * (send-pack, http-push, and subtree push, a script that runs git push),
+ * are git_push.
+ */
+static enum policy_cap
+git_sub_cap(const char *sub, const char *const *rest, size_t nrest)
+{
+	if (strcmp(sub, "commit") == 0)
+		return CAP_GIT_COMMIT;
+	if (strcmp(sub, "push") == 0 || strcmp(sub, "send-pack") == 0 ||
+	    strcmp(sub, "http-push") == 0)
+		return CAP_GIT_PUSH;
+	if (strcmp(sub, "subtree") == 0)
+		for (size_t i = 0; i < nrest; i++)
+			if (strcmp(rest[i], "push") == 0)
+				return CAP_GIT_PUSH;
+	return CAP_RUN_BASH;
 }
 
 /*

@@ -21,11 +21,15 @@ static const char baseline_block[] = "["
 	/* rm with both a recursive and a force flag, in any spelling. */
 	"{\"program\":\"rm\",\"options\":["
 	"{\"short\":\"rR\",\"long\":[\"recursive\"]},"
-	"{\"short\":\"f\",\"long\":[\"force\"]}]},"
+	"{\"short\":\"f\",\"long\":[\"force\",\"interactive\"]}]},"
 	/* Shells and interpreters handed code on the command line. */
 	SHELL_C("sh") SHELL_C("bash") SHELL_C("zsh") SHELL_C("fish")
 	SHELL_C("dash") SHELL_C("ksh") SHELL_C("mksh") SHELL_C("csh")
 	SHELL_C("tcsh")
+	/* The same shells under their other names (rbash, ksh93, lksh,
+	 * pdksh, bsd-csh, zsh-static, ...), and the rest of /etc/shells. */
+	SHELL_C("*bash") SHELL_C("*ksh*") SHELL_C("*csh") SHELL_C("zsh*")
+	SHELL_C("ash") SHELL_C("yash") SHELL_C("posh")
 	"{\"program\":\"python*\",\"options\":[{\"short\":\"c\"}]},"
 	"{\"program\":\"node\",\"options\":[{\"short\":\"ep\","
 	"\"long\":[\"eval\",\"print\"]}]},"

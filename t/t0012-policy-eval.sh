@@ -27,7 +27,7 @@ test_expect_success 'env -S is refused: its string is a command line' '
 
 test_expect_success 'watch, and flock -c: a string for a shell is refused' '
 	decide local_dev "{\"op\":\"run\",\"args\":{\"argv\":[\"watch\",\"git push\"]}}" \
-	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"watch, parallel, sem, runuser, sg, newgrp and capsh are refused: they hand a string to a shell, which the rules cannot see\"}" &&
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"watch, parallel, sem, runuser, sg, newgrp, capsh, tmux and screen are refused: they hand a string to a shell, which the rules cannot see\"}" &&
 	decide local_dev "{\"op\":\"run\",\"args\":{\"argv\":[\"flock\",\"lock\",\"-c\",\"sh -c id\"]}}" \
 	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"flock -c and script -c are refused: their command is a string for a shell, which the rules cannot see\"}"
 '

@@ -43,10 +43,11 @@ test_expect_success 'demo blocks every shell of the baseline, and php' '
 	done
 '
 
-test_expect_success 'capsh, sg, newgrp and sem hand a string to a shell: refused' '
-	why="watch, parallel, sem, runuser, sg, newgrp and capsh are refused: they hand a string to a shell, which the rules cannot see" &&
+test_expect_success 'capsh, sg, newgrp, sem, tmux and screen hand a string to a shell: refused' '
+	why="watch, parallel, sem, runuser, sg, newgrp, capsh, tmux and screen are refused: they hand a string to a shell, which the rules cannot see" &&
 	for a in "\"capsh\",\"--\",\"-c\",\"id\"" "\"sg\",\"users\",\"id\"" "\"newgrp\"" \
-	    "\"sem\",\"git push\"" "\"nice\",\"sg\",\"users\",\"-c\",\"id\""
+	    "\"sem\",\"git push\"" "\"nice\",\"sg\",\"users\",\"-c\",\"id\"" \
+	    "\"tmux\",\"new\",\"-d\",\"id\"" "\"screen\",\"-dm\",\"id\""
 	do
 		run local_dev "[$a]" "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" || return 1
 	done
@@ -70,6 +71,31 @@ test_expect_success 'gh pr create with gh options before or between its words is
 	run local_dev "[\"gh\",\"--help\",\"pr\",\"create\"]" "$pr_never" &&
 	run local_dev "[\"gh\",\"pr\",\"list\",\"-R\",\"o/r\"]" "{\"decision\":\"allow\"}" &&
 	run local_dev "[\"gh\",\"issue\",\"create\",\"--title\",\"pr\"]" "{\"decision\":\"allow\"}"
+'
+
+test_expect_success 'shells under their other names are held to -c' '
+	for sh in rbash ksh93 lksh bsd-csh zsh5 ash yash posh; do
+		echo "{\"op\":\"run\",\"args\":{\"argv\":[\"$sh\",\"-c\",\"id\"]}}" |
+		test_expect_code 1 nucleus-policy eval local_dev >out &&
+		jq -e ".kind == \"command_denied\"" out || return 1
+	done &&
+	run local_dev "[\"ssh\",\"-c\",\"aes128-ctr\",\"h\"]" "{\"decision\":\"allow\"}"
+'
+
+test_expect_success 'rm -r --interactive=never is rm -rf' '
+	echo "{\"op\":\"run\",\"args\":{\"argv\":[\"rm\",\"--recursive\",\"--interactive=never\",\"x\"]}}" |
+	test_expect_code 1 nucleus-policy eval local_dev >out &&
+	jq -e ".kind == \"command_denied\"" out
+'
+
+test_expect_success 'gh auth and gh config behind gh options are refused' '
+	why="gh auth and gh config are refused, with gh'"'"'s options before them too" &&
+	run local_dev "[\"gh\",\"--hostname\",\"h\",\"auth\",\"token\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" &&
+	run local_dev "[\"gh\",\"-R\",\"o/r\",\"config\",\"get\",\"k\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" &&
+	run local_dev "[\"gh\",\"--help\",\"auth\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}"
 '
 
 test_done
