@@ -51,6 +51,8 @@ const size_t policy_git_nforced = sizeof(policy_git_forced) /
 static const char *const git_value_opts[] = {
 	"-C", "-c", "--git-dir", "--work-tree", "--namespace",
 	"--super-prefix", "--config-env",
+	/* Not in git's usage line, but taken (--attr-source from 2.42). */
+	"--shallow-file", "--attr-source",
 };
 
 /* Sections a -c may not touch at all. */

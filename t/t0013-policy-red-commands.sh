@@ -98,4 +98,9 @@ test_expect_success 'gh auth and gh config behind gh options are refused' '
 	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}"
 '
 
+test_expect_success 'git options that take the next word as their value do not hide push' '
+	run local_dev "[\"git\",\"--shallow-file\",\"x\",\"push\",\"origin\"]" "$push_never" &&
+	run local_dev "[\"git\",\"--attr-source\",\"HEAD\",\"push\"]" "$push_never"
+'
+
 test_done
