@@ -71,6 +71,25 @@ int
 policy_rule_matches_name(const struct policy_rule *r, const char *prog,
     size_t proglen, const char *const *argv, size_t argc)
 {
+	return policy_rule_matches_wild(r, prog, proglen, argv, argc, 0);
+}
+
+/* Does this word hold find's "{}", which find replaces with a path? */
+static int
+has_braces(const char *a)
+{
+	return strstr(a, "{}") != NULL;
+}
+
+/*
+ * policy_rule_matches_name, where with wild set a word holding "{}"
+ * matches any exact pattern: find puts a path the agent can name there
+ * (a directory called "push" or "auth"), which no rule sees.
+ */
+int
+policy_rule_matches_wild(const struct policy_rule *r, const char *prog,
+    size_t proglen, const char *const *argv, size_t argc, int wild)
+{
 	size_t i = 1;
 
 	if (r->literal) {
@@ -86,7 +105,8 @@ policy_rule_matches_name(const struct policy_rule *r, const char *prog,
 			break;
 		if (i >= argc)
 			return 0;
-		if (a->kind == ARGPAT_EXACT && (strlen(argv[i]) != a->len ||
+		if (a->kind == ARGPAT_EXACT && !(wild && has_braces(argv[i])) &&
+		    (strlen(argv[i]) != a->len ||
 		    memcmp(argv[i], a->s, a->len) != 0))
 			return 0;
 		i++;
@@ -247,10 +267,48 @@ gh_first_is(const char *const *argv, size_t argc, const char *a,
 	return 0;
 }
 
+/*
+ * Does a command find runs (-exec, -execdir, -ok, -okdir) take a word
+ * from a path where what it means depends on the word: as the program,
+ * or anywhere in a git or gh command, whose words say what it does?
+ */
+static int
+find_runs_braces(const char *const *argv, size_t argc)
+{
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i], *prog;
+		size_t end;
+
+		if (strcmp(a, "-exec") != 0 && strcmp(a, "-execdir") != 0 &&
+		    strcmp(a, "-ok") != 0 && strcmp(a, "-okdir") != 0)
+			continue;
+		if (++i >= argc)
+			break;
+		if (has_braces(argv[i]))
+			return 1;
+		prog = policy_program_name(argv[i]);
+		for (end = i + 1; end < argc && strcmp(argv[end], ";") != 0 &&
+		    strcmp(argv[end], "+") != 0; end++)
+			if ((strcmp(prog, "git") == 0 ||
+			    strncmp(prog, "git-", 4) == 0 ||
+			    strcmp(prog, "gh") == 0) && has_braces(argv[end]))
+				return 1;
+		i = end;
+	}
+	return 0;
+}
+
 /* Why a wrapper is refused rather than seen through, or NULL. */
 static const char *
 wrapper_refused(const char *prog, const char *const *argv, size_t argc)
 {
+	if (strcmp(prog, "xargs") == 0)
+		return "xargs is refused: the words it adds come from its "
+		    "input, which the rules cannot see";
+	if (strcmp(prog, "find") == 0 && find_runs_braces(argv, argc))
+		return "find -exec is refused when a path found (\"{}\") "
+		    "would be the program, or a word of git or gh: the rules "
+		    "cannot see it";
 	if (strcmp(prog, "env") == 0 && env_splits(argv, argc))
 		return "env -S (--split-string) is refused: the string it "
 		    "splits is a command line the rules cannot see";

@@ -257,14 +257,15 @@ blocked_by(const struct policy_rules *block, const char *const *argv,
     size_t argc, size_t *tail)
 {
 	size_t tails = is_wrapper(argv[0]) ? argc : 1;
+	int wild = strcmp(policy_program_name(argv[0]), "find") == 0;
 
 	for (size_t t = 0; t < tails; t++) {
 		const char *prog = policy_program_name(argv[t]);
 		size_t plen = strlen(prog);
 
 		for (size_t i = 0; i < block->n; i++) {
-			if (policy_rule_matches_name(&block->v[i], prog, plen,
-			    argv + t, argc - t)) {
+			if (policy_rule_matches_wild(&block->v[i], prog, plen,
+			    argv + t, argc - t, wild)) {
 				*tail = t;
 				return &block->v[i];
 			}

@@ -336,6 +336,8 @@ int	 policy_rule_matches(const struct policy_rule *, const char *const *,
 	    size_t);
 int	 policy_rule_matches_name(const struct policy_rule *, const char *,
 	    size_t, const char *const *, size_t);
+int	 policy_rule_matches_wild(const struct policy_rule *, const char *,
+	    size_t, const char *const *, size_t, int);
 
 /*
  * Budget, in micro-dollars.  Each returns KIND_NONE, or KIND_BAD_REQUEST

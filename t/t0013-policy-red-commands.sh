@@ -103,4 +103,23 @@ test_expect_success 'git options that take the next word as their value do not h
 	run local_dev "[\"git\",\"--attr-source\",\"HEAD\",\"push\"]" "$push_never"
 '
 
+test_expect_success 'xargs is refused; find -exec with a found path as program, or in git or gh, is refused' '
+	run local_dev "[\"xargs\",\"git\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"xargs is refused: the words it adds come from its input, which the rules cannot see\"}" &&
+	why="find -exec is refused when a path found (\\\"{}\\\") would be the program, or a word of git or gh: the rules cannot see it" &&
+	for a in "\"push\",\"-exec\",\"git\",\"{}\",\"origin\",\";\"" \
+	    "\"sudo\",\"-execdir\",\"{}\",\";\"" "\"auth\",\"-ok\",\"gh\",\"{}\",\"token\",\";\""
+	do
+		run local_dev "[\"find\",$a]" "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" || return 1
+	done &&
+	run local_dev "[\"find\",\".\",\"-name\",\"*.c\",\"-exec\",\"grep\",\"-n\",\"x\",\"{}\",\"+\"]" "{\"decision\":\"allow\"}" &&
+	cat >npm.json <<-\EOF &&
+	{"v": 1, "profile": "local_dev",
+	 "commands": {"block": [{"program": "npm", "args": [{"exact": "publish"}]}]}}
+	EOF
+	run npm.json "[\"find\",\"publish\",\"-exec\",\"npm\",\"{}\",\";\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"npm is blocked by the rule {\\\"args\\\":[{\\\"exact\\\":\\\"publish\\\"}],\\\"program\\\":\\\"npm\\\"}\"}" &&
+	run npm.json "[\"find\",\".\",\"-exec\",\"npm\",\"test\",\"{}\",\";\"]" "{\"decision\":\"allow\"}"
+'
+
 test_done
