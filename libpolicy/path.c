@@ -11,6 +11,15 @@ const char *const policy_sensitive_globs[] = {
 	"credentials*", "**/.aws/**", ".git/config", "id_rsa*",
 	"id_ed25519*", ".npmrc", ".pypirc", ".netrc", "*.token", "token.txt",
 	"password*",
+	/*
+	 * Beyond the reference: a command's HOME is the work root, so the
+	 * tools a pod runs keep their credentials here (git's credential
+	 * store, gh, docker, kubectl, gcloud, az, gpg, psql, vault); those
+	 * with '/' are anchored there, where HOME puts them.
+	 */
+	".git-credentials", ".config/gh/**", ".docker/config.json",
+	".kube/config", ".config/gcloud/**", ".azure/**", ".gnupg/**",
+	".pgpass", ".vault-token",
 };
 const size_t policy_sensitive_nglobs =
     sizeof(policy_sensitive_globs) / sizeof(policy_sensitive_globs[0]);

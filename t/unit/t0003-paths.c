@@ -187,7 +187,7 @@ sensitive(void)
 		ok(0, "profile filesystem_readonly");
 		return;
 	}
-	is_int((long long)p.paths.block.n, 16, "the sensitive preset has 16 "
+	is_int((long long)p.paths.block.n, 25, "the sensitive preset has 25 "
 	    "globs");
 	memset(&rq, 0, sizeof(rq));
 	rq.op = OP_READ;

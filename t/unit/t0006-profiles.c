@@ -85,7 +85,7 @@ row(const struct row *r)
 	ok(policy_rules_equal(&p.commands.allow, &cmds.allow) &&
 	    policy_rules_equal(&p.commands.block, &cmds.block),
 	    "%s: the %s command set", r->name, r->commands);
-	is_int((long long)p.paths.block.n, r->sensitive ? 16 : 0,
+	is_int((long long)p.paths.block.n, r->sensitive ? 25 : 0,
 	    "%s: sensitive paths %s", r->name, r->sensitive ? "blocked" :
 	    "not blocked");
 	ok(p.paths.allow.any, "%s: every other path allowed", r->name);
