@@ -101,7 +101,27 @@ static const struct {
 	{ "trailer", "command", "true" },
 };
 
-const char policy_git_driver_scan[] = "^(filter|merge|submodule|trailer)\\.";
+const char policy_git_driver_scan[] = "^(filter|merge|submodule|trailer)\\."
+    "|^remote\\..*\\.(uploadpack|receivepack)$";
+
+/*
+ * Is key one that no configuration can override, so that a command of a
+ * repository that defines it must not run?  remote.<name>.uploadpack and
+ * .receivepack: git keeps the first value it reads (the repository's),
+ * and git remote show, update, prune and set-head and fetch --multiple
+ * run it, a command line for a local or ssh remote, with no option of
+ * theirs to give another.
+ */
+int
+policy_git_key_refused(const char *key)
+{
+	const char *dot = strchr(key, '.'), *last = strrchr(key, '.');
+
+	return dot != NULL && last != dot && (size_t)(dot - key) == 6 &&
+	    strncmp(key, "remote", 6) == 0 &&
+	    (strcmp(last + 1, "uploadpack") == 0 ||
+	    strcmp(last + 1, "receivepack") == 0);
+}
 
 /*
  * Options of git's subcommands that run a program or read outside the

@@ -331,6 +331,7 @@ int	 policy_prefix_covers(const char *const *, size_t,
 	    const char *const *, size_t);
 extern const char policy_git_driver_scan[];
 const char *policy_git_driver_off(const char *);
+int	 policy_git_key_refused(const char *);
 const char *policy_program_name(const char *);
 int	 policy_rule_matches(const struct policy_rule *, const char *const *,
 	    size_t);

@@ -363,6 +363,10 @@ env_drivers_off(char **base, char *keys, size_t len)
 
 	for (char *t = keys; t < keys + len; t += strlen(t) + 1) {
 		t[strcspn(t, "\n")] = '\0';	/* a key has no newline */
+		if (policy_git_key_refused(t)) {
+			errno = EPERM;
+			return NULL;
+		}
 		if ((val[k] = policy_git_driver_off(t)) == NULL)
 			continue;
 		if (k == GIT_OFF_MAX) {

@@ -40,4 +40,19 @@ test_expect_success 'git send-pack is git_push, and pushes nothing' '
 	proxy_alive
 '
 
+test_expect_success 'a repository naming its own upload-pack program: git does not start' '
+	git init -q root/up &&
+	git -C root/up remote add origin "$PWD/remote.git" &&
+	git -C root/up config remote.origin.uploadpack "touch $PWD/root/ran; git-upload-pack" &&
+	for argv in "\"remote\",\"show\",\"origin\"" "\"fetch\",\"--multiple\",\"origin\"" \
+	    "\"remote\",\"update\""
+	do
+		req u1 run "{\"argv\":[\"git\",$argv],\"cwd\":\"up\"}" | send >out &&
+		resp u1 | jq -e ".error.kind == \"io_error\"" &&
+		! test -e root/ran || return 1
+	done &&
+	req u2 run "{\"argv\":[\"git\",\"status\"],\"cwd\":\"repo\"}" | send >out &&
+	resp u2 | jq -e ".ok and .result.exit == 0"
+'
+
 test_done
