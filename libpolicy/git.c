@@ -99,10 +99,15 @@ static const struct {
 	{ "submodule", "update", "none" },
 	{ "trailer", "cmd", "true" },
 	{ "trailer", "command", "true" },
+	/* What --no-textconv and --no-ext-diff leave to commands that do
+	 * not take them (git range-diff, git stash list -p). */
+	{ "diff", "textconv", "cat" },
+	{ "diff", "command", "true" },
 };
 
 const char policy_git_driver_scan[] = "^(filter|merge|submodule|trailer)\\."
-    "|^remote\\..*\\.(uploadpack|receivepack)$";
+    "|^remote\\..*\\.(uploadpack|receivepack)$"
+    "|^diff\\..*\\.(textconv|command)$";
 
 /*
  * Is key one that no configuration can override, so that a command of a

@@ -55,4 +55,25 @@ test_expect_success 'a repository naming its own upload-pack program: git does n
 	resp u2 | jq -e ".ok and .result.exit == 0"
 '
 
+test_expect_success 'a textconv the repository names runs in no git command, range-diff and stash list -p too' '
+	git init -q -b main root/tc &&
+	echo "f diff=x" >root/tc/.gitattributes &&
+	echo a >root/tc/f &&
+	git -C root/tc add -A &&
+	git -C root/tc -c user.name=a -c user.email=a@b commit -q -m 1 &&
+	echo b >root/tc/f &&
+	git -C root/tc -c user.name=a -c user.email=a@b commit -q -a -m 2 &&
+	echo c >root/tc/f &&
+	git -C root/tc -c user.name=a -c user.email=a@b stash -q &&
+	git -C root/tc config diff.x.textconv "touch $PWD/root/ran-tc; cat" &&
+	git -C root/tc config diff.x.command "touch $PWD/root/ran-cmd; true" &&
+	for argv in "\"range-diff\",\"HEAD~1...HEAD\"" "\"stash\",\"list\",\"-p\"" \
+	    "\"log\",\"-p\"" "\"stash\",\"show\",\"-p\""
+	do
+		req t1 run "{\"argv\":[\"git\",$argv],\"cwd\":\"tc\"}" | send >out &&
+		resp t1 | jq -e ".ok and .result.exit == 0" &&
+		! test -e root/ran-tc && ! test -e root/ran-cmd || return 1
+	done
+'
+
 test_done
