@@ -126,13 +126,18 @@ policy_rule_matches(const struct policy_rule *r, const char *const *argv,
 	return policy_rule_matches_name(r, prog, strlen(prog), argv, argc);
 }
 
-/* Does a short option cluster of env hold -S (before an option's value)? */
+/*
+ * Does a short option cluster of env hold -S (1) or -a, --argv0 (2),
+ * before an option's value?
+ */
 static int
 env_short_splits(const char *a, int *takes_next)
 {
 	for (const char *c = a + 1; *c != '\0'; c++) {
 		if (*c == 'S')
 			return 1;
+		if (*c == 'a')
+			return 2;
 		if (*c == 'u' || *c == 'C') {	/* the rest is their value */
 			*takes_next = c[1] == '\0';
 			return 0;
@@ -151,7 +156,7 @@ env_splits(const char *const *argv, size_t argc)
 {
 	for (size_t i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		int takes_next = 0;
+		int takes_next = 0, r;
 
 		/* env's getopt stops at the first NAME=VALUE too. */
 		if (strcmp(a, "--") == 0 || a[0] != '-' || a[1] == '\0')
@@ -162,13 +167,16 @@ env_splits(const char *const *argv, size_t argc)
 			if (n > 0 && strncmp("split-string", a + 2, n) == 0 &&
 			    n <= strlen("split-string"))
 				return 1;
+			if (n > 0 && strncmp("argv0", a + 2, n) == 0 &&
+			    n <= strlen("argv0"))
+				return 2;
 			if ((strcmp(a, "--unset") == 0 ||
 			    strcmp(a, "--chdir") == 0) && i + 1 < argc)
 				i++;
 			continue;
 		}
-		if (env_short_splits(a, &takes_next))
-			return 1;
+		if ((r = env_short_splits(a, &takes_next)) != 0)
+			return r;
 		if (takes_next)
 			i++;
 	}
@@ -298,10 +306,26 @@ find_runs_braces(const char *const *argv, size_t argc)
 	return 0;
 }
 
+/* Is --NAME or --NAME=... among the arguments? */
+static int
+has_long(const char *const *argv, size_t argc, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 1; i < argc; i++)
+		if (strncmp(argv[i], "--", 2) == 0 &&
+		    strncmp(argv[i] + 2, name, n) == 0 &&
+		    (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+			return 1;
+	return 0;
+}
+
 /* Why a wrapper is refused rather than seen through, or NULL. */
 static const char *
 wrapper_refused(const char *prog, const char *const *argv, size_t argc)
 {
+	int r;
+
 	if (strcmp(prog, "xargs") == 0)
 		return "xargs is refused: the words it adds come from its "
 		    "input, which the rules cannot see";
@@ -309,9 +333,14 @@ wrapper_refused(const char *prog, const char *const *argv, size_t argc)
 		return "find -exec is refused when a path found (\"{}\") "
 		    "would be the program, or a word of git or gh: the rules "
 		    "cannot see it";
-	if (strcmp(prog, "env") == 0 && env_splits(argv, argc))
-		return "env -S (--split-string) is refused: the string it "
-		    "splits is a command line the rules cannot see";
+	if (strcmp(prog, "env") == 0 && (r = env_splits(argv, argc)) != 0)
+		return r == 1 ? "env -S (--split-string) is refused: the "
+		    "string it splits is a command line the rules cannot see" :
+		    "env -a (--argv0) is refused: the name it gives a program "
+		    "can make it another (git run as git-push is git push)";
+	if (strcmp(prog, "bwrap") == 0 && has_long(argv, argc, "argv0"))
+		return "bwrap --argv0 is refused: the name it gives a program "
+		    "can make it another (git run as git-push is git push)";
 	if (named(shell_wrappers, sizeof(shell_wrappers) /
 	    sizeof(shell_wrappers[0]), prog))
 		return "watch, parallel, sem, runuser, sg, newgrp, capsh, "

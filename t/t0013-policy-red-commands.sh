@@ -122,4 +122,16 @@ test_expect_success 'xargs is refused; find -exec with a found path as program, 
 	run npm.json "[\"find\",\".\",\"-exec\",\"npm\",\"test\",\"{}\",\";\"]" "{\"decision\":\"allow\"}"
 '
 
+test_expect_success 'env -a and bwrap --argv0 are refused: git named git-push is git push' '
+	why="the name it gives a program can make it another (git run as git-push is git push)" &&
+	for a in "\"env\",\"-a\",\"git-push\",\"git\"" "\"env\",\"--argv0=git-push\",\"git\"" \
+	    "\"env\",\"-ia\",\"git-push\",\"git\"" "\"nice\",\"env\",\"--arg\",\"git-push\",\"git\""
+	do
+		run local_dev "[$a]" "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"env -a (--argv0) is refused: $why\"}" || return 1
+	done &&
+	run local_dev "[\"bwrap\",\"--argv0\",\"git-push\",\"git\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"bwrap --argv0 is refused: $why\"}" &&
+	run local_dev "[\"env\",\"-u\",\"A\",\"git\",\"status\"]" "{\"decision\":\"allow\"}"
+'
+
 test_done
