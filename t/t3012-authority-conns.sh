@@ -3,17 +3,21 @@ test_description='nucleus-authority: connections in time and in number: operator
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-authority.sh"
 
-test_expect_success 'setup' '
+test_expect_success 'setup: agents of two uids may reach the request socket' '
 	authority_setup &&
-	authority_start
+	chmod 711 auth &&
+	authority_start -g nogroup
 '
 
-test_expect_success '128 quiet connections: the 129th is turned away, the operator is still answered' '
+test_expect_success '128 quiet connections (64 of each uid): the next is turned away, the operator is still answered' '
 	test_when_finished "touch go" &&
-	{ sockload quiet auth/request.sock 129 go >agents & } &&
-	test_wait_for "the quiet connections" 30 test -s agents &&
-	echo "open=128 refused=1" >expect &&
-	test_cmp expect agents &&
+	{ sockload quiet auth/request.sock 64 go >agents1 & } &&
+	{ sockload -u 65534 quiet auth/request.sock 65 go >agents2 & } &&
+	test_wait_for "the quiet connections" 30 eval "test -s agents1 && test -s agents2" &&
+	echo "open=64 refused=0" >expect &&
+	test_cmp expect agents1 &&
+	echo "open=64 refused=1" >expect &&
+	test_cmp expect agents2 &&
 	nucleus-authority list -d auth >list &&
 	test_line_count = 0 list &&
 	# the operators have 16 more of their own on the admin socket
