@@ -347,9 +347,11 @@ wrapper_refused(const char *prog, const char *const *argv, size_t argc)
 		    "tmux and screen are refused: they hand a string to a "
 		    "shell, which the rules cannot see";
 	if (strcmp(prog, "gh") == 0 && argc > 1 && argv[1][0] == '-' &&
-	    gh_first_is(argv, argc, "auth", "config"))
-		return "gh auth and gh config are refused, with gh's options "
-		    "before them too";
+	    (gh_first_is(argv, argc, "auth", "config") ||
+	    gh_first_is(argv, argc, "alias", "extension") ||
+	    gh_first_is(argv, argc, "extensions", "ext")))
+		return "gh auth, config, alias and extension are refused, "
+		    "with gh's options before them too";
 	if (named(dash_c_wrappers, sizeof(dash_c_wrappers) /
 	    sizeof(dash_c_wrappers[0]), prog) && has_dash_c(argv, argc))
 		return "flock -c and script -c are refused: their command is "

@@ -49,7 +49,13 @@ static const char baseline_block[] = "["
 	"\"long\":[\"command\",\"encodedcommand\"]}]},"
 	/* The forge's credentials. */
 	"{\"program\":\"gh\",\"args\":[{\"exact\":\"auth\"}]},"
-	"{\"program\":\"gh\",\"args\":[{\"exact\":\"config\"}]}"
+	"{\"program\":\"gh\",\"args\":[{\"exact\":\"config\"}]},"
+	/* gh's aliases and extensions: a word that means pr create, or a
+	 * program from HOME, the work root. */
+	"{\"program\":\"gh\",\"args\":[{\"exact\":\"alias\"}]},"
+	"{\"program\":\"gh\",\"args\":[{\"exact\":\"extension\"}]},"
+	"{\"program\":\"gh\",\"args\":[{\"exact\":\"extensions\"}]},"
+	"{\"program\":\"gh\",\"args\":[{\"exact\":\"ext\"}]}"
 	"]";
 
 #define ANY_ARGS(p)	"{\"program\":\"" p "\"}"

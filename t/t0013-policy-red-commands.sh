@@ -89,7 +89,7 @@ test_expect_success 'rm -r --interactive=never is rm -rf' '
 '
 
 test_expect_success 'gh auth and gh config behind gh options are refused' '
-	why="gh auth and gh config are refused, with gh'"'"'s options before them too" &&
+	why="gh auth, config, alias and extension are refused, with gh'"'"'s options before them too" &&
 	run local_dev "[\"gh\",\"--hostname\",\"h\",\"auth\",\"token\"]" \
 	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"$why\"}" &&
 	run local_dev "[\"gh\",\"-R\",\"o/r\",\"config\",\"get\",\"k\"]" \
@@ -132,6 +132,15 @@ test_expect_success 'env -a and bwrap --argv0 are refused: git named git-push is
 	run local_dev "[\"bwrap\",\"--argv0\",\"git-push\",\"git\"]" \
 	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"bwrap --argv0 is refused: $why\"}" &&
 	run local_dev "[\"env\",\"-u\",\"A\",\"git\",\"status\"]" "{\"decision\":\"allow\"}"
+'
+
+test_expect_success 'gh alias and gh extension are refused: an alias can mean pr create' '
+	for w in alias extension extensions ext; do
+		run local_dev "[\"gh\",\"$w\",\"set\",\"pc\",\"pr create\"]" \
+		    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"gh is blocked by the rule {\\\"args\\\":[{\\\"exact\\\":\\\"$w\\\"}],\\\"program\\\":\\\"gh\\\"}\"}" || return 1
+	done &&
+	run local_dev "[\"gh\",\"-R\",\"o/r\",\"alias\",\"list\"]" \
+	    "{\"decision\":\"deny\",\"kind\":\"command_denied\",\"reason\":\"gh auth, config, alias and extension are refused, with gh'"'"'s options before them too\"}"
 '
 
 test_done
