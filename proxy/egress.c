@@ -294,6 +294,34 @@ gateway_gone(void)
 }
 
 /* The gateway's answer, with the stream when it is yes. */
+/*
+ * The gateway's refusal, as the client hears it, by its kind: a host it
+ * could not reach or resolve 502 (SOCKS5: host unreachable); no host
+ * side to ask (a VM's port with no node behind it) 503 (general
+ * failure), as the local driver's gateway gone is; a request it could
+ * not read 400 (general failure); any other, not allowed, 403 (SOCKS5:
+ * not allowed).
+ */
+static void
+refused_by_gateway(struct client *c, const char *kind, const char *why)
+{
+	int status = 403, reply = 2;
+
+	if (kind != NULL && (strcmp(kind, "unreachable") == 0 ||
+	    strcmp(kind, "unresolved") == 0)) {
+		status = 502;
+		reply = 4;
+	} else if (kind != NULL && strcmp(kind, "unavailable") == 0) {
+		status = 503;
+		reply = 1;
+	} else if (kind != NULL && strcmp(kind, "bad_request") == 0) {
+		status = 400;
+		reply = 1;
+	}
+	refuse(c, status, reply, kind != NULL ? kind : "egress_denied",
+	    why != NULL ? why : "the gateway refused");
+}
+
 static void
 gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -319,19 +347,10 @@ gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 		if (json_is_true(json_object_get(a, "ok")) && stream >= 0) {
 			streaming(c, stream);
 			stream = -1;
-		} else {
-			const char *kind = json_string_value(json_object_get(a,
-			    "kind"));
-			const char *why = json_string_value(json_object_get(a,
-			    "reason"));
-			int unreach = kind != NULL && (strcmp(kind,
-			    "unreachable") == 0 || strcmp(kind,
-			    "unresolved") == 0);
-
-			refuse(c, unreach ? 502 : 403, unreach ? 4 : 2,
-			    kind != NULL ? kind : "egress_denied", why != NULL ?
-			    why : "the gateway refused");
-		}
+		} else
+			refused_by_gateway(c, json_string_value(
+			    json_object_get(a, "kind")), json_string_value(
+			    json_object_get(a, "reason")));
 		break;
 	}
 	if (stream >= 0)
