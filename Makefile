@@ -6,7 +6,8 @@
 #	make check		install what is missing, build, run every test
 #	make SANITIZE=1 check	the same under ASan and UBSan, in build/san/
 #	make bench		benchmarks: figures and ratios to a baseline
-#	make fuzz		each libFuzzer target for FUZZ_SECONDS
+#	make fuzz		each libFuzzer target for FUZZ_SECONDS,
+#				FUZZ_JOBS at once
 #	make static		build/static/nucleus-proxy, for the guest image
 #	make guest		the guest image for the VM drivers, in build/guest
 #	make guest-tools	the fuller image of commands (git, make, gcc), too
@@ -39,6 +40,7 @@ LDFLAGS ?=
 SANITIZE ?=
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= 2
 PROVE ?= prove
 PROVE_FLAGS ?=
 INSTALL ?= install
@@ -410,19 +412,22 @@ build/fuzz/%: t/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_TOOL_OBJS) \
 # crash, a leak or a hang (over 10 s on one input) fails the run.
 fuzz: deps
 	$(MAKE) $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do \
-	    n=$${f##*/}; mkdir -p build/fuzz/corpus/$$n; \
+	$(MAKE) -j$(FUZZ_JOBS) $(FUZZ_BINS:build/fuzz/%=fuzz-run-%)
+
+# One target's run (FUZZ_JOBS of them at once: each fuzzes on one core,
+# as it would alone, and the smoke takes half the time on two).
+fuzz-run-%: build/fuzz/%
+	@n=$*; mkdir -p build/fuzz/corpus/$$n; \
 	    echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	    dict=; [ -f t/fuzz/$$n.dict ] && dict=-dict=t/fuzz/$$n.dict; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    $< -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	        -rss_limit_mb=2048 -print_final_stats=1 $$dict \
 	        -artifact_prefix=build/fuzz/$$n- \
 	        build/fuzz/corpus/$$n t/fuzz/corpus/$$n \
 	        2>build/fuzz/$$n.log || { tail -50 build/fuzz/$$n.log; \
 	        exit 1; }; \
 	    grep -E '^stat::(number_of_executed_units|peak_rss_mb)' \
-	        build/fuzz/$$n.log; \
-	done
+	        build/fuzz/$$n.log | sed "s/^/$$n: /"
 
 # The guest image the VM drivers boot, in $(B)/guest: what comes from
 # Debian's archive (the kernel, its modules, the root image of commands)
