@@ -514,12 +514,11 @@ peer(int fd, uid_t *uid, pid_t *pid)
  * there is room; else what the peer is told.
  */
 static const char *
-room(const struct lines *srv, int index, uid_t uid)
+room(const struct lines *srv, int privileged, uid_t uid)
 {
 	int max = srv->conns_max, mine = 0;
 
-	if (srv->ops->privileged != NULL &&
-	    srv->ops->privileged(srv, index, uid))
+	if (privileged)
 		return srv->nconns < max + srv->conns_reserve ? NULL : busy;
 	if (srv->nconns >= max)
 		return busy;
@@ -536,7 +535,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct lines *srv = w->data;
 	struct lines_conn *c = NULL;
-	int fd, index = (int)(w - srv->listen);
+	int fd, index = (int)(w - srv->listen), privileged;
 	const char *why;
 	uid_t uid;
 	pid_t pid;
@@ -546,7 +545,9 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	    SOCK_CLOEXEC)) < 0)
 		return;
 	peer(fd, &uid, &pid);
-	if ((why = room(srv, index, uid)) != NULL ||
+	privileged = srv->ops->privileged != NULL &&
+	    srv->ops->privileged(srv, index, uid);
+	if ((why = room(srv, privileged, uid)) != NULL ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		if (why == NULL)
 			why = busy;
@@ -561,8 +562,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	c->fd = fd;
 	c->uid = uid;
 	c->pid = pid;
-	c->privileged = srv->ops->privileged != NULL &&
-	    srv->ops->privileged(srv, index, uid);
+	c->privileged = privileged;
 	ev_io_init(&c->rio, conn_read, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
 	ev_init(&c->tio, conn_timeout);
