@@ -112,59 +112,143 @@ admin_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 	    "longer than the limit"));
 }
 
+/*
+ * A list is written as it is read, never held as one tree: ten thousand
+ * summaries as jansson objects weigh some ten times their text, and an
+ * answer waits for its record to be durable before it goes out.  The
+ * pending requests' text is kept in id order (oldest first); of the
+ * others, only the newest LIST_MAX, in a ring.
+ */
 struct listing {
-	json_t	*pending, *rest;
-	size_t	 n;
+	struct audit_buf pending;	/* ",{...}" each */
+	size_t	 npending;
+	char	*rest[LIST_MAX];	/* "{...}" each; the oldest at head */
+	size_t	 head, nrest;
+	size_t	 total;
 };
 
 static int
 list_each(void *arg, uint64_t id, json_t *rec)
 {
 	struct listing *l = arg;
+	struct audit_buf b = { NULL, 0, 0 };
+	struct audit_err e;
 	json_t *s = request_summary(id, rec);
+	size_t slot;
+	int rc;
 
 	if (s == NULL)
 		return -1;
+	rc = cjson_encode(s, &b, &e);
+	json_decref(s);
+	if (rc != 0) {
+		audit_buf_free(&b);
+		return -1;
+	}
+	l->total++;
 	if (strcmp(json_string_value(json_object_get(rec, "state")),
-	    "pending") == 0)
-		json_array_append_new(l->pending, s);
-	else
-		json_array_insert_new(l->rest, 0, s);	/* newest first */
+	    "pending") == 0) {
+		rc = l->npending >= LIST_MAX ? 0 :
+		    audit_buf_add(&l->pending, ",", 1) != 0 ||
+		    audit_buf_add(&l->pending, b.p, b.len) != 0 ? -1 : 0;
+		if (rc == 0 && l->npending < LIST_MAX)
+			l->npending++;
+		audit_buf_free(&b);
+		return rc;
+	}
+	if (l->nrest < LIST_MAX)
+		slot = (l->head + l->nrest++) % LIST_MAX;
+	else {
+		slot = l->head;
+		free(l->rest[slot]);
+		l->head = (l->head + 1) % LIST_MAX;
+	}
+	l->rest[slot] = b.p;	/* taken */
 	return 0;
+}
+
+static void
+listing_free(struct listing *l)
+{
+	if (l == NULL)
+		return;
+	audit_buf_free(&l->pending);
+	for (size_t i = 0; i < l->nrest; i++)
+		free(l->rest[(l->head + i) % LIST_MAX]);
+	free(l);
+}
+
+static int
+add(struct audit_buf *b, const char *s)
+{
+	return audit_buf_add(b, s, strlen(s));
+}
+
+/*
+ * The answer's line, keys in the order cjson_encode puts them: pending
+ * first, then the others newest first, LIST_MAX in all.
+ */
+static int
+list_answer(const struct listing *l, const json_t *echo, struct audit_buf *b)
+{
+	struct audit_err e;
+	size_t n = l->npending;
+	int rc;
+
+	rc = add(b, "{\"id\":") != 0 ||
+	    cjson_encode(echo != NULL ? echo : json_null(), b, &e) != 0 ||
+	    add(b, ",\"ok\":true,\"result\":{\"requests\":[") != 0 ||
+	    (l->pending.len > 0 &&
+	    audit_buf_add(b, l->pending.p + 1, l->pending.len - 1) != 0);
+	for (size_t i = 0; rc == 0 && i < l->nrest && n < LIST_MAX; i++, n++)
+		rc = (n > 0 && add(b, ",") != 0) ||
+		    add(b, l->rest[(l->head + l->nrest - 1 - i) % LIST_MAX]) !=
+		    0;
+	if (rc == 0)
+		rc = add(b, "],\"truncated\":") != 0 ||
+		    add(b, l->total > n ? "true" : "false") != 0 ||
+		    add(b, "},\"type\":\"response\",\"v\":1}") != 0;
+	return rc != 0 ? -1 : 0;
 }
 
 static void
 cmd_list(struct lines_conn *c, struct acmd *q)
 {
-	struct listing l = { json_array(), json_array(), 0 };
+	struct listing *l = calloc(1, sizeof(*l));
 	struct audit_err e;
+	struct job *j;
 	MDB_txn *txn;
-	json_t *result;
-	size_t total;
 
+	if (l == NULL) {
+		refuse(c, q, "internal", "out of memory");
+		return;
+	}
 	if (store_begin(A->store, &txn, 1, &e) != 0) {
-		json_decref(l.pending);
-		json_decref(l.rest);
+		listing_free(l);
 		refuse(c, q, "internal", "the state cannot be read");
 		return;
 	}
-	if (store_each(A->store, txn, list_each, &l) != 0) {
+	if (store_each(A->store, txn, list_each, l) != 0) {
 		/* a list cut short without saying so would mislead */
 		mdb_txn_abort(txn);
-		json_decref(l.pending);
-		json_decref(l.rest);
+		listing_free(l);
 		refuse(c, q, "internal", "the state cannot be read");
 		return;
 	}
 	mdb_txn_abort(txn);
-	json_array_extend(l.pending, l.rest);
-	json_decref(l.rest);
-	total = json_array_size(l.pending);
-	while (json_array_size(l.pending) > LIST_MAX)
-		json_array_remove(l.pending, json_array_size(l.pending) - 1);
-	result = json_pack("{s:o, s:b}", "requests", l.pending, "truncated",
-	    total > LIST_MAX);
-	queue(c, 0, admin_event(c, "list"), ok(q->echo, result));
+	j = job_new(c, 0);
+	if (j == NULL || list_answer(l, q->echo, &j->answer_text) != 0) {
+		listing_free(l);
+		job_free(j);
+		refuse(c, q, "internal", "out of memory");
+		return;
+	}
+	listing_free(l);
+	if (job_event(j, admin_event(c, "list")) != 0) {
+		job_free(j);
+		return;
+	}
+	job_queue(j);
 }
 
 static json_t *

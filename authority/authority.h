@@ -145,6 +145,7 @@ struct job {
 	int	 nev;
 	struct lines_conn *conn;	/* who asked; held */
 	json_t	*answer;	/* to conn once durable */
+	struct audit_buf answer_text;	/* or this line, made already */
 	json_t	*notify;	/* a decision, to every waiter of id */
 	int	 audit_error;
 	uint64_t log_gen;	/* the log's taking up it was submitted to */

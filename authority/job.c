@@ -64,6 +64,7 @@ job_free(struct job *j)
 	for (int i = 0; i < j->nev; i++)
 		json_decref(j->events[i]);
 	json_decref(j->answer);
+	audit_buf_free(&j->answer_text);
 	json_decref(j->notify);
 	json_decref(j->watch);
 	json_decref(j->wait_echo);
@@ -154,6 +155,7 @@ hold(struct job *j)
 		j->conn = NULL;
 	}
 	json_decref(j->answer);
+	audit_buf_free(&j->answer_text);
 	json_decref(j->wait_echo);
 	j->answer = j->wait_echo = NULL;
 	A->held[A->nheld++] = j;
@@ -327,6 +329,9 @@ job_drain(struct ev_loop *loop, ev_async *w, int revents)
 		}
 		if (j->conn != NULL && j->answer != NULL)
 			lines_send(j->conn, j->answer);
+		else if (j->conn != NULL && j->answer_text.len > 0)
+			lines_send_raw(j->conn, j->answer_text.p,
+			    j->answer_text.len);
 		if (j->wait_echo != NULL && j->conn != NULL &&
 		    !j->conn->closed && !j->conn->eof) {
 			waiter_add(j->id, j->conn, j->wait_echo);

@@ -77,6 +77,7 @@ struct audit_buf {
 
 void	 audit_buf_free(struct audit_buf *);
 int	 audit_buf_add(struct audit_buf *, const void *, size_t);
+size_t	 audit_buf_compact(struct audit_buf *, size_t *);
 
 /* Canonical JSON (cjson.c). */
 int	 cjson_parse(const char *, size_t, json_t **, struct audit_err *);

@@ -42,6 +42,28 @@ audit_buf_add(struct audit_buf *b, const void *p, size_t n)
 }
 
 /*
+ * The bytes before *off are spent (sent): once they are a quarter of
+ * what waits after them or more, what waits moves to the start.  Called
+ * before more is added, it keeps the buffer of a reader that takes
+ * slowly but never all that waits at 1.25 times what waits (and what is
+ * added), not all it ever took; a move costs at most four times the
+ * bytes spent since the last.  Returns how far the bytes moved.
+ */
+size_t
+audit_buf_compact(struct audit_buf *b, size_t *off)
+{
+	size_t moved = *off;
+
+	if (moved == 0 || moved < (b->len - moved) / 4)
+		return 0;
+	memmove(b->p, b->p + moved, b->len - moved);
+	b->len -= moved;
+	b->p[b->len] = '\0';
+	*off = 0;
+	return moved;
+}
+
+/*
  * jansson reads "-0" as the integer 0: find it in the text, outside
  * strings.  (Any "-0" followed by '.' or an exponent is a real, refused
  * later anyway.)

@@ -224,6 +224,7 @@ lines_send(struct lines_conn *c, const json_t *v)
 
 	if (c->closed || v == NULL)
 		return;
+	(void)audit_buf_compact(&c->out, &c->outoff);
 	before = c->out.len;
 	queued(c, before, cjson_encode(v, &c->out, &e) != 0 ||
 	    audit_buf_add(&c->out, "\n", 1) != 0);
@@ -237,6 +238,7 @@ lines_send_raw(struct lines_conn *c, const char *p, size_t len)
 
 	if (c->closed)
 		return;
+	(void)audit_buf_compact(&c->out, &c->outoff);
 	before = c->out.len;
 	queued(c, before, audit_buf_add(&c->out, p, len) != 0 ||
 	    audit_buf_add(&c->out, "\n", 1) != 0);

@@ -146,20 +146,17 @@ chan_stopped(struct pod *p, const char *why)
 }
 
 /*
- * What the pod has taken leaves the buffer before more is added, once it
- * is half of it: a pod that reads slowly but never all that waits would
- * otherwise grow the buffer by all it ever read.
+ * What the pod has taken leaves the buffer before more is added
+ * (audit_buf_compact): a pod that reads slowly but never all that waits
+ * would otherwise grow the buffer by all it ever read.
  */
 static void
 out_compact(struct pod *p)
 {
-	if (p->outoff == 0 || p->outoff < p->out.len / 2)
-		return;
-	memmove(p->out.p, p->out.p + p->outoff, p->out.len - p->outoff);
-	p->out.len -= p->outoff;
-	for (int i = 0; i < p->nhold; i++)
-		p->hold[i].at -= p->outoff;
-	p->outoff = 0;
+	size_t moved = audit_buf_compact(&p->out, &p->outoff);
+
+	for (int i = 0; moved > 0 && i < p->nhold; i++)
+		p->hold[i].at -= moved;
 }
 
 /* How far out may be written: up to the first request held. */

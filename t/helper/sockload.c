@@ -14,6 +14,9 @@
  *	sockload stall-until SOCKET FILE
  *					the same, reading nothing until FILE
  *					exists (at most 300 seconds)
+ *	sockload trickle SOCKET RATE	send stdin's lines, and read every
+ *					answer to stdout at RATE bytes a
+ *					second, no faster
  *	sockload quiet SOCKET N FILE	open N connections that send nothing;
  *					print "open=K refused=R" (refused: told
  *					so and closed within 1 s); keep them
@@ -127,12 +130,12 @@ hold(const char *path, int n, int lines)
 }
 
 static int
-stall(const char *path, double seconds, const char *until_file)
+stall(const char *path, double seconds, const char *until_file, double rate)
 {
 	static char in[1 << 20], out[1 << 16];
 	size_t inlen = 0, inoff = 0;
 	int fd = dial(path), eof = 0, shut = 0;
-	double until = now() + seconds;
+	double until = now() + seconds, taken = 0;
 	ssize_t n;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -140,6 +143,7 @@ stall(const char *path, double seconds, const char *until_file)
 		struct pollfd p = { fd, 0, 0 };
 		int reading = now() >= until || (until_file != NULL &&
 		    access(until_file, F_OK) == 0);
+		size_t want = sizeof(out);
 
 		if (inoff == inlen && !eof) {
 			n = read(0, in, sizeof(in));
@@ -156,9 +160,17 @@ stall(const char *path, double seconds, const char *until_file)
 		}
 		if (inoff < inlen)
 			p.events |= POLLOUT;
+		/* at rate, what may be read by now */
+		if (rate > 0 && reading) {
+			double may = (now() - until) * rate - taken;
+
+			want = may < 1 ? 0 : may < sizeof(out) ? (size_t)may :
+			    sizeof(out);
+			reading = want > 0;
+		}
 		if (reading)
 			p.events |= POLLIN;
-		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+		if (poll(&p, 1, rate > 0 ? 10 : 100) < 0 && errno != EINTR)
 			err(2, "poll");
 		if (p.revents & POLLOUT) {
 			n = send(fd, in + inoff, inlen - inoff, MSG_NOSIGNAL);
@@ -168,7 +180,9 @@ stall(const char *path, double seconds, const char *until_file)
 				inoff += (size_t)n;
 		}
 		if (reading && (p.revents & (POLLIN | POLLHUP))) {
-			n = read(fd, out, sizeof(out));
+			n = read(fd, out, want);
+			if (n > 0)
+				taken += n;
 			if (n == 0)
 				return 0;
 			if (n < 0 && errno != EAGAIN)
@@ -274,12 +288,16 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "hold-lines") == 0)
 		return hold(argv[2], (int)xnum(argv[3], 0, INT_MAX), 1);
 	if (argc == 4 && strcmp(argv[1], "stall") == 0)
-		return stall(argv[2], atof(argv[3]), NULL);
+		return stall(argv[2], atof(argv[3]), NULL, 0);
 	if (argc == 4 && strcmp(argv[1], "stall-until") == 0)
-		return stall(argv[2], 300, argv[3]);
+		return stall(argv[2], 300, argv[3], 0);
+	if (argc == 4 && strcmp(argv[1], "trickle") == 0)
+		return stall(argv[2], 0, NULL, (double)xnum(argv[3], 1,
+		    INT_MAX));
 	fprintf(stderr, "usage: sockload hold|hold-lines socket n | "
 	    "sockload stall socket seconds | "
 	    "sockload stall-until socket file | "
+	    "sockload trickle socket rate | "
 	    "sockload [-u uid[:gid]] quiet socket n file | "
 	    "sockload wait socket text\n");
 	return 2;
