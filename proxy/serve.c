@@ -131,11 +131,14 @@ void
 serve_send(struct conn *c, json_t *resp)
 {
 	struct audit_err e;
-	size_t at = c->out.len;
+	size_t at;
 
 	/* A node that has not said what its copy holds gets nothing. */
 	if (c->closed || c->node_wait || resp == NULL)
 		return;
+	/* What was read is given back (a peer may never read all). */
+	(void)audit_buf_compact(&c->out, &c->outoff);
+	at = c->out.len;
 	/* Straight into the buffer, as compact (canonical) JSON. */
 	if (cjson_encode(resp, &c->out, &e) != 0 ||
 	    audit_buf_add(&c->out, "\n", 1) != 0) {
@@ -151,6 +154,7 @@ serve_send_raw(struct conn *c, const char *p, size_t len)
 {
 	if (c->closed || c->node_wait || len == 0)
 		return;
+	(void)audit_buf_compact(&c->out, &c->outoff);
 	if (audit_buf_add(&c->out, p, len) != 0) {
 		/* A gap in the node's copy would be worse than no copy. */
 		conn_close(c);

@@ -92,10 +92,62 @@ encoder(void)
 	audit_buf_free(&b);
 }
 
+/*
+ * A reader that takes slowly, never all that waits: each round 1000
+ * bytes are added and 700 to 1000 of the oldest taken, for 20000 rounds
+ * (20 MB through).  Compacted before each add, the buffer stays within
+ * 1.25 times what waits and the add; the bytes moved, within four times
+ * those taken.
+ */
+static void
+compact(void)
+{
+	static char chunk[1000];
+	struct audit_buf b = { NULL, 0, 0 };
+	size_t off = 0, taken = 0, copied = 0, worst = 0, wmax = 0, was;
+	int held = 1;
+
+	memset(chunk, 'c', sizeof(chunk));
+	for (int i = 0; i < 20000; i++) {
+		size_t w = b.len - off, m;
+
+		if (w > wmax)
+			wmax = w;
+		m = audit_buf_compact(&b, &off);
+		taken += m;
+		if (m > 0)
+			copied += w;
+		if (b.len > w + w / 4 + 1)
+			held = 0;
+		if (audit_buf_add(&b, chunk, sizeof(chunk)) != 0)
+			break;
+		if (b.len > worst)
+			worst = b.len;
+		off += 700 + (size_t)(i % 4) * 100;
+		if (off > b.len)
+			off = b.len;
+	}
+	taken += off;
+	diag("at most %zu bytes held, %zu waiting; %zu copied for %zu taken",
+	    worst, wmax, copied, taken);
+	ok(held, "before each add, at most 1.25 times what waits is held");
+	ok(worst <= wmax + wmax / 4 + sizeof(chunk) + 1 && taken > 15000000,
+	    "so not all that went through (20 MB)");
+	ok(copied <= 4 * taken, "the bytes moved: at most four times those "
+	    "taken");
+	ok(b.p[b.len] == '\0', "still a C string");
+	was = b.len;
+	off = was;
+	ok(audit_buf_compact(&b, &off) == was && b.len == 0 && off == 0,
+	    "all taken: nothing waits after");
+	audit_buf_free(&b);
+}
+
 int
 main(void)
 {
 	vectors();
 	encoder();
+	compact();
 	return done_testing();
 }
