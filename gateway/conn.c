@@ -6,14 +6,20 @@
  * handed back as a stream, relayed, and its close recorded.
  *
  *	request  {"id": ID, "host": H, "port": P, "token": T,
- *		 "decision": S}
+ *		 "decision": S, "handed": R}
  *		 (H as the client named it; T, an approval token, for an
  *		 entry with "approval"; S, the seq of the proxy's decision
  *		 record in the pod's log, which the node has durably in its
  *		 copy before it says the open record is)
+ *	         + with "handed", the client's own TCP socket, as
+ *		 SCM_RIGHTS: the gateway says R to it once connected
+ *		 ("connect": an HTTP CONNECT's 200, "socks5": SOCKS5's
+ *		 success) and relays it itself, the proxy out of the path
  *	answer   {"id": ID, "ok": true, "address": A, "rule": R}
- *	         + the stream, as SCM_RIGHTS
+ *	         + the stream, as SCM_RIGHTS (none when handed)
  *	         {"id": ID, "ok": false, "kind": K, "reason": WHY}
+ *		 (a handed client is told nothing then: the proxy, which
+ *		 keeps its own descriptor, tells it)
  *
  * Each a SOCK_SEQPACKET message of GATEWAY_MSG_MAX bytes at most.
  */
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,18 +161,39 @@ relayed(struct relay *r, void *arg)
 	stream_free(s);
 }
 
+/* The few bytes of a reply, to a client's socket that takes them. */
+static void
+tell_client(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;	/* gone: the relay sees it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 /* Connected (or not): the stream handed over and relayed. */
 static void
 connected(struct gw_stream *s, int error)
 {
-	int pair[2];
+	int pair[2] = { -1, -1 };
 
 	ev_io_stop(G->loop, &s->cio);
 	ev_timer_stop(G->loop, &s->cto);
 	if (error == 0 && s->conn == NULL)
 		error = ECONNABORTED;
-	if (error == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    pair) != 0)
+	if (error == 0 && s->client >= 0) {
+		/* Told first, so that nothing the host says comes before. */
+		pair[0] = s->client;
+		s->client = -1;
+		tell_client(pair[0], s->reply, s->reply_len);
+	} else if (error == 0 && socketpair(AF_UNIX, SOCK_STREAM |
+	    SOCK_CLOEXEC, 0, pair) != 0)
 		error = errno;
 	if (error != 0) {
 		char why[NET_HOST_MAX + 256];
@@ -181,7 +209,8 @@ connected(struct gw_stream *s, int error)
 	}
 	answer(s->conn, json_pack("{s:O, s:b, s:s, s:s}", "id", s->id, "ok",
 	    1, "address", s->addr_text, "rule", s->rule), pair[1]);
-	close(pair[1]);
+	if (pair[1] >= 0)
+		close(pair[1]);
 	s->relaying = 1;
 	relay_start(&s->relay, G->loop, pair[0], s->fd, relayed, s);
 	relay_limit(&s->relay, G->spec.idle_s, &G->budget);
@@ -270,6 +299,8 @@ stream_free(struct gw_stream *s)
 	ev_timer_stop(G->loop, &s->cto);
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->client >= 0)
+		close(s->client);
 	json_decref(s->id);
 	json_decref(s->token);
 	json_decref(s->approval);
@@ -475,29 +506,91 @@ resolve(struct gw_stream *s)
 	ev_timer_start(G->loop, &s->cto);
 }
 
-/* One request from c. */
+/*
+ * What a handed client is told once connected, by the request's
+ * "handed"; NULL for none of them.
+ */
+static const char *
+reply_of(const json_t *handed, size_t *len)
+{
+	static const char established[] = "HTTP/1.1 200 Connection "
+	    "established\r\n\r\n";
+	static const char socks_ok[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	const char *h = json_string_value(handed);
+
+	if (h != NULL && strcmp(h, "connect") == 0) {
+		*len = sizeof(established) - 1;
+		return established;
+	}
+	if (h != NULL && strcmp(h, "socks5") == 0) {
+		*len = sizeof(socks_ok);
+		return socks_ok;
+	}
+	return NULL;
+}
+
+/*
+ * A handed descriptor is a client's TCP connection, or nothing the
+ * gateway reads or writes: whatever else an asker passes (a file, a
+ * pipe, a Unix socket, a listening one) is refused unread.
+ */
+static int
+tcp_client(int fd)
+{
+	struct stat st;
+	int type = 0, domain = 0, listening = 1;
+	socklen_t l1 = sizeof(type), l2 = sizeof(domain),
+	    l3 = sizeof(listening);
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) == 0 &&
+	    type == SOCK_STREAM &&
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) == 0 &&
+	    (domain == AF_INET || domain == AF_INET6) &&
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l3) == 0 &&
+	    !listening &&
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0;
+}
+
+/* One request from c, and the descriptor that came with it (or -1). */
 static void
-request(struct gw_conn *c, const char *msg, size_t len)
+request(struct gw_conn *c, const char *msg, size_t len, int fd)
 {
 	json_t *r = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
 	const json_t *host = json_object_get(r, "host");
 	const json_t *port = json_object_get(r, "port");
 	const json_t *id = json_object_get(r, "id");
+	const json_t *handed = json_object_get(r, "handed");
 	struct gw_stream *s = NULL;
-	const char *limit;
+	const char *limit, *reply = NULL;
+	size_t reply_len = 0;
 	char why[NET_HOST_MAX + 256];
 
 	if (r == NULL || !json_is_string(host) || !json_is_integer(port) ||
 	    json_integer_value(port) < 1 || json_integer_value(port) > 65535 ||
-	    json_string_length(host) > NET_HOST_MAX + 2) {
+	    json_string_length(host) > NET_HOST_MAX + 2 ||
+	    (handed != NULL && (reply = reply_of(handed, &reply_len)) ==
+	    NULL)) {
 		answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ?
 		    id : json_null(), "ok", 0, "kind", "bad_request", "reason",
-		    "expected {\"id\", \"host\", \"port\"}"), -1);
+		    "expected {\"id\", \"host\", \"port\"}, and \"handed\" "
+		    "\"connect\" or \"socks5\" or none"), -1);
+		goto out;
+	}
+	if ((reply != NULL) != (fd >= 0) || (fd >= 0 && !tcp_client(fd))) {
+		answer(c, json_pack("{s:O, s:b, s:s, s:s}", "id", id != NULL ?
+		    id : json_null(), "ok", 0, "kind", "bad_request", "reason",
+		    "a handed client is one TCP connection, with \"handed\" "
+		    "and only with it"), -1);
 		goto out;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto out;
 	s->fd = -1;
+	s->client = fd;
+	fd = -1;	/* the stream's */
+	s->reply = reply;
+	s->reply_len = reply_len;
 	s->id = json_incref(id != NULL ? (json_t *)id : json_null());
 	s->port = (int)json_integer_value(port);
 	if (!netspec_name(json_string_value(host), json_string_length(host),
@@ -529,10 +622,14 @@ request(struct gw_conn *c, const char *msg, size_t len)
 	s = NULL;
 out:
 	if (s != NULL) {
+		if (s->client >= 0)
+			close(s->client);
 		json_decref(s->id);
 		free(s->named);
 		free(s);
 	}
+	if (fd >= 0)
+		close(fd);
 	json_decref(r);
 }
 
@@ -601,7 +698,9 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct gw_conn *c = w->data;
 	char buf[GATEWAY_MSG_MAX + 1];
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	int fd;
+	/* a message longer than GATEWAY_MSG_MAX fills buf: cut, refused */
+	ssize_t n = fdmsg_recv(c->fd, buf, sizeof(buf), &fd);
 
 	(void)loop;
 	(void)revents;
@@ -612,12 +711,14 @@ conn_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if ((size_t)n > GATEWAY_MSG_MAX) {
+		if (fd >= 0)
+			close(fd);
 		answer(c, json_pack("{s:n, s:b, s:s, s:s}", "id", "ok", 0,
 		    "kind", "bad_request", "reason", "the request is longer "
 		    "than GATEWAY_MSG_MAX"), -1);
 		return;
 	}
-	request(c, buf, (size_t)n);
+	request(c, buf, (size_t)n, fd);
 }
 
 void

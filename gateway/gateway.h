@@ -55,6 +55,9 @@ struct gw_stream {
 	char	*named;		/* the host as the client named it */
 	struct lookup *lookup;	/* resolving: its lookup */
 	int	 fd;		/* the remote socket */
+	int	 client;	/* the client's, handed over; or -1 */
+	const char *reply;	/* what the client is told once connected */
+	size_t	 reply_len;
 	ev_io	 cio;		/* its connect */
 	ev_timer cto;		/* its lookup's, then its connect's */
 	uint64_t seq;		/* the open record's, awaited */

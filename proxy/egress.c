@@ -58,6 +58,7 @@ struct client {
 	int	 sniffed;	/* the protocol is known */
 	int	 bad;		/* not a request: 1, or 2 a bad greeting */
 	uint64_t id;		/* the gateway's request */
+	int	 handed;	/* the gateway was given fd to relay */
 	struct req *req;	/* its decision, with the log */
 	struct relay relay;
 	char	*basic;		/* t.basic decoded, when it holds a token */
@@ -66,6 +67,8 @@ struct client {
 static struct {
 	struct netspec *spec;
 	int	 gw;		/* the gateway: SOCK_SEQPACKET */
+	int	 hand;		/* it is the host's own (-G), which takes
+				   a client's socket and relays it */
 	ev_io	 gw_io;
 	int	 lfd;
 	ev_io	 lio;
@@ -184,15 +187,24 @@ relayed(struct relay *r, void *arg)
 	client_free(c);
 }
 
-/* The request to the gateway: one message, naming the decision's
+/*
+ * The request to the gateway: one message, naming the decision's
  * record (its seq in this log), which the node holds durably in its
- * copy before the connection is made. */
+ * copy before the connection is made.  To the host's own gateway (-G) a
+ * CONNECT or a SOCKS5 request of which nothing past the header was read
+ * goes with the client's socket: the gateway tells the client it is
+ * connected and relays it itself (one process fewer each way, and on
+ * the answer).  The proxy keeps its descriptor until the answer, to
+ * refuse the client itself when it is no; it reads nothing more of it.
+ */
 static int
 ask_gateway(struct client *c, uint64_t decision)
 {
 	json_t *m;
 	char *text;
 	ssize_t n = -1;
+	int hand = E.hand && (c->t.connect || c->t.socks) &&
+	    c->len == c->t.used;
 
 	c->id = ++E.next_id;
 	/* The host as the client named it (the gateway reads it again, and
@@ -204,15 +216,22 @@ ask_gateway(struct client *c, uint64_t decision)
 	if (m != NULL && c->t.token != NULL)
 		json_object_set_new(m, "token", json_loadb(c->t.token,
 		    c->t.token_len, JSON_REJECT_DUPLICATES, NULL));
+	if (m != NULL && hand)
+		json_object_set_new(m, "handed", json_string(c->t.socks ?
+		    "socks5" : "connect"));
 	text = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	if (text != NULL)
-		n = send(E.gw, text, strlen(text), MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
+		n = fdmsg_send(E.gw, text, strlen(text), hand ? c->fd : -1);
 	free(text);
 	if (n < 0)
 		return -1;
 	c->stage = CL_GATEWAY;
+	if (hand) {
+		c->handed = 1;
+		ev_io_stop(P->loop, &c->rio);	/* the gateway's to read */
+		ev_timer_stop(P->loop, &c->deadline);
+	}
 	return 0;
 }
 
@@ -344,7 +363,10 @@ gateway_read(struct ev_loop *loop, ev_io *w, int revents)
 	for (struct client *c = E.clients; c != NULL; c = c->next) {
 		if (c->stage != CL_GATEWAY || c->id != id)
 			continue;
-		if (json_is_true(json_object_get(a, "ok")) && stream >= 0) {
+		if (c->handed && json_is_true(json_object_get(a, "ok")))
+			client_free(c);	/* told and relayed there */
+		else if (json_is_true(json_object_get(a, "ok")) && stream >= 0 &&
+		    !c->handed) {
 			streaming(c, stream);
 			stream = -1;
 		} else
@@ -720,6 +742,7 @@ egress_gateway_again(int fd)
 	if (E.gw >= 0)
 		gateway_gone();
 	E.gw = fd;
+	E.hand = 1;	/* the node's: a gateway on this host */
 	ev_io_init(&E.gw_io, gateway_read, E.gw, EV_READ);
 	ev_io_start(P->loop, &E.gw_io);
 }
@@ -729,7 +752,7 @@ egress_gateway_again(int fd)
  * pod's loopback (before the proxy's own filter, which has no socket).
  */
 int
-egress_listen(struct netspec *spec, int gw, struct audit_err *err)
+egress_listen(struct netspec *spec, int gw, int hand, struct audit_err *err)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 	    .sin_port = htons(EGRESS_PORT),
@@ -740,6 +763,7 @@ egress_listen(struct netspec *spec, int gw, struct audit_err *err)
 		return 0;
 	E.spec = spec;
 	E.gw = gw;
+	E.hand = hand;
 	if ((E.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(E.lfd, SOL_SOCKET, SO_REUSEADDR, &one,

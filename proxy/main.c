@@ -386,7 +386,7 @@ main(int argc, char **argv)
 {
 	struct proxy *p = P = &proxy;
 	struct audit_err e;
-	int sock;
+	int sock, hand;
 
 	usage_std(argc, argv, "nucleus-proxy", usage_text);
 	options(argc, argv, &p->cfg);
@@ -426,6 +426,8 @@ main(int argc, char **argv)
 		errx(EXIT_ERR, "audit log: %s", e.msg);
 	if (fetch_init(e.msg, sizeof(e.msg)) != 0)
 		errx(EXIT_ERR, "web_fetch: %s", e.msg);
+	/* -G: the host's gateway itself, which may be handed a client */
+	hand = p->cfg.gateway_fd >= 0;
 	if (p->cfg.egress_port_fd >= 0 && p->cfg.gateway_fd < 0 &&
 	    p->cfg.net != NULL && egress_mux_start(p->loop,
 	    p->cfg.egress_port_fd, &p->cfg.gateway_fd, &e) != 0)
@@ -436,7 +438,7 @@ main(int argc, char **argv)
 		errx(EXIT_ERR, "%s", e.msg);
 	if (exec_init(p, sock, &e) != 0 || worker_start(&e) != 0 ||
 	    serve_listen(p, &e) != 0 ||
-	    egress_listen(p->cfg.net, p->cfg.gateway_fd, &e) != 0)
+	    egress_listen(p->cfg.net, p->cfg.gateway_fd, hand, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
 	if (p->cfg.copy_audit && record_copy_start(p, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);

@@ -152,7 +152,7 @@ void	 request_free(struct req *);
 
 /* egress.c: the pod's way out */
 struct netspec;
-int	 egress_listen(struct netspec *, int, struct audit_err *);
+int	 egress_listen(struct netspec *, int, int, struct audit_err *);
 /* A VM's egress port (egress_mux.c): *gw is egress_listen's gateway. */
 int	 egress_mux_start(struct ev_loop *, int, int *, struct audit_err *);
 /* Under Firecracker: a vsock connection per stream to the host's port. */

@@ -169,6 +169,64 @@ test_expect_success 'a hostile proxy asking without end: every refusal answered,
 	test "$(refused_count)" = 600
 '
 
+test_expect_success 'a hostile proxy handing the gateway what is no client'"'"'s TCP connection (a file, a pipe, a Unix socket, a listening one), or one without "handed": refused unread; a TCP client handed is told and relayed' '
+	: >victim &&
+	python3 - n/pods/$any/egress.sock >handed <<-\PY &&
+	import array, json, os, socket, sys
+	def ask(req, fd):
+	    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+	    s.connect(sys.argv[1])
+	    anc = [] if fd is None else [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+	        array.array("i", [fd]))]
+	    s.sendmsg([json.dumps(req).encode()], anc)
+	    a = json.loads(s.recv(4096))
+	    s.close()
+	    return "%s %s" % (a["ok"], a.get("kind"))
+	req = {"id": 1, "host": "198.18.0.1", "port": 8080, "handed": "connect"}
+	f = open("victim", "r+")
+	r, w = os.pipe()
+	u1, u2 = socket.socketpair()
+	l = socket.socket()
+	l.bind(("127.0.0.1", 0))
+	l.listen()
+	for name, fd in (("file", f.fileno()), ("pipe", w),
+	                 ("unix", u1.fileno()), ("listening", l.fileno()),
+	                 ("none", None)):
+	    print(name, ask(req, fd))
+	cl = socket.create_connection(l.getsockname())
+	sv, _ = l.accept()
+	print("unasked", ask({"id": 1, "host": "198.18.0.1", "port": 8080},
+	                     sv.fileno()))
+	print("smtp", ask(dict(req, handed="smtp"), sv.fileno()))
+	print("tcp", ask(req, sv.fileno()))
+	sv.close()
+	cl.settimeout(10)
+	cl.sendall(b"GET / HTTP/1.0\r\nHost: 198.18.0.1\r\n\r\n")
+	got = b""
+	while True:
+	    b = cl.recv(4096)
+	    if not b:
+	        break
+	    got += b
+	print("told", repr(got.split(b"\r\n")[0]))
+	print("body", got.split(b"\r\n\r\n")[-1].decode().strip())
+	PY
+	cat >expect <<-\EOF &&
+	file False bad_request
+	pipe False bad_request
+	unix False bad_request
+	listening False bad_request
+	none False bad_request
+	unasked False bad_request
+	smtp False bad_request
+	tcp True None
+	told b'"'"'HTTP/1.1 200 Connection established'"'"'
+	body hello from 198.18.0.1:8080
+	EOF
+	test_cmp expect handed &&
+	test ! -s victim
+'
+
 opens_closed() {
 	test "$(node_events egress.open | wc -l)" = "$(node_events egress.close | wc -l)"
 }
