@@ -128,6 +128,9 @@ int	 audit_kid_valid(const char *, size_t);
 int	 audit_logid_valid(const char *, size_t);
 int	 audit_podname_valid(const char *, size_t);
 int	 audit_writeall(int, const void *, size_t);
+struct stat;
+int	 audit_open_regular(const char *, int, struct stat *,
+	    struct audit_err *);
 
 /* Keyrings: who may sign what (keyring.c). */
 enum audit_keytype {

@@ -50,15 +50,15 @@ static int
 read_keyfile(const char *path, int secret, char **bufp, size_t *lenp,
     mode_t *modep, struct audit_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    (secret ? O_NOFOLLOW : 0));
+	struct audit_err e;
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t n;
+	int fd = audit_open_regular(path, secret ? O_NOFOLLOW : 0, &st, &e);
 
 	if (fd < 0)
-		return audit_errf(err, "%s: %s", path, strerror(errno));
+		return audit_errf(err, "%s: %s", path, e.msg);
 	if (keyfile_check(fd, path, secret, &st, err) != 0)
 		goto fail;
 	if ((buf = sodium_malloc((size_t)st.st_size + 1)) == NULL) {

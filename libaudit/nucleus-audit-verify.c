@@ -155,10 +155,9 @@ verify_log(const char *file, const struct audit_keyring *kr,
 	memset(r, 0, sizeof(*r));
 	audit_chain_init(&r->chain, kr);
 	fd = strcmp(file, "-") == 0 ? STDIN_FILENO :
-	    open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	    audit_open_regular(file, 0, NULL, &r->err);
 	if (fd < 0) {
 		r->status = EXIT_ERR;
-		snprintf(r->err.msg, sizeof(r->err.msg), "%s", strerror(errno));
 		return;
 	}
 	/* A first line that verifies names the log, and so its state. */
@@ -188,8 +187,16 @@ remember(struct state *st, const struct audit_chain *c, const char *file)
 {
 	const struct state_entry *old = state_find(st, c->log);
 	struct state_entry e;
-	char *real = realpath(file, NULL);
+	char *real;
 
+	/*
+	 * Two files of one run may hold the same log (a rotation's hard
+	 * link, or a copy): remember the furthest, never a shorter copy
+	 * that would let the longer file be cut back unnoticed later.
+	 */
+	if (old != NULL && old->put && old->lines >= c->lines)
+		return;
+	real = realpath(file, NULL);
 	memset(&e, 0, sizeof(e));
 	if (real != NULL && strlen(real) < sizeof(e.file))
 		strcpy(e.file, real);
@@ -199,7 +206,7 @@ remember(struct state *st, const struct audit_chain *c, const char *file)
 	/* Retired stays so while it stays closed the same way. */
 	e.retired = old != NULL && old->retired &&
 	    strcmp(old->next, c->next) == 0;
-	e.seen = 1;
+	e.seen = e.put = 1;
 	memcpy(e.log, c->log, sizeof(e.log));
 	memcpy(e.kid, c->kid, sizeof(e.kid));
 	memcpy(e.pk, c->pk, AUDIT_PK_LEN);
@@ -314,13 +321,13 @@ static int
 still_there(const struct state_entry *e)
 {
 	json_t *rec = NULL;
+	struct audit_err oe;
 	const char *log;
 	char *line;
 	size_t len;
 	int fd, there = 0;
 
-	if ((fd = open(e->file, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) < 0)
+	if ((fd = audit_open_regular(e->file, 0, NULL, &oe)) < 0)
 		return 0;
 	if ((line = first_line(fd, &len)) != NULL &&
 	    (rec = json_loadb(line, len, 0, NULL)) != NULL &&

@@ -180,12 +180,16 @@ state_load(struct state *s, const char *path, struct audit_err *err)
 	size_t cap = 0;
 	ssize_t len;
 	unsigned lineno = 0;
-	int rc = -1;
+	struct audit_err oe;
+	int fd, rc = -1;
 
 	memset(s, 0, sizeof(*s));
-	if ((f = fopen(path, "re")) == NULL)
-		return errno == ENOENT ? 0 : sfail(err, path, 0,
-		    strerror(errno));
+	if ((fd = audit_open_regular(path, 0, NULL, &oe)) < 0)
+		return errno == ENOENT ? 0 : sfail(err, path, 0, oe.msg);
+	if ((f = fdopen(fd, "re")) == NULL) {
+		close(fd);
+		return sfail(err, path, 0, strerror(errno));
+	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		struct state_entry e;
 		json_t *o;

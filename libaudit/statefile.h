@@ -23,6 +23,7 @@ struct state_entry {
 				   its log.open: its file may go */
 	char	 file[4096];	/* the file it was last verified in */
 	int	 seen;		/* not saved: a file of this run holds it */
+	int	 put;		/* not saved: remembered by this run */
 };
 
 struct state {
