@@ -576,7 +576,7 @@ main(int argc, char **argv)
 	struct audit_keyring kr;
 	struct audit_err e;
 	struct state st;
-	int worst;
+	int worst, lock = -1;
 
 	usage_std(argc, argv, "nucleus-audit-verify", usage_text);
 	options(&o, &argc, &argv);
@@ -584,7 +584,8 @@ main(int argc, char **argv)
 		errx(EXIT_ERR, "cannot initialize libsodium");
 	if (audit_keyring_load(&kr, o.keyring, &e) != 0)
 		errx(EXIT_ERR, "%s", e.msg);
-	if (o.statefile != NULL && state_load(&st, o.statefile, &e) != 0)
+	if (o.statefile != NULL && ((lock = state_lock(o.statefile,
+	    &e)) < 0 || state_load(&st, o.statefile, &e) != 0))
 		errx(EXIT_ERR, "%s", e.msg);
 	o.files = argv;
 	worst = verify_all(&o, argv, argc, &kr, o.statefile != NULL ? &st :
@@ -595,6 +596,7 @@ main(int argc, char **argv)
 		if (state_save(&st, o.statefile, &e) != 0)
 			errx(EXIT_ERR, "%s", e.msg);
 		state_free(&st);
+		close(lock);
 	}
 	audit_keyring_free(&kr);
 	return worst;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "statefile.h"
@@ -169,6 +170,36 @@ state_put(struct state *s, const struct state_entry *e)
 	s->v = nv;
 	s->v[s->n++] = *e;
 	return 0;
+}
+
+/*
+ * Hold PATH.lock for the whole run: two runs on one state would each
+ * save what they loaded, and the last to save could set the state back
+ * (a later cut of what the other verified then unseen).  A second run
+ * is refused, not queued: a run that never ends must not pile up.
+ * Returns the lock's fd, to be kept open until the state is saved.
+ */
+int
+state_lock(const char *path, struct audit_err *err)
+{
+	char lock[4200];
+	int fd;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >=
+	    (int)sizeof(lock))
+		return sfail(err, path, 0, "path too long");
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return sfail(err, lock, 0, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		sfail(err, path, 0, errno == EWOULDBLOCK ? "another run of "
+		    "nucleus-audit-verify holds this state file" :
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Load the state file; a missing file is an empty state (a first run). */

@@ -31,6 +31,7 @@ struct state {
 	struct state_entry *v;
 };
 
+int	 state_lock(const char *, struct audit_err *);
 int	 state_load(struct state *, const char *, struct audit_err *);
 int	 state_save(const struct state *, const char *, struct audit_err *);
 struct state_entry *state_find(struct state *, const char *);
