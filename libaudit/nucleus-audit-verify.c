@@ -375,6 +375,20 @@ link_matches(const struct result *r, const char *next, int64_t seq,
 	    sodium_memcmp(hash, r->chain.pred.hash, AUDIT_HASH_LEN) == 0;
 }
 
+/*
+ * Was r opened by the key that wrote its predecessor?  A writer rotates
+ * with the key it holds (a new key begins a new log, with no
+ * predecessor), so a successor opened by any other key, however
+ * trusted, is a log of another writer spliced in where the real
+ * successor was taken away.
+ */
+static int
+same_writer(const struct result *r, const char *kid, const uint8_t *pk)
+{
+	return strcmp(kid, r->chain.kid) == 0 &&
+	    sodium_memcmp(pk, r->chain.pk, AUDIT_PK_LEN) == 0;
+}
+
 /* Is log named as the successor of a log given or remembered? */
 static int
 named_next(struct result *rs, int n, struct state *st, const char *log)
@@ -407,6 +421,8 @@ link_one(struct result *r, struct result *rs, int n, struct state *st)
 		if (rs[i].status != EXIT_OK && strcmp(rs[i].log, p) == 0)
 			return 0;	/* its own fault is said */
 	if ((pr = find_result(rs, n, p)) != NULL) {
+		if (!same_writer(r, pr->chain.kid, pr->chain.pk))
+			return link_fault(r, p, "which another key wrote");
 		if (pr->chain.next[0] == '\0')
 			return link_fault(r, p, "which is not closed");
 		if (!link_matches(r, pr->chain.next, pr->chain.seq,
@@ -419,6 +435,8 @@ link_one(struct result *r, struct result *rs, int n, struct state *st)
 	if (r->resumed_lines > 0)
 		return 0;
 	if (st != NULL && (e = state_find(st, p)) != NULL) {
+		if (!same_writer(r, e->kid, e->pk))
+			return link_fault(r, p, "which another key wrote");
 		if (e->next[0] == '\0')	/* verified in part */
 			return still_there(e) ? 0 : 2;
 		if (!link_matches(r, e->next, e->seq, e->hash))
