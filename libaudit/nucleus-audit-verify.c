@@ -467,6 +467,44 @@ say_missing(const struct opts *o, const char *log, const char *detail)
 	json_decref(j);
 }
 
+/* Is log among the logs given (verified, or with a fault of its own)? */
+static int
+given(const struct result *rs, int n, const char *log)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(rs[i].status == EXIT_OK ? rs[i].chain.log : rs[i].log,
+		    log) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * With a state file, the successor a log.close names must be among the
+ * logs given or verified before: otherwise it was taken away before any
+ * run saw it (its file replaced by a copy of an older generation, say),
+ * and every record it held with it.  Said once per successor.
+ */
+static int
+successor_missing(const struct opts *o, struct result *rs, int n, int i,
+    struct state *st)
+{
+	const char *next = rs[i].chain.next;
+	char detail[512];
+
+	if (st == NULL || rs[i].status != EXIT_OK || next[0] == '\0' ||
+	    given(rs, n, next) || state_find(st, next) != NULL)
+		return 0;
+	for (int j = 0; j < i; j++)
+		if (rs[j].status == EXIT_OK && strcmp(rs[j].chain.next,
+		    next) == 0)
+			return 1;	/* said for j (a copy of this log) */
+	audit_fmt(detail, sizeof(detail), "the successor that the log.close "
+	    "of %s (%s) names is not among the logs given, nor was it ever "
+	    "verified", rs[i].chain.log, o->files[i]);
+	say_missing(o, next, detail);
+	return 1;
+}
+
 /* Every link of the logs given; retired[i] set for a linked log's pred. */
 static int
 link_all(const struct opts *o, struct result *rs, int n, struct state *st,
@@ -477,6 +515,8 @@ link_all(const struct opts *o, struct result *rs, int n, struct state *st,
 	int worst = EXIT_OK, rc;
 
 	for (int i = 0; i < n; i++) {
+		if (successor_missing(o, rs, n, i, st))
+			worst = EXIT_FAULT;
 		if (rs[i].status != EXIT_OK)
 			continue;
 		rc = link_one(&rs[i], rs, n, st);

@@ -31,7 +31,9 @@ test_expect_success 'a successor by another trusted key in place of the real one
 
 test_expect_success 'with -s, the same against the predecessor the state remembers' '
 	mkdir run && cp a.log.0 run/ &&
-	nucleus-audit-verify -q -s state -k ring run/a.log.0 &&
+	test_expect_code 1 nucleus-audit-verify -q -s state -k ring \
+	    run/a.log.0 2>err &&
+	grep "^log-a.1: missing: " err &&
 	cp forged.log run/a.log &&
 	test_expect_code 1 nucleus-audit-verify -q -s state -k ring run/a.log \
 	    2>err &&
