@@ -494,6 +494,10 @@ successor_missing(const struct opts *o, struct result *rs, int n, int i,
 	if (st == NULL || rs[i].status != EXIT_OK || next[0] == '\0' ||
 	    given(rs, n, next) || state_find(st, next) != NULL)
 		return 0;
+	/* Verified, retired and pruned: its own successor remembers it. */
+	for (size_t k = 0; k < st->n; k++)
+		if (strcmp(st->v[k].pred, next) == 0)
+			return 0;
 	for (int j = 0; j < i; j++)
 		if (rs[j].status == EXIT_OK && strcmp(rs[j].chain.next,
 		    next) == 0)

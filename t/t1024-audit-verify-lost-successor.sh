@@ -26,6 +26,15 @@ test_expect_success 'the log back, the chain verifies, and a later run of the ol
 	nucleus-audit-verify -q -s state -k ring a.log.0 a.log.1
 '
 
+test_expect_success 'a successor retired and archived before its predecessor is no fault' '
+	mkdir archive &&
+	mv a.log.1 archive/ &&
+	nucleus-audit-verify -q -s state -k ring a.log a.log.0 &&
+	test -z "$(jq -c "select(.log == \"log-a.1\")" state)" &&
+	nucleus-audit-verify -q -s state -k ring a.log a.log.0 &&
+	mv archive/a.log.1 .
+'
+
 test_expect_success 'without -s, a closed log verified alone (an archive) is no fault' '
 	nucleus-audit-verify -q -k ring a.log.1
 '
