@@ -144,7 +144,7 @@ AUDIT_LIB_SRCS = $(filter-out $(AUDIT_TOOL_SRCS),$(wildcard libaudit/*.c))
 AUDIT_OBJS = $(AUDIT_LIB_SRCS:%.c=$(B)/%.o)
 # The verifier holds no signing code: only these parts of libaudit.
 VERIFY_ONLY_OBJS = $(addprefix $(B)/libaudit/,cjson.o scan.o encode.o fmt.o \
-	keyring.o verify.o chain.o wipe.o usage.o)
+	keyring.o verify.o chain.o wipe.o usage.o text.o)
 AUDIT_LIBS = $(SODIUM_LIBS) $(JANSSON_LIBS) -lpthread
 
 DAEMON_SRCS = $(wildcard libdaemon/*.c)

@@ -220,9 +220,29 @@ remember(struct state *st, const struct audit_chain *c, const char *file)
 		errx(EXIT_ERR, "out of memory");
 }
 
-static void
-print_json(const char *file, const struct result *r)
+/*
+ * A file name as said: every byte that is not a printable character
+ * (a newline, an escape, invalid UTF-8), and the backslash and the
+ * double quote, as \xHH, so that a name cannot forge or hide a line of
+ * the report, nor stop -j (JSON holds only valid UTF-8).
+ */
+static char *
+shown(const char *file)
 {
+	size_t n = strlen(file);
+	char *out = malloc(4 * n + 1);
+
+	if (out == NULL)
+		errx(EXIT_ERR, "out of memory");
+	audit_escape(out, 4 * n + 1, file, n);
+	return out;
+}
+
+static void
+print_json(const char *name, const struct result *r)
+{
+	char *file = shown(name);
+
 	char head[AUDIT_HEX_LEN + 1];
 	json_t *o;
 	char *s;
@@ -252,17 +272,19 @@ print_json(const char *file, const struct result *r)
 		errx(EXIT_ERR, "out of memory");
 	printf("%s\n", s);
 	free(s);
+	free(file);
 	json_decref(o);
 }
 
 static void
-print_text(const char *file, const struct result *r, int quiet)
+print_text(const char *name, const struct result *r, int quiet)
 {
-	char head[AUDIT_HEX_LEN + 1];
+	char head[AUDIT_HEX_LEN + 1], *file;
 
+	if (r->status == EXIT_OK && quiet)
+		return;
+	file = shown(name);
 	if (r->status == EXIT_OK) {
-		if (quiet)
-			return;
 		audit_hex(head, r->chain.hash, AUDIT_HASH_LEN);
 		printf("%s: ok, %llu records, head %lld %s\n", file,
 		    (unsigned long long)r->chain.lines,
@@ -274,6 +296,7 @@ print_text(const char *file, const struct result *r, int quiet)
 	else
 		fprintf(stderr, "nucleus-audit-verify: %s: %s\n", file,
 		    r->err.msg);
+	free(file);
 }
 
 struct opts {
@@ -489,7 +512,7 @@ successor_missing(const struct opts *o, struct result *rs, int n, int i,
     struct state *st)
 {
 	const char *next = rs[i].chain.next;
-	char detail[512];
+	char detail[512], *file;
 
 	if (st == NULL || rs[i].status != EXIT_OK || next[0] == '\0' ||
 	    given(rs, n, next) || state_find(st, next) != NULL)
@@ -502,9 +525,11 @@ successor_missing(const struct opts *o, struct result *rs, int n, int i,
 		if (rs[j].status == EXIT_OK && strcmp(rs[j].chain.next,
 		    next) == 0)
 			return 1;	/* said for j (a copy of this log) */
+	file = shown(o->files[i]);
 	audit_fmt(detail, sizeof(detail), "the successor that the log.close "
 	    "of %s (%s) names is not among the logs given, nor was it ever "
-	    "verified", rs[i].chain.log, o->files[i]);
+	    "verified", rs[i].chain.log, file);
+	free(file);
 	say_missing(o, next, detail);
 	return 1;
 }
@@ -514,7 +539,7 @@ static int
 link_all(const struct opts *o, struct result *rs, int n, struct state *st,
     char (*retire)[AUDIT_LOGID_MAX + 1], size_t *nretire)
 {
-	char detail[512];
+	char detail[512], *file;
 	struct state_entry *e;
 	int worst = EXIT_OK, rc;
 
@@ -528,10 +553,12 @@ link_all(const struct opts *o, struct result *rs, int n, struct state *st,
 			memcpy(retire[(*nretire)++], rs[i].chain.pred.log,
 			    sizeof(retire[0]));
 		else if (rc == 2) {
+			file = shown(o->files[i]);
 			audit_fmt(detail, sizeof(detail), "the predecessor "
 			    "of %s (%s) is not among the logs given, nor was "
 			    "it verified to its log.close", rs[i].chain.log,
-			    o->files[i]);
+			    file);
+			free(file);
 			say_missing(o, rs[i].chain.pred.log, detail);
 			worst = EXIT_FAULT;
 			if (st != NULL && (e = state_find(st,
@@ -550,7 +577,7 @@ link_all(const struct opts *o, struct result *rs, int n, struct state *st,
 static int
 check_gone(const struct opts *o, struct state *st)
 {
-	char detail[512];
+	char detail[512], *file;
 	int worst = EXIT_OK;
 
 	for (size_t i = 0; i < st->n; ) {
@@ -564,12 +591,14 @@ check_gone(const struct opts *o, struct state *st)
 			state_drop(st, e);
 			continue;
 		}
+		file = shown(e->file);
 		audit_fmt(detail, sizeof(detail), "verified before in %s "
 		    "(%llu records, to seq %lld), now gone from it and not "
-		    "among the logs given%s", e->file,
+		    "among the logs given%s", file,
 		    (unsigned long long)e->lines, (long long)e->seq,
 		    e->next[0] != '\0' ? "; it was closed, but its "
 		    "successor was never verified" : "");
+		free(file);
 		say_missing(o, e->log, detail);
 		worst = EXIT_FAULT;
 		i++;
