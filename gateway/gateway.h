@@ -35,6 +35,10 @@
 #define GATEWAY_CLIENTS_MAX	8	/* proxies connected at once (the
 					   pod's own and any other on
 					   its socket) */
+#define GATEWAY_ANSWERS_MAX	64	/* answers one asker has not taken
+					   that its socket could not hold:
+					   kept, its requests not read
+					   until it takes them */
 
 struct gw_conn;
 struct lookup;
@@ -67,10 +71,20 @@ struct gw_stream {
 	struct relay relay;
 };
 
+/* An answer its asker's socket could not take yet, with its stream. */
+struct gw_answer {
+	struct gw_answer *next;
+	int	 fd;		/* the stream (ours, a copy), or -1 */
+	size_t	 len;
+	char	 text[];
+};
+
 struct gw_conn {
 	struct gw_conn *next;
 	int	 fd;		/* SOCK_SEQPACKET */
-	ev_io	 rio;
+	ev_io	 rio, wio;
+	struct gw_answer *held, **held_tail;	/* in the order made */
+	int	 nheld;
 };
 
 struct gateway {
