@@ -75,35 +75,18 @@ audit_send(json_t *record, int wait, int64_t decision)
 }
 
 /*
- * Send what c's socket could not take before, in the order made, while
- * it takes them; an answer its asker can no longer be sent is dropped
- * (its hang-up is read next).  c is read only while it holds fewer than
- * GATEWAY_ANSWERS_MAX: an asker that takes no answers asks no more.
+ * Watch c's socket for what waits; read c only while fewer than
+ * GATEWAY_ANSWERS_MAX of its answers wait: an asker that takes no
+ * answers asks no more.
  */
 static void
-conn_flush(struct gw_conn *c)
+conn_watch(struct gw_conn *c, int waiting)
 {
-	struct gw_answer *h;
-	ssize_t n;
-
-	while ((h = c->held) != NULL) {
-		n = fdmsg_send(c->fd, h->text, h->len, h->fd);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if ((c->held = h->next) == NULL)
-			c->held_tail = &c->held;
-		c->nheld--;
-		if (h->fd >= 0)
-			close(h->fd);
-		free(h);
-	}
-	if (c->held != NULL)
+	if (waiting)
 		ev_io_start(G->loop, &c->wio);
 	else
 		ev_io_stop(G->loop, &c->wio);
-	if (c->nheld < GATEWAY_ANSWERS_MAX)
+	if (c->held.n < GATEWAY_ANSWERS_MAX)
 		ev_io_start(G->loop, &c->rio);
 	else
 		ev_io_stop(G->loop, &c->rio);
@@ -112,51 +95,29 @@ conn_flush(struct gw_conn *c)
 static void
 conn_write(struct ev_loop *loop, ev_io *w, int revents)
 {
+	struct gw_conn *c = w->data;
+
 	(void)loop;
 	(void)revents;
-	conn_flush(w->data);
+	conn_watch(c, fdmsg_q_flush(&c->held, c->fd));
 }
 
 /*
  * An answer to c (NULL: its asker is gone), with fd when it is not -1
- * (the caller's still).  What c's socket cannot take now is kept, with
- * a copy of fd, and sent when it can: an answer is never lost to an
- * asker that is slow to take it (a proxy's client would wait for it).
+ * (the caller's still).  What c's socket cannot take now waits, and
+ * goes when it can (fdmsg_q): an answer is never lost to an asker slow
+ * to take it (a proxy's client waits for its own).
  */
 static void
 answer(struct gw_conn *c, json_t *a, int fd)
 {
 	char *text = json_dumps(a, JSON_COMPACT);
-	struct gw_answer *h;
-	size_t len;
-	ssize_t n = -1;
 
 	json_decref(a);
-	if (text == NULL || c == NULL)
-		goto out;
-	len = strlen(text);
-	if (c->held == NULL) {
-		do
-			n = fdmsg_send(c->fd, text, len, fd);
-		while (n < 0 && errno == EINTR);
-		if (n >= 0 || errno != EAGAIN)
-			goto out;	/* sent, or its asker is gone */
+	if (text != NULL && c != NULL) {
+		(void)fdmsg_q_send(&c->held, c->fd, text, strlen(text), fd);
+		conn_watch(c, c->held.n > 0);
 	}
-	if ((h = malloc(sizeof(*h) + len)) == NULL)
-		goto out;
-	memcpy(h->text, text, len);
-	h->len = len;
-	h->next = NULL;
-	h->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-	if (fd >= 0 && h->fd < 0) {
-		free(h);
-		goto out;
-	}
-	*c->held_tail = h;
-	c->held_tail = &h->next;
-	c->nheld++;
-	conn_flush(c);
-out:
 	free(text);
 }
 
@@ -764,14 +725,7 @@ conn_gone(struct gw_conn *c)
 			s->conn = NULL;
 	ev_io_stop(G->loop, &c->rio);
 	ev_io_stop(G->loop, &c->wio);
-	while (c->held != NULL) {
-		struct gw_answer *h = c->held;
-
-		c->held = h->next;
-		if (h->fd >= 0)
-			close(h->fd);
-		free(h);
-	}
+	fdmsg_q_free(&c->held);
 	close(c->fd);
 	G->nconns--;
 	free(c);
@@ -816,7 +770,7 @@ gw_add_conn(int fd)
 		return;
 	}
 	c->fd = fd;
-	c->held_tail = &c->held;
+	fdmsg_q_init(&c->held);
 	ev_io_init(&c->rio, conn_read, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
 	c->rio.data = c->wio.data = c;

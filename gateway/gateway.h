@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "fdmsg.h"
 #include "netspec.h"
 #include "relay.h"
 
@@ -71,20 +72,11 @@ struct gw_stream {
 	struct relay relay;
 };
 
-/* An answer its asker's socket could not take yet, with its stream. */
-struct gw_answer {
-	struct gw_answer *next;
-	int	 fd;		/* the stream (ours, a copy), or -1 */
-	size_t	 len;
-	char	 text[];
-};
-
 struct gw_conn {
 	struct gw_conn *next;
 	int	 fd;		/* SOCK_SEQPACKET */
 	ev_io	 rio, wio;
-	struct gw_answer *held, **held_tail;	/* in the order made */
-	int	 nheld;
+	struct fdmsg_q held;	/* answers its socket could not take yet */
 };
 
 struct gateway {
