@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "serve.h"
@@ -26,6 +27,20 @@ refused(struct lines_conn *c, const struct gate_req *q, const char *line,
 		audit_hash(h, line, len);
 		hash = h;
 	}
+	/* Past its uid's RWIN_MAX in RWIN_S: answered, counted (rwin.h). */
+	if (!c->privileged && rwin_admit(&N->refusals, c->uid, q->kind,
+	    (int64_t)time(NULL)) != 0) {
+		char why[512];
+		json_t *r;
+
+		audit_fmt(why, sizeof(why), "%s (not recorded: more than %d "
+		    "refusals of this uid in %d s are counted, not recorded)",
+		    q->why, RWIN_MAX, RWIN_S);
+		r = node_error(q->id, q->kind, why);
+		lines_send(c, r);
+		json_decref(r);
+		return;
+	}
 	audit_hex(hex, hash, AUDIT_HASH_LEN);
 	ev = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "event",
 	    "request.refused", "kind", q->kind, "message", q->why, "bytes",
@@ -38,6 +53,14 @@ refused(struct lines_conn *c, const struct gate_req *q, const char *line,
 	if (ev != NULL && q->verified && q->pod != NULL)
 		json_object_set_new(ev, "pod", json_string(q->pod));
 	node_record(c, ev, node_error(q->id, q->kind, q->why));
+}
+
+/* A uid's refusals counted in a window, recorded as one (rwin.h). */
+void
+node_refusals_record(void *arg, json_t *ev)
+{
+	(void)arg;
+	node_record(NULL, ev, NULL);
 }
 
 void
