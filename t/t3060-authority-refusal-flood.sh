@@ -24,11 +24,22 @@ test_expect_success '700 lines that are no request from uid 65534: all answered 
 	test_line_count = 600 recorded
 '
 
+# Each connection of a uid that is no operator to the admin socket was an
+# admin.refused record.  The window of uid 65534 is full already: its
+# connections are told, none recorded.
+test_expect_success 'and 20 connections of uid 65534 to the admin socket: each told forbidden, none recorded' '
+	for i in $(seq 1 20); do
+		sockload -u 65534 wait auth/admin.sock "" >said || return 1
+		grep -q "\"kind\":\"forbidden\".*not recorded" said || return 1
+	done &&
+	test "$(jq -c "select(.event == \"admin.refused\")" auth/audit.log | wc -l)" = 0
+'
+
 test_expect_success 'the authority stopped: one request.refusals record says how many were counted, of which kinds; its log verifies' '
 	authority_stop &&
 	jq -c "select(.event == \"request.refusals\")" auth/audit.log >summary &&
 	test_line_count = 1 summary &&
-	jq -e ".uid == 65534 and .recorded == 600 and .counted == 100 and .kinds == {\"bad_request\": 100}" summary &&
+	jq -e ".uid == 65534 and .recorded == 600 and .counted == 120 and .kinds == {\"bad_request\": 100, \"forbidden\": 20}" summary &&
 	auth_verify
 '
 
