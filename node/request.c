@@ -15,6 +15,29 @@
 
 #include "serve.h"
 
+/*
+ * Past its uid's RWIN_MAX in RWIN_S (rwin.h), a refusal of c's is
+ * answered without a record, and counted: 1 when so.
+ */
+int
+node_refusal_counted(struct lines_conn *c, const json_t *id,
+    const char *kind, const char *why)
+{
+	char msg[512];
+	json_t *r;
+
+	if (c->privileged || rwin_admit(&N->refusals, c->uid, kind,
+	    (int64_t)time(NULL)) == 0)
+		return 0;
+	audit_fmt(msg, sizeof(msg), "%s (not recorded: more than %d "
+	    "refusals of this uid in %d s are counted, not recorded)", why,
+	    RWIN_MAX, RWIN_S);
+	r = node_error(id, kind, msg);
+	lines_send(c, r);
+	json_decref(r);
+	return 1;
+}
+
 static void
 refused(struct lines_conn *c, const struct gate_req *q, const char *line,
     size_t len, const uint8_t *hash)
@@ -27,20 +50,8 @@ refused(struct lines_conn *c, const struct gate_req *q, const char *line,
 		audit_hash(h, line, len);
 		hash = h;
 	}
-	/* Past its uid's RWIN_MAX in RWIN_S: answered, counted (rwin.h). */
-	if (!c->privileged && rwin_admit(&N->refusals, c->uid, q->kind,
-	    (int64_t)time(NULL)) != 0) {
-		char why[512];
-		json_t *r;
-
-		audit_fmt(why, sizeof(why), "%s (not recorded: more than %d "
-		    "refusals of this uid in %d s are counted, not recorded)",
-		    q->why, RWIN_MAX, RWIN_S);
-		r = node_error(q->id, q->kind, why);
-		lines_send(c, r);
-		json_decref(r);
+	if (node_refusal_counted(c, q->id, q->kind, q->why))
 		return;
-	}
 	audit_hex(hex, hash, AUDIT_HASH_LEN);
 	ev = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "event",
 	    "request.refused", "kind", q->kind, "message", q->why, "bytes",

@@ -369,6 +369,8 @@ int	 gateq_run(void);
 void	 gateq_checked(struct ev_loop *, ev_async *, int);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 node_refusals_record(void *, json_t *);
+int	 node_refusal_counted(struct lines_conn *, const json_t *,
+	    const char *, const char *);
 void	 node_turned_away(struct lines *, uid_t);
 void	 node_turned_away_record(void);
 int	 node_privileged(const struct lines *, int, uid_t);
