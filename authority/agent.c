@@ -253,6 +253,42 @@ parse_id(const json_t *v, uint64_t *id)
 }
 
 /* A refused line: recorded (by hash, and who it claims to be), answered. */
+/* A uid's refusals counted in a window, recorded as one (rwin.h). */
+void
+agent_refusals_record(void *arg, json_t *ev)
+{
+	struct job *j = job_new(NULL, 0);
+
+	(void)arg;
+	if (j != NULL && job_event(j, ev) == 0)
+		job_queue(j);
+	else
+		job_free(j);
+}
+
+/*
+ * Past its uid's RWIN_MAX in RWIN_S (rwin.h), a refusal is answered
+ * without a record, and counted: 1 when so.
+ */
+static int
+counted(struct lines_conn *c, const json_t *echo, const char *kind,
+    const char *why)
+{
+	char msg[512];
+	json_t *r;
+
+	if (c->privileged || rwin_admit(&A->refusals, c->uid, kind,
+	    audit_now_s()) == 0)
+		return 0;
+	audit_fmt(msg, sizeof(msg), "%s (not recorded: more than %d "
+	    "refusals of this uid in %d s are counted, not recorded)", why,
+	    RWIN_MAX, RWIN_S);
+	r = authority_error(echo, kind, msg);
+	lines_send(c, r);
+	json_decref(r);
+	return 1;
+}
+
 static void
 refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 {
@@ -261,6 +297,8 @@ refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 	struct job *j;
 	json_t *ev;
 
+	if (counted(c, q->echo, q->kind, q->why))
+		return;
 	audit_hash(h, line, len);
 	audit_hex(hex, h, sizeof(h));
 	ev = json_pack("{s:s, s:s, s:s, s:I, s:s}", "event",
@@ -294,6 +332,8 @@ agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 	audit_hex(hex, hash, AUDIT_HASH_LEN);
 	audit_fmt(why, sizeof(why), "the line is longer than %d bytes",
 	    LINE_MAX_BYTES);
+	if (counted(c, NULL, "too_large", why))
+		return;
 	j = job_new(c, 0);
 	if (j == NULL || job_event(j, json_pack("{s:s, s:s, s:s, s:I, s:s}",
 	    "event", "approval.refused", "kind", "too_large", "message", why,

@@ -26,6 +26,7 @@
 #include "envelope.h"
 #include "events.h"
 #include "lines.h"
+#include "rwin.h"
 #include "policy.h"
 #include "wire.h"
 
@@ -187,6 +188,7 @@ struct authority {
 	ev_prepare flush;
 	ev_timer tick;
 	struct events events;	/* the operator's lines on stderr */
+	struct rwin refusals;	/* refusals recorded per peer uid */
 	struct lines lines;	/* both sockets */
 	/* pending requests and when they expire */
 	struct pend {
@@ -226,6 +228,7 @@ int	 agent_body(struct areq *);
 void	 areq_free(struct areq *);
 void	 agent_line(struct lines_conn *, const char *, size_t);
 void	 agent_overlong(struct lines_conn *, size_t, const uint8_t *);
+void	 agent_refusals_record(void *, json_t *);
 json_t	*agent_answer(const json_t *, uint64_t, const json_t *);
 json_t	*authority_error(const json_t *, const char *, const char *);
 

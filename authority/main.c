@@ -38,6 +38,7 @@ serve(int argc, char **argv)
 	struct audit_err e;
 
 	events_init(&a->events, "nucleus-authority", said, counted);
+	rwin_init(&a->refusals, agent_refusals_record, NULL);
 	serve_options(a, &o, argc, argv);
 	serve_load(a, &o);
 	serve_check(a, &o);

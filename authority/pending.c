@@ -144,6 +144,7 @@ pending_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	events_tick(&A->events);
+	rwin_tick(&A->refusals, now, 0);
 	job_log_retry();
 	if (A->stopped)
 		return;

@@ -408,6 +408,7 @@ serve_stop(struct authority *a)
 	uint64_t seq;
 	char hash[AUDIT_HEX_LEN + 1];
 
+	rwin_tick(&a->refusals, audit_now_s(), 1);
 	job_flush(a->loop, &a->flush, 0);
 	events_flush(&a->events);
 	ev = json_pack("{s:s, s:i}", "event", "authority.stop", "pending",

@@ -74,14 +74,50 @@ audit_send(json_t *record, int wait, int64_t decision)
 	return seq;
 }
 
+/*
+ * Watch c's socket for what waits; read c only while fewer than
+ * GATEWAY_ANSWERS_MAX of its answers wait: an asker that takes no
+ * answers asks no more.
+ */
+static void
+conn_watch(struct gw_conn *c, int waiting)
+{
+	if (waiting)
+		ev_io_start(G->loop, &c->wio);
+	else
+		ev_io_stop(G->loop, &c->wio);
+	if (c->held.n < GATEWAY_ANSWERS_MAX)
+		ev_io_start(G->loop, &c->rio);
+	else
+		ev_io_stop(G->loop, &c->rio);
+}
+
+static void
+conn_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct gw_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	conn_watch(c, fdmsg_q_flush(&c->held, c->fd));
+}
+
+/*
+ * An answer to c (NULL: its asker is gone), with fd when it is not -1
+ * (the caller's still).  What c's socket cannot take now waits, and
+ * goes when it can (fdmsg_q): an answer is never lost to an asker slow
+ * to take it (a proxy's client waits for its own).
+ */
 static void
 answer(struct gw_conn *c, json_t *a, int fd)
 {
 	char *text = json_dumps(a, JSON_COMPACT);
 
 	json_decref(a);
-	if (text != NULL && c != NULL)
-		(void)fdmsg_send(c->fd, text, strlen(text), fd);
+	if (text != NULL && c != NULL) {
+		(void)fdmsg_q_send(&c->held, c->fd, text, strlen(text), fd);
+		conn_watch(c, c->held.n > 0);
+	}
 	free(text);
 }
 
@@ -688,6 +724,8 @@ conn_gone(struct gw_conn *c)
 		if (s->conn == c)
 			s->conn = NULL;
 	ev_io_stop(G->loop, &c->rio);
+	ev_io_stop(G->loop, &c->wio);
+	fdmsg_q_free(&c->held);
 	close(c->fd);
 	G->nconns--;
 	free(c);
@@ -732,8 +770,10 @@ gw_add_conn(int fd)
 		return;
 	}
 	c->fd = fd;
+	fdmsg_q_init(&c->held);
 	ev_io_init(&c->rio, conn_read, fd, EV_READ);
-	c->rio.data = c;
+	ev_io_init(&c->wio, conn_write, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
 	ev_io_start(G->loop, &c->rio);
 	c->next = G->conns;
 	G->conns = c;

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "fdmsg.h"
 #include "netspec.h"
 #include "relay.h"
 
@@ -35,6 +36,10 @@
 #define GATEWAY_CLIENTS_MAX	8	/* proxies connected at once (the
 					   pod's own and any other on
 					   its socket) */
+#define GATEWAY_ANSWERS_MAX	64	/* answers one asker has not taken
+					   that its socket could not hold:
+					   kept, its requests not read
+					   until it takes them */
 
 struct gw_conn;
 struct lookup;
@@ -70,7 +75,8 @@ struct gw_stream {
 struct gw_conn {
 	struct gw_conn *next;
 	int	 fd;		/* SOCK_SEQPACKET */
-	ev_io	 rio;
+	ev_io	 rio, wio;
+	struct fdmsg_q held;	/* answers its socket could not take yet */
 };
 
 struct gateway {

@@ -5,6 +5,9 @@
  * leaks any: every descriptor but the one expected is closed.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -77,4 +80,93 @@ fdmsg_recv(int sock, void *buf, size_t size, int *fd)
 		for (int i = 0; i < nfd; i++)
 			close(fds[i]);
 	return n;
+}
+
+struct fdmsg_q_item {
+	struct fdmsg_q_item *next;
+	int	 fd;		/* ours, or -1 */
+	size_t	 len;
+	char	 text[];
+};
+
+void
+fdmsg_q_init(struct fdmsg_q *q)
+{
+	q->head = NULL;
+	q->tail = &q->head;
+	q->n = 0;
+}
+
+static void
+item_free(struct fdmsg_q_item *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m);
+}
+
+int
+fdmsg_q_flush(struct fdmsg_q *q, int sock)
+{
+	struct fdmsg_q_item *m;
+	ssize_t n;
+
+	while ((m = q->head) != NULL) {
+		n = fdmsg_send(sock, m->text, m->len, m->fd);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		/* Sent, or its peer is gone (its hang-up is read next). */
+		if ((q->head = m->next) == NULL)
+			q->tail = &q->head;
+		q->n--;
+		item_free(m);
+	}
+	return 0;
+}
+
+int
+fdmsg_q_send(struct fdmsg_q *q, int sock, const void *buf, size_t len,
+    int fd)
+{
+	struct fdmsg_q_item *m;
+	ssize_t n;
+
+	if (q->head == NULL) {
+		do
+			n = fdmsg_send(sock, buf, len, fd);
+		while (n < 0 && errno == EINTR);
+		if (n >= 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -1;
+	}
+	if ((m = malloc(sizeof(*m) + len)) == NULL)
+		return -1;
+	memcpy(m->text, buf, len);
+	m->len = len;
+	m->next = NULL;
+	m->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fd >= 0 && m->fd < 0) {
+		free(m);
+		return -1;
+	}
+	*q->tail = m;
+	q->tail = &m->next;
+	q->n++;
+	(void)fdmsg_q_flush(q, sock);
+	return 0;
+}
+
+void
+fdmsg_q_free(struct fdmsg_q *q)
+{
+	struct fdmsg_q_item *m;
+
+	while ((m = q->head) != NULL) {
+		q->head = m->next;
+		item_free(m);
+	}
+	fdmsg_q_init(q);
 }

@@ -67,6 +67,8 @@ static void
 refuse(struct lines_conn *c, const struct gate_req *q, const char *kind,
     const char *why)
 {
+	if (node_refusal_counted(c, q->id, kind, why))
+		return;
 	node_record(c, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "event",
 	    "request.refused", "kind", kind, "message", why, "signer", q->kid,
 	    "op", q->op, "pod", q->pod), node_error(q->id, kind, why));

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "fdmsg.h"
 #include "members.h"
 #include "sockaddr.h"
 
@@ -54,7 +55,10 @@ struct egress {
 	char	 pod[POD_NAME_MAX + 1];
 	pid_t	 pid;
 	int	 fd;		/* the gateway's records */
-	ev_io	 rio;
+	ev_io	 rio, wio;
+	struct fdmsg_q out;	/* answers its socket could not take yet:
+				   one per record awaited, so at most
+				   max_connections */
 	int	 refs;		/* this, and each record awaited */
 	int	 stopped;
 	struct egress_ack *waiting;	/* durable, the pod's copy not yet */
@@ -72,19 +76,47 @@ unref(struct egress *g)
 		free(g);
 }
 
+/* What waits for the gateway's socket is watched for. */
+static void
+out_watch(struct egress *g, int waiting)
+{
+	if (waiting)
+		ev_io_start(N->loop, &g->wio);
+	else
+		ev_io_stop(N->loop, &g->wio);
+}
+
+static void
+egress_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct egress *g = w->data;
+
+	(void)loop;
+	(void)revents;
+	out_watch(g, fdmsg_q_flush(&g->out, g->fd));
+}
+
+/* A message to the gateway: now, or once its socket takes it (never
+ * dropped: a stream waits for its answer, and holds a connection of the
+ * pod's max_connections meanwhile). */
+static void
+tell(struct egress *g, const char *msg, size_t len)
+{
+	if (g->stopped)
+		return;
+	(void)fdmsg_q_send(&g->out, g->fd, msg, len, -1);
+	out_watch(g, g->out.n > 0);
+}
+
 /* The gateway told: it may dial (ok), or not. */
 static void
 answer(struct egress_ack *a, int ok)
 {
 	char msg[64];
+	int n = snprintf(msg, sizeof(msg), "{\"seq\":%llu,\"ok\":%s}",
+	    (unsigned long long)a->seq, ok ? "true" : "false");
 
-	if (!a->g->stopped) {
-		int n = snprintf(msg, sizeof(msg), "{\"seq\":%llu,\"ok\":%s}",
-		    (unsigned long long)a->seq, ok ? "true" : "false");
-
-		(void)send(a->g->fd, msg, (size_t)n, MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
-	}
+	tell(a->g, msg, (size_t)n);
 	unref(a->g);
 	free(a);
 }
@@ -210,8 +242,7 @@ spent_before(struct egress *g, const json_t *m, json_t *rec, const char *ev)
 	a = json_pack("{s:O, s:b, s:s, s:s}", "seq", json_object_get(m, "seq"),
 	    "ok", 0, "kind", kind, "reason", why);
 	if ((text = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL) != NULL)
-		(void)send(g->fd, text, strlen(text), MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
+		tell(g, text, strlen(text));
 	free(text);
 	json_decref(a);
 	return 1;
@@ -408,8 +439,10 @@ egress_start(const struct podspec *spec, const struct local_env *env,
 	g->fd = aud[1];
 	aud[1] = -1;
 	g->refs = 1;
+	fdmsg_q_init(&g->out);
 	ev_io_init(&g->rio, egress_read, g->fd, EV_READ);
-	g->rio.data = g;
+	ev_io_init(&g->wio, egress_write, g->fd, EV_WRITE);
+	g->rio.data = g->wio.data = g;
 	ev_io_start(N->loop, &g->rio);
 	*proxy_fd = ctl[1];
 	ctl[1] = -1;
@@ -450,6 +483,8 @@ egress_stop(struct egress *g)
 	}
 	g->nwaiting = 0;
 	ev_io_stop(N->loop, &g->rio);
+	ev_io_stop(N->loop, &g->wio);
+	fdmsg_q_free(&g->out);
 	close(g->fd);
 	(void)kill(g->pid, SIGKILL);
 	(void)waitpid(g->pid, NULL, 0);

@@ -413,6 +413,7 @@ pods_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	node_state_retry();
 	node_log_retry();
 	node_turned_away_record();
+	rwin_tick(&N->refusals, (int64_t)time(NULL), 0);
 	events_tick(&N->events);
 	if (++N->ticks % NODE_PRUNE_TICKS == 0)
 		gate_prune(&N->gate, (int64_t)time(NULL));

@@ -10,9 +10,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "serve.h"
+
+/*
+ * Past its uid's RWIN_MAX in RWIN_S (rwin.h), a refusal of c's is
+ * answered without a record, and counted: 1 when so.
+ */
+int
+node_refusal_counted(struct lines_conn *c, const json_t *id,
+    const char *kind, const char *why)
+{
+	char msg[512];
+	json_t *r;
+
+	if (c->privileged || rwin_admit(&N->refusals, c->uid, kind,
+	    (int64_t)time(NULL)) == 0)
+		return 0;
+	audit_fmt(msg, sizeof(msg), "%s (not recorded: more than %d "
+	    "refusals of this uid in %d s are counted, not recorded)", why,
+	    RWIN_MAX, RWIN_S);
+	r = node_error(id, kind, msg);
+	lines_send(c, r);
+	json_decref(r);
+	return 1;
+}
 
 static void
 refused(struct lines_conn *c, const struct gate_req *q, const char *line,
@@ -26,6 +50,8 @@ refused(struct lines_conn *c, const struct gate_req *q, const char *line,
 		audit_hash(h, line, len);
 		hash = h;
 	}
+	if (node_refusal_counted(c, q->id, q->kind, q->why))
+		return;
 	audit_hex(hex, hash, AUDIT_HASH_LEN);
 	ev = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "event",
 	    "request.refused", "kind", q->kind, "message", q->why, "bytes",
@@ -38,6 +64,14 @@ refused(struct lines_conn *c, const struct gate_req *q, const char *line,
 	if (ev != NULL && q->verified && q->pod != NULL)
 		json_object_set_new(ev, "pod", json_string(q->pod));
 	node_record(c, ev, node_error(q->id, q->kind, q->why));
+}
+
+/* A uid's refusals counted in a window, recorded as one (rwin.h). */
+void
+node_refusals_record(void *arg, json_t *ev)
+{
+	(void)arg;
+	node_record(NULL, ev, NULL);
 }
 
 void

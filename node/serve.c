@@ -634,6 +634,7 @@ serve_stop(void)
 	approvals_stop_all();
 	copyq_stop();
 	node_turned_away_record();
+	rwin_tick(&N->refusals, (int64_t)time(NULL), 1);
 	node_flush(N->loop, &N->flush, 0);
 	nsync_wait();
 	node_synced_run();
@@ -694,6 +695,7 @@ node_serve(int argc, char **argv, void (*notify)(const char *))
 
 	N = &node;
 	events_init(&N->events, "nucleus-node", said, counted);
+	rwin_init(&N->refusals, node_refusals_record, NULL);
 	serve_options(argc, argv, &o);
 	if ((rc = serve_paths(&o)) != 0 ||
 	    (rc = serve_precheck(&o)) != 0 || o.check_only ||

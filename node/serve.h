@@ -14,6 +14,7 @@
 #include "doneq.h"
 #include "events.h"
 #include "lines.h"
+#include "rwin.h"
 #include "node.h"
 
 #define NODE_CONNS_MAX	64	/* clients at once, of any uid */
@@ -327,6 +328,7 @@ struct node {
 	ev_prepare flush;
 	ev_timer tick;
 	struct events events;	/* the operator's lines on stderr */
+	struct rwin refusals;	/* refusals recorded per peer uid */
 	int	 leave_pods;	/* SIGUSR2: stop, leaving the pods running */
 	const char *authority_sock;	/* -A: approval requests go there */
 };
@@ -366,6 +368,9 @@ void	 gateq_stop(void);
 int	 gateq_run(void);
 void	 gateq_checked(struct ev_loop *, ev_async *, int);
 void	 node_overlong(struct lines_conn *, size_t, const uint8_t *);
+void	 node_refusals_record(void *, json_t *);
+int	 node_refusal_counted(struct lines_conn *, const json_t *,
+	    const char *, const char *);
 void	 node_turned_away(struct lines *, uid_t);
 void	 node_turned_away_record(void);
 int	 node_privileged(const struct lines *, int, uid_t);
