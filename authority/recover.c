@@ -125,14 +125,16 @@ static int
 scan_tail(struct recovery *r, const char *path, struct audit_err *err)
 {
 	size_t cap = 2 * (size_t)AUDIT_LINE_MAX, len = 0;
+	struct audit_err e;
 	struct stat st;
 	off_t start;
 	int fd, first;
 	char *buf;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return audit_errf(err, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || (buf = malloc(cap)) == NULL) {
+	/* a FIFO put there would hang the start (audit_open_regular) */
+	if ((fd = audit_open_regular(path, 0, &st, &e)) < 0)
+		return audit_errf(err, "%s: %s", path, e.msg);
+	if ((buf = malloc(cap)) == NULL) {
 		close(fd);
 		return audit_errf(err, "%s: cannot read it", path);
 	}
@@ -186,11 +188,16 @@ predecessor_file(const char *path, char *out, size_t outsz)
 	size_t cap = 0;
 	ssize_t len;
 	FILE *f;
+	int fd;
 	struct audit_err e;
 
 	out[0] = '\0';
-	if ((f = fopen(path, "re")) == NULL)
+	if ((fd = audit_open_regular(path, 0, NULL, &e)) < 0)
 		return;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return;
+	}
 	if ((len = getline(&line, &cap, f)) > 0 && len <= AUDIT_LINE_MAX &&
 	    (rec = json_loadb(line, (size_t)len, 0, NULL)) != NULL &&
 	    (name = json_string_value(json_object_get(json_object_get(rec,

@@ -164,16 +164,18 @@ audit_podname_valid(const char *s, size_t len)
  * device or a directory put where a log, a keyring or a state file is
  * expected must not hang or fool the reader.  Opened without blocking
  * (so a FIFO with no writer cannot hold the open), then checked by
- * fstat(2); extra is ORed into the flags (O_NOFOLLOW).  Returns the fd
- * (blocking again), or -1 with err saying why, without the path, and
- * errno kept when the open itself failed.
+ * fstat(2); extra is ORed into the flags (O_NOFOLLOW).  The fd keeps
+ * O_NONBLOCK, which a regular file's reads ignore: no fcntl(2), which
+ * the confined readers that load keyrings (the authority's reader) do
+ * not allow.  Returns the fd, or -1 with err saying why, without the
+ * path, and errno kept when the open itself failed.
  */
 int
 audit_open_regular(const char *path, int extra, struct stat *st,
     struct audit_err *err)
 {
 	struct stat sb;
-	int fd, fl, e;
+	int fd, e;
 
 	if (st == NULL)
 		st = &sb;
@@ -184,8 +186,7 @@ audit_open_regular(const char *path, int extra, struct stat *st,
 		errno = e;	/* ENOENT, for a file that may be absent */
 		return -1;
 	}
-	if (fstat(fd, st) != 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+	if (fstat(fd, st) != 0) {
 		e = errno;
 		audit_errf(err, "%s", strerror(e));
 	} else if (!S_ISREG(st->st_mode)) {
