@@ -90,20 +90,9 @@ admin_accept(struct lines_conn *c)
 	if (admin_is_operator(c->uid))
 		return 0;
 	/* Past its uid's RWIN_MAX in RWIN_S: answered, counted (rwin.h). */
-	if (rwin_admit(&A->refusals, c->uid, "forbidden", audit_now_s()) !=
-	    0) {
-		char why[160];
-		json_t *r;
-
-		audit_fmt(why, sizeof(why), "this uid is not an operator of "
-		    "the authority (not recorded: more than %d refusals of "
-		    "this uid in %d s are counted, not recorded)", RWIN_MAX,
-		    RWIN_S);
-		r = authority_error(NULL, "forbidden", why);
-		lines_send(c, r);
-		json_decref(r);
+	if (agent_refusal_counted(c, NULL, "forbidden", "this uid is not "
+	    "an operator of the authority"))
 		return -1;
-	}
 	ev = json_pack("{s:s, s:I, s:I}", "event", "admin.refused", "uid",
 	    (json_int_t)c->uid, "pid", (json_int_t)c->pid);
 	queue(c, 0, ev, authority_error(NULL, "forbidden", "this uid is not "

@@ -270,19 +270,16 @@ agent_refusals_record(void *arg, json_t *ev)
  * Past its uid's RWIN_MAX in RWIN_S (rwin.h), a refusal is answered
  * without a record, and counted: 1 when so.
  */
-static int
-counted(struct lines_conn *c, const json_t *echo, const char *kind,
-    const char *why)
+int
+agent_refusal_counted(struct lines_conn *c, const json_t *echo,
+    const char *kind, const char *why)
 {
-	char msg[512];
+	char msg[RWIN_MSG_MAX];
 	json_t *r;
 
-	if (c->privileged || rwin_admit(&A->refusals, c->uid, kind,
-	    audit_now_s()) == 0)
+	if (!rwin_refusal(&A->refusals, c->uid, c->privileged, kind, why,
+	    audit_now_s(), msg))
 		return 0;
-	audit_fmt(msg, sizeof(msg), "%s (not recorded: more than %d "
-	    "refusals of this uid in %d s are counted, not recorded)", why,
-	    RWIN_MAX, RWIN_S);
 	r = authority_error(echo, kind, msg);
 	lines_send(c, r);
 	json_decref(r);
@@ -297,7 +294,7 @@ refuse(struct lines_conn *c, struct areq *q, const char *line, size_t len)
 	struct job *j;
 	json_t *ev;
 
-	if (counted(c, q->echo, q->kind, q->why))
+	if (agent_refusal_counted(c, q->echo, q->kind, q->why))
 		return;
 	audit_hash(h, line, len);
 	audit_hex(hex, h, sizeof(h));
@@ -332,7 +329,7 @@ agent_overlong(struct lines_conn *c, size_t len, const uint8_t *hash)
 	audit_hex(hex, hash, AUDIT_HASH_LEN);
 	audit_fmt(why, sizeof(why), "the line is longer than %d bytes",
 	    LINE_MAX_BYTES);
-	if (counted(c, NULL, "too_large", why))
+	if (agent_refusal_counted(c, NULL, "too_large", why))
 		return;
 	j = job_new(c, 0);
 	if (j == NULL || job_event(j, json_pack("{s:s, s:s, s:s, s:I, s:s}",

@@ -229,6 +229,8 @@ void	 areq_free(struct areq *);
 void	 agent_line(struct lines_conn *, const char *, size_t);
 void	 agent_overlong(struct lines_conn *, size_t, const uint8_t *);
 void	 agent_refusals_record(void *, json_t *);
+int	 agent_refusal_counted(struct lines_conn *, const json_t *,
+	    const char *, const char *);
 json_t	*agent_answer(const json_t *, uint64_t, const json_t *);
 json_t	*authority_error(const json_t *, const char *, const char *);
 

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include "audit.h"
 #include "rwin.h"
 
 void
@@ -81,6 +82,18 @@ rwin_admit(struct rwin *w, uid_t uid, const char *kind, int64_t now)
 	json_object_set_new(w->e[i].kinds, kind, json_integer(n != NULL ?
 	    json_integer_value(n) + 1 : 1));
 	return -1;
+}
+
+int
+rwin_refusal(struct rwin *w, uid_t uid, int privileged, const char *kind,
+    const char *why, int64_t now, char *msg)
+{
+	if (privileged || rwin_admit(w, uid, kind, now) == 0)
+		return 0;
+	audit_fmt(msg, RWIN_MSG_MAX, "%s (not recorded: more than %d "
+	    "refusals of this uid in %d s are counted, not recorded)", why,
+	    RWIN_MAX, RWIN_S);
+	return 1;
 }
 
 void

@@ -38,6 +38,14 @@ struct rwin {
 void	 rwin_init(struct rwin *, void (*)(void *, json_t *), void *);
 /* A refusal of uid's, of kind, at now (s): 0 to record it, -1 counted. */
 int	 rwin_admit(struct rwin *, uid_t, const char *, int64_t);
+/*
+ * The same for a peer's refusal for why, never counted when the peer
+ * is privileged: 0 to record it as ever; 1 counted, with msg (of
+ * RWIN_MSG_MAX) the answer's message: why, and that it was not recorded.
+ */
+#define RWIN_MSG_MAX	512
+int	 rwin_refusal(struct rwin *, uid_t, int, const char *, const char *,
+	    int64_t, char *);
 /* Each second (all: at the end): the windows ended are summarized. */
 void	 rwin_tick(struct rwin *, int64_t, int);
 

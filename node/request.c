@@ -23,15 +23,12 @@ int
 node_refusal_counted(struct lines_conn *c, const json_t *id,
     const char *kind, const char *why)
 {
-	char msg[512];
+	char msg[RWIN_MSG_MAX];
 	json_t *r;
 
-	if (c->privileged || rwin_admit(&N->refusals, c->uid, kind,
-	    (int64_t)time(NULL)) == 0)
+	if (!rwin_refusal(&N->refusals, c->uid, c->privileged, kind, why,
+	    (int64_t)time(NULL), msg))
 		return 0;
-	audit_fmt(msg, sizeof(msg), "%s (not recorded: more than %d "
-	    "refusals of this uid in %d s are counted, not recorded)", why,
-	    RWIN_MAX, RWIN_S);
 	r = node_error(id, kind, msg);
 	lines_send(c, r);
 	json_decref(r);
