@@ -44,13 +44,38 @@ struct vconn {
 static struct {
 	struct mux m;
 	int	 ctl;		/* egress.c's gateway, as we stand for it */
-	ev_io	 cio;
+	ev_io	 cio, cwo;
+	struct fdmsg_q told;	/* answers ctl could not take yet: a
+				   request is answered once, so egress.c's
+				   EGRESS_CLIENTS_MAX bounds them */
 	struct ev_loop *loop;
 	int	 vsock_port;	/* -e, or -1: the port (mux) */
 	struct vconn *vconns;
 } X = { .ctl = -1, .vsock_port = -1 };
 
-/* To egress.c: an answer under its own id, with fd when a yes. */
+static void
+ctl_watch(int waiting)
+{
+	if (waiting)
+		ev_io_start(X.loop, &X.cwo);
+	else
+		ev_io_stop(X.loop, &X.cwo);
+}
+
+static void
+ctl_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ctl_watch(fdmsg_q_flush(&X.told, w->fd));
+}
+
+/*
+ * To egress.c: an answer under its own id, with fd when a yes (the
+ * caller's still).  What the pair cannot take now waits and goes in
+ * order when it can: an answer is never lost (the host gone with every
+ * stream unanswered tells them all at once).
+ */
 static void
 tell(uint64_t id, json_t *a, int fd)
 {
@@ -59,8 +84,9 @@ tell(uint64_t id, json_t *a, int fd)
 	json_object_set_new(a, "id", json_integer((json_int_t)id));
 	if ((t = json_dumps(a, JSON_COMPACT)) == NULL)
 		return;
-	(void)fdmsg_send(X.ctl, t, strlen(t), fd);
+	(void)fdmsg_q_send(&X.told, X.ctl, t, strlen(t), fd);
 	free(t);
+	ctl_watch(X.told.n > 0);
 }
 
 static void
@@ -193,6 +219,9 @@ egress_mux_start(struct ev_loop *loop, int chan, int *gw,
 		    strerror(errno));
 	}
 	X.ctl = sv[1];
+	X.loop = loop;
+	fdmsg_q_init(&X.told);
+	ev_io_init(&X.cwo, ctl_write, X.ctl, EV_WRITE);
 	ev_io_init(&X.cio, ctl_read, X.ctl, EV_READ);
 	ev_io_start(loop, &X.cio);
 	*gw = sv[0];
@@ -344,6 +373,8 @@ egress_vsock_start(struct ev_loop *loop, int port, int *gw,
 	X.loop = loop;
 	X.vsock_port = port;
 	X.ctl = sv[1];
+	fdmsg_q_init(&X.told);
+	ev_io_init(&X.cwo, ctl_write, X.ctl, EV_WRITE);
 	ev_io_init(&X.cio, vsock_ctl_read, X.ctl, EV_READ);
 	ev_io_start(loop, &X.cio);
 	*gw = sv[0];

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "fdmsg.h"
 #include "proxy.h"
 #include "sockaddr.h"
 
@@ -341,21 +342,11 @@ host_gone(struct conn *c)
 static ssize_t
 node_read(struct conn *c)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { c->rbuf, sizeof(c->rbuf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+	int fd;
+	ssize_t n = fdmsg_recv(c->fd, c->rbuf, sizeof(c->rbuf), &fd);
 
-	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-	    cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type ==
-		    SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-			egress_gateway_again(fd);
-		}
+	if (fd >= 0)
+		egress_gateway_again(fd);
 	return n;
 }
 
