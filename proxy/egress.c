@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +48,7 @@ enum client_stage {
 struct client {
 	struct client *next;
 	int	 fd;
-	ev_io	 rio;
+	int	 reading;	/* fd is in E.ep */
 	ev_timer deadline;
 	enum client_stage stage;
 	char	 buf[EGRESS_HEADER_MAX];
@@ -72,10 +73,35 @@ static struct {
 	ev_io	 gw_io;
 	int	 lfd;
 	ev_io	 lio;
+	int	 ep;		/* the clients read before the gateway's
+				   answer: an epoll set of our own */
+	ev_io	 epio;
 	struct client *clients;
 	int	 nclients;
 	uint64_t next_id;
-} E = { .gw = -1, .lfd = -1 };
+} E = { .gw = -1, .lfd = -1, .ep = -1 };
+
+/*
+ * A client's socket is read through an epoll set of egress.c's own (E.ep,
+ * itself watched by the loop), never the loop's: a socket handed to the
+ * gateway lives on in the gateway after our copy is closed, and libev,
+ * which never removes a descriptor from its set when a watcher stops,
+ * would go on hearing of it: woken for each of the tunnel's bytes, and,
+ * once our copy is closed, making its whole set again (an error from
+ * epoll_ctl on a closed descriptor).  Here the socket leaves the set
+ * before it is handed or closed.
+ */
+static void
+client_watch(struct client *c, int on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	if (on == c->reading)
+		return;
+	if (epoll_ctl(E.ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd,
+	    &ev) == 0 || !on)
+		c->reading = on;
+}
 
 static void
 client_free(struct client *c)
@@ -88,7 +114,7 @@ client_free(struct client *c)
 	E.nclients--;
 	if (c->req != NULL)
 		c->req->egress = NULL;	/* its record completes alone */
-	ev_io_stop(P->loop, &c->rio);
+	client_watch(c, 0);
 	ev_timer_stop(P->loop, &c->deadline);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -229,7 +255,7 @@ ask_gateway(struct client *c, uint64_t decision)
 	c->stage = CL_GATEWAY;
 	if (hand) {
 		c->handed = 1;
-		ev_io_stop(P->loop, &c->rio);	/* the gateway's to read */
+		client_watch(c, 0);	/* the gateway's to read */
 		ev_timer_stop(P->loop, &c->deadline);
 	}
 	return 0;
@@ -257,7 +283,7 @@ streaming(struct client *c, int stream)
 	    "established\r\n\r\n";
 	int fd = c->fd;
 
-	ev_io_stop(P->loop, &c->rio);
+	client_watch(c, 0);
 	ev_timer_stop(P->loop, &c->deadline);
 	if (c->t.socks)
 		send_all(fd, socks_ok, sizeof(socks_ok));
@@ -584,7 +610,7 @@ operation(struct client *c, const char *bad)
 	}
 	c->req = r;
 	c->stage = CL_DECIDING;
-	ev_io_stop(P->loop, &c->rio);
+	client_watch(c, 0);
 	r->stage = STAGE_DECIDE;
 	if (record_submit_here(r, ev) != 0) {
 		c->req = NULL;
@@ -650,13 +676,10 @@ parse(struct client *c)
 }
 
 static void
-client_read(struct ev_loop *loop, ev_io *w, int revents)
+client_read(struct client *c)
 {
-	struct client *c = w->data;
 	ssize_t n;
 
-	(void)loop;
-	(void)revents;
 	if (c->len == sizeof(c->buf)) {
 		c->t.socks_reply = 1;
 		operation(c, "the request's header is longer than "
@@ -680,6 +703,19 @@ client_read(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->len += (size_t)n;
 	parse(c);
+}
+
+/* A client in E.ep can be read: one at a time, for reading may free any
+ * client (the loop calls again while E.ep has more). */
+static void
+clients_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct epoll_event ev;
+
+	(void)loop;
+	(void)revents;
+	if (epoll_wait(w->fd, &ev, 1, 0) == 1)
+		client_read(ev.data.ptr);
 }
 
 static void
@@ -711,9 +747,12 @@ egress_accept(struct ev_loop *loop, ev_io *w, int revents)
 	c->fd = fd;
 	c->stage = CL_HEADER;
 	c->rule = -1;
-	ev_io_init(&c->rio, client_read, fd, EV_READ);
-	c->rio.data = c;
-	ev_io_start(loop, &c->rio);
+	client_watch(c, 1);
+	if (!c->reading) {
+		close(fd);
+		free(c);
+		return;
+	}
 	ev_timer_init(&c->deadline, client_late, EGRESS_HEADER_MS / 1000., 0.);
 	c->deadline.data = c;
 	ev_timer_start(loop, &c->deadline);
@@ -772,6 +811,11 @@ egress_listen(struct netspec *spec, int gw, int hand, struct audit_err *err)
 	    listen(E.lfd, 64) != 0)
 		return audit_errf(err, "the egress listener on 127.0.0.1:%d: "
 		    "%s", EGRESS_PORT, strerror(errno));
+	if ((E.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return audit_errf(err, "the egress clients' epoll set: %s",
+		    strerror(errno));
+	ev_io_init(&E.epio, clients_read, E.ep, EV_READ);
+	ev_io_start(P->loop, &E.epio);
 	ev_io_init(&E.lio, egress_accept, E.lfd, EV_READ);
 	ev_io_start(P->loop, &E.lio);
 	ev_io_init(&E.gw_io, gateway_read, E.gw, EV_READ);
