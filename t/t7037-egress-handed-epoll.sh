@@ -23,9 +23,9 @@ hand_proxy() {
 }
 
 # N clients that ask CONNECT, read the 200 and then hold their tunnels,
-# sending nothing, until the file "done" is made.
+# sending nothing, until the file "release" is made.
 idle_clients() {
-	rm -f done
+	rm -f release
 	python3 -c '
 import os, socket, sys, time
 held = []
@@ -35,7 +35,7 @@ for _ in range(int(sys.argv[1])):
     line = s.recv(4096).split(b"\r\n")[0]
     print(line.decode(), flush=True)
     held.append(s)
-while not os.path.exists("done"):
+while not os.path.exists("release"):
     time.sleep(0.05)
 ' $N >clients.out &
 	echo $! >clients.pid
@@ -48,7 +48,7 @@ test_expect_success 'setup: a proxy with network, its gateway one that holds wha
 '
 
 test_expect_success "$N tunnels handed and held idle: no entry of the proxy's epoll sets is a socket it gave away" '
-	test_when_finished "touch done" &&
+	test_when_finished "touch release" &&
 	idle_clients &&
 	test_wait_for "$N sockets handed" 10 grep -qx "handed $N" gateway.out &&
 	test_wait_for "$N answers" 10 test "$(grep -c " 200 " clients.out)" = $N &&
@@ -58,7 +58,7 @@ test_expect_success "$N tunnels handed and held idle: no entry of the proxy's ep
 '
 
 test_expect_success 'the proxy recorded each connection; its log verifies' '
-	touch done &&
+	touch release &&
 	test_wait_for "the clients to end" 10 sh -c "! kill -0 \$(cat clients.pid) 2>/dev/null" &&
 	kill $(cat proxy.pid) &&
 	test_wait_for "the gateway to end with it" 10 sh -c "! kill -0 \$(cat gateway.pid) 2>/dev/null" &&

@@ -12,14 +12,10 @@ import os
 import socket
 import sys
 
+import fd3
+
 gw, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-pid = os.fork()
-if pid == 0:
-    gw.close()
-    os.dup2(theirs.fileno(), 3)
-    os.set_inheritable(3, True)
-    os.execvp(sys.argv[1], sys.argv[1:])
-theirs.close()
+pid = fd3.spawn(theirs, sys.argv[1:])
 with open("proxy.pid", "w") as f:
     print(pid, file=f)
 held = []

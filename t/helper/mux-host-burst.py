@@ -9,22 +9,17 @@
 import os
 import socket
 import struct
-import subprocess
 import sys
 import time
+
+import fd3
 
 OPEN, SYNC = 1, 7
 HDR, FRAME_MAX, NONCE = 8, 16384, 16
 
 n = int(sys.argv[1])
 host, guest = socket.socketpair()
-pid = os.fork()
-if pid == 0:
-    host.close()
-    os.dup2(guest.fileno(), 3)
-    os.set_inheritable(3, True)
-    os.execvp(sys.argv[2], sys.argv[2:])
-guest.close()
+pid = fd3.spawn(guest, sys.argv[2:])
 nonce = os.urandom(NONCE)
 host.sendall(b"\0" * (HDR + FRAME_MAX) +
              struct.pack(">BBHI", SYNC, 0, NONCE, 0) + nonce)
