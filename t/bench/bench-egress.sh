@@ -23,6 +23,11 @@
 #			on a tmpfs in the pod: its decision line is made
 #			durable in the node's copy while egress.open is in
 #			the node's log)
+#	CPU		the processor time (user and system) each fresh
+#			connection costs: the test host's for a direct one;
+#			the node's, the gateway's, the pod's proxy's and
+#			the test host's for one through the gateway (curl's
+#			neither), over CPU_ROUNDS curls of CPU_PINGS each
 #
 # BENCH_ROUNDS and BENCH_PINGS, when set, replace ROUNDS and PINGS
 # (at most 83 pings: one command's argv, of at most 256 items).
@@ -39,6 +44,8 @@
 ROUNDS=${BENCH_ROUNDS:-5}
 SIZE_MIB=64
 PINGS=${BENCH_PINGS:-20}
+CPU_PINGS=83
+CPU_ROUNDS=3
 SYNCS=50
 GOAL_RATE=0.5
 GOAL_TTFB=2
@@ -150,6 +157,45 @@ host_curl() {
 	    --resolve bench.test:$PORT:198.18.0.1 "$@" || die "curl on the host"
 }
 
+# The CPU time (user and system, clock ticks) of the node and what it
+# started (by name: nucleus-node, the pod's init among them,
+# nucleus-gateway, nucleus-proxy; the commands, curl, are not counted,
+# as the direct curl is not) and of the test host, one "NAME TICKS" line
+# each, into FILE: cpu_ticks FILE.
+cpu_ticks() {
+	python3 - "$(cat node.pid)" "$(cat host.pid)" >"$1" <<-\EOF || die "no CPU figures"
+	import collections, os, sys
+	node, host = int(sys.argv[1]), int(sys.argv[2])
+	stat, kids = {}, collections.defaultdict(list)
+	for d in filter(str.isdigit, os.listdir("/proc")):
+	    try:
+	        with open("/proc/%s/stat" % d) as f:
+	            t = f.read()
+	    except (OSError, ValueError):
+	        continue
+	    name = t[t.index("(") + 1:t.rindex(")")]
+	    rest = t[t.rindex(")") + 2:].split()
+	    stat[int(d)] = (name, int(rest[11]) + int(rest[12]))
+	    kids[int(rest[1])].append(int(d))
+	sums = collections.Counter()
+	todo = [node]
+	while todo:
+	    p = todo.pop()
+	    todo += kids.get(p, [])
+	    if p in stat and stat[p][0].startswith("nucleus-"):
+	        sums[stat[p][0]] += stat[p][1]
+	sums["test-host"] = stat.get(host, ("", 0))[1]
+	for k in sorted(sums):
+	    print(k, sums[k])
+	EOF
+}
+# The CPU time per connection, in microseconds, of each name between two
+# cpu_ticks files: cpu_per FILE0 FILE1.
+cpu_per() {
+	LC_ALL=C join "$1" "$2" | awk -v n=$((CPU_PINGS * CPU_ROUNDS)) -v hz="$(getconf CLK_TCK)" \
+	    '{ printf " %s %.0f", $1, ($3 - $2) * 1e6 / hz / n }'
+}
+
 big=http://bench.test:$PORT/big
 small=http://bench.test:$PORT/small
 : >direct.rate
@@ -179,6 +225,27 @@ awk 'NF == 3 { printf "%.6f\n", $3 - $1 }' connect.times >connect.ttfb
 awk 'NF == 3 { printf "%.6f\n", $2 - $1 }' connect.times >connect.tunnel
 [ "$(wc -l <connect.ttfb)" = "$PINGS" ] || die "the first-byte figures: $(cat connect.ttfb)"
 
+# The CPU each connection costs, each way: CPU_ROUNDS curls of
+# CPU_PINGS fresh connections (the clock ticks of /proc are coarse).
+set --
+i=0
+while [ $i -lt $CPU_PINGS ]; do
+	set -- "$@" -o /dev/null $small
+	i=$((i + 1))
+done
+cpu_ticks direct.cpu0
+r=0
+while [ $r -lt $CPU_ROUNDS ]; do
+	host_curl "$@" || exit 1
+	r=$((r + 1))
+done
+cpu_ticks direct.cpu1
+r=0
+while [ $r -lt $CPU_ROUNDS ]; do
+	pod_curl -p "$@" >/dev/null
+	r=$((r + 1))
+done
+cpu_ticks connect.cpu1
 python3 - n/bench.sync $SYNCS >sync.s <<\EOF || die "no fdatasync figure"
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -242,5 +309,7 @@ printf '  first byte CONNECT       %8.3f ms  %.2fx (direct + fdatasync) (goal <=
     "$(met "$c_ttfb <= $GOAL_TTFB * ($d_ttfb + $sync)")"
 printf '  first byte CONNECT, against direct + two fdatasyncs at once: %.2fx\n' \
     "$(calc "$c_ttfb / ($d_ttfb + $sync2)")"
+printf '  CPU per connection, us: direct:%s\n' "$(cpu_per direct.cpu0 direct.cpu1 | sed 's/ nucleus-[a-z]* 0//g')"
+printf '  CPU per connection, us: CONNECT:%s\n' "$(cpu_per direct.cpu1 connect.cpu1)"
 # The qemu driver's figures beside these (bench-egress-qemu.sh).
 . "$here/bench-egress-qemu.sh"
