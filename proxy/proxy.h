@@ -175,9 +175,8 @@ void	 record_tell_stopped(void);
 int	 record_resume(struct conn *, const char *, size_t);
 json_t	*record_decision(const struct req *);
 
-/* refusals.c: what one agent's refusals may cost the log */
-#define REFUSAL_AGENTS	64	/* agents counted at once; past them the
-				   oldest window is summarized and reused */
+/* refusals.c: what one agent's refusals may cost the log (counted by
+ * libdaemon's rwin.c, RWIN_KEYS agents at once) */
 int	 refusals_admit(const char *, const char *, char *, size_t);
 json_t	*refusals_record(const struct req *, const char *);
 void	 refusals_tick(int);

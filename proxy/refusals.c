@@ -15,16 +15,10 @@
 #include <time.h>
 
 #include "proxy.h"
+#include "rwin.h"
 
-struct agent_refusals {
-	char	 kid[AUDIT_KID_MAX + 1];
-	int64_t	 start;		/* its window's start, s */
-	int	 recorded;	/* refusals recorded in it */
-	int64_t	 counted;	/* past the limit: counted only */
-	json_t	*kinds;		/* of those: kind -> how many */
-};
-
-static struct agent_refusals agents[REFUSAL_AGENTS];
+static struct rwin R;
+static int started;
 
 /* The log could not take a summary: it has stopped. */
 static void
@@ -38,63 +32,29 @@ summary_done(void *arg, int error, uint64_t seq, const char *hash)
 	doneq_wake(&P->done);
 }
 
-/* The refusals record of a's window, when some were only counted. */
+/* The refusals record of kid's window, when some were only counted. */
 static void
-summarize(struct agent_refusals *a)
+summarize(void *arg, const char *kid, json_t *s)
 {
 	struct audit_err e;
-	json_t *ev;
 
-	if (a->counted == 0)
-		return;
-	/* A copy: the log keeps the event as it is until it is signed. */
-	ev = json_pack("{s:s, s:s, s:I, s:i, s:i, s:I, s:o}", "event",
-	    "refusals", "actor", a->kid, "window_start", (json_int_t)a->start,
-	    "window_s", P->cfg.lim.refusal_seconds, "recorded", a->recorded,
-	    "counted", (json_int_t)a->counted, "kinds",
-	    json_deep_copy(a->kinds));
-	if (ev == NULL || audit_log_submit(P->log, ev, summary_done, NULL,
-	    &e) != 0)
+	(void)arg;
+	if (json_object_set_new(s, "event", json_string("refusals")) != 0 ||
+	    json_object_set_new(s, "actor", json_string(kid)) != 0 ||
+	    audit_log_submit(P->log, s, summary_done, NULL, &e) != 0)
 		P->stopped = 1;
-	json_decref(ev);
-	a->counted = 0;
-	json_object_clear(a->kinds);
+	json_decref(s);
 }
 
-static void
-window_reset(struct agent_refusals *a, int64_t now)
+static struct rwin *
+windows(void)
 {
-	summarize(a);
-	a->start = now;
-	a->recorded = 0;
-}
-
-/*
- * The entry of kid: its own, a free one, or the one whose window began
- * first (summarized, then taken over).
- */
-static struct agent_refusals *
-agent_of(const char *kid, int64_t now)
-{
-	struct agent_refusals *a, *oldest = &agents[0];
-
-	for (size_t i = 0; i < REFUSAL_AGENTS; i++) {
-		a = &agents[i];
-		if (a->kid[0] != '\0' && strcmp(a->kid, kid) == 0)
-			return a;
-		if (a->kid[0] == '\0' || (oldest->kid[0] != '\0' &&
-		    a->start < oldest->start))
-			oldest = a;
+	if (!started) {
+		rwin_init_keyed(&R, P->cfg.lim.refusals,
+		    P->cfg.lim.refusal_seconds, summarize, NULL);
+		started = 1;
 	}
-	a = oldest;
-	window_reset(a, now);
-	if (a->kinds == NULL && (a->kinds = json_object()) == NULL)
-		return NULL;
-	if (audit_fit(a->kid, sizeof(a->kid), NULL, "%s", kid) != 0) {
-		a->kid[0] = '\0';
-		return NULL;
-	}
-	return a;
+	return &R;
 }
 
 /*
@@ -105,26 +65,15 @@ agent_of(const char *kid, int64_t now)
 int
 refusals_admit(const char *kid, const char *kind, char *why, size_t whylen)
 {
-	int64_t now = (int64_t)time(NULL);
-	struct agent_refusals *a = agent_of(kid, now);
-	json_t *n;
+	int64_t left;
 
-	if (a == NULL)
-		return 0;	/* out of memory: recorded, as before */
-	if (now - a->start >= P->cfg.lim.refusal_seconds)
-		window_reset(a, now);
-	if (a->recorded < P->cfg.lim.refusals) {
-		a->recorded++;
+	if (rwin_admit_key(windows(), kid, kind, (int64_t)time(NULL),
+	    &left) == 0)
 		return 0;
-	}
-	a->counted++;
-	n = json_object_get(a->kinds, kind);
-	json_object_set_new(a->kinds, kind, json_integer(n != NULL ?
-	    json_integer_value(n) + 1 : 1));
 	audit_fmt(why, whylen, "more than %d requests of %s refused in %d s: "
 	    "until %lld s from now its refusals are counted, not recorded",
 	    P->cfg.lim.refusals, kid, P->cfg.lim.refusal_seconds,
-	    (long long)(a->start + P->cfg.lim.refusal_seconds - now));
+	    (long long)left);
 	return -1;
 }
 
@@ -132,15 +81,7 @@ refusals_admit(const char *kid, const char *kind, char *why, size_t whylen)
 void
 refusals_tick(int all)
 {
-	int64_t now = (int64_t)time(NULL);
-
-	for (size_t i = 0; i < REFUSAL_AGENTS; i++) {
-		struct agent_refusals *a = &agents[i];
-
-		if (a->kid[0] != '\0' && a->counted > 0 && (all ||
-		    now - a->start >= P->cfg.lim.refusal_seconds))
-			summarize(a);
-	}
+	rwin_tick(windows(), (int64_t)time(NULL), all);
 }
 
 /*

@@ -3,9 +3,11 @@
  * the test's own: RWIN_MAX refusals of one uid recorded per window, the
  * rest counted and summed up in one request.refusals record once the
  * window of RWIN_S seconds ends (or at the end, or when the uid's place
- * is taken), and RWIN_UIDS uids counted at once.
+ * is taken), and RWIN_KEYS uids counted at once; and the same window
+ * keyed by a string with limits of its own (the proxy's, by agent).
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <string.h>
 
 #include "rwin.h"
@@ -87,9 +89,9 @@ uids(void)
 
 	rwin_init(&w, record, NULL);
 	refuse(&w, 2000, "bad_request", 10, RWIN_MAX + 7);
-	for (int i = 1; i < RWIN_UIDS; i++)
+	for (int i = 1; i < RWIN_KEYS; i++)
 		refuse(&w, (uid_t)(2000 + i), "bad_request", 11, 1);
-	is_int(nsaid, 0, "RWIN_UIDS uids are counted at once");
+	is_int(nsaid, 0, "RWIN_KEYS uids are counted at once");
 	refuse(&w, 3000, "bad_request", 12, 1);
 	ok(nsaid == 1 && member(said[0], "uid") == 2000 &&
 	    member(said[0], "counted") == 7,
@@ -106,10 +108,60 @@ uids(void)
 	forget();
 }
 
+static char summary_key[RWIN_KEY_MAX + 1];
+
+static void
+summary(void *arg, const char *key, json_t *s)
+{
+	(void)arg;
+	snprintf(summary_key, sizeof(summary_key), "%s", key);
+	record(NULL, s);
+}
+
+static void
+keyed(void)
+{
+	struct rwin w;
+	char longkey[RWIN_KEY_MAX + 2];
+	int64_t left = -1;
+
+	rwin_init_keyed(&w, 3, 10, summary, NULL);
+	is_int(rwin_admit_key(&w, "agent-1", "denied", 50, NULL) +
+	    rwin_admit_key(&w, "agent-1", "denied", 51, NULL) +
+	    rwin_admit_key(&w, "agent-1", "denied", 52, NULL), 0,
+	    "a keyed window records its own max (3)");
+	is_int(rwin_admit_key(&w, "agent-1", "approval_required", 53, &left),
+	    -1, "the next is counted");
+	is_int((int)left, 7, "and the caller told when the window ends");
+	is_int(rwin_admit_key(&w, "agent-2", "denied", 53, NULL), 0,
+	    "another key has its own window");
+	rwin_tick(&w, 59, 0);
+	is_int(nsaid, 0, "nothing is summed up before its window_s (10)");
+	rwin_tick(&w, 60, 0);
+	ok(nsaid == 1 && strcmp(summary_key, "agent-1") == 0 &&
+	    json_object_get(said[0], "event") == NULL &&
+	    member(said[0], "counted") == 1 && member(said[0], "recorded") ==
+	    3 && member(said[0], "window_s") == 10 && member(said[0],
+	    "window_start") == 50 && member(json_object_get(said[0], "kinds"),
+	    "approval_required") == 1,
+	    "then its summary goes to its owner, for its key, unnamed");
+	forget();
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	for (int i = 0; i < 5; i++)
+		if (rwin_admit_key(&w, longkey, "denied", 61, NULL) != 0)
+			break;
+	is_int(rwin_admit_key(&w, longkey, "denied", 61, NULL), 0,
+	    "a key longer than RWIN_KEY_MAX is never counted: recorded");
+	rwin_tick(&w, 100, 1);
+	forget();
+}
+
 int
 main(void)
 {
 	window();
 	uids();
+	keyed();
 	return done_testing();
 }
