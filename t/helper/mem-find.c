@@ -2,10 +2,19 @@
  * mem-find PID HEX: whether the bytes HEX are anywhere in the memory of
  * process PID, read through /proc/PID/mem (root reads every mapping,
  * inaccessible ones too; none larger than 4 GiB).  Exit 0 and the
- * address when found, 1 when not, 2 on error.  t4011 looks for the node's secret key in its pods.
+ * address when found, 1 when not, 2 on error.  t4011 looks for the node's
+ * secret key in its pods.
+ *
+ * Only the pages /proc/PID/pagemap says are in memory or swapped are
+ * read; a page never touched is taken as the zeros it would read as,
+ * without reading it: a read through /proc/PID/mem makes it (a kernel
+ * without the shared zero page gives each such page memory of its own,
+ * charged to PID's cgroup: reading a pod's 64 MiB malloc arenas so made
+ * it hundreds of MiB larger than it was).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +22,9 @@
 
 #define NEEDLE_MAX	256
 #define CHUNK		(1 << 20)
+#define PAGE		4096
+#define PM_PRESENT	(1ULL << 63)
+#define PM_SWAPPED	(1ULL << 62)
 #define REGION_MAX	(1UL << 32)	/* bytes: a sanitizer's shadow,
 					   terabytes never touched, is passed */
 
@@ -34,16 +46,47 @@ unhex(const char *hex, unsigned char *out, size_t *len)
 	return 0;
 }
 
+/*
+ * Into buf, the n bytes at at (page aligned, n a multiple of PAGE): the
+ * pages in memory or swapped read, the others zeros.  n, or -1 when a
+ * page cannot be read ([vvar] and such).
+ */
+static ssize_t
+fill(int mem, int pm, unsigned long at, size_t n, unsigned char *buf)
+{
+	uint64_t ent[CHUNK / PAGE];
+	size_t pages = n / PAGE;
+
+	if (pread(pm, ent, pages * sizeof(ent[0]), (off_t)(at / PAGE *
+	    sizeof(ent[0]))) != (ssize_t)(pages * sizeof(ent[0])))
+		return -1;
+	for (size_t i = 0; i < pages; ) {
+		size_t j = i;
+		int in = (ent[i] & (PM_PRESENT | PM_SWAPPED)) != 0;
+
+		while (j < pages && ((ent[j] & (PM_PRESENT | PM_SWAPPED)) !=
+		    0) == in)
+			j++;
+		if (!in)
+			memset(buf + i * PAGE, 0, (j - i) * PAGE);
+		else if (pread(mem, buf + i * PAGE, (j - i) * PAGE, (off_t)(at +
+		    i * PAGE)) != (ssize_t)((j - i) * PAGE))
+			return -1;
+		i = j;
+	}
+	return (ssize_t)n;
+}
+
 /* The region [lo, hi): 0 found (its address printed), 1 not. */
 static int
-search(int mem, unsigned long lo, unsigned long hi, const unsigned char *nd,
-    size_t len, unsigned char *buf)
+search(int mem, int pm, unsigned long lo, unsigned long hi,
+    const unsigned char *nd, size_t len, unsigned char *buf)
 {
 	size_t keep = 0, total;	/* keep: the last chunk's tail, at buf */
 
 	for (unsigned long at = lo; at < hi; ) {
 		size_t want = hi - at < CHUNK ? hi - at : CHUNK;
-		ssize_t n = pread(mem, buf + keep, want, (off_t)at);
+		ssize_t n = fill(mem, pm, at, want, buf + keep);
 		unsigned char *hit;
 
 		if (n <= 0)
@@ -71,7 +114,7 @@ main(int argc, char **argv)
 	unsigned long lo, hi;
 	size_t len;
 	FILE *maps;
-	int mem, rc = 1;
+	int mem, pm = -1, rc = 1;
 
 	if (argc != 3 || unhex(argv[2], nd, &len) != 0) {
 		fprintf(stderr, "usage: mem-find pid hex\n");
@@ -84,6 +127,8 @@ main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "/proc/%s/mem", argv[1]);
 	if ((mem = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (snprintf(path, sizeof(path), "/proc/%s/pagemap", argv[1]),
+	    pm = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (buf = malloc(CHUNK + NEEDLE_MAX)) == NULL) {
 		perror(path);
 		fclose(maps);
@@ -92,8 +137,9 @@ main(int argc, char **argv)
 	while (rc == 1 && fgets(line, sizeof(line), maps) != NULL)
 		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
 		    hi - lo <= REGION_MAX)
-			rc = search(mem, lo, hi, nd, len, buf);
+			rc = search(mem, pm, lo, hi, nd, len, buf);
 	fclose(maps);
+	close(pm);
 	close(mem);
 	free(buf);
 	return rc;
